@@ -1,0 +1,49 @@
+"""The Bolt AsyncApp factory: one app per process, built from settings, with no import-time state."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.config import Settings
+
+
+class _TokenFromClientFilter(logging.Filter):
+    """Bolt warns that its own SLACK_BOT_TOKEN lookup is unused when a client is given; that is intended."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+logging.getLogger("slack_bolt.AsyncApp").addFilter(_TokenFromClientFilter())
+
+
+def create_slack_client(settings: Settings) -> AsyncWebClient:
+    """The Web API client: pointed at settings.slack_api_url, retrying 429 (Retry-After), 5xx, resets."""
+    return AsyncWebClient(
+        token=settings.slack_bot_token,
+        base_url=settings.slack_api_url,
+        timeout=15,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+            AsyncServerErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+def create_bolt_app(settings: Settings, client: AsyncWebClient | None = None) -> AsyncApp:
+    """Bolt in HTTP mode (signature verification on) or Socket Mode when an app token is set."""
+    return AsyncApp(
+        client=client or create_slack_client(settings),
+        signing_secret=settings.slack_signing_secret or "",
+        request_verification_enabled=not settings.socket_mode,
+        process_before_response=False,
+    )

@@ -1,0 +1,255 @@
+"""Settings from the environment (and an optional `.env`).
+
+Nothing here runs at import: `load_settings()` reads a mapping (``os.environ`` by default) and returns
+an immutable `Settings`, or raises `ConfigError` whose message is one line naming the variable and
+what is wrong with it. The entry point turns that into a clean exit.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+import secrets
+import stat
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/seatsync.db"
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+SECRET_KEY_FILENAME = "secret.key"
+MIN_SECRET_KEY_LENGTH = 32
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+SUPPORTED_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong; the message names the variable and the problem."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    data_dir: Path = Path("./data")
+    secret_key: str = field(default="", repr=False)
+    secret_key_generated: bool = False
+    slack_bot_token: str | None = field(default=None, repr=False)
+    slack_signing_secret: str | None = field(default=None, repr=False)
+    slack_app_token: str | None = field(default=None, repr=False)
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    public_url: str = "http://127.0.0.1:3000"
+    host: str = "127.0.0.1"
+    port: int = 3000
+    log_level: str = "INFO"
+    timezone: str = "UTC"
+    billing_team: tuple[str, ...] = ()
+
+    @property
+    def socket_mode(self) -> bool:
+        return bool(self.slack_app_token)
+
+    @property
+    def slack_enabled(self) -> bool:
+        return bool(self.slack_signing_secret or self.slack_app_token)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None,
+    *,
+    dotenv_path: str | Path | None = ".env",
+    create_secret_key: bool = True,
+) -> Settings:
+    """Build settings from `environ` (default: the process environment plus `.env`).
+
+    Values already in the environment win over `.env`. When no secret key is configured, one is read
+    from (or, with `create_secret_key`, generated into) ``<data dir>/secret.key`` with mode 0600.
+    """
+    env: dict[str, str] = {}
+    if dotenv_path is not None and Path(dotenv_path).is_file():
+        from dotenv import dotenv_values
+
+        env.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
+    env.update(os.environ if environ is None else environ)
+
+    def get(name: str) -> str | None:
+        value = env.get(name)
+        if value is None:
+            return None
+        value = value.strip()
+        return value or None
+
+    database_url = _database_url(get("DATABASE_URL") or DEFAULT_DATABASE_URL)
+    data_dir = Path(get("SEATSYNC_DATA_DIR") or "./data")
+    secret_key, generated = _secret_key(get("SEATSYNC_SECRET_KEY"), data_dir, create_secret_key)
+    settings = Settings(
+        database_url=database_url,
+        data_dir=data_dir,
+        secret_key=secret_key,
+        secret_key_generated=generated,
+        slack_bot_token=_slack_token("SLACK_BOT_TOKEN", get("SLACK_BOT_TOKEN"), ("xoxb-",)),
+        slack_signing_secret=get("SLACK_SIGNING_SECRET"),
+        slack_app_token=_slack_token("SLACK_APP_TOKEN", get("SLACK_APP_TOKEN"), ("xapp-",)),
+        slack_api_url=_http_url("SEATSYNC_SLACK_API_URL", get("SEATSYNC_SLACK_API_URL") or DEFAULT_SLACK_API_URL),
+        public_url=_http_url(
+            "SEATSYNC_PUBLIC_URL", get("SEATSYNC_PUBLIC_URL") or _default_public_url(get)
+        ).rstrip("/"),
+        host=_host(get("SEATSYNC_HOST") or "127.0.0.1"),
+        port=_port("SEATSYNC_PORT", get("SEATSYNC_PORT") or get("PORT") or "3000"),
+        log_level=_log_level(get("LOG_LEVEL") or "INFO"),
+        timezone=_timezone(get("SEATSYNC_TIMEZONE") or "UTC"),
+        billing_team=_billing_team(get("SEATSYNC_BILLING_TEAM")),
+    )
+    _check_slack_pairing(settings)
+    return settings
+
+
+def _check_slack_pairing(settings: Settings) -> None:
+    if settings.slack_signing_secret and not settings.slack_bot_token:
+        raise ConfigError("SLACK_BOT_TOKEN: required when SLACK_SIGNING_SECRET is set (the bot's xoxb- token)")
+    if settings.slack_app_token and not settings.slack_bot_token:
+        raise ConfigError("SLACK_BOT_TOKEN: required when SLACK_APP_TOKEN is set (Socket Mode still posts as the bot)")
+    if settings.slack_bot_token and not settings.slack_enabled:
+        raise ConfigError(
+            "SLACK_SIGNING_SECRET: required when SLACK_BOT_TOKEN is set (or set SLACK_APP_TOKEN for Socket Mode)"
+        )
+
+
+def _default_public_url(get) -> str:
+    host = get("SEATSYNC_HOST") or "127.0.0.1"
+    port = get("SEATSYNC_PORT") or get("PORT") or "3000"
+    return f"http://{host}:{port}"
+
+
+def _database_url(value: str) -> str:
+    try:
+        url = make_url(value)
+    except ArgumentError:
+        raise ConfigError(f"DATABASE_URL: {_safe_url(value)!r} is not a database URL") from None
+    if url.drivername in ("postgresql", "postgres", "postgresql+psycopg2"):
+        url = url.set(drivername="postgresql+asyncpg")
+    elif url.drivername == "sqlite":
+        url = url.set(drivername="sqlite+aiosqlite")
+    if url.drivername not in SUPPORTED_DRIVERS:
+        raise ConfigError(
+            f"DATABASE_URL: driver {url.drivername!r} is not supported; "
+            "use sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/db"
+        )
+    if url.drivername.startswith("sqlite") and not url.database:
+        raise ConfigError("DATABASE_URL: a SQLite URL needs a file path (sqlite+aiosqlite:///./data/seatsync.db)")
+    return url.render_as_string(hide_password=False)
+
+
+def _safe_url(value: str) -> str:
+    """The URL with any password replaced, for error messages."""
+    parts = urlsplit(value)
+    if parts.password:
+        return value.replace(parts.password, "***")
+    return value
+
+
+def _secret_key(value: str | None, data_dir: Path, create: bool) -> tuple[str, bool]:
+    if value is not None:
+        if len(value) < MIN_SECRET_KEY_LENGTH:
+            raise ConfigError(
+                f"SEATSYNC_SECRET_KEY: must be at least {MIN_SECRET_KEY_LENGTH} characters "
+                f"(it is {len(value)}); generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+            )
+        return value, False
+    path = data_dir / SECRET_KEY_FILENAME
+    if path.is_file():
+        stored = path.read_text().strip()
+        if len(stored) < MIN_SECRET_KEY_LENGTH:
+            raise ConfigError(
+                f"SEATSYNC_SECRET_KEY: the stored key in {path} is too short; remove the file or set the variable"
+            )
+        return stored, False
+    if not create:
+        raise ConfigError(f"SEATSYNC_SECRET_KEY: not set and no key stored in {path}")
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR)
+        with os.fdopen(fd, "w") as f:
+            f.write(key + "\n")
+    except FileExistsError:  # another process created it a moment ago
+        return path.read_text().strip(), False
+    except OSError as exc:
+        raise ConfigError(
+            f"SEATSYNC_SECRET_KEY: not set, and a new key cannot be stored in {path}: {exc.strerror}"
+        ) from None
+    return key, True
+
+
+def _slack_token(name: str, value: str | None, prefixes: tuple[str, ...]) -> str | None:
+    if value is None:
+        return None
+    if not value.startswith(prefixes):
+        raise ConfigError(f"{name}: must start with {' or '.join(prefixes)} (the value given does not)")
+    return value
+
+
+def _http_url(name: str, value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"{name}: {value!r} is not an http(s) URL")
+    return value
+
+
+def _host(value: str) -> str:
+    if value in ("localhost", "0.0.0.0", "::"):  # noqa: S104 - binding all interfaces is the user's explicit choice
+        return value
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        if not all(part.isalnum() or "-" in part for part in value.split(".")):
+            raise ConfigError(f"SEATSYNC_HOST: {value!r} is not a host name or IP address") from None
+    return value
+
+
+def _port(name: str, value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        raise ConfigError(f"{name}: {value!r} is not a port number (1-65535)") from None
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"{name}: {port} is out of range (1-65535)")
+    return port
+
+
+def _log_level(value: str) -> str:
+    level = value.upper()
+    if level not in LOG_LEVELS:
+        raise ConfigError(f"LOG_LEVEL: {value!r} is not one of {', '.join(LOG_LEVELS)}")
+    return level
+
+
+def _timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"SEATSYNC_TIMEZONE: {value!r} is not an IANA time zone (e.g. America/Denver)") from None
+    return value
+
+
+def _billing_team(value: str | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    ids = tuple(part.strip() for part in value.split(",") if part.strip())
+    for slack_id in ids:
+        if not (slack_id[:1] in ("U", "W", "S") and slack_id[1:].isalnum()):
+            raise ConfigError(
+                f"SEATSYNC_BILLING_TEAM: {slack_id!r} is not a Slack user id (U…/W…) or user group id (S…)"
+            )
+    return ids

@@ -1,0 +1,65 @@
+"""App settings stored in the database (channels, schedule, billing team, time zone).
+
+Typed accessors over the key/value `app_settings` table; defaults live here, in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.audit import record_audit
+from bot.db.models import AppSetting
+
+SETTINGS_KEY = "app"
+
+
+@dataclass
+class AppSettings:
+    alerts_channel: str | None = None
+    checklist_channel: str | None = None
+    billing_team: list[str] = field(default_factory=list)  # Slack user ids and/or one user group id
+    poll_minutes: int = 5
+    checklist_days_before_month_end: int = 3
+    digest_hour: int = 8
+    timezone: str = "UTC"
+    marketplace: str | None = None  # which marketplace connector is active (odin | ingram)
+    psa: str | None = None  # which PSA connector is active (autotask | connectwise)
+
+    def validate(self) -> None:
+        if not 1 <= self.poll_minutes <= 24 * 60:
+            raise ValueError("poll_minutes must be between 1 and 1440")
+        if not 0 <= self.checklist_days_before_month_end <= 27:
+            raise ValueError("checklist_days_before_month_end must be between 0 and 27")
+        if not 0 <= self.digest_hour <= 23:
+            raise ValueError("digest_hour must be between 0 and 23")
+
+
+async def load_app_settings(*, session: AsyncSession) -> AppSettings:
+    row = await session.get(AppSetting, SETTINGS_KEY)
+    if row is None:
+        return AppSettings()
+    known = {f.name for f in fields(AppSettings)}
+    return AppSettings(**{k: v for k, v in row.value.items() if k in known})
+
+
+async def save_app_settings(*, session: AsyncSession, settings: AppSettings, actor: str) -> None:
+    settings.validate()
+    row = await session.get(AppSetting, SETTINGS_KEY)
+    before: dict[str, Any] | None = None if row is None else dict(row.value)
+    value = asdict(settings)
+    if row is None:
+        session.add(AppSetting(key=SETTINGS_KEY, value=value, updated_by=actor))
+    else:
+        row.value = value
+        row.updated_by = actor
+    await session.flush()
+    record_audit(session=session, actor=actor, action="save_settings", subject_type="app_settings",
+                 subject_id=SETTINGS_KEY, before=before, after=value)
+
+
+async def app_settings_exist(*, session: AsyncSession) -> bool:
+    return await session.scalar(select(AppSetting.key).where(AppSetting.key == SETTINGS_KEY)) is not None

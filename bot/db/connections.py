@@ -1,0 +1,85 @@
+"""Connection settings per marketplace/PSA, with secrets encrypted at rest (Fernet via bot.keys)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.audit import record_audit
+from bot.db.models import ConnectionSetting
+from bot.keys import SecretBox
+from bot.log_redaction import register_secret
+
+SYSTEM_KINDS = {"odin": "marketplace", "ingram": "marketplace", "pax8": "marketplace",
+                "autotask": "psa", "connectwise": "psa"}
+
+
+@dataclass(frozen=True)
+class Connection:
+    """A decrypted connection, for the connectors. Its repr never shows the secrets."""
+
+    system: str
+    base_url: str
+    options: dict[str, Any] = field(default_factory=dict)
+    secrets: dict[str, str] = field(default_factory=dict, repr=False)
+    enabled: bool = True
+
+    @property
+    def kind(self) -> str:
+        return SYSTEM_KINDS[self.system]
+
+
+async def save_connection(
+    *,
+    session: AsyncSession,
+    box: SecretBox,
+    system: str,
+    base_url: str,
+    options: dict[str, Any],
+    secrets: dict[str, str] | None,
+    actor: str,
+    enabled: bool = True,
+) -> None:
+    """Create or update a connection. `secrets=None` keeps the stored secrets (write-only inputs)."""
+    if system not in SYSTEM_KINDS:
+        raise ValueError(f"unknown system {system!r}; expected one of {', '.join(SYSTEM_KINDS)}")
+    row = await session.scalar(select(ConnectionSetting).where(ConnectionSetting.system == system))
+    before = None if row is None else {"base_url": row.base_url, "options": row.options, "enabled": row.enabled}
+    if row is None:
+        if secrets is None:
+            raise ValueError(f"{system}: secrets are required the first time a connection is saved")
+        row = ConnectionSetting(system=system, kind=SYSTEM_KINDS[system], secrets_ciphertext="", updated_by=actor)
+        session.add(row)
+    row.base_url = base_url
+    row.options = dict(options)
+    row.enabled = enabled
+    row.updated_by = actor
+    if secrets is not None:
+        for value in secrets.values():
+            register_secret(value)
+        row.secrets_ciphertext = box.encrypt(secrets)
+    await session.flush()
+    record_audit(session=session, actor=actor, action="save_connection", subject_type="connection",
+                 subject_id=system, before=before,
+                 after={"base_url": base_url, "options": dict(options), "enabled": enabled,
+                        "secrets_changed": secrets is not None})
+
+
+async def load_connection(*, session: AsyncSession, box: SecretBox, system: str) -> Connection | None:
+    row = await session.scalar(select(ConnectionSetting).where(ConnectionSetting.system == system))
+    if row is None:
+        return None
+    secrets = box.decrypt(row.secrets_ciphertext)
+    for value in secrets.values():
+        register_secret(value)
+    return Connection(system=row.system, base_url=row.base_url, options=dict(row.options), secrets=secrets,
+                      enabled=row.enabled)
+
+
+async def configured_systems(*, session: AsyncSession) -> dict[str, bool]:
+    """system -> enabled, for every stored connection."""
+    rows = await session.execute(select(ConnectionSetting.system, ConnectionSetting.enabled))
+    return {system: enabled for system, enabled in rows}

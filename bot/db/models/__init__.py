@@ -1,0 +1,34 @@
+"""Every table of SeatSync, importable from one place (Alembic reads `Base.metadata` from here)."""
+
+from bot.db.models.base import Base, utcnow
+from bot.db.models.enums import (
+    AdjustmentStatus,
+    AdjustmentTrigger,
+    ContractStatus,
+    DecreaseTiming,
+    Marketplace,
+    PriceSourceKind,
+    PsaSystem,
+    Scope,
+    SubscriptionStatus,
+    SyncRunStatus,
+    Term,
+)
+from bot.db.models.links import CompanyLink, PriceSourceSetting, ResourceLink, SubscriptionLink, SyncPolicy
+from bot.db.models.marketplace import (
+    MarketplaceCompany,
+    MarketplaceResource,
+    MarketplaceSubscription,
+    ResourceCountChange,
+)
+from bot.db.models.outbox import Adjustment
+from bot.db.models.psa import PsaCompany, PsaContract, PsaService
+from bot.db.models.system import AppSetting, AuditEvent, ConnectionSetting, SchedulerLease, SyncRun
+
+__all__ = [
+    "Adjustment", "AdjustmentStatus", "AdjustmentTrigger", "AppSetting", "AuditEvent", "Base", "CompanyLink",
+    "ConnectionSetting", "ContractStatus", "DecreaseTiming", "Marketplace", "MarketplaceCompany",
+    "MarketplaceResource", "MarketplaceSubscription", "PriceSourceKind", "PriceSourceSetting", "PsaCompany",
+    "PsaContract", "PsaService", "PsaSystem", "ResourceCountChange", "ResourceLink", "SchedulerLease", "Scope",
+    "SubscriptionLink", "SubscriptionStatus", "SyncPolicy", "SyncRun", "SyncRunStatus", "Term", "utcnow",
+]

@@ -1,0 +1,85 @@
+"""The domain's closed vocabularies, stored as strings (with CHECK constraints) on every backend."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from sqlalchemy import Enum
+
+
+class Marketplace(StrEnum):
+    odin = "odin"
+    ingram = "ingram"
+    pax8 = "pax8"
+
+
+class PsaSystem(StrEnum):
+    autotask = "autotask"
+    connectwise = "connectwise"
+
+
+class Term(StrEnum):
+    monthly = "monthly"
+    annual = "annual"
+    other = "other"
+
+
+class SubscriptionStatus(StrEnum):
+    active = "active"
+    pending = "pending"
+    suspended = "suspended"
+    cancelled = "cancelled"
+    expired = "expired"
+
+
+class ContractStatus(StrEnum):
+    active = "active"
+    inactive = "inactive"
+    cancelled = "cancelled"
+    expired = "expired"
+
+
+class AdjustmentStatus(StrEnum):
+    pending = "pending"  # intent recorded, not sent yet
+    posting = "posting"  # sent; the outcome is not known yet
+    posted = "posted"  # confirmed by reading the PSA back
+    failed = "failed"  # the PSA said no; retried with backoff unless needs_action
+    superseded = "superseded"  # a newer intent for the same service replaced it before it posted
+
+
+class AdjustmentTrigger(StrEnum):
+    link = "link"  # the one-time reconciliation when a resource is linked
+    sync = "sync"  # levelling during a sync cycle
+    manual = "manual"  # someone asked for it (sync now, retry)
+    import_ = "import"  # links import
+
+
+class Scope(StrEnum):
+    global_ = "global"
+    company = "company"
+    link = "link"
+
+
+class PriceSourceKind(StrEnum):
+    keep_psa = "keep_psa"
+    marketplace_price = "marketplace_price"
+    marketplace_cost_markup = "marketplace_cost_markup"
+    custom = "custom"
+
+
+class DecreaseTiming(StrEnum):
+    next_period = "next_period"
+    today = "today"
+
+
+class SyncRunStatus(StrEnum):
+    running = "running"
+    succeeded = "succeeded"
+    partial = "partial"  # finished, but some posts failed or a connector could not be read
+    failed = "failed"
+
+
+def enum_column(enum: type[StrEnum], name: str) -> Enum:
+    """A portable string enum: VARCHAR plus a named CHECK constraint, never a native PG enum."""
+    return Enum(enum, name=name, native_enum=False, create_constraint=True, length=24,
+                values_callable=lambda e: [m.value for m in e], validate_strings=True)

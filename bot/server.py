@@ -1,0 +1,29 @@
+"""`seatsync serve`: migrate, then run the aiohttp application until SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from bot.config import Settings
+from bot.db.migrate import upgrade
+from web.app import create_app
+from web.context import create_context
+
+log = logging.getLogger("seatsync")
+
+
+def serve(settings: Settings) -> None:
+    async def build() -> web.Application:
+        context = create_context(settings)
+        await upgrade(context.engine)
+        if not settings.slack_enabled:
+            log.warning("Slack is not configured (SLACK_BOT_TOKEN + SLACK_SIGNING_SECRET, or SLACK_APP_TOKEN): "
+                        "/slack/events answers 503 until it is")
+        log.info("SeatSync listening on http://%s:%s (health: /healthz)", settings.host, settings.port)
+        return create_app(context)
+
+    # run_app installs SIGINT/SIGTERM handlers and runs the cleanup contexts on the way out.
+    web.run_app(build(), host=settings.host, port=settings.port, print=None, access_log=None,
+                shutdown_timeout=10)

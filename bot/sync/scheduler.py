@@ -1,0 +1,133 @@
+"""The in-process scheduler (APScheduler 3, AsyncIOScheduler) gated by a database lease.
+
+Every instance runs the scheduler, but a job body only runs on the instance that holds the lease
+(`bot.db.lease`): the lease is renewed every `renew_every`, expires after `ttl`, and an instance
+that fails to renew stops running jobs at once. Job ids are stable and jobs coalesce, so a restart
+or a missed run never runs a job twice in one process either.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.db.lease import release_lease, try_acquire_lease
+
+log = logging.getLogger(__name__)
+
+LEASE_NAME = "scheduler"
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    trigger: BaseTrigger
+    run: Callable[[], Awaitable[None]]
+
+
+Clock = Callable[[], datetime]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class LeaderScheduler:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        jobs: list[Job] | None = None,
+        ttl: timedelta = timedelta(seconds=60),
+        renew_every: timedelta = timedelta(seconds=15),
+        holder: str | None = None,
+        clock: Clock = _utcnow,
+        timezone: str = "UTC",
+    ) -> None:
+        self.engine = engine
+        self.ttl = ttl
+        self.renew_every = renew_every
+        self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.clock = clock
+        self._leader_until: datetime | None = None
+        self._scheduler = AsyncIOScheduler(timezone=timezone)
+        self._jobs = list(jobs or [])
+
+    @property
+    def is_leader(self) -> bool:
+        return self._leader_until is not None and self.clock() < self._leader_until
+
+    async def renew(self) -> bool:
+        """Try to take or keep the lease; returns whether this instance leads now."""
+        now = self.clock()
+        try:
+            won = await try_acquire_lease(
+                engine=self.engine, name=LEASE_NAME, holder=self.holder, ttl=self.ttl, now=now
+            )
+        except Exception:
+            log.exception("scheduler lease could not be renewed; stopping jobs on this instance")
+            won = False
+        was_leader = self.is_leader
+        self._leader_until = now + self.ttl if won else None
+        if won and not was_leader:
+            log.info("this instance (%s) now runs the scheduled jobs", self.holder)
+        elif was_leader and not won:
+            log.warning("this instance (%s) lost the scheduler lease; its jobs stop", self.holder)
+        return won
+
+    def add_job(self, job: Job) -> None:
+        self._jobs.append(job)
+        if self._scheduler.running:
+            self._schedule(job)
+
+    async def run_job_now(self, job_id: str) -> bool:
+        """Run one job at once if this instance leads; False when it does not."""
+        job = next((j for j in self._jobs if j.id == job_id), None)
+        if job is None:
+            raise KeyError(job_id)
+        return await self._guarded(job)()
+
+    def start(self) -> None:
+        self._scheduler.add_job(self.renew, IntervalTrigger(seconds=self.renew_every.total_seconds()),
+                                id="scheduler-lease", replace_existing=True, next_run_time=datetime.now(UTC),
+                                coalesce=True, max_instances=1)
+        for job in self._jobs:
+            self._schedule(job)
+        self._scheduler.start()
+
+    async def shutdown(self) -> None:
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+        if self._leader_until is not None:
+            try:
+                await release_lease(engine=self.engine, name=LEASE_NAME, holder=self.holder)
+            except Exception:
+                log.exception("could not release the scheduler lease; it expires by itself")
+            self._leader_until = None
+
+    def _schedule(self, job: Job) -> None:
+        self._scheduler.add_job(self._guarded(job), job.trigger, id=job.id, replace_existing=True,
+                                coalesce=True, max_instances=1, misfire_grace_time=300)
+
+    def _guarded(self, job: Job) -> Callable[[], Awaitable[bool]]:
+        async def run() -> bool:
+            if not self.is_leader:
+                return False
+            try:
+                await job.run()
+            except Exception:
+                log.exception("scheduled job %s failed", job.id)
+            return True
+
+        run.__name__ = f"job_{job.id}"
+        return run

@@ -1,0 +1,108 @@
+"""Shared fixtures: settings, and a migrated database per test (SQLite, or PostgreSQL when
+SEATSYNC_TEST_DATABASE_URL names one; .ci/run sets it for its second pass)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from bot.config import Settings, load_settings
+from bot.db.engine import create_engine, session_factory
+from bot.db.migrate import upgrade
+from bot.db.models import Base
+
+TEST_SECRET_KEY = "test-secret-key-0123456789-abcdefghijklmnop"
+DB_FIXTURES = {"engine", "session", "database_url", "settings"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if DB_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.db)
+
+
+def postgres_url() -> str | None:
+    return os.environ.get("SEATSYNC_TEST_DATABASE_URL") or None
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated SQLite file, copied for each test (migrating every test would be slow)."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+
+    async def build() -> None:
+        engine = create_engine(f"sqlite+aiosqlite:///{path}")
+        await upgrade(engine)
+        async with engine.begin() as connection:
+            await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        await engine.dispose()
+
+    asyncio.run(build())
+    return path
+
+
+@pytest.fixture(scope="session")
+def _postgres_migrated() -> str | None:
+    url = postgres_url()
+    if url is None:
+        return None
+
+    async def build() -> None:
+        engine = create_engine(url)
+        await upgrade(engine)
+        await engine.dispose()
+
+    asyncio.run(build())
+    return url
+
+
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    pg = request.getfixturevalue("_postgres_migrated")
+    if pg is not None:
+        yield pg
+        asyncio.run(_truncate_all(pg))
+        return
+    template = request.getfixturevalue("_sqlite_template")
+    path = tmp_path / "seatsync.db"
+    shutil.copyfile(template, path)
+    yield f"sqlite+aiosqlite:///{path}"
+
+
+async def _truncate_all(url: str) -> None:
+    engine = create_engine(url)
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    async with engine.begin() as connection:
+        await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    await engine.dispose()
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
+    async with session_factory(engine)() as session:
+        yield session
+
+
+def make_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
+    env = {"SEATSYNC_DATA_DIR": str(tmp_path / "data"), "SEATSYNC_SECRET_KEY": TEST_SECRET_KEY}
+    env.update(overrides)
+    return env
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return load_settings(make_env(tmp_path, DATABASE_URL=database_url), dotenv_path=None)

@@ -1,0 +1,49 @@
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.db.lease import release_lease, try_acquire_lease
+from bot.sync.scheduler import Job, LeaderScheduler
+
+T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+TTL = timedelta(seconds=60)
+
+
+async def test_only_one_holder_until_expiry(engine):
+    assert await try_acquire_lease(engine=engine, name="s", holder="a", ttl=TTL, now=T0)
+    assert not await try_acquire_lease(engine=engine, name="s", holder="b", ttl=TTL, now=T0 + timedelta(seconds=30))
+    assert await try_acquire_lease(engine=engine, name="s", holder="a", ttl=TTL, now=T0 + timedelta(seconds=50))
+    # a renewed at +50 s, so b still waits at +100 s, and takes over once a's lease has run out
+    assert not await try_acquire_lease(engine=engine, name="s", holder="b", ttl=TTL, now=T0 + timedelta(seconds=100))
+    assert await try_acquire_lease(engine=engine, name="s", holder="b", ttl=TTL, now=T0 + timedelta(seconds=111))
+    assert not await try_acquire_lease(engine=engine, name="s", holder="a", ttl=TTL, now=T0 + timedelta(seconds=112))
+
+
+async def test_release_hands_over_at_once(engine):
+    assert await try_acquire_lease(engine=engine, name="s", holder="a", ttl=TTL, now=T0)
+    await release_lease(engine=engine, name="s", holder="b")  # not b's to release
+    assert not await try_acquire_lease(engine=engine, name="s", holder="b", ttl=TTL, now=T0)
+    await release_lease(engine=engine, name="s", holder="a")
+    assert await try_acquire_lease(engine=engine, name="s", holder="b", ttl=TTL, now=T0)
+
+
+async def test_two_schedulers_run_a_job_once(engine):
+    now = [T0]
+    runs: list[str] = []
+
+    def scheduler(name: str) -> LeaderScheduler:
+        async def job() -> None:
+            runs.append(name)
+
+        return LeaderScheduler(engine, holder=name, ttl=TTL, clock=lambda: now[0],
+                               jobs=[Job(id="sync", trigger=IntervalTrigger(minutes=5), run=job)])
+
+    a, b = scheduler("a"), scheduler("b")
+    assert await a.renew() and not await b.renew()
+    assert await a.run_job_now("sync") and not await b.run_job_now("sync")
+    assert runs == ["a"]
+    now[0] = T0 + timedelta(seconds=61)  # a stalls: its lease lapses, and it stops at once
+    assert not a.is_leader and not await a.run_job_now("sync")
+    assert await b.renew() and await b.run_job_now("sync")
+    assert not await a.renew()
+    assert runs == ["a", "b"]

@@ -1,0 +1,92 @@
+import os
+import stat
+
+import pytest
+
+from bot.__main__ import main
+from bot.config import DEFAULT_DATABASE_URL, ConfigError, load_settings
+from tests.conftest import TEST_SECRET_KEY, make_env
+
+
+def test_defaults(tmp_path):
+    settings = load_settings(make_env(tmp_path), dotenv_path=None)
+    assert settings.database_url == DEFAULT_DATABASE_URL
+    assert (settings.host, settings.port) == ("127.0.0.1", 3000)
+    assert settings.slack_api_url == "https://slack.com/api/"
+    assert settings.public_url == "http://127.0.0.1:3000"
+    assert not settings.slack_enabled
+    assert settings.log_level == "INFO"
+
+
+def test_postgres_url_normalised_to_asyncpg(tmp_path):
+    settings = load_settings(make_env(tmp_path, DATABASE_URL="postgresql://u:pw@db:5432/x"), dotenv_path=None)
+    assert settings.database_url == "postgresql+asyncpg://u:pw@db:5432/x"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("SEATSYNC_PORT", "abc", "SEATSYNC_PORT: 'abc' is not a port number"),
+        ("SEATSYNC_PORT", "70000", "SEATSYNC_PORT: 70000 is out of range"),
+        ("LOG_LEVEL", "LOUD", "LOG_LEVEL: 'LOUD' is not one of"),
+        ("DATABASE_URL", "mysql://x/y", "DATABASE_URL: driver 'mysql' is not supported"),
+        ("DATABASE_URL", "not a url", "DATABASE_URL: 'not a url' is not a database URL"),
+        ("SEATSYNC_SECRET_KEY", "short", "SEATSYNC_SECRET_KEY: must be at least 32 characters"),
+        ("SEATSYNC_SLACK_API_URL", "ftp://x", "SEATSYNC_SLACK_API_URL: 'ftp://x' is not an http(s) URL"),
+        ("SEATSYNC_PUBLIC_URL", "localhost:3000", "SEATSYNC_PUBLIC_URL: 'localhost:3000' is not an http(s) URL"),
+        ("SEATSYNC_HOST", "bad host!", "SEATSYNC_HOST: 'bad host!' is not a host name"),
+        ("SEATSYNC_TIMEZONE", "Mars/Olympus", "SEATSYNC_TIMEZONE: 'Mars/Olympus' is not an IANA time zone"),
+        ("SEATSYNC_BILLING_TEAM", "U123,bob", "SEATSYNC_BILLING_TEAM: 'bob' is not a Slack user id"),
+        ("SLACK_BOT_TOKEN", "xoxp-user-token", "SLACK_BOT_TOKEN: must start with xoxb-"),
+    ],
+)
+def test_bad_values_name_the_variable(tmp_path, name, value, expected):
+    with pytest.raises(ConfigError) as error:
+        load_settings(make_env(tmp_path, **{name: value}), dotenv_path=None)
+    message = str(error.value)
+    assert message.startswith(expected)
+    assert "\n" not in message
+
+
+def test_database_password_not_echoed_in_errors(tmp_path):
+    with pytest.raises(ConfigError) as error:
+        load_settings(make_env(tmp_path, DATABASE_URL="mysql://user:hunter2@db/x"), dotenv_path=None)
+    assert "hunter2" not in str(error.value)
+
+
+def test_slack_settings_must_come_in_pairs(tmp_path):
+    with pytest.raises(ConfigError, match="^SLACK_BOT_TOKEN: required when SLACK_SIGNING_SECRET"):
+        load_settings(make_env(tmp_path, SLACK_SIGNING_SECRET="s"), dotenv_path=None)
+    with pytest.raises(ConfigError, match="^SLACK_SIGNING_SECRET: required when SLACK_BOT_TOKEN"):
+        load_settings(make_env(tmp_path, SLACK_BOT_TOKEN="xoxb-1"), dotenv_path=None)
+    socket = load_settings(make_env(tmp_path, SLACK_BOT_TOKEN="xoxb-1", SLACK_APP_TOKEN="xapp-1"), dotenv_path=None)
+    assert socket.socket_mode and socket.slack_enabled
+
+
+def test_secret_key_generated_once_with_0600(tmp_path):
+    env = {"SEATSYNC_DATA_DIR": str(tmp_path / "data")}
+    first = load_settings(env, dotenv_path=None)
+    assert first.secret_key_generated
+    key_file = tmp_path / "data" / "secret.key"
+    assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
+    second = load_settings(env, dotenv_path=None)
+    assert not second.secret_key_generated
+    assert second.secret_key == first.secret_key
+    assert second.secret_key not in repr(second)
+
+
+def test_dotenv_is_read_and_environment_wins(tmp_path):
+    dotenv = tmp_path / ".env"
+    dotenv.write_text(f"SEATSYNC_PORT=4000\nLOG_LEVEL=debug\nSEATSYNC_SECRET_KEY={TEST_SECRET_KEY}\n")
+    settings = load_settings({"SEATSYNC_DATA_DIR": str(tmp_path), "LOG_LEVEL": "warning"}, dotenv_path=dotenv)
+    assert settings.port == 4000
+    assert settings.log_level == "WARNING"
+
+
+def test_cli_prints_one_clear_line_and_exits_2(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    for name, value in make_env(tmp_path, SEATSYNC_PORT="eighty").items():
+        monkeypatch.setenv(name, value)
+    assert main(["serve"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["seatsync: configuration error: SEATSYNC_PORT: 'eighty' is not a port number (1-65535)"]

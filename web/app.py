@@ -1,0 +1,51 @@
+"""The one aiohttp application: Slack endpoint, health, and the scheduler's lifecycle."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from web.context import CONTEXT, AppContext
+from web.health import healthz
+from web.slack_endpoint import slack_events
+
+log = logging.getLogger(__name__)
+
+
+def create_app(context: AppContext, *, run_scheduler: bool = True) -> web.Application:
+    app = web.Application(client_max_size=2 * 1024 * 1024)
+    app[CONTEXT] = context
+    app.router.add_get("/healthz", healthz)
+    if not context.settings.socket_mode:
+        app.router.add_post("/slack/events", slack_events)
+    app.cleanup_ctx.append(_engine_lifecycle)
+    if run_scheduler:
+        app.cleanup_ctx.append(_scheduler_lifecycle)
+    if context.settings.socket_mode and context.bolt is not None:
+        app.cleanup_ctx.append(_socket_mode_lifecycle)
+    return app
+
+
+async def _engine_lifecycle(app: web.Application) -> AsyncIterator[None]:
+    yield
+    await app[CONTEXT].engine.dispose()
+
+
+async def _scheduler_lifecycle(app: web.Application) -> AsyncIterator[None]:
+    scheduler = app[CONTEXT].scheduler
+    scheduler.start()
+    yield
+    await scheduler.shutdown()
+
+
+async def _socket_mode_lifecycle(app: web.Application) -> AsyncIterator[None]:
+    from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+
+    context = app[CONTEXT]
+    handler = AsyncSocketModeHandler(context.bolt, app_token=context.settings.slack_app_token)
+    await handler.connect_async()
+    log.info("connected to Slack in Socket Mode")
+    yield
+    await handler.close_async()

@@ -1,0 +1,46 @@
+"""What every request handler and job can reach: built once per process by `create_context`."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from aiohttp import web
+from slack_bolt.async_app import AsyncApp
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.commands.bolt_app import create_bolt_app
+from bot.config import Settings
+from bot.db.engine import create_engine, session_factory
+from bot.keys import SecretBox
+from bot.log_redaction import register_secret
+from bot.sync.scheduler import LeaderScheduler
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    box: SecretBox
+    bolt: AsyncApp | None
+    scheduler: LeaderScheduler
+    started_monotonic: float = field(default_factory=time.monotonic)
+
+
+CONTEXT = web.AppKey("seatsync_context", AppContext)
+
+
+def create_context(settings: Settings, *, engine: AsyncEngine | None = None) -> AppContext:
+    for secret in (settings.secret_key, settings.slack_bot_token, settings.slack_signing_secret,
+                   settings.slack_app_token):
+        register_secret(secret)
+    engine = engine or create_engine(settings.database_url)
+    return AppContext(
+        settings=settings,
+        engine=engine,
+        sessions=session_factory(engine),
+        box=SecretBox(settings.secret_key),
+        bolt=create_bolt_app(settings) if settings.slack_enabled else None,
+        scheduler=LeaderScheduler(engine, timezone=settings.timezone),
+    )

@@ -1,0 +1,70 @@
+"""The two interfaces the sync engine talks to; it never knows which vendor is behind them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from bot.connectors.http import CallStats
+from bot.domain import (
+    AdjustmentRequest,
+    ConnectionCheck,
+    MarketCompany,
+    MarketSubscription,
+    PostResult,
+    PsaCompanyRecord,
+    PsaContractRecord,
+    PsaServiceRecord,
+)
+
+
+@runtime_checkable
+class Marketplace(Protocol):
+    """Reads what the MSP bought. Read-only: SeatSync never changes the marketplace."""
+
+    system: str  # "odin" | "ingram"
+    stats: CallStats
+
+    async def list_companies(self) -> list[MarketCompany]: ...
+
+    async def list_subscriptions(self, *, modified_since: datetime | None = None) -> list[MarketSubscription]:
+        """Every subscription with its resources; only those changed since `modified_since` when the
+        API can filter that way (a connector that cannot returns all of them)."""
+        ...
+
+    async def get_subscription(self, external_id: str) -> MarketSubscription: ...
+
+    async def test_connection(self) -> ConnectionCheck: ...
+
+    async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class Psa(Protocol):
+    """Reads what the MSP bills and posts unit changes."""
+
+    system: str  # "autotask" | "connectwise"
+    stats: CallStats
+
+    async def list_companies(self, *, modified_since: datetime | None = None) -> list[PsaCompanyRecord]: ...
+
+    async def list_contracts(self, *, modified_since: datetime | None = None) -> list[PsaContractRecord]: ...
+
+    async def list_services(self, *, modified_since: datetime | None = None) -> list[PsaServiceRecord]: ...
+
+    async def read_units(self, service_external_ids: Sequence[str]) -> dict[str, int]:
+        """The units in effect today for each service (batched); services not found are absent."""
+        ...
+
+    async def find_posted(self, request: AdjustmentRequest) -> PostResult | None:
+        """Look for the request's idempotency key in the PSA; a PostResult when it was already posted."""
+        ...
+
+    async def post_adjustment(self, request: AdjustmentRequest) -> PostResult:
+        """Post one unit change carrying the idempotency key, then read the units back to confirm."""
+        ...
+
+    async def test_connection(self) -> ConnectionCheck: ...
+
+    async def aclose(self) -> None: ...

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field, fields
 
 from aiohttp import web
 
-WRITE_FLAG = "seatsync_sandbox_write"
+WRITE_FLAG = web.RequestKey("seatsync_sandbox_write", bool)
 ErrorBody = Callable[[int, str], web.Response]
 
 

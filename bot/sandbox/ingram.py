@@ -1,0 +1,207 @@
+"""Ingram Micro Cloud Marketplace ("CMP") reseller REST API simulator, mounted at /ingram.
+
+Base URL `http://<host>:<port>/ingram/marketplace/us` (real: `https://api.cloud.im/marketplace/<region>`).
+Paths, parameters and bodies follow the vendor's OpenAPI 1.6 document
+(tests/specs/ingram-cloud-marketplace-api-1.6.yaml); see shared/apis/marketplaces.md section 2.1.
+
+Layers, outermost first: the API gateway (`ingram_gateway`: 404 for unknown routes, subscription key,
+call-rate quota; APIM-style bodies), then the backend: `POST /token` (`ingram_auth`) and the bearer
+check, then the read operations below. Backend errors use the Spring-style body of `ingram_errors`.
+
+Operations served:
+- `POST /token`
+- `GET /customers` (filters `name` similar-to, case-insensitive substring; `email` of a contact;
+  `externalId`; `resellerId`) and `GET /customers/{id}`
+- `GET /subscriptions` (filters `customerId`, `status`, `creationDateFrom`, `creationDateTo`, both
+  dates inclusive) and `GET /subscriptions/{id}` (SubscriptionDetailed with `products`)
+Paging: `offset` (default 0, >= 0) and `limit` (default 10, >= 1) as the spec defines them; the spec
+sets no maximum and integrations report none is enforced (n8n CloudBlue SimpleAPI node), so none is.
+Lists are ordered by id; `pagination` echoes `{offset, limit, total}`; an offset past the end gives
+`data: []`. `status` takes exactly one value (a comma-separated list is a 400, as observed against
+the real API by a public dashboard project); unknown query parameters are ignored, as observed there.
+The spec has no modification-date filter on `/subscriptions`: clients must page and compare
+`lastModifiedDate` (or use the sandbox's change notification, `ingram_notify`).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterable
+from datetime import date
+from typing import Any
+
+from aiohttp import web
+
+from bot.sandbox.ingram_auth import TOKEN_LIFETIME_S, TokenStore, bearer_middleware, issue_token
+from bot.sandbox.ingram_errors import cmp_error, correlation_id
+from bot.sandbox.ingram_gateway import GatewayQuota, RateLimiter, gateway_error, gateway_middleware
+from bot.sandbox.ingram_notify import notify_changes
+from bot.sandbox.ingram_views import customer_json, subscription_detail_json, subscription_json
+from bot.sandbox.odin_accounts import account_profile, reseller_account_id
+from bot.sandbox.world import SandboxWorld
+
+__all__ = ["GatewayQuota", "create_ingram_app", "ingram_error", "notify_changes"]
+
+WORLD_KEY = web.AppKey("ingram_world", SandboxWorld)
+TOKENS_KEY = web.AppKey("ingram_tokens", TokenStore)
+LIMITER_KEY = web.AppKey("ingram_limiter", RateLimiter)
+
+DEFAULT_LIMIT = 10
+SUBSCRIPTION_STATUSES = ("pending", "active", "hold", "terminated", "removed")  # spec enum
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+class BadQuery(ValueError):
+    """A query parameter the backend rejects with 400."""
+
+
+def create_ingram_app(world: SandboxWorld, *, quota: GatewayQuota | None = None,
+                      clock: Callable[[], float] = time.time,
+                      token_lifetime_s: int = TOKEN_LIFETIME_S) -> web.Application:
+    tokens = TokenStore(clock=clock, lifetime_s=token_lifetime_s)
+    limiter = RateLimiter(quota or GatewayQuota(), clock)
+    base = f"/marketplace/{world.credentials.ingram_marketplace}"
+    token_path = f"{base}/token"
+
+    def is_token_call(request: web.Request) -> bool:
+        return request.match_info.route.name == "token"
+
+    app = web.Application(middlewares=[
+        gateway_middleware(lambda: world.credentials.ingram_subscription_key, limiter),
+        bearer_middleware(tokens, is_token_call),
+    ])
+    app[WORLD_KEY] = world
+    app[TOKENS_KEY] = tokens
+    app[LIMITER_KEY] = limiter
+
+    async def token(request: web.Request) -> web.Response:
+        return _with_correlation(await issue_token(request, world.credentials, tokens))
+
+    app.router.add_post(token_path, token, name="token")
+    app.router.add_get(f"{base}/customers", list_customers)
+    app.router.add_get(f"{base}/customers/{{id}}", get_customer)
+    app.router.add_get(f"{base}/subscriptions", list_subscriptions)
+    app.router.add_get(f"{base}/subscriptions/{{id}}", get_subscription)
+    return app
+
+
+def ingram_error(status: int, message: str) -> web.Response:
+    """An error in CMP's shape: throttling comes from the gateway, everything else from the backend."""
+    if status == 429:
+        return gateway_error(status, message)
+    return cmp_error(status, message)
+
+
+# --- handlers ----------------------------------------------------------------------------------
+async def list_customers(request: web.Request) -> web.Response:
+    world = request.app[WORLD_KEY]
+    query = request.query
+    try:
+        offset, limit = _paging(query)
+    except BadQuery as exc:
+        return cmp_error(400, str(exc), request.path)
+    customers: Iterable = sorted(world.customers.values(), key=lambda c: c.account_id)
+    if name := query.get("name"):
+        customers = [c for c in customers if name.casefold() in c.name.casefold()]
+    if email := query.get("email"):
+        customers = [c for c in customers if account_profile(c).email.casefold() == email.casefold()]
+    if "externalId" in query:
+        customers = [c for c in customers if f"CUST-{c.account_id}" == query["externalId"]]
+    if "resellerId" in query and query["resellerId"] != str(reseller_account_id(world)):
+        customers = []
+    return _page(request, [customer_json(world, c) for c in customers], offset, limit)
+
+
+async def get_customer(request: web.Request) -> web.Response:
+    world = request.app[WORLD_KEY]
+    wanted = request.match_info["id"]
+    customer = next((c for c in world.customers.values() if c.cmp_id == wanted), None)
+    if customer is None:
+        return cmp_error(404, f"Customer with id '{wanted}' is not found", request.path)
+    return _json(customer_json(world, customer))
+
+
+async def list_subscriptions(request: web.Request) -> web.Response:
+    world = request.app[WORLD_KEY]
+    query = request.query
+    try:
+        offset, limit = _paging(query)
+        status = _status(query.get("status"))
+        created_from = _date(query, "creationDateFrom")
+        created_to = _date(query, "creationDateTo")
+    except BadQuery as exc:
+        return cmp_error(400, str(exc), request.path)
+    subs = sorted(world.subscriptions.values(), key=lambda s: s.subscription_id)
+    rows = [subscription_json(world, s) for s in subs]
+    if "customerId" in query:
+        rows = [r for r in rows if r["customerId"] == query["customerId"]]
+    if status:
+        rows = [r for r in rows if r["status"] == status]
+    if created_from:
+        rows = [r for r in rows if r["creationDate"] >= created_from.isoformat()]
+    if created_to:
+        rows = [r for r in rows if r["creationDate"] <= created_to.isoformat()]
+    return _page(request, rows, offset, limit)
+
+
+async def get_subscription(request: web.Request) -> web.Response:
+    world = request.app[WORLD_KEY]
+    wanted = request.match_info["id"]
+    sub = next((s for s in world.subscriptions.values() if s.cmp_id == wanted), None)
+    if sub is None:
+        return cmp_error(404, f"Subscription with id '{wanted}' is not found", request.path)
+    return _json(subscription_detail_json(world, sub))
+
+
+# --- query grammar -----------------------------------------------------------------------------
+def _integer(query: Any, name: str, default: int, minimum: int) -> int:
+    raw = query.get(name)
+    if raw is None:
+        return default
+    if not re.fullmatch(r"[+-]?\d+", raw.strip()):
+        raise BadQuery(f"Parameter '{name}' must be an integer, got '{raw}'")
+    value = int(raw)
+    if value < minimum:
+        raise BadQuery(f"Parameter '{name}' must be greater than or equal to {minimum}, got {value}")
+    return value
+
+
+def _paging(query: Any) -> tuple[int, int]:
+    return _integer(query, "offset", 0, 0), _integer(query, "limit", DEFAULT_LIMIT, 1)
+
+
+def _status(raw: str | None) -> str | None:
+    if raw is None or raw == "":
+        return None
+    if raw not in SUBSCRIPTION_STATUSES:
+        raise BadQuery(f"Parameter 'status' must be one of {', '.join(SUBSCRIPTION_STATUSES)} "
+                       f"(a single value), got '{raw}'")
+    return raw
+
+
+def _date(query: Any, name: str) -> date | None:
+    raw = query.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        if not _DATE.match(raw):
+            raise ValueError(raw)
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise BadQuery(f"Parameter '{name}' must be a date in the format YYYY-MM-DD, got '{raw}'") from None
+
+
+# --- responses ---------------------------------------------------------------------------------
+def _page(request: web.Request, items: list[dict[str, Any]], offset: int, limit: int) -> web.Response:
+    return _json({"data": items[offset:offset + limit],
+                  "pagination": {"offset": offset, "limit": limit, "total": len(items)}})
+
+
+def _json(body: dict[str, Any]) -> web.Response:
+    return web.json_response(body, headers={"X-Correlation-ID": correlation_id()})
+
+
+def _with_correlation(response: web.Response) -> web.Response:
+    response.headers.setdefault("X-Correlation-ID", correlation_id())
+    return response

@@ -21,6 +21,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("serve", help="run the web service, the Slack endpoint and the scheduler")
 
+    sandbox = commands.add_parser("sandbox",
+                                  help="serve the simulators of Odin, Ingram, Autotask, ConnectWise and Slack")
+    sandbox.add_argument("--port", type=int, default=8080, help="port to serve on (default 8080)")
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--scale", choices=("small", "large"), default="small")
+    sandbox.add_argument("--seed", type=int, default=1, help="data and credentials are fixed for a seed")
+    sandbox.add_argument("--faults", choices=("none", "light", "heavy"), default="none")
+    sandbox.add_argument("--print-config", action="store_true",
+                         help="print base URLs and credentials as JSON for a sandbox on --port, and exit")
+
     db = commands.add_parser("db", help="database schema")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_commands.add_parser("upgrade", help="create or upgrade the schema to the latest revision")
@@ -30,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "sandbox":  # needs no SeatSync settings: it is the outside world
+        return _sandbox(args)
     try:
         settings = load_settings()
     except ConfigError as exc:
@@ -48,6 +60,25 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "db":
         return asyncio.run(_db(settings, args.db_command))
     raise AssertionError(args.command)
+
+
+def _sandbox(args: argparse.Namespace) -> int:
+    from bot.sandbox.serve import print_config, serve_sandbox
+
+    if not 0 <= args.port <= 65535:
+        print(f"seatsync sandbox: --port {args.port} is out of range (0-65535)", file=sys.stderr)
+        return 2
+    if args.print_config:
+        print_config(port=args.port, seed=args.seed, scale=args.scale, host=args.host)
+        return 0
+    logging.basicConfig(level=logging.WARNING)
+    try:
+        asyncio.run(serve_sandbox(port=args.port, seed=args.seed, scale=args.scale, faults=args.faults,
+                                  host=args.host))
+    except OSError as exc:
+        print(f"seatsync sandbox: cannot serve on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
+        return 1
+    return 0
 
 
 async def _db(settings: Settings, action: str) -> int:

@@ -1,0 +1,269 @@
+"""All simulators on one aiohttp application: /odin, /ingram, /autotask, /connectwise, /slack, /admin.
+
+`create_sandbox_app(sandbox)` builds it; `Sandbox.start()` serves it in-process on a port (0 for an
+ephemeral one, as tests use) and `Sandbox.config()` gives the base URLs and credentials that
+`seatsync sandbox --print-config` prints.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from dataclasses import dataclass, field
+from datetime import date
+
+from aiohttp import web
+
+from bot.sandbox.autotask import autotask_error, create_autotask_app, move_zone
+from bot.sandbox.connectwise import connectwise_error, create_connectwise_app
+from bot.sandbox.faults import PROFILES, FaultKnobs, fault_middleware
+from bot.sandbox.generator import Scale, advance_day, generate_world
+from bot.sandbox.ingram import create_ingram_app, ingram_error, notify_changes
+from bot.sandbox.odin import create_odin_app, odin_error
+from bot.sandbox.slack import SlackRecorder, create_slack_app, slack_error
+from bot.sandbox.world import SandboxWorld
+
+SIMULATORS = ("odin", "ingram", "autotask", "connectwise", "slack")
+
+ODIN_PATH = "/odin/RPC2"
+INGRAM_PATH = "/ingram/marketplace/us"
+AUTOTASK_PATH = "/autotask/ATServicesRest"
+CONNECTWISE_PATH = "/connectwise/v4_6_release/apis/3.0"
+SLACK_PATH = "/slack/api/"
+
+
+@dataclass
+class Sandbox:
+    world: SandboxWorld
+    scale: Scale = "small"
+    faults: dict[str, FaultKnobs] = field(default_factory=dict)
+    slack: SlackRecorder = field(default=None)  # type: ignore[assignment]
+    runner: web.AppRunner | None = None
+    port: int = 0
+    host: str = "127.0.0.1"
+
+    @classmethod
+    def generate(cls, *, seed: int = 1, scale: Scale = "small", today: date | None = None) -> Sandbox:
+        world = generate_world(seed=seed, scale=scale, today=today or date.today())
+        return cls(world=world, scale=scale)
+
+    def __post_init__(self) -> None:
+        for name in SIMULATORS:
+            self.faults.setdefault(name, FaultKnobs(seed=self.world.seed * 1000 + SIMULATORS.index(name)))
+        if self.slack is None:
+            self.slack = SlackRecorder(
+                bot_token=self.world.credentials.slack_bot_token,
+                signing_secret=self.world.credentials.slack_signing_secret,
+            )
+
+    def apply_profile(self, profile: str, systems: tuple[str, ...] = SIMULATORS) -> None:
+        """Set a named fault profile (none|light|heavy) on the given simulators."""
+        if profile not in PROFILES:
+            raise ValueError(f"unknown fault profile {profile!r}; choose one of {', '.join(PROFILES)}")
+        for name in systems:
+            self.faults[name].reset()
+            self.faults[name].update(PROFILES[profile])
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def config(self) -> dict:
+        creds = self.world.credentials
+        base = self.base_url
+        return {
+            "odin": {"url": base + ODIN_PATH, "sample_account": creds.odin_sample_account},
+            "ingram": {
+                "url": base + INGRAM_PATH,
+                "subscription_key": creds.ingram_subscription_key,
+                "username": creds.ingram_username,
+                "password": creds.ingram_password,
+                "marketplace": creds.ingram_marketplace,
+            },
+            "autotask": {
+                "url": base + AUTOTASK_PATH,
+                "integration_code": creds.autotask_integration_code,
+                "username": creds.autotask_username,
+                "secret": creds.autotask_secret,
+            },
+            "connectwise": {
+                "url": base + CONNECTWISE_PATH,
+                "site_url": base + "/connectwise",
+                "company_id": creds.connectwise_company_id,
+                "public_key": creds.connectwise_public_key,
+                "private_key": creds.connectwise_private_key,
+                "client_id": creds.connectwise_client_id,
+            },
+            "slack": {
+                "api_url": base + SLACK_PATH,
+                "bot_token": creds.slack_bot_token,
+                "signing_secret": creds.slack_signing_secret,
+            },
+            "admin": {"url": base + "/admin", "token": creds.admin_token},
+        }
+
+    async def start(self, port: int = 0, host: str = "127.0.0.1") -> Sandbox:
+        self.runner = web.AppRunner(create_sandbox_app(self), access_log=None)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, host, port)
+        await site.start()
+        self.host = host
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.slack.base_url = self.base_url + "/slack"  # response_urls handed out before any request need it
+        return self
+
+    async def stop(self) -> None:
+        if self.runner is not None:
+            await self.runner.cleanup()
+            self.runner = None
+
+
+def create_sandbox_app(sandbox: Sandbox) -> web.Application:
+    world = sandbox.world
+    app = web.Application()
+    facades = {
+        "odin": (create_odin_app(world), odin_error),
+        "ingram": (create_ingram_app(world), ingram_error),
+        "autotask": (create_autotask_app(world), autotask_error),
+        "connectwise": (create_connectwise_app(world), connectwise_error),
+        "slack": (create_slack_app(sandbox.slack), slack_error),
+    }
+    for name, (sub, error_body) in facades.items():
+        sub.middlewares.insert(0, fault_middleware(sandbox.faults[name], error_body))
+        app.add_subapp(f"/{name}", sub)
+    app.add_subapp("/admin", _admin_app(sandbox))
+    app.router.add_get("/", _index)
+    return app
+
+
+async def _index(request: web.Request) -> web.Response:
+    return web.json_response({"simulators": [f"/{name}" for name in SIMULATORS], "admin": "/admin"})
+
+
+def _admin_app(sandbox: Sandbox) -> web.Application:
+    """Admin routes: read and reset state, set faults, let a day pass, count PSA writes."""
+    token = sandbox.world.credentials.admin_token
+
+    @web.middleware
+    async def require_token(request: web.Request, handler):
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if not hmac.compare_digest(given.encode(), token.encode()):
+            return web.json_response({"error": "admin token required (Authorization: Bearer <admin token>)"},
+                                     status=401)
+        return await handler(request)
+
+    async def get_faults(request: web.Request) -> web.Response:
+        return web.json_response({name: knobs.as_dict() for name, knobs in sandbox.faults.items()})
+
+    async def put_faults(request: web.Request) -> web.Response:
+        name = request.match_info["system"]
+        if name not in sandbox.faults:
+            return web.json_response({"error": f"unknown simulator {name!r}"}, status=404)
+        try:
+            body = await request.json()
+            if not isinstance(body, dict):
+                raise ValueError("body must be a JSON object of knob names to values")
+            if "profile" in body:
+                sandbox.apply_profile(str(body.pop("profile")), (name,))
+            sandbox.faults[name].update(body)
+        except (ValueError, TypeError, json.JSONDecodeError) as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        return web.json_response(sandbox.faults[name].as_dict())
+
+    async def reset_faults(request: web.Request) -> web.Response:
+        for knobs in sandbox.faults.values():
+            knobs.reset()
+        return web.json_response({"ok": True})
+
+    async def state(request: web.Request) -> web.Response:
+        return web.json_response(world_summary(sandbox.world))
+
+    async def reset(request: web.Request) -> web.Response:
+        fresh = generate_world(seed=sandbox.world.seed, scale=sandbox.scale, today=sandbox.world.today)
+        fresh.webhook_url = sandbox.world.webhook_url
+        _replace_world(sandbox.world, fresh)
+        sandbox.slack.reset()
+        for knobs in sandbox.faults.values():
+            knobs.reset()
+        return web.json_response(world_summary(sandbox.world))
+
+    async def advance(request: web.Request) -> web.Response:
+        days = int(request.query.get("days", "1"))
+        if not 1 <= days <= 366:
+            return web.json_response({"error": "days must be between 1 and 366"}, status=400)
+        reports = [advance_day(sandbox.world) for _ in range(days)]
+        changed = sorted({sid for report in reports for sid in report.changed_subscriptions})
+        await notify_changes(sandbox.world, changed)
+        return web.json_response({"today": sandbox.world.today.isoformat(), "days": [r.as_dict() for r in reports]})
+
+    async def writes(request: web.Request) -> web.Response:
+        system = request.match_info["system"]
+        if system not in ("autotask", "connectwise"):
+            return web.json_response({"error": "system must be autotask or connectwise"}, status=404)
+        records = [w for w in sandbox.world.write_log if w.system == system]
+        per_service: dict[str, int] = {}
+        for w in records:
+            per_service[str(w.service_id)] = per_service.get(str(w.service_id), 0) + 1
+        return web.json_response({
+            "total": len(records),
+            "per_service": per_service,
+            "writes": [{"service_id": w.service_id, "before": w.before, "after": w.after, "day": w.day.isoformat(),
+                        "key": w.key, "at": w.at.isoformat()} for w in records],
+        })
+
+    async def slack_calls(request: web.Request) -> web.Response:
+        return web.json_response({"calls": sandbox.slack.calls_as_json()})
+
+    async def set_webhook(request: web.Request) -> web.Response:
+        body = await request.json()
+        url = body.get("url") if isinstance(body, dict) else None
+        if url is not None and not str(url).startswith(("http://127.", "http://localhost")):
+            return web.json_response({"error": "the sandbox only delivers webhooks to localhost"}, status=400)
+        sandbox.world.webhook_url = url
+        return web.json_response({"url": url, "secret_header": "X-Sandbox-Signature"})
+
+    async def set_autotask_zone(request: web.Request) -> web.Response:
+        body = await request.json()
+        zone = body.get("zone", "") if isinstance(body, dict) else ""
+        try:
+            move_zone(sandbox.world, str(zone))
+        except ValueError as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        return web.json_response({"zone": sandbox.world.autotask_zone})
+
+    admin = web.Application(middlewares=[require_token])
+    admin.add_routes([
+        web.get("/state", state),
+        web.post("/reset", reset),
+        web.post("/advance-day", advance),
+        web.get("/faults", get_faults),
+        web.put("/faults/{system}", put_faults),
+        web.post("/faults/reset", reset_faults),
+        web.get("/writes/{system}", writes),
+        web.get("/slack/calls", slack_calls),
+        web.put("/webhook", set_webhook),
+        web.put("/autotask/zone", set_autotask_zone),
+    ])
+    return admin
+
+
+def _replace_world(target: SandboxWorld, source: SandboxWorld) -> None:
+    for name in target.__dataclass_fields__:
+        setattr(target, name, getattr(source, name))
+
+
+def world_summary(world: SandboxWorld) -> dict:
+    return {
+        "seed": world.seed,
+        "today": world.today.isoformat(),
+        "customers": len(world.customers),
+        "subscriptions": len(world.subscriptions),
+        "resources": sum(len(s.lines) for s in world.subscriptions.values()),
+        "autotask": {"companies": len(world.autotask_companies), "contracts": len(world.autotask_contracts),
+                     "contract_services": len(world.autotask_contract_services),
+                     "writes": sum(1 for w in world.write_log if w.system == "autotask")},
+        "connectwise": {"companies": len(world.connectwise_companies),
+                        "agreements": len(world.connectwise_agreements),
+                        "additions": len(world.connectwise_additions),
+                        "writes": sum(1 for w in world.write_log if w.system == "connectwise")},
+    }

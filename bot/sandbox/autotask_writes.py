@@ -1,0 +1,197 @@
+"""The two writes the Autotask simulator accepts: ContractServiceAdjustments and ContractNotes.
+
+ContractServiceAdjustments [doc: ContractServiceAdjustmentsEntity.htm, RecurringSerContractEntityRelation.htm]:
+- create only; the contract must be a Recurring Service contract (contractType 7);
+- when no ContractService links the contract and the service yet, the API creates one;
+- unitChange is a signed delta applied from effectiveDate on; adjustedUnitPrice may be negative (discounts);
+- every unit change also leaves an automatic contract note [doc: AdjustServiceUnitsPrice.htm].
+Simulator rules where the vendor is silent (wording ours): the contract must be active, the service
+must exist and be active, unitChange a non-zero whole number, effectiveDate within the contract's dates,
+and the units may never drop below zero on any day from the effective date on.
+
+ContractNotes are created through the child URL /Contracts/{id}/Notes only: the vendor swagger has no
+root create route for them. title and description are required; the lengths (250 / 8000) are [unverified].
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from bot.sandbox.autotask_query import parse_datetime
+from bot.sandbox.autotask_units import lowest_units_from
+from bot.sandbox.world import AutotaskContractService, AutotaskNote, AutotaskUnitChange, SandboxWorld
+
+RECURRING_SERVICE = 7
+ACTIVE = 1
+
+
+class WriteRejected(ValueError):
+    """A create the API refuses (HTTP 500, the message goes into `errors[]`)."""
+
+
+@dataclass
+class AppliedAdjustment:
+    adjustment: AutotaskUnitChange
+    service: AutotaskContractService
+    before: int  # units in effect today, before and after
+    after: int
+    created_service: bool
+
+
+def create_adjustment(world: SandboxWorld, body: Any, parent_contract_id: int | None = None) -> AppliedAdjustment:
+    fields = _fields(body, "ContractServiceAdjustment")
+    contract_id = _optional_whole(fields, "contractid")
+    if parent_contract_id is not None:
+        if contract_id is not None and contract_id != parent_contract_id:
+            raise WriteRejected(f"contractID {contract_id} does not match the parent contract {parent_contract_id}.")
+        contract_id = parent_contract_id
+    if contract_id is None:
+        raise WriteRejected("contractID is required.")
+    contract = world.autotask_contracts.get(contract_id)
+    if contract is None:
+        raise WriteRejected(f"Unable to find the Contract with id {contract_id}.")
+    if contract.contract_type != RECURRING_SERVICE:
+        raise WriteRejected(f"Contract {contract.id} is not a Recurring Service contract (contractType 7); "
+                            "service adjustments can only be made to Recurring Service contracts.")
+    if contract.status != ACTIVE:
+        raise WriteRejected(f"Contract {contract.id} is inactive; service units cannot be adjusted.")
+    service_id = _required_whole(fields, "serviceid")
+    catalogue_entry = world.autotask_services.get(service_id)
+    if catalogue_entry is None or not catalogue_entry.is_active:
+        raise WriteRejected(f"Unable to find an active Service with id {service_id}.")
+    unit_change = _required_whole(fields, "unitchange")
+    if unit_change == 0:
+        raise WriteRejected("unitChange must not be zero.")
+    effective = _effective_date(fields)
+    if not contract.start_date <= effective <= contract.end_date:
+        raise WriteRejected(f"effectiveDate {effective.isoformat()} is outside the contract's dates "
+                            f"({contract.start_date.isoformat()} to {contract.end_date.isoformat()}).")
+    price, cost = _money(fields, "adjustedunitprice"), _money(fields, "adjustedunitcost")
+
+    service = _contract_service(world, contract.id, service_id)
+    named = _optional_whole(fields, "contractserviceid")
+    if named is not None and (service is None or service.id != named):
+        raise WriteRejected(f"contractServiceID {named} does not link contract {contract.id} "
+                            f"and service {service_id}.")
+    lowest = lowest_units_from(service, effective, world.today) if service is not None else 0
+    if lowest + unit_change < 0:
+        raise WriteRejected(f"The adjustment would leave fewer than 0 units of service {service_id} on contract "
+                            f"{contract.id} from {effective.isoformat()} on.")
+
+    created = service is None
+    if service is None:
+        service = AutotaskContractService(
+            id=world.next_id("autotask_contract_service", start=max(world.autotask_contract_services, default=0) + 1),
+            contract_id=contract.id, service_id=service_id,
+            unit_price=price if price is not None else catalogue_entry.unit_price,
+            unit_cost=cost if cost is not None else catalogue_entry.unit_cost,
+            units=0, invoice_description=catalogue_entry.name, last_modified=world.now(),
+        )
+        world.autotask_contract_services[service.id] = service
+    before = service.units
+    adjustment = AutotaskUnitChange(
+        id=world.next_id("autotask_adjustment"), contract_id=contract.id, service_id=service_id,
+        contract_service_id=service.id, unit_change=unit_change, effective_date=effective,
+        adjusted_unit_price=price, adjusted_unit_cost=cost, created=world.now(),
+    )
+    service.adjustments.append(adjustment)
+    if effective <= world.today:  # a future-dated change takes effect on its day (see settle_units)
+        service.units += unit_change
+    service.last_modified = adjustment.created
+    _automatic_note(world, contract.id, catalogue_entry.name, adjustment)
+    return AppliedAdjustment(adjustment, service, before, service.units, created)
+
+
+def create_note(world: SandboxWorld, body: Any, parent_contract_id: int) -> AutotaskNote:
+    fields = _fields(body, "ContractNote")
+    contract_id = _optional_whole(fields, "contractid")
+    if contract_id is not None and contract_id != parent_contract_id:
+        raise WriteRejected(f"contractID {contract_id} does not match the parent contract {parent_contract_id}.")
+    if parent_contract_id not in world.autotask_contracts:
+        raise WriteRejected(f"Unable to find the Contract with id {parent_contract_id}.")
+    title = _text(fields, "title", 250)
+    description = _text(fields, "description", 8000)
+    note = AutotaskNote(id=world.next_id("autotask_note"), contract_id=parent_contract_id, title=title,
+                        description=description, created=world.now())
+    world.autotask_notes[note.id] = note
+    return note
+
+
+def _automatic_note(world: SandboxWorld, contract_id: int, service_name: str, change: AutotaskUnitChange) -> None:
+    note = AutotaskNote(
+        id=world.next_id("autotask_note"), contract_id=contract_id, title="Service Units Adjusted",
+        description=(f"Units of service '{service_name}' changed by {change.unit_change:+d}, "
+                     f"effective {change.effective_date.isoformat()}."),
+        created=change.created,
+    )
+    world.autotask_notes[note.id] = note
+
+
+def _contract_service(world: SandboxWorld, contract_id: int, service_id: int) -> AutotaskContractService | None:
+    return next((s for s in world.autotask_contract_services.values()
+                 if s.contract_id == contract_id and s.service_id == service_id), None)
+
+
+def _fields(body: Any, label: str) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise WriteRejected(f"The request body must be a {label} JSON object.")
+    return {str(k).lower(): v for k, v in body.items()}
+
+
+def _required_whole(fields: dict[str, Any], key: str) -> int:
+    value = _optional_whole(fields, key)
+    if value is None:
+        raise WriteRejected(f"{_name(key)} is required.")
+    return value
+
+
+def _optional_whole(fields: dict[str, Any], key: str) -> int | None:
+    value = fields.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, float) and value.is_integer())):
+        raise WriteRejected(f"{_name(key)} must be a whole number (got {value!r}).")
+    return int(value)
+
+
+def _effective_date(fields: dict[str, Any]) -> date:
+    value = fields.get("effectivedate")
+    if value is None:
+        raise WriteRejected("effectiveDate is required.")
+    moment = parse_datetime(value) if isinstance(value, str) else None
+    if moment is None:
+        raise WriteRejected(f"effectiveDate must be an ISO-8601 date (got {value!r}).")
+    return moment.date()
+
+
+def _money(fields: dict[str, Any], key: str) -> Decimal | None:
+    value = fields.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise WriteRejected(f"{_name(key)} must be a number.")
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        raise WriteRejected(f"{_name(key)} must be a number (got {value!r}).") from None
+
+
+def _text(fields: dict[str, Any], key: str, limit: int) -> str:
+    value = fields.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise WriteRejected(f"{_name(key)} is required.")
+    if len(value) > limit:
+        raise WriteRejected(f"{_name(key)} is longer than {limit} characters.")
+    return value
+
+
+_NAMES = {"contractid": "contractID", "serviceid": "serviceID", "contractserviceid": "contractServiceID",
+          "unitchange": "unitChange", "adjustedunitprice": "adjustedUnitPrice",
+          "adjustedunitcost": "adjustedUnitCost", "title": "title", "description": "description"}
+
+
+def _name(key: str) -> str:
+    return _NAMES.get(key, key)

@@ -1,0 +1,35 @@
+"""`seatsync sandbox`: serve every simulator on one port, or print their config and exit."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+
+from bot.sandbox.app import Sandbox
+from bot.sandbox.generator import Scale
+
+
+def print_config(*, port: int, seed: int, scale: Scale, host: str = "127.0.0.1") -> None:
+    sandbox = Sandbox.generate(seed=seed, scale=scale)
+    sandbox.host, sandbox.port = host, port
+    print(json.dumps(sandbox.config()))
+
+
+async def serve_sandbox(*, port: int, seed: int, scale: Scale, faults: str, host: str = "127.0.0.1") -> None:
+    sandbox = Sandbox.generate(seed=seed, scale=scale)
+    sandbox.apply_profile(faults)
+    await sandbox.start(port=port, host=host)
+    world = sandbox.world
+    print(f"SeatSync sandbox ({scale}, seed {seed}, faults {faults}) on {sandbox.base_url}", file=sys.stderr)
+    print(f"  {len(world.customers)} customers, {len(world.subscriptions)} subscriptions; "
+          f"admin token in --print-config; Ctrl-C to stop", file=sys.stderr)
+    for name, entry in sandbox.config().items():
+        print(f"  {name:12} {entry.get('url') or entry.get('api_url')}", file=sys.stderr)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await sandbox.stop()

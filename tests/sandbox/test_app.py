@@ -1,0 +1,102 @@
+"""The composed sandbox: every simulator under one port, the admin routes and `seatsync sandbox`."""
+
+import json
+
+import aiohttp
+import pytest
+
+from bot.__main__ import main
+from bot.sandbox.app import Sandbox
+
+
+@pytest.fixture
+async def sandbox():
+    sandbox = await Sandbox.generate(seed=3, scale="small").start()
+    yield sandbox
+    await sandbox.stop()
+
+
+def admin_headers(sandbox: Sandbox) -> dict[str, str]:
+    return {"Authorization": f"Bearer {sandbox.world.credentials.admin_token}"}
+
+
+async def test_config_lists_every_simulator_with_working_urls(sandbox):
+    config = sandbox.config()
+    assert set(config) == {"odin", "ingram", "autotask", "connectwise", "slack", "admin"}
+    async with aiohttp.ClientSession() as http, http.get(config["autotask"]["url"] + "/v1.0/zoneInformation",
+                        params={"user": config["autotask"]["username"]}) as response:
+        assert response.status == 200
+        assert (await response.json())["url"].startswith(sandbox.base_url)
+
+
+async def test_admin_needs_the_token(sandbox):
+    async with aiohttp.ClientSession() as http:
+        async with http.get(sandbox.base_url + "/admin/state") as response:
+            assert response.status == 401
+        async with http.get(sandbox.base_url + "/admin/state", headers={"Authorization": "Bearer nope"}) as response:
+            assert response.status == 401
+
+
+async def test_faults_are_set_validated_and_reset_over_admin(sandbox):
+    async with aiohttp.ClientSession(headers=admin_headers(sandbox)) as http:
+        async with http.put(sandbox.base_url + "/admin/faults/autotask", json={"burst_429": 2}) as response:
+            assert response.status == 200 and (await response.json())["burst_429"] == 2
+        async with http.put(sandbox.base_url + "/admin/faults/autotask", json={"bogus": 1}) as response:
+            assert response.status == 400 and "bogus" in (await response.json())["error"]
+        async with http.put(sandbox.base_url + "/admin/faults/nowhere", json={}) as response:
+            assert response.status == 404
+        async with http.put(sandbox.base_url + "/admin/faults/slack", json={"profile": "heavy"}) as response:
+            assert (await response.json())["drop_reply_rate"] > 0
+        zone_url = sandbox.config()["autotask"]["url"] + "/v1.0/zoneInformation"
+        user = sandbox.world.credentials.autotask_username
+        for expected in (429, 429, 200):
+            async with http.get(zone_url, params={"user": user}) as response:
+                assert response.status == expected
+                if expected == 429:
+                    assert response.headers["Retry-After"]
+        async with http.post(sandbox.base_url + "/admin/faults/reset") as response:
+            assert response.status == 200
+        assert sandbox.faults["slack"].drop_reply_rate == 0
+
+
+async def test_days_pass_and_state_resets(sandbox):
+    before = sandbox.world.today
+    async with aiohttp.ClientSession(headers=admin_headers(sandbox)) as http:
+        async with http.post(sandbox.base_url + "/admin/advance-day", params={"days": "2"}) as response:
+            body = await response.json()
+            assert response.status == 200 and len(body["days"]) == 2
+        assert (sandbox.world.today - before).days == 2
+        async with http.post(sandbox.base_url + "/admin/advance-day", params={"days": "0"}) as response:
+            assert response.status == 400
+        async with http.get(sandbox.base_url + "/admin/writes/autotask") as response:
+            assert (await response.json()) == {"total": 0, "per_service": {}, "writes": []}
+        async with http.post(sandbox.base_url + "/admin/reset") as response:
+            assert (await response.json())["customers"] == len(sandbox.world.customers)
+
+
+async def test_webhooks_only_to_localhost_and_zone_moves(sandbox):
+    async with aiohttp.ClientSession(headers=admin_headers(sandbox)) as http:
+        async with http.put(sandbox.base_url + "/admin/webhook", json={"url": "http://10.0.0.1/hook"}) as response:
+            assert response.status == 400
+        async with http.put(sandbox.base_url + "/admin/webhook", json={"url": "http://127.0.0.1:9/hook"}) as response:
+            assert response.status == 200
+        async with http.put(sandbox.base_url + "/admin/autotask/zone", json={"zone": "webservices2"}) as response:
+            assert response.status == 200
+        async with http.put(sandbox.base_url + "/admin/autotask/zone", json={"zone": "../etc"}) as response:
+            assert response.status == 400
+    assert sandbox.world.autotask_zone == "webservices2"
+
+
+def test_print_config_is_one_json_object_fixed_for_a_seed(capsys):
+    assert main(["sandbox", "--port", "9555", "--seed", "4", "--print-config"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert main(["sandbox", "--port", "9555", "--seed", "4", "--print-config"]) == 0
+    assert json.loads(capsys.readouterr().out) == first
+    assert first["autotask"]["url"] == "http://127.0.0.1:9555/autotask/ATServicesRest"
+    assert main(["sandbox", "--port", "9555", "--seed", "5", "--print-config"]) == 0
+    assert json.loads(capsys.readouterr().out)["autotask"]["secret"] != first["autotask"]["secret"]
+
+
+def test_bad_port_is_refused(capsys):
+    assert main(["sandbox", "--port", "70000", "--print-config"]) == 2
+    assert "out of range" in capsys.readouterr().err

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 
 from bot import __version__
@@ -30,6 +31,17 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--faults", choices=("none", "light", "heavy"), default="none")
     sandbox.add_argument("--print-config", action="store_true",
                          help="print base URLs and credentials as JSON for a sandbox on --port, and exit")
+
+    demo = commands.add_parser("demo", help="the whole product against the bundled simulators")
+    demo.add_argument("--once", action="store_true",
+                      help="one scripted run (link, let days pass, sync until settled), ending with a JSON line")
+    demo.add_argument("--psa", choices=("autotask", "connectwise"), default="autotask")
+    demo.add_argument("--marketplace", choices=("odin", "ingram"), default="odin")
+    demo.add_argument("--scale", choices=("small", "large"), default="small")
+    demo.add_argument("--faults", choices=("none", "light", "heavy"), default="none")
+    demo.add_argument("--days", type=int, default=3)
+    demo.add_argument("--seed", type=int, default=1)
+    demo.add_argument("--port", type=int, default=3000, help="where SeatSync serves (without --once)")
 
     db = commands.add_parser("db", help="database schema")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
@@ -59,7 +71,26 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "db":
         return asyncio.run(_db(settings, args.db_command))
+    if args.command == "demo":
+        return _demo(settings, args)
     raise AssertionError(args.command)
+
+
+def _demo(settings: Settings, args: argparse.Namespace) -> int:
+    if not 0 <= args.days <= 366:
+        print(f"seatsync demo: --days {args.days} must be between 0 and 366", file=sys.stderr)
+        return 2
+    if not args.once:
+        print("seatsync demo: the long-running demo is not built yet; use --once", file=sys.stderr)
+        return 2
+    from bot.demo.scripted import DemoOptions, run_once, summary_line
+
+    database_url = settings.database_url if os.environ.get("DATABASE_URL") else None
+    options = DemoOptions(psa=args.psa, marketplace=args.marketplace, scale=args.scale, faults=args.faults,
+                          days=args.days, seed=args.seed, database_url=database_url, secret_key=settings.secret_key)
+    result = asyncio.run(run_once(options, say=lambda line: print(line, flush=True)))
+    print(summary_line(result), flush=True)
+    return 0
 
 
 def _sandbox(args: argparse.Namespace) -> int:

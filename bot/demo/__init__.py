@@ -1,0 +1,1 @@
+"""`seatsync demo`: the whole product on embedded defaults against the bundled simulators."""

@@ -1,0 +1,159 @@
+"""`seatsync demo --once`: one scripted run — link, let N days pass, sync until settled — narrated,
+ending with one JSON line whose `in_sync` and write counts are read from the PSA simulator."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from bot.db.links import LinkError, link_resource
+from bot.db.models import (
+    Adjustment,
+    AdjustmentStatus,
+    MarketplaceResource,
+    MarketplaceSubscription,
+    PsaService,
+    PsaSystem,
+    ResourceLink,
+)
+from bot.demo.verdict import LinkedPair, TargetBook, judge
+from bot.demo.workspace import ACTOR, DemoWorkspace, open_workspace
+from bot.sandbox.app import Sandbox
+from bot.sandbox.day_passes import advance_day
+from bot.sync.engine import CycleReport
+from bot.sync.suggestions import suggest_links
+
+Say = Callable[[str], None]
+MAX_SETTLE_PASSES = 60
+OPEN = (AdjustmentStatus.pending, AdjustmentStatus.posting, AdjustmentStatus.failed)
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    psa: str = "autotask"
+    marketplace: str = "odin"
+    scale: str = "small"
+    faults: str = "none"
+    days: int = 3
+    seed: int = 1
+    database_url: str | None = None
+    secret_key: str = ""
+
+
+async def run_once(options: DemoOptions, say: Say = print) -> dict:
+    sandbox = Sandbox.generate(seed=options.seed, scale=options.scale)  # type: ignore[arg-type]
+    await sandbox.start()
+    with tempfile.TemporaryDirectory(prefix="seatsync-demo-") as folder:
+        database_url = options.database_url or f"sqlite+aiosqlite:///{Path(folder) / 'demo.db'}"
+        workspace = await open_workspace(sandbox=sandbox, database_url=database_url, secret_key=options.secret_key,
+                                         marketplace=options.marketplace, psa=options.psa)
+        try:
+            return await _script(workspace, options, say)
+        finally:
+            await workspace.close()
+
+
+async def _script(workspace: DemoWorkspace, options: DemoOptions, say: Say) -> dict:
+    world = workspace.sandbox.world
+    say(f"SeatSync demo: {options.marketplace} -> {options.psa}, {options.scale} MSP "
+        f"({len(world.customers)} customers), seed {options.seed}, faults {options.faults}, {options.days} day(s)")
+    workspace.sandbox.apply_profile(options.faults, (options.marketplace, options.psa))
+    report = await _cycle_until_read(workspace, say, force_full=True)
+    say(f"read the marketplace ({report.marketplace.resources_seen if report.marketplace else 0} resources) "
+        f"and the PSA ({report.psa.services if report.psa else 0} services)")
+
+    link_ids = await _link_high_confidence(workspace, say)
+    pairs = await _linked_pairs(workspace)
+    book = TargetBook()
+    book.record(world, options.marketplace, pairs)
+    first_write = len(world.write_log)
+    planned, posting = await workspace.engine.reconcile_links(link_ids=link_ids, actor=ACTOR)
+    say(f"link-time reconciliation: {len(planned)} of {len(link_ids)} linked resources differed; "
+        f"posted {posting.posted}, failed for now {posting.failed}")
+    await _settle(workspace, say)
+
+    for _ in range(options.days):
+        day = advance_day(world)
+        book.record(world, options.marketplace, pairs)
+        say(f"{day.day}: the marketplace changed — {len(day.increases)} increases, {len(day.decreases)} drops, "
+            f"{len(day.new_subscriptions)} new and {len(day.cancelled_subscriptions)} cancelled subscriptions")
+        report = await _cycle_until_read(workspace, say)
+        say(f"  sync: {len(report.planned)} changes planned, {report.posting.posted if report.posting else 0} posted "
+            f"({report.api_calls.get('marketplace', 0)} marketplace and {report.api_calls.get('psa', 0)} PSA calls)")
+        await _settle(workspace, say)
+
+    verdict = judge(world, marketplace=options.marketplace, psa=options.psa, pairs=pairs, book=book,
+                    first_write=first_write)
+    async with workspace.sessions() as session:
+        posted = await session.scalar(select(func.count()).select_from(Adjustment)
+                                      .where(Adjustment.status == AdjustmentStatus.posted))
+        failed = await session.scalar(select(func.count()).select_from(Adjustment)
+                                      .where(Adjustment.status == AdjustmentStatus.failed))
+    for problem in verdict.out_of_sync[:10]:
+        say(f"  out of sync: {problem}")
+    say(f"done: {verdict.linked} linked, {posted} adjustments posted, {failed} failed; the PSA simulator saw "
+        f"{verdict.psa_writes} writes, {verdict.duplicate_writes} duplicates; in sync: {verdict.in_sync}")
+    return {"linked": verdict.linked, "adjustments_posted": posted, "failed": failed,
+            "psa_writes": verdict.psa_writes, "duplicate_writes": verdict.duplicate_writes,
+            "in_sync": verdict.in_sync}
+
+
+async def _cycle_until_read(workspace: DemoWorkspace, say: Say, *, force_full: bool = False) -> CycleReport:
+    for _ in range(10):
+        report = await workspace.engine.run_cycle(trigger="demo", actor=ACTOR, ignore_backoff=True,
+                                                  force_full=force_full)
+        if report.marketplace is not None and report.psa is not None:
+            return report
+        say(f"  cycle incomplete ({'; '.join(report.errors)[:160]}); running it again")
+    raise RuntimeError("the sandbox could not be read in 10 cycles")
+
+
+async def _settle(workspace: DemoWorkspace, say: Say) -> None:
+    """Retry what is open until the outbox is empty (the demo does not wait out real backoff)."""
+    for _ in range(MAX_SETTLE_PASSES):
+        async with workspace.sessions() as session:
+            open_count = await session.scalar(select(func.count()).select_from(Adjustment)
+                                              .where(Adjustment.status.in_(OPEN)))
+        if not open_count:
+            return
+        report = await workspace.engine.post_outbox(ignore_backoff=True)
+        if report.posted or report.confirmed:
+            say(f"  retried: {report.posted} posted, {report.confirmed} confirmed as already landed, "
+                f"{report.failed} still failing")
+
+
+async def _link_high_confidence(workspace: DemoWorkspace, say: Say) -> list[int]:
+    async with workspace.sessions() as session:
+        suggestions = await suggest_links(session=session, psa=PsaSystem(workspace.psa.system))
+        chosen = [s for s in suggestions if s.high_confidence]
+        link_ids: list[int] = []
+        for suggestion in chosen:
+            try:
+                link = await link_resource(session=session, resource_id=suggestion.resource_id,
+                                           service_id=suggestion.service_id, actor=ACTOR)
+            except LinkError:
+                continue
+            link_ids.append(link.id)
+        await session.commit()
+    say(f"linked {len(link_ids)} resources: the high-confidence name matches of {len(suggestions)} suggestions")
+    return link_ids
+
+
+async def _linked_pairs(workspace: DemoWorkspace) -> list[LinkedPair]:
+    async with workspace.sessions() as session:
+        rows = await session.execute(
+            select(MarketplaceSubscription.external_id, MarketplaceResource.external_id, PsaService.external_id)
+            .join(MarketplaceResource, MarketplaceResource.id == ResourceLink.resource_id)
+            .join(MarketplaceSubscription, MarketplaceSubscription.id == MarketplaceResource.subscription_id)
+            .join(PsaService, PsaService.id == ResourceLink.psa_service_id)
+        )
+        return [LinkedPair(*row) for row in rows]
+
+
+def summary_line(result: dict) -> str:
+    return json.dumps(result)

@@ -1,0 +1,105 @@
+"""The demo's verdict, read from the simulators (not from SeatSync's database): is every linked
+resource billed at its marketplace count, and did any PSA write repeat one already made?
+
+A write is a duplicate when the service already stood at its target when the write landed: posting
++7 twice shows as a second write whose `before` equals the target. A write to a service SeatSync did
+not link counts too — SeatSync must never have made it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from bot.db.models import SubscriptionStatus
+from bot.sandbox.autotask_units import settle_units
+from bot.sandbox.world import SandboxWorld, Subscription, SubscriptionLine
+from bot.sync.levelling import target_units
+
+_STATUS = {"active": SubscriptionStatus.active, "suspended": SubscriptionStatus.suspended,
+           "cancelled": SubscriptionStatus.cancelled, "expired": SubscriptionStatus.expired}
+
+
+@dataclass(frozen=True)
+class LinkedPair:
+    subscription_external_id: str
+    resource_external_id: str
+    service_external_id: str
+
+
+@dataclass
+class TargetBook:
+    """The target of every linked service on every business day of the run."""
+
+    by_day: dict[date, dict[int, int]] = field(default_factory=dict)  # day -> service id -> target
+
+    def record(self, world: SandboxWorld, marketplace: str, pairs: list[LinkedPair]) -> None:
+        day: dict[int, int] = {}
+        for pair in pairs:
+            found = find_line(world, marketplace, pair.subscription_external_id, pair.resource_external_id)
+            if found is None:
+                continue
+            subscription, line = found
+            day[int(pair.service_external_id)] = target_units(marketplace_total=line.ordered,
+                                                              subscription_status=_STATUS[subscription.status])
+        self.by_day[world.today] = day
+
+    def target(self, day: date, service_id: int) -> int | None:
+        known = [d for d in self.by_day if d <= day]
+        return self.by_day[max(known)].get(service_id) if known else None
+
+
+def find_line(world: SandboxWorld, marketplace: str, subscription_id: str,
+              resource_id: str) -> tuple[Subscription, SubscriptionLine] | None:
+    if marketplace == "odin":
+        subscription = world.subscriptions.get(int(subscription_id))
+        if subscription is None:
+            return None
+        line = next((ln for ln in subscription.lines if str(ln.resource_id) == resource_id), None)
+    else:
+        subscription = next((s for s in world.subscriptions.values() if s.cmp_id == subscription_id), None)
+        if subscription is None:
+            return None
+        line = next((ln for ln in subscription.lines if world.products[ln.resource_id].mpn == resource_id), None)
+    return None if line is None else (subscription, line)
+
+
+def psa_units(world: SandboxWorld, psa: str, service_id: int) -> int | None:
+    if psa == "autotask":
+        settle_units(world)
+        service = world.autotask_contract_services.get(service_id)
+        return None if service is None else service.units
+    addition = world.connectwise_additions.get(service_id)
+    return None if addition is None else addition.quantity
+
+
+@dataclass
+class Verdict:
+    linked: int
+    in_sync: bool
+    out_of_sync: list[str]
+    psa_writes: int
+    duplicate_writes: int
+
+
+def judge(world: SandboxWorld, *, marketplace: str, psa: str, pairs: list[LinkedPair], book: TargetBook,
+          first_write: int = 0) -> Verdict:
+    out: list[str] = []
+    for pair in pairs:
+        found = find_line(world, marketplace, pair.subscription_external_id, pair.resource_external_id)
+        units = psa_units(world, psa, int(pair.service_external_id))
+        if found is None or units is None:
+            out.append(f"{pair}: missing on one side")
+            continue
+        subscription, line = found
+        target = target_units(marketplace_total=line.ordered, subscription_status=_STATUS[subscription.status])
+        if units != target:
+            out.append(f"service {pair.service_external_id}: PSA {units}, marketplace {target}")
+    writes = [w for w in world.write_log[first_write:] if w.system == psa]
+    duplicates = 0
+    for write in writes:
+        target = book.target(write.day, write.service_id)
+        if target is None or write.before == target:
+            duplicates += 1
+    return Verdict(linked=len(pairs), in_sync=not out, out_of_sync=out, psa_writes=len(writes),
+                   duplicate_writes=duplicates)

@@ -1,0 +1,247 @@
+"""The sync engine: one cycle = read the marketplace, refresh the PSA cache, plan, post.
+
+It talks to one `Marketplace` and one `Psa` and never knows which vendors they are. Every cycle is a
+`SyncRun` row with its statistics; the cursors for incremental reads come from the last good run.
+A cycle runs under an in-process lock, and across instances only the lease holder schedules cycles.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.connectors.errors import ConnectorError
+from bot.connectors.interfaces import Marketplace, Psa
+from bot.db.audit import record_audit
+from bot.db.models import (
+    AdjustmentTrigger,
+    PsaService,
+    PsaSystem,
+    ResourceLink,
+    SyncRun,
+    SyncRunStatus,
+)
+from bot.db.models import (
+    Marketplace as MarketplaceName,
+)
+from bot.domain import MarketplaceSnapshot
+from bot.sync.planning import PlannedChange, plan_levelling
+from bot.sync.posting import PostingReport, post_due_adjustments
+from bot.sync.proration import business_date
+from bot.sync.psa_cache import PsaRefresh, apply_psa_records
+from bot.sync.snapshot import SnapshotDiff, apply_marketplace_snapshot
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+CURSOR_MARGIN = timedelta(minutes=5)  # re-read a little overlap: vendor clocks and our clock differ
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class CycleReport:
+    run_id: int
+    status: SyncRunStatus
+    dry_run: bool
+    marketplace: SnapshotDiff | None = None
+    psa: PsaRefresh | None = None
+    planned: list[PlannedChange] = field(default_factory=list)
+    posting: PostingReport | None = None
+    errors: list[str] = field(default_factory=list)
+    api_calls: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+class SyncEngine:
+    def __init__(
+        self, *, sessions: async_sessionmaker[AsyncSession], marketplace: Marketplace, psa: Psa,
+        clock: Clock = utcnow, timezone: str = "UTC", full_read_every: timedelta = timedelta(hours=24),
+        post_concurrency: int = 4,
+    ) -> None:
+        self.sessions = sessions
+        self.marketplace = marketplace
+        self.psa = psa
+        self.clock = clock
+        self.timezone = timezone
+        self.full_read_every = full_read_every
+        self.post_concurrency = post_concurrency
+        self._lock = asyncio.Lock()
+
+    def today(self):
+        return business_date(self.clock(), self.timezone)
+
+    async def run_cycle(
+        self, *, trigger: str = "schedule", actor: str = "system", dry_run: bool = False,
+        ignore_backoff: bool = False, force_full: bool = False,
+    ) -> CycleReport:
+        async with self._lock:
+            return await self._cycle(trigger=trigger, actor=actor, dry_run=dry_run, ignore_backoff=ignore_backoff,
+                                     force_full=force_full)
+
+    async def post_outbox(self, *, ignore_backoff: bool = False) -> PostingReport:
+        """Post what is due (new intents and retries) without reading the marketplace."""
+        async with self._lock:
+            return await self._post(ignore_backoff=ignore_backoff)
+
+    async def reconcile_links(self, *, link_ids: list[int], actor: str) -> tuple[list[PlannedChange], PostingReport]:
+        """The one-time reconciliation after linking: post the difference between the two sides, once."""
+        async with self._lock:
+            async with self.sessions() as session:
+                planned = await plan_levelling(session=session, today=self.today(), now=self.clock(),
+                                               trigger=AdjustmentTrigger.link, actor=actor, link_ids=link_ids)
+                now = self.clock()
+                for link in await session.scalars(select(ResourceLink).where(ResourceLink.id.in_(link_ids))):
+                    link.reconciled_at = now
+                await session.commit()
+            report = await self._post(ignore_backoff=True)
+            return planned, report
+
+    async def _cycle(self, *, trigger: str, actor: str, dry_run: bool, ignore_backoff: bool,
+                     force_full: bool) -> CycleReport:
+        started = time.monotonic()
+        now = self.clock()
+        calls_before = (self.marketplace.stats.total, self.psa.stats.total)
+        async with self.sessions() as session:
+            cursors = await _last_cursors(session)
+            run = SyncRun(trigger=trigger, triggered_by=actor, status=SyncRunStatus.running, dry_run=dry_run,
+                          started_at=now)
+            session.add(run)
+            await session.commit()
+        report = CycleReport(run_id=run.id, status=SyncRunStatus.running, dry_run=dry_run)
+        stats: dict = {}
+        full_marketplace = force_full or _full_due(cursors.get("marketplace_full_at"), now, self.full_read_every)
+        full_psa = force_full or _full_due(cursors.get("psa_full_at"), now, self.full_read_every)
+        try:
+            report.marketplace = await self._read_marketplace(
+                run.id, now, None if full_marketplace else _parse(cursors.get("marketplace_read_at")))
+            stats["marketplace_read_at"] = now.isoformat()
+            stats["marketplace_full_at"] = now.isoformat() if full_marketplace else cursors.get("marketplace_full_at")
+        except ConnectorError as exc:
+            report.errors.append(f"marketplace not read: {exc.describe()}")
+        if not report.errors:
+            try:
+                report.psa = await self._refresh_psa(now, None if full_psa else _parse(cursors.get("psa_read_at")))
+                stats["psa_read_at"] = now.isoformat()
+                stats["psa_full_at"] = now.isoformat() if full_psa else cursors.get("psa_full_at")
+            except ConnectorError as exc:
+                report.errors.append(f"PSA not read: {exc.describe()}")
+        if not report.errors:  # never level against a half-read world
+            async with self.sessions() as session:
+                report.planned = await plan_levelling(
+                    session=session, today=self.today(), now=self.clock(), trigger=AdjustmentTrigger.sync,
+                    actor=actor, dry_run=dry_run)
+                if dry_run:
+                    await session.rollback()
+                else:
+                    await session.commit()
+            if not dry_run:
+                report.posting = await self._post(ignore_backoff=ignore_backoff)
+                if report.posting.read_error:
+                    report.errors.append(f"PSA units not read before posting: {report.posting.read_error}")
+        report.api_calls = {"marketplace": self.marketplace.stats.total - calls_before[0],
+                            "psa": self.psa.stats.total - calls_before[1]}
+        report.seconds = round(time.monotonic() - started, 3)
+        report.status = _status(report)
+        await self._finish(run.id, report, stats)
+        return report
+
+    async def _read_marketplace(self, run_id: int, now: datetime, since: datetime | None) -> SnapshotDiff:
+        companies = await self.marketplace.list_companies()
+        subscriptions = await self.marketplace.list_subscriptions(
+            modified_since=None if since is None else since - CURSOR_MARGIN)
+        snapshot = MarketplaceSnapshot(companies=companies, subscriptions=subscriptions, complete=since is None,
+                                       read_at=now)
+        async with self.sessions() as session:
+            diff = await apply_marketplace_snapshot(
+                session=session, marketplace=MarketplaceName(self.marketplace.system), snapshot=snapshot, now=now,
+                sync_run_id=run_id)
+            await session.commit()
+        return diff
+
+    async def _refresh_psa(self, now: datetime, since: datetime | None) -> PsaRefresh:
+        modified_since = None if since is None else since - CURSOR_MARGIN
+        companies = await self.psa.list_companies(modified_since=modified_since)
+        contracts = await self.psa.list_contracts(modified_since=modified_since)
+        services = await self.psa.list_services(modified_since=modified_since)
+        async with self.sessions() as session:
+            linked = await _linked_units(session)
+            refresh = await apply_psa_records(session=session, psa=PsaSystem(self.psa.system), now=now,
+                                              complete=since is None, companies=companies, contracts=contracts,
+                                              services=services)
+            for record in services:
+                before = linked.get(record.external_id)
+                if before is not None and before != record.units:
+                    # units moved in the PSA without SeatSync (a hand edit): levelled back this cycle
+                    record_audit(session=session, actor=f"{self.psa.system}", action="psa_drift",
+                                 subject_type="psa_service", subject_id=record.external_id,
+                                 before={"units": before}, after={"units": record.units})
+            await session.commit()
+        return refresh
+
+    async def _post(self, *, ignore_backoff: bool) -> PostingReport:
+        hold_after = None if getattr(self.psa, "supports_future_dates", True) else self.today()
+        return await post_due_adjustments(sessions=self.sessions, psa=self.psa, clock=self.clock,
+                                          concurrency=self.post_concurrency, ignore_backoff=ignore_backoff,
+                                          hold_after=hold_after)
+
+    async def _finish(self, run_id: int, report: CycleReport, stats: dict) -> None:
+        async with self.sessions() as session:
+            run = await session.get(SyncRun, run_id)
+            run.finished_at = self.clock()
+            run.status = report.status
+            run.error = "\n".join(report.errors) or None
+            run.stats = {
+                **stats,
+                **(report.marketplace.as_stats() if report.marketplace else {}),
+                **(report.psa.as_stats() if report.psa else {}),
+                **(report.posting.as_stats() if report.posting else {}),
+                "planned": len(report.planned),
+                "api_calls": report.api_calls,
+                "seconds": report.seconds,
+            }
+            await session.commit()
+
+
+def _status(report: CycleReport) -> SyncRunStatus:
+    if report.errors and report.marketplace is None:
+        return SyncRunStatus.failed
+    if report.errors or (report.posting and report.posting.failed):
+        return SyncRunStatus.partial
+    return SyncRunStatus.succeeded
+
+
+def _full_due(last_full: str | None, now: datetime, every: timedelta) -> bool:
+    parsed = _parse(last_full)
+    return parsed is None or now - parsed >= every
+
+
+def _parse(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+async def _last_cursors(session: AsyncSession) -> dict:
+    """Cursors of the latest run that read both sides (dry runs read too; their cursors are as good)."""
+    stats = await session.scalar(
+        select(SyncRun.stats)
+        .where(SyncRun.status.in_([SyncRunStatus.succeeded, SyncRunStatus.partial]))
+        .order_by(SyncRun.id.desc()).limit(1)
+    )
+    return dict(stats or {})
+
+
+async def _linked_units(session: AsyncSession) -> dict[str, int]:
+    rows = await session.execute(
+        select(PsaService.external_id, PsaService.units)
+        .join(ResourceLink, ResourceLink.psa_service_id == PsaService.id)
+    )
+    return {external_id: units for external_id, units in rows}

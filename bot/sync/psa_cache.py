@@ -1,0 +1,98 @@
+"""Refresh the PSA cache (companies, contracts, services with units and prices) from connector reads.
+
+Slack pickers and reports read this cache. A complete read marks what the PSA no longer returns as
+removed; an incremental read (records changed since a time) only upserts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import PsaCompany, PsaContract, PsaService, PsaSystem
+from bot.domain import PsaCompanyRecord, PsaContractRecord, PsaServiceRecord
+
+
+@dataclass
+class PsaRefresh:
+    companies: int = 0
+    contracts: int = 0
+    services: int = 0
+    units_changed: int = 0  # services whose units differ from the cached value (hand edits or our posts)
+
+    def as_stats(self) -> dict[str, int]:
+        return {"psa_companies": self.companies, "psa_contracts": self.contracts, "psa_services": self.services,
+                "psa_units_changed": self.units_changed}
+
+
+async def apply_psa_records(
+    *, session: AsyncSession, psa: PsaSystem, now: datetime, complete: bool,
+    companies: Sequence[PsaCompanyRecord], contracts: Sequence[PsaContractRecord],
+    services: Sequence[PsaServiceRecord],
+) -> PsaRefresh:
+    refresh = PsaRefresh(len(companies), len(contracts), len(services))
+    known_companies = {c.external_id: c for c in await session.scalars(select(PsaCompany).where(PsaCompany.psa == psa))}
+    for record in companies:
+        row = known_companies.get(record.external_id)
+        if row is None:
+            row = PsaCompany(psa=psa, external_id=record.external_id, name=record.name, is_active=record.is_active,
+                             last_seen_at=now)
+            session.add(row)
+            known_companies[record.external_id] = row
+        row.name, row.is_active, row.last_seen_at, row.removed_at = record.name, record.is_active, now, None
+    await session.flush()
+
+    known_contracts = {
+        c.external_id: c for c in await session.scalars(select(PsaContract).where(PsaContract.psa == psa))
+    }
+    for record in contracts:
+        company = known_companies.get(record.company_external_id)
+        if company is None:
+            continue  # the company is outside what we read (e.g. inactive and filtered): skip the orphan
+        row = known_contracts.get(record.external_id)
+        if row is None:
+            row = PsaContract(psa=psa, external_id=record.external_id, company_id=company.id, name=record.name,
+                              status=record.status, last_seen_at=now)
+            session.add(row)
+            known_contracts[record.external_id] = row
+        row.company_id, row.name, row.status = company.id, record.name, record.status
+        row.start_date, row.end_date, row.prorates = record.start_date, record.end_date, record.prorates
+        row.last_seen_at, row.removed_at = now, None
+    await session.flush()
+
+    known_services = {s.external_id: s for s in await session.scalars(select(PsaService).where(PsaService.psa == psa))}
+    for record in services:
+        contract = known_contracts.get(record.contract_external_id)
+        if contract is None:
+            continue
+        row = known_services.get(record.external_id)
+        if row is None:
+            row = PsaService(psa=psa, external_id=record.external_id, contract_id=contract.id, name=record.name,
+                             units=record.units, last_seen_at=now)
+            session.add(row)
+            known_services[record.external_id] = row
+        elif row.units != record.units:
+            refresh.units_changed += 1
+        row.contract_id, row.name, row.units, row.catalog_id = contract.id, record.name, record.units, record.catalog_id
+        row.unit_price, row.unit_cost, row.is_active = record.unit_price, record.unit_cost, record.is_active
+        row.last_seen_at, row.removed_at = now, None
+
+    if complete:
+        for table, seen in ((known_companies, {r.external_id for r in companies}),
+                            (known_contracts, {r.external_id for r in contracts}),
+                            (known_services, {r.external_id for r in services})):
+            for external_id, row in table.items():
+                if external_id not in seen and row.removed_at is None:
+                    row.removed_at = now
+    await session.flush()
+    return refresh
+
+
+async def update_cached_units(*, session: AsyncSession, service_id: int, units: int, now: datetime) -> None:
+    service = await session.get(PsaService, service_id)
+    if service is not None:
+        service.units, service.last_seen_at = units, now

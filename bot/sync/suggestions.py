@@ -1,0 +1,124 @@
+"""Link suggestions: which marketplace resource likely feeds which PSA service, level by level.
+
+Companies pair by name (existing company links are kept), then each company pair's subscriptions
+pair with its contracts, then each subscription's resources with the contract's services. Only
+unlinked resources and services are suggested. A suggestion is high-confidence when every level's
+score is.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import (
+    CompanyLink,
+    ContractStatus,
+    MarketplaceCompany,
+    MarketplaceResource,
+    MarketplaceSubscription,
+    PsaCompany,
+    PsaContract,
+    PsaService,
+    PsaSystem,
+    ResourceLink,
+    SubscriptionLink,
+    SubscriptionStatus,
+)
+from bot.sync.matching import HIGH_CONFIDENCE, pair_names
+
+LINKED = 100.0  # the score of a level already linked by a person
+
+
+@dataclass(frozen=True)
+class LinkSuggestion:
+    resource_id: int
+    service_id: int
+    company: str
+    psa_company: str
+    subscription: str
+    contract: str
+    resource: str
+    service: str
+    company_score: float
+    subscription_score: float
+    resource_score: float
+
+    @property
+    def score(self) -> float:
+        return min(self.company_score, self.subscription_score, self.resource_score)
+
+    @property
+    def high_confidence(self) -> bool:
+        return self.score >= HIGH_CONFIDENCE
+
+
+async def suggest_links(*, session: AsyncSession, psa: PsaSystem, threshold: float = 70.0) -> list[LinkSuggestion]:
+    companies = list(await session.scalars(select(MarketplaceCompany).where(MarketplaceCompany.removed_at.is_(None))))
+    psa_companies = list(await session.scalars(
+        select(PsaCompany).where(PsaCompany.psa == psa, PsaCompany.removed_at.is_(None))))
+    company_links = {link.marketplace_company_id: link.psa_company_id
+                     for link in await session.scalars(select(CompanyLink))}
+    subscription_links = {link.marketplace_subscription_id: link.psa_contract_id
+                          for link in await session.scalars(select(SubscriptionLink))}
+    linked_resources = set(await session.scalars(select(ResourceLink.resource_id)))
+    linked_services = set(await session.scalars(select(ResourceLink.psa_service_id)))
+
+    company_pairs: dict[int, tuple[int, float]] = {m: (p, LINKED) for m, p in company_links.items()}
+    taken = set(company_links.values())
+    for match in pair_names([(c.id, c.name) for c in companies if c.id not in company_links],
+                            [(c.id, c.name) for c in psa_companies if c.id not in taken], threshold=threshold):
+        company_pairs[match.left] = (match.right, match.score)
+
+    subscriptions = _group(await session.scalars(select(MarketplaceSubscription).where(
+        MarketplaceSubscription.removed_at.is_(None),
+        MarketplaceSubscription.status.in_([SubscriptionStatus.active, SubscriptionStatus.pending,
+                                            SubscriptionStatus.suspended]))), "company_id")
+    contracts = _group(await session.scalars(select(PsaContract).where(
+        PsaContract.psa == psa, PsaContract.removed_at.is_(None), PsaContract.status == ContractStatus.active)),
+        "company_id")
+    resources = _group(await session.scalars(select(MarketplaceResource).where(
+        MarketplaceResource.removed_at.is_(None))), "subscription_id")
+    services = _group(await session.scalars(select(PsaService).where(
+        PsaService.psa == psa, PsaService.removed_at.is_(None), PsaService.is_active.is_(True))), "contract_id")
+    names = {c.id: c.name for c in companies} | {-c.id: c.name for c in psa_companies}
+
+    suggestions: list[LinkSuggestion] = []
+    for company_id, (psa_company_id, company_score) in company_pairs.items():
+        subs, ctrs = subscriptions.get(company_id, []), contracts.get(psa_company_id, [])
+        by_contract = {c.id: c for c in ctrs}
+        sub_pairs = [(s, by_contract[subscription_links[s.id]], LINKED) for s in subs
+                     if subscription_links.get(s.id) in by_contract]
+        linked_subs = {s.id for s, _, _ in sub_pairs}
+        used_contracts = {c.id for _, c, _ in sub_pairs}
+        by_sub = {s.id: s for s in subs}
+        free_subs = [(s.id, s.name) for s in subs if s.id not in linked_subs and s.id not in subscription_links]
+        free_contracts = [(c.id, c.name) for c in ctrs if c.id not in used_contracts]
+        for match in pair_names(free_subs, free_contracts, threshold=threshold):
+            sub_pairs.append((by_sub[match.left], by_contract[match.right], match.score))
+        for subscription, contract, subscription_score in sub_pairs:
+            free_resources = [r for r in resources.get(subscription.id, []) if r.id not in linked_resources]
+            free_services = [s for s in services.get(contract.id, []) if s.id not in linked_services]
+            by_resource = {r.id: r for r in free_resources}
+            by_service = {s.id: s for s in free_services}
+            for match in pair_names([(r.id, r.name) for r in free_resources],
+                                    [(s.id, s.name) for s in free_services], threshold=threshold):
+                resource, service = by_resource[match.left], by_service[match.right]
+                suggestions.append(LinkSuggestion(
+                    resource_id=resource.id, service_id=service.id, company=names[company_id],
+                    psa_company=names[-psa_company_id], subscription=subscription.name, contract=contract.name,
+                    resource=resource.name, service=service.name, company_score=company_score,
+                    subscription_score=subscription_score, resource_score=match.score,
+                ))
+    suggestions.sort(key=lambda s: (-s.score, s.company, s.resource))
+    return suggestions
+
+
+def _group(rows, attribute: str) -> dict[int, list]:
+    grouped: dict[int, list] = defaultdict(list)
+    for row in rows:
+        grouped[getattr(row, attribute)].append(row)
+    return grouped

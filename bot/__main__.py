@@ -43,6 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=1)
     demo.add_argument("--port", type=int, default=3000, help="where SeatSync serves (without --once)")
 
+    sync = commands.add_parser("sync", help="run one sync cycle now")
+    sync.add_argument("--once", action="store_true", required=True, help="run one cycle and print a summary")
+    sync.add_argument("--dry-run", action="store_true", help="show what would be posted; write nothing to the PSA")
+
     db = commands.add_parser("db", help="database schema")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_commands.add_parser("upgrade", help="create or upgrade the schema to the latest revision")
@@ -73,7 +77,34 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_db(settings, args.db_command))
     if args.command == "demo":
         return _demo(settings, args)
+    if args.command == "sync":
+        return asyncio.run(_sync_once(settings, dry_run=args.dry_run))
     raise AssertionError(args.command)
+
+
+async def _sync_once(settings: Settings, *, dry_run: bool) -> int:
+    from bot.db.engine import create_engine, session_factory
+    from bot.db.migrate import upgrade
+    from bot.db.models import SyncRunStatus
+    from bot.keys import SecretBox
+    from bot.sync.summary import describe_cycle
+    from bot.sync.wiring import NotConfigured, build_engine
+
+    db = create_engine(settings.database_url)
+    try:
+        await upgrade(db)
+        engine = await build_engine(sessions=session_factory(db), box=SecretBox(settings.secret_key))
+        if isinstance(engine, NotConfigured):
+            print(f"seatsync sync: nothing to sync: {engine.reason}", file=sys.stderr)
+            return 1
+        try:
+            report = await engine.run_cycle(trigger="cli", actor="cli", dry_run=dry_run)
+        finally:
+            await engine.aclose()
+        print("\n".join(describe_cycle(report)))
+        return 0 if report.status is not SyncRunStatus.failed else 1
+    finally:
+        await db.dispose()
 
 
 def _demo(settings: Settings, args: argparse.Namespace) -> int:

@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from bot.db.app_settings import load_app_settings
+from bot.sync.jobs import sync_jobs
 from web.context import CONTEXT, AppContext
 from web.health import healthz
 from web.slack_endpoint import slack_events
@@ -34,10 +36,15 @@ async def _engine_lifecycle(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _scheduler_lifecycle(app: web.Application) -> AsyncIterator[None]:
-    scheduler = app[CONTEXT].scheduler
-    scheduler.start()
+    context = app[CONTEXT]
+    async with context.sessions() as session:
+        settings = await load_app_settings(session=session)
+    for job in sync_jobs(settings, context.engines.get):
+        context.scheduler.add_job(job)
+    context.scheduler.start()
     yield
-    await scheduler.shutdown()
+    await context.scheduler.shutdown()
+    await context.engines.close()
 
 
 async def _socket_mode_lifecycle(app: web.Application) -> AsyncIterator[None]:

@@ -15,6 +15,7 @@ from bot.db.engine import create_engine, session_factory
 from bot.keys import SecretBox
 from bot.log_redaction import register_secret
 from bot.sync.scheduler import LeaderScheduler
+from bot.sync.wiring import EngineHolder
 
 
 @dataclass
@@ -25,6 +26,7 @@ class AppContext:
     box: SecretBox
     bolt: AsyncApp | None
     scheduler: LeaderScheduler
+    engines: EngineHolder
     started_monotonic: float = field(default_factory=time.monotonic)
 
 
@@ -36,11 +38,14 @@ def create_context(settings: Settings, *, engine: AsyncEngine | None = None) -> 
                    settings.slack_app_token):
         register_secret(secret)
     engine = engine or create_engine(settings.database_url)
+    sessions = session_factory(engine)
+    box = SecretBox(settings.secret_key)
     return AppContext(
         settings=settings,
         engine=engine,
-        sessions=session_factory(engine),
-        box=SecretBox(settings.secret_key),
+        sessions=sessions,
+        box=box,
+        engines=EngineHolder(sessions=sessions, box=box),
         bolt=create_bolt_app(settings) if settings.slack_enabled else None,
         scheduler=LeaderScheduler(engine, timezone=settings.timezone),
     )

@@ -148,6 +148,7 @@ async def _linked_pairs(workspace: DemoWorkspace) -> list[LinkedPair]:
     async with workspace.sessions() as session:
         rows = await session.execute(
             select(MarketplaceSubscription.external_id, MarketplaceResource.external_id, PsaService.external_id)
+            .select_from(ResourceLink)
             .join(MarketplaceResource, MarketplaceResource.id == ResourceLink.resource_id)
             .join(MarketplaceSubscription, MarketplaceSubscription.id == MarketplaceResource.subscription_id)
             .join(PsaService, PsaService.id == ResourceLink.psa_service_id)

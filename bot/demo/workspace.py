@@ -97,7 +97,7 @@ async def open_workspace(
     retry = RetryPolicy(max_attempts=8, max_total_s=30, base_delay_s=0.05, max_delay_s=1.0) if fast_retries \
         else RetryPolicy()
     marketplace_client = build_marketplace(market_connection, retry=retry, timeout=2.0)
-    psa_client = build_psa(psa_connection, retry=retry, timeout=2.0)
+    psa_client = build_psa(psa_connection, retry=retry, timeout=2.0, today=lambda: sandbox.world.today)
     engine = SyncEngine(sessions=sessions, marketplace=marketplace_client, psa=psa_client,
                         clock=SandboxClock(sandbox), timezone=timezone)
     return DemoWorkspace(sandbox=sandbox, db=db, sessions=sessions, marketplace=marketplace_client, psa=psa_client,

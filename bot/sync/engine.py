@@ -77,6 +77,10 @@ class SyncEngine:
         self.post_concurrency = post_concurrency
         self._lock = asyncio.Lock()
 
+    async def aclose(self) -> None:
+        await self.marketplace.aclose()
+        await self.psa.aclose()
+
     def today(self):
         return business_date(self.clock(), self.timezone)
 

@@ -1,0 +1,76 @@
+"""Build the sync engine from what is stored: the app settings name the active marketplace and PSA,
+their connections hold the credentials. No engine when either is not configured yet."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.connectors.factory import build_marketplace, build_psa
+from bot.db.app_settings import SETTINGS_KEY, load_app_settings
+from bot.db.connections import load_connection
+from bot.db.models import AppSetting, ConnectionSetting
+from bot.keys import SecretBox
+from bot.sync.engine import SyncEngine, utcnow
+from bot.sync.proration import business_date
+
+
+@dataclass(frozen=True)
+class NotConfigured:
+    reason: str
+
+
+async def build_engine(
+    *, sessions: async_sessionmaker[AsyncSession], box: SecretBox, clock: Callable[[], datetime] = utcnow,
+    **connector_options,
+) -> SyncEngine | NotConfigured:
+    async with sessions() as session:
+        settings = await load_app_settings(session=session)
+        if not settings.marketplace or not settings.psa:
+            return NotConfigured("no marketplace and PSA chosen yet (set them with /seats config)")
+        marketplace = await load_connection(session=session, box=box, system=settings.marketplace)
+        psa = await load_connection(session=session, box=box, system=settings.psa)
+    if marketplace is None or psa is None:
+        missing = settings.marketplace if marketplace is None else settings.psa
+        return NotConfigured(f"no connection settings for {missing} yet (add them with /seats config)")
+    if not (marketplace.enabled and psa.enabled):
+        return NotConfigured("a connection is disabled")
+    timezone = settings.timezone
+    return SyncEngine(sessions=sessions, marketplace=build_marketplace(marketplace, **connector_options),
+                      psa=build_psa(psa, today=lambda: business_date(clock(), timezone), **connector_options),
+                      clock=clock, timezone=timezone)
+
+
+class EngineHolder:
+    """One engine per process, rebuilt when the stored settings or connections change."""
+
+    def __init__(self, *, sessions: async_sessionmaker[AsyncSession], box: SecretBox,
+                 clock: Callable[[], datetime] = utcnow, **connector_options) -> None:
+        self.sessions, self.box, self.clock = sessions, box, clock
+        self.connector_options = connector_options
+        self._engine: SyncEngine | NotConfigured | None = None
+        self._version: tuple | None = None
+
+    async def get(self) -> SyncEngine | NotConfigured:
+        version = await self._settings_version()
+        if self._engine is None or version != self._version:
+            await self.close()
+            self._engine = await build_engine(sessions=self.sessions, box=self.box, clock=self.clock,
+                                              **self.connector_options)
+            self._version = version
+        return self._engine
+
+    async def close(self) -> None:
+        if isinstance(self._engine, SyncEngine):
+            await self._engine.aclose()
+        self._engine = None
+
+    async def _settings_version(self) -> tuple:
+        async with self.sessions() as session:
+            connections = await session.scalar(select(func.max(ConnectionSetting.updated_at)))
+            app = await session.scalar(select(AppSetting.updated_at).where(AppSetting.key == SETTINGS_KEY))
+        return (connections, app)

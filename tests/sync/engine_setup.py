@@ -1,0 +1,92 @@
+"""Set-up for engine tests: a sandbox, a workspace over it, and helpers to reach both sides of a line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from bot.db.links import link_resource
+from bot.db.models import MarketplaceResource, MarketplaceSubscription, PsaService
+from bot.demo.workspace import DemoWorkspace
+from bot.sandbox.autotask_units import settle_units
+from bot.sandbox.world import SandboxWorld, SubscriptionLine
+
+
+@dataclass
+class Line:
+    """One marketplace line and the PSA service the generator meant it to feed."""
+
+    subscription_id: int
+    resource_id: int
+    service_id: int  # Autotask contract service id / ConnectWise addition id
+    world: SandboxWorld
+    psa: str
+
+    @property
+    def market(self) -> SubscriptionLine:
+        return self.world.line(self.subscription_id, self.resource_id)
+
+    def set_market_total(self, total: int) -> None:
+        line = self.market
+        line.included, line.additional = 0, total
+        self.world.subscriptions[self.subscription_id].last_modified = self.world.now()
+
+    @property
+    def psa_units(self) -> int:
+        if self.psa == "autotask":
+            settle_units(self.world)
+            return self.world.autotask_contract_services[self.service_id].units
+        return self.world.connectwise_additions[self.service_id].quantity
+
+    def set_psa_units(self, units: int) -> None:
+        """A hand edit in the PSA (no adjustment, no key)."""
+        if self.psa == "autotask":
+            settle_units(self.world)
+            self.world.autotask_contract_services[self.service_id].units = units
+        else:
+            self.world.connectwise_additions[self.service_id].quantity = units
+
+    def writes(self) -> list:
+        return [w for w in self.world.write_log if w.system == self.psa and w.service_id == self.service_id]
+
+
+def pick_lines(world: SandboxWorld, psa: str, count: int) -> list[Line]:
+    """Lines of active subscriptions whose PSA counterpart exists on an active, prorating contract."""
+    lines: list[Line] = []
+    for (subscription_id, resource_id), services in sorted(world.truth.service_for_line.items()):
+        subscription = world.subscriptions[subscription_id]
+        service_id = services.get(psa)
+        if service_id is None or subscription.status != "active":
+            continue
+        if psa == "autotask":
+            service = world.autotask_contract_services[service_id]
+            if world.autotask_contracts[service.contract_id].status != 1:
+                continue
+        else:
+            addition = world.connectwise_additions[service_id]
+            agreement = world.connectwise_agreements[addition.agreement_id]
+            if agreement.status != "Active" or not agreement.prorate or addition.cancelled_date is not None:
+                continue
+        lines.append(Line(subscription_id, resource_id, service_id, world, psa))
+        if len(lines) == count:
+            break
+    return lines
+
+
+async def link_line(workspace: DemoWorkspace, line: Line, marketplace: str) -> int:
+    """Link a line through the product's service function; returns the link id."""
+    world = line.world
+    subscription = world.subscriptions[line.subscription_id]
+    sub_external = str(line.subscription_id) if marketplace == "odin" else subscription.cmp_id
+    res_external = str(line.resource_id) if marketplace == "odin" else world.products[line.resource_id].mpn
+    async with workspace.sessions() as session:
+        resource = await session.scalar(
+            select(MarketplaceResource).join(MarketplaceSubscription)
+            .where(MarketplaceSubscription.external_id == sub_external, MarketplaceResource.external_id == res_external)
+        )
+        service = await session.scalar(select(PsaService).where(PsaService.external_id == str(line.service_id)))
+        assert resource is not None and service is not None, "read the world before linking"
+        link = await link_resource(session=session, resource_id=resource.id, service_id=service.id, actor="U1")
+        await session.commit()
+        return link.id

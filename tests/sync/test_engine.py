@@ -1,0 +1,169 @@
+"""The engine end to end: real simulators over HTTP, real connectors, real SQL."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from bot.db.audit import audit_events_for
+from bot.db.models import Adjustment, AdjustmentStatus, AdjustmentTrigger, PriceSourceKind, Scope, SyncRunStatus
+from bot.db.policies import set_price_source
+from bot.demo.workspace import open_workspace
+from bot.sandbox.app import Sandbox
+from tests.conftest import TEST_SECRET_KEY
+from tests.sync.engine_setup import link_line, pick_lines
+
+PAIRS = [("odin", "autotask"), ("ingram", "connectwise")]
+
+
+@pytest.fixture(params=PAIRS, ids=["odin-autotask", "ingram-connectwise"])
+async def workspace(request, database_url):
+    marketplace, psa = request.param
+    sandbox = await Sandbox.generate(seed=7, scale="small").start()
+    workspace = await open_workspace(sandbox=sandbox, database_url=database_url, secret_key=TEST_SECRET_KEY,
+                                     marketplace=marketplace, psa=psa)
+    workspace.names = (marketplace, psa)
+    yield workspace
+    await workspace.close()
+
+
+async def adjustments(workspace) -> list[Adjustment]:
+    async with workspace.sessions() as session:
+        return list(await session.scalars(select(Adjustment).order_by(Adjustment.id)))
+
+
+async def test_link_time_reconciliation_posts_the_difference_once(workspace):
+    marketplace, psa = workspace.names
+    first, second = pick_lines(workspace.sandbox.world, psa, 2)
+    first.set_market_total(8)
+    first.set_psa_units(1)
+    second.set_market_total(8)
+    second.set_psa_units(0)
+    await workspace.engine.run_cycle(trigger="test", force_full=True)
+    links = [await link_line(workspace, line, marketplace) for line in (first, second)]
+
+    planned, report = await workspace.engine.reconcile_links(link_ids=links, actor="U1")
+
+    assert sorted(change.delta for change in planned) == [7, 8]
+    assert report.posted == 2 and report.failed == 0
+    assert (first.psa_units, second.psa_units) == (8, 8)
+    assert [(w.before, w.after) for w in first.writes()] == [(1, 8)]
+    assert [(w.before, w.after) for w in second.writes()] == [(0, 8)]
+    rows = await adjustments(workspace)
+    posted_by_link = (AdjustmentTrigger.link, AdjustmentStatus.posted)
+    assert {(a.units_from, a.units_to, a.trigger, a.status) for a in rows} == {(1, 8, *posted_by_link),
+                                                                               (0, 8, *posted_by_link)}
+    assert all(a.prorated_amount is not None and a.prorated_amount > 0 for a in rows)
+
+    again = await workspace.engine.run_cycle(trigger="test")  # nothing changed: nothing posted
+    assert again.planned == [] and len(first.writes()) == 1
+
+
+async def test_levelling_follows_the_marketplace_and_undoes_hand_edits(workspace):
+    marketplace, psa = workspace.names
+    line, = pick_lines(workspace.sandbox.world, psa, 1)
+    line.set_market_total(5)
+    line.set_psa_units(5)
+    await workspace.engine.run_cycle(trigger="test", force_full=True)
+    await link_line(workspace, line, marketplace)
+
+    line.set_market_total(9)
+    report = await workspace.engine.run_cycle(trigger="test", force_full=True)
+    assert report.status is SyncRunStatus.succeeded and line.psa_units == 9
+
+    line.set_psa_units(3)  # someone edits the PSA by hand
+    report = await workspace.engine.run_cycle(trigger="test", force_full=True)
+    assert line.psa_units == 9
+    assert [(w.before, w.after) for w in line.writes()] == [(5, 9), (3, 9)]
+    async with workspace.sessions() as session:
+        drift = await audit_events_for(session=session, subject_type="psa_service", subject_id=str(line.service_id))
+    assert [(e.action, e.before, e.after) for e in drift] == [("psa_drift", {"units": 9}, {"units": 3})]
+
+
+async def test_cancelled_subscription_levels_to_zero(workspace):
+    marketplace, psa = workspace.names
+    line, = pick_lines(workspace.sandbox.world, psa, 1)
+    await workspace.engine.run_cycle(trigger="test", force_full=True)
+    await link_line(workspace, line, marketplace)
+    await workspace.engine.post_outbox(ignore_backoff=True)
+    subscription = workspace.sandbox.world.subscriptions[line.subscription_id]
+    subscription.status = "cancelled"
+    subscription.last_modified = workspace.sandbox.world.now()
+    await workspace.engine.run_cycle(trigger="test", force_full=True)
+    assert line.psa_units == 0
+
+
+async def test_dry_run_writes_nothing(workspace):
+    marketplace, psa = workspace.names
+    line, = pick_lines(workspace.sandbox.world, psa, 1)
+    line.set_market_total(6)
+    line.set_psa_units(6)
+    await workspace.engine.run_cycle(trigger="test", force_full=True)
+    await link_line(workspace, line, marketplace)
+    line.set_market_total(11)
+    writes_before = len(workspace.sandbox.world.write_log)
+
+    report = await workspace.engine.run_cycle(trigger="test", dry_run=True, force_full=True)
+
+    assert [(c.units_from, c.units_to) for c in report.planned] == [(6, 11)]
+    assert len(workspace.sandbox.world.write_log) == writes_before and line.psa_units == 6
+    assert await adjustments(workspace) == []
+
+
+async def test_lost_reply_is_confirmed_not_posted_twice(workspace):
+    marketplace, psa = workspace.names
+    line, = pick_lines(workspace.sandbox.world, psa, 1)
+    line.set_market_total(4)
+    line.set_psa_units(4)
+    await workspace.engine.run_cycle(trigger="test", force_full=True)
+    await link_line(workspace, line, marketplace)
+    line.set_market_total(12)
+    workspace.sandbox.faults[psa].update({"drop_reply_rate": 1.0})  # every write lands; no reply comes back
+
+    report = await workspace.engine.run_cycle(trigger="test", force_full=True)
+    assert line.psa_units == 12 and report.posting.posted == 0
+
+    workspace.sandbox.faults[psa].reset()
+    await workspace.engine.post_outbox(ignore_backoff=True)
+    rows = await adjustments(workspace)
+    assert [(a.status, a.units_from, a.units_to) for a in rows] == [(AdjustmentStatus.posted, 4, 12)]
+    assert [(w.before, w.after) for w in line.writes()] == [(4, 12)]
+
+
+async def test_crash_after_claim_is_resolved_by_reading_first(workspace):
+    marketplace, psa = workspace.names
+    line, = pick_lines(workspace.sandbox.world, psa, 1)
+    line.set_market_total(2)
+    line.set_psa_units(2)
+    await workspace.engine.run_cycle(trigger="test", force_full=True)
+    link_id = await link_line(workspace, line, marketplace)
+    line.set_market_total(3)
+    await workspace.engine.run_cycle(trigger="test", force_full=True, dry_run=False)
+    assert line.psa_units == 3
+    # Simulate a process that died after posting but before recording: the row is left claimed.
+    async with workspace.sessions() as session:
+        row = (await session.scalars(select(Adjustment))).one()
+        row.status = AdjustmentStatus.posting
+        await session.commit()
+    report = await workspace.engine.post_outbox(ignore_backoff=True)
+    assert report.confirmed == 1 and report.posted == 0
+    assert len(line.writes()) == 1 and link_id
+
+
+async def test_price_source_is_posted_with_the_adjustment(workspace):
+    marketplace, psa = workspace.names
+    line, = pick_lines(workspace.sandbox.world, psa, 1)
+    line.set_market_total(3)
+    line.set_psa_units(1)
+    await workspace.engine.run_cycle(trigger="test", force_full=True)
+    link_id = await link_line(workspace, line, marketplace)
+    async with workspace.sessions() as session:
+        await set_price_source(session=session, scope=Scope.link, link_id=link_id,
+                               kind=PriceSourceKind.marketplace_price, actor="U1")
+        await session.commit()
+    await workspace.engine.reconcile_links(link_ids=[link_id], actor="U1")
+    row, = await adjustments(workspace)
+    assert row.status is AdjustmentStatus.posted
+    assert row.unit_price == line.market.unit_price
+    # BA's billing calls carry no cost (see bot/connectors/marketplace/odin.py); CMP's do
+    assert row.unit_cost == (None if marketplace == "odin" else line.market.unit_cost)

@@ -46,7 +46,7 @@ from bot.connectors.psa.connectwise_api import (
     ConnectWiseLogin,
 )
 from bot.connectors.psa.connectwise_check import check_connection
-from bot.connectors.psa.connectwise_conditions import changed_since, one_of
+from bot.connectors.psa.connectwise_conditions import changed_since
 from bot.connectors.psa.connectwise_posting import find_seat_change, post_seat_change
 from bot.connectors.psa.connectwise_records import (
     ADDITION_FIELDS,
@@ -75,7 +75,6 @@ from bot.domain import (
 
 Today = Callable[[], date]
 AgreementRead = Callable[[int], Awaitable[list[dict[str, Any]]]]
-OPEN_AGREEMENTS = f"{one_of('agreementStatus', CLOSED_AGREEMENT_STATUSES, negate=True)} and cancelledFlag = False"
 
 
 def _utc_today() -> date:
@@ -97,7 +96,7 @@ class ConnectWiseClient:
     @classmethod
     def from_connection(
         cls, connection: Connection, *, timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
-        retry: RetryPolicy = RetryPolicy(), requests_per_minute: int = REQUESTS_PER_MINUTE,
+        retry: RetryPolicy = RetryPolicy(), requests_per_minute: int | None = None,
         max_concurrent: int = MAX_CONCURRENT, today: Today = _utc_today,
         event_hooks: dict[str, list] | None = None,
     ) -> ConnectWiseClient:
@@ -111,7 +110,9 @@ class ConnectWiseClient:
             public_key=str(options["public_key"]), private_key=secrets["private_key"],
             client_id=str(options["client_id"]), codebase=options.get("codebase") or None,
         )
-        api = ConnectWiseApi(login, timeout=timeout, retry=retry, requests_per_minute=requests_per_minute,
+        # the connection may carry its own budget (an MSP whose ConnectWise allows more, or the sandbox)
+        per_minute = requests_per_minute or int(options.get("requests_per_minute") or REQUESTS_PER_MINUTE)
+        api = ConnectWiseApi(login, timeout=timeout, retry=retry, requests_per_minute=per_minute,
                              max_concurrent=max_concurrent, event_hooks=event_hooks)
         return cls(api, today=today)
 
@@ -142,8 +143,11 @@ class ConnectWiseClient:
     # --- additions -----------------------------------------------------------------------------
     async def list_services(self, *, modified_since: datetime | None = None) -> list[PsaServiceRecord]:
         since = changed_since(modified_since) if modified_since else None
-        scope = f"({OPEN_AGREEMENTS}) or {since}" if since else None
-        agreement_ids = [row["id"] for row in await self._scan_agreements(conditions=scope)]
+        # ConnectWise lists additions per agreement only, so asking every open agreement costs one call
+        # each, every cycle. An incremental read asks only the agreements changed since; an addition
+        # edited in place is picked up by the engine's periodic complete read (and any post reads
+        # fresh units first, so nothing is posted on a stale count).
+        agreement_ids = [row["id"] for row in await self._scan_agreements(conditions=since)]
         per_agreement = await self._each_agreement(
             agreement_ids, lambda agreement_id: self.api.list_all(
                 f"finance/agreements/{agreement_id}/additions", operation="additions.list",

@@ -39,7 +39,7 @@ async def _scheduler_lifecycle(app: web.Application) -> AsyncIterator[None]:
     context = app[CONTEXT]
     async with context.sessions() as session:
         settings = await load_app_settings(session=session)
-    for job in sync_jobs(settings, context.engines.get):
+    for job in sync_jobs(settings, context.engine_source or context.engines.get):
         context.scheduler.add_job(job)
     context.scheduler.start()
     yield

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -14,8 +15,9 @@ from bot.config import Settings
 from bot.db.engine import create_engine, session_factory
 from bot.keys import SecretBox
 from bot.log_redaction import register_secret
+from bot.sync.engine import SyncEngine
 from bot.sync.scheduler import LeaderScheduler
-from bot.sync.wiring import EngineHolder
+from bot.sync.wiring import EngineHolder, NotConfigured
 
 
 @dataclass
@@ -27,6 +29,7 @@ class AppContext:
     bolt: AsyncApp | None
     scheduler: LeaderScheduler
     engines: EngineHolder
+    engine_source: Callable[[], Awaitable[SyncEngine | NotConfigured]] | None = None  # the demo's fixed engine
     started_monotonic: float = field(default_factory=time.monotonic)
 
 

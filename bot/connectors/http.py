@@ -96,7 +96,10 @@ class RequestLimiter:
         self._semaphore.release()
 
 
-class _Retry(Exception):
+class RetrySignal(Exception):
+    """Raised inside an attempt to ask for another one; a vendor client may raise it for throttling that
+    its API reports in an odd way (Autotask's thread limit can come as a 500)."""
+
     def __init__(self, error: ConnectorError, retry_after: float | None = None) -> None:
         self.error = error
         self.retry_after = retry_after
@@ -126,7 +129,7 @@ class VendorHttp:
         attempts = AsyncRetrying(
             stop=stop_after_attempt(self.retry.max_attempts) | stop_after_delay(self.retry.max_total_s),
             wait=self._wait,
-            retry=retry_if_exception(lambda e: isinstance(e, _Retry)),
+            retry=retry_if_exception(lambda e: isinstance(e, RetrySignal)),
             reraise=True,
         )
         try:
@@ -135,13 +138,13 @@ class VendorHttp:
                     if attempt.retry_state.attempt_number > 1:
                         self.stats.retries += 1
                     return await self._once(method, url, operation=operation, idempotent=idempotent, **kwargs)
-        except _Retry as exhausted:
+        except RetrySignal as exhausted:
             raise exhausted.error from None
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _wait(self, retry_state) -> float:
         exc = retry_state.outcome.exception() if retry_state.outcome else None
-        if isinstance(exc, _Retry) and exc.retry_after is not None:
+        if isinstance(exc, RetrySignal) and exc.retry_after is not None:
             return min(exc.retry_after, self.retry.max_delay_s)
         return wait_random_exponential(multiplier=self.retry.base_delay_s, max=self.retry.max_delay_s)(retry_state)
 
@@ -152,13 +155,13 @@ class VendorHttp:
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 # nothing reached the vendor: safe to retry any request
                 self.stats.record(operation, "connect-error")
-                raise _Retry(UnreachableError(self.system, f"cannot connect: {exc}")) from None
+                raise RetrySignal(UnreachableError(self.system, f"cannot connect: {exc}")) from None
             except (httpx.TimeoutException, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
                 self.stats.record(operation, "no-reply")
                 error = UnreachableError(self.system, f"no reply ({type(exc).__name__})",
                                          outcome_unknown=not idempotent)
                 if idempotent:
-                    raise _Retry(error) from None
+                    raise RetrySignal(error) from None
                 raise error from None
         self.stats.record(operation, response.status_code)
         if response.is_success:
@@ -170,10 +173,10 @@ class VendorHttp:
         message = self._message(response)
         if status == 429:
             retry_after = _retry_after(response)
-            return _Retry(RateLimitedError(self.system, message, retry_after=retry_after), retry_after)
+            return RetrySignal(RateLimitedError(self.system, message, retry_after=retry_after), retry_after)
         if status >= 500:
             error = ServerError(self.system, message, status=status, outcome_unknown=not idempotent)
-            return _Retry(error) if idempotent else error
+            return RetrySignal(error) if idempotent else error
         if status == 401:
             return AuthenticationError(self.system, message, status=status)
         if status == 403:

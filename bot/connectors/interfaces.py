@@ -46,6 +46,7 @@ class Psa(Protocol):
 
     system: str  # "autotask" | "connectwise"
     stats: CallStats
+    supports_future_dates: bool  # can a change dated after today be posted now? (else it waits for its day)
 
     async def list_companies(self, *, modified_since: datetime | None = None) -> list[PsaCompanyRecord]: ...
 

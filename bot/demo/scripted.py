@@ -26,6 +26,7 @@ from bot.demo.workspace import ACTOR, DemoWorkspace, open_workspace
 from bot.sandbox.app import Sandbox
 from bot.sandbox.day_passes import advance_day
 from bot.sync.engine import CycleReport
+from bot.sync.posting import PostingReport
 from bot.sync.suggestions import suggest_links
 
 Say = Callable[[str], None]
@@ -67,15 +68,15 @@ async def _script(workspace: DemoWorkspace, options: DemoOptions, say: Say) -> d
     say(f"read the marketplace ({report.marketplace.resources_seen if report.marketplace else 0} resources) "
         f"and the PSA ({report.psa.services if report.psa else 0} services)")
 
-    link_ids = await _link_high_confidence(workspace, say)
+    link_ids = await link_high_confidence(workspace, say)
     pairs = await _linked_pairs(workspace)
     book = TargetBook()
     book.record(world, options.marketplace, pairs)
     first_write = len(world.write_log)
     planned, posting = await workspace.engine.reconcile_links(link_ids=link_ids, actor=ACTOR)
     say(f"link-time reconciliation: {len(planned)} of {len(link_ids)} linked resources differed; "
-        f"posted {posting.posted}, failed for now {posting.failed}")
-    await _settle(workspace, say)
+        f"{describe_posting(posting)}")
+    await settle(workspace, say)
 
     for _ in range(options.days):
         day = advance_day(world)
@@ -85,7 +86,7 @@ async def _script(workspace: DemoWorkspace, options: DemoOptions, say: Say) -> d
         report = await _cycle_until_read(workspace, say)
         say(f"  sync: {len(report.planned)} changes planned, {report.posting.posted if report.posting else 0} posted "
             f"({report.api_calls.get('marketplace', 0)} marketplace and {report.api_calls.get('psa', 0)} PSA calls)")
-        await _settle(workspace, say)
+        await settle(workspace, say)
 
     verdict = judge(world, marketplace=options.marketplace, psa=options.psa, pairs=pairs, book=book,
                     first_write=first_write)
@@ -113,7 +114,7 @@ async def _cycle_until_read(workspace: DemoWorkspace, say: Say, *, force_full: b
     raise RuntimeError("the sandbox could not be read in 10 cycles")
 
 
-async def _settle(workspace: DemoWorkspace, say: Say) -> None:
+async def settle(workspace: DemoWorkspace, say: Say) -> None:
     """Retry what is open until the outbox is empty (the demo does not wait out real backoff)."""
     for _ in range(MAX_SETTLE_PASSES):
         async with workspace.sessions() as session:
@@ -127,7 +128,7 @@ async def _settle(workspace: DemoWorkspace, say: Say) -> None:
                 f"{report.failed} still failing")
 
 
-async def _link_high_confidence(workspace: DemoWorkspace, say: Say) -> list[int]:
+async def link_high_confidence(workspace: DemoWorkspace, say: Say) -> list[int]:
     async with workspace.sessions() as session:
         suggestions = await suggest_links(session=session, psa=PsaSystem(workspace.psa.system))
         chosen = [s for s in suggestions if s.high_confidence]
@@ -154,6 +155,10 @@ async def _linked_pairs(workspace: DemoWorkspace) -> list[LinkedPair]:
             .join(PsaService, PsaService.id == ResourceLink.psa_service_id)
         )
         return [LinkedPair(*row) for row in rows]
+
+
+def describe_posting(report: PostingReport) -> str:
+    return (f"posted {report.posted}, confirmed {report.confirmed} already landed, failed for now {report.failed}")
 
 
 def summary_line(result: dict) -> str:

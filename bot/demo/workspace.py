@@ -76,7 +76,7 @@ class SandboxClock:
 
 async def open_workspace(
     *, sandbox: Sandbox, database_url: str, secret_key: str, marketplace: str, psa: str,
-    timezone: str = "UTC", decreases_today: bool = True, fast_retries: bool = True,
+    timezone: str = "UTC", decreases_today: bool = True, fast_retries: bool = True, connector_timeout: float = 1.0,
 ) -> DemoWorkspace:
     db = create_engine(database_url)
     await upgrade(db)
@@ -98,8 +98,8 @@ async def open_workspace(
         psa_connection = await load_connection(session=session, box=box, system=psa)
     retry = RetryPolicy(max_attempts=8, max_total_s=30, base_delay_s=0.05, max_delay_s=1.0) if fast_retries \
         else RetryPolicy()
-    marketplace_client = build_marketplace(market_connection, retry=retry, timeout=1.0)
-    psa_client = build_psa(psa_connection, retry=retry, timeout=1.0, today=lambda: sandbox.world.today)
+    marketplace_client = build_marketplace(market_connection, retry=retry, timeout=connector_timeout)
+    psa_client = build_psa(psa_connection, retry=retry, timeout=connector_timeout, today=lambda: sandbox.world.today)
     engine = SyncEngine(sessions=sessions, marketplace=marketplace_client, psa=psa_client,
                         clock=SandboxClock(sandbox), timezone=timezone)
     return DemoWorkspace(sandbox=sandbox, db=db, sessions=sessions, marketplace=marketplace_client, psa=psa_client,

@@ -193,7 +193,7 @@ class SyncEngine:
         return refresh
 
     async def _post(self, *, ignore_backoff: bool) -> PostingReport:
-        hold_after = None if getattr(self.psa, "supports_future_dates", True) else self.today()
+        hold_after = None if self.psa.supports_future_dates else self.today()
         return await post_due_adjustments(sessions=self.sessions, psa=self.psa, clock=self.clock,
                                           concurrency=self.post_concurrency, ignore_backoff=ignore_backoff,
                                           hold_after=hold_after)

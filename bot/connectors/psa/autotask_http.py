@@ -24,7 +24,7 @@ from __future__ import annotations
 import httpx
 
 from bot.connectors.errors import AuthenticationError, PermissionDeniedError, RateLimitedError, RejectedError
-from bot.connectors.http import RequestLimiter, VendorHttp, _Retry
+from bot.connectors.http import RequestLimiter, RetrySignal, VendorHttp
 
 SYSTEM = "autotask"
 THREAD_LIMIT = 3  # concurrent requests per endpoint
@@ -82,7 +82,7 @@ class AutotaskHttp(VendorHttp):
         message = self._message(response)
         lowered = message.lower()
         if status != 429 and any(marker in lowered for marker in _THROTTLED):
-            return _Retry(RateLimitedError(self.system, message, status=status))
+            return RetrySignal(RateLimitedError(self.system, message, status=status))
         if status >= 400 and _PERMISSION in lowered:
             return PermissionDeniedError(self.system, message, status=status)
         if status == 500 and self.error_message(response):

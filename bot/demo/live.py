@@ -1,0 +1,103 @@
+"""`seatsync demo`: the simulators and SeatSync serving on localhost until Ctrl-C.
+
+It links the high-confidence name matches, reconciles them, then lets a marketplace day pass every
+`day_seconds` and syncs, narrating what it posted. SeatSync itself is the real service (`/healthz`,
+`/slack/events` with the scheduler) pointed at the Slack simulator, so a signed request (see the
+printed signing secret) drives it like Slack would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from aiohttp import web
+
+from bot.config import Settings
+from bot.demo.scripted import describe_posting, link_high_confidence, settle
+from bot.demo.workspace import ACTOR, DemoWorkspace, open_workspace
+from bot.sandbox.app import Sandbox
+from bot.sandbox.day_passes import advance_day
+from bot.sync.summary import describe_cycle
+from web.app import create_app
+from web.context import create_context
+
+Say = Callable[[str], None]
+
+
+def demo_settings(settings: Settings, sandbox: Sandbox, *, port: int, env_overrides: set[str]) -> Settings:
+    """The demo's settings: the user's environment wins, else the Slack simulator's credentials."""
+    slack = sandbox.config()["slack"]
+    return replace(
+        settings,
+        port=port,
+        public_url=settings.public_url if "SEATSYNC_PUBLIC_URL" in env_overrides else f"http://{settings.host}:{port}",
+        slack_bot_token=settings.slack_bot_token if "SLACK_BOT_TOKEN" in env_overrides else slack["bot_token"],
+        slack_signing_secret=(settings.slack_signing_secret if "SLACK_SIGNING_SECRET" in env_overrides
+                              else slack["signing_secret"]),
+        slack_api_url=settings.slack_api_url if "SEATSYNC_SLACK_API_URL" in env_overrides else slack["api_url"],
+    )
+
+
+async def run_live(settings: Settings, *, port: int, env_overrides: set[str], database_url: str | None,
+                   day_seconds: float = 60.0, seed: int = 1, say: Say = print) -> None:
+    sandbox = await Sandbox.generate(seed=seed, scale="small").start()
+    if database_url is None:
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        database_url = f"sqlite+aiosqlite:///{Path(settings.data_dir) / f'demo-{stamp}.db'}"
+    workspace = await open_workspace(sandbox=sandbox, database_url=database_url, secret_key=settings.secret_key,
+                                     marketplace="odin", psa="autotask", fast_retries=False, connector_timeout=10.0)
+    live = demo_settings(settings, sandbox, port=port, env_overrides=env_overrides)
+    context = create_context(live, engine=workspace.db)
+    context.engine_source = _fixed(workspace)
+    runner = web.AppRunner(create_app(context), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, live.host, live.port).start()
+    say(f"SeatSync demo serving on {live.public_url}  (health: {live.public_url}/healthz)")
+    say(f"  Slack endpoint: {live.public_url}/slack/events  signing secret: {live.slack_signing_secret}")
+    say(f"  simulators: {sandbox.base_url}  (Slack Web API: {live.slack_api_url})")
+    say(f"  database: {database_url}")
+    say(f"  a marketplace day passes every {day_seconds:g} s; Ctrl-C to stop")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    days = asyncio.create_task(_days(workspace, day_seconds, say))
+    try:
+        await stop.wait()
+    finally:
+        days.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await days
+        await runner.cleanup()
+        await workspace.close()
+        say("SeatSync demo stopped")
+
+
+def _fixed(workspace: DemoWorkspace):
+    async def source():
+        return workspace.engine
+
+    return source
+
+
+async def _days(workspace: DemoWorkspace, day_seconds: float, say: Say) -> None:
+    report = await workspace.engine.run_cycle(trigger="demo", actor=ACTOR, force_full=True)
+    say("\n".join(describe_cycle(report)))
+    link_ids = await link_high_confidence(workspace, say)
+    planned, posting = await workspace.engine.reconcile_links(link_ids=link_ids, actor=ACTOR)
+    say(f"link-time reconciliation: {len(planned)} linked resources differed; {describe_posting(posting)}")
+    await settle(workspace, say)
+    while True:
+        await asyncio.sleep(day_seconds)
+        day = advance_day(workspace.sandbox.world)
+        say(f"{day.day}: {len(day.increases)} seat increases, {len(day.decreases)} drops, "
+            f"{len(day.new_subscriptions)} new and {len(day.cancelled_subscriptions)} cancelled subscriptions")
+        report = await workspace.engine.run_cycle(trigger="demo", actor=ACTOR)
+        for change in report.posting.changes if report.posting else []:
+            say(f"  {change.outcome}: {change.service} {change.units_from} -> {change.units_to}")

@@ -108,11 +108,16 @@ async def plan_levelling(
     if link_ids is not None:
         query = query.where(ResourceLink.id.in_(link_ids))
     links = list((await session.scalars(query)).unique())
-    open_by_service = {
-        a.psa_service_id: a for a in await session.scalars(
-            select(Adjustment).where(Adjustment.status.in_(OPEN_STATUSES)).order_by(Adjustment.id)
-        )
-    }
+    open_intents = list(await session.scalars(
+        select(Adjustment).where(Adjustment.status.in_(OPEN_STATUSES)).order_by(Adjustment.id)))
+    if link_ids is None and not dry_run:
+        # an intent whose link was removed or moved to another service will never be wanted again
+        current = {link.id: link.psa_service_id for link in links}
+        for intent in open_intents:
+            if intent.status is not AdjustmentStatus.posting and (
+                    current.get(intent.resource_link_id) != intent.psa_service_id):
+                intent.status = AdjustmentStatus.superseded
+    open_by_service = {a.psa_service_id: a for a in open_intents if a.status in OPEN_STATUSES}
     planned: list[PlannedChange] = []
     for link in links:
         resource, service = link.resource, link.service

@@ -27,7 +27,7 @@ from sqlalchemy.orm import joinedload
 
 from bot.connectors.errors import ConnectorError
 from bot.connectors.interfaces import Psa
-from bot.db.models import Adjustment, AdjustmentStatus, PsaService
+from bot.db.models import Adjustment, AdjustmentStatus, PsaContract, PsaService
 from bot.domain import AdjustmentRequest, PostResult
 from bot.sync.failures import explain_failure
 
@@ -96,6 +96,10 @@ async def post_due_adjustments(
             query = query.where(Adjustment.id.in_(only_ids))
         if hold_after is not None:
             query = query.where(Adjustment.effective_date <= hold_after)
+        # A change dated after its contract ends (an annual term's decrease at the anniversary) cannot go
+        # on that contract; it waits, scheduled, until the contract is renewed or the link moves.
+        query = query.join(PsaContract, PsaContract.id == PsaService.contract_id).where(
+            PsaContract.end_date.is_(None) | (Adjustment.effective_date <= PsaContract.end_date))
         due = list((await session.execute(query.order_by(Adjustment.id))).all())
     if not due:
         return report

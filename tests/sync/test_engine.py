@@ -6,10 +6,20 @@ import pytest
 from sqlalchemy import select
 
 from bot.db.audit import audit_events_for
-from bot.db.models import Adjustment, AdjustmentStatus, AdjustmentTrigger, PriceSourceKind, Scope, SyncRunStatus
-from bot.db.policies import set_price_source
+from bot.db.links import unlink_resource
+from bot.db.models import (
+    Adjustment,
+    AdjustmentStatus,
+    AdjustmentTrigger,
+    DecreaseTiming,
+    PriceSourceKind,
+    Scope,
+    SyncRunStatus,
+)
+from bot.db.policies import set_decrease_timing, set_price_source
 from bot.demo.workspace import open_workspace
 from bot.sandbox.app import Sandbox
+from bot.sync.planning import plan_levelling
 from tests.conftest import TEST_SECRET_KEY
 from tests.sync.engine_setup import link_line, pick_lines
 
@@ -167,3 +177,53 @@ async def test_price_source_is_posted_with_the_adjustment(workspace):
     assert row.unit_price == line.market.unit_price
     # BA's billing calls carry no cost (see bot/connectors/marketplace/odin.py); CMP's do
     assert row.unit_cost == (None if marketplace == "odin" else line.market.unit_cost)
+
+
+async def test_a_change_dated_after_the_contract_ends_waits_scheduled(workspace):
+    marketplace, psa = workspace.names
+    line, = pick_lines(workspace.sandbox.world, psa, 1)
+    world = workspace.sandbox.world
+    line.set_market_total(6)
+    line.set_psa_units(6)
+    if psa == "autotask":
+        world.autotask_contracts[world.autotask_contract_services[line.service_id].contract_id].end_date = world.today
+    else:
+        world.connectwise_agreements[world.connectwise_additions[line.service_id].agreement_id].end_date = world.today
+    await workspace.engine.run_cycle(trigger="test", force_full=True)
+    link_id = await link_line(workspace, line, marketplace)
+    async with workspace.sessions() as session:  # this link keeps the product default: decreases next period
+        await set_decrease_timing(session=session, scope=Scope.link, link_id=link_id,
+                                  timing=DecreaseTiming.next_period, actor="U1")
+        await session.commit()
+    line.set_market_total(4)
+
+    report = await workspace.engine.run_cycle(trigger="test", force_full=True)
+
+    change, = report.planned
+    assert change.effective_date > world.today and report.posting.failed == 0
+    row, = await adjustments(workspace)
+    assert row.status is AdjustmentStatus.pending and line.writes() == [] and line.psa_units == 6
+
+
+async def test_unlinking_supersedes_the_open_intent(workspace):
+    marketplace, psa = workspace.names
+    line, = pick_lines(workspace.sandbox.world, psa, 1)
+    line.set_market_total(5)
+    line.set_psa_units(5)
+    await workspace.engine.run_cycle(trigger="test", force_full=True)
+    link_id = await link_line(workspace, line, marketplace)
+    line.set_market_total(9)
+    await workspace.engine.run_cycle(trigger="test", force_full=True, dry_run=True)  # reads the new count
+    async with workspace.sessions() as session:  # an intent recorded but not posted yet
+        await plan_levelling(session=session, today=workspace.engine.today(), now=workspace.engine.clock(),
+                             trigger=AdjustmentTrigger.sync)
+        await session.commit()
+    assert (await adjustments(workspace))[0].status is AdjustmentStatus.pending
+    async with workspace.sessions() as session:
+        await unlink_resource(session=session, resource_link_id=link_id, actor="U1")
+        await session.commit()
+
+    await workspace.engine.run_cycle(trigger="test", force_full=True, ignore_backoff=True)
+
+    assert (await adjustments(workspace))[0].status is AdjustmentStatus.superseded
+    assert line.writes() == [] and line.psa_units == 5

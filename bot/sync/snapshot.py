@@ -22,7 +22,7 @@ from bot.db.models import (
     ResourceCountChange,
     SubscriptionStatus,
 )
-from bot.domain import MarketplaceSnapshot, MarketSubscription
+from bot.domain import MarketplaceSnapshot, MarketResource, MarketSubscription
 
 
 @dataclass
@@ -82,6 +82,7 @@ async def apply_marketplace_snapshot(
 
     seen_subs: set[str] = set()
     seen_resources: set[int] = set()
+    pairs: list[tuple[MarketplaceSubscription, MarketSubscription]] = []
     for incoming in snapshot.subscriptions:
         company = companies.get(incoming.company_external_id)
         if company is None:
@@ -92,7 +93,6 @@ async def apply_marketplace_snapshot(
         if subscription is None:
             subscription = _new_subscription(incoming, marketplace, company, now)
             session.add(subscription)
-            await session.flush()
             known_subs[incoming.external_id] = subscription
             diff.new_subscriptions.append(incoming.external_id)
         else:
@@ -100,42 +100,32 @@ async def apply_marketplace_snapshot(
                     and subscription.status is not SubscriptionStatus.cancelled):
                 diff.cancelled_subscriptions.append(incoming.external_id)
             _update_subscription(subscription, incoming, company, now)
+        pairs.append((subscription, incoming))
+    await session.flush()  # one round of INSERTs gives every new subscription its id
+
+    new_resources: list[MarketplaceResource] = []
+    for subscription, incoming in pairs:
         for item in incoming.resources:
             diff.resources_seen += 1
             resource = known_resources.get((subscription.id, item.external_id))
-            total = item.total
             if resource is None:
                 resource = MarketplaceResource(
                     subscription_id=subscription.id, external_id=item.external_id, name=item.name, unit=item.unit,
-                    included=item.included, additional=item.additional, total=total, unit_price=item.unit_price,
-                    unit_cost=item.unit_cost, currency=item.currency, first_seen_at=now, last_seen_at=now,
+                    included=item.included, additional=item.additional, total=item.total,
+                    unit_price=item.unit_price, unit_cost=item.unit_cost, currency=item.currency, first_seen_at=now,
+                    last_seen_at=now,
                 )
                 session.add(resource)
-                await session.flush()
-                diff.new_resources += 1
-                session.add(_history(resource, None, now, sync_run_id))
-            else:
-                before = resource.total if resource.removed_at is None else 0
-                price_changed = (item.unit_price is not None and resource.unit_price != item.unit_price) or (
-                    item.unit_cost is not None and resource.unit_cost != item.unit_cost)
-                resource.name, resource.unit = item.name, item.unit
-                resource.included, resource.additional, resource.total = item.included, item.additional, total
-                if item.unit_price is not None:
-                    resource.unit_price = item.unit_price
-                if item.unit_cost is not None:
-                    resource.unit_cost = item.unit_cost
-                resource.currency = item.currency or resource.currency
-                resource.last_seen_at, resource.removed_at = now, None
-                if total != before or price_changed:
-                    session.add(_history(resource, before, now, sync_run_id))
-                change = CountChange(resource.id, resource.name, before, total)
-                if total > before:
-                    diff.increases.append(change)
-                elif total < before:
-                    diff.decreases.append(change)
-                if price_changed:
-                    diff.price_changes.append(resource.id)
+                known_resources[(subscription.id, item.external_id)] = resource
+                new_resources.append(resource)
+                continue
+            _update_resource(resource, item, now, sync_run_id, diff, session)
             seen_resources.add(resource.id)
+    await session.flush()
+    diff.new_resources = len(new_resources)
+    for resource in new_resources:
+        session.add(_history(resource, None, now, sync_run_id))
+        seen_resources.add(resource.id)
 
     subs_by_id = {s.id: s for s in known_subs.values()}
     for (subscription_id, _external_id), resource in known_resources.items():
@@ -201,6 +191,31 @@ def _update_subscription(subscription: MarketplaceSubscription, incoming: Market
     subscription.start_date, subscription.end_date = incoming.start_date, incoming.end_date
     subscription.vendor_modified_at = incoming.modified_at
     subscription.last_seen_at, subscription.removed_at = now, None
+
+
+def _update_resource(resource: MarketplaceResource, item: MarketResource, now: datetime, sync_run_id: int | None,
+                     diff: SnapshotDiff, session: AsyncSession) -> None:
+    before = resource.total if resource.removed_at is None else 0
+    price_changed = (item.unit_price is not None and resource.unit_price != item.unit_price) or (
+        item.unit_cost is not None and resource.unit_cost != item.unit_cost)
+    total = item.total
+    resource.name, resource.unit = item.name, item.unit
+    resource.included, resource.additional, resource.total = item.included, item.additional, total
+    if item.unit_price is not None:
+        resource.unit_price = item.unit_price
+    if item.unit_cost is not None:
+        resource.unit_cost = item.unit_cost
+    resource.currency = item.currency or resource.currency
+    resource.last_seen_at, resource.removed_at = now, None
+    if total != before or price_changed:
+        session.add(_history(resource, before, now, sync_run_id))
+    change = CountChange(resource.id, resource.name, before, total)
+    if total > before:
+        diff.increases.append(change)
+    elif total < before:
+        diff.decreases.append(change)
+    if price_changed:
+        diff.price_changes.append(resource.id)
 
 
 def _history(resource: MarketplaceResource, before: int | None, now: datetime,

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 
-from bot.db.app_settings import load_app_settings
+from bot.db.app_settings import AppSettings, load_app_settings
+from bot.sync.checklist import checklist_due, daily_digest, month_end_checklist
 from bot.sync.jobs import sync_jobs
+from bot.sync.proration import business_date
 from web.context import CONTEXT, AppContext
 from web.health import healthz
 from web.slack_endpoint import slack_events
@@ -39,12 +42,35 @@ async def _scheduler_lifecycle(app: web.Application) -> AsyncIterator[None]:
     context = app[CONTEXT]
     async with context.sessions() as session:
         settings = await load_app_settings(session=session)
-    for job in sync_jobs(settings, context.engine_source or context.engines.get):
+    for job in sync_jobs(settings, context.engine_source or context.engines.get,
+                         on_checklist=_checklist_job(context, settings), on_digest=_digest_job(context)):
         context.scheduler.add_job(job)
     context.scheduler.start()
     yield
     await context.scheduler.shutdown()
     await context.engines.close()
+
+
+def _checklist_job(context: AppContext, settings: AppSettings):
+    async def run() -> None:
+        today = business_date(datetime.now(UTC), settings.timezone)
+        if not checklist_due(today, settings.checklist_days_before_month_end):
+            return
+        async with context.sessions() as session:
+            checklist = await month_end_checklist(session=session, today=today)
+        # Slack renders and posts it (the Slack issue); until then the data goes to the log
+        log.info("month-end checklist: %s", checklist)
+
+    return run
+
+
+def _digest_job(context: AppContext):
+    async def run() -> None:
+        async with context.sessions() as session:
+            digest = await daily_digest(session=session, since=datetime.now(UTC) - timedelta(days=1))
+        log.info("daily digest: %s", digest)
+
+    return run
 
 
 async def _socket_mode_lifecycle(app: web.Application) -> AsyncIterator[None]:

@@ -8,7 +8,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.audit import record_audit
-from bot.db.models import DecreaseTiming, PriceSourceKind, PriceSourceSetting, Scope, SyncPolicy
+from bot.db.models import (
+    DecreaseTiming,
+    PriceSourceKind,
+    PriceSourceSetting,
+    PsaService,
+    ResourceLink,
+    Scope,
+    SyncPolicy,
+)
+from bot.sync.pricing import PriceSource, validate_price_source
 
 
 def scope_key(scope: Scope, *, company_id: int | None = None, link_id: int | None = None) -> str:
@@ -28,7 +37,16 @@ async def set_price_source(
     link_id: int | None = None, markup_percent: Decimal | None = None, custom_price: Decimal | None = None,
     custom_cost: Decimal | None = None, below_cost_confirmed: bool = False,
 ) -> PriceSourceSetting:
+    """Set a price source; refused (PriceSourceError) when incomplete, or when a custom cost is below the
+    linked PSA service's current cost and `below_cost_confirmed` is not set (the Slack side asks first)."""
     key = scope_key(scope, company_id=company_id, link_id=link_id)
+    psa_cost = None
+    if link_id is not None:
+        psa_cost = await session.scalar(
+            select(PsaService.unit_cost).join(ResourceLink, ResourceLink.psa_service_id == PsaService.id)
+            .where(ResourceLink.id == link_id))
+    validate_price_source(PriceSource(kind, markup_percent, custom_price, custom_cost, below_cost_confirmed),
+                          psa_cost=psa_cost)
     row = await session.scalar(select(PriceSourceSetting).where(PriceSourceSetting.scope_key == key))
     before = None if row is None else {"kind": row.kind.value, "markup_percent": str(row.markup_percent),
                                        "custom_price": str(row.custom_price), "custom_cost": str(row.custom_cost)}

@@ -93,3 +93,22 @@ async def test_unlink_is_audited_and_missing_is_clear(session):
         await unlink_resource(session=session, resource_link_id=link.id, actor="U2")
     with pytest.raises(NotFoundError, match="no resource #424242"):
         await link_resource(session=session, resource_id=424242, service_id=service.id, actor="U1")
+
+
+async def test_custom_cost_below_the_psa_cost_needs_confirmation(session):
+    from decimal import Decimal
+
+    from bot.db.models import PriceSourceKind, Scope
+    from bot.db.policies import set_price_source
+    from bot.sync.pricing import PriceSourceError
+
+    resource = await marketplace_resource(session)
+    service = await psa_service(session)  # unit cost 6.40
+    link = await link_resource(session=session, resource_id=resource.id, service_id=service.id, actor="U1")
+    with pytest.raises(PriceSourceError, match="below the PSA's current cost"):
+        await set_price_source(session=session, scope=Scope.link, link_id=link.id, kind=PriceSourceKind.custom,
+                               custom_price=Decimal("9"), custom_cost=Decimal("5"), actor="U1")
+    setting = await set_price_source(session=session, scope=Scope.link, link_id=link.id, kind=PriceSourceKind.custom,
+                                     custom_price=Decimal("9"), custom_cost=Decimal("5"), below_cost_confirmed=True,
+                                     actor="U1")
+    assert setting.below_cost_confirmed and setting.scope_key == f"link:{link.id}"

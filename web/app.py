@@ -1,4 +1,4 @@
-"""The one aiohttp application: Slack endpoint, health, and the scheduler's lifecycle."""
+"""The one aiohttp application: Slack endpoint, health, signed report files, and the scheduler's lifecycle."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from bot.sync.jobs import sync_jobs
 from bot.sync.proration import business_date
 from web.context import CONTEXT, AppContext
 from web.health import healthz
+from web.reports import ROUTE as REPORT_ROUTE
+from web.reports import report_file
 from web.slack_endpoint import slack_events
 
 log = logging.getLogger(__name__)
@@ -23,6 +25,7 @@ def create_app(context: AppContext, *, run_scheduler: bool = True) -> web.Applic
     app = web.Application(client_max_size=2 * 1024 * 1024)
     app[CONTEXT] = context
     app.router.add_get("/healthz", healthz)
+    app.router.add_get(REPORT_ROUTE, report_file)
     if not context.settings.socket_mode:
         app.router.add_post("/slack/events", slack_events)
     app.cleanup_ctx.append(_engine_lifecycle)

@@ -1,0 +1,144 @@
+"""What a report is (title, columns, rows, totals) and the filtering and sorting every report shares.
+
+A report is defined as a SELECT plus named columns; filters and sorting are applied to that SELECT,
+so rows always come from one SQL statement and are streamed, never fetched one query per row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, or_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+DEFAULT_LOG_DAYS = 30
+DIRECTIONS = ("asc", "desc")
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str  # what `sort` names
+    title: str  # the header row
+    expression: ColumnElement[Any]
+    searchable: bool = False  # part of the free-text filter
+
+
+@dataclass
+class Report:
+    name: str
+    title: str
+    columns: tuple[str, ...]
+    rows: AsyncIterator[tuple[Any, ...]]
+    keys: tuple[str, ...] = ()  # the columns' names for `sort`, in the order of `columns`
+    totals: tuple[Any, ...] | None = None
+
+    async def all_rows(self) -> list[tuple[Any, ...]]:
+        return [row async for row in self.rows]
+
+
+@dataclass(frozen=True)
+class ReportFilters:
+    """The filters a report understands; `None` means not filtered."""
+
+    date_from: date | None = None
+    date_to: date | None = None
+    company: str | None = None
+    subscription: str | None = None
+    resource: str | None = None
+    status: str | None = None
+    text: str | None = None
+    sort: str | None = None
+    direction: str = "asc"
+    today: date | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class ReportDefinition:
+    """How one report reads: its SELECT, columns, and which expressions each filter matches."""
+
+    name: str
+    title: str
+    statement: Select[Any]
+    columns: Sequence[Column]
+    company: Sequence[ColumnElement[Any]] = ()
+    subscription: Sequence[ColumnElement[Any]] = ()
+    resource: Sequence[ColumnElement[Any]] = ()
+    statuses: dict[str, ColumnElement[bool]] = field(default_factory=dict)
+    logged_at: ColumnElement[Any] | None = None  # the date a log report's range applies to
+    tiebreak: Sequence[ColumnElement[Any]] = ()
+
+
+def matching(value: str, expressions: Sequence[ColumnElement[Any]]) -> ColumnElement[bool]:
+    """A name contains the value (case-insensitive, wildcards escaped), or an id equals it."""
+    return or_(*(expression.icontains(value, autoescape=True) for expression in expressions))
+
+
+def filtered_statement(definition: ReportDefinition, filters: ReportFilters) -> Select[Any]:
+    statement = definition.statement.with_only_columns(
+        *(c.expression.label(c.key) for c in definition.columns), maintain_column_froms=True
+    )
+    for name in ("company", "subscription", "resource"):
+        value = getattr(filters, name)
+        if value is None:
+            continue
+        expressions = getattr(definition, name)
+        if not expressions:
+            raise ValueError(f"the {definition.name} report cannot be filtered by {name}")
+        statement = statement.where(matching(value, expressions))
+    if filters.status is not None:
+        if filters.status not in definition.statuses:
+            known = ", ".join(definition.statuses) or "none"
+            raise ValueError(f"unknown status {filters.status!r} for the {definition.name} report (known: {known})")
+        statement = statement.where(definition.statuses[filters.status])
+    if filters.text:
+        searchable = [c.expression for c in definition.columns if c.searchable]
+        statement = statement.where(matching(filters.text, searchable))
+    statement = _date_range(definition, filters, statement)
+    return statement.order_by(*_ordering(definition, filters))
+
+
+def _date_range(definition: ReportDefinition, filters: ReportFilters, statement: Select[Any]) -> Select[Any]:
+    if definition.logged_at is None:
+        if filters.date_from is not None or filters.date_to is not None:
+            raise ValueError(f"the {definition.name} report is not a log and has no date range")
+        return statement
+    today = filters.today or datetime.now(UTC).date()
+    date_to = filters.date_to or today
+    date_from = filters.date_from or date_to - timedelta(days=DEFAULT_LOG_DAYS)
+    if date_from > date_to:
+        raise ValueError(f"date_from {date_from} is after date_to {date_to}")
+    start = datetime.combine(date_from, time.min, UTC)
+    end = datetime.combine(date_to + timedelta(days=1), time.min, UTC)
+    return statement.where(definition.logged_at >= start, definition.logged_at < end)
+
+
+def _ordering(definition: ReportDefinition, filters: ReportFilters) -> list[Any]:
+    if filters.direction not in DIRECTIONS:
+        raise ValueError(f"unknown sort direction {filters.direction!r} (use asc or desc)")
+    ordering: list[Any] = []
+    if filters.sort is not None:
+        by_key = {c.key: c.expression for c in definition.columns}
+        if filters.sort not in by_key:
+            raise ValueError(
+                f"unknown sort column {filters.sort!r} for the {definition.name} report "
+                f"(columns: {', '.join(by_key)})"
+            )
+        expression = by_key[filters.sort]
+        ordering.append(expression.desc() if filters.direction == "desc" else expression.asc())
+    return [*ordering, *definition.tiebreak]
+
+
+async def run_definition(session: AsyncSession, definition: ReportDefinition, filters: ReportFilters) -> Report:
+    statement = filtered_statement(definition, filters)
+    result = await session.stream(statement)
+
+    async def rows() -> AsyncIterator[tuple[Any, ...]]:
+        async for row in result:
+            yield tuple(row)
+
+    return Report(name=definition.name, title=definition.title,
+                  columns=tuple(c.title for c in definition.columns), rows=rows(),
+                  keys=tuple(c.key for c in definition.columns))

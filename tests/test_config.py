@@ -4,7 +4,7 @@ import stat
 import pytest
 
 from bot.__main__ import main
-from bot.config import DEFAULT_DATABASE_URL, ConfigError, load_settings
+from bot.config import DEFAULT_DATABASE_URL, DEFAULT_SLACK_API_URL, ConfigError, load_settings
 from tests.conftest import TEST_SECRET_KEY, make_env
 
 
@@ -12,7 +12,7 @@ def test_defaults(tmp_path):
     settings = load_settings(make_env(tmp_path), dotenv_path=None)
     assert settings.database_url == DEFAULT_DATABASE_URL
     assert (settings.host, settings.port) == ("127.0.0.1", 3000)
-    assert settings.slack_api_url == "https://slack.com/api/"
+    assert settings.slack_api_url == DEFAULT_SLACK_API_URL
     assert settings.public_url == "http://127.0.0.1:3000"
     assert not settings.slack_enabled
     assert settings.log_level == "INFO"

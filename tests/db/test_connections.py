@@ -14,7 +14,7 @@ AUTOTASK_SECRET = "Sup3r-S3cret-Autotask-Value!"
 
 async def test_secrets_are_ciphertext_at_rest_and_round_trip(session):
     box = SecretBox(TEST_SECRET_KEY)
-    await save_connection(session=session, box=box, system="autotask", base_url="https://webservices5.autotask.net",
+    await save_connection(session=session, box=box, system="autotask", base_url="https://webservices5.example.com",
                           options={"username": "api@msp.example.com"},
                           secrets={"secret": AUTOTASK_SECRET, "integration_code": "ABCDEFGHIJKLMNOPQRSTUVWXYZ1"},
                           actor="U1")

@@ -11,6 +11,7 @@ from slack_bolt.async_app import AsyncApp
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.commands.bolt_app import create_bolt_app
+from bot.commands.router import register_commands
 from bot.config import Settings
 from bot.db.engine import create_engine, session_factory
 from bot.keys import SecretBox
@@ -43,7 +44,7 @@ def create_context(settings: Settings, *, engine: AsyncEngine | None = None) -> 
     engine = engine or create_engine(settings.database_url)
     sessions = session_factory(engine)
     box = SecretBox(settings.secret_key)
-    return AppContext(
+    context = AppContext(
         settings=settings,
         engine=engine,
         sessions=sessions,
@@ -52,3 +53,6 @@ def create_context(settings: Settings, *, engine: AsyncEngine | None = None) -> 
         bolt=create_bolt_app(settings) if settings.slack_enabled else None,
         scheduler=LeaderScheduler(engine, timezone=settings.timezone),
     )
+    if context.bolt is not None:
+        register_commands(context.bolt, context)
+    return context

@@ -1,0 +1,53 @@
+"""Small Block Kit builders over `slack_sdk.models.blocks`; `.to_dict()` runs slack_sdk's validation."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+MAX_MESSAGE_BLOCKS = 50  # Slack's per-message limit; slack_sdk does not check it (shared/apis/slack.md A16)
+MAX_SECTION_TEXT = 3000
+MAX_HEADER_TEXT = 150
+MAX_BUTTON_TEXT = 75
+
+
+def truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def header(text: str) -> HeaderBlock:
+    return HeaderBlock(text=truncate(text, MAX_HEADER_TEXT))
+
+
+def section(markdown: str, *, block_id: str | None = None) -> SectionBlock:
+    return SectionBlock(text=MarkdownTextObject(text=truncate(markdown, MAX_SECTION_TEXT)), block_id=block_id)
+
+
+def context(markdown: str) -> ContextBlock:
+    return ContextBlock(elements=[MarkdownTextObject(text=truncate(markdown, MAX_SECTION_TEXT))])
+
+
+def button(text: str, action_id: str, *, value: str | None = None, primary: bool = False) -> ButtonElement:
+    return ButtonElement(text=truncate(text, MAX_BUTTON_TEXT), action_id=action_id, value=value,
+                         style="primary" if primary else None)
+
+
+def buttons(elements: Sequence[ButtonElement], *, block_id: str | None = None) -> ActionsBlock:
+    return ActionsBlock(elements=list(elements), block_id=block_id)
+
+
+def message_blocks(blocks: Sequence[Block]) -> list[dict[str, Any]]:
+    """The blocks as dicts, validated by slack_sdk, refusing more than a message may carry."""
+    if len(blocks) > MAX_MESSAGE_BLOCKS:
+        raise ValueError(f"a message holds at most {MAX_MESSAGE_BLOCKS} blocks, not {len(blocks)}")
+    return [block.to_dict() for block in blocks]

@@ -1,0 +1,34 @@
+"""`/seats help`: the commands, with buttons for the ones that can run from here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.commands.blocks import button, buttons, context, header, message_blocks, section
+from bot.commands.ids import ActionId, BlockId
+
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("help", "this list"),
+    ("sync [--dry-run]", "run a sync cycle now; `--dry-run` shows what would be posted, writing nothing"),
+)
+COMING: tuple[str, ...] = ("link", "unlink", "relations", "report", "config", "checklist")
+USAGE = "Usage: `/seats help` or `/seats sync [--dry-run]`. Try `/seats help` for the list."
+
+
+def help_text() -> str:
+    return "SeatSync commands: " + "; ".join(f"/seats {name} - {what}" for name, what in COMMANDS)
+
+
+def help_blocks() -> list[dict[str, Any]]:
+    lines = "\n".join(f"• `/seats {name}` - {what}" for name, what in COMMANDS)
+    return message_blocks([
+        header("SeatSync commands"),
+        section(lines, block_id=BlockId.HELP_COMMANDS),
+        buttons([button("Dry run", ActionId.HELP_SYNC_DRY_RUN),
+                 button("Sync now", ActionId.HELP_SYNC, primary=True)], block_id=BlockId.HELP_ACTIONS),
+        context("Coming next: " + ", ".join(f"`{name}`" for name in COMING)),
+    ])
+
+
+def usage_text(subcommand: str) -> str:
+    return f"I don't know `/seats {subcommand}`. {USAGE}"

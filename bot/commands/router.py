@@ -1,0 +1,69 @@
+"""`/seats <subcommand>`: parse the text, ack at once, hand the work to the command family.
+
+Registered on the Bolt app by `register_commands`, with a global middleware that drops Slack's
+retries of deliveries that already ran (`bot.commands.deliveries`).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.commands.deliveries import SeenDeliveries, drop_repeated_deliveries
+from bot.commands.help import help_blocks, help_text, usage_text
+from bot.commands.ids import ActionId
+from bot.commands.sync import SyncRequest, parse_sync_flags, run_sync_for
+
+if TYPE_CHECKING:
+    from web.context import AppContext
+
+log = logging.getLogger(__name__)
+
+SLASH_COMMAND = "/seats"
+
+
+def register_commands(app: AsyncApp, context: AppContext, *, seen: SeenDeliveries | None = None) -> None:
+    app.middleware(drop_repeated_deliveries(seen or SeenDeliveries()))
+    app.command(SLASH_COMMAND)(_seats_command(context))
+    app.action(ActionId.HELP_SYNC.value)(_sync_button(context, dry_run=False))
+    app.action(ActionId.HELP_SYNC_DRY_RUN.value)(_sync_button(context, dry_run=True))
+
+
+def _ephemeral(respond: AsyncRespond):
+    async def reply(text: str) -> None:
+        await respond(text=text, response_type="ephemeral")
+
+    return reply
+
+
+def _seats_command(context: AppContext):
+    async def seats(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
+        words = (command.get("text") or "").split()
+        subcommand = words[0].lower() if words else "help"
+        if subcommand == "help" and len(words) <= 1:
+            await ack()
+            await respond(text=help_text(), blocks=help_blocks(), response_type="ephemeral")
+            return
+        if subcommand == "sync":
+            dry_run = parse_sync_flags(words[1:])
+            if dry_run is not None:
+                await ack()
+                request = SyncRequest(user_id=command["user_id"], channel_id=command["channel_id"], dry_run=dry_run)
+                await run_sync_for(request, context=context, client=client, reply=_ephemeral(respond))
+                return
+        await ack(text=usage_text(" ".join(words)), response_type="ephemeral")
+
+    return seats
+
+
+def _sync_button(context: AppContext, *, dry_run: bool):
+    async def sync_button(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond,
+                          client: AsyncWebClient) -> None:
+        await ack()
+        request = SyncRequest(user_id=body["user"]["id"], channel_id=body["channel"]["id"], dry_run=dry_run)
+        await run_sync_for(request, context=context, client=client, reply=_ephemeral(respond))
+
+    return sync_button

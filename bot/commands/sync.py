@@ -1,0 +1,68 @@
+"""`/seats sync [--dry-run]` and the help message's sync buttons: billing team only.
+
+The listener has already acked; this checks the billing team, runs one cycle through the engine and
+posts the summary in the channel (falling back to an ephemeral reply when the bot cannot post there).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.commands.access import is_billing_member, load_billing_team, refusal
+from bot.commands.sync_summary import summary_blocks, summary_text
+from bot.sync.wiring import NotConfigured
+
+if TYPE_CHECKING:
+    from web.context import AppContext
+
+log = logging.getLogger(__name__)
+
+DRY_RUN_FLAG = "--dry-run"
+Reply = Callable[[str], Awaitable[object]]  # an ephemeral answer to the user who asked
+
+
+@dataclass(frozen=True)
+class SyncRequest:
+    user_id: str
+    channel_id: str
+    dry_run: bool
+
+
+def parse_sync_flags(flags: list[str]) -> bool | None:
+    """dry_run from the words after `sync`; None when they are not understood."""
+    if not flags:
+        return False
+    if flags == [DRY_RUN_FLAG]:
+        return True
+    return None
+
+
+async def run_sync_for(request: SyncRequest, *, context: AppContext, client: AsyncWebClient, reply: Reply) -> None:
+    team = await load_billing_team(sessions=context.sessions, settings=context.settings)
+    if not await is_billing_member(team, request.user_id, client):
+        await reply(refusal(team))
+        return
+    await reply("Dry run… (nothing will be written to the PSA)" if request.dry_run else "Syncing…")
+    engine = await (context.engine_source or context.engines.get)()
+    if isinstance(engine, NotConfigured):
+        await reply(f"Sync cannot run yet: {engine.reason}.")
+        return
+    try:
+        report = await engine.run_cycle(trigger="slack", actor=request.user_id, dry_run=request.dry_run)
+    except Exception:
+        log.exception("a sync requested from Slack by %s failed", request.user_id)
+        await reply("The sync failed unexpectedly; the details are in SeatSync's log.")
+        return
+    try:
+        await client.chat_postMessage(channel=request.channel_id, text=summary_text(report, actor=request.user_id),
+                                      blocks=summary_blocks(report, actor=request.user_id))
+    except SlackApiError as exc:
+        log.warning("cannot post the sync summary in %s: %s", request.channel_id, exc.response.get("error"))
+        await reply(summary_text(report, actor=request.user_id)
+                    + f" (I cannot post in this channel: {exc.response.get('error')}; invite me to see the details)")

@@ -1,0 +1,50 @@
+"""A sync cycle's report as a Slack message: counts, then up to ten planned changes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.commands.blocks import context, message_blocks, section
+from bot.commands.ids import BlockId
+from bot.sync.engine import CycleReport
+from bot.sync.summary import describe_change
+
+MAX_CHANGES_SHOWN = 10
+
+
+def summary_headline(report: CycleReport, *, actor: str) -> str:
+    kind = "Dry run" if report.dry_run else "Sync"
+    return f"{kind} #{report.run_id} by <@{actor}>: {report.status.value} in {report.seconds:.1f} s"
+
+
+def summary_counts(report: CycleReport) -> list[str]:
+    verb = "would post" if report.dry_run else "planned"
+    lines = [f"*{len(report.planned)}* changes {verb}"]
+    if report.dry_run:
+        lines.append("Nothing was written to the PSA.")
+    if report.marketplace:
+        market = report.marketplace
+        lines.append(f"Marketplace: {market.resources_seen} resources in {market.subscriptions_seen} subscriptions; "
+                     f"{len(market.increases)} increases, {len(market.decreases)} drops")
+    if report.posting:
+        posting = report.posting
+        lines.append(f"Posted {posting.posted}, confirmed {posting.confirmed}, failed {posting.failed}"
+                     f" ({posting.needs_action} need action)")
+    lines += [f"Error: {error}" for error in report.errors]
+    return lines
+
+
+def summary_blocks(report: CycleReport, *, actor: str) -> list[dict[str, Any]]:
+    blocks = [section(f"*{summary_headline(report, actor=actor)}*\n" + "\n".join(summary_counts(report)),
+                      block_id=BlockId.SYNC_SUMMARY)]
+    shown = report.planned[:MAX_CHANGES_SHOWN]
+    if shown:
+        blocks.append(section("\n".join(f"• {describe_change(change)}" for change in shown),
+                              block_id=BlockId.SYNC_CHANGES))
+    if len(report.planned) > len(shown):
+        blocks.append(context(f"… and {len(report.planned) - len(shown)} more (see the adjustments report)"))
+    return message_blocks(blocks)
+
+
+def summary_text(report: CycleReport, *, actor: str) -> str:
+    return summary_headline(report, actor=actor) + f"; {len(report.planned)} changes"

@@ -8,7 +8,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.audit import record_audit
@@ -59,7 +58,3 @@ async def save_app_settings(*, session: AsyncSession, settings: AppSettings, act
     await session.flush()
     record_audit(session=session, actor=actor, action="save_settings", subject_type="app_settings",
                  subject_id=SETTINGS_KEY, before=before, after=value)
-
-
-async def app_settings_exist(*, session: AsyncSession) -> bool:
-    return await session.scalar(select(AppSetting.key).where(AppSetting.key == SETTINGS_KEY)) is not None

@@ -77,9 +77,3 @@ async def load_connection(*, session: AsyncSession, box: SecretBox, system: str)
         register_secret(value)
     return Connection(system=row.system, base_url=row.base_url, options=dict(row.options), secrets=secrets,
                       enabled=row.enabled)
-
-
-async def configured_systems(*, session: AsyncSession) -> dict[str, bool]:
-    """system -> enabled, for every stored connection."""
-    rows = await session.execute(select(ConnectionSetting.system, ConnectionSetting.enabled))
-    return {system: enabled for system, enabled in rows}

@@ -90,9 +90,3 @@ async def apply_psa_records(
                     row.removed_at = now
     await session.flush()
     return refresh
-
-
-async def update_cached_units(*, session: AsyncSession, service_id: int, units: int, now: datetime) -> None:
-    service = await session.get(PsaService, service_id)
-    if service is not None:
-        service.units, service.last_seen_at = units, now

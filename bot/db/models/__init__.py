@@ -4,12 +4,14 @@ from bot.db.models.base import Base, utcnow
 from bot.db.models.enums import (
     AdjustmentStatus,
     AdjustmentTrigger,
+    ConnectorState,
     ContractStatus,
     DecreaseTiming,
     Marketplace,
     PriceSourceKind,
     PsaSystem,
     Scope,
+    SlackMessageState,
     SubscriptionStatus,
     SyncRunStatus,
     Term,
@@ -23,12 +25,21 @@ from bot.db.models.marketplace import (
 )
 from bot.db.models.outbox import Adjustment
 from bot.db.models.psa import PsaCompany, PsaContract, PsaService
-from bot.db.models.system import AppSetting, AuditEvent, ConnectionSetting, SchedulerLease, SyncRun
+from bot.db.models.system import (
+    AppSetting,
+    AuditEvent,
+    ConnectionSetting,
+    ConnectorHealth,
+    SchedulerLease,
+    SlackDelivery,
+    SlackMessage,
+    SyncRun,
+)
 
 __all__ = [
     "Adjustment", "AdjustmentStatus", "AdjustmentTrigger", "AppSetting", "AuditEvent", "Base", "CompanyLink",
-    "ConnectionSetting", "ContractStatus", "DecreaseTiming", "Marketplace", "MarketplaceCompany",
+    "ConnectionSetting", "ConnectorHealth", "ConnectorState", "ContractStatus", "DecreaseTiming", "Marketplace", "MarketplaceCompany",
     "MarketplaceResource", "MarketplaceSubscription", "PriceSourceKind", "PriceSourceSetting", "PsaCompany",
-    "PsaContract", "PsaService", "PsaSystem", "ResourceCountChange", "ResourceLink", "SchedulerLease", "Scope",
+    "PsaContract", "PsaService", "PsaSystem", "ResourceCountChange", "ResourceLink", "SchedulerLease", "Scope", "SlackDelivery", "SlackMessage", "SlackMessageState",
     "SubscriptionLink", "SubscriptionStatus", "SyncPolicy", "SyncRun", "SyncRunStatus", "Term", "utcnow",
 ]

@@ -45,6 +45,8 @@ class AdjustmentStatus(StrEnum):
     posted = "posted"  # confirmed by reading the PSA back
     failed = "failed"  # the PSA said no; retried with backoff unless needs_action
     superseded = "superseded"  # a newer intent for the same service replaced it before it posted
+    awaiting_approval = "awaiting_approval"  # held by the approval policy until a billing-team member decides
+    rejected = "rejected"  # a person said no; not proposed again until the marketplace count changes
 
 
 class AdjustmentTrigger(StrEnum):
@@ -70,6 +72,7 @@ class PriceSourceKind(StrEnum):
 class DecreaseTiming(StrEnum):
     next_period = "next_period"
     today = "today"
+    commitment_end = "commitment_end"  # annual/NCE terms: at the term's end, held (scheduled) until then
 
 
 class SyncRunStatus(StrEnum):
@@ -77,6 +80,17 @@ class SyncRunStatus(StrEnum):
     succeeded = "succeeded"
     partial = "partial"  # finished, but some posts failed or a connector could not be read
     failed = "failed"
+
+
+class ConnectorState(StrEnum):
+    ok = "ok"
+    failing = "failing"  # the last attempt failed
+    stale = "stale"  # no success for longer than the threshold
+
+
+class SlackMessageState(StrEnum):
+    open = "open"  # the condition it reports still holds
+    resolved = "resolved"  # turned green (posted, recovered, approved...)
 
 
 def enum_column(enum: type[StrEnum], name: str) -> Enum:

@@ -96,3 +96,12 @@ class SyncPolicy(_ScopedSetting, Base):
     __tablename__ = "sync_policies"
 
     decrease_timing: Mapped[DecreaseTiming | None] = mapped_column(enum_column(DecreaseTiming, "decrease_timing"))
+    # Approval policy: a change over any set limit waits for a person. Each column resolves link > company >
+    # global on its own; NULL means "not set here".
+    approval_max_units: Mapped[int | None]
+    approval_max_percent: Mapped[Decimal | None]
+    approval_max_amount: Mapped[Decimal | None]
+    hold_committed_decreases: Mapped[bool | None]  # decreases on annual/committed terms always wait
+    # a favourable (credit) prorate smaller than this is dropped: the change posts with no prorated amount
+    drop_prorate_below: Mapped[Decimal | None]
+    min_margin_percent: Mapped[Decimal | None]  # the margin guard alerts below this

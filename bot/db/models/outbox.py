@@ -44,6 +44,13 @@ class Adjustment(Base):
     psa_reference: Mapped[str | None] = mapped_column(String(64))  # the PSA record id of the posted change
     trigger: Mapped[AdjustmentTrigger] = mapped_column(enum_column(AdjustmentTrigger, "adjustment_trigger"))
     triggered_by: Mapped[str] = mapped_column(String(64), default="system")
+    # held: not posted before this day (a commitment-end decrease, scheduled)
+    hold_until: Mapped[date | None]
+    # why the approval policy held it ("decrease on an annual term", "12 units is over the 10-unit limit")
+    held_reason: Mapped[str | None] = mapped_column(String(200))
+    decided_by: Mapped[str | None] = mapped_column(String(64))  # who approved or rejected it
+    decided_at: Mapped[datetime | None]
+    decision_note: Mapped[str | None] = mapped_column(Text)  # a rejection's reason, an edit's description
     superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("adjustments.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -9,7 +9,7 @@ from sqlalchemy import Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db.models.base import Base, utcnow
-from bot.db.models.enums import SyncRunStatus, enum_column
+from bot.db.models.enums import ConnectorState, SlackMessageState, SyncRunStatus, enum_column
 
 
 class ConnectionSetting(Base):
@@ -77,3 +77,50 @@ class AuditEvent(Base):
     subject_id: Mapped[str] = mapped_column(String(64))
     before: Mapped[dict[str, Any] | None]
     after: Mapped[dict[str, Any] | None]
+
+
+class ConnectorHealth(Base):
+    """The last outcome of talking to one configured system, and whether an alert about it is out."""
+
+    __tablename__ = "connector_health"
+
+    system: Mapped[str] = mapped_column(String(20), primary_key=True)  # odin | ingram | autotask | connectwise
+    state: Mapped[ConnectorState] = mapped_column(enum_column(ConnectorState, "connector_state"),
+                                                  default=ConnectorState.ok)
+    last_attempt_at: Mapped[datetime | None]
+    last_success_at: Mapped[datetime | None]
+    last_failure_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)  # the connector's diagnosis, secrets redacted
+    consecutive_failures: Mapped[int] = mapped_column(default=0)
+    alerted: Mapped[bool] = mapped_column(default=False)  # a "failing/stale" alert is out, awaiting recovery
+
+
+class SlackMessage(Base):
+    """A message SeatSync keeps up to date (an alert per failure cause, a held change, a health alert).
+
+    `key` names what it reports ("failure:<cause>", "approval:<group>", "margin:<link>", "health:<system>"),
+    so a repeat updates the same message instead of posting again.
+    """
+
+    __tablename__ = "slack_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(160), unique=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    ts: Mapped[str | None] = mapped_column(String(32))  # None until chat.postMessage succeeded
+    state: Mapped[SlackMessageState] = mapped_column(enum_column(SlackMessageState, "slack_message_state"),
+                                                     default=SlackMessageState.open)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)  # what it last showed (counts, ids)
+    last_error: Mapped[str | None] = mapped_column(Text)  # Slack's error when it could not be posted
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SlackDelivery(Base):
+    """A Slack request already handled, so a retry (X-Slack-Retry-Num) is acked and not run again,
+    whichever process it reaches. Rows older than an hour are pruned."""
+
+    __tablename__ = "slack_deliveries"
+
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -38,8 +38,9 @@ from bot.db.models.system import (
 
 __all__ = [
     "Adjustment", "AdjustmentStatus", "AdjustmentTrigger", "AppSetting", "AuditEvent", "Base", "CompanyLink",
-    "ConnectionSetting", "ConnectorHealth", "ConnectorState", "ContractStatus", "DecreaseTiming", "Marketplace", "MarketplaceCompany",
-    "MarketplaceResource", "MarketplaceSubscription", "PriceSourceKind", "PriceSourceSetting", "PsaCompany",
-    "PsaContract", "PsaService", "PsaSystem", "ResourceCountChange", "ResourceLink", "SchedulerLease", "Scope", "SlackDelivery", "SlackMessage", "SlackMessageState",
-    "SubscriptionLink", "SubscriptionStatus", "SyncPolicy", "SyncRun", "SyncRunStatus", "Term", "utcnow",
+    "ConnectionSetting", "ConnectorHealth", "ConnectorState", "ContractStatus", "DecreaseTiming", "Marketplace",
+    "MarketplaceCompany", "MarketplaceResource", "MarketplaceSubscription", "PriceSourceKind", "PriceSourceSetting",
+    "PsaCompany", "PsaContract", "PsaService", "PsaSystem", "ResourceCountChange", "ResourceLink", "SchedulerLease",
+    "Scope", "SlackDelivery", "SlackMessage", "SlackMessageState", "SubscriptionLink", "SubscriptionStatus",
+    "SyncPolicy", "SyncRun", "SyncRunStatus", "Term", "utcnow",
 ]

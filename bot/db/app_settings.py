@@ -27,6 +27,8 @@ class AppSettings:
     timezone: str = "UTC"
     marketplace: str | None = None  # which marketplace connector is active (odin | ingram)
     psa: str | None = None  # which PSA connector is active (autotask | connectwise)
+    report_link_days: int = 7  # how long a signed report link stays valid
+    connector_stale_minutes: int = 60  # no success for this long: the connector is stale (health alert)
 
     def validate(self) -> None:
         if not 1 <= self.poll_minutes <= 24 * 60:
@@ -35,6 +37,10 @@ class AppSettings:
             raise ValueError("checklist_days_before_month_end must be between 0 and 27")
         if not 0 <= self.digest_hour <= 23:
             raise ValueError("digest_hour must be between 0 and 23")
+        if not 1 <= self.report_link_days <= 90:
+            raise ValueError("report_link_days must be between 1 and 90")
+        if not 5 <= self.connector_stale_minutes <= 7 * 24 * 60:
+            raise ValueError("connector_stale_minutes must be between 5 and 10080")
 
 
 async def load_app_settings(*, session: AsyncSession) -> AppSettings:

@@ -1,0 +1,89 @@
+"""Messages SeatSync keeps up to date instead of repeating: one per failure cause, held change, health alert.
+
+`keep_message` posts the message the first time its key is seen, and updates it (chat.update) after
+that; once resolved (green) a later occurrence of the same key starts a new message. A Slack error
+(channel_not_found, not_in_channel, invalid_auth...) is logged, stored on the row for App Home, and
+never raised into the job that wanted to tell someone: the next call tries again.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.db.models import SlackMessage, SlackMessageState
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class KeptMessage:
+    key: str
+    channel: str
+    ts: str | None
+    state: SlackMessageState
+    posted_new: bool  # a new message went out (rather than an update of the existing one)
+    error: str | None  # Slack's error code when it could not be posted or updated
+
+
+async def keep_message(
+    *, sessions: async_sessionmaker[AsyncSession], client: AsyncWebClient, key: str, channel: str, text: str,
+    blocks: list[dict[str, Any]], resolved: bool = False, payload: dict[str, Any] | None = None,
+) -> KeptMessage | None:
+    """Post or update the message for `key`. With `resolved`, only an open message is updated (turned
+    green); there is nothing to resolve when no message was ever posted, and None is returned."""
+    state = SlackMessageState.resolved if resolved else SlackMessageState.open
+    async with sessions() as session:
+        row = await session.scalar(select(SlackMessage).where(SlackMessage.key == key))
+        if row is None and resolved:
+            return None
+        if row is not None and resolved and row.state is SlackMessageState.resolved:
+            return KeptMessage(key, row.channel, row.ts, row.state, posted_new=False, error=None)
+        new_occurrence = row is not None and row.state is SlackMessageState.resolved and not resolved
+        update_in_place = (row is not None and row.ts is not None and row.channel == channel
+                           and not new_occurrence)
+        error: str | None = None
+        posted_new = False
+        ts = row.ts if update_in_place else None
+        try:
+            if update_in_place:
+                try:
+                    await client.chat_update(channel=channel, ts=row.ts, text=text, blocks=blocks)
+                except SlackApiError as exc:
+                    if exc.response.get("error") != "message_not_found":
+                        raise
+                    update_in_place = False  # deleted in Slack: post it again
+            if not update_in_place:
+                response = await client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+                ts, posted_new = response.get("ts"), True
+        except SlackApiError as exc:
+            error = str(exc.response.get("error") or "slack_error")
+            log.warning("cannot post or update the Slack message %s in %s: %s", key, channel, error)
+        if row is None:
+            row = SlackMessage(key=key, channel=channel, ts=ts, state=state, payload=payload or {}, last_error=error)
+            session.add(row)
+        else:
+            row.channel, row.ts = channel, ts if (ts is not None or error is None) else row.ts
+            row.state, row.last_error = state, error
+            if payload is not None:
+                row.payload = payload
+        try:
+            await session.commit()
+        except IntegrityError:
+            await session.rollback()  # another process recorded the same key first; it owns the message
+            log.info("the Slack message %s was recorded by another process", key)
+        return KeptMessage(key, channel, row.ts, state, posted_new=posted_new, error=error)
+
+
+async def undelivered_messages(*, session: AsyncSession, limit: int = 10) -> list[SlackMessage]:
+    """Kept messages Slack refused (for App Home: "I could not post in #billing-alerts: not_in_channel")."""
+    return list(await session.scalars(
+        select(SlackMessage).where(SlackMessage.last_error.is_not(None))
+        .order_by(SlackMessage.updated_at.desc()).limit(limit)))

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.connectors.errors import ConnectorError
 from bot.connectors.interfaces import Marketplace, Psa
 from bot.db.audit import record_audit
+from bot.db.connector_health import record_failure, record_success
 from bot.db.models import (
     AdjustmentTrigger,
     PsaService,
@@ -130,15 +131,19 @@ class SyncEngine:
                 run.id, now, None if full_marketplace else _parse(cursors.get("marketplace_read_at")))
             stats["marketplace_read_at"] = now.isoformat()
             stats["marketplace_full_at"] = now.isoformat() if full_marketplace else cursors.get("marketplace_full_at")
+            await self._record_health(self.marketplace.system)
         except ConnectorError as exc:
             report.errors.append(f"marketplace not read: {exc.describe()}")
+            await self._record_health(self.marketplace.system, error=exc.describe())
         if not report.errors:
             try:
                 report.psa = await self._refresh_psa(now, None if full_psa else _parse(cursors.get("psa_read_at")))
                 stats["psa_read_at"] = now.isoformat()
                 stats["psa_full_at"] = now.isoformat() if full_psa else cursors.get("psa_full_at")
+                await self._record_health(self.psa.system)
             except ConnectorError as exc:
                 report.errors.append(f"PSA not read: {exc.describe()}")
+                await self._record_health(self.psa.system, error=exc.describe())
         if not report.errors:  # never level against a half-read world
             async with self.sessions() as session:
                 report.planned = await plan_levelling(
@@ -194,9 +199,24 @@ class SyncEngine:
 
     async def _post(self, *, ignore_backoff: bool) -> PostingReport:
         hold_after = None if self.psa.supports_future_dates else self.today()
-        return await post_due_adjustments(sessions=self.sessions, psa=self.psa, clock=self.clock,
-                                          concurrency=self.post_concurrency, ignore_backoff=ignore_backoff,
-                                          hold_after=hold_after)
+        calls_before = self.psa.stats.total
+        report = await post_due_adjustments(sessions=self.sessions, psa=self.psa, clock=self.clock,
+                                            concurrency=self.post_concurrency, ignore_backoff=ignore_backoff,
+                                            hold_after=hold_after)
+        if report.read_error:
+            await self._record_health(self.psa.system, error=report.read_error)
+        elif self.psa.stats.total > calls_before:  # a pass with nothing due talks to no one
+            await self._record_health(self.psa.system)
+        return report
+
+    async def _record_health(self, system: str, *, error: str | None = None) -> None:
+        """The connector's last outcome, for /healthz and the health alerts (bot.db.connector_health)."""
+        async with self.sessions() as session:
+            if error is None:
+                await record_success(session=session, system=system, now=self.clock())
+            else:
+                await record_failure(session=session, system=system, error=error, now=self.clock())
+            await session.commit()
 
     async def _finish(self, run_id: int, report: CycleReport, stats: dict) -> None:
         async with self.sessions() as session:

@@ -1,38 +1,73 @@
 """Slack retries never repeat an action: a delivery whose trigger_id (or event_id) already ran is acked
-and dropped.
+and dropped, whichever instance it reaches.
 
-In memory, per process, for `ttl_s` (Slack retries within about five minutes): a restart or a second
-instance forgets what ran. Good enough for one process; a shared store is the next step.
+The keys live in the `slack_deliveries` table: the first delivery INSERTs its key, and a unique-key
+collision means another delivery (a retry with `X-Slack-Retry-Num`, here or on another instance)
+already ran it. Slack retries within about five minutes; rows older than an hour are pruned.
+When the database cannot be reached the delivery runs (logged): losing an action is worse than the
+rare double that the listener's own database work would then refuse anyway.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-DEFAULT_TTL_S = 15 * 60
+from bot.db.models import SlackDelivery
+
+log = logging.getLogger(__name__)
+
+KEEP_FOR = timedelta(hours=1)
+PRUNE_EVERY_S = 5 * 60
+MAX_KEY_LENGTH = 160  # slack_deliveries.key
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 class SeenDeliveries:
-    """A TTL set of delivery keys."""
+    """The set of delivery keys already handled, shared by every instance on one database."""
 
-    def __init__(self, *, ttl_s: float = DEFAULT_TTL_S, clock: Callable[[], float] = time.monotonic) -> None:
-        self.ttl_s = ttl_s
+    def __init__(self, *, sessions: async_sessionmaker[AsyncSession], clock: Callable[[], datetime] = _utcnow,
+                 keep_for: timedelta = KEEP_FOR) -> None:
+        self.sessions = sessions
         self.clock = clock
-        self._seen: dict[str, float] = {}
+        self.keep_for = keep_for
+        self._pruned_at: float | None = None
 
-    def first_time(self, key: str) -> bool:
-        """True, and remember the key, unless it was seen within the TTL."""
+    async def first_time(self, key: str) -> bool:
+        """True, and remember the key, unless some instance has already seen it."""
         now = self.clock()
-        self._seen = {k: at for k, at in self._seen.items() if now - at < self.ttl_s}
-        if key in self._seen:
-            return False
-        self._seen[key] = now
+        try:
+            async with self.sessions() as session:
+                await self._prune_now_and_then(session, now)
+                session.add(SlackDelivery(key=key[:MAX_KEY_LENGTH], seen_at=now))
+                try:
+                    await session.commit()
+                except IntegrityError:
+                    await session.rollback()
+                    return False
+        except (SQLAlchemyError, OSError):  # OSError: the driver could not even connect
+            log.exception("cannot record the Slack delivery %s; handling it without the retry check", key)
         return True
+
+    async def _prune_now_and_then(self, session: AsyncSession, now: datetime) -> None:
+        monotonic = time.monotonic()
+        if self._pruned_at is not None and monotonic - self._pruned_at < PRUNE_EVERY_S:
+            return
+        self._pruned_at = monotonic
+        await session.execute(delete(SlackDelivery).where(SlackDelivery.seen_at < now - self.keep_for))
+        await session.commit()  # on its own, so a collision's rollback below does not undo it
 
 
 def delivery_key(body: dict[str, Any]) -> str | None:
@@ -45,7 +80,9 @@ def drop_repeated_deliveries(seen: SeenDeliveries):
     async def middleware(req: AsyncBoltRequest, resp: BoltResponse,
                          next: Callable[[], Awaitable[None]]) -> BoltResponse:  # noqa: A002 - Bolt's name
         key = delivery_key(req.body)
-        if key is not None and not seen.first_time(key):
+        if key is not None and not await seen.first_time(key):
+            retry = req.headers.get("x-slack-retry-num", ["?"])[0]
+            log.info("dropped a repeated Slack delivery (retry %s) of %s", retry, key)
             return BoltResponse(status=200, body="")
         await next()
         return resp

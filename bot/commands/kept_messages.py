@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import select
@@ -59,18 +60,23 @@ async def keep_message(
                 except SlackApiError as exc:
                     if exc.response.get("error") != "message_not_found":
                         raise
-                    update_in_place = False  # deleted in Slack: post it again
+                    update_in_place, ts = False, None  # deleted in Slack: post it again
             if not update_in_place:
                 response = await client.chat_postMessage(channel=channel, text=text, blocks=blocks)
                 ts, posted_new = response.get("ts"), True
         except SlackApiError as exc:
             error = str(exc.response.get("error") or "slack_error")
             log.warning("cannot post or update the Slack message %s in %s: %s", key, channel, error)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            error = "slack_unreachable"
+            log.warning("cannot reach Slack to post or update the message %s: %s", key, type(exc).__name__)
         if row is None:
             row = SlackMessage(key=key, channel=channel, ts=ts, state=state, payload=payload or {}, last_error=error)
             session.add(row)
         else:
-            row.channel, row.ts = channel, ts if (ts is not None or error is None) else row.ts
+            # ts: the message now showing this key; None when a new one should have gone out and did not,
+            # so a later call never edits an older (resolved) message by mistake
+            row.channel, row.ts = channel, ts
             row.state, row.last_error = state, error
             if payload is not None:
                 row.payload = payload
@@ -87,3 +93,15 @@ async def undelivered_messages(*, session: AsyncSession, limit: int = 10) -> lis
     return list(await session.scalars(
         select(SlackMessage).where(SlackMessage.last_error.is_not(None))
         .order_by(SlackMessage.updated_at.desc()).limit(limit)))
+
+
+async def find_kept_message(*, session: AsyncSession, key: str) -> SlackMessage | None:
+    return await session.scalar(select(SlackMessage).where(SlackMessage.key == key))
+
+
+async def open_kept_messages(*, session: AsyncSession, prefix: str) -> list[SlackMessage]:
+    """Messages whose key starts with `prefix` that are not resolved yet (e.g. every open failure alert)."""
+    return list(await session.scalars(
+        select(SlackMessage).where(SlackMessage.key.startswith(prefix, autoescape=True),
+                                   SlackMessage.state == SlackMessageState.open)
+        .order_by(SlackMessage.id)))

@@ -1,45 +1,72 @@
-"""GET /reports/{name}.{csv|xlsx}: a report file, for signed links only.
+"""GET /reports/{name}.{csv|xlsx|html}: a report as a file or a page, for signed links only.
 
 The signature is checked before anything else; the report name is looked up in the catalogue of
 reports (never used as a path), and XLSX files are built in a fresh temporary directory.
+
+One parameter rides outside the signature: `q` on a CSV or XLSX link, the text a report page's filter
+box adds to its "export filtered" links. It becomes the free-text filter, so it can only narrow what
+the signed link already grants, and it is refused on a link that already filters by text.
+
+The HTML page gets fresh signed export links that expire with the page's own link (or sooner, if the
+link lifetime setting has been shortened since), a Content-Security-Policy allowing only its own
+inline script and style (by nonce), and an HTML 403/404/400 page that says why.
 """
 
 from __future__ import annotations
 
+import secrets
 import tempfile
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from http import HTTPStatus
 from pathlib import Path
 
 from aiohttp import web
 
+from bot.db.app_settings import load_app_settings
 from bot.reports.catalogue import REPORTS, parse_filters, run_report
 from bot.reports.formats import CONTENT_TYPES, content_disposition, csv_chunks, write_xlsx
-from bot.reports.signing import LinkError, report_link_key, verify
+from bot.reports.html import FILTER_TEXT_PARAM, ExportLinks, render_error_page, render_report_page
+from bot.reports.links import report_path
+from bot.reports.signing import LinkError, report_link_key, sign_url, verify
 from web.context import CONTEXT
 
-ROUTE = "/reports/{name:[a-z-]+}.{extension:csv|xlsx}"
+ROUTE = "/reports/{name:[a-z-]+}.{extension:csv|xlsx|html}"
 FILE_CHUNK = 64 * 1024
+FILTER_TEXT_MAX = 200
 
 
 async def report_file(request: web.Request) -> web.StreamResponse:
     context = request.app[CONTEXT]
     now = datetime.now(UTC)
-    try:
-        pairs = verify(request.path, request.query, key=report_link_key(context.settings.secret_key), now=now)
-    except LinkError as exc:
-        raise web.HTTPForbidden(text=f"403 Forbidden: {exc}\n") from None
     name, extension = request.match_info["name"], request.match_info["extension"]
-    if name not in REPORTS:
-        raise web.HTTPNotFound(text=f"404 Not Found: there is no report called {name!r}\n")
+    query, filter_texts = _split_filter_text(request, extension)
+    key = report_link_key(context.settings.secret_key)
     try:
-        filters = parse_filters(pairs, today=now.date())
+        pairs = verify(request.path, query, key=key, now=now)
+    except LinkError as exc:
+        raise _refusal(web.HTTPForbidden, str(exc), extension) from None
+    if name not in REPORTS:
+        raise _refusal(web.HTTPNotFound, f"there is no report called {name!r}", extension)
+    try:
+        filters = parse_filters(_with_filter_text(pairs, filter_texts), today=now.date())
     except ValueError as exc:
-        raise web.HTTPBadRequest(text=f"400 Bad Request: {exc}\n") from None
+        raise _refusal(web.HTTPBadRequest, str(exc), extension) from None
     async with context.sessions() as session:
+        if extension == "html":
+            settings = await load_app_settings(session=session)
         try:
             report = await run_report(name, session=session, filters=filters)
         except ValueError as exc:
-            raise web.HTTPBadRequest(text=f"400 Bad Request: {exc}\n") from None
+            raise _refusal(web.HTTPBadRequest, str(exc), extension) from None
+        if extension == "html":
+            expires = min(datetime.fromtimestamp(int(request.query["expires"]), UTC),
+                          now + timedelta(days=settings.report_link_days))
+            links = _export_links(name, pairs, key=key, now=now, ttl=expires - now)
+            nonce = secrets.token_urlsafe(16)
+            page = await render_report_page(report, filters=pairs, links=links, nonce=nonce, generated_at=now)
+            return web.Response(text=page, content_type="text/html", charset="utf-8",
+                                headers=_page_headers(nonce))
         response = web.StreamResponse(headers={
             "Content-Type": CONTENT_TYPES[extension],
             "Content-Disposition": content_disposition(report, extension, now.date()),
@@ -61,3 +88,62 @@ async def report_file(request: web.Request) -> web.StreamResponse:
                         await response.write(chunk)
     await response.write_eof()
     return response
+
+
+def _split_filter_text(request: web.Request, extension: str) -> tuple[list[tuple[str, str]], list[str]]:
+    """The query to verify, and the unsigned filter-box texts (files only: on a page `q` reads as tampering)."""
+    pairs = list(request.query.items())
+    if extension == "html":
+        return pairs, []
+    return ([(key, value) for key, value in pairs if key != FILTER_TEXT_PARAM],
+            [value for key, value in pairs if key == FILTER_TEXT_PARAM])
+
+
+def _with_filter_text(pairs: list[tuple[str, str]], texts: list[str]) -> list[tuple[str, str]]:
+    if len(texts) > 1:
+        raise ValueError(f"filter {FILTER_TEXT_PARAM!r} given twice")
+    text = texts[0].strip() if texts else ""
+    if not text:
+        return pairs
+    if len(text) > FILTER_TEXT_MAX:
+        raise ValueError(f"the filter text is longer than {FILTER_TEXT_MAX} characters")
+    if any(key == "text" for key, _ in pairs):
+        raise ValueError(f"this link already filters by text; {FILTER_TEXT_PARAM!r} cannot be added to it")
+    return [*pairs, ("text", text)]
+
+
+def _export_links(name: str, pairs: Sequence[tuple[str, str]], *, key: bytes, now: datetime,
+                  ttl: timedelta) -> ExportLinks:
+    def signed(extension: str, params: Sequence[tuple[str, str]]) -> str:
+        return sign_url(report_path(name, extension), params, key=key, now=now, ttl=ttl)
+
+    return ExportLinks(
+        filtered_csv=signed("csv", pairs), filtered_xlsx=signed("xlsx", pairs),
+        all_csv=signed("csv", []), all_xlsx=signed("xlsx", []),
+        carries_filter_text=not any(k == "text" for k, _ in pairs),
+    )
+
+
+def _page_headers(nonce: str) -> dict[str, str]:
+    return {
+        "Content-Security-Policy": (
+            f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; img-src 'self' data:; "
+            "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+        ),
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",  # the page's URL carries its signature
+        "Cache-Control": "no-store",
+    }
+
+
+def _refusal(status: type[web.HTTPException], message: str, extension: str) -> web.HTTPException:
+    """A 4xx saying why: a short HTML page for the HTML route, one line of text for files."""
+    if extension != "html":
+        return status(text=f"{status.status_code} {_reason(status)}: {message}\n")
+    nonce = secrets.token_urlsafe(16)
+    page = render_error_page(status=status.status_code, reason=_reason(status), message=message, nonce=nonce)
+    return status(text=page, content_type="text/html", headers=_page_headers(nonce))
+
+
+def _reason(status: type[web.HTTPException]) -> str:
+    return HTTPStatus(status.status_code).phrase

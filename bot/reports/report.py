@@ -34,6 +34,7 @@ class Report:
     rows: AsyncIterator[tuple[Any, ...]]
     keys: tuple[str, ...] = ()  # the columns' names for `sort`, in the order of `columns`
     totals: tuple[Any, ...] | None = None
+    searchable: tuple[str, ...] = ()  # keys of the columns the free-text filter looks in
 
     async def all_rows(self) -> list[tuple[Any, ...]]:
         return [row async for row in self.rows]
@@ -141,4 +142,5 @@ async def run_definition(session: AsyncSession, definition: ReportDefinition, fi
 
     return Report(name=definition.name, title=definition.title,
                   columns=tuple(c.title for c in definition.columns), rows=rows(),
-                  keys=tuple(c.key for c in definition.columns))
+                  keys=tuple(c.key for c in definition.columns),
+                  searchable=tuple(c.key for c in definition.columns if c.searchable))

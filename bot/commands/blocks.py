@@ -51,3 +51,9 @@ def message_blocks(blocks: Sequence[Block]) -> list[dict[str, Any]]:
     if len(blocks) > MAX_MESSAGE_BLOCKS:
         raise ValueError(f"a message holds at most {MAX_MESSAGE_BLOCKS} blocks, not {len(blocks)}")
     return [block.to_dict() for block in blocks]
+
+
+def link_button(text: str, action_id: str, url: str, *, primary: bool = False) -> ButtonElement:
+    """A button that opens `url` in the browser (Slack still sends a block_actions: ack it)."""
+    return ButtonElement(text=truncate(text, MAX_BUTTON_TEXT), action_id=action_id, url=url,
+                         style="primary" if primary else None)

@@ -10,8 +10,12 @@ from bot.commands.ids import ActionId, BlockId
 COMMANDS: tuple[tuple[str, str], ...] = (
     ("help", "this list"),
     ("sync [--dry-run]", "run a sync cycle now; `--dry-run` shows what would be posted, writing nothing"),
+    ("report <name> [key=value ...]", "a report's summary with CSV, Excel and browser links (`/seats report` "
+                                       "lists the reports and filters)"),
+    ("checklist", "the month-end pre-invoice checklist, live"),
+    ("config", "admins: connections (with a connection test), channels, billing team, schedule"),
 )
-COMING: tuple[str, ...] = ("link", "unlink", "relations", "report", "config", "checklist")
+COMING: tuple[str, ...] = ("link", "unlink", "relations")
 USAGE = "Usage: `/seats help` or `/seats sync [--dry-run]`. Try `/seats help` for the list."
 
 

@@ -82,3 +82,55 @@ class AlertId(StrEnum):
     OPEN_FAILURE_LOG = "seats_alert_open_failure_log"  # url button
     SUMMARY_BLOCK = "seats_alert_summary"
     ACTIONS_BLOCK = "seats_alert_actions"
+
+
+# --- link, unlink, relations (S-LINK) ------------------------------------------------------------
+
+class LinkActionId(StrEnum):
+    FILTERS = "seats_link_filters"
+    PICK_COMPANY = "seats_link_pick_company"
+    PICK_PSA_COMPANY = "seats_link_pick_psa_company"
+    PICK_SUBSCRIPTION = "seats_link_pick_subscription"
+    PICK_CONTRACT = "seats_link_pick_contract"
+    PICK_RESOURCE = "seats_link_pick_resource"
+    PICK_SERVICE = "seats_link_pick_service"
+    PRICE_KIND = "seats_link_price_kind"
+    MARKUP = "seats_link_markup"
+    CUSTOM_PRICE = "seats_link_custom_price"
+    CUSTOM_COST = "seats_link_custom_cost"
+    UNLINK_PICK = "seats_unlink_pick"
+    UNLINK_BUTTON = "seats_unlink_button"
+    RELATIONS_MODE = "seats_relations_mode"
+    RELATIONS_PREVIOUS = "seats_relations_previous"
+    RELATIONS_NEXT = "seats_relations_next"
+    RELATIONS_ROWS = "seats_relations_rows"  # + "_<n>": one checkbox group per ten rows
+
+
+class LinkBlockId(StrEnum):
+    FILTERS = "seats_link_filters"
+    STEP = "seats_link_step"
+    PICK = "seats_link_pick"  # + "_<level>_<revision>": a new id resets the input when the level above changes
+    COUNTS = "seats_link_counts"
+    PRICE_KIND = "seats_link_price_kind"
+    MARKUP = "seats_link_markup"
+    CUSTOM_PRICE = "seats_link_custom_price"
+    CUSTOM_COST = "seats_link_custom_cost"
+    BELOW_COST = "seats_link_below_cost"
+    RESULT = "seats_link_result"
+    RESULT_ACTIONS = "seats_link_result_actions"
+    UNLINK_PICK = "seats_unlink_pick"
+    UNLINK_CONFIRM = "seats_unlink_confirm"
+    RELATIONS_HEADER = "seats_relations_header"
+    RELATIONS_ROWS = "seats_relations_rows"  # + "_<n>"
+    RELATIONS_PAGER = "seats_relations_pager"
+    RELATIONS_SUMMARY = "seats_relations_summary"
+    NOTICE = "seats_link_notice"
+
+
+class LinkCallbackId(StrEnum):
+    WIZARD = "seats_link_wizard"
+    BELOW_COST = "seats_link_below_cost"
+    UNLINK_PICK = "seats_unlink_pick"
+    UNLINK_CONFIRM = "seats_unlink_confirm"
+    RELATIONS = "seats_relations"
+    REFUSED = "seats_link_refused"

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from aiohttp import web
+from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.commands.alerts import refresh_failure_alerts
+from bot.commands.checklist import post_daily_digest, post_scheduled_checklist
 from bot.db.app_settings import AppSettings, load_app_settings
-from bot.sync.checklist import checklist_due, daily_digest, month_end_checklist
+from bot.sync.checklist import checklist_due
 from bot.sync.jobs import sync_jobs
 from bot.sync.proration import business_date
+from bot.sync.scheduler import Job
 from web.context import CONTEXT, AppContext
 from web.health import healthz
 from web.reports import ROUTE as REPORT_ROUTE
@@ -19,6 +23,8 @@ from web.reports import report_file
 from web.slack_endpoint import slack_events
 
 log = logging.getLogger(__name__)
+
+FAILURE_ALERTS_JOB = "failure-alerts"
 
 
 def create_app(context: AppContext, *, run_scheduler: bool = True) -> web.Application:
@@ -48,6 +54,9 @@ async def _scheduler_lifecycle(app: web.Application) -> AsyncIterator[None]:
     for job in sync_jobs(settings, context.engine_source or context.engines.get,
                          on_checklist=_checklist_job(context, settings), on_digest=_digest_job(context)):
         context.scheduler.add_job(job)
+    # after the outbox passes (every minute): one Slack alert per failure cause, kept up to date
+    context.scheduler.add_job(Job(id=FAILURE_ALERTS_JOB, trigger=IntervalTrigger(minutes=1),
+                                  run=_failure_alerts_job(context)))
     context.scheduler.start()
     yield
     await context.scheduler.shutdown()
@@ -56,22 +65,32 @@ async def _scheduler_lifecycle(app: web.Application) -> AsyncIterator[None]:
 
 def _checklist_job(context: AppContext, settings: AppSettings):
     async def run() -> None:
-        today = business_date(datetime.now(UTC), settings.timezone)
-        if not checklist_due(today, settings.checklist_days_before_month_end):
-            return
         async with context.sessions() as session:
-            checklist = await month_end_checklist(session=session, today=today)
-        # Slack renders and posts it (the Slack issue); until then the data goes to the log
-        log.info("month-end checklist: %s", checklist)
+            current = await load_app_settings(session=session)  # /seats config may have changed it since start
+        today = business_date(datetime.now(UTC), current.timezone)
+        if not checklist_due(today, current.checklist_days_before_month_end):
+            return
+        if context.bolt is None:
+            log.info("the month-end checklist is due, but Slack is not configured")
+            return
+        await post_scheduled_checklist(app_context=context, client=context.bolt.client)
 
     return run
 
 
 def _digest_job(context: AppContext):
     async def run() -> None:
-        async with context.sessions() as session:
-            digest = await daily_digest(session=session, since=datetime.now(UTC) - timedelta(days=1))
-        log.info("daily digest: %s", digest)
+        if context.bolt is None:
+            log.info("the daily digest is due, but Slack is not configured")
+            return
+        await post_daily_digest(app_context=context, client=context.bolt.client)
+
+    return run
+
+
+def _failure_alerts_job(context: AppContext):
+    async def run() -> None:
+        await refresh_failure_alerts(app_context=context)
 
     return run
 

@@ -75,6 +75,7 @@ class ChecklistId(StrEnum):
     OPEN_FAILURES = "seats_checklist_open_failures"
     RELATIONS = "seats_checklist_relations"
     RETRY_FAILURES = "seats_checklist_retry_failures"
+    DIGEST_BLOCK = "seats_digest_summary"
 
 
 class AlertId(StrEnum):
@@ -134,3 +135,19 @@ class LinkCallbackId(StrEnum):
     UNLINK_CONFIRM = "seats_unlink_confirm"
     RELATIONS = "seats_relations"
     REFUSED = "seats_link_refused"
+
+
+# --- AUTO: approvals of held changes ------------------------------------------------------------------
+
+class ApprovalId(StrEnum):
+    APPROVE = "seats_approval_approve"  # value: the adjustment id
+    REJECT = "seats_approval_reject"
+    EDIT = "seats_approval_edit"
+    CHANGE_BLOCK = "seats_approval_change"  # + ":<adjustment id>"
+    ACTIONS_BLOCK = "seats_approval_actions"  # + ":<adjustment id>"
+    REJECT_CALLBACK = "seats_approval_reject_modal"
+    EDIT_CALLBACK = "seats_approval_edit_modal"
+    REASON_BLOCK = "seats_approval_reason"
+    UNITS_BLOCK = "seats_approval_units"
+    DATE_BLOCK = "seats_approval_date"
+    VALUE = "value"  # the action_id of every single-element input

@@ -12,9 +12,14 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.commands.alerts import register_alert_actions
+from bot.commands.checklist import checklist_command, register_checklist_actions
+from bot.commands.config import open_config, register_config
 from bot.commands.deliveries import SeenDeliveries, drop_repeated_deliveries
 from bot.commands.help import help_blocks, help_text, usage_text
+from bot.commands.home import register_home
 from bot.commands.ids import ActionId
+from bot.commands.report import register_report_commands, report_command
 from bot.commands.sync import SyncRequest, parse_sync_flags, run_sync_for
 
 if TYPE_CHECKING:
@@ -30,6 +35,11 @@ def register_commands(app: AsyncApp, context: AppContext, *, seen: SeenDeliverie
     app.command(SLASH_COMMAND)(_seats_command(context))
     app.action(ActionId.HELP_SYNC.value)(_sync_button(context, dry_run=False))
     app.action(ActionId.HELP_SYNC_DRY_RUN.value)(_sync_button(context, dry_run=True))
+    register_config(app, context)
+    register_home(app, context, seats_command=_seats_command(context))
+    register_report_commands(app, context)
+    register_checklist_actions(app, context)
+    register_alert_actions(app, context)
 
 
 def _ephemeral(respond: AsyncRespond):
@@ -54,6 +64,18 @@ def _seats_command(context: AppContext):
                 request = SyncRequest(user_id=command["user_id"], channel_id=command["channel_id"], dry_run=dry_run)
                 await run_sync_for(request, context=context, client=client, reply=_ephemeral(respond))
                 return
+        if subcommand == "config" and len(words) == 1:
+            await ack()
+            await open_config(context=context, client=client, user_id=command["user_id"],
+                              trigger_id=command["trigger_id"])
+            return
+        if subcommand == "checklist" and len(words) == 1:
+            await checklist_command(ack=ack, command=command, respond=respond, client=client, app_context=context)
+            return
+        if subcommand == "report":
+            await report_command(text=(command.get("text") or "").strip()[len(subcommand):], ack=ack, command=command,
+                                 respond=respond, client=client, app_context=context)
+            return
         await ack(text=usage_text(" ".join(words)), response_type="ephemeral")
 
     return seats

@@ -15,6 +15,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands.access import is_billing_member, load_billing_team, refusal
+from bot.commands.alerts import refresh_failure_alerts
 from bot.commands.sync_summary import summary_blocks, summary_text
 from bot.sync.wiring import NotConfigured
 
@@ -66,3 +67,5 @@ async def run_sync_for(request: SyncRequest, *, context: AppContext, client: Asy
         log.warning("cannot post the sync summary in %s: %s", request.channel_id, exc.response.get("error"))
         await reply(summary_text(report, actor=request.user_id)
                     + f" (I cannot post in this channel: {exc.response.get('error')}; invite me to see the details)")
+    if not request.dry_run:
+        await refresh_failure_alerts(app_context=context, client=client)  # a failed post is alerted at once

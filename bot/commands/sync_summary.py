@@ -7,7 +7,7 @@ from typing import Any
 from bot.commands.blocks import context, message_blocks, section
 from bot.commands.ids import BlockId
 from bot.sync.engine import CycleReport
-from bot.sync.summary import describe_change
+from bot.sync.summary import describe_change, held_count
 
 MAX_CHANGES_SHOWN = 10
 
@@ -19,7 +19,9 @@ def summary_headline(report: CycleReport, *, actor: str) -> str:
 
 def summary_counts(report: CycleReport) -> list[str]:
     verb = "would post" if report.dry_run else "planned"
-    lines = [f"*{len(report.planned)}* changes {verb}"]
+    held = held_count(report)
+    held_note = f", *{held}* {'would hold' if report.dry_run else 'held'} for approval" if held else ""
+    lines = [f"*{len(report.planned) - held}* changes {verb}{held_note}"]
     if report.dry_run:
         lines.append("Nothing was written to the PSA.")
     if report.marketplace:
@@ -39,7 +41,7 @@ def summary_blocks(report: CycleReport, *, actor: str) -> list[dict[str, Any]]:
                       block_id=BlockId.SYNC_SUMMARY)]
     shown = report.planned[:MAX_CHANGES_SHOWN]
     if shown:
-        blocks.append(section("\n".join(f"• {describe_change(change)}" for change in shown),
+        blocks.append(section("\n".join(f"• {describe_change(change, dry_run=report.dry_run)}" for change in shown),
                               block_id=BlockId.SYNC_CHANGES))
     if len(report.planned) > len(shown):
         blocks.append(context(f"… and {len(report.planned) - len(shown)} more (see the adjustments report)"))

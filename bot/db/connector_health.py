@@ -85,3 +85,11 @@ async def health_changes(*, session: AsyncSession, now: datetime, stale_after: t
                                         alert=False, recovered=True))
     await session.flush()
     return changes
+
+
+async def mark_alerted(*, session: AsyncSession, system: str, alerted: bool) -> None:
+    """Put the alert flag back (the alert job could not deliver what `health_changes` said)."""
+    row = await session.get(ConnectorHealth, system)
+    if row is not None:
+        row.alerted = alerted
+        await session.flush()

@@ -68,15 +68,83 @@ async def set_decrease_timing(
     *, session: AsyncSession, scope: Scope, timing: DecreaseTiming | None, actor: str, company_id: int | None = None,
     link_id: int | None = None,
 ) -> SyncPolicy:
+    """When decreases take effect: today, at the next period's start, or at the commitment's end (annual and
+    other committed terms: dated at the anniversary and held, scheduled, until that day). None: inherit."""
+    if timing is not None and not isinstance(timing, DecreaseTiming):
+        raise PolicyError(f"unknown decrease timing {timing!r} (use {', '.join(t.value for t in DecreaseTiming)})")
+    return await _set_policy(session=session, scope=scope, actor=actor, company_id=company_id, link_id=link_id,
+                             action="set_decrease_timing", values={"decrease_timing": timing})
+
+
+class PolicyError(ValueError):
+    """A sync policy value cannot be used; the message says what to fix."""
+
+
+MAX_PERCENT = Decimal(1000)
+
+
+async def set_approval_policy(
+    *, session: AsyncSession, scope: Scope, actor: str, company_id: int | None = None, link_id: int | None = None,
+    max_units: int | None = None, max_percent: Decimal | None = None, max_amount: Decimal | None = None,
+    hold_committed_decreases: bool | None = None,
+) -> SyncPolicy:
+    """The approval limits at one scope; each None means "not set here" (the wider scope's value applies).
+    A change over any set limit waits for a person; a change exactly at a limit posts on its own."""
+    if max_units is not None and (isinstance(max_units, bool) or not isinstance(max_units, int) or max_units < 0):
+        raise PolicyError(f"the unit limit must be a whole number of 0 or more, not {max_units!r}")
+    if max_percent is not None and not Decimal(0) <= Decimal(max_percent) <= MAX_PERCENT:
+        raise PolicyError(f"the percent limit must be between 0 and {MAX_PERCENT}, not {max_percent}")
+    if max_amount is not None and Decimal(max_amount) < 0:
+        raise PolicyError(f"the amount limit cannot be negative ({max_amount})")
+    return await _set_policy(session=session, scope=scope, actor=actor, company_id=company_id, link_id=link_id,
+                             action="set_approval_policy",
+                             values={"approval_max_units": max_units, "approval_max_percent": max_percent,
+                                     "approval_max_amount": max_amount,
+                                     "hold_committed_decreases": hold_committed_decreases})
+
+
+async def set_drop_prorate_below(
+    *, session: AsyncSession, scope: Scope, threshold: Decimal | None, actor: str, company_id: int | None = None,
+    link_id: int | None = None,
+) -> SyncPolicy:
+    """Credits (favourable prorates) smaller than `threshold` are dropped: the change posts with a prorated
+    amount of 0 and without asking the PSA to prorate. None: inherit."""
+    if threshold is not None and Decimal(threshold) < 0:
+        raise PolicyError(f"the prorate threshold cannot be negative ({threshold})")
+    return await _set_policy(session=session, scope=scope, actor=actor, company_id=company_id, link_id=link_id,
+                             action="set_drop_prorate_below", values={"drop_prorate_below": threshold})
+
+
+async def set_min_margin_percent(
+    *, session: AsyncSession, scope: Scope, percent: Decimal | None, actor: str, company_id: int | None = None,
+    link_id: int | None = None,
+) -> SyncPolicy:
+    """The margin guard alerts when a linked resource's margin falls below this. None: inherit."""
+    if percent is not None and not Decimal(-100) <= Decimal(percent) < Decimal(100):
+        raise PolicyError(f"the minimum margin must be at least -100% and below 100%, not {percent}")
+    return await _set_policy(session=session, scope=scope, actor=actor, company_id=company_id, link_id=link_id,
+                             action="set_min_margin_percent", values={"min_margin_percent": percent})
+
+
+def _audited(value: object) -> object:
+    if value is None or isinstance(value, bool | int):
+        return value
+    return value.value if isinstance(value, DecreaseTiming) else str(value)
+
+
+async def _set_policy(*, session: AsyncSession, scope: Scope, actor: str, company_id: int | None,
+                      link_id: int | None, action: str, values: dict[str, object]) -> SyncPolicy:
     key = scope_key(scope, company_id=company_id, link_id=link_id)
     row = await session.scalar(select(SyncPolicy).where(SyncPolicy.scope_key == key))
-    before = None if row is None or row.decrease_timing is None else {"decrease_timing": row.decrease_timing.value}
+    before = None if row is None else {name: _audited(getattr(row, name)) for name in values}
     if row is None:
         row = SyncPolicy(scope_key=key, scope=scope, marketplace_company_id=company_id, resource_link_id=link_id,
                          updated_by=actor)
         session.add(row)
-    row.decrease_timing, row.updated_by = timing, actor
+    for name, value in values.items():
+        setattr(row, name, value)
+    row.updated_by = actor
     await session.flush()
-    record_audit(session=session, actor=actor, action="set_decrease_timing", subject_type="sync_policy",
-                 subject_id=key, before=before, after={"decrease_timing": timing.value if timing else None})
+    record_audit(session=session, actor=actor, action=action, subject_type="sync_policy", subject_id=key,
+                 before=before, after={name: _audited(value) for name, value in values.items()})
     return row

@@ -19,7 +19,7 @@ from bot.db.connections import load_connection, save_connection
 from bot.db.engine import create_engine, session_factory
 from bot.db.migrate import upgrade
 from bot.db.models import DecreaseTiming, Scope
-from bot.db.policies import set_decrease_timing
+from bot.db.policies import set_approval_policy, set_decrease_timing
 from bot.keys import SecretBox
 from bot.sandbox.app import Sandbox
 from bot.sync.engine import SyncEngine
@@ -92,6 +92,9 @@ async def open_workspace(
                                                                       timezone=timezone), actor=ACTOR)
         if decreases_today:  # so every change of the scripted days shows in the PSA within the run
             await set_decrease_timing(session=session, scope=Scope.global_, timing=DecreaseTiming.today,
+                                      actor=ACTOR)
+            # nobody approves in the scripted run: committed-term decreases post like the others
+            await set_approval_policy(session=session, scope=Scope.global_, hold_committed_decreases=False,
                                       actor=ACTOR)
         await session.commit()
         market_connection = await load_connection(session=session, box=box, system=marketplace)

@@ -4,6 +4,11 @@ An intent is an `Adjustment` row (status pending) with a fresh idempotency key, 
 PSA call. At most one open intent exists per PSA service: a newer target supersedes an older intent
 that has not been sent; an intent whose outcome is unknown (status posting) is never superseded —
 the poster resolves it by reading the PSA first.
+
+The approval policy (bot.sync.approvals) may hold a new intent as awaiting_approval: it is open (a
+newer target supersedes it, and the newer one is evaluated afresh) but never posted until approved.
+A target a person rejected is not proposed again while the marketplace count stays at it. A decrease
+dated at the commitment's end carries `hold_until`: pending, but not posted before that day.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -28,12 +33,15 @@ from bot.db.models import (
     PsaService,
     ResourceLink,
     SyncPolicy,
+    Term,
 )
+from bot.sync.approval_policy import ApprovalPolicy, hold_reason
 from bot.sync.levelling import target_units
 from bot.sync.pricing import PriceSource, resolve_price_source, unit_pricing
 from bot.sync.proration import effective_date, prorated_amount
 
-OPEN_STATUSES = (AdjustmentStatus.pending, AdjustmentStatus.posting, AdjustmentStatus.failed)
+OPEN_STATUSES = (AdjustmentStatus.pending, AdjustmentStatus.posting, AdjustmentStatus.failed,
+                 AdjustmentStatus.awaiting_approval)
 
 
 @dataclass(frozen=True)
@@ -52,6 +60,8 @@ class PlannedChange:
     prorated_amount: Decimal | None
     unit_price: Decimal | None
     unit_cost: Decimal | None
+    held_reason: str | None = None  # set: waits for a person's approval
+    hold_until: date | None = None  # set: scheduled, not posted before this day
 
     @property
     def delta(self) -> int:
@@ -86,12 +96,29 @@ class LinkSettings:
             for row in rows
         ])
 
-    def decrease_timing(self, link: ResourceLink, company_id: int) -> DecreaseTiming:
+    def _policy_value(self, link: ResourceLink, company_id: int, name: str):
+        """The first value set among link, company and global policies; each field resolves on its own."""
         for key in self._keys(link, company_id):
             policy = self._policies.get(key)
-            if policy is not None and policy.decrease_timing is not None:
-                return policy.decrease_timing
-        return DecreaseTiming.next_period
+            if policy is not None and getattr(policy, name) is not None:
+                return getattr(policy, name)
+        return None
+
+    def decrease_timing(self, link: ResourceLink, company_id: int) -> DecreaseTiming:
+        return self._policy_value(link, company_id, "decrease_timing") or DecreaseTiming.next_period
+
+    def approval_policy(self, link: ResourceLink, company_id: int) -> ApprovalPolicy:
+        hold_committed = self._policy_value(link, company_id, "hold_committed_decreases")
+        return ApprovalPolicy(max_units=self._policy_value(link, company_id, "approval_max_units"),
+                              max_percent=self._policy_value(link, company_id, "approval_max_percent"),
+                              max_amount=self._policy_value(link, company_id, "approval_max_amount"),
+                              hold_committed_decreases=True if hold_committed is None else hold_committed)
+
+    def drop_prorate_below(self, link: ResourceLink, company_id: int) -> Decimal | None:
+        return self._policy_value(link, company_id, "drop_prorate_below")
+
+    def min_margin_percent(self, link: ResourceLink, company_id: int) -> Decimal | None:
+        return self._policy_value(link, company_id, "min_margin_percent")
 
 
 async def plan_levelling(
@@ -118,12 +145,15 @@ async def plan_levelling(
                     current.get(intent.resource_link_id) != intent.psa_service_id):
                 intent.status = AdjustmentStatus.superseded
     open_by_service = {a.psa_service_id: a for a in open_intents if a.status in OPEN_STATUSES}
+    declined = await declined_targets(session)
     planned: list[PlannedChange] = []
     for link in links:
         resource, service = link.resource, link.service
         subscription = resource.subscription
         target = target_units(marketplace_total=resource.total, subscription_status=subscription.status,
                               removed=resource.removed_at is not None or subscription.removed_at is not None)
+        if declined.get(service.id) == target:
+            continue  # a person rejected (or edited) this very target; wait for the count to change
         pending = open_by_service.get(service.id)
         if pending is not None and (pending.units_to == target or pending.status is AdjustmentStatus.posting):
             continue  # already intended, or its outcome must be resolved before anything new
@@ -139,7 +169,9 @@ async def plan_levelling(
             idempotency_key=new_idempotency_key(), resource_link_id=link.id, resource_id=resource.id,
             psa_service_id=service.id, psa=service.psa, units_from=change.units_from, units_to=change.units_to,
             delta=change.delta, effective_date=change.effective_date, prorated_amount=change.prorated_amount,
-            unit_price=change.unit_price, unit_cost=change.unit_cost, status=AdjustmentStatus.pending,
+            unit_price=change.unit_price, unit_cost=change.unit_cost,
+            status=AdjustmentStatus.awaiting_approval if change.held_reason else AdjustmentStatus.pending,
+            held_reason=change.held_reason, hold_until=change.hold_until,
             trigger=trigger, triggered_by=actor, created_at=now, updated_at=now,
         )
         session.add(intent)
@@ -150,23 +182,52 @@ async def plan_levelling(
     return planned
 
 
+async def declined_targets(session: AsyncSession) -> dict[int, int]:
+    """Per PSA service, the target a person turned down: the latest intent planning proposed for the service
+    when it was rejected, or replaced by an edit (an edit closes the proposal as rejected, pointing
+    `superseded_by_id` at the edited intent, which is not a proposal)."""
+    edits = (select(Adjustment.superseded_by_id)
+             .where(Adjustment.status == AdjustmentStatus.rejected, Adjustment.superseded_by_id.is_not(None)))
+    latest = (select(func.max(Adjustment.id)).where(Adjustment.id.not_in(edits))
+              .group_by(Adjustment.psa_service_id))
+    rows = await session.execute(select(Adjustment.psa_service_id, Adjustment.units_to).where(
+        Adjustment.id.in_(latest), Adjustment.status == AdjustmentStatus.rejected))
+    return {service_id: units_to for service_id, units_to in rows}
+
+
+def change_amount(*, delta: int, billed_price: Decimal | None, term: Term, effective: date, anchor: date | None,
+                  drop_below: Decimal | None) -> Decimal | None:
+    """The prorated amount of a change; None when no price is known. A credit smaller than `drop_below` is
+    dropped to 0.00 (not None: the price is known, the credit is waived), and the PSA is asked not to prorate."""
+    if billed_price is None:
+        return None
+    amount = prorated_amount(units=delta, monthly_unit_price=billed_price, term=term, effective=effective,
+                             anchor=anchor)
+    if drop_below is not None and amount < 0 and -amount < drop_below:
+        return Decimal("0.00")
+    return amount
+
+
 def _change(link: ResourceLink, target: int, today: date, settings: LinkSettings) -> PlannedChange:
     resource, service = link.resource, link.service
     subscription = resource.subscription
     company_id = subscription.company_id
     delta = target - service.units
+    timing = settings.decrease_timing(link, company_id)
     when = effective_date(delta=delta, today=today, term=subscription.term, anchor=subscription.start_date,
-                          decrease_timing=settings.decrease_timing(link, company_id))
+                          decrease_timing=timing, term_end=subscription.end_date)
     pricing = unit_pricing(settings.price_source(link, company_id), market_price=resource.unit_price,
                            market_cost=resource.unit_cost)
     billed_price = pricing.unit_price if pricing.unit_price is not None else service.unit_price
-    amount = None
-    if billed_price is not None:
-        amount = prorated_amount(units=delta, monthly_unit_price=billed_price, term=subscription.term,
-                                 effective=when, anchor=subscription.start_date)
+    amount = change_amount(delta=delta, billed_price=billed_price, term=subscription.term, effective=when,
+                           anchor=subscription.start_date, drop_below=settings.drop_prorate_below(link, company_id))
+    scheduled = delta < 0 and timing is DecreaseTiming.commitment_end and when > today
+    reason = hold_reason(settings.approval_policy(link, company_id), units_from=service.units, units_to=target,
+                         prorated_amount=amount, term=subscription.term)
     return PlannedChange(
         resource_link_id=link.id, resource_id=resource.id, psa_service_id=service.id,
         company=subscription.company.name, resource=resource.name, service=service.name,
         units_from=service.units, units_to=target, effective_date=when, prorated_amount=amount,
-        unit_price=pricing.unit_price, unit_cost=pricing.unit_cost,
+        unit_price=pricing.unit_price, unit_cost=pricing.unit_cost, held_reason=reason,
+        hold_until=when if scheduled else None,
     )

@@ -9,6 +9,10 @@ For each due intent:
 3. post the difference carrying the key, read the units back, and record the confirmation.
 A timeout, a dropped reply, a 429 or a 500 at any point leaves the intent claimed or failed, and the
 next attempt starts again at step 2, so a change is never lost and never posted twice.
+
+Never due: an intent awaiting approval (or rejected), and one held until a later day (`hold_until`, a
+decrease scheduled at its commitment's end). A change whose credit was dropped (prorated amount 0) is
+sent with `prorate` off.
 """
 
 from __future__ import annotations
@@ -76,14 +80,22 @@ def due_filter(now: datetime):
     )
 
 
+def not_held(today: date):
+    """Scheduled intents wait for their day (the business day, in the MSP's time zone)."""
+    return Adjustment.hold_until.is_(None) | (Adjustment.hold_until <= today)
+
+
 async def post_due_adjustments(
     *, sessions: async_sessionmaker[AsyncSession], psa: Psa, clock: Clock, only_ids: list[int] | None = None,
     concurrency: int = 4, in_pass_attempts: int = 4, ignore_backoff: bool = False, hold_after: date | None = None,
+    today: date | None = None,
 ) -> PostingReport:
     """Post every due intent. `hold_after`: keep intents dated later than this day for their day (a PSA
-    that cannot take future-dated changes); `ignore_backoff`: retry failures now (sync now, demo)."""
+    that cannot take future-dated changes); `ignore_backoff`: retry failures now (sync now, demo);
+    `today`: the business day scheduled intents are compared with (UTC's date when not given)."""
     report = PostingReport()
     now = clock()
+    today = today or now.date()
     async with sessions() as session:
         query = select(Adjustment.id, PsaService.external_id).join(
             PsaService, PsaService.id == Adjustment.psa_service_id)
@@ -92,6 +104,7 @@ async def post_due_adjustments(
                 [AdjustmentStatus.pending, AdjustmentStatus.posting, AdjustmentStatus.failed]))
         else:
             query = query.where(due_filter(now))
+        query = query.where(not_held(today))
         if only_ids is not None:
             query = query.where(Adjustment.id.in_(only_ids))
         if hold_after is not None:
@@ -144,7 +157,7 @@ async def _post_one(
             contract_external_id=adjustment.service.contract.external_id, catalog_id=adjustment.service.catalog_id,
             units_from=adjustment.units_from, units_to=adjustment.units_to, effective_date=adjustment.effective_date,
             unit_price=adjustment.unit_price, unit_cost=adjustment.unit_cost,
-            prorate=adjustment.service.contract.prorates is not False,
+            prorate=adjustment.service.contract.prorates is not False and adjustment.prorated_amount != 0,
             description=f"SeatSync: {adjustment.service.name} {adjustment.units_from} -> {adjustment.units_to}",
         )
         # An earlier attempt may have landed without our hearing of it: a crash mid-post leaves

@@ -63,9 +63,23 @@ def prorated_amount(
 
 def effective_date(
     *, delta: int, today: date, term: Term, anchor: date | None = None,
-    decrease_timing: DecreaseTiming = DecreaseTiming.next_period,
+    decrease_timing: DecreaseTiming = DecreaseTiming.next_period, term_end: date | None = None,
 ) -> date:
-    """Increases take effect today; decreases at the next period's start unless the policy says today."""
+    """Increases take effect today; decreases at the next period's start, today, or at the commitment's end,
+    as the policy says."""
     if delta >= 0 or decrease_timing is DecreaseTiming.today:
         return today
+    if decrease_timing is DecreaseTiming.commitment_end:
+        return commitment_end(today=today, term=term, anchor=anchor, term_end=term_end)
+    return billing_period(term, today, anchor=anchor)[1]
+
+
+def commitment_end(*, today: date, term: Term, anchor: date | None = None, term_end: date | None = None) -> date:
+    """The first day after the commitment running on `today`: an annual term's next anniversary of its start;
+    for other committed terms (multi-year, unknown) the subscription's end date when it lies ahead; else the
+    next billing period's start (a monthly term commits for one month)."""
+    if term is Term.annual and anchor is not None:
+        return billing_period(term, today, anchor=anchor)[1]
+    if term is Term.other and term_end is not None and term_end > today:
+        return term_end
     return billing_period(term, today, anchor=anchor)[1]

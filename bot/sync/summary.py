@@ -6,10 +6,19 @@ from bot.sync.engine import CycleReport
 from bot.sync.planning import PlannedChange
 
 
-def describe_change(change: PlannedChange) -> str:
+def describe_change(change: PlannedChange, *, dry_run: bool = False) -> str:
     amount = f", prorated {change.prorated_amount}" if change.prorated_amount is not None else ""
+    held = ""
+    if change.held_reason:
+        held = f" - {'would hold' if dry_run else 'held'} for approval: {change.held_reason}"
+    elif change.hold_until:
+        held = f" - scheduled: not posted before {change.hold_until.isoformat()}"
     return (f"{change.company}: {change.resource} -> {change.service} {change.units_from} -> {change.units_to} "
-            f"({change.delta:+d}) effective {change.effective_date.isoformat()}{amount}")
+            f"({change.delta:+d}) effective {change.effective_date.isoformat()}{amount}{held}")
+
+
+def held_count(report: CycleReport) -> int:
+    return sum(1 for change in report.planned if change.held_reason)
 
 
 def describe_cycle(report: CycleReport, *, limit: int = 20) -> list[str]:
@@ -23,8 +32,10 @@ def describe_cycle(report: CycleReport, *, limit: int = 20) -> list[str]:
     if report.psa:
         lines.append(f"PSA: {report.psa.services} services read, {report.psa.units_changed} with changed units")
     verb = "would post" if report.dry_run else "planned"
-    lines.append(f"{len(report.planned)} changes {verb}")
-    lines += [f"  {describe_change(change)}" for change in report.planned[:limit]]
+    held = held_count(report)
+    held_note = f", {held} {'would hold' if report.dry_run else 'held'} for approval" if held else ""
+    lines.append(f"{len(report.planned) - held} changes {verb}{held_note}")
+    lines += [f"  {describe_change(change, dry_run=report.dry_run)}" for change in report.planned[:limit]]
     if len(report.planned) > limit:
         lines.append(f"  ... and {len(report.planned) - limit} more")
     if report.posting:

@@ -1,0 +1,127 @@
+"""Block Kit for held changes: the group message (one section per change, with its buttons while it
+waits) and the Reject and Edit modals."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ButtonElement,
+    DatePickerElement,
+    InputBlock,
+    NumberInputElement,
+    PlainTextInputElement,
+)
+from slack_sdk.models.views import View
+
+from bot.commands.blocks import button, buttons, context, header, message_blocks, section, truncate
+from bot.commands.ids import ApprovalId
+from bot.db.models import AdjustmentStatus
+from bot.sync.approval_groups import ApprovalGroup, EditedChange, HeldChange
+
+MAX_MODAL_TITLE = 24
+MAX_REASON = 500
+
+
+def _amount(value: Decimal | None) -> str:
+    return "no price known" if value is None else f"{value:,.2f}"
+
+
+def change_line(change: HeldChange) -> str:
+    return (f"*{change.resource}* → *{change.service}*: {change.units_from} → {change.units_to} "
+            f"({change.delta:+d}), effective {change.effective_date.isoformat()}, "
+            f"prorated {_amount(change.prorated_amount)}\n_Held: {change.held_reason}_")
+
+
+def _posting_state(status: AdjustmentStatus, hold_until: date | None, last_error: str | None) -> str:
+    if status is AdjustmentStatus.posted:
+        return "posted"
+    if status is AdjustmentStatus.failed:
+        return f"the PSA refused it for now ({truncate(last_error or 'no reason given', 300)}); retrying"
+    if status is AdjustmentStatus.superseded:
+        return "no longer needed (the PSA already showed the count)"
+    if hold_until is not None:
+        return f"scheduled for {hold_until.isoformat()}"
+    return "posting…"
+
+
+def _edit_state(edit: EditedChange) -> str:
+    return (f"{edit.units_to} units effective {edit.effective_date.isoformat()}, prorated "
+            f"{_amount(edit.prorated_amount)}: {_posting_state(edit.status, edit.hold_until, edit.last_error)}")
+
+
+def decision_line(change: HeldChange) -> str:
+    who = f"<@{change.decided_by}>" if change.decided_by else "someone"
+    if change.awaiting:
+        return "⏳ Waiting for approval"
+    if change.edit is not None:
+        return f"✏️ Edited by {who}: {_edit_state(change.edit)}"
+    if change.status is AdjustmentStatus.rejected:
+        return f"✖️ Rejected by {who}: {truncate(change.decision_note or '', 500)}"
+    if change.status is AdjustmentStatus.superseded and change.decided_by is None:
+        return "↪️ Replaced by a newer change (the marketplace count moved)"
+    return f"✅ Approved by {who}: {_posting_state(change.status, change.hold_until, change.last_error)}"
+
+
+def _danger(text: str, action_id: str, value: str) -> ButtonElement:
+    return ButtonElement(text=text, action_id=action_id, value=value, style="danger")
+
+
+def group_blocks(group: ApprovalGroup) -> list[dict[str, Any]]:
+    waiting = group.awaiting
+    blocks = [
+        header(f"Changes for {group.company} waiting for approval" if waiting
+               else f"Changes for {group.company}: decided"),
+        context(f"Held by the approval policy on {group.day.isoformat()}. An approved change posts through the "
+                "outbox; only the billing team can decide."),
+    ]
+    for change in group.changes:
+        ident = str(change.adjustment_id)
+        blocks.append(section(f"{change_line(change)}\n{decision_line(change)}",
+                              block_id=f"{ApprovalId.CHANGE_BLOCK}:{ident}"))
+        if change.awaiting:
+            blocks.append(buttons([button("Approve", ApprovalId.APPROVE, value=ident, primary=True),
+                                   _danger("Reject", ApprovalId.REJECT, ident),
+                                   button("Edit units/date", ApprovalId.EDIT, value=ident)],
+                                  block_id=f"{ApprovalId.ACTIONS_BLOCK}:{ident}"))
+    return message_blocks(blocks)
+
+
+def group_text(group: ApprovalGroup) -> str:
+    if group.awaiting:
+        return f"{group.awaiting} change(s) for {group.company} wait for approval"
+    return f"Every held change for {group.company} from {group.day.isoformat()} is decided"
+
+
+def reject_modal(change: HeldChange, *, metadata: str) -> dict[str, Any]:
+    return View(
+        type="modal", callback_id=ApprovalId.REJECT_CALLBACK, private_metadata=metadata,
+        title="Reject change", submit="Reject", close="Cancel",
+        blocks=[
+            section(change_line(change)),
+            InputBlock(block_id=ApprovalId.REASON_BLOCK, label="Why reject it?",
+                       hint="Recorded with your name. SeatSync will not propose this count again until the "
+                            "marketplace count changes.",
+                       element=PlainTextInputElement(action_id=ApprovalId.VALUE, multiline=True,
+                                                     max_length=MAX_REASON)),
+        ],
+    ).to_dict()
+
+
+def edit_modal(change: HeldChange, *, metadata: str) -> dict[str, Any]:
+    return View(
+        type="modal", callback_id=ApprovalId.EDIT_CALLBACK, private_metadata=metadata,
+        title="Edit change", submit="Approve", close="Cancel",
+        blocks=[
+            section(change_line(change)),
+            InputBlock(block_id=ApprovalId.UNITS_BLOCK, label=f"Units to bill (now {change.units_from})",
+                       element=NumberInputElement(action_id=ApprovalId.VALUE, is_decimal_allowed=False,
+                                                  initial_value=str(change.units_to), min_value="0")),
+            InputBlock(block_id=ApprovalId.DATE_BLOCK, label="Effective date",
+                       element=DatePickerElement(action_id=ApprovalId.VALUE,
+                                                 initial_date=change.effective_date.isoformat())),
+            context("The prorated amount is recomputed for the new units and date, and the change is approved."),
+        ],
+    ).to_dict()

@@ -1,0 +1,231 @@
+"""The buttons on a held-change message: *Approve*, *Reject* (a modal asks why), *Edit units/date* (a modal).
+
+Billing team only: anyone else gets an ephemeral refusal naming who can. Each listener acks first. A
+decision is taken by the service functions (bot.sync.approvals), which refuse a change already decided
+(someone else clicked first, or a newer count replaced it); then an approved change is posted at once
+through the engine's outbox, and the group's message is updated to say who did what.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.commands.access import is_billing_member, load_billing_team, refusal
+from bot.commands.approval_blocks import edit_modal, reject_modal
+from bot.commands.approval_messages import refresh_approval_messages
+from bot.commands.ids import ApprovalId
+from bot.commands.metadata import TamperedMetadata, metadata_key, seal, unseal
+from bot.db.app_settings import load_app_settings
+from bot.sync.approval_groups import HeldChange, approval_groups
+from bot.sync.approvals import ApprovalError, Decided, approve_change, edit_change, held_change, reject_change
+from bot.sync.engine import utcnow
+from bot.sync.proration import business_date
+from bot.sync.wiring import NotConfigured
+
+if TYPE_CHECKING:
+    from web.context import AppContext
+
+log = logging.getLogger(__name__)
+
+KIND = "approval"
+TAMPERED = "This dialog's state was altered, so nothing was decided. Click the button on the message again."
+
+
+def register_approval_actions(app: AsyncApp, context: AppContext) -> None:
+    app.action(ApprovalId.APPROVE.value)(_approve(context))
+    app.action(ApprovalId.REJECT.value)(_open_modal(context, reject_modal))
+    app.action(ApprovalId.EDIT.value)(_open_modal(context, edit_modal))
+    app.view(ApprovalId.REJECT_CALLBACK.value)(_submit_reject(context))
+    app.view(ApprovalId.EDIT_CALLBACK.value)(_submit_edit(context))
+
+
+async def _refusal(context: AppContext, client: AsyncWebClient, user_id: str) -> str | None:
+    team = await load_billing_team(sessions=context.sessions, settings=context.settings)
+    return None if await is_billing_member(team, user_id, client) else refusal(team)
+
+
+def _clicked_id(body: dict[str, Any]) -> int | None:
+    try:
+        return int(body["actions"][0]["value"])
+    except (KeyError, IndexError, TypeError, ValueError):
+        return None
+
+
+async def _tell(respond: AsyncRespond, text: str) -> None:
+    await respond(text=text, response_type="ephemeral", replace_original=False)
+
+
+def _approve(context: AppContext):
+    async def approve(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
+        await ack()
+        user_id, adjustment_id = body["user"]["id"], _clicked_id(body)
+        if adjustment_id is None:
+            await _tell(respond, "That button carries no change to approve.")
+            return
+        refused = await _refusal(context, client, user_id)
+        if refused:
+            await _tell(respond, refused)
+            return
+        try:
+            async with context.sessions() as session:
+                decided = await approve_change(session=session, adjustment_id=adjustment_id, actor=user_id,
+                                               now=utcnow())
+                await session.commit()
+        except ApprovalError as exc:
+            await _tell(respond, f"Not approved: {exc}.")
+            await _refresh(context, client, adjustment_id)
+            return
+        await _refresh(context, client, adjustment_id)  # "approved by …, posting…" at once
+        await _post_now(context, decided)
+        await _refresh(context, client, adjustment_id)
+
+    return approve
+
+
+def _open_modal(context: AppContext, build_modal):
+    async def open_modal(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
+        await ack()
+        user_id, adjustment_id = body["user"]["id"], _clicked_id(body)
+        if adjustment_id is None:
+            await _tell(respond, "That button carries no change.")
+            return
+        refused = await _refusal(context, client, user_id)
+        if refused:
+            await _tell(respond, refused)
+            return
+        change = await _awaiting_change(context, adjustment_id)
+        if isinstance(change, str):
+            await _tell(respond, change)
+            return
+        metadata = seal({"k": KIND, "id": adjustment_id}, key=metadata_key(context.settings.secret_key))
+        try:
+            await client.views_open(trigger_id=body["trigger_id"], view=build_modal(change, metadata=metadata))
+        except SlackApiError as exc:
+            log.warning("cannot open the approval modal for %s: %s", user_id, exc.response.get("error"))
+
+    return open_modal
+
+
+async def _awaiting_change(context: AppContext, adjustment_id: int) -> HeldChange | str:
+    """The change as its message shows it, or why it can no longer be decided."""
+    async with context.sessions() as session:
+        try:
+            await held_change(session=session, adjustment_id=adjustment_id)
+        except ApprovalError as exc:
+            return f"Nothing to decide: {exc}."
+        groups = await approval_groups(session=session, adjustment_id=adjustment_id)
+    return next(c for g in groups for c in g.changes if c.adjustment_id == adjustment_id)
+
+
+def _submitted_id(context: AppContext, view: dict[str, Any]) -> int:
+    payload = unseal(view.get("private_metadata"), key=metadata_key(context.settings.secret_key))
+    if payload.get("k") != KIND or not isinstance(payload.get("id"), int):
+        raise TamperedMetadata("this dialog's state belongs to another dialog")
+    return payload["id"]
+
+
+def _value(view: dict[str, Any], block_id: str) -> Any:
+    entry = view.get("state", {}).get("values", {}).get(block_id, {}).get(ApprovalId.VALUE, {})
+    return entry.get("value") if "value" in entry else entry.get("selected_date")
+
+
+def _submit_reject(context: AppContext):
+    async def submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
+        user_id = body["user"]["id"]
+        reason = (_value(view, ApprovalId.REASON_BLOCK) or "").strip()
+        errors = await _checked(context, client, user_id, view)
+        if isinstance(errors, dict):
+            await ack(response_action="errors", errors=errors)
+            return
+        try:
+            async with context.sessions() as session:
+                decided = await reject_change(session=session, adjustment_id=errors, actor=user_id, reason=reason,
+                                              now=utcnow())
+                await session.commit()
+        except ApprovalError as exc:
+            await ack(response_action="errors", errors={ApprovalId.REASON_BLOCK.value: f"Not rejected: {exc}."})
+            return
+        await ack()
+        await _refresh(context, client, decided.adjustment_id)
+
+    return submit
+
+
+def _submit_edit(context: AppContext):
+    async def submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
+        user_id = body["user"]["id"]
+        checked = await _checked(context, client, user_id, view)
+        if isinstance(checked, dict):
+            await ack(response_action="errors", errors=checked)
+            return
+        units_text = str(_value(view, ApprovalId.UNITS_BLOCK) or "").strip()
+        date_text = str(_value(view, ApprovalId.DATE_BLOCK) or "").strip()
+        if not units_text.isdigit():
+            await ack(response_action="errors",
+                      errors={ApprovalId.UNITS_BLOCK.value: "Enter a whole number of units (0 or more)."})
+            return
+        try:
+            effective = date.fromisoformat(date_text)
+        except ValueError:
+            await ack(response_action="errors", errors={ApprovalId.DATE_BLOCK.value: "Pick the effective date."})
+            return
+        now = utcnow()
+        try:
+            async with context.sessions() as session:
+                timezone = (await load_app_settings(session=session)).timezone
+                decided = await edit_change(session=session, adjustment_id=checked, units_to=int(units_text),
+                                            effective=effective, actor=user_id, now=now,
+                                            today=business_date(now, timezone))
+                await session.commit()
+        except ApprovalError as exc:
+            block = ApprovalId.DATE_BLOCK if "date" in str(exc) else ApprovalId.UNITS_BLOCK
+            await ack(response_action="errors", errors={block.value: f"Not saved: {exc}."})
+            return
+        await ack()
+        await _refresh(context, client, decided.adjustment_id)
+        await _post_now(context, decided)
+        await _refresh(context, client, decided.adjustment_id)
+
+    return submit
+
+
+async def _checked(context: AppContext, client: AsyncWebClient, user_id: str,
+                   view: dict[str, Any]) -> int | dict[str, str]:
+    """The adjustment id the modal is about, or the errors to show on its first input."""
+    first_block = next((b["block_id"] for b in view.get("blocks", []) if b.get("type") == "input"),
+                       ApprovalId.REASON_BLOCK.value)
+    try:
+        adjustment_id = _submitted_id(context, view)
+    except TamperedMetadata:
+        return {first_block: TAMPERED}
+    refused = await _refusal(context, client, user_id)
+    if refused:
+        return {first_block: refused}
+    return adjustment_id
+
+
+async def _post_now(context: AppContext, decided: Decided) -> None:
+    """Post the approved change through the outbox now; a failure stays in the outbox and is retried."""
+    if decided.to_post is None:
+        return
+    engine = await (context.engine_source or context.engines.get)()
+    if isinstance(engine, NotConfigured):
+        log.info("approved change %s waits for the outbox job: %s", decided.to_post, engine.reason)
+        return
+    try:
+        await engine.post_outbox(only_ids=[decided.to_post])
+    except Exception:
+        log.exception("posting approved change %s failed; the outbox retries it", decided.to_post)
+
+
+async def _refresh(context: AppContext, client: AsyncWebClient, adjustment_id: int) -> None:
+    async with context.sessions() as session:
+        channel = (await load_app_settings(session=session)).alerts_channel
+    await refresh_approval_messages(sessions=context.sessions, client=client, channel=channel,
+                                    adjustment_id=adjustment_id)

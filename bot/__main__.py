@@ -49,6 +49,22 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--once", action="store_true", required=True, help="run one cycle and print a summary")
     sync.add_argument("--dry-run", action="store_true", help="show what would be posted; write nothing to the PSA")
 
+    report = commands.add_parser("report", help="write a report to stdout, or print its signed link")
+    report.add_argument("name", help="adjustments, failures, subscriptions, linked, unlinked, psa-unlinked, unbilled")
+    report.add_argument("--format", default="csv", help="csv (default), xlsx (bytes: redirect to a file) or html")
+    report.add_argument("--filter", action="append", default=[], metavar="KEY=VALUE",
+                        help="date_from, date_to, company, subscription, resource, status, text, sort, direction")
+    report.add_argument("--link", action="store_true", help="print the signed URL instead of the report")
+
+    links = commands.add_parser("links", help="export or import the company/subscription/resource links as CSV")
+    links_commands = links.add_subparsers(dest="links_command", required=True, metavar="ACTION")
+    links_export = links_commands.add_parser("export", help="write every link as CSV")
+    links_export.add_argument("--output", metavar="FILE", help="write to FILE instead of stdout")
+    links_import = links_commands.add_parser("import", help="check a links CSV against the data; --apply saves it")
+    links_import.add_argument("file", metavar="FILE")
+    links_import.add_argument("--apply", action="store_true",
+                              help="save every row or none, then reconcile each new resource link")
+
     db = commands.add_parser("db", help="database schema")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_commands.add_parser("upgrade", help="create or upgrade the schema to the latest revision")
@@ -81,7 +97,27 @@ def main(argv: list[str] | None = None) -> int:
         return _demo(settings, args)
     if args.command == "sync":
         return asyncio.run(_sync_once(settings, dry_run=args.dry_run))
+    if args.command == "report":
+        return _report(settings, args)
+    if args.command == "links":
+        from bot.cli_links import links_command
+
+        return links_command(settings, args)
     raise AssertionError(args.command)
+
+
+def _report(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.cli_reports import ReportUsageError, report_request, write_report
+
+    try:
+        request = report_request(args.name, args.format, args.filter, link=args.link)
+        asyncio.run(write_report(request, settings=settings, out=sys.stdout.buffer))
+    except ReportUsageError as exc:
+        print(f"seatsync report: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # `seatsync report ... | head`: the reader has had enough
+        return 0
+    return 0
 
 
 async def _sync_once(settings: Settings, *, dry_run: bool) -> int:

@@ -93,17 +93,20 @@ class SyncEngine:
             return await self._cycle(trigger=trigger, actor=actor, dry_run=dry_run, ignore_backoff=ignore_backoff,
                                      force_full=force_full)
 
-    async def post_outbox(self, *, ignore_backoff: bool = False) -> PostingReport:
-        """Post what is due (new intents and retries) without reading the marketplace."""
+    async def post_outbox(self, *, ignore_backoff: bool = False, only_ids: list[int] | None = None) -> PostingReport:
+        """Post what is due (new intents and retries) without reading the marketplace; `only_ids`: just
+        these intents (an approval posts its change at once)."""
         async with self._lock:
-            return await self._post(ignore_backoff=ignore_backoff)
+            return await self._post(ignore_backoff=ignore_backoff, only_ids=only_ids)
 
-    async def reconcile_links(self, *, link_ids: list[int], actor: str) -> tuple[list[PlannedChange], PostingReport]:
+    async def reconcile_links(self, *, link_ids: list[int], actor: str,
+                              trigger: AdjustmentTrigger = AdjustmentTrigger.link,
+                              ) -> tuple[list[PlannedChange], PostingReport]:
         """The one-time reconciliation after linking: post the difference between the two sides, once."""
         async with self._lock:
             async with self.sessions() as session:
                 planned = await plan_levelling(session=session, today=self.today(), now=self.clock(),
-                                               trigger=AdjustmentTrigger.link, actor=actor, link_ids=link_ids)
+                                               trigger=trigger, actor=actor, link_ids=link_ids)
                 now = self.clock()
                 for link in await session.scalars(select(ResourceLink).where(ResourceLink.id.in_(link_ids))):
                     link.reconciled_at = now
@@ -197,12 +200,12 @@ class SyncEngine:
             await session.commit()
         return refresh
 
-    async def _post(self, *, ignore_backoff: bool) -> PostingReport:
+    async def _post(self, *, ignore_backoff: bool, only_ids: list[int] | None = None) -> PostingReport:
         hold_after = None if self.psa.supports_future_dates else self.today()
         calls_before = self.psa.stats.total
         report = await post_due_adjustments(sessions=self.sessions, psa=self.psa, clock=self.clock,
                                             concurrency=self.post_concurrency, ignore_backoff=ignore_backoff,
-                                            hold_after=hold_after)
+                                            hold_after=hold_after, today=self.today(), only_ids=only_ids)
         if report.read_error:
             await self._record_health(self.psa.system, error=report.read_error)
         elif self.psa.stats.total > calls_before:  # a pass with nothing due talks to no one

@@ -10,6 +10,7 @@ from aiohttp import web
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.commands.alerts import refresh_failure_alerts
+from bot.commands.automation_jobs import automation_jobs
 from bot.commands.checklist import post_daily_digest, post_scheduled_checklist
 from bot.db.app_settings import AppSettings, load_app_settings
 from bot.sync.checklist import checklist_due
@@ -57,6 +58,8 @@ async def _scheduler_lifecycle(app: web.Application) -> AsyncIterator[None]:
     # after the outbox passes (every minute): one Slack alert per failure cause, kept up to date
     context.scheduler.add_job(Job(id=FAILURE_ALERTS_JOB, trigger=IntervalTrigger(minutes=1),
                                   run=_failure_alerts_job(context)))
+    for job in automation_jobs(context, settings):  # held changes to approve, margin and health alerts
+        context.scheduler.add_job(job)
     context.scheduler.start()
     yield
     await context.scheduler.shutdown()

@@ -13,6 +13,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands.alerts import register_alert_actions
+from bot.commands.approvals import register_approval_actions
 from bot.commands.checklist import checklist_command, register_checklist_actions
 from bot.commands.config import open_config, register_config
 from bot.commands.deliveries import SeenDeliveries, drop_repeated_deliveries
@@ -40,6 +41,7 @@ def register_commands(app: AsyncApp, context: AppContext, *, seen: SeenDeliverie
     register_report_commands(app, context)
     register_checklist_actions(app, context)
     register_alert_actions(app, context)
+    register_approval_actions(app, context)
 
 
 def _ephemeral(respond: AsyncRespond):

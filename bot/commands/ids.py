@@ -20,7 +20,8 @@ class BlockId(StrEnum):
 # --- S-OPS2: /seats config and App Home --------------------------------------------------------------
 
 class ConfigId(StrEnum):
-    """The config modal. Per-system fields use `config_field_block(system, name)` (bot.commands.config_view)."""
+    """The config modal. Per-system fields use `config_field_block(system, name)` (bot.commands.config_view);
+    each input's action_id is its block_id."""
 
     CALLBACK = "seats_config"
     MARKETPLACE_BLOCK = "seats_config_marketplace"
@@ -37,7 +38,6 @@ class ConfigId(StrEnum):
     CHECKLIST_DAYS_BLOCK = "seats_config_checklist_days"
     DIGEST_HOUR_BLOCK = "seats_config_digest_hour"
     TIMEZONE_BLOCK = "seats_config_timezone"
-    VALUE = "value"  # the action_id of every single-element input
 
 
 class HomeId(StrEnum):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
+from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
@@ -37,15 +38,23 @@ def sync_jobs(settings: AppSettings, engine_source: EngineSource,
             await engine.post_outbox()
 
     jobs = [
-        Job(id="sync-poll", trigger=IntervalTrigger(minutes=settings.poll_minutes), run=poll),
+        Job(id="sync-poll", trigger=schedule_triggers(settings)["sync-poll"], run=poll),
         Job(id="outbox-retry", trigger=IntervalTrigger(minutes=1), run=post_outbox),
     ]
     if on_checklist is not None:
         # the day is checked inside the job: "N days before month end" has no cron spelling
-        jobs.append(Job(id="month-end-checklist", trigger=CronTrigger(hour=settings.digest_hour, minute=5,
-                                                                      timezone=settings.timezone),
+        jobs.append(Job(id="month-end-checklist", trigger=schedule_triggers(settings)["month-end-checklist"],
                         run=on_checklist))
     if on_digest is not None:
-        jobs.append(Job(id="daily-digest", trigger=CronTrigger(hour=settings.digest_hour, minute=0,
-                                                               timezone=settings.timezone), run=on_digest))
+        jobs.append(Job(id="daily-digest", trigger=schedule_triggers(settings)["daily-digest"], run=on_digest))
     return jobs
+
+
+def schedule_triggers(settings: AppSettings) -> dict[str, BaseTrigger]:
+    """The triggers of the jobs whose timing comes from AppSettings, by job id; `/seats config` reschedules
+    them with `LeaderScheduler.reschedule` after a change, without a restart."""
+    return {
+        "sync-poll": IntervalTrigger(minutes=settings.poll_minutes),
+        "month-end-checklist": CronTrigger(hour=settings.digest_hour, minute=5, timezone=settings.timezone),
+        "daily-digest": CronTrigger(hour=settings.digest_hour, minute=0, timezone=settings.timezone),
+    }

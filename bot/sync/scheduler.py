@@ -13,7 +13,7 @@ import os
 import socket
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -89,6 +89,26 @@ class LeaderScheduler:
         self._jobs.append(job)
         if self._scheduler.running:
             self._schedule(job)
+
+    def reschedule(self, triggers: dict[str, BaseTrigger]) -> list[str]:
+        """Give the jobs named in `triggers` their new trigger, running or not; returns the ids changed.
+        Ids this scheduler does not have are ignored (a job that was not registered here)."""
+        changed: list[str] = []
+        for index, job in enumerate(self._jobs):
+            trigger = triggers.get(job.id)
+            if trigger is None:
+                continue
+            self._jobs[index] = replace(job, trigger=trigger)
+            if self._scheduler.running and self._scheduler.get_job(job.id) is not None:
+                self._scheduler.reschedule_job(job.id, trigger=trigger)
+            changed.append(job.id)
+        return changed
+
+    def job_trigger(self, job_id: str) -> BaseTrigger | None:
+        """The trigger a job runs on now (the running scheduler's, else the registered one)."""
+        if self._scheduler.running and (scheduled := self._scheduler.get_job(job_id)) is not None:
+            return scheduled.trigger
+        return next((job.trigger for job in self._jobs if job.id == job_id), None)
 
     async def run_job_now(self, job_id: str) -> bool:
         """Run one job at once if this instance leads; False when it does not."""

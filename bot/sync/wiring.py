@@ -64,6 +64,10 @@ class EngineHolder:
             self._version = version
         return self._engine
 
+    def invalidate(self) -> None:
+        """Rebuild the engine on the next `get` (the config modal calls this after saving)."""
+        self._version = None
+
     async def close(self) -> None:
         if isinstance(self._engine, SyncEngine):
             await self._engine.aclose()

@@ -1,0 +1,89 @@
+"""App Home: the dashboard published when someone opens the Home tab, and its shortcut buttons.
+
+A shortcut runs the same `/seats` subcommand the person could type (sync, sync --dry-run, checklist,
+report, link, config), through the router's dispatcher, with the app's DM with them as the channel:
+replies and summaries land in the Messages tab, a modal opens from the click's trigger_id. The
+dashboard is published again after a shortcut ran (so a sync's result shows at once).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.commands.home_view import home_view
+from bot.commands.ids import HomeId
+from bot.commands.metadata import TamperedMetadata, metadata_key, seal, unseal
+from bot.db.dashboard import home_dashboard
+
+if TYPE_CHECKING:
+    from web.context import AppContext
+
+log = logging.getLogger(__name__)
+
+SeatsCommand = Callable[..., Awaitable[None]]  # the router's /seats listener: (ack, command, respond, client)
+SHORTCUT_TEXT = {HomeId.SYNC: "sync", HomeId.DRY_RUN: "sync --dry-run", HomeId.CHECKLIST: "checklist",
+                 HomeId.REPORTS: "report", HomeId.LINK: "link", HomeId.CONFIG: "config"}
+
+
+def register_home(app: AsyncApp, context: AppContext, *, seats_command: SeatsCommand) -> None:
+    app.event("app_home_opened")(_home_opened(context))
+    for action_id, text in SHORTCUT_TEXT.items():
+        app.action(action_id.value)(_shortcut(context, seats_command, text))
+
+
+async def publish_home(*, context: AppContext, client: AsyncWebClient, user_id: str, dm_channel: str) -> None:
+    async with context.sessions() as session:
+        dashboard = await home_dashboard(session=session, now=datetime.now(UTC))
+    metadata = seal({"dm": dm_channel}, key=metadata_key(context.settings.secret_key))
+    try:
+        await client.views_publish(user_id=user_id, view=home_view(dashboard, metadata=metadata))
+    except SlackApiError as exc:
+        log.warning("cannot publish App Home for %s: %s", user_id, exc.response.get("error"))
+
+
+def _home_opened(context: AppContext):
+    async def opened(event: dict[str, Any], client: AsyncWebClient) -> None:
+        if event.get("tab") != "home":
+            return  # the Messages tab
+        await publish_home(context=context, client=client, user_id=event["user"],
+                           dm_channel=event.get("channel") or event["user"])
+
+    return opened
+
+
+def _shortcut(context: AppContext, seats_command: SeatsCommand, text: str):
+    async def shortcut(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        user = body["user"]
+        dm_channel = _dm_channel(context, body.get("view") or {}, user["id"])
+
+        async def reply(text: str | None = None, blocks: list[dict[str, Any]] | None = None, **_: Any) -> None:
+            if text or blocks:
+                try:
+                    await client.chat_postMessage(channel=dm_channel, text=text or "", blocks=blocks)
+                except SlackApiError as exc:
+                    log.warning("cannot answer %s's App Home shortcut: %s", user["id"], exc.response.get("error"))
+
+        command = {"command": "/seats", "text": text, "user_id": user["id"], "user_name": user.get("username", ""),
+                   "channel_id": dm_channel, "channel_name": "directmessage",
+                   "team_id": (body.get("team") or {}).get("id"), "trigger_id": body.get("trigger_id"),
+                   "response_url": None}
+        await seats_command(ack=reply, command=command, respond=reply, client=client)
+        await publish_home(context=context, client=client, user_id=user["id"], dm_channel=dm_channel)
+
+    return shortcut
+
+
+def _dm_channel(context: AppContext, view: dict[str, Any], user_id: str) -> str:
+    """The app's DM with the person, as App Home's event named it (kept in the Home view's metadata)."""
+    try:
+        return str(unseal(view.get("private_metadata"), key=metadata_key(context.settings.secret_key))["dm"])
+    except (TamperedMetadata, KeyError):
+        return user_id  # chat.postMessage to a user id posts in the app's DM with them

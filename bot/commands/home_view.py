@@ -1,0 +1,103 @@
+"""App Home as Block Kit: the dashboard (`bot.db.dashboard`) and shortcut buttons. At most ~30 blocks,
+well under the Home tab's 100."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from slack_sdk.models.blocks import Block, DividerBlock, MarkdownTextObject, SectionBlock
+from slack_sdk.models.views import View
+
+from bot.commands.blocks import button, buttons, context, header, section, truncate
+from bot.commands.ids import HomeId
+from bot.connectors.fields import SYSTEM_LABELS
+from bot.db.dashboard import Dashboard
+
+MAX_HOME_BLOCKS = 100
+STATE_MARKS = {"ok": ":large_green_circle:", "failing": ":red_circle:", "stale": ":large_orange_circle:"}
+SYNC_MARKS = {"succeeded": ":white_check_mark:", "partial": ":warning:", "failed": ":x:",
+              "running": ":arrows_counterclockwise:"}
+SHORTCUTS = ((HomeId.SYNC, "Sync now"), (HomeId.DRY_RUN, "Dry run"), (HomeId.CHECKLIST, "Checklist"),
+             (HomeId.REPORTS, "Reports"), (HomeId.LINK, "Link"), (HomeId.CONFIG, "Config"))
+
+
+def home_view(dashboard: Dashboard, *, metadata: str = "") -> dict[str, Any]:
+    blocks: list[Block] = [
+        header("SeatSync"),
+        buttons([button(label, action_id, primary=action_id is HomeId.SYNC) for action_id, label in SHORTCUTS],
+                block_id=HomeId.SHORTCUTS_BLOCK),
+        SectionBlock(block_id=HomeId.COUNTS_BLOCK, fields=[
+            MarkdownTextObject(text=f"*Linked resources*\n{dashboard.linked_resources:,}"),
+            MarkdownTextObject(text=f"*Unlinked resources*\n{dashboard.unlinked_resources:,} "
+                                    f"in {dashboard.unlinked_subscriptions:,} subscriptions"),
+            MarkdownTextObject(text=f"*Pending failures*\n{dashboard.failures_pending:,}"
+                                    f" ({dashboard.needs_action:,} need action)"),
+            MarkdownTextObject(text=f"*Held for approval*\n{dashboard.awaiting_approval:,}"),
+        ]),
+        DividerBlock(),
+        section(_sync_line(dashboard)),
+    ]
+    if dashboard.connectors:
+        blocks.append(section("\n".join(_connector_line(line, dashboard.now) for line in dashboard.connectors)))
+    if dashboard.top_customers:
+        lines = [f"{rank}. {_plain(c.company)}: *{c.licences:,}* licences ({c.linked_licences:,} linked)"
+                 for rank, c in enumerate(dashboard.top_customers, start=1)]
+        blocks += [DividerBlock(), section("*Licences per customer (top 10)*\n" + "\n".join(lines))]
+    if dashboard.undelivered:
+        lines = [f"• I could not post in <#{m.channel}>: `{m.error}` ({_what(m.key)}, {_ago(m.at, dashboard.now)})"
+                 for m in dashboard.undelivered]
+        blocks += [DividerBlock(), section("*Slack messages not delivered*\n" + "\n".join(lines)
+                                           + "\nInvite me to the channel (`/invite @SeatSync`) or pick another "
+                                             "one in `/seats config`.")]
+    blocks.append(context(f"Updated {dashboard.now:%Y-%m-%d %H:%M} UTC"))
+    if len(blocks) > MAX_HOME_BLOCKS:
+        raise ValueError(f"the Home tab holds at most {MAX_HOME_BLOCKS} blocks, not {len(blocks)}")
+    return View(type="home", blocks=blocks, private_metadata=metadata or None).to_dict()
+
+
+def _sync_line(dashboard: Dashboard) -> str:
+    systems = " → ".join(SYSTEM_LABELS.get(s or "", s or "not chosen") for s in (dashboard.marketplace, dashboard.psa))
+    run = dashboard.last_sync
+    if run is None:
+        return f"*Last sync*: none yet ({systems})"
+    when = _ago(run.finished_at or run.started_at, dashboard.now)
+    by = f"<@{run.triggered_by}>" if run.triggered_by[:1] in ("U", "W") else run.trigger
+    line = (f"*Last sync*: {SYNC_MARKS.get(run.status, '')} #{run.run_id} {run.status} {when} (by {by}; "
+            f"{systems})")
+    if run.error:
+        line += f"\n> {_plain(truncate(run.error, 300))}"
+    return line
+
+
+def _connector_line(line, now: datetime) -> str:
+    label = SYSTEM_LABELS.get(line.system, line.system)
+    success = f"last success {_ago(line.last_success_at, now)}" if line.last_success_at else "never succeeded"
+    text = f"{STATE_MARKS.get(line.state, '')} *{label}*: {line.state}, {success}"
+    if line.state != "ok" and line.last_error:
+        text += f": {_plain(truncate(line.last_error, 200))}"
+    return text
+
+
+def _what(key: str) -> str:
+    kind = key.split(":", 1)[0]
+    return {"failure": "failure alert", "checklist": "month-end checklist", "digest": "daily digest",
+            "health": "connector alert", "approval": "approval request"}.get(kind, kind)
+
+
+def _ago(at: datetime | None, now: datetime) -> str:
+    if at is None:
+        return "never"
+    seconds = max(0, int((now - at) / timedelta(seconds=1)))
+    if seconds < 90:
+        return "just now"
+    if seconds < 90 * 60:
+        return f"{seconds // 60} min ago"
+    if seconds < 36 * 3600:
+        return f"{seconds // 3600} h ago"
+    return f"{seconds // 86400} days ago"
+
+
+def _plain(text: str) -> str:
+    """Escape what Slack's mrkdwn would read as markup or mentions in names and vendor messages."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

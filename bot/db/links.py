@@ -10,13 +10,15 @@ The rules (also enforced by unique constraints, so a race ends in the same clear
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from bot.db.audit import record_audit
 from bot.db.models import (
+    Adjustment,
+    AdjustmentStatus,
     CompanyLink,
     MarketplaceCompany,
     MarketplaceResource,
@@ -27,6 +29,8 @@ from bot.db.models import (
     ResourceLink,
     SubscriptionLink,
 )
+
+UNSENT_STATUSES = (AdjustmentStatus.pending, AdjustmentStatus.failed, AdjustmentStatus.awaiting_approval)
 
 
 class LinkError(Exception):
@@ -135,6 +139,14 @@ async def unlink_resource(*, session: AsyncSession, resource_link_id: int, actor
     if link is None:
         raise NotFoundError(f"there is no relation #{resource_link_id} (it may have been removed already)")
     before = {"resource_id": link.resource_id, "service_id": link.psa_service_id, "created_by": link.created_by}
+    # Changes planned for this link and not sent yet must not post once it is gone (the outbox job posts
+    # without planning); one being sent (`posting`) is left for the poster to resolve.
+    cancelled = await session.execute(
+        update(Adjustment)
+        .where(Adjustment.resource_link_id == link.id, Adjustment.status.in_(UNSENT_STATUSES))
+        .values(status=AdjustmentStatus.superseded)
+    )
+    before["changes_cancelled"] = cancelled.rowcount
     await session.delete(link)
     await session.flush()
     record_audit(session=session, actor=actor, action="unlink_resource", subject_type="resource_link",

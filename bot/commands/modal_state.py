@@ -1,0 +1,56 @@
+"""A modal's state between steps: sealed into `private_metadata` with the app's key, checked on return.
+
+Each payload names its `kind` ("link", "unlink_confirm", ...), so a state sealed for one dialog is
+refused by another. A state that fails the check is answered with a plain error and nothing is saved.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from slack_sdk.models.views import View
+
+from bot.commands.blocks import section, truncate
+from bot.commands.ids import LinkBlockId, LinkCallbackId
+from bot.commands.metadata import TamperedMetadata, metadata_key, seal, unseal
+
+if TYPE_CHECKING:
+    from web.context import AppContext
+
+KIND = "k"
+TAMPERED = "This dialog's state was altered, so nothing was saved. Open it again with the /seats command."
+MAX_TITLE = 24
+
+
+def seal_state(context: AppContext, kind: str, payload: dict[str, Any]) -> str:
+    return seal({KIND: kind, **payload}, key=metadata_key(context.settings.secret_key))
+
+
+def open_state(context: AppContext, kind: str, value: str | None) -> dict[str, Any]:
+    """The sealed payload; TamperedMetadata when it was altered or sealed for another dialog."""
+    payload = unseal(value, key=metadata_key(context.settings.secret_key))
+    if payload.get(KIND) != kind:
+        raise TamperedMetadata("this dialog's state belongs to another dialog")
+    return payload
+
+
+def notice_view(title: str, text: str) -> dict[str, Any]:
+    """A modal that only says something (a refusal, a failure), with a Close button."""
+    return View(type="modal", callback_id=LinkCallbackId.REFUSED, title=truncate(title, MAX_TITLE), close="Close",
+                blocks=[section(text, block_id=LinkBlockId.NOTICE)]).to_dict()
+
+
+def first_input_block(view: dict[str, Any]) -> str | None:
+    return next((b.get("block_id") for b in view.get("blocks", []) if b.get("type") == "input"), None)
+
+
+def error_answer(view: dict[str, Any], message: str, *, title: str = "Not saved") -> dict[str, Any]:
+    """A view_submission answer showing `message`: on the first input block, else as a notice view."""
+    block_id = first_input_block(view)
+    if block_id:
+        return {"response_action": "errors", "errors": {block_id: message}}
+    return {"response_action": "update", "view": notice_view(title, message)}
+
+
+def tampered_answer(view: dict[str, Any]) -> dict[str, Any]:
+    return error_answer(view, TAMPERED, title="Dialog altered")

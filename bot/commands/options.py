@@ -1,0 +1,80 @@
+"""Options loading (block_suggestion) for every external_select of the link family.
+
+Searched server-side: the candidates in the scope of the modal's sealed state, ranked by rapidfuzz
+(`bot.sync.picker_ranking`), the likely match first with its confidence in the text
+("Acme Co · 96%"), at most 100 options of at most 75 characters. A state that fails its seal gets
+no options: the dialog shows "no results" and the submit explains.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.models.blocks import Option
+
+from bot.commands.blocks import truncate
+from bot.commands.ids import LinkActionId
+from bot.commands.link import today_for, wizard_state
+from bot.commands.link_views import LEVEL_BY_ACTION, MAX_OPTION_TEXT, choice_option
+from bot.commands.metadata import TamperedMetadata
+from bot.commands.modal_state import open_state
+from bot.db.link_choices import MAX_OPTIONS, Level, level_choices
+from bot.db.relations import relation_choices
+
+if TYPE_CHECKING:
+    from web.context import AppContext
+
+log = logging.getLogger(__name__)
+
+UNLINK_PICK_KIND = "unlink"
+
+
+def register_option_loaders(app: AsyncApp, context: AppContext) -> None:
+    for action_id in LEVEL_BY_ACTION:
+        app.options(action_id.value)(_wizard_options(context))
+    app.options(LinkActionId.UNLINK_PICK.value)(_relation_options(context))
+
+
+def _typed(payload: dict[str, Any]) -> str:
+    return str(payload.get("value") or "")[:200]
+
+
+def _wizard_options(context: AppContext):
+    async def load(ack: AsyncAck, body: dict[str, Any], payload: dict[str, Any]) -> None:
+        try:
+            state = wizard_state(context, body.get("view") or {})
+        except TamperedMetadata:
+            log.warning("options asked with altered link wizard state by %s", (body.get("user") or {}).get("id"))
+            await ack(options=[])
+            return
+        level = LEVEL_BY_ACTION[LinkActionId(payload["action_id"])]
+        async with context.sessions() as session:
+            choices = await level_choices(session=session, level=level, picks=state.picks, filters=state.filters,
+                                          typed=_typed(payload), hint=state.hint if level is Level.company else None,
+                                          today=today_for(context), limit=MAX_OPTIONS)
+        await ack(options=[choice_option(choice) for choice in choices])
+
+    return load
+
+
+def _relation_options(context: AppContext):
+    async def load(ack: AsyncAck, body: dict[str, Any], payload: dict[str, Any]) -> None:
+        try:
+            open_state(context, UNLINK_PICK_KIND, (body.get("view") or {}).get("private_metadata"))
+        except TamperedMetadata:
+            await ack(options=[])
+            return
+        async with context.sessions() as session:
+            ranked = await relation_choices(session=session, typed=_typed(payload), limit=MAX_OPTIONS)
+        options = []
+        for relation, score in ranked:
+            suffix = f" · {score:.0f}%" if score is not None else ""
+            options.append(Option(value=str(relation.link_id),
+                                  text=truncate(relation.label, MAX_OPTION_TEXT - len(suffix)) + suffix,
+                                  description=truncate(f"{relation.psa_company} · {relation.contract}",
+                                                       MAX_OPTION_TEXT)).to_dict())
+        await ack(options=options)
+
+    return load

@@ -1,0 +1,182 @@
+"""`/seats relations`: set many suggested matches, or clear many current relations, a page at a time.
+
+Billing team only. The modal opens at once ("Loading…") and is filled after; the mode, the page and
+the page's rows travel in sealed state. On submit the modal closes, each ticked row is set (or
+cleared) in its own transaction, new relations get the one-time reconciliation, and a per-row
+summary, failures included, is sent to the user where the command was run.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.commands.ids import LinkActionId, LinkCallbackId
+from bot.commands.metadata import TamperedMetadata
+from bot.commands.modal_state import TAMPERED, notice_view, open_state, seal_state, tampered_answer
+from bot.commands.relations_views import (
+    CURRENT,
+    PAGE_SIZE,
+    ROWS_PER_GROUP,
+    SUGGESTED,
+    loading_view,
+    relation_row,
+    relations_view,
+    rows_action_id,
+    rows_block_id,
+    suggestion_row,
+    summary_message,
+)
+from bot.commands.user_replies import refusal_for, tell_user
+from bot.db.relations import (
+    clear_relations,
+    pair_labels,
+    relations_by_id,
+    relations_page,
+    set_relations,
+    suggested_relations,
+)
+from bot.sync.link_reconciliation import LinkOutcome, reconcile_new_links
+from bot.sync.wiring import NotConfigured
+
+if TYPE_CHECKING:
+    from web.context import AppContext
+
+log = logging.getLogger(__name__)
+
+RELATIONS_KIND = "relations"
+
+
+def register_relations(app: AsyncApp, context: AppContext) -> None:
+    app.action(LinkActionId.RELATIONS_MODE.value)(_turn(context))
+    app.action(LinkActionId.RELATIONS_NEXT.value)(_turn(context))
+    app.action(LinkActionId.RELATIONS_PREVIOUS.value)(_turn(context))
+    app.view(LinkCallbackId.RELATIONS.value)(_submit(context))
+
+
+async def open_relations(command: dict[str, Any], *, context: AppContext, client: AsyncWebClient, reply) -> None:
+    user, channel = command["user_id"], command["channel_id"]
+    refusal = await refusal_for(context, client, user)
+    if refusal is not None:
+        await reply(refusal)
+        return
+    state = {"u": user, "ch": channel, "m": SUGGESTED, "pg": 0, "rows": []}
+    try:
+        opened = await client.views_open(trigger_id=command["trigger_id"],
+                                         view=loading_view(seal_state(context, RELATIONS_KIND, state)))
+    except SlackApiError as exc:
+        await reply(f"I could not open the relations dialog ({exc.response.get('error')}); please try again.")
+        return
+    await show_page(context, client, opened["view"], state)
+
+
+async def show_page(context: AppContext, client: AsyncWebClient, view: dict[str, Any], state: dict[str, Any]) -> None:
+    mode, page = state["m"], max(0, int(state["pg"]))
+    async with context.sessions() as session:
+        if mode == SUGGESTED:
+            suggestions = await suggested_relations(session=session)
+            total = len(suggestions)
+            page = min(page, max(0, (total - 1) // PAGE_SIZE))
+            shown = suggestions[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]
+            rows, keys = [suggestion_row(s) for s in shown], [[s.resource_id, s.service_id] for s in shown]
+        else:
+            relations, total = await relations_page(session=session, offset=page * PAGE_SIZE, limit=PAGE_SIZE)
+            rows, keys = [relation_row(r) for r in relations], [r.link_id for r in relations]
+    sealed = seal_state(context, RELATIONS_KIND, {**state, "m": mode, "pg": page, "rows": keys})
+    body = relations_view(mode=mode, page=page, total=total, rows=rows, sealed=sealed)
+    try:
+        await client.views_update(view_id=view["id"], hash=view.get("hash"), view=body)
+    except SlackApiError as exc:
+        log.info("relations view %s not updated: %s", view.get("id"), exc.response.get("error"))
+
+
+def _state(context: AppContext, view: dict[str, Any]) -> dict[str, Any]:
+    state = open_state(context, RELATIONS_KIND, view.get("private_metadata"))
+    if state.get("m") not in (SUGGESTED, CURRENT) or not isinstance(state.get("rows"), list):
+        raise TamperedMetadata("the relations state is not one SeatSync wrote")
+    return state
+
+
+def _turn(context: AppContext):
+    """The mode toggle and the pager: the button's value is the mode or page to show."""
+    async def turn(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        view = body["view"]
+        try:
+            state = _state(context, view)
+        except TamperedMetadata:
+            await client.views_update(view_id=view["id"], view=notice_view("Dialog altered", TAMPERED))
+            return
+        value = str(action.get("value") or "")
+        if action["action_id"] == LinkActionId.RELATIONS_MODE:
+            state = {**state, "m": CURRENT if value == CURRENT else SUGGESTED, "pg": 0}
+        elif value.isdigit():
+            state = {**state, "pg": int(value)}
+        await show_page(context, client, view, state)
+
+    return turn
+
+
+def ticked_indexes(view: dict[str, Any], row_count: int) -> list[int]:
+    """Indexes of the ticked rows, only those the page showed."""
+    values = (view.get("state") or {}).get("values") or {}
+    ticked: set[int] = set()
+    for group in range(-(-row_count // ROWS_PER_GROUP)):
+        block = values.get(rows_block_id(group)) or {}
+        for option in (block.get(rows_action_id(group)) or {}).get("selected_options") or []:
+            value = str(option.get("value") or "")
+            if value.isdigit() and int(value) < row_count:
+                ticked.add(int(value))
+    return sorted(ticked)
+
+
+def _submit(context: AppContext):
+    async def submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
+        try:
+            state = _state(context, view)
+        except TamperedMetadata:
+            await ack(**tampered_answer(view))
+            return
+        actor = body["user"]["id"]
+        refusal = await refusal_for(context, client, actor)
+        if refusal is not None:
+            await ack(response_action="update", view=notice_view("Not allowed", refusal))
+            return
+        rows = state["rows"]
+        chosen = [rows[i] for i in ticked_indexes(view, len(rows))]
+        if not chosen:
+            await ack(response_action="errors", errors={rows_block_id(0): "tick at least one row"})
+            return
+        await ack()
+        try:
+            text, blocks = await apply_rows(context, mode=state["m"], chosen=chosen, actor=actor)
+        except (TypeError, ValueError):
+            text, blocks = TAMPERED, None
+        await tell_user(client, channel=state.get("ch"), user=actor, text=text, blocks=blocks)
+
+    return submit
+
+
+async def apply_rows(context: AppContext, *, mode: str, chosen: list[Any], actor: str
+                     ) -> tuple[str, list[dict[str, Any]]]:
+    reconciled: dict[int, LinkOutcome] = {}
+    if mode == SUGGESTED:
+        pairs = [(int(resource_id), int(service_id)) for resource_id, service_id in chosen]
+        async with context.sessions() as session:
+            labels = await pair_labels(session=session, pairs=pairs)
+        outcomes = await set_relations(sessions=context.sessions, pairs=pairs, labels=labels, actor=actor)
+        new_links = [o.link_id for o in outcomes if o.ok and o.link_id is not None]
+        engine = await (context.engine_source or context.engines.get)() if new_links else None
+        if new_links and not isinstance(engine, NotConfigured) and engine is not None:
+            for outcome in await reconcile_new_links(engine=engine, link_ids=new_links, actor=actor):
+                reconciled[outcome.facts.link_id] = outcome
+    else:
+        link_ids = [int(link_id) for link_id in chosen]
+        async with context.sessions() as session:
+            labels = {i: r.label for i, r in (await relations_by_id(session=session, link_ids=link_ids)).items()}
+        outcomes = await clear_relations(sessions=context.sessions, link_ids=link_ids, labels=labels, actor=actor)
+    return summary_message(mode=mode, outcomes=outcomes, reconciled=reconciled)

@@ -1,0 +1,156 @@
+"""`/seats unlink`: pick a relation, confirm, unlink; or the *Unlink* button on a link's result message.
+
+Billing team only. The modal's two steps carry sealed state; the button carries the link id sealed,
+and Slack shows its confirm dialog before the click reaches us. Unlinking goes through
+`bot.db.links.unlink_resource` (audited with the Slack user id; changes planned for the link and
+not sent yet are cancelled there, so the outbox job cannot post them after the link is gone).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.errors import SlackApiError
+from slack_sdk.models.blocks import ExternalDataSelectElement, InputBlock
+from slack_sdk.models.views import View
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.commands.blocks import context as context_block
+from bot.commands.blocks import section
+from bot.commands.ids import LinkActionId, LinkBlockId, LinkCallbackId
+from bot.commands.link import UNLINK_BUTTON_KIND
+from bot.commands.metadata import TamperedMetadata
+from bot.commands.modal_state import notice_view, open_state, seal_state, tampered_answer
+from bot.commands.options import UNLINK_PICK_KIND
+from bot.commands.user_replies import refusal_for, tell_user
+from bot.db.relations import Relation, clear_relations, relations_by_id
+
+if TYPE_CHECKING:
+    from web.context import AppContext
+
+log = logging.getLogger(__name__)
+
+UNLINK_CONFIRM_KIND = "unlink_confirm"
+
+
+def register_unlink(app: AsyncApp, context: AppContext) -> None:
+    app.view(LinkCallbackId.UNLINK_PICK.value)(_picked(context))
+    app.view(LinkCallbackId.UNLINK_CONFIRM.value)(_confirmed(context))
+    app.action(LinkActionId.UNLINK_BUTTON.value)(_button(context))
+
+
+def pick_view(sealed: str) -> dict[str, Any]:
+    picker = ExternalDataSelectElement(action_id=LinkActionId.UNLINK_PICK, placeholder="Search company, resource…",
+                                       min_query_length=0, focus_on_load=True)
+    return View(type="modal", callback_id=LinkCallbackId.UNLINK_PICK, title="Unlink a relation", submit="Next",
+                close="Cancel", private_metadata=sealed,
+                blocks=[InputBlock(block_id=LinkBlockId.UNLINK_PICK, label="Relation", element=picker)]).to_dict()
+
+
+def confirm_view(relation: Relation, sealed: str) -> dict[str, Any]:
+    text = (f"Unlink *{relation.resource}* ({relation.company}, {relation.subscription}) from "
+            f"*{relation.service}* ({relation.psa_company}, {relation.contract})?\n"
+            "SeatSync stops syncing it; changes planned for it and not sent yet are cancelled.")
+    return View(type="modal", callback_id=LinkCallbackId.UNLINK_CONFIRM, title="Unlink?", submit="Unlink",
+                close="Cancel", private_metadata=sealed,
+                blocks=[section(text, block_id=LinkBlockId.UNLINK_CONFIRM),
+                        context_block("Nothing is changed in the PSA or the marketplace.")]).to_dict()
+
+
+async def open_unlink_dialog(command: dict[str, Any], *, context: AppContext, client: AsyncWebClient,
+                             reply) -> None:
+    user = command["user_id"]
+    refusal = await refusal_for(context, client, user)
+    if refusal is not None:
+        await reply(refusal)
+        return
+    sealed = seal_state(context, UNLINK_PICK_KIND, {"u": user, "ch": command["channel_id"]})
+    try:
+        await client.views_open(trigger_id=command["trigger_id"], view=pick_view(sealed))
+    except SlackApiError as exc:
+        await reply(f"I could not open the unlink dialog ({exc.response.get('error')}); please try again.")
+
+
+def _picked(context: AppContext):
+    async def picked(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
+        try:
+            state = open_state(context, UNLINK_PICK_KIND, view.get("private_metadata"))
+        except TamperedMetadata:
+            await ack(**tampered_answer(view))
+            return
+        refusal = await refusal_for(context, client, body["user"]["id"])
+        if refusal is not None:
+            await ack(response_action="update", view=notice_view("Not allowed", refusal))
+            return
+        selected = (((view.get("state") or {}).get("values") or {}).get(LinkBlockId.UNLINK_PICK) or {}).get(
+            LinkActionId.UNLINK_PICK) or {}
+        value = str((selected.get("selected_option") or {}).get("value") or "")
+        async with context.sessions() as session:
+            relation = (await relations_by_id(session=session, link_ids=[int(value)])).get(int(value)) \
+                if value.isdigit() else None
+        if relation is None:
+            await ack(response_action="errors",
+                      errors={LinkBlockId.UNLINK_PICK: "that relation is not there any more; pick another"})
+            return
+        sealed = seal_state(context, UNLINK_CONFIRM_KIND, {"u": state.get("u"), "ch": state.get("ch"),
+                                                           "l": relation.link_id})
+        await ack(response_action="update", view=confirm_view(relation, sealed))
+
+    return picked
+
+
+def _confirmed(context: AppContext):
+    async def confirmed(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
+        try:
+            state = open_state(context, UNLINK_CONFIRM_KIND, view.get("private_metadata"))
+            link_id = int(state["l"])
+        except (TamperedMetadata, KeyError, TypeError, ValueError):
+            await ack(**tampered_answer(view))
+            return
+        actor = body["user"]["id"]
+        refusal = await refusal_for(context, client, actor)
+        if refusal is not None:
+            await ack(response_action="update", view=notice_view("Not allowed", refusal))
+            return
+        done = await unlink_one(context, link_id, actor)
+        if not done[0]:
+            await ack(response_action="update", view=notice_view("Not unlinked", done[1]))
+            return
+        await ack()
+        await tell_user(client, channel=state.get("ch"), user=actor, text=done[1])
+
+    return confirmed
+
+
+async def unlink_one(context: AppContext, link_id: int, actor: str) -> tuple[bool, str]:
+    """(done, what to tell the user)."""
+    async with context.sessions() as session:
+        labels = {i: r.label for i, r in (await relations_by_id(session=session, link_ids=[link_id])).items()}
+    outcome, = await clear_relations(sessions=context.sessions, link_ids=[link_id], labels=labels, actor=actor)
+    if outcome.ok:
+        return True, f"Unlinked {outcome.label}. SeatSync no longer syncs it."
+    return False, f"Nothing was unlinked: {outcome.error}."
+
+
+def _button(context: AppContext):
+    async def unlink_button(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
+                            client: AsyncWebClient) -> None:
+        await ack()
+        actor = body["user"]["id"]
+        refusal = await refusal_for(context, client, actor)
+        if refusal is not None:
+            await respond(text=refusal, response_type="ephemeral", replace_original=False)
+            return
+        try:
+            link_id = int(open_state(context, UNLINK_BUTTON_KIND, action.get("value"))["l"])
+        except (TamperedMetadata, KeyError, TypeError, ValueError):
+            log.warning("an Unlink button with an altered value was clicked by %s", actor)
+            await respond(text="This button was altered, so nothing was unlinked.", response_type="ephemeral",
+                          replace_original=False)
+            return
+        _, text = await unlink_one(context, link_id, actor)
+        await respond(text=text, response_type="ephemeral", replace_original=False)
+
+    return unlink_button

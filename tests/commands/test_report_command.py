@@ -90,6 +90,8 @@ async def test_the_summary_is_posted_in_the_channel_with_links_the_app_serves(ai
     assert len(rows) == 1 + 3
     xlsx_response = await fetch(sender, urls[ReportId.LINK_XLSX])
     assert xlsx_response.status == 200 and (await xlsx_response.read())[:2] == b"PK"
+    html_response = await fetch(sender, urls[ReportId.LINK_HTML])
+    assert html_response.status == 200 and "Teams Essentials" in await html_response.text()
     other_report = await sender._client.get("/reports/linked.csv?" + urlsplit(urls[ReportId.LINK_CSV]).query)
     assert other_report.status == 403  # the signature covers the report's name
     assert_all_calls_ok(recorder)

@@ -1,0 +1,207 @@
+"""`/seats checklist`, its buttons, the scheduled checklist and the daily digest, end to end through the app and
+the Slack simulator."""
+
+from __future__ import annotations
+
+import calendar
+import logging
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+from bot.commands.checklist import post_scheduled_checklist
+from bot.commands.ids import ChecklistId
+from bot.db.app_settings import AppSettings, load_app_settings, save_app_settings
+from bot.sandbox.slack_blocks import validate_message_blocks
+from tests.commands.test_alerts import attempts, failing, start_alerting_app  # noqa: F401 - the failing fixture
+from tests.commands.test_seats_command import (  # noqa: F401 - the slack fixture
+    BILLING_CHANNEL,
+    LEE,
+    SAM,
+    replies_to,
+    slack,
+    start_app,
+    until,
+)
+from tests.reports.dataset import build_dataset
+from web.app import create_app
+
+CHECKLIST_CHANNEL = "C0GENERAL01"
+NOT_A_MEMBER = "C0RANDOM001"
+
+
+async def set_settings(context, **changes) -> None:
+    async with context.sessions() as session:
+        settings = await load_app_settings(session=session)
+        for name, value in changes.items():
+            setattr(settings, name, value)
+        await save_app_settings(session=session, settings=settings, actor="test")
+        await session.commit()
+
+
+def posted(recorder, channel: str | None = None) -> list[dict]:
+    return [c.args | {"ts": c.response["ts"]} for c in recorder.calls("chat.postMessage")
+            if c.ok and (channel is None or c.args["channel"] == channel)]
+
+
+def steps(blocks: list[dict]) -> dict[str, str]:
+    return {b["block_id"]: b["text"]["text"] for b in blocks if b["type"] == "section"}
+
+
+def accessories(blocks: list[dict]) -> dict[str, dict]:
+    return {b["block_id"]: b["accessory"] for b in blocks if b.get("accessory")}
+
+
+async def get(sender, url: str):
+    parts = urlsplit(url)
+    return await sender._client.get(f"{parts.path}?{parts.query}")
+
+
+async def test_the_checklist_shows_each_step_live_with_its_button(aiohttp_client, slack, tmp_path,  # noqa: F811
+                                                                  database_url):
+    recorder, _ = slack
+    context, sender = await start_app(aiohttp_client, slack, tmp_path, database_url)
+    async with context.sessions() as session:
+        await build_dataset(session)
+
+    reply = await sender.slash_command("checklist")
+
+    assert reply.status == 200
+    await until(lambda: posted(recorder))
+    message = posted(recorder)[0]
+    assert message["channel"] == BILLING_CHANNEL
+    assert validate_message_blocks(message["blocks"]) == []
+    month = datetime.now(UTC).strftime("%B %Y")
+    assert message["blocks"][0] == {"type": "header", "text": {"type": "plain_text", "text":
+                                                                f"Month-end checklist: {month}", "emoji": True}}
+    text = steps(message["blocks"])
+    assert text[ChecklistId.UNLINKED_BLOCK].startswith("⚠️ *1. Unlinked subscriptions*: *1* not linked")
+    assert '=HYPERLINK("http://x")' in text[ChecklistId.UNLINKED_BLOCK]
+    assert text[ChecklistId.CREATE_BLOCK].startswith(
+        "⚠️ *2. PSA companies/contracts to create*: *1* marketplace company has no PSA company linked")
+    assert text[ChecklistId.CONFIRM_BLOCK].startswith("✅ *3. Link and confirm*: *1* resources linked; *0* adjustments")
+    assert text[ChecklistId.FAILURES_BLOCK].startswith(
+        "⚠️ *4. Failures pending*: *1* (1 need action): must be zero before invoicing.")
+    assert "Not ready to invoice yet" in str(message["blocks"][-1])
+    buttons = accessories(message["blocks"])
+    assert buttons[ChecklistId.CREATE_BLOCK]["action_id"] == ChecklistId.RELATIONS
+    assert buttons[ChecklistId.FAILURES_BLOCK]["action_id"] == ChecklistId.RETRY_FAILURES
+    for block_id, report in ((ChecklistId.UNLINKED_BLOCK, "unlinked"), (ChecklistId.CONFIRM_BLOCK, "linked")):
+        url = buttons[block_id]["url"]
+        assert urlsplit(url).path == f"/reports/{report}.html"
+        assert (await get(sender, url)).status == 200
+    adjustments_url = text[ChecklistId.CONFIRM_BLOCK].split("<", 1)[1].split("|", 1)[0]
+    assert urlsplit(adjustments_url).path == "/reports/adjustments.html"
+    assert (await get(sender, adjustments_url)).status == 200
+
+    await sender.block_actions(ChecklistId.RELATIONS, message=message["ts"], user_id=SAM)
+    await until(lambda: replies_to(recorder, SAM))
+    assert replies_to(recorder, SAM)[0].startswith("Run `/seats relations`")
+    assert [(c.method, c.error) for c in recorder.calls() if not c.ok] == []
+
+
+async def test_outside_a_channel_the_checklist_comes_ephemerally(aiohttp_client, slack, tmp_path,  # noqa: F811
+                                                                 database_url):
+    recorder, _ = slack
+    _, sender = await start_app(aiohttp_client, slack, tmp_path, database_url)
+
+    await sender.slash_command("checklist", user_id=LEE, channel_id=NOT_A_MEMBER)
+
+    await until(lambda: recorder.ephemeral_messages(LEE))
+    message = recorder.ephemeral_messages(LEE)[0].message
+    assert message["text"].startswith("Month-end checklist") and message["text"].endswith("ready to invoice")
+    assert "✅ Ready to invoice." in str(message["blocks"])
+    assert [c.error for c in recorder.calls("chat.postMessage")] == ["not_in_channel"]
+
+
+async def test_retry_failures_posts_them_and_redraws_the_checklist(aiohttp_client, slack, tmp_path,  # noqa: F811
+                                                                   database_url, failing):  # noqa: F811
+    recorder, _ = slack
+    context, sender = await start_alerting_app(aiohttp_client, slack, tmp_path, database_url, failing,
+                                               SEATSYNC_BILLING_TEAM="S0BILLING01")
+    await sender.slash_command("checklist", user_id=SAM)
+    await until(lambda: posted(recorder, BILLING_CHANNEL))
+    checklist = posted(recorder, BILLING_CHANNEL)[0]
+    assert steps(checklist["blocks"])[ChecklistId.FAILURES_BLOCK].startswith("⚠️ *4. Failures pending*: *2*")
+    before = await attempts(context)
+
+    await sender.block_actions(ChecklistId.RETRY_FAILURES, message=checklist["ts"], user_id=LEE)
+    await until(lambda: replies_to(recorder, LEE))
+    assert replies_to(recorder, LEE)[0].startswith("Only the billing team can do that")
+    assert await attempts(context) == before
+
+    for contract_id in failing.contracts:  # the cause is fixed
+        failing.sandbox.world.autotask_contracts[contract_id].status = 1
+    await sender.block_actions(ChecklistId.RETRY_FAILURES, message=checklist["ts"], user_id=SAM)
+
+    await until(lambda: any(r.startswith("Posted 2 of 2") for r in replies_to(recorder, SAM)))
+    await until(lambda: any(c.args["ts"] == checklist["ts"] for c in recorder.calls("chat.update") if c.ok))
+    redrawn = recorder.messages[(BILLING_CHANNEL, checklist["ts"])].message
+    assert steps(redrawn["blocks"])[ChecklistId.FAILURES_BLOCK] == "✅ *4. Failures pending*: none"
+    assert [line.psa_units for line in failing.lines] == [8, 5]
+    assert len(posted(recorder, BILLING_CHANNEL)) == 1  # posted before any alert pass saw them: no alert
+    assert [(c.method, c.error) for c in recorder.calls() if not c.ok] == []
+
+
+async def test_the_scheduled_checklist_is_kept_per_month(aiohttp_client, slack, tmp_path, database_url,  # noqa: F811
+                                                         caplog):
+    recorder, _ = slack
+    context, _ = await start_app(aiohttp_client, slack, tmp_path, database_url)
+    client = context.bolt.client
+    caplog.set_level(logging.WARNING, logger="bot.commands.checklist")
+
+    assert await post_scheduled_checklist(app_context=context, client=client) is None
+    assert "no checklist channel is set" in caplog.text and recorder.calls("chat.postMessage") == []
+
+    await set_settings(context, checklist_channel=CHECKLIST_CHANNEL)
+    first = await post_scheduled_checklist(app_context=context, client=client)
+    rerun = await post_scheduled_checklist(app_context=context, client=client)
+
+    assert first.key == f"checklist:{datetime.now(UTC):%Y-%m}" and first.posted_new
+    assert rerun.ts == first.ts and not rerun.posted_new
+    assert len(posted(recorder, CHECKLIST_CHANNEL)) == 1
+    assert [c.args["ts"] for c in recorder.calls("chat.update") if c.ok] == [first.ts]
+
+
+async def test_the_scheduler_posts_the_digest_and_the_checklist_on_its_day(aiohttp_client, slack, tmp_path,  # noqa: F811
+                                                                          database_url):
+    recorder, _ = slack
+    context, _ = await start_app(aiohttp_client, slack, tmp_path, database_url)
+    today = datetime.now(UTC).date()
+    days_left = calendar.monthrange(today.year, today.month)[1] - today.day
+    due_today = days_left <= 27
+    await set_settings(context, alerts_channel=BILLING_CHANNEL, checklist_channel=CHECKLIST_CHANNEL,
+                       checklist_days_before_month_end=days_left if due_today else 0)
+    await aiohttp_client(create_app(context, run_scheduler=True))
+    assert await context.scheduler.renew()
+
+    assert await context.scheduler.run_job_now("daily-digest")
+    assert await context.scheduler.run_job_now("daily-digest")  # a re-run updates the day's message
+    assert await context.scheduler.run_job_now("month-end-checklist")
+
+    digest, = posted(recorder, BILLING_CHANNEL)
+    assert digest["text"] == "Daily digest: 0 adjustments posted, 0 failures pending, 0 new unlinked subscriptions"
+    assert validate_message_blocks(digest["blocks"]) == []
+    assert [c.args["ts"] for c in recorder.calls("chat.update") if c.ok] == [digest["ts"]]
+    checklists = posted(recorder, CHECKLIST_CHANNEL)
+    assert len(checklists) == (1 if due_today else 0)
+    if due_today:
+        assert checklists[0]["text"].startswith(f"Month-end checklist ({today:%B %Y})")
+
+
+async def test_settings_saved_after_start_are_used_by_the_checklist_job(aiohttp_client, slack, tmp_path,  # noqa: F811
+                                                                        database_url):
+    recorder, _ = slack
+    context, _ = await start_app(aiohttp_client, slack, tmp_path, database_url)
+    await aiohttp_client(create_app(context, run_scheduler=True))
+    assert await context.scheduler.renew()
+    today = datetime.now(UTC).date()
+    days_left = calendar.monthrange(today.year, today.month)[1] - today.day
+    not_due = 27 if days_left != 27 else 26
+    async with context.sessions() as session:
+        await save_app_settings(session=session, actor="test", settings=AppSettings(
+            checklist_channel=CHECKLIST_CHANNEL, checklist_days_before_month_end=not_due))
+        await session.commit()
+
+    assert await context.scheduler.run_job_now("month-end-checklist")
+
+    assert posted(recorder) == []

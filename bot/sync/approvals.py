@@ -26,9 +26,7 @@ from bot.db.models import (
     Adjustment,
     AdjustmentStatus,
     AdjustmentTrigger,
-    MarketplaceResource,
     MarketplaceSubscription,
-    PsaService,
     ResourceLink,
 )
 from bot.sync.planning import LinkSettings, change_amount, new_idempotency_key
@@ -90,10 +88,8 @@ async def edit_change(*, session: AsyncSession, adjustment_id: int, units_to: in
     if units_to == adjustment.units_from:
         raise ApprovalError(f"the service already has {units_to} units; reject the change instead")
     link = await session.get(ResourceLink, adjustment.resource_link_id) if adjustment.resource_link_id else None
-    resource = await session.get(MarketplaceResource, adjustment.resource_id,
-                                 options=[joinedload(MarketplaceResource.subscription)])
-    service = await session.get(PsaService, adjustment.psa_service_id)
-    subscription: MarketplaceSubscription = resource.subscription
+    subscription = await session.get(MarketplaceSubscription, adjustment.resource.subscription_id)
+    service = adjustment.service
     drop_below = None
     if link is not None:
         drop_below = (await LinkSettings.load(session)).drop_prorate_below(link, subscription.company_id)

@@ -25,6 +25,7 @@ from bot.commands.alerts import retry_failures
 from bot.commands.blocks import MAX_SECTION_TEXT, button, context, header, link_button, message_blocks, truncate
 from bot.commands.ids import ChecklistId
 from bot.commands.kept_messages import KeptMessage, keep_message
+from bot.commands.relations import open_relations
 from bot.commands.report import mrkdwn_escape, signed_links
 from bot.db.app_settings import AppSettings, load_app_settings
 from bot.sync.checklist import Checklist, Digest, daily_digest, month_end_checklist
@@ -184,7 +185,7 @@ async def checklist_command(*, ack: AsyncAck, command: dict[str, Any], respond: 
 def register_checklist_actions(app: AsyncApp, app_context: AppContext) -> None:
     for action_id in (ChecklistId.OPEN_UNLINKED, ChecklistId.OPEN_LINKED):
         app.action(action_id.value)(_ack_only)
-    app.action(ChecklistId.RELATIONS.value)(_relations_hint)
+    app.action(ChecklistId.RELATIONS.value)(_relations_button(app_context))
     app.action(ChecklistId.RETRY_FAILURES.value)(_retry_failures(app_context))
 
 
@@ -192,11 +193,20 @@ async def _ack_only(ack: AsyncAck) -> None:
     await ack()
 
 
-async def _relations_hint(ack: AsyncAck, respond: AsyncRespond) -> None:
-    await ack()
-    await respond(text="Run `/seats relations` to link companies, contracts and services in bulk "
-                       "(suggested matches first). A company missing from the PSA has to be created there first.",
-                  response_type="ephemeral", replace_original=False)
+def _relations_button(app_context: AppContext):
+    """Step 2's button: the bulk relations dialog, as `/seats relations` opens it (billing team only)."""
+
+    async def relations(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
+        await ack()
+
+        async def reply(text: str) -> None:
+            await respond(text=text, response_type="ephemeral", replace_original=False)
+
+        channel_id = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+        await open_relations({"user_id": body["user"]["id"], "channel_id": channel_id,
+                              "trigger_id": body["trigger_id"]}, context=app_context, client=client, reply=reply)
+
+    return relations
 
 
 def _retry_failures(app_context: AppContext):

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from bot.commands.checklist import post_scheduled_checklist
-from bot.commands.ids import ChecklistId
+from bot.commands.ids import ChecklistId, LinkCallbackId
 from bot.db.app_settings import AppSettings, load_app_settings, save_app_settings
 from bot.sandbox.slack_blocks import validate_message_blocks
 from tests.commands.test_alerts import attempts, failing, start_alerting_app  # noqa: F401 - the failing fixture
@@ -94,8 +94,9 @@ async def test_the_checklist_shows_each_step_live_with_its_button(aiohttp_client
     assert (await get(sender, adjustments_url)).status == 200
 
     await sender.block_actions(ChecklistId.RELATIONS, message=message["ts"], user_id=SAM)
-    await until(lambda: replies_to(recorder, SAM))
-    assert replies_to(recorder, SAM)[0].startswith("Run `/seats relations`")
+    await until(lambda: recorder.calls("views.update"))  # the bulk relations dialog, opened then filled
+    opened, = recorder.calls("views.open")
+    assert opened.ok and recorder.open_views(SAM)[0]["callback_id"] == LinkCallbackId.RELATIONS
     assert [(c.method, c.error) for c in recorder.calls() if not c.ok] == []
 
 

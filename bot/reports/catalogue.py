@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.reports.margin_report import margin_report
 from bot.reports.queries import (
     adjustments_report,
     failures_report,
@@ -29,6 +30,7 @@ REPORTS: Mapping[str, ReportQuery] = {
     "unlinked": unlinked_report,
     "psa-unlinked": psa_unlinked_report,
     "unbilled": unbilled_report,
+    "margin": margin_report,
 }
 
 FILTER_NAMES = ("date_from", "date_to", "company", "subscription", "resource", "status", "text", "sort", "direction")

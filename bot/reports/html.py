@@ -60,6 +60,7 @@ CHARTS: dict[str, tuple[ChartSpec, ...]] = {
                  _bar("Failures by subscription", "subscription")),
     "psa-unlinked": (_bar("Services not linked by PSA company", "psa_company"),
                      _bar("Services not linked by contract", "contract")),
+    "margin": (_bar("Links by margin status", "status"),),
 }
 
 

@@ -45,6 +45,8 @@ SHAPES: Mapping[str, SummaryShape] = {
                                  ("psa_company", "contract", "service", "units")),
     "unbilled": SummaryShape("company", ("unlinked_seats", "drifted_seats"), "seats not billed",
                              ("company", "unlinked_seats", "drifted_seats", "amount")),
+    "margin": SummaryShape("company", ("seats",), "seats judged",
+                           ("company", "resource", "unit_cost", "unit_price", "margin_percent", "status")),
 }
 
 

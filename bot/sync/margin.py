@@ -43,6 +43,7 @@ class LinkMargin:
     subscription: str
     resource: str
     service: str
+    seats: int  # the marketplace count
     unit_cost: Decimal
     unit_price: Decimal
     margin_percent: Decimal | None  # None when the price is 0
@@ -91,7 +92,7 @@ async def link_margins(*, session: AsyncSession) -> list[LinkMargin]:
         margin, problem = judge(unit_cost=resource.unit_cost, unit_price=price, min_margin_percent=minimum)
         margins.append(LinkMargin(
             link_id=link.id, account_id=subscription.company.external_id, company=subscription.company.name,
-            subscription=subscription.name, resource=resource.name, service=service.name,
+            subscription=subscription.name, resource=resource.name, service=service.name, seats=resource.total,
             unit_cost=resource.unit_cost.quantize(CENT), unit_price=price.quantize(CENT), margin_percent=margin,
             min_margin_percent=minimum, problem=problem))
     return margins

@@ -55,7 +55,7 @@ from bot.db.link_choices import (
 )
 from bot.db.links import LinkError
 from bot.db.models import PriceSourceKind
-from bot.db.relations import PriceChoice, cost_below_psa, set_relation
+from bot.db.relations import PriceChoice, cost_below_psa, set_relation, suggestion_cache
 from bot.sync.link_reconciliation import reconcile_new_links, unreconciled
 from bot.sync.matching import HIGH_CONFIDENCE
 from bot.sync.pricing import PriceSourceError
@@ -279,6 +279,7 @@ def _submit(context: AppContext):
             answer, link_id = await _save(session, view, state, resolved, price, actor)
         await ack(**answer)
         if link_id is not None:
+            suggestion_cache(context.sessions).clear()
             await report_link(context, client, state=state, link_id=link_id, actor=actor)
 
     return submit
@@ -332,6 +333,7 @@ def _confirm_below_cost(context: AppContext):
             answer, link_id = await _save(session, view, state, resolved, price, actor)
         await ack(**answer)
         if link_id is not None:
+            suggestion_cache(context.sessions).clear()
             await report_link(context, client, state=state, link_id=link_id, actor=actor)
 
     return confirm

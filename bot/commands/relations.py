@@ -38,7 +38,7 @@ from bot.db.relations import (
     relations_by_id,
     relations_page,
     set_relations,
-    suggested_relations,
+    suggestion_cache,
 )
 from bot.sync.link_reconciliation import LinkOutcome, reconcile_new_links
 from bot.sync.wiring import NotConfigured
@@ -76,16 +76,16 @@ async def open_relations(command: dict[str, Any], *, context: AppContext, client
 
 async def show_page(context: AppContext, client: AsyncWebClient, view: dict[str, Any], state: dict[str, Any]) -> None:
     mode, page = state["m"], max(0, int(state["pg"]))
-    async with context.sessions() as session:
-        if mode == SUGGESTED:
-            suggestions = await suggested_relations(session=session)
-            total = len(suggestions)
-            page = min(page, max(0, (total - 1) // PAGE_SIZE))
-            shown = suggestions[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]
-            rows, keys = [suggestion_row(s) for s in shown], [[s.resource_id, s.service_id] for s in shown]
-        else:
+    if mode == SUGGESTED:
+        suggestions = await suggestion_cache(context.sessions).get(context.sessions)
+        total = len(suggestions)
+        page = min(page, max(0, (total - 1) // PAGE_SIZE))
+        shown = suggestions[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]
+        rows, keys = [suggestion_row(s) for s in shown], [[s.resource_id, s.service_id] for s in shown]
+    else:
+        async with context.sessions() as session:
             relations, total = await relations_page(session=session, offset=page * PAGE_SIZE, limit=PAGE_SIZE)
-            rows, keys = [relation_row(r) for r in relations], [r.link_id for r in relations]
+        rows, keys = [relation_row(r) for r in relations], [r.link_id for r in relations]
     sealed = seal_state(context, RELATIONS_KIND, {**state, "m": mode, "pg": page, "rows": keys})
     body = relations_view(mode=mode, page=page, total=total, rows=rows, sealed=sealed)
     try:
@@ -169,6 +169,7 @@ async def apply_rows(context: AppContext, *, mode: str, chosen: list[Any], actor
         async with context.sessions() as session:
             labels = await pair_labels(session=session, pairs=pairs)
         outcomes = await set_relations(sessions=context.sessions, pairs=pairs, labels=labels, actor=actor)
+        suggestion_cache(context.sessions).clear()
         new_links = [o.link_id for o in outcomes if o.ok and o.link_id is not None]
         engine = await (context.engine_source or context.engines.get)() if new_links else None
         if new_links and not isinstance(engine, NotConfigured) and engine is not None:
@@ -179,4 +180,5 @@ async def apply_rows(context: AppContext, *, mode: str, chosen: list[Any], actor
         async with context.sessions() as session:
             labels = {i: r.label for i, r in (await relations_by_id(session=session, link_ids=link_ids)).items()}
         outcomes = await clear_relations(sessions=context.sessions, link_ids=link_ids, labels=labels, actor=actor)
+        suggestion_cache(context.sessions).clear()
     return summary_message(mode=mode, outcomes=outcomes, reconciled=reconciled)

@@ -25,7 +25,7 @@ from bot.commands.metadata import TamperedMetadata
 from bot.commands.modal_state import notice_view, open_state, seal_state, tampered_answer
 from bot.commands.options import UNLINK_PICK_KIND
 from bot.commands.user_replies import refusal_for, tell_user
-from bot.db.relations import Relation, clear_relations, relations_by_id
+from bot.db.relations import Relation, clear_relations, relations_by_id, suggestion_cache
 
 if TYPE_CHECKING:
     from web.context import AppContext
@@ -129,6 +129,7 @@ async def unlink_one(context: AppContext, link_id: int, actor: str) -> tuple[boo
     async with context.sessions() as session:
         labels = {i: r.label for i, r in (await relations_by_id(session=session, link_ids=[link_id])).items()}
     outcome, = await clear_relations(sessions=context.sessions, link_ids=[link_id], labels=labels, actor=actor)
+    suggestion_cache(context.sessions).clear()
     if outcome.ok:
         return True, f"Unlinked {outcome.label}. SeatSync no longer syncs it."
     return False, f"Nothing was unlinked: {outcome.error}."

@@ -8,9 +8,12 @@ transaction, so one conflict never undoes the others; every row reports what hap
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -182,6 +185,40 @@ async def pair_labels(*, session: AsyncSession, pairs: Sequence[tuple[int, int]]
         service = services.get(service_id, f"service #{service_id}")
         labels[(resource_id, service_id)] = f"{company}: {resource} → {service}"
     return labels
+
+
+class SuggestionCache:
+    """Suggestions for the relations modal, computed at most once per `ttl_s`: pairing thousands of company
+    names takes seconds, and paging through them must not. Cleared when relations change here; a row that
+    went stale otherwise fails on save with the reason."""
+
+    def __init__(self, *, ttl_s: float = 120.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl_s, self.clock = ttl_s, clock
+        self._lock = asyncio.Lock()
+        self._value: list[LinkSuggestion] | None = None
+        self._at = 0.0
+
+    async def get(self, sessions: async_sessionmaker[AsyncSession]) -> list[LinkSuggestion]:
+        async with self._lock:
+            if self._value is None or self.clock() - self._at > self.ttl_s:
+                async with sessions() as session:
+                    self._value = await suggested_relations(session=session)
+                self._at = self.clock()
+            return self._value
+
+    def clear(self) -> None:
+        self._value = None
+
+
+_CACHES: WeakKeyDictionary[async_sessionmaker, SuggestionCache] = WeakKeyDictionary()
+
+
+def suggestion_cache(sessions: async_sessionmaker[AsyncSession]) -> SuggestionCache:
+    """The cache of one database (one session factory per process)."""
+    cache = _CACHES.get(sessions)
+    if cache is None:
+        cache = _CACHES[sessions] = SuggestionCache()
+    return cache
 
 
 async def suggested_relations(*, session: AsyncSession) -> list[LinkSuggestion]:

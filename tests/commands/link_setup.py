@@ -1,0 +1,203 @@
+"""Harness for the link family's end-to-end tests: the real app behind /slack/events, Slack played by the
+simulator, and a `Modal` driver that does what a person does in the open dialog."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from aiohttp import web
+from sqlalchemy import select
+
+from bot.config import load_settings
+from bot.db.models import MarketplaceResource, MarketplaceSubscription, PsaContract, PsaService
+from bot.sandbox.slack import SlackRecorder, create_slack_app
+from bot.sandbox.slack_blocks import find_element, validate_message_blocks, validate_view
+from bot.sandbox.slack_requests import SlackReply, SlackRequestSender
+from tests.conftest import make_env
+from web.app import create_app
+from web.context import create_context
+
+TOKEN = "xoxb-seatsync-test"
+SECRET = "seatsync-signing-secret"
+DANA, SAM, LEE, MORGAN = "U0DANA0001", "U0SAM00002", "U0LEE00003", "U0MORGAN04"
+BILLING_CHANNEL = "C0BILLING01"
+
+
+@pytest.fixture
+async def slack(aiohttp_server):
+    recorder = SlackRecorder(bot_token=TOKEN, signing_secret=SECRET)
+    app = web.Application()
+    app.add_subapp("/slack", create_slack_app(recorder))
+    server = await aiohttp_server(app, host="127.0.0.1")
+    recorder.base_url = str(server.make_url("/slack"))
+    return recorder, server
+
+
+async def start_app(aiohttp_client, slack, tmp_path, database_url, **env):
+    recorder, server = slack
+    settings = load_settings(make_env(tmp_path, DATABASE_URL=database_url, SLACK_SIGNING_SECRET=SECRET,
+                                      SLACK_BOT_TOKEN=TOKEN, SEATSYNC_SLACK_API_URL=str(server.make_url("/slack/api/")),
+                                      **env), dotenv_path=None)
+    context = create_context(settings)
+    client = await aiohttp_client(create_app(context, run_scheduler=False))
+    sender = SlackRequestSender(signing_secret=SECRET, events_url="/slack/events", recorder=recorder, client=client,
+                                default_user_id=DANA, default_channel_id=BILLING_CHANNEL)
+    return context, sender
+
+
+async def until(predicate, *, what: str = "the listener's follow-up work") -> None:
+    for _ in range(1500):
+        if predicate():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def failed_calls(recorder: SlackRecorder) -> list[tuple[str, str | None, Any]]:
+    return [(c.method, c.error, (c.response or {}).get("response_metadata")) for c in recorder.calls() if not c.ok]
+
+
+def messages_in(recorder: SlackRecorder, channel: str) -> list[dict[str, Any]]:
+    return [c.args for c in recorder.calls("chat.postMessage") if c.ok and c.args["channel"] == channel]
+
+
+def ephemeral_texts(recorder: SlackRecorder, user: str) -> list[str]:
+    return [m.message.get("text", "") for m in recorder.ephemeral_messages(user)]
+
+
+def option_texts(reply: SlackReply) -> list[str]:
+    return [o["text"]["text"] for o in reply.json["options"]]
+
+
+def option_named(reply: SlackReply, name: str) -> dict[str, Any]:
+    found = [o for o in reply.json["options"] if o["text"]["text"].startswith(name)]
+    assert found, f"no option for {name!r} in {option_texts(reply)}"
+    return found[0]
+
+
+class Modal:
+    """The modal stack one person sees, and the requests their clicks send."""
+
+    def __init__(self, recorder: SlackRecorder, sender: SlackRequestSender, user: str = DANA) -> None:
+        self.recorder, self.sender, self.user = recorder, sender, user
+
+    @property
+    def top(self) -> dict[str, Any]:
+        views = self.recorder.open_views(self.user)
+        assert views, f"{self.user} has no modal open"
+        return views[-1]
+
+    @property
+    def is_open(self) -> bool:
+        return bool(self.recorder.open_views(self.user))
+
+    def element(self, action_id: str) -> dict[str, Any]:
+        found = find_element(self.top["blocks"], action_id)
+        assert found is not None, f"no {action_id} in the modal: {[b.get('block_id') for b in self.top['blocks']]}"
+        return found[1]
+
+    def block_id(self, action_id: str) -> str:
+        found = find_element(self.top["blocks"], action_id)
+        assert found is not None, f"no {action_id} in the modal"
+        return found[0]["block_id"]
+
+    def has(self, action_id: str) -> bool:
+        return find_element(self.top["blocks"], action_id) is not None
+
+    def texts(self) -> str:
+        parts = []
+        for block in self.top["blocks"]:
+            for text in [block.get("text"), *(block.get("elements") or [])]:
+                if isinstance(text, dict) and isinstance(text.get("text"), str):
+                    parts.append(text["text"])
+        return "\n".join(parts)
+
+    async def options(self, action_id: str, typed: str = "") -> SlackReply:
+        reply = await self.sender.block_suggestion(action_id, typed, view=self.top["id"], user_id=self.user)
+        assert reply.status == 200 and reply.problems == [], (reply.status, reply.problems)
+        return reply
+
+    async def updated(self, act) -> SlackReply:
+        """Do `act` (a click in the modal) and wait for the app's views.update after its ack."""
+        before = len(self.recorder.calls("views.update"))
+        reply = await act()
+        assert reply.status == 200, reply.body
+        await until(lambda: len(self.recorder.calls("views.update")) > before, what="views.update")
+        return reply
+
+    async def pick(self, action_id: str, option: dict[str, Any]) -> SlackReply:
+        return await self.updated(lambda: self.sender.block_actions(
+            action_id, view=self.top["id"], selected_option=option, user_id=self.user))
+
+    async def click(self, action_id: str, **kwargs) -> SlackReply:
+        return await self.updated(lambda: self.sender.block_actions(action_id, view=self.top["id"],
+                                                                    user_id=self.user, **kwargs))
+
+    def defaults(self) -> dict[str, Any]:
+        """What the inputs hold when the person changes nothing: each one's initial value."""
+        values: dict[str, Any] = {}
+        for block in self.top["blocks"]:
+            if block.get("type") != "input":
+                continue
+            element = block["element"]
+            values[block["block_id"]] = copy.deepcopy(element.get("initial_option") or element.get("initial_options")
+                                                      or element.get("initial_value"))
+        return values
+
+    async def submit(self, overrides: dict[str, Any] | None = None) -> SlackReply:
+        values = {k: v for k, v in {**self.defaults(), **(overrides or {})}.items() if v is not None}
+        reply = await self.sender.view_submission(self.top["id"], values, user_id=self.user)
+        assert reply.status == 200, reply.body
+        return reply
+
+
+def assert_valid_view(view: dict[str, Any]) -> None:
+    shape = {k: view[k] for k in ("type", "title", "blocks", "private_metadata", "callback_id") if k in view}
+    for key in ("submit", "close"):
+        if view.get(key):
+            shape[key] = view[key]
+    assert validate_view(shape) == []
+
+
+def assert_valid_message(blocks: list[dict[str, Any]]) -> None:
+    assert validate_message_blocks(blocks) == []
+
+
+@dataclass(frozen=True)
+class LineRows:
+    """The database rows of one marketplace line and the PSA service it should feed."""
+
+    company_id: int
+    company: str
+    psa_company_id: int
+    psa_company: str
+    subscription_id: int
+    subscription: str
+    contract_id: int
+    contract: str
+    resource_id: int
+    resource: str
+    service_id: int
+    service: str
+
+
+async def line_rows(sessions, *, subscription_external_id: str, resource_external_id: str,
+                    service_external_id: str) -> LineRows:
+    async with sessions() as session:
+        resource = await session.scalar(
+            select(MarketplaceResource).join(MarketplaceSubscription)
+            .where(MarketplaceSubscription.external_id == subscription_external_id,
+                   MarketplaceResource.external_id == resource_external_id))
+        service = await session.scalar(select(PsaService).where(PsaService.external_id == service_external_id))
+        assert resource is not None and service is not None
+        subscription = await session.get(MarketplaceSubscription, resource.subscription_id)
+        contract = await session.get(PsaContract, service.contract_id)
+        await session.refresh(subscription, ["company"])
+        await session.refresh(contract, ["company"])
+        return LineRows(subscription.company_id, subscription.company.name, contract.company_id,
+                        contract.company.name, subscription.id, subscription.name, contract.id, contract.name,
+                        resource.id, resource.name, service.id, service.name)

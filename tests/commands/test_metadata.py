@@ -1,0 +1,80 @@
+"""Signed private_metadata: what a modal carries comes back only as SeatSync wrote it."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+
+import pytest
+
+from bot.commands.metadata import MAX_LENGTH, TamperedMetadata, metadata_key, seal, unseal
+from tests.conftest import TEST_SECRET_KEY
+
+KEY = metadata_key(TEST_SECRET_KEY)
+
+
+def _signed(body: str, key: bytes = KEY) -> str:
+    return f"{body}.{hmac.new(key, body.encode(), hashlib.sha256).hexdigest()[:32]}"
+
+
+def test_a_sealed_payload_comes_back_unchanged():
+    payload = {"k": "link", "p": {"company": 12, "service": 7}, "h": "Acme Co · “quotes”", "f": ""}
+
+    sealed = seal(payload, key=KEY)
+
+    assert unseal(sealed, key=KEY) == payload
+    assert len(sealed) <= MAX_LENGTH and "Acme" not in sealed  # opaque to the eye, not secret
+
+
+@pytest.mark.parametrize("alter", [
+    lambda s: s.replace(s[3], "A" if s[3] != "A" else "B", 1),  # a character of the body
+    lambda s: s[:-1] + ("0" if s[-1] != "0" else "1"),  # the last character of the signature
+    lambda s: s.rpartition(".")[0],  # the signature dropped
+    lambda s: s.rpartition(".")[0] + ".",  # an empty signature
+    lambda s: "." + s.rpartition(".")[2],  # the body dropped
+    lambda s: "",
+])
+def test_any_alteration_is_refused(alter):
+    sealed = seal({"k": "link", "p": {"company": 12}}, key=KEY)
+
+    with pytest.raises(TamperedMetadata):
+        unseal(alter(sealed), key=KEY)
+
+
+def test_a_value_someone_rewrote_with_their_own_ids_is_refused():
+    sealed = seal({"k": "unlink_confirm", "l": 3}, key=KEY)
+    forged_body = base64.urlsafe_b64encode(json.dumps({"k": "unlink_confirm", "l": 4}).encode()).decode()
+
+    with pytest.raises(TamperedMetadata):
+        unseal(forged_body + "." + sealed.rpartition(".")[2], key=KEY)
+
+
+def test_another_secret_key_cannot_read_or_write_it():
+    other = metadata_key("another-secret-key-0123456789-abcdefghijklm")
+    assert other != KEY
+
+    with pytest.raises(TamperedMetadata):
+        unseal(seal({"k": "link"}, key=other), key=KEY)
+
+
+def test_none_and_garbage_are_refused():
+    for value in (None, "no-dot-at-all", "....", "payload=%7B%7D"):
+        with pytest.raises(TamperedMetadata):
+            unseal(value, key=KEY)
+
+
+@pytest.mark.parametrize("body", [
+    base64.urlsafe_b64encode(b"[1, 2]").decode(),  # JSON, but not an object
+    base64.urlsafe_b64encode(b"not json").decode(),
+    "!!!not-base64!!!",
+])
+def test_correctly_signed_but_unusable_bodies_are_refused(body):
+    with pytest.raises(TamperedMetadata):
+        unseal(_signed(body), key=KEY)
+
+
+def test_a_payload_over_slacks_limit_is_refused_when_sealing():
+    with pytest.raises(ValueError, match="3000"):
+        seal({"rows": list(range(2000))}, key=KEY)

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 DEFAULT_LOG_DAYS = 30
 DIRECTIONS = ("asc", "desc")
+STREAM_BATCH = 1_000  # rows fetched at a time; without yield_per the ORM buffers every row before the first
 
 
 @dataclass(frozen=True)
@@ -134,7 +135,7 @@ def _ordering(definition: ReportDefinition, filters: ReportFilters) -> list[Any]
 
 async def run_definition(session: AsyncSession, definition: ReportDefinition, filters: ReportFilters) -> Report:
     statement = filtered_statement(definition, filters)
-    result = await session.stream(statement)
+    result = await session.stream(statement.execution_options(yield_per=STREAM_BATCH))
 
     async def rows() -> AsyncIterator[tuple[Any, ...]]:
         async for row in result:

@@ -19,9 +19,11 @@ from bot.sync.proration import business_date
 from bot.sync.scheduler import Job
 from web.context import CONTEXT, AppContext
 from web.health import healthz
+from web.metrics import metrics
 from web.reports import ROUTE as REPORT_ROUTE
 from web.reports import report_file
 from web.slack_endpoint import slack_events
+from web.webhooks import register_webhooks
 
 log = logging.getLogger(__name__)
 
@@ -32,12 +34,14 @@ def create_app(context: AppContext, *, run_scheduler: bool = True) -> web.Applic
     app = web.Application(client_max_size=2 * 1024 * 1024)
     app[CONTEXT] = context
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
     app.router.add_get(REPORT_ROUTE, report_file)
     if not context.settings.socket_mode:
         app.router.add_post("/slack/events", slack_events)
     app.cleanup_ctx.append(_engine_lifecycle)
     if run_scheduler:
         app.cleanup_ctx.append(_scheduler_lifecycle)
+    register_webhooks(app)  # after the lifecycles above: its cleanup (a sync still running) runs before theirs
     if context.settings.socket_mode and context.bolt is not None:
         app.cleanup_ctx.append(_socket_mode_lifecycle)
     return app

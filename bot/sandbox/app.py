@@ -41,6 +41,7 @@ class Sandbox:
     runner: web.AppRunner | None = None
     port: int = 0
     host: str = "127.0.0.1"
+    webhook_marketplace: str = "ingram"  # whose ids change notifications carry (PUT /admin/webhook)
 
     @classmethod
     def generate(cls, *, seed: int = 1, scale: Scale = "small", today: date | None = None) -> Sandbox:
@@ -72,13 +73,17 @@ class Sandbox:
         creds = self.world.credentials
         base = self.base_url
         return {
-            "odin": {"url": base + ODIN_PATH, "sample_account": creds.odin_sample_account},
+            # webhook_secret signs the change notifications (X-Sandbox-Signature); SeatSync stores it with
+            # the marketplace connection
+            "odin": {"url": base + ODIN_PATH, "sample_account": creds.odin_sample_account,
+                     "webhook_secret": creds.webhook_secret},
             "ingram": {
                 "url": base + INGRAM_PATH,
                 "subscription_key": creds.ingram_subscription_key,
                 "username": creds.ingram_username,
                 "password": creds.ingram_password,
                 "marketplace": creds.ingram_marketplace,
+                "webhook_secret": creds.webhook_secret,
             },
             "autotask": {
                 "url": base + AUTOTASK_PATH,
@@ -193,8 +198,30 @@ def _admin_app(sandbox: Sandbox) -> web.Application:
             return web.json_response({"error": "days must be between 1 and 366"}, status=400)
         reports = [advance_day(sandbox.world) for _ in range(days)]
         changed = sorted({sid for report in reports for sid in report.changed_subscriptions})
-        await notify_changes(sandbox.world, changed)
+        await notify_changes(sandbox.world, changed, marketplace=sandbox.webhook_marketplace)
         return web.json_response({"today": sandbox.world.today.isoformat(), "days": [r.as_dict() for r in reports]})
+
+    async def set_count(request: web.Request) -> web.Response:
+        """A customer buys or drops seats on one line now; a change notification follows."""
+        try:
+            subscription_id = int(request.match_info["subscription_id"])
+            resource_id = int(request.match_info["resource_id"])
+            body = await request.json()
+            total = body.get("total") if isinstance(body, dict) else None
+            if not isinstance(total, int) or isinstance(total, bool) or not 0 <= total <= 1_000_000:
+                raise ValueError('body must be {"total": <whole number of seats, 0-1000000>}')
+        except (ValueError, json.JSONDecodeError) as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        line = sandbox.world.line(subscription_id, resource_id)
+        if line is None:
+            return web.json_response({"error": f"no resource {resource_id} in subscription {subscription_id}"},
+                                     status=404)
+        line.included = min(line.included, total)
+        line.additional = total - line.included
+        sandbox.world.subscriptions[subscription_id].last_modified = sandbox.world.now()
+        await notify_changes(sandbox.world, [subscription_id], marketplace=sandbox.webhook_marketplace)
+        return web.json_response({"subscription_id": subscription_id, "resource_id": resource_id,
+                                  "included": line.included, "additional": line.additional, "total": total})
 
     async def writes(request: web.Request) -> web.Response:
         system = request.match_info["system"]
@@ -219,8 +246,12 @@ def _admin_app(sandbox: Sandbox) -> web.Application:
         url = body.get("url") if isinstance(body, dict) else None
         if url is not None and not str(url).startswith(("http://127.", "http://localhost")):
             return web.json_response({"error": "the sandbox only delivers webhooks to localhost"}, status=400)
+        marketplace = body.get("marketplace", sandbox.webhook_marketplace) if isinstance(body, dict) else None
+        if marketplace not in ("odin", "ingram"):
+            return web.json_response({"error": "marketplace must be odin or ingram (whose ids to send)"}, status=400)
         sandbox.world.webhook_url = url
-        return web.json_response({"url": url, "secret_header": "X-Sandbox-Signature"})
+        sandbox.webhook_marketplace = marketplace
+        return web.json_response({"url": url, "marketplace": marketplace, "secret_header": "X-Sandbox-Signature"})
 
     async def set_autotask_zone(request: web.Request) -> web.Response:
         body = await request.json()
@@ -236,6 +267,7 @@ def _admin_app(sandbox: Sandbox) -> web.Application:
         web.get("/state", state),
         web.post("/reset", reset),
         web.post("/advance-day", advance),
+        web.put("/counts/{subscription_id}/{resource_id}", set_count),
         web.get("/faults", get_faults),
         web.put("/faults/{system}", put_faults),
         web.post("/faults/reset", reset_faults),

@@ -12,9 +12,13 @@ notification per changed subscription to `world.webhook_url`, shaped after commo
     X-Sandbox-Event: subscription.changed
     X-Sandbox-Delivery: <deliveryId>
 
-    {"deliveryId": "<uuid>", "eventType": "subscription.changed", "subscriptionId": "<CMP id>",
-     "customerId": "<CMP customer id>", "status": "<CMP status>", "lastModifiedDate": "YYYY-MM-DD",
-     "occurredAt": "<ISO-8601 UTC, world clock>"}
+    {"deliveryId": "<uuid>", "eventType": "subscription.changed", "marketplace": "ingram",
+     "subscriptionId": "<CMP id>", "customerId": "<CMP customer id>", "status": "<CMP status>",
+     "lastModifiedDate": "YYYY-MM-DD", "occurredAt": "<ISO-8601 UTC, world clock>"}
+
+With `marketplace="odin"` (the admin webhook knob) the same world is described in BA's ids instead:
+`subscriptionId` is the BA subscription id and `customerId` the BA account id, so a SeatSync reading
+the Odin simulator can find the subscription.
 
 Delivery is best effort: one attempt per subscription with a short timeout; a receiver that is
 down or answers non-2xx is logged, never raised to the caller.
@@ -44,13 +48,18 @@ def sign(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def notification_body(world: SandboxWorld, sub: Subscription) -> bytes:
+def notification_body(world: SandboxWorld, sub: Subscription, marketplace: str = "ingram") -> bytes:
     customer = world.customers.get(sub.account_id)
+    if marketplace == "odin":
+        subscription_id, customer_id = str(sub.subscription_id), str(sub.account_id)
+    else:
+        subscription_id, customer_id = sub.cmp_id, customer.cmp_id if customer else str(sub.account_id)
     event = {
         "deliveryId": str(uuid.uuid4()),
         "eventType": EVENT_TYPE,
-        "subscriptionId": sub.cmp_id,
-        "customerId": customer.cmp_id if customer else str(sub.account_id),
+        "marketplace": marketplace,
+        "subscriptionId": subscription_id,
+        "customerId": customer_id,
         "status": CMP_STATUS[sub.status],
         "lastModifiedDate": sub.last_modified.date().isoformat(),
         "occurredAt": world.now().isoformat(timespec="seconds").replace("+00:00", "Z"),
@@ -59,7 +68,7 @@ def notification_body(world: SandboxWorld, sub: Subscription) -> bytes:
 
 
 async def notify_changes(world: SandboxWorld, subscription_ids: list[int], *,
-                         timeout_s: float = DELIVERY_TIMEOUT_S) -> None:
+                         timeout_s: float = DELIVERY_TIMEOUT_S, marketplace: str = "ingram") -> None:
     """POST one signed notification per changed subscription to `world.webhook_url`, if set."""
     url = world.webhook_url
     if not url or not subscription_ids:
@@ -68,13 +77,14 @@ async def notify_changes(world: SandboxWorld, subscription_ids: list[int], *,
     try:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s)) as session:
             for sub in subs:
-                await _deliver(session, url, world, sub)
+                await _deliver(session, url, world, sub, marketplace)
     except Exception:  # the sandbox must keep running whatever the receiver does
         log.exception("change notifications to %s failed", url)
 
 
-async def _deliver(session: aiohttp.ClientSession, url: str, world: SandboxWorld, sub: Subscription) -> None:
-    body = notification_body(world, sub)
+async def _deliver(session: aiohttp.ClientSession, url: str, world: SandboxWorld, sub: Subscription,
+                   marketplace: str) -> None:
+    body = notification_body(world, sub, marketplace)
     delivery = json.loads(body)["deliveryId"]
     headers = {
         "Content-Type": "application/json",

@@ -38,6 +38,7 @@ from bot.sync.posting import PostingReport, post_due_adjustments
 from bot.sync.proration import business_date
 from bot.sync.psa_cache import PsaRefresh, apply_psa_records
 from bot.sync.snapshot import SnapshotDiff, apply_marketplace_snapshot
+from bot.sync.subscription_sync import open_intent_ids, subscription_link_ids
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +114,32 @@ class SyncEngine:
                 await session.commit()
             report = await self._post(ignore_backoff=True)
             return planned, report
+
+    async def sync_subscription(self, external_id: str, *, actor: str = "webhook",
+                                ) -> tuple[SnapshotDiff, list[PlannedChange], PostingReport | None]:
+        """Read one marketplace subscription now and level only its links (a change notification)."""
+        async with self._lock:
+            now = self.clock()
+            try:
+                incoming = await self.marketplace.get_subscription(external_id)
+            except ConnectorError as exc:
+                await self._record_health(self.marketplace.system, error=exc.describe())
+                raise
+            await self._record_health(self.marketplace.system)
+            marketplace = MarketplaceName(self.marketplace.system)
+            async with self.sessions() as session:
+                diff = await apply_marketplace_snapshot(
+                    session=session, marketplace=marketplace, now=now,
+                    snapshot=MarketplaceSnapshot(companies=[], subscriptions=[incoming], complete=False, read_at=now))
+                link_ids = await subscription_link_ids(session=session, marketplace=marketplace,
+                                                       external_id=external_id)
+                planned = await plan_levelling(session=session, today=self.today(), now=now,
+                                               trigger=AdjustmentTrigger.sync, actor=actor,
+                                               link_ids=link_ids) if link_ids else []
+                intent_ids = await open_intent_ids(session=session, link_ids=link_ids)
+                await session.commit()
+            report = await self._post(ignore_backoff=False, only_ids=intent_ids) if intent_ids else None
+            return diff, planned, report
 
     async def _cycle(self, *, trigger: str, actor: str, dry_run: bool, ignore_backoff: bool,
                      force_full: bool) -> CycleReport:

@@ -1,0 +1,77 @@
+"""Marketplace change notifications: the secret that signs them, the deliveries already handled, and
+whether a notified subscription is one SeatSync knows.
+
+The secret is the active marketplace connection's stored (encrypted) secret `webhook_secret`: the
+marketplace (or the sandbox, whose secret `seatsync sandbox --print-config` shows under `webhook`)
+signs with it, so it is configured like the marketplace's other credentials.
+
+Deliveries are remembered one row each in `app_settings` under `webhook:<hash of marketplace and
+delivery id>`: the primary key makes "first time?" one INSERT that only one process can win, with no
+table of its own. Rows older than a week are pruned as new ones arrive; a redelivery after that would
+only trigger one more harmless sync.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.app_settings import load_app_settings
+from bot.db.connections import load_connection
+from bot.db.models import AppSetting, Marketplace, MarketplaceSubscription
+from bot.keys import SecretBox
+
+SECRET_NAME = "webhook_secret"
+DELIVERY_PREFIX = "webhook:"
+KEEP_DELIVERIES = timedelta(days=7)
+
+
+@dataclass(frozen=True, repr=False)
+class WebhookConfig:
+    marketplace: str
+    secret: str
+
+
+async def webhook_config(*, session: AsyncSession, box: SecretBox) -> WebhookConfig | None:
+    """The active marketplace and its webhook secret; None when either is not configured.
+    Raises SecretDecryptionError when stored secrets cannot be decrypted."""
+    settings = await load_app_settings(session=session)
+    if not settings.marketplace:
+        return None
+    connection = await load_connection(session=session, box=box, system=settings.marketplace)
+    secret = connection.secrets.get(SECRET_NAME) if connection is not None else None
+    if not secret:
+        return None
+    return WebhookConfig(marketplace=settings.marketplace, secret=secret)
+
+
+def delivery_key(marketplace: str, delivery_id: str) -> str:
+    return DELIVERY_PREFIX + hashlib.sha256(f"{marketplace}\n{delivery_id}".encode()).hexdigest()[:48]
+
+
+async def remember_delivery(*, session: AsyncSession, marketplace: str, delivery_id: str, subscription_id: str,
+                            now: datetime) -> bool:
+    """True the first time this delivery is seen (in any process), False for a repeat. Commits."""
+    await session.execute(delete(AppSetting).where(AppSetting.key.startswith(DELIVERY_PREFIX),
+                                                   AppSetting.updated_at < now - KEEP_DELIVERIES))
+    session.add(AppSetting(key=delivery_key(marketplace, delivery_id), updated_by="webhook", updated_at=now,
+                           value={"marketplace": marketplace, "delivery": delivery_id[:200],
+                                  "subscription": subscription_id, "received_at": now.isoformat()}))
+    try:
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        return False
+    return True
+
+
+async def subscription_known(*, session: AsyncSession, marketplace: str, external_id: str) -> bool:
+    found = await session.scalar(select(MarketplaceSubscription.id).where(
+        MarketplaceSubscription.marketplace == Marketplace(marketplace),
+        MarketplaceSubscription.external_id == external_id))
+    return found is not None

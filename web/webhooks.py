@@ -1,0 +1,164 @@
+"""POST /webhooks/marketplace: a signed change notification triggers an immediate sync of one subscription.
+
+    X-Sandbox-Signature: sha256=<hex HMAC-SHA256 of the raw body, keyed by the webhook secret>
+    {"deliveryId": "...", "marketplace": "ingram", "subscriptionId": "...", ...}
+
+The signature is checked (constant-time) before the body is parsed. Answers: 401 bad or missing
+signature; 400 malformed body; 503 no webhook secret configured; 200 a delivery already handled (no
+second sync); 202 accepted — with a sync of that subscription started in the background, or with a
+note when the subscription is not one SeatSync has read yet (the next sync reads it) or the
+notification is for another marketplace. The scheduled sync still runs: a lost notification delays
+nothing beyond the next cycle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from aiohttp import web
+
+from bot.connectors.errors import ConnectorError
+from bot.db.marketplace_webhooks import remember_delivery, subscription_known, webhook_config
+from bot.db.models import Marketplace
+from bot.keys import SecretDecryptionError
+from bot.sync.engine import SyncEngine
+from web.context import CONTEXT, AppContext
+
+log = logging.getLogger(__name__)
+
+ROUTE = "/webhooks/marketplace"
+SIGNATURE_HEADER = "X-Sandbox-Signature"
+MAX_BODY = 64 * 1024
+SHUTDOWN_GRACE_S = 10.0
+WEBHOOK_TASKS = web.AppKey("seatsync_webhook_tasks", set)
+
+
+class MalformedEvent(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class ChangeEvent:
+    delivery_id: str
+    marketplace: str
+    subscription_id: str
+
+
+def signature_matches(secret: str, body: bytes, header: str) -> bool:
+    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected.encode(), header.strip().lower().encode())
+
+
+def parse_event(body: bytes, *, default_marketplace: str) -> ChangeEvent:
+    try:
+        event = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise MalformedEvent("the body is not JSON") from None
+    if not isinstance(event, dict):
+        raise MalformedEvent("the body must be a JSON object")
+    delivery = _text(event, "deliveryId", 200)
+    subscription = _text(event, "subscriptionId", 64)
+    marketplace = event.get("marketplace", default_marketplace)
+    if marketplace not in {m.value for m in Marketplace}:
+        raise MalformedEvent(f"marketplace must be one of {', '.join(m.value for m in Marketplace)}")
+    return ChangeEvent(delivery_id=delivery, marketplace=marketplace, subscription_id=subscription)
+
+
+def _text(event: dict, name: str, limit: int) -> str:
+    value = event.get(name)
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not value.strip() or len(value) > limit:
+        raise MalformedEvent(f"{name} must be a non-empty string of at most {limit} characters")
+    return value.strip()
+
+
+def _answer(status: int, **body) -> web.Response:
+    return web.json_response(body, status=status, headers={"Cache-Control": "no-store"})
+
+
+async def marketplace_webhook(request: web.Request) -> web.Response:
+    context = request.app[CONTEXT]
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        return _answer(413, error=f"the body is larger than {MAX_BODY} bytes")
+    body = await request.content.read(MAX_BODY + 1)
+    if len(body) > MAX_BODY:
+        return _answer(413, error=f"the body is larger than {MAX_BODY} bytes")
+    try:
+        async with context.sessions() as session:
+            config = await webhook_config(session=session, box=context.box)
+    except SecretDecryptionError:
+        log.error("webhook refused: the marketplace connection's secrets cannot be decrypted")
+        return _answer(503, error="the webhook secret cannot be read; check SEATSYNC_SECRET_KEY")
+    if config is None:
+        return _answer(503, error="webhooks are not configured: store webhook_secret with the active "
+                                  "marketplace's connection")
+    if not signature_matches(config.secret, body, request.headers.get(SIGNATURE_HEADER, "")):
+        return _answer(401, error=f"missing or wrong {SIGNATURE_HEADER}")
+    try:
+        event = parse_event(body, default_marketplace=config.marketplace)
+    except MalformedEvent as exc:
+        return _answer(400, error=str(exc))
+    async with context.sessions() as session:
+        first = await remember_delivery(session=session, marketplace=event.marketplace,
+                                        delivery_id=event.delivery_id, subscription_id=event.subscription_id,
+                                        now=datetime.now(UTC))
+        known = await subscription_known(session=session, marketplace=event.marketplace,
+                                         external_id=event.subscription_id)
+    if not first:
+        return _answer(200, duplicate=True, note="this delivery was handled already")
+    if event.marketplace != config.marketplace:
+        return _answer(202, accepted=True, sync=False,
+                       note=f"SeatSync reads {config.marketplace}, not {event.marketplace}; nothing to do")
+    if not known:
+        return _answer(202, accepted=True, sync=False,
+                       note="SeatSync has not read this subscription yet; the next sync reads it")
+    task = asyncio.create_task(_sync_subscription(context, event))
+    tasks = request.app[WEBHOOK_TASKS]
+    tasks.add(task)
+    task.add_done_callback(tasks.discard)
+    return _answer(202, accepted=True, sync=True)
+
+
+async def _sync_subscription(context: AppContext, event: ChangeEvent) -> None:
+    try:
+        engine = await (context.engine_source or context.engines.get)()
+        if not isinstance(engine, SyncEngine):
+            log.info("webhook %s: no sync engine (%s)", event.delivery_id, engine.reason)
+            return
+        diff, planned, report = await engine.sync_subscription(event.subscription_id, actor="webhook")
+    except ConnectorError as exc:
+        log.warning("webhook %s: subscription %s not read: %s", event.delivery_id, event.subscription_id,
+                    exc.describe())
+        return
+    except Exception:
+        log.exception("webhook %s: the sync of subscription %s failed", event.delivery_id, event.subscription_id)
+        return
+    log.info("webhook %s: subscription %s: %d count changes, %d adjustments planned, %d posted, %d failed",
+             event.delivery_id, event.subscription_id, len(diff.increases) + len(diff.decreases), len(planned),
+             report.posted if report else 0, report.failed if report else 0)
+
+
+async def _tasks_lifecycle(app: web.Application) -> AsyncIterator[None]:
+    yield
+    tasks = list(app[WEBHOOK_TASKS])
+    if not tasks:
+        return
+    # let a sync that is posting finish (an interrupted post is safe, but a finished one is tidier)
+    _, pending = await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE_S)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+
+
+def register_webhooks(app: web.Application) -> None:
+    app[WEBHOOK_TASKS] = set()
+    app.router.add_post(ROUTE, marketplace_webhook)
+    app.cleanup_ctx.append(_tasks_lifecycle)

@@ -1,12 +1,13 @@
 """`seatsync report NAME [--format csv|xlsx|html] [--filter KEY=VALUE ...] [--link]`.
 
-Writes the report to standard output (CSV as text, XLSX as bytes), or with `--link` prints its signed
-URL: the same link Slack gets, valid for `report_link_days` and rooted at SEATSYNC_PUBLIC_URL.
-HTML is a page served by the web service, so it is only available as a link.
+Writes the report to standard output (CSV as text, XLSX as bytes, HTML as the same page the web
+service serves, its export links signed and rooted at SEATSYNC_PUBLIC_URL), or with `--link` prints its
+signed URL: the same link Slack gets, valid for `report_link_days`.
 """
 
 from __future__ import annotations
 
+import secrets
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from bot.db.engine import create_engine, session_factory
 from bot.db.migrate import upgrade
 from bot.reports.catalogue import REPORTS, parse_filters, run_report
 from bot.reports.formats import csv_chunks, write_xlsx
+from bot.reports.html import ExportLinks, render_report_page
 from bot.reports.links import FORMATS, report_url
 
 COPY_CHUNK = 64 * 1024
@@ -43,8 +45,6 @@ def report_request(name: str, fmt: str, filter_args: Sequence[str], *, link: boo
         raise ReportUsageError(f"there is no report called {name!r} (reports: {', '.join(REPORTS)})")
     if fmt not in FORMATS:
         raise ReportUsageError(f"unknown format {fmt!r} (formats: {', '.join(FORMATS)})")
-    if fmt == "html" and not link:
-        raise ReportUsageError("HTML reports are pages served by `seatsync serve`: add --link to get the signed URL")
     pairs: list[tuple[str, str]] = []
     for argument in filter_args:
         key, equals, value = argument.partition("=")
@@ -74,12 +74,21 @@ async def write_report(request: ReportRequest, *, settings: Settings, out: Binar
                 report = await run_report(request.name, session=session, filters=filters)
             except ValueError as exc:
                 raise ReportUsageError(str(exc)) from None
+            ttl = timedelta(days=(await load_app_settings(session=session)).report_link_days)
+
+            def url(fmt: str, pairs: list[tuple[str, str]]) -> str:
+                return report_url(public_url=settings.public_url, secret_key=settings.secret_key,
+                                  name=request.name, fmt=fmt, now=now, ttl=ttl, filters=dict(pairs))
+
             if request.link:  # the report ran, so the link's filters are known to work
-                app_settings = await load_app_settings(session=session)
-                url = report_url(public_url=settings.public_url, secret_key=settings.secret_key, name=request.name,
-                                 fmt=request.fmt, now=now, ttl=timedelta(days=app_settings.report_link_days),
-                                 filters=dict(request.pairs))
-                out.write(url.encode() + b"\n")
+                out.write(url(request.fmt, request.pairs).encode() + b"\n")
+            elif request.fmt == "html":
+                links = ExportLinks(filtered_csv=url("csv", request.pairs), filtered_xlsx=url("xlsx", request.pairs),
+                                    all_csv=url("csv", []), all_xlsx=url("xlsx", []),
+                                    carries_filter_text=not any(key == "text" for key, _ in request.pairs))
+                page = await render_report_page(report, filters=request.pairs, links=links,
+                                                nonce=secrets.token_urlsafe(16), generated_at=now)
+                out.write(page.encode())
             elif request.fmt == "csv":
                 async for chunk in csv_chunks(report):
                     out.write(chunk)

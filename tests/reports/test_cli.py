@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import html
 import io
 import logging
 import os
 import pty
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -106,7 +108,6 @@ async def test_xlsx_goes_to_stdout_as_bytes(dataset, capsysbinary, tmp_path):
     (["report", "linked", "--filter", "status=active", "--link"], "unknown status"),
     (["report", "adjustments", "--filter", "date_from=yesterday"], "date_from must be a date"),
     (["report", "linked", "--format", "pdf"], "unknown format 'pdf'"),
-    (["report", "linked", "--format", "html"], "add --link"),
 ])
 async def test_bad_requests_exit_2_with_one_line(dataset, capsysbinary, argv, message):
     code, out, err = await run_cli(capsysbinary, *argv)
@@ -146,6 +147,21 @@ async def test_html_and_xlsx_links_are_signed_for_their_paths(dataset, capsysbin
         assert parts.path == f"/reports/linked.{fmt}"
         assert verify(parts.path, parse_qsl(parts.query), key=report_link_key(TEST_SECRET_KEY),
                       now=datetime.now(UTC)) == []
+
+
+async def test_html_to_stdout_is_the_page_with_signed_absolute_export_links(dataset, capsysbinary):
+    code, out, err = await run_cli(capsysbinary, "report", "unlinked", "--format", "html", "--filter", "sort=company")
+    assert code == 0, err
+    page = out.decode()
+    assert page.lstrip().lower().startswith("<!doctype html>")
+    assert "Teams Essentials" in page and "Defender" in page
+    assert INJECTION not in page  # escaped: the quotes of the formula are entities
+    hrefs = re.findall(r'href="([^"]+)"', page)
+    exports = [html.unescape(h) for h in hrefs if h.startswith(PUBLIC_URL + "/reports/unlinked.")]
+    assert {urlsplit(h).path for h in exports} == {"/reports/unlinked.csv", "/reports/unlinked.xlsx"}
+    for href in exports:
+        parts = urlsplit(href)
+        verify(parts.path, parse_qsl(parts.query), key=report_link_key(TEST_SECRET_KEY), now=datetime.now(UTC))
 
 
 def test_xlsx_is_refused_on_a_terminal(cli_env):

@@ -60,8 +60,9 @@ async def report_file(request: web.Request) -> web.StreamResponse:
         except ValueError as exc:
             raise _refusal(web.HTTPBadRequest, str(exc), extension) from None
         if extension == "html":
-            expires = min(datetime.fromtimestamp(int(request.query["expires"]), UTC),
-                          now + timedelta(days=settings.report_link_days))
+            # the last `expires`, as verify() reads it: a repeated one cannot stretch the export links
+            signed_expiry = datetime.fromtimestamp(int(request.query.getall("expires")[-1]), UTC)
+            expires = min(signed_expiry, now + timedelta(days=settings.report_link_days))
             links = _export_links(name, pairs, key=key, now=now, ttl=expires - now)
             nonce = secrets.token_urlsafe(16)
             page = await render_report_page(report, filters=pairs, links=links, nonce=nonce, generated_at=now)

@@ -112,6 +112,12 @@ async def test_export_links_never_outlive_the_page_link(client, settings, sessio
     expiry = {int(parse_qs(urlsplit(h).query)["expires"][0]) for h in export_hrefs(root).values()}
     (expires,) = expiry
     assert expires - datetime.now(UTC).timestamp() == pytest.approx(2 * 3600, abs=60)
+    path, query = link(settings, "/reports/linked.html", ttl=timedelta(hours=2)).split("?")
+    far = int(datetime.now(UTC).timestamp()) + 30 * 86400
+    response, root = await get_page(client, f"{path}?expires={far}&{query}")  # a second expires, put first
+    assert response.status == 200
+    (expires,) = {int(parse_qs(urlsplit(h).query)["expires"][0]) for h in export_hrefs(root).values()}
+    assert expires - datetime.now(UTC).timestamp() == pytest.approx(2 * 3600, abs=60)
 
     await save_app_settings(session=session, settings=AppSettings(report_link_days=1), actor="U1")
     await session.commit()

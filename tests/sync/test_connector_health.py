@@ -17,6 +17,7 @@ from bot.keys import SecretBox
 from bot.sandbox.app import Sandbox
 from bot.sync.engine import SyncEngine
 from tests.conftest import TEST_SECRET_KEY
+from tests.sync.engine_setup import link_line, pick_lines
 
 STALE = timedelta(minutes=60)
 WRONG_PASSWORD = "wrong-password-7f3a9c"
@@ -175,3 +176,29 @@ async def test_a_silent_connector_goes_stale_after_the_threshold(workspace):
     stale = await changes(workspace, clock.advance(2))
     assert {(c.system, c.state, c.alert) for c in stale} == {("ingram", ConnectorState.stale, True),
                                                              ("autotask", ConnectorState.stale, True)}
+
+
+async def test_a_posting_pass_that_cannot_read_the_psa_records_a_failure(workspace):
+    clock = Clock()
+    engine = await engine_with(workspace, clock)
+    try:
+        line, = pick_lines(workspace.sandbox.world, "autotask", 1)
+        line.set_market_total(7)
+        line.set_psa_units(2)
+        await engine.run_cycle(trigger="test", force_full=True)
+        link_id = await link_line(workspace, line, "ingram")
+        workspace.sandbox.faults["autotask"].update({"error_rates": {"500": 1.0}})
+        clock.advance(1)
+        _, report = await engine.reconcile_links(link_ids=[link_id], actor="U1")
+        assert report.read_error and report.posted == 0
+        row = (await health(workspace))["autotask"]
+        assert row.state is ConnectorState.failing and "server error" in row.last_error
+        assert row.last_failure_at == clock.now
+
+        workspace.sandbox.faults["autotask"].reset()
+        clock.advance(1)
+        report = await engine.post_outbox(ignore_backoff=True)
+        assert report.posted == 1 and line.psa_units == 7
+        assert (await health(workspace))["autotask"].state is ConnectorState.ok
+    finally:
+        await engine.aclose()

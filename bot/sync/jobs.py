@@ -57,4 +57,5 @@ def schedule_triggers(settings: AppSettings) -> dict[str, BaseTrigger]:
         "sync-poll": IntervalTrigger(minutes=settings.poll_minutes),
         "month-end-checklist": CronTrigger(hour=settings.digest_hour, minute=5, timezone=settings.timezone),
         "daily-digest": CronTrigger(hour=settings.digest_hour, minute=0, timezone=settings.timezone),
+        "margin-guard": IntervalTrigger(minutes=settings.poll_minutes),  # bot/commands/automation_jobs.py
     }

@@ -304,6 +304,7 @@ async def test_a_save_rebuilds_the_engine_and_reschedules_the_jobs(aiohttp_clien
     assert reply.json["response_action"] == "update"
 
     await until(lambda: context.scheduler.job_trigger("sync-poll").interval == timedelta(minutes=17))
+    assert context.scheduler.job_trigger("margin-guard").interval == timedelta(minutes=17)
     digest = context.scheduler.job_trigger("daily-digest")
     assert str(digest.timezone) == "America/Denver" and "hour='6'" in str(digest)
     engine = await context.engines.get()

@@ -3,6 +3,7 @@ waits) and the Reject and Edit modals."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -65,6 +66,15 @@ def decision_line(change: HeldChange) -> str:
     return f"✅ Approved by {who}: {_posting_state(change.status, change.hold_until, change.last_error)}"
 
 
+def action_id(action: ApprovalId, change: HeldChange) -> str:
+    return f"{action}:{change.adjustment_id}"
+
+
+def action_pattern(action: ApprovalId) -> re.Pattern[str]:
+    """What Bolt matches a button's action_id against: the action, with any change id."""
+    return re.compile(rf"^{re.escape(action)}(:\d+)?$")
+
+
 def _danger(text: str, action_id: str, value: str) -> ButtonElement:
     return ButtonElement(text=text, action_id=action_id, value=value, style="danger")
 
@@ -81,10 +91,10 @@ def group_blocks(group: ApprovalGroup) -> list[dict[str, Any]]:
         ident = str(change.adjustment_id)
         blocks.append(section(f"{change_line(change)}\n{decision_line(change)}",
                               block_id=f"{ApprovalId.CHANGE_BLOCK}:{ident}"))
-        if change.awaiting:
-            blocks.append(buttons([button("Approve", ApprovalId.APPROVE, value=ident, primary=True),
-                                   _danger("Reject", ApprovalId.REJECT, ident),
-                                   button("Edit units/date", ApprovalId.EDIT, value=ident)],
+        if change.awaiting:  # action_ids are unique within a message: each carries its change's id
+            blocks.append(buttons([button("Approve", action_id(ApprovalId.APPROVE, change), value=ident, primary=True),
+                                   _danger("Reject", action_id(ApprovalId.REJECT, change), ident),
+                                   button("Edit units/date", action_id(ApprovalId.EDIT, change), value=ident)],
                                   block_id=f"{ApprovalId.ACTIONS_BLOCK}:{ident}"))
     return message_blocks(blocks)
 
@@ -104,7 +114,7 @@ def reject_modal(change: HeldChange, *, metadata: str) -> dict[str, Any]:
             InputBlock(block_id=ApprovalId.REASON_BLOCK, label="Why reject it?",
                        hint="Recorded with your name. SeatSync will not propose this count again until the "
                             "marketplace count changes.",
-                       element=PlainTextInputElement(action_id=ApprovalId.VALUE, multiline=True,
+                       element=PlainTextInputElement(action_id=ApprovalId.REASON, multiline=True,
                                                      max_length=MAX_REASON)),
         ],
     ).to_dict()
@@ -117,10 +127,10 @@ def edit_modal(change: HeldChange, *, metadata: str) -> dict[str, Any]:
         blocks=[
             section(change_line(change)),
             InputBlock(block_id=ApprovalId.UNITS_BLOCK, label=f"Units to bill (now {change.units_from})",
-                       element=NumberInputElement(action_id=ApprovalId.VALUE, is_decimal_allowed=False,
+                       element=NumberInputElement(action_id=ApprovalId.UNITS, is_decimal_allowed=False,
                                                   initial_value=str(change.units_to), min_value="0")),
             InputBlock(block_id=ApprovalId.DATE_BLOCK, label="Effective date",
-                       element=DatePickerElement(action_id=ApprovalId.VALUE,
+                       element=DatePickerElement(action_id=ApprovalId.DATE,
                                                  initial_date=change.effective_date.isoformat())),
             context("The prorated amount is recomputed for the new units and date, and the change is approved."),
         ],

@@ -17,7 +17,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands.access import is_billing_member, load_billing_team, refusal
-from bot.commands.approval_blocks import edit_modal, reject_modal
+from bot.commands.approval_blocks import action_pattern, edit_modal, reject_modal
 from bot.commands.approval_messages import refresh_approval_messages
 from bot.commands.ids import ApprovalId
 from bot.commands.metadata import TamperedMetadata, metadata_key, seal, unseal
@@ -38,9 +38,9 @@ TAMPERED = "This dialog's state was altered, so nothing was decided. Click the b
 
 
 def register_approval_actions(app: AsyncApp, context: AppContext) -> None:
-    app.action(ApprovalId.APPROVE.value)(_approve(context))
-    app.action(ApprovalId.REJECT.value)(_open_modal(context, reject_modal))
-    app.action(ApprovalId.EDIT.value)(_open_modal(context, edit_modal))
+    app.action(action_pattern(ApprovalId.APPROVE))(_approve(context))
+    app.action(action_pattern(ApprovalId.REJECT))(_open_modal(context, reject_modal))
+    app.action(action_pattern(ApprovalId.EDIT))(_open_modal(context, edit_modal))
     app.view(ApprovalId.REJECT_CALLBACK.value)(_submit_reject(context))
     app.view(ApprovalId.EDIT_CALLBACK.value)(_submit_edit(context))
 
@@ -130,15 +130,15 @@ def _submitted_id(context: AppContext, view: dict[str, Any]) -> int:
     return payload["id"]
 
 
-def _value(view: dict[str, Any], block_id: str) -> Any:
-    entry = view.get("state", {}).get("values", {}).get(block_id, {}).get(ApprovalId.VALUE, {})
+def _value(view: dict[str, Any], block_id: str, action_id: str) -> Any:
+    entry = view.get("state", {}).get("values", {}).get(block_id, {}).get(action_id, {})
     return entry.get("value") if "value" in entry else entry.get("selected_date")
 
 
 def _submit_reject(context: AppContext):
     async def submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
         user_id = body["user"]["id"]
-        reason = (_value(view, ApprovalId.REASON_BLOCK) or "").strip()
+        reason = (_value(view, ApprovalId.REASON_BLOCK, ApprovalId.REASON) or "").strip()
         errors = await _checked(context, client, user_id, view)
         if isinstance(errors, dict):
             await ack(response_action="errors", errors=errors)
@@ -164,8 +164,8 @@ def _submit_edit(context: AppContext):
         if isinstance(checked, dict):
             await ack(response_action="errors", errors=checked)
             return
-        units_text = str(_value(view, ApprovalId.UNITS_BLOCK) or "").strip()
-        date_text = str(_value(view, ApprovalId.DATE_BLOCK) or "").strip()
+        units_text = str(_value(view, ApprovalId.UNITS_BLOCK, ApprovalId.UNITS) or "").strip()
+        date_text = str(_value(view, ApprovalId.DATE_BLOCK, ApprovalId.DATE) or "").strip()
         if not units_text.isdigit():
             await ack(response_action="errors",
                       errors={ApprovalId.UNITS_BLOCK.value: "Enter a whole number of units (0 or more)."})

@@ -140,7 +140,7 @@ class LinkCallbackId(StrEnum):
 # --- AUTO: approvals of held changes ------------------------------------------------------------------
 
 class ApprovalId(StrEnum):
-    APPROVE = "seats_approval_approve"  # value: the adjustment id
+    APPROVE = "seats_approval_approve"  # + ":<adjustment id>" (unique in a message); value: the adjustment id
     REJECT = "seats_approval_reject"
     EDIT = "seats_approval_edit"
     CHANGE_BLOCK = "seats_approval_change"  # + ":<adjustment id>"
@@ -150,4 +150,6 @@ class ApprovalId(StrEnum):
     REASON_BLOCK = "seats_approval_reason"
     UNITS_BLOCK = "seats_approval_units"
     DATE_BLOCK = "seats_approval_date"
-    VALUE = "value"  # the action_id of every single-element input
+    REASON = "reason"  # the inputs' action_ids (unique within a view)
+    UNITS = "units"
+    DATE = "date"

@@ -141,13 +141,19 @@ def wizard_view(state: WizardState, resolved: ResolvedPicks, *, sealed: str, not
                 close="Cancel", private_metadata=sealed, blocks=blocks).to_dict()
 
 
+def money(amount: Decimal) -> str:
+    """12.5 -> "12.50", 6.4000 -> "6.40", 0.125 -> "0.125": cents, or every digit that matters."""
+    cents = amount.quantize(Decimal("0.01"))
+    return f"{cents:.2f}" if cents == amount else f"{amount.normalize():f}"
+
+
 def counts_text(resolved: ResolvedPicks) -> str:
-    money = ", ".join(part for part in (
-        f"PSA price {resolved.psa_price}" if resolved.psa_price is not None else "",
-        f"PSA cost {resolved.psa_cost}" if resolved.psa_cost is not None else "") if part)
+    prices = ", ".join(part for part in (
+        f"PSA price {money(resolved.psa_price)}" if resolved.psa_price is not None else "",
+        f"PSA cost {money(resolved.psa_cost)}" if resolved.psa_cost is not None else "") if part)
     return (f"*{resolved.name(Level.resource)}* → *{resolved.name(Level.service)}*\n"
             f"Marketplace count {resolved.marketplace_total} · PSA units {resolved.psa_units}"
-            + (f" · {money}" if money else ""))
+            + (f" · {prices}" if prices else ""))
 
 
 def _price_blocks() -> list[Block]:
@@ -168,7 +174,7 @@ def _price_blocks() -> list[Block]:
 
 def below_cost_view(*, resolved: ResolvedPicks, price: PriceChoice, psa_cost: Decimal, sealed: str
                     ) -> dict[str, Any]:
-    text = (f"The custom cost *{price.custom_cost}* is below the PSA's current cost *{psa_cost}* for "
+    text = (f"The custom cost *{money(price.custom_cost)}* is below the PSA's current cost *{money(psa_cost)}* for "
             f"*{resolved.name(Level.service)}* ({resolved.name(Level.psa_company)}).\n"
             "Adjustments would be posted at a cost lower than what the PSA shows. Save it anyway?")
     return View(type="modal", callback_id=LinkCallbackId.BELOW_COST, title="Cost below the PSA's",

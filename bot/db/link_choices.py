@@ -228,9 +228,11 @@ async def resolve_picks(*, session: AsyncSession, picks: Picks, today: date) -> 
         return _stop(resolved, current, Level.contract, picks,
                      "that contract is no longer there" if contract is None
                      else f"that contract is not {psa_company.name}'s")
-    if linked_contract is None and contract_note(contract.status, contract.end_date, today):
+    if contract_note(contract.status, contract.end_date, today):
         return _stop(resolved, current, Level.contract, picks,
-                     f"contract {contract.name} has {_ended(contract, today)}; pick a current one")
+                     f"contract {contract.name} has {_ended(contract, today)}; "
+                     + ("renew it in the PSA or unlink the subscription first" if linked_contract is not None
+                        else "pick a current one"))
     current = current.choose(Level.contract, contract.id)
     resolved.names[Level.contract] = contract.name
     if linked_contract is not None:

@@ -20,6 +20,7 @@ from rapidfuzz import fuzz, process
 from bot.sync.matching import name_score, normalise_name
 
 PARTIAL_WEIGHT = 0.9  # a fragment that matches is good, but not as good as the whole name
+TYPED_CUTOFF = 45.0  # below this, a name has little to do with what was typed: not offered
 _SHORTLIST_FACTOR = 2
 
 normalised = lru_cache(maxsize=131_072)(normalise_name)
@@ -33,7 +34,8 @@ class Ranked:
 
 def rank_names(names: Sequence[str], *, typed: str = "", reference: str | None = None,
                limit: int = 100) -> list[Ranked]:
-    """Candidates best first: by what was typed, else by the reference name, else in the given order."""
+    """Candidates best first: by what was typed (poor matches left out), else by the reference name, else in
+    the given order."""
     needle = typed.strip()
     if not needle and not (reference or "").strip():
         return [Ranked(i, None) for i in range(min(limit, len(names)))]
@@ -46,6 +48,8 @@ def rank_names(names: Sequence[str], *, typed: str = "", reference: str | None =
         shortlist |= {index for _c, _s, index in process.extract(query, choices, scorer=fuzz.partial_ratio,
                                                                   limit=width)}
     scored = [Ranked(index, _score(query, choices[index], typed=bool(needle))) for index in shortlist]
+    if needle:
+        scored = [r for r in scored if (r.score or 0.0) >= TYPED_CUTOFF]
     scored.sort(key=lambda r: (-(r.score or 0.0), r.index))
     return scored[:limit]
 

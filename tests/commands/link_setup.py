@@ -6,14 +6,29 @@ from __future__ import annotations
 import asyncio
 import copy
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from aiohttp import web
 from sqlalchemy import select
 
+from bot.commands.ids import LinkActionId
 from bot.config import load_settings
-from bot.db.models import MarketplaceResource, MarketplaceSubscription, PsaContract, PsaService
+from bot.db.models import (
+    ContractStatus,
+    Marketplace,
+    MarketplaceCompany,
+    MarketplaceResource,
+    MarketplaceSubscription,
+    PsaCompany,
+    PsaContract,
+    PsaService,
+    PsaSystem,
+    SubscriptionStatus,
+    Term,
+)
 from bot.sandbox.slack import SlackRecorder, create_slack_app
 from bot.sandbox.slack_blocks import find_element, validate_message_blocks, validate_view
 from bot.sandbox.slack_requests import SlackReply, SlackRequestSender
@@ -201,3 +216,73 @@ async def line_rows(sessions, *, subscription_external_id: str, resource_externa
         return LineRows(subscription.company_id, subscription.company.name, contract.company_id,
                         contract.company.name, subscription.id, subscription.name, contract.id, contract.name,
                         resource.id, resource.name, service.id, service.name)
+
+
+@dataclass(frozen=True)
+class SmallWorld:
+    acme: int
+    zenith: int
+    acme_co: int
+    acme_plumbing: int
+    subscription: int
+    old_subscription: int
+    contract: int
+    old_contract: int
+    exchange: int
+    teams: int
+    exchange_service: int
+    teams_service: int
+
+
+async def small_world(sessions) -> SmallWorld:
+    """Two marketplace customers and their PSA spellings; Acme has a current and an ended subscription and
+    contract, each current one holding Exchange and Teams. Nothing linked."""
+    async with sessions() as session:
+        acme = MarketplaceCompany(marketplace=Marketplace.ingram, external_id="C-1", name="Acme Mfg. Inc.")
+        zenith = MarketplaceCompany(marketplace=Marketplace.ingram, external_id="C-2", name="Zenith Labs LLC")
+        sub = MarketplaceSubscription(company=acme, marketplace=Marketplace.ingram, external_id="S-1",
+                                      name="Microsoft 365 Business Standard", term=Term.monthly,
+                                      status=SubscriptionStatus.active, start_date=date(2026, 1, 1))
+        old_sub = MarketplaceSubscription(company=acme, marketplace=Marketplace.ingram, external_id="S-2",
+                                          name="Office 365 E1 (old)", term=Term.monthly,
+                                          status=SubscriptionStatus.expired, start_date=date(2024, 1, 1))
+        exchange = MarketplaceResource(subscription=sub, external_id="R-1", name="Exchange Online (Plan 1)",
+                                       additional=8, total=8, unit_price=Decimal("8.00"), unit_cost=Decimal("6.40"))
+        teams = MarketplaceResource(subscription=sub, external_id="R-2", name="Microsoft Teams Essentials",
+                                    additional=3, total=3, unit_price=Decimal("4.00"), unit_cost=Decimal("3.00"))
+        psa = {name: PsaCompany(psa=PsaSystem.autotask, external_id=str(i), name=name)
+               for i, name in enumerate(("Acme Co.", "Acme Plumbing", "Zenith Laboratories", "Apex Corporation"))}
+        contract = PsaContract(company=psa["Acme Co."], psa=PsaSystem.autotask, external_id="K-1",
+                               name="M365 Business Standard", status=ContractStatus.active,
+                               start_date=date(2026, 1, 1))
+        old_contract = PsaContract(company=psa["Acme Co."], psa=PsaSystem.autotask, external_id="K-2",
+                                   name="M365 Business Standard 2024", status=ContractStatus.active,
+                                   start_date=date(2024, 1, 1), end_date=date(2024, 12, 31))
+        exchange_service = PsaService(contract=contract, psa=PsaSystem.autotask, external_id="V-1",
+                                      name="Exchange Online (Plan 1)", units=1, unit_price=Decimal("9.50"),
+                                      unit_cost=Decimal("6.40"))
+        teams_service = PsaService(contract=contract, psa=PsaSystem.autotask, external_id="V-2",
+                                   name="Teams Essentials", units=3, unit_price=Decimal("5.00"),
+                                   unit_cost=Decimal("3.00"))
+        session.add_all([acme, zenith, sub, old_sub, exchange, teams, *psa.values(), contract, old_contract,
+                         exchange_service, teams_service])
+        await session.commit()
+        return SmallWorld(acme.id, zenith.id, psa["Acme Co."].id, psa["Acme Plumbing"].id, sub.id, old_sub.id,
+                          contract.id, old_contract.id, exchange.id, teams.id, exchange_service.id, teams_service.id)
+
+
+async def walk_to_price(modal: Modal, world: SmallWorld, *, resource: str = "Exchange", service: str = "Exchange"
+                        ) -> None:
+    """Pick Acme all the way down to a resource and service, as a person would."""
+    await until(lambda: modal.is_open, what="the modal")
+    await modal.pick(LinkActionId.PICK_COMPANY, option_named(await modal.options(LinkActionId.PICK_COMPANY, "acme"),
+                                                             "Acme Mfg. Inc."))
+    await modal.pick(LinkActionId.PICK_PSA_COMPANY, option_named(await modal.options(LinkActionId.PICK_PSA_COMPANY),
+                                                                 "Acme Co."))
+    await modal.pick(LinkActionId.PICK_SUBSCRIPTION,
+                     option_named(await modal.options(LinkActionId.PICK_SUBSCRIPTION), "Microsoft 365"))
+    await modal.pick(LinkActionId.PICK_CONTRACT, option_named(await modal.options(LinkActionId.PICK_CONTRACT),
+                                                              "M365 Business Standard ·"))
+    await modal.pick(LinkActionId.PICK_RESOURCE, option_named(await modal.options(LinkActionId.PICK_RESOURCE),
+                                                              resource))
+    await modal.pick(LinkActionId.PICK_SERVICE, option_named(await modal.options(LinkActionId.PICK_SERVICE), service))

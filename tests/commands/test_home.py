@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime, timedelta
 
-from bot.commands.ids import HomeId
+from bot.commands.ids import HomeId, LinkCallbackId
 from bot.db.models import (
     Adjustment,
     AdjustmentStatus,
@@ -167,3 +167,24 @@ async def test_shortcuts_run_the_command_in_the_dm_and_refresh_the_home_tab(aioh
     assert config.status == 200
     await until(lambda: recorder.open_views(DANA) and "Save" in json.dumps(recorder.open_views(DANA)[-1]))
     assert [c.ok for c in recorder.calls("views.open")] == [True]
+
+
+async def test_the_other_shortcuts_reach_their_commands(aiohttp_client, slack, tmp_path, database_url):
+    recorder, _ = slack
+    _, sender = await start_app(aiohttp_client, slack, tmp_path, database_url)
+    await sender.app_home_opened(DANA)
+    await until(lambda: published(recorder))
+    home_id = recorder.home_views[DANA]
+
+    for action_id in (HomeId.CHECKLIST, HomeId.REPORTS):
+        before = len(recorder.channel_messages(DANA_DM))
+        assert (await sender.block_actions(action_id, view=home_id)).status == 200
+        await until(lambda: len(recorder.channel_messages(DANA_DM)) > before)
+    dm = recorder.channel_messages(DANA_DM)
+    assert dm[0]["text"].startswith("Month-end checklist")
+    assert "unlinked" in json.dumps(dm[-1])  # `/seats report` with no name: the usage, naming the reports
+    assert (await sender.block_actions(HomeId.LINK, view=home_id)).status == 200
+    await until(lambda: recorder.calls("views.open"))
+    assert recorder.calls("views.open")[0].ok
+    assert recorder.calls("views.open")[0].args["view"]["callback_id"] == LinkCallbackId.WIZARD  # the link wizard
+    assert all(c.ok for c in recorder.calls() if c.method != "response_url")

@@ -2,8 +2,8 @@
 
 A shortcut runs the same `/seats` subcommand the person could type (sync, sync --dry-run, checklist,
 report, link, config), through the router's dispatcher, with the app's DM with them as the channel:
-replies and summaries land in the Messages tab, a modal opens from the click's trigger_id. The
-dashboard is published again after a shortcut ran (so a sync's result shows at once).
+replies and summaries land in the Messages tab, a modal opens from the click's trigger_id. After *Sync
+now* the dashboard is published again, so the new sync's result shows at once.
 """
 
 from __future__ import annotations
@@ -30,12 +30,13 @@ log = logging.getLogger(__name__)
 SeatsCommand = Callable[..., Awaitable[None]]  # the router's /seats listener: (ack, command, respond, client)
 SHORTCUT_TEXT = {HomeId.SYNC: "sync", HomeId.DRY_RUN: "sync --dry-run", HomeId.CHECKLIST: "checklist",
                  HomeId.REPORTS: "report", HomeId.LINK: "link", HomeId.CONFIG: "config"}
+REFRESH_AFTER = {HomeId.SYNC}  # the only shortcut that changes what the dashboard shows
 
 
 def register_home(app: AsyncApp, context: AppContext, *, seats_command: SeatsCommand) -> None:
     app.event("app_home_opened")(_home_opened(context))
     for action_id, text in SHORTCUT_TEXT.items():
-        app.action(action_id.value)(_shortcut(context, seats_command, text))
+        app.action(action_id.value)(_shortcut(context, seats_command, text, refresh=action_id in REFRESH_AFTER))
 
 
 async def publish_home(*, context: AppContext, client: AsyncWebClient, user_id: str, dm_channel: str) -> None:
@@ -58,7 +59,7 @@ def _home_opened(context: AppContext):
     return opened
 
 
-def _shortcut(context: AppContext, seats_command: SeatsCommand, text: str):
+def _shortcut(context: AppContext, seats_command: SeatsCommand, text: str, *, refresh: bool):
     async def shortcut(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         user = body["user"]
@@ -76,7 +77,8 @@ def _shortcut(context: AppContext, seats_command: SeatsCommand, text: str):
                    "team_id": (body.get("team") or {}).get("id"), "trigger_id": body.get("trigger_id"),
                    "response_url": None}
         await seats_command(ack=reply, command=command, respond=reply, client=client)
-        await publish_home(context=context, client=client, user_id=user["id"], dm_channel=dm_channel)
+        if refresh:
+            await publish_home(context=context, client=client, user_id=user["id"], dm_channel=dm_channel)
 
     return shortcut
 

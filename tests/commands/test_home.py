@@ -147,8 +147,8 @@ async def test_the_messages_tab_publishes_nothing_and_an_empty_workspace_says_so
     assert "*Last sync*: none yet (not chosen → not chosen)" in body and "Licences per customer" not in body
 
 
-async def test_shortcuts_run_the_command_in_the_dm_and_refresh_the_home_tab(aiohttp_client, slack, tmp_path,
-                                                                           database_url):
+async def test_shortcuts_run_the_command_in_the_dm_and_a_sync_refreshes_the_home_tab(aiohttp_client, slack, tmp_path,
+                                                                                     database_url):
     recorder, _ = slack
     _, sender = await start_app(aiohttp_client, slack, tmp_path, database_url)
     await sender.app_home_opened(DANA)
@@ -156,12 +156,16 @@ async def test_shortcuts_run_the_command_in_the_dm_and_refresh_the_home_tab(aioh
     home_id = recorder.home_views[DANA]
 
     dry_run = await sender.block_actions(HomeId.DRY_RUN, view=home_id)
-
     assert dry_run.status == 200
-    await until(lambda: len(published(recorder)) == 2)
+    await until(lambda: len(recorder.channel_messages(DANA_DM)) == 2)
     dm = [m["text"] for m in recorder.channel_messages(DANA_DM)]
-    assert dm[0] == "Dry run… (nothing will be written to the PSA)"
-    assert dm[1].startswith("Sync cannot run yet: no marketplace and PSA chosen yet")
+    assert dm == ["Dry run… (nothing will be written to the PSA)",
+                  "Sync cannot run yet: no marketplace and PSA chosen yet (set them with /seats config)."]
+    assert len(published(recorder)) == 1  # a dry run changes nothing the dashboard shows
+
+    await sender.block_actions(HomeId.SYNC, view=home_id)
+    await until(lambda: len(published(recorder)) == 2)
+    assert recorder.channel_messages(DANA_DM)[2]["text"] == "Syncing…"
 
     config = await sender.block_actions(HomeId.CONFIG, view=home_id)
     assert config.status == 200

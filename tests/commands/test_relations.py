@@ -1,0 +1,190 @@
+"""`/seats relations` end to end: suggestions paged, bulk set with a failing row, current relations cleared."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from bot.commands.ids import LinkActionId, LinkBlockId, LinkCallbackId
+from bot.commands.modal_state import TAMPERED, open_state
+from bot.commands.relations_views import rows_block_id
+from bot.db.audit import audit_events_for
+from bot.db.links import link_resource, unlink_resource
+from bot.db.models import ResourceLink
+from bot.sandbox.many_companies import insert_many_companies
+from tests.commands.link_setup import (
+    DANA,
+    Modal,
+    assert_valid_message,
+    assert_valid_view,
+    failed_calls,
+    slack,  # noqa: F401 - the fixture
+    start_app,
+    until,
+)
+from tests.commands.test_link_wizard import workspace  # noqa: F401 - the fixture
+
+SCORE = re.compile(r" · (\d{1,3})%$")
+
+
+@pytest.fixture
+async def app(aiohttp_client, slack, tmp_path, database_url):  # noqa: F811
+    recorder, _ = slack
+    context, sender = await start_app(aiohttp_client, slack, tmp_path, database_url)
+    async with context.sessions() as session:
+        await insert_many_companies(session=session, count=45)
+    return recorder, context, sender
+
+
+def row_options(modal: Modal) -> list[dict]:
+    return [o for b in modal.top["blocks"] if b["block_id"].startswith(LinkBlockId.RELATIONS_ROWS)
+            for o in b["element"]["options"]]
+
+
+def page_rows(modal: Modal, context) -> list:
+    return open_state(context, "relations", modal.top["private_metadata"])["rows"]
+
+
+async def opened(modal: Modal, sender) -> None:
+    await sender.slash_command("relations")
+    await until(lambda: modal.is_open and modal.top["blocks"][0]["text"]["text"] != "Loading…", what="the rows")
+
+
+async def summaries(recorder, user: str) -> list[dict]:
+    await until(lambda: recorder.ephemeral_messages(user), what="the summary")
+    return [m.message for m in recorder.ephemeral_messages(user)]
+
+
+async def test_suggestions_are_paged_best_first_and_set_with_a_failing_row(app):
+    recorder, context, sender = app
+    modal = Modal(recorder, sender)
+    await opened(modal, sender)
+
+    header = modal.top["blocks"][0]["text"]["text"]
+    total = int(re.search(r"· (\d+) in all", header).group(1))
+    assert header.startswith("*Suggested matches*, high confidence first") and 40 <= total <= 45
+    assert f"page 1 of {-(-total // 20)}" in header
+    assert [b["block_id"] for b in modal.top["blocks"] if b["type"] == "input"] == [rows_block_id(0), rows_block_id(1)]
+    first_page = row_options(modal)
+    scores = [int(SCORE.search(o["text"]["text"]).group(1)) for o in first_page]
+    assert len(first_page) == 20 and scores == sorted(scores, reverse=True)
+    assert all(o["description"]["text"].startswith("→ ") for o in first_page)
+    assert modal.top["submit"]["text"] == "Set selected" and modal.has(LinkActionId.RELATIONS_NEXT)
+    assert not modal.has(LinkActionId.RELATIONS_PREVIOUS)
+    assert_valid_view(modal.top)
+
+    await modal.click(LinkActionId.RELATIONS_NEXT)
+    assert "page 2 of" in modal.top["blocks"][0]["text"]["text"]
+    assert row_options(modal)[0]["text"] != first_page[0]["text"] and modal.has(LinkActionId.RELATIONS_PREVIOUS)
+    await modal.click(LinkActionId.RELATIONS_PREVIOUS)
+    assert row_options(modal) == first_page
+
+    rows = page_rows(modal, context)
+    taken_resource, taken_service = rows[1]
+    async with context.sessions() as session:  # meanwhile someone links row 1's resource another way
+        other_service = rows[2][1]
+        await link_resource(session=session, resource_id=taken_resource, service_id=other_service, actor="U0SOMEONE")
+        await session.commit()
+
+    reply = await modal.submit({rows_block_id(0): ["0", "1"], rows_block_id(1): ["12"]})
+
+    assert reply.json is None and not modal.is_open
+    summary, = await summaries(recorder, DANA)
+    assert summary["text"] == "Set 2 of 3 relations."
+    assert_valid_message(summary["blocks"])
+    lines = [b["text"]["text"] for b in summary["blocks"] if b["type"] == "section"]
+    assert lines[1].startswith("✅ ") and lines[3].startswith("✅ ")
+    assert lines[2].startswith("❌ ") and "already feeds PSA service" in lines[2]
+    async with context.sessions() as session:
+        made = {(link.resource_id, link.psa_service_id): link for link in await session.scalars(select(ResourceLink))}
+        assert set(made) == {tuple(rows[0]), tuple(rows[12]), (taken_resource, other_service)}
+        audit = await audit_events_for(session=session, subject_type="resource_link",
+                                       subject_id=made[tuple(rows[0])].id)
+        assert [(e.action, e.actor) for e in audit] == [("link_resource", DANA)]
+    assert failed_calls(recorder) == []
+
+
+async def test_current_relations_are_cleared_with_a_row_gone_meanwhile(app):
+    recorder, context, sender = app
+    modal = Modal(recorder, sender)
+    await opened(modal, sender)
+    rows = page_rows(modal, context)
+    async with context.sessions() as session:
+        link_ids = [(await link_resource(session=session, resource_id=r, service_id=s, actor="U0SOMEONE")).id
+                    for r, s in rows[:3]]
+        await session.commit()
+
+    await modal.click(LinkActionId.RELATIONS_MODE)
+    header = modal.top["blocks"][0]["text"]["text"]
+    assert header == "*Current relations* · 3 in all · page 1 of 1"
+    assert modal.top["submit"]["text"] == "Clear selected" and not modal.has(LinkActionId.RELATIONS_NEXT)
+    current = page_rows(modal, context)
+    assert sorted(current) == sorted(link_ids)
+    async with context.sessions() as session:
+        await unlink_resource(session=session, resource_link_id=current[1], actor="U0SOMEONE")
+        await session.commit()
+
+    await modal.submit({rows_block_id(0): ["0", "1"]})
+
+    summary, = await summaries(recorder, DANA)
+    assert summary["text"] == "Cleared 1 of 2 relations."
+    lines = [b["text"]["text"] for b in summary["blocks"] if b["type"] == "section"]
+    assert lines[1].startswith("✅ ")
+    assert lines[2].startswith(f"❌ relation #{current[1]}: there is no relation #{current[1]}")
+    async with context.sessions() as session:
+        assert list(await session.scalars(select(ResourceLink.id))) == [current[2]]
+
+
+async def test_nothing_ticked_or_rows_the_page_never_showed_are_refused(app):
+    recorder, context, sender = app
+    modal = Modal(recorder, sender)
+    await opened(modal, sender)
+
+    reply = await modal.submit()
+    assert reply.json == {"response_action": "errors", "errors": {rows_block_id(0): "tick at least one row"}}
+    forged = {"text": {"type": "plain_text", "text": "row 99"}, "value": "99"}
+    reply = await modal.submit({rows_block_id(0): [forged]})
+    assert reply.json["response_action"] == "errors"
+    async with context.sessions() as session:
+        assert list(await session.scalars(select(ResourceLink))) == []
+
+
+async def test_altered_state_is_refused(app):
+    recorder, context, sender = app
+    modal = Modal(recorder, sender)
+    await opened(modal, sender)
+    stored = recorder.views[modal.top["id"]]
+    genuine = stored.body["private_metadata"]
+    stored.body["private_metadata"] = "x" + genuine
+
+    reply = await modal.submit({rows_block_id(0): ["0"]})
+    assert reply.json == {"response_action": "errors", "errors": {rows_block_id(0): TAMPERED}}
+
+    await modal.click(LinkActionId.RELATIONS_NEXT)
+    assert modal.top["callback_id"] == LinkCallbackId.REFUSED and TAMPERED in modal.texts()
+    async with context.sessions() as session:
+        assert list(await session.scalars(select(ResourceLink))) == []
+
+
+async def test_relations_set_from_suggestions_are_reconciled(aiohttp_client, slack, tmp_path,  # noqa: F811
+                                                             database_url, workspace):  # noqa: F811
+    recorder, _ = slack
+    context, sender = await start_app(aiohttp_client, slack, tmp_path, database_url)
+
+    async def demo_engine():
+        return workspace.engine
+
+    context.engine_source = demo_engine
+    modal = Modal(recorder, sender)
+    await opened(modal, sender)
+    assert row_options(modal), "the sandbox has suggestions"
+
+    await modal.submit({rows_block_id(0): ["0"]})
+
+    summary, = await summaries(recorder, DANA)
+    assert summary["text"] == "Set 1 of 1 relations."
+    line = [b["text"]["text"] for b in summary["blocks"] if b["type"] == "section"][1]
+    assert re.search(r"^✅ .+\nIngram \d+ · Autotask \d+ → (posted [+-]\d+|already in step)", line), line
+    assert failed_calls(recorder) == []

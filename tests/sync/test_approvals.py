@@ -20,6 +20,7 @@ from bot.demo.workspace import open_workspace
 from bot.sandbox.app import Sandbox
 from bot.sync.approval_policy import ApprovalPolicy, hold_reason
 from bot.sync.approvals import ApprovalError, approve_change, edit_change, reject_change
+from bot.sync.preview import AWAITING_APPROVAL, WOULD_HOLD, WOULD_POST, posting_preview
 from bot.sync.summary import describe_cycle
 from tests.conftest import TEST_SECRET_KEY, make_env
 from tests.sync.engine_setup import link_line, pick_lines
@@ -260,3 +261,23 @@ async def test_dry_run_shows_would_hold_and_writes_nothing(workspace, database_u
     assert len(workspace.sandbox.world.write_log) == writes_before
     assert (held_line.psa_units, free_line.psa_units) == (2, 2)
     assert await adjustments(workspace) == []
+
+
+async def test_the_preview_shows_held_and_would_hold_changes_and_writes_nothing(workspace):
+    held_line, later_line = await linked_lines(workspace, [(2, 9), (2, 2)])
+    await policy(workspace, max_units=5)
+    await workspace.engine.run_cycle(trigger="test", force_full=True)  # the first is held
+    later_line.set_market_total(10)
+    await workspace.engine.run_cycle(trigger="test", force_full=True, dry_run=True)  # read, nothing recorded
+    recorded = await adjustments(workspace)
+
+    async with workspace.sessions() as session:
+        preview = await posting_preview(session=session, today=workspace.engine.today(), now=workspace.engine.clock())
+
+    assert [(row.state, row.units_from, row.units_to, row.note) for row in preview.rows] == [
+        (AWAITING_APPROVAL, 2, 9, "7 units is over the 5-unit limit"),
+        (WOULD_HOLD, 2, 10, "8 units is over the 5-unit limit"),
+    ]
+    assert preview.count(WOULD_POST) == 0 and preview.prorated_total == 0
+    assert [(a.id, a.status) for a in await adjustments(workspace)] == [(a.id, a.status) for a in recorded]
+    assert later_line.writes() == [] and held_line.writes() == []

@@ -11,14 +11,16 @@ company maps to one PSA company, a subscription to one contract).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field, fields, replace
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Engine, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.db.app_settings import load_app_settings
 from bot.db.models import (
@@ -134,14 +136,16 @@ async def _candidates(session: AsyncSession, level: Level, picks: Picks, filters
         query = select(MarketplaceCompany.id, MarketplaceCompany.name).where(MarketplaceCompany.removed_at.is_(None))
         if settings.marketplace:
             query = query.where(MarketplaceCompany.marketplace == settings.marketplace)
-        return _plain(await session.execute(query.order_by(MarketplaceCompany.name, MarketplaceCompany.id))), hint
+        query = query.order_by(MarketplaceCompany.name, MarketplaceCompany.id)
+        return await _company_rows(session, (level, settings.marketplace), query), hint
     if level is Level.psa_company:
         query = select(PsaCompany.id, PsaCompany.name).where(PsaCompany.removed_at.is_(None),
                                                             PsaCompany.is_active.is_(True))
         if settings.psa:
             query = query.where(PsaCompany.psa == settings.psa)
         reference = await _name(session, MarketplaceCompany, picks.company)
-        return _plain(await session.execute(query.order_by(PsaCompany.name, PsaCompany.id))), reference
+        query = query.order_by(PsaCompany.name, PsaCompany.id)
+        return await _company_rows(session, (level, settings.psa), query), reference
     if level is Level.subscription:
         query = select(MarketplaceSubscription.id, MarketplaceSubscription.name, MarketplaceSubscription.status).where(
             MarketplaceSubscription.company_id == picks.company, MarketplaceSubscription.removed_at.is_(None))
@@ -183,8 +187,30 @@ def contract_note(status: ContractStatus, end_date: date | None, today: date) ->
     return ""
 
 
-def _plain(rows) -> list[tuple[int, str, str]]:
-    return [(object_id, name, "") for object_id, name in rows]
+class _CompanyLists:
+    """The company lists of one database, each kept for a few seconds: someone typing asks for the same ten
+    thousand names on every key, and companies change only when a sync reads them. Lower levels are small
+    and carry link state, so they are always read fresh."""
+
+    TTL_S = 10.0
+
+    def __init__(self) -> None:
+        self.lists: dict[tuple, tuple[float, list[tuple[int, str, str]]]] = {}
+
+
+_COMPANY_LISTS: WeakKeyDictionary[Engine, _CompanyLists] = WeakKeyDictionary()
+
+
+async def _company_rows(session: AsyncSession, key: tuple, query) -> list[tuple[int, str, str]]:
+    engine = session.bind.sync_engine if isinstance(session.bind, AsyncEngine) else None
+    cache = None if engine is None else _COMPANY_LISTS.setdefault(engine, _CompanyLists())
+    now = time.monotonic()
+    if cache is not None and key in cache.lists and now - cache.lists[key][0] < cache.TTL_S:
+        return cache.lists[key][1]
+    rows = [(object_id, name, "") for object_id, name in await session.execute(query)]
+    if cache is not None:
+        cache.lists[key] = (now, rows)
+    return rows
 
 
 async def _name(session: AsyncSession, model, object_id: int | None) -> str | None:

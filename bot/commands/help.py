@@ -10,12 +10,15 @@ from bot.commands.ids import ActionId, BlockId
 COMMANDS: tuple[tuple[str, str], ...] = (
     ("help", "this list"),
     ("sync [--dry-run]", "run a sync cycle now; `--dry-run` shows what would be posted, writing nothing"),
+    ("link [name]", "link a marketplace resource to its PSA service, step by step, then reconcile it once"),
+    ("unlink", "remove a relation (SeatSync stops syncing it)"),
+    ("relations", "set suggested matches or clear relations, many at a time"),
     ("report <name> [key=value ...]", "a report's summary with CSV, Excel and browser links (`/seats report` "
                                        "lists the reports and filters)"),
     ("checklist", "the month-end pre-invoice checklist, live"),
     ("config", "admins: connections (with a connection test), channels, billing team, schedule"),
 )
-COMING: tuple[str, ...] = ("link", "unlink", "relations")
+COMING: tuple[str, ...] = ()
 USAGE = "Usage: `/seats help` or `/seats sync [--dry-run]`. Try `/seats help` for the list."
 
 
@@ -30,7 +33,7 @@ def help_blocks() -> list[dict[str, Any]]:
         section(lines, block_id=BlockId.HELP_COMMANDS),
         buttons([button("Dry run", ActionId.HELP_SYNC_DRY_RUN),
                  button("Sync now", ActionId.HELP_SYNC, primary=True)], block_id=BlockId.HELP_ACTIONS),
-        context("Coming next: " + ", ".join(f"`{name}`" for name in COMING)),
+        *([context("Coming next: " + ", ".join(f"`{name}`" for name in COMING))] if COMING else []),
     ])
 
 

@@ -313,3 +313,16 @@ async def test_picking_writes_nothing(app):
     async with context.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(AuditEvent)) == 0
     assert await links(context) == []
+
+
+async def test_help_lists_the_link_family_and_stray_words_get_usage(app):
+    recorder, _, sender, _ = app
+    await sender.slash_command("help")
+    await until(lambda: ephemeral_texts(recorder, DANA), what="help")
+    help_text = ephemeral_texts(recorder, DANA)[0]
+    assert "/seats link [name] - link a marketplace resource" in help_text
+    assert "/seats unlink - " in help_text and "/seats relations - " in help_text
+
+    stray = await sender.slash_command("unlink everything")
+    assert "I don't know `/seats unlink everything`" in stray.json["text"]
+    assert recorder.calls("views.open") == []

@@ -153,3 +153,33 @@ async def test_a_second_link_in_the_same_subscription_is_already_in_step(aiohttp
         f"Ingram 8 · Autotask 8 → already in step: {rows.resource} for {rows.psa_company}.")
     assert workspace.line.writes() == []
     assert failed_calls(recorder) == []
+
+
+async def test_a_psa_that_cannot_be_reached_is_said_in_plain_words(aiohttp_client, slack, tmp_path,  # noqa: F811
+                                                                   database_url, workspace):
+    recorder, _ = slack
+    context, sender = await start_app(aiohttp_client, slack, tmp_path, database_url)
+
+    async def demo_engine():
+        return workspace.engine
+
+    context.engine_source = demo_engine
+    rows, modal = workspace.rows, Modal(recorder, sender)
+    await sender.slash_command(f"link {rows.company}")
+    await until(lambda: recorder.calls("views.update"), what="the pre-picked company")
+    for action_id, name in ((LinkActionId.PICK_PSA_COMPANY, rows.psa_company),
+                            (LinkActionId.PICK_SUBSCRIPTION, rows.subscription),
+                            (LinkActionId.PICK_CONTRACT, rows.contract), (LinkActionId.PICK_RESOURCE, rows.resource),
+                            (LinkActionId.PICK_SERVICE, rows.service)):
+        await modal.pick(action_id, option_named(await modal.options(action_id, name), name))
+    workspace.sandbox.faults["autotask"].update({"error_rates": {503: 1.0}})
+
+    await modal.submit()
+
+    await until(lambda: messages_in(recorder, BILLING_CHANNEL), what="the reconciliation result")
+    text = messages_in(recorder, BILLING_CHANNEL)[0]["text"]
+    assert text.startswith("Ingram 8 · Autotask 1 → not reconciled yet: the PSA could not be read (")
+    assert text.endswith("). The next sync will level it."), text
+    assert workspace.line.writes() == []
+    async with workspace.sessions() as session:  # the relation is saved all the same
+        assert await session.scalar(select(ResourceLink.id).where(ResourceLink.resource_id == rows.resource_id))

@@ -14,6 +14,7 @@ Modes: `burst` (default): 20 interactions arrive at once, then a pause (`--pause
 20; `steady`: 20 always in flight, the next sent as soon as one is acked (a saturating load).
 
     /work/venv/bin/python bench/slack_ack.py [--mode burst|steady] [--requests 1000] [--concurrency 20]
+                                             [--pause 1.0] [--postgres] [--only KIND,...] [--profile FILE]
 
 Prints one JSON line: p50/p95/p99/max in ms, overall and per kind, HTTP statuses, and the Web API calls
 SeatSync made after the acks, with any that Slack refused.
@@ -75,10 +76,24 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_seatsync(folder: str, slack_api_url: str, profile: str | None) -> tuple[subprocess.Popen, int]:
+POSTGRES_ADMIN = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "database": "postgres"}
+
+
+async def postgres_admin(statement: str) -> None:
+    import asyncpg
+
+    connection = await asyncpg.connect(**POSTGRES_ADMIN, timeout=5)
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+def start_seatsync(folder: str, slack_api_url: str, profile: str | None,
+                   database_url: str) -> tuple[subprocess.Popen, int]:
     """`seatsync serve` in its own process, talking to this process's Slack simulator."""
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{Path(folder) / 'seatsync.db'}",
+    env = {**os.environ, "DATABASE_URL": database_url,
            "SEATSYNC_DATA_DIR": folder, "SEATSYNC_SECRET_KEY": SECRET_KEY, "SLACK_SIGNING_SECRET": SECRET,
            "SLACK_BOT_TOKEN": TOKEN, "SEATSYNC_SLACK_API_URL": slack_api_url, "SEATSYNC_PORT": str(port),
            "SEATSYNC_HOST": "127.0.0.1", "LOG_LEVEL": "WARNING"}
@@ -104,15 +119,22 @@ async def wait_healthy(port: int, process: subprocess.Popen) -> None:
 
 
 async def main(mode: str, requests: int, concurrency: int, pause: float, profile: str | None = None,
-               only: str | None = None) -> dict:
+               only: str | None = None, postgres: bool = False) -> dict:
     recorder = SlackRecorder(bot_token=TOKEN, signing_secret=SECRET,
                              limits=SlackRateLimits(post_message_per_second=1e6, post_message_burst=10**6,
                                                     tiers_enabled=False))
     slack_app = web.Application()
     slack_app.add_subapp("/slack", create_slack_app(recorder))
     slack_runner, slack_port = await serve(slack_app)
+    database = f"seatsync_bench_{os.getpid()}"
     with tempfile.TemporaryDirectory() as folder:
-        process, app_port = start_seatsync(folder, f"http://127.0.0.1:{slack_port}/slack/api/", profile)
+        if postgres:
+            await postgres_admin(f'CREATE DATABASE "{database}"')
+            database_url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{database}"
+        else:
+            database_url = f"sqlite+aiosqlite:///{Path(folder) / 'seatsync.db'}"
+        process, app_port = start_seatsync(folder, f"http://127.0.0.1:{slack_port}/slack/api/", profile,
+                                           database_url)
         sender = SlackRequestSender(signing_secret=SECRET, events_url=f"http://127.0.0.1:{app_port}/slack/events",
                                     recorder=recorder, slack_base_url=f"http://127.0.0.1:{slack_port}/slack",
                                     default_channel_id=CHANNEL)
@@ -160,7 +182,8 @@ async def main(mode: str, requests: int, concurrency: int, pause: float, profile
             calls = recorder.calls()[calls_before:]
             every = [ms for values in timings.values() for ms in values]
             return {
-                "mode": mode, "requests": requests, "concurrency": concurrency,
+                "mode": mode, "database": "postgresql" if postgres else "sqlite", "requests": requests,
+                "concurrency": concurrency,
                 "pause_s": pause if mode == "burst" else None, "wall_s": round(wall, 2), **figures(every),
                 "by_kind": {name: figures(values) for name, values in timings.items()},
                 "http_statuses": dict(statuses),
@@ -172,6 +195,8 @@ async def main(mode: str, requests: int, concurrency: int, pause: float, profile
             process.terminate()
             process.wait(timeout=30)
             await slack_runner.cleanup()
+            if postgres:
+                await postgres_admin(f'DROP DATABASE IF EXISTS "{database}"')
 
 
 if __name__ == "__main__":
@@ -182,7 +207,9 @@ if __name__ == "__main__":
     parser.add_argument("--pause", type=float, default=1.0, help="seconds between bursts")
     parser.add_argument("--profile", help="write SeatSync's cProfile statistics to this file")
     parser.add_argument("--only", help="comma-separated kinds to send (default: all five)")
+    parser.add_argument("--postgres", action="store_true",
+                        help="use a fresh PostgreSQL database at 127.0.0.1:5432 (user postgres) instead of SQLite")
     arguments = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     print(json.dumps(asyncio.run(main(arguments.mode, arguments.requests, arguments.concurrency,
-                                      arguments.pause, arguments.profile, arguments.only))))
+                                      arguments.pause, arguments.profile, arguments.only, arguments.postgres))))

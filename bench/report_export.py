@@ -6,7 +6,8 @@ through `run_report` and `csv_chunks` (the CSV is streamed and dropped, as the w
 out), `write_xlsx` (constant-memory xlsxwriter, to a temporary file), and `render_report_page` (the
 page renders its first 5,000 rows and charts every row). Each format runs `--runs` times untraced for
 rows per second, then `--runs` times under tracemalloc for peak traced memory; medians are printed,
-one JSON line per format, with the process's peak RSS growth over the whole format.
+one JSON line per format, with the growth of the process's peak RSS over that format (0 when the
+format stayed under an earlier high-water mark, such as seeding's) and the peak itself.
 
     /work/venv/bin/python bench/report_export.py [--rows 100000] [--runs 3]
 """
@@ -107,6 +108,7 @@ async def measure(sessions, fmt: str, rows: int, runs: int, directory: Path) -> 
         "rows_per_second": round(rows / wall), "bytes": size,
         "median_peak_traced_mib": round(statistics.median(peaks) / 2**20, 1),
         "peak_rss_growth_mib": round((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024, 1),
+        "process_peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
 
 

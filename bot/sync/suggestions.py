@@ -8,6 +8,7 @@ score is.
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -56,7 +57,29 @@ class LinkSuggestion:
         return self.score >= HIGH_CONFIDENCE
 
 
+@dataclass
+class _World:
+    """Everything pairing needs, read from the database first, so the pairing can run off the event loop."""
+
+    companies: list
+    psa_companies: list
+    company_links: dict[int, int]
+    subscription_links: dict[int, int]
+    linked_resources: set[int]
+    linked_services: set[int]
+    subscriptions: dict[int, list]
+    contracts: dict[int, list]
+    resources: dict[int, list]
+    services: dict[int, list]
+
+
 async def suggest_links(*, session: AsyncSession, psa: PsaSystem, threshold: float = 70.0) -> list[LinkSuggestion]:
+    world = await _read(session, psa)
+    # Pairing thousands of names takes seconds of CPU: in a thread, so Slack's acks are not held up meanwhile.
+    return await asyncio.to_thread(_suggest, world, threshold)
+
+
+async def _read(session: AsyncSession, psa: PsaSystem) -> _World:
     companies = list(await session.scalars(select(MarketplaceCompany).where(MarketplaceCompany.removed_at.is_(None))))
     psa_companies = list(await session.scalars(
         select(PsaCompany).where(PsaCompany.psa == psa, PsaCompany.removed_at.is_(None))))
@@ -66,13 +89,6 @@ async def suggest_links(*, session: AsyncSession, psa: PsaSystem, threshold: flo
                           for link in await session.scalars(select(SubscriptionLink))}
     linked_resources = set(await session.scalars(select(ResourceLink.resource_id)))
     linked_services = set(await session.scalars(select(ResourceLink.psa_service_id)))
-
-    company_pairs: dict[int, tuple[int, float]] = {m: (p, LINKED) for m, p in company_links.items()}
-    taken = set(company_links.values())
-    for match in pair_names([(c.id, c.name) for c in companies if c.id not in company_links],
-                            [(c.id, c.name) for c in psa_companies if c.id not in taken], threshold=threshold):
-        company_pairs[match.left] = (match.right, match.score)
-
     subscriptions = _group(await session.scalars(select(MarketplaceSubscription).where(
         MarketplaceSubscription.removed_at.is_(None),
         MarketplaceSubscription.status.in_([SubscriptionStatus.active, SubscriptionStatus.pending,
@@ -84,6 +100,21 @@ async def suggest_links(*, session: AsyncSession, psa: PsaSystem, threshold: flo
         MarketplaceResource.removed_at.is_(None))), "subscription_id")
     services = _group(await session.scalars(select(PsaService).where(
         PsaService.psa == psa, PsaService.removed_at.is_(None), PsaService.is_active.is_(True))), "contract_id")
+    return _World(companies, psa_companies, company_links, subscription_links, linked_resources, linked_services,
+                  subscriptions, contracts, resources, services)
+
+
+def _suggest(world: _World, threshold: float) -> list[LinkSuggestion]:
+    companies, psa_companies = world.companies, world.psa_companies
+    company_links, subscription_links = world.company_links, world.subscription_links
+    linked_resources, linked_services = world.linked_resources, world.linked_services
+    subscriptions, contracts = world.subscriptions, world.contracts
+    resources, services = world.resources, world.services
+    company_pairs: dict[int, tuple[int, float]] = {m: (p, LINKED) for m, p in company_links.items()}
+    taken = set(company_links.values())
+    for match in pair_names([(c.id, c.name) for c in companies if c.id not in company_links],
+                            [(c.id, c.name) for c in psa_companies if c.id not in taken], threshold=threshold):
+        company_pairs[match.left] = (match.right, match.score)
     names = {c.id: c.name for c in companies} | {-c.id: c.name for c in psa_companies}
 
     suggestions: list[LinkSuggestion] = []

@@ -87,10 +87,13 @@ async def show_page(context: AppContext, client: AsyncWebClient, view: dict[str,
             relations, total = await relations_page(session=session, offset=page * PAGE_SIZE, limit=PAGE_SIZE)
         rows, keys = [relation_row(r) for r in relations], [r.link_id for r in relations]
     sealed = seal_state(context, RELATIONS_KIND, {**state, "m": mode, "pg": page, "rows": keys})
-    body = relations_view(mode=mode, page=page, total=total, rows=rows, sealed=sealed)
+    await _replace_view(client, view, relations_view(mode=mode, page=page, total=total, rows=rows, sealed=sealed))
+
+
+async def _replace_view(client: AsyncWebClient, view: dict[str, Any], body: dict[str, Any]) -> None:
     try:
         await client.views_update(view_id=view["id"], hash=view.get("hash"), view=body)
-    except SlackApiError as exc:
+    except SlackApiError as exc:  # hash_conflict: a newer page is on its way; the user clicks again
         log.info("relations view %s not updated: %s", view.get("id"), exc.response.get("error"))
 
 
@@ -109,7 +112,7 @@ def _turn(context: AppContext):
         try:
             state = _state(context, view)
         except TamperedMetadata:
-            await client.views_update(view_id=view["id"], view=notice_view("Dialog altered", TAMPERED))
+            await _replace_view(client, view, notice_view("Dialog altered", TAMPERED))
             return
         value = str(action.get("value") or "")
         if action["action_id"] == LinkActionId.RELATIONS_MODE:

@@ -342,7 +342,11 @@ def _confirm_below_cost(context: AppContext):
 async def report_link(context: AppContext, client: AsyncWebClient, *, state: WizardState, link_id: int,
                       actor: str) -> None:
     """After the ack: the one-time reconciliation, then its result where the command was run."""
-    engine = await (context.engine_source or context.engines.get)()
+    try:
+        engine = await (context.engine_source or context.engines.get)()
+    except Exception as exc:  # the link is saved; the next sync levels it
+        log.exception("no engine for the reconciliation of link %s", link_id)
+        engine = NotConfigured(f"the connectors could not be built ({type(exc).__name__})")
     if isinstance(engine, NotConfigured):
         async with context.sessions() as session:
             outcomes = await unreconciled(session=session, link_ids=[link_id], reason=engine.reason)

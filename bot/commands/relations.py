@@ -40,6 +40,7 @@ from bot.db.relations import (
     set_relations,
     suggestion_cache,
 )
+from bot.sync.engine import SyncEngine
 from bot.sync.link_reconciliation import LinkOutcome, reconcile_new_links
 from bot.sync.wiring import NotConfigured
 
@@ -174,8 +175,8 @@ async def apply_rows(context: AppContext, *, mode: str, chosen: list[Any], actor
         outcomes = await set_relations(sessions=context.sessions, pairs=pairs, labels=labels, actor=actor)
         suggestion_cache(context.sessions).clear()
         new_links = [o.link_id for o in outcomes if o.ok and o.link_id is not None]
-        engine = await (context.engine_source or context.engines.get)() if new_links else None
-        if new_links and not isinstance(engine, NotConfigured) and engine is not None:
+        engine = await _engine(context) if new_links else None
+        if engine is not None:
             for outcome in await reconcile_new_links(engine=engine, link_ids=new_links, actor=actor):
                 reconciled[outcome.facts.link_id] = outcome
     else:
@@ -185,3 +186,13 @@ async def apply_rows(context: AppContext, *, mode: str, chosen: list[Any], actor
         outcomes = await clear_relations(sessions=context.sessions, link_ids=link_ids, labels=labels, actor=actor)
         suggestion_cache(context.sessions).clear()
     return summary_message(mode=mode, outcomes=outcomes, reconciled=reconciled)
+
+
+async def _engine(context: AppContext) -> SyncEngine | None:
+    """The engine for the one-time reconciliation; None when there is none (the next sync levels the links)."""
+    try:
+        engine = await (context.engine_source or context.engines.get)()
+    except Exception:
+        log.exception("no engine for the reconciliation of new relations")
+        return None
+    return None if isinstance(engine, NotConfigured) else engine

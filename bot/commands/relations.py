@@ -168,6 +168,7 @@ def _submit(context: AppContext):
 async def apply_rows(context: AppContext, *, mode: str, chosen: list[Any], actor: str
                      ) -> tuple[str, list[dict[str, Any]]]:
     reconciled: dict[int, LinkOutcome] = {}
+    not_reconciled: str | None = None
     if mode == SUGGESTED:
         pairs = [(int(resource_id), int(service_id)) for resource_id, service_id in chosen]
         async with context.sessions() as session:
@@ -176,23 +177,24 @@ async def apply_rows(context: AppContext, *, mode: str, chosen: list[Any], actor
         suggestion_cache(context.sessions).clear()
         new_links = [o.link_id for o in outcomes if o.ok and o.link_id is not None]
         engine = await _engine(context) if new_links else None
-        if engine is not None:
+        if isinstance(engine, SyncEngine):
             for outcome in await reconcile_new_links(engine=engine, link_ids=new_links, actor=actor):
                 reconciled[outcome.facts.link_id] = outcome
+        elif isinstance(engine, NotConfigured):
+            not_reconciled = engine.reason
     else:
         link_ids = [int(link_id) for link_id in chosen]
         async with context.sessions() as session:
             labels = {i: r.label for i, r in (await relations_by_id(session=session, link_ids=link_ids)).items()}
         outcomes = await clear_relations(sessions=context.sessions, link_ids=link_ids, labels=labels, actor=actor)
         suggestion_cache(context.sessions).clear()
-    return summary_message(mode=mode, outcomes=outcomes, reconciled=reconciled)
+    return summary_message(mode=mode, outcomes=outcomes, reconciled=reconciled, not_reconciled=not_reconciled)
 
 
-async def _engine(context: AppContext) -> SyncEngine | None:
-    """The engine for the one-time reconciliation; None when there is none (the next sync levels the links)."""
+async def _engine(context: AppContext) -> SyncEngine | NotConfigured:
+    """The engine for the one-time reconciliation, or why there is none (the next sync levels the links)."""
     try:
-        engine = await (context.engine_source or context.engines.get)()
-    except Exception:
+        return await (context.engine_source or context.engines.get)()
+    except Exception as exc:
         log.exception("no engine for the reconciliation of new relations")
-        return None
-    return None if isinstance(engine, NotConfigured) else engine
+        return NotConfigured(f"the connectors could not be built ({type(exc).__name__})")

@@ -85,8 +85,8 @@ def relations_view(*, mode: str, page: int, total: int, rows: list[Row], sealed:
                 private_metadata=sealed, blocks=blocks).to_dict()
 
 
-def summary_message(*, mode: str, outcomes: list[RowOutcome], reconciled: dict[int, LinkOutcome]
-                    ) -> tuple[str, list[dict[str, Any]]]:
+def summary_message(*, mode: str, outcomes: list[RowOutcome], reconciled: dict[int, LinkOutcome],
+                    not_reconciled: str | None = None) -> tuple[str, list[dict[str, Any]]]:
     """(fallback text, blocks): one line per row, failures saying why."""
     done = sum(1 for o in outcomes if o.ok)
     verb = "Set" if mode == SUGGESTED else "Cleared"
@@ -99,5 +99,6 @@ def summary_message(*, mode: str, outcomes: list[RowOutcome], reconciled: dict[i
         after = reconciled.get(outcome.link_id) if outcome.link_id is not None else None
         blocks.append(section(f"✅ {outcome.label}" + (f"\n{after.sentence()}" if after else "")))
     if mode == SUGGESTED and done:
-        blocks.append(context("Each new relation was reconciled once; the scheduled sync keeps it in step."))
+        blocks.append(context(f"Not reconciled yet: {not_reconciled}. The next sync levels them." if not_reconciled
+                              else "Each new relation was reconciled once; the scheduled sync keeps it in step."))
     return headline, message_blocks(blocks)

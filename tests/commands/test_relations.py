@@ -97,6 +97,8 @@ async def test_suggestions_are_paged_best_first_and_set_with_a_failing_row(app):
     lines = [b["text"]["text"] for b in summary["blocks"] if b["type"] == "section"]
     assert lines[1].startswith("✅ ") and lines[3].startswith("✅ ")
     assert lines[2].startswith("❌ ") and "already feeds PSA service" in lines[2]
+    assert summary["blocks"][-1]["elements"][0]["text"].startswith(
+        "Not reconciled yet: no marketplace and PSA chosen yet")
     async with context.sessions() as session:
         made = {(link.resource_id, link.psa_service_id): link for link in await session.scalars(select(ResourceLink))}
         assert set(made) == {tuple(rows[0]), tuple(rows[12]), (taken_resource, other_service)}
@@ -187,4 +189,5 @@ async def test_relations_set_from_suggestions_are_reconciled(aiohttp_client, sla
     assert summary["text"] == "Set 1 of 1 relations."
     line = [b["text"]["text"] for b in summary["blocks"] if b["type"] == "section"][1]
     assert re.search(r"^✅ .+\nIngram \d+ · Autotask \d+ → (posted [+-]\d+|already in step)", line), line
+    assert summary["blocks"][-1]["elements"][0]["text"].startswith("Each new relation was reconciled once")
     assert failed_calls(recorder) == []

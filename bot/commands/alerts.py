@@ -261,8 +261,8 @@ async def retry_failures(*, app_context: AppContext, client: AsyncWebClient, use
         causes = await failure_causes(session=session)
     ids = [a.id for c in causes if cause_key is None or c.key == cause_key for a in c.adjustments]
     if not ids:
-        await tell("Nothing is failing for this reason any more.")
         await refresh_failure_alerts(app_context=app_context, client=client)
+        await tell("Nothing is failing for this reason any more.")
         return False
     engine = await (app_context.engine_source or app_context.engines.get)()
     if isinstance(engine, NotConfigured):
@@ -275,10 +275,10 @@ async def retry_failures(*, app_context: AppContext, client: AsyncWebClient, use
         log.exception("a retry asked for by %s failed", user_id)
         await tell("The retry failed unexpectedly; the details are in SeatSync's log.")
         return True
+    await refresh_failure_alerts(app_context=app_context, client=client)  # before the answer: it is the last word
     done = report.posted + report.confirmed + report.not_needed
     if report.read_error:
         await tell(f"Nothing was posted: the PSA could not be read ({report.read_error}).")
     else:
         await tell(f"Posted {done} of {len(ids)}; {report.failed} still failing.")
-    await refresh_failure_alerts(app_context=app_context, client=client)
     return True

@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
+import aiohttp
 from aiohttp import web
 from apscheduler.triggers.interval import IntervalTrigger
 
@@ -39,6 +40,8 @@ def create_app(context: AppContext, *, run_scheduler: bool = True) -> web.Applic
     if not context.settings.socket_mode:
         app.router.add_post("/slack/events", slack_events)
     app.cleanup_ctx.append(_engine_lifecycle)
+    if context.bolt is not None:
+        app.cleanup_ctx.append(_slack_http_lifecycle)
     if run_scheduler:
         app.cleanup_ctx.append(_scheduler_lifecycle)
     register_webhooks(app)  # after the lifecycles above: its cleanup (a sync still running) runs before theirs
@@ -50,6 +53,17 @@ def create_app(context: AppContext, *, run_scheduler: bool = True) -> web.Applic
 async def _engine_lifecycle(app: web.Application) -> AsyncIterator[None]:
     yield
     await app[CONTEXT].engine.dispose()
+
+
+async def _slack_http_lifecycle(app: web.Application) -> AsyncIterator[None]:
+    """One HTTP session for every Web API call, so connections to Slack are reused (slack_sdk otherwise
+    opens, and TLS-handshakes, a new one per call)."""
+    client = app[CONTEXT].bolt.client
+    session = client.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=client.timeout))
+    yield
+    if client.session is session:
+        client.session = None
+    await session.close()
 
 
 async def _scheduler_lifecycle(app: web.Application) -> AsyncIterator[None]:

@@ -10,6 +10,7 @@ rare double that the listener's own database work would then refuse anyway.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -44,10 +45,19 @@ class SeenDeliveries:
         self.clock = clock
         self.keep_for = keep_for
         self._pruned_at: float | None = None
+        # SQLite takes one writer at a time and its busy handler backs off in sleeps of up to 100 ms;
+        # queueing this process's inserts here instead keeps the ack fast under a burst of interactions
+        self._sqlite_writes = asyncio.Lock() if sessions.kw["bind"].dialect.name == "sqlite" else None
 
     async def first_time(self, key: str) -> bool:
         """True, and remember the key, unless some instance has already seen it."""
         now = self.clock()
+        if self._sqlite_writes is None:
+            return await self._record(key, now)
+        async with self._sqlite_writes:
+            return await self._record(key, now)
+
+    async def _record(self, key: str, now: datetime) -> bool:
         try:
             async with self.sessions() as session:
                 await self._prune_now_and_then(session, now)

@@ -20,15 +20,8 @@ async def try_acquire_lease(
 ) -> bool:
     """Take or renew the lease; True when `holder` holds it until now + ttl."""
     expires = now + ttl
-    async with engine.begin() as connection:
-        result = await connection.execute(
-            update(SchedulerLease)
-            .where(SchedulerLease.name == name)
-            .where(or_(SchedulerLease.holder == holder, SchedulerLease.expires_at < now))
-            .values(holder=holder, expires_at=expires, acquired_at=now)
-        )
-        if result.rowcount == 1:
-            return True
+    if await _take_over(engine, name=name, holder=holder, now=now, expires=expires):
+        return True
     try:
         async with engine.begin() as connection:
             await connection.execute(
@@ -36,7 +29,19 @@ async def try_acquire_lease(
             )
         return True
     except IntegrityError:
-        return False  # someone else holds it
+        # the row appeared meanwhile: someone else's, or this holder's own concurrent call that won the INSERT
+        return await _take_over(engine, name=name, holder=holder, now=now, expires=expires)
+
+
+async def _take_over(engine: AsyncEngine, *, name: str, holder: str, now: datetime, expires: datetime) -> bool:
+    async with engine.begin() as connection:
+        result = await connection.execute(
+            update(SchedulerLease)
+            .where(SchedulerLease.name == name)
+            .where(or_(SchedulerLease.holder == holder, SchedulerLease.expires_at < now))
+            .values(holder=holder, expires_at=expires, acquired_at=now)
+        )
+        return result.rowcount == 1
 
 
 async def release_lease(*, engine: AsyncEngine, name: str, holder: str) -> None:

@@ -236,9 +236,8 @@ async def _fail(session: AsyncSession, adjustment: Adjustment, clock: Clock, rep
                 permanent: bool, reason: str) -> None:
     now = clock()
     # Still retried (at the capped pace when permanent), so it posts itself once the cause is fixed.
-    attempts = adjustment.attempts + 1  # the claim incremented it in the database
+    attempts = adjustment.attempts  # the claim's UPDATE already counted this attempt (and synced the object)
     adjustment.status = AdjustmentStatus.failed
-    adjustment.attempts = attempts
     adjustment.last_error = reason
     adjustment.needs_action = permanent
     adjustment.next_attempt_at = now + (timedelta(seconds=MAX_RETRY_S) if permanent else retry_delay(attempts))

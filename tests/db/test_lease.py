@@ -47,3 +47,12 @@ async def test_two_schedulers_run_a_job_once(engine):
     assert await b.renew() and await b.run_job_now("sync")
     assert not await a.renew()
     assert runs == ["a", "b"]
+
+
+async def test_one_holders_concurrent_first_calls_both_hold(engine):
+    import asyncio
+
+    results = await asyncio.gather(*(try_acquire_lease(engine=engine, name="s", holder="a", ttl=TTL, now=T0)
+                                     for _ in range(4)))
+    assert results == [True] * 4
+    assert not await try_acquire_lease(engine=engine, name="s", holder="b", ttl=TTL, now=T0)

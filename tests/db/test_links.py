@@ -2,6 +2,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.db.audit import audit_events_for
+from bot.db.engine import session_factory
 from bot.db.links import (
     DuplicateLinkError,
     LinkConflictError,
@@ -112,3 +113,17 @@ async def test_custom_cost_below_the_psa_cost_needs_confirmation(session):
                                      custom_price=Decimal("9"), custom_cost=Decimal("5"), below_cost_confirmed=True,
                                      actor="U1")
     assert setting.below_cost_confirmed and setting.scope_key == f"link:{link.id}"
+
+
+async def test_a_link_rolled_back_by_its_caller_is_not_kept(engine, session):
+    """The duplicate check's SAVEPOINT must stay inside the caller's transaction (with Python's sqlite3, a
+    savepoint opened before any write starts a transaction of its own, and its release commits)."""
+    resource = await marketplace_resource(session)
+    service = await psa_service(session)
+    await session.commit()
+    async with session_factory(engine)() as caller:
+        await link_resource(session=caller, resource_id=resource.id, service_id=service.id, actor="U1")
+        await caller.rollback()  # e.g. the price source set next was refused
+    async with session_factory(engine)() as reader:
+        assert list(await reader.scalars(select(ResourceLink))) == []
+        assert list(await reader.scalars(select(CompanyLink))) == []

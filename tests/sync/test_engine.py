@@ -227,3 +227,25 @@ async def test_unlinking_supersedes_the_open_intent(workspace):
 
     assert (await adjustments(workspace))[0].status is AdjustmentStatus.superseded
     assert line.writes() == [] and line.psa_units == 5
+
+
+async def test_each_attempt_is_counted_once(workspace):
+    marketplace, psa = workspace.names
+    if psa != "autotask":
+        pytest.skip("the simulated refusal used here (an inactive contract) is Autotask's")
+    line, = pick_lines(workspace.sandbox.world, psa, 1)
+    world = workspace.sandbox.world
+    line.set_market_total(3)
+    line.set_psa_units(3)
+    await workspace.engine.run_cycle(trigger="test", force_full=True)
+    await link_line(workspace, line, marketplace)
+    world.autotask_contracts[world.autotask_contract_services[line.service_id].contract_id].status = 0
+    line.set_market_total(5)
+
+    await workspace.engine.run_cycle(trigger="test", force_full=True)
+    first, = await adjustments(workspace)
+    await workspace.engine.run_cycle(trigger="test", ignore_backoff=True)
+    second, = await adjustments(workspace)
+
+    assert (first.status, first.attempts, second.attempts) == (AdjustmentStatus.failed, 1, 2)
+    assert "inactive" in second.last_error and line.writes() == []

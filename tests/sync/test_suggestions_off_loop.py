@@ -33,4 +33,5 @@ async def test_the_event_loop_keeps_turning_while_5000_companies_are_paired(sess
 
     assert len(suggestions) > 4500
     assert took > 0.5, "too little work to tell"
-    assert max(gaps) < 0.4, f"the loop stalled {max(gaps):.2f} s of {took:.2f} s"
+    # relative, so a loaded machine slows both sides alike: pairing on the loop would be one gap of ~all of it
+    assert max(gaps) < took / 2, f"the loop stalled {max(gaps):.2f} s of {took:.2f} s"

@@ -13,14 +13,16 @@ import contextlib
 import signal
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from aiohttp import web
 
 from bot.config import Settings
+from bot.db.app_settings import load_app_settings, save_app_settings
 from bot.demo.scripted import describe_posting, link_high_confidence, settle
 from bot.demo.workspace import ACTOR, DemoWorkspace, open_workspace
+from bot.reports.links import report_url
 from bot.sandbox.app import Sandbox
 from bot.sandbox.day_passes import advance_day
 from bot.sync.summary import describe_cycle
@@ -53,6 +55,11 @@ async def run_live(settings: Settings, *, port: int, env_overrides: set[str], da
     workspace = await open_workspace(sandbox=sandbox, database_url=database_url, secret_key=settings.secret_key,
                                      marketplace="odin", psa="autotask", fast_retries=False, connector_timeout=10.0)
     live = demo_settings(settings, sandbox, port=port, env_overrides=env_overrides)
+    async with workspace.sessions() as session:  # alerts, held changes and the checklist go to the simulator
+        app_settings = await load_app_settings(session=session)
+        app_settings.alerts_channel = app_settings.checklist_channel = DEMO_CHANNEL
+        await save_app_settings(session=session, settings=app_settings, actor=ACTOR)
+        await session.commit()
     context = create_context(live, engine=workspace.db)
     context.engine_source = _fixed(workspace)
     runner = web.AppRunner(create_app(context), access_log=None)
@@ -62,12 +69,13 @@ async def run_live(settings: Settings, *, port: int, env_overrides: set[str], da
     say(f"  Slack endpoint: {live.public_url}/slack/events  signing secret: {live.slack_signing_secret}")
     say(f"  simulators: {sandbox.base_url}  (Slack Web API: {live.slack_api_url})")
     say(f"  database: {database_url}")
+    say(f"  alerts, held changes and the checklist go to #billing-alerts ({DEMO_CHANNEL}) in the Slack simulator")
     say(f"  a marketplace day passes every {day_seconds:g} s; Ctrl-C to stop")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    days = asyncio.create_task(_days(workspace, day_seconds, say))
+    days = asyncio.create_task(_days(workspace, day_seconds, say, live))
     try:
         await stop.wait()
     finally:
@@ -86,13 +94,40 @@ def _fixed(workspace: DemoWorkspace):
     return source
 
 
-async def _days(workspace: DemoWorkspace, day_seconds: float, say: Say) -> None:
+DEMO_REPORTS = ("linked", "unlinked", "unbilled", "adjustments")
+DEMO_CHANNEL = "C0BILLING01"  # the Slack simulator's #billing-alerts, where the bot is a member
+SLACK_POSTS = ("chat.postMessage", "chat.update")
+
+
+def slack_posts_since(sandbox: Sandbox, seen: int) -> tuple[list[str], int]:
+    """What the bot said in Slack (the simulator's record) since call number `seen`, one line a message."""
+    calls = sandbox.slack.calls()
+    lines = []
+    for call in calls[seen:]:
+        if call.method in SLACK_POSTS and call.ok and call.args:
+            first_line = str(call.args.get("text", "")).splitlines()[0] if call.args.get("text") else ""
+            verb = "posted" if call.method == "chat.postMessage" else "updated"
+            lines.append(f"  Slack {verb} in {call.args.get('channel')}: {first_line[:160]}")
+    return lines, len(calls)
+
+
+def report_links(settings: Settings, *, now: datetime) -> list[str]:
+    """Signed links to the report pages, as Slack would hand them out (valid for 7 days)."""
+    return [f"  {name}: " + report_url(public_url=settings.public_url, secret_key=settings.secret_key, name=name,
+                                      fmt="html", now=now, ttl=timedelta(days=7))
+            for name in DEMO_REPORTS]
+
+
+async def _days(workspace: DemoWorkspace, day_seconds: float, say: Say, settings: Settings) -> None:
     report = await workspace.engine.run_cycle(trigger="demo", actor=ACTOR, force_full=True)
     say("\n".join(describe_cycle(report)))
     link_ids = await link_high_confidence(workspace, say)
     planned, posting = await workspace.engine.reconcile_links(link_ids=link_ids, actor=ACTOR)
     say(f"link-time reconciliation: {len(planned)} linked resources differed; {describe_posting(posting)}")
     await settle(workspace, say)
+    say("reports (open in a browser; CSV and XLSX exports are linked from each page):")
+    say("\n".join(report_links(settings, now=datetime.now(UTC))))
+    seen = 0
     while True:
         await asyncio.sleep(day_seconds)
         day = advance_day(workspace.sandbox.world)
@@ -101,3 +136,6 @@ async def _days(workspace: DemoWorkspace, day_seconds: float, say: Say) -> None:
         report = await workspace.engine.run_cycle(trigger="demo", actor=ACTOR)
         for change in report.posting.changes if report.posting else []:
             say(f"  {change.outcome}: {change.service} {change.units_from} -> {change.units_to}")
+        lines, seen = slack_posts_since(workspace.sandbox, seen)
+        for line in lines:
+            say(line)

@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 FIRST_RETRY_S = 90  # the first retry comes within two minutes
 MAX_RETRY_S = 3600
+CLAIMABLE_STATUSES = (AdjustmentStatus.pending, AdjustmentStatus.posting, AdjustmentStatus.failed)
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -143,6 +144,8 @@ async def _post_one(
         if adjustment is None:
             return
         previous_status, attempts = adjustment.status, adjustment.attempts
+        if previous_status not in CLAIMABLE_STATUSES:
+            return  # decided meanwhile (superseded, unlinked, rejected, posted) since this pass chose it
         claimed = await session.execute(
             update(Adjustment)
             .where(Adjustment.id == adjustment_id, Adjustment.status == previous_status,

@@ -1,0 +1,86 @@
+"""Exactly-once under interleaving: a person's action (unlink, edit) lands while a poster or a planner is
+between its read and its write. Real simulators over HTTP, real connectors, real SQL; the interleaving is
+made deterministic by running the other action at the exact point where the race window opens."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from bot.db.links import unlink_resource
+from bot.db.models import Adjustment, AdjustmentStatus, AdjustmentTrigger
+from bot.demo.workspace import open_workspace
+from bot.sandbox.app import Sandbox
+from bot.sync.planning import plan_levelling
+from bot.sync.posting import post_due_adjustments
+from tests.conftest import TEST_SECRET_KEY
+from tests.sync.engine_setup import link_line, pick_lines
+
+PAIRS = [("odin", "autotask"), ("ingram", "connectwise")]
+
+
+@pytest.fixture(params=PAIRS, ids=["odin-autotask", "ingram-connectwise"])
+async def workspace(request, database_url):
+    marketplace, psa = request.param
+    sandbox = await Sandbox.generate(seed=7, scale="small").start()
+    workspace = await open_workspace(sandbox=sandbox, database_url=database_url, secret_key=TEST_SECRET_KEY,
+                                     marketplace=marketplace, psa=psa)
+    workspace.names = (marketplace, psa)
+    yield workspace
+    await workspace.close()
+
+
+class ReadHookPsa:
+    """The real PSA connector; `hook` runs once, just before the poster's first units read (after it chose
+    what is due and before it claims anything) — where another process's or person's write can land."""
+
+    def __init__(self, psa, hook) -> None:
+        self._psa, self._hook = psa, hook
+
+    def __getattr__(self, name):
+        return getattr(self._psa, name)
+
+    async def read_units(self, service_external_ids):
+        if self._hook is not None:
+            hook, self._hook = self._hook, None
+            await hook()
+        return await self._psa.read_units(service_external_ids)
+
+
+async def adjustments(workspace) -> list[Adjustment]:
+    async with workspace.sessions() as session:
+        return list(await session.scalars(select(Adjustment).order_by(Adjustment.id)))
+
+
+async def pending_intent(workspace, before: int, after: int):
+    """A linked line with an intent recorded (pending) but not posted yet; returns (line, link id)."""
+    marketplace, psa = workspace.names
+    line, = pick_lines(workspace.sandbox.world, psa, 1)
+    line.set_market_total(before)
+    line.set_psa_units(before)
+    await workspace.engine.run_cycle(trigger="test", force_full=True)
+    link_id = await link_line(workspace, line, marketplace)
+    line.set_market_total(after)
+    await workspace.engine.run_cycle(trigger="test", force_full=True, dry_run=True)  # reads the new count
+    async with workspace.sessions() as session:
+        await plan_levelling(session=session, today=workspace.engine.today(), now=workspace.engine.clock(),
+                             trigger=AdjustmentTrigger.sync)
+        await session.commit()
+    return line, link_id
+
+
+async def test_an_intent_unlinked_while_the_poster_reads_the_psa_is_not_posted(workspace):
+    line, link_id = await pending_intent(workspace, 5, 9)
+
+    async def unlink() -> None:
+        async with workspace.sessions() as session:
+            await unlink_resource(session=session, resource_link_id=link_id, actor="U1")
+            await session.commit()
+
+    engine = workspace.engine
+    report = await post_due_adjustments(sessions=workspace.sessions, psa=ReadHookPsa(engine.psa, unlink),
+                                        clock=engine.clock, today=engine.today(), ignore_backoff=True)
+
+    assert report.posted == 0 and line.writes() == [] and line.psa_units == 5
+    row, = await adjustments(workspace)
+    assert row.status is AdjustmentStatus.superseded and row.attempts == 0

@@ -53,7 +53,9 @@ class ChangeEvent:
 
 def signature_matches(secret: str, body: bytes, header: str) -> bool:
     expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected.encode(), header.strip().lower().encode())
+    # aiohttp hands non-UTF-8 header bytes over as surrogates; they can only be a wrong signature
+    given = header.strip().lower().encode(errors="replace")
+    return hmac.compare_digest(expected.encode(), given)
 
 
 def parse_event(body: bytes, *, default_marketplace: str) -> ChangeEvent:
@@ -80,6 +82,17 @@ def _text(event: dict, name: str, limit: int) -> str:
     return value.strip()
 
 
+async def _read_body(request: web.Request) -> bytes | None:
+    """The whole body, or None past MAX_BODY. One read() returns only what has arrived so far (a chunked
+    or slow body comes in pieces), so read until the end."""
+    body = bytearray()
+    while chunk := await request.content.read(MAX_BODY + 1 - len(body)):
+        body += chunk
+        if len(body) > MAX_BODY:
+            return None
+    return bytes(body)
+
+
 def _answer(status: int, **body) -> web.Response:
     return web.json_response(body, status=status, headers={"Cache-Control": "no-store"})
 
@@ -88,8 +101,8 @@ async def marketplace_webhook(request: web.Request) -> web.Response:
     context = request.app[CONTEXT]
     if request.content_length is not None and request.content_length > MAX_BODY:
         return _answer(413, error=f"the body is larger than {MAX_BODY} bytes")
-    body = await request.content.read(MAX_BODY + 1)
-    if len(body) > MAX_BODY:
+    body = await _read_body(request)
+    if body is None:
         return _answer(413, error=f"the body is larger than {MAX_BODY} bytes")
     try:
         async with context.sessions() as session:

@@ -231,3 +231,43 @@ async def test_the_sandbox_count_route_checks_its_input(live):
     async with http.put(f"{url}/counts/{line.subscription_id}/999999", json={"total": 1}) as response:
         assert response.status == 404
     assert live.sandbox.world.write_log == []
+
+
+async def test_a_body_sent_in_chunks_is_read_whole(client, session):
+    data, headers = signed(event(delivery="d-chunked", subscription="S-unknown"))
+
+    async def slowly():  # chunked transfer, the second chunk after a pause: the server must wait for it
+        yield data[:10]
+        await asyncio.sleep(0.2)
+        yield data[10:]
+
+    response = await client.post(ROUTE, data=slowly(), headers=headers)
+    assert response.status == 202, await response.text()
+    assert await deliveries(session) == 1
+
+
+async def test_a_chunked_body_over_the_limit_is_413(client, session):
+    data, headers = signed(b"{" + b" " * 70_000 + b"}")
+
+    async def slowly():
+        for start in range(0, len(data), 8_000):
+            yield data[start:start + 8_000]
+            await asyncio.sleep(0.01)
+
+    response = await client.post(ROUTE, data=slowly(), headers=headers)
+    assert response.status == 413
+    assert await deliveries(session) == 0
+
+
+async def test_a_signature_header_that_is_not_ascii_is_401(client, session):
+    body = json.dumps(event()).encode()
+    reader, writer = await asyncio.open_connection(client.server.host, client.server.port)
+    # raw bytes: aiohttp reads a header's non-UTF-8 bytes as surrogates, which str.encode() refuses
+    writer.write(b"POST " + ROUTE.encode() + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                 b"X-Sandbox-Signature: sha256=\xff\xfe\r\nContent-Length: " + str(len(body)).encode()
+                 + b"\r\n\r\n" + body)
+    await writer.drain()
+    status_line = (await reader.readline()).decode()
+    writer.close()
+    assert status_line.split()[1] == "401", status_line
+    assert await deliveries(session) == 0

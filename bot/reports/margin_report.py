@@ -55,7 +55,8 @@ async def margin_report(*, session: AsyncSession, filters: ReportFilters = Repor
         present.sort(key=lambda values: values[filters.sort], reverse=filters.direction == "desc")
         rows = present + [r for r in rows if r[filters.sort] is None]
     return Report(name="margin", title="Margin of linked resources", columns=tuple(title for _, title, _ in COLUMNS),
-                  rows=_replay([tuple(values[key] for key in keys) for values in rows]), keys=tuple(keys))
+                  rows=_replay([tuple(values[key] for key in keys) for values in rows]), keys=tuple(keys),
+                  searchable=SEARCHED)
 
 
 def _contains(value: Any, wanted: str) -> bool:

@@ -121,3 +121,11 @@ async def test_an_empty_report_says_so(session):
     assert table_rows(root) == []
     assert "No rows match" in text_of(root.find(".//p[@class='empty']"))
     assert all("empty" in svg.get("class") for svg in root.iter("svg"))
+
+
+@pytest.mark.parametrize("name", sorted(REPORTS))
+async def test_every_report_page_marks_the_columns_its_filter_box_and_q_look_in(session, name):
+    # the page's filter box looks in the columns marked searchable; with none it would hide every row
+    # while the `q` export link (the server's text filter) still found some
+    _, root = await page(session, name)
+    assert any(h.get("data-searchable") is not None for h in root.iter("th"))

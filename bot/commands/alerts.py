@@ -27,10 +27,10 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands.access import is_billing_member, load_billing_team, refusal
-from bot.commands.blocks import button, buttons, context, link_button, message_blocks, section
+from bot.commands.blocks import button, buttons, context, link_button, message_blocks, mrkdwn_escape, section
 from bot.commands.ids import AlertId
 from bot.commands.kept_messages import keep_message, open_kept_messages
-from bot.commands.report import mrkdwn_escape, signed_links
+from bot.commands.report import signed_links
 from bot.db.app_settings import load_app_settings
 from bot.db.models import AdjustmentStatus
 from bot.sync.failure_causes import (

@@ -17,7 +17,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.commands.blocks import button, buttons, context, header, message_blocks, section, truncate
+from bot.commands.blocks import button, buttons, context, header, message_blocks, mrkdwn_escape, section, truncate
 from bot.commands.ids import ApprovalId
 from bot.db.models import AdjustmentStatus
 from bot.sync.approval_groups import ApprovalGroup, EditedChange, HeldChange
@@ -31,16 +31,16 @@ def _amount(value: Decimal | None) -> str:
 
 
 def change_line(change: HeldChange) -> str:
-    return (f"*{change.resource}* → *{change.service}*: {change.units_from} → {change.units_to} "
-            f"({change.delta:+d}), effective {change.effective_date.isoformat()}, "
-            f"prorated {_amount(change.prorated_amount)}\n_Held: {change.held_reason}_")
+    return (f"*{mrkdwn_escape(change.resource)}* → *{mrkdwn_escape(change.service)}*: {change.units_from} → "
+            f"{change.units_to} ({change.delta:+d}), effective {change.effective_date.isoformat()}, "
+            f"prorated {_amount(change.prorated_amount)}\n_Held: {mrkdwn_escape(change.held_reason)}_")
 
 
 def _posting_state(status: AdjustmentStatus, hold_until: date | None, last_error: str | None) -> str:
     if status is AdjustmentStatus.posted:
         return "posted"
     if status is AdjustmentStatus.failed:
-        return f"the PSA refused it for now ({truncate(last_error or 'no reason given', 300)}); retrying"
+        return f"the PSA refused it for now ({mrkdwn_escape(truncate(last_error or 'no reason given', 300))}); retrying"
     if status is AdjustmentStatus.superseded:
         return "no longer needed (the PSA already showed the count)"
     if hold_until is not None:
@@ -60,7 +60,7 @@ def decision_line(change: HeldChange) -> str:
     if change.edit is not None:
         return f"✏️ Edited by {who}: {_edit_state(change.edit)}"
     if change.status is AdjustmentStatus.rejected:
-        return f"✖️ Rejected by {who}: {truncate(change.decision_note or '', 500)}"
+        return f"✖️ Rejected by {who}: {mrkdwn_escape(truncate(change.decision_note or '', 500))}"
     if change.status is AdjustmentStatus.superseded and change.decided_by is None:
         return "↪️ Replaced by a newer change (the marketplace count moved)"
     return f"✅ Approved by {who}: {_posting_state(change.status, change.hold_until, change.last_error)}"
@@ -100,9 +100,10 @@ def group_blocks(group: ApprovalGroup) -> list[dict[str, Any]]:
 
 
 def group_text(group: ApprovalGroup) -> str:
+    company = mrkdwn_escape(group.company)  # `text` is read for notifications: "<!channel>" would ping
     if group.awaiting:
-        return f"{group.awaiting} change(s) for {group.company} wait for approval"
-    return f"Every held change for {group.company} from {group.day.isoformat()} is decided"
+        return f"{group.awaiting} change(s) for {company} wait for approval"
+    return f"Every held change for {company} from {group.day.isoformat()} is decided"
 
 
 def reject_modal(change: HeldChange, *, metadata: str) -> dict[str, Any]:

@@ -25,6 +25,11 @@ def truncate(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def mrkdwn_escape(text: str) -> str:
+    """Slack mrkdwn: &, < and > escaped, or a company called "<!channel>" would ping everyone."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def header(text: str) -> HeaderBlock:
     return HeaderBlock(text=truncate(text, MAX_HEADER_TEXT))
 

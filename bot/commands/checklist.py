@@ -22,11 +22,20 @@ from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands.alerts import retry_failures
-from bot.commands.blocks import MAX_SECTION_TEXT, button, context, header, link_button, message_blocks, truncate
+from bot.commands.blocks import (
+    MAX_SECTION_TEXT,
+    button,
+    context,
+    header,
+    link_button,
+    message_blocks,
+    mrkdwn_escape,
+    truncate,
+)
 from bot.commands.ids import ChecklistId
 from bot.commands.kept_messages import KeptMessage, keep_message
 from bot.commands.relations import open_relations
-from bot.commands.report import mrkdwn_escape, signed_links
+from bot.commands.report import signed_links
 from bot.db.app_settings import AppSettings, load_app_settings
 from bot.sync.checklist import Checklist, Digest, daily_digest, month_end_checklist
 from bot.sync.proration import business_date

@@ -9,7 +9,7 @@ from typing import Any
 from slack_sdk.models.blocks import Block, DividerBlock, MarkdownTextObject, SectionBlock
 from slack_sdk.models.views import View
 
-from bot.commands.blocks import button, buttons, context, header, section, truncate
+from bot.commands.blocks import button, buttons, context, header, mrkdwn_escape, section, truncate
 from bot.commands.ids import HomeId
 from bot.connectors.fields import SYSTEM_LABELS
 from bot.db.dashboard import Dashboard
@@ -41,7 +41,7 @@ def home_view(dashboard: Dashboard, *, metadata: str = "") -> dict[str, Any]:
     if dashboard.connectors:
         blocks.append(section("\n".join(_connector_line(line, dashboard.now) for line in dashboard.connectors)))
     if dashboard.top_customers:
-        lines = [f"{rank}. {_plain(c.company)}: *{c.licences:,}* licences ({c.linked_licences:,} linked)"
+        lines = [f"{rank}. {mrkdwn_escape(c.company)}: *{c.licences:,}* licences ({c.linked_licences:,} linked)"
                  for rank, c in enumerate(dashboard.top_customers, start=1)]
         blocks += [DividerBlock(), section("*Licences per customer (top 10)*\n" + "\n".join(lines))]
     if dashboard.undelivered:
@@ -66,7 +66,7 @@ def _sync_line(dashboard: Dashboard) -> str:
     line = (f"*Last sync*: {SYNC_MARKS.get(run.status, '')} #{run.run_id} {run.status} {when} (by {by}; "
             f"{systems})")
     if run.error:
-        line += f"\n> {_plain(truncate(run.error, 300))}"
+        line += f"\n> {mrkdwn_escape(truncate(run.error, 300))}"
     return line
 
 
@@ -75,7 +75,7 @@ def _connector_line(line, now: datetime) -> str:
     success = f"last success {_ago(line.last_success_at, now)}" if line.last_success_at else "never succeeded"
     text = f"{STATE_MARKS.get(line.state, '')} *{label}*: {line.state}, {success}"
     if line.state != "ok" and line.last_error:
-        text += f": {_plain(truncate(line.last_error, 200))}"
+        text += f": {mrkdwn_escape(truncate(line.last_error, 200))}"
     return text
 
 
@@ -96,8 +96,3 @@ def _ago(at: datetime | None, now: datetime) -> str:
     if seconds < 36 * 3600:
         return f"{seconds // 3600} h ago"
     return f"{seconds // 86400} days ago"
-
-
-def _plain(text: str) -> str:
-    """Escape what Slack's mrkdwn would read as markup or mentions in names and vendor messages."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -20,6 +20,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.commands.blocks import mrkdwn_escape
 from bot.commands.ids import LinkActionId, LinkBlockId, LinkCallbackId
 from bot.commands.link_views import (
     DEFAULT_PRICE,
@@ -115,7 +116,8 @@ async def open_link_wizard(command: dict[str, Any], *, context: AppContext, clie
             best = await level_choices(session=session, level=Level.company, picks=Picks(), filters=Filters(),
                                        hint=hint, today=today_for(context), limit=1)
         if best and (best[0].score or 0) >= HIGH_CONFIDENCE:
-            notice = f"“{hint}” looks like *{best[0].name}* ({best[0].score:.0f}%); change it below if not."
+            notice = (f"“{mrkdwn_escape(hint)}” looks like *{mrkdwn_escape(best[0].name)}* ({best[0].score:.0f}%); "
+                      "change it below if not.")
             await render_wizard(context, client, opened["view"], replace(state, picks=Picks(company=best[0].id)),
                                 notices=[notice])
 
@@ -127,7 +129,7 @@ async def render_wizard(context: AppContext, client: AsyncWebClient, view: dict[
         resolved = await resolve_picks(session=session, picks=state.picks, today=today_for(context))
         conflicts = await link_conflicts(session=session, picks=resolved.picks)
     state = replace(state, picks=resolved.picks)
-    notes = [*(notices or []), *(f"⚠️ {why}" for why in conflicts.values())]
+    notes = [*(notices or []), *(f"⚠️ {mrkdwn_escape(why)}" for why in conflicts.values())]
     body = wizard_view(state, resolved, sealed=seal_state(context, WIZARD_KIND, state.to_payload()), notices=notes)
     await _update_view(client, view, body)
 
@@ -352,7 +354,8 @@ async def report_link(context: AppContext, client: AsyncWebClient, *, state: Wiz
             outcomes = await unreconciled(session=session, link_ids=[link_id], reason=engine.reason)
     else:
         outcomes = await reconcile_new_links(engine=engine, link_ids=[link_id], actor=actor)
-    sentence = outcomes[0].sentence() if outcomes else "The relation was saved, then removed before it was reconciled."
+    sentence = (mrkdwn_escape(outcomes[0].sentence()) if outcomes
+                else "The relation was saved, then removed before it was reconciled.")
     unlink_value = seal_state(context, UNLINK_BUTTON_KIND, {"l": link_id}) if outcomes else None
     await post_in_channel(client, channel=state.channel, user=actor, text=sentence,
                           blocks=result_blocks(sentence, unlink_value=unlink_value, actor=actor))

@@ -26,7 +26,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.commands.blocks import button, buttons, context, section, truncate
+from bot.commands.blocks import button, buttons, context, mrkdwn_escape, section, truncate
 from bot.commands.ids import LinkActionId, LinkBlockId, LinkCallbackId
 from bot.db.link_choices import LEVELS, Choice, Filters, Level, Picks, ResolvedPicks
 from bot.db.models import PriceSourceKind
@@ -124,12 +124,12 @@ def wizard_view(state: WizardState, resolved: ResolvedPicks, *, sealed: str, not
                 "resource → service → price source"),
         _filters_block(state.filters),
     ]
-    for note in [*(notices or []), *(f"⚠️ {why}" for why in resolved.dropped.values())]:
+    for note in [*(notices or []), *(f"⚠️ {mrkdwn_escape(why)}" for why in resolved.dropped.values())]:
         blocks.append(section(note))
     for level in LEVELS:
         if level in resolved.fixed_by_link:
             _, label = PICKERS[level]
-            blocks.append(section(f"*{label}:* {resolved.name(level)} _(already linked, so this one)_"))
+            blocks.append(section(f"*{label}:* {_name(resolved, level)} _(already linked, so this one)_"))
         elif picks.get(level) is not None or level is next_level:
             blocks.append(_picker(level, picks, resolved, focus=level is next_level))
         if level is next_level:
@@ -151,9 +151,14 @@ def counts_text(resolved: ResolvedPicks) -> str:
     prices = ", ".join(part for part in (
         f"PSA price {money(resolved.psa_price)}" if resolved.psa_price is not None else "",
         f"PSA cost {money(resolved.psa_cost)}" if resolved.psa_cost is not None else "") if part)
-    return (f"*{resolved.name(Level.resource)}* → *{resolved.name(Level.service)}*\n"
+    return (f"*{_name(resolved, Level.resource)}* → *{_name(resolved, Level.service)}*\n"
             f"Marketplace count {resolved.marketplace_total} · PSA units {resolved.psa_units}"
             + (f" · {prices}" if prices else ""))
+
+
+def _name(resolved: ResolvedPicks, level: Level) -> str:
+    """A picked name for mrkdwn: names are data, so "<!channel>" or "R&D <Main>" shows as typed."""
+    return mrkdwn_escape(str(resolved.name(level)))
 
 
 def _price_blocks() -> list[Block]:
@@ -175,7 +180,7 @@ def _price_blocks() -> list[Block]:
 def below_cost_view(*, resolved: ResolvedPicks, price: PriceChoice, psa_cost: Decimal, sealed: str
                     ) -> dict[str, Any]:
     text = (f"The custom cost *{money(price.custom_cost)}* is below the PSA's current cost *{money(psa_cost)}* for "
-            f"*{resolved.name(Level.service)}* ({resolved.name(Level.psa_company)}).\n"
+            f"*{_name(resolved, Level.service)}* ({_name(resolved, Level.psa_company)}).\n"
             "Adjustments would be posted at a cost lower than what the PSA shows. Save it anyway?")
     return View(type="modal", callback_id=LinkCallbackId.BELOW_COST, title="Cost below the PSA's",
                 submit="Save anyway", close="Back", private_metadata=sealed,

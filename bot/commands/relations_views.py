@@ -13,7 +13,7 @@ from typing import Any
 from slack_sdk.models.blocks import Block, CheckboxesElement, InputBlock, Option
 from slack_sdk.models.views import View
 
-from bot.commands.blocks import button, buttons, context, message_blocks, section, truncate
+from bot.commands.blocks import button, buttons, context, message_blocks, mrkdwn_escape, section, truncate
 from bot.commands.ids import LinkActionId, LinkBlockId, LinkCallbackId
 from bot.db.relations import Relation, RowOutcome
 from bot.sync.link_reconciliation import LinkOutcome
@@ -94,11 +94,13 @@ def summary_message(*, mode: str, outcomes: list[RowOutcome], reconciled: dict[i
     blocks: list[Block] = [section(f"*{headline}*", block_id=LinkBlockId.RELATIONS_SUMMARY)]
     for outcome in outcomes:
         if not outcome.ok:
-            blocks.append(section(f"❌ {outcome.label}: {outcome.error}"))
+            blocks.append(section(f"❌ {mrkdwn_escape(outcome.label)}: {mrkdwn_escape(str(outcome.error))}"))
             continue
         after = reconciled.get(outcome.link_id) if outcome.link_id is not None else None
-        blocks.append(section(f"✅ {outcome.label}" + (f"\n{after.sentence()}" if after else "")))
+        blocks.append(section(f"✅ {mrkdwn_escape(outcome.label)}"
+                              + (f"\n{mrkdwn_escape(after.sentence())}" if after else "")))
     if mode == SUGGESTED and done:
-        blocks.append(context(f"Not reconciled yet: {not_reconciled}. The next sync levels them." if not_reconciled
+        blocks.append(context(f"Not reconciled yet: {mrkdwn_escape(not_reconciled)}. The next sync levels them."
+                              if not_reconciled
                               else "Each new relation was reconciled once; the scheduled sync keeps it in step."))
     return headline, message_blocks(blocks)

@@ -26,6 +26,7 @@ from bot.commands.blocks import (
     header,
     link_button,
     message_blocks,
+    mrkdwn_escape,
     section,
     truncate,
 )
@@ -193,8 +194,3 @@ def _value(value: Any, limit: int = MAX_CELL_TEXT) -> str:
     if isinstance(value, Decimal):
         return f"{value:,.2f}"
     return mrkdwn_escape(truncate(str(value), limit))
-
-
-def mrkdwn_escape(text: str) -> str:
-    """Slack mrkdwn: &, < and > escaped, or a company called "<!channel>" would ping everyone."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

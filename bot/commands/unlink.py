@@ -18,7 +18,7 @@ from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands.blocks import context as context_block
-from bot.commands.blocks import section
+from bot.commands.blocks import mrkdwn_escape, section
 from bot.commands.ids import LinkActionId, LinkBlockId, LinkCallbackId
 from bot.commands.link import UNLINK_BUTTON_KIND
 from bot.commands.metadata import TamperedMetadata
@@ -50,8 +50,10 @@ def pick_view(sealed: str) -> dict[str, Any]:
 
 
 def confirm_view(relation: Relation, sealed: str) -> dict[str, Any]:
-    text = (f"Unlink *{relation.resource}* ({relation.company}, {relation.subscription}) from "
-            f"*{relation.service}* ({relation.psa_company}, {relation.contract})?\n"
+    resource, company, subscription, service, psa_company, contract = map(mrkdwn_escape, (
+        relation.resource, relation.company, relation.subscription, relation.service, relation.psa_company,
+        relation.contract))
+    text = (f"Unlink *{resource}* ({company}, {subscription}) from *{service}* ({psa_company}, {contract})?\n"
             "SeatSync stops syncing it; changes planned for it and not sent yet are cancelled.")
     return View(type="modal", callback_id=LinkCallbackId.UNLINK_CONFIRM, title="Unlink?", submit="Unlink",
                 close="Cancel", private_metadata=sealed,
@@ -131,8 +133,8 @@ async def unlink_one(context: AppContext, link_id: int, actor: str) -> tuple[boo
     outcome, = await clear_relations(sessions=context.sessions, link_ids=[link_id], labels=labels, actor=actor)
     suggestion_cache(context.sessions).clear()
     if outcome.ok:
-        return True, f"Unlinked {outcome.label}. SeatSync no longer syncs it."
-    return False, f"Nothing was unlinked: {outcome.error}."
+        return True, f"Unlinked {mrkdwn_escape(outcome.label)}. SeatSync no longer syncs it."
+    return False, f"Nothing was unlinked: {mrkdwn_escape(str(outcome.error))}."
 
 
 def _button(context: AppContext):

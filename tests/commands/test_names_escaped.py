@@ -1,0 +1,146 @@
+"""Names from the marketplace and the PSA are data, not markup: wherever the link family and the approval
+messages show them in mrkdwn (and in a message's `text`, which Slack also reads for notifications), `&`, `<`
+and `>` are escaped, so a company called "<!channel>" pings nobody and "R&D <Main>" shows as typed."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import select, update
+
+from bot.commands.ids import LinkActionId, LinkBlockId
+from bot.db.links import link_resource
+from bot.db.models import MarketplaceCompany, MarketplaceResource, PsaCompany
+from tests.commands.link_setup import (
+    BILLING_CHANNEL,
+    DANA,
+    Modal,
+    assert_valid_message,
+    failed_calls,
+    messages_in,
+    option_named,
+    slack,  # noqa: F401 - the fixture
+    small_world,
+    start_app,
+    until,
+)
+from tests.commands.test_approvals import message, post_groups, started
+from tests.commands.test_approvals import workspace as approval_workspace  # noqa: F401 - the fixture
+from tests.commands.test_link_wizard import workspace  # noqa: F401 - the fixture
+
+HOSTILE = "<!channel> R&D <Main>"
+ESCAPED = "&lt;!channel&gt; R&amp;D &lt;Main&gt;"
+
+
+def no_raw_markup(payload) -> None:
+    dumped = json.dumps(payload, ensure_ascii=False)
+    assert "<!channel>" not in dumped and "<Main>" not in dumped, dumped
+
+
+async def test_the_link_result_in_the_channel_escapes_the_names(aiohttp_client, slack, tmp_path,  # noqa: F811
+                                                                database_url, workspace):  # noqa: F811
+    recorder, _ = slack
+    context, sender = await start_app(aiohttp_client, slack, tmp_path, database_url)
+
+    async def demo_engine():
+        return workspace.engine
+
+    context.engine_source = demo_engine
+    rows, modal = workspace.rows, Modal(recorder, sender)
+    await sender.slash_command(f"link {rows.company}")
+    await until(lambda: recorder.calls("views.update"), what="the pre-picked company")
+    for action_id, name in ((LinkActionId.PICK_PSA_COMPANY, rows.psa_company),
+                            (LinkActionId.PICK_SUBSCRIPTION, rows.subscription),
+                            (LinkActionId.PICK_CONTRACT, rows.contract), (LinkActionId.PICK_RESOURCE, rows.resource),
+                            (LinkActionId.PICK_SERVICE, rows.service)):
+        await modal.pick(action_id, option_named(await modal.options(action_id, name), name))
+    async with workspace.sessions() as session:  # renamed in the PSA since the last read
+        await session.execute(update(PsaCompany).where(PsaCompany.id == rows.psa_company_id).values(name=HOSTILE))
+        await session.commit()
+
+    await modal.submit()
+
+    await until(lambda: messages_in(recorder, BILLING_CHANNEL), what="the reconciliation result")
+    posted, = messages_in(recorder, BILLING_CHANNEL)
+    assert posted["text"].endswith(f"for {ESCAPED}."), posted["text"]
+    assert ESCAPED in posted["blocks"][0]["text"]["text"]
+    no_raw_markup(posted)
+    assert_valid_message(posted["blocks"])
+    assert failed_calls(recorder) == []
+
+
+async def test_unlink_and_the_wizard_escape_the_names(aiohttp_client, slack, tmp_path, database_url):  # noqa: F811
+    recorder, _ = slack
+    context, sender = await start_app(aiohttp_client, slack, tmp_path, database_url)
+    world = await small_world(context.sessions)
+    async with context.sessions() as session:
+        await session.execute(update(MarketplaceResource).where(MarketplaceResource.id == world.exchange)
+                              .values(name=f"Exchange {HOSTILE}"))
+        await link_resource(session=session, resource_id=world.exchange, service_id=world.exchange_service,
+                            actor="U0SOMEONE")
+        await session.commit()
+    modal = Modal(recorder, sender)
+
+    await sender.slash_command("unlink")
+    await until(lambda: modal.is_open, what="the modal")
+    option = (await modal.options(LinkActionId.UNLINK_PICK)).json["options"][0]
+    assert HOSTILE in option["text"]["text"]  # plain_text: shown as typed, nothing to escape
+    await modal.submit({LinkBlockId.UNLINK_PICK: option})
+    assert f"Unlink *Exchange {ESCAPED}*" in modal.texts()
+    no_raw_markup(modal.top["blocks"])
+    await modal.submit()
+
+    await until(lambda: recorder.ephemeral_messages(DANA), what="the ephemeral done")
+    done, = recorder.ephemeral_messages(DANA)
+    assert ESCAPED in done.message["text"]
+    no_raw_markup(done.message)
+
+
+async def test_the_wizard_shows_names_escaped(aiohttp_client, slack, tmp_path, database_url):  # noqa: F811
+    recorder, _ = slack
+    context, sender = await start_app(aiohttp_client, slack, tmp_path, database_url)
+    world = await small_world(context.sessions)
+    async with context.sessions() as session:
+        await session.execute(update(MarketplaceCompany).where(MarketplaceCompany.id == world.acme)
+                              .values(name=f"Acme Mfg. {HOSTILE}"))
+        await session.execute(update(MarketplaceResource).where(MarketplaceResource.id == world.exchange)
+                              .values(name=f"Exchange {HOSTILE}"))
+        await session.commit()
+    modal = Modal(recorder, sender)
+
+    await sender.slash_command(f"link Acme Mfg. {HOSTILE}")
+    await until(lambda: recorder.calls("views.update"), what="the pre-picked company")
+    assert f"looks like *Acme Mfg. {ESCAPED}*" in modal.texts(), modal.texts()
+    for action_id, name in ((LinkActionId.PICK_PSA_COMPANY, "Acme Co."),
+                            (LinkActionId.PICK_SUBSCRIPTION, "Microsoft 365"),
+                            (LinkActionId.PICK_CONTRACT, "M365 Business Standard ·"),
+                            (LinkActionId.PICK_RESOURCE, "Exchange"), (LinkActionId.PICK_SERVICE, "Exchange")):
+        await modal.pick(action_id, option_named(await modal.options(action_id), name))
+
+    assert f"*Exchange {ESCAPED}* → *Exchange Online (Plan 1)*" in modal.texts()
+    sections = [b for b in modal.top["blocks"] if b["type"] in ("section", "context")]
+    no_raw_markup(sections)
+
+
+async def test_held_change_messages_escape_the_names(aiohttp_client, slack, tmp_path, database_url,  # noqa: F811
+                                                     approval_workspace):  # noqa: F811
+    recorder, _ = slack
+    context, _sender = await started(aiohttp_client, slack, tmp_path, database_url, approval_workspace)
+    async with approval_workspace.sessions() as session:
+        await session.execute(update(MarketplaceCompany).values(name=HOSTILE))
+        await session.execute(update(MarketplaceResource).values(name=f"Exchange {HOSTILE}"))
+        await session.commit()
+        resource_names = set(await session.scalars(select(MarketplaceResource.name)))
+    assert resource_names == {f"Exchange {HOSTILE}"}
+
+    kept = await post_groups(context)
+
+    assert kept
+    for one in kept:
+        posted = message(recorder, one.ts)
+        assert HOSTILE in posted["blocks"][0]["text"]["text"]  # the header is plain_text: shown as typed
+        assert ESCAPED in posted["text"]
+        no_raw_markup({"text": posted["text"], "blocks": posted["blocks"][1:]})
+        assert_valid_message(posted["blocks"])
+    first_change = next(b for b in message(recorder, kept[0].ts)["blocks"] if b["type"] == "section")
+    assert f"*Exchange {ESCAPED}*" in first_change["text"]["text"]

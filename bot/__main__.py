@@ -95,15 +95,34 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_db(settings, args.db_command))
     if args.command == "demo":
         return _demo(settings, args)
-    if args.command == "sync":
-        return asyncio.run(_sync_once(settings, dry_run=args.dry_run))
-    if args.command == "report":
-        return _report(settings, args)
-    if args.command == "links":
-        from bot.cli_links import links_command
+    try:
+        if args.command == "sync":
+            return asyncio.run(_sync_once(settings, dry_run=args.dry_run))
+        if args.command == "report":
+            return _report(settings, args)
+        if args.command == "links":
+            from bot.cli_links import links_command
 
-        return links_command(settings, args)
+            return links_command(settings, args)
+    except Exception as exc:
+        reason = _database_unreachable(exc)
+        if reason is None:
+            raise
+        print(f"seatsync {args.command}: cannot reach the database: {reason}", file=sys.stderr)
+        return 1
     raise AssertionError(args.command)
+
+
+def _database_unreachable(exc: Exception) -> str | None:
+    """Why the database could not be reached (a refused connection, an unknown database, a rejected login),
+    or None when `exc` is something else: that keeps its traceback."""
+    from sqlalchemy.exc import DBAPIError
+
+    if isinstance(exc, DBAPIError) and exc.statement is None:  # raised while connecting, before any SQL
+        return str(exc.orig)
+    if isinstance(exc, OSError) and not isinstance(exc, BrokenPipeError):
+        return str(exc)
+    return None
 
 
 def _report(settings: Settings, args: argparse.Namespace) -> int:
@@ -202,8 +221,11 @@ async def _db(settings: Settings, action: str) -> int:
             print(f"database is at revision {await current_revision(engine)} (head {head_revision()})")
         else:
             print(await current_revision(engine) or "empty (no schema yet)")
-    except OSError as exc:
-        print(f"seatsync: cannot reach the database: {exc}", file=sys.stderr)
+    except Exception as exc:
+        reason = _database_unreachable(exc)
+        if reason is None:
+            raise
+        print(f"seatsync: cannot reach the database: {reason}", file=sys.stderr)
         return 1
     finally:
         await engine.dispose()

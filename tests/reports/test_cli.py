@@ -181,3 +181,20 @@ def _settings(env):
     from bot.config import load_settings
 
     return load_settings(env, dotenv_path=None)
+
+
+@pytest.mark.parametrize("url, reason", [
+    ("postgresql+asyncpg://nobody:hunter2@127.0.0.1:1/none", "Connect call failed"),
+    pytest.param("postgresql+asyncpg://postgres@127.0.0.1/seatsync_no_such_database", "does not exist",
+                 marks=pytest.mark.skipif(not os.environ.get("SEATSYNC_TEST_DATABASE_URL"),
+                                          reason="needs a PostgreSQL server")),
+])
+@pytest.mark.parametrize("argv", [["report", "subscriptions"], ["links", "export"], ["sync", "--once"],
+                                  ["db", "current"]])
+async def test_a_database_that_cannot_be_reached_is_one_line_and_exit_1(cli_env, monkeypatch, capsysbinary,
+                                                                          url, reason, argv):
+    monkeypatch.setenv("DATABASE_URL", url)
+    code, out, err = await run_cli(capsysbinary, *argv)
+    assert code == 1 and out == b""
+    assert err.count("\n") == 1 and "cannot reach the database" in err and reason in err, err
+    assert "hunter2" not in err and "Traceback" not in err

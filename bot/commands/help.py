@@ -15,6 +15,8 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("relations", "set suggested matches or clear relations, many at a time"),
     ("report <name> [key=value ...]", "a report's summary with CSV, Excel and browser links (`/seats report` "
                                        "lists the reports and filters)"),
+    ("policy [company name]", "approval limits, decrease timing, dropped credits and minimum margin, "
+                              "globally, per company or per relation"),
     ("checklist", "the month-end pre-invoice checklist, live"),
     ("config", "admins: connections (with a connection test), channels, billing team, schedule"),
 )

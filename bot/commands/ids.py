@@ -153,3 +153,21 @@ class ApprovalId(StrEnum):
     REASON = "reason"  # the inputs' action_ids (unique within a view)
     UNITS = "units"
     DATE = "date"
+
+
+# --- POLICY-UI: /seats policy ---------------------------------------------------------------------------
+
+class PolicyId(StrEnum):
+    """The policy modal. Each field's block_id is `policy_field_block(name, scope key)` and its action_id the
+    field's name, so a new scope or company gets fresh inputs (Slack forgets what was typed for another)."""
+
+    CALLBACK = "seats_policy"
+    INTRO_BLOCK = "seats_policy_intro"
+    SCOPE_BLOCK = "seats_policy_scope"
+    SCOPE = "seats_policy_scope_pick"
+    COMPANY_BLOCK = "seats_policy_company"
+    COMPANY = "seats_policy_company_pick"
+    LINK_BLOCK = "seats_policy_link"
+    LINK = "seats_policy_link_pick"
+    TARGET_BLOCK = "seats_policy_target"
+    NOTICE_BLOCK = "seats_policy_notice"

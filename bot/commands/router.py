@@ -21,6 +21,7 @@ from bot.commands.help import help_blocks, help_text, usage_text
 from bot.commands.home import register_home
 from bot.commands.ids import ActionId
 from bot.commands.link_family import LINK_SUBCOMMANDS, register_link_commands
+from bot.commands.policy import open_policy, register_policy
 from bot.commands.report import register_report_commands, report_command
 from bot.commands.sync import SyncRequest, parse_sync_flags, run_sync_for
 
@@ -44,6 +45,7 @@ def register_commands(app: AsyncApp, context: AppContext, *, seen: SeenDeliverie
     register_alert_actions(app, context)
     register_approval_actions(app, context)
     register_link_commands(app, context)
+    register_policy(app, context)
 
 
 def _ephemeral(respond: AsyncRespond):
@@ -79,6 +81,10 @@ def _seats_command(context: AppContext):
         if subcommand in LINK_SUBCOMMANDS and (subcommand == "link" or len(words) == 1):
             await ack()
             await LINK_SUBCOMMANDS[subcommand](command, context=context, client=client, reply=_ephemeral(respond))
+            return
+        if subcommand == "policy":
+            await ack()
+            await open_policy(command, context=context, client=client, reply=_ephemeral(respond))
             return
         if subcommand == "report":
             await report_command(text=(command.get("text") or "").strip()[len(subcommand):], ack=ack, command=command,

@@ -9,7 +9,7 @@ import logging
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.commands.blocks import context, message_blocks, section
+from bot.commands.blocks import context, message_blocks, mrkdwn_escape, section
 from bot.commands.kept_messages import KeptMessage, keep_message
 from bot.db.app_settings import load_app_settings
 from bot.sync.margin import BELOW_COST, LinkMargin, link_margins, margin_key, open_margin_alerts
@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 
 def _what(margin: LinkMargin) -> str:
-    return f"*{margin.company}*: {margin.resource} → {margin.service}"
+    return f"*{mrkdwn_escape(margin.company)}*: {mrkdwn_escape(margin.resource)} → {mrkdwn_escape(margin.service)}"
 
 
 def _margin(margin: LinkMargin) -> str:

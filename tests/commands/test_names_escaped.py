@@ -5,12 +5,15 @@ and `>` are escaped, so a company called "<!channel>" pings nobody and "R&D <Mai
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 from sqlalchemy import select, update
 
 from bot.commands.ids import LinkActionId, LinkBlockId
+from bot.commands.margin_alerts import post_margin_alerts
 from bot.db.links import link_resource
-from bot.db.models import MarketplaceCompany, MarketplaceResource, PsaCompany
+from bot.db.models import MarketplaceCompany, MarketplaceResource, PriceSourceKind, PsaCompany, Scope
+from bot.db.policies import set_price_source
 from tests.commands.link_setup import (
     BILLING_CHANNEL,
     DANA,
@@ -26,7 +29,10 @@ from tests.commands.link_setup import (
 )
 from tests.commands.test_approvals import message, post_groups, started
 from tests.commands.test_approvals import workspace as approval_workspace  # noqa: F401 - the fixture
+from tests.commands.test_kept_messages import client_for
 from tests.commands.test_link_wizard import workspace  # noqa: F401 - the fixture
+from tests.sync.engine_setup import link_line, pick_lines
+from tests.sync.test_margin import workspace as margin_workspace  # noqa: F401 - the fixture
 
 HOSTILE = "<!channel> R&D <Main>"
 ESCAPED = "&lt;!channel&gt; R&amp;D &lt;Main&gt;"
@@ -144,3 +150,23 @@ async def test_held_change_messages_escape_the_names(aiohttp_client, slack, tmp_
         assert_valid_message(posted["blocks"])
     first_change = next(b for b in message(recorder, kept[0].ts)["blocks"] if b["type"] == "section")
     assert f"*Exchange {ESCAPED}*" in first_change["text"]["text"]
+
+
+async def test_a_margin_alert_escapes_the_names(slack, tmp_path, margin_workspace):  # noqa: F811
+    recorder, _ = slack
+    line, = pick_lines(margin_workspace.sandbox.world, "connectwise", 1)
+    line.market.unit_cost = Decimal("10.50")
+    await margin_workspace.engine.run_cycle(trigger="test", force_full=True)
+    link_id = await link_line(margin_workspace, line, "ingram")
+    async with margin_workspace.sessions() as session:
+        await set_price_source(session=session, scope=Scope.link, link_id=link_id, kind=PriceSourceKind.custom,
+                               custom_price=Decimal("10.00"), actor="U1")
+        await session.execute(update(MarketplaceCompany).values(name=HOSTILE))
+        await session.commit()
+
+    kept, = await post_margin_alerts(sessions=margin_workspace.sessions, client=client_for(slack, tmp_path))
+
+    posted, = [c.args for c in recorder.calls("chat.postMessage") if c.ok]
+    assert "Selling below cost" in posted["text"] and ESCAPED in posted["text"]
+    assert f"*{ESCAPED}*" in posted["blocks"][0]["text"]["text"]
+    no_raw_markup(posted)

@@ -50,7 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--dry-run", action="store_true", help="show what would be posted; write nothing to the PSA")
 
     report = commands.add_parser("report", help="write a report to stdout, or print its signed link")
-    report.add_argument("name", help="adjustments, failures, subscriptions, linked, unlinked, psa-unlinked, unbilled")
+    report.add_argument("name", help="adjustments, failures, subscriptions, linked, unlinked, psa-unlinked, "
+                                     "unbilled, margin")
     report.add_argument("--format", default="csv", help="csv (default), xlsx (bytes: redirect to a file) or html")
     report.add_argument("--filter", action="append", default=[], metavar="KEY=VALUE",
                         help="date_from, date_to, company, subscription, resource, status, text, sort, direction")

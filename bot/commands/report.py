@@ -41,7 +41,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-REPORT_NAMES = ("unlinked", "linked", "subscriptions", "adjustments", "failures", "psa-unlinked", "unbilled")
+REPORT_NAMES = ("unlinked", "linked", "subscriptions", "adjustments", "failures", "psa-unlinked", "unbilled",
+                "margin")
 MAX_CELL_TEXT = 80
 LINK_LABELS = {"csv": ("CSV", ReportId.LINK_CSV), "xlsx": ("Excel (XLSX)", ReportId.LINK_XLSX),
                "html": ("Open in browser", ReportId.LINK_HTML)}

@@ -138,8 +138,8 @@ async def test_a_bad_name_or_filter_gets_the_usage_and_posts_nothing(aiohttp_cli
 
     for answer in answers.values():
         assert answer["response_type"] == "ephemeral"
-        assert "Usage: `/seats report <unlinked|linked|subscriptions|adjustments|failures|psa-unlinked|unbilled>" \
-               in answer["text"]
+        assert ("Usage: `/seats report <unlinked|linked|subscriptions|adjustments|failures|psa-unlinked|unbilled"
+                "|margin>") in answer["text"]
         assert "`date_from`" in answer["text"] and "`company`" in answer["text"]
     assert answers["report"]["text"].startswith("Which report?")
     assert answers["report invoices"]["text"].startswith("There is no report called `invoices`.")

@@ -40,6 +40,10 @@ class SystemFields:
         return tuple(f for f in self.fields if f.secret)
 
 
+# signs the marketplace's change notifications to /webhooks/marketplace (web.webhooks); without it they are
+# refused and changes wait for the next scheduled sync
+WEBHOOK_SECRET = ConnectionField("webhook_secret", "Webhook signing secret", secret=True, required=False)
+
 CONNECTION_FIELDS: dict[str, SystemFields] = {
     "odin": SystemFields("odin", "BA XML-RPC URL", "e.g. https://ba.example.com:5224/RPC2", (
         ConnectionField("reseller_account_id", "Reseller account id", required=False, integer=True,
@@ -47,12 +51,14 @@ CONNECTION_FIELDS: dict[str, SystemFields] = {
         # BA's XML-RPC listener takes HTTP basic auth when it is configured to; the user name goes with it
         ConnectionField("username", "BA user name (basic auth)", secret=True, required=False),
         ConnectionField("password", "BA password (basic auth)", secret=True, required=False),
+        WEBHOOK_SECRET,
     )),
     "ingram": SystemFields("ingram", "API base URL", "e.g. https://api.ingrammicro.com/cmp/v1", (
         ConnectionField("username", "API user name"),
         ConnectionField("marketplace", "Marketplace code", hint="e.g. us, uk, au"),
         ConnectionField("subscription_key", "Subscription key", secret=True),
         ConnectionField("password", "API password", secret=True),
+        WEBHOOK_SECRET,
     )),
     "autotask": SystemFields("autotask", "API URL", "https://webservices.autotask.net/ATServicesRest "
                                                     "(the zone is discovered from it)", (

@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.db.models import (
     Adjustment,
@@ -159,12 +160,15 @@ async def plan_levelling(
             continue  # already intended, or its outcome must be resolved before anything new
         if service.units == target:
             if pending is not None and not dry_run:
-                pending.status = AdjustmentStatus.superseded  # the PSA already shows the target
+                await _supersede(session, pending)  # the PSA already shows the target
             continue
         change = _change(link, target, today, settings)
-        planned.append(change)
         if dry_run:
+            planned.append(change)
             continue
+        if pending is not None and not await _supersede(session, pending):
+            continue  # a person decided on it meanwhile (approve, edit, reject): the next cycle starts from that
+        planned.append(change)
         intent = Adjustment(
             idempotency_key=new_idempotency_key(), resource_link_id=link.id, resource_id=resource.id,
             psa_service_id=service.id, psa=service.psa, units_from=change.units_from, units_to=change.units_to,
@@ -177,9 +181,22 @@ async def plan_levelling(
         session.add(intent)
         if pending is not None:
             await session.flush()
-            pending.status, pending.superseded_by_id = AdjustmentStatus.superseded, intent.id
+            pending.superseded_by_id = intent.id
     await session.flush()
     return planned
+
+
+async def _supersede(session: AsyncSession, intent: Adjustment) -> bool:
+    """Close an open intent as superseded only if it still has the status planning read: a person's approve,
+    edit or reject (bot.sync.approvals) or an unlink may have landed since, and must not be overwritten —
+    an edit's own new intent would otherwise stay open beside the one planning adds (two posts)."""
+    closed = await session.execute(
+        update(Adjustment).where(Adjustment.id == intent.id, Adjustment.status == intent.status)
+        .values(status=AdjustmentStatus.superseded).execution_options(synchronize_session=False))
+    if closed.rowcount != 1:
+        return False
+    set_committed_value(intent, "status", AdjustmentStatus.superseded)
+    return True
 
 
 async def declined_targets(session: AsyncSession) -> dict[int, int]:

@@ -5,12 +5,15 @@ made deterministic by running the other action at the exact point where the race
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.util import await_only
 
 from bot.db.links import unlink_resource
-from bot.db.models import Adjustment, AdjustmentStatus, AdjustmentTrigger
+from bot.db.models import Adjustment, AdjustmentStatus, AdjustmentTrigger, Scope
+from bot.db.policies import set_approval_policy
 from bot.demo.workspace import open_workspace
 from bot.sandbox.app import Sandbox
+from bot.sync.approvals import edit_change
 from bot.sync.planning import plan_levelling
 from bot.sync.posting import post_due_adjustments
 from tests.conftest import TEST_SECRET_KEY
@@ -84,3 +87,41 @@ async def test_an_intent_unlinked_while_the_poster_reads_the_psa_is_not_posted(w
     assert report.posted == 0 and line.writes() == [] and line.psa_units == 5
     row, = await adjustments(workspace)
     assert row.status is AdjustmentStatus.superseded and row.attempts == 0
+
+
+async def test_an_edit_landing_while_planning_runs_leaves_one_open_intent(workspace):
+    engine = workspace.engine
+    async with workspace.sessions() as session:
+        await set_approval_policy(session=session, scope=Scope.global_, actor="U1", max_units=3)
+        await session.commit()
+    line, _ = await pending_intent(workspace, 5, 9)  # +4: held for approval
+    held, = await adjustments(workspace)
+    assert held.status is AdjustmentStatus.awaiting_approval
+    line.set_market_total(7)  # +2 now: under the limit, so planning will want to replace the held change
+    await engine.run_cycle(trigger="test", force_full=True, dry_run=True)
+
+    async def edit() -> None:  # the person's Edit modal, submitted while planning holds the old proposal
+        async with workspace.sessions() as session:
+            await edit_change(session=session, adjustment_id=held.id, units_to=8, effective=engine.today(),
+                              actor="U2", now=engine.clock(), today=engine.today())
+            await session.commit()
+
+    edits: list[int] = []
+    async with workspace.sessions() as session:
+        def edit_once_loaded(_session, instance) -> None:
+            if isinstance(instance, Adjustment) and instance.id == held.id and not edits:
+                edits.append(held.id)
+                await_only(edit())
+
+        event.listen(session.sync_session, "loaded_as_persistent", edit_once_loaded)
+        await plan_levelling(session=session, today=engine.today(), now=engine.clock(),
+                             trigger=AdjustmentTrigger.sync)
+        await session.commit()
+
+    assert edits == [held.id]
+    rows = await adjustments(workspace)
+    assert [a.status for a in rows if a.status in (AdjustmentStatus.pending, AdjustmentStatus.awaiting_approval)] \
+        == [AdjustmentStatus.pending]
+    assert rows[0].status is AdjustmentStatus.rejected and rows[0].decided_by == "U2"  # the edit stands
+    await engine.post_outbox(ignore_backoff=True)
+    assert len(line.writes()) == 1 and line.psa_units == 8

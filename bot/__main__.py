@@ -105,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
             from bot.cli_links import links_command
 
             return links_command(settings, args)
+    except BrokenPipeError:  # `seatsync links export | head`: the reader has had enough
+        return 0
     except Exception as exc:
         reason = _database_unreachable(exc)
         if reason is None:

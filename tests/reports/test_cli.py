@@ -198,3 +198,17 @@ async def test_a_database_that_cannot_be_reached_is_one_line_and_exit_1(cli_env,
     assert code == 1 and out == b""
     assert err.count("\n") == 1 and "cannot reach the database" in err and reason in err, err
     assert "hunter2" not in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("argv", [["report", "subscriptions"], ["report", "subscriptions", "--format", "xlsx"],
+                                  ["links", "export"]])
+def test_a_reader_that_stops_reading_ends_the_command_quietly(cli_env, argv):
+    # `seatsync ... | head`: the pipe is closed before anything is written
+    reader, writer = os.pipe()
+    os.close(reader)
+    try:
+        finished = subprocess.run([sys.executable, "-m", "bot", *argv], stdout=writer, stderr=subprocess.PIPE,
+                                  env={**os.environ, **cli_env}, timeout=60, check=False)
+    finally:
+        os.close(writer)
+    assert (finished.returncode, finished.stderr.decode()) == (0, "")

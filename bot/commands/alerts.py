@@ -28,6 +28,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands.access import is_billing_member, load_billing_team, refusal
 from bot.commands.blocks import button, buttons, context, link_button, message_blocks, mrkdwn_escape, section
+from bot.commands.engines import engine_or_reason
 from bot.commands.ids import AlertId
 from bot.commands.kept_messages import keep_message, open_kept_messages
 from bot.commands.report import signed_links
@@ -264,7 +265,7 @@ async def retry_failures(*, app_context: AppContext, client: AsyncWebClient, use
         await refresh_failure_alerts(app_context=app_context, client=client)
         await tell("Nothing is failing for this reason any more.")
         return False
-    engine = await (app_context.engine_source or app_context.engines.get)()
+    engine = await engine_or_reason(app_context)
     if isinstance(engine, NotConfigured):
         await tell(f"Cannot retry yet: {engine.reason}.")
         return False

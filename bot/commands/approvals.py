@@ -19,6 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.commands.access import is_billing_member, load_billing_team, refusal
 from bot.commands.approval_blocks import action_pattern, edit_modal, reject_modal
 from bot.commands.approval_messages import refresh_approval_messages
+from bot.commands.engines import engine_or_reason
 from bot.commands.ids import ApprovalId
 from bot.commands.metadata import TamperedMetadata, metadata_key, seal, unseal
 from bot.db.app_settings import load_app_settings
@@ -214,7 +215,7 @@ async def _post_now(context: AppContext, decided: Decided) -> None:
     """Post the approved change through the outbox now; a failure stays in the outbox and is retried."""
     if decided.to_post is None:
         return
-    engine = await (context.engine_source or context.engines.get)()
+    engine = await engine_or_reason(context)
     if isinstance(engine, NotConfigured):
         log.info("approved change %s waits for the outbox job: %s", decided.to_post, engine.reason)
         return

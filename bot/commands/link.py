@@ -21,6 +21,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands.blocks import mrkdwn_escape
+from bot.commands.engines import engine_or_reason
 from bot.commands.ids import LinkActionId, LinkBlockId, LinkCallbackId
 from bot.commands.link_views import (
     DEFAULT_PRICE,
@@ -344,11 +345,7 @@ def _confirm_below_cost(context: AppContext):
 async def report_link(context: AppContext, client: AsyncWebClient, *, state: WizardState, link_id: int,
                       actor: str) -> None:
     """After the ack: the one-time reconciliation, then its result where the command was run."""
-    try:
-        engine = await (context.engine_source or context.engines.get)()
-    except Exception as exc:  # the link is saved; the next sync levels it
-        log.exception("no engine for the reconciliation of link %s", link_id)
-        engine = NotConfigured(f"the connectors could not be built ({type(exc).__name__})")
+    engine = await engine_or_reason(context)  # none: the link is saved all the same; the next sync levels it
     if isinstance(engine, NotConfigured):
         async with context.sessions() as session:
             outcomes = await unreconciled(session=session, link_ids=[link_id], reason=engine.reason)

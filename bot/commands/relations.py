@@ -15,6 +15,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.commands.engines import engine_or_reason
 from bot.commands.ids import LinkActionId, LinkCallbackId
 from bot.commands.metadata import TamperedMetadata
 from bot.commands.modal_state import TAMPERED, notice_view, open_state, seal_state, tampered_answer
@@ -176,7 +177,7 @@ async def apply_rows(context: AppContext, *, mode: str, chosen: list[Any], actor
         outcomes = await set_relations(sessions=context.sessions, pairs=pairs, labels=labels, actor=actor)
         suggestion_cache(context.sessions).clear()
         new_links = [o.link_id for o in outcomes if o.ok and o.link_id is not None]
-        engine = await _engine(context) if new_links else None
+        engine = await engine_or_reason(context) if new_links else None
         if isinstance(engine, SyncEngine):
             for outcome in await reconcile_new_links(engine=engine, link_ids=new_links, actor=actor):
                 reconciled[outcome.facts.link_id] = outcome
@@ -189,12 +190,3 @@ async def apply_rows(context: AppContext, *, mode: str, chosen: list[Any], actor
         outcomes = await clear_relations(sessions=context.sessions, link_ids=link_ids, labels=labels, actor=actor)
         suggestion_cache(context.sessions).clear()
     return summary_message(mode=mode, outcomes=outcomes, reconciled=reconciled, not_reconciled=not_reconciled)
-
-
-async def _engine(context: AppContext) -> SyncEngine | NotConfigured:
-    """The engine for the one-time reconciliation, or why there is none (the next sync levels the links)."""
-    try:
-        return await (context.engine_source or context.engines.get)()
-    except Exception as exc:
-        log.exception("no engine for the reconciliation of new relations")
-        return NotConfigured(f"the connectors could not be built ({type(exc).__name__})")

@@ -16,6 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands.access import is_billing_member, load_billing_team, refusal
 from bot.commands.alerts import refresh_failure_alerts
+from bot.commands.engines import engine_or_reason
 from bot.commands.sync_summary import summary_blocks, summary_text
 from bot.sync.wiring import NotConfigured
 
@@ -50,7 +51,7 @@ async def run_sync_for(request: SyncRequest, *, context: AppContext, client: Asy
         await reply(refusal(team))
         return
     await reply("Dry run… (nothing will be written to the PSA)" if request.dry_run else "Syncing…")
-    engine = await (context.engine_source or context.engines.get)()
+    engine = await engine_or_reason(context)
     if isinstance(engine, NotConfigured):
         await reply(f"Sync cannot run yet: {engine.reason}.")
         return

@@ -8,11 +8,13 @@ ephemeral one, as tests use) and `Sandbox.config()` gives the base URLs and cred
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import json
 from dataclasses import dataclass, field
 from datetime import date
 
 from aiohttp import web
+from yarl import URL
 
 from bot.sandbox.autotask import autotask_error, create_autotask_app, move_zone
 from bot.sandbox.connectwise import connectwise_error, create_connectwise_app
@@ -242,9 +244,12 @@ def _admin_app(sandbox: Sandbox) -> web.Application:
         return web.json_response({"calls": sandbox.slack.calls_as_json()})
 
     async def set_webhook(request: web.Request) -> web.Response:
-        body = await request.json()
+        try:
+            body = await request.json()
+        except ValueError:
+            return web.json_response({"error": "the body must be JSON"}, status=400)
         url = body.get("url") if isinstance(body, dict) else None
-        if url is not None and not str(url).startswith(("http://127.", "http://localhost")):
+        if url is not None and not _is_loopback_http(url):
             return web.json_response({"error": "the sandbox only delivers webhooks to localhost"}, status=400)
         marketplace = body.get("marketplace", sandbox.webhook_marketplace) if isinstance(body, dict) else None
         if marketplace not in ("odin", "ingram"):
@@ -299,3 +304,22 @@ def world_summary(world: SandboxWorld) -> dict:
                         "additions": len(world.connectwise_additions),
                         "writes": sum(1 for w in world.write_log if w.system == "connectwise")},
     }
+
+
+def _is_loopback_http(url: object) -> bool:
+    """http to localhost or a loopback address, judged on the parsed host (a prefix test would let
+    `http://localhost.example.com` or `http://127.0.0.1@example.com` through)."""
+    if not isinstance(url, str):
+        return False
+    try:
+        parsed = URL(url)
+    except ValueError:
+        return False
+    if parsed.scheme != "http" or parsed.user is not None or not parsed.host:
+        return False
+    if parsed.host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(parsed.host).is_loopback
+    except ValueError:
+        return False

@@ -87,6 +87,29 @@ async def test_webhooks_only_to_localhost_and_zone_moves(sandbox):
     assert sandbox.world.autotask_zone == "webservices2"
 
 
+@pytest.mark.parametrize("url", ["http://localhost.example.com/hook", "http://127.0.0.1@example.com/hook",
+                                 "http://localhost:80@example.com/hook", "https://example.com/?http://127.0.0.1",
+                                 "file:///etc/passwd", 7])
+async def test_webhooks_to_anything_that_only_looks_like_localhost_are_refused(sandbox, url):
+    async with aiohttp.ClientSession(headers=admin_headers(sandbox)) as http:
+        async with http.put(sandbox.base_url + "/admin/webhook", json={"url": url}) as response:
+            assert response.status == 400
+        async with http.put(sandbox.base_url + "/admin/webhook", data=b"{not json") as response:
+            assert response.status == 400
+    assert sandbox.world.webhook_url is None
+
+
+async def test_webhooks_to_loopback_names_and_addresses_are_kept(sandbox):
+    async with aiohttp.ClientSession(headers=admin_headers(sandbox)) as http:
+        for url in ("http://localhost:3000/webhooks/marketplace", "http://127.0.0.2:9/hook", "http://[::1]:9/h"):
+            async with http.put(sandbox.base_url + "/admin/webhook", json={"url": url}) as response:
+                assert response.status == 200
+                assert sandbox.world.webhook_url == url
+        async with http.put(sandbox.base_url + "/admin/webhook", json={"url": None}) as response:
+            assert response.status == 200
+    assert sandbox.world.webhook_url is None
+
+
 def test_print_config_is_one_json_object_fixed_for_a_seed(capsys):
     assert main(["sandbox", "--port", "9555", "--seed", "4", "--print-config"]) == 0
     first = json.loads(capsys.readouterr().out)

@@ -92,11 +92,11 @@ def main(argv: list[str] | None = None) -> int:
 
         serve(settings)
         return 0
-    if args.command == "db":
-        return asyncio.run(_db(settings, args.db_command))
     if args.command == "demo":
         return _demo(settings, args)
     try:
+        if args.command == "db":
+            return asyncio.run(_db(settings, args.db_command))
         if args.command == "sync":
             return asyncio.run(_sync_once(settings, dry_run=args.dry_run))
         if args.command == "report":
@@ -224,12 +224,6 @@ async def _db(settings: Settings, action: str) -> int:
             print(f"database is at revision {await current_revision(engine)} (head {head_revision()})")
         else:
             print(await current_revision(engine) or "empty (no schema yet)")
-    except Exception as exc:
-        reason = _database_unreachable(exc)
-        if reason is None:
-            raise
-        print(f"seatsync: cannot reach the database: {reason}", file=sys.stderr)
-        return 1
     finally:
         await engine.dispose()
     return 0

@@ -21,6 +21,7 @@ from bot.commands.home_view import home_view
 from bot.commands.ids import HomeId
 from bot.commands.metadata import TamperedMetadata, metadata_key, seal, unseal
 from bot.db.dashboard import home_dashboard
+from bot.db.home_viewers import remember_home_viewer
 
 if TYPE_CHECKING:
     from web.context import AppContext
@@ -53,8 +54,11 @@ def _home_opened(context: AppContext):
     async def opened(event: dict[str, Any], client: AsyncWebClient) -> None:
         if event.get("tab") != "home":
             return  # the Messages tab
-        await publish_home(context=context, client=client, user_id=event["user"],
-                           dm_channel=event.get("channel") or event["user"])
+        dm_channel = event.get("channel") or event["user"]
+        await publish_home(context=context, client=client, user_id=event["user"], dm_channel=dm_channel)
+        async with context.sessions() as session:  # so a sync typed in a channel refreshes this tab too
+            await remember_home_viewer(session=session, user_id=event["user"], dm_channel=dm_channel,
+                                       now=datetime.now(UTC))
 
     return opened
 

@@ -19,6 +19,7 @@ from bot.commands.config import open_config, register_config
 from bot.commands.deliveries import SeenDeliveries, drop_repeated_deliveries
 from bot.commands.help import help_blocks, help_text, usage_text
 from bot.commands.home import register_home
+from bot.commands.home_refresh import refresh_home_tabs, sync_run_mark
 from bot.commands.ids import ActionId
 from bot.commands.link_family import LINK_SUBCOMMANDS, register_link_commands
 from bot.commands.policy import open_policy, register_policy
@@ -68,7 +69,11 @@ def _seats_command(context: AppContext):
             if dry_run is not None:
                 await ack()
                 request = SyncRequest(user_id=command["user_id"], channel_id=command["channel_id"], dry_run=dry_run)
+                typed = not dry_run and bool(command.get("response_url"))  # App Home's shortcut republishes itself
+                mark = await sync_run_mark(context) if typed else 0
                 await run_sync_for(request, context=context, client=client, reply=_ephemeral(respond))
+                if typed:
+                    await refresh_home_tabs(context=context, client=client, since_run=mark)
                 return
         if subcommand == "config" and len(words) == 1:
             await ack()

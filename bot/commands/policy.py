@@ -16,7 +16,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Option
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.commands.blocks import truncate
+from bot.commands.blocks import mrkdwn_escape, truncate
 from bot.commands.ids import PolicyId
 from bot.commands.link import today_for
 from bot.commands.link_views import choice_option
@@ -76,10 +76,11 @@ async def open_policy(command: dict[str, Any], *, context: AppContext, client: A
         async with context.sessions() as session:
             best = await best_company(session=session, name=name, today=today_for(context))
         if best is None:
-            note = f"No marketplace company resembles “{name}”; showing the global policy."
+            note = f"No marketplace company resembles “{mrkdwn_escape(name)}”; showing the global policy."
         else:
             scope, company_id = Scope.company, best.id
-            note = f"“{name}” looks like *{best.name}* ({best.score:.0f}%); pick another company below if not."
+            note = (f"“{mrkdwn_escape(name)}” looks like *{mrkdwn_escape(best.name)}* ({best.score:.0f}%); "
+                    "pick another company below if not.")
     view = await _render(context, user=user, channel=command["channel_id"], scope=scope, company_id=company_id,
                          link_id=None, note=note)
     try:

@@ -24,7 +24,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.commands.blocks import context, section, truncate
+from bot.commands.blocks import context, mrkdwn_escape, section, truncate
 from bot.commands.ids import PolicyId
 from bot.db.models import DecreaseTiming, Scope
 from bot.db.policies import MAX_PERCENT
@@ -98,7 +98,8 @@ def policy_view(*, scope: Scope, company: tuple[int, str] | None, link: tuple[in
         what = "a company" if company is None else "one of its relations"
         blocks.append(section(f"Pick {what} to see and set its policy.", block_id=PolicyId.NOTICE_BLOCK))
     else:
-        blocks += [DividerBlock(), section(f"*Policy for {policy.target.title}*", block_id=PolicyId.TARGET_BLOCK)]
+        blocks += [DividerBlock(), section(f"*Policy for {mrkdwn_escape(policy.target.title)}*",
+                                             block_id=PolicyId.TARGET_BLOCK)]
         blocks += [_field_input(spec, policy) for spec in FIELDS]
     return View(type="modal", callback_id=PolicyId.CALLBACK, title=TITLE, submit="Save", close="Cancel",
                 private_metadata=metadata, blocks=blocks).to_dict()
@@ -189,10 +190,10 @@ def _source(value: FieldValue, target: PolicyTarget) -> str:
 def summary_text(policy: ScopedPolicy, changed: list[str], user_id: str) -> str:
     """What the saved notice says: who saved, what changed, and every value now in force here."""
     names = {spec.name: spec.label for spec in FIELDS}
-    lines = [f"Saved by <@{user_id}> for *{policy.target.title}*; the audit trail has the details.",
+    lines = [f"Saved by <@{user_id}> for *{mrkdwn_escape(policy.target.title)}*; the audit trail has the details.",
              ("Changed: " + ", ".join(names[n].lower() for n in changed) + ".") if changed else "Nothing changed."]
     lines += [f"• {spec.label}: {shown_value(spec, policy.fields[spec.name].effective)} "
-              f"({_source(policy.fields[spec.name], policy.target)})" for spec in FIELDS]
+              f"({mrkdwn_escape(_source(policy.fields[spec.name], policy.target))})" for spec in FIELDS]
     return "\n".join(lines)
 
 

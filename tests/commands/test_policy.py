@@ -20,6 +20,7 @@ from bot.db.models import (
     Adjustment,
     AdjustmentStatus,
     DecreaseTiming,
+    Marketplace,
     MarketplaceCompany,
     MarketplaceResource,
     MarketplaceSubscription,
@@ -312,3 +313,29 @@ async def test_a_company_limit_set_in_slack_holds_the_next_change_for_approval(a
         assert line.psa_units == 4 and line.writes() == []
     finally:
         await workspace.close()
+
+
+async def test_a_company_name_cannot_ping_a_channel(aiohttp_client, slack, tmp_path, database_url):  # noqa: F811
+    recorder, _ = slack
+    context, sender = await start_app(aiohttp_client, slack, tmp_path, database_url)
+    async with context.sessions() as session:
+        shouty = MarketplaceCompany(marketplace=Marketplace.ingram, external_id="C-9", name="<!channel> & Sons")
+        session.add(shouty)
+        await session.commit()
+    modal = Modal(recorder, sender)
+
+    await opened(modal, sender, "policy channel sons")
+    await modal.submit({field("approval_max_units", f"company:{shouty.id}"): "4"})
+
+    views = [c.args["view"] for c in recorder.calls() if c.method.startswith("views.")] + [modal.top]
+    markdown = " ".join(mrkdwn_texts(views))  # plain_text (labels, options) never renders mentions
+    assert "&lt;!channel&gt; &amp; Sons" in markdown and "<!channel>" not in markdown
+
+
+def mrkdwn_texts(node) -> list[str]:
+    if isinstance(node, dict):
+        found = [node["text"]] if node.get("type") == "mrkdwn" and isinstance(node.get("text"), str) else []
+        return found + [t for value in node.values() for t in mrkdwn_texts(value)]
+    if isinstance(node, list):
+        return [t for value in node for t in mrkdwn_texts(value)]
+    return []

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import secrets
 import tempfile
+import unicodedata
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
@@ -108,6 +109,8 @@ def _with_filter_text(pairs: list[tuple[str, str]], texts: list[str]) -> list[tu
         return pairs
     if len(text) > FILTER_TEXT_MAX:
         raise ValueError(f"the filter text is longer than {FILTER_TEXT_MAX} characters")
+    if any(unicodedata.category(character) == "Cc" for character in text):  # PostgreSQL refuses a NUL outright
+        raise ValueError("the filter text cannot contain a control character")
     if any(key == "text" for key, _ in pairs):
         raise ValueError(f"this link already filters by text; {FILTER_TEXT_PARAM!r} cannot be added to it")
     return [*pairs, ("text", text)]

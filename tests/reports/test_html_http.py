@@ -148,3 +148,11 @@ async def test_a_page_filtered_by_text_does_not_carry_the_filter_box(client, set
     _, root = await get_page(client, link(settings, "/reports/subscriptions.html", {"text": "acme"}))
     assert root.find(".//input[@id='filter']").get("data-carry") == "no"
     assert "not added" in text_of(root.find(".//p[@class='hint']"))
+
+
+@pytest.mark.parametrize("extension", ["csv", "xlsx"])
+async def test_filter_box_text_with_a_nul_is_400_not_a_database_error(client, settings, extension):
+    # PostgreSQL refuses a NUL in any text parameter; `q` is the one parameter anyone holding a link can set
+    base = link(settings, f"/reports/subscriptions.{extension}")
+    response = await client.get(base + "&q=acme%00")
+    assert response.status == 400 and "control character" in await response.text()

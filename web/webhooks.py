@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import json
 import logging
+import unicodedata
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -79,6 +80,8 @@ def _text(event: dict, name: str, limit: int) -> str:
         value = str(value)
     if not isinstance(value, str) or not value.strip() or len(value) > limit:
         raise MalformedEvent(f"{name} must be a non-empty string of at most {limit} characters")
+    if any(unicodedata.category(character) == "Cc" for character in value.strip()):  # PostgreSQL refuses a NUL
+        raise MalformedEvent(f"{name} cannot contain a control character")
     return value.strip()
 
 

@@ -79,6 +79,8 @@ async def test_a_bad_or_missing_signature_is_401_and_remembers_nothing(client, s
     (json.dumps({"deliveryId": "d", "subscriptionId": ""}).encode(), "subscriptionId"),
     (json.dumps({"deliveryId": "d", "subscriptionId": "S-1", "marketplace": "amazon"}).encode(), "marketplace"),
     (json.dumps({"deliveryId": "x" * 201, "subscriptionId": "S-1"}).encode(), "at most 200"),
+    (json.dumps({"deliveryId": "d", "subscriptionId": "S-1\u0000"}).encode(), "control character"),
+    (json.dumps({"deliveryId": "d\u0000x", "subscriptionId": "S-1"}).encode(), "control character"),
 ])
 async def test_a_malformed_signed_body_is_400(client, session, body, message):
     data, headers = signed(body)

@@ -70,7 +70,7 @@ class SeatSyncCollector(Collector):
         if status.last_sync is not None:
             age = (snapshot.now - status.last_sync.finished_at).total_seconds()
             yield GaugeMetricFamily("seatsync_last_successful_sync_age_seconds",
-                                    "Seconds since the last sync cycle that read both sides finished",
+                                    "Seconds since the last sync cycle that read the marketplace finished",
                                     value=max(age, 0.0))
         up = GaugeMetricFamily("seatsync_connector_up",
                                "1 while a connector's last attempt succeeded and it is not stale", labels=["system"])

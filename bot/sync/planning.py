@@ -135,6 +135,7 @@ async def plan_levelling(
     )
     if link_ids is not None:
         query = query.where(ResourceLink.id.in_(link_ids))
+    query = query.order_by(ResourceLink.id)  # services are locked in one order by every planner (no deadlock)
     links = list((await session.scalars(query)).unique())
     open_intents = list(await session.scalars(
         select(Adjustment).where(Adjustment.status.in_(OPEN_STATUSES)).order_by(Adjustment.id)))
@@ -166,6 +167,8 @@ async def plan_levelling(
         if dry_run:
             planned.append(change)
             continue
+        if not await _still_the_open_intent(session, service.id, pending):
+            continue  # another planner (instance, CLI) recorded one meanwhile: that one stands
         if pending is not None and not await _supersede(session, pending):
             continue  # a person decided on it meanwhile (approve, edit, reject): the next cycle starts from that
         planned.append(change)
@@ -184,6 +187,18 @@ async def plan_levelling(
             pending.superseded_by_id = intent.id
     await session.flush()
     return planned
+
+
+async def _still_the_open_intent(session: AsyncSession, service_id: int, pending: Adjustment | None) -> bool:
+    """Lock the service's row until this session commits, then check that its open intent is still the one
+    planning read. Another planner (another instance, `seatsync sync --once`, the links import) has its own
+    in-process lock; without this both could read "no open intent" and each record one — two posts."""
+    await session.execute(update(PsaService).where(PsaService.id == service_id).values(id=PsaService.id)
+                          .execution_options(synchronize_session=False))
+    latest = await session.scalar(
+        select(Adjustment.id).where(Adjustment.psa_service_id == service_id, Adjustment.status.in_(OPEN_STATUSES))
+        .order_by(Adjustment.id.desc()).limit(1))
+    return latest == (pending.id if pending is not None else None)
 
 
 async def _supersede(session: AsyncSession, intent: Adjustment) -> bool:

@@ -125,3 +125,50 @@ async def test_an_edit_landing_while_planning_runs_leaves_one_open_intent(worksp
     assert rows[0].status is AdjustmentStatus.rejected and rows[0].decided_by == "U2"  # the edit stands
     await engine.post_outbox(ignore_backoff=True)
     assert len(line.writes()) == 1 and line.psa_units == 8
+
+
+
+async def test_two_planners_overlapping_record_one_intent_per_service(workspace):
+    """Another instance's cycle, `seatsync links import --apply`'s reconciliation or `seatsync sync --once`
+    beside the service: each has its own engine (its own in-process lock). One plans while the other is between
+    reading the open intents and recording its own; each change must still be intended, and posted, once."""
+    marketplace, psa = workspace.names
+    lines = pick_lines(workspace.sandbox.world, psa, 2)
+    for line in lines:
+        line.set_market_total(4)
+        line.set_psa_units(4)
+    await workspace.engine.run_cycle(trigger="test", force_full=True)
+    for line in lines:
+        await link_line(workspace, line, marketplace)
+        line.set_market_total(9)
+    engine = workspace.engine
+    await engine.run_cycle(trigger="test", force_full=True, dry_run=True)  # reads the new counts
+
+    async def plan_elsewhere() -> None:
+        async with workspace.sessions() as session:
+            await plan_levelling(session=session, today=engine.today(), now=engine.clock(),
+                                 trigger=AdjustmentTrigger.sync, actor="other")
+            await session.commit()
+
+    overlaps: list[str] = []
+    async with workspace.sessions() as session:
+        def plan_once_open_intents_read(state) -> None:
+            """On the statement after this planner's read of the open intents: the other one plans then."""
+            if overlaps == ["read"]:
+                overlaps.append("overlapped")
+                await_only(plan_elsewhere())
+            elif not overlaps and state.is_select and any(
+                    d.get("entity") is Adjustment for d in state.statement.column_descriptions):
+                overlaps.append("read")
+
+        event.listen(session.sync_session, "do_orm_execute", plan_once_open_intents_read)
+        await plan_levelling(session=session, today=engine.today(), now=engine.clock(),
+                             trigger=AdjustmentTrigger.sync, actor="this")
+        await session.commit()
+
+    assert overlaps == ["read", "overlapped"]
+    rows = await adjustments(workspace)
+    assert sorted((a.psa_service_id, a.status.value) for a in rows) == sorted(
+        (a.psa_service_id, "pending") for a in rows if a.triggered_by == "other")
+    await engine.post_outbox(ignore_backoff=True)
+    assert [len(line.writes()) for line in lines] == [1, 1] and [line.psa_units for line in lines] == [9, 9]

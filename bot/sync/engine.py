@@ -83,6 +83,11 @@ class SyncEngine:
         await self.marketplace.aclose()
         await self.psa.aclose()
 
+    async def aclose_when_idle(self) -> None:
+        """Close once the cycle or outbox pass under way (if any) has finished."""
+        async with self._lock:
+            await self.aclose()
+
     def today(self):
         return business_date(self.clock(), self.timezone)
 

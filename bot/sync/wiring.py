@@ -3,6 +3,7 @@ their connections hold the credentials. No engine when either is not configured 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -54,11 +55,12 @@ class EngineHolder:
         self.connector_options = connector_options
         self._engine: SyncEngine | NotConfigured | None = None
         self._version: tuple | None = None
+        self._retiring: set[asyncio.Task[None]] = set()
 
     async def get(self) -> SyncEngine | NotConfigured:
         version = await self._settings_version()
         if self._engine is None or version != self._version:
-            await self.close()
+            self._retire()
             self._engine = await build_engine(sessions=self.sessions, box=self.box, clock=self.clock,
                                               **self.connector_options)
             self._version = version
@@ -68,10 +70,18 @@ class EngineHolder:
         """Rebuild the engine on the next `get` (the config modal calls this after saving)."""
         self._version = None
 
-    async def close(self) -> None:
+    def _retire(self) -> None:
+        """Replace without cutting off a cycle the old engine is running: it closes when that ends."""
         if isinstance(self._engine, SyncEngine):
-            await self._engine.aclose()
+            task = asyncio.create_task(self._engine.aclose_when_idle())
+            self._retiring.add(task)
+            task.add_done_callback(self._retiring.discard)
         self._engine = None
+
+    async def close(self) -> None:
+        self._retire()
+        if self._retiring:
+            await asyncio.gather(*self._retiring, return_exceptions=True)
 
     async def _settings_version(self) -> tuple:
         async with self.sessions() as session:

@@ -23,7 +23,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -212,7 +212,7 @@ async def _settle(session: AsyncSession, adjustment: Adjustment, request: Adjust
         new_delta = request.units_to - request.units_from
         if adjustment.prorated_amount is not None and adjustment.delta:
             adjustment.prorated_amount = (adjustment.prorated_amount / adjustment.delta * new_delta).quantize(
-                Decimal("0.01"))
+                Decimal("0.01"), rounding=ROUND_HALF_UP)  # as proration rounds
         adjustment.units_from, adjustment.delta = request.units_from, new_delta
     if outcome == "not_needed":
         adjustment.status = AdjustmentStatus.superseded

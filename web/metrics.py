@@ -99,11 +99,15 @@ async def read_snapshot(context: AppContext) -> MetricsSnapshot:
     except Exception as exc:  # a scrape reports the outage (seatsync_database_up 0) rather than failing
         log.warning("metrics: the database could not be read: %s", type(exc).__name__)
         return snapshot
-    try:
-        engine = await (context.engine_source or context.engines.get)()
-    except Exception as exc:  # e.g. stored secrets that no longer decrypt: the rest of the scrape still counts
-        log.warning("metrics: no engine to count API calls from: %s", type(exc).__name__)
-        return snapshot
+    # the engine in use, never a new one: a scrape must not build connectors (nor pay for the settings check)
+    if context.engine_source is not None:
+        try:
+            engine = await context.engine_source()
+        except Exception as exc:
+            log.warning("metrics: no engine to count API calls from: %s", type(exc).__name__)
+            return snapshot
+    else:
+        engine = context.engines.current
     if isinstance(engine, SyncEngine):
         snapshot.api_calls = {engine.marketplace.system: engine.marketplace.stats, engine.psa.system: engine.psa.stats}
     return snapshot

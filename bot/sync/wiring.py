@@ -66,6 +66,11 @@ class EngineHolder:
             self._version = version
         return self._engine
 
+    @property
+    def current(self) -> SyncEngine | NotConfigured | None:
+        """The engine built last, without checking the settings or building one (for /metrics)."""
+        return self._engine
+
     def invalidate(self) -> None:
         """Rebuild the engine on the next `get` (the config modal calls this after saving)."""
         self._version = None

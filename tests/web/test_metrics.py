@@ -97,3 +97,17 @@ async def test_api_calls_by_system_come_from_the_running_engine(aiohttp_client, 
     assert samples[("seatsync_connector_up", (("system", "ingram"),))] == 1
     assert samples[("seatsync_sync_cycles_total", (("status", "succeeded"),))] == 1
     assert samples[("seatsync_last_successful_sync_age_seconds", ())] < 60
+
+
+async def test_a_scrape_counts_the_engine_in_use_and_never_builds_one(aiohttp_client, settings, workspace):
+    context = create_context(settings)  # its engine holder reads the connections the workspace stored
+
+    samples = await scrape(aiohttp_client, context)
+    assert context.engines.current is None  # the scrape built no connectors
+    assert not any(name == "seatsync_api_calls_total" for name, _ in samples)
+
+    engine = await context.engines.get()
+    await engine.run_cycle(trigger="test", force_full=True)
+    samples = await scrape(aiohttp_client, context)
+    assert samples[("seatsync_api_calls_total", (("system", "ingram"),))] == engine.marketplace.stats.total > 0
+    await context.engines.close()

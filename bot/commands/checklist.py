@@ -3,7 +3,8 @@
 The checklist is the four steps a billing team works through before invoicing, each with its live
 status and a button: (1) unlinked subscriptions (open the report), (2) PSA companies/contracts to
 create (bulk relations), (3) link and confirm (linked report; adjustments since the month began),
-(4) failures still pending, which must be zero (retry them: billing team only).
+(4) failures still pending, which must be zero (retry them: billing team only), and (5) the preview:
+exactly what SeatSync will post (or hold, or would post at the next sync), written nowhere.
 
 Scheduled, it is kept as one message per month in the checklist channel (key "checklist:YYYY-MM"),
 so a re-run updates it; the daily digest is kept per day in the alerts channel. Anyone may ask for the
@@ -32,12 +33,13 @@ from bot.commands.blocks import (
     mrkdwn_escape,
     truncate,
 )
-from bot.commands.ids import ChecklistId
+from bot.commands.ids import ActionId, ChecklistId
 from bot.commands.kept_messages import KeptMessage, keep_message
 from bot.commands.relations import open_relations
 from bot.commands.report import signed_links
 from bot.db.app_settings import AppSettings, load_app_settings
 from bot.sync.checklist import Checklist, Digest, daily_digest, month_end_checklist
+from bot.sync.preview import AWAITING_APPROVAL, RETRYING, PostingPreview, PreviewRow, posting_preview
 from bot.sync.proration import business_date
 
 if TYPE_CHECKING:
@@ -58,7 +60,30 @@ def _examples(names: list[str]) -> str:
     return "".join(f"\n   • {mrkdwn_escape(truncate(name, 120))}" for name in names[:EXAMPLES])
 
 
-def checklist_blocks(checklist: Checklist, *, links: dict[str, str], as_of: datetime) -> list[dict[str, Any]]:
+def _preview_line(row: PreviewRow) -> str:
+    amount = "" if row.prorated_amount is None else f", prorated {row.prorated_amount:,.2f}"
+    note = f" ({mrkdwn_escape(truncate(row.note, 80))})" if row.note else ""
+    return (f"\n   • {mrkdwn_escape(truncate(row.company, 40))} · {mrkdwn_escape(truncate(row.service, 50))}: "
+            f"{row.units_from} → {row.units_to} on {row.effective_date.isoformat()}{amount} — {row.state}{note}")
+
+
+def preview_step(preview: PostingPreview) -> str:
+    if not preview.rows:
+        return f"{OK} *5. What will be posted*: nothing is waiting to be posted"
+    states: dict[str, int] = {}
+    for row in preview.rows:
+        states[row.state] = states.get(row.state, 0) + 1
+    counts = ", ".join(f"{count} {state}" for state, count in states.items())
+    blocked = preview.count(AWAITING_APPROVAL) or preview.count(RETRYING)
+    shown = "".join(_preview_line(row) for row in preview.rows[:EXAMPLES])
+    more = f"\n   … and {len(preview.rows) - EXAMPLES} more" if len(preview.rows) > EXAMPLES else ""
+    changes = "change" if len(preview.rows) == 1 else "changes"
+    return (f"{WARN if blocked else OK} *5. What will be posted*: *{len(preview.rows)}* {changes} ({counts}); "
+            f"prorated total {preview.prorated_total:,.2f}{shown}{more}")
+
+
+def checklist_blocks(checklist: Checklist, *, links: dict[str, str], as_of: datetime,
+                     preview: PostingPreview | None = None) -> list[dict[str, Any]]:
     month = checklist.month_end.strftime("%B %Y")
     month_start = checklist.month_end.replace(day=1)
     unlinked = checklist.unlinked_subscriptions
@@ -79,7 +104,9 @@ def checklist_blocks(checklist: Checklist, *, links: dict[str, str], as_of: date
     step4 = (f"{OK} *4. Failures pending*: none" if not failures else
              f"{WARN} *4. Failures pending*: *{failures}* ({checklist.needs_action} need action): must be zero "
              f"before invoicing. <{links['failures']}|Failure log>")
-    verdict = (f"{OK} Ready to invoice." if checklist.ready_to_invoice else
+    preview = preview or PostingPreview()
+    ready = checklist.ready_to_invoice and not preview.count(AWAITING_APPROVAL)
+    verdict = (f"{OK} Ready to invoice." if ready else
                f"{WARN} Not ready to invoice yet: the steps marked {WARN} need attention.")
     return message_blocks([
         header(f"Month-end checklist: {month}"),
@@ -92,6 +119,8 @@ def checklist_blocks(checklist: Checklist, *, links: dict[str, str], as_of: date
         _section(step4, block_id=ChecklistId.FAILURES_BLOCK,
                  accessory=button("Retry failures", ChecklistId.RETRY_FAILURES, value="retry",
                                   primary=bool(failures))),
+        _section(preview_step(preview), block_id=ChecklistId.PREVIEW_BLOCK,
+                 accessory=button("Dry run now", ActionId.HELP_SYNC_DRY_RUN, value="dry_run")),
         context(f"{verdict} Live as of {as_of:%Y-%m-%d %H:%M} UTC; month ends {checklist.month_end}."),
     ])
 
@@ -118,8 +147,11 @@ async def build_checklist(app_context: AppContext, *, now: datetime) -> tuple[st
         settings = await load_app_settings(session=session)
         today = business_date(now, settings.timezone)
         checklist = await month_end_checklist(session=session, today=today)
+        preview = await posting_preview(session=session, today=today, now=now)
+        await session.rollback()  # the preview plans as a dry run; make sure nothing it touched is kept
     links = checklist_links(app_context, month_start=today.replace(day=1), days=settings.report_link_days, now=now)
-    return checklist_text(checklist), checklist_blocks(checklist, links=links, as_of=now), settings, checklist
+    return (checklist_text(checklist), checklist_blocks(checklist, links=links, as_of=now, preview=preview),
+            settings, checklist)
 
 
 def checklist_key(month_end: date) -> str:

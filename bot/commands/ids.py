@@ -68,6 +68,7 @@ class ChecklistId(StrEnum):
     CREATE_BLOCK = "seats_checklist_create"
     CONFIRM_BLOCK = "seats_checklist_confirm"
     FAILURES_BLOCK = "seats_checklist_failures"
+    PREVIEW_BLOCK = "seats_checklist_preview"
     ACTIONS_BLOCK = "seats_checklist_actions"
     OPEN_UNLINKED = "seats_checklist_open_unlinked"  # url buttons
     OPEN_LINKED = "seats_checklist_open_linked"

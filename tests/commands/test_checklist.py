@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from bot.commands.checklist import post_scheduled_checklist
-from bot.commands.ids import ChecklistId, LinkCallbackId
+from bot.commands.ids import ActionId, ChecklistId, LinkCallbackId
 from bot.db.app_settings import AppSettings, load_app_settings, save_app_settings
 from bot.sandbox.slack_blocks import validate_message_blocks
 from tests.commands.test_alerts import attempts, failing, start_alerting_app  # noqa: F401 - the failing fixture
@@ -81,10 +81,15 @@ async def test_the_checklist_shows_each_step_live_with_its_button(aiohttp_client
     assert text[ChecklistId.CONFIRM_BLOCK].startswith("✅ *3. Link and confirm*: *1* resources linked; *0* adjustments")
     assert text[ChecklistId.FAILURES_BLOCK].startswith(
         "⚠️ *4. Failures pending*: *1* (1 need action): must be zero before invoicing.")
+    assert text[ChecklistId.PREVIEW_BLOCK] == (  # what the next sync would post, written nowhere yet
+        "✅ *5. What will be posted*: *1* change (1 would post); prorated total 8.55\n"
+        "   • Acme Mfg. Inc. · Exchange Online: 5 → 8 on " f"{datetime.now(UTC).date().isoformat()}"
+        ", prorated 8.55 — would post")
     assert "Not ready to invoice yet" in str(message["blocks"][-1])
     buttons = accessories(message["blocks"])
     assert buttons[ChecklistId.CREATE_BLOCK]["action_id"] == ChecklistId.RELATIONS
     assert buttons[ChecklistId.FAILURES_BLOCK]["action_id"] == ChecklistId.RETRY_FAILURES
+    assert buttons[ChecklistId.PREVIEW_BLOCK]["action_id"] == ActionId.HELP_SYNC_DRY_RUN
     for block_id, report in ((ChecklistId.UNLINKED_BLOCK, "unlinked"), (ChecklistId.CONFIRM_BLOCK, "linked")):
         url = buttons[block_id]["url"]
         assert urlsplit(url).path == f"/reports/{report}.html"
@@ -111,6 +116,7 @@ async def test_outside_a_channel_the_checklist_comes_ephemerally(aiohttp_client,
     message = recorder.ephemeral_messages(LEE)[0].message
     assert message["text"].startswith("Month-end checklist") and message["text"].endswith("ready to invoice")
     assert "✅ Ready to invoice." in str(message["blocks"])
+    assert "✅ *5. What will be posted*: nothing is waiting to be posted" in str(message["blocks"])
     assert [c.error for c in recorder.calls("chat.postMessage")] == ["not_in_channel"]
 
 
@@ -123,6 +129,8 @@ async def test_retry_failures_posts_them_and_redraws_the_checklist(aiohttp_clien
     await until(lambda: posted(recorder, BILLING_CHANNEL))
     checklist = posted(recorder, BILLING_CHANNEL)[0]
     assert steps(checklist["blocks"])[ChecklistId.FAILURES_BLOCK].startswith("⚠️ *4. Failures pending*: *2*")
+    assert steps(checklist["blocks"])[ChecklistId.PREVIEW_BLOCK].startswith(
+        "⚠️ *5. What will be posted*: *2* changes (2 failed, retrying)")
     before = await attempts(context)
 
     await sender.block_actions(ChecklistId.RETRY_FAILURES, message=checklist["ts"], user_id=LEE)
@@ -138,6 +146,7 @@ async def test_retry_failures_posts_them_and_redraws_the_checklist(aiohttp_clien
     await until(lambda: any(c.args["ts"] == checklist["ts"] for c in recorder.calls("chat.update") if c.ok))
     redrawn = recorder.messages[(BILLING_CHANNEL, checklist["ts"])].message
     assert steps(redrawn["blocks"])[ChecklistId.FAILURES_BLOCK] == "✅ *4. Failures pending*: none"
+    assert steps(redrawn["blocks"])[ChecklistId.PREVIEW_BLOCK].startswith("✅ *5. What will be posted*: nothing")
     assert [line.psa_units for line in failing.lines] == [8, 5]
     assert len(posted(recorder, BILLING_CHANNEL)) == 1  # posted before any alert pass saw them: no alert
     assert [(c.method, c.error) for c in recorder.calls() if not c.ok] == []

@@ -167,7 +167,8 @@ def _fingerprint(cause: FailureCause, *, today: str) -> str:
 
 def alert_text(cause: FailureCause) -> str:
     count = len(cause.adjustments)
-    return f"{psa_name(cause.psa)} could not take {count} change{'s' if count != 1 else ''}: {cause.message}"
+    return (f"{psa_name(cause.psa)} could not take {count} change{'s' if count != 1 else ''}: "
+            f"{mrkdwn_escape(cause.message)}")
 
 
 def alert_blocks(cause: FailureCause, *, failure_log_url: str) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.commands.blocks import context, message_blocks, section
+from bot.commands.blocks import context, message_blocks, mrkdwn_escape, section
 from bot.commands.kept_messages import KeptMessage, keep_message
 from bot.db.app_settings import load_app_settings
 from bot.db.connector_health import HealthChange, health_changes, mark_alerted
@@ -37,7 +37,7 @@ def _minutes(since: datetime | None, now: datetime) -> str:
 
 def alert_text(change: HealthChange, *, now: datetime) -> str:
     name = SYSTEM_NAMES.get(change.system, change.system)
-    diagnosis = change.last_error or "no error was recorded"
+    diagnosis = mrkdwn_escape(change.last_error or "no error was recorded")  # vendor text: an HTML page, names
     if change.recovered:
         return f"{name} has recovered: SeatSync reached it again at {now:%Y-%m-%d %H:%M} UTC."
     if change.last_success_at is None:

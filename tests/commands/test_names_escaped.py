@@ -9,10 +9,19 @@ from decimal import Decimal
 
 from sqlalchemy import select, update
 
+from bot.commands.alerts import post_failure_alerts
 from bot.commands.ids import LinkActionId, LinkBlockId
 from bot.commands.margin_alerts import post_margin_alerts
 from bot.db.links import link_resource
-from bot.db.models import MarketplaceCompany, MarketplaceResource, PriceSourceKind, PsaCompany, Scope
+from bot.db.models import (
+    Adjustment,
+    AdjustmentStatus,
+    MarketplaceCompany,
+    MarketplaceResource,
+    PriceSourceKind,
+    PsaCompany,
+    Scope,
+)
 from bot.db.policies import set_price_source
 from tests.commands.link_setup import (
     BILLING_CHANNEL,
@@ -27,8 +36,14 @@ from tests.commands.link_setup import (
     start_app,
     until,
 )
+from tests.commands.test_alerts import (
+    failing,  # noqa: F401 - the fixture
+    start_alerting_app,
+)
 from tests.commands.test_approvals import message, post_groups, started
 from tests.commands.test_approvals import workspace as approval_workspace  # noqa: F401 - the fixture
+from tests.commands.test_health_alerts import alerts_at, record
+from tests.commands.test_health_alerts import sessions as health_sessions  # noqa: F401 - the fixture
 from tests.commands.test_kept_messages import client_for
 from tests.commands.test_link_wizard import workspace  # noqa: F401 - the fixture
 from tests.sync.engine_setup import link_line, pick_lines
@@ -169,4 +184,34 @@ async def test_a_margin_alert_escapes_the_names(slack, tmp_path, margin_workspac
     posted, = [c.args for c in recorder.calls("chat.postMessage") if c.ok]
     assert "Selling below cost" in posted["text"] and ESCAPED in posted["text"]
     assert f"*{ESCAPED}*" in posted["blocks"][0]["text"]["text"]
+    no_raw_markup(posted)
+
+
+async def test_a_health_alert_escapes_the_vendor_text(slack, tmp_path, health_sessions):  # noqa: F811
+    """A proxy's HTML error page in the diagnosis would otherwise be read as Slack links and mentions."""
+    recorder, _ = slack
+    await record(health_sessions, "autotask", 0)
+    await record(health_sessions, "autotask", 64, f"HTTP 502 from the proxy: <html>{HOSTILE}</html>")
+
+    await alerts_at(health_sessions, client_for(slack, tmp_path), 64)
+
+    posted, = [c.args for c in recorder.calls("chat.postMessage") if c.ok]
+    assert f"&lt;html&gt;{ESCAPED}&lt;/html&gt;" in posted["text"]
+    assert f"&lt;html&gt;{ESCAPED}&lt;/html&gt;" in posted["blocks"][0]["text"]["text"]
+    no_raw_markup(posted)
+
+
+async def test_a_failure_alert_escapes_the_psa_message_in_its_text(aiohttp_client, slack, tmp_path,  # noqa: F811
+                                                                   database_url, failing):  # noqa: F811
+    recorder, _ = slack
+    context, _sender = await start_alerting_app(aiohttp_client, slack, tmp_path, database_url, failing)
+    async with context.sessions() as session:
+        await session.execute(update(Adjustment).where(Adjustment.status == AdjustmentStatus.failed)
+                              .values(last_error=f"Contract for {HOSTILE} is inactive"))
+        await session.commit()
+
+    await post_failure_alerts(app_context=context, client=context.bolt.client)
+
+    posted, = [c.args for c in recorder.calls("chat.postMessage") if c.ok]
+    assert posted["text"].endswith(f"Contract for {ESCAPED} is inactive"), posted["text"]
     no_raw_markup(posted)

@@ -41,6 +41,7 @@ from bot.commands.modal_state import (
     error_answer,
     notice_view,
     open_state,
+    replace_view,
     seal_state,
     tampered_answer,
 )
@@ -132,14 +133,7 @@ async def render_wizard(context: AppContext, client: AsyncWebClient, view: dict[
     state = replace(state, picks=resolved.picks)
     notes = [*(notices or []), *(f"⚠️ {mrkdwn_escape(why)}" for why in conflicts.values())]
     body = wizard_view(state, resolved, sealed=seal_state(context, WIZARD_KIND, state.to_payload()), notices=notes)
-    await _update_view(client, view, body)
-
-
-async def _update_view(client: AsyncWebClient, view: dict[str, Any], body: dict[str, Any]) -> None:
-    try:
-        await client.views_update(view_id=view["id"], hash=view.get("hash"), view=body)
-    except SlackApiError as exc:  # hash_conflict: a newer pick is being shown; the user picks again
-        log.info("link wizard %s not updated: %s", view.get("id"), exc.response.get("error"))
+    await replace_view(client, view, body)
 
 
 def _pick(context: AppContext):
@@ -149,7 +143,7 @@ def _pick(context: AppContext):
         try:
             state = wizard_state(context, view)
         except TamperedMetadata:
-            await _update_view(client, view, notice_view("Dialog altered", TAMPERED))
+            await replace_view(client, view, notice_view("Dialog altered", TAMPERED))
             return
         value = str((action.get("selected_option") or {}).get("value") or "")
         level = LEVEL_BY_ACTION[LinkActionId(action["action_id"])]
@@ -166,7 +160,7 @@ def _filters(context: AppContext):
         try:
             state = wizard_state(context, view)
         except TamperedMetadata:
-            await _update_view(client, view, notice_view("Dialog altered", TAMPERED))
+            await replace_view(client, view, notice_view("Dialog altered", TAMPERED))
             return
         chosen = {option.get("value") for option in action.get("selected_options") or []}
         await render_wizard(context, client, view, replace(

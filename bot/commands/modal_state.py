@@ -6,9 +6,12 @@ refused by another. A state that fails the check is answered with a plain error 
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
+from slack_sdk.errors import SlackApiError
 from slack_sdk.models.views import View
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands.blocks import section, truncate
 from bot.commands.ids import LinkBlockId, LinkCallbackId
@@ -16,6 +19,8 @@ from bot.commands.metadata import TamperedMetadata, metadata_key, seal, unseal
 
 if TYPE_CHECKING:
     from web.context import AppContext
+
+log = logging.getLogger(__name__)
 
 KIND = "k"
 TAMPERED = "This dialog's state was altered, so nothing was saved. Open it again with the /seats command."
@@ -54,3 +59,12 @@ def error_answer(view: dict[str, Any], message: str, *, title: str = "Not saved"
 
 def tampered_answer(view: dict[str, Any]) -> dict[str, Any]:
     return error_answer(view, TAMPERED, title="Dialog altered")
+
+
+async def replace_view(client: AsyncWebClient, view: dict[str, Any], body: dict[str, Any]) -> None:
+    """views.update guarded by the view's hash. A refusal is logged, not raised: hash_conflict means a newer
+    step is already showing (the person clicks again)."""
+    try:
+        await client.views_update(view_id=view["id"], hash=view.get("hash"), view=body)
+    except SlackApiError as exc:
+        log.info("dialog %s not updated: %s", view.get("id"), exc.response.get("error"))

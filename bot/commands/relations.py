@@ -18,7 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.commands.engines import engine_or_reason
 from bot.commands.ids import LinkActionId, LinkCallbackId
 from bot.commands.metadata import TamperedMetadata
-from bot.commands.modal_state import TAMPERED, notice_view, open_state, seal_state, tampered_answer
+from bot.commands.modal_state import TAMPERED, notice_view, open_state, replace_view, seal_state, tampered_answer
 from bot.commands.relations_views import (
     CURRENT,
     PAGE_SIZE,
@@ -89,14 +89,7 @@ async def show_page(context: AppContext, client: AsyncWebClient, view: dict[str,
             relations, total = await relations_page(session=session, offset=page * PAGE_SIZE, limit=PAGE_SIZE)
         rows, keys = [relation_row(r) for r in relations], [r.link_id for r in relations]
     sealed = seal_state(context, RELATIONS_KIND, {**state, "m": mode, "pg": page, "rows": keys})
-    await _replace_view(client, view, relations_view(mode=mode, page=page, total=total, rows=rows, sealed=sealed))
-
-
-async def _replace_view(client: AsyncWebClient, view: dict[str, Any], body: dict[str, Any]) -> None:
-    try:
-        await client.views_update(view_id=view["id"], hash=view.get("hash"), view=body)
-    except SlackApiError as exc:  # hash_conflict: a newer page is on its way; the user clicks again
-        log.info("relations view %s not updated: %s", view.get("id"), exc.response.get("error"))
+    await replace_view(client, view, relations_view(mode=mode, page=page, total=total, rows=rows, sealed=sealed))
 
 
 def _state(context: AppContext, view: dict[str, Any]) -> dict[str, Any]:
@@ -114,7 +107,7 @@ def _turn(context: AppContext):
         try:
             state = _state(context, view)
         except TamperedMetadata:
-            await _replace_view(client, view, notice_view("Dialog altered", TAMPERED))
+            await replace_view(client, view, notice_view("Dialog altered", TAMPERED))
             return
         value = str(action.get("value") or "")
         if action["action_id"] == LinkActionId.RELATIONS_MODE:

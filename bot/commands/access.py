@@ -8,7 +8,9 @@ everyone is a member.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from dataclasses import dataclass
 
 from slack_sdk.errors import SlackApiError
@@ -19,6 +21,12 @@ from bot.config import Settings
 from bot.db.app_settings import load_app_settings
 
 log = logging.getLogger(__name__)
+
+# The check often runs before an ack (a modal submission must answer with its errors), and the client
+# sleeps through a 429's Retry-After: past this, the members last read are used instead.
+GROUP_LOOKUP_TIMEOUT_S = 1.5
+LAST_KNOWN_FOR_S = 3600
+_last_known: dict[tuple[str, str], tuple[float, frozenset[str]]] = {}  # (API URL, group) -> (read at, members)
 
 
 @dataclass(frozen=True)
@@ -48,14 +56,30 @@ async def is_billing_member(team: BillingTeam, user_id: str, client: AsyncWebCli
     if team.open_to_everyone or user_id in team.user_ids:
         return True
     for group_id in team.group_ids:
-        try:
-            reply = await client.usergroups_users_list(usergroup=group_id)
-        except SlackApiError as exc:
-            log.warning("cannot read the members of user group %s: %s", group_id, exc.response.get("error"))
-            continue
-        if user_id in (reply.get("users") or []):
+        members = await _group_members(client, group_id)
+        if members is not None and user_id in members:
             return True
     return False
+
+
+async def _group_members(client: AsyncWebClient, group_id: str) -> frozenset[str] | None:
+    """The group's members from Slack; when Slack is slow or says no, the members read within the last
+    hour (None when there are none)."""
+    key = (client.base_url, group_id)
+    try:
+        reply = await asyncio.wait_for(client.usergroups_users_list(usergroup=group_id), GROUP_LOOKUP_TIMEOUT_S)
+    except (SlackApiError, TimeoutError) as exc:
+        reason = "no answer in time" if isinstance(exc, TimeoutError) else exc.response.get("error")
+        read_at, members = _last_known.get(key, (None, None))
+        if read_at is not None and time.monotonic() - read_at < LAST_KNOWN_FOR_S:
+            log.warning("cannot read the members of user group %s (%s); using those read %.0f s ago", group_id,
+                        reason, time.monotonic() - read_at)
+            return members
+        log.warning("cannot read the members of user group %s: %s", group_id, reason)
+        return None
+    members = frozenset(reply.get("users") or [])
+    _last_known[key] = (time.monotonic(), members)
+    return members
 
 
 def refusal(team: BillingTeam) -> str:

@@ -224,3 +224,21 @@ async def test_the_help_buttons_run_a_dry_run(aiohttp_client, slack, tmp_path, d
     assert "Dry run" in summaries(recorder)[0]["text"]
     assert workspace.line.psa_units == 1
     assert_all_calls_ok(recorder)
+
+
+async def test_a_rate_limited_group_lookup_uses_the_members_last_read_and_still_acks_fast(
+        aiohttp_client, slack, tmp_path, database_url):
+    recorder, _ = slack
+    _, sender = await start_app(aiohttp_client, slack, tmp_path, database_url, SEATSYNC_BILLING_TEAM="S0BILLING01")
+    await sender.slash_command("sync", user_id=SAM)
+    await until(lambda: len(replies_to(recorder, SAM)) == 2)
+    recorder.limiter.limits.per_minute["usergroups.users.list"] = 1  # the next lookup gets 429, Retry-After ~60 s
+
+    started = asyncio.get_running_loop().time()
+    await sender.slash_command("sync", user_id=SAM)
+    await until(lambda: len(replies_to(recorder, SAM)) == 4)
+    took = asyncio.get_running_loop().time() - started
+
+    assert replies_to(recorder, SAM)[2] == "Syncing…"  # still a member, from the members read a moment ago
+    assert [c.status for c in recorder.calls("usergroups.users.list")] == [200, 429]
+    assert took < 2.5  # not the Retry-After: a modal submission checking the team must still ack in 3 s

@@ -8,7 +8,9 @@ never raised into the job that wanted to tell someone: the next call tries again
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,12 +36,30 @@ class KeptMessage:
     error: str | None  # Slack's error code when it could not be posted or updated
 
 
+# One writer per key in this process: a button's refresh and a scheduled job's, both finding no message
+# yet, would otherwise each post one. (Across processes the unique key keeps one row; the scheduler's
+# lease keeps the jobs in one process.)
+_key_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+
 async def keep_message(
     *, sessions: async_sessionmaker[AsyncSession], client: AsyncWebClient, key: str, channel: str, text: str,
     blocks: list[dict[str, Any]], resolved: bool = False, payload: dict[str, Any] | None = None,
 ) -> KeptMessage | None:
     """Post or update the message for `key`. With `resolved`, only an open message is updated (turned
     green); there is nothing to resolve when no message was ever posted, and None is returned."""
+    lock = _key_locks.get(key)
+    if lock is None:
+        lock = _key_locks[key] = asyncio.Lock()
+    async with lock:
+        return await _keep_message(sessions=sessions, client=client, key=key, channel=channel, text=text,
+                                   blocks=blocks, resolved=resolved, payload=payload)
+
+
+async def _keep_message(
+    *, sessions: async_sessionmaker[AsyncSession], client: AsyncWebClient, key: str, channel: str, text: str,
+    blocks: list[dict[str, Any]], resolved: bool, payload: dict[str, Any] | None,
+) -> KeptMessage | None:
     state = SlackMessageState.resolved if resolved else SlackMessageState.open
     async with sessions() as session:
         row = await session.scalar(select(SlackMessage).where(SlackMessage.key == key))

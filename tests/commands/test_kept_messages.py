@@ -188,3 +188,16 @@ async def test_slack_unreachable_is_stored_not_raised(sessions, tmp_path):
     kept = await keep(sessions, client)
 
     assert kept.error == "slack_unreachable"
+
+
+async def test_two_writers_of_one_new_key_post_one_message(slack, sessions, tmp_path):  # noqa: F811
+    import asyncio
+
+    recorder, _ = slack
+    client = client_for(slack, tmp_path)
+
+    kept = await asyncio.gather(*(keep(sessions, client, key="approval:acme", text=f"held {n}") for n in range(3)))
+
+    assert [c.method for c in recorder.calls() if c.method.startswith("chat.")] == [
+        "chat.postMessage", "chat.update", "chat.update"]
+    assert len({k.ts for k in kept}) == 1

@@ -27,9 +27,8 @@ from bot.db.models import (
     AdjustmentStatus,
     AdjustmentTrigger,
     MarketplaceSubscription,
-    ResourceLink,
 )
-from bot.sync.planning import LinkSettings, change_amount, new_idempotency_key
+from bot.sync.planning import change_amount, new_idempotency_key
 
 MAX_REASON = 500
 MAX_UNITS = 1_000_000
@@ -87,12 +86,8 @@ async def edit_change(*, session: AsyncSession, adjustment_id: int, units_to: in
     adjustment = await _awaiting(session, adjustment_id)
     if units_to == adjustment.units_from:
         raise ApprovalError(f"the service already has {units_to} units; reject the change instead")
-    link = await session.get(ResourceLink, adjustment.resource_link_id) if adjustment.resource_link_id else None
     subscription = await session.get(MarketplaceSubscription, adjustment.resource.subscription_id)
     service = adjustment.service
-    drop_below = None
-    if link is not None:
-        drop_below = (await LinkSettings.load(session)).drop_prorate_below(link, subscription.company_id)
     billed_price = adjustment.unit_price if adjustment.unit_price is not None else service.unit_price
     delta = units_to - adjustment.units_from
     edited = Adjustment(
@@ -100,7 +95,7 @@ async def edit_change(*, session: AsyncSession, adjustment_id: int, units_to: in
         resource_id=adjustment.resource_id, psa_service_id=adjustment.psa_service_id, psa=adjustment.psa,
         units_from=adjustment.units_from, units_to=units_to, delta=delta, effective_date=effective,
         prorated_amount=change_amount(delta=delta, billed_price=billed_price, term=subscription.term,
-                                      effective=effective, anchor=subscription.start_date, drop_below=drop_below),
+                                      effective=effective, anchor=subscription.start_date),
         unit_price=adjustment.unit_price, unit_cost=adjustment.unit_cost, status=AdjustmentStatus.pending,
         # a scheduled (commitment-end) change stays scheduled to the day the person chose
         hold_until=effective if adjustment.hold_until is not None and effective > today else None,

@@ -39,7 +39,7 @@ from bot.db.models import (
 from bot.sync.approval_policy import ApprovalPolicy, hold_reason
 from bot.sync.levelling import target_units
 from bot.sync.pricing import PriceSource, resolve_price_source, unit_pricing
-from bot.sync.proration import effective_date, prorated_amount
+from bot.sync.proration import billing_period, effective_date, prorated_amount
 
 OPEN_STATUSES = (AdjustmentStatus.pending, AdjustmentStatus.posting, AdjustmentStatus.failed,
                  AdjustmentStatus.awaiting_approval)
@@ -227,17 +227,17 @@ async def declined_targets(session: AsyncSession) -> dict[int, int]:
     return {service_id: units_to for service_id, units_to in rows}
 
 
-def change_amount(*, delta: int, billed_price: Decimal | None, term: Term, effective: date, anchor: date | None,
-                  drop_below: Decimal | None) -> Decimal | None:
-    """The prorated amount of a change; None when no price is known. A credit smaller than `drop_below` is
-    dropped to 0.00 (not None: the price is known, the credit is waived), and the PSA is asked not to prorate."""
+def change_amount(*, delta: int, billed_price: Decimal | None, term: Term, effective: date,
+                  anchor: date | None) -> Decimal | None:
+    """The prorated amount of a change; None when no price is known."""
     if billed_price is None:
         return None
-    amount = prorated_amount(units=delta, monthly_unit_price=billed_price, term=term, effective=effective,
-                             anchor=anchor)
-    if drop_below is not None and amount < 0 and -amount < drop_below:
-        return Decimal("0.00")
-    return amount
+    return prorated_amount(units=delta, monthly_unit_price=billed_price, term=term, effective=effective,
+                           anchor=anchor)
+
+
+def is_small_credit(amount: Decimal | None, drop_below: Decimal | None) -> bool:
+    return amount is not None and drop_below is not None and amount < 0 and -amount < drop_below
 
 
 def _change(link: ResourceLink, target: int, today: date, settings: LinkSettings) -> PlannedChange:
@@ -252,7 +252,13 @@ def _change(link: ResourceLink, target: int, today: date, settings: LinkSettings
                            market_cost=resource.unit_cost)
     billed_price = pricing.unit_price if pricing.unit_price is not None else service.unit_price
     amount = change_amount(delta=delta, billed_price=billed_price, term=subscription.term, effective=when,
-                           anchor=subscription.start_date, drop_below=settings.drop_prorate_below(link, company_id))
+                           anchor=subscription.start_date)
+    if is_small_credit(amount, settings.drop_prorate_below(link, company_id)):
+        # The credit is waived by dating the decrease at the next period's start, where nothing is left to
+        # prorate: for SeatSync's records and for a PSA that prorates on its own (Autotask has no per-change
+        # switch). Recorded as 0.00, not None: the price is known.
+        when = max(when, billing_period(subscription.term, today, anchor=subscription.start_date)[1])
+        amount = Decimal("0.00")
     scheduled = delta < 0 and timing is DecreaseTiming.commitment_end and when > today
     reason = hold_reason(settings.approval_policy(link, company_id), units_from=service.units, units_to=target,
                          prorated_amount=amount, term=subscription.term)

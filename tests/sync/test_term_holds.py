@@ -15,7 +15,7 @@ from bot.demo.workspace import open_workspace
 from bot.sandbox.app import Sandbox
 from bot.sync.approvals import approve_change
 from bot.sync.preview import SCHEDULED, WOULD_POST, posting_preview
-from bot.sync.proration import commitment_end
+from bot.sync.proration import billing_period, commitment_end
 from tests.conftest import TEST_SECRET_KEY
 from tests.sync.engine_setup import Line, link_line, pick_lines
 
@@ -155,10 +155,25 @@ async def test_small_credits_are_dropped_below_the_threshold_only(workspace):
     await workspace.engine.run_cycle(trigger="test", force_full=True)
 
     dropped, kept = await adjustments(workspace)
-    assert (dropped.status, dropped.prorated_amount) == (AdjustmentStatus.posted, 0)
-    assert (kept.status, kept.prorated_amount) == (AdjustmentStatus.posted, credits[1])
-    assert (small.psa_units, at_threshold.psa_units) == (4, 4)
-    if psa == "connectwise":  # the PSA is told not to bill a prorated credit now for the dropped one
-        additions = workspace.sandbox.world.connectwise_additions
+    world = workspace.sandbox.world
+    subscription = world.subscriptions[small.subscription_id]
+    next_period = billing_period(Term(subscription.term), world.today, anchor=subscription.start_date)[1]
+    # the waived credit: dated at the next period's start, where there is nothing to prorate, so a PSA that
+    # prorates on its own (Autotask) credits nothing either; the kept credit posts today
+    assert (dropped.effective_date, dropped.prorated_amount) == (next_period, 0)
+    assert (kept.status, kept.effective_date, kept.prorated_amount) == (AdjustmentStatus.posted, world.today,
+                                                                         credits[1])
+    assert (small.psa_units, at_threshold.psa_units) == (5, 4)
+    # Autotask takes the future-dated change now; ConnectWise gets it on its day
+    assert dropped.status is (AdjustmentStatus.posted if psa == "autotask" else AdjustmentStatus.pending)
+
+    world.today = next_period
+    await workspace.engine.run_cycle(trigger="test", force_full=True)
+
+    dropped, _ = await adjustments(workspace)
+    assert dropped.status is AdjustmentStatus.posted and small.psa_units == 4
+    assert len(small.writes()) == 1
+    if psa == "connectwise":  # posted on its day without a prorated credit
+        additions = world.connectwise_additions
         assert additions[small.service_id].prorate_current_period is False
         assert additions[at_threshold.service_id].prorate_current_period is True

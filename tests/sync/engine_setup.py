@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from bot.db.links import link_resource
-from bot.db.models import MarketplaceResource, MarketplaceSubscription, PsaService
+from bot.db.models import Adjustment, MarketplaceResource, MarketplaceSubscription, PsaService
 from bot.demo.workspace import DemoWorkspace
 from bot.sandbox.autotask_units import settle_units
 from bot.sandbox.world import SandboxWorld, SubscriptionLine
@@ -90,3 +90,9 @@ async def link_line(workspace: DemoWorkspace, line: Line, marketplace: str) -> i
         link = await link_resource(session=session, resource_id=resource.id, service_id=service.id, actor="U1")
         await session.commit()
         return link.id
+
+
+async def adjustments(workspace) -> list[Adjustment]:
+    """Every adjustment row, oldest first."""
+    async with workspace.sessions() as session:
+        return list(await session.scalars(select(Adjustment).order_by(Adjustment.id)))

@@ -9,39 +9,18 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
 
 from bot.__main__ import _sync_once
 from bot.config import load_settings
 from bot.db.audit import audit_events_for
-from bot.db.models import Adjustment, AdjustmentStatus, Scope, Term
+from bot.db.models import AdjustmentStatus, Scope, Term
 from bot.db.policies import PolicyError, set_approval_policy
-from bot.demo.workspace import open_workspace
-from bot.sandbox.app import Sandbox
 from bot.sync.approval_policy import ApprovalPolicy, hold_reason
 from bot.sync.approvals import ApprovalError, approve_change, edit_change, reject_change
 from bot.sync.preview import AWAITING_APPROVAL, WOULD_HOLD, WOULD_POST, posting_preview
 from bot.sync.summary import describe_cycle
-from tests.conftest import TEST_SECRET_KEY, make_env
-from tests.sync.engine_setup import link_line, pick_lines
-
-PAIRS = [("odin", "autotask"), ("ingram", "connectwise")]
-
-
-@pytest.fixture(params=PAIRS, ids=["odin-autotask", "ingram-connectwise"])
-async def workspace(request, database_url):
-    marketplace, psa = request.param
-    sandbox = await Sandbox.generate(seed=7, scale="small").start()
-    workspace = await open_workspace(sandbox=sandbox, database_url=database_url, secret_key=TEST_SECRET_KEY,
-                                     marketplace=marketplace, psa=psa)
-    workspace.names = (marketplace, psa)
-    yield workspace
-    await workspace.close()
-
-
-async def adjustments(workspace) -> list[Adjustment]:
-    async with workspace.sessions() as session:
-        return list(await session.scalars(select(Adjustment).order_by(Adjustment.id)))
+from tests.conftest import make_env
+from tests.sync.engine_setup import adjustments, link_line, pick_lines
 
 
 async def policy(workspace, **limits) -> None:

@@ -17,29 +17,8 @@ from bot.db.models import (
     SyncRunStatus,
 )
 from bot.db.policies import set_decrease_timing, set_price_source
-from bot.demo.workspace import open_workspace
-from bot.sandbox.app import Sandbox
 from bot.sync.planning import plan_levelling
-from tests.conftest import TEST_SECRET_KEY
-from tests.sync.engine_setup import link_line, pick_lines
-
-PAIRS = [("odin", "autotask"), ("ingram", "connectwise")]
-
-
-@pytest.fixture(params=PAIRS, ids=["odin-autotask", "ingram-connectwise"])
-async def workspace(request, database_url):
-    marketplace, psa = request.param
-    sandbox = await Sandbox.generate(seed=7, scale="small").start()
-    workspace = await open_workspace(sandbox=sandbox, database_url=database_url, secret_key=TEST_SECRET_KEY,
-                                     marketplace=marketplace, psa=psa)
-    workspace.names = (marketplace, psa)
-    yield workspace
-    await workspace.close()
-
-
-async def adjustments(workspace) -> list[Adjustment]:
-    async with workspace.sessions() as session:
-        return list(await session.scalars(select(Adjustment).order_by(Adjustment.id)))
+from tests.sync.engine_setup import adjustments, link_line, pick_lines
 
 
 async def test_link_time_reconciliation_posts_the_difference_once(workspace):

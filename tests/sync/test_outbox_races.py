@@ -4,33 +4,16 @@ made deterministic by running the other action at the exact point where the race
 
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event
 from sqlalchemy.util import await_only
 
 from bot.db.links import unlink_resource
 from bot.db.models import Adjustment, AdjustmentStatus, AdjustmentTrigger, Scope
 from bot.db.policies import set_approval_policy
-from bot.demo.workspace import open_workspace
-from bot.sandbox.app import Sandbox
 from bot.sync.approvals import edit_change
 from bot.sync.planning import plan_levelling
 from bot.sync.posting import post_due_adjustments
-from tests.conftest import TEST_SECRET_KEY
-from tests.sync.engine_setup import link_line, pick_lines
-
-PAIRS = [("odin", "autotask"), ("ingram", "connectwise")]
-
-
-@pytest.fixture(params=PAIRS, ids=["odin-autotask", "ingram-connectwise"])
-async def workspace(request, database_url):
-    marketplace, psa = request.param
-    sandbox = await Sandbox.generate(seed=7, scale="small").start()
-    workspace = await open_workspace(sandbox=sandbox, database_url=database_url, secret_key=TEST_SECRET_KEY,
-                                     marketplace=marketplace, psa=psa)
-    workspace.names = (marketplace, psa)
-    yield workspace
-    await workspace.close()
+from tests.sync.engine_setup import adjustments, link_line, pick_lines
 
 
 class ReadHookPsa:
@@ -48,11 +31,6 @@ class ReadHookPsa:
             hook, self._hook = self._hook, None
             await hook()
         return await self._psa.read_units(service_external_ids)
-
-
-async def adjustments(workspace) -> list[Adjustment]:
-    async with workspace.sessions() as session:
-        return list(await session.scalars(select(Adjustment).order_by(Adjustment.id)))
 
 
 async def pending_intent(workspace, before: int, after: int):

@@ -7,35 +7,13 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
 
-from bot.db.models import Adjustment, AdjustmentStatus, DecreaseTiming, Scope, Term
+from bot.db.models import AdjustmentStatus, DecreaseTiming, Scope, Term
 from bot.db.policies import PolicyError, set_approval_policy, set_decrease_timing, set_drop_prorate_below
-from bot.demo.workspace import open_workspace
-from bot.sandbox.app import Sandbox
 from bot.sync.approvals import approve_change
 from bot.sync.preview import SCHEDULED, WOULD_POST, posting_preview
 from bot.sync.proration import billing_period, commitment_end
-from tests.conftest import TEST_SECRET_KEY
-from tests.sync.engine_setup import Line, link_line, pick_lines
-
-PAIRS = [("odin", "autotask"), ("ingram", "connectwise")]
-
-
-@pytest.fixture(params=PAIRS, ids=["odin-autotask", "ingram-connectwise"])
-async def workspace(request, database_url):
-    marketplace, psa = request.param
-    sandbox = await Sandbox.generate(seed=7, scale="small").start()
-    workspace = await open_workspace(sandbox=sandbox, database_url=database_url, secret_key=TEST_SECRET_KEY,
-                                     marketplace=marketplace, psa=psa)
-    workspace.names = (marketplace, psa)
-    yield workspace
-    await workspace.close()
-
-
-async def adjustments(workspace) -> list[Adjustment]:
-    async with workspace.sessions() as session:
-        return list(await session.scalars(select(Adjustment).order_by(Adjustment.id)))
+from tests.sync.engine_setup import Line, adjustments, link_line, pick_lines
 
 
 def annual_line(workspace) -> Line:

@@ -1,0 +1,23 @@
+"""The engine tests' workspace: a generated small MSP in the simulators, a migrated database and a real
+engine, once per marketplace → PSA pair below."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.demo.workspace import open_workspace
+from bot.sandbox.app import Sandbox
+from tests.conftest import TEST_SECRET_KEY
+
+PAIRS = [("odin", "autotask"), ("ingram", "connectwise")]
+
+
+@pytest.fixture(params=PAIRS, ids=["odin-autotask", "ingram-connectwise"])
+async def workspace(request, database_url):
+    marketplace, psa = request.param
+    sandbox = await Sandbox.generate(seed=7, scale="small").start()
+    workspace = await open_workspace(sandbox=sandbox, database_url=database_url, secret_key=TEST_SECRET_KEY,
+                                     marketplace=marketplace, psa=psa)
+    workspace.names = (marketplace, psa)
+    yield workspace
+    await workspace.close()

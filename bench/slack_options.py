@@ -23,8 +23,6 @@ import json
 import logging
 import os
 import random
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -34,6 +32,7 @@ from pathlib import Path
 
 import aiohttp
 from aiohttp import web
+from latency import figures, free_port, serve  # bench/latency.py
 
 from bot.commands.ids import LinkActionId
 from bot.db.engine import create_engine, session_factory
@@ -47,30 +46,6 @@ TOKEN = "xoxb-seatsync-bench"
 SECRET = "seatsync-bench-signing-secret"
 SECRET_KEY = "bench-secret-key-0123456789-abcdefghijklmnop"
 USER, CHANNEL = "U0DANA0001", "C0BILLING01"
-
-
-async def serve(app: web.Application) -> tuple[web.AppRunner, int]:
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    return runner, site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
-
-
-def figures(millis: list[float]) -> dict[str, float]:
-    return {"n": len(millis), "p50_ms": round(statistics.median(millis), 1), "p95_ms": round(percentile(millis, 95), 1),
-            "p99_ms": round(percentile(millis, 99), 1), "max_ms": round(max(millis), 1)}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 async def seed_database(url: str, companies: int) -> list[str]:

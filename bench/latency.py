@@ -1,0 +1,32 @@
+"""What the Slack benchmarks share: a local server on a free port, and latency figures."""
+
+from __future__ import annotations
+
+import socket
+import statistics
+
+from aiohttp import web
+
+
+async def serve(app: web.Application) -> tuple[web.AppRunner, int]:
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    return runner, site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def figures(millis: list[float]) -> dict[str, float]:
+    return {"n": len(millis), "p50_ms": round(statistics.median(millis), 1), "p95_ms": round(percentile(millis, 95), 1),
+            "p99_ms": round(percentile(millis, 99), 1), "max_ms": round(max(millis), 1)}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -80,6 +80,12 @@ async def _truncate_all(url: str) -> None:
     engine = create_engine(url)
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     async with engine.begin() as connection:
+        # A test's background work (a listener's job after its ack) can leave a connection in an open
+        # transaction when its event loop closes; TRUNCATE would wait for its locks for ever. End them.
+        await connection.execute(text(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+        await connection.execute(text("SET LOCAL lock_timeout = '30s'"))
         await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     await engine.dispose()
 

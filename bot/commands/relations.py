@@ -51,6 +51,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 RELATIONS_KIND = "relations"
+MAX_PICKS = 60  # rows ticked across pages, kept in the sealed state (Slack allows 3,000 characters of it)
 
 
 def register_relations(app: AsyncApp, context: AppContext) -> None:
@@ -66,7 +67,7 @@ async def open_relations(command: dict[str, Any], *, context: AppContext, client
     if refusal is not None:
         await reply(refusal)
         return
-    state = {"u": user, "ch": channel, "m": SUGGESTED, "pg": 0, "rows": []}
+    state = {"u": user, "ch": channel, "m": SUGGESTED, "pg": 0, "rows": [], "pk": []}
     try:
         opened = await client.views_open(trigger_id=command["trigger_id"],
                                          view=loading_view(seal_state(context, RELATIONS_KIND, state)))
@@ -88,15 +89,27 @@ async def show_page(context: AppContext, client: AsyncWebClient, view: dict[str,
         async with context.sessions() as session:
             relations, total = await relations_page(session=session, offset=page * PAGE_SIZE, limit=PAGE_SIZE)
         rows, keys = [relation_row(r) for r in relations], [r.link_id for r in relations]
-    sealed = seal_state(context, RELATIONS_KIND, {**state, "m": mode, "pg": page, "rows": keys})
-    await replace_view(client, view, relations_view(mode=mode, page=page, total=total, rows=rows, sealed=sealed))
+    picked = state.get("pk") or []
+    ticked = frozenset(index for index, key in enumerate(keys) if key in picked)
+    sealed = seal_state(context, RELATIONS_KIND, {**state, "m": mode, "pg": page, "rows": keys, "pk": picked})
+    await replace_view(client, view, relations_view(
+        mode=mode, page=page, total=total, rows=rows, sealed=sealed, ticked=ticked,
+        ticked_elsewhere=len(picked) - len(ticked), cap_reached=MAX_PICKS if state.get("cap") else None))
 
 
 def _state(context: AppContext, view: dict[str, Any]) -> dict[str, Any]:
     state = open_state(context, RELATIONS_KIND, view.get("private_metadata"))
-    if state.get("m") not in (SUGGESTED, CURRENT) or not isinstance(state.get("rows"), list):
+    if (state.get("m") not in (SUGGESTED, CURRENT) or not isinstance(state.get("rows"), list)
+            or not isinstance(state.get("pk", []), list)):
         raise TamperedMetadata("the relations state is not one SeatSync wrote")
     return state
+
+
+def picked_rows(view: dict[str, Any], state: dict[str, Any]) -> list[Any]:
+    """Rows ticked on other pages (from the sealed state) and on this one (as the view's state says now)."""
+    page_rows = state["rows"]
+    here = [page_rows[i] for i in ticked_indexes(view, len(page_rows), page=int(state["pg"]), mode=state["m"])]
+    return [key for key in state.get("pk") or [] if key not in page_rows] + here
 
 
 def _turn(context: AppContext):
@@ -110,21 +123,22 @@ def _turn(context: AppContext):
             await replace_view(client, view, notice_view("Dialog altered", TAMPERED))
             return
         value = str(action.get("value") or "")
-        if action["action_id"] == LinkActionId.RELATIONS_MODE:
-            state = {**state, "m": CURRENT if value == CURRENT else SUGGESTED, "pg": 0}
+        if action["action_id"] == LinkActionId.RELATIONS_MODE:  # the other mode's rows: ticks start afresh
+            state = {**state, "m": CURRENT if value == CURRENT else SUGGESTED, "pg": 0, "pk": [], "cap": False}
         elif value.isdigit():
-            state = {**state, "pg": int(value)}
+            picked = picked_rows(view, state)
+            state = {**state, "pg": int(value), "pk": picked[:MAX_PICKS], "cap": len(picked) > MAX_PICKS}
         await show_page(context, client, view, state)
 
     return turn
 
 
-def ticked_indexes(view: dict[str, Any], row_count: int) -> list[int]:
+def ticked_indexes(view: dict[str, Any], row_count: int, *, page: int, mode: str) -> list[int]:
     """Indexes of the ticked rows, only those the page showed."""
     values = (view.get("state") or {}).get("values") or {}
     ticked: set[int] = set()
     for group in range(-(-row_count // ROWS_PER_GROUP)):
-        block = values.get(rows_block_id(group)) or {}
+        block = values.get(rows_block_id(group, page=page, mode=mode)) or {}
         for option in (block.get(rows_action_id(group)) or {}).get("selected_options") or []:
             value = str(option.get("value") or "")
             if value.isdigit() and int(value) < row_count:
@@ -144,10 +158,10 @@ def _submit(context: AppContext):
         if refusal is not None:
             await ack(response_action="update", view=notice_view("Not allowed", refusal))
             return
-        rows = state["rows"]
-        chosen = [rows[i] for i in ticked_indexes(view, len(rows))]
+        chosen = picked_rows(view, state)
         if not chosen:
-            await ack(response_action="errors", errors={rows_block_id(0): "tick at least one row"})
+            await ack(response_action="errors",
+                      errors={rows_block_id(0, page=int(state["pg"]), mode=state["m"]): "tick at least one row"})
             return
         await ack()
         try:

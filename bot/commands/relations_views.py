@@ -2,7 +2,8 @@
 
 A page holds 20 rows in checkbox groups of 10 (Slack's limit per checkbox element). A row's option
 value is its index on the page; the page's rows themselves are in the sealed state, so a submission
-can only ever name rows the page showed.
+can only ever name rows the page showed. Rows ticked on other pages travel in the sealed state too and
+come back ticked when their page is shown again.
 """
 
 from __future__ import annotations
@@ -43,8 +44,10 @@ def relation_row(relation: Relation) -> Row:
                truncate(f"→ {relation.psa_company} · {relation.contract} · {relation.service}", MAX_OPTION_TEXT))
 
 
-def rows_block_id(group: int) -> str:
-    return f"{LinkBlockId.RELATIONS_ROWS}_{group}"
+def rows_block_id(group: int, *, page: int = 0, mode: str = SUGGESTED) -> str:
+    """Page and mode are part of the id: Slack keeps an input's ticks across views.update for as long as its
+    block_id stays, so a tick must not carry over to the same index of another page, or of the other mode."""
+    return f"{LinkBlockId.RELATIONS_ROWS}_{mode}{page}_{group}"
 
 
 def rows_action_id(group: int) -> str:
@@ -56,23 +59,32 @@ def loading_view(sealed: str) -> dict[str, Any]:
                 private_metadata=sealed, blocks=[section("Loading…", block_id=LinkBlockId.RELATIONS_HEADER)]).to_dict()
 
 
-def relations_view(*, mode: str, page: int, total: int, rows: list[Row], sealed: str) -> dict[str, Any]:
+def relations_view(*, mode: str, page: int, total: int, rows: list[Row], sealed: str,
+                   ticked: frozenset[int] = frozenset(), ticked_elsewhere: int = 0,
+                   cap_reached: int | None = None) -> dict[str, Any]:
     pages = max(1, -(-total // PAGE_SIZE))
     what = ("*Suggested matches*, high confidence first" if mode == SUGGESTED else "*Current relations*")
     toggle = (button("Show current relations", LinkActionId.RELATIONS_MODE, value=CURRENT) if mode == SUGGESTED
               else button("Show suggestions", LinkActionId.RELATIONS_MODE, value=SUGGESTED))
-    header = section(f"{what} · {total} in all · page {page + 1} of {pages}", block_id=LinkBlockId.RELATIONS_HEADER)
+    elsewhere = f" · {ticked_elsewhere} ticked on other pages" if ticked_elsewhere else ""
+    header = section(f"{what} · {total} in all · page {page + 1} of {pages}{elsewhere}",
+                     block_id=LinkBlockId.RELATIONS_HEADER)
     header.accessory = toggle
     blocks: list[Block] = [header]
+    if cap_reached is not None:
+        blocks.append(context(f"At most {cap_reached} rows can be ticked across pages: submit these, then "
+                              "open the dialog again for more."))
     if not rows:
         blocks.append(section("Nothing to show: no suggestions above the confidence threshold." if mode == SUGGESTED
                               else "No relations yet: set some from the suggestions or with `/seats link`."))
     for group, start in enumerate(range(0, len(rows), ROWS_PER_GROUP)):
         options = [Option(value=str(index), text=row.text, description=row.description)
                    for index, row in enumerate(rows[start:start + ROWS_PER_GROUP], start=start)]
-        blocks.append(InputBlock(block_id=rows_block_id(group), optional=True,
+        initial = [option for option in options if int(option.value) in ticked] or None
+        blocks.append(InputBlock(block_id=rows_block_id(group, page=page, mode=mode), optional=True,
                                  label=f"Rows {start + 1}–{start + len(options)}",
-                                 element=CheckboxesElement(action_id=rows_action_id(group), options=options)))
+                                 element=CheckboxesElement(action_id=rows_action_id(group), options=options,
+                                                           initial_options=initial)))
     pager = []
     if page > 0:
         pager.append(button("◀ Previous", LinkActionId.RELATIONS_PREVIOUS, value=str(page - 1)))

@@ -144,13 +144,16 @@ class SlackRequestSender:
                             view: str | dict[str, Any] | None = None, message: str | dict[str, Any] | None = None,
                             channel_id: str | None = None, user_id: str | None = None,
                             selected_option: Any = None, selected_options: Any = None,
-                            delivery: Delivery | None = None) -> SlackReply:
-        """A click (or selection) on `action_id`, in a view (modal / Home tab) or in a message."""
+                            values: dict[str, Any] | None = None, delivery: Delivery | None = None) -> SlackReply:
+        """A click (or selection) on `action_id`, in a view (modal / Home tab) or in a message. `values`: what
+        the person has entered in the view's inputs by then (as for view_submission); Slack sends it along."""
         rec = self.recorder
         user = self._user(user_id)
         payload = interaction_base(rec, "block_actions", user)
         if view is not None:
             stored = self._view(view)
+            if values is not None:
+                stored.body["state"] = {"values": submission_state(stored.body, values)}
             surface_blocks = stored.body["blocks"]
             payload["container"] = {"type": "view", "view_id": stored.id}
             payload["trigger_id"] = rec.issue_trigger_id(user.id, view_id=stored.id)

@@ -89,8 +89,8 @@ async def test_relations_and_unlink_with_5000_companies(big):
     await modal.click(LinkActionId.RELATIONS_NEXT)
     assert_valid_view(modal.top)
 
-    await modal.submit({rows_block_id(0): [str(i) for i in range(10)],
-                        rows_block_id(1): [str(i) for i in range(10, 20)]})
+    await modal.submit({rows_block_id(0, page=1): [str(i) for i in range(10)],
+                        rows_block_id(1, page=1): [str(i) for i in range(10, 20)]})
     await until(lambda: recorder.ephemeral_messages(DANA), what="the summary")
     summary = recorder.ephemeral_messages(DANA)[0].message
     assert summary["text"] == "Set 20 of 20 relations."

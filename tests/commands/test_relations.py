@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from bot.commands.ids import LinkActionId, LinkBlockId, LinkCallbackId
 from bot.commands.modal_state import TAMPERED, open_state
-from bot.commands.relations_views import rows_block_id
+from bot.commands.relations_views import CURRENT, rows_block_id
 from bot.db.audit import audit_events_for
 from bot.db.links import link_resource, unlink_resource
 from bot.db.models import ResourceLink
@@ -128,7 +128,7 @@ async def test_current_relations_are_cleared_with_a_row_gone_meanwhile(app):
         await unlink_resource(session=session, resource_link_id=current[1], actor="U0SOMEONE")
         await session.commit()
 
-    await modal.submit({rows_block_id(0): ["0", "1"]})
+    await modal.submit({rows_block_id(0, mode=CURRENT): ["0", "1"]})
 
     summary, = await summaries(recorder, DANA)
     assert summary["text"] == "Cleared 1 of 2 relations."
@@ -191,3 +191,31 @@ async def test_relations_set_from_suggestions_are_reconciled(aiohttp_client, sla
     assert re.search(r"^✅ .+\nIngram \d+ · Autotask \d+ → (posted [+-]\d+|already in step)", line), line
     assert summary["blocks"][-1]["elements"][0]["text"].startswith("Each new relation was reconciled once")
     assert failed_calls(recorder) == []
+
+
+async def test_ticks_are_kept_across_pages_and_each_page_has_its_own_inputs(app):
+    recorder, context, sender = app
+    modal = Modal(recorder, sender)
+    await opened(modal, sender)
+    first = page_rows(modal, context)
+
+    await modal.click(LinkActionId.RELATIONS_NEXT, values={rows_block_id(0): ["0", "1"]})
+    second = page_rows(modal, context)
+    # page 2's inputs are new ones: Slack cannot carry page 1's ticks onto the same indexes here
+    assert [b["block_id"] for b in modal.top["blocks"] if b["type"] == "input"][0] == rows_block_id(0, page=1)
+    assert "· 2 ticked on other pages" in modal.top["blocks"][0]["text"]["text"]
+    assert all("initial_options" not in b["element"] for b in modal.top["blocks"] if b["type"] == "input")
+
+    await modal.click(LinkActionId.RELATIONS_PREVIOUS, values={rows_block_id(0, page=1): ["3"]})
+    ticked_again = [o["value"] for b in modal.top["blocks"] if b["type"] == "input"
+                    for o in b["element"].get("initial_options", [])]
+    assert ticked_again == ["0", "1"]  # page 1 comes back as it was left
+    assert "· 1 ticked on other pages" in modal.top["blocks"][0]["text"]["text"]
+
+    await modal.submit({rows_block_id(0): ["0", "5"]})  # row 1 unticked, row 5 ticked on the way out
+
+    summary, = await summaries(recorder, DANA)
+    assert summary["text"] == "Set 3 of 3 relations."
+    async with context.sessions() as session:
+        made = {(link.resource_id, link.psa_service_id) for link in await session.scalars(select(ResourceLink))}
+    assert made == {tuple(first[0]), tuple(first[5]), tuple(second[3])}

@@ -45,7 +45,7 @@ from bot.commands.modal_state import (
     seal_state,
     tampered_answer,
 )
-from bot.commands.user_replies import post_in_channel, refusal_for
+from bot.commands.user_replies import post_in_channel, refusal_for, refused_submission
 from bot.db.link_choices import (
     LEVELS,
     Filters,
@@ -256,9 +256,7 @@ def _submit(context: AppContext):
             await ack(**tampered_answer(view))
             return
         actor = body["user"]["id"]
-        refusal = await refusal_for(context, client, actor)
-        if refusal is not None:
-            await ack(response_action="update", view=notice_view("Not allowed", refusal))
+        if await refused_submission(context, client, ack, actor):
             return
         price, price_errors = parse_price((view.get("state") or {}).get("values") or {})
         async with context.sessions() as session:
@@ -315,9 +313,7 @@ def _confirm_below_cost(context: AppContext):
             await ack(**tampered_answer(view))
             return
         actor = body["user"]["id"]
-        refusal = await refusal_for(context, client, actor)
-        if refusal is not None:
-            await ack(response_action="update", view=notice_view("Not allowed", refusal))
+        if await refused_submission(context, client, ack, actor):
             return
         async with context.sessions() as session:
             resolved = await resolve_picks(session=session, picks=state.picks, today=today_for(context))

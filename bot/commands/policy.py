@@ -31,7 +31,7 @@ from bot.commands.policy_views import (
     policy_view,
     summary_text,
 )
-from bot.commands.user_replies import refusal_for
+from bot.commands.user_replies import refusal_for, refused_submission
 from bot.db.models import Scope
 from bot.db.policies import PolicyError
 from bot.db.policy_scopes import (
@@ -202,9 +202,7 @@ def _submit(context: AppContext):
             log.warning("a policy modal came back with altered private_metadata from %s; nothing saved", actor)
             await ack(**tampered_answer(view))
             return
-        refusal = await refusal_for(context, client, actor)
-        if refusal is not None:
-            await ack(response_action="update", view=notice_view("Not allowed", refusal))
+        if await refused_submission(context, client, ack, actor):
             return
         values = (view.get("state") or {}).get("values") or {}
         scope, company_id, link_id = state["s"], state["c"], state["l"]

@@ -32,7 +32,7 @@ from bot.commands.relations_views import (
     suggestion_row,
     summary_message,
 )
-from bot.commands.user_replies import refusal_for, tell_user
+from bot.commands.user_replies import refusal_for, refused_submission, tell_user
 from bot.db.relations import (
     clear_relations,
     pair_labels,
@@ -154,9 +154,7 @@ def _submit(context: AppContext):
             await ack(**tampered_answer(view))
             return
         actor = body["user"]["id"]
-        refusal = await refusal_for(context, client, actor)
-        if refusal is not None:
-            await ack(response_action="update", view=notice_view("Not allowed", refusal))
+        if await refused_submission(context, client, ack, actor):
             return
         chosen = picked_rows(view, state)
         if not chosen:

@@ -24,7 +24,7 @@ from bot.commands.link import UNLINK_BUTTON_KIND
 from bot.commands.metadata import TamperedMetadata
 from bot.commands.modal_state import notice_view, open_state, seal_state, tampered_answer
 from bot.commands.options import UNLINK_PICK_KIND
-from bot.commands.user_replies import refusal_for, tell_user
+from bot.commands.user_replies import refusal_for, refused_submission, tell_user
 from bot.db.relations import Relation, clear_relations, relations_by_id, suggestion_cache
 
 if TYPE_CHECKING:
@@ -82,9 +82,7 @@ def _picked(context: AppContext):
         except TamperedMetadata:
             await ack(**tampered_answer(view))
             return
-        refusal = await refusal_for(context, client, body["user"]["id"])
-        if refusal is not None:
-            await ack(response_action="update", view=notice_view("Not allowed", refusal))
+        if await refused_submission(context, client, ack, body["user"]["id"]):
             return
         selected = (((view.get("state") or {}).get("values") or {}).get(LinkBlockId.UNLINK_PICK) or {}).get(
             LinkActionId.UNLINK_PICK) or {}
@@ -112,9 +110,7 @@ def _confirmed(context: AppContext):
             await ack(**tampered_answer(view))
             return
         actor = body["user"]["id"]
-        refusal = await refusal_for(context, client, actor)
-        if refusal is not None:
-            await ack(response_action="update", view=notice_view("Not allowed", refusal))
+        if await refused_submission(context, client, ack, actor):
             return
         done = await unlink_one(context, link_id, actor)
         if not done[0]:

@@ -14,6 +14,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands.access import is_billing_member, load_billing_team, refusal
+from bot.commands.modal_state import notice_view
 
 if TYPE_CHECKING:
     from web.context import AppContext
@@ -27,6 +28,16 @@ async def refusal_for(context: AppContext, client: AsyncWebClient, user_id: str)
     if await is_billing_member(team, user_id, client):
         return None
     return refusal(team)
+
+
+async def refused_submission(context: AppContext, client: AsyncWebClient, ack, user_id: str) -> bool:
+    """A modal submitted by someone outside the billing team is answered with a modal saying who can act;
+    True when that happened (nothing else is to be done)."""
+    refusal = await refusal_for(context, client, user_id)
+    if refusal is None:
+        return False
+    await ack(response_action="update", view=notice_view("Not allowed", refusal))
+    return True
 
 
 async def tell_user(client: AsyncWebClient, *, channel: str | None, user: str, text: str,

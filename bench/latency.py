@@ -1,10 +1,13 @@
-"""What the Slack benchmarks share: a local server on a free port, and latency figures."""
+"""What the Slack benchmarks share: a local server on a free port, waiting for `seatsync serve`, latency figures."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import statistics
+import subprocess
 
+import aiohttp
 from aiohttp import web
 
 
@@ -30,3 +33,19 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+async def wait_healthy(port: int, process: subprocess.Popen, *, timeout_s: int) -> None:
+    """Until `seatsync serve` on `port` answers /healthz with 200 (or exits, or `timeout_s` passes)."""
+    async with aiohttp.ClientSession() as session:
+        for _ in range(timeout_s * 10):
+            if process.poll() is not None:
+                raise RuntimeError(f"seatsync serve exited with {process.returncode}")
+            try:
+                async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientConnectionError:
+                pass
+            await asyncio.sleep(0.1)
+    raise RuntimeError(f"seatsync serve did not become healthy within {timeout_s} s")

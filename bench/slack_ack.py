@@ -35,9 +35,8 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-import aiohttp
 from aiohttp import web
-from latency import figures, free_port, serve  # bench/latency.py
+from latency import figures, free_port, serve, wait_healthy  # bench/latency.py
 
 from bot.commands.ids import HomeId
 from bot.sandbox.slack import SlackRecorder, create_slack_app
@@ -78,21 +77,6 @@ def start_seatsync(folder: str, slack_api_url: str, profile: str | None,
     return process, port
 
 
-async def wait_healthy(port: int, process: subprocess.Popen) -> None:
-    async with aiohttp.ClientSession() as session:
-        for _ in range(300):
-            if process.poll() is not None:
-                raise RuntimeError(f"seatsync serve exited with {process.returncode}")
-            try:
-                async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientConnectionError:
-                pass
-            await asyncio.sleep(0.1)
-    raise RuntimeError("seatsync serve did not become healthy within 30 s")
-
-
 async def main(mode: str, requests: int, concurrency: int, pause: float, profile: str | None = None,
                only: str | None = None, postgres: bool = False) -> dict:
     recorder = SlackRecorder(bot_token=TOKEN, signing_secret=SECRET,
@@ -114,7 +98,7 @@ async def main(mode: str, requests: int, concurrency: int, pause: float, profile
                                     recorder=recorder, slack_base_url=f"http://127.0.0.1:{slack_port}/slack",
                                     default_channel_id=CHANNEL)
         try:
-            await wait_healthy(app_port, process)
+            await wait_healthy(app_port, process, timeout_s=30)
             for user in USERS:  # each admin's Home tab, so its buttons can be pressed
                 await sender.app_home_opened(user)
             for _ in range(500):

@@ -30,9 +30,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import aiohttp
 from aiohttp import web
-from latency import figures, free_port, serve  # bench/latency.py
+from latency import figures, free_port, serve, wait_healthy  # bench/latency.py
 
 from bot.commands.ids import LinkActionId
 from bot.db.engine import create_engine, session_factory
@@ -64,21 +63,6 @@ def start_seatsync(folder: str, database_url: str, slack_api_url: str) -> tuple[
            "SEATSYNC_PORT": str(port), "SEATSYNC_HOST": "127.0.0.1", "LOG_LEVEL": "WARNING"}
     env.pop("SLACK_APP_TOKEN", None)
     return subprocess.Popen([sys.executable, "-m", "bot", "serve"], env=env, cwd=folder), port  # noqa: S603
-
-
-async def wait_healthy(port: int, process: subprocess.Popen) -> None:
-    async with aiohttp.ClientSession() as session:
-        for _ in range(600):
-            if process.poll() is not None:
-                raise RuntimeError(f"seatsync serve exited with {process.returncode}")
-            try:
-                async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientConnectionError:
-                pass
-            await asyncio.sleep(0.1)
-    raise RuntimeError("seatsync serve did not become healthy within 60 s")
 
 
 def typings(names: list[str], count: int, rng: random.Random) -> list[str]:
@@ -114,7 +98,7 @@ async def main(companies: int, requests: int, concurrency: int, seed: int) -> di
                                     recorder=recorder, slack_base_url=f"http://127.0.0.1:{slack_port}/slack",
                                     default_user_id=USER, default_channel_id=CHANNEL)
         try:
-            await wait_healthy(app_port, process)
+            await wait_healthy(app_port, process, timeout_s=60)
             await sender.slash_command("link")
             await until(lambda: recorder.open_views(USER), "the link wizard")
             view_id = recorder.open_views(USER)[-1]["id"]

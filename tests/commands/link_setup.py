@@ -10,12 +10,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-import pytest
-from aiohttp import web
 from sqlalchemy import select
 
 from bot.commands.ids import LinkActionId
-from bot.config import load_settings
 from bot.db.models import (
     ContractStatus,
     Marketplace,
@@ -29,39 +26,21 @@ from bot.db.models import (
     SubscriptionStatus,
     Term,
 )
-from bot.sandbox.slack import SlackRecorder, create_slack_app
+from bot.sandbox.slack import SlackRecorder
 from bot.sandbox.slack_blocks import find_element, validate_message_blocks, validate_view
 from bot.sandbox.slack_requests import SlackReply, SlackRequestSender
-from tests.conftest import make_env
-from web.app import create_app
-from web.context import create_context
+from tests.commands.test_seats_command import (  # noqa: F401 - the slack fixture, re-exported
+    BILLING_CHANNEL,
+    DANA,
+    LEE,
+    SAM,
+    SECRET,
+    TOKEN,
+    slack,
+    start_app,
+)
 
-TOKEN = "xoxb-seatsync-test"
-SECRET = "seatsync-signing-secret"
-DANA, SAM, LEE, MORGAN = "U0DANA0001", "U0SAM00002", "U0LEE00003", "U0MORGAN04"
-BILLING_CHANNEL = "C0BILLING01"
-
-
-@pytest.fixture
-async def slack(aiohttp_server):
-    recorder = SlackRecorder(bot_token=TOKEN, signing_secret=SECRET)
-    app = web.Application()
-    app.add_subapp("/slack", create_slack_app(recorder))
-    server = await aiohttp_server(app, host="127.0.0.1")
-    recorder.base_url = str(server.make_url("/slack"))
-    return recorder, server
-
-
-async def start_app(aiohttp_client, slack, tmp_path, database_url, **env):
-    recorder, server = slack
-    settings = load_settings(make_env(tmp_path, DATABASE_URL=database_url, SLACK_SIGNING_SECRET=SECRET,
-                                      SLACK_BOT_TOKEN=TOKEN, SEATSYNC_SLACK_API_URL=str(server.make_url("/slack/api/")),
-                                      **env), dotenv_path=None)
-    context = create_context(settings)
-    client = await aiohttp_client(create_app(context, run_scheduler=False))
-    sender = SlackRequestSender(signing_secret=SECRET, events_url="/slack/events", recorder=recorder, client=client,
-                                default_user_id=DANA, default_channel_id=BILLING_CHANNEL)
-    return context, sender
+MORGAN = "U0MORGAN04"
 
 
 async def until(predicate, *, what: str = "the listener's follow-up work") -> None:

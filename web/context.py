@@ -10,6 +10,7 @@ from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.clock import SYSTEM_CLOCK, Clock
 from bot.commands.bolt_app import create_bolt_app
 from bot.commands.router import register_commands
 from bot.config import Settings
@@ -31,13 +32,14 @@ class AppContext:
     scheduler: LeaderScheduler
     engines: EngineHolder
     engine_source: Callable[[], Awaitable[SyncEngine | NotConfigured]] | None = None  # the demo's fixed engine
+    clock: Clock = SYSTEM_CLOCK  # the one source of "now" (bot/clock.py)
     started_monotonic: float = field(default_factory=time.monotonic)
 
 
 CONTEXT = web.AppKey("seatsync_context", AppContext)
 
 
-def create_context(settings: Settings, *, engine: AsyncEngine | None = None) -> AppContext:
+def create_context(settings: Settings, *, engine: AsyncEngine | None = None, clock: Clock = SYSTEM_CLOCK) -> AppContext:
     for secret in (settings.secret_key, settings.slack_bot_token, settings.slack_signing_secret,
                    settings.slack_app_token):
         register_secret(secret)
@@ -49,9 +51,10 @@ def create_context(settings: Settings, *, engine: AsyncEngine | None = None) -> 
         engine=engine,
         sessions=sessions,
         box=box,
-        engines=EngineHolder(sessions=sessions, box=box),
+        engines=EngineHolder(sessions=sessions, box=box, clock=clock),
         bolt=create_bolt_app(settings) if settings.slack_enabled else None,
-        scheduler=LeaderScheduler(engine, timezone=settings.timezone),
+        scheduler=LeaderScheduler(engine, timezone=settings.timezone, clock=clock),
+        clock=clock,
     )
     if context.bolt is not None:
         register_commands(context.bolt, context)

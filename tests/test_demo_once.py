@@ -42,12 +42,12 @@ async def test_a_slow_run_that_keeps_calling_is_not_stuck() -> None:
     progress = Progress(stream=io.StringIO())
 
     async def script() -> str:
-        for _ in range(10):  # 0.5 s: longer than stall_s, but a call is answered every 0.05 s
+        for _ in range(30):  # 1.5 s: longer than stall_s, but a call is answered every 0.05 s
             await asyncio.sleep(0.05)
             stats.total += 1
         return "done"
 
-    watchdog = Watchdog(progress, lambda: {"odin": stats}, stall_s=0.2, heartbeat_s=0.05)
+    watchdog = Watchdog(progress, lambda: {"odin": stats}, stall_s=1.0, heartbeat_s=0.05)
     assert await watchdog.run(script()) == "done"
 
 

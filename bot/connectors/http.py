@@ -56,7 +56,7 @@ class RetryPolicy:
 
     def backoff(self, attempt: int) -> float:
         """Full-jitter exponential backoff after the `attempt`-th failed attempt."""
-        return random.uniform(0, min(self.max_delay_s, self.base_delay_s * 2 ** (attempt - 1)))
+        return random.uniform(0, min(self.max_delay_s, self.base_delay_s * 2.0 ** min(attempt - 1, 60)))
 
 
 # --- the read deadline -----------------------------------------------------------------------------

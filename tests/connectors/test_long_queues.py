@@ -116,7 +116,7 @@ async def test_a_503_is_retried_until_the_deadline_and_no_longer(small: Sandbox)
             await connector.list_companies()
     finally:
         await connector.aclose()
-    assert 0.4 < time.monotonic() - started < 2.0
+    assert 0.4 < time.monotonic() - started < 5.0  # not before the deadline, nor for ever
     assert getattr(failed.value, "status", None) == 503
     assert connector.stats.retries > 2  # more than the policy's attempts, within the deadline
 
@@ -131,7 +131,7 @@ async def test_a_read_queued_past_its_deadline_fails_saying_so(small: Sandbox) -
             await connector.list_companies()
     finally:
         await connector.aclose()
-    assert time.monotonic() - started < 2.0
+    assert time.monotonic() - started < 5.0  # not the 30 s hold
     assert "deadline" in str(failed.value)
 
 
@@ -208,3 +208,8 @@ async def test_fan_out_raises_the_first_failure_itself() -> None:
 
     with pytest.raises(RateLimitedError):
         await fan_out(range(100), call, workers=3)
+
+
+def test_backoff_stays_bounded_however_many_attempts_a_deadline_allows() -> None:
+    policy = RetryPolicy(base_delay_s=0.25, max_delay_s=15.0)
+    assert all(0 <= policy.backoff(attempt) <= 15.0 for attempt in (1, 2, 64, 5_000))

@@ -12,10 +12,11 @@ Reading cheaply:
   costs one call per agreement. ConnectWise gives no way to learn which agreements had an addition
   change: no public source says an addition edit touches the agreement's `_info/lastUpdated`, and the
   simulator does not (connectwise.py `_save` stores the addition only). So `list_services(since)` asks
-  every open agreement (status not Cancelled/Expired) plus every agreement changed since then for its
-  additions with `lastUpdated > [since]`: the same number of calls, small replies. Additions of closed
-  agreements are taken as frozen (the simulator refuses writes to them; a real Manage may not, and a
-  complete read catches those). A cancelledDate passing needs no edit either: complete reads catch it.
+  only the agreements changed since then for their additions with `lastUpdated > [since]` (a handful
+  of calls where a complete read makes one per agreement, ~4,000 at the `large` scale); an addition
+  edited in place under an unchanged agreement is caught by the engine's daily complete read, and a
+  post always reads fresh units first. A cancelledDate passing needs no edit either: complete reads
+  catch it.
 - Product names: `procurement/catalog` with `id in (...)`, cached for the client's lifetime.
 - read_units: `GET finance/agreements/{agr}/additions?conditions=id in (...)`, one call per agreement
   involved, with the fields a post needs (quantity, cancelledDate, description). A post made within

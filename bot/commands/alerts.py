@@ -30,6 +30,7 @@ from bot.commands.access import is_billing_member, load_billing_team, refusal
 from bot.commands.blocks import button, buttons, context, link_button, message_blocks, mrkdwn_escape, section
 from bot.commands.engines import engine_or_reason
 from bot.commands.ids import AlertId
+from bot.commands.inbound import from_a_message
 from bot.commands.kept_messages import keep_message, open_kept_messages
 from bot.commands.report import signed_links
 from bot.db.app_settings import load_app_settings
@@ -227,7 +228,7 @@ def resolved_blocks(group: list[AdjustmentOutcome], *, psa: str) -> list[dict[st
 # --- Retry now -----------------------------------------------------------------------------------
 
 def register_alert_actions(app: AsyncApp, app_context: AppContext) -> None:
-    app.action(AlertId.RETRY_NOW.value)(_retry_now(app_context))
+    app.action(AlertId.RETRY_NOW.value, matchers=[from_a_message])(_retry_now(app_context))
     app.action(AlertId.OPEN_FAILURE_LOG.value)(_ack_only)
 
 

@@ -21,6 +21,7 @@ from bot.commands.approval_blocks import action_pattern, edit_modal, reject_moda
 from bot.commands.approval_messages import refresh_approval_messages
 from bot.commands.engines import engine_or_reason
 from bot.commands.ids import ApprovalId
+from bot.commands.inbound import from_a_message, row_id
 from bot.commands.metadata import TamperedMetadata, metadata_key, seal, unseal
 from bot.db.app_settings import load_app_settings
 from bot.sync.approval_groups import HeldChange, approval_groups
@@ -39,9 +40,9 @@ TAMPERED = "This dialog's state was altered, so nothing was decided. Click the b
 
 
 def register_approval_actions(app: AsyncApp, context: AppContext) -> None:
-    app.action(action_pattern(ApprovalId.APPROVE))(_approve(context))
-    app.action(action_pattern(ApprovalId.REJECT))(_open_modal(context, reject_modal))
-    app.action(action_pattern(ApprovalId.EDIT))(_open_modal(context, edit_modal))
+    app.action(action_pattern(ApprovalId.APPROVE), matchers=[from_a_message])(_approve(context))
+    app.action(action_pattern(ApprovalId.REJECT), matchers=[from_a_message])(_open_modal(context, reject_modal))
+    app.action(action_pattern(ApprovalId.EDIT), matchers=[from_a_message])(_open_modal(context, edit_modal))
     app.view(ApprovalId.REJECT_CALLBACK.value)(_submit_reject(context))
     app.view(ApprovalId.EDIT_CALLBACK.value)(_submit_edit(context))
 
@@ -52,10 +53,7 @@ async def _refusal(context: AppContext, client: AsyncWebClient, user_id: str) ->
 
 
 def _clicked_id(body: dict[str, Any]) -> int | None:
-    try:
-        return int(body["actions"][0]["value"])
-    except (KeyError, IndexError, TypeError, ValueError):
-        return None
+    return row_id(body["actions"][0].get("value"))
 
 
 async def _tell(respond: AsyncRespond, text: str) -> None:

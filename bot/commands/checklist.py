@@ -34,6 +34,7 @@ from bot.commands.blocks import (
     truncate,
 )
 from bot.commands.ids import ActionId, ChecklistId
+from bot.commands.inbound import from_a_message
 from bot.commands.kept_messages import KeptMessage, keep_message
 from bot.commands.relations import open_relations
 from bot.commands.report import signed_links
@@ -226,8 +227,8 @@ async def checklist_command(*, ack: AsyncAck, command: dict[str, Any], respond: 
 def register_checklist_actions(app: AsyncApp, app_context: AppContext) -> None:
     for action_id in (ChecklistId.OPEN_UNLINKED, ChecklistId.OPEN_LINKED):
         app.action(action_id.value)(_ack_only)
-    app.action(ChecklistId.RELATIONS.value)(_relations_button(app_context))
-    app.action(ChecklistId.RETRY_FAILURES.value)(_retry_failures(app_context))
+    app.action(ChecklistId.RELATIONS.value, matchers=[from_a_message])(_relations_button(app_context))
+    app.action(ChecklistId.RETRY_FAILURES.value, matchers=[from_a_message])(_retry_failures(app_context))
 
 
 async def _ack_only(ack: AsyncAck) -> None:

@@ -33,6 +33,7 @@ from bot.commands.config_view import (
     typed_secrets,
 )
 from bot.commands.ids import ConfigId
+from bot.commands.inbound import from_a_view
 from bot.commands.metadata import TamperedMetadata, metadata_key, seal, unseal
 from bot.connectors.checks import check_connection
 from bot.connectors.fields import SYSTEM_LABELS
@@ -59,10 +60,10 @@ TITLE = "SeatSync config"
 
 
 def register_config(app: AsyncApp, context: AppContext) -> None:
-    app.action(ConfigId.MARKETPLACE.value)(_pick_system(context))
-    app.action(ConfigId.PSA.value)(_pick_system(context))
-    app.action(ConfigId.TEST_MARKETPLACE.value)(_test_connection(context, "marketplace"))
-    app.action(ConfigId.TEST_PSA.value)(_test_connection(context, "psa"))
+    app.action(ConfigId.MARKETPLACE.value, matchers=[from_a_view])(_pick_system(context))
+    app.action(ConfigId.PSA.value, matchers=[from_a_view])(_pick_system(context))
+    app.action(ConfigId.TEST_MARKETPLACE.value, matchers=[from_a_view])(_test_connection(context, "marketplace"))
+    app.action(ConfigId.TEST_PSA.value, matchers=[from_a_view])(_test_connection(context, "psa"))
     app.view(ConfigId.CALLBACK.value)(_submit(context))
 
 

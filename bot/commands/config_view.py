@@ -8,6 +8,7 @@ choosing another system re-renders the modal (dispatch_action). Per-system input
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -52,6 +53,7 @@ SETTING_BLOCKS = {
 }
 MAX_CONTEXT_TEXT = 3000
 MAX_INPUT_VALUE = 3000  # plain_text_input initial_value / max_length
+WHOLE_NUMBER = re.compile(r"-?[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -250,7 +252,7 @@ def config_form(values: dict[str, Any], base: AppSettings) -> tuple[ConfigForm, 
                            ("checklist_days_before_month_end", ConfigId.CHECKLIST_DAYS_BLOCK),
                            ("digest_hour", ConfigId.DIGEST_HOUR_BLOCK)):
         raw = _text(values, block_id)
-        if raw.lstrip("-").isdigit():
+        if WHOLE_NUMBER.fullmatch(raw):  # not str.isdigit(): "²" is a digit to it, and not to int()
             numbers[name] = int(raw)
         else:
             problems.append(FieldProblem(None, name, f"{raw or 'An empty value'!r} is not a whole number."))

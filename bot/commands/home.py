@@ -19,6 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands.home_view import home_view
 from bot.commands.ids import HomeId
+from bot.commands.inbound import from_a_view
 from bot.commands.metadata import TamperedMetadata, metadata_key, seal, unseal
 from bot.db.dashboard import home_dashboard
 from bot.db.home_viewers import remember_home_viewer
@@ -37,7 +38,8 @@ REFRESH_AFTER = {HomeId.SYNC}  # the only shortcut that changes what the dashboa
 def register_home(app: AsyncApp, context: AppContext, *, seats_command: SeatsCommand) -> None:
     app.event("app_home_opened")(_home_opened(context))
     for action_id, text in SHORTCUT_TEXT.items():
-        app.action(action_id.value)(_shortcut(context, seats_command, text, refresh=action_id in REFRESH_AFTER))
+        app.action(action_id.value, matchers=[from_a_view])(_shortcut(context, seats_command, text,
+                                                                     refresh=action_id in REFRESH_AFTER))
 
 
 async def publish_home(*, context: AppContext, client: AsyncWebClient, user_id: str, dm_channel: str) -> None:

@@ -23,6 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.commands.blocks import mrkdwn_escape
 from bot.commands.engines import engine_or_reason
 from bot.commands.ids import LinkActionId, LinkBlockId, LinkCallbackId
+from bot.commands.inbound import from_a_view, row_id
 from bot.commands.link_views import (
     DEFAULT_PRICE,
     LEVEL_BY_ACTION,
@@ -78,8 +79,8 @@ MAX_AMOUNT = Decimal("1000000000")
 
 def register_wizard(app: AsyncApp, context: AppContext) -> None:
     for action_id in LEVEL_BY_ACTION:
-        app.action(action_id.value)(_pick(context))
-    app.action(LinkActionId.FILTERS.value)(_filters(context))
+        app.action(action_id.value, matchers=[from_a_view])(_pick(context))
+    app.action(LinkActionId.FILTERS.value, matchers=[from_a_view])(_filters(context))
     app.view(LinkCallbackId.WIZARD.value)(_submit(context))
     app.view(LinkCallbackId.BELOW_COST.value)(_confirm_below_cost(context))
 
@@ -145,9 +146,8 @@ def _pick(context: AppContext):
         except TamperedMetadata:
             await replace_view(client, view, notice_view("Dialog altered", TAMPERED))
             return
-        value = str((action.get("selected_option") or {}).get("value") or "")
         level = LEVEL_BY_ACTION[LinkActionId(action["action_id"])]
-        picks = state.picks.choose(level, int(value) if value.isdigit() else None)
+        picks = state.picks.choose(level, row_id((action.get("selected_option") or {}).get("value")))
         await render_wizard(context, client, view, replace(state, picks=picks))
 
     return pick

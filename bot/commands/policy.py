@@ -18,6 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands.blocks import mrkdwn_escape, truncate
 from bot.commands.ids import PolicyId
+from bot.commands.inbound import from_a_view, row_id
 from bot.commands.link import today_for
 from bot.commands.link_views import choice_option
 from bot.commands.metadata import TamperedMetadata
@@ -57,7 +58,7 @@ CATCHING_UP = "The dialog was still showing your last pick; wait a moment, then 
 
 def register_policy(app: AsyncApp, context: AppContext) -> None:
     for action_id in (PolicyId.SCOPE, PolicyId.COMPANY, PolicyId.LINK):
-        app.action(action_id.value)(_picked(context))
+        app.action(action_id.value, matchers=[from_a_view])(_picked(context))
     app.options(PolicyId.COMPANY.value)(_company_options(context))
     app.options(PolicyId.LINK.value)(_link_options(context))
     app.view(PolicyId.CALLBACK.value)(_submit(context))
@@ -145,9 +146,9 @@ def _picked(context: AppContext):
                 scope = Scope(value)
                 link_id = link_id if scope is Scope.link else None
             elif action.get("action_id") == PolicyId.COMPANY:
-                company_id, link_id = (int(value) if value else None), None
+                company_id, link_id = _picked_id(value), None
             else:
-                link_id = int(value) if value else None
+                link_id = _picked_id(value)
         except (TypeError, ValueError):
             log.warning("a policy modal pick with an unknown value %r by %s", value, user)
             return
@@ -155,6 +156,16 @@ def _picked(context: AppContext):
                                                    company_id=company_id, link_id=link_id))
 
     return pick
+
+
+def _picked_id(value: str | None) -> int | None:
+    """The company or relation picked (None: the pick was cleared); ValueError for a value no option has."""
+    if not value:
+        return None
+    picked_id = row_id(value)
+    if picked_id is None:
+        raise ValueError(value)
+    return picked_id
 
 
 def _company_options(context: AppContext):

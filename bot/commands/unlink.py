@@ -20,6 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.commands.blocks import context as context_block
 from bot.commands.blocks import mrkdwn_escape, section
 from bot.commands.ids import LinkActionId, LinkBlockId, LinkCallbackId
+from bot.commands.inbound import from_a_message, row_id
 from bot.commands.link import UNLINK_BUTTON_KIND
 from bot.commands.metadata import TamperedMetadata
 from bot.commands.modal_state import notice_view, open_state, seal_state, tampered_answer
@@ -38,7 +39,7 @@ UNLINK_CONFIRM_KIND = "unlink_confirm"
 def register_unlink(app: AsyncApp, context: AppContext) -> None:
     app.view(LinkCallbackId.UNLINK_PICK.value)(_picked(context))
     app.view(LinkCallbackId.UNLINK_CONFIRM.value)(_confirmed(context))
-    app.action(LinkActionId.UNLINK_BUTTON.value)(_button(context))
+    app.action(LinkActionId.UNLINK_BUTTON.value, matchers=[from_a_message])(_button(context))
 
 
 def pick_view(sealed: str) -> dict[str, Any]:
@@ -86,10 +87,11 @@ def _picked(context: AppContext):
             return
         selected = (((view.get("state") or {}).get("values") or {}).get(LinkBlockId.UNLINK_PICK) or {}).get(
             LinkActionId.UNLINK_PICK) or {}
-        value = str((selected.get("selected_option") or {}).get("value") or "")
-        async with context.sessions() as session:
-            relation = (await relations_by_id(session=session, link_ids=[int(value)])).get(int(value)) \
-                if value.isdigit() else None
+        link_id = row_id((selected.get("selected_option") or {}).get("value"))
+        relation = None
+        if link_id is not None:
+            async with context.sessions() as session:
+                relation = (await relations_by_id(session=session, link_ids=[link_id])).get(link_id)
         if relation is None:
             await ack(response_action="errors",
                       errors={LinkBlockId.UNLINK_PICK: "that relation is not there any more; pick another"})

@@ -32,9 +32,10 @@ from bot.commands.config_view import (
     result_block,
     typed_secrets,
 )
-from bot.commands.ids import ConfigId
+from bot.commands.ids import ConfigId, SealedFor
 from bot.commands.inbound import from_a_view
-from bot.commands.metadata import TamperedMetadata, metadata_key, seal, unseal
+from bot.commands.metadata import TamperedMetadata
+from bot.commands.modal_state import open_state, seal_state
 from bot.connectors.checks import check_connection
 from bot.connectors.fields import SYSTEM_LABELS
 from bot.db.configuration import (
@@ -83,7 +84,7 @@ async def open_config(*, context: AppContext, client: AsyncWebClient, user_id: s
     if isinstance(config, str):
         await _update(client, view_id, view_hash, notice_view(TITLE, config))
         return
-    metadata = seal({"opened_by": user_id}, key=metadata_key(context.settings.secret_key))
+    metadata = seal_state(context, SealedFor.CONFIG, {"opened_by": user_id})
     choices = {slot: getattr(config.settings, slot) for slot in SLOTS}
     await _update(client, view_id, view_hash, config_view(config, choices=choices, metadata=metadata,
                                                           env_team=context.settings.billing_team))
@@ -225,7 +226,7 @@ def _accept_view(context: AppContext, view: dict[str, Any]) -> bool:
     for secret in typed_secrets((view.get("state") or {}).get("values") or {}):
         register_secret(secret)
     try:
-        unseal(view.get("private_metadata"), key=metadata_key(context.settings.secret_key))
+        open_state(context, SealedFor.CONFIG, view.get("private_metadata"))
     except TamperedMetadata:
         log.warning("a config modal came back with altered private_metadata; ignored")
         return False

@@ -22,7 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands.blocks import mrkdwn_escape
 from bot.commands.engines import engine_or_reason
-from bot.commands.ids import LinkActionId, LinkBlockId, LinkCallbackId
+from bot.commands.ids import LinkActionId, LinkBlockId, LinkCallbackId, SealedFor
 from bot.commands.inbound import from_a_view, row_id
 from bot.commands.link_views import (
     DEFAULT_PRICE,
@@ -71,8 +71,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-WIZARD_KIND, BELOW_COST_KIND = "link", "link_below_cost"
-UNLINK_BUTTON_KIND = "unlink_button"  # the sealed value of an Unlink button (bot.commands.unlink)
 MAX_HINT = 80
 MAX_AMOUNT = Decimal("1000000000")
 
@@ -92,9 +90,13 @@ def today_for(context: AppContext) -> date:
 def wizard_state(context: AppContext, view: dict[str, Any]) -> WizardState:
     """The wizard's state from a view Slack sent back; TamperedMetadata when it was altered."""
     try:
-        return WizardState.from_payload(open_state(context, WIZARD_KIND, view.get("private_metadata")))
+        return WizardState.from_payload(open_state(context, SealedFor.LINK_WIZARD, view.get("private_metadata")))
     except (KeyError, TypeError, ValueError) as exc:
         raise TamperedMetadata("the wizard's state is not one SeatSync wrote") from exc
+
+
+def _sealed(context: AppContext, state: WizardState) -> str:
+    return seal_state(context, SealedFor.LINK_WIZARD, state.to_payload())
 
 
 async def open_link_wizard(command: dict[str, Any], *, context: AppContext, client: AsyncWebClient, reply) -> None:
@@ -109,7 +111,7 @@ async def open_link_wizard(command: dict[str, Any], *, context: AppContext, clie
     try:
         opened = await client.views_open(trigger_id=command["trigger_id"],
                                          view=wizard_view(state, ResolvedPicks(picks=Picks()),
-                                                          sealed=seal_state(context, WIZARD_KIND, state.to_payload())))
+                                                          sealed=_sealed(context, state)))
     except SlackApiError as exc:
         log.warning("cannot open the link wizard for %s: %s", user, exc.response.get("error"))
         await reply(f"I could not open the link dialog ({exc.response.get('error')}); please try again.")
@@ -133,7 +135,7 @@ async def render_wizard(context: AppContext, client: AsyncWebClient, view: dict[
         conflicts = await link_conflicts(session=session, picks=resolved.picks)
     state = replace(state, picks=resolved.picks)
     notes = [*(notices or []), *(f"⚠️ {mrkdwn_escape(why)}" for why in conflicts.values())]
-    body = wizard_view(state, resolved, sealed=seal_state(context, WIZARD_KIND, state.to_payload()), notices=notes)
+    body = wizard_view(state, resolved, sealed=_sealed(context, state), notices=notes)
     await replace_view(client, view, body)
 
 
@@ -267,7 +269,8 @@ def _submit(context: AppContext):
                 return
             psa_cost = await cost_below_psa(session=session, service_id=resolved.picks.service, price=price)
             if psa_cost is not None:
-                sealed = seal_state(context, BELOW_COST_KIND, {**state.to_payload(), "pr": _price_payload(price)})
+                sealed = seal_state(context, SealedFor.LINK_BELOW_COST,
+                                    {**state.to_payload(), "pr": _price_payload(price)})
                 await ack(response_action="push",
                           view=below_cost_view(resolved=resolved, price=price, psa_cost=psa_cost, sealed=sealed))
                 return
@@ -306,7 +309,7 @@ def _on_block(view: dict[str, Any], block_id: str, message: str) -> dict[str, An
 def _confirm_below_cost(context: AppContext):
     async def confirm(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
         try:
-            payload = open_state(context, BELOW_COST_KIND, view.get("private_metadata"))
+            payload = open_state(context, SealedFor.LINK_BELOW_COST, view.get("private_metadata"))
             state = WizardState.from_payload(payload)
             price = replace(_price_from_payload(payload.get("pr") or {}), below_cost_confirmed=True)
         except (TamperedMetadata, KeyError, TypeError, ValueError, InvalidOperation):
@@ -343,6 +346,6 @@ async def report_link(context: AppContext, client: AsyncWebClient, *, state: Wiz
         outcomes = await reconcile_new_links(engine=engine, link_ids=[link_id], actor=actor)
     sentence = (mrkdwn_escape(outcomes[0].sentence()) if outcomes
                 else "The relation was saved, then removed before it was reconciled.")
-    unlink_value = seal_state(context, UNLINK_BUTTON_KIND, {"l": link_id}) if outcomes else None
+    unlink_value = seal_state(context, SealedFor.UNLINK_BUTTON, {"l": link_id}) if outcomes else None
     await post_in_channel(client, channel=state.channel, user=actor, text=sentence,
                           blocks=result_blocks(sentence, unlink_value=unlink_value, actor=actor))

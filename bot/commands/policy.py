@@ -17,7 +17,7 @@ from slack_sdk.models.blocks import Option
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands.blocks import mrkdwn_escape, truncate
-from bot.commands.ids import PolicyId
+from bot.commands.ids import PolicyId, SealedFor
 from bot.commands.inbound import from_a_view, row_id
 from bot.commands.link import today_for
 from bot.commands.link_views import choice_option
@@ -51,7 +51,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-POLICY_KIND = "policy"
 MAX_NAME = 100
 CATCHING_UP = "The dialog was still showing your last pick; wait a moment, then save again."
 
@@ -110,7 +109,7 @@ async def _render(context: AppContext, *, user: str, channel: str, scope: Scope,
             company = (target.company_id, target.company_name or "")
         if target is not None and (target.scope is scope):
             policy = await scoped_policy(session=session, target=target)
-    sealed = seal_state(context, POLICY_KIND, {"u": user, "ch": channel, "s": scope.value,
+    sealed = seal_state(context, SealedFor.POLICY, {"u": user, "ch": channel, "s": scope.value,
                                                "c": None if company is None else company[0],
                                                "l": None if link is None else link[0]})
     return policy_view(scope=scope, company=company, link=link, policy=policy, metadata=sealed, note=note)
@@ -118,7 +117,7 @@ async def _render(context: AppContext, *, user: str, channel: str, scope: Scope,
 
 def _state(context: AppContext, view: dict[str, Any], user: str) -> dict[str, Any]:
     """The sealed state; TamperedMetadata when altered, or when someone else sends back this user's modal."""
-    state = open_state(context, POLICY_KIND, view.get("private_metadata"))
+    state = open_state(context, SealedFor.POLICY, view.get("private_metadata"))
     try:
         state["s"] = Scope(state["s"])
         for key in ("c", "l"):

@@ -16,7 +16,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands.engines import engine_or_reason
-from bot.commands.ids import LinkActionId, LinkCallbackId
+from bot.commands.ids import LinkActionId, LinkCallbackId, SealedFor
 from bot.commands.inbound import from_a_view, whole_number
 from bot.commands.metadata import TamperedMetadata
 from bot.commands.modal_state import TAMPERED, notice_view, open_state, replace_view, seal_state, tampered_answer
@@ -51,7 +51,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-RELATIONS_KIND = "relations"
 MAX_PICKS = 60  # rows ticked across pages, kept in the sealed state (Slack allows 3,000 characters of it)
 MAX_PAGE = 1_000_000  # a pager value past this is not one the dialog showed
 
@@ -71,7 +70,7 @@ async def open_relations(command: dict[str, Any], *, context: AppContext, client
     state = {"u": user, "ch": channel, "m": SUGGESTED, "pg": 0, "rows": [], "pk": []}
     try:
         opened = await client.views_open(trigger_id=command["trigger_id"],
-                                         view=loading_view(seal_state(context, RELATIONS_KIND, state)))
+                                         view=loading_view(seal_state(context, SealedFor.RELATIONS, state)))
     except SlackApiError as exc:
         await reply(f"I could not open the relations dialog ({exc.response.get('error')}); please try again.")
         return
@@ -92,14 +91,14 @@ async def show_page(context: AppContext, client: AsyncWebClient, view: dict[str,
         rows, keys = [relation_row(r) for r in relations], [r.link_id for r in relations]
     picked = state.get("pk") or []
     ticked = frozenset(index for index, key in enumerate(keys) if key in picked)
-    sealed = seal_state(context, RELATIONS_KIND, {**state, "m": mode, "pg": page, "rows": keys, "pk": picked})
+    sealed = seal_state(context, SealedFor.RELATIONS, {**state, "m": mode, "pg": page, "rows": keys, "pk": picked})
     await replace_view(client, view, relations_view(
         mode=mode, page=page, total=total, rows=rows, sealed=sealed, ticked=ticked,
         ticked_elsewhere=len(picked) - len(ticked), cap_reached=MAX_PICKS if state.get("cap") else None))
 
 
 def _state(context: AppContext, view: dict[str, Any]) -> dict[str, Any]:
-    state = open_state(context, RELATIONS_KIND, view.get("private_metadata"))
+    state = open_state(context, SealedFor.RELATIONS, view.get("private_metadata"))
     if (state.get("m") not in (SUGGESTED, CURRENT) or not isinstance(state.get("rows"), list)
             or not isinstance(state.get("pk", []), list)):
         raise TamperedMetadata("the relations state is not one SeatSync wrote")

@@ -19,12 +19,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands.blocks import context as context_block
 from bot.commands.blocks import mrkdwn_escape, section
-from bot.commands.ids import LinkActionId, LinkBlockId, LinkCallbackId
+from bot.commands.ids import LinkActionId, LinkBlockId, LinkCallbackId, SealedFor
 from bot.commands.inbound import from_a_message, row_id
-from bot.commands.link import UNLINK_BUTTON_KIND
 from bot.commands.metadata import TamperedMetadata
 from bot.commands.modal_state import notice_view, open_state, seal_state, tampered_answer
-from bot.commands.options import UNLINK_PICK_KIND
 from bot.commands.user_replies import refusal_for, refused_submission, tell_user
 from bot.db.relations import Relation, clear_relations, relations_by_id, suggestion_cache
 
@@ -32,9 +30,6 @@ if TYPE_CHECKING:
     from web.context import AppContext
 
 log = logging.getLogger(__name__)
-
-UNLINK_CONFIRM_KIND = "unlink_confirm"
-
 
 def register_unlink(app: AsyncApp, context: AppContext) -> None:
     app.view(LinkCallbackId.UNLINK_PICK.value)(_picked(context))
@@ -69,7 +64,7 @@ async def open_unlink_dialog(command: dict[str, Any], *, context: AppContext, cl
     if refusal is not None:
         await reply(refusal)
         return
-    sealed = seal_state(context, UNLINK_PICK_KIND, {"u": user, "ch": command["channel_id"]})
+    sealed = seal_state(context, SealedFor.UNLINK_PICK, {"u": user, "ch": command["channel_id"]})
     try:
         await client.views_open(trigger_id=command["trigger_id"], view=pick_view(sealed))
     except SlackApiError as exc:
@@ -79,7 +74,7 @@ async def open_unlink_dialog(command: dict[str, Any], *, context: AppContext, cl
 def _picked(context: AppContext):
     async def picked(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
         try:
-            state = open_state(context, UNLINK_PICK_KIND, view.get("private_metadata"))
+            state = open_state(context, SealedFor.UNLINK_PICK, view.get("private_metadata"))
         except TamperedMetadata:
             await ack(**tampered_answer(view))
             return
@@ -96,7 +91,7 @@ def _picked(context: AppContext):
             await ack(response_action="errors",
                       errors={LinkBlockId.UNLINK_PICK: "that relation is not there any more; pick another"})
             return
-        sealed = seal_state(context, UNLINK_CONFIRM_KIND, {"u": state.get("u"), "ch": state.get("ch"),
+        sealed = seal_state(context, SealedFor.UNLINK_CONFIRM, {"u": state.get("u"), "ch": state.get("ch"),
                                                            "l": relation.link_id})
         await ack(response_action="update", view=confirm_view(relation, sealed))
 
@@ -106,7 +101,7 @@ def _picked(context: AppContext):
 def _confirmed(context: AppContext):
     async def confirmed(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
         try:
-            state = open_state(context, UNLINK_CONFIRM_KIND, view.get("private_metadata"))
+            state = open_state(context, SealedFor.UNLINK_CONFIRM, view.get("private_metadata"))
             link_id = int(state["l"])
         except (TamperedMetadata, KeyError, TypeError, ValueError):
             await ack(**tampered_answer(view))
@@ -145,7 +140,7 @@ def _button(context: AppContext):
             await respond(text=refusal, response_type="ephemeral", replace_original=False)
             return
         try:
-            link_id = int(open_state(context, UNLINK_BUTTON_KIND, action.get("value"))["l"])
+            link_id = int(open_state(context, SealedFor.UNLINK_BUTTON, action.get("value"))["l"])
         except (TamperedMetadata, KeyError, TypeError, ValueError):
             log.warning("an Unlink button with an altered value was clicked by %s", actor)
             await respond(text="This button was altered, so nothing was unlinked.", response_type="ephemeral",

@@ -24,6 +24,7 @@ from bot.commands.ids import ApprovalId, SealedFor
 from bot.commands.inbound import from_a_message, row_id
 from bot.commands.metadata import TamperedMetadata
 from bot.commands.modal_state import open_state, seal_state
+from bot.commands.mrkdwn import mrkdwn_escape
 from bot.db.app_settings import load_app_settings
 from bot.sync.approval_groups import HeldChange, approval_groups
 from bot.sync.approvals import ApprovalError, Decided, approve_change, edit_change, held_change, reject_change
@@ -79,7 +80,7 @@ def _approve(context: AppContext):
                                                now=utcnow())
                 await session.commit()
         except ApprovalError as exc:
-            await _tell(respond, f"Not approved: {exc}.")
+            await _tell(respond, f"Not approved: {mrkdwn_escape(str(exc))}.")
             await _refresh(context, client, adjustment_id)
             return
         await _refresh(context, client, adjustment_id)  # "approved by …, posting…" at once
@@ -119,7 +120,7 @@ async def _awaiting_change(context: AppContext, adjustment_id: int) -> HeldChang
         try:
             await held_change(session=session, adjustment_id=adjustment_id)
         except ApprovalError as exc:
-            return f"Nothing to decide: {exc}."
+            return f"Nothing to decide: {mrkdwn_escape(str(exc))}."
         groups = await approval_groups(session=session, adjustment_id=adjustment_id)
     return next(c for g in groups for c in g.changes if c.adjustment_id == adjustment_id)
 

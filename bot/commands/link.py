@@ -20,7 +20,6 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.commands.blocks import mrkdwn_escape
 from bot.commands.engines import engine_or_reason
 from bot.commands.ids import LinkActionId, LinkBlockId, LinkCallbackId, SealedFor
 from bot.commands.inbound import from_a_view, row_id
@@ -32,8 +31,9 @@ from bot.commands.link_views import (
     SHOW_LINKED,
     WizardState,
     below_cost_view,
+    match_note,
     picker_block_id,
-    result_blocks,
+    result_message,
     wizard_view,
 )
 from bot.commands.metadata import TamperedMetadata
@@ -46,6 +46,7 @@ from bot.commands.modal_state import (
     seal_state,
     tampered_answer,
 )
+from bot.commands.mrkdwn import mrkdwn_escape
 from bot.commands.user_replies import post_in_channel, refusal_for, refused_submission
 from bot.db.link_choices import (
     LEVELS,
@@ -121,8 +122,7 @@ async def open_link_wizard(command: dict[str, Any], *, context: AppContext, clie
             best = await level_choices(session=session, level=Level.company, picks=Picks(), filters=Filters(),
                                        hint=hint, today=today_for(context), limit=1)
         if best and (best[0].score or 0) >= HIGH_CONFIDENCE:
-            notice = (f"“{mrkdwn_escape(hint)}” looks like *{mrkdwn_escape(best[0].name)}* ({best[0].score:.0f}%); "
-                      "change it below if not.")
+            notice = match_note(hint, best[0], otherwise="change it below if not.")
             await render_wizard(context, client, opened["view"], replace(state, picks=Picks(company=best[0].id)),
                                 notices=[notice])
 
@@ -323,7 +323,7 @@ def _confirm_below_cost(context: AppContext):
             problems = _incomplete(resolved) or await link_conflicts(session=session, picks=resolved.picks)
             if problems:
                 await ack(response_action="update", view=notice_view(
-                    "Not saved", "Nothing was saved: " + "; ".join(problems.values())
+                    "Not saved", "Nothing was saved: " + "; ".join(map(mrkdwn_escape, problems.values()))
                     + ". Go back and pick again."))
                 return
             answer, link_id = await _save(session, view, state, resolved, price, actor)
@@ -344,8 +344,6 @@ async def report_link(context: AppContext, client: AsyncWebClient, *, state: Wiz
             outcomes = await unreconciled(session=session, link_ids=[link_id], reason=engine.reason)
     else:
         outcomes = await reconcile_new_links(engine=engine, link_ids=[link_id], actor=actor)
-    sentence = (mrkdwn_escape(outcomes[0].sentence()) if outcomes
-                else "The relation was saved, then removed before it was reconciled.")
     unlink_value = seal_state(context, SealedFor.UNLINK_BUTTON, {"l": link_id}) if outcomes else None
-    await post_in_channel(client, channel=state.channel, user=actor, text=sentence,
-                          blocks=result_blocks(sentence, unlink_value=unlink_value, actor=actor))
+    text, blocks = result_message(outcomes[0] if outcomes else None, unlink_value=unlink_value, actor=actor)
+    await post_in_channel(client, channel=state.channel, user=actor, text=text, blocks=blocks)

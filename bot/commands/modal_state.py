@@ -16,6 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.commands.blocks import section, truncate
 from bot.commands.ids import LinkBlockId, LinkCallbackId, SealedFor
 from bot.commands.metadata import metadata_key, seal, unseal
+from bot.commands.mrkdwn import mrkdwn_escape
 
 if TYPE_CHECKING:
     from web.context import AppContext
@@ -46,11 +47,12 @@ def first_input_block(view: dict[str, Any]) -> str | None:
 
 
 def error_answer(view: dict[str, Any], message: str, *, title: str = "Not saved") -> dict[str, Any]:
-    """A view_submission answer showing `message`: on the first input block, else as a notice view."""
+    """A view_submission answer showing `message` (plain words, maybe quoting a name): on the first input
+    block (Slack shows errors as typed), else as a notice view (mrkdwn: escaped)."""
     block_id = first_input_block(view)
     if block_id:
         return {"response_action": "errors", "errors": {block_id: message}}
-    return {"response_action": "update", "view": notice_view(title, message)}
+    return {"response_action": "update", "view": notice_view(title, mrkdwn_escape(message))}
 
 
 def tampered_answer(view: dict[str, Any]) -> dict[str, Any]:

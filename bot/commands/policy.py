@@ -16,17 +16,19 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Option
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.commands.blocks import mrkdwn_escape, truncate
+from bot.commands.blocks import truncate
 from bot.commands.ids import PolicyId, SealedFor
 from bot.commands.inbound import from_a_view, row_id
 from bot.commands.link import today_for
-from bot.commands.link_views import choice_option
+from bot.commands.link_views import choice_option, match_note
 from bot.commands.metadata import TamperedMetadata
 from bot.commands.modal_state import TAMPERED, notice_view, open_state, seal_state, tampered_answer
+from bot.commands.mrkdwn import mrkdwn_escape
 from bot.commands.policy_views import (
     MAX_OPTION_TEXT,
     TITLE,
     link_block,
+    no_match_note,
     picked,
     policy_form,
     policy_view,
@@ -76,11 +78,10 @@ async def open_policy(command: dict[str, Any], *, context: AppContext, client: A
         async with context.sessions() as session:
             best = await best_company(session=session, name=name, today=today_for(context))
         if best is None:
-            note = f"No marketplace company resembles “{mrkdwn_escape(name)}”; showing the global policy."
+            note = no_match_note(name)
         else:
             scope, company_id = Scope.company, best.id
-            note = (f"“{mrkdwn_escape(name)}” looks like *{mrkdwn_escape(best.name)}* ({best.score:.0f}%); "
-                    "pick another company below if not.")
+            note = match_note(name, best, otherwise="pick another company below if not.")
     view = await _render(context, user=user, channel=command["channel_id"], scope=scope, company_id=company_id,
                          link_id=None, note=note)
     try:
@@ -104,7 +105,7 @@ async def _render(context: AppContext, *, user: str, channel: str, scope: Scope,
             else:
                 target = PolicyTarget(Scope.global_) if scope is Scope.global_ else None
         except PolicyTargetGone as exc:
-            target, company_id, link_id, note = None, None, None, f"{exc}; pick again."
+            target, company_id, link_id, note = None, None, None, f"{mrkdwn_escape(str(exc))}; pick again."
         if target is not None and target.company_id is not None:
             company = (target.company_id, target.company_name or "")
         if target is not None and (target.scope is scope):
@@ -266,7 +267,7 @@ def _first_field_error(view: dict[str, Any], message: str) -> dict[str, Any]:
                      if b.get("type") == "input" and str(b.get("block_id", "")).startswith("seats_policy_approval")),
                     None)
     if block_id is None:
-        return {"response_action": "update", "view": notice_view(TITLE, message)}
+        return {"response_action": "update", "view": notice_view(TITLE, mrkdwn_escape(message))}
     return {"response_action": "errors", "errors": {block_id: truncate(message, 150)}}
 
 

@@ -18,13 +18,14 @@ from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands.blocks import context as context_block
-from bot.commands.blocks import mrkdwn_escape, section
+from bot.commands.blocks import section
 from bot.commands.ids import LinkActionId, LinkBlockId, LinkCallbackId, SealedFor
 from bot.commands.inbound import from_a_message, row_id
 from bot.commands.metadata import TamperedMetadata
 from bot.commands.modal_state import notice_view, open_state, seal_state, tampered_answer
+from bot.commands.mrkdwn import mrkdwn_escape
 from bot.commands.user_replies import refusal_for, refused_submission, tell_user
-from bot.db.relations import Relation, clear_relations, relations_by_id, suggestion_cache
+from bot.db.relations import Relation, RowOutcome, clear_relations, relations_by_id, suggestion_cache
 
 if TYPE_CHECKING:
     from web.context import AppContext
@@ -125,9 +126,13 @@ async def unlink_one(context: AppContext, link_id: int, actor: str) -> tuple[boo
         labels = {i: r.label for i, r in (await relations_by_id(session=session, link_ids=[link_id])).items()}
     outcome, = await clear_relations(sessions=context.sessions, link_ids=[link_id], labels=labels, actor=actor)
     suggestion_cache(context.sessions).clear()
+    return outcome.ok, unlink_answer(outcome)
+
+
+def unlink_answer(outcome: RowOutcome) -> str:
     if outcome.ok:
-        return True, f"Unlinked {mrkdwn_escape(outcome.label)}. SeatSync no longer syncs it."
-    return False, f"Nothing was unlinked: {mrkdwn_escape(str(outcome.error))}."
+        return f"Unlinked {mrkdwn_escape(outcome.label)}. SeatSync no longer syncs it."
+    return f"Nothing was unlinked: {mrkdwn_escape(str(outcome.error))}."
 
 
 def _button(context: AppContext):

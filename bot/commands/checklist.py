@@ -19,22 +19,23 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
-from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
+from slack_sdk.models.blocks import SectionBlock
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands.alerts import retry_failures
 from bot.commands.blocks import (
-    MAX_SECTION_TEXT,
     button,
     context,
     header,
     link_button,
     message_blocks,
-    mrkdwn_escape,
+    mrkdwn,
     truncate,
 )
 from bot.commands.ids import ActionId, ChecklistId
+from bot.commands.inbound import from_a_message
 from bot.commands.kept_messages import KeptMessage, keep_message
+from bot.commands.mrkdwn import mrkdwn_escape
 from bot.commands.relations import open_relations
 from bot.commands.report import signed_links
 from bot.db.app_settings import AppSettings, load_app_settings
@@ -52,7 +53,7 @@ EXAMPLES = 5
 
 
 def _section(markdown: str, *, block_id: str, accessory: Any) -> SectionBlock:
-    return SectionBlock(text=MarkdownTextObject(text=truncate(markdown, MAX_SECTION_TEXT)), block_id=block_id,
+    return SectionBlock(text=mrkdwn(markdown), block_id=block_id,
                         accessory=accessory)
 
 
@@ -226,8 +227,8 @@ async def checklist_command(*, ack: AsyncAck, command: dict[str, Any], respond: 
 def register_checklist_actions(app: AsyncApp, app_context: AppContext) -> None:
     for action_id in (ChecklistId.OPEN_UNLINKED, ChecklistId.OPEN_LINKED):
         app.action(action_id.value)(_ack_only)
-    app.action(ChecklistId.RELATIONS.value)(_relations_button(app_context))
-    app.action(ChecklistId.RETRY_FAILURES.value)(_retry_failures(app_context))
+    app.action(ChecklistId.RELATIONS.value, matchers=[from_a_message])(_relations_button(app_context))
+    app.action(ChecklistId.RETRY_FAILURES.value, matchers=[from_a_message])(_retry_failures(app_context))
 
 
 async def _ack_only(ack: AsyncAck) -> None:

@@ -18,8 +18,10 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands.home_view import home_view
-from bot.commands.ids import HomeId
-from bot.commands.metadata import TamperedMetadata, metadata_key, seal, unseal
+from bot.commands.ids import HomeId, SealedFor
+from bot.commands.inbound import from_a_view
+from bot.commands.metadata import TamperedMetadata
+from bot.commands.modal_state import open_state, seal_state
 from bot.db.dashboard import home_dashboard
 from bot.db.home_viewers import remember_home_viewer
 
@@ -37,13 +39,14 @@ REFRESH_AFTER = {HomeId.SYNC}  # the only shortcut that changes what the dashboa
 def register_home(app: AsyncApp, context: AppContext, *, seats_command: SeatsCommand) -> None:
     app.event("app_home_opened")(_home_opened(context))
     for action_id, text in SHORTCUT_TEXT.items():
-        app.action(action_id.value)(_shortcut(context, seats_command, text, refresh=action_id in REFRESH_AFTER))
+        app.action(action_id.value, matchers=[from_a_view])(_shortcut(context, seats_command, text,
+                                                                     refresh=action_id in REFRESH_AFTER))
 
 
 async def publish_home(*, context: AppContext, client: AsyncWebClient, user_id: str, dm_channel: str) -> None:
     async with context.sessions() as session:
         dashboard = await home_dashboard(session=session, now=datetime.now(UTC))
-    metadata = seal({"dm": dm_channel}, key=metadata_key(context.settings.secret_key))
+    metadata = seal_state(context, SealedFor.HOME, {"dm": dm_channel})
     try:
         await client.views_publish(user_id=user_id, view=home_view(dashboard, metadata=metadata))
     except SlackApiError as exc:
@@ -90,6 +93,6 @@ def _shortcut(context: AppContext, seats_command: SeatsCommand, text: str, *, re
 def _dm_channel(context: AppContext, view: dict[str, Any], user_id: str) -> str:
     """The app's DM with the person, as App Home's event named it (kept in the Home view's metadata)."""
     try:
-        return str(unseal(view.get("private_metadata"), key=metadata_key(context.settings.secret_key))["dm"])
+        return str(open_state(context, SealedFor.HOME, view.get("private_metadata"))["dm"])
     except (TamperedMetadata, KeyError):
         return user_id  # chat.postMessage to a user id posts in the app's DM with them

@@ -24,8 +24,9 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.commands.blocks import context, mrkdwn_escape, section, truncate
+from bot.commands.blocks import context, section, truncate
 from bot.commands.ids import PolicyId
+from bot.commands.mrkdwn import mrkdwn_escape, user_mention
 from bot.db.models import DecreaseTiming, Scope
 from bot.db.policies import MAX_PERCENT
 from bot.db.policy_scopes import POLICY_FIELDS, FieldValue, PolicyTarget, ScopedPolicy
@@ -67,6 +68,10 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("min_margin_percent", "Minimum margin %", "margin", "e.g. 15", "off: no margin alert"),
 )
 assert tuple(f.name for f in FIELDS) == POLICY_FIELDS
+
+
+def no_match_note(typed: str) -> str:
+    return f"No marketplace company resembles “{mrkdwn_escape(typed)}”; showing the global policy."
 
 
 def policy_field_block(name: str, key: str) -> str:
@@ -190,7 +195,8 @@ def _source(value: FieldValue, target: PolicyTarget) -> str:
 def summary_text(policy: ScopedPolicy, changed: list[str], user_id: str) -> str:
     """What the saved notice says: who saved, what changed, and every value now in force here."""
     names = {spec.name: spec.label for spec in FIELDS}
-    lines = [f"Saved by <@{user_id}> for *{mrkdwn_escape(policy.target.title)}*; the audit trail has the details.",
+    lines = [f"Saved by {user_mention(user_id)} for *{mrkdwn_escape(policy.target.title)}*; the audit trail has the "
+             "details.",
              ("Changed: " + ", ".join(names[n].lower() for n in changed) + ".") if changed else "Nothing changed."]
     lines += [f"• {spec.label}: {shown_value(spec, policy.fields[spec.name].effective)} "
               f"({mrkdwn_escape(_source(policy.fields[spec.name], policy.target))})" for spec in FIELDS]

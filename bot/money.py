@@ -83,8 +83,8 @@ def usable(value: Decimal | None, *, field: str, negative: bool = False) -> Deci
 
 
 def vendor_amount(value: Any, *, field: str) -> Decimal:
-    """An amount read from a vendor's reply (a number or its text), rounded to the column's 4 decimals;
-    NumberError when it is not a number, not finite, negative or too large to store."""
+    """An amount read from a vendor's reply (a number or its text), rounded half up to the column's 4 decimals
+    when it has more; NumberError when it is not a number, not finite, negative or too large to store."""
     if isinstance(value, bool):
         raise NumberError(f"{field} is {value!r}, not an amount")
     try:
@@ -92,19 +92,22 @@ def vendor_amount(value: Any, *, field: str) -> Decimal:
     except InvalidOperation:
         raise NumberError(f"{field} is {_short(value)!r}, not an amount") from None
     _storable(number, field=field, negative=False)
-    return number.quantize(MONEY_STEP, rounding=ROUND_HALF_UP)
+    rounded = number.quantize(MONEY_STEP, rounding=ROUND_HALF_UP)
+    return number if number == rounded else rounded
 
 
-def vendor_count(value: Any, *, field: str) -> int:
+def vendor_count(value: Any, *, field: str, negative: bool = False) -> int:
     """A seat count read from a vendor's reply (a JSON or XML-RPC number), rounded up to whole units;
-    NumberError when it is not a number, not finite, negative or over MAX_COUNT."""
+    NumberError when it is not a number, not finite, over MAX_COUNT in size, or negative (unless `negative`:
+    a PSA may hold a negative quantity, which levelling corrects)."""
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         raise NumberError(f"{field} is {_short(value)!r}, not a number")
     if (isinstance(value, float) and not math.isfinite(value)) or (isinstance(value, Decimal)
                                                                     and not value.is_finite()):
         raise NumberError(f"{field} is {value}, not a finite number")
-    if not 0 <= value <= MAX_COUNT:
-        raise NumberError(f"{field} is {_short(value)}, outside 0 to {MAX_COUNT:,}")
+    low = -MAX_COUNT if negative else 0
+    if not low <= value <= MAX_COUNT:
+        raise NumberError(f"{field} is {_short(value)}, outside {low:,} to {MAX_COUNT:,}")
     return math.ceil(value)
 
 

@@ -10,7 +10,15 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select, text
 
-from bot.db.models import MarketplaceResource, PriceSourceKind, ResourceLink, Scope, SyncRun, SyncRunStatus
+from bot.db.models import (
+    MarketplaceResource,
+    PriceSourceKind,
+    PsaService,
+    ResourceLink,
+    Scope,
+    SyncRun,
+    SyncRunStatus,
+)
 from bot.db.policies import set_approval_policy, set_price_source
 from bot.sync.margin import BELOW_COST, link_margins
 from tests.sync.engine_setup import adjustments, link_line, pick_lines
@@ -152,3 +160,78 @@ async def test_the_margin_guard_skips_a_poisoned_link_and_judges_the_others(work
         margins = await link_margins(session=session)
 
     assert [(m.link_id, m.problem) for m in margins] == [(links[1], BELOW_COST)]
+
+
+# --- absurd numbers in the vendors' replies, over HTTP from the simulators -------------------------------------
+
+ABSURD_PRICE = Decimal(10) ** 20  # finite, so the simulators can serve it; far beyond any column
+
+
+def set_psa_price(line, price: Decimal) -> None:
+    world = line.world
+    if line.psa == "autotask":
+        world.autotask_contract_services[line.service_id].unit_price = price
+    else:
+        world.connectwise_additions[line.service_id].unit_price = price
+        world.connectwise_additions[line.service_id].last_updated = world.now()
+
+
+async def stored_prices(workspace, link_id: int) -> tuple:
+    async with workspace.sessions() as session:
+        link = await session.get(ResourceLink, link_id)
+        resource = await session.get(MarketplaceResource, link.resource_id)
+        service = await session.get(PsaService, link.psa_service_id)
+        return resource.unit_price, service.unit_price
+
+
+async def test_an_absurd_vendor_price_is_dropped_and_every_link_is_levelled(workspace, caplog):
+    marketplace, psa = workspace.names
+    bad, good = pick_lines(workspace.sandbox.world, psa, 2)
+    for line in (bad, good):
+        line.set_market_total(5)
+        line.set_psa_units(5)
+    await workspace.engine.run_cycle(trigger="test", force_full=True)
+    bad_link = await link_line(workspace, bad, marketplace)
+    await link_line(workspace, good, marketplace)
+    market_price_before, _ = await stored_prices(workspace, bad_link)
+    bad.market.unit_price = ABSURD_PRICE
+    set_psa_price(bad, ABSURD_PRICE)
+    bad.set_market_total(7)
+    good.set_market_total(8)
+
+    report = await workspace.engine.run_cycle(trigger="test", force_full=True)
+
+    assert report.status is SyncRunStatus.succeeded, report.errors
+    assert (bad.psa_units, good.psa_units) == (7, 8)
+    market_price, psa_price = await stored_prices(workspace, bad_link)
+    assert market_price == market_price_before  # the reply's price was dropped; the one read before stands
+    assert psa_price is None  # the PSA's price is unknown rather than absurd
+    assert "100000000000000000000" in caplog.text and "must be below 10,000,000,000" in caplog.text
+
+
+async def test_an_absurd_vendor_count_is_a_clear_error_and_the_next_read_bills(workspace):
+    """A seat count cannot be dropped like a price (a resource left out reads as removed, levelled to zero): the
+    read is refused as malformed, naming the record; nothing is levelled on a half-read world; once the vendor
+    answers sanely the next cycle bills."""
+    marketplace, psa = workspace.names
+    bad, good = pick_lines(workspace.sandbox.world, psa, 2)
+    for line in (bad, good):
+        line.set_market_total(5)
+        line.set_psa_units(5)
+    await workspace.engine.run_cycle(trigger="test", force_full=True)
+    for line in (bad, good):
+        await link_line(workspace, line, marketplace)
+    bad.set_market_total(2_000_000_000)  # absurd, yet within XML-RPC's 32-bit integers (Odin)
+    good.set_market_total(8)
+
+    report = await workspace.engine.run_cycle(trigger="test", force_full=True)
+
+    assert report.status is SyncRunStatus.failed and report.planned == []
+    error, = report.errors
+    assert error.startswith("marketplace not read: ") and "malformed reply" in error
+    assert "is 2000000000" in error and "outside 0 to 1,000,000,000" in error
+    assert good.psa_units == 5 and good.writes() == []
+
+    bad.set_market_total(6)
+    report = await workspace.engine.run_cycle(trigger="test", force_full=True)
+    assert report.status is SyncRunStatus.succeeded and (bad.psa_units, good.psa_units) == (6, 8)

@@ -108,12 +108,14 @@ class SyncEngine:
 
     async def reconcile_links(self, *, link_ids: list[int], actor: str,
                               trigger: AdjustmentTrigger = AdjustmentTrigger.link,
+                              failures: list[LinkFailure] | None = None,
                               ) -> tuple[list[PlannedChange], PostingReport]:
-        """The one-time reconciliation after linking: post the difference between the two sides, once."""
+        """The one-time reconciliation after linking: post the difference between the two sides, once. Links
+        whose change cannot be computed are added to `failures`."""
         async with self._lock:
             async with self.sessions() as session:
                 planned = await plan_levelling(session=session, today=self.today(), now=self.clock(),
-                                               trigger=trigger, actor=actor, link_ids=link_ids)
+                                               trigger=trigger, actor=actor, link_ids=link_ids, failures=failures)
                 now = self.clock()
                 for link in await session.scalars(select(ResourceLink).where(ResourceLink.id.in_(link_ids))):
                     link.reconciled_at = now

@@ -7,10 +7,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select, text
 
-from bot.commands.ids import ApprovalId, LinkBlockId
+from bot.commands.ids import ApprovalId, LinkActionId, LinkBlockId
 from bot.db.models import Adjustment, AuditEvent, PriceSourceKind, PriceSourceSetting, ResourceLink, SyncPolicy
 from tests.commands.link_setup import (  # noqa: F401 - the slack fixture
+    BILLING_CHANNEL,
     Modal,
+    messages_in,
+    option_named,
     slack,
     small_world,
     start_app,
@@ -19,6 +22,7 @@ from tests.commands.link_setup import (  # noqa: F401 - the slack fixture
 )
 from tests.commands.test_approvals import held, post_groups, started
 from tests.commands.test_approvals import workspace as approvals_workspace  # noqa: F401 - a fixture
+from tests.commands.test_link_wizard import workspace as link_workspace  # noqa: F401 - a fixture
 from tests.commands.test_policy import field, opened
 from tests.commands.test_seats_command import DANA
 
@@ -186,3 +190,40 @@ async def test_an_edit_whose_amount_cannot_be_computed_is_refused(aiohttp_client
     assert ("the prorated amount must be below 10,000,000,000" in error if price == "9999999999"
             else "cannot be computed with (InvalidOperation)" in error)
     assert await adjustment_rows(workspace) == before
+
+
+# --- a price the database holds, times the seats to post, is more than any amount it holds ------------------
+
+async def test_the_wizard_says_when_the_change_cannot_be_computed(aiohttp_client, slack, tmp_path,  # noqa: F811
+                                                                  database_url, link_workspace):  # noqa: F811
+    """9,999,999,999.99 a seat is a price the wizard takes; +7 seats of it is an amount no column holds. The link
+    is saved, nothing is posted, and the channel is told why instead of "already in step"."""
+    recorder, _ = slack
+    workspace = link_workspace
+    context, sender = await start_app(aiohttp_client, slack, tmp_path, database_url)
+
+    async def demo_engine():
+        return workspace.engine
+
+    context.engine_source = demo_engine
+    rows, modal = workspace.rows, Modal(recorder, sender)
+    await sender.slash_command("link")
+    await until(lambda: modal.is_open, what="the modal")
+    for action, typed, name in ((LinkActionId.PICK_COMPANY, rows.company, rows.company),
+                                (LinkActionId.PICK_PSA_COMPANY, rows.psa_company, rows.psa_company),
+                                (LinkActionId.PICK_SUBSCRIPTION, "", rows.subscription),
+                                (LinkActionId.PICK_CONTRACT, "", rows.contract),
+                                (LinkActionId.PICK_RESOURCE, "", rows.resource),
+                                (LinkActionId.PICK_SERVICE, rows.resource[:4], rows.service)):
+        await modal.pick(action, option_named(await modal.options(action, typed), name))
+
+    done = await modal.submit({LinkBlockId.PRICE_KIND: PriceSourceKind.custom,
+                               LinkBlockId.CUSTOM_PRICE: "9999999999.99"})
+
+    assert done.json == {"response_action": "clear"}
+    await until(lambda: messages_in(recorder, BILLING_CHANNEL), what="the reconciliation result")
+    posted, = messages_in(recorder, BILLING_CHANNEL)
+    assert posted["text"].startswith(f"Ingram 8 · Autotask 1 → nothing posted for {rows.resource} for "
+                                     f"{rows.psa_company}: the prorated amount must be below 10,000,000,000 in size")
+    assert posted["text"].endswith("It is not billed until that is fixed.")
+    assert workspace.line.writes() == [] and await adjustment_rows(workspace) == []

@@ -387,6 +387,34 @@ async def test_cli_import_refuses_a_price_no_cycle_can_bill_and_the_next_cycle_r
     assert report.status.value == "succeeded" and line.psa_units == line.market.included + line.market.additional
 
 
+async def test_cli_import_says_which_new_link_cannot_be_computed(workspace, capsys, tmp_path):
+    """9,999,999,999.99 a seat is a price the file may set; +5 seats of it is an amount no column holds: the link
+    is saved, its reconciliation says why nothing was posted, and the other link is levelled."""
+    lines = pick_lines(workspace.sandbox.world, "autotask", 2)
+    for line in lines:
+        line.set_market_total(3)
+        line.set_psa_units(3)
+    await workspace.engine.run_cycle(trigger="test", force_full=True)
+    for line in lines:
+        await link_line(workspace, line, "odin")
+    code, exported, _ = await cli(capsys, "links", "export")
+    last = len(exported.splitlines())
+    path = tmp_path / "links.csv"
+    path.write_text(edited(exported, last, price_source="custom", custom_price="9999999999.99"))
+    async with workspace.sessions() as session:
+        await wipe_links(session)
+    for line in lines:
+        line.set_market_total(8)
+    await workspace.engine.run_cycle(trigger="test")  # read while unlinked: the import's reconciliation levels
+
+    code, out, err = await cli(capsys, "links", "import", str(path), "--apply")
+
+    assert code == 0, err
+    assert "reconciliation of 2 new resource links: 1 changes" in out
+    assert "not levelled: the prorated amount must be below 10,000,000,000 in size" in out
+    assert sorted(line.psa_units for line in lines) == [3, 8]
+
+
 async def test_cli_import_of_a_missing_file_exits_2(workspace, capsys, tmp_path):
     code, out, err = await cli(capsys, "links", "import", str(tmp_path / "nope.csv"))
     assert code == 2 and "cannot read" in err and out == ""

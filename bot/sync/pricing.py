@@ -78,10 +78,10 @@ def _check_numbers(source: PriceSource) -> None:
 def check_billable(source: PriceSource, *, market_price: Decimal | None, market_cost: Decimal | None,
                    psa_price: Decimal | None, limits: dict[str, Decimal | None]) -> None:
     """PriceSourceError naming the first stored number a link cannot be billed with: one written before these
-    rules, or by hand (the setters and the vendor parsers let none through). `limits`: the policy amounts in
-    force, by name."""
+    rules, or by hand (the setters and the vendor parsers let none through; SQLite keeps a NaN as NULL, so a
+    custom price may also be missing). `limits`: the policy amounts in force, by name."""
     try:
-        _check_numbers(source)
+        validate_price_source(source, psa_cost=None)  # the cost confirmation was asked when it was set
     except PriceSourceError as exc:
         raise PriceSourceError(f"its price source: {exc}") from None
     stored = (("the marketplace unit price", market_price), ("the marketplace unit cost", market_cost),

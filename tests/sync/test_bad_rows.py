@@ -43,6 +43,8 @@ POISONS = {
                                 "number", "price"),
     "markup-out-of-range": Poison("price_source_settings", "markup_percent", "999999", "the markup must be from "
                                   "-100 up to 1000, not 999999", "price"),
+    "custom-price-missing": Poison("price_source_settings", "custom_price", "NULL", "a custom price source needs "
+                                   "a price", "price"),
     "amount-too-large-to-store": Poison("price_source_settings", "custom_price", "9999999999.9999",
                                         "the prorated amount must be below 10,000,000,000 in size", "price"),
     "approval-limit-not-finite": Poison("sync_policies", "approval_max_amount", None, "the approval amount limit "

@@ -92,6 +92,7 @@ async def edit_change(*, session: AsyncSession, adjustment_id: int, units_to: in
     billed_price = adjustment.unit_price if adjustment.unit_price is not None else service.unit_price
     delta = units_to - adjustment.units_from
     try:  # many units at a large price, or a price stored by hand, would not fit the Money column
+        money.usable(billed_price, field="the unit price")
         amount = change_amount(delta=delta, billed_price=billed_price, term=subscription.term, effective=effective,
                                anchor=subscription.start_date)
         money.usable(amount, field="the prorated amount", negative=True)

@@ -23,6 +23,7 @@ from bot.db.links_transfer import (
 from bot.db.migrate import upgrade
 from bot.db.models import AdjustmentTrigger
 from bot.keys import SecretBox
+from bot.sync.planning import LinkFailure
 from bot.sync.summary import describe_change
 
 ACTOR = "cli:links-import"
@@ -124,14 +125,17 @@ async def _reconcile(settings: Settings, sessions: async_sessionmaker[AsyncSessi
     if isinstance(engine, NotConfigured):
         print(f"reconciliation not run ({engine.reason}); the next sync levels the new links", file=out)
         return
+    failures: list[LinkFailure] = []
     try:
         planned, report = await engine.reconcile_links(link_ids=link_ids, actor=ACTOR,
-                                                       trigger=AdjustmentTrigger.import_)
+                                                       trigger=AdjustmentTrigger.import_, failures=failures)
     finally:
         await engine.aclose()
     print(f"reconciliation of {len(link_ids)} new resource links: {len(planned)} changes", file=out)
     for change in planned:
         print(f"  {describe_change(change)}", file=out)
+    for failure in failures:
+        print(f"  {failure.describe()}", file=out)
     print(f"posted {report.posted}, confirmed {report.confirmed}, not needed {report.not_needed}, "
           f"failed {report.failed} ({report.needs_action} need action)", file=out)
     if report.read_error:

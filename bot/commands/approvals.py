@@ -27,7 +27,15 @@ from bot.commands.modal_state import open_state, seal_state
 from bot.commands.mrkdwn import mrkdwn_escape
 from bot.db.app_settings import load_app_settings
 from bot.sync.approval_groups import HeldChange, approval_groups
-from bot.sync.approvals import ApprovalError, Decided, approve_change, edit_change, held_change, reject_change
+from bot.sync.approvals import (
+    MAX_UNITS,
+    ApprovalError,
+    Decided,
+    approve_change,
+    edit_change,
+    held_change,
+    reject_change,
+)
 from bot.sync.engine import utcnow
 from bot.sync.proration import business_date
 from bot.sync.wiring import NotConfigured
@@ -168,10 +176,11 @@ def _submit_edit(context: AppContext):
             return
         units_text = str(_value(view, ApprovalId.UNITS_BLOCK, ApprovalId.UNITS) or "").strip()
         date_text = str(_value(view, ApprovalId.DATE_BLOCK, ApprovalId.DATE) or "").strip()
-        if not units_text.isdigit():
+        if not (units_text.isascii() and units_text.isdigit()):  # "²" and "١٢" are digits to str.isdigit
             await ack(response_action="errors",
                       errors={ApprovalId.UNITS_BLOCK.value: "Enter a whole number of units (0 or more)."})
             return
+        units = int(units_text) if len(units_text) <= len(str(MAX_UNITS)) else MAX_UNITS + 1  # edit_change says
         try:
             effective = date.fromisoformat(date_text)
         except ValueError:
@@ -181,7 +190,7 @@ def _submit_edit(context: AppContext):
         try:
             async with context.sessions() as session:
                 timezone = (await load_app_settings(session=session)).timezone
-                decided = await edit_change(session=session, adjustment_id=checked, units_to=int(units_text),
+                decided = await edit_change(session=session, adjustment_id=checked, units_to=units,
                                             effective=effective, actor=user_id, now=now,
                                             today=business_date(now, timezone))
                 await session.commit()

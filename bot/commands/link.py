@@ -20,6 +20,8 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import money
+from bot.commands.blocks import truncate
 from bot.commands.engines import engine_or_reason
 from bot.commands.ids import LinkActionId, LinkBlockId, LinkCallbackId, SealedFor
 from bot.commands.inbound import from_a_view, row_id
@@ -73,7 +75,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_HINT = 80
-MAX_AMOUNT = Decimal("1000000000")
 
 
 def register_wizard(app: AsyncApp, context: AppContext) -> None:
@@ -182,22 +183,19 @@ def parse_price(values: dict[str, Any]) -> tuple[PriceChoice, dict[str, str]]:
     kind_value = (selected or {}).get("value") or DEFAULT_PRICE
     errors: dict[str, str] = {}
     amounts: dict[LinkBlockId, Decimal | None] = {}
-    for block_id, action_id in ((LinkBlockId.MARKUP, LinkActionId.MARKUP),
-                                (LinkBlockId.CUSTOM_PRICE, LinkActionId.CUSTOM_PRICE),
-                                (LinkBlockId.CUSTOM_COST, LinkActionId.CUSTOM_COST)):
+    for block_id, action_id, field in ((LinkBlockId.MARKUP, LinkActionId.MARKUP, "the markup"),
+                                       (LinkBlockId.CUSTOM_PRICE, LinkActionId.CUSTOM_PRICE, "the unit price"),
+                                       (LinkBlockId.CUSTOM_COST, LinkActionId.CUSTOM_COST, "the unit cost")):
         raw = text(block_id, action_id)
         amounts[block_id] = None
         if not raw:
             continue
-        try:
-            amount = Decimal(raw.removeprefix("$").replace(" ", ""))
-        except InvalidOperation:
-            errors[block_id] = f"“{raw[:40]}” is not a number; write it like 12.50"
-            continue
-        if not amount.is_finite() or abs(amount) >= MAX_AMOUNT:
-            errors[block_id] = "that number is out of range"
-            continue
-        amounts[block_id] = amount
+        try:  # bot.money's rules: plain decimals, finite, within what the database holds
+            number = money.parse_number(raw.removeprefix("$").removesuffix("%").replace(" ", ""), field=field)
+            amounts[block_id] = (money.markup(number, field=field) if block_id is LinkBlockId.MARKUP
+                                 else money.amount(number, field=field))
+        except money.NumberError as exc:
+            errors[block_id] = truncate(str(exc), 150)
     try:
         kind = None if kind_value == DEFAULT_PRICE else PriceSourceKind(kind_value)
     except ValueError:

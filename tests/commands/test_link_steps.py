@@ -174,13 +174,15 @@ async def test_price_source_inputs_are_checked_per_field(app):
 
     reply = await modal.submit({LinkBlockId.PRICE_KIND: PriceSourceKind.marketplace_cost_markup,
                                 LinkBlockId.CUSTOM_COST: "twelve"})
-    assert reply.json["errors"] == {LinkBlockId.MARKUP: "a markup price source needs the markup %",
-                                    LinkBlockId.CUSTOM_COST: "“twelve” is not a number; write it like 12.50"}
+    assert reply.json["errors"] == {
+        LinkBlockId.MARKUP: "a markup price source needs the markup %",
+        LinkBlockId.CUSTOM_COST: "the unit cost: 'twelve' is not a number; write it like 12.50"}
     reply = await modal.submit({LinkBlockId.PRICE_KIND: PriceSourceKind.custom, LinkBlockId.CUSTOM_PRICE: "NaN"})
-    assert reply.json["errors"] == {LinkBlockId.CUSTOM_PRICE: "that number is out of range"}
+    assert reply.json["errors"] == {
+        LinkBlockId.CUSTOM_PRICE: "the unit price: 'NaN' is not a number; write it like 12.50"}
     reply = await modal.submit({LinkBlockId.PRICE_KIND: PriceSourceKind.marketplace_cost_markup,
                                 LinkBlockId.MARKUP: "-150"})
-    assert reply.json["errors"] == {LinkBlockId.PRICE_KIND: "a markup below -100% would give a negative price"}
+    assert reply.json["errors"] == {LinkBlockId.MARKUP: "the markup must be from -100 up to 1000, not -150"}
     assert await links(context) == []
 
     reply = await modal.submit({LinkBlockId.PRICE_KIND: PriceSourceKind.marketplace_cost_markup,

@@ -122,9 +122,13 @@ def report_links(settings: Settings, *, now: datetime, ttl: timedelta = timedelt
             for name in DEMO_REPORTS]
 
 
+MAX_LINK_LIFETIME = timedelta(days=36525)
+
+
 def link_lifetime(day_seconds: float, real_days: int = 7) -> timedelta:
-    """A link valid for `real_days` of the viewer's time: the demo's clock moves a day every `day_seconds`."""
-    return timedelta(days=real_days) * max(1.0, 86400 / day_seconds) + timedelta(days=real_days)
+    """A link valid for `real_days` of the viewer's time, though the demo's clock moves a day every `day_seconds`
+    (at most a century of the demo's days)."""
+    return min(timedelta(days=real_days) * max(1.0, 86400 / day_seconds), MAX_LINK_LIFETIME)
 
 
 async def _days(workspace: DemoWorkspace, day_seconds: float, say: Say, settings: Settings) -> None:
@@ -134,7 +138,7 @@ async def _days(workspace: DemoWorkspace, day_seconds: float, say: Say, settings
     planned, posting = await workspace.engine.reconcile_links(link_ids=link_ids, actor=ACTOR)
     say(f"link-time reconciliation: {len(planned)} linked resources differed; {describe_posting(posting)}")
     await settle(workspace, say)
-    say("reports (open in a browser for 7 days; CSV and XLSX exports are linked from each page):")
+    say("reports (open in a browser; CSV and XLSX exports are linked from each page):")
     say("\n".join(report_links(settings, now=workspace.clock(), ttl=link_lifetime(day_seconds))))
     seen = 0
     while True:

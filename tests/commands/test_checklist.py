@@ -4,8 +4,12 @@ the Slack simulator."""
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from urllib.parse import urlsplit
 
+import pytest
+
+from bot.clock import ManualClock
 from bot.commands.checklist import post_scheduled_checklist
 from bot.commands.ids import ActionId, ChecklistId, LinkCallbackId
 from bot.db.app_settings import AppSettings, load_app_settings, save_app_settings
@@ -206,3 +210,27 @@ async def test_settings_saved_after_start_are_used_by_the_checklist_job(aiohttp_
     assert await context.scheduler.run_job_now("month-end-checklist")
 
     assert posted(recorder) == []
+
+
+@pytest.mark.parametrize(("instant", "timezone", "days_before", "month"), [
+    ("2028-02-29T23:30:00+00:00", "UTC", 0, "February 2028"),  # a leap year's last day of February
+    ("2027-02-28T23:30:00+00:00", "UTC", 0, "February 2027"),
+    ("2027-01-31T23:30:00+00:00", "Asia/Tokyo", 0, None),  # already 1 February in Tokyo
+    ("2027-02-01T02:00:00+00:00", "America/New_York", 0, "January 2027"),  # still 31 January there
+    ("2027-03-14T07:00:00+00:00", "America/New_York", 17, "March 2027"),  # 03:00 EDT, the hour after the switch
+    ("2027-03-28T00:59:00+00:00", "Europe/London", 3, "March 2027"),  # a minute before British Summer Time
+])
+async def test_the_checklist_job_reads_the_day_from_the_context_clock_in_the_msp_time_zone(
+        aiohttp_client, slack, tmp_path, database_url, instant, timezone, days_before, month):  # noqa: F811
+    context, _ = await start_app(aiohttp_client, slack, tmp_path, database_url,
+                                 clock=ManualClock(datetime.fromisoformat(instant)))
+    recorder, _ = slack
+    await set_settings(context, checklist_channel=CHECKLIST_CHANNEL, timezone=timezone,
+                       checklist_days_before_month_end=days_before)
+    await aiohttp_client(create_app(context, run_scheduler=True))
+    await until(lambda: context.scheduler.is_leader)
+
+    assert await context.scheduler.run_job_now("month-end-checklist")
+
+    checklists = posted(recorder, CHECKLIST_CHANNEL)
+    assert [c["text"].split(":")[0] for c in checklists] == ([f"Month-end checklist ({month})"] if month else [])

@@ -20,7 +20,6 @@ import json
 import logging
 import weakref
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -109,7 +108,7 @@ async def post_failure_alerts(*, app_context: AppContext, client: AsyncWebClient
             return AlertPass(skipped="no alerts channel is set")
         state.told_no_channel = False
         result = AlertPass()
-        now = datetime.now(UTC)
+        now = app_context.clock()
         for cause in causes:
             fingerprint = _fingerprint(cause, today=now.date().isoformat())
             existing = open_alerts.get(cause.key)

@@ -36,7 +36,6 @@ from bot.sync.approvals import (
     held_change,
     reject_change,
 )
-from bot.sync.engine import utcnow
 from bot.sync.proration import business_date
 from bot.sync.wiring import NotConfigured
 
@@ -85,7 +84,7 @@ def _approve(context: AppContext):
         try:
             async with context.sessions() as session:
                 decided = await approve_change(session=session, adjustment_id=adjustment_id, actor=user_id,
-                                               now=utcnow())
+                                               now=context.clock())
                 await session.commit()
         except ApprovalError as exc:
             await _tell(respond, f"Not approved: {mrkdwn_escape(str(exc))}.")
@@ -156,7 +155,7 @@ def _submit_reject(context: AppContext):
         try:
             async with context.sessions() as session:
                 decided = await reject_change(session=session, adjustment_id=errors, actor=user_id, reason=reason,
-                                              now=utcnow())
+                                              now=context.clock())
                 await session.commit()
         except ApprovalError as exc:
             await ack(response_action="errors", errors={ApprovalId.REASON_BLOCK.value: f"Not rejected: {exc}."})
@@ -186,7 +185,7 @@ def _submit_edit(context: AppContext):
         except ValueError:
             await ack(response_action="errors", errors={ApprovalId.DATE_BLOCK.value: "Pick the effective date."})
             return
-        now = utcnow()
+        now = context.clock()
         try:
             async with context.sessions() as session:
                 timezone = (await load_app_settings(session=session)).timezone

@@ -14,7 +14,7 @@ checklist; it posts in the channel, or ephemerally where the bot is not a member
 from __future__ import annotations
 
 import logging
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -162,7 +162,7 @@ def checklist_key(month_end: date) -> str:
 async def post_scheduled_checklist(*, app_context: AppContext, client: AsyncWebClient,
                                    now: datetime | None = None) -> KeptMessage | None:
     """The scheduler's checklist: kept per month in the checklist channel (a re-run updates it)."""
-    now = now or datetime.now(UTC)
+    now = now or app_context.clock()
     text, blocks, settings, checklist = await build_checklist(app_context, now=now)
     if not settings.checklist_channel:
         log.warning("the month-end checklist is due but no checklist channel is set (/seats config)")
@@ -198,7 +198,7 @@ def digest_text(digest: Digest) -> str:
 async def post_daily_digest(*, app_context: AppContext, client: AsyncWebClient,
                             now: datetime | None = None) -> KeptMessage | None:
     """The scheduler's digest of the last day, kept per day in the alerts channel."""
-    now = now or datetime.now(UTC)
+    now = now or app_context.clock()
     async with app_context.sessions() as session:
         settings = await load_app_settings(session=session)
         digest = await daily_digest(session=session, since=now - timedelta(days=1))
@@ -215,7 +215,7 @@ async def post_daily_digest(*, app_context: AppContext, client: AsyncWebClient,
 async def checklist_command(*, ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond,
                             client: AsyncWebClient, app_context: AppContext) -> None:
     await ack()
-    text, blocks, _, _ = await build_checklist(app_context, now=datetime.now(UTC))
+    text, blocks, _, _ = await build_checklist(app_context, now=app_context.clock())
     try:
         await client.chat_postMessage(channel=command["channel_id"], text=text, blocks=blocks)
     except SlackApiError as exc:
@@ -265,7 +265,7 @@ def _retry_failures(app_context: AppContext):
 async def _refresh_message(app_context: AppContext, *, client: AsyncWebClient, body: dict[str, Any],
                            respond: AsyncRespond) -> None:
     """The checklist the button was on, redrawn with the statuses after the retry."""
-    text, blocks, _, _ = await build_checklist(app_context, now=datetime.now(UTC))
+    text, blocks, _, _ = await build_checklist(app_context, now=app_context.clock())
     container = body.get("container") or {}
     try:
         if container.get("is_ephemeral"):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -45,7 +44,7 @@ def register_home(app: AsyncApp, context: AppContext, *, seats_command: SeatsCom
 
 async def publish_home(*, context: AppContext, client: AsyncWebClient, user_id: str, dm_channel: str) -> None:
     async with context.sessions() as session:
-        dashboard = await home_dashboard(session=session, now=datetime.now(UTC))
+        dashboard = await home_dashboard(session=session, now=context.clock())
     metadata = seal_state(context, SealedFor.HOME, {"dm": dm_channel})
     try:
         await client.views_publish(user_id=user_id, view=home_view(dashboard, metadata=metadata))
@@ -61,7 +60,7 @@ def _home_opened(context: AppContext):
         await publish_home(context=context, client=client, user_id=event["user"], dm_channel=dm_channel)
         async with context.sessions() as session:  # so a sync typed in a channel refreshes this tab too
             await remember_home_viewer(session=session, user_id=event["user"], dm_channel=dm_channel,
-                                       now=datetime.now(UTC))
+                                       now=context.clock())
 
     return opened
 

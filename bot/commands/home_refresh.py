@@ -6,7 +6,6 @@ failed request changes nothing the dashboard shows. A Slack error for one person
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from slack_sdk.errors import SlackApiError
@@ -35,7 +34,7 @@ async def refresh_home_tabs(*, context: AppContext, client: AsyncWebClient, sinc
         if await last_sync_run_id(session=session) <= since_run:
             return 0
         viewers = await home_viewers(session=session)
-        dashboard = await home_dashboard(session=session, now=datetime.now(UTC)) if viewers else None
+        dashboard = await home_dashboard(session=session, now=context.clock()) if viewers else None
     published = 0
     for user_id, dm_channel in viewers:
         try:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
@@ -86,7 +86,7 @@ def register_wizard(app: AsyncApp, context: AppContext) -> None:
 
 
 def today_for(context: AppContext) -> date:
-    return business_date(datetime.now(UTC), context.settings.timezone)
+    return business_date(context.clock(), context.settings.timezone)
 
 
 def wizard_state(context: AppContext, view: dict[str, Any]) -> WizardState:

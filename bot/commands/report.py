@@ -12,7 +12,7 @@ import logging
 import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -119,7 +119,7 @@ async def report_command(*, text: str, ack: AsyncAck, command: dict[str, Any], r
         await ack(text=report_usage(str(exc)), response_type="ephemeral")
         return
     await ack()
-    now = datetime.now(UTC)
+    now = app_context.clock()
     try:
         async with app_context.sessions() as session:
             days = (await load_app_settings(session=session)).report_link_days

@@ -36,7 +36,7 @@ SLASH_COMMAND = "/seats"
 
 
 def register_commands(app: AsyncApp, context: AppContext, *, seen: SeenDeliveries | None = None) -> None:
-    app.middleware(drop_repeated_deliveries(seen or SeenDeliveries(sessions=context.sessions)))
+    app.middleware(drop_repeated_deliveries(seen or SeenDeliveries(sessions=context.sessions, clock=context.clock)))
     app.command(SLASH_COMMAND)(_seats_command(context))
     app.action(ActionId.HELP_SYNC.value, matchers=[from_a_message])(_sync_button(context, dry_run=False))
     app.action(ActionId.HELP_SYNC_DRY_RUN.value, matchers=[from_a_message])(_sync_button(context, dry_run=True))

@@ -3,7 +3,6 @@ choices that became invalid, price sources (below-cost confirmation), who may li
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -158,7 +157,7 @@ async def test_choices_that_became_invalid_are_answered_on_their_picker(app):
         contract = await session.get(PsaContract, world.contract)
         contract.status = ContractStatus.active
         service = await session.get(PsaService, world.exchange_service)
-        service.removed_at = datetime.now(UTC)
+        service.removed_at = context.clock()
         await session.commit()
     reply = await modal.submit()
     assert reply.json["errors"] == {modal.block_id(LinkActionId.PICK_SERVICE): "that service is no longer there"}

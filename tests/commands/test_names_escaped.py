@@ -65,7 +65,7 @@ def no_raw_markup(payload) -> None:
 async def test_the_link_result_in_the_channel_escapes_the_names(aiohttp_client, slack, tmp_path,  # noqa: F811
                                                                 database_url, workspace):  # noqa: F811
     recorder, _ = slack
-    context, sender = await start_app(aiohttp_client, slack, tmp_path, database_url)
+    context, sender = await start_app(aiohttp_client, slack, tmp_path, database_url, clock=workspace.clock)
 
     async def demo_engine():
         return workspace.engine

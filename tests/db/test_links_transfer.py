@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import delete, func, select
 
 from bot.__main__ import main
+from bot.clock import ManualClock
 from bot.db.links import link_resource
 from bot.db.links_transfer import (
     COLUMNS,
@@ -39,7 +40,7 @@ from bot.db.models import (
 from bot.db.policies import set_price_source
 from bot.demo.workspace import open_workspace
 from bot.sandbox.app import Sandbox
-from tests.conftest import TEST_SECRET_KEY
+from tests.conftest import PINNED_NOW, TEST_SECRET_KEY
 from tests.db.factories import marketplace_resource, psa_service
 from tests.sync.engine_setup import link_line, pick_lines
 
@@ -264,10 +265,10 @@ def test_a_file_that_is_not_a_links_file_is_refused(text, message):
 # ---- the CLI, end to end ----------------------------------------------------------------------------------
 
 @pytest.fixture
-async def workspace(database_url, monkeypatch, tmp_path):
-    sandbox = await Sandbox.generate(seed=11, scale="small").start()
+async def workspace(database_url, monkeypatch, tmp_path, clock, today):
+    sandbox = await Sandbox.generate(seed=11, scale="small", today=today).start()
     workspace = await open_workspace(sandbox=sandbox, database_url=database_url, secret_key=TEST_SECRET_KEY,
-                                     marketplace="odin", psa="autotask")
+                                     marketplace="odin", psa="autotask", clock=clock)
     for name, value in {"DATABASE_URL": database_url, "SEATSYNC_SECRET_KEY": TEST_SECRET_KEY,
                         "SEATSYNC_DATA_DIR": str(tmp_path / "data")}.items():
         monkeypatch.setenv(name, value)
@@ -280,7 +281,8 @@ async def workspace(database_url, monkeypatch, tmp_path):
 
 
 async def cli(capsys, *argv: str) -> tuple[int, str, str]:
-    code = await asyncio.to_thread(main, list(argv))
+    """`seatsync ARGV` in-process, on the workspace's clock (pinned to PINNED_NOW)."""
+    code = await asyncio.to_thread(main, list(argv), clock=ManualClock(PINNED_NOW))
     captured = capsys.readouterr()
     return code, captured.out, captured.err
 

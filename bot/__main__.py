@@ -9,6 +9,7 @@ import os
 import sys
 
 from bot import __version__
+from bot.clock import SYSTEM_CLOCK, Clock
 from bot.config import ConfigError, Settings, load_settings
 from bot.log_redaction import configure_logging
 
@@ -73,7 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, clock: Clock = SYSTEM_CLOCK) -> int:
+    """`clock`: the source of "now" for every command (tests pin one; the demo moves its own)."""
     args = build_parser().parse_args(argv)
     if args.command == "sandbox":  # needs no SeatSync settings: it is the outside world
         return _sandbox(args)
@@ -93,18 +95,18 @@ def main(argv: list[str] | None = None) -> int:
         serve(settings)
         return 0
     if args.command == "demo":
-        return _demo(settings, args)
+        return _demo(settings, args, clock=clock)
     try:
         if args.command == "db":
             return asyncio.run(_db(settings, args.db_command))
         if args.command == "sync":
-            return asyncio.run(_sync_once(settings, dry_run=args.dry_run))
+            return asyncio.run(_sync_once(settings, dry_run=args.dry_run, clock=clock))
         if args.command == "report":
-            return _report(settings, args)
+            return _report(settings, args, clock=clock)
         if args.command == "links":
             from bot.cli_links import links_command
 
-            return links_command(settings, args)
+            return links_command(settings, args, clock=clock)
     except BrokenPipeError:  # `seatsync links export | head`: the reader has had enough
         return 0
     except Exception as exc:
@@ -128,12 +130,12 @@ def _database_unreachable(exc: Exception) -> str | None:
     return None
 
 
-def _report(settings: Settings, args: argparse.Namespace) -> int:
+def _report(settings: Settings, args: argparse.Namespace, *, clock: Clock) -> int:
     from bot.cli_reports import ReportUsageError, report_request, write_report
 
     try:
         request = report_request(args.name, args.format, args.filter, link=args.link)
-        asyncio.run(write_report(request, settings=settings, out=sys.stdout.buffer))
+        asyncio.run(write_report(request, settings=settings, out=sys.stdout.buffer, now=clock()))
     except ReportUsageError as exc:
         print(f"seatsync report: {exc}", file=sys.stderr)
         return 2
@@ -142,7 +144,7 @@ def _report(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _sync_once(settings: Settings, *, dry_run: bool) -> int:
+async def _sync_once(settings: Settings, *, dry_run: bool, clock: Clock) -> int:
     from bot.db.engine import create_engine, session_factory
     from bot.db.migrate import upgrade
     from bot.db.models import SyncRunStatus
@@ -153,7 +155,7 @@ async def _sync_once(settings: Settings, *, dry_run: bool) -> int:
     db = create_engine(settings.database_url)
     try:
         await upgrade(db)
-        engine = await build_engine(sessions=session_factory(db), box=SecretBox(settings.secret_key))
+        engine = await build_engine(sessions=session_factory(db), box=SecretBox(settings.secret_key), clock=clock)
         if isinstance(engine, NotConfigured):
             print(f"seatsync sync: nothing to sync: {engine.reason}", file=sys.stderr)
             return 1
@@ -167,7 +169,7 @@ async def _sync_once(settings: Settings, *, dry_run: bool) -> int:
         await db.dispose()
 
 
-def _demo(settings: Settings, args: argparse.Namespace) -> int:
+def _demo(settings: Settings, args: argparse.Namespace, *, clock: Clock) -> int:
     if not 0 <= args.days <= 366:
         print(f"seatsync demo: --days {args.days} must be between 0 and 366", file=sys.stderr)
         return 2
@@ -180,7 +182,7 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
         try:
             asyncio.run(run_live(settings, port=args.port, env_overrides=overrides, database_url=database_url,
                                  seed=args.seed, day_seconds=args.day_seconds,
-                                 say=lambda line: print(line, flush=True)))
+                                 say=lambda line: print(line, flush=True), clock=clock))
         except OSError as exc:
             print(f"seatsync demo: cannot serve on port {args.port}: {exc.strerror}", file=sys.stderr)
             return 1
@@ -191,7 +193,7 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
     options = DemoOptions(psa=args.psa, marketplace=args.marketplace, scale=args.scale, faults=args.faults,
                           days=args.days, seed=args.seed, database_url=database_url, secret_key=settings.secret_key)
     try:
-        result = asyncio.run(run_once(options, say=lambda line: print(line, flush=True)))
+        result = asyncio.run(run_once(options, say=lambda line: print(line, flush=True), clock=clock))
     except DemoFailed as failed:
         print(f"seatsync demo: {failed}", file=sys.stderr)
         return 1

@@ -10,6 +10,7 @@ from typing import TextIO
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.clock import SYSTEM_CLOCK, Clock
 from bot.config import Settings
 from bot.db.engine import create_engine, session_factory
 from bot.db.links_transfer import (
@@ -23,17 +24,18 @@ from bot.db.links_transfer import (
 from bot.db.migrate import upgrade
 from bot.db.models import AdjustmentTrigger
 from bot.keys import SecretBox
+from bot.sync.planning import LinkFailure
 from bot.sync.summary import describe_change
 
 ACTOR = "cli:links-import"
 
 
 def links_command(settings: Settings, args: argparse.Namespace, *, out: TextIO | None = None,
-                  err: TextIO | None = None) -> int:
+                  err: TextIO | None = None, clock: Clock = SYSTEM_CLOCK) -> int:
     out, err = out or sys.stdout, err or sys.stderr
     if args.links_command == "export":
         return _export(settings, args.output, out, err)
-    return _import(settings, Path(args.file), apply=args.apply, out=out, err=err)
+    return _import(settings, Path(args.file), apply=args.apply, out=out, err=err, clock=clock)
 
 
 def _export(settings: Settings, output: str | None, out: TextIO, err: TextIO) -> int:
@@ -52,7 +54,7 @@ def _export(settings: Settings, output: str | None, out: TextIO, err: TextIO) ->
     return 0
 
 
-def _import(settings: Settings, path: Path, *, apply: bool, out: TextIO, err: TextIO) -> int:
+def _import(settings: Settings, path: Path, *, apply: bool, out: TextIO, err: TextIO, clock: Clock) -> int:
     try:
         with path.open(newline="", encoding="utf-8-sig") as file:
             rows = read_links_csv(file)
@@ -77,7 +79,7 @@ def _import(settings: Settings, path: Path, *, apply: bool, out: TextIO, err: Te
         if not apply:
             print("nothing saved (dry run): add --apply to save these links", file=out)
             return 0
-        await _reconcile(settings, sessions, result.new_resource_link_ids, out)
+        await _reconcile(settings, sessions, result.new_resource_link_ids, out, clock=clock)
         return 0
 
     return asyncio.run(_with_sessions(settings, run))
@@ -114,24 +116,27 @@ def describe_import(result: ImportResult) -> list[str]:
 
 
 async def _reconcile(settings: Settings, sessions: async_sessionmaker[AsyncSession], link_ids: list[int],
-                     out: TextIO) -> None:
+                     out: TextIO, *, clock: Clock) -> None:
     """The one-time reconciliation of each new resource link, through the engine as when linking in Slack."""
     if not link_ids:
         return
     from bot.sync.wiring import NotConfigured, build_engine
 
-    engine = await build_engine(sessions=sessions, box=SecretBox(settings.secret_key))
+    engine = await build_engine(sessions=sessions, box=SecretBox(settings.secret_key), clock=clock)
     if isinstance(engine, NotConfigured):
         print(f"reconciliation not run ({engine.reason}); the next sync levels the new links", file=out)
         return
+    failures: list[LinkFailure] = []
     try:
         planned, report = await engine.reconcile_links(link_ids=link_ids, actor=ACTOR,
-                                                       trigger=AdjustmentTrigger.import_)
+                                                       trigger=AdjustmentTrigger.import_, failures=failures)
     finally:
         await engine.aclose()
     print(f"reconciliation of {len(link_ids)} new resource links: {len(planned)} changes", file=out)
     for change in planned:
         print(f"  {describe_change(change)}", file=out)
+    for failure in failures:
+        print(f"  {failure.describe()}", file=out)
     print(f"posted {report.posted}, confirmed {report.confirmed}, not needed {report.not_needed}, "
           f"failed {report.failed} ({report.needs_action} need action)", file=out)
     if report.read_error:

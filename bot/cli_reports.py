@@ -11,7 +11,7 @@ import secrets
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
 
@@ -58,10 +58,9 @@ def report_request(name: str, fmt: str, filter_args: Sequence[str], *, link: boo
     return ReportRequest(name=name, fmt=fmt, pairs=pairs, link=link)
 
 
-async def write_report(request: ReportRequest, *, settings: Settings, out: BinaryIO,
-                       now: datetime | None = None) -> None:
-    """Write the report (or its link) to `out`; a filter the report cannot take is a ReportUsageError."""
-    now = now or datetime.now(UTC)
+async def write_report(request: ReportRequest, *, settings: Settings, out: BinaryIO, now: datetime) -> None:
+    """Write the report (or its link) to `out` as of `now` (the clock's); a filter the report cannot take is a
+    ReportUsageError."""
     if request.fmt == "xlsx" and not request.link and out.isatty():
         raise ReportUsageError("XLSX is binary and stdout is a terminal: redirect it to a file "
                                f"(seatsync report {request.name} --format xlsx > {request.name}.xlsx)")

@@ -1,5 +1,12 @@
-"""Shared fixtures: settings, and a migrated database per test (SQLite, or PostgreSQL when
-SEATSYNC_TEST_DATABASE_URL names one; .ci/run sets it for its second pass)."""
+"""Shared fixtures: a pinned clock, settings, and a migrated database per test (SQLite, or PostgreSQL when
+SEATSYNC_TEST_DATABASE_URL names one; .ci/run sets it for its second pass).
+
+Time: every test reads "now" from the `clock` fixture (a ManualClock pinned to PINNED_NOW) and passes it to
+what it builds (create_context, open_workspace, main(argv, clock=...)); no expected value may depend on the
+machine's date. To prove it, `--wall-clock=2028-02-29T23:30:00+00:00` (or SEATSYNC_TEST_TODAY) moves the
+machine's clock there for the whole session with time-machine (it keeps ticking): a test that then fails
+reads the real date somewhere.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +14,14 @@ import asyncio
 import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from bot.clock import ManualClock
 from bot.config import Settings, load_settings
 from bot.db.engine import create_engine, session_factory
 from bot.db.migrate import upgrade
@@ -20,6 +29,58 @@ from bot.db.models import Base
 
 TEST_SECRET_KEY = "test-secret-key-0123456789-abcdefghijklmnop"
 DB_FIXTURES = {"engine", "session", "database_url", "settings"}
+# "now" for every test: a Monday in mid-month, at noon UTC (the same date in every US and European zone)
+PINNED_NOW = datetime(2026, 11, 16, 12, 0, tzinfo=UTC)
+PINNED_TODAY = PINNED_NOW.date()
+WALL_CLOCK = pytest.StashKey[object]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--wall-clock", metavar="INSTANT", default=os.environ.get("SEATSYNC_TEST_TODAY") or None,
+        help="move the machine's clock to this aware ISO instant for the whole session (time-machine; it keeps "
+             "ticking), e.g. 2028-02-29T23:30:00+00:00; default: $SEATSYNC_TEST_TODAY, else the real clock")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    instant = config.getoption("--wall-clock")
+    if not instant:
+        return
+    try:
+        destination = datetime.fromisoformat(instant)
+    except ValueError:
+        raise pytest.UsageError(f"--wall-clock {instant!r} is not an ISO instant") from None
+    if destination.tzinfo is None:
+        raise pytest.UsageError(f"--wall-clock {instant!r} needs a UTC offset (e.g. +00:00)")
+    import time_machine
+
+    traveller = time_machine.travel(destination, tick=True)
+    traveller.start()
+    config.stash[WALL_CLOCK] = traveller
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    traveller = config.stash.get(WALL_CLOCK, None)
+    if traveller is not None:
+        traveller.stop()
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    if WALL_CLOCK in config.stash:
+        return f"wall clock moved to {config.getoption('--wall-clock')} (time-machine; now {datetime.now(UTC)})"
+    return None
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """The tests' "now": pinned to PINNED_NOW; a test moves it with `clock.advance(...)` or `clock.set(...)`."""
+    return ManualClock(PINNED_NOW)
+
+
+@pytest.fixture
+def today(clock: ManualClock) -> date:
+    """The clock's date (UTC), for simulators generated as of "today"."""
+    return clock().date()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

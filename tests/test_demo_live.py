@@ -21,12 +21,12 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-async def test_the_live_demo_serves_syncs_and_prints_report_links_that_open(tmp_path):
+async def test_the_live_demo_serves_syncs_and_prints_report_links_that_open(tmp_path, clock):
     said: list[str] = []
     settings = load_settings(make_env(tmp_path), dotenv_path=None)
     port = free_port()
     demo = asyncio.create_task(run_live(settings, port=port, env_overrides=set(), database_url=None,
-                                        day_seconds=0.5, say=said.append))
+                                        day_seconds=0.5, say=said.append, clock=clock))
     try:
         for _ in range(600):
             if any(line.startswith("reports") for line in said) or demo.done():
@@ -49,6 +49,13 @@ async def test_the_live_demo_serves_syncs_and_prints_report_links_that_open(tmp_
                 break
             await asyncio.sleep(0.05)
         assert any("seat increases" in line for line in said), said[-3:]
+        # the web app reads the demo's clock, which the day moved: the last sync is not in its future
+        async with httpx.AsyncClient() as client:
+            metrics = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
+        age = float(re.search(r"^seatsync_last_successful_sync_age_seconds (\S+)$", metrics, re.M).group(1))
+        assert 0 <= age <= 86400, age
+        day_lines = [line for line in said if "seat increases" in line]
+        assert day_lines[0].startswith("2026-11-17: ")  # the world began on the clock's day, 2026-11-16
     finally:
         demo.cancel()
         with contextlib.suppress(asyncio.CancelledError):

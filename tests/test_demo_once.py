@@ -72,7 +72,7 @@ async def test_the_scripted_demo_reports_each_phase_on_stderr() -> None:
 
 
 def test_the_cli_exits_1_with_the_reason_when_the_demo_cannot_finish(monkeypatch, capsys, tmp_path) -> None:
-    async def cannot_finish(options, say, progress=None) -> dict:
+    async def cannot_finish(options, say, **_) -> dict:
         raise DemoFailed("stuck while testing: no vendor call answered")
 
     monkeypatch.setattr("bot.demo.scripted.run_once", cannot_finish)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 
 import aiohttp
 from aiohttp import web
@@ -88,7 +87,7 @@ def _checklist_job(context: AppContext, settings: AppSettings):
     async def run() -> None:
         async with context.sessions() as session:
             current = await load_app_settings(session=session)  # /seats config may have changed it since start
-        today = business_date(datetime.now(UTC), current.timezone)
+        today = business_date(context.clock(), current.timezone)
         if not checklist_due(today, current.checklist_days_before_month_end):
             return
         if context.bolt is None:

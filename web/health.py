@@ -7,7 +7,7 @@ outbox keeps the changes); it shows under `connectors` and in the alerts."""
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 
 from aiohttp import web
 
@@ -26,7 +26,7 @@ async def healthz(request: web.Request) -> web.Response:
     body: dict = {"version": __version__, "uptime_s": round(time.monotonic() - context.started_monotonic, 1)}
     try:
         async with context.sessions() as session:
-            status = await service_status(session=session, now=datetime.now(UTC))
+            status = await service_status(session=session, now=context.clock())
     except Exception as exc:  # the point of this route is to say so, not to crash
         body.update(status="unhealthy", database="unreachable", error=type(exc).__name__)
         return web.json_response(body, status=503, headers={"Cache-Control": "no-store"})

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -91,7 +91,7 @@ class SeatSyncCollector(Collector):
 
 
 async def read_snapshot(context: AppContext) -> MetricsSnapshot:
-    now = datetime.now(UTC)
+    now = context.clock()
     snapshot = MetricsSnapshot(now=now, status=None)
     try:
         async with context.sessions() as session:

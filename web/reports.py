@@ -39,7 +39,7 @@ FILTER_TEXT_MAX = 200
 
 async def report_file(request: web.Request) -> web.StreamResponse:
     context = request.app[CONTEXT]
-    now = datetime.now(UTC)
+    now = context.clock()
     name, extension = request.match_info["name"], request.match_info["extension"]
     query, filter_texts = _split_filter_text(request, extension)
     key = report_link_key(context.settings.secret_key)

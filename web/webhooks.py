@@ -21,7 +21,6 @@ import logging
 import unicodedata
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from aiohttp import web
 
@@ -125,7 +124,7 @@ async def marketplace_webhook(request: web.Request) -> web.Response:
     async with context.sessions() as session:
         first = await remember_delivery(session=session, marketplace=event.marketplace,
                                         delivery_id=event.delivery_id, subscription_id=event.subscription_id,
-                                        now=datetime.now(UTC))
+                                        now=context.clock())
         known = await subscription_known(session=session, marketplace=event.marketplace,
                                          external_id=event.subscription_id)
     if not first:

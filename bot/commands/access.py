@@ -17,6 +17,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.commands.mrkdwn import group_mention, user_mention
 from bot.config import Settings
 from bot.db.app_settings import load_app_settings
 
@@ -40,8 +41,8 @@ class BillingTeam:
 
     def who_can_act(self) -> str:
         """The members as Slack renders mentions: `<@U…>` for people, `<!subteam^S…>` for groups."""
-        return ", ".join([f"<@{user_id}>" for user_id in self.user_ids]
-                         + [f"<!subteam^{group_id}>" for group_id in self.group_ids])
+        return ", ".join([user_mention(user_id) for user_id in self.user_ids]
+                         + [group_mention(group_id) for group_id in self.group_ids])
 
 
 async def load_billing_team(*, sessions: async_sessionmaker[AsyncSession], settings: Settings) -> BillingTeam:

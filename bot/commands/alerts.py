@@ -20,17 +20,18 @@ import json
 import logging
 import weakref
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands.access import is_billing_member, load_billing_team, refusal
-from bot.commands.blocks import button, buttons, context, link_button, message_blocks, mrkdwn_escape, section
+from bot.commands.blocks import button, buttons, context, link_button, message_blocks, section
 from bot.commands.engines import engine_or_reason
 from bot.commands.ids import AlertId
+from bot.commands.inbound import from_a_message
 from bot.commands.kept_messages import keep_message, open_kept_messages
+from bot.commands.mrkdwn import mrkdwn_escape
 from bot.commands.report import signed_links
 from bot.db.app_settings import load_app_settings
 from bot.db.models import AdjustmentStatus
@@ -107,7 +108,7 @@ async def post_failure_alerts(*, app_context: AppContext, client: AsyncWebClient
             return AlertPass(skipped="no alerts channel is set")
         state.told_no_channel = False
         result = AlertPass()
-        now = datetime.now(UTC)
+        now = app_context.clock()
         for cause in causes:
             fingerprint = _fingerprint(cause, today=now.date().isoformat())
             existing = open_alerts.get(cause.key)
@@ -227,7 +228,7 @@ def resolved_blocks(group: list[AdjustmentOutcome], *, psa: str) -> list[dict[st
 # --- Retry now -----------------------------------------------------------------------------------
 
 def register_alert_actions(app: AsyncApp, app_context: AppContext) -> None:
-    app.action(AlertId.RETRY_NOW.value)(_retry_now(app_context))
+    app.action(AlertId.RETRY_NOW.value, matchers=[from_a_message])(_retry_now(app_context))
     app.action(AlertId.OPEN_FAILURE_LOG.value)(_ack_only)
 
 
@@ -268,7 +269,7 @@ async def retry_failures(*, app_context: AppContext, client: AsyncWebClient, use
         return False
     engine = await engine_or_reason(app_context)
     if isinstance(engine, NotConfigured):
-        await tell(f"Cannot retry yet: {engine.reason}.")
+        await tell(f"Cannot retry yet: {mrkdwn_escape(engine.reason)}.")
         return False
     await tell(f"Retrying {len(ids)} change{'s' if len(ids) != 1 else ''} now…")
     try:
@@ -280,7 +281,7 @@ async def retry_failures(*, app_context: AppContext, client: AsyncWebClient, use
     await refresh_failure_alerts(app_context=app_context, client=client)  # before the answer: it is the last word
     done = report.posted + report.confirmed + report.not_needed
     if report.read_error:
-        await tell(f"Nothing was posted: the PSA could not be read ({report.read_error}).")
+        await tell(f"Nothing was posted: the PSA could not be read ({mrkdwn_escape(report.read_error)}).")
     else:
         await tell(f"Posted {done} of {len(ids)}; {report.failed} still failing.")
     return True

@@ -17,8 +17,9 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.commands.blocks import button, buttons, context, header, message_blocks, mrkdwn_escape, section, truncate
+from bot.commands.blocks import button, buttons, context, header, message_blocks, section, truncate
 from bot.commands.ids import ApprovalId
+from bot.commands.mrkdwn import mrkdwn_escape, user_mention
 from bot.db.models import AdjustmentStatus
 from bot.sync.approval_groups import ApprovalGroup, EditedChange, HeldChange
 
@@ -54,7 +55,7 @@ def _edit_state(edit: EditedChange) -> str:
 
 
 def decision_line(change: HeldChange) -> str:
-    who = f"<@{change.decided_by}>" if change.decided_by else "someone"
+    who = user_mention(change.decided_by) if change.decided_by else "someone"
     if change.awaiting:
         return "⏳ Waiting for approval"
     if change.edit is not None:

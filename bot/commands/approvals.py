@@ -20,12 +20,22 @@ from bot.commands.access import is_billing_member, load_billing_team, refusal
 from bot.commands.approval_blocks import action_pattern, edit_modal, reject_modal
 from bot.commands.approval_messages import refresh_approval_messages
 from bot.commands.engines import engine_or_reason
-from bot.commands.ids import ApprovalId
-from bot.commands.metadata import TamperedMetadata, metadata_key, seal, unseal
+from bot.commands.ids import ApprovalId, SealedFor
+from bot.commands.inbound import from_a_message, row_id
+from bot.commands.metadata import TamperedMetadata
+from bot.commands.modal_state import open_state, seal_state
+from bot.commands.mrkdwn import mrkdwn_escape
 from bot.db.app_settings import load_app_settings
 from bot.sync.approval_groups import HeldChange, approval_groups
-from bot.sync.approvals import ApprovalError, Decided, approve_change, edit_change, held_change, reject_change
-from bot.sync.engine import utcnow
+from bot.sync.approvals import (
+    MAX_UNITS,
+    ApprovalError,
+    Decided,
+    approve_change,
+    edit_change,
+    held_change,
+    reject_change,
+)
 from bot.sync.proration import business_date
 from bot.sync.wiring import NotConfigured
 
@@ -34,14 +44,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-KIND = "approval"
 TAMPERED = "This dialog's state was altered, so nothing was decided. Click the button on the message again."
 
 
 def register_approval_actions(app: AsyncApp, context: AppContext) -> None:
-    app.action(action_pattern(ApprovalId.APPROVE))(_approve(context))
-    app.action(action_pattern(ApprovalId.REJECT))(_open_modal(context, reject_modal))
-    app.action(action_pattern(ApprovalId.EDIT))(_open_modal(context, edit_modal))
+    app.action(action_pattern(ApprovalId.APPROVE), matchers=[from_a_message])(_approve(context))
+    app.action(action_pattern(ApprovalId.REJECT), matchers=[from_a_message])(
+        _open_modal(context, reject_modal, SealedFor.APPROVAL_REJECT))
+    app.action(action_pattern(ApprovalId.EDIT), matchers=[from_a_message])(
+        _open_modal(context, edit_modal, SealedFor.APPROVAL_EDIT))
     app.view(ApprovalId.REJECT_CALLBACK.value)(_submit_reject(context))
     app.view(ApprovalId.EDIT_CALLBACK.value)(_submit_edit(context))
 
@@ -52,10 +63,7 @@ async def _refusal(context: AppContext, client: AsyncWebClient, user_id: str) ->
 
 
 def _clicked_id(body: dict[str, Any]) -> int | None:
-    try:
-        return int(body["actions"][0]["value"])
-    except (KeyError, IndexError, TypeError, ValueError):
-        return None
+    return row_id(body["actions"][0].get("value"))
 
 
 async def _tell(respond: AsyncRespond, text: str) -> None:
@@ -76,10 +84,10 @@ def _approve(context: AppContext):
         try:
             async with context.sessions() as session:
                 decided = await approve_change(session=session, adjustment_id=adjustment_id, actor=user_id,
-                                               now=utcnow())
+                                               now=context.clock())
                 await session.commit()
         except ApprovalError as exc:
-            await _tell(respond, f"Not approved: {exc}.")
+            await _tell(respond, f"Not approved: {mrkdwn_escape(str(exc))}.")
             await _refresh(context, client, adjustment_id)
             return
         await _refresh(context, client, adjustment_id)  # "approved by …, posting…" at once
@@ -89,7 +97,7 @@ def _approve(context: AppContext):
     return approve
 
 
-def _open_modal(context: AppContext, build_modal):
+def _open_modal(context: AppContext, build_modal, purpose: SealedFor):
     async def open_modal(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
         await ack()
         user_id, adjustment_id = body["user"]["id"], _clicked_id(body)
@@ -104,7 +112,7 @@ def _open_modal(context: AppContext, build_modal):
         if isinstance(change, str):
             await _tell(respond, change)
             return
-        metadata = seal({"k": KIND, "id": adjustment_id}, key=metadata_key(context.settings.secret_key))
+        metadata = seal_state(context, purpose, {"id": adjustment_id})
         try:
             await client.views_open(trigger_id=body["trigger_id"], view=build_modal(change, metadata=metadata))
         except SlackApiError as exc:
@@ -119,15 +127,15 @@ async def _awaiting_change(context: AppContext, adjustment_id: int) -> HeldChang
         try:
             await held_change(session=session, adjustment_id=adjustment_id)
         except ApprovalError as exc:
-            return f"Nothing to decide: {exc}."
+            return f"Nothing to decide: {mrkdwn_escape(str(exc))}."
         groups = await approval_groups(session=session, adjustment_id=adjustment_id)
     return next(c for g in groups for c in g.changes if c.adjustment_id == adjustment_id)
 
 
-def _submitted_id(context: AppContext, view: dict[str, Any]) -> int:
-    payload = unseal(view.get("private_metadata"), key=metadata_key(context.settings.secret_key))
-    if payload.get("k") != KIND or not isinstance(payload.get("id"), int):
-        raise TamperedMetadata("this dialog's state belongs to another dialog")
+def _submitted_id(context: AppContext, view: dict[str, Any], purpose: SealedFor) -> int:
+    payload = open_state(context, purpose, view.get("private_metadata"))
+    if not isinstance(payload.get("id"), int):
+        raise TamperedMetadata("this dialog's state has no change in it")
     return payload["id"]
 
 
@@ -140,14 +148,14 @@ def _submit_reject(context: AppContext):
     async def submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
         user_id = body["user"]["id"]
         reason = (_value(view, ApprovalId.REASON_BLOCK, ApprovalId.REASON) or "").strip()
-        errors = await _checked(context, client, user_id, view)
+        errors = await _checked(context, client, user_id, view, SealedFor.APPROVAL_REJECT)
         if isinstance(errors, dict):
             await ack(response_action="errors", errors=errors)
             return
         try:
             async with context.sessions() as session:
                 decided = await reject_change(session=session, adjustment_id=errors, actor=user_id, reason=reason,
-                                              now=utcnow())
+                                              now=context.clock())
                 await session.commit()
         except ApprovalError as exc:
             await ack(response_action="errors", errors={ApprovalId.REASON_BLOCK.value: f"Not rejected: {exc}."})
@@ -161,26 +169,27 @@ def _submit_reject(context: AppContext):
 def _submit_edit(context: AppContext):
     async def submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
         user_id = body["user"]["id"]
-        checked = await _checked(context, client, user_id, view)
+        checked = await _checked(context, client, user_id, view, SealedFor.APPROVAL_EDIT)
         if isinstance(checked, dict):
             await ack(response_action="errors", errors=checked)
             return
         units_text = str(_value(view, ApprovalId.UNITS_BLOCK, ApprovalId.UNITS) or "").strip()
         date_text = str(_value(view, ApprovalId.DATE_BLOCK, ApprovalId.DATE) or "").strip()
-        if not units_text.isdigit():
+        if not (units_text.isascii() and units_text.isdigit()):  # "²" and "١٢" are digits to str.isdigit
             await ack(response_action="errors",
                       errors={ApprovalId.UNITS_BLOCK.value: "Enter a whole number of units (0 or more)."})
             return
+        units = int(units_text) if len(units_text) <= len(str(MAX_UNITS)) else MAX_UNITS + 1  # edit_change says
         try:
             effective = date.fromisoformat(date_text)
         except ValueError:
             await ack(response_action="errors", errors={ApprovalId.DATE_BLOCK.value: "Pick the effective date."})
             return
-        now = utcnow()
+        now = context.clock()
         try:
             async with context.sessions() as session:
                 timezone = (await load_app_settings(session=session)).timezone
-                decided = await edit_change(session=session, adjustment_id=checked, units_to=int(units_text),
+                decided = await edit_change(session=session, adjustment_id=checked, units_to=units,
                                             effective=effective, actor=user_id, now=now,
                                             today=business_date(now, timezone))
                 await session.commit()
@@ -196,13 +205,13 @@ def _submit_edit(context: AppContext):
     return submit
 
 
-async def _checked(context: AppContext, client: AsyncWebClient, user_id: str,
-                   view: dict[str, Any]) -> int | dict[str, str]:
+async def _checked(context: AppContext, client: AsyncWebClient, user_id: str, view: dict[str, Any],
+                   purpose: SealedFor) -> int | dict[str, str]:
     """The adjustment id the modal is about, or the errors to show on its first input."""
     first_block = next((b["block_id"] for b in view.get("blocks", []) if b.get("type") == "input"),
                        ApprovalId.REASON_BLOCK.value)
     try:
-        adjustment_id = _submitted_id(context, view)
+        adjustment_id = _submitted_id(context, view, purpose)
     except TamperedMetadata:
         return {first_block: TAMPERED}
     refused = await _refusal(context, client, user_id)

@@ -11,7 +11,6 @@ from bot.commands.approval_messages import refresh_approval_messages
 from bot.commands.health_alerts import post_health_alerts
 from bot.commands.margin_alerts import post_margin_alerts
 from bot.db.app_settings import AppSettings, load_app_settings
-from bot.sync.engine import utcnow
 from bot.sync.scheduler import Job
 
 if TYPE_CHECKING:
@@ -32,7 +31,7 @@ def automation_jobs(context: AppContext, settings: AppSettings) -> list[Job]:
         await post_margin_alerts(sessions=context.sessions, client=client)
 
     async def health() -> None:
-        await post_health_alerts(sessions=context.sessions, client=client, now=utcnow())
+        await post_health_alerts(sessions=context.sessions, client=client, now=context.clock())
 
     return [
         Job(id="approval-messages", trigger=IntervalTrigger(minutes=1), run=approvals),

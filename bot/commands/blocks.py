@@ -1,4 +1,8 @@
-"""Small Block Kit builders over `slack_sdk.models.blocks`; `.to_dict()` runs slack_sdk's validation."""
+"""Small Block Kit builders over `slack_sdk.models.blocks`; `.to_dict()` runs slack_sdk's validation.
+
+`section` and `context` take mrkdwn that SeatSync wrote, with any data in it passed through
+`bot.commands.mrkdwn.mrkdwn_escape`; their text objects are `verbatim`, so Slack adds no links or mentions
+of its own. `plain_section` and `plain_context` take text shown exactly as given (plain_text: no markup)."""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from slack_sdk.models.blocks import (
     ContextBlock,
     HeaderBlock,
     MarkdownTextObject,
+    PlainTextObject,
     SectionBlock,
 )
 
@@ -25,21 +30,28 @@ def truncate(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def mrkdwn_escape(text: str) -> str:
-    """Slack mrkdwn: &, < and > escaped, or a company called "<!channel>" would ping everyone."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def header(text: str) -> HeaderBlock:
     return HeaderBlock(text=truncate(text, MAX_HEADER_TEXT))
 
 
+def mrkdwn(markdown: str, limit: int = MAX_SECTION_TEXT) -> MarkdownTextObject:
+    return MarkdownTextObject(text=truncate(markdown, limit), verbatim=True)
+
+
 def section(markdown: str, *, block_id: str | None = None) -> SectionBlock:
-    return SectionBlock(text=MarkdownTextObject(text=truncate(markdown, MAX_SECTION_TEXT)), block_id=block_id)
+    return SectionBlock(text=mrkdwn(markdown), block_id=block_id)
 
 
 def context(markdown: str) -> ContextBlock:
-    return ContextBlock(elements=[MarkdownTextObject(text=truncate(markdown, MAX_SECTION_TEXT))])
+    return ContextBlock(elements=[mrkdwn(markdown)])
+
+
+def plain_section(text: str, *, block_id: str | None = None) -> SectionBlock:
+    return SectionBlock(text=PlainTextObject(text=truncate(text, MAX_SECTION_TEXT), emoji=True), block_id=block_id)
+
+
+def plain_context(text: str) -> ContextBlock:
+    return ContextBlock(elements=[PlainTextObject(text=truncate(text, MAX_SECTION_TEXT), emoji=True)])
 
 
 def button(text: str, action_id: str, *, value: str | None = None, primary: bool = False) -> ButtonElement:

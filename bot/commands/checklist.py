@@ -14,27 +14,28 @@ checklist; it posts in the channel, or ephemerally where the bot is not a member
 from __future__ import annotations
 
 import logging
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
-from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
+from slack_sdk.models.blocks import SectionBlock
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands.alerts import retry_failures
 from bot.commands.blocks import (
-    MAX_SECTION_TEXT,
     button,
     context,
     header,
     link_button,
     message_blocks,
-    mrkdwn_escape,
+    mrkdwn,
     truncate,
 )
 from bot.commands.ids import ActionId, ChecklistId
+from bot.commands.inbound import from_a_message
 from bot.commands.kept_messages import KeptMessage, keep_message
+from bot.commands.mrkdwn import mrkdwn_escape
 from bot.commands.relations import open_relations
 from bot.commands.report import signed_links
 from bot.db.app_settings import AppSettings, load_app_settings
@@ -52,7 +53,7 @@ EXAMPLES = 5
 
 
 def _section(markdown: str, *, block_id: str, accessory: Any) -> SectionBlock:
-    return SectionBlock(text=MarkdownTextObject(text=truncate(markdown, MAX_SECTION_TEXT)), block_id=block_id,
+    return SectionBlock(text=mrkdwn(markdown), block_id=block_id,
                         accessory=accessory)
 
 
@@ -161,7 +162,7 @@ def checklist_key(month_end: date) -> str:
 async def post_scheduled_checklist(*, app_context: AppContext, client: AsyncWebClient,
                                    now: datetime | None = None) -> KeptMessage | None:
     """The scheduler's checklist: kept per month in the checklist channel (a re-run updates it)."""
-    now = now or datetime.now(UTC)
+    now = now or app_context.clock()
     text, blocks, settings, checklist = await build_checklist(app_context, now=now)
     if not settings.checklist_channel:
         log.warning("the month-end checklist is due but no checklist channel is set (/seats config)")
@@ -197,7 +198,7 @@ def digest_text(digest: Digest) -> str:
 async def post_daily_digest(*, app_context: AppContext, client: AsyncWebClient,
                             now: datetime | None = None) -> KeptMessage | None:
     """The scheduler's digest of the last day, kept per day in the alerts channel."""
-    now = now or datetime.now(UTC)
+    now = now or app_context.clock()
     async with app_context.sessions() as session:
         settings = await load_app_settings(session=session)
         digest = await daily_digest(session=session, since=now - timedelta(days=1))
@@ -214,7 +215,7 @@ async def post_daily_digest(*, app_context: AppContext, client: AsyncWebClient,
 async def checklist_command(*, ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond,
                             client: AsyncWebClient, app_context: AppContext) -> None:
     await ack()
-    text, blocks, _, _ = await build_checklist(app_context, now=datetime.now(UTC))
+    text, blocks, _, _ = await build_checklist(app_context, now=app_context.clock())
     try:
         await client.chat_postMessage(channel=command["channel_id"], text=text, blocks=blocks)
     except SlackApiError as exc:
@@ -226,8 +227,8 @@ async def checklist_command(*, ack: AsyncAck, command: dict[str, Any], respond: 
 def register_checklist_actions(app: AsyncApp, app_context: AppContext) -> None:
     for action_id in (ChecklistId.OPEN_UNLINKED, ChecklistId.OPEN_LINKED):
         app.action(action_id.value)(_ack_only)
-    app.action(ChecklistId.RELATIONS.value)(_relations_button(app_context))
-    app.action(ChecklistId.RETRY_FAILURES.value)(_retry_failures(app_context))
+    app.action(ChecklistId.RELATIONS.value, matchers=[from_a_message])(_relations_button(app_context))
+    app.action(ChecklistId.RETRY_FAILURES.value, matchers=[from_a_message])(_retry_failures(app_context))
 
 
 async def _ack_only(ack: AsyncAck) -> None:
@@ -264,7 +265,7 @@ def _retry_failures(app_context: AppContext):
 async def _refresh_message(app_context: AppContext, *, client: AsyncWebClient, body: dict[str, Any],
                            respond: AsyncRespond) -> None:
     """The checklist the button was on, redrawn with the statuses after the retry."""
-    text, blocks, _, _ = await build_checklist(app_context, now=datetime.now(UTC))
+    text, blocks, _, _ = await build_checklist(app_context, now=app_context.clock())
     container = body.get("container") or {}
     try:
         if container.get("is_ephemeral"):

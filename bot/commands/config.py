@@ -22,6 +22,7 @@ from bot.commands.admins import admin_refusal, is_config_admin
 from bot.commands.config_view import (
     SLOTS,
     CheckLine,
+    check_line,
     chosen_systems,
     config_form,
     config_view,
@@ -29,11 +30,15 @@ from bot.commands.config_view import (
     error_blocks,
     loading_view,
     notice_view,
+    problems_line,
     result_block,
     typed_secrets,
 )
-from bot.commands.ids import ConfigId
-from bot.commands.metadata import TamperedMetadata, metadata_key, seal, unseal
+from bot.commands.ids import ConfigId, SealedFor
+from bot.commands.inbound import from_a_view
+from bot.commands.metadata import TamperedMetadata
+from bot.commands.modal_state import open_state, seal_state
+from bot.commands.mrkdwn import mrkdwn_escape, user_mention
 from bot.connectors.checks import check_connection
 from bot.connectors.fields import SYSTEM_LABELS
 from bot.db.configuration import (
@@ -59,10 +64,10 @@ TITLE = "SeatSync config"
 
 
 def register_config(app: AsyncApp, context: AppContext) -> None:
-    app.action(ConfigId.MARKETPLACE.value)(_pick_system(context))
-    app.action(ConfigId.PSA.value)(_pick_system(context))
-    app.action(ConfigId.TEST_MARKETPLACE.value)(_test_connection(context, "marketplace"))
-    app.action(ConfigId.TEST_PSA.value)(_test_connection(context, "psa"))
+    app.action(ConfigId.MARKETPLACE.value, matchers=[from_a_view])(_pick_system(context))
+    app.action(ConfigId.PSA.value, matchers=[from_a_view])(_pick_system(context))
+    app.action(ConfigId.TEST_MARKETPLACE.value, matchers=[from_a_view])(_test_connection(context, "marketplace"))
+    app.action(ConfigId.TEST_PSA.value, matchers=[from_a_view])(_test_connection(context, "psa"))
     app.view(ConfigId.CALLBACK.value)(_submit(context))
 
 
@@ -82,7 +87,7 @@ async def open_config(*, context: AppContext, client: AsyncWebClient, user_id: s
     if isinstance(config, str):
         await _update(client, view_id, view_hash, notice_view(TITLE, config))
         return
-    metadata = seal({"opened_by": user_id}, key=metadata_key(context.settings.secret_key))
+    metadata = seal_state(context, SealedFor.CONFIG, {"opened_by": user_id})
     choices = {slot: getattr(config.settings, slot) for slot in SLOTS}
     await _update(client, view_id, view_hash, config_view(config, choices=choices, metadata=metadata,
                                                           env_team=context.settings.billing_team))
@@ -132,22 +137,18 @@ def _test_connection(context: AppContext, slot: str):
             return  # the button is only shown with the system's fields; nothing to test
         problems = connection_problems(form)
         if problems:
-            line = CheckLine(system, ":x: " + " ".join(p.message for p in problems))
-            await _update(client, view["id"], view["hash"], _render(context, config, view, choices, line))
+            await _update(client, view["id"], view["hash"],
+                          _render(context, config, view, choices, problems_line(system, problems)))
             return
-        label = SYSTEM_LABELS[system]
-        waiting = CheckLine(system, f":hourglass_flowing_sand: Testing the connection to {label}…")
+        waiting = CheckLine(system, f":hourglass_flowing_sand: Testing the connection to {SYSTEM_LABELS[system]}…")
         new_hash = await _update(client, view["id"], view["hash"], _render(context, config, view, choices, waiting))
         if new_hash is None:
             return
         async with context.sessions() as session:
             connection = await connection_to_test(session=session, box=context.box, form=form)
         check = await check_connection(connection)
-        mark = ":white_check_mark:" if check.ok else ":x:"
-        facts = "; ".join(f"{name}: {value}" for name, value in check.facts.items())
-        line = CheckLine(system, f"{mark} {check.detail}" + (f"\n_{facts}_" if facts else ""))
         log.info("connection test of %s by %s: %s", system, user_id, "ok" if check.ok else "failed")
-        await _update(client, view["id"], new_hash, _render(context, config, view, choices, line))
+        await _update(client, view["id"], new_hash, _render(context, config, view, choices, check_line(check)))
 
     return test
 
@@ -197,7 +198,7 @@ async def _save(context: AppContext, values: dict[str, Any], user_id: str) -> Sa
 
 
 def saved_summary(saved: SavedConfiguration, user_id: str) -> str:
-    lines = [f"Saved by <@{user_id}>; the audit trail has the details."]
+    lines = [f"Saved by {user_mention(user_id)}; the audit trail has the details."]
     if saved.changed_settings:
         lines.append("Settings changed: " + ", ".join(name.replace("_", " ") for name in saved.changed_settings) + ".")
     for system in saved.saved_connections:
@@ -208,7 +209,8 @@ def saved_summary(saved: SavedConfiguration, user_id: str) -> str:
         lines.append("Nothing changed.")
     settings = saved.settings
     lines.append(f"Schedule: a sync every {settings.poll_minutes} min; digest at {settings.digest_hour}:00 "
-                 f"{settings.timezone}; checklist {settings.checklist_days_before_month_end} days before month end.")
+                 f"{mrkdwn_escape(settings.timezone)}; checklist {settings.checklist_days_before_month_end} days "
+                 "before month end.")
     return "\n".join(lines)
 
 
@@ -224,7 +226,7 @@ def _accept_view(context: AppContext, view: dict[str, Any]) -> bool:
     for secret in typed_secrets((view.get("state") or {}).get("values") or {}):
         register_secret(secret)
     try:
-        unseal(view.get("private_metadata"), key=metadata_key(context.settings.secret_key))
+        open_state(context, SealedFor.CONFIG, view.get("private_metadata"))
     except TamperedMetadata:
         log.warning("a config modal came back with altered private_metadata; ignored")
         return False
@@ -236,7 +238,7 @@ async def _load(context: AppContext) -> Configuration | str:
         async with context.sessions() as session:
             return await load_configuration(session=session, box=context.box)
     except SecretDecryptionError as exc:
-        return f"The stored configuration cannot be read: {exc}."
+        return f"The stored configuration cannot be read: {mrkdwn_escape(str(exc))}."
 
 
 def _render(context: AppContext, config: Configuration, view: dict[str, Any], choices: dict[str, str | None],

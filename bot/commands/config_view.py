@@ -8,6 +8,7 @@ choosing another system re-renders the modal (dispatch_action). Per-system input
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -21,7 +22,6 @@ from slack_sdk.models.blocks import (
     DividerBlock,
     HeaderBlock,
     InputBlock,
-    MarkdownTextObject,
     Option,
     PlainTextInputElement,
     StaticSelectElement,
@@ -29,11 +29,13 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.commands.blocks import section, truncate
+from bot.commands.blocks import mrkdwn, section, truncate
 from bot.commands.ids import ConfigId
+from bot.commands.mrkdwn import SLACK_GROUP, SLACK_USER, group_mention, mrkdwn_escape, user_mention
 from bot.connectors.fields import CONNECTION_FIELDS, MARKETPLACES, PSAS, SYSTEM_LABELS
 from bot.db.app_settings import AppSettings
 from bot.db.configuration import ConfigForm, Configuration, ConnectionForm, FieldProblem, StoredConnection
+from bot.domain import ConnectionCheck
 
 SLOTS = {"marketplace": MARKETPLACES, "psa": PSAS}
 SLOT_PICK = {"marketplace": (ConfigId.MARKETPLACE_BLOCK, ConfigId.MARKETPLACE),
@@ -52,6 +54,7 @@ SETTING_BLOCKS = {
 }
 MAX_CONTEXT_TEXT = 3000
 MAX_INPUT_VALUE = 3000  # plain_text_input initial_value / max_length
+WHOLE_NUMBER = re.compile(r"-?[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,18 @@ class CheckLine:
 
     system: str
     text: str
+
+
+def check_line(check: ConnectionCheck) -> CheckLine:
+    """The connector's own diagnosis (vendor text, escaped) and its facts (a zone URL, a company name)."""
+    mark = ":white_check_mark:" if check.ok else ":x:"
+    facts = "; ".join(f"{mrkdwn_escape(name)}: {mrkdwn_escape(value)}" for name, value in check.facts.items())
+    return CheckLine(check.system, f"{mark} {mrkdwn_escape(check.detail)}" + (f"\n_{facts}_" if facts else ""))
+
+
+def problems_line(system: str, problems: list[FieldProblem]) -> CheckLine:
+    """What is missing or wrong before a test can run; the messages quote what was typed."""
+    return CheckLine(system, ":x: " + " ".join(mrkdwn_escape(p.message) for p in problems))
 
 
 def config_field_block(system: str, name: str) -> str:
@@ -152,8 +167,7 @@ def _system_blocks(slot: str, title: str, system: str | None, config: Configurat
         ButtonElement(text="Test connection", action_id=SLOT_TEST[slot], value=system)]))
     check = checks.get(system)
     if check is not None:
-        blocks.append(ContextBlock(block_id=result_block(system),
-                                   elements=[MarkdownTextObject(text=truncate(check.text, MAX_CONTEXT_TEXT))]))
+        blocks.append(ContextBlock(block_id=result_block(system), elements=[mrkdwn(check.text, MAX_CONTEXT_TEXT)]))
     return blocks
 
 
@@ -173,15 +187,15 @@ def _secrets_line(system: str, stored: StoredConnection | None) -> str:
 
 
 def _mention(slack_id: str) -> str:
-    if slack_id.startswith("S"):
-        return f"<!subteam^{slack_id}>"
-    if slack_id[:1] in ("U", "W"):
-        return f"<@{slack_id}>"
-    return f"`{slack_id}`"  # "demo", "cli": not a Slack user
+    if SLACK_GROUP.fullmatch(slack_id):
+        return group_mention(slack_id)
+    if SLACK_USER.fullmatch(slack_id):
+        return user_mention(slack_id)
+    return mrkdwn_escape(slack_id)  # "demo", "cli": not a Slack user
 
 
 def _context(markdown: str) -> ContextBlock:
-    return ContextBlock(elements=[MarkdownTextObject(text=truncate(markdown, MAX_CONTEXT_TEXT))])
+    return ContextBlock(elements=[mrkdwn(markdown, MAX_CONTEXT_TEXT)])
 
 
 def _text_input(block_id: str, label: str, value: str | None, hint: str | None, *,
@@ -250,7 +264,7 @@ def config_form(values: dict[str, Any], base: AppSettings) -> tuple[ConfigForm, 
                            ("checklist_days_before_month_end", ConfigId.CHECKLIST_DAYS_BLOCK),
                            ("digest_hour", ConfigId.DIGEST_HOUR_BLOCK)):
         raw = _text(values, block_id)
-        if raw.lstrip("-").isdigit():
+        if WHOLE_NUMBER.fullmatch(raw):  # not str.isdigit(): "²" is a digit to it, and not to int()
             numbers[name] = int(raw)
         else:
             problems.append(FieldProblem(None, name, f"{raw or 'An empty value'!r} is not a whole number."))

@@ -14,7 +14,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_bolt.request.async_request import AsyncBoltRequest
@@ -23,6 +23,7 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.clock import SYSTEM_CLOCK, Clock
 from bot.db.models import SlackDelivery
 
 log = logging.getLogger(__name__)
@@ -32,14 +33,10 @@ PRUNE_EVERY_S = 5 * 60
 MAX_KEY_LENGTH = 160  # slack_deliveries.key
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class SeenDeliveries:
     """The set of delivery keys already handled, shared by every instance on one database."""
 
-    def __init__(self, *, sessions: async_sessionmaker[AsyncSession], clock: Callable[[], datetime] = _utcnow,
+    def __init__(self, *, sessions: async_sessionmaker[AsyncSession], clock: Clock = SYSTEM_CLOCK,
                  keep_for: timedelta = KEEP_FOR) -> None:
         self.sessions = sessions
         self.clock = clock

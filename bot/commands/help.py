@@ -6,6 +6,7 @@ from typing import Any
 
 from bot.commands.blocks import button, buttons, context, header, message_blocks, section
 from bot.commands.ids import ActionId, BlockId
+from bot.commands.mrkdwn import mrkdwn_escape
 
 COMMANDS: tuple[tuple[str, str], ...] = (
     ("help", "this list"),
@@ -40,4 +41,5 @@ def help_blocks() -> list[dict[str, Any]]:
 
 
 def usage_text(subcommand: str) -> str:
-    return f"I don't know `/seats {subcommand}`. {USAGE}"
+    """What was typed is quoted back, escaped: `/seats <!channel>` pings no one."""
+    return f"I don't know `/seats {mrkdwn_escape(subcommand)}`. {USAGE}"

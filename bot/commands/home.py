@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -18,8 +17,10 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands.home_view import home_view
-from bot.commands.ids import HomeId
-from bot.commands.metadata import TamperedMetadata, metadata_key, seal, unseal
+from bot.commands.ids import HomeId, SealedFor
+from bot.commands.inbound import from_a_view
+from bot.commands.metadata import TamperedMetadata
+from bot.commands.modal_state import open_state, seal_state
 from bot.db.dashboard import home_dashboard
 from bot.db.home_viewers import remember_home_viewer
 
@@ -37,13 +38,14 @@ REFRESH_AFTER = {HomeId.SYNC}  # the only shortcut that changes what the dashboa
 def register_home(app: AsyncApp, context: AppContext, *, seats_command: SeatsCommand) -> None:
     app.event("app_home_opened")(_home_opened(context))
     for action_id, text in SHORTCUT_TEXT.items():
-        app.action(action_id.value)(_shortcut(context, seats_command, text, refresh=action_id in REFRESH_AFTER))
+        app.action(action_id.value, matchers=[from_a_view])(_shortcut(context, seats_command, text,
+                                                                     refresh=action_id in REFRESH_AFTER))
 
 
 async def publish_home(*, context: AppContext, client: AsyncWebClient, user_id: str, dm_channel: str) -> None:
     async with context.sessions() as session:
-        dashboard = await home_dashboard(session=session, now=datetime.now(UTC))
-    metadata = seal({"dm": dm_channel}, key=metadata_key(context.settings.secret_key))
+        dashboard = await home_dashboard(session=session, now=context.clock())
+    metadata = seal_state(context, SealedFor.HOME, {"dm": dm_channel})
     try:
         await client.views_publish(user_id=user_id, view=home_view(dashboard, metadata=metadata))
     except SlackApiError as exc:
@@ -58,7 +60,7 @@ def _home_opened(context: AppContext):
         await publish_home(context=context, client=client, user_id=event["user"], dm_channel=dm_channel)
         async with context.sessions() as session:  # so a sync typed in a channel refreshes this tab too
             await remember_home_viewer(session=session, user_id=event["user"], dm_channel=dm_channel,
-                                       now=datetime.now(UTC))
+                                       now=context.clock())
 
     return opened
 
@@ -90,6 +92,6 @@ def _shortcut(context: AppContext, seats_command: SeatsCommand, text: str, *, re
 def _dm_channel(context: AppContext, view: dict[str, Any], user_id: str) -> str:
     """The app's DM with the person, as App Home's event named it (kept in the Home view's metadata)."""
     try:
-        return str(unseal(view.get("private_metadata"), key=metadata_key(context.settings.secret_key))["dm"])
+        return str(open_state(context, SealedFor.HOME, view.get("private_metadata"))["dm"])
     except (TamperedMetadata, KeyError):
         return user_id  # chat.postMessage to a user id posts in the app's DM with them

@@ -6,14 +6,14 @@ failed request changes nothing the dashboard shows. A Slack error for one person
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands.home_view import home_view
-from bot.commands.metadata import metadata_key, seal
+from bot.commands.ids import SealedFor
+from bot.commands.modal_state import seal_state
 from bot.db.dashboard import home_dashboard
 from bot.db.home_viewers import home_viewers, last_sync_run_id
 
@@ -34,13 +34,12 @@ async def refresh_home_tabs(*, context: AppContext, client: AsyncWebClient, sinc
         if await last_sync_run_id(session=session) <= since_run:
             return 0
         viewers = await home_viewers(session=session)
-        dashboard = await home_dashboard(session=session, now=datetime.now(UTC)) if viewers else None
+        dashboard = await home_dashboard(session=session, now=context.clock()) if viewers else None
     published = 0
-    key = metadata_key(context.settings.secret_key)
     for user_id, dm_channel in viewers:
         try:
-            await client.views_publish(user_id=user_id, view=home_view(dashboard, metadata=seal({"dm": dm_channel},
-                                                                                                 key=key)))
+            await client.views_publish(user_id=user_id, view=home_view(
+                dashboard, metadata=seal_state(context, SealedFor.HOME, {"dm": dm_channel})))
             published += 1
         except SlackApiError as exc:
             log.warning("cannot refresh App Home for %s: %s", user_id, exc.response.get("error"))

@@ -6,11 +6,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from slack_sdk.models.blocks import Block, DividerBlock, MarkdownTextObject, SectionBlock
+from slack_sdk.models.blocks import Block, DividerBlock, SectionBlock
 from slack_sdk.models.views import View
 
-from bot.commands.blocks import button, buttons, context, header, mrkdwn_escape, section, truncate
+from bot.commands.blocks import button, buttons, context, header, mrkdwn, section, truncate
 from bot.commands.ids import HomeId
+from bot.commands.mrkdwn import SLACK_USER, channel_mention, mrkdwn_escape, user_mention
 from bot.connectors.fields import SYSTEM_LABELS
 from bot.db.dashboard import Dashboard
 
@@ -28,12 +29,11 @@ def home_view(dashboard: Dashboard, *, metadata: str = "") -> dict[str, Any]:
         buttons([button(label, action_id, primary=action_id is HomeId.SYNC) for action_id, label in SHORTCUTS],
                 block_id=HomeId.SHORTCUTS_BLOCK),
         SectionBlock(block_id=HomeId.COUNTS_BLOCK, fields=[
-            MarkdownTextObject(text=f"*Linked resources*\n{dashboard.linked_resources:,}"),
-            MarkdownTextObject(text=f"*Unlinked resources*\n{dashboard.unlinked_resources:,} "
-                                    f"in {dashboard.unlinked_subscriptions:,} subscriptions"),
-            MarkdownTextObject(text=f"*Pending failures*\n{dashboard.failures_pending:,}"
-                                    f" ({dashboard.needs_action:,} need action)"),
-            MarkdownTextObject(text=f"*Held for approval*\n{dashboard.awaiting_approval:,}"),
+            mrkdwn(f"*Linked resources*\n{dashboard.linked_resources:,}"),
+            mrkdwn(f"*Unlinked resources*\n{dashboard.unlinked_resources:,} "
+                   f"in {dashboard.unlinked_subscriptions:,} subscriptions"),
+            mrkdwn(f"*Pending failures*\n{dashboard.failures_pending:,} ({dashboard.needs_action:,} need action)"),
+            mrkdwn(f"*Held for approval*\n{dashboard.awaiting_approval:,}"),
         ]),
         DividerBlock(),
         section(_sync_line(dashboard)),
@@ -45,7 +45,8 @@ def home_view(dashboard: Dashboard, *, metadata: str = "") -> dict[str, Any]:
                  for rank, c in enumerate(dashboard.top_customers, start=1)]
         blocks += [DividerBlock(), section("*Licences per customer (top 10)*\n" + "\n".join(lines))]
     if dashboard.undelivered:
-        lines = [f"• I could not post in <#{m.channel}>: `{m.error}` ({_what(m.key)}, {_ago(m.at, dashboard.now)})"
+        lines = [f"• I could not post in {channel_mention(m.channel)}: `{m.error}` ({_what(m.key)}, "  # Slack's code
+                 f"{_ago(m.at, dashboard.now)})"
                  for m in dashboard.undelivered]
         blocks += [DividerBlock(), section("*Slack messages not delivered*\n" + "\n".join(lines)
                                            + "\nInvite me to the channel (`/invite @SeatSync`) or pick another "
@@ -62,7 +63,7 @@ def _sync_line(dashboard: Dashboard) -> str:
     if run is None:
         return f"*Last sync*: none yet ({systems})"
     when = _ago(run.finished_at or run.started_at, dashboard.now)
-    by = f"<@{run.triggered_by}>" if run.triggered_by[:1] in ("U", "W") else run.trigger
+    by = user_mention(run.triggered_by) if SLACK_USER.fullmatch(run.triggered_by) else mrkdwn_escape(run.trigger)
     line = (f"*Last sync*: {SYNC_MARKS.get(run.status, '')} #{run.run_id} {run.status} {when} (by {by}; "
             f"{systems})")
     if run.error:

@@ -2,7 +2,25 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
+from enum import StrEnum, unique
+
+
+@unique
+class SealedFor(StrEnum):
+    """What a sealed value (`bot.commands.metadata`) is for: a dialog's private_metadata, or a button's value.
+    Part of the MAC, so a value sealed for one is refused by every other; each value appears once."""
+
+    CONFIG = "config"
+    HOME = "home"
+    APPROVAL_REJECT = "approval_reject"
+    APPROVAL_EDIT = "approval_edit"
+    LINK_WIZARD = "link"
+    LINK_BELOW_COST = "link_below_cost"
+    UNLINK_PICK = "unlink"
+    UNLINK_CONFIRM = "unlink_confirm"
+    UNLINK_BUTTON = "unlink_button"
+    RELATIONS = "relations"
+    POLICY = "policy"
 
 
 class ActionId(StrEnum):

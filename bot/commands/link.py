@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
@@ -20,9 +20,11 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.commands.blocks import mrkdwn_escape
+from bot import money
+from bot.commands.blocks import truncate
 from bot.commands.engines import engine_or_reason
-from bot.commands.ids import LinkActionId, LinkBlockId, LinkCallbackId
+from bot.commands.ids import LinkActionId, LinkBlockId, LinkCallbackId, SealedFor
+from bot.commands.inbound import from_a_view, row_id
 from bot.commands.link_views import (
     DEFAULT_PRICE,
     LEVEL_BY_ACTION,
@@ -31,8 +33,9 @@ from bot.commands.link_views import (
     SHOW_LINKED,
     WizardState,
     below_cost_view,
+    match_note,
     picker_block_id,
-    result_blocks,
+    result_message,
     wizard_view,
 )
 from bot.commands.metadata import TamperedMetadata
@@ -45,6 +48,7 @@ from bot.commands.modal_state import (
     seal_state,
     tampered_answer,
 )
+from bot.commands.mrkdwn import mrkdwn_escape
 from bot.commands.user_replies import post_in_channel, refusal_for, refused_submission
 from bot.db.link_choices import (
     LEVELS,
@@ -70,30 +74,31 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-WIZARD_KIND, BELOW_COST_KIND = "link", "link_below_cost"
-UNLINK_BUTTON_KIND = "unlink_button"  # the sealed value of an Unlink button (bot.commands.unlink)
 MAX_HINT = 80
-MAX_AMOUNT = Decimal("1000000000")
 
 
 def register_wizard(app: AsyncApp, context: AppContext) -> None:
     for action_id in LEVEL_BY_ACTION:
-        app.action(action_id.value)(_pick(context))
-    app.action(LinkActionId.FILTERS.value)(_filters(context))
+        app.action(action_id.value, matchers=[from_a_view])(_pick(context))
+    app.action(LinkActionId.FILTERS.value, matchers=[from_a_view])(_filters(context))
     app.view(LinkCallbackId.WIZARD.value)(_submit(context))
     app.view(LinkCallbackId.BELOW_COST.value)(_confirm_below_cost(context))
 
 
 def today_for(context: AppContext) -> date:
-    return business_date(datetime.now(UTC), context.settings.timezone)
+    return business_date(context.clock(), context.settings.timezone)
 
 
 def wizard_state(context: AppContext, view: dict[str, Any]) -> WizardState:
     """The wizard's state from a view Slack sent back; TamperedMetadata when it was altered."""
     try:
-        return WizardState.from_payload(open_state(context, WIZARD_KIND, view.get("private_metadata")))
+        return WizardState.from_payload(open_state(context, SealedFor.LINK_WIZARD, view.get("private_metadata")))
     except (KeyError, TypeError, ValueError) as exc:
         raise TamperedMetadata("the wizard's state is not one SeatSync wrote") from exc
+
+
+def _sealed(context: AppContext, state: WizardState) -> str:
+    return seal_state(context, SealedFor.LINK_WIZARD, state.to_payload())
 
 
 async def open_link_wizard(command: dict[str, Any], *, context: AppContext, client: AsyncWebClient, reply) -> None:
@@ -108,7 +113,7 @@ async def open_link_wizard(command: dict[str, Any], *, context: AppContext, clie
     try:
         opened = await client.views_open(trigger_id=command["trigger_id"],
                                          view=wizard_view(state, ResolvedPicks(picks=Picks()),
-                                                          sealed=seal_state(context, WIZARD_KIND, state.to_payload())))
+                                                          sealed=_sealed(context, state)))
     except SlackApiError as exc:
         log.warning("cannot open the link wizard for %s: %s", user, exc.response.get("error"))
         await reply(f"I could not open the link dialog ({exc.response.get('error')}); please try again.")
@@ -118,8 +123,7 @@ async def open_link_wizard(command: dict[str, Any], *, context: AppContext, clie
             best = await level_choices(session=session, level=Level.company, picks=Picks(), filters=Filters(),
                                        hint=hint, today=today_for(context), limit=1)
         if best and (best[0].score or 0) >= HIGH_CONFIDENCE:
-            notice = (f"“{mrkdwn_escape(hint)}” looks like *{mrkdwn_escape(best[0].name)}* ({best[0].score:.0f}%); "
-                      "change it below if not.")
+            notice = match_note(hint, best[0], otherwise="change it below if not.")
             await render_wizard(context, client, opened["view"], replace(state, picks=Picks(company=best[0].id)),
                                 notices=[notice])
 
@@ -132,7 +136,7 @@ async def render_wizard(context: AppContext, client: AsyncWebClient, view: dict[
         conflicts = await link_conflicts(session=session, picks=resolved.picks)
     state = replace(state, picks=resolved.picks)
     notes = [*(notices or []), *(f"⚠️ {mrkdwn_escape(why)}" for why in conflicts.values())]
-    body = wizard_view(state, resolved, sealed=seal_state(context, WIZARD_KIND, state.to_payload()), notices=notes)
+    body = wizard_view(state, resolved, sealed=_sealed(context, state), notices=notes)
     await replace_view(client, view, body)
 
 
@@ -145,9 +149,8 @@ def _pick(context: AppContext):
         except TamperedMetadata:
             await replace_view(client, view, notice_view("Dialog altered", TAMPERED))
             return
-        value = str((action.get("selected_option") or {}).get("value") or "")
         level = LEVEL_BY_ACTION[LinkActionId(action["action_id"])]
-        picks = state.picks.choose(level, int(value) if value.isdigit() else None)
+        picks = state.picks.choose(level, row_id((action.get("selected_option") or {}).get("value")))
         await render_wizard(context, client, view, replace(state, picks=picks))
 
     return pick
@@ -180,22 +183,19 @@ def parse_price(values: dict[str, Any]) -> tuple[PriceChoice, dict[str, str]]:
     kind_value = (selected or {}).get("value") or DEFAULT_PRICE
     errors: dict[str, str] = {}
     amounts: dict[LinkBlockId, Decimal | None] = {}
-    for block_id, action_id in ((LinkBlockId.MARKUP, LinkActionId.MARKUP),
-                                (LinkBlockId.CUSTOM_PRICE, LinkActionId.CUSTOM_PRICE),
-                                (LinkBlockId.CUSTOM_COST, LinkActionId.CUSTOM_COST)):
+    for block_id, action_id, field in ((LinkBlockId.MARKUP, LinkActionId.MARKUP, "the markup"),
+                                       (LinkBlockId.CUSTOM_PRICE, LinkActionId.CUSTOM_PRICE, "the unit price"),
+                                       (LinkBlockId.CUSTOM_COST, LinkActionId.CUSTOM_COST, "the unit cost")):
         raw = text(block_id, action_id)
         amounts[block_id] = None
         if not raw:
             continue
-        try:
-            amount = Decimal(raw.removeprefix("$").replace(" ", ""))
-        except InvalidOperation:
-            errors[block_id] = f"“{raw[:40]}” is not a number; write it like 12.50"
-            continue
-        if not amount.is_finite() or abs(amount) >= MAX_AMOUNT:
-            errors[block_id] = "that number is out of range"
-            continue
-        amounts[block_id] = amount
+        try:  # bot.money's rules: plain decimals, finite, within what the database holds
+            number = money.parse_number(raw.removeprefix("$").removesuffix("%").replace(" ", ""), field=field)
+            amounts[block_id] = (money.markup(number, field=field) if block_id is LinkBlockId.MARKUP
+                                 else money.amount(number, field=field))
+        except money.NumberError as exc:
+            errors[block_id] = truncate(str(exc), 150)
     try:
         kind = None if kind_value == DEFAULT_PRICE else PriceSourceKind(kind_value)
     except ValueError:
@@ -267,7 +267,8 @@ def _submit(context: AppContext):
                 return
             psa_cost = await cost_below_psa(session=session, service_id=resolved.picks.service, price=price)
             if psa_cost is not None:
-                sealed = seal_state(context, BELOW_COST_KIND, {**state.to_payload(), "pr": _price_payload(price)})
+                sealed = seal_state(context, SealedFor.LINK_BELOW_COST,
+                                    {**state.to_payload(), "pr": _price_payload(price)})
                 await ack(response_action="push",
                           view=below_cost_view(resolved=resolved, price=price, psa_cost=psa_cost, sealed=sealed))
                 return
@@ -306,7 +307,7 @@ def _on_block(view: dict[str, Any], block_id: str, message: str) -> dict[str, An
 def _confirm_below_cost(context: AppContext):
     async def confirm(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
         try:
-            payload = open_state(context, BELOW_COST_KIND, view.get("private_metadata"))
+            payload = open_state(context, SealedFor.LINK_BELOW_COST, view.get("private_metadata"))
             state = WizardState.from_payload(payload)
             price = replace(_price_from_payload(payload.get("pr") or {}), below_cost_confirmed=True)
         except (TamperedMetadata, KeyError, TypeError, ValueError, InvalidOperation):
@@ -320,7 +321,7 @@ def _confirm_below_cost(context: AppContext):
             problems = _incomplete(resolved) or await link_conflicts(session=session, picks=resolved.picks)
             if problems:
                 await ack(response_action="update", view=notice_view(
-                    "Not saved", "Nothing was saved: " + "; ".join(problems.values())
+                    "Not saved", "Nothing was saved: " + "; ".join(map(mrkdwn_escape, problems.values()))
                     + ". Go back and pick again."))
                 return
             answer, link_id = await _save(session, view, state, resolved, price, actor)
@@ -341,8 +342,6 @@ async def report_link(context: AppContext, client: AsyncWebClient, *, state: Wiz
             outcomes = await unreconciled(session=session, link_ids=[link_id], reason=engine.reason)
     else:
         outcomes = await reconcile_new_links(engine=engine, link_ids=[link_id], actor=actor)
-    sentence = (mrkdwn_escape(outcomes[0].sentence()) if outcomes
-                else "The relation was saved, then removed before it was reconciled.")
-    unlink_value = seal_state(context, UNLINK_BUTTON_KIND, {"l": link_id}) if outcomes else None
-    await post_in_channel(client, channel=state.channel, user=actor, text=sentence,
-                          blocks=result_blocks(sentence, unlink_value=unlink_value, actor=actor))
+    unlink_value = seal_state(context, SealedFor.UNLINK_BUTTON, {"l": link_id}) if outcomes else None
+    text, blocks = result_message(outcomes[0] if outcomes else None, unlink_value=unlink_value, actor=actor)
+    await post_in_channel(client, channel=state.channel, user=actor, text=text, blocks=blocks)

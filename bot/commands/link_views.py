@@ -26,11 +26,13 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.commands.blocks import button, buttons, context, mrkdwn_escape, section, truncate
+from bot.commands.blocks import button, buttons, context, section, truncate
 from bot.commands.ids import LinkActionId, LinkBlockId, LinkCallbackId
+from bot.commands.mrkdwn import mrkdwn_escape, user_mention
 from bot.db.link_choices import LEVELS, Choice, Filters, Level, Picks, ResolvedPicks
 from bot.db.models import PriceSourceKind
 from bot.db.relations import PriceChoice
+from bot.sync.link_reconciliation import LinkOutcome
 
 MAX_OPTION_TEXT = 75
 SHOW_EXPIRED, SHOW_LINKED = "show_expired", "show_linked"
@@ -73,6 +75,11 @@ class WizardState:
         flags = str(payload.get("f", ""))
         return cls(user=str(payload["u"]), channel=str(payload["ch"]), picks=Picks.from_dict(payload.get("p", {})),
                    filters=Filters(show_expired="e" in flags, show_linked="l" in flags), hint=str(payload.get("h", "")))
+
+
+def match_note(typed: str, match: Choice, *, otherwise: str) -> str:
+    """What `/seats link <name>` (or `/seats policy <name>`) took the typed name for."""
+    return f"“{mrkdwn_escape(typed)}” looks like *{mrkdwn_escape(match.name)}* ({match.score or 0:.0f}%); {otherwise}"
 
 
 def picker_block_id(level: Level, picks: Picks) -> str:
@@ -187,8 +194,16 @@ def below_cost_view(*, resolved: ResolvedPicks, price: PriceChoice, psa_cost: De
                 blocks=[section(text, block_id=LinkBlockId.BELOW_COST)]).to_dict()
 
 
+def result_message(outcome: LinkOutcome | None, *, unlink_value: str | None, actor: str
+                   ) -> tuple[str, list[dict[str, Any]]]:
+    """(text, blocks) of the reconciliation result posted where `/seats link` was run."""
+    sentence = (mrkdwn_escape(outcome.sentence()) if outcome is not None
+                else "The relation was saved, then removed before it was reconciled.")
+    return sentence, result_blocks(sentence, unlink_value=unlink_value, actor=actor)
+
+
 def result_blocks(sentence: str, *, unlink_value: str | None, actor: str) -> list[dict[str, Any]]:
-    blocks: list[Block] = [section(sentence, block_id=LinkBlockId.RESULT), context(f"Linked by <@{actor}>")]
+    blocks: list[Block] = [section(sentence, block_id=LinkBlockId.RESULT), context(f"Linked by {user_mention(actor)}")]
     if unlink_value is not None:
         blocks.append(buttons([unlink_button(unlink_value)], block_id=LinkBlockId.RESULT_ACTIONS))
     return [block.to_dict() for block in blocks]

@@ -9,8 +9,9 @@ import logging
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.commands.blocks import context, message_blocks, mrkdwn_escape, section
+from bot.commands.blocks import context, message_blocks, section
 from bot.commands.kept_messages import KeptMessage, keep_message
+from bot.commands.mrkdwn import mrkdwn_escape
 from bot.db.app_settings import load_app_settings
 from bot.sync.margin import BELOW_COST, LinkMargin, link_margins, margin_key, open_margin_alerts
 

@@ -1,6 +1,6 @@
 """A modal's state between steps: sealed into `private_metadata` with the app's key, checked on return.
 
-Each payload names its `kind` ("link", "unlink_confirm", ...), so a state sealed for one dialog is
+Each state is sealed for its dialog (`SealedFor`, part of the MAC), so a state sealed for one dialog is
 refused by another. A state that fails the check is answered with a plain error and nothing is saved.
 """
 
@@ -14,29 +14,26 @@ from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands.blocks import section, truncate
-from bot.commands.ids import LinkBlockId, LinkCallbackId
-from bot.commands.metadata import TamperedMetadata, metadata_key, seal, unseal
+from bot.commands.ids import LinkBlockId, LinkCallbackId, SealedFor
+from bot.commands.metadata import metadata_key, seal, unseal
+from bot.commands.mrkdwn import mrkdwn_escape
 
 if TYPE_CHECKING:
     from web.context import AppContext
 
 log = logging.getLogger(__name__)
 
-KIND = "k"
 TAMPERED = "This dialog's state was altered, so nothing was saved. Open it again with the /seats command."
 MAX_TITLE = 24
 
 
-def seal_state(context: AppContext, kind: str, payload: dict[str, Any]) -> str:
-    return seal({KIND: kind, **payload}, key=metadata_key(context.settings.secret_key))
+def seal_state(context: AppContext, purpose: SealedFor | str, payload: dict[str, Any]) -> str:
+    return seal(payload, key=metadata_key(context.settings.secret_key), purpose=purpose)
 
 
-def open_state(context: AppContext, kind: str, value: str | None) -> dict[str, Any]:
+def open_state(context: AppContext, purpose: SealedFor | str, value: str | None) -> dict[str, Any]:
     """The sealed payload; TamperedMetadata when it was altered or sealed for another dialog."""
-    payload = unseal(value, key=metadata_key(context.settings.secret_key))
-    if payload.get(KIND) != kind:
-        raise TamperedMetadata("this dialog's state belongs to another dialog")
-    return payload
+    return unseal(value, key=metadata_key(context.settings.secret_key), purpose=purpose)
 
 
 def notice_view(title: str, text: str) -> dict[str, Any]:
@@ -50,11 +47,12 @@ def first_input_block(view: dict[str, Any]) -> str | None:
 
 
 def error_answer(view: dict[str, Any], message: str, *, title: str = "Not saved") -> dict[str, Any]:
-    """A view_submission answer showing `message`: on the first input block, else as a notice view."""
+    """A view_submission answer showing `message` (plain words, maybe quoting a name): on the first input
+    block (Slack shows errors as typed), else as a notice view (mrkdwn: escaped)."""
     block_id = first_input_block(view)
     if block_id:
         return {"response_action": "errors", "errors": {block_id: message}}
-    return {"response_action": "update", "view": notice_view(title, message)}
+    return {"response_action": "update", "view": notice_view(title, mrkdwn_escape(message))}
 
 
 def tampered_answer(view: dict[str, Any]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.models.blocks import Option
 
 from bot.commands.blocks import truncate
-from bot.commands.ids import LinkActionId
+from bot.commands.ids import LinkActionId, SealedFor
 from bot.commands.link import today_for, wizard_state
 from bot.commands.link_views import LEVEL_BY_ACTION, MAX_OPTION_TEXT, choice_option
 from bot.commands.metadata import TamperedMetadata
@@ -27,9 +27,6 @@ if TYPE_CHECKING:
     from web.context import AppContext
 
 log = logging.getLogger(__name__)
-
-UNLINK_PICK_KIND = "unlink"
-
 
 def register_option_loaders(app: AsyncApp, context: AppContext) -> None:
     for action_id in LEVEL_BY_ACTION:
@@ -62,7 +59,7 @@ def _wizard_options(context: AppContext):
 def _relation_options(context: AppContext):
     async def load(ack: AsyncAck, body: dict[str, Any], payload: dict[str, Any]) -> None:
         try:
-            open_state(context, UNLINK_PICK_KIND, (body.get("view") or {}).get("private_metadata"))
+            open_state(context, SealedFor.UNLINK_PICK, (body.get("view") or {}).get("private_metadata"))
         except TamperedMetadata:
             await ack(options=[])
             return

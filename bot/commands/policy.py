@@ -16,16 +16,19 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Option
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.commands.blocks import mrkdwn_escape, truncate
-from bot.commands.ids import PolicyId
+from bot.commands.blocks import truncate
+from bot.commands.ids import PolicyId, SealedFor
+from bot.commands.inbound import from_a_view, row_id
 from bot.commands.link import today_for
-from bot.commands.link_views import choice_option
+from bot.commands.link_views import choice_option, match_note
 from bot.commands.metadata import TamperedMetadata
 from bot.commands.modal_state import TAMPERED, notice_view, open_state, seal_state, tampered_answer
+from bot.commands.mrkdwn import mrkdwn_escape
 from bot.commands.policy_views import (
     MAX_OPTION_TEXT,
     TITLE,
     link_block,
+    no_match_note,
     picked,
     policy_form,
     policy_view,
@@ -50,14 +53,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-POLICY_KIND = "policy"
 MAX_NAME = 100
 CATCHING_UP = "The dialog was still showing your last pick; wait a moment, then save again."
 
 
 def register_policy(app: AsyncApp, context: AppContext) -> None:
     for action_id in (PolicyId.SCOPE, PolicyId.COMPANY, PolicyId.LINK):
-        app.action(action_id.value)(_picked(context))
+        app.action(action_id.value, matchers=[from_a_view])(_picked(context))
     app.options(PolicyId.COMPANY.value)(_company_options(context))
     app.options(PolicyId.LINK.value)(_link_options(context))
     app.view(PolicyId.CALLBACK.value)(_submit(context))
@@ -76,11 +78,10 @@ async def open_policy(command: dict[str, Any], *, context: AppContext, client: A
         async with context.sessions() as session:
             best = await best_company(session=session, name=name, today=today_for(context))
         if best is None:
-            note = f"No marketplace company resembles “{mrkdwn_escape(name)}”; showing the global policy."
+            note = no_match_note(name)
         else:
             scope, company_id = Scope.company, best.id
-            note = (f"“{mrkdwn_escape(name)}” looks like *{mrkdwn_escape(best.name)}* ({best.score:.0f}%); "
-                    "pick another company below if not.")
+            note = match_note(name, best, otherwise="pick another company below if not.")
     view = await _render(context, user=user, channel=command["channel_id"], scope=scope, company_id=company_id,
                          link_id=None, note=note)
     try:
@@ -104,12 +105,12 @@ async def _render(context: AppContext, *, user: str, channel: str, scope: Scope,
             else:
                 target = PolicyTarget(Scope.global_) if scope is Scope.global_ else None
         except PolicyTargetGone as exc:
-            target, company_id, link_id, note = None, None, None, f"{exc}; pick again."
+            target, company_id, link_id, note = None, None, None, f"{mrkdwn_escape(str(exc))}; pick again."
         if target is not None and target.company_id is not None:
             company = (target.company_id, target.company_name or "")
         if target is not None and (target.scope is scope):
             policy = await scoped_policy(session=session, target=target)
-    sealed = seal_state(context, POLICY_KIND, {"u": user, "ch": channel, "s": scope.value,
+    sealed = seal_state(context, SealedFor.POLICY, {"u": user, "ch": channel, "s": scope.value,
                                                "c": None if company is None else company[0],
                                                "l": None if link is None else link[0]})
     return policy_view(scope=scope, company=company, link=link, policy=policy, metadata=sealed, note=note)
@@ -117,7 +118,7 @@ async def _render(context: AppContext, *, user: str, channel: str, scope: Scope,
 
 def _state(context: AppContext, view: dict[str, Any], user: str) -> dict[str, Any]:
     """The sealed state; TamperedMetadata when altered, or when someone else sends back this user's modal."""
-    state = open_state(context, POLICY_KIND, view.get("private_metadata"))
+    state = open_state(context, SealedFor.POLICY, view.get("private_metadata"))
     try:
         state["s"] = Scope(state["s"])
         for key in ("c", "l"):
@@ -145,9 +146,9 @@ def _picked(context: AppContext):
                 scope = Scope(value)
                 link_id = link_id if scope is Scope.link else None
             elif action.get("action_id") == PolicyId.COMPANY:
-                company_id, link_id = (int(value) if value else None), None
+                company_id, link_id = _picked_id(value), None
             else:
-                link_id = int(value) if value else None
+                link_id = _picked_id(value)
         except (TypeError, ValueError):
             log.warning("a policy modal pick with an unknown value %r by %s", value, user)
             return
@@ -155,6 +156,16 @@ def _picked(context: AppContext):
                                                    company_id=company_id, link_id=link_id))
 
     return pick
+
+
+def _picked_id(value: str | None) -> int | None:
+    """The company or relation picked (None: the pick was cleared); ValueError for a value no option has."""
+    if not value:
+        return None
+    picked_id = row_id(value)
+    if picked_id is None:
+        raise ValueError(value)
+    return picked_id
 
 
 def _company_options(context: AppContext):
@@ -256,7 +267,7 @@ def _first_field_error(view: dict[str, Any], message: str) -> dict[str, Any]:
                      if b.get("type") == "input" and str(b.get("block_id", "")).startswith("seats_policy_approval")),
                     None)
     if block_id is None:
-        return {"response_action": "update", "view": notice_view(TITLE, message)}
+        return {"response_action": "update", "view": notice_view(TITLE, mrkdwn_escape(message))}
     return {"response_action": "errors", "errors": {block_id: truncate(message, 150)}}
 
 

@@ -8,7 +8,6 @@ comes from. A field's block_id carries the scope key, so picking another company
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -24,10 +23,11 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.commands.blocks import context, mrkdwn_escape, section, truncate
+from bot import money
+from bot.commands.blocks import context, section, truncate
 from bot.commands.ids import PolicyId
+from bot.commands.mrkdwn import mrkdwn_escape, user_mention
 from bot.db.models import DecreaseTiming, Scope
-from bot.db.policies import MAX_PERCENT
 from bot.db.policy_scopes import POLICY_FIELDS, FieldValue, PolicyTarget, ScopedPolicy
 
 TITLE = "Sync policy"
@@ -35,10 +35,10 @@ MAX_OPTION_TEXT = 75
 MAX_HINT = 2000
 INHERIT = "inherit"
 MAX_UNITS = 1_000_000
-MAX_MONEY = Decimal(10) ** 10  # Numeric(14, 4): ten digits before the point
-MAX_DECIMALS = 4
+MAX_UNIT_DIGITS = len(str(MAX_UNITS))
+MAX_PERCENT, MIN_MARGIN, MAX_MARGIN = money.MAX_PERCENT, money.MIN_MARGIN, money.MAX_MARGIN
+MAX_MONEY = money.MONEY_LIMIT  # Numeric(14, 4): ten digits before the point
 CURRENCY_SIGNS = "$€£"
-PLAIN_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 
 SCOPE_LABELS = {Scope.global_: "Global: every company", Scope.company: "One marketplace company",
                 Scope.link: "One relation (link)"}
@@ -67,6 +67,10 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("min_margin_percent", "Minimum margin %", "margin", "e.g. 15", "off: no margin alert"),
 )
 assert tuple(f.name for f in FIELDS) == POLICY_FIELDS
+
+
+def no_match_note(typed: str) -> str:
+    return f"No marketplace company resembles “{mrkdwn_escape(typed)}”; showing the global policy."
 
 
 def policy_field_block(name: str, key: str) -> str:
@@ -190,7 +194,8 @@ def _source(value: FieldValue, target: PolicyTarget) -> str:
 def summary_text(policy: ScopedPolicy, changed: list[str], user_id: str) -> str:
     """What the saved notice says: who saved, what changed, and every value now in force here."""
     names = {spec.name: spec.label for spec in FIELDS}
-    lines = [f"Saved by <@{user_id}> for *{mrkdwn_escape(policy.target.title)}*; the audit trail has the details.",
+    lines = [f"Saved by {user_mention(user_id)} for *{mrkdwn_escape(policy.target.title)}*; the audit trail has the "
+             "details.",
              ("Changed: " + ", ".join(names[n].lower() for n in changed) + ".") if changed else "Nothing changed."]
     lines += [f"• {spec.label}: {shown_value(spec, policy.fields[spec.name].effective)} "
               f"({mrkdwn_escape(_source(policy.fields[spec.name], policy.target))})" for spec in FIELDS]
@@ -236,14 +241,14 @@ def parse_field(spec: FieldSpec, raw: str) -> Any:
     if not raw:
         return None
     if spec.kind == "units":
-        if not raw.isdigit() or int(raw) > MAX_UNITS:
+        if not (raw.isascii() and raw.isdigit()) or len(raw) > MAX_UNIT_DIGITS or int(raw) > MAX_UNITS:
             raise ValueError(f"type a whole number of units from 0 to {MAX_UNITS:,}, or leave it empty")
         return int(raw)
     if spec.kind in ("percent", "margin"):
         number = _decimal(raw.removesuffix("%").strip(), "a percent such as 25 or 12.5")
         if spec.kind == "percent" and not Decimal(0) <= number <= MAX_PERCENT:
             raise ValueError(f"type a percent from 0 to {MAX_PERCENT}, or leave it empty")
-        if spec.kind == "margin" and not Decimal(-100) <= number < Decimal(100):
+        if spec.kind == "margin" and not MIN_MARGIN <= number < MAX_MARGIN:
             raise ValueError("type a margin from -100 up to (not including) 100, or leave it empty")
         return number
     number = _decimal(raw.lstrip(CURRENCY_SIGNS).strip(), "an amount such as 500 or 12.50")
@@ -253,11 +258,14 @@ def parse_field(spec: FieldSpec, raw: str) -> Any:
 
 
 def _decimal(raw: str, example: str) -> Decimal:
+    """bot.money's plain notation (no exponents, NaN or Infinity, which Decimal would take), at most the
+    database's 4 decimals; the ranges are the caller's."""
     if "," in raw:
         raise ValueError(f"type {example}: a dot for decimals and no thousands separators")
-    if not PLAIN_NUMBER.fullmatch(raw):  # no exponents, NaN or Infinity, which Decimal would take
-        raise ValueError(f"{truncate(raw, 20)!r} is not a number; type {example}")
-    number = Decimal(raw)
-    if -number.as_tuple().exponent > MAX_DECIMALS:
-        raise ValueError(f"use at most {MAX_DECIMALS} decimals")
+    try:
+        number = money.parse_number(raw, field="that")
+    except money.NumberError:
+        raise ValueError(f"{truncate(raw, 20)!r} is not a number; type {example}") from None
+    if -number.as_tuple().exponent > money.MONEY_SCALE:
+        raise ValueError(f"use at most {money.MONEY_SCALE} decimals")
     return number

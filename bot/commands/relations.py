@@ -16,7 +16,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands.engines import engine_or_reason
-from bot.commands.ids import LinkActionId, LinkCallbackId
+from bot.commands.ids import LinkActionId, LinkCallbackId, SealedFor
+from bot.commands.inbound import from_a_view, whole_number
 from bot.commands.metadata import TamperedMetadata
 from bot.commands.modal_state import TAMPERED, notice_view, open_state, replace_view, seal_state, tampered_answer
 from bot.commands.relations_views import (
@@ -50,14 +51,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-RELATIONS_KIND = "relations"
 MAX_PICKS = 60  # rows ticked across pages, kept in the sealed state (Slack allows 3,000 characters of it)
+MAX_PAGE = 1_000_000  # a pager value past this is not one the dialog showed
 
 
 def register_relations(app: AsyncApp, context: AppContext) -> None:
-    app.action(LinkActionId.RELATIONS_MODE.value)(_turn(context))
-    app.action(LinkActionId.RELATIONS_NEXT.value)(_turn(context))
-    app.action(LinkActionId.RELATIONS_PREVIOUS.value)(_turn(context))
+    for action_id in (LinkActionId.RELATIONS_MODE, LinkActionId.RELATIONS_NEXT, LinkActionId.RELATIONS_PREVIOUS):
+        app.action(action_id.value, matchers=[from_a_view])(_turn(context))
     app.view(LinkCallbackId.RELATIONS.value)(_submit(context))
 
 
@@ -70,7 +70,7 @@ async def open_relations(command: dict[str, Any], *, context: AppContext, client
     state = {"u": user, "ch": channel, "m": SUGGESTED, "pg": 0, "rows": [], "pk": []}
     try:
         opened = await client.views_open(trigger_id=command["trigger_id"],
-                                         view=loading_view(seal_state(context, RELATIONS_KIND, state)))
+                                         view=loading_view(seal_state(context, SealedFor.RELATIONS, state)))
     except SlackApiError as exc:
         await reply(f"I could not open the relations dialog ({exc.response.get('error')}); please try again.")
         return
@@ -91,14 +91,14 @@ async def show_page(context: AppContext, client: AsyncWebClient, view: dict[str,
         rows, keys = [relation_row(r) for r in relations], [r.link_id for r in relations]
     picked = state.get("pk") or []
     ticked = frozenset(index for index, key in enumerate(keys) if key in picked)
-    sealed = seal_state(context, RELATIONS_KIND, {**state, "m": mode, "pg": page, "rows": keys, "pk": picked})
+    sealed = seal_state(context, SealedFor.RELATIONS, {**state, "m": mode, "pg": page, "rows": keys, "pk": picked})
     await replace_view(client, view, relations_view(
         mode=mode, page=page, total=total, rows=rows, sealed=sealed, ticked=ticked,
         ticked_elsewhere=len(picked) - len(ticked), cap_reached=MAX_PICKS if state.get("cap") else None))
 
 
 def _state(context: AppContext, view: dict[str, Any]) -> dict[str, Any]:
-    state = open_state(context, RELATIONS_KIND, view.get("private_metadata"))
+    state = open_state(context, SealedFor.RELATIONS, view.get("private_metadata"))
     if (state.get("m") not in (SUGGESTED, CURRENT) or not isinstance(state.get("rows"), list)
             or not isinstance(state.get("pk", []), list)):
         raise TamperedMetadata("the relations state is not one SeatSync wrote")
@@ -125,9 +125,9 @@ def _turn(context: AppContext):
         value = str(action.get("value") or "")
         if action["action_id"] == LinkActionId.RELATIONS_MODE:  # the other mode's rows: ticks start afresh
             state = {**state, "m": CURRENT if value == CURRENT else SUGGESTED, "pg": 0, "pk": [], "cap": False}
-        elif value.isdigit():
+        elif (page := whole_number(value, maximum=MAX_PAGE)) is not None:
             picked = picked_rows(view, state)
-            state = {**state, "pg": int(value), "pk": picked[:MAX_PICKS], "cap": len(picked) > MAX_PICKS}
+            state = {**state, "pg": page, "pk": picked[:MAX_PICKS], "cap": len(picked) > MAX_PICKS}
         await show_page(context, client, view, state)
 
     return turn
@@ -140,9 +140,9 @@ def ticked_indexes(view: dict[str, Any], row_count: int, *, page: int, mode: str
     for group in range(-(-row_count // ROWS_PER_GROUP)):
         block = values.get(rows_block_id(group, page=page, mode=mode)) or {}
         for option in (block.get(rows_action_id(group)) or {}).get("selected_options") or []:
-            value = str(option.get("value") or "")
-            if value.isdigit() and int(value) < row_count:
-                ticked.add(int(value))
+            index = whole_number(option.get("value"), maximum=row_count - 1)
+            if index is not None:
+                ticked.add(index)
     return sorted(ticked)
 
 

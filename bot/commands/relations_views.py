@@ -14,8 +14,9 @@ from typing import Any
 from slack_sdk.models.blocks import Block, CheckboxesElement, InputBlock, Option
 from slack_sdk.models.views import View
 
-from bot.commands.blocks import button, buttons, context, message_blocks, mrkdwn_escape, section, truncate
+from bot.commands.blocks import button, buttons, context, message_blocks, plain_section, section, truncate
 from bot.commands.ids import LinkActionId, LinkBlockId, LinkCallbackId
+from bot.commands.mrkdwn import mrkdwn_escape
 from bot.db.relations import Relation, RowOutcome
 from bot.sync.link_reconciliation import LinkOutcome
 from bot.sync.suggestions import LinkSuggestion
@@ -104,13 +105,12 @@ def summary_message(*, mode: str, outcomes: list[RowOutcome], reconciled: dict[i
     verb = "Set" if mode == SUGGESTED else "Cleared"
     headline = f"{verb} {done} of {len(outcomes)} relations."
     blocks: list[Block] = [section(f"*{headline}*", block_id=LinkBlockId.RELATIONS_SUMMARY)]
-    for outcome in outcomes:
+    for outcome in outcomes:  # names and the reasons, nothing of ours to format: plain_text, shown as typed
         if not outcome.ok:
-            blocks.append(section(f"❌ {mrkdwn_escape(outcome.label)}: {mrkdwn_escape(str(outcome.error))}"))
+            blocks.append(plain_section(f"❌ {outcome.label}: {outcome.error}"))
             continue
         after = reconciled.get(outcome.link_id) if outcome.link_id is not None else None
-        blocks.append(section(f"✅ {mrkdwn_escape(outcome.label)}"
-                              + (f"\n{mrkdwn_escape(after.sentence())}" if after else "")))
+        blocks.append(plain_section(f"✅ {outcome.label}" + (f"\n{after.sentence()}" if after else "")))
     if mode == SUGGESTED and done:
         blocks.append(context(f"Not reconciled yet: {mrkdwn_escape(not_reconciled)}. The next sync levels them."
                               if not_reconciled

@@ -12,7 +12,7 @@ import logging
 import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -26,11 +26,11 @@ from bot.commands.blocks import (
     header,
     link_button,
     message_blocks,
-    mrkdwn_escape,
     section,
     truncate,
 )
 from bot.commands.ids import ReportId
+from bot.commands.mrkdwn import mrkdwn_escape, user_mention
 from bot.db.app_settings import load_app_settings
 from bot.reports.catalogue import FILTER_NAMES, REPORTS, parse_filters
 from bot.reports.links import report_url
@@ -83,9 +83,14 @@ def parse_report_request(text: str) -> ReportRequest:
         filters.append((key, value))
     try:
         parse_filters(filters)
-    except ValueError as exc:
-        raise ValueError(f"{str(exc)[0].upper()}{str(exc)[1:]}.") from None
+    except ValueError as exc:  # its words quote what was typed
+        raise ValueError(mrkdwn_escape(_sentence(exc))) from None
     return ReportRequest(name=name, filters=tuple(filters))
+
+
+def _sentence(exc: Exception) -> str:
+    text = str(exc)
+    return f"{text[:1].upper()}{text[1:]}."
 
 
 def signed_links(app_context: AppContext, *, name: str, filters: Mapping[str, str] | None = None,
@@ -114,14 +119,14 @@ async def report_command(*, text: str, ack: AsyncAck, command: dict[str, Any], r
         await ack(text=report_usage(str(exc)), response_type="ephemeral")
         return
     await ack()
-    now = datetime.now(UTC)
+    now = app_context.clock()
     try:
         async with app_context.sessions() as session:
             days = (await load_app_settings(session=session)).report_link_days
             summary = await summarise_report(session=session, name=request.name,
                                              filters=parse_filters(list(request.filters), today=now.date()))
     except ValueError as exc:  # a filter this report cannot take (a date range on a snapshot, a status...)
-        await respond(text=report_usage(f"{str(exc)[0].upper()}{str(exc)[1:]}."), response_type="ephemeral")
+        await respond(text=report_usage(mrkdwn_escape(_sentence(exc))), response_type="ephemeral")
         return
     except Exception:
         log.exception("the %s report asked for by %s failed", request.name, command.get("user_id"))
@@ -172,7 +177,7 @@ def summary_blocks(summary: ReportSummary, *, request: ReportRequest, links: Map
                               block_id=ReportId.CUSTOMERS_BLOCK))
     blocks.append(buttons([link_button(label, action_id, links[fmt], primary=fmt == "html")
                            for fmt, (label, action_id) in LINK_LABELS.items()], block_id=ReportId.LINKS_BLOCK))
-    blocks.append(context(f"Asked for by <@{asked_by}>. The links are signed and work until {valid_until}."))
+    blocks.append(context(f"Asked for by {user_mention(asked_by)}. The links are signed and work until {valid_until}."))
     return message_blocks(blocks)
 
 

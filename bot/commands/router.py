@@ -21,6 +21,7 @@ from bot.commands.help import help_blocks, help_text, usage_text
 from bot.commands.home import register_home
 from bot.commands.home_refresh import refresh_home_tabs, sync_run_mark
 from bot.commands.ids import ActionId
+from bot.commands.inbound import from_a_message
 from bot.commands.link_family import LINK_SUBCOMMANDS, register_link_commands
 from bot.commands.policy import open_policy, register_policy
 from bot.commands.report import register_report_commands, report_command
@@ -35,10 +36,10 @@ SLASH_COMMAND = "/seats"
 
 
 def register_commands(app: AsyncApp, context: AppContext, *, seen: SeenDeliveries | None = None) -> None:
-    app.middleware(drop_repeated_deliveries(seen or SeenDeliveries(sessions=context.sessions)))
+    app.middleware(drop_repeated_deliveries(seen or SeenDeliveries(sessions=context.sessions, clock=context.clock)))
     app.command(SLASH_COMMAND)(_seats_command(context))
-    app.action(ActionId.HELP_SYNC.value)(_sync_button(context, dry_run=False))
-    app.action(ActionId.HELP_SYNC_DRY_RUN.value)(_sync_button(context, dry_run=True))
+    app.action(ActionId.HELP_SYNC.value, matchers=[from_a_message])(_sync_button(context, dry_run=False))
+    app.action(ActionId.HELP_SYNC_DRY_RUN.value, matchers=[from_a_message])(_sync_button(context, dry_run=True))
     register_config(app, context)
     register_home(app, context, seats_command=_seats_command(context))
     register_report_commands(app, context)

@@ -17,6 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.commands.access import is_billing_member, load_billing_team, refusal
 from bot.commands.alerts import refresh_failure_alerts
 from bot.commands.engines import engine_or_reason
+from bot.commands.mrkdwn import mrkdwn_escape
 from bot.commands.sync_summary import summary_blocks, summary_text
 from bot.sync.wiring import NotConfigured
 
@@ -53,7 +54,7 @@ async def run_sync_for(request: SyncRequest, *, context: AppContext, client: Asy
     await reply("Dry run… (nothing will be written to the PSA)" if request.dry_run else "Syncing…")
     engine = await engine_or_reason(context)
     if isinstance(engine, NotConfigured):
-        await reply(f"Sync cannot run yet: {engine.reason}.")
+        await reply(f"Sync cannot run yet: {mrkdwn_escape(engine.reason)}.")
         return
     try:
         report = await engine.run_cycle(trigger="slack", actor=request.user_id, dry_run=request.dry_run)

@@ -1,11 +1,15 @@
-"""A sync cycle's report as a Slack message: counts, then up to ten planned changes."""
+"""A sync cycle's report as a Slack message: counts, then up to ten planned changes.
+
+The changes are data (customer, resource and service names as the vendors spell them), shown as plain_text;
+the headline's errors are vendor text, escaped into its mrkdwn."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from bot.commands.blocks import context, message_blocks, section
+from bot.commands.blocks import context, message_blocks, plain_section, section
 from bot.commands.ids import BlockId
+from bot.commands.mrkdwn import mrkdwn_escape, user_mention
 from bot.sync.engine import CycleReport
 from bot.sync.summary import describe_change, held_count
 
@@ -14,7 +18,7 @@ MAX_CHANGES_SHOWN = 10
 
 def summary_headline(report: CycleReport, *, actor: str) -> str:
     kind = "Dry run" if report.dry_run else "Sync"
-    return f"{kind} #{report.run_id} by <@{actor}>: {report.status.value} in {report.seconds:.1f} s"
+    return f"{kind} #{report.run_id} by {user_mention(actor)}: {report.status.value} in {report.seconds:.1f} s"
 
 
 def summary_counts(report: CycleReport) -> list[str]:
@@ -32,7 +36,7 @@ def summary_counts(report: CycleReport) -> list[str]:
         posting = report.posting
         lines.append(f"Posted {posting.posted}, confirmed {posting.confirmed}, failed {posting.failed}"
                      f" ({posting.needs_action} need action)")
-    lines += [f"Error: {error}" for error in report.errors]
+    lines += [f"Error: {mrkdwn_escape(error)}" for error in report.errors]
     return lines
 
 
@@ -41,8 +45,8 @@ def summary_blocks(report: CycleReport, *, actor: str) -> list[dict[str, Any]]:
                       block_id=BlockId.SYNC_SUMMARY)]
     shown = report.planned[:MAX_CHANGES_SHOWN]
     if shown:
-        blocks.append(section("\n".join(f"• {describe_change(change, dry_run=report.dry_run)}" for change in shown),
-                              block_id=BlockId.SYNC_CHANGES))
+        blocks.append(plain_section("\n".join(f"• {describe_change(change, dry_run=report.dry_run)}"
+                                              for change in shown), block_id=BlockId.SYNC_CHANGES))
     if len(report.planned) > len(shown):
         blocks.append(context(f"… and {len(report.planned) - len(shown)} more (see the adjustments report)"))
     return message_blocks(blocks)

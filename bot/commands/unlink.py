@@ -18,27 +18,24 @@ from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands.blocks import context as context_block
-from bot.commands.blocks import mrkdwn_escape, section
-from bot.commands.ids import LinkActionId, LinkBlockId, LinkCallbackId
-from bot.commands.link import UNLINK_BUTTON_KIND
+from bot.commands.blocks import section
+from bot.commands.ids import LinkActionId, LinkBlockId, LinkCallbackId, SealedFor
+from bot.commands.inbound import from_a_message, row_id
 from bot.commands.metadata import TamperedMetadata
 from bot.commands.modal_state import notice_view, open_state, seal_state, tampered_answer
-from bot.commands.options import UNLINK_PICK_KIND
+from bot.commands.mrkdwn import mrkdwn_escape
 from bot.commands.user_replies import refusal_for, refused_submission, tell_user
-from bot.db.relations import Relation, clear_relations, relations_by_id, suggestion_cache
+from bot.db.relations import Relation, RowOutcome, clear_relations, relations_by_id, suggestion_cache
 
 if TYPE_CHECKING:
     from web.context import AppContext
 
 log = logging.getLogger(__name__)
 
-UNLINK_CONFIRM_KIND = "unlink_confirm"
-
-
 def register_unlink(app: AsyncApp, context: AppContext) -> None:
     app.view(LinkCallbackId.UNLINK_PICK.value)(_picked(context))
     app.view(LinkCallbackId.UNLINK_CONFIRM.value)(_confirmed(context))
-    app.action(LinkActionId.UNLINK_BUTTON.value)(_button(context))
+    app.action(LinkActionId.UNLINK_BUTTON.value, matchers=[from_a_message])(_button(context))
 
 
 def pick_view(sealed: str) -> dict[str, Any]:
@@ -68,7 +65,7 @@ async def open_unlink_dialog(command: dict[str, Any], *, context: AppContext, cl
     if refusal is not None:
         await reply(refusal)
         return
-    sealed = seal_state(context, UNLINK_PICK_KIND, {"u": user, "ch": command["channel_id"]})
+    sealed = seal_state(context, SealedFor.UNLINK_PICK, {"u": user, "ch": command["channel_id"]})
     try:
         await client.views_open(trigger_id=command["trigger_id"], view=pick_view(sealed))
     except SlackApiError as exc:
@@ -78,7 +75,7 @@ async def open_unlink_dialog(command: dict[str, Any], *, context: AppContext, cl
 def _picked(context: AppContext):
     async def picked(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
         try:
-            state = open_state(context, UNLINK_PICK_KIND, view.get("private_metadata"))
+            state = open_state(context, SealedFor.UNLINK_PICK, view.get("private_metadata"))
         except TamperedMetadata:
             await ack(**tampered_answer(view))
             return
@@ -86,15 +83,16 @@ def _picked(context: AppContext):
             return
         selected = (((view.get("state") or {}).get("values") or {}).get(LinkBlockId.UNLINK_PICK) or {}).get(
             LinkActionId.UNLINK_PICK) or {}
-        value = str((selected.get("selected_option") or {}).get("value") or "")
-        async with context.sessions() as session:
-            relation = (await relations_by_id(session=session, link_ids=[int(value)])).get(int(value)) \
-                if value.isdigit() else None
+        link_id = row_id((selected.get("selected_option") or {}).get("value"))
+        relation = None
+        if link_id is not None:
+            async with context.sessions() as session:
+                relation = (await relations_by_id(session=session, link_ids=[link_id])).get(link_id)
         if relation is None:
             await ack(response_action="errors",
                       errors={LinkBlockId.UNLINK_PICK: "that relation is not there any more; pick another"})
             return
-        sealed = seal_state(context, UNLINK_CONFIRM_KIND, {"u": state.get("u"), "ch": state.get("ch"),
+        sealed = seal_state(context, SealedFor.UNLINK_CONFIRM, {"u": state.get("u"), "ch": state.get("ch"),
                                                            "l": relation.link_id})
         await ack(response_action="update", view=confirm_view(relation, sealed))
 
@@ -104,7 +102,7 @@ def _picked(context: AppContext):
 def _confirmed(context: AppContext):
     async def confirmed(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
         try:
-            state = open_state(context, UNLINK_CONFIRM_KIND, view.get("private_metadata"))
+            state = open_state(context, SealedFor.UNLINK_CONFIRM, view.get("private_metadata"))
             link_id = int(state["l"])
         except (TamperedMetadata, KeyError, TypeError, ValueError):
             await ack(**tampered_answer(view))
@@ -128,9 +126,13 @@ async def unlink_one(context: AppContext, link_id: int, actor: str) -> tuple[boo
         labels = {i: r.label for i, r in (await relations_by_id(session=session, link_ids=[link_id])).items()}
     outcome, = await clear_relations(sessions=context.sessions, link_ids=[link_id], labels=labels, actor=actor)
     suggestion_cache(context.sessions).clear()
+    return outcome.ok, unlink_answer(outcome)
+
+
+def unlink_answer(outcome: RowOutcome) -> str:
     if outcome.ok:
-        return True, f"Unlinked {mrkdwn_escape(outcome.label)}. SeatSync no longer syncs it."
-    return False, f"Nothing was unlinked: {mrkdwn_escape(str(outcome.error))}."
+        return f"Unlinked {mrkdwn_escape(outcome.label)}. SeatSync no longer syncs it."
+    return f"Nothing was unlinked: {mrkdwn_escape(str(outcome.error))}."
 
 
 def _button(context: AppContext):
@@ -143,7 +145,7 @@ def _button(context: AppContext):
             await respond(text=refusal, response_type="ephemeral", replace_original=False)
             return
         try:
-            link_id = int(open_state(context, UNLINK_BUTTON_KIND, action.get("value"))["l"])
+            link_id = int(open_state(context, SealedFor.UNLINK_BUTTON, action.get("value"))["l"])
         except (TamperedMetadata, KeyError, TypeError, ValueError):
             log.warning("an Unlink button with an altered value was clicked by %s", actor)
             await respond(text="This button was altered, so nothing was unlinked.", response_type="ephemeral",

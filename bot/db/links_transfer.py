@@ -9,7 +9,10 @@ given in the file must still match the record's current name *loosely* — case,
 punctuation aside — so a file from another tenant whose IDs happen to exist is refused, not applied.
 An empty name is not checked. Rows go through the same service functions as Slack (bot.db.links),
 so every rule holds, in file order, inside one transaction: a dry run rolls it back, `apply` commits
-it only when every row is valid. A resource or service named twice in the file is refused.
+it only when every row is valid. A resource or service named twice in the file is refused. Numbers are
+plain decimals within what the database holds (bot.money): `markup_percent` from -100 to 1000,
+`custom_price` and `custom_cost` from 0 to under 10^10, at most 4 decimals; anything else (Infinity, NaN,
+1E+999999, 1e30, -1, 0.0000001) makes its row invalid.
 """
 
 from __future__ import annotations
@@ -18,13 +21,14 @@ import csv
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import IO
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
+from bot import money
 from bot.db.links import LinkError, link_company, link_resource, link_subscription
 from bot.db.models import (
     CompanyLink,
@@ -386,6 +390,9 @@ def _decimal(row: dict[str, str], column: str) -> Decimal | None:
     if not value:
         return None
     try:
-        return Decimal(value)
-    except InvalidOperation:
-        raise RowError(f"{column} must be a number, not {value!r}") from None
+        number = money.parse_number(value, field=column)
+        if column == "markup_percent":
+            return money.markup(number, field=column)
+        return money.amount(number, field=column)
+    except money.NumberError as exc:
+        raise RowError(str(exc)) from None

@@ -1,4 +1,8 @@
-"""Price sources and sync policies at their three scopes (global, marketplace company, link)."""
+"""Price sources and sync policies at their three scopes (global, marketplace company, link).
+
+The setters are the last gate before the database: every number is finite and within bot.money's bounds
+(amounts from 0 to under 10^10 with at most 4 decimals, percentages in their ranges), whoever calls them.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import money
 from bot.db.audit import record_audit
 from bot.db.models import (
     DecreaseTiming,
@@ -80,7 +85,19 @@ class PolicyError(ValueError):
     """A sync policy value cannot be used; the message says what to fix."""
 
 
-MAX_PERCENT = Decimal(1000)
+MAX_PERCENT = money.MAX_PERCENT
+
+
+def _checked(check, value, **rules):
+    """`check(value, **rules)` from bot.money, its NumberError as a PolicyError; None (inherit) passes."""
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = Decimal(value)
+    try:
+        return check(value, **rules)
+    except money.NumberError as exc:
+        raise PolicyError(str(exc)) from None
 
 
 async def set_approval_policy(
@@ -90,12 +107,11 @@ async def set_approval_policy(
 ) -> SyncPolicy:
     """The approval limits at one scope; each None means "not set here" (the wider scope's value applies).
     A change over any set limit waits for a person; a change exactly at a limit posts on its own."""
-    if max_units is not None and (isinstance(max_units, bool) or not isinstance(max_units, int) or max_units < 0):
-        raise PolicyError(f"the unit limit must be a whole number of 0 or more, not {max_units!r}")
-    if max_percent is not None and not Decimal(0) <= Decimal(max_percent) <= MAX_PERCENT:
-        raise PolicyError(f"the percent limit must be between 0 and {MAX_PERCENT}, not {max_percent}")
-    if max_amount is not None and Decimal(max_amount) < 0:
-        raise PolicyError(f"the amount limit cannot be negative ({max_amount})")
+    if max_units is not None and (isinstance(max_units, bool) or not isinstance(max_units, int)
+                                  or not 0 <= max_units <= money.MAX_COUNT):
+        raise PolicyError(f"the unit limit must be a whole number from 0 to {money.MAX_COUNT:,}, not {max_units!r}")
+    _checked(money.percent, max_percent, field="the percent limit")
+    _checked(money.amount, max_amount, field="the amount limit")
     return await _set_policy(session=session, scope=scope, actor=actor, company_id=company_id, link_id=link_id,
                              action="set_approval_policy",
                              values={"approval_max_units": max_units, "approval_max_percent": max_percent,
@@ -109,8 +125,7 @@ async def set_drop_prorate_below(
 ) -> SyncPolicy:
     """Credits (favourable prorates) smaller than `threshold` are dropped: the change posts with a prorated
     amount of 0 and without asking the PSA to prorate. None: inherit."""
-    if threshold is not None and Decimal(threshold) < 0:
-        raise PolicyError(f"the prorate threshold cannot be negative ({threshold})")
+    _checked(money.amount, threshold, field="the prorate threshold")
     return await _set_policy(session=session, scope=scope, actor=actor, company_id=company_id, link_id=link_id,
                              action="set_drop_prorate_below", values={"drop_prorate_below": threshold})
 
@@ -120,8 +135,8 @@ async def set_min_margin_percent(
     link_id: int | None = None,
 ) -> SyncPolicy:
     """The margin guard alerts when a linked resource's margin falls below this. None: inherit."""
-    if percent is not None and not Decimal(-100) <= Decimal(percent) < Decimal(100):
-        raise PolicyError(f"the minimum margin must be at least -100% and below 100%, not {percent}")
+    _checked(money.percent, percent, field="the minimum margin", low=money.MIN_MARGIN, high=money.MAX_MARGIN,
+             high_included=False)
     return await _set_policy(session=session, scope=scope, actor=actor, company_id=company_id, link_id=link_id,
                              action="set_min_margin_percent", values={"min_margin_percent": percent})
 

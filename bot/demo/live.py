@@ -13,18 +13,19 @@ import contextlib
 import signal
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from aiohttp import web
 
+from bot.clock import SYSTEM_CLOCK, Clock
 from bot.config import Settings
 from bot.db.app_settings import load_app_settings, save_app_settings
 from bot.demo.scripted import describe_posting, link_high_confidence, settle
 from bot.demo.workspace import ACTOR, DemoWorkspace, open_workspace
 from bot.reports.links import report_url
 from bot.sandbox.app import Sandbox
-from bot.sandbox.day_passes import advance_day
+from bot.sync.proration import business_date
 from bot.sync.summary import describe_cycle
 from web.app import create_app
 from web.context import create_context
@@ -47,20 +48,23 @@ def demo_settings(settings: Settings, sandbox: Sandbox, *, port: int, env_overri
 
 
 async def run_live(settings: Settings, *, port: int, env_overrides: set[str], database_url: str | None,
-                   day_seconds: float = 60.0, seed: int = 1, say: Say = print) -> None:
-    sandbox = await Sandbox.generate(seed=seed, scale="small").start()
+                   day_seconds: float = 60.0, seed: int = 1, say: Say = print, clock: Clock = SYSTEM_CLOCK) -> None:
+    """`clock`: where the demo's time starts; the workspace's clock runs on from it and a day passing moves it,
+    and the web app (health, metrics, reports, Slack) reads that same clock."""
+    sandbox = await Sandbox.generate(seed=seed, scale="small", today=business_date(clock(), "UTC")).start()
     if database_url is None:
-        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        stamp = clock().strftime("%Y%m%d-%H%M%S")
         database_url = f"sqlite+aiosqlite:///{Path(settings.data_dir) / f'demo-{stamp}.db'}"
     workspace = await open_workspace(sandbox=sandbox, database_url=database_url, secret_key=settings.secret_key,
-                                     marketplace="odin", psa="autotask", fast_retries=False, connector_timeout=10.0)
+                                     marketplace="odin", psa="autotask", fast_retries=False, connector_timeout=10.0,
+                                     clock=clock)
     live = demo_settings(settings, sandbox, port=port, env_overrides=env_overrides)
     async with workspace.sessions() as session:  # alerts, held changes and the checklist go to the simulator
         app_settings = await load_app_settings(session=session)
         app_settings.alerts_channel = app_settings.checklist_channel = DEMO_CHANNEL
         await save_app_settings(session=session, settings=app_settings, actor=ACTOR)
         await session.commit()
-    context = create_context(live, engine=workspace.db)
+    context = create_context(live, engine=workspace.db, clock=workspace.clock)
     context.engine_source = _fixed(workspace)
     runner = web.AppRunner(create_app(context), access_log=None)
     await runner.setup()
@@ -111,11 +115,20 @@ def slack_posts_since(sandbox: Sandbox, seen: int) -> tuple[list[str], int]:
     return lines, len(calls)
 
 
-def report_links(settings: Settings, *, now: datetime) -> list[str]:
-    """Signed links to the report pages, as Slack would hand them out (valid for 7 days)."""
+def report_links(settings: Settings, *, now: datetime, ttl: timedelta = timedelta(days=7)) -> list[str]:
+    """Signed links to the report pages, as Slack would hand them out."""
     return [f"  {name}: " + report_url(public_url=settings.public_url, secret_key=settings.secret_key, name=name,
-                                      fmt="html", now=now, ttl=timedelta(days=7))
+                                      fmt="html", now=now, ttl=ttl)
             for name in DEMO_REPORTS]
+
+
+MAX_LINK_LIFETIME = timedelta(days=36525)
+
+
+def link_lifetime(day_seconds: float, real_days: int = 7) -> timedelta:
+    """A link valid for `real_days` of the viewer's time, though the demo's clock moves a day every `day_seconds`
+    (at most a century of the demo's days)."""
+    return min(timedelta(days=real_days) * max(1.0, 86400 / day_seconds), MAX_LINK_LIFETIME)
 
 
 async def _days(workspace: DemoWorkspace, day_seconds: float, say: Say, settings: Settings) -> None:
@@ -126,11 +139,11 @@ async def _days(workspace: DemoWorkspace, day_seconds: float, say: Say, settings
     say(f"link-time reconciliation: {len(planned)} linked resources differed; {describe_posting(posting)}")
     await settle(workspace, say)
     say("reports (open in a browser; CSV and XLSX exports are linked from each page):")
-    say("\n".join(report_links(settings, now=datetime.now(UTC))))
+    say("\n".join(report_links(settings, now=workspace.clock(), ttl=link_lifetime(day_seconds))))
     seen = 0
     while True:
         await asyncio.sleep(day_seconds)
-        day = advance_day(workspace.sandbox.world)
+        day = workspace.pass_day()
         say(f"{day.day}: {len(day.increases)} seat increases, {len(day.decreases)} drops, "
             f"{len(day.new_subscriptions)} new and {len(day.cancelled_subscriptions)} cancelled subscriptions")
         report = await workspace.engine.run_cycle(trigger="demo", actor=ACTOR)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from bot.clock import SYSTEM_CLOCK, Clock
 from bot.db.links import LinkError, link_resource
 from bot.db.models import (
     Adjustment,
@@ -29,9 +30,9 @@ from bot.demo.progress import DemoFailed, Progress, Watchdog
 from bot.demo.verdict import LinkedPair, TargetBook, judge
 from bot.demo.workspace import ACTOR, DemoWorkspace, open_workspace
 from bot.sandbox.app import Sandbox
-from bot.sandbox.day_passes import advance_day
 from bot.sync.engine import CycleReport
 from bot.sync.posting import PostingReport
+from bot.sync.proration import business_date
 from bot.sync.suggestions import suggest_links
 
 Say = Callable[[str], None]
@@ -52,16 +53,19 @@ class DemoOptions:
     secret_key: str = ""
 
 
-async def run_once(options: DemoOptions, say: Say = print, progress: Progress | None = None) -> dict:
-    """The scripted run; raises DemoFailed when it cannot finish."""
+async def run_once(options: DemoOptions, say: Say = print, *, clock: Clock = SYSTEM_CLOCK,
+                   progress: Progress | None = None) -> dict:
+    """The scripted run; raises DemoFailed when it cannot finish. `clock`: where the demo's time starts
+    (the simulated world begins on its date, UTC)."""
     progress = progress or Progress()
     progress.enter(f"generating the {options.scale} sandbox (seed {options.seed})")
-    sandbox = Sandbox.generate(seed=options.seed, scale=options.scale)  # type: ignore[arg-type]
+    sandbox = Sandbox.generate(seed=options.seed, scale=options.scale,  # type: ignore[arg-type]
+                               today=business_date(clock(), "UTC"))
     await sandbox.start()
     with tempfile.TemporaryDirectory(prefix="seatsync-demo-") as folder:
         database_url = options.database_url or f"sqlite+aiosqlite:///{Path(folder) / 'demo.db'}"
         workspace = await open_workspace(sandbox=sandbox, database_url=database_url, secret_key=options.secret_key,
-                                         marketplace=options.marketplace, psa=options.psa)
+                                         marketplace=options.marketplace, psa=options.psa, clock=clock)
         try:
             watchdog = Watchdog(progress, lambda: {connector.system: connector.stats
                                                    for connector in (workspace.marketplace, workspace.psa)})
@@ -97,7 +101,7 @@ async def _script(workspace: DemoWorkspace, options: DemoOptions, say: Say, prog
     # a day are, incrementally (a large ConnectWise complete read is ~4,000 calls: four minutes at its budget).
     workspace.engine.full_read_every = timedelta(days=options.days + 1)
     for number in range(1, options.days + 1):
-        day = advance_day(world)
+        day = workspace.pass_day()
         book.record(world, options.marketplace, pairs)
         say(f"{day.day}: the marketplace changed — {len(day.increases)} increases, {len(day.decreases)} drops, "
             f"{len(day.new_subscriptions)} new and {len(day.cancelled_subscriptions)} cancelled subscriptions")

@@ -7,10 +7,12 @@ connectors are built from them by the factory, and the engine speaks HTTP to the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.clock import SYSTEM_CLOCK, Clock, OffsetClock
 from bot.connectors.factory import build_marketplace, build_psa
 from bot.connectors.http import RetryPolicy
 from bot.connectors.interfaces import Marketplace, Psa
@@ -22,7 +24,9 @@ from bot.db.models import DecreaseTiming, Scope
 from bot.db.policies import set_approval_policy, set_decrease_timing
 from bot.keys import SecretBox
 from bot.sandbox.app import Sandbox
+from bot.sandbox.day_passes import DayReport, advance_day
 from bot.sync.engine import SyncEngine
+from bot.sync.proration import business_date
 
 ACTOR = "demo"
 
@@ -54,6 +58,28 @@ class DemoWorkspace:
     marketplace: Marketplace
     psa: Psa
     engine: SyncEngine
+    clock: OffsetClock  # SeatSync's "now" in the demo: the engine's, and the live demo's web context's
+    timezone: str = "UTC"
+
+    def pass_day(self) -> DayReport:
+        """A marketplace day passes: the simulators' world moves on, and SeatSync's clock with it."""
+        report = advance_day(self.sandbox.world)
+        self.follow_world()
+        return report
+
+    def jump_to(self, day: date) -> None:
+        """The world's calendar jumps ahead to `day` (a test skipping to an anniversary); the clock follows."""
+        if day < self.sandbox.world.today:
+            raise ValueError(f"the demo's time only moves forward: {day} is before {self.sandbox.world.today}")
+        self.sandbox.world.today = day
+        self.follow_world()
+
+    def follow_world(self) -> None:
+        """Move the clock on to the world's day if the world got ahead (a day passed through the sandbox's own
+        /_sandbox/advance); never back, so SeatSync's time only moves forward."""
+        behind = (self.sandbox.world.today - business_date(self.clock(), self.timezone)).days
+        if behind > 0:
+            self.clock.advance(timedelta(days=behind))
 
     async def close(self) -> None:
         await self.marketplace.aclose()
@@ -62,22 +88,19 @@ class DemoWorkspace:
         await self.sandbox.stop()
 
 
-class SandboxClock:
-    """Real time of day on the sandbox world's business day, so a day passing moves SeatSync's day too."""
-
-    def __init__(self, sandbox: Sandbox) -> None:
-        self.sandbox = sandbox
-
-    def __call__(self) -> datetime:
-        real = datetime.now(UTC)
-        offset = self.sandbox.world.today - real.date()
-        return real + timedelta(days=offset.days)
+def demo_clock(today: date, timezone: str, base: Clock = SYSTEM_CLOCK) -> OffsetClock:
+    """`base` shifted so that it reads noon of `today` (the world's day) in the MSP's time zone now, and runs
+    on from there: half a day of `base` passes before SeatSync's date would move on by itself."""
+    noon = datetime.combine(today, time(12), tzinfo=ZoneInfo(timezone))
+    return OffsetClock(base, offset=noon - base())
 
 
 async def open_workspace(
     *, sandbox: Sandbox, database_url: str, secret_key: str, marketplace: str, psa: str,
     timezone: str = "UTC", decreases_today: bool = True, fast_retries: bool = True, connector_timeout: float = 1.0,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> DemoWorkspace:
+    """`clock`: the base of the workspace's clock (`demo_clock`): the machine's, or a test's pinned one."""
     db = create_engine(database_url)
     await upgrade(db)
     sessions = session_factory(db)
@@ -102,8 +125,11 @@ async def open_workspace(
     retry = RetryPolicy(max_attempts=8, max_total_s=30, base_delay_s=0.05, max_delay_s=1.0) if fast_retries \
         else RetryPolicy()
     marketplace_client = build_marketplace(market_connection, retry=retry, timeout=connector_timeout)
-    psa_client = build_psa(psa_connection, retry=retry, timeout=connector_timeout, today=lambda: sandbox.world.today)
-    engine = SyncEngine(sessions=sessions, marketplace=marketplace_client, psa=psa_client,
-                        clock=SandboxClock(sandbox), timezone=timezone)
+    workspace_clock = demo_clock(sandbox.world.today, timezone, clock)
+    # as bot/sync/wiring.py builds it: the PSA's "today" is SeatSync's business date
+    psa_client = build_psa(psa_connection, retry=retry, timeout=connector_timeout,
+                           today=lambda: business_date(workspace_clock(), timezone))
+    engine = SyncEngine(sessions=sessions, marketplace=marketplace_client, psa=psa_client, clock=workspace_clock,
+                        timezone=timezone)
     return DemoWorkspace(sandbox=sandbox, db=db, sessions=sessions, marketplace=marketplace_client, psa=psa_client,
-                         engine=engine)
+                         engine=engine, clock=workspace_clock, timezone=timezone)

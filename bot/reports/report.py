@@ -107,8 +107,10 @@ def _date_range(definition: ReportDefinition, filters: ReportFilters, statement:
         if filters.date_from is not None or filters.date_to is not None:
             raise ValueError(f"the {definition.name} report is not a log and has no date range")
         return statement
-    today = filters.today or datetime.now(UTC).date()
-    date_to = filters.date_to or today
+    if filters.date_to is None and filters.today is None:
+        # the default range ends on the caller's clock's today; never the machine's (bot/clock.py)
+        raise RuntimeError(f"the {definition.name} report's default date range needs ReportFilters.today")
+    date_to = filters.date_to or filters.today
     date_from = filters.date_from or date_to - timedelta(days=DEFAULT_LOG_DAYS)
     if date_from > date_to:
         raise ValueError(f"date_from {date_from} is after date_to {date_to}")

@@ -21,6 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
+from bot import money
 from bot.db.audit import record_audit
 from bot.db.models import (
     Adjustment,
@@ -28,7 +29,7 @@ from bot.db.models import (
     AdjustmentTrigger,
     MarketplaceSubscription,
 )
-from bot.sync.planning import change_amount, new_idempotency_key
+from bot.sync.planning import change_amount, computation_failure, new_idempotency_key
 
 MAX_REASON = 500
 MAX_UNITS = 1_000_000
@@ -90,12 +91,18 @@ async def edit_change(*, session: AsyncSession, adjustment_id: int, units_to: in
     service = adjustment.service
     billed_price = adjustment.unit_price if adjustment.unit_price is not None else service.unit_price
     delta = units_to - adjustment.units_from
+    try:  # many units at a large price, or a price stored by hand, would not fit the Money column
+        money.usable(billed_price, field="the unit price")
+        amount = change_amount(delta=delta, billed_price=billed_price, term=subscription.term, effective=effective,
+                               anchor=subscription.start_date)
+        money.usable(amount, field="the prorated amount", negative=True)
+    except (ValueError, ArithmeticError) as exc:
+        raise ApprovalError(f"the change cannot be computed: {computation_failure(exc)}") from None
     edited = Adjustment(
         idempotency_key=new_idempotency_key(), resource_link_id=adjustment.resource_link_id,
         resource_id=adjustment.resource_id, psa_service_id=adjustment.psa_service_id, psa=adjustment.psa,
         units_from=adjustment.units_from, units_to=units_to, delta=delta, effective_date=effective,
-        prorated_amount=change_amount(delta=delta, billed_price=billed_price, term=subscription.term,
-                                      effective=effective, anchor=subscription.start_date),
+        prorated_amount=amount,
         unit_price=adjustment.unit_price, unit_cost=adjustment.unit_cost, status=AdjustmentStatus.pending,
         # a scheduled (commitment-end) change stays scheduled to the day the person chose
         hold_until=effective if adjustment.hold_until is not None and effective > today else None,

@@ -34,7 +34,7 @@ from bot.db.models import (
     Marketplace as MarketplaceName,
 )
 from bot.domain import MarketplaceSnapshot
-from bot.sync.planning import PlannedChange, plan_levelling
+from bot.sync.planning import LinkFailure, PlannedChange, plan_levelling
 from bot.sync.posting import PostingReport, post_due_adjustments
 from bot.sync.proration import business_date
 from bot.sync.psa_cache import PsaRefresh, apply_psa_records
@@ -60,6 +60,7 @@ class CycleReport:
     marketplace: SnapshotDiff | None = None
     psa: PsaRefresh | None = None
     planned: list[PlannedChange] = field(default_factory=list)
+    link_failures: list[LinkFailure] = field(default_factory=list)  # links whose change could not be computed
     posting: PostingReport | None = None
     errors: list[str] = field(default_factory=list)
     api_calls: dict[str, int] = field(default_factory=dict)
@@ -111,12 +112,14 @@ class SyncEngine:
 
     async def reconcile_links(self, *, link_ids: list[int], actor: str,
                               trigger: AdjustmentTrigger = AdjustmentTrigger.link,
+                              failures: list[LinkFailure] | None = None,
                               ) -> tuple[list[PlannedChange], PostingReport]:
-        """The one-time reconciliation after linking: post the difference between the two sides, once."""
+        """The one-time reconciliation after linking: post the difference between the two sides, once. Links
+        whose change cannot be computed are added to `failures`."""
         async with self._lock:
             async with self.sessions() as session:
                 planned = await plan_levelling(session=session, today=self.today(), now=self.clock(),
-                                               trigger=trigger, actor=actor, link_ids=link_ids)
+                                               trigger=trigger, actor=actor, link_ids=link_ids, failures=failures)
                 now = self.clock()
                 for link in await session.scalars(select(ResourceLink).where(ResourceLink.id.in_(link_ids))):
                     link.reconciled_at = now
@@ -195,7 +198,7 @@ class SyncEngine:
             async with self.sessions() as session:
                 report.planned = await plan_levelling(
                     session=session, today=self.today(), now=self.clock(), trigger=AdjustmentTrigger.sync,
-                    actor=actor, dry_run=dry_run)
+                    actor=actor, dry_run=dry_run, failures=report.link_failures)
                 if dry_run:
                     await session.rollback()
                 else:
@@ -204,6 +207,7 @@ class SyncEngine:
                 report.posting = await self._post(ignore_backoff=ignore_backoff)
                 if report.posting.read_error:
                     report.errors.append(f"PSA units not read before posting: {report.posting.read_error}")
+            report.errors += [failure.describe() for failure in report.link_failures]
         report.api_calls = {"marketplace": self.marketplace.stats.total - calls_before[0],
                             "psa": self.psa.stats.total - calls_before[1]}
         report.seconds = round(time.monotonic() - started, 3)

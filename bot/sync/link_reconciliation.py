@@ -2,8 +2,9 @@
 
 "Ingram 8 · Autotask 1 → posted +7 Exchange Online (Plan 1) for Acme Co." — both sides' counts as
 they stood, then what happened: posted, already in step, scheduled (a change dated later), waiting
-for approval, or why it could not post. The engine does the work (`SyncEngine.reconcile_links`);
-this module reads the facts before and the link's adjustment after.
+for approval, why it could not post, or why its change cannot be computed (a number no one can bill
+with). The engine does the work (`SyncEngine.reconcile_links`); this module reads the facts before and
+the link's adjustment after.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from bot.db.models import (
     ResourceLink,
 )
 from bot.sync.engine import SyncEngine
+from bot.sync.planning import LinkFailure
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +51,7 @@ class LinkFacts:
 @dataclass(frozen=True)
 class LinkOutcome:
     facts: LinkFacts
-    state: str  # posted | in_step | scheduled | awaiting_approval | failed | not_run
+    state: str  # posted | in_step | scheduled | awaiting_approval | failed | not_computed | not_run
     delta: int = 0
     effective_date: date | None = None
     reason: str | None = None
@@ -74,6 +76,9 @@ class LinkOutcome:
                 return f"{counts} → {what} is waiting for approval ({self.reason})."
             case "failed":
                 return f"{counts} → could not post {what}: {self.reason}. It will be retried."
+            case "not_computed":
+                return (f"{counts} → nothing posted for {f.resource} for {f.customer}: {self.reason}. It is not "
+                        "billed until that is fixed.")
         return f"{counts} → not reconciled yet: {self.reason}. The next sync will level it."
 
 
@@ -96,19 +101,24 @@ async def reconcile_new_links(*, engine: SyncEngine, link_ids: list[int], actor:
     """Run the one-time reconciliation for freshly set links and say what happened to each."""
     async with engine.sessions() as session:
         facts = await link_facts(session=session, link_ids=link_ids)
+    failures: list[LinkFailure] = []
     try:
-        planned, posting = await engine.reconcile_links(link_ids=link_ids, actor=actor)
+        planned, posting = await engine.reconcile_links(link_ids=link_ids, actor=actor, failures=failures)
     except Exception as exc:  # the links are saved; the next sync levels them, so say so and carry on
         log.exception("the reconciliation of links %s failed", link_ids)
         return [LinkOutcome(f, "not_run", reason=f"the reconciliation failed ({type(exc).__name__})")
                 for f in facts.values()]
     planned_links = {change.resource_link_id for change in planned}
+    not_computed = {failure.resource_link_id: failure.reason for failure in failures}
     outcomes: list[LinkOutcome] = []
     async with engine.sessions() as session:
         for link_id in link_ids:
             fact = facts.get(link_id)
             if fact is None:
                 continue  # removed meanwhile
+            if link_id in not_computed:
+                outcomes.append(LinkOutcome(fact, "not_computed", reason=not_computed[link_id]))
+                continue
             adjustment = await session.scalar(
                 select(Adjustment).where(Adjustment.resource_link_id == link_id,
                                          Adjustment.trigger == AdjustmentTrigger.link)

@@ -4,12 +4,14 @@ Billed price = the price source's price when it sets one (resolved link > compan
 posts it), else the PSA service's unit price. A link is flagged `below_cost` when the cost is above the
 price, and `below_minimum` when the margin, (price − cost) / price, is under the resolved
 `min_margin_percent` (a margin exactly at the minimum is fine). Links whose cost or price is unknown
-(Odin's billing API carries no cost) are not judged. Used by the alert job (bot.commands.margin_alerts)
-and the `margin` report.
+(Odin's billing API carries no cost) are not judged, nor is a link with a stored number no one can compute
+with (logged; the sync cycle reports that link as failing). Used by the alert job
+(bot.commands.margin_alerts) and the `margin` report.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -18,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
+from bot import money
 from bot.db.models import (
     MarketplaceResource,
     MarketplaceSubscription,
@@ -25,8 +28,10 @@ from bot.db.models import (
     SlackMessage,
     SlackMessageState,
 )
-from bot.sync.planning import LinkSettings
-from bot.sync.pricing import unit_pricing
+from bot.sync.planning import LinkSettings, computation_failure
+from bot.sync.pricing import check_billable, unit_pricing
+
+log = logging.getLogger(__name__)
 
 BELOW_COST = "below_cost"
 BELOW_MINIMUM = "below_minimum"
@@ -83,13 +88,20 @@ async def link_margins(*, session: AsyncSession) -> list[LinkMargin]:
         subscription = resource.subscription
         if resource.removed_at is not None or resource.unit_cost is None:
             continue
-        pricing = unit_pricing(settings.price_source(link, subscription.company_id),
-                               market_price=resource.unit_price, market_cost=resource.unit_cost)
-        price = pricing.unit_price if pricing.unit_price is not None else service.unit_price
-        if price is None:
+        try:
+            source = settings.price_source(link, subscription.company_id)
+            minimum = settings.min_margin_percent(link, subscription.company_id)
+            check_billable(source, market_price=resource.unit_price, market_cost=resource.unit_cost,
+                           psa_price=service.unit_price, limits={})
+            money.usable(minimum, field="the minimum margin", negative=True)
+            pricing = unit_pricing(source, market_price=resource.unit_price, market_cost=resource.unit_cost)
+            price = pricing.unit_price if pricing.unit_price is not None else service.unit_price
+            if price is None:
+                continue
+            margin, problem = judge(unit_cost=resource.unit_cost, unit_price=price, min_margin_percent=minimum)
+        except (ValueError, ArithmeticError) as exc:
+            log.warning("margin guard: link %s not judged: %s", link.id, computation_failure(exc))
             continue
-        minimum = settings.min_margin_percent(link, subscription.company_id)
-        margin, problem = judge(unit_cost=resource.unit_cost, unit_price=price, min_margin_percent=minimum)
         margins.append(LinkMargin(
             link_id=link.id, account_id=subscription.company.external_id, company=subscription.company.name,
             subscription=subscription.name, resource=resource.name, service=service.name, seats=resource.total,

@@ -13,6 +13,7 @@ dated at the commitment's end carries `hold_until`: pending, but not posted befo
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -38,8 +39,10 @@ from bot.db.models import (
 )
 from bot.sync.approval_policy import ApprovalPolicy, hold_reason
 from bot.sync.levelling import target_units
-from bot.sync.pricing import PriceSource, resolve_price_source, unit_pricing
+from bot.sync.pricing import PriceSource, check_billable, check_computed, resolve_price_source, unit_pricing
 from bot.sync.proration import billing_period, effective_date, prorated_amount
+
+log = logging.getLogger(__name__)
 
 OPEN_STATUSES = (AdjustmentStatus.pending, AdjustmentStatus.posting, AdjustmentStatus.failed,
                  AdjustmentStatus.awaiting_approval)
@@ -67,6 +70,29 @@ class PlannedChange:
     @property
     def delta(self) -> int:
         return self.units_to - self.units_from
+
+
+@dataclass(frozen=True)
+class LinkFailure:
+    """A linked service whose change could not be computed (a stored number no one can bill with); planning
+    records nothing for it and goes on with every other link."""
+
+    resource_link_id: int
+    company: str
+    resource: str
+    service: str
+    reason: str
+
+    def describe(self) -> str:
+        return (f"{self.company}: {self.resource} -> {self.service} (link {self.resource_link_id}) not levelled: "
+                f"{self.reason}. Set its price source or policy again (/seats link, /seats policy); "
+                "the other links are levelled")
+
+
+def computation_failure(exc: Exception) -> str:
+    if isinstance(exc, ValueError) and not isinstance(exc, ArithmeticError):
+        return str(exc)  # bot.money / bot.sync.pricing say which number and why
+    return f"a stored number cannot be computed with ({type(exc).__name__})"
 
 
 def new_idempotency_key() -> str:
@@ -124,9 +150,10 @@ class LinkSettings:
 
 async def plan_levelling(
     *, session: AsyncSession, today: date, now: datetime, trigger: AdjustmentTrigger, actor: str = "system",
-    link_ids: list[int] | None = None, dry_run: bool = False,
+    link_ids: list[int] | None = None, dry_run: bool = False, failures: list[LinkFailure] | None = None,
 ) -> list[PlannedChange]:
-    """Record (or with dry_run, only compute) an intent for every linked service off its target."""
+    """Record (or with dry_run, only compute) an intent for every linked service off its target. A link whose
+    change cannot be computed is skipped, logged and added to `failures`."""
     settings = await LinkSettings.load(session)
     query = select(ResourceLink).options(
         joinedload(ResourceLink.resource).joinedload(MarketplaceResource.subscription)
@@ -163,7 +190,15 @@ async def plan_levelling(
             if pending is not None and not dry_run:
                 await _supersede(session, pending)  # the PSA already shows the target
             continue
-        change = _change(link, target, today, settings)
+        try:
+            change = _change(link, target, today, settings)
+        except (ValueError, ArithmeticError) as exc:  # one bad row never stops the others
+            failure = LinkFailure(link.id, subscription.company.name, resource.name, service.name,
+                                  computation_failure(exc))
+            log.warning("planning: %s", failure.describe())
+            if failures is not None:
+                failures.append(failure)
+            continue
         if dry_run:
             planned.append(change)
             continue
@@ -248,20 +283,26 @@ def _change(link: ResourceLink, target: int, today: date, settings: LinkSettings
     timing = settings.decrease_timing(link, company_id)
     when = effective_date(delta=delta, today=today, term=subscription.term, anchor=subscription.start_date,
                           decrease_timing=timing, term_end=subscription.end_date)
-    pricing = unit_pricing(settings.price_source(link, company_id), market_price=resource.unit_price,
-                           market_cost=resource.unit_cost)
+    source, approval = settings.price_source(link, company_id), settings.approval_policy(link, company_id)
+    drop_below = settings.drop_prorate_below(link, company_id)
+    check_billable(source, market_price=resource.unit_price, market_cost=resource.unit_cost,
+                   psa_price=service.unit_price,
+                   limits={"the approval percent limit": approval.max_percent,
+                           "the approval amount limit": approval.max_amount, "the prorate threshold": drop_below})
+    pricing = unit_pricing(source, market_price=resource.unit_price, market_cost=resource.unit_cost)
     billed_price = pricing.unit_price if pricing.unit_price is not None else service.unit_price
     amount = change_amount(delta=delta, billed_price=billed_price, term=subscription.term, effective=when,
                            anchor=subscription.start_date)
-    if is_small_credit(amount, settings.drop_prorate_below(link, company_id)):
+    check_computed(unit_price=pricing.unit_price, unit_cost=pricing.unit_cost, prorated_amount=amount)
+    if is_small_credit(amount, drop_below):
         # The credit is waived by dating the decrease at the next period's start, where nothing is left to
         # prorate: for SeatSync's records and for a PSA that prorates on its own (Autotask has no per-change
         # switch). Recorded as 0.00, not None: the price is known.
         when = max(when, billing_period(subscription.term, today, anchor=subscription.start_date)[1])
         amount = Decimal("0.00")
     scheduled = delta < 0 and timing is DecreaseTiming.commitment_end and when > today
-    reason = hold_reason(settings.approval_policy(link, company_id), units_from=service.units, units_to=target,
-                         prorated_amount=amount, term=subscription.term)
+    reason = hold_reason(approval, units_from=service.units, units_to=target, prorated_amount=amount,
+                         term=subscription.term)
     return PlannedChange(
         resource_link_id=link.id, resource_id=resource.id, psa_service_id=service.id,
         company=subscription.company.name, resource=resource.name, service=service.name,

@@ -21,6 +21,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.clock import SYSTEM_CLOCK, Clock
 from bot.db.lease import release_lease, try_acquire_lease
 
 log = logging.getLogger(__name__)
@@ -35,13 +36,6 @@ class Job:
     run: Callable[[], Awaitable[None]]
 
 
-Clock = Callable[[], datetime]
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class LeaderScheduler:
     def __init__(
         self,
@@ -51,7 +45,7 @@ class LeaderScheduler:
         ttl: timedelta = timedelta(seconds=60),
         renew_every: timedelta = timedelta(seconds=15),
         holder: str | None = None,
-        clock: Clock = _utcnow,
+        clock: Clock = SYSTEM_CLOCK,
         timezone: str = "UTC",
     ) -> None:
         self.engine = engine
@@ -118,6 +112,7 @@ class LeaderScheduler:
         return await self._guarded(job)()
 
     def start(self) -> None:
+        # APScheduler fires on the machine's clock (its triggers are real time); "now" here means "at once"
         self._scheduler.add_job(self.renew, IntervalTrigger(seconds=self.renew_every.total_seconds()),
                                 id="scheduler-lease", replace_existing=True, next_run_time=datetime.now(UTC),
                                 coalesce=True, max_instances=1)

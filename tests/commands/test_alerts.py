@@ -36,11 +36,11 @@ NOT_A_MEMBER = "C0RANDOM001"
 
 
 @pytest.fixture
-async def failing(database_url):
+async def failing(database_url, clock, today):
     """Two linked lines whose Autotask contracts went inactive before their changes were posted."""
-    sandbox = await Sandbox.generate(seed=7, scale="small").start()
+    sandbox = await Sandbox.generate(seed=7, scale="small", today=today).start()
     workspace = await open_workspace(sandbox=sandbox, database_url=database_url, secret_key=TEST_SECRET_KEY,
-                                     marketplace="odin", psa="autotask")
+                                     marketplace="odin", psa="autotask", clock=clock)
     world = sandbox.world
     lines = pick_lines(world, "autotask", 2)
     lines[0].set_market_total(8)
@@ -61,7 +61,7 @@ async def failing(database_url):
 
 async def start_alerting_app(aiohttp_client, slack, tmp_path, database_url, workspace,  # noqa: F811
                              channel: str | None = BILLING_CHANNEL, **env):
-    context, sender = await start_app(aiohttp_client, slack, tmp_path, database_url, **env)
+    context, sender = await start_app(aiohttp_client, slack, tmp_path, database_url, **env, clock=workspace.clock)
 
     async def demo_engine():
         return workspace.engine

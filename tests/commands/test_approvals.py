@@ -33,11 +33,11 @@ from tests.sync.engine_setup import link_line, pick_lines
 
 
 @pytest.fixture
-async def workspace(database_url):
+async def workspace(database_url, clock, today):
     """Two Autotask services linked, with marketplace counts far above them and a 5-unit approval limit."""
-    sandbox = await Sandbox.generate(seed=7, scale="small").start()
+    sandbox = await Sandbox.generate(seed=7, scale="small", today=today).start()
     workspace = await open_workspace(sandbox=sandbox, database_url=database_url, secret_key=TEST_SECRET_KEY,
-                                     marketplace="odin", psa="autotask")
+                                     marketplace="odin", psa="autotask", clock=clock)
     lines = pick_lines(sandbox.world, "autotask", 2)
     for line in lines:
         line.set_market_total(3)
@@ -60,7 +60,7 @@ async def workspace(database_url):
 
 
 async def started(aiohttp_client, slack, tmp_path, database_url, workspace, **env):  # noqa: F811
-    context, sender = await start_app(aiohttp_client, slack, tmp_path, database_url, **env)
+    context, sender = await start_app(aiohttp_client, slack, tmp_path, database_url, **env, clock=workspace.clock)
 
     async def demo_engine():
         return workspace.engine

@@ -3,11 +3,13 @@ the Slack simulator."""
 
 from __future__ import annotations
 
-import calendar
 import logging
-from datetime import UTC, datetime
+from datetime import datetime
 from urllib.parse import urlsplit
 
+import pytest
+
+from bot.clock import ManualClock
 from bot.commands.checklist import post_scheduled_checklist
 from bot.commands.ids import ActionId, ChecklistId, LinkCallbackId
 from bot.db.app_settings import AppSettings, load_app_settings, save_app_settings
@@ -70,9 +72,9 @@ async def test_the_checklist_shows_each_step_live_with_its_button(aiohttp_client
     message = posted(recorder)[0]
     assert message["channel"] == BILLING_CHANNEL
     assert validate_message_blocks(message["blocks"]) == []
-    month = datetime.now(UTC).strftime("%B %Y")
+    assert context.clock().date().isoformat() == "2026-11-16"  # start_app's pinned clock
     assert message["blocks"][0] == {"type": "header", "text": {"type": "plain_text", "text":
-                                                                f"Month-end checklist: {month}", "emoji": True}}
+                                                                "Month-end checklist: November 2026", "emoji": True}}
     text = steps(message["blocks"])
     assert text[ChecklistId.UNLINKED_BLOCK].startswith("⚠️ *1. Unlinked subscriptions*: *1* not linked")
     assert '=HYPERLINK("http://x")' in text[ChecklistId.UNLINKED_BLOCK]
@@ -81,10 +83,10 @@ async def test_the_checklist_shows_each_step_live_with_its_button(aiohttp_client
     assert text[ChecklistId.CONFIRM_BLOCK].startswith("✅ *3. Link and confirm*: *1* resources linked; *0* adjustments")
     assert text[ChecklistId.FAILURES_BLOCK].startswith(
         "⚠️ *4. Failures pending*: *1* (1 need action): must be zero before invoicing.")
-    assert text[ChecklistId.PREVIEW_BLOCK] == (  # what the next sync would post, written nowhere yet
-        "✅ *5. What will be posted*: *1* change (1 would post); prorated total 8.55\n"
-        "   • Acme Mfg. Inc. · Exchange Online: 5 → 8 on " f"{datetime.now(UTC).date().isoformat()}"
-        ", prorated 8.55 — would post")
+    # what the next sync would post, written nowhere yet: 3 seats × 9.50 for 15 of November's 30 days
+    assert text[ChecklistId.PREVIEW_BLOCK] == (
+        "✅ *5. What will be posted*: *1* change (1 would post); prorated total 14.25\n"
+        "   • Acme Mfg. Inc. · Exchange Online: 5 → 8 on 2026-11-16, prorated 14.25 — would post")
     assert "Not ready to invoice yet" in str(message["blocks"][-1])
     buttons = accessories(message["blocks"])
     assert buttons[ChecklistId.CREATE_BLOCK]["action_id"] == ChecklistId.RELATIONS
@@ -166,7 +168,7 @@ async def test_the_scheduled_checklist_is_kept_per_month(aiohttp_client, slack, 
     first = await post_scheduled_checklist(app_context=context, client=client)
     rerun = await post_scheduled_checklist(app_context=context, client=client)
 
-    assert first.key == f"checklist:{datetime.now(UTC):%Y-%m}" and first.posted_new
+    assert first.key == "checklist:2026-11" and first.posted_new
     assert rerun.ts == first.ts and not rerun.posted_new
     assert len(posted(recorder, CHECKLIST_CHANNEL)) == 1
     assert [c.args["ts"] for c in recorder.calls("chat.update") if c.ok] == [first.ts]
@@ -176,11 +178,9 @@ async def test_the_scheduler_posts_the_digest_and_the_checklist_on_its_day(aioht
                                                                           database_url):
     recorder, _ = slack
     context, _ = await start_app(aiohttp_client, slack, tmp_path, database_url)
-    today = datetime.now(UTC).date()
-    days_left = calendar.monthrange(today.year, today.month)[1] - today.day
-    due_today = days_left <= 27
+    assert context.clock().date().isoformat() == "2026-11-16"  # 14 days before November's end
     await set_settings(context, alerts_channel=BILLING_CHANNEL, checklist_channel=CHECKLIST_CHANNEL,
-                       checklist_days_before_month_end=days_left if due_today else 0)
+                       checklist_days_before_month_end=14)
     await aiohttp_client(create_app(context, run_scheduler=True))
     await until(lambda: context.scheduler.is_leader)  # its first lease renewal runs at start
 
@@ -192,10 +192,8 @@ async def test_the_scheduler_posts_the_digest_and_the_checklist_on_its_day(aioht
     assert digest["text"] == "Daily digest: 0 adjustments posted, 0 failures pending, 0 new unlinked subscriptions"
     assert validate_message_blocks(digest["blocks"]) == []
     assert [c.args["ts"] for c in recorder.calls("chat.update") if c.ok] == [digest["ts"]]
-    checklists = posted(recorder, CHECKLIST_CHANNEL)
-    assert len(checklists) == (1 if due_today else 0)
-    if due_today:
-        assert checklists[0]["text"].startswith(f"Month-end checklist ({today:%B %Y})")
+    checklist, = posted(recorder, CHECKLIST_CHANNEL)
+    assert checklist["text"].startswith("Month-end checklist (November 2026)")
 
 
 async def test_settings_saved_after_start_are_used_by_the_checklist_job(aiohttp_client, slack, tmp_path,  # noqa: F811
@@ -204,14 +202,35 @@ async def test_settings_saved_after_start_are_used_by_the_checklist_job(aiohttp_
     context, _ = await start_app(aiohttp_client, slack, tmp_path, database_url)
     await aiohttp_client(create_app(context, run_scheduler=True))
     await until(lambda: context.scheduler.is_leader)  # its first lease renewal runs at start
-    today = datetime.now(UTC).date()
-    days_left = calendar.monthrange(today.year, today.month)[1] - today.day
-    not_due = 27 if days_left != 27 else 26
-    async with context.sessions() as session:
+    async with context.sessions() as session:  # the clock's 2026-11-16 is 14 days before the month's end, not 13
         await save_app_settings(session=session, actor="test", settings=AppSettings(
-            checklist_channel=CHECKLIST_CHANNEL, checklist_days_before_month_end=not_due))
+            checklist_channel=CHECKLIST_CHANNEL, checklist_days_before_month_end=13))
         await session.commit()
 
     assert await context.scheduler.run_job_now("month-end-checklist")
 
     assert posted(recorder) == []
+
+
+@pytest.mark.parametrize(("instant", "timezone", "days_before", "month"), [
+    ("2028-02-29T23:30:00+00:00", "UTC", 0, "February 2028"),  # a leap year's last day of February
+    ("2027-02-28T23:30:00+00:00", "UTC", 0, "February 2027"),
+    ("2027-01-31T23:30:00+00:00", "Asia/Tokyo", 0, None),  # already 1 February in Tokyo
+    ("2027-02-01T02:00:00+00:00", "America/New_York", 0, "January 2027"),  # still 31 January there
+    ("2027-03-14T07:00:00+00:00", "America/New_York", 17, "March 2027"),  # 03:00 EDT, the hour after the switch
+    ("2027-03-28T00:59:00+00:00", "Europe/London", 3, "March 2027"),  # a minute before British Summer Time
+])
+async def test_the_checklist_job_reads_the_day_from_the_context_clock_in_the_msp_time_zone(
+        aiohttp_client, slack, tmp_path, database_url, instant, timezone, days_before, month):  # noqa: F811
+    context, _ = await start_app(aiohttp_client, slack, tmp_path, database_url,
+                                 clock=ManualClock(datetime.fromisoformat(instant)))
+    recorder, _ = slack
+    await set_settings(context, checklist_channel=CHECKLIST_CHANNEL, timezone=timezone,
+                       checklist_days_before_month_end=days_before)
+    await aiohttp_client(create_app(context, run_scheduler=True))
+    await until(lambda: context.scheduler.is_leader)
+
+    assert await context.scheduler.run_job_now("month-end-checklist")
+
+    checklists = posted(recorder, CHECKLIST_CHANNEL)
+    assert [c["text"].split(":")[0] for c in checklists] == ([f"Month-end checklist ({month})"] if month else [])

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from bot.clock import ManualClock
 from bot.commands.config_view import config_field_block, result_block
 from bot.commands.ids import ConfigId
 from bot.config import load_settings
@@ -27,7 +28,7 @@ from bot.sync.engine import SyncEngine
 from bot.sync.wiring import NotConfigured
 from tests.commands import test_seats_command as seats_harness
 from tests.commands.test_seats_command import DANA, LEE, SAM, SECRET, TOKEN, start_app, until
-from tests.conftest import make_env
+from tests.conftest import PINNED_NOW, make_env
 from web.app import create_app
 from web.context import create_context
 
@@ -44,8 +45,8 @@ def logs(caplog):
 
 
 @pytest.fixture
-async def sandbox():
-    started = await Sandbox.generate(seed=11, scale="small").start()
+async def sandbox(today):
+    started = await Sandbox.generate(seed=11, scale="small", today=today).start()
     yield started
     await started.stop()
 
@@ -56,7 +57,7 @@ async def start_scheduled_app(aiohttp_client, slack, tmp_path, database_url):
     api_url = str(server.make_url("/slack/api/"))
     settings = load_settings(make_env(tmp_path, DATABASE_URL=database_url, SLACK_SIGNING_SECRET=SECRET,
                                       SLACK_BOT_TOKEN=TOKEN, SEATSYNC_SLACK_API_URL=api_url), dotenv_path=None)
-    context = create_context(settings)
+    context = create_context(settings, clock=ManualClock(PINNED_NOW))
     client = await aiohttp_client(create_app(context, run_scheduler=True))
     sender = SlackRequestSender(signing_secret=SECRET, events_url="/slack/events", recorder=recorder, client=client,
                                 default_user_id=DANA, default_channel_id="C0BILLING01")

@@ -4,7 +4,7 @@ the Slack simulator, with numbers counted from rows written to the database here
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from bot.commands.ids import HomeId, LinkCallbackId
 from bot.db.models import (
@@ -49,7 +49,7 @@ async def adjustment(session, resource_id: int, service_id: int, n: int, status:
 
 
 async def build_dashboard_data(context) -> datetime:
-    now = datetime.now(UTC)
+    now = context.clock()
     async with context.sessions() as session:
         acme, acme_sub = await company(session, "Acme Co.")
         linked = await marketplace_resource(session, subscription=acme_sub, total=40)

@@ -23,10 +23,10 @@ from tests.sync.engine_setup import link_line, pick_lines
 
 
 @pytest.fixture
-async def workspace(database_url):
-    sandbox = await Sandbox.generate(seed=7, scale="small").start()
+async def workspace(database_url, clock, today):
+    sandbox = await Sandbox.generate(seed=7, scale="small", today=today).start()
     workspace = await open_workspace(sandbox=sandbox, database_url=database_url, secret_key=TEST_SECRET_KEY,
-                                     marketplace="odin", psa="autotask")
+                                     marketplace="odin", psa="autotask", clock=clock)
     line, = pick_lines(sandbox.world, "autotask", 1)
     line.set_market_total(4)
     line.set_psa_units(4)
@@ -44,7 +44,7 @@ def published(recorder, user_id: str) -> list[dict]:
 async def test_a_sync_typed_in_a_channel_republishes_home_for_those_who_opened_it(
         aiohttp_client, slack, tmp_path, database_url, workspace):  # noqa: F811
     recorder, _ = slack
-    context, sender = await start_app(aiohttp_client, slack, tmp_path, database_url)
+    context, sender = await start_app(aiohttp_client, slack, tmp_path, database_url, clock=workspace.clock)
 
     async def demo_engine():
         return workspace.engine

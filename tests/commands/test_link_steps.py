@@ -3,7 +3,6 @@ choices that became invalid, price sources (below-cost confirmation), who may li
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -158,7 +157,7 @@ async def test_choices_that_became_invalid_are_answered_on_their_picker(app):
         contract = await session.get(PsaContract, world.contract)
         contract.status = ContractStatus.active
         service = await session.get(PsaService, world.exchange_service)
-        service.removed_at = datetime.now(UTC)
+        service.removed_at = context.clock()
         await session.commit()
     reply = await modal.submit()
     assert reply.json["errors"] == {modal.block_id(LinkActionId.PICK_SERVICE): "that service is no longer there"}
@@ -174,13 +173,15 @@ async def test_price_source_inputs_are_checked_per_field(app):
 
     reply = await modal.submit({LinkBlockId.PRICE_KIND: PriceSourceKind.marketplace_cost_markup,
                                 LinkBlockId.CUSTOM_COST: "twelve"})
-    assert reply.json["errors"] == {LinkBlockId.MARKUP: "a markup price source needs the markup %",
-                                    LinkBlockId.CUSTOM_COST: "“twelve” is not a number; write it like 12.50"}
+    assert reply.json["errors"] == {
+        LinkBlockId.MARKUP: "a markup price source needs the markup %",
+        LinkBlockId.CUSTOM_COST: "the unit cost: 'twelve' is not a number; write it like 12.50"}
     reply = await modal.submit({LinkBlockId.PRICE_KIND: PriceSourceKind.custom, LinkBlockId.CUSTOM_PRICE: "NaN"})
-    assert reply.json["errors"] == {LinkBlockId.CUSTOM_PRICE: "that number is out of range"}
+    assert reply.json["errors"] == {
+        LinkBlockId.CUSTOM_PRICE: "the unit price: 'NaN' is not a number; write it like 12.50"}
     reply = await modal.submit({LinkBlockId.PRICE_KIND: PriceSourceKind.marketplace_cost_markup,
                                 LinkBlockId.MARKUP: "-150"})
-    assert reply.json["errors"] == {LinkBlockId.PRICE_KIND: "a markup below -100% would give a negative price"}
+    assert reply.json["errors"] == {LinkBlockId.MARKUP: "the markup must be from -100 up to 1000, not -150"}
     assert await links(context) == []
 
     reply = await modal.submit({LinkBlockId.PRICE_KIND: PriceSourceKind.marketplace_cost_markup,

@@ -36,11 +36,11 @@ CONFIDENCE = re.compile(r" · \d{1,3}%")
 
 
 @pytest.fixture
-async def workspace(database_url):
+async def workspace(database_url, clock, today):
     """The small sandbox MSP read once (nothing linked), with one line at 8 seats bought and 1 billed."""
-    sandbox = await Sandbox.generate(seed=7, scale="small").start()
+    sandbox = await Sandbox.generate(seed=7, scale="small", today=today).start()
     workspace = await open_workspace(sandbox=sandbox, database_url=database_url, secret_key=TEST_SECRET_KEY,
-                                     marketplace="odin", psa="autotask")
+                                     marketplace="odin", psa="autotask", clock=clock)
     line, = pick_lines(sandbox.world, "autotask", 1)
     line.set_market_total(8)
     line.set_psa_units(1)
@@ -56,7 +56,7 @@ async def workspace(database_url):
 async def test_the_wizard_walks_every_level_and_posts_the_reconciliation(aiohttp_client, slack, tmp_path,  # noqa: F811
                                                                          database_url, workspace):
     recorder, _ = slack
-    context, sender = await start_app(aiohttp_client, slack, tmp_path, database_url)
+    context, sender = await start_app(aiohttp_client, slack, tmp_path, database_url, clock=workspace.clock)
 
     async def demo_engine():
         return workspace.engine
@@ -116,7 +116,7 @@ async def test_a_second_link_in_the_same_subscription_is_already_in_step(aiohttp
                                                                          database_url, workspace):
     """Company and contract already linked: the wizard shows them fixed; a line already level says so."""
     recorder, _ = slack
-    context, sender = await start_app(aiohttp_client, slack, tmp_path, database_url)
+    context, sender = await start_app(aiohttp_client, slack, tmp_path, database_url, clock=workspace.clock)
 
     async def demo_engine():
         return workspace.engine
@@ -158,7 +158,7 @@ async def test_a_second_link_in_the_same_subscription_is_already_in_step(aiohttp
 async def test_a_psa_that_cannot_be_reached_is_said_in_plain_words(aiohttp_client, slack, tmp_path,  # noqa: F811
                                                                    database_url, workspace):
     recorder, _ = slack
-    context, sender = await start_app(aiohttp_client, slack, tmp_path, database_url)
+    context, sender = await start_app(aiohttp_client, slack, tmp_path, database_url, clock=workspace.clock)
 
     async def demo_engine():
         return workspace.engine

@@ -9,22 +9,25 @@ import json
 
 import pytest
 
+from bot.commands.ids import SealedFor
 from bot.commands.metadata import MAX_LENGTH, TamperedMetadata, metadata_key, seal, unseal
 from tests.conftest import TEST_SECRET_KEY
 
 KEY = metadata_key(TEST_SECRET_KEY)
+LINK = SealedFor.LINK_WIZARD
 
 
-def _signed(body: str, key: bytes = KEY) -> str:
-    return f"{body}.{hmac.new(key, body.encode(), hashlib.sha256).hexdigest()[:32]}"
+def _signed(body: str, key: bytes = KEY, purpose: str = LINK) -> str:
+    signed = f"{len(purpose)}:{purpose}:{body}"
+    return f"{body}.{hmac.new(key, signed.encode(), hashlib.sha256).hexdigest()[:32]}"
 
 
 def test_a_sealed_payload_comes_back_unchanged():
-    payload = {"k": "link", "p": {"company": 12, "service": 7}, "h": "Acme Co · “quotes”", "f": ""}
+    payload = {"p": {"company": 12, "service": 7}, "h": "Acme Co · “quotes”", "f": ""}
 
-    sealed = seal(payload, key=KEY)
+    sealed = seal(payload, key=KEY, purpose=LINK)
 
-    assert unseal(sealed, key=KEY) == payload
+    assert unseal(sealed, key=KEY, purpose=LINK) == payload
     assert len(sealed) <= MAX_LENGTH and "Acme" not in sealed  # opaque to the eye, not secret
 
 
@@ -37,18 +40,18 @@ def test_a_sealed_payload_comes_back_unchanged():
     lambda s: "",
 ])
 def test_any_alteration_is_refused(alter):
-    sealed = seal({"k": "link", "p": {"company": 12}}, key=KEY)
+    sealed = seal({"p": {"company": 12}}, key=KEY, purpose=LINK)
 
     with pytest.raises(TamperedMetadata):
-        unseal(alter(sealed), key=KEY)
+        unseal(alter(sealed), key=KEY, purpose=LINK)
 
 
 def test_a_value_someone_rewrote_with_their_own_ids_is_refused():
-    sealed = seal({"k": "unlink_confirm", "l": 3}, key=KEY)
-    forged_body = base64.urlsafe_b64encode(json.dumps({"k": "unlink_confirm", "l": 4}).encode()).decode()
+    sealed = seal({"l": 3}, key=KEY, purpose=SealedFor.UNLINK_CONFIRM)
+    forged_body = base64.urlsafe_b64encode(json.dumps({"l": 4}).encode()).decode()
 
     with pytest.raises(TamperedMetadata):
-        unseal(forged_body + "." + sealed.rpartition(".")[2], key=KEY)
+        unseal(forged_body + "." + sealed.rpartition(".")[2], key=KEY, purpose=SealedFor.UNLINK_CONFIRM)
 
 
 def test_another_secret_key_cannot_read_or_write_it():
@@ -56,13 +59,13 @@ def test_another_secret_key_cannot_read_or_write_it():
     assert other != KEY
 
     with pytest.raises(TamperedMetadata):
-        unseal(seal({"k": "link"}, key=other), key=KEY)
+        unseal(seal({"p": {}}, key=other, purpose=LINK), key=KEY, purpose=LINK)
 
 
 def test_none_and_garbage_are_refused():
     for value in (None, "no-dot-at-all", "....", "payload=%7B%7D"):
         with pytest.raises(TamperedMetadata):
-            unseal(value, key=KEY)
+            unseal(value, key=KEY, purpose=LINK)
 
 
 @pytest.mark.parametrize("body", [
@@ -72,9 +75,21 @@ def test_none_and_garbage_are_refused():
 ])
 def test_correctly_signed_but_unusable_bodies_are_refused(body):
     with pytest.raises(TamperedMetadata):
-        unseal(_signed(body), key=KEY)
+        unseal(_signed(body), key=KEY, purpose=LINK)
 
 
 def test_a_payload_over_slacks_limit_is_refused_when_sealing():
     with pytest.raises(ValueError, match="3000"):
-        seal({"rows": list(range(2000))}, key=KEY)
+        seal({"rows": list(range(2000))}, key=KEY, purpose=LINK)
+
+
+@pytest.mark.parametrize("sealed_for", list(SealedFor))
+def test_a_value_sealed_for_one_dialog_is_refused_by_every_other(sealed_for):
+    """The purpose is in the MAC: the same payload, genuinely sealed, opens only where it was sealed for."""
+    sealed = seal({"id": 7, "dm": "D1", "opened_by": "U1"}, key=KEY, purpose=sealed_for)
+
+    assert unseal(sealed, key=KEY, purpose=sealed_for)["id"] == 7
+    for other in set(SealedFor) - {sealed_for}:
+        with pytest.raises(TamperedMetadata):
+            unseal(sealed, key=KEY, purpose=other)
+

@@ -10,7 +10,7 @@ from decimal import Decimal
 from sqlalchemy import select, update
 
 from bot.commands.alerts import post_failure_alerts
-from bot.commands.ids import LinkActionId, LinkBlockId
+from bot.commands.ids import BlockId, LinkActionId, LinkBlockId
 from bot.commands.margin_alerts import post_margin_alerts
 from bot.db.links import link_resource
 from bot.db.models import (
@@ -44,12 +44,16 @@ from tests.commands.test_approvals import message, post_groups, started
 from tests.commands.test_approvals import workspace as approval_workspace  # noqa: F401 - the fixture
 from tests.commands.test_health_alerts import alerts_at, record
 from tests.commands.test_health_alerts import sessions as health_sessions  # noqa: F401 - the fixture
+from tests.commands.test_hostile_names import hostile_markup
 from tests.commands.test_kept_messages import client_for
 from tests.commands.test_link_wizard import workspace  # noqa: F401 - the fixture
+from tests.commands.test_seats_command import start_demo_app
+from tests.commands.test_seats_command import workspace as seats_workspace  # noqa: F401 - the fixture
 from tests.sync.engine_setup import link_line, pick_lines
 from tests.sync.test_margin import workspace as margin_workspace  # noqa: F401 - the fixture
 
 HOSTILE = "<!channel> R&D <Main>"
+PAY_NOW = "<!channel> <https://x.example/pay|Pay now>"
 ESCAPED = "&lt;!channel&gt; R&amp;D &lt;Main&gt;"
 
 
@@ -61,7 +65,7 @@ def no_raw_markup(payload) -> None:
 async def test_the_link_result_in_the_channel_escapes_the_names(aiohttp_client, slack, tmp_path,  # noqa: F811
                                                                 database_url, workspace):  # noqa: F811
     recorder, _ = slack
-    context, sender = await start_app(aiohttp_client, slack, tmp_path, database_url)
+    context, sender = await start_app(aiohttp_client, slack, tmp_path, database_url, clock=workspace.clock)
 
     async def demo_engine():
         return workspace.engine
@@ -215,3 +219,23 @@ async def test_a_failure_alert_escapes_the_psa_message_in_its_text(aiohttp_clien
     posted, = [c.args for c in recorder.calls("chat.postMessage") if c.ok]
     assert posted["text"].endswith(f"Contract for {ESCAPED} is inactive"), posted["text"]
     no_raw_markup(posted)
+
+
+async def test_the_sync_summary_of_a_customer_named_like_markup_pings_no_one(aiohttp_client, slack, tmp_path,  # noqa: F811
+                                                                             database_url, seats_workspace):  # noqa: F811
+    """The issue's case: a marketplace customer named "<!channel> <https://x.example/pay|Pay now>", read from the
+    marketplace simulator by a real dry run typed in Slack."""
+    recorder, _ = slack
+    context, sender = await start_demo_app(aiohttp_client, slack, tmp_path, database_url, seats_workspace)
+    world = seats_workspace.sandbox.world
+    customer = world.customers[world.subscriptions[seats_workspace.line.subscription_id].account_id]
+    customer.name = f"{PAY_NOW} *bold* _x_ ~x~ `code`"
+
+    await sender.slash_command("sync --dry-run")
+
+    await until(lambda: messages_in(recorder, BILLING_CHANNEL), what="the summary")
+    posted, = messages_in(recorder, BILLING_CHANNEL)
+    changes = next(b for b in posted["blocks"] if b.get("block_id") == BlockId.SYNC_CHANGES)
+    assert customer.name in changes["text"]["text"] and changes["text"]["type"] == "plain_text"  # shown as typed
+    assert hostile_markup(posted) == []
+    assert_valid_message(posted["blocks"])

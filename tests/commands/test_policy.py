@@ -276,18 +276,18 @@ async def test_someone_else_cannot_submit_a_modal_sealed_for_another_person(aioh
 
 
 async def test_a_company_limit_set_in_slack_holds_the_next_change_for_approval(aiohttp_client, slack,  # noqa: F811
-                                                                               tmp_path, database_url):
+                                                                               tmp_path, database_url, clock, today):
     recorder, _ = slack
-    sandbox = await Sandbox.generate(seed=7, scale="small").start()
+    sandbox = await Sandbox.generate(seed=7, scale="small", today=today).start()
     workspace = await open_workspace(sandbox=sandbox, database_url=database_url, secret_key=TEST_SECRET_KEY,
-                                     marketplace="odin", psa="autotask")
+                                     marketplace="odin", psa="autotask", clock=clock)
     try:
         line, = pick_lines(sandbox.world, "autotask", 1)
         line.set_market_total(4)
         line.set_psa_units(4)
         await workspace.engine.run_cycle(trigger="test", force_full=True)
         link_id = await link_line(workspace, line, "odin")
-        context, sender = await start_app(aiohttp_client, slack, tmp_path, database_url)
+        context, sender = await start_app(aiohttp_client, slack, tmp_path, database_url, clock=workspace.clock)
         async with context.sessions() as session:
             link = await session.get(ResourceLink, link_id)
             resource = await session.get(MarketplaceResource, link.resource_id)

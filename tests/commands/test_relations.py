@@ -173,7 +173,7 @@ async def test_altered_state_is_refused(app):
 async def test_relations_set_from_suggestions_are_reconciled(aiohttp_client, slack, tmp_path,  # noqa: F811
                                                              database_url, workspace):  # noqa: F811
     recorder, _ = slack
-    context, sender = await start_app(aiohttp_client, slack, tmp_path, database_url)
+    context, sender = await start_app(aiohttp_client, slack, tmp_path, database_url, clock=workspace.clock)
 
     async def demo_engine():
         return workspace.engine

@@ -7,6 +7,7 @@ import asyncio
 import pytest
 from aiohttp import web
 
+from bot.clock import Clock, ManualClock
 from bot.commands.ids import ActionId
 from bot.config import load_settings
 from bot.db.app_settings import AppSettings, load_app_settings, save_app_settings
@@ -15,7 +16,7 @@ from bot.sandbox.app import Sandbox
 from bot.sandbox.slack import SlackRecorder, create_slack_app
 from bot.sandbox.slack_blocks import validate_message_blocks
 from bot.sandbox.slack_requests import SlackRequestSender
-from tests.conftest import TEST_SECRET_KEY, make_env
+from tests.conftest import PINNED_NOW, TEST_SECRET_KEY, make_env
 from tests.sync.engine_setup import link_line, pick_lines
 from web.app import create_app
 from web.context import create_context
@@ -36,12 +37,14 @@ async def slack(aiohttp_server):
     return recorder, server
 
 
-async def start_app(aiohttp_client, slack, tmp_path, database_url, **env):
+async def start_app(aiohttp_client, slack, tmp_path, database_url, *, clock: Clock | None = None, **env):
+    """SeatSync's app on the Slack simulator; its clock is `clock`, else one pinned to PINNED_NOW
+    (`context.clock`). Slack's request signatures stay on real time: Bolt checks them on the machine's clock."""
     recorder, server = slack
     settings = load_settings(make_env(tmp_path, DATABASE_URL=database_url, SLACK_SIGNING_SECRET=SECRET,
                                       SLACK_BOT_TOKEN=TOKEN, SEATSYNC_SLACK_API_URL=str(server.make_url("/slack/api/")),
                                       **env), dotenv_path=None)
-    context = create_context(settings)
+    context = create_context(settings, clock=clock or ManualClock(PINNED_NOW))
     client = await aiohttp_client(create_app(context, run_scheduler=False))
     sender = SlackRequestSender(signing_secret=SECRET, events_url="/slack/events", recorder=recorder, client=client,
                                 default_user_id=DANA, default_channel_id=BILLING_CHANNEL)
@@ -140,10 +143,10 @@ async def test_group_members_may_sync_but_an_unconfigured_engine_says_why(aiohtt
 
 
 @pytest.fixture
-async def workspace(database_url):
-    sandbox = await Sandbox.generate(seed=7, scale="small").start()
+async def workspace(database_url, clock, today):
+    sandbox = await Sandbox.generate(seed=7, scale="small", today=today).start()
     workspace = await open_workspace(sandbox=sandbox, database_url=database_url, secret_key=TEST_SECRET_KEY,
-                                     marketplace="odin", psa="autotask")
+                                     marketplace="odin", psa="autotask", clock=clock)
     line, = pick_lines(sandbox.world, "autotask", 1)
     line.set_market_total(8)
     line.set_psa_units(1)
@@ -155,7 +158,7 @@ async def workspace(database_url):
 
 
 async def start_demo_app(aiohttp_client, slack, tmp_path, database_url, workspace):
-    context, sender = await start_app(aiohttp_client, slack, tmp_path, database_url)
+    context, sender = await start_app(aiohttp_client, slack, tmp_path, database_url, clock=workspace.clock)
 
     async def demo_engine():
         return workspace.engine

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
 import httpx
 import pytest
 from sqlalchemy import select
 
+from bot.clock import ManualClock
 from bot.connectors.errors import NotFoundError, RateLimitedError, RejectedError, ServerError, UnreachableError
 from bot.connectors.psa.connectwise import ConnectWiseClient
 from bot.connectors.psa.connectwise_posting import compose_description
@@ -284,7 +285,8 @@ async def test_the_engine_confirms_a_dropped_post_without_writing_again(sandbox:
             effective_date=TODAY, trigger=AdjustmentTrigger.sync))
         await session.commit()
     sandbox.faults["connectwise"].update({"drop_reply_rate": 1.0})  # every write's reply is lost
-    report = await post_due_adjustments(sessions=sessions, psa=client, clock=lambda: datetime.now(UTC))
+    report = await post_due_adjustments(sessions=sessions, psa=client,
+                                        clock=ManualClock(datetime.combine(TODAY, time(12), UTC)))
     assert (report.posted, report.confirmed, report.failed) == (0, 1, 0)
     assert [(w.before, w.after) for w in writes_with(sandbox, "ss-engine-1")] == [
         (addition.quantity, addition.quantity + 5)]

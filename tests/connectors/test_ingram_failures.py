@@ -221,7 +221,7 @@ async def test_garbage_replies_are_typed_errors_that_say_what_came(garbage_api, 
     if kind == "html":
         assert "text/html" in caught.value.vendor_message and "Maintenance" in caught.value.vendor_message
     if kind == "bad-quantity":
-        assert "product 'X' has quantity 'lots'" in caught.value.vendor_message
+        assert "product 'X': quantity is 'lots', not a number" in caught.value.vendor_message
 
 
 async def test_concurrent_reads_share_one_login(ingram, sandbox):

@@ -28,7 +28,7 @@ from bot.db.models.enums import SubscriptionStatus, Term
 @pytest.mark.parametrize(("value", "expected"), [
     ("USD 12.00", (Decimal("12.00"), "USD")),
     ("BRL 1,234.50", (Decimal("1234.50"), "BRL")),
-    ("eur -3.5", (Decimal("-3.5"), "EUR")),
+    ("eur 3.5", (Decimal("3.5"), "EUR")),  # a negative fee is refused (tests/connectors/test_vendor_numbers.py)
     ("7.20", (Decimal("7.20"), None)),
     (12.5, (Decimal("12.5"), None)),
     (3, (Decimal("3"), None)),

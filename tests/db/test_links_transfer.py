@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import delete, func, select
 
 from bot.__main__ import main
+from bot.clock import ManualClock
 from bot.db.links import link_resource
 from bot.db.links_transfer import (
     COLUMNS,
@@ -39,7 +40,7 @@ from bot.db.models import (
 from bot.db.policies import set_price_source
 from bot.demo.workspace import open_workspace
 from bot.sandbox.app import Sandbox
-from tests.conftest import TEST_SECRET_KEY
+from tests.conftest import PINNED_NOW, TEST_SECRET_KEY
 from tests.db.factories import marketplace_resource, psa_service
 from tests.sync.engine_setup import link_line, pick_lines
 
@@ -200,6 +201,41 @@ async def test_an_invalid_row_is_reported_and_apply_changes_nothing(session, two
     assert await session.scalar(select(func.count()).select_from(AuditEvent)) == audit_before
 
 
+ABSURD = ["Infinity", "-Infinity", "NaN", "1E+999999", "1e30"]
+
+
+@pytest.mark.parametrize("column, value, reason", [
+    *[(column, value, f"{column}: {value!r} is not a number") for column in ("custom_price", "custom_cost",
+                                                                             "markup_percent") for value in ABSURD],
+    ("custom_price", "-1", "custom_price cannot be negative (-1)"),
+    ("custom_cost", "-1", "custom_cost cannot be negative (-1)"),
+    ("custom_price", "0.0000001", "custom_price has more than 4 decimals (0.0000001)"),
+    ("markup_percent", "0.0000001", "markup_percent has more than 4 decimals (0.0000001)"),
+    ("custom_price", "10000000000", "custom_price must be below 10,000,000,000 in size"),
+    ("markup_percent", "1000.5", "markup_percent must be from -100 up to 1000, not 1000.5"),
+    ("markup_percent", "-101", "markup_percent must be from -100 up to 1000, not -101"),
+    ("custom_price", "1,000", "custom_price: write '1,000' with a dot for decimals"),
+])
+@pytest.mark.parametrize("wipe", [True, False], ids=["new-link", "existing-link"])
+async def test_a_number_no_one_can_bill_with_makes_its_row_invalid(session, two_links, column, value, reason, wipe):
+    kind = "marketplace_cost_markup" if column == "markup_percent" else "custom"
+    text = edited(await exported_csv(session), 5, price_source=kind, **{column: value})
+    if wipe:
+        await wipe_links(session)
+    prices_before = [(p.markup_percent, p.custom_price, p.custom_cost) for p in
+                     await session.scalars(select(PriceSourceSetting))]
+    audit_before = await session.scalar(select(func.count()).select_from(AuditEvent))
+
+    result = await import_links(session=session, rows=parsed(text), actor="cli", apply=True)
+
+    assert not result.applied
+    invalid, = [o for o in result.outcomes if o.action == "invalid"]
+    assert invalid.line == 5 and reason in invalid.reason, invalid.reason
+    assert [(p.markup_percent, p.custom_price, p.custom_cost) for p in
+            await session.scalars(select(PriceSourceSetting))] == prices_before
+    assert await session.scalar(select(func.count()).select_from(AuditEvent)) == audit_before
+
+
 async def test_a_row_against_the_links_in_force_is_a_conflict(session, two_links):
     _, teams, exchange_service, teams_service = two_links
     text = edited(await exported_csv(session), 6, service_id=exchange_service.external_id, service="")
@@ -229,10 +265,10 @@ def test_a_file_that_is_not_a_links_file_is_refused(text, message):
 # ---- the CLI, end to end ----------------------------------------------------------------------------------
 
 @pytest.fixture
-async def workspace(database_url, monkeypatch, tmp_path):
-    sandbox = await Sandbox.generate(seed=11, scale="small").start()
+async def workspace(database_url, monkeypatch, tmp_path, clock, today):
+    sandbox = await Sandbox.generate(seed=11, scale="small", today=today).start()
     workspace = await open_workspace(sandbox=sandbox, database_url=database_url, secret_key=TEST_SECRET_KEY,
-                                     marketplace="odin", psa="autotask")
+                                     marketplace="odin", psa="autotask", clock=clock)
     for name, value in {"DATABASE_URL": database_url, "SEATSYNC_SECRET_KEY": TEST_SECRET_KEY,
                         "SEATSYNC_DATA_DIR": str(tmp_path / "data")}.items():
         monkeypatch.setenv(name, value)
@@ -245,7 +281,8 @@ async def workspace(database_url, monkeypatch, tmp_path):
 
 
 async def cli(capsys, *argv: str) -> tuple[int, str, str]:
-    code = await asyncio.to_thread(main, list(argv))
+    """`seatsync ARGV` in-process, on the workspace's clock (pinned to PINNED_NOW)."""
+    code = await asyncio.to_thread(main, list(argv), clock=ManualClock(PINNED_NOW))
     captured = capsys.readouterr()
     return code, captured.out, captured.err
 
@@ -320,6 +357,64 @@ async def test_cli_import_with_an_invalid_row_applies_nothing_and_exits_1(worksp
         assert await link_keys(session) == set()
         assert await session.scalar(select(func.count()).select_from(Adjustment)) == 0
     assert workspace.sandbox.world.write_log == []
+
+
+@pytest.mark.parametrize("value", ["Infinity", "-Infinity", "NaN", "1E+999999", "1e30", "-1", "0.0000001"])
+async def test_cli_import_refuses_a_price_no_cycle_can_bill_and_the_next_cycle_runs(workspace, capsys, tmp_path,
+                                                                                   value):
+    """The reported bug: such a price was saved and every later cycle aborted (NaN: the import crashed)."""
+    line, = pick_lines(workspace.sandbox.world, "autotask", 1)
+    await workspace.engine.run_cycle(trigger="test", force_full=True)
+    await link_line(workspace, line, "odin")
+    code, exported, _ = await cli(capsys, "links", "export")
+    assert code == 0
+    path = tmp_path / "links.csv"
+    last = len(exported.splitlines())  # the resource row
+    assert cell(exported, last, "level") == "resource"
+    path.write_text(edited(exported, last, price_source="custom", custom_price=value))
+    async with workspace.sessions() as session:
+        await wipe_links(session)
+
+    code, out, err = await cli(capsys, "links", "import", str(path), "--apply")
+
+    assert code == 1 and "Traceback" not in out + err
+    assert f"line {last}: invalid resource" in out and "custom_price" in out
+    assert "nothing saved" in err
+    async with workspace.sessions() as session:
+        assert await link_keys(session) == set()
+        assert await session.scalar(select(func.count()).select_from(PriceSourceSetting)) == 0
+    line.set_market_total(line.psa_units + 2)
+    await link_line(workspace, line, "odin")
+    report = await workspace.engine.run_cycle(trigger="test")
+    assert report.status.value == "succeeded" and line.psa_units == line.market.included + line.market.additional
+
+
+async def test_cli_import_says_which_new_link_cannot_be_computed(workspace, capsys, tmp_path):
+    """9,999,999,999.99 a seat is a price the file may set; +5 seats of it is an amount no column holds: the link
+    is saved, its reconciliation says why nothing was posted, and the other link is levelled."""
+    lines = pick_lines(workspace.sandbox.world, "autotask", 2)
+    for line in lines:
+        line.set_market_total(3)
+        line.set_psa_units(3)
+    await workspace.engine.run_cycle(trigger="test", force_full=True)
+    for line in lines:
+        await link_line(workspace, line, "odin")
+    code, exported, _ = await cli(capsys, "links", "export")
+    last = len(exported.splitlines())
+    path = tmp_path / "links.csv"
+    path.write_text(edited(exported, last, price_source="custom", custom_price="9999999999.99"))
+    async with workspace.sessions() as session:
+        await wipe_links(session)
+    for line in lines:
+        line.set_market_total(8)
+    await workspace.engine.run_cycle(trigger="test")  # read while unlinked: the import's reconciliation levels
+
+    code, out, err = await cli(capsys, "links", "import", str(path), "--apply")
+
+    assert code == 0, err
+    assert "reconciliation of 2 new resource links: 1 changes" in out
+    assert "not levelled: the prorated amount must be below 10,000,000,000 in size" in out
+    assert sorted(line.psa_units for line in lines) == [3, 8]
 
 
 async def test_cli_import_of_a_missing_file_exits_2(workspace, capsys, tmp_path):

@@ -18,9 +18,10 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 from bot.__main__ import main
+from bot.clock import ManualClock
 from bot.db.app_settings import AppSettings, save_app_settings
 from bot.reports.signing import report_link_key, verify
-from tests.conftest import TEST_SECRET_KEY
+from tests.conftest import PINNED_NOW, TEST_SECRET_KEY
 from tests.reports.dataset import INJECTION, build_dataset
 from tests.reports.xlsx_reading import read_sheet
 from web.app import create_app
@@ -48,7 +49,8 @@ async def dataset(session, cli_env):
 
 
 async def run_cli(capsysbinary, *argv: str) -> tuple[int, bytes, str]:
-    code = await asyncio.to_thread(main, list(argv))
+    """`seatsync ARGV` in-process, its clock pinned to PINNED_NOW."""
+    code = await asyncio.to_thread(main, list(argv), clock=ManualClock(PINNED_NOW))
     captured = capsysbinary.readouterr()
     return code, captured.out, captured.err.decode()
 
@@ -120,19 +122,19 @@ async def test_link_is_signed_for_the_configured_days_and_served(dataset, sessio
                                                                   cli_env):
     await save_app_settings(session=session, settings=AppSettings(report_link_days=3), actor="test")
     await session.commit()
-    before = datetime.now(UTC)
     code, out, err = await run_cli(capsysbinary, "report", "unlinked", "--filter", "company=acme", "--link")
     assert code == 0, err
     url = out.decode().strip()
     assert "\n" not in url and url.startswith(PUBLIC_URL + "/reports/unlinked.csv?")
     parts = urlsplit(url)
     query = parse_qsl(parts.query)
-    assert verify(parts.path, query, key=report_link_key(TEST_SECRET_KEY), now=datetime.now(UTC)) == [
+    assert verify(parts.path, query, key=report_link_key(TEST_SECRET_KEY), now=PINNED_NOW) == [
         ("company", "acme")]
     expires = datetime.fromtimestamp(int(dict(query)["expires"]), UTC)
-    assert before + timedelta(days=3) - timedelta(seconds=5) <= expires <= datetime.now(UTC) + timedelta(days=3)
+    assert expires == PINNED_NOW + timedelta(days=3)
 
-    client = await aiohttp_client(create_app(create_context(_settings(cli_env)), run_scheduler=False))
+    client = await aiohttp_client(create_app(create_context(_settings(cli_env), clock=ManualClock(PINNED_NOW)),
+                                             run_scheduler=False))
     response = await client.get(f"{parts.path}?{parts.query}")
     assert response.status == 200
     header, *rows = csv_rows(await response.read())
@@ -146,7 +148,7 @@ async def test_html_and_xlsx_links_are_signed_for_their_paths(dataset, capsysbin
         parts = urlsplit(out.decode().strip())
         assert parts.path == f"/reports/linked.{fmt}"
         assert verify(parts.path, parse_qsl(parts.query), key=report_link_key(TEST_SECRET_KEY),
-                      now=datetime.now(UTC)) == []
+                      now=PINNED_NOW) == []
 
 
 async def test_html_to_stdout_is_the_page_with_signed_absolute_export_links(dataset, capsysbinary):
@@ -161,7 +163,7 @@ async def test_html_to_stdout_is_the_page_with_signed_absolute_export_links(data
     assert {urlsplit(h).path for h in exports} == {"/reports/unlinked.csv", "/reports/unlinked.xlsx"}
     for href in exports:
         parts = urlsplit(href)
-        verify(parts.path, parse_qsl(parts.query), key=report_link_key(TEST_SECRET_KEY), now=datetime.now(UTC))
+        verify(parts.path, parse_qsl(parts.query), key=report_link_key(TEST_SECRET_KEY), now=PINNED_NOW)
 
 
 def test_xlsx_is_refused_on_a_terminal(cli_env):

@@ -3,13 +3,14 @@
 import csv
 import io
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 import pytest
 
 from bot.db.app_settings import AppSettings, save_app_settings
 from bot.reports.signing import report_link_key, verify
+from tests.conftest import PINNED_NOW
 from tests.reports.dataset import INJECTION, build_dataset
 from tests.reports.html_reading import parse_html, table_rows, text_of
 from tests.reports.test_http import link
@@ -18,9 +19,9 @@ from web.context import create_context
 
 
 @pytest.fixture
-async def client(aiohttp_client, settings, session):
+async def client(aiohttp_client, settings, session, clock):
     await build_dataset(session)
-    return await aiohttp_client(create_app(create_context(settings), run_scheduler=False))
+    return await aiohttp_client(create_app(create_context(settings, clock=clock), run_scheduler=False))
 
 
 async def get_page(client, url):
@@ -76,7 +77,7 @@ async def test_a_bad_page_link_gets_a_403_page_saying_why(client, settings, mang
 
 async def test_an_expired_page_link_says_so(client, settings):
     response, root = await get_page(
-        client, link(settings, "/reports/unbilled.html", now=datetime.now(UTC) - timedelta(days=8)))
+        client, link(settings, "/reports/unbilled.html", now=PINNED_NOW - timedelta(days=8)))
     assert response.status == 403 and "expired" in text_of(root.find(".//p[@id='why']"))
 
 
@@ -96,7 +97,7 @@ async def test_the_export_links_are_freshly_signed_and_serve_the_same_report(cli
     key = report_link_key(settings.secret_key)
     for href in hrefs.values():
         parts = urlsplit(href)
-        assert verify(parts.path, parse_qsl(parts.query), key=key, now=datetime.now(UTC)) in (
+        assert verify(parts.path, parse_qsl(parts.query), key=key, now=PINNED_NOW) in (
             [("company", "acme"), ("sort", "total")], [])
     filtered = await csv_rows(client, hrefs["export-filtered-csv"])
     assert [r[5] for r in filtered[1:]] == ["Teams Essentials", "Exchange Online (Plan 1)"]
@@ -111,19 +112,19 @@ async def test_export_links_never_outlive_the_page_link(client, settings, sessio
     _, root = await get_page(client, link(settings, "/reports/linked.html", ttl=timedelta(hours=2)))
     expiry = {int(parse_qs(urlsplit(h).query)["expires"][0]) for h in export_hrefs(root).values()}
     (expires,) = expiry
-    assert expires - datetime.now(UTC).timestamp() == pytest.approx(2 * 3600, abs=60)
+    assert expires == (PINNED_NOW + timedelta(hours=2)).timestamp()
     path, query = link(settings, "/reports/linked.html", ttl=timedelta(hours=2)).split("?")
-    far = int(datetime.now(UTC).timestamp()) + 30 * 86400
+    far = int((PINNED_NOW + timedelta(days=30)).timestamp())
     response, root = await get_page(client, f"{path}?expires={far}&{query}")  # a second expires, put first
     assert response.status == 200
     (expires,) = {int(parse_qs(urlsplit(h).query)["expires"][0]) for h in export_hrefs(root).values()}
-    assert expires - datetime.now(UTC).timestamp() == pytest.approx(2 * 3600, abs=60)
+    assert expires == (PINNED_NOW + timedelta(hours=2)).timestamp()
 
     await save_app_settings(session=session, settings=AppSettings(report_link_days=1), actor="U1")
     await session.commit()
     _, root = await get_page(client, link(settings, "/reports/linked.html", ttl=timedelta(days=7)))
     (expires,) = {int(parse_qs(urlsplit(h).query)["expires"][0]) for h in export_hrefs(root).values()}
-    assert expires - datetime.now(UTC).timestamp() == pytest.approx(24 * 3600, abs=60)
+    assert expires == (PINNED_NOW + timedelta(days=1)).timestamp()
 
 
 async def test_filter_box_text_narrows_a_file_link_and_nothing_else(client, settings):

@@ -1,25 +1,26 @@
 import csv
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
 from bot.reports.signing import report_link_key, sign_url
-from tests.reports.dataset import INJECTION, build_dataset
+from tests.conftest import PINNED_NOW
+from tests.reports.dataset import INJECTION, TODAY, build_dataset
 from tests.reports.xlsx_reading import read_sheet
 from web.app import create_app
 from web.context import create_context
 
 
 @pytest.fixture
-async def client(aiohttp_client, settings, session):
+async def client(aiohttp_client, settings, session, clock):
     await build_dataset(session)
-    return await aiohttp_client(create_app(create_context(settings), run_scheduler=False))
+    return await aiohttp_client(create_app(create_context(settings, clock=clock), run_scheduler=False))
 
 
-def link(settings, path, params=None, *, now=None, ttl=timedelta(days=7)):
-    return sign_url(path, params or {}, key=report_link_key(settings.secret_key), now=now or datetime.now(UTC),
-                    ttl=ttl)
+def link(settings, path, params=None, *, now=PINNED_NOW, ttl=timedelta(days=7)):
+    """A signed link, as of the `clock` fixture's instant unless told otherwise."""
+    return sign_url(path, params or {}, key=report_link_key(settings.secret_key), now=now, ttl=ttl)
 
 
 async def test_a_signed_csv_link_streams_the_report(client, settings):
@@ -57,7 +58,7 @@ async def test_a_bad_link_gets_403_saying_why(client, settings, mangle, reason):
 
 
 async def test_an_expired_link_gets_403(client, settings):
-    url = link(settings, "/reports/unbilled.csv", now=datetime.now(UTC) - timedelta(days=8))
+    url = link(settings, "/reports/unbilled.csv", now=PINNED_NOW - timedelta(days=8))
     response = await client.get(url)
     assert response.status == 403 and "expired" in await response.text()
 
@@ -77,3 +78,19 @@ async def test_no_path_from_the_url_reaches_the_file_system(client, settings):
     for path in ("/reports/..%2F..%2Fetc%2Fpasswd.csv", "/reports/../secret.key"):
         response = await client.get(link(settings, path))
         assert response.status in (403, 404)
+
+
+@pytest.mark.parametrize("day, expected", [
+    (TODAY, ["system"]),  # the post of 8 March; the one of 29 January is older than 30 days
+    (TODAY + timedelta(days=30), []),
+    (date(2026, 2, 20), ["U7"]),
+])
+async def test_a_log_report_without_dates_shows_the_30_days_up_to_the_context_clock_s_day(
+        aiohttp_client, settings, session, clock, day, expected):
+    await build_dataset(session)
+    clock.set(datetime.combine(day, time(12), UTC))
+    client = await aiohttp_client(create_app(create_context(settings, clock=clock), run_scheduler=False))
+    response = await client.get(link(settings, "/reports/adjustments.csv", now=clock()))
+    assert response.status == 200
+    header, *rows = csv.reader(io.StringIO((await response.read()).decode("utf-8-sig")))
+    assert [row[header.index("By")] for row in rows] == expected

@@ -1,7 +1,6 @@
 """Report rows stream from the database: the first row arrives before the others are fetched."""
 
 import tracemalloc
-from datetime import UTC, datetime
 
 from sqlalchemy import insert
 
@@ -15,13 +14,14 @@ from bot.db.models import (
 )
 from bot.reports.catalogue import run_report
 from bot.reports.report import ReportFilters
+from tests.conftest import PINNED_NOW
 
 ROWS = 20_000
 BUDGET = 5 * 2**20  # fetching all 20,000 rows up front costs about 15 MiB of Python objects
 
 
 async def test_the_first_row_comes_without_the_rest_in_memory(session):
-    now = datetime.now(UTC)
+    now = PINNED_NOW
     session.add(MarketplaceCompany(id=1, marketplace=Marketplace.ingram, external_id="C-1", name="Big Customer"))
     session.add(MarketplaceSubscription(id=1, company_id=1, marketplace=Marketplace.ingram, external_id="S-1",
                                         name="Microsoft 365", term=Term.monthly, status=SubscriptionStatus.active))

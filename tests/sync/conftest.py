@@ -13,11 +13,11 @@ PAIRS = [("odin", "autotask"), ("ingram", "connectwise")]
 
 
 @pytest.fixture(params=PAIRS, ids=["odin-autotask", "ingram-connectwise"])
-async def workspace(request, database_url):
+async def workspace(request, database_url, clock, today):
     marketplace, psa = request.param
-    sandbox = await Sandbox.generate(seed=7, scale="small").start()
+    sandbox = await Sandbox.generate(seed=7, scale="small", today=today).start()
     workspace = await open_workspace(sandbox=sandbox, database_url=database_url, secret_key=TEST_SECRET_KEY,
-                                     marketplace=marketplace, psa=psa)
+                                     marketplace=marketplace, psa=psa, clock=clock)
     workspace.names = (marketplace, psa)
     yield workspace
     await workspace.close()

@@ -228,7 +228,7 @@ async def test_dry_run_shows_would_hold_and_writes_nothing(workspace, database_u
 
     report = await workspace.engine.run_cycle(trigger="test", force_full=True, dry_run=True)
     settings = load_settings(make_env(tmp_path, DATABASE_URL=database_url), dotenv_path=None)
-    exit_code = await _sync_once(settings, dry_run=True)  # `seatsync sync --once --dry-run`
+    exit_code = await _sync_once(settings, dry_run=True, clock=workspace.clock)  # `seatsync sync --once --dry-run`
 
     assert [c.held_reason for c in report.planned] == ["7 units is over the 5-unit limit", None]
     text = "\n".join(describe_cycle(report))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -16,7 +16,7 @@ from bot.demo.workspace import open_workspace
 from bot.keys import SecretBox
 from bot.sandbox.app import Sandbox
 from bot.sync.engine import SyncEngine
-from tests.conftest import TEST_SECRET_KEY
+from tests.conftest import PINNED_NOW, TEST_SECRET_KEY
 from tests.sync.engine_setup import link_line, pick_lines
 
 STALE = timedelta(minutes=60)
@@ -26,8 +26,10 @@ FAST = RetryPolicy(max_attempts=2, max_total_s=5, base_delay_s=0.01, max_delay_s
 
 
 class Clock:
+    """A pinned clock moved in whole minutes (`advance` returns the new now)."""
+
     def __init__(self) -> None:
-        self.now = datetime.now(UTC)
+        self.now = PINNED_NOW
 
     def __call__(self) -> datetime:
         return self.now
@@ -38,10 +40,10 @@ class Clock:
 
 
 @pytest.fixture
-async def workspace(database_url):
-    sandbox = await Sandbox.generate(seed=5, scale="small").start()
+async def workspace(database_url, clock, today):
+    sandbox = await Sandbox.generate(seed=5, scale="small", today=today).start()
     workspace = await open_workspace(sandbox=sandbox, database_url=database_url, secret_key=TEST_SECRET_KEY,
-                                     marketplace="ingram", psa="autotask")
+                                     marketplace="ingram", psa="autotask", clock=clock)
     yield workspace
     await workspace.close()
 

@@ -13,11 +13,11 @@ from bot.sync.wiring import EngineHolder
 from tests.conftest import TEST_SECRET_KEY
 
 
-async def test_a_config_change_mid_cycle_lets_the_running_cycle_finish(database_url):
-    sandbox = await Sandbox.generate(seed=7, scale="small").start()
+async def test_a_config_change_mid_cycle_lets_the_running_cycle_finish(database_url, clock, today):
+    sandbox = await Sandbox.generate(seed=7, scale="small", today=today).start()
     workspace = await open_workspace(sandbox=sandbox, database_url=database_url, secret_key=TEST_SECRET_KEY,
-                                     marketplace="odin", psa="autotask")
-    holder = EngineHolder(sessions=workspace.sessions, box=SecretBox(TEST_SECRET_KEY))
+                                     marketplace="odin", psa="autotask", clock=clock)
+    holder = EngineHolder(sessions=workspace.sessions, box=SecretBox(TEST_SECRET_KEY), clock=workspace.clock)
     try:
         old = await holder.get()
         sandbox.faults["odin"].update({"latency_ms": 20})  # a cycle long enough to change the settings during it

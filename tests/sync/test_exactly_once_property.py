@@ -12,10 +12,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from bot.clock import ManualClock
 from bot.db.models import Adjustment, AdjustmentStatus, PsaService
 from bot.demo.workspace import open_workspace
 from bot.sandbox.app import Sandbox
-from tests.conftest import TEST_SECRET_KEY
+from tests.conftest import PINNED_NOW, PINNED_TODAY, TEST_SECRET_KEY
 from tests.sync.engine_setup import link_line, pick_lines
 
 LINES = 3
@@ -39,13 +40,14 @@ step = st.one_of(
 
 async def scenario(psa: str, steps: list[tuple], seed: int) -> None:
     marketplace = "odin" if psa == "autotask" else "ingram"
-    sandbox = await Sandbox.generate(seed=seed, scale="small").start()
+    sandbox = await Sandbox.generate(seed=seed, scale="small", today=PINNED_TODAY).start()
+    clock = ManualClock(PINNED_NOW)  # one clock across restarts, as the machine's would be
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite+aiosqlite:///{Path(folder) / 'p.db'}"
 
         async def workspace_over_same_db():
             return await open_workspace(sandbox=sandbox, database_url=url, secret_key=TEST_SECRET_KEY,
-                                        marketplace=marketplace, psa=psa, connector_timeout=0.25)
+                                        marketplace=marketplace, psa=psa, connector_timeout=0.25, clock=clock)
 
         workspace = await workspace_over_same_db()
         try:

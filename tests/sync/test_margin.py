@@ -39,10 +39,10 @@ def test_judging_a_margin_at_its_edges(cost, price, minimum, expected):
 
 
 @pytest.fixture
-async def workspace(database_url):
-    sandbox = await Sandbox.generate(seed=7, scale="small").start()
+async def workspace(database_url, clock, today):
+    sandbox = await Sandbox.generate(seed=7, scale="small", today=today).start()
     workspace = await open_workspace(sandbox=sandbox, database_url=database_url, secret_key=TEST_SECRET_KEY,
-                                     marketplace="ingram", psa="connectwise")
+                                     marketplace="ingram", psa="connectwise", clock=clock)
     async with workspace.sessions() as session:
         settings = await load_app_settings(session=session)
         settings.alerts_channel = BILLING_CHANNEL

@@ -1,5 +1,5 @@
-"""Term-aware decreases and dropped credits, end to end with a controllable clock: the engine's clock
-follows the sandbox world's business day, so moving `world.today` moves SeatSync's day and the PSA's."""
+"""Term-aware decreases and dropped credits, end to end with a controllable clock: `workspace.jump_to(day)`
+moves the sandbox world's day and SeatSync's clock with it (the engine's and the PSA connector's today)."""
 
 from __future__ import annotations
 
@@ -57,7 +57,6 @@ async def decrease_at_commitment_end(workspace, *, hold_committed: bool):
 
 
 async def test_an_annual_decrease_waits_for_the_anniversary_and_posts_that_day(workspace):
-    world = workspace.sandbox.world
     line, report, anniversary = await decrease_at_commitment_end(workspace, hold_committed=False)
 
     change, = report.planned
@@ -72,11 +71,11 @@ async def test_an_annual_decrease_waits_for_the_anniversary_and_posts_that_day(w
     assert (scheduled.state, scheduled.units_from, scheduled.units_to) == (SCHEDULED, 6, 4)
     assert scheduled.note == f"not posted before {anniversary.isoformat()}"
 
-    world.today = anniversary - timedelta(days=1)
+    workspace.jump_to(anniversary - timedelta(days=1))
     await workspace.engine.run_cycle(trigger="test", force_full=True)
     assert line.writes() == []
 
-    world.today = anniversary
+    workspace.jump_to(anniversary)
     on_the_day = await workspace.engine.run_cycle(trigger="test", force_full=True)
 
     assert on_the_day.posting.posted == 1 and line.psa_units == 4
@@ -86,7 +85,6 @@ async def test_an_annual_decrease_waits_for_the_anniversary_and_posts_that_day(w
 
 
 async def test_an_annual_decrease_is_held_by_default_and_stays_scheduled_once_approved(workspace):
-    world = workspace.sandbox.world
     line, report, anniversary = await decrease_at_commitment_end(workspace, hold_committed=None)
 
     assert report.planned[0].held_reason == "a decrease on an annual term"
@@ -99,7 +97,7 @@ async def test_an_annual_decrease_is_held_by_default_and_stays_scheduled_once_ap
     early = await workspace.engine.post_outbox(only_ids=[decided.to_post])
     assert early.posted == 0 and line.writes() == []
 
-    world.today = anniversary
+    workspace.jump_to(anniversary)
     await workspace.engine.run_cycle(trigger="test", force_full=True)
     assert line.psa_units == 4 and [(w.before, w.after) for w in line.writes()] == [(6, 4)]
 
@@ -145,7 +143,7 @@ async def test_small_credits_are_dropped_below_the_threshold_only(workspace):
     # Autotask takes the future-dated change now; ConnectWise gets it on its day
     assert dropped.status is (AdjustmentStatus.posted if psa == "autotask" else AdjustmentStatus.pending)
 
-    world.today = next_period
+    workspace.jump_to(next_period)
     await workspace.engine.run_cycle(trigger="test", force_full=True)
 
     dropped, _ = await adjustments(workspace)

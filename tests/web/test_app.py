@@ -16,6 +16,7 @@ COMMAND_BODY = urlencode({"token": "x", "team_id": "T1", "user_id": "U1", "chann
 
 
 def sign(body: str, ts: int, secret: str = SIGNING_SECRET) -> dict[str, str]:
+    """Slack's signature; `ts` is real time: Bolt checks Slack's 5-minute window on the machine's clock."""
     signature = "v0=" + hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
     return {"X-Slack-Request-Timestamp": str(ts), "X-Slack-Signature": signature,
             "Content-Type": "application/x-www-form-urlencoded"}
@@ -28,8 +29,8 @@ def slack_settings(tmp_path, database_url):
                          dotenv_path=None)
 
 
-async def test_healthz_reports_database_and_version(aiohttp_client, settings):
-    client = await aiohttp_client(create_app(create_context(settings), run_scheduler=False))
+async def test_healthz_reports_database_and_version(aiohttp_client, settings, clock):
+    client = await aiohttp_client(create_app(create_context(settings, clock=clock), run_scheduler=False))
     response = await client.get("/healthz")
     assert response.status == 200
     body = await response.json()
@@ -37,10 +38,10 @@ async def test_healthz_reports_database_and_version(aiohttp_client, settings):
     assert body["last_sync_at"] is None and body["slack"] == "not configured"
 
 
-async def test_healthz_503_when_database_unreachable(aiohttp_client, tmp_path):
+async def test_healthz_503_when_database_unreachable(aiohttp_client, tmp_path, clock):
     settings = load_settings(make_env(tmp_path, DATABASE_URL="postgresql+asyncpg://nobody@127.0.0.1:1/none"),
                              dotenv_path=None)
-    client = await aiohttp_client(create_app(create_context(settings), run_scheduler=False))
+    client = await aiohttp_client(create_app(create_context(settings, clock=clock), run_scheduler=False))
     response = await client.get("/healthz")
     assert response.status == 503
     assert (await response.json())["database"] == "unreachable"
@@ -57,21 +58,21 @@ async def test_healthz_503_when_database_unreachable(aiohttp_client, tmp_path):
                      id="garbage-timestamp"),
     ],
 )
-async def test_slack_requests_without_a_valid_signature_get_401(aiohttp_client, slack_settings, headers):
-    client = await aiohttp_client(create_app(create_context(slack_settings), run_scheduler=False))
+async def test_slack_requests_without_a_valid_signature_get_401(aiohttp_client, slack_settings, headers, clock):
+    client = await aiohttp_client(create_app(create_context(slack_settings, clock=clock), run_scheduler=False))
     response = await client.post("/slack/events", data=COMMAND_BODY, headers=headers())
     assert response.status == 401
 
 
-async def test_tampered_body_gets_401(aiohttp_client, slack_settings):
-    client = await aiohttp_client(create_app(create_context(slack_settings), run_scheduler=False))
+async def test_tampered_body_gets_401(aiohttp_client, slack_settings, clock):
+    client = await aiohttp_client(create_app(create_context(slack_settings, clock=clock), run_scheduler=False))
     headers = sign(COMMAND_BODY, int(time.time()))
     response = await client.post("/slack/events", data=COMMAND_BODY.replace("help", "sync"), headers=headers)
     assert response.status == 401
 
 
-async def test_slack_endpoint_503_when_not_configured(aiohttp_client, settings):
-    client = await aiohttp_client(create_app(create_context(settings), run_scheduler=False))
+async def test_slack_endpoint_503_when_not_configured(aiohttp_client, settings, clock):
+    client = await aiohttp_client(create_app(create_context(settings, clock=clock), run_scheduler=False))
     response = await client.post("/slack/events", data=COMMAND_BODY, headers=sign(COMMAND_BODY, int(time.time())))
     assert response.status == 503
     assert "SLACK_BOT_TOKEN" in (await response.json())["error"]

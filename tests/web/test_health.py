@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -17,15 +17,15 @@ from web.app import create_app
 from web.context import create_context
 
 
-async def get_health(aiohttp_client, settings) -> tuple[int, dict]:
-    client = await aiohttp_client(create_app(create_context(settings), run_scheduler=False))
+async def get_health(aiohttp_client, settings, clock) -> tuple[int, dict]:
+    client = await aiohttp_client(create_app(create_context(settings, clock=clock), run_scheduler=False))
     response = await client.get("/healthz")
     assert response.headers["Cache-Control"] == "no-store"
     return response.status, await response.json()
 
 
-async def test_a_fresh_database_is_healthy_with_nothing_to_report(aiohttp_client, settings):
-    status, body = await get_health(aiohttp_client, settings)
+async def test_a_fresh_database_is_healthy_with_nothing_to_report(aiohttp_client, settings, clock):
+    status, body = await get_health(aiohttp_client, settings, clock)
     assert status == 200
     assert body["status"] == "ok" and body["database"] == "ok" and body["version"]
     assert body["last_sync_at"] is None and body["last_sync"] is None
@@ -33,9 +33,9 @@ async def test_a_fresh_database_is_healthy_with_nothing_to_report(aiohttp_client
     assert (body["pending_failures"], body["needs_action"], body["awaiting_approval"]) == (0, 0, 0)
 
 
-async def test_failures_last_good_sync_and_connector_states(aiohttp_client, settings, session):
+async def test_failures_last_good_sync_and_connector_states(aiohttp_client, settings, session, clock):
     await build_dataset(session)  # one failed adjustment that needs action, two posted
-    now = datetime.now(UTC)
+    now = clock()
     session.add_all([
         SyncRun(trigger="schedule", status=SyncRunStatus.succeeded, started_at=now - timedelta(hours=3),
                 finished_at=now - timedelta(hours=3)),
@@ -54,40 +54,40 @@ async def test_failures_last_good_sync_and_connector_states(aiohttp_client, sett
     await save_app_settings(session=session, settings=AppSettings(connector_stale_minutes=60), actor="test")
     await session.commit()
 
-    status, body = await get_health(aiohttp_client, settings)
+    status, body = await get_health(aiohttp_client, settings, clock)
 
     assert status == 200 and body["status"] == "ok"  # failing connectors do not make the service unhealthy
     assert body["last_sync"]["trigger"] == "webhook" and body["last_sync"]["status"] == "partial"
-    assert abs(datetime.fromisoformat(body["last_sync_at"]) - (now - timedelta(minutes=19))) < timedelta(seconds=1)
+    assert body["last_sync_at"] == (now - timedelta(minutes=19)).isoformat()
     assert body["connectors"]["ingram"]["state"] == "ok"
     autotask = body["connectors"]["autotask"]
     assert autotask["state"] == "failing" and autotask["consecutive_failures"] == 4
-    assert datetime.fromisoformat(autotask["last_failure_at"]) > now - timedelta(minutes=6)
+    assert autotask["last_failure_at"] == (now - timedelta(minutes=5)).isoformat()
     assert "last_error" not in autotask  # the diagnosis is for the billing team in Slack, not a public route
     assert body["connectors"]["odin"]["state"] == "stale"  # ok, but silent for longer than 60 minutes
     assert (body["pending_failures"], body["needs_action"]) == (1, 1)
 
 
-async def test_503_when_the_database_is_unreachable(aiohttp_client, tmp_path):
+async def test_503_when_the_database_is_unreachable(aiohttp_client, tmp_path, clock):
     settings = load_settings(make_env(tmp_path, DATABASE_URL="postgresql+asyncpg://nobody@127.0.0.1:1/none"),
                              dotenv_path=None)
-    status, body = await get_health(aiohttp_client, settings)
+    status, body = await get_health(aiohttp_client, settings, clock)
     assert status == 503
     assert body["status"] == "unhealthy" and body["database"] == "unreachable" and "connectors" not in body
 
 
 @pytest.fixture
-async def workspace(database_url):
-    sandbox = await Sandbox.generate(seed=3, scale="small").start()
+async def workspace(database_url, clock, today):
+    sandbox = await Sandbox.generate(seed=3, scale="small", today=today).start()
     workspace = await open_workspace(sandbox=sandbox, database_url=database_url, secret_key=TEST_SECRET_KEY,
-                                     marketplace="odin", psa="connectwise")
+                                     marketplace="odin", psa="connectwise", clock=clock)
     yield workspace
     await workspace.close()
 
 
 async def test_health_follows_a_real_cycle(aiohttp_client, settings, workspace):
     report = await workspace.engine.run_cycle(trigger="test", force_full=True)
-    status, body = await get_health(aiohttp_client, settings)
+    status, body = await get_health(aiohttp_client, settings, workspace.clock)
     assert status == 200
     assert body["last_sync"]["run_id"] == report.run_id
     assert {name: c["state"] for name, c in body["connectors"].items()} == {"odin": "ok", "connectwise": "ok"}
@@ -96,7 +96,7 @@ async def test_health_follows_a_real_cycle(aiohttp_client, settings, workspace):
     workspace.sandbox.faults["connectwise"].update({"error_rates": {"500": 1.0}})
     workspace.engine.read_deadline = timedelta(seconds=2)  # ConnectWise fails for the cycle's whole read deadline
     await workspace.engine.run_cycle(trigger="test")
-    status, body = await get_health(aiohttp_client, settings)
+    status, body = await get_health(aiohttp_client, settings, workspace.clock)
     assert status == 200
     connectwise = body["connectors"]["connectwise"]
     assert connectwise["state"] == "failing" and connectwise["last_failure_at"] is not None

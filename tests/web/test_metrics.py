@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -30,9 +30,9 @@ async def scrape(aiohttp_client, context) -> dict[tuple[str, tuple], float]:
     return samples
 
 
-async def test_counts_from_the_database(aiohttp_client, settings, session):
+async def test_counts_from_the_database(aiohttp_client, settings, session, clock):
     await build_dataset(session)  # two adjustments posted, one failed that needs action
-    now = datetime.now(UTC)
+    now = clock()
     session.add_all([
         SyncRun(trigger="schedule", status=SyncRunStatus.succeeded, started_at=now - timedelta(minutes=10),
                 finished_at=now - timedelta(minutes=10)),
@@ -45,7 +45,7 @@ async def test_counts_from_the_database(aiohttp_client, settings, session):
     ])
     await session.commit()
 
-    samples = await scrape(aiohttp_client, create_context(settings))
+    samples = await scrape(aiohttp_client, create_context(settings, clock=clock))
 
     assert samples[("seatsync_database_up", ())] == 1
     assert samples[("seatsync_sync_cycles_total", (("status", "succeeded"),))] == 2
@@ -57,31 +57,31 @@ async def test_counts_from_the_database(aiohttp_client, settings, session):
     assert samples[("seatsync_adjustments_posted_total", ())] == 2
     assert samples[("seatsync_adjustments_failed", ())] == 1
     assert samples[("seatsync_adjustments_needs_action", ())] == 1
-    assert 290 <= samples[("seatsync_last_successful_sync_age_seconds", ())] <= 330
+    assert samples[("seatsync_last_successful_sync_age_seconds", ())] == 300
     assert samples[("seatsync_connector_up", (("system", "ingram"),))] == 1
     assert samples[("seatsync_connector_up", (("system", "autotask"),))] == 0
     assert not any(name == "seatsync_api_calls_total" for name, _ in samples)  # no engine configured
 
 
-async def test_a_database_that_does_not_answer_is_a_zero_not_an_error(aiohttp_client, tmp_path):
+async def test_a_database_that_does_not_answer_is_a_zero_not_an_error(aiohttp_client, tmp_path, clock):
     settings = load_settings(make_env(tmp_path, DATABASE_URL="postgresql+asyncpg://nobody@127.0.0.1:1/none"),
                              dotenv_path=None)
-    samples = await scrape(aiohttp_client, create_context(settings))
+    samples = await scrape(aiohttp_client, create_context(settings, clock=clock))
     assert samples[("seatsync_database_up", ())] == 0
     assert ("seatsync_sync_cycles_total", (("status", "succeeded"),)) not in samples
 
 
 @pytest.fixture
-async def workspace(database_url):
-    sandbox = await Sandbox.generate(seed=4, scale="small").start()
+async def workspace(database_url, clock, today):
+    sandbox = await Sandbox.generate(seed=4, scale="small", today=today).start()
     workspace = await open_workspace(sandbox=sandbox, database_url=database_url, secret_key=TEST_SECRET_KEY,
-                                     marketplace="ingram", psa="autotask")
+                                     marketplace="ingram", psa="autotask", clock=clock)
     yield workspace
     await workspace.close()
 
 
 async def test_api_calls_by_system_come_from_the_running_engine(aiohttp_client, settings, workspace):
-    context = create_context(settings)
+    context = create_context(settings, clock=workspace.clock)
 
     async def engine():
         return workspace.engine
@@ -96,11 +96,12 @@ async def test_api_calls_by_system_come_from_the_running_engine(aiohttp_client, 
     assert samples[("seatsync_api_retries_total", (("system", "ingram"),))] == workspace.marketplace.stats.retries
     assert samples[("seatsync_connector_up", (("system", "ingram"),))] == 1
     assert samples[("seatsync_sync_cycles_total", (("status", "succeeded"),))] == 1
-    assert samples[("seatsync_last_successful_sync_age_seconds", ())] < 60
+    assert samples[("seatsync_last_successful_sync_age_seconds", ())] == 0  # the pinned clock has not moved
 
 
 async def test_a_scrape_counts_the_engine_in_use_and_never_builds_one(aiohttp_client, settings, workspace):
-    context = create_context(settings)  # its engine holder reads the connections the workspace stored
+    # its engine holder reads the connections the workspace stored
+    context = create_context(settings, clock=workspace.clock)
 
     samples = await scrape(aiohttp_client, context)
     assert context.engines.current is None  # the scrape built no connectors

@@ -127,14 +127,14 @@ async def downloaded_file(directory: Path) -> Path:
 
 
 async def test_a_report_page_sorts_filters_charts_and_exports_in_chromium(
-    aiohttp_server, aiohttp_client, settings, session, browser, downloads
-):
+    aiohttp_server, aiohttp_client, settings, session, browser, downloads, clock):
     await build_dataset(session)
     company = MarketplaceCompany(marketplace=Marketplace.ingram, external_id="X-1", name=SCRIPT_NAME)
     session.add(company)
     await marketplace_resource(session, company=company, total=1, name="Seat pack")
     await session.commit()
-    server = await aiohttp_server(create_app(create_context(settings), run_scheduler=False), host="127.0.0.1")
+    server = await aiohttp_server(create_app(create_context(settings, clock=clock), run_scheduler=False),
+                                  host="127.0.0.1")
     page = Page(browser)
 
     await page.open(f"http://127.0.0.1:{server.port}{link(settings, '/reports/subscriptions.html')}")

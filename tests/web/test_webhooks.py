@@ -48,9 +48,9 @@ async def configure(session, *, secret: str | None = SECRET, marketplace: str = 
 
 
 @pytest.fixture
-async def client(aiohttp_client, settings, session):
+async def client(aiohttp_client, settings, session, clock):
     await configure(session)
-    return await aiohttp_client(create_app(create_context(settings), run_scheduler=False))
+    return await aiohttp_client(create_app(create_context(settings, clock=clock), run_scheduler=False))
 
 
 async def deliveries(session) -> int:
@@ -96,9 +96,9 @@ async def test_an_oversized_body_is_413(client):
     assert response.status == 413
 
 
-async def test_without_a_webhook_secret_the_route_is_503(aiohttp_client, settings, session):
+async def test_without_a_webhook_secret_the_route_is_503(aiohttp_client, settings, session, clock):
     await configure(session, secret=None)
-    client = await aiohttp_client(create_app(create_context(settings), run_scheduler=False))
+    client = await aiohttp_client(create_app(create_context(settings, clock=clock), run_scheduler=False))
     data, headers = signed(event())
     response = await client.post(ROUTE, data=data, headers=headers)
     assert response.status == 503 and "webhook_secret" in (await response.json())["error"]
@@ -128,13 +128,13 @@ PAIRS = [("odin", "autotask"), ("ingram", "connectwise")]
 
 
 @pytest.fixture(params=PAIRS, ids=["odin-autotask", "ingram-connectwise"])
-async def live(request, database_url, settings, aiohttp_server):
+async def live(request, database_url, settings, aiohttp_server, clock, today):
     """The sandbox, a workspace over it, and SeatSync's app on a real port with the sandbox's webhook
     pointed at it."""
     marketplace, psa = request.param
-    sandbox = await Sandbox.generate(seed=9, scale="small").start()
+    sandbox = await Sandbox.generate(seed=9, scale="small", today=today).start()
     workspace = await open_workspace(sandbox=sandbox, database_url=database_url, secret_key=TEST_SECRET_KEY,
-                                     marketplace=marketplace, psa=psa)
+                                     marketplace=marketplace, psa=psa, clock=clock)
     box = SecretBox(TEST_SECRET_KEY)
     async with workspace.sessions() as session:  # the marketplace's webhook secret, stored with its connection
         connection = await load_connection(session=session, box=box, system=marketplace)
@@ -143,7 +143,7 @@ async def live(request, database_url, settings, aiohttp_server):
                               options=connection.options, secrets={**connection.secrets, "webhook_secret": secret},
                               actor="test")
         await session.commit()
-    context = create_context(settings)
+    context = create_context(settings, clock=workspace.clock)
 
     async def engine():
         return workspace.engine

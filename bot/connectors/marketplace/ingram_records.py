@@ -13,6 +13,10 @@
   reports one quantity, the whole seat count (a fractional quantity is rounded up);
   `unitPrice` is the price, `unitCost` the MSP's cost (`unitProviderCost` is Ingram's own cost and
   is not used).
+- numbers follow bot.money: a quantity that is not a finite count from 0 to 1,000,000,000 makes the
+  reply malformed (skipping the product would read as "removed", levelling it to zero); an amount that
+  is not a finite, non-negative amount under 10^10 is dropped for that product (logged; the price
+  stored before stays), one with more than 4 decimals is rounded to 4.
 - errors: the gateway answers `{statusCode, message}` (marked "API gateway: " so a caller can tell
   a refused key from a refused login); the backend answers `{timestamp, status, error, path,
   correlationId}`, whose `error` is the message and whose correlation id Ingram support asks for.
@@ -21,10 +25,9 @@
 from __future__ import annotations
 
 import logging
-import math
 import re
 from datetime import UTC, date, datetime, time
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -33,6 +36,7 @@ from bot.connectors.errors import MalformedReplyError
 from bot.connectors.marketplace.ingram_auth import GATEWAY_PREFIX
 from bot.db.models.enums import SubscriptionStatus, Term
 from bot.domain import MarketCompany, MarketResource, MarketSubscription
+from bot.money import NumberError, vendor_amount, vendor_count
 
 log = logging.getLogger(__name__)
 
@@ -95,26 +99,28 @@ def subscription(head: Json, detail: Json) -> MarketSubscription:
 def resource(subscription_id: Any, product: Any) -> MarketResource:
     if not isinstance(product, dict):
         raise MalformedReplyError(SYSTEM, f"subscription {subscription_id}: a product is {_shape(product)}")
-    quantity = product.get("quantity")
-    if isinstance(quantity, bool) or not isinstance(quantity, int | float) or quantity < 0:
-        raise MalformedReplyError(SYSTEM, f"subscription {subscription_id}: product {product.get('mpn')!r} "
-                                          f"has quantity {quantity!r}")
-    price, price_currency = money(product.get("unitPrice"))
-    cost, cost_currency = money(product.get("unitCost"))
+    where = f"subscription {subscription_id}: product {product.get('mpn')!r}"
+    try:
+        quantity = vendor_count(product.get("quantity"), field="quantity")
+    except NumberError as exc:
+        raise MalformedReplyError(SYSTEM, f"{where}: {exc}") from None
+    price, price_currency = money(product.get("unitPrice"), where=f"{where}: unitPrice")
+    cost, cost_currency = money(product.get("unitCost"), where=f"{where}: unitCost")
     key = product.get("mpn") or f"id:{product.get('id')}"
     return MarketResource(external_id=str(key), name=str(product.get("name") or key).strip(), included=0,
-                          additional=math.ceil(quantity), unit_price=price, unit_cost=cost,
+                          additional=quantity, unit_price=price, unit_cost=cost,
                           currency=price_currency or cost_currency)
 
 
-def money(value: Any) -> tuple[Decimal | None, str | None]:
-    """A spec `Price` object {currency, amount: "70.5"}; anything else reads as no price."""
+def money(value: Any, *, where: str = "amount") -> tuple[Decimal | None, str | None]:
+    """A spec `Price` object {currency, amount: "70.5"}; anything else, or an amount no one can bill with
+    (bot.money.vendor_amount), reads as no price."""
     if not isinstance(value, dict) or value.get("amount") in (None, ""):
         return None, None
     try:
-        amount = Decimal(str(value["amount"]))
-    except InvalidOperation:
-        log.warning("ingram: cannot read the amount %r; the price is left empty", value.get("amount"))
+        amount = vendor_amount(value["amount"], field=where)
+    except NumberError as exc:
+        log.warning("ingram: %s; the price is left empty", exc)
         return None, None
     currency = value.get("currency")
     return amount, str(currency).upper() if currency else None

@@ -194,8 +194,9 @@ def _subscription(account_id: int, row: Row, resources: list[MarketResource]) ->
 
 
 def _resource(row: Row) -> MarketResource:
-    included, additional = whole_amounts(row.get("IncludedAmount"), row.get("AdditionalAmount"))
-    price, currency = money(row.get("RecurringFee"))
+    where = f"resource {row.get('ResourceID')!r}"
+    included, additional = whole_amounts(row.get("IncludedAmount"), row.get("AdditionalAmount"), where=where)
+    price, currency = money(row.get("RecurringFee"), where=f"{where}: RecurringFee")
     return MarketResource(
         external_id=str(integer(row, "ResourceID")),
         name=text(row, "ResourceName"),

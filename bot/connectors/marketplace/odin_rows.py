@@ -11,7 +11,11 @@ less.
 Value formats:
 - dates are unix timestamps (int; 0 = not set), read as UTC calendar days;
 - money is a string with an ISO currency prefix, "USD 12.00" (sometimes with thousands
-  separators, or bare); both the amount and the currency are kept;
+  separators, or bare); both the amount and the currency are kept; an amount no one can bill with
+  (bot.money: not finite, negative, 10^10 or more) is dropped, logged, and one with more than 4
+  decimals rounded to 4;
+- amounts of a resource are doubles (sometimes as text); one that is not a finite count from 0 to
+  1,000,000,000 makes the reply malformed (skipping the resource would read as "removed");
 - subscription `Status` / `PeriodType` codes: BA's value tables were not found published. The
   codes below are the ones the project's notes and the sandbox use (30 Active [notes], 15 Trial
   [a public PBA client], 40 On hold, 50 Expired, 60 Terminated; PeriodType 2 month(s), 3 year(s),
@@ -22,14 +26,14 @@ Value formats:
 from __future__ import annotations
 
 import logging
-import math
 import re
 from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from bot.connectors.errors import MalformedReplyError
 from bot.db.models.enums import SubscriptionStatus, Term
+from bot.money import NumberError, vendor_amount, vendor_count
 
 log = logging.getLogger(__name__)
 
@@ -139,32 +143,47 @@ def unix_day(row: Row, name: str) -> date | None:
     return datetime.fromtimestamp(seconds, UTC).date()
 
 
-def money(value: Any) -> tuple[Decimal | None, str | None]:
-    """("USD 12.00") -> (Decimal("12.00"), "USD"); a bare number has no currency; unreadable -> (None, None)."""
+def money(value: Any, *, where: str = "amount") -> tuple[Decimal | None, str | None]:
+    """("USD 12.00") -> (Decimal("12.00"), "USD"); a bare number has no currency; unreadable, or an amount no one
+    can bill with -> (None, None), logged with `where` (the record and field)."""
     if value is None or value == "":
         return None, None
+    currency = None
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return Decimal(str(value)), None
-    match = _MONEY.match(str(value))
-    if match is None:
-        log.warning("odin: cannot read the money value %r; the price is left empty", value)
-        return None, None
+        amount: Any = value
+    else:
+        match = _MONEY.match(str(value))
+        if match is None:
+            log.warning("odin: %s: cannot read the money value %r; the price is left empty", where, value)
+            return None, None
+        amount = match["amount"].replace(",", "")
+        currency = match["currency"].upper() if match["currency"] else None
     try:
-        amount = Decimal(match["amount"].replace(",", ""))
-    except InvalidOperation:
+        return vendor_amount(amount, field=where), currency
+    except NumberError as exc:
+        log.warning("odin: %s; the price is left empty", exc)
         return None, None
-    currency = match["currency"].upper() if match["currency"] else None
-    return amount, currency
 
 
-def whole_amounts(included: Any, additional: Any) -> tuple[int, int]:
+def whole_amounts(included: Any, additional: Any, *, where: str = "resource") -> tuple[int, int]:
     """BA amounts may be doubles; SeatSync stores whole units. The sum is rounded up (billing less than
     was bought is the loss SeatSync prevents) and the included part rounded up within it."""
-    inc, add = float(included or 0), float(additional or 0)
-    if inc < 0 or add < 0:
-        raise MalformedReplyError(SYSTEM, f"negative amounts (included={included}, additional={additional})")
-    whole_included = math.ceil(inc)
-    return whole_included, math.ceil(inc + add) - whole_included
+    inc, add = _seats(included, where, "IncludedAmount"), _seats(additional, where, "AdditionalAmount")
+    try:
+        vendor_count(add, field="AdditionalAmount")
+        whole_included = vendor_count(inc, field="IncludedAmount")
+        return whole_included, vendor_count(inc + add, field="IncludedAmount + AdditionalAmount") - whole_included
+    except NumberError as exc:
+        raise MalformedReplyError(SYSTEM, f"{where}: {exc}") from None
+
+
+def _seats(value: Any, where: str, name: str) -> float:
+    if value is None or value == "":
+        return 0.0
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise MalformedReplyError(SYSTEM, f"{where}: {name} should be a number, got {_shape(value)}") from None
 
 
 def subscription_status(code: int) -> SubscriptionStatus:

@@ -12,19 +12,26 @@ Field names are the camelCase ones the API returns (shared/apis/autotask.md A5).
   that row are the ones in effect; the contract service's own unitPrice/unitCost are the fallback.
 - Dates come back as UTC ISO-8601 [doc]; a date-only field is read as the date part. Day bounds in
   filters are the whole UTC day, so a row stored at another hour of the same day still matches.
+- Numbers follow bot.money: units that are not finite or beyond 1,000,000,000 in size make the reply
+  malformed (a service left out would read as removed); a price or cost no one can bill with (not finite,
+  negative, 10^10 or more) reads as unknown for that service, logged; more than 4 decimals round to 4.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from bot.connectors.errors import MalformedReplyError
 from bot.connectors.psa.autotask_http import SYSTEM
 from bot.db.models.enums import ContractStatus
 from bot.domain import PsaCompanyRecord, PsaContractRecord, PsaServiceRecord
+from bot.money import NumberError, vendor_amount, vendor_count
+
+log = logging.getLogger(__name__)
 
 MAX_PAGE = 500  # MaxRecords accepts 1..500 [client: n8n][doc]
 MAX_IN_VALUES = 500  # ids per `in` filter: within the 500 'OR' conditions a query may hold [doc(SOAP)]
@@ -118,16 +125,18 @@ def service_record(item: dict[str, Any], catalogue: dict[int, dict[str, Any]],
     service_id = whole(item, "serviceID", "ContractService")
     entry = catalogue.get(service_id, {})
     name = entry.get("name") or item.get("invoiceDescription") or f"Service {service_id}"
-    price = money(unit_row.get("price")) if unit_row else None
-    cost = money(unit_row.get("cost")) if unit_row else None
+    where = f"ContractService {item.get('id')}"
+    unit_where = f"ContractServiceUnit {unit_row.get('id')}" if unit_row else where
+    price = money(unit_row.get("price"), where=f"{unit_where}: price") if unit_row else None
+    cost = money(unit_row.get("cost"), where=f"{unit_where}: cost") if unit_row else None
     return PsaServiceRecord(
         external_id=str(whole(item, "id", "ContractService")),
         contract_external_id=str(whole(item, "contractID", "ContractService")),
         name=str(name).strip(),
         units=units_of(unit_row),
         catalog_id=str(service_id),
-        unit_price=price if price is not None else money(item.get("unitPrice")),
-        unit_cost=cost if cost is not None else money(item.get("unitCost")),
+        unit_price=price if price is not None else money(item.get("unitPrice"), where=f"{where}: unitPrice"),
+        unit_cost=cost if cost is not None else money(item.get("unitCost"), where=f"{where}: unitCost"),
         is_active=entry.get("isActive") is not False,
     )
 
@@ -150,6 +159,10 @@ def units_of(row: dict[str, Any] | None) -> int:
     value = row.get("units")
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise MalformedReplyError(SYSTEM, f"ContractServiceUnit {row.get('id')} has no whole units: {value!r}")
+    try:
+        vendor_count(value, field="units", negative=True)
+    except NumberError as exc:
+        raise MalformedReplyError(SYSTEM, f"ContractServiceUnit {row.get('id')}: {exc}") from None
     return int(value)
 
 
@@ -176,12 +189,14 @@ def day_of(value: Any) -> date | None:
     return (moment.astimezone(UTC) if moment.tzinfo else moment).date()
 
 
-def money(value: Any) -> Decimal | None:
+def money(value: Any, *, where: str = "amount") -> Decimal | None:
+    """A price or cost; None when absent, unreadable or no one can bill with it (logged with `where`)."""
     if value is None or isinstance(value, bool):
         return None
     try:
-        return Decimal(str(value))
-    except InvalidOperation:
+        return vendor_amount(value, field=where)
+    except NumberError as exc:
+        log.warning("autotask: %s; read as unknown", exc)
         return None
 
 

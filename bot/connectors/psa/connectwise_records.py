@@ -15,11 +15,15 @@ Choices, where the notes (shared/apis/connectwise.md B6) leave room:
   effect are 0 (a PATCH of quantity would not bill again; post_adjustment refuses it with a clear
   reason). A later cancelledDate still bills until then. A fractional quantity is rounded up.
 - The service name is the catalog item's description (product/identifier when the catalog has none).
+- Numbers follow bot.money: a quantity that is not finite or beyond 1,000,000,000 in size makes the
+  record unreadable (a malformed reply: an addition left out would read as removed); a unitPrice or
+  unitCost no one can bill with (not finite, negative, 10^10 or more) reads as unknown, logged; more than
+  4 decimals round to 4.
 """
 
 from __future__ import annotations
 
-import math
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -29,6 +33,9 @@ from typing import Any
 from bot.connectors.errors import MalformedReplyError
 from bot.db.models.enums import ContractStatus
 from bot.domain import PsaCompanyRecord, PsaContractRecord, PsaServiceRecord
+from bot.money import NumberError, vendor_amount, vendor_count
+
+log = logging.getLogger(__name__)
 
 SYSTEM = "connectwise"
 COMPANY_FIELDS = "id,name,status/name,deletedFlag"
@@ -83,7 +90,7 @@ def units_in_effect(addition: dict[str, Any], today: date) -> int:
     with _readable(addition, "addition"):
         if is_cancelled(addition, today):
             return 0
-        return math.ceil(Decimal(str(addition.get("quantity") or 0)))
+        return vendor_count(Decimal(str(addition.get("quantity") or 0)), field="quantity", negative=True)
 
 
 def product_id(addition: dict[str, Any]) -> int | None:
@@ -101,7 +108,8 @@ def service_record(addition: dict[str, Any], agreement_id: int, product_names: d
         return PsaServiceRecord(
             external_id=str(addition["id"]), contract_external_id=str(agreement_id), name=str(name),
             units=units_in_effect(addition, today), catalog_id=None if catalog_id is None else str(catalog_id),
-            unit_price=_money(addition.get("unitPrice")), unit_cost=_money(addition.get("unitCost")),
+            unit_price=_money(addition.get("unitPrice"), where=f"addition {addition['id']}: unitPrice"),
+            unit_cost=_money(addition.get("unitCost"), where=f"addition {addition['id']}: unitCost"),
             is_active=not is_cancelled(addition, today),
         )
 
@@ -120,8 +128,15 @@ def cw_date(value: Any) -> date | None:
         raise MalformedReplyError(SYSTEM, f"{value!r} is not a ConnectWise date") from None
 
 
-def _money(value: Any) -> Decimal | None:
-    return None if value is None else Decimal(str(value))
+def _money(value: Any, *, where: str) -> Decimal | None:
+    """None when absent, or when no one can bill with it (logged with `where`)."""
+    if value is None:
+        return None
+    try:
+        return vendor_amount(value, field=where)
+    except NumberError as exc:
+        log.warning("connectwise: %s; read as unknown", exc)
+        return None
 
 
 @contextmanager

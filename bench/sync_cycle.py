@@ -1,15 +1,18 @@
 """Benchmark: sync cycles on the `large` MSP (2,000 customers, ~10,000 linked resources).
 
 The simulators run in a separate process (so SeatSync's wall time, CPU and memory are its own) with
-20 ms added to every call. Every resource the generator paired with a PSA service is linked and the
-PSA starts level with the marketplace. Then, measured:
+20 ms added to every call, and optionally a fault profile's errors and 429s (`--faults light`: 2% 500s,
+2% 429s, 2% lost write replies). The connectors are built as `seatsync demo` builds them from the
+sandbox: ConnectWise's client keeps to the simulator's own budget (1,000 requests a minute). Every
+resource the generator paired with a PSA service is linked and the PSA starts level with the
+marketplace. Then, measured:
   1. a complete cycle (first read of both sides, nothing to post);
   2. a no-change incremental cycle (the steady state, every poll);
   3. a cycle after a day in which ~1% of resources changed: it must post exactly those.
 Prints one JSON line per cycle: wall seconds, API calls per system, posts, peak traced memory.
 
-    /work/venv/bin/python bench/sync_cycle.py [--psa autotask|connectwise] [--marketplace odin|ingram]
-                                              [--seed 5] [--latency-ms 20]
+    python bench/sync_cycle.py [--psa autotask|connectwise] [--marketplace odin|ingram]
+                               [--seed 5] [--latency-ms 20] [--faults none|light]
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import tracemalloc
 import urllib.request
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.connectors.factory import build_marketplace, build_psa
 from bot.db.connections import Connection
@@ -35,6 +38,7 @@ from bot.db.links import link_resource
 from bot.db.migrate import upgrade
 from bot.db.models import Adjustment, MarketplaceResource, MarketplaceSubscription, PsaService, ResourceLink
 from bot.demo.workspace import sandbox_connection
+from bot.sandbox.faults import PROFILES
 from bot.sync.engine import SyncEngine
 
 SANDBOX_SCRIPT = Path(__file__).with_name("sandbox_process.py")
@@ -72,12 +76,17 @@ async def link_ground_truth(sessions, pairs: list[dict]) -> int:
 async def measured_cycle(engine: SyncEngine, label: str, *, trace_memory: bool) -> dict:
     if trace_memory:
         tracemalloc.start()
+    connectors = (engine.marketplace, engine.psa)
+    retries_before = [connector.stats.retries for connector in connectors]
     started = time.perf_counter()
     report = await engine.run_cycle(trigger="bench")
     wall = time.perf_counter() - started
+    retries = {connector.system: connector.stats.retries - before
+               for connector, before in zip(connectors, retries_before, strict=True)}
     result = {"cycle": label, "status": report.status.value, "wall_s": round(wall, 2),
-              "api_calls": report.api_calls, "planned": len(report.planned),
-              "posted": report.posting.posted if report.posting else 0}
+              "api_calls": report.api_calls, "retries": retries,
+              "planned": len(report.planned), "posted": report.posting.posted if report.posting else 0,
+              "errors": report.errors}
     if trace_memory:
         result["peak_traced_mib"] = round(tracemalloc.get_traced_memory()[1] / 2**20, 1)
         tracemalloc.stop()
@@ -89,13 +98,19 @@ async def measured_cycle(engine: SyncEngine, label: str, *, trace_memory: bool) 
         result["failures"] = sorted(reasons)[:5]
     if report.marketplace:
         result["marketplace_changes"] = report.marketplace.as_stats()
+    async with engine.sessions() as session:  # what the planned changes are waiting for, if not posted
+        result["intents"] = {f"{status.value}{' (dated later)' if later else ''}": count
+                             for status, later, count in await session.execute(
+                                 select(Adjustment.status, Adjustment.effective_date > engine.today(), func.count())
+                                 .group_by(Adjustment.status, Adjustment.effective_date > engine.today()))}
     return result
 
 
 async def main(args: argparse.Namespace, config: dict) -> None:
     pairs = config.pop("linked_pairs")
     for system in (args.marketplace, args.psa):
-        admin(config, "PUT", f"/faults/{system}", {"latency_ms": args.latency_ms})
+        admin(config, "PUT", f"/faults/{system}", {**PROFILES[args.faults], "latency_ms": args.latency_ms,
+                                                   "latency_jitter_ms": 0})
     with tempfile.TemporaryDirectory() as folder:
         db = create_engine(f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}")
         await upgrade(db)
@@ -119,7 +134,8 @@ async def main(args: argparse.Namespace, config: dict) -> None:
         results.append({**await measured_cycle(engine, "after a day (~1% changed)", trace_memory=args.trace_memory),
                         "linked_resources_changed": len(expected)})
         for line in results:
-            print(json.dumps({"psa": args.psa, "marketplace": args.marketplace, "linked": linked, **line}),
+            print(json.dumps({"psa": args.psa, "marketplace": args.marketplace, "faults": args.faults,
+                              "linked": linked, **line}),
                   flush=True)
         print(json.dumps({"peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
         await engine.aclose()
@@ -132,6 +148,8 @@ if __name__ == "__main__":
     parser.add_argument("--marketplace", choices=("odin", "ingram"), default="odin")
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--latency-ms", type=float, default=20.0)
+    parser.add_argument("--faults", choices=("none", "light"), default="none",
+                        help="the sandbox's fault profile (its errors and 429s; latency stays --latency-ms)")
     parser.add_argument("--trace-memory", action="store_true",
                         help="also report peak traced memory per cycle (tracemalloc slows the cycles down)")
     arguments = parser.parse_args()

@@ -187,11 +187,16 @@ def _demo(settings: Settings, args: argparse.Namespace, *, clock: Clock) -> int:
             print(f"seatsync demo: cannot serve on port {args.port}: {exc.strerror}", file=sys.stderr)
             return 1
         return 0
+    from bot.demo.progress import DemoFailed
     from bot.demo.scripted import DemoOptions, run_once, summary_line
 
     options = DemoOptions(psa=args.psa, marketplace=args.marketplace, scale=args.scale, faults=args.faults,
                           days=args.days, seed=args.seed, database_url=database_url, secret_key=settings.secret_key)
-    result = asyncio.run(run_once(options, say=lambda line: print(line, flush=True), clock=clock))
+    try:
+        result = asyncio.run(run_once(options, say=lambda line: print(line, flush=True), clock=clock))
+    except DemoFailed as failed:
+        print(f"seatsync demo: {failed}", file=sys.stderr)
+        return 1
     print(summary_line(result), flush=True)
     return 0
 

@@ -79,6 +79,13 @@ class UnreachableError(ConnectorError):
     kind = "unreachable"
 
 
+class DeadlinePassedError(ConnectorError):
+    """A read could not be sent before its cycle's deadline (the vendor was slow or kept refusing)."""
+
+    retryable = True
+    kind = "out of time"
+
+
 class MalformedReplyError(ConnectorError):
     retryable = True
     kind = "malformed reply"

@@ -1,29 +1,40 @@
 """The HTTP layer every vendor client stands on: timeouts, bounded retries, a client-side limiter,
 typed errors and call counters.
 
-Retry rules (tenacity, jittered exponential backoff, honouring Retry-After, bounded in attempts and
-total time):
+Retry rules (jittered exponential backoff; a Retry-After is waited out in full, and holds the whole
+limiter, since the vendor refuses every request of ours until then):
 - 429 is retried for any request: the vendor did not process it.
 - Connection failures before anything was sent are retried for any request.
 - 5xx and timeouts are retried only for idempotent requests (reads, queries). For a write they raise
   with `outcome_unknown=True`: the caller reads the PSA back before deciding to write again.
+How long: a request's budget counts from when it was first sent, never from when it joined the
+limiter's queue (a large read queues thousands of requests for minutes). A read made under
+`read_deadline(...)` (the engine sets one per cycle) is retried until that deadline, however many
+attempts it takes; any other request stops after `RetryPolicy.max_attempts` attempts or
+`max_total_s` seconds after its first send. A read still queued when its deadline passes fails with
+`DeadlinePassedError`, so nothing waits for ever.
+The loop is written out rather than built on tenacity: its clock starts at the first send and its
+end may be a deadline shared by a whole cycle, neither of which tenacity's stop conditions express.
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, stop_after_delay, wait_random_exponential
 
 from bot.connectors.errors import (
     AuthenticationError,
     ConnectorError,
+    DeadlinePassedError,
     MalformedReplyError,
     NotFoundError,
     PermissionDeniedError,
@@ -38,10 +49,38 @@ ErrorMessage = Callable[[httpx.Response], str]
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    max_attempts: int = 6
-    max_total_s: float = 60.0
+    max_attempts: int = 6  # writes, and reads made outside a read deadline
+    max_total_s: float = 60.0  # the same, counted from the request's first send
     base_delay_s: float = 0.25
-    max_delay_s: float = 15.0
+    max_delay_s: float = 15.0  # the longest backoff between attempts (a Retry-After may ask for longer)
+
+    def backoff(self, attempt: int) -> float:
+        """Full-jitter exponential backoff after the `attempt`-th failed attempt."""
+        return random.uniform(0, min(self.max_delay_s, self.base_delay_s * 2.0 ** min(attempt - 1, 60)))
+
+
+# --- the read deadline -----------------------------------------------------------------------------
+_read_deadline: ContextVar[float | None] = ContextVar("seatsync_read_deadline", default=None)
+
+
+@contextmanager
+def read_deadline(seconds: float) -> Iterator[float]:
+    """Reads made inside (and in tasks started inside) are retried until `seconds` from now, not by
+    the retry policy's attempt count; an enclosing earlier deadline still wins. Yields the deadline
+    (time.monotonic())."""
+    outer = _read_deadline.get()
+    deadline = time.monotonic() + seconds
+    if outer is not None:
+        deadline = min(deadline, outer)
+    token = _read_deadline.set(deadline)
+    try:
+        yield deadline
+    finally:
+        _read_deadline.reset(token)
+
+
+def current_read_deadline() -> float | None:
+    return _read_deadline.get()
 
 
 @dataclass
@@ -69,31 +108,68 @@ class CallStats:
 
 
 class RequestLimiter:
-    """At most `max_concurrent` requests in flight and `per_window` started in any `window_s`."""
+    """At most `max_concurrent` requests in flight, and at most `per_window` in any `window_s`.
+
+    The window is kept from the client's side of the wire conservatively: a request occupies a place
+    from when it starts until `window_s` after its reply came back (the server counted it somewhere in
+    between), so a client set to the vendor's own budget never exceeds it. `hold(s)` stops every new
+    request for `s` seconds (a Retry-After). Cancelling a waiter gives its place back.
+    """
 
     def __init__(self, *, max_concurrent: int, per_window: int | None = None, window_s: float = 60.0) -> None:
+        self.max_concurrent = max_concurrent
         self._semaphore = asyncio.Semaphore(max_concurrent)
         self._per_window = per_window
         self._window_s = window_s
-        self._started: deque[float] = deque()
+        self._finished: deque[float] = deque()  # when each request of the current window came back
+        self._in_flight = 0
+        self._came_back = asyncio.Event()
+        self._not_before = 0.0
         self._lock = asyncio.Lock()
 
-    async def __aenter__(self) -> None:
+    def hold(self, seconds: float) -> None:
+        self._not_before = max(self._not_before, time.monotonic() + seconds)
+
+    async def acquire(self) -> None:
         await self._semaphore.acquire()
-        if self._per_window is None:
-            return
-        async with self._lock:
-            while True:
-                now = time.monotonic()
-                while self._started and now - self._started[0] >= self._window_s:
-                    self._started.popleft()
-                if len(self._started) < self._per_window:
-                    self._started.append(now)
-                    return
-                await asyncio.sleep(self._window_s - (now - self._started[0]))
+        try:
+            async with self._lock:
+                await self._wait_for_room()
+                self._in_flight += 1
+        except BaseException:
+            self._semaphore.release()
+            raise
+
+    def release(self) -> None:
+        self._in_flight -= 1
+        if self._per_window is not None:
+            self._finished.append(time.monotonic())
+        self._came_back.set()
+        self._semaphore.release()
+
+    async def __aenter__(self) -> None:
+        await self.acquire()
 
     async def __aexit__(self, *exc: object) -> None:
-        self._semaphore.release()
+        self.release()
+
+    async def _wait_for_room(self) -> None:
+        while True:
+            now = time.monotonic()
+            if now < self._not_before:
+                await asyncio.sleep(self._not_before - now)
+                continue
+            if self._per_window is None:
+                return
+            while self._finished and now - self._finished[0] >= self._window_s:
+                self._finished.popleft()
+            if len(self._finished) + self._in_flight < self._per_window:
+                return
+            if self._finished:
+                await asyncio.sleep(self._window_s - (now - self._finished[0]))
+            else:  # the whole window is in flight: wait for a reply
+                self._came_back.clear()
+                await self._came_back.wait()
 
 
 class RetrySignal(Exception):
@@ -126,43 +202,57 @@ class VendorHttp:
     async def request(self, method: str, url: str, *, operation: str, idempotent: bool,
                       **kwargs: Any) -> httpx.Response:
         """Send one request (with retries per the rules above); return a 2xx response or raise."""
-        attempts = AsyncRetrying(
-            stop=stop_after_attempt(self.retry.max_attempts) | stop_after_delay(self.retry.max_total_s),
-            wait=self._wait,
-            retry=retry_if_exception(lambda e: isinstance(e, RetrySignal)),
-            reraise=True,
-        )
-        try:
-            async for attempt in attempts:
-                with attempt:
-                    if attempt.retry_state.attempt_number > 1:
-                        self.stats.retries += 1
-                    return await self._once(method, url, operation=operation, idempotent=idempotent, **kwargs)
-        except RetrySignal as exhausted:
-            raise exhausted.error from None
-        raise AssertionError("unreachable")  # pragma: no cover
+        deadline = current_read_deadline() if idempotent else None
+        first_sent: float | None = None
+        attempt = 0
+        while True:
+            attempt += 1
+            await self._acquire(deadline, operation)
+            try:
+                first_sent = first_sent or time.monotonic()
+                return await self._once(method, url, operation=operation, idempotent=idempotent, **kwargs)
+            except RetrySignal as signal:
+                retry = signal
+            finally:
+                self.limiter.release()
+            wait = retry.retry_after if retry.retry_after else self.retry.backoff(attempt)
+            if not self._may_retry(attempt, first_sent, time.monotonic() + wait, deadline):
+                raise retry.error
+            if retry.retry_after:
+                self.limiter.hold(retry.retry_after)
+            self.stats.retries += 1
+            await asyncio.sleep(wait)
 
-    def _wait(self, retry_state) -> float:
-        exc = retry_state.outcome.exception() if retry_state.outcome else None
-        if isinstance(exc, RetrySignal) and exc.retry_after is not None:
-            return min(exc.retry_after, self.retry.max_delay_s)
-        return wait_random_exponential(multiplier=self.retry.base_delay_s, max=self.retry.max_delay_s)(retry_state)
+    def _may_retry(self, attempt: int, first_sent: float, next_try: float, deadline: float | None) -> bool:
+        if deadline is not None:
+            return next_try < deadline
+        return attempt < self.retry.max_attempts and next_try - first_sent <= self.retry.max_total_s
+
+    async def _acquire(self, deadline: float | None, operation: str) -> None:
+        if deadline is None:
+            await self.limiter.acquire()
+            return
+        try:
+            async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
+                await self.limiter.acquire()
+        except TimeoutError:
+            raise DeadlinePassedError(self.system, f"{operation} was still waiting for its turn when the "
+                                                   "read's deadline passed") from None
 
     async def _once(self, method: str, url: str, *, operation: str, idempotent: bool, **kwargs: Any) -> httpx.Response:
-        async with self.limiter:
-            try:
-                response = await self.client.request(method, url, **kwargs)
-            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-                # nothing reached the vendor: safe to retry any request
-                self.stats.record(operation, "connect-error")
-                raise RetrySignal(UnreachableError(self.system, f"cannot connect: {exc}")) from None
-            except (httpx.TimeoutException, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
-                self.stats.record(operation, "no-reply")
-                error = UnreachableError(self.system, f"no reply ({type(exc).__name__})",
-                                         outcome_unknown=not idempotent)
-                if idempotent:
-                    raise RetrySignal(error) from None
-                raise error from None
+        try:
+            response = await self.client.request(method, url, **kwargs)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            # nothing reached the vendor: safe to retry any request
+            self.stats.record(operation, "connect-error")
+            raise RetrySignal(UnreachableError(self.system, f"cannot connect: {exc}")) from None
+        except (httpx.TimeoutException, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+            self.stats.record(operation, "no-reply")
+            error = UnreachableError(self.system, f"no reply ({type(exc).__name__})",
+                                     outcome_unknown=not idempotent)
+            if idempotent:
+                raise RetrySignal(error) from None
+            raise error from None
         self.stats.record(operation, response.status_code)
         if response.is_success:
             return response

@@ -1,5 +1,8 @@
 """`seatsync demo --once`: one scripted run — link, let N days pass, sync until settled — narrated,
-ending with one JSON line whose `in_sync` and write counts are read from the PSA simulator."""
+ending with one JSON line whose `in_sync` and write counts are read from the PSA simulator.
+
+The narrative goes to `say` (stdout); a line per phase and a heartbeat go to stderr (`progress`), and a
+run that stops moving ends with DemoFailed saying where it stood, never in silence."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import json
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -22,6 +26,7 @@ from bot.db.models import (
     PsaSystem,
     ResourceLink,
 )
+from bot.demo.progress import DemoFailed, Progress, Watchdog
 from bot.demo.verdict import LinkedPair, TargetBook, judge
 from bot.demo.workspace import ACTOR, DemoWorkspace, open_workspace
 from bot.sandbox.app import Sandbox
@@ -32,6 +37,7 @@ from bot.sync.suggestions import suggest_links
 
 Say = Callable[[str], None]
 MAX_SETTLE_PASSES = 60
+READ_TRIES = 10
 OPEN = (AdjustmentStatus.pending, AdjustmentStatus.posting, AdjustmentStatus.failed)
 
 
@@ -47,8 +53,12 @@ class DemoOptions:
     secret_key: str = ""
 
 
-async def run_once(options: DemoOptions, say: Say = print, *, clock: Clock = SYSTEM_CLOCK) -> dict:
-    """`clock`: where the demo's time starts (the simulated world begins on its date, UTC)."""
+async def run_once(options: DemoOptions, say: Say = print, *, clock: Clock = SYSTEM_CLOCK,
+                   progress: Progress | None = None) -> dict:
+    """The scripted run; raises DemoFailed when it cannot finish. `clock`: where the demo's time starts
+    (the simulated world begins on its date, UTC)."""
+    progress = progress or Progress()
+    progress.enter(f"generating the {options.scale} sandbox (seed {options.seed})")
     sandbox = Sandbox.generate(seed=options.seed, scale=options.scale,  # type: ignore[arg-type]
                                today=business_date(clock(), "UTC"))
     await sandbox.start()
@@ -57,40 +67,52 @@ async def run_once(options: DemoOptions, say: Say = print, *, clock: Clock = SYS
         workspace = await open_workspace(sandbox=sandbox, database_url=database_url, secret_key=options.secret_key,
                                          marketplace=options.marketplace, psa=options.psa, clock=clock)
         try:
-            return await _script(workspace, options, say)
+            watchdog = Watchdog(progress, lambda: {connector.system: connector.stats
+                                                   for connector in (workspace.marketplace, workspace.psa)})
+            return await watchdog.run(_script(workspace, options, say, progress))
         finally:
             await workspace.close()
 
 
-async def _script(workspace: DemoWorkspace, options: DemoOptions, say: Say) -> dict:
+async def _script(workspace: DemoWorkspace, options: DemoOptions, say: Say, progress: Progress) -> dict:
     world = workspace.sandbox.world
     say(f"SeatSync demo: {options.marketplace} -> {options.psa}, {options.scale} MSP "
         f"({len(world.customers)} customers), seed {options.seed}, faults {options.faults}, {options.days} day(s)")
     workspace.sandbox.apply_profile(options.faults, (options.marketplace, options.psa))
+    progress.enter(f"first sync cycle: a complete read of {options.marketplace} and {options.psa}")
     report = await _cycle_until_read(workspace, say, force_full=True)
     say(f"read the marketplace ({report.marketplace.resources_seen if report.marketplace else 0} resources) "
         f"and the PSA ({report.psa.services if report.psa else 0} services)")
 
+    progress.enter("linking the high-confidence name matches")
     link_ids = await link_high_confidence(workspace, say)
     pairs = await _linked_pairs(workspace)
     book = TargetBook()
     book.record(world, options.marketplace, pairs)
     first_write = len(world.write_log)
+    progress.enter(f"link-time reconciliation of {len(link_ids)} links")
     planned, posting = await workspace.engine.reconcile_links(link_ids=link_ids, actor=ACTOR)
     say(f"link-time reconciliation: {len(planned)} of {len(link_ids)} linked resources differed; "
         f"{describe_posting(posting)}")
+    progress.enter("posting what is still open")
     await settle(workspace, say)
 
-    for _ in range(options.days):
+    # The run makes one complete read, at its start; each scripted day is then synced as the polls within
+    # a day are, incrementally (a large ConnectWise complete read is ~4,000 calls: four minutes at its budget).
+    workspace.engine.full_read_every = timedelta(days=options.days + 1)
+    for number in range(1, options.days + 1):
         day = workspace.pass_day()
         book.record(world, options.marketplace, pairs)
         say(f"{day.day}: the marketplace changed — {len(day.increases)} increases, {len(day.decreases)} drops, "
             f"{len(day.new_subscriptions)} new and {len(day.cancelled_subscriptions)} cancelled subscriptions")
+        progress.enter(f"day {number} of {options.days} ({day.day}): sync cycle")
         report = await _cycle_until_read(workspace, say)
         say(f"  sync: {len(report.planned)} changes planned, {report.posting.posted if report.posting else 0} posted "
             f"({report.api_calls.get('marketplace', 0)} marketplace and {report.api_calls.get('psa', 0)} PSA calls)")
+        progress.enter(f"day {number} of {options.days}: posting what is still open")
         await settle(workspace, say)
 
+    progress.enter("reading the verdict from the simulators")
     verdict = judge(world, marketplace=options.marketplace, psa=options.psa, pairs=pairs, book=book,
                     first_write=first_write)
     async with workspace.sessions() as session:
@@ -108,13 +130,13 @@ async def _script(workspace: DemoWorkspace, options: DemoOptions, say: Say) -> d
 
 
 async def _cycle_until_read(workspace: DemoWorkspace, say: Say, *, force_full: bool = False) -> CycleReport:
-    for _ in range(10):
+    for _ in range(READ_TRIES):
         report = await workspace.engine.run_cycle(trigger="demo", actor=ACTOR, ignore_backoff=True,
                                                   force_full=force_full)
         if report.marketplace is not None and report.psa is not None:
             return report
         say(f"  cycle incomplete ({'; '.join(report.errors)[:160]}); running it again")
-    raise RuntimeError("the sandbox could not be read in 10 cycles")
+    raise DemoFailed(f"the simulators could not be read in {READ_TRIES} cycles: {'; '.join(report.errors)[:300]}")
 
 
 async def settle(workspace: DemoWorkspace, say: Say) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.connectors.errors import ConnectorError
+from bot.connectors.http import read_deadline
 from bot.connectors.interfaces import Marketplace, Psa
 from bot.db.audit import record_audit
 from bot.db.connector_health import record_failure, record_success
@@ -44,6 +45,7 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 CURSOR_MARGIN = timedelta(minutes=5)  # re-read a little overlap: vendor clocks and our clock differ
+READ_DEADLINE = timedelta(minutes=30)  # a cycle's reads retry 429s and 5xx until then (bot.connectors.http)
 
 
 def utcnow() -> datetime:
@@ -69,7 +71,7 @@ class SyncEngine:
     def __init__(
         self, *, sessions: async_sessionmaker[AsyncSession], marketplace: Marketplace, psa: Psa,
         clock: Clock = utcnow, timezone: str = "UTC", full_read_every: timedelta = timedelta(hours=24),
-        post_concurrency: int = 4,
+        post_concurrency: int = 4, read_deadline: timedelta = READ_DEADLINE,
     ) -> None:
         self.sessions = sessions
         self.marketplace = marketplace
@@ -78,6 +80,7 @@ class SyncEngine:
         self.timezone = timezone
         self.full_read_every = full_read_every
         self.post_concurrency = post_concurrency
+        self.read_deadline = read_deadline
         self._lock = asyncio.Lock()
 
     async def aclose(self) -> None:
@@ -97,8 +100,9 @@ class SyncEngine:
         ignore_backoff: bool = False, force_full: bool = False,
     ) -> CycleReport:
         async with self._lock:
-            return await self._cycle(trigger=trigger, actor=actor, dry_run=dry_run, ignore_backoff=ignore_backoff,
-                                     force_full=force_full)
+            with read_deadline(self.read_deadline.total_seconds()):
+                return await self._cycle(trigger=trigger, actor=actor, dry_run=dry_run,
+                                         ignore_backoff=ignore_backoff, force_full=force_full)
 
     async def post_outbox(self, *, ignore_backoff: bool = False, only_ids: list[int] | None = None) -> PostingReport:
         """Post what is due (new intents and retries) without reading the marketplace; `only_ids`: just
@@ -164,6 +168,10 @@ class SyncEngine:
         stats: dict = {}
         full_marketplace = force_full or _full_due(cursors.get("marketplace_full_at"), now, self.full_read_every)
         full_psa = force_full or _full_due(cursors.get("psa_full_at"), now, self.full_read_every)
+        psa_since = None if full_psa else _parse(cursors.get("psa_read_at"))
+        # both sides are read at once (each can be minutes of rate-limited calls); the PSA's records are
+        # stored after the marketplace's, and dropped if the marketplace could not be read
+        psa_read = asyncio.create_task(self._read_psa(psa_since))
         try:
             report.marketplace = await self._read_marketplace(
                 run.id, now, None if full_marketplace else _parse(cursors.get("marketplace_read_at")))
@@ -173,9 +181,13 @@ class SyncEngine:
         except ConnectorError as exc:
             report.errors.append(f"marketplace not read: {exc.describe()}")
             await self._record_health(self.marketplace.system, error=exc.describe())
+        finally:
+            if report.marketplace is None:
+                psa_read.cancel()
+                await asyncio.gather(psa_read, return_exceptions=True)
         if not report.errors:
             try:
-                report.psa = await self._refresh_psa(now, None if full_psa else _parse(cursors.get("psa_read_at")))
+                report.psa = await self._refresh_psa(now, psa_since, psa_read)
                 stats["psa_read_at"] = now.isoformat()
                 stats["psa_full_at"] = now.isoformat() if full_psa else cursors.get("psa_full_at")
                 await self._record_health(self.psa.system)
@@ -216,11 +228,16 @@ class SyncEngine:
             await session.commit()
         return diff
 
-    async def _refresh_psa(self, now: datetime, since: datetime | None) -> PsaRefresh:
+    async def _read_psa(self, since: datetime | None) -> tuple[list, list, list]:
         modified_since = None if since is None else since - CURSOR_MARGIN
         companies = await self.psa.list_companies(modified_since=modified_since)
         contracts = await self.psa.list_contracts(modified_since=modified_since)
         services = await self.psa.list_services(modified_since=modified_since)
+        return companies, contracts, services
+
+    async def _refresh_psa(self, now: datetime, since: datetime | None,
+                           read: Awaitable[tuple[list, list, list]]) -> PsaRefresh:
+        companies, contracts, services = await read
         async with self.sessions() as session:
             linked = await _linked_units(session)
             refresh = await apply_psa_records(session=session, psa=PsaSystem(self.psa.system), now=now,

@@ -112,6 +112,22 @@ async def test_no_proration_flag_on_an_agreement_that_does_not_prorate(sandbox: 
     assert client.stats.by_operation == {"additions.get": 1, "additions.patch": 1}
 
 
+async def test_a_post_right_after_read_units_levels_from_that_read(sandbox: Sandbox,
+                                                                    client: ConnectWiseClient) -> None:
+    """The posting pass reads units first (with the fields a post needs); the post does not read the
+    addition a second time, and still keeps the MSP's text. Used once: the next post reads again."""
+    addition = live_addition(sandbox)
+    original = addition.description
+    await client.list_services()  # as a cycle does: the addition's agreement and prorateFlag are known
+    assert await client.read_units([str(addition.id)]) == {str(addition.id): addition.quantity}
+    client.stats.reset()
+    await client.post_adjustment(request_for(addition, addition.quantity + 2, key="ss-once"))
+    assert client.stats.by_operation == {"additions.patch": 1}
+    assert sandbox.world.connectwise_additions[addition.id].description.startswith(f"{original} [seatsync:ss-once]")
+    await client.post_adjustment(request_for(addition, 4, key="ss-again"))
+    assert client.stats.by_operation == {"additions.get": 1, "additions.patch": 2}
+
+
 async def test_proration_refused_by_connectwise_is_a_rejection_with_its_field_message(
         sandbox: Sandbox, client: ConnectWiseClient) -> None:
     addition = live_addition(sandbox)

@@ -94,6 +94,7 @@ async def test_health_follows_a_real_cycle(aiohttp_client, settings, workspace):
     assert all(c["last_success_at"] and c["last_failure_at"] is None for c in body["connectors"].values())
 
     workspace.sandbox.faults["connectwise"].update({"error_rates": {"500": 1.0}})
+    workspace.engine.read_deadline = timedelta(seconds=2)  # ConnectWise fails for the cycle's whole read deadline
     await workspace.engine.run_cycle(trigger="test")
     status, body = await get_health(aiohttp_client, settings, workspace.clock)
     assert status == 200

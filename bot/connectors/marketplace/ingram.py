@@ -22,19 +22,20 @@ read ran) is left out of the read rather than failing it.
 
 Limits: the gateway enforces a per-key call rate whose size Ingram does not publish (a public
 dashboard on the real API saw bursts of 60 pass and long runs at 20 in flight throttled). The
-client keeps to 8 in flight and 900 calls per minute by default, under the sandbox's 1000; a 429
-waits for its Retry-After. Every call is a read, so 5xx, 429 and timeouts are retried.
+client keeps to 8 in flight and 900 calls per minute by default, under the sandbox's 1000 (a
+connection's `requests_per_minute` option may set another); details are fetched by 8 workers
+(`fan_out`), and a 429 waits for its Retry-After. Every call is a read, so 5xx, 429 and timeouts are
+retried (until the cycle's read deadline, see `bot.connectors.http`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -48,6 +49,7 @@ from bot.connectors.errors import (
     RejectedError,
     UnreachableError,
 )
+from bot.connectors.fanout import fan_out
 from bot.connectors.http import CallStats, RequestLimiter, RetryPolicy, VendorHttp, parse_json
 from bot.connectors.marketplace.ingram_auth import (
     GATEWAY_PREFIX,
@@ -72,7 +74,6 @@ from bot.domain import ConnectionCheck, MarketCompany, MarketSubscription
 from bot.log_redaction import register_secret
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 DEFAULT_TIMEOUT = httpx.Timeout(20.0, connect=5.0)
 PAGE_SIZE = 1000
@@ -96,7 +97,7 @@ class IngramClient:
     @classmethod
     def from_connection(cls, connection: Connection, *, timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
                         retry: RetryPolicy = RetryPolicy(), page_size: int = PAGE_SIZE,
-                        max_in_flight: int = MAX_IN_FLIGHT, quota_calls: int = QUOTA_CALLS,
+                        max_in_flight: int = MAX_IN_FLIGHT, quota_calls: int | None = None,
                         quota_window_s: float = QUOTA_WINDOW_S,
                         clock: Callable[[], float] = time.monotonic,
                         transport: httpx.AsyncBaseTransport | None = None) -> IngramClient:
@@ -112,8 +113,10 @@ class IngramClient:
             headers={"X-Subscription-Key": secrets["subscription_key"], "Accept": "application/json",
                      "User-Agent": "SeatSync"},
         )
+        # the connection may carry its own budget (a key Ingram allows more, or the sandbox's whole quota)
+        per_window = quota_calls or int(options.get("requests_per_minute") or QUOTA_CALLS)
         http = VendorHttp(system=SYSTEM, client=client, error_message=error_message, retry=retry,
-                          limiter=RequestLimiter(max_concurrent=max_in_flight, per_window=quota_calls,
+                          limiter=RequestLimiter(max_concurrent=max_in_flight, per_window=per_window,
                                                  window_s=quota_window_s))
         return cls(http=http, username=options["username"], password=secrets["password"],
                    marketplace=options["marketplace"], page_size=page_size, clock=clock)
@@ -130,7 +133,8 @@ class IngramClient:
             since = (modified_since if modified_since.tzinfo else modified_since.replace(tzinfo=UTC))
             day = since.astimezone(UTC).date()
             heads = [h for h in heads if (iso_day(h, "lastModifiedDate") or day) >= day]
-        details = await _all(self._details_unless_gone(h["id"]) for h in heads)
+        details = await fan_out(heads, lambda head: self._details_unless_gone(head["id"]),
+                                workers=self.http.limiter.max_concurrent)
         # a subscription removed while the read ran is left out, not an error
         return [subscription(head, detail) for head, detail in zip(heads, details, strict=True) if detail is not None]
 
@@ -255,27 +259,3 @@ class IngramClient:
         if isinstance(exc, MalformedReplyError):
             return f"Something answered at {url}, but not the Marketplace API: {message}"
         return f"The Marketplace API at {url} is failing right now ({exc.kind}): {message}"
-
-
-async def _all(calls: Iterable[Awaitable[T]]) -> list[T]:
-    """Run the calls concurrently (the limiter bounds what is in flight); on the first failure cancel
-    the rest and raise that failure itself, not an exception group."""
-    try:
-        async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(_awaited(call)) for call in calls]
-    except BaseExceptionGroup as failures:
-        leaves = list(_leaves(failures))
-        raise next((e for e in leaves if isinstance(e, ConnectorError)), leaves[0]) from None
-    return [task.result() for task in tasks]
-
-
-async def _awaited(call: Awaitable[T]) -> T:
-    return await call
-
-
-def _leaves(error: BaseException) -> Iterable[BaseException]:
-    if isinstance(error, BaseExceptionGroup):
-        for inner in error.exceptions:
-            yield from _leaves(inner)
-    else:
-        yield error

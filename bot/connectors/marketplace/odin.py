@@ -16,8 +16,8 @@ What a full read costs (N customers, S subscriptions): 1 + N + S calls.
   AdditionalAmount become `MarketResource.included/additional`; RecurringFee ("USD 12.00") is the
   unit price and its prefix the currency. BA reports no cost in these calls, so `unit_cost` is None
   (a "cost + markup" price source cannot be fed from Odin).
-XML-RPC has no batching here, so calls run concurrently under a limiter (8 in flight by default;
-BA publishes no rate limit). List calls pass SortNo 1 (by the first column, the id). A customer or
+XML-RPC has no batching here, so calls run side by side, one worker per place in the limiter (8 in
+flight by default; BA publishes no rate limit). List calls pass SortNo 1 (by the first column, the id). A customer or
 subscription that BA reports gone ("does not exist") between the list and the next call is left
 out of the read rather than failing it.
 
@@ -27,8 +27,7 @@ modification stamp, so every read is a full read and `modified_at` is None.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 from typing import TypeVar
 
@@ -43,6 +42,7 @@ from bot.connectors.errors import (
     RejectedError,
     UnreachableError,
 )
+from bot.connectors.fanout import fan_out
 from bot.connectors.http import CallStats, RequestLimiter, RetryPolicy, VendorHttp
 from bot.connectors.marketplace.odin_rows import (
     ACCOUNT_DETAILS,
@@ -67,6 +67,7 @@ from bot.domain import ConnectionCheck, MarketCompany, MarketResource, MarketSub
 from bot.log_redaction import register_secret
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 DEFAULT_TIMEOUT = httpx.Timeout(20.0, connect=5.0)
 MAX_IN_FLIGHT = 8
@@ -101,7 +102,7 @@ class OdinClient:
     async def list_companies(self) -> list[MarketCompany]:
         rows = self._mine(await self._customer_rows())
         unnamed = [integer(r, "AccountID") for r in rows if not text(r, "CompanyName")]
-        details = await _all(self._account_details(account_id) for account_id in unnamed)
+        details = await self._each(unnamed, self._account_details)
         names = {integer(d, "AccountID"): text(d, "CompanyName") for d in details}
         return [MarketCompany(external_id=str(integer(r, "AccountID")),
                               name=text(r, "CompanyName") or names.get(integer(r, "AccountID"), ""))
@@ -110,18 +111,19 @@ class OdinClient:
     async def list_subscriptions(self, *, modified_since: datetime | None = None) -> list[MarketSubscription]:
         """Every subscription of every customer; `modified_since` is ignored (BA cannot filter by it)."""
         accounts = [integer(r, "AccountID") for r in self._mine(await self._customer_rows())]
-        per_account = await _all(_unless_gone(self._subscription_rows(account_id)) for account_id in accounts)
+        per_account = await self._each(accounts, lambda account_id: _unless_gone(self._subscription_rows(account_id)))
         heads = [(account_id, row) for account_id, rows in zip(accounts, per_account, strict=True)
                  for row in rows or ()]
-        resources = await _all(_unless_gone(self._resources(integer(row, "SubscriptionID"))) for _, row in heads)
+        resources = await self._each(
+            heads, lambda head: _unless_gone(self._resources(integer(head[1], "SubscriptionID"))))
         # a customer or subscription removed while the read ran is left out, not an error
         return [_subscription(account_id, row, lines)
                 for (account_id, row), lines in zip(heads, resources, strict=True) if lines is not None]
 
     async def get_subscription(self, external_id: str) -> MarketSubscription:
         subscription_id = _subscription_id(external_id)
-        detail, lines = await _all([self.rpc.execute(SUBSCRIPTION_DETAILS_EX, subscription_id),
-                                    self._resources(subscription_id)])
+        detail, lines = await self._each([lambda: self.rpc.execute(SUBSCRIPTION_DETAILS_EX, subscription_id),
+                                          lambda: self._resources(subscription_id)], lambda call: call())
         row = named_row(SUBSCRIPTION_DETAILS_EX, detail)
         return _subscription(integer(row, "AccountID"), row, lines)
 
@@ -150,6 +152,9 @@ class OdinClient:
         await self.rpc.http.client.aclose()
 
     # --- calls -----------------------------------------------------------------------------------
+    async def _each(self, items: Iterable[T], call: Callable[[T], Awaitable[R]]) -> list[R]:
+        return await fan_out(items, call, workers=self.rpc.http.limiter.max_concurrent)
+
     async def _customer_rows(self) -> list[Row]:
         return named_rows(MY_CUSTOMERS, await self.rpc.execute(MY_CUSTOMERS))
 
@@ -211,38 +216,11 @@ def _subscription_id(external_id: str) -> int:
         raise NotFoundError("odin", f"{external_id!r} is not a BA subscription id (BA ids are integers)") from None
 
 
-async def _all(calls: Iterable[Awaitable[T]]) -> list[T]:
-    """Run the calls concurrently (the limiter bounds what is in flight); on the first failure cancel
-    the rest and raise that failure itself, not an exception group."""
-    try:
-        async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(_awaited(call)) for call in calls]
-    except BaseExceptionGroup as failures:
-        raise _first_failure(failures) from None
-    return [task.result() for task in tasks]
-
-
-async def _awaited(call: Awaitable[T]) -> T:
-    return await call
-
-
 async def _unless_gone(call: Awaitable[T]) -> T | None:
     try:
         return await call
     except NotFoundError:
         return None
-
-
-def _first_failure(failures: BaseExceptionGroup) -> BaseException:
-    leaves: list[BaseException] = []
-    pending: list[BaseException] = [failures]
-    while pending:
-        current = pending.pop(0)
-        if isinstance(current, BaseExceptionGroup):
-            pending.extend(current.exceptions)
-        else:
-            leaves.append(current)
-    return next((e for e in leaves if isinstance(e, ConnectorError)), leaves[0])
 
 
 def _explain(exc: ConnectorError, url: str) -> str:

@@ -101,19 +101,19 @@ class EndpointLimiter(RequestLimiter):
         super().__init__(max_concurrent=max_concurrent)
         self._tenant_hour = tenant_hour
 
-    async def __aenter__(self) -> None:
-        await super().__aenter__()
+    async def acquire(self) -> None:
+        await super().acquire()
         try:
-            await self._tenant_hour.__aenter__()
+            await self._tenant_hour.acquire()
         except BaseException:
-            await super().__aexit__(None, None, None)
+            super().release()
             raise
 
-    async def __aexit__(self, *exc: object) -> None:
+    def release(self) -> None:
         try:
-            await self._tenant_hour.__aexit__(*exc)
+            self._tenant_hour.release()
         finally:
-            await super().__aexit__(*exc)
+            super().release()
 
 
 def tenant_hour_limiter(requests_per_hour: int) -> RequestLimiter:

@@ -12,14 +12,19 @@ Reading cheaply:
   costs one call per agreement. ConnectWise gives no way to learn which agreements had an addition
   change: no public source says an addition edit touches the agreement's `_info/lastUpdated`, and the
   simulator does not (connectwise.py `_save` stores the addition only). So `list_services(since)` asks
-  every open agreement (status not Cancelled/Expired) plus every agreement changed since then for its
-  additions with `lastUpdated > [since]`: the same number of calls, small replies. Additions of closed
-  agreements are taken as frozen (the simulator refuses writes to them; a real Manage may not, and a
-  complete read catches those). A cancelledDate passing needs no edit either: complete reads catch it.
+  only the agreements changed since then for their additions with `lastUpdated > [since]` (a handful
+  of calls where a complete read makes one per agreement, ~4,000 at the `large` scale); an addition
+  edited in place under an unchanged agreement is caught by the engine's daily complete read, and a
+  post always reads fresh units first. A cancelledDate passing needs no edit either: complete reads
+  catch it.
 - Product names: `procurement/catalog` with `id in (...)`, cached for the client's lifetime.
 - read_units: `GET finance/agreements/{agr}/additions?conditions=id in (...)`, one call per agreement
-  involved. The addition -> agreement map is filled by list_services and by each post; an id it does not
-  know is looked for agreement by agreement (open ones first), stopping once all are found. Additions
+  involved, with the fields a post needs (quantity, cancelledDate, description). A post made within
+  `POSTING_READ_FRESH_S` of that read levels from it instead of reading the addition again: posting
+  always reads units first (bot/sync/posting.py), and the PATCH is absolute, so a second GET per
+  change only repeated the same read (a large reconciliation made 1,634 of them). The addition ->
+  agreement map is filled by list_services and by each post; an id it does not know is looked for
+  agreement by agreement (open ones first), stopping once all are found. Additions
   never move between agreements and ids are not reused, so an addition missing from its agreement, or
   from a scan of every agreement, is remembered as gone and not looked for again.
 Writing: `supports_future_dates = False`: a PATCH of quantity takes effect when it is made, so the
@@ -28,14 +33,15 @@ engine holds future-dated intents until their date.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
 
 from bot.connectors.errors import NotFoundError, RejectedError
+from bot.connectors.fanout import fan_out
 from bot.connectors.http import CallStats, RetryPolicy
 from bot.connectors.psa.connectwise_api import (
     DEFAULT_TIMEOUT,
@@ -55,6 +61,7 @@ from bot.connectors.psa.connectwise_records import (
     CATALOG_FIELDS,
     CLOSED_AGREEMENT_STATUSES,
     COMPANY_FIELDS,
+    POSTING_FIELDS,
     UNITS_FIELDS,
     catalog_name,
     company_record,
@@ -74,6 +81,7 @@ from bot.domain import (
 )
 
 Today = Callable[[], date]
+POSTING_READ_FRESH_S = 600.0  # a posting pass of thousands of changes at 1,000 calls a minute
 AgreementRead = Callable[[int], Awaitable[list[dict[str, Any]]]]
 
 
@@ -92,6 +100,7 @@ class ConnectWiseClient:
         self._prorates: dict[int, bool] = {}  # agreement id -> prorateFlag
         self._product_names: dict[int, str] = {}
         self._gone: set[int] = set()  # addition ids ConnectWise no longer has
+        self._read_for_posting: dict[int, tuple[float, dict[str, Any]]] = {}  # addition id -> (when, row)
 
     @classmethod
     def from_connection(
@@ -168,8 +177,9 @@ class ConnectWiseClient:
         for addition_id in wanted & self._agreement_of.keys():
             by_agreement.setdefault(self._agreement_of[addition_id], []).append(addition_id)
         per_agreement = await self._each_agreement(list(by_agreement), lambda a: self.api.list_by_ids(
-            f"finance/agreements/{a}/additions", by_agreement[a], operation="additions.units", fields=UNITS_FIELDS))
+            f"finance/agreements/{a}/additions", by_agreement[a], operation="additions.units", fields=POSTING_FIELDS))
         found = {row["id"]: row for rows in per_agreement.values() for row in rows}
+        self._keep_for_posting(found.values())
         # additions never move between agreements and ids are not reused: one missing from its agreement is gone
         self._gone.update(wanted & self._agreement_of.keys() - found.keys())
         unknown = wanted - self._agreement_of.keys()
@@ -183,7 +193,8 @@ class ConnectWiseClient:
         self._remember(request)
         try:
             return await post_seat_change(self.api, request, today=self.today(),
-                                          agreement_prorates=self._agreement_prorates)
+                                          agreement_prorates=self._agreement_prorates,
+                                          current=self._fresh_for_posting(request.service_external_id))
         except RejectedError as exc:
             if "prorateCurrentPeriodFlag" in exc.vendor_message:
                 self._prorates.pop(int(request.contract_external_id), None)  # read it afresh next time
@@ -197,6 +208,19 @@ class ConnectWiseClient:
     def _remember(self, request: AdjustmentRequest) -> None:
         if request.service_external_id.isdigit() and request.contract_external_id.isdigit():
             self._agreement_of.setdefault(int(request.service_external_id), int(request.contract_external_id))
+
+    def _keep_for_posting(self, rows: Iterable[dict[str, Any]]) -> None:
+        now = time.monotonic()
+        for addition_id in [i for i, (when, _) in self._read_for_posting.items() if now - when > POSTING_READ_FRESH_S]:
+            del self._read_for_posting[addition_id]
+        self._read_for_posting.update((row["id"], (now, row)) for row in rows)
+
+    def _fresh_for_posting(self, service_external_id: str) -> dict[str, Any] | None:
+        """The addition as read_units last read it, if recently enough; used once."""
+        kept = self._read_for_posting.pop(int(service_external_id), None) if service_external_id.isdigit() else None
+        if kept is None or time.monotonic() - kept[0] > POSTING_READ_FRESH_S:
+            return None
+        return kept[1]
 
     async def _agreement_prorates(self, agreement_id: int) -> bool:
         if agreement_id not in self._prorates:
@@ -212,23 +236,18 @@ class ConnectWiseClient:
         return rows
 
     async def _each_agreement(self, agreement_ids: list[int], read: AgreementRead) -> dict[int, list[dict[str, Any]]]:
-        """`read(agreement_id)` for each agreement, concurrently (the limiter bounds it); an agreement
-        deleted meanwhile (404) has nothing. The first other failure cancels the rest and is raised."""
-        results: dict[int, list[dict[str, Any]]] = {}
+        """`read(agreement_id)` for each agreement, by as many workers as the limiter lets requests fly;
+        an agreement deleted meanwhile (404) has nothing. The first other failure stops the rest and is
+        raised."""
 
-        async def one(agreement_id: int) -> None:
+        async def one(agreement_id: int) -> list[dict[str, Any]]:
             try:
-                results[agreement_id] = await read(agreement_id)
+                return await read(agreement_id)
             except NotFoundError:
-                results[agreement_id] = []
+                return []
 
-        try:
-            async with asyncio.TaskGroup() as group:
-                for agreement_id in agreement_ids:
-                    group.create_task(one(agreement_id))
-        except ExceptionGroup as failures:
-            raise failures.exceptions[0] from None
-        return {agreement_id: results[agreement_id] for agreement_id in agreement_ids}
+        rows = await fan_out(agreement_ids, one, workers=self.api.http.limiter.max_concurrent)
+        return dict(zip(agreement_ids, rows, strict=True))
 
     async def _look_for_additions(self, unknown: set[int]) -> dict[int, dict[str, Any]]:
         """Additions whose agreement we do not know: read agreements' additions a few at a time, open

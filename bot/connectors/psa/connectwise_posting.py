@@ -11,7 +11,8 @@ the addition keeps one line per subscription and a repeat of the same PATCH chan
   too, so a flag an earlier post left on cannot bill an unwanted prorated amount (and cannot make
   every later PATCH of that addition fail once the agreement stops prorating). With prorateFlag on,
   ConnectWise prorates a mid-period change whatever the flag says; the flag only bills it now.
-The PATCH reply is the addition as ConnectWise stored it (B3: PATCH returns 200 with the record), so its
+The addition is read first (its description and cancelledDate), unless the posting pass has just read
+it (`current`). The PATCH reply is the addition as ConnectWise stored it (B3: PATCH returns 200 with the record), so its
 quantity is the read-back; no second GET. A 400 InvalidObject becomes a RejectedError carrying
 ConnectWise's field messages; a timeout or 5xx raises with outcome_unknown and is never retried here.
 """
@@ -62,10 +63,12 @@ def addition_path(request: AdjustmentRequest) -> str:
 
 async def post_seat_change(
     api: ConnectWiseApi, request: AdjustmentRequest, *, today: date,
-    agreement_prorates: Callable[[int], Awaitable[bool]],
+    agreement_prorates: Callable[[int], Awaitable[bool]], current: dict[str, Any] | None = None,
 ) -> PostResult:
+    """`current`: the addition (POSTING_FIELDS) as the posting pass just read it; read here when None."""
     path = addition_path(request)
-    current = await api.get_record(path, operation="additions.get", fields=POSTING_FIELDS)
+    if current is None:
+        current = await api.get_record(path, operation="additions.get", fields=POSTING_FIELDS)
     if is_cancelled(current, today):
         raise RejectedError(SYSTEM, f"addition {request.service_external_id} on agreement "
                                     f"{request.contract_external_id} was cancelled on "

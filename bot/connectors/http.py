@@ -7,14 +7,13 @@ limiter, since the vendor refuses every request of ours until then):
 - Connection failures before anything was sent are retried for any request.
 - 5xx and timeouts are retried only for idempotent requests (reads, queries). For a write they raise
   with `outcome_unknown=True`: the caller reads the PSA back before deciding to write again.
-How long: a request's budget counts from when it was first sent, never from when it joined the
-limiter's queue (a large read queues thousands of requests for minutes). A read made under
-`read_deadline(...)` (the engine sets one per cycle) is retried until that deadline, however many
-attempts it takes; any other request stops after `RetryPolicy.max_attempts` attempts or
-`max_total_s` seconds after its first send. A read still queued when its deadline passes fails with
-`DeadlinePassedError`, so nothing waits for ever.
-The loop is written out rather than built on tenacity: its clock starts at the first send and its
-end may be a deadline shared by a whole cycle, neither of which tenacity's stop conditions express.
+How long: a request's budget counts only time it spends outside SeatSync's own limiter queue (its
+attempts on the wire and the backoff between them), never the time it waits behind other requests of
+ours (a large read queues thousands of requests for minutes, and a retry queues again). A read made
+under `read_deadline(...)` (the engine sets one per cycle) is retried until that deadline, however many
+attempts it takes; any other request stops after `RetryPolicy.max_attempts` attempts or `max_total_s`
+seconds of that budget. A read still queued when its deadline passes fails with `DeadlinePassedError`,
+so nothing waits for ever. The loop is tenacity's, with these stop and wait rules.
 """
 
 from __future__ import annotations
@@ -30,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
 
 from bot.connectors.errors import (
     AuthenticationError,
@@ -181,6 +181,25 @@ class RetrySignal(Exception):
         self.retry_after = retry_after
 
 
+@dataclass
+class _Budget:
+    """One request's retry budget: the time since its first send, less the time it then spent queued
+    again behind SeatSync's own requests; or, for a read under a cycle's deadline, that deadline."""
+
+    deadline: float | None
+    first_sent: float | None = None
+    requeued_s: float = 0.0
+
+    def left_queue(self, waited_s: float) -> None:
+        if self.first_sent is None:
+            self.first_sent = time.monotonic()
+        else:
+            self.requeued_s += waited_s
+
+    def spent(self, *, at: float) -> float:
+        return 0.0 if self.first_sent is None else at - self.first_sent - self.requeued_s
+
+
 class VendorHttp:
     def __init__(
         self,
@@ -202,31 +221,45 @@ class VendorHttp:
     async def request(self, method: str, url: str, *, operation: str, idempotent: bool,
                       **kwargs: Any) -> httpx.Response:
         """Send one request (with retries per the rules above); return a 2xx response or raise."""
-        deadline = current_read_deadline() if idempotent else None
-        first_sent: float | None = None
-        attempt = 0
-        while True:
-            attempt += 1
-            await self._acquire(deadline, operation)
-            try:
-                first_sent = first_sent or time.monotonic()
-                return await self._once(method, url, operation=operation, idempotent=idempotent, **kwargs)
-            except RetrySignal as signal:
-                retry = signal
-            finally:
-                self.limiter.release()
-            wait = retry.retry_after if retry.retry_after else self.retry.backoff(attempt)
-            if not self._may_retry(attempt, first_sent, time.monotonic() + wait, deadline):
-                raise retry.error
-            if retry.retry_after:
-                self.limiter.hold(retry.retry_after)
-            self.stats.retries += 1
-            await asyncio.sleep(wait)
+        budget = _Budget(deadline=current_read_deadline() if idempotent else None)
+        attempts = AsyncRetrying(stop=self._stop(budget), wait=self._wait,
+                                 retry=retry_if_exception_type(RetrySignal), before_sleep=self._before_sleep,
+                                 reraise=True)
+        try:
+            async for attempt in attempts:
+                with attempt:
+                    queued = time.monotonic()
+                    await self._acquire(budget.deadline, operation)
+                    budget.left_queue(time.monotonic() - queued)
+                    try:
+                        return await self._once(method, url, operation=operation, idempotent=idempotent, **kwargs)
+                    finally:
+                        self.limiter.release()
+        except RetrySignal as exhausted:
+            raise exhausted.error from None
+        raise AssertionError("unreachable")  # pragma: no cover
 
-    def _may_retry(self, attempt: int, first_sent: float, next_try: float, deadline: float | None) -> bool:
-        if deadline is not None:
-            return next_try < deadline
-        return attempt < self.retry.max_attempts and next_try - first_sent <= self.retry.max_total_s
+    def _stop(self, budget: _Budget) -> Callable[[RetryCallState], bool]:
+        def stop(state: RetryCallState) -> bool:
+            next_try = time.monotonic() + (state.upcoming_sleep or 0.0)
+            if budget.deadline is not None:
+                return next_try >= budget.deadline
+            return (state.attempt_number >= self.retry.max_attempts
+                    or budget.spent(at=next_try) > self.retry.max_total_s)
+
+        return stop
+
+    def _wait(self, state: RetryCallState) -> float:
+        signal = state.outcome.exception() if state.outcome else None
+        if isinstance(signal, RetrySignal) and signal.retry_after:
+            return signal.retry_after  # waited in full: the vendor refuses us until then
+        return self.retry.backoff(state.attempt_number)
+
+    def _before_sleep(self, state: RetryCallState) -> None:
+        signal = state.outcome.exception() if state.outcome else None
+        if isinstance(signal, RetrySignal) and signal.retry_after:
+            self.limiter.hold(signal.retry_after)  # every request of ours would be refused meanwhile
+        self.stats.retries += 1
 
     async def _acquire(self, deadline: float | None, operation: str) -> None:
         if deadline is None:

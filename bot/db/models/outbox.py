@@ -38,6 +38,9 @@ class Adjustment(Base):
         enum_column(AdjustmentStatus, "adjustment_status"), default=AdjustmentStatus.pending
     )
     attempts: Mapped[int] = mapped_column(default=0)
+    # The claim (bot.sync.claims): the process posting it and until when; a live claim is never taken over.
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
+    claim_expires_at: Mapped[datetime | None]
     next_attempt_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)  # the PSA's own words, secrets redacted
     needs_action: Mapped[bool] = mapped_column(default=False)  # permanent rejection: a person must fix the cause

@@ -26,7 +26,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Adjustment, AdjustmentStatus
 
-DEFAULT_CLAIM_TTL = timedelta(seconds=60)
+DEFAULT_LEASE_TTL = timedelta(seconds=60)  # the scheduler lease (SEATSYNC_LEASE_SECONDS)
+
+
+def claim_ttl_within(lease_ttl: timedelta) -> timedelta:
+    """Claims live three quarters of the scheduler lease, which is renewed every quarter of it: when another
+    instance takes the lease over from a dead leader, every claim the dead one took has expired, and the new
+    leader's first outbox pass takes them over (bot.sync.scheduler runs it at once)."""
+    return lease_ttl * 3 / 4
+
+
+DEFAULT_CLAIM_TTL = claim_ttl_within(DEFAULT_LEASE_TTL)
 
 _instance_id: str | None = None
 

@@ -45,7 +45,6 @@ MODES = ("random", "reading", "posting", "landed")
 PSA_FAULTS = {"latency_ms": 3, "latency_jitter_ms": 12, "error_rates": {"500": 0.03}, "rate_429": 0.03,
               "retry_after_s": 0.02, "drop_reply_rate": 0.06}
 MARKETPLACE_FAULTS = {"latency_ms": 1, "latency_jitter_ms": 4, "error_rates": {"503": 0.02}}
-MOMENT_TIMEOUT_S = 3.0
 
 
 @dataclass(frozen=True)
@@ -94,10 +93,11 @@ async def run_kill_harness(options: KillOptions, workdir: Path, say: Callable[[s
     spare: SeatSyncProcess | None = None
     try:
         lines = pick_lines(sandbox.world_copy.world, options.psa, options.lines)
+        for line in lines:  # level to begin with (the PSA's units as generated); the count history starts here
+            await sandbox.set_count(line, line.psa_units)
         units = await prepare_database(database_url=database_url, sandbox=sandbox, marketplace=options.marketplace,
                                        psa=options.psa, lines=lines)
-        for line in lines:  # level to begin with; the count history starts here
-            await sandbox.set_count(line, units[line.service_id])
+        assert units == {line.service_id: line.psa_units for line in lines}, units
         env = child_env(DATABASE_URL=database_url, SEATSYNC_SECRET_KEY=SECRET_KEY, SEATSYNC_DATA_DIR=str(workdir),
                         SEATSYNC_LEASE_SECONDS=f"{options.lease_seconds:g}")
         runner = ["-m", "tests.e2e.cycle_runner", "--until-settled", "--within", f"{options.settle_within:g}"]
@@ -122,7 +122,8 @@ async def run_kill_harness(options: KillOptions, workdir: Path, say: Callable[[s
                 await process.go()
                 mode = MODES[result.rounds % len(MODES)]
             processes.append(process)
-            await _moment(mode, process, db=db, sandbox=sandbox, psa=options.psa, rng=rng)
+            cycle_s = await _typical_cycle_s(db)
+            await _moment(mode, process, db=db, sandbox=sandbox, psa=options.psa, rng=rng, cycle_s=cycle_s)
             if not process.running:  # it finished (settled, or the CLI's one cycle) before the moment came
                 await process.wait(5)
                 continue
@@ -173,15 +174,17 @@ class CountChanger:
 
     async def change(self, how_many: int = 1) -> None:
         for _ in range(how_many):
-            line = self.rng.choice(self.lines)
-            past = self.history[line.service_id]
-            if len(past) >= 2 and self.rng.random() < 0.4:
-                total = past[-2]  # moved back: an intent planned for the last count is now stale
-            else:
-                total = self.rng.choice([n for n in range(0, 31) if n != past[-1]])
-            await self.sandbox.set_count(line, total)
-            past.append(total)
-            self.changes += 1
+            await self.change_line(self.rng.choice(self.lines))
+
+    async def change_line(self, line: Line) -> None:
+        past = self.history[line.service_id]
+        if len(past) >= 2 and self.rng.random() < 0.4:
+            total = past[-2]  # moved back: an intent planned for the last count is now stale
+        else:
+            total = self.rng.choice([n for n in range(0, 31) if n != past[-1]])
+        await self.sandbox.set_count(line, total)
+        past.append(total)
+        self.changes += 1
 
     async def run(self) -> None:
         while True:
@@ -189,15 +192,28 @@ class CountChanger:
             await self.change()
 
 
+async def _typical_cycle_s(db: AsyncEngine) -> float:
+    """How long SeatSync's recent cycles took (the median of the last five that finished), so kills land inside
+    cycles however loaded the machine is."""
+    async with db.connect() as connection:
+        rows = (await connection.execute(
+            select(SyncRun.started_at, SyncRun.finished_at)
+            .where(SyncRun.status.in_([SyncRunStatus.succeeded, SyncRunStatus.partial]),
+                   SyncRun.trigger == "cli", SyncRun.finished_at.is_not(None))
+            .order_by(SyncRun.id.desc()).limit(5))).all()
+    durations = sorted((finished - started).total_seconds() for started, finished in rows)
+    return durations[len(durations) // 2] if durations else 1.0
+
+
 async def _moment(mode: str, process: SeatSyncProcess, *, db: AsyncEngine, sandbox: SandboxProcess, psa: str,
-                  rng: random.Random) -> None:
-    """Wait for the moment to kill `process` at (or for it to end, or MOMENT_TIMEOUT_S)."""
+                  rng: random.Random, cycle_s: float) -> None:
+    """Wait for the moment to kill `process` at (or for it to end, or for a few cycles' time)."""
     owner = f"%:{process.pid}:%"
     if mode in ("random", "cli"):  # the CLI needs a second or two to start
-        await _sleep_while_running(process, rng.uniform(0.05, 2.5) + (1.0 if mode == "cli" else 0.0))
+        await _sleep_while_running(process, rng.uniform(0.05, 0.5 + 2 * cycle_s) + (1.5 if mode == "cli" else 0.0))
         return
     writes_before = await sandbox.write_count(psa) if mode == "landed" else 0
-    deadline = time.monotonic() + MOMENT_TIMEOUT_S
+    deadline = time.monotonic() + 3.0 + 4 * cycle_s
     while process.running and time.monotonic() < deadline:
         if mode == "reading":
             async with db.connect() as connection:

@@ -35,7 +35,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import joinedload
 
-from bot.connectors.errors import ConnectorError, UnreachableError
+from bot.connectors.errors import ConnectorError
 from bot.connectors.interfaces import Psa
 from bot.db.models import (
     Adjustment,
@@ -317,7 +317,7 @@ async def _write(psa: Psa, request: AdjustmentRequest, claim: Claim) -> PostResu
             return await psa.post_adjustment(request)
     except TimeoutError:
         raise _WriteDeadline(
-            f"{UnreachableError.kind}: the PSA did not answer within {claim.write_deadline:g} s; whether the "
+            f"the PSA did not answer within {claim.write_deadline:g} s (the claim's write deadline); whether the "
             "change landed is unknown, so the next attempt reads the PSA first") from None
 
 
@@ -366,6 +366,7 @@ class _Outcome:
         else:
             values.update(status=AdjustmentStatus.posted, posted_at=now,
                           psa_reference=result.psa_reference or adjustment.psa_reference)
+        service = await self._cache_units(result.units_after, now)
         if not await settle_claim(self.session, self.claim, values):
             await self._lost(f"{outcome} (recorded by the process that took the claim over)")
             return
@@ -376,7 +377,6 @@ class _Outcome:
             report.posted += 1
         else:
             report.confirmed += 1
-        service = await self._cache_units(result.units_after, now)
         await self.session.commit()
         report.changes.append(PostedChange(adjustment.id, service.name if service else "?", units_from,
                                            adjustment.units_to, outcome))
@@ -387,11 +387,11 @@ class _Outcome:
         now = self.clock()
         note = (f"not sent: the marketplace count moved from {planned_for} to {count_now} before it was posted; "
                 "replaced by a change for the count of now")
+        await self._cache_units(current, now)
         if not await settle_claim(self.session, self.claim, {"status": AdjustmentStatus.superseded,
                                                              "decision_note": note, "updated_at": now}):
             await self._lost("stale")
             return
-        await self._cache_units(current, now)
         await self.session.commit()
         self.report.stale += 1
         self.report.stale_intents[adjustment.id] = adjustment.psa_service_id
@@ -425,9 +425,12 @@ class _Outcome:
                                            adjustment.units_to, "failed"))
 
     async def _cache_units(self, units: int, now: datetime) -> PsaService | None:
+        """The units read, into the PSA cache. Written before the intent's row, as planning locks them (service,
+        then intent): two transactions taking the same rows in opposite orders could deadlock on PostgreSQL."""
         service = await self.session.get(PsaService, self.adjustment.psa_service_id)
         if service is not None:
             service.units, service.last_seen_at = units, now
+            await self.session.flush()
         return service
 
     async def _lost(self, what: str) -> None:

@@ -4,6 +4,7 @@ connectors, real SQL; a second process is a second engine with its own instance 
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from sqlalchemy import select, update
@@ -185,3 +186,35 @@ async def test_a_poster_that_lost_its_claim_does_not_write(workspace):
     assert [(w.before, w.after) for w in line.writes()] == [(6, 8)]
     row, = await adjustments(workspace)
     assert (row.status, row.claimed_by) == (AdjustmentStatus.posted, "taker")
+
+
+async def test_a_write_is_bounded_within_its_claim(workspace):
+    """A write slower than half the claim's time is abandoned, its outcome unknown: the claim is released (it never
+    expires under a write in flight) and the next attempt finds the change in the PSA instead of sending it again."""
+    line, _ = await pending_intent(workspace, 4, 6)
+    engine = workspace.engine
+
+    class SlowReply:
+        def __init__(self, psa) -> None:
+            self._psa = psa
+
+        def __getattr__(self, name):
+            return getattr(self._psa, name)
+
+        async def post_adjustment(self, request):
+            result = await self._psa.post_adjustment(request)  # it lands...
+            await asyncio.sleep(5)  # ...and the answer takes longer than the claim allows
+            return result
+
+    report = await post_due_adjustments(sessions=workspace.sessions, psa=SlowReply(engine.psa), clock=engine.clock,
+                                        today=engine.today(), ignore_backoff=True,
+                                        claim_ttl=timedelta(milliseconds=600))
+    assert report.failed == 1 and line.psa_units == 6
+    row, = await adjustments(workspace)
+    assert (row.status, row.claim_expires_at) == (AdjustmentStatus.failed, None)
+    assert "did not answer within 0.3 s" in row.last_error
+
+    again = await engine.post_outbox(ignore_backoff=True)
+
+    assert again.confirmed == 1 and again.posted == 0
+    assert [(w.before, w.after) for w in line.writes()] == [(4, 6)]

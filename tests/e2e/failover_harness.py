@@ -56,7 +56,7 @@ class FailoverOptions:
     lease_seconds: float = 4.0
     before_failover_s: float = 6.0
     after_failover_s: float = 4.0
-    psa_latency_ms: float = 120.0
+    psa_latency_ms: float = 250.0  # a post holds its claim for 0.5-1 s: long enough to be killed holding it
     settle_within: float = 90.0
 
 
@@ -175,11 +175,13 @@ async def run_failover(options: FailoverOptions, *, database_url: str, workdir: 
                 await asyncio.sleep(rng.uniform(0.15, 0.35))
             # the leader posts: keep changes coming to it until it holds a claim, then kill it mid-post
             deadline = time.monotonic() + LEADER_CLAIM_WAIT_S
+            pokes: list[asyncio.Task] = []
             while time.monotonic() < deadline and not await _claims(db, leader.owner_pattern):
-                await change_and_notify([leader])
-                await asyncio.sleep(0.05)
-            await asyncio.sleep(rng.uniform(0, 0.15))
+                if not pokes or pokes[-1].done():  # keep changes coming to the leader, polling meanwhile
+                    pokes.append(asyncio.create_task(change_and_notify([leader])))
+                await asyncio.sleep(0.005)
             await leader.process.kill()
+            await asyncio.gather(*pokes, return_exceptions=True)
             killed_at = time.monotonic()
             result.claims_at_kill = await _claims(db, leader.owner_pattern)
             result.killed_runs = await _running_runs(db, leader.owner_pattern)

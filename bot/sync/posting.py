@@ -162,23 +162,29 @@ async def post_due_adjustments(
     filters = _Filters(only_ids=only_ids, ignore_backoff=ignore_backoff, hold_after=hold_after, today=today)
     report = await _pass(run, filters, concurrency)
     if report.replan_links and report.read_error is None:
-        async with sessions() as session:
-            await plan_levelling(session=session, today=today, now=clock(), trigger=AdjustmentTrigger.sync,
-                                 link_ids=sorted(report.replan_links))
-            await session.commit()
-            replanned = list(await session.scalars(
-                select(Adjustment).where(Adjustment.resource_link_id.in_(report.replan_links),
-                                         Adjustment.status.in_(OPEN_STATUSES))))
-            for intent in replanned:  # the stale intent points at the one planned for the count of now
-                for stale_id, service_id in report.stale_intents.items():
-                    if service_id == intent.psa_service_id and stale_id != intent.id:
-                        await session.execute(update(Adjustment).where(Adjustment.id == stale_id)
-                                              .values(superseded_by_id=intent.id))
-            await session.commit()
-            replanned = [intent.id for intent in replanned if intent.status is AdjustmentStatus.pending]
+        replanned = await _plan_the_count_of_now(run, report, today)
         if replanned:
             report.absorb(await _pass(run, replace(filters, only_ids=replanned), concurrency))
     return report
+
+
+async def _plan_the_count_of_now(run: PostingRun, report: PostingReport, today: date) -> list[int]:
+    """Plan the links whose count moved under an intent (each stale intent pointing at its successor); returns the
+    pending intents that planning recorded."""
+    async with run.sessions() as session:
+        await plan_levelling(session=session, today=today, now=run.clock(), trigger=AdjustmentTrigger.sync,
+                             link_ids=sorted(report.replan_links))
+        await session.commit()
+        successors = list(await session.scalars(
+            select(Adjustment).where(Adjustment.resource_link_id.in_(report.replan_links),
+                                     Adjustment.status.in_(OPEN_STATUSES))))
+        for successor in successors:
+            stale = [i for i, service in report.stale_intents.items() if service == successor.psa_service_id]
+            if stale:
+                await session.execute(update(Adjustment).where(Adjustment.id.in_(stale))
+                                      .values(superseded_by_id=successor.id))
+        await session.commit()
+    return [intent.id for intent in successors if intent.status is AdjustmentStatus.pending]
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,8 @@
 
 An intent is an `Adjustment` row (status pending) with a fresh idempotency key, written before any
 PSA call. At most one open intent exists per PSA service: a newer target supersedes an older intent
-that has not been sent; an intent that may have been sent (status posting, or failed after an attempt whose
-outcome may be unknown) is never superseded here — its write may have landed, and closing it would lose the
+that has not been sent; an intent that may have been sent (status posting, or failed after a write whose outcome
+is unknown) is never superseded here — its write may have landed, and closing it would lose the
 record of it. The poster resolves it by reading the PSA first (now, when the target moved), then supersedes it
 unsent or confirms it, and plans the count of now (bot.sync.posting).
 
@@ -196,8 +196,8 @@ async def plan_levelling(
 
 
 def may_have_been_sent(intent: Adjustment) -> bool:
-    """A failed intent after an attempt: the write may have reached the PSA without our hearing of it."""
-    return intent.status is AdjustmentStatus.failed and intent.attempts > 0
+    """Failed after a write whose fate is unknown: it may have reached the PSA without our hearing of it."""
+    return intent.status is AdjustmentStatus.failed and intent.outcome_unknown
 
 
 async def _resolve_now(session: AsyncSession, intent: Adjustment, now: datetime) -> None:

@@ -263,13 +263,15 @@ async def _post_one(run: PostingRun, *, adjustment_id: int, units_hint: int | No
             prorate=adjustment.service.contract.prorates is not False and adjustment.prorated_amount != 0,
             description=f"SeatSync: {adjustment.service.name} {adjustment.units_from} -> {adjustment.units_to}",
         )
-        # An earlier attempt may have landed without our hearing of it: a crash mid-post leaves
-        # `posting`, a lost reply leaves `failed` with attempts > 0.
+        # An earlier attempt may have landed without our hearing of it: a crash mid-post leaves `posting`, a lost
+        # reply leaves `failed` with attempts > 0. Any intent tried before is looked for in the PSA first.
         outcome_unknown = previous_status is AdjustmentStatus.posting or attempts > 0
         ever_sent = outcome_unknown
+        in_doubt = previous_status is AdjustmentStatus.posting or adjustment.outcome_unknown  # recorded on failure
         error: ConnectorError | None = None
         current = units_hint
         for attempt in range(run.attempts_left):
+            sending = False
             try:
                 if attempt > 0 or outcome_unknown or current is None:
                     if outcome_unknown:
@@ -279,9 +281,10 @@ async def _post_one(run: PostingRun, *, adjustment_id: int, units_hint: int | No
                             await outcome.replan_if_moved(planned_for)
                             return
                     current = (await psa.read_units([request.service_external_id])).get(request.service_external_id)
+                    in_doubt = False  # looked for and read: an earlier write had not landed (or settles just below)
                 if current is None:
-                    await outcome.fail(permanent=True, reason="the PSA service no longer exists (deleted or moved); "
-                                                              "relink the resource")
+                    await outcome.fail(permanent=True, in_doubt=False, reason="the PSA service no longer exists "
+                                                                              "(deleted or moved); relink the resource")
                     return
                 if current == request.units_to:
                     await outcome.settle(request, PostResult(None, current), "confirmed" if ever_sent else "not_needed")
@@ -298,22 +301,24 @@ async def _post_one(run: PostingRun, *, adjustment_id: int, units_hint: int | No
                     log.warning("intent %s: the claim expired and was taken over before the write; not sent here",
                                 adjustment_id)
                     return
-                ever_sent = outcome_unknown = True
+                ever_sent = outcome_unknown = in_doubt = sending = True
                 result = await _write(psa, request, claim)
                 await outcome.settle(request, result, "posted")
                 return
             except _WriteDeadline as exc:
-                await outcome.fail(permanent=False, reason=str(exc))  # retried later, reading first
+                await outcome.fail(permanent=False, in_doubt=True, reason=str(exc))  # retried later, reading first
                 return
             except ConnectorError as exc:
                 error = exc
+                if sending:
+                    in_doubt = exc.outcome_unknown  # a refusal or a 429 did not apply it
                 if exc.outcome_unknown:
                     outcome_unknown = True
                 elif not exc.retryable:
                     break
                 current = None  # read again before any retry
         assert error is not None
-        await outcome.fail(permanent=not error.retryable, reason=explain_failure(error))
+        await outcome.fail(permanent=not error.retryable, in_doubt=in_doubt, reason=explain_failure(error))
 
 
 async def _write(psa: Psa, request: AdjustmentRequest, claim: Claim) -> PostResult:
@@ -358,7 +363,8 @@ class _Outcome:
     async def settle(self, request: AdjustmentRequest, result: PostResult, outcome: str) -> None:
         adjustment, report = self.adjustment, self.report
         now = self.clock()
-        values: dict = {"last_error": None, "needs_action": False, "next_attempt_at": None, "updated_at": now}
+        values: dict = {"last_error": None, "needs_action": False, "next_attempt_at": None, "outcome_unknown": False,
+                        "updated_at": now}
         units_from, delta, amount = adjustment.units_from, adjustment.delta, adjustment.prorated_amount
         rebased = request.units_from != adjustment.units_from
         if rebased:
@@ -395,7 +401,8 @@ class _Outcome:
                 "replaced by a change for the count of now")
         await self._cache_units(current, now)
         if not await settle_claim(self.session, self.claim, {"status": AdjustmentStatus.superseded,
-                                                             "decision_note": note, "updated_at": now}):
+                                                             "outcome_unknown": False, "decision_note": note,
+                                                             "updated_at": now}):
             await self._lost("stale")
             return
         await self.session.commit()
@@ -413,11 +420,13 @@ class _Outcome:
                 await _target_now(self.session, self.adjustment) != planned_for):
             self.report.replan_links.add(link_id)
 
-    async def fail(self, *, permanent: bool, reason: str) -> None:
+    async def fail(self, *, permanent: bool, in_doubt: bool, reason: str) -> None:
+        """`in_doubt`: a write may have landed unheard of (planning then leaves the intent to the poster)."""
         adjustment, report = self.adjustment, self.report
         now = self.clock()
         # Still retried (at the capped pace when permanent), so it posts itself once the cause is fixed.
         values = {"status": AdjustmentStatus.failed, "last_error": reason, "needs_action": permanent,
+                  "outcome_unknown": in_doubt,
                   "next_attempt_at": now + (timedelta(seconds=MAX_RETRY_S) if permanent
                                             else retry_delay(self.claim.attempt)),
                   "updated_at": now}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from bot.clock import OffsetClock
@@ -144,6 +145,34 @@ async def test_a_failed_attempt_of_unknown_outcome_is_resolved_not_superseded_wh
     rows = await adjustments(workspace)
     assert [(a.status, a.units_from, a.units_to) for a in rows] == [
         (AdjustmentStatus.posted, 4, 12), (AdjustmentStatus.posted, 12, 15)]
+
+
+async def test_a_refused_change_is_replaced_when_the_count_moves(workspace):
+    """A refusal is known not to have applied (unlike a lost reply): planning replaces it by the count of now."""
+    marketplace, psa = workspace.names
+    if psa != "autotask":
+        pytest.skip("the simulated refusal used here (an inactive contract) is Autotask's")
+    line, = pick_lines(workspace.sandbox.world, psa, 1)
+    world = workspace.sandbox.world
+    contract = world.autotask_contracts[world.autotask_contract_services[line.service_id].contract_id]
+    line.set_market_total(3)
+    line.set_psa_units(3)
+    await workspace.engine.run_cycle(trigger="test", force_full=True)
+    await link_line(workspace, line, marketplace)
+    contract.status = 0  # inactive: Autotask refuses the adjustment
+    line.set_market_total(5)
+    await workspace.engine.run_cycle(trigger="test", force_full=True)
+    refused, = await adjustments(workspace)
+    assert (refused.status, refused.outcome_unknown, refused.needs_action) == (AdjustmentStatus.failed, False, True)
+    contract.status = 1
+    line.set_market_total(6)
+
+    await workspace.engine.run_cycle(trigger="test", force_full=True)
+
+    refused, replacement = await adjustments(workspace)
+    assert (refused.status, refused.superseded_by_id) == (AdjustmentStatus.superseded, replacement.id)
+    assert (replacement.status, replacement.units_to) == (AdjustmentStatus.posted, 6)
+    assert [(w.before, w.after) for w in line.writes()] == [(3, 6)]
 
 
 async def test_a_killed_cycle_is_marked_interrupted_by_the_next_start(workspace):

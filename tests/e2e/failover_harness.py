@@ -172,7 +172,7 @@ async def run_failover(options: FailoverOptions, *, database_url: str, workdir: 
                                                 log_path=workdir / "cli.log").spawn()
                     processes.append(cli)
                     clis.append(cli)
-                await asyncio.sleep(rng.uniform(0.15, 0.35))
+                await asyncio.sleep(rng.uniform(0.2, 0.5))
             # the leader posts: keep changes coming to it until it holds a claim, then kill it mid-post
             deadline = time.monotonic() + LEADER_CLAIM_WAIT_S
             pokes: list[asyncio.Task] = []
@@ -181,8 +181,8 @@ async def run_failover(options: FailoverOptions, *, database_url: str, workdir: 
                     pokes.append(asyncio.create_task(change_and_notify([leader])))
                 await asyncio.sleep(0.005)
             await leader.process.kill()
-            await asyncio.gather(*pokes, return_exceptions=True)
             killed_at = time.monotonic()
+            await asyncio.gather(*pokes, return_exceptions=True)
             result.claims_at_kill = await _claims(db, leader.owner_pattern)
             result.killed_runs = await _running_runs(db, leader.owner_pattern)
             say(f"{options.psa}: killed the leader holding {result.claims_at_kill} claim(s)")
@@ -191,7 +191,7 @@ async def run_failover(options: FailoverOptions, *, database_url: str, workdir: 
             phase_end = time.monotonic() + options.after_failover_s
             while time.monotonic() < phase_end:
                 await change_and_notify([survivor])
-                await asyncio.sleep(rng.uniform(0.15, 0.35))
+                await asyncio.sleep(rng.uniform(0.6, 1.0))  # no faster than it syncs them
             await takeover
             for cli in clis:
                 await cli.wait(60)

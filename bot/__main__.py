@@ -145,17 +145,21 @@ def _report(settings: Settings, args: argparse.Namespace, *, clock: Clock) -> in
 
 
 async def _sync_once(settings: Settings, *, dry_run: bool, clock: Clock) -> int:
+    from datetime import timedelta
+
     from bot.db.engine import create_engine, session_factory
     from bot.db.migrate import upgrade
     from bot.db.models import SyncRunStatus
     from bot.keys import SecretBox
+    from bot.sync.claims import claim_ttl_within
     from bot.sync.summary import describe_cycle
     from bot.sync.wiring import NotConfigured, build_engine
 
     db = create_engine(settings.database_url)
     try:
         await upgrade(db)
-        engine = await build_engine(sessions=session_factory(db), box=SecretBox(settings.secret_key), clock=clock)
+        engine = await build_engine(sessions=session_factory(db), box=SecretBox(settings.secret_key), clock=clock,
+                                    claim_ttl=claim_ttl_within(timedelta(seconds=settings.lease_seconds)))
         if isinstance(engine, NotConfigured):
             print(f"seatsync sync: nothing to sync: {engine.reason}", file=sys.stderr)
             return 1

@@ -51,6 +51,7 @@ class Settings:
     log_level: str = "INFO"
     timezone: str = "UTC"
     billing_team: tuple[str, ...] = ()
+    lease_seconds: float = 60.0  # the scheduler lease; claims on intents live three quarters of it
 
     @property
     def socket_mode(self) -> bool:
@@ -110,6 +111,7 @@ def load_settings(
         log_level=_log_level(get("LOG_LEVEL") or "INFO"),
         timezone=_timezone(get("SEATSYNC_TIMEZONE") or "UTC"),
         billing_team=_billing_team(get("SEATSYNC_BILLING_TEAM")),
+        lease_seconds=_lease_seconds(get("SEATSYNC_LEASE_SECONDS") or "60"),
     )
     _check_slack_pairing(settings)
     return settings
@@ -226,6 +228,16 @@ def _port(name: str, value: str) -> int:
     if not 0 <= port <= 65535:
         raise ConfigError(f"{name}: {port} is out of range (1-65535)")
     return port
+
+
+def _lease_seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise ConfigError(f"SEATSYNC_LEASE_SECONDS: {value!r} is not a number of seconds") from None
+    if not 2 <= seconds <= 3600:  # also refuses nan and inf
+        raise ConfigError(f"SEATSYNC_LEASE_SECONDS: {value} is out of range (2-3600)")
+    return seconds
 
 
 def _log_level(value: str) -> str:

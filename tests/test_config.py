@@ -16,6 +16,7 @@ def test_defaults(tmp_path):
     assert settings.public_url == "http://127.0.0.1:3000"
     assert not settings.slack_enabled
     assert settings.log_level == "INFO"
+    assert settings.lease_seconds == 60
 
 
 def test_postgres_url_normalised_to_asyncpg(tmp_path):
@@ -38,6 +39,9 @@ def test_postgres_url_normalised_to_asyncpg(tmp_path):
         ("SEATSYNC_TIMEZONE", "Mars/Olympus", "SEATSYNC_TIMEZONE: 'Mars/Olympus' is not an IANA time zone"),
         ("SEATSYNC_BILLING_TEAM", "U123,bob", "SEATSYNC_BILLING_TEAM: 'bob' is not a Slack user id"),
         ("SLACK_BOT_TOKEN", "xoxp-user-token", "SLACK_BOT_TOKEN: must start with xoxb-"),
+        ("SEATSYNC_LEASE_SECONDS", "soon", "SEATSYNC_LEASE_SECONDS: 'soon' is not a number of seconds"),
+        ("SEATSYNC_LEASE_SECONDS", "1", "SEATSYNC_LEASE_SECONDS: 1 is out of range (2-3600)"),
+        ("SEATSYNC_LEASE_SECONDS", "nan", "SEATSYNC_LEASE_SECONDS: nan is out of range (2-3600)"),
     ],
 )
 def test_bad_values_name_the_variable(tmp_path, name, value, expected):

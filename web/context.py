@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
@@ -17,6 +18,7 @@ from bot.config import Settings
 from bot.db.engine import create_engine, session_factory
 from bot.keys import SecretBox
 from bot.log_redaction import register_secret
+from bot.sync.claims import claim_ttl_within, process_instance_id
 from bot.sync.engine import SyncEngine
 from bot.sync.scheduler import LeaderScheduler
 from bot.sync.wiring import EngineHolder, NotConfigured
@@ -46,14 +48,16 @@ def create_context(settings: Settings, *, engine: AsyncEngine | None = None, clo
     engine = engine or create_engine(settings.database_url)
     sessions = session_factory(engine)
     box = SecretBox(settings.secret_key)
+    lease = timedelta(seconds=settings.lease_seconds)
     context = AppContext(
         settings=settings,
         engine=engine,
         sessions=sessions,
         box=box,
-        engines=EngineHolder(sessions=sessions, box=box, clock=clock),
+        engines=EngineHolder(sessions=sessions, box=box, clock=clock, claim_ttl=claim_ttl_within(lease)),
         bolt=create_bolt_app(settings) if settings.slack_enabled else None,
-        scheduler=LeaderScheduler(engine, timezone=settings.timezone, clock=clock),
+        scheduler=LeaderScheduler(engine, timezone=settings.timezone, clock=clock, ttl=lease, renew_every=lease / 4,
+                                  holder=process_instance_id()),
         clock=clock,
     )
     if context.bolt is not None:

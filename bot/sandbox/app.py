@@ -148,7 +148,7 @@ async def _index(request: web.Request) -> web.Response:
 
 
 def _admin_app(sandbox: Sandbox) -> web.Application:
-    """Admin routes: read and reset state, set faults, let a day pass, count PSA writes."""
+    """Admin routes: read and reset state, set faults, let a day pass, count PSA writes, list the counts set."""
     token = sandbox.world.credentials.admin_token
 
     @web.middleware
@@ -200,6 +200,8 @@ def _admin_app(sandbox: Sandbox) -> web.Application:
             return web.json_response({"error": "days must be between 1 and 366"}, status=400)
         reports = [advance_day(sandbox.world) for _ in range(days)]
         changed = sorted({sid for report in reports for sid in report.changed_subscriptions})
+        for subscription_id in changed:
+            sandbox.world.record_counts(subscription_id)
         await notify_changes(sandbox.world, changed, marketplace=sandbox.webhook_marketplace)
         return web.json_response({"today": sandbox.world.today.isoformat(), "days": [r.as_dict() for r in reports]})
 
@@ -221,6 +223,7 @@ def _admin_app(sandbox: Sandbox) -> web.Application:
         line.included = min(line.included, total)
         line.additional = total - line.included
         sandbox.world.subscriptions[subscription_id].last_modified = sandbox.world.now()
+        sandbox.world.record_counts(subscription_id)
         await notify_changes(sandbox.world, [subscription_id], marketplace=sandbox.webhook_marketplace)
         return web.json_response({"subscription_id": subscription_id, "resource_id": resource_id,
                                   "included": line.included, "additional": line.additional, "total": total})
@@ -237,8 +240,14 @@ def _admin_app(sandbox: Sandbox) -> web.Application:
             "total": len(records),
             "per_service": per_service,
             "writes": [{"service_id": w.service_id, "before": w.before, "after": w.after, "day": w.day.isoformat(),
-                        "key": w.key, "at": w.at.isoformat()} for w in records],
+                        "key": w.key, "reference": w.reference, "at": w.at.isoformat()} for w in records],
         })
+
+    async def count_history(request: web.Request) -> web.Response:
+        """Every count the admin routes set (PUT /admin/counts, POST /admin/advance-day), oldest first."""
+        return web.json_response({"changes": [
+            {"at": c.at.isoformat(), "subscription_id": c.subscription_id, "resource_id": c.resource_id,
+             "total": c.total, "status": c.status} for c in sandbox.world.count_history]})
 
     async def slack_calls(request: web.Request) -> web.Response:
         return web.json_response({"calls": sandbox.slack.calls_as_json()})
@@ -273,6 +282,7 @@ def _admin_app(sandbox: Sandbox) -> web.Application:
         web.post("/reset", reset),
         web.post("/advance-day", advance),
         web.put("/counts/{subscription_id}/{resource_id}", set_count),
+        web.get("/counts/history", count_history),
         web.get("/faults", get_faults),
         web.put("/faults/{system}", put_faults),
         web.post("/faults/reset", reset_faults),

@@ -273,7 +273,8 @@ async def _create_adjustment(call: Call) -> web.Response:
         applied = create_adjustment(call.world, await _json_body(call.request), call.parent_id)
     except WriteRejected as exc:
         return autotask_error(500, str(exc))
-    call.world.record_write("autotask", applied.service.id, applied.before, applied.after, key=None)
+    call.world.record_write("autotask", applied.service.id, applied.before, applied.after, key=None,
+                            reference=str(applied.adjustment.id))
     mark_write(call.request)
     return web.json_response({"itemId": applied.adjustment.id})
 
@@ -285,5 +286,17 @@ async def _create_note(call: Call) -> web.Response:
         note = create_note(call.world, await _json_body(call.request), call.parent_id)
     except WriteRejected as exc:
         return autotask_error(500, str(exc))
+    _label_adjustment(call.world, note.description)
     mark_write(call.request)
     return web.json_response({"itemId": note.id})
+
+
+_NOTE_KEY = re.compile(r"\[seatsync:([^\]\s]+)\]")
+_NOTE_ADJUSTMENT = re.compile(r"ContractServiceAdjustment (\d+)")
+
+
+def _label_adjustment(world: SandboxWorld, description: str) -> None:
+    """The write log's view of a note naming an adjustment and a key: that adjustment's write carried that key."""
+    key, adjustment = _NOTE_KEY.search(description or ""), _NOTE_ADJUSTMENT.search(description or "")
+    if key and adjustment:
+        world.label_write("autotask", adjustment.group(1), key.group(1))

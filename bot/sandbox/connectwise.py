@@ -289,7 +289,7 @@ def _save(request: web.Request, addition: ConnectWiseAddition, before: int, key:
     world.connectwise_additions[addition.id] = addition
     after = billed_units(addition)
     if always_log or after != before:
-        world.record_write("connectwise", addition.id, before, after, key)
+        world.record_write("connectwise", addition.id, before, after, key, reference=str(addition.id))
     mark_write(request)
 
 
@@ -346,6 +346,6 @@ async def _delete_addition(request: web.Request) -> web.Response:
     except InvalidAddition as exc:
         raise _invalid(exc) from None
     del world.connectwise_additions[existing.id]
-    world.record_write("connectwise", existing.id, billed_units(existing), 0, None)
+    world.record_write("connectwise", existing.id, billed_units(existing), 0, None, reference=str(existing.id))
     mark_write(request)
     return web.Response(status=204)

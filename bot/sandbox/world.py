@@ -3,7 +3,8 @@
 Every simulator (Odin, Ingram, Autotask, ConnectWise) serves a view of one `SandboxWorld`, so the
 Odin and Ingram connectors read the same truth and the PSA simulators hold what the MSP bills. The
 world is plain mutable data; the API facades translate it to each vendor's shapes and record every
-write in `write_log`, so duplicates can be counted from outside SeatSync.
+write in `write_log`, so duplicates can be counted from outside SeatSync; the counts the marketplace showed, as
+the admin routes change them, are kept in `count_history`, so every write can be checked against them.
 """
 
 from __future__ import annotations
@@ -229,7 +230,19 @@ class WriteRecord:
     after: int
     at: datetime
     day: date  # the world's business day when the write landed
-    key: str | None = None  # the idempotency key, where the write carried one
+    key: str | None = None  # the idempotency key, where the write carried one (or its Autotask note, later)
+    reference: str | None = None  # the record written: Autotask ContractServiceAdjustment id, ConnectWise addition id
+
+
+@dataclass
+class CountChange:
+    """A marketplace line's count and its subscription's status from `at` on (an admin route changed it)."""
+
+    at: datetime
+    subscription_id: int
+    resource_id: int
+    total: int
+    status: str
 
 
 @dataclass
@@ -313,6 +326,7 @@ class SandboxWorld:
     connectwise_additions: dict[int, ConnectWiseAddition] = field(default_factory=dict)
     truth: GroundTruth = field(default_factory=GroundTruth)
     write_log: list[WriteRecord] = field(default_factory=list)
+    count_history: list[CountChange] = field(default_factory=list)
     webhook_url: str | None = None
     _ids: dict[str, int] = field(default_factory=dict)
     # Autotask: the zone path the tenant lives in ("" = the default REST base; see autotask.move_zone) and
@@ -340,12 +354,32 @@ class SandboxWorld:
         return real.replace(year=self.today.year, month=self.today.month, day=self.today.day)
 
     def record_write(
-        self, system: Literal["autotask", "connectwise"], service_id: int, before: int, after: int, key: str | None
+        self, system: Literal["autotask", "connectwise"], service_id: int, before: int, after: int, key: str | None,
+        reference: str | None = None,
     ) -> None:
         self.write_log.append(
             WriteRecord(system=system, service_id=service_id, before=before, after=after, at=datetime.now(UTC),
-                        day=self.today, key=key)
+                        day=self.today, key=key, reference=reference)
         )
+
+    def label_write(self, system: Literal["autotask", "connectwise"], reference: str, key: str) -> None:
+        """A key that reached the PSA after the write it belongs to (an Autotask adjustment's note)."""
+        for write in reversed(self.write_log):
+            if write.system == system and write.reference == reference:
+                if write.key is None:
+                    write.key = key
+                return
+
+    def record_counts(self, subscription_id: int) -> None:
+        """Keep the counts of every line of a subscription as they are now (after an admin route changed them)."""
+        subscription = self.subscriptions.get(subscription_id)
+        if subscription is None:
+            return
+        now = datetime.now(UTC)
+        for line in subscription.lines:
+            self.count_history.append(CountChange(at=now, subscription_id=subscription_id,
+                                                  resource_id=line.resource_id, total=line.ordered,
+                                                  status=subscription.status))
 
     def line(self, subscription_id: int, resource_id: int) -> SubscriptionLine | None:
         sub = self.subscriptions.get(subscription_id)

@@ -2,7 +2,10 @@
 
 It talks to one `Marketplace` and one `Psa` and never knows which vendors they are. Every cycle is a
 `SyncRun` row with its statistics; the cursors for incremental reads come from the last good run.
-A cycle runs under an in-process lock, and across instances only the lease holder schedules cycles.
+A cycle runs under an in-process lock, and across instances only the lease holder schedules cycles; posts from
+anywhere (another instance's webhook, `seatsync sync --once`) are kept apart by claims (bot.sync.claims).
+A run names its process and heartbeats while it runs; a cycle starting marks the runs whose heartbeat stopped
+(their process died) as failed, "interrupted", and never a live one's.
 """
 
 from __future__ import annotations
@@ -34,10 +37,12 @@ from bot.db.models import (
     Marketplace as MarketplaceName,
 )
 from bot.domain import MarketplaceSnapshot
+from bot.sync.claims import DEFAULT_CLAIM_TTL, process_instance_id
 from bot.sync.planning import LinkFailure, PlannedChange, plan_levelling
 from bot.sync.posting import PostingReport, post_due_adjustments
 from bot.sync.proration import business_date
 from bot.sync.psa_cache import PsaRefresh, apply_psa_records
+from bot.sync.runs import end_runs_of, heartbeat_while, mark_interrupted_runs
 from bot.sync.snapshot import SnapshotDiff, apply_marketplace_snapshot
 from bot.sync.subscription_sync import open_intent_ids, subscription_link_ids
 
@@ -71,7 +76,8 @@ class SyncEngine:
     def __init__(
         self, *, sessions: async_sessionmaker[AsyncSession], marketplace: Marketplace, psa: Psa,
         clock: Clock = utcnow, timezone: str = "UTC", full_read_every: timedelta = timedelta(hours=24),
-        post_concurrency: int = 4, read_deadline: timedelta = READ_DEADLINE,
+        post_concurrency: int = 4, read_deadline: timedelta = READ_DEADLINE, instance_id: str | None = None,
+        claim_ttl: timedelta = DEFAULT_CLAIM_TTL,
     ) -> None:
         self.sessions = sessions
         self.marketplace = marketplace
@@ -81,6 +87,9 @@ class SyncEngine:
         self.full_read_every = full_read_every
         self.post_concurrency = post_concurrency
         self.read_deadline = read_deadline
+        self.instance_id = instance_id or process_instance_id()
+        self.claim_ttl = claim_ttl  # claims on intents; a run is taken for dead after as long without a heartbeat
+        self.heartbeat_every = claim_ttl / 3
         self._lock = asyncio.Lock()
 
     async def aclose(self) -> None:
@@ -99,10 +108,16 @@ class SyncEngine:
         self, *, trigger: str = "schedule", actor: str = "system", dry_run: bool = False,
         ignore_backoff: bool = False, force_full: bool = False,
     ) -> CycleReport:
-        async with self._lock:
-            with read_deadline(self.read_deadline.total_seconds()):
-                return await self._cycle(trigger=trigger, actor=actor, dry_run=dry_run,
-                                         ignore_backoff=ignore_backoff, force_full=force_full)
+        async with self._lock, heartbeat_while(sessions=self.sessions, owner=self.instance_id, clock=self.clock,
+                                               every=self.heartbeat_every):
+            try:
+                with read_deadline(self.read_deadline.total_seconds()):
+                    return await self._cycle(trigger=trigger, actor=actor, dry_run=dry_run,
+                                             ignore_backoff=ignore_backoff, force_full=force_full)
+            except Exception as exc:
+                await end_runs_of(sessions=self.sessions, owner=self.instance_id, now=self.clock(),
+                                  error=f"the cycle stopped on an unexpected error: {type(exc).__name__}")
+                raise
 
     async def post_outbox(self, *, ignore_backoff: bool = False, only_ids: list[int] | None = None) -> PostingReport:
         """Post what is due (new intents and retries) without reading the marketplace; `only_ids`: just
@@ -159,9 +174,10 @@ class SyncEngine:
         now = self.clock()
         calls_before = (self.marketplace.stats.total, self.psa.stats.total)
         async with self.sessions() as session:
+            await mark_interrupted_runs(session=session, now=now, stale_after=self.claim_ttl)
             cursors = await _last_cursors(session)
             run = SyncRun(trigger=trigger, triggered_by=actor, status=SyncRunStatus.running, dry_run=dry_run,
-                          started_at=now)
+                          started_at=now, owner=self.instance_id, heartbeat_at=now)
             session.add(run)
             await session.commit()
         report = CycleReport(run_id=run.id, status=SyncRunStatus.running, dry_run=dry_run)
@@ -258,7 +274,8 @@ class SyncEngine:
         calls_before = self.psa.stats.total
         report = await post_due_adjustments(sessions=self.sessions, psa=self.psa, clock=self.clock,
                                             concurrency=self.post_concurrency, ignore_backoff=ignore_backoff,
-                                            hold_after=hold_after, today=self.today(), only_ids=only_ids)
+                                            hold_after=hold_after, today=self.today(), only_ids=only_ids,
+                                            owner=self.instance_id, claim_ttl=self.claim_ttl)
         if report.read_error:
             await self._record_health(self.psa.system, error=report.read_error)
         elif self.psa.stats.total > calls_before:  # a pass with nothing due talks to no one

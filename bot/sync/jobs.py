@@ -39,7 +39,7 @@ def sync_jobs(settings: AppSettings, engine_source: EngineSource,
 
     jobs = [
         Job(id="sync-poll", trigger=schedule_triggers(settings)["sync-poll"], run=poll),
-        Job(id="outbox-retry", trigger=IntervalTrigger(minutes=1), run=post_outbox),
+        Job(id="outbox-retry", trigger=IntervalTrigger(minutes=1), run=post_outbox, on_takeover=True),
     ]
     if on_checklist is not None:
         # the day is checked inside the job: "N days before month end" has no cron spelling

@@ -2,8 +2,10 @@
 
 An intent is an `Adjustment` row (status pending) with a fresh idempotency key, written before any
 PSA call. At most one open intent exists per PSA service: a newer target supersedes an older intent
-that has not been sent; an intent whose outcome is unknown (status posting) is never superseded —
-the poster resolves it by reading the PSA first.
+that has not been sent; an intent that may have been sent (status posting, or failed after a write whose outcome
+is unknown) is never superseded here — its write may have landed, and closing it would lose the
+record of it. The poster resolves it by reading the PSA first (now, when the target moved), then supersedes it
+unsent or confirms it, and plans the count of now (bot.sync.posting).
 
 The approval policy (bot.sync.approvals) may hold a new intent as awaiting_approval: it is open (a
 newer target supersedes it, and the newer one is evaluated afresh) but never posted until approved.
@@ -186,6 +188,10 @@ async def plan_levelling(
         pending = open_by_service.get(service.id)
         if pending is not None and (pending.units_to == target or pending.status is AdjustmentStatus.posting):
             continue  # already intended, or its outcome must be resolved before anything new
+        if pending is not None and may_have_been_sent(pending):
+            if not dry_run:
+                await _resolve_now(session, pending, now)
+            continue  # the poster reads the PSA first, then settles it and plans the count of now
         if service.units == target:
             if pending is not None and not dry_run:
                 await _supersede(session, pending)  # the PSA already shows the target
@@ -222,6 +228,19 @@ async def plan_levelling(
             pending.superseded_by_id = intent.id
     await session.flush()
     return planned
+
+
+def may_have_been_sent(intent: Adjustment) -> bool:
+    """Failed after a write whose fate is unknown: it may have reached the PSA without our hearing of it."""
+    return intent.status is AdjustmentStatus.failed and intent.outcome_unknown
+
+
+async def _resolve_now(session: AsyncSession, intent: Adjustment, now: datetime) -> None:
+    """Make it due at once (not at its backoff): its target moved, and the count of now waits on it."""
+    await session.execute(
+        update(Adjustment).where(Adjustment.id == intent.id, Adjustment.status == AdjustmentStatus.failed,
+                                 Adjustment.attempts == intent.attempts, Adjustment.next_attempt_at > now)
+        .values(next_attempt_at=now).execution_options(synchronize_session=False))
 
 
 async def _still_the_open_intent(session: AsyncSession, service_id: int, pending: Adjustment | None) -> bool:

@@ -1,18 +1,24 @@
 """Post the outbox to the PSA, exactly once.
 
 For each due intent:
-1. claim it (a conditional UPDATE to `posting`, attempts + 1) and commit — the intent is durable
-   before any PSA call, and two posters can never both claim it;
-2. read the PSA first: if an earlier attempt's outcome is unknown, look for the idempotency key;
-   read the service's units — already at the target means nothing to send (an earlier reply was
-   lost, or someone levelled it by hand); units moved by hand mean the change is re-based on them;
-3. post the difference carrying the key, read the units back, and record the confirmation.
-A timeout, a dropped reply, a 429 or a 500 at any point leaves the intent claimed or failed, and the
-next attempt starts again at step 2, so a change is never lost and never posted twice.
+1. claim it (`bot.sync.claims`: a conditional UPDATE to `posting` naming this process, with an expiry) and
+   commit — the intent is durable before any PSA call, two posters can never both claim it, and a live claim
+   (another process posting it now) is never taken over;
+2. read the PSA first: if an earlier attempt may have reached it (the intent was left `posting` by a process that
+   died, or an attempt failed), look for the idempotency key; read the service's units — already at the target
+   means nothing to send (an earlier reply was lost, or someone levelled it by hand); units moved by hand mean the
+   change is re-based on them;
+3. no stale targets: the intent's target is checked against the marketplace count SeatSync read last. If that
+   moved since the intent was planned (a resumed intent killed mid-post, a retry after an unknown outcome), the
+   intent is superseded unsent and a new one is planned for the count of now;
+4. renew the claim (the fence) and post the difference carrying the key, within half the claim's time; read the
+   units back, and record the confirmation under the same claim.
+A timeout, a dropped reply, a 429, a 500 or a kill at any point leaves the intent claimed (until its claim expires)
+or failed, and the next attempt starts again at step 2, so a change is never lost and never posted twice.
 
-Never due: an intent awaiting approval (or rejected), and one held until a later day (`hold_until`, a
-decrease scheduled at its commitment's end). A change whose credit was dropped (prorated amount 0) is
-sent with `prorate` off.
+Due: pending; failed once its backoff is over; posting whose claim expired (its process died). Never due: an
+intent awaiting approval (or rejected), and one held until a later day (`hold_until`, a decrease scheduled at its
+commitment's end). A change whose credit was dropped (prorated amount 0) is sent with `prorate` off.
 """
 
 from __future__ import annotations
@@ -31,9 +37,29 @@ from sqlalchemy.orm import joinedload
 
 from bot.connectors.errors import ConnectorError
 from bot.connectors.interfaces import Psa
-from bot.db.models import Adjustment, AdjustmentStatus, PsaContract, PsaService
+from bot.db.models import (
+    Adjustment,
+    AdjustmentStatus,
+    AdjustmentTrigger,
+    MarketplaceResource,
+    MarketplaceSubscription,
+    PsaContract,
+    PsaService,
+)
 from bot.domain import AdjustmentRequest, PostResult
+from bot.sync.claims import (
+    DEFAULT_CLAIM_TTL,
+    Claim,
+    claim_free_or_expired,
+    claim_is_live,
+    process_instance_id,
+    renew_claim,
+    settle_claim,
+    take_claim,
+)
 from bot.sync.failures import explain_failure
+from bot.sync.levelling import target_units
+from bot.sync.planning import OPEN_STATUSES, plan_levelling
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +81,7 @@ class PostedChange:
     service: str
     units_from: int
     units_to: int
-    outcome: str  # posted | confirmed | not_needed | failed
+    outcome: str  # posted | confirmed | not_needed | stale | failed
 
 
 @dataclass
@@ -64,21 +90,43 @@ class PostingReport:
     confirmed: int = 0  # an earlier attempt had landed (its reply was lost): confirmed without a second post
     not_needed: int = 0  # the PSA already showed the target (a hand edit): nothing sent
     rebased: int = 0  # units had moved in the PSA since the intent; posted the difference from them
+    stale: int = 0  # the marketplace count moved since the intent was planned: superseded unsent, planned anew
     failed: int = 0
     needs_action: int = 0
+    claimed_elsewhere: int = 0  # another process claimed it first (or holds it): left to that process
+    lost_claims: int = 0  # the claim expired and was taken over before the write: nothing sent by this pass
     read_error: str | None = None
     changes: list[PostedChange] = field(default_factory=list)
+    replan_links: set[int] = field(default_factory=set)  # links whose count moved under an intent
+    stale_intents: dict[int, int] = field(default_factory=dict)  # superseded as stale: id -> PSA service id
 
     def as_stats(self) -> dict[str, int]:
         return {"posted": self.posted, "confirmed": self.confirmed, "not_needed": self.not_needed,
-                "rebased": self.rebased, "failed": self.failed, "needs_action": self.needs_action}
+                "rebased": self.rebased, "stale": self.stale, "failed": self.failed,
+                "needs_action": self.needs_action, "claimed_elsewhere": self.claimed_elsewhere,
+                "lost_claims": self.lost_claims}
+
+    def absorb(self, other: PostingReport) -> None:
+        """Add a further pass's outcomes (the pass that posts what re-planning recorded)."""
+        for name in ("posted", "confirmed", "not_needed", "rebased", "stale", "failed", "needs_action",
+                     "claimed_elsewhere", "lost_claims"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.read_error = self.read_error or other.read_error
+        self.changes.extend(other.changes)
 
 
 def due_filter(now: datetime):
+    """Pending; failed once its backoff is over; posting whose claim expired (the process holding it died)."""
     return (
-        Adjustment.status.in_([AdjustmentStatus.pending, AdjustmentStatus.posting])
+        (Adjustment.status == AdjustmentStatus.pending)
         | ((Adjustment.status == AdjustmentStatus.failed) & (Adjustment.next_attempt_at <= now))
+        | ((Adjustment.status == AdjustmentStatus.posting) & claim_free_or_expired(now))
     )
+
+
+def due_ignoring_backoff(now: datetime):
+    return (Adjustment.status.in_([AdjustmentStatus.pending, AdjustmentStatus.failed])
+            | ((Adjustment.status == AdjustmentStatus.posting) & claim_free_or_expired(now)))
 
 
 def not_held(today: date):
@@ -86,30 +134,79 @@ def not_held(today: date):
     return Adjustment.hold_until.is_(None) | (Adjustment.hold_until <= today)
 
 
+@dataclass(frozen=True)
+class PostingRun:
+    """What every intent of one pass shares."""
+
+    sessions: async_sessionmaker[AsyncSession]
+    psa: Psa
+    clock: Clock
+    owner: str
+    claim_ttl: timedelta
+    attempts_left: int
+
+
 async def post_due_adjustments(
     *, sessions: async_sessionmaker[AsyncSession], psa: Psa, clock: Clock, only_ids: list[int] | None = None,
     concurrency: int = 4, in_pass_attempts: int = 4, ignore_backoff: bool = False, hold_after: date | None = None,
-    today: date | None = None,
+    today: date | None = None, owner: str | None = None, claim_ttl: timedelta = DEFAULT_CLAIM_TTL,
 ) -> PostingReport:
     """Post every due intent. `hold_after`: keep intents dated later than this day for their day (a PSA
     that cannot take future-dated changes); `ignore_backoff`: retry failures now (sync now, demo);
-    `today`: the business day scheduled intents are compared with (UTC's date when not given)."""
+    `today`: the business day scheduled intents are compared with (UTC's date when not given); `owner`: the
+    claims' owner (this process's instance id when not given); `claim_ttl`: how long a claim lives unrenewed.
+    Links whose count moved under an intent are planned again, and what that plans is posted in this pass."""
+    today = today or clock().date()
+    run = PostingRun(sessions=sessions, psa=psa, clock=clock, owner=owner or process_instance_id(),
+                     claim_ttl=claim_ttl, attempts_left=in_pass_attempts)
+    filters = _Filters(only_ids=only_ids, ignore_backoff=ignore_backoff, hold_after=hold_after, today=today)
+    report = await _pass(run, filters, concurrency)
+    if report.replan_links and report.read_error is None:
+        replanned = await _plan_the_count_of_now(run, report, today)
+        if replanned:
+            report.absorb(await _pass(run, replace(filters, only_ids=replanned), concurrency))
+    return report
+
+
+async def _plan_the_count_of_now(run: PostingRun, report: PostingReport, today: date) -> list[int]:
+    """Plan the links whose count moved under an intent (each stale intent pointing at its successor); returns the
+    pending intents that planning recorded."""
+    async with run.sessions() as session:
+        await plan_levelling(session=session, today=today, now=run.clock(), trigger=AdjustmentTrigger.sync,
+                             link_ids=sorted(report.replan_links))
+        await session.commit()
+        successors = list(await session.scalars(
+            select(Adjustment).where(Adjustment.resource_link_id.in_(report.replan_links),
+                                     Adjustment.status.in_(OPEN_STATUSES))))
+        for successor in successors:
+            stale = [i for i, service in report.stale_intents.items() if service == successor.psa_service_id]
+            if stale:
+                await session.execute(update(Adjustment).where(Adjustment.id.in_(stale))
+                                      .values(superseded_by_id=successor.id))
+        await session.commit()
+    return [intent.id for intent in successors if intent.status is AdjustmentStatus.pending]
+
+
+@dataclass(frozen=True)
+class _Filters:
+    only_ids: list[int] | None
+    ignore_backoff: bool
+    hold_after: date | None
+    today: date
+
+
+async def _pass(run: PostingRun, filters: _Filters, concurrency: int) -> PostingReport:
     report = PostingReport()
-    now = clock()
-    today = today or now.date()
-    async with sessions() as session:
+    now = run.clock()
+    async with run.sessions() as session:
         query = select(Adjustment.id, PsaService.external_id).join(
             PsaService, PsaService.id == Adjustment.psa_service_id)
-        if ignore_backoff:
-            query = query.where(Adjustment.status.in_(
-                [AdjustmentStatus.pending, AdjustmentStatus.posting, AdjustmentStatus.failed]))
-        else:
-            query = query.where(due_filter(now))
-        query = query.where(not_held(today))
-        if only_ids is not None:
-            query = query.where(Adjustment.id.in_(only_ids))
-        if hold_after is not None:
-            query = query.where(Adjustment.effective_date <= hold_after)
+        query = query.where(due_ignoring_backoff(now) if filters.ignore_backoff else due_filter(now))
+        query = query.where(not_held(filters.today))
+        if filters.only_ids is not None:
+            query = query.where(Adjustment.id.in_(filters.only_ids))
+        if filters.hold_after is not None:
+            query = query.where(Adjustment.effective_date <= filters.hold_after)
         # A change dated after its contract ends (an annual term's decrease at the anniversary) cannot go
         # on that contract; it waits, scheduled, until the contract is renewed or the link moves.
         query = query.join(PsaContract, PsaContract.id == PsaService.contract_id).where(
@@ -118,7 +215,7 @@ async def post_due_adjustments(
     if not due:
         return report
     try:
-        units = await psa.read_units(sorted({external_id for _, external_id in due}))
+        units = await run.psa.read_units(sorted({external_id for _, external_id in due}))
     except ConnectorError as exc:
         report.read_error = exc.describe()
         log.warning("cannot read PSA units before posting; nothing posted this pass: %s", exc.describe())
@@ -127,34 +224,37 @@ async def post_due_adjustments(
 
     async def one(adjustment_id: int, external_id: str) -> None:
         async with gate:
-            await _post_one(sessions=sessions, psa=psa, clock=clock, adjustment_id=adjustment_id,
-                            units_hint=units.get(external_id), attempts_left=in_pass_attempts, report=report)
+            await _post_one(run, adjustment_id=adjustment_id, units_hint=units.get(external_id), report=report)
 
     await asyncio.gather(*(one(adjustment_id, external_id) for adjustment_id, external_id in due))
     return report
 
 
-async def _post_one(
-    *, sessions: async_sessionmaker[AsyncSession], psa: Psa, clock: Clock, adjustment_id: int,
-    units_hint: int | None, attempts_left: int, report: PostingReport,
-) -> None:
-    async with sessions() as session:
-        adjustment = await session.get(Adjustment, adjustment_id,
-                                       options=[joinedload(Adjustment.service).joinedload(PsaService.contract)])
+class _WriteDeadline(Exception):
+    """The write did not finish within the claim's write deadline; it was abandoned, its outcome unknown."""
+
+
+async def _post_one(run: PostingRun, *, adjustment_id: int, units_hint: int | None, report: PostingReport) -> None:
+    psa, clock = run.psa, run.clock
+    async with run.sessions() as session:
+        adjustment = await session.get(Adjustment, adjustment_id, options=[
+            joinedload(Adjustment.service).joinedload(PsaService.contract),
+        ])
         if adjustment is None:
             return
         previous_status, attempts = adjustment.status, adjustment.attempts
         if previous_status not in CLAIMABLE_STATUSES:
             return  # decided meanwhile (superseded, unlinked, rejected, posted) since this pass chose it
-        claimed = await session.execute(
-            update(Adjustment)
-            .where(Adjustment.id == adjustment_id, Adjustment.status == previous_status,
-                   Adjustment.attempts == attempts)
-            .values(status=AdjustmentStatus.posting, attempts=attempts + 1, updated_at=clock())
-        )
-        if claimed.rowcount != 1:
-            return  # another poster took it
+        if claim_is_live(adjustment, clock()):
+            report.claimed_elsewhere += 1  # another process is posting it now
+            return
+        claim = await take_claim(session, adjustment, owner=run.owner, now=clock(), ttl=run.claim_ttl)
+        if claim is None:
+            report.claimed_elsewhere += 1  # another poster took it first
+            return
         await session.commit()
+        outcome = _Outcome(session=session, adjustment=adjustment, claim=claim, clock=clock, report=report)
+        planned_for = _planned_target(adjustment)
         request = AdjustmentRequest(
             idempotency_key=adjustment.idempotency_key, service_external_id=adjustment.service.external_id,
             contract_external_id=adjustment.service.contract.external_id, catalog_id=adjustment.service.catalog_id,
@@ -163,90 +263,193 @@ async def _post_one(
             prorate=adjustment.service.contract.prorates is not False and adjustment.prorated_amount != 0,
             description=f"SeatSync: {adjustment.service.name} {adjustment.units_from} -> {adjustment.units_to}",
         )
-        # An earlier attempt may have landed without our hearing of it: a crash mid-post leaves
-        # `posting`, a lost reply leaves `failed` with attempts > 0.
+        # An earlier attempt may have landed without our hearing of it: a crash mid-post leaves `posting`, a lost
+        # reply leaves `failed` with attempts > 0. Any intent tried before is looked for in the PSA first.
         outcome_unknown = previous_status is AdjustmentStatus.posting or attempts > 0
         ever_sent = outcome_unknown
+        in_doubt = previous_status is AdjustmentStatus.posting or adjustment.outcome_unknown  # recorded on failure
         error: ConnectorError | None = None
         current = units_hint
-        for attempt in range(attempts_left):
+        for attempt in range(run.attempts_left):
+            sending = False
             try:
                 if attempt > 0 or outcome_unknown or current is None:
                     if outcome_unknown:
                         found = await psa.find_posted(request)
                         if found is not None:
-                            await _settle(session, adjustment, request, found, "confirmed", clock, report)
+                            await outcome.settle(request, found, "confirmed")
+                            await outcome.replan_if_moved(planned_for)
                             return
                     current = (await psa.read_units([request.service_external_id])).get(request.service_external_id)
+                    in_doubt = False  # looked for and read: an earlier write had not landed (or settles just below)
                 if current is None:
-                    await _fail(session, adjustment, clock, report, permanent=True,
-                                reason="the PSA service no longer exists (deleted or moved); relink the resource")
+                    await outcome.fail(permanent=True, in_doubt=False, reason="the PSA service no longer exists "
+                                                                              "(deleted or moved); relink the resource")
                     return
                 if current == request.units_to:
-                    outcome = "confirmed" if ever_sent else "not_needed"
-                    await _settle(session, adjustment, request, PostResult(None, current), outcome, clock, report)
+                    await outcome.settle(request, PostResult(None, current), "confirmed" if ever_sent else "not_needed")
+                    await outcome.replan_if_moved(planned_for)
+                    return
+                count_now = await _target_now(session, adjustment)
+                if planned_for is not None and count_now != planned_for:
+                    await outcome.supersede_stale(current, planned_for, count_now)
                     return
                 if current != request.units_from:
                     request = replace(request, units_from=current)
-                ever_sent = outcome_unknown = True
-                result = await psa.post_adjustment(request)
-                await _settle(session, adjustment, request, result, "posted", clock, report)
+                if not await renew_claim(session, claim, now=clock()):
+                    report.lost_claims += 1
+                    log.warning("intent %s: the claim expired and was taken over before the write; not sent here",
+                                adjustment_id)
+                    return
+                ever_sent = outcome_unknown = in_doubt = sending = True
+                result = await _write(psa, request, claim)
+                await outcome.settle(request, result, "posted")
+                return
+            except _WriteDeadline as exc:
+                await outcome.fail(permanent=False, in_doubt=True, reason=str(exc))  # retried later, reading first
                 return
             except ConnectorError as exc:
                 error = exc
+                if sending:
+                    in_doubt = exc.outcome_unknown  # a refusal or a 429 did not apply it
                 if exc.outcome_unknown:
                     outcome_unknown = True
                 elif not exc.retryable:
                     break
                 current = None  # read again before any retry
         assert error is not None
-        await _fail(session, adjustment, clock, report, permanent=not error.retryable,
-                    reason=explain_failure(error))
+        await outcome.fail(permanent=not error.retryable, in_doubt=in_doubt, reason=explain_failure(error))
 
 
-async def _settle(session: AsyncSession, adjustment: Adjustment, request: AdjustmentRequest, result: PostResult,
-                  outcome: str, clock: Clock, report: PostingReport) -> None:
-    now = clock()
-    if request.units_from != adjustment.units_from:
-        report.rebased += 1
-        new_delta = request.units_to - request.units_from
-        if adjustment.prorated_amount is not None and adjustment.delta:
-            adjustment.prorated_amount = (adjustment.prorated_amount / adjustment.delta * new_delta).quantize(
-                Decimal("0.01"), rounding=ROUND_HALF_UP)  # as proration rounds
-        adjustment.units_from, adjustment.delta = request.units_from, new_delta
-    if outcome == "not_needed":
-        adjustment.status = AdjustmentStatus.superseded
-        report.not_needed += 1
-    else:
-        adjustment.status = AdjustmentStatus.posted
-        adjustment.posted_at = now
-        adjustment.psa_reference = result.psa_reference or adjustment.psa_reference
-        if outcome == "posted":
+async def _write(psa: Psa, request: AdjustmentRequest, claim: Claim) -> PostResult:
+    """The PSA write, abandoned past the claim's write deadline so the claim (renewed just before) outlives it."""
+    try:
+        async with asyncio.timeout(claim.write_deadline):
+            return await psa.post_adjustment(request)
+    except TimeoutError:
+        raise _WriteDeadline(
+            f"the PSA did not answer within {claim.write_deadline:g} s (the claim's write deadline); whether the "
+            "change landed is unknown, so the next attempt reads the PSA first") from None
+
+
+def _planned_target(adjustment: Adjustment) -> int | None:
+    """The marketplace count the intent was planned for, or None for a person's edit: its units are the person's
+    choice, checked by a person, and stand as decided (levelling follows once the count moves)."""
+    return None if adjustment.trigger is AdjustmentTrigger.manual else adjustment.units_to
+
+
+async def _target_now(session: AsyncSession, adjustment: Adjustment) -> int:
+    """The target for the marketplace count SeatSync read last (as planning computes it)."""
+    row = (await session.execute(
+        select(MarketplaceResource.total, MarketplaceResource.removed_at, MarketplaceSubscription.status,
+               MarketplaceSubscription.removed_at)
+        .join(MarketplaceSubscription, MarketplaceSubscription.id == MarketplaceResource.subscription_id)
+        .where(MarketplaceResource.id == adjustment.resource_id))).one()
+    total, resource_removed, status, subscription_removed = row
+    return target_units(marketplace_total=total, subscription_status=status,
+                        removed=resource_removed is not None or subscription_removed is not None)
+
+
+@dataclass
+class _Outcome:
+    """Records how one claimed intent ended, under its claim; a claim lost meanwhile changes nothing."""
+
+    session: AsyncSession
+    adjustment: Adjustment
+    claim: Claim
+    clock: Clock
+    report: PostingReport
+
+    async def settle(self, request: AdjustmentRequest, result: PostResult, outcome: str) -> None:
+        adjustment, report = self.adjustment, self.report
+        now = self.clock()
+        values: dict = {"last_error": None, "needs_action": False, "next_attempt_at": None, "outcome_unknown": False,
+                        "updated_at": now}
+        units_from, delta, amount = adjustment.units_from, adjustment.delta, adjustment.prorated_amount
+        rebased = request.units_from != adjustment.units_from
+        if rebased:
+            new_delta = request.units_to - request.units_from
+            if amount is not None and delta:
+                amount = (amount / delta * new_delta).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)  # as proration
+            units_from, delta = request.units_from, new_delta
+            values.update(units_from=units_from, delta=delta, prorated_amount=amount)
+        if outcome == "not_needed":
+            values["status"] = AdjustmentStatus.superseded
+        else:
+            values.update(status=AdjustmentStatus.posted, posted_at=now,
+                          psa_reference=result.psa_reference or adjustment.psa_reference)
+        service = await self._cache_units(result.units_after, now)
+        if not await settle_claim(self.session, self.claim, values):
+            await self._lost(f"{outcome} (recorded by the process that took the claim over)")
+            return
+        report.rebased += int(rebased)
+        if outcome == "not_needed":
+            report.not_needed += 1
+        elif outcome == "posted":
             report.posted += 1
         else:
             report.confirmed += 1
-    adjustment.last_error, adjustment.needs_action, adjustment.next_attempt_at = None, False, None
-    adjustment.updated_at = now
-    service = await session.get(PsaService, adjustment.psa_service_id)
-    if service is not None:
-        service.units, service.last_seen_at = result.units_after, now
-    await session.commit()
-    report.changes.append(PostedChange(adjustment.id, service.name if service else "?", adjustment.units_from,
-                                       adjustment.units_to, outcome))
+        await self.session.commit()
+        report.changes.append(PostedChange(adjustment.id, service.name if service else "?", units_from,
+                                           adjustment.units_to, outcome))
 
+    async def supersede_stale(self, current: int, planned_for: int, count_now: int) -> None:
+        """The marketplace moved since the intent was planned: close it unsent and plan the count of now."""
+        adjustment = self.adjustment
+        now = self.clock()
+        note = (f"not sent: the marketplace count moved from {planned_for} to {count_now} before it was posted; "
+                "replaced by a change for the count of now")
+        await self._cache_units(current, now)
+        if not await settle_claim(self.session, self.claim, {"status": AdjustmentStatus.superseded,
+                                                             "outcome_unknown": False, "decision_note": note,
+                                                             "updated_at": now}):
+            await self._lost("stale")
+            return
+        await self.session.commit()
+        self.report.stale += 1
+        self.report.stale_intents[adjustment.id] = adjustment.psa_service_id
+        if adjustment.resource_link_id is not None:
+            self.report.replan_links.add(adjustment.resource_link_id)
+        self.report.changes.append(PostedChange(adjustment.id, adjustment.service.name, adjustment.units_from,
+                                                adjustment.units_to, "stale"))
 
-async def _fail(session: AsyncSession, adjustment: Adjustment, clock: Clock, report: PostingReport, *,
-                permanent: bool, reason: str) -> None:
-    now = clock()
-    # Still retried (at the capped pace when permanent), so it posts itself once the cause is fixed.
-    attempts = adjustment.attempts  # the claim's UPDATE already counted this attempt (and synced the object)
-    adjustment.status = AdjustmentStatus.failed
-    adjustment.last_error = reason
-    adjustment.needs_action = permanent
-    adjustment.next_attempt_at = now + (timedelta(seconds=MAX_RETRY_S) if permanent else retry_delay(attempts))
-    adjustment.updated_at = now
-    await session.commit()
-    report.failed += 1
-    report.needs_action += int(permanent)
-    report.changes.append(PostedChange(adjustment.id, adjustment.service.name, adjustment.units_from,
-                                       adjustment.units_to, "failed"))
+    async def replan_if_moved(self, planned_for: int | None) -> None:
+        """After a resolution without a write: a count that moved meanwhile needs a change of its own."""
+        link_id = self.adjustment.resource_link_id
+        if link_id is not None and planned_for is not None and (
+                await _target_now(self.session, self.adjustment) != planned_for):
+            self.report.replan_links.add(link_id)
+
+    async def fail(self, *, permanent: bool, in_doubt: bool, reason: str) -> None:
+        """`in_doubt`: a write may have landed unheard of (planning then leaves the intent to the poster)."""
+        adjustment, report = self.adjustment, self.report
+        now = self.clock()
+        # Still retried (at the capped pace when permanent), so it posts itself once the cause is fixed.
+        values = {"status": AdjustmentStatus.failed, "last_error": reason, "needs_action": permanent,
+                  "outcome_unknown": in_doubt,
+                  "next_attempt_at": now + (timedelta(seconds=MAX_RETRY_S) if permanent
+                                            else retry_delay(self.claim.attempt)),
+                  "updated_at": now}
+        if not await settle_claim(self.session, self.claim, values):
+            await self._lost("failed")
+            return
+        await self.session.commit()
+        report.failed += 1
+        report.needs_action += int(permanent)
+        report.changes.append(PostedChange(adjustment.id, adjustment.service.name, adjustment.units_from,
+                                           adjustment.units_to, "failed"))
+
+    async def _cache_units(self, units: int, now: datetime) -> PsaService | None:
+        """The units read, into the PSA cache. Written before the intent's row, as planning locks them (service,
+        then intent): two transactions taking the same rows in opposite orders could deadlock on PostgreSQL."""
+        service = await self.session.get(PsaService, self.adjustment.psa_service_id)
+        if service is not None:
+            service.units, service.last_seen_at = units, now
+            await self.session.flush()
+        return service
+
+    async def _lost(self, what: str) -> None:
+        await self.session.rollback()
+        self.report.lost_claims += 1
+        log.warning("intent %s: its claim was taken over before the outcome (%s) could be recorded",
+                    self.adjustment.id, what)

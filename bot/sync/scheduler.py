@@ -34,6 +34,7 @@ class Job:
     id: str
     trigger: BaseTrigger
     run: Callable[[], Awaitable[None]]
+    on_takeover: bool = False  # also run at once when this instance becomes the leader
 
 
 class LeaderScheduler:
@@ -75,6 +76,7 @@ class LeaderScheduler:
         self._leader_until = now + self.ttl if won else None
         if won and not was_leader:
             log.info("this instance (%s) now runs the scheduled jobs", self.holder)
+            self._run_takeover_jobs()
         elif was_leader and not won:
             log.warning("this instance (%s) lost the scheduler lease; its jobs stop", self.holder)
         return won
@@ -129,6 +131,15 @@ class LeaderScheduler:
             except Exception:
                 log.exception("could not release the scheduler lease; it expires by itself")
             self._leader_until = None
+
+    def _run_takeover_jobs(self) -> None:
+        """A new leader does at once what the old one may have left half done (its posts: the outbox pass takes
+        over the intents it held, whose claims have expired by now, bot.sync.claims)."""
+        if not self._scheduler.running:
+            return
+        for job in self._jobs:
+            if job.on_takeover and self._scheduler.get_job(job.id) is not None:
+                self._scheduler.modify_job(job.id, next_run_time=datetime.now(UTC))
 
     def _schedule(self, job: Job) -> None:
         self._scheduler.add_job(self._guarded(job), job.trigger, id=job.id, replace_existing=True,

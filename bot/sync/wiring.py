@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -16,6 +16,7 @@ from bot.db.app_settings import SETTINGS_KEY, load_app_settings
 from bot.db.connections import load_connection
 from bot.db.models import AppSetting, ConnectionSetting
 from bot.keys import SecretBox
+from bot.sync.claims import DEFAULT_CLAIM_TTL
 from bot.sync.engine import SyncEngine, utcnow
 from bot.sync.proration import business_date
 
@@ -27,7 +28,7 @@ class NotConfigured:
 
 async def build_engine(
     *, sessions: async_sessionmaker[AsyncSession], box: SecretBox, clock: Callable[[], datetime] = utcnow,
-    **connector_options,
+    claim_ttl: timedelta = DEFAULT_CLAIM_TTL, **connector_options,
 ) -> SyncEngine | NotConfigured:
     async with sessions() as session:
         settings = await load_app_settings(session=session)
@@ -43,15 +44,16 @@ async def build_engine(
     timezone = settings.timezone
     return SyncEngine(sessions=sessions, marketplace=build_marketplace(marketplace, **connector_options),
                       psa=build_psa(psa, today=lambda: business_date(clock(), timezone), **connector_options),
-                      clock=clock, timezone=timezone)
+                      clock=clock, timezone=timezone, claim_ttl=claim_ttl)
 
 
 class EngineHolder:
     """One engine per process, rebuilt when the stored settings or connections change."""
 
     def __init__(self, *, sessions: async_sessionmaker[AsyncSession], box: SecretBox,
-                 clock: Callable[[], datetime] = utcnow, **connector_options) -> None:
-        self.sessions, self.box, self.clock = sessions, box, clock
+                 clock: Callable[[], datetime] = utcnow, claim_ttl: timedelta = DEFAULT_CLAIM_TTL,
+                 **connector_options) -> None:
+        self.sessions, self.box, self.clock, self.claim_ttl = sessions, box, clock, claim_ttl
         self.connector_options = connector_options
         self._engine: SyncEngine | NotConfigured | None = None
         self._version: tuple | None = None
@@ -62,7 +64,7 @@ class EngineHolder:
         if self._engine is None or version != self._version:
             self._retire()
             self._engine = await build_engine(sessions=self.sessions, box=self.box, clock=self.clock,
-                                              **self.connector_options)
+                                              claim_ttl=self.claim_ttl, **self.connector_options)
             self._version = version
         return self._engine
 

@@ -56,3 +56,37 @@ async def test_one_holders_concurrent_first_calls_both_hold(engine):
                                      for _ in range(4)))
     assert results == [True] * 4
     assert not await try_acquire_lease(engine=engine, name="s", holder="b", ttl=TTL, now=T0)
+
+
+async def test_a_new_leader_runs_the_takeover_jobs_at_once(engine):
+    """When the leader dies, the instance taking the lease over runs the outbox pass at once (not at its next
+    minute): the posts the dead leader held are taken over within the lease time."""
+    import asyncio
+
+    now = [T0]
+    ran: list[str] = []
+
+    def job(name: str, on_takeover: bool) -> Job:
+        async def run() -> None:
+            ran.append(name)
+
+        return Job(id=name, trigger=IntervalTrigger(hours=1), run=run, on_takeover=on_takeover)
+
+    assert await try_acquire_lease(engine=engine, name="scheduler", holder="dead", ttl=TTL, now=T0)
+    survivor = LeaderScheduler(engine, holder="survivor", ttl=TTL, renew_every=timedelta(hours=1),
+                               clock=lambda: now[0], jobs=[job("outbox-retry", True), job("sync-poll", False)])
+    survivor.start()
+    try:
+        await asyncio.sleep(0.2)
+        assert not survivor.is_leader and ran == []
+        now[0] = T0 + TTL + timedelta(seconds=1)
+        assert await survivor.renew()
+        for _ in range(50):
+            if ran:
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.1)
+        assert ran == ["outbox-retry"]
+        assert await survivor.renew() and ran == ["outbox-retry"]  # renewing is not taking over
+    finally:
+        await survivor.shutdown()

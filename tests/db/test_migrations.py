@@ -45,3 +45,67 @@ async def test_downgrade_to_base_and_back(database_url, tmp_path):
         assert await current_revision(engine) == head_revision()
     finally:
         await engine.dispose()
+
+
+async def test_revision_0003_claims_down_and_up_keeps_the_outbox_and_the_runs(database_url):
+    """0003 adds the claim (owner, expiry) and `outcome_unknown` to intents and an owner and heartbeat to sync runs.
+    Down to 0002 keeps every intent and run; up again, an intent left `posting` has no expiry, which reads as
+    expired: it is due, to be taken over after reading the PSA, as before claims expired; a failed intent that had
+    been attempted counts as possibly sent."""
+    from datetime import UTC, datetime, timedelta
+
+    from alembic import command
+    from sqlalchemy import select, text
+
+    from bot.db.engine import session_factory
+    from bot.db.migrate import _run
+    from bot.db.models import Adjustment, AdjustmentStatus, AdjustmentTrigger, PsaSystem, SyncRun, SyncRunStatus
+    from bot.sync.posting import due_filter
+    from tests.db.factories import marketplace_resource, psa_service
+
+    now = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+    engine = create_engine(database_url)
+    try:
+        async with session_factory(engine)() as session:
+            resource = await marketplace_resource(session)
+            service = await psa_service(session)
+            session.add(Adjustment(idempotency_key="ss-0003", resource_id=resource.id, psa_service_id=service.id,
+                                   psa=PsaSystem.autotask, units_from=1, units_to=8, delta=7,
+                                   effective_date=now.date(), prorated_amount=None, unit_price=None, unit_cost=None,
+                                   status=AdjustmentStatus.posting, attempts=1, claimed_by="host:1:abc",
+                                   claim_expires_at=now + timedelta(minutes=1), trigger=AdjustmentTrigger.sync))
+            session.add(Adjustment(idempotency_key="ss-0003-failed", resource_id=resource.id,
+                                   psa_service_id=service.id, psa=PsaSystem.autotask, units_from=1, units_to=8, delta=7,
+                                   effective_date=now.date(), prorated_amount=None, unit_price=None, unit_cost=None,
+                                   status=AdjustmentStatus.failed, attempts=2, next_attempt_at=now,
+                                   trigger=AdjustmentTrigger.sync))
+            session.add(SyncRun(trigger="schedule", status=SyncRunStatus.running, started_at=now, owner="host:1:abc",
+                                heartbeat_at=now))
+            await session.commit()
+
+        async with engine.begin() as connection:
+            await connection.run_sync(_run, command.downgrade, "0002")
+        async with engine.connect() as connection:
+            columns = await connection.run_sync(lambda c: {
+                table: {column["name"] for column in inspect(c).get_columns(table)}
+                for table in ("adjustments", "sync_runs")})
+            kept = (await connection.execute(text("SELECT status, attempts FROM adjustments ORDER BY id"))).all()
+            runs = (await connection.execute(text("SELECT status FROM sync_runs"))).all()
+        assert not {"claimed_by", "claim_expires_at", "outcome_unknown"} & columns["adjustments"]
+        assert not {"owner", "heartbeat_at"} & columns["sync_runs"]
+        assert [tuple(row) for row in kept] == [("posting", 1), ("failed", 2)]
+        assert [tuple(row) for row in runs] == [("running",)]
+
+        await upgrade(engine)
+        assert await current_revision(engine) == head_revision()
+        await check(engine)
+        async with session_factory(engine)() as session:
+            intent, tried = (await session.scalars(select(Adjustment).order_by(Adjustment.id))).all()
+            assert (intent.claimed_by, intent.claim_expires_at) == (None, None)
+            assert tried.outcome_unknown and not intent.outcome_unknown  # an attempted failure may have landed
+            due = (await session.scalars(select(Adjustment.id).where(due_filter(now)).order_by(Adjustment.id))).all()
+            assert due == [intent.id, tried.id]
+            run = (await session.scalars(select(SyncRun))).one()
+            assert (run.owner, run.heartbeat_at, run.status) == (None, None, SyncRunStatus.running)
+    finally:
+        await engine.dispose()

@@ -123,3 +123,24 @@ def test_print_config_is_one_json_object_fixed_for_a_seed(capsys):
 def test_bad_port_is_refused(capsys):
     assert main(["sandbox", "--port", "70000", "--print-config"]) == 2
     assert "out of range" in capsys.readouterr().err
+
+
+async def test_the_counts_set_over_admin_are_kept_as_history(sandbox):
+    world = sandbox.world
+    subscription = next(s for s in world.subscriptions.values() if s.status == "active" and s.lines)
+    line = subscription.lines[0]
+    async with aiohttp.ClientSession(headers=admin_headers(sandbox)) as http:
+        for total in (7, 3):
+            path = f"/admin/counts/{subscription.subscription_id}/{line.resource_id}"
+            async with http.put(sandbox.base_url + path, json={"total": total}) as response:
+                assert response.status == 200
+        async with http.post(sandbox.base_url + "/admin/advance-day") as response:
+            changed = (await response.json())["days"][0]
+        async with http.get(sandbox.base_url + "/admin/counts/history") as response:
+            history = (await response.json())["changes"]
+    mine = [(c["total"], c["status"]) for c in history
+            if (c["subscription_id"], c["resource_id"]) == (subscription.subscription_id, line.resource_id)]
+    assert mine[:2] == [(7, "active"), (3, "active")]
+    assert [c["at"] for c in history] == sorted(c["at"] for c in history)
+    recorded_by_the_day = {c["subscription_id"] for c in history[len(subscription.lines) * 2:]}
+    assert recorded_by_the_day == set(changed["changed_subscriptions"])

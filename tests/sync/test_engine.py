@@ -228,3 +228,23 @@ async def test_each_attempt_is_counted_once(workspace):
 
     assert (first.status, first.attempts, second.attempts) == (AdjustmentStatus.failed, 1, 2)
     assert "inactive" in second.last_error and line.writes() == []
+
+
+async def test_every_write_carries_its_intent_s_key_in_the_psa(workspace):
+    """The write log, seen from the PSA, names the intent of each write: ConnectWise keeps the key in the addition's
+    description; Autotask in the contract note left right after the adjustment (the simulator labels the
+    adjustment's write once the note names it)."""
+    marketplace, psa = workspace.names
+    line, = pick_lines(workspace.sandbox.world, psa, 1)
+    line.set_market_total(2)
+    line.set_psa_units(2)
+    await workspace.engine.run_cycle(trigger="test", force_full=True)
+    await link_line(workspace, line, marketplace)
+    for total in (5, 4):
+        line.set_market_total(total)
+        await workspace.engine.run_cycle(trigger="test", force_full=True)
+
+    rows = await adjustments(workspace)
+    assert [(w.before, w.after, w.key) for w in line.writes()] == [
+        (a.units_from, a.units_to, a.idempotency_key) for a in rows]
+    assert all(w.reference for w in line.writes())

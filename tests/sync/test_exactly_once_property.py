@@ -1,21 +1,23 @@
-"""Property: whatever the count history, the faults and the restarts, the PSA ends equal to the
-marketplace for every linked resource, every change is in the adjustments log once, and no PSA write
-was ever repeated (counted in the simulator, not in SeatSync's database)."""
+"""Property: whatever the count history, the faults, the restarts, the kills mid-post and the posters racing from
+other processes, the PSA ends equal to the marketplace for every linked resource, every change is in the
+adjustments log once, and no PSA write was ever repeated (counted in the simulator, not in SeatSync's database)."""
 
 from __future__ import annotations
 
 import asyncio
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from bot.clock import ManualClock
+from bot.clock import ManualClock, OffsetClock
 from bot.db.models import Adjustment, AdjustmentStatus, PsaService
 from bot.demo.workspace import open_workspace
 from bot.sandbox.app import Sandbox
+from bot.sync.engine import SyncEngine
 from tests.conftest import PINNED_NOW, PINNED_TODAY, TEST_SECRET_KEY
 from tests.sync.engine_setup import link_line, pick_lines
 
@@ -35,7 +37,41 @@ step = st.one_of(
     st.tuples(st.just("cycle"), st.sampled_from(sorted(FAULTS))),
     st.tuples(st.just("retry"), st.sampled_from(sorted(FAULTS))),
     st.tuples(st.just("restart")),
+    st.tuples(st.just("killed"), st.sampled_from(["before its write", "after its write"])),
+    st.tuples(st.just("race"), st.sampled_from(sorted(FAULTS))),
 )
+CLAIM_TTL = timedelta(seconds=1)  # short, so a killed process's claims expire within the scenario
+
+
+class Killed(BaseException):
+    """SIGKILL, as far as the process under test can tell."""
+
+
+class DyingPsa:
+    """The PSA connector of a process killed at its first write, before or after the write reaches the PSA."""
+
+    def __init__(self, psa, after_write: bool) -> None:
+        self._psa, self.after_write = psa, after_write
+
+    def __getattr__(self, name):
+        return getattr(self._psa, name)
+
+    async def post_adjustment(self, request):
+        if self.after_write:
+            await self._psa.post_adjustment(request)
+        raise Killed
+
+
+def other_process(workspace, name: str, psa=None) -> SyncEngine:
+    engine = workspace.engine
+    return SyncEngine(sessions=workspace.sessions, marketplace=engine.marketplace, psa=psa or engine.psa,
+                      clock=engine.clock, timezone=engine.timezone, instance_id=name, claim_ttl=CLAIM_TTL)
+
+
+async def open_intents(workspace) -> list[int]:
+    async with workspace.sessions() as session:
+        return list(await session.scalars(select(Adjustment.id).where(Adjustment.status.in_(
+            [AdjustmentStatus.pending, AdjustmentStatus.failed, AdjustmentStatus.posting])).order_by(Adjustment.id)))
 
 
 async def scenario(psa: str, steps: list[tuple], seed: int) -> None:
@@ -45,9 +81,16 @@ async def scenario(psa: str, steps: list[tuple], seed: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite+aiosqlite:///{Path(folder) / 'p.db'}"
 
+        offset = timedelta(0)  # time moved on past the claims of killed processes
+
         async def workspace_over_same_db():
-            return await open_workspace(sandbox=sandbox, database_url=url, secret_key=TEST_SECRET_KEY,
-                                        marketplace=marketplace, psa=psa, connector_timeout=0.25, clock=clock)
+            opened = await open_workspace(sandbox=sandbox, database_url=url, secret_key=TEST_SECRET_KEY,
+                                          marketplace=marketplace, psa=psa, connector_timeout=0.25, clock=clock)
+            engine = opened.engine
+            opened.engine = SyncEngine(sessions=opened.sessions, marketplace=engine.marketplace, psa=engine.psa,
+                                       clock=OffsetClock(clock, offset), timezone=engine.timezone,
+                                       claim_ttl=CLAIM_TTL)
+            return opened
 
         workspace = await workspace_over_same_db()
         try:
@@ -55,6 +98,7 @@ async def scenario(psa: str, steps: list[tuple], seed: int) -> None:
             await workspace.engine.run_cycle(trigger="test", force_full=True)
             links = [await link_line(workspace, line, marketplace) for line in lines]
             targets: dict[int, int] = {line.service_id: line.market.ordered for line in lines}
+            known = dict(targets)  # the counts as SeatSync last read them (a cycle reads first)
             first_write = len(sandbox.world.write_log)
             await workspace.engine.reconcile_links(link_ids=links, actor="test")
             for action, *args in steps:
@@ -67,17 +111,35 @@ async def scenario(psa: str, steps: list[tuple], seed: int) -> None:
                     await workspace.psa.aclose()
                     await workspace.db.dispose()
                     workspace = await workspace_over_same_db()
+                elif action == "killed":  # another process is killed at its first write; its claim then expires
+                    step_start = len(sandbox.world.write_log)
+                    sandbox.faults[psa].reset()
+                    dying = other_process(workspace, "killed", DyingPsa(workspace.psa, args[0] == "after its write"))
+                    due = await open_intents(workspace)
+                    try:
+                        await dying.post_outbox(ignore_backoff=True, only_ids=due[:1])
+                    except Killed:
+                        pass
+                    offset += CLAIM_TTL + timedelta(milliseconds=100)
+                    workspace.engine.clock.offset = offset
+                    for write in sandbox.world.write_log[step_start:]:
+                        assert write.before != known.get(write.service_id, -1), f"duplicate write {write}"
                 else:
                     step_start = len(sandbox.world.write_log)
                     sandbox.faults[psa].reset()
                     sandbox.faults[psa].update(FAULTS[args[0]])
                     if action == "cycle":
+                        known = dict(targets)
                         await workspace.engine.run_cycle(trigger="test", ignore_backoff=True)
+                    elif action == "race":  # posters in two more processes at once, beside this one's
+                        await asyncio.gather(workspace.engine.post_outbox(ignore_backoff=True),
+                                             *(other_process(workspace, name).post_outbox(ignore_backoff=True)
+                                               for name in ("second", "third")))
                     else:
                         await workspace.engine.post_outbox(ignore_backoff=True)
-                    # a write repeated now would land on a service already at its target
+                    # a write repeated now would land on a service already at the target SeatSync read
                     for write in sandbox.world.write_log[step_start:]:
-                        assert write.before != targets.get(write.service_id, -1) or write.after == write.before, (
+                        assert write.before != known.get(write.service_id, -1) or write.after == write.before, (
                             f"duplicate write {write}")
             sandbox.faults[psa].reset()
             for _ in range(5):  # settle: the faults are gone; whatever is open must now land

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bot.db.models.base import Base, utcnow
@@ -38,6 +38,12 @@ class Adjustment(Base):
         enum_column(AdjustmentStatus, "adjustment_status"), default=AdjustmentStatus.pending
     )
     attempts: Mapped[int] = mapped_column(default=0)
+    # The claim (bot.sync.claims): the process posting it and until when; a live claim is never taken over.
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
+    claim_expires_at: Mapped[datetime | None]
+    # failed after a write whose fate is unknown (a timeout, a lost reply): it may have landed, so it is resolved
+    # by reading the PSA, never closed unread
+    outcome_unknown: Mapped[bool] = mapped_column(default=False, server_default=false())
     next_attempt_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)  # the PSA's own words, secrets redacted
     needs_action: Mapped[bool] = mapped_column(default=False)  # permanent rejection: a person must fix the cause

@@ -63,6 +63,9 @@ class SyncRun(Base):
     dry_run: Mapped[bool] = mapped_column(default=False)
     stats: Mapped[dict[str, Any]] = mapped_column(default=dict)
     error: Mapped[str | None] = mapped_column(Text)
+    # The process running it and when it last said so: a run whose heartbeat stopped died with its process.
+    owner: Mapped[str | None] = mapped_column(String(128))
+    heartbeat_at: Mapped[datetime | None]
 
 
 class AuditEvent(Base):

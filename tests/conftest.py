@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.clock import ManualClock
@@ -110,10 +110,18 @@ def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def _postgres_migrated() -> str | None:
+def _postgres_migrated(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """The PostgreSQL database of this test process: the one named, or, under pytest-xdist, a database of
+    each worker's own beside it (created here, dropped at the end), since tests truncate it after each test."""
     url = postgres_url()
     if url is None:
-        return None
+        yield None
+        return
+    worker_id = getattr(request.config, "workerinput", {}).get("workerid")  # set by pytest-xdist
+    own = worker_id is not None
+    if own:
+        url = _worker_database_url(url, worker_id)
+        asyncio.run(_admin(url, "DROP DATABASE IF EXISTS {name} WITH (FORCE)", "CREATE DATABASE {name}"))
 
     async def build() -> None:
         engine = create_engine(url)
@@ -121,7 +129,27 @@ def _postgres_migrated() -> str | None:
         await engine.dispose()
 
     asyncio.run(build())
-    return url
+    yield url
+    if own:
+        asyncio.run(_admin(url, "DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+def _worker_database_url(url: str, worker_id: str) -> str:
+    parsed = make_url(url)
+    return parsed.set(database=f"{parsed.database}_{worker_id}").render_as_string(hide_password=False)
+
+
+async def _admin(url: str, *statements: str) -> None:
+    """Run statements on the server's maintenance database, `{name}` being the database of `url`."""
+    parsed = make_url(url)
+    engine = create_engine(parsed.set(database="postgres").render_as_string(hide_password=False))
+    try:
+        async with engine.connect() as connection:
+            connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            for statement in statements:
+                await connection.execute(text(statement.format(name=f'"{parsed.database}"')))
+    finally:
+        await engine.dispose()
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ import pytest
 from bot.connectors.errors import AuthenticationError
 from bot.connectors.http import RetryPolicy
 from bot.connectors.interfaces import Psa
-from bot.connectors.psa.autotask import AutotaskClient
+from bot.connectors.psa.autotask.client import AutotaskClient
 from bot.db.connections import Connection
 from bot.db.models.enums import ContractStatus
 from bot.sandbox.app import Sandbox

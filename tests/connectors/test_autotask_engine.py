@@ -15,7 +15,6 @@ from bot.db.models import (
     PsaCompany,
     PsaContract,
     PsaService,
-    PsaSystem,
 )
 from bot.sync.posting import post_due_adjustments
 from tests.connectors.test_autotask import client_for, start_sandbox
@@ -33,21 +32,21 @@ async def test_the_engine_confirms_lost_posts_without_posting_twice(engine):
             source = running_service(world, skip=skip)
             contract = world.autotask_contracts[source.contract_id]
             if contract.company_id not in companies:
-                companies[contract.company_id] = PsaCompany(psa=PsaSystem.autotask,
+                companies[contract.company_id] = PsaCompany(psa="autotask",
                                                             external_id=str(contract.company_id), name="Acme")
             company = companies[contract.company_id]
             if contract.id not in contracts:
-                contracts[contract.id] = PsaContract(company=company, psa=PsaSystem.autotask,
+                contracts[contract.id] = PsaContract(company=company, psa="autotask",
                                                      external_id=str(contract.id), name=contract.name,
                                                      status=ContractStatus.active)
             psa_contract = contracts[contract.id]
-            service = PsaService(contract=psa_contract, psa=PsaSystem.autotask, external_id=str(source.id),
+            service = PsaService(contract=psa_contract, psa="autotask", external_id=str(source.id),
                                  catalog_id=str(source.service_id), name=f"service {source.id}", units=source.units)
             session.add_all([company, psa_contract, service])
             resource = await marketplace_resource(session, total=source.units + 3)
             session.add(Adjustment(
                 idempotency_key=f"ss-engine-{skip}", resource_id=resource.id, service=service,
-                psa=PsaSystem.autotask, units_from=source.units, units_to=source.units + 3, delta=3,
+                psa="autotask", units_from=source.units, units_to=source.units + 3, delta=3,
                 effective_date=world.today, trigger=AdjustmentTrigger.sync))
             targets[source.id] = source.units + 3
         await session.commit()

@@ -17,8 +17,8 @@ from bot.connectors.errors import (
     UnreachableError,
 )
 from bot.connectors.http import RetryPolicy
-from bot.connectors.psa.autotask import AutotaskClient
-from bot.connectors.psa.autotask_session import UnknownApiUser
+from bot.connectors.psa.autotask.client import AutotaskClient
+from bot.connectors.psa.autotask.session import UnknownApiUser
 from bot.domain import AdjustmentRequest
 from tests.connectors.test_autotask import (
     SANDBOX_TODAY,

@@ -174,7 +174,7 @@ async def test_a_lost_note_reply_does_not_fail_the_post(sandbox, caplog):
         return response
 
     request = request_for(sandbox.world, service, to=service.units + 1)
-    with caplog.at_level(logging.WARNING, logger="bot.connectors.psa.autotask_posting"):
+    with caplog.at_level(logging.WARNING, logger="bot.connectors.psa.autotask.posting"):
         async with client_for(sandbox, transport=RecordingTransport(drop_note_reply)) as connector:
             result = await connector.post_adjustment(request)
             assert result.units_after == request.units_to
@@ -191,7 +191,7 @@ async def test_a_refused_note_is_logged_and_the_post_still_counts(sandbox, caplo
             return httpx.Response(500, json={"errors": ["description is longer than 8000 characters."]})
         return await forward(request)
 
-    with caplog.at_level(logging.WARNING, logger="bot.connectors.psa.autotask_posting"):
+    with caplog.at_level(logging.WARNING, logger="bot.connectors.psa.autotask.posting"):
         async with client_for(sandbox, transport=RecordingTransport(refuse_notes)) as connector:
             result = await connector.post_adjustment(request_for(sandbox.world, service, to=service.units + 1))
     assert result.units_after == service.units

@@ -9,9 +9,9 @@ import httpx
 import pytest
 
 from bot.connectors.errors import MalformedReplyError
-from bot.connectors.psa.autotask_http import autotask_error_message, is_generic_failure
-from bot.connectors.psa.autotask_posting import adjustment_body, note_body, note_marker
-from bot.connectors.psa.autotask_records import (
+from bot.connectors.psa.autotask.http import autotask_error_message, is_generic_failure
+from bot.connectors.psa.autotask.posting import adjustment_body, note_body, note_marker
+from bot.connectors.psa.autotask.records import (
     batches,
     contract_record,
     contract_status,

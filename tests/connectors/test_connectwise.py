@@ -13,9 +13,9 @@ import pytest
 
 from bot.connectors.http import RetryPolicy
 from bot.connectors.interfaces import Psa
-from bot.connectors.psa.connectwise import ConnectWiseClient
-from bot.connectors.psa.connectwise_api import ACCEPT
-from bot.connectors.psa.connectwise_conditions import (
+from bot.connectors.psa.connectwise.api import ACCEPT
+from bot.connectors.psa.connectwise.client import ConnectWiseClient
+from bot.connectors.psa.connectwise.conditions import (
     all_of,
     changed_since,
     datetime_literal,

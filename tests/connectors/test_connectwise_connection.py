@@ -10,7 +10,7 @@ from aiohttp import web
 
 from bot.connectors.errors import AuthenticationError, MalformedReplyError, RejectedError, ServerError
 from bot.connectors.http import RetryPolicy
-from bot.connectors.psa.connectwise import ConnectWiseClient
+from bot.connectors.psa.connectwise.client import ConnectWiseClient
 from bot.db.connections import Connection
 from bot.domain import AdjustmentRequest
 from bot.sandbox.app import Sandbox

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from bot.connectors.errors import UnreachableError
 from bot.connectors.http import RetryPolicy
-from bot.connectors.psa.connectwise import ConnectWiseClient
+from bot.connectors.psa.connectwise.client import ConnectWiseClient
 from bot.sandbox.app import Sandbox
 from bot.sandbox.connectwise import CONNECTWISE_BUDGET, connectwise_error, create_connectwise_app
 from bot.sandbox.faults import FaultKnobs, fault_middleware

@@ -14,8 +14,8 @@ from sqlalchemy import select
 
 from bot.clock import ManualClock
 from bot.connectors.errors import NotFoundError, RateLimitedError, RejectedError, ServerError, UnreachableError
-from bot.connectors.psa.connectwise import ConnectWiseClient
-from bot.connectors.psa.connectwise_posting import compose_description
+from bot.connectors.psa.connectwise.client import ConnectWiseClient
+from bot.connectors.psa.connectwise.posting import compose_description
 from bot.db.engine import session_factory
 from bot.db.models import (
     Adjustment,
@@ -24,7 +24,6 @@ from bot.db.models import (
     ContractStatus,
     PsaCompany,
     PsaContract,
-    PsaSystem,
 )
 from bot.domain import AdjustmentRequest
 from bot.sandbox.app import Sandbox
@@ -272,16 +271,16 @@ async def test_the_engine_confirms_a_dropped_post_without_writing_again(sandbox:
     agreement = world.connectwise_agreements[addition.agreement_id]
     sessions = session_factory(engine)
     async with sessions() as session:
-        company = PsaCompany(psa=PsaSystem.connectwise, external_id=str(agreement.company_id), name="Acme")
-        contract = PsaContract(company=company, psa=PsaSystem.connectwise, external_id=str(agreement.id),
+        company = PsaCompany(psa="connectwise", external_id=str(agreement.company_id), name="Acme")
+        contract = PsaContract(company=company, psa="connectwise", external_id=str(agreement.id),
                                name=agreement.name, status=ContractStatus.active, prorates=agreement.prorate)
         session.add_all([company, contract])
-        service = await psa_service(session, contract=contract, psa=PsaSystem.connectwise, units=addition.quantity)
+        service = await psa_service(session, contract=contract, psa="connectwise", units=addition.quantity)
         service.external_id = str(addition.id)
         resource = await marketplace_resource(session, total=addition.quantity + 5)
         session.add(Adjustment(
             idempotency_key="ss-engine-1", resource_id=resource.id, psa_service_id=service.id,
-            psa=PsaSystem.connectwise, units_from=addition.quantity, units_to=addition.quantity + 5, delta=5,
+            psa="connectwise", units_from=addition.quantity, units_to=addition.quantity + 5, delta=5,
             effective_date=TODAY, trigger=AdjustmentTrigger.sync))
         await session.commit()
     sandbox.faults["connectwise"].update({"drop_reply_rate": 1.0})  # every write's reply is lost

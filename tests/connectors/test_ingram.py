@@ -31,7 +31,7 @@ from openapi_core.validation.request.exceptions import RequestValidationError
 
 from bot.connectors.errors import AuthenticationError, NotFoundError
 from bot.connectors.http import RetryPolicy
-from bot.connectors.marketplace.ingram import IngramClient
+from bot.connectors.marketplace.ingram.client import IngramClient
 from bot.db.connections import Connection
 from bot.db.models.enums import SubscriptionStatus, Term
 from bot.domain import MarketResource, MarketSubscription

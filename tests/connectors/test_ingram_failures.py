@@ -22,8 +22,8 @@ from bot.connectors.errors import (
     UnreachableError,
 )
 from bot.connectors.http import RetryPolicy
-from bot.connectors.marketplace.ingram import IngramClient
-from bot.connectors.marketplace.ingram_auth import MarketplaceRejectedError, SubscriptionKeyRejectedError
+from bot.connectors.marketplace.ingram.auth import MarketplaceRejectedError, SubscriptionKeyRejectedError
+from bot.connectors.marketplace.ingram.client import IngramClient
 from bot.sandbox.app import INGRAM_PATH
 from bot.sandbox.ingram import GatewayQuota
 from bot.sandbox.world import Credentials, SandboxWorld

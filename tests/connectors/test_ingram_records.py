@@ -9,13 +9,13 @@ import httpx
 import pytest
 
 from bot.connectors.errors import AuthenticationError, MalformedReplyError
-from bot.connectors.marketplace.ingram_auth import (
+from bot.connectors.marketplace.ingram.auth import (
     MarketplaceRejectedError,
     SubscriptionKeyRejectedError,
     TokenCache,
     login_error,
 )
-from bot.connectors.marketplace.ingram_records import (
+from bot.connectors.marketplace.ingram.records import (
     error_message,
     money,
     page,

@@ -18,7 +18,7 @@ import pytest
 from bot.connectors.errors import DeadlinePassedError, RateLimitedError
 from bot.connectors.fanout import fan_out
 from bot.connectors.http import RequestLimiter, RetryPolicy, read_deadline
-from bot.connectors.marketplace.ingram import IngramClient
+from bot.connectors.marketplace.ingram.client import IngramClient
 from bot.sandbox.app import INGRAM_PATH, Sandbox
 from bot.sandbox.faults import FaultKnobs, fault_middleware
 from bot.sandbox.ingram import GatewayQuota, ingram_error

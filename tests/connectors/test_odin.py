@@ -22,7 +22,7 @@ from bot.connectors.errors import (
     UnreachableError,
 )
 from bot.connectors.http import RetryPolicy
-from bot.connectors.marketplace.odin import OdinClient
+from bot.connectors.marketplace.odin.client import OdinClient
 from bot.db.connections import Connection
 from bot.db.models.enums import SubscriptionStatus, Term
 from bot.domain import MarketResource, MarketSubscription

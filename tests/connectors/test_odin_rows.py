@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from bot.connectors.errors import MalformedReplyError, NotFoundError, RejectedError
-from bot.connectors.marketplace.odin_rows import (
+from bot.connectors.marketplace.odin.rows import (
     CUSTOMER_SUBSCRIPTIONS,
     MY_CUSTOMERS,
     money,
@@ -21,7 +21,7 @@ from bot.connectors.marketplace.odin_rows import (
     unix_day,
     whole_amounts,
 )
-from bot.connectors.marketplace.odin_rpc import fault_error, fault_text
+from bot.connectors.marketplace.odin.rpc import fault_error, fault_text
 from bot.db.models.enums import SubscriptionStatus, Term
 
 

@@ -59,7 +59,7 @@ async def test_revision_0003_claims_down_and_up_keeps_the_outbox_and_the_runs(da
 
     from bot.db.engine import session_factory
     from bot.db.migrate import _run
-    from bot.db.models import Adjustment, AdjustmentStatus, AdjustmentTrigger, PsaSystem, SyncRun, SyncRunStatus
+    from bot.db.models import Adjustment, AdjustmentStatus, AdjustmentTrigger, SyncRun, SyncRunStatus
     from bot.sync.posting import due_filter
     from tests.db.factories import marketplace_resource, psa_service
 
@@ -70,12 +70,12 @@ async def test_revision_0003_claims_down_and_up_keeps_the_outbox_and_the_runs(da
             resource = await marketplace_resource(session)
             service = await psa_service(session)
             session.add(Adjustment(idempotency_key="ss-0003", resource_id=resource.id, psa_service_id=service.id,
-                                   psa=PsaSystem.autotask, units_from=1, units_to=8, delta=7,
+                                   psa="autotask", units_from=1, units_to=8, delta=7,
                                    effective_date=now.date(), prorated_amount=None, unit_price=None, unit_cost=None,
                                    status=AdjustmentStatus.posting, attempts=1, claimed_by="host:1:abc",
                                    claim_expires_at=now + timedelta(minutes=1), trigger=AdjustmentTrigger.sync))
             session.add(Adjustment(idempotency_key="ss-0003-failed", resource_id=resource.id,
-                                   psa_service_id=service.id, psa=PsaSystem.autotask, units_from=1, units_to=8, delta=7,
+                                   psa_service_id=service.id, psa="autotask", units_from=1, units_to=8, delta=7,
                                    effective_date=now.date(), prorated_amount=None, unit_price=None, unit_cost=None,
                                    status=AdjustmentStatus.failed, attempts=2, next_attempt_at=now,
                                    trigger=AdjustmentTrigger.sync))

@@ -29,10 +29,10 @@ from datetime import date
 from typing import Any
 
 from bot.connectors.errors import ConnectorError, MalformedReplyError, NotFoundError
-from bot.connectors.psa.autotask_http import SYSTEM
-from bot.connectors.psa.autotask_reads import AutotaskReader
-from bot.connectors.psa.autotask_records import NOTE_FIELDS, query_body, whole
-from bot.connectors.psa.autotask_session import AutotaskSession
+from bot.connectors.psa.autotask.http import SYSTEM
+from bot.connectors.psa.autotask.reads import AutotaskReader
+from bot.connectors.psa.autotask.records import NOTE_FIELDS, query_body, whole
+from bot.connectors.psa.autotask.session import AutotaskSession
 from bot.domain import AdjustmentRequest, PostResult
 
 log = logging.getLogger(__name__)

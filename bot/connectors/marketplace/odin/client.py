@@ -44,7 +44,7 @@ from bot.connectors.errors import (
 )
 from bot.connectors.fanout import fan_out
 from bot.connectors.http import CallStats, RequestLimiter, RetryPolicy, VendorHttp
-from bot.connectors.marketplace.odin_rows import (
+from bot.connectors.marketplace.odin.rows import (
     ACCOUNT_DETAILS,
     CUSTOMER_SUBSCRIPTIONS,
     MY_CUSTOMERS,
@@ -61,7 +61,7 @@ from bot.connectors.marketplace.odin_rows import (
     unix_day,
     whole_amounts,
 )
-from bot.connectors.marketplace.odin_rpc import OdinRpc, error_message
+from bot.connectors.marketplace.odin.rpc import OdinRpc, error_message
 from bot.db.connections import Connection
 from bot.domain import ConnectionCheck, MarketCompany, MarketResource, MarketSubscription
 from bot.log_redaction import register_secret

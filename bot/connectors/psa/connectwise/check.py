@@ -22,7 +22,7 @@ from bot.connectors.errors import (
     RejectedError,
     UnreachableError,
 )
-from bot.connectors.psa.connectwise_api import API_VERSION, SYSTEM, ConnectWiseApi
+from bot.connectors.psa.connectwise.api import API_VERSION, SYSTEM, ConnectWiseApi
 from bot.domain import ConnectionCheck
 
 _READS = (("company/companies/count", "companies", "Companies > Company Maintenance: Inquire"),

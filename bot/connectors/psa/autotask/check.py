@@ -20,9 +20,9 @@ from bot.connectors.errors import (
     PermissionDeniedError,
     UnreachableError,
 )
-from bot.connectors.psa.autotask_http import SYSTEM
-from bot.connectors.psa.autotask_records import query_body
-from bot.connectors.psa.autotask_session import AutotaskSession, UnknownApiUser, Zone
+from bot.connectors.psa.autotask.http import SYSTEM
+from bot.connectors.psa.autotask.records import query_body
+from bot.connectors.psa.autotask.session import AutotaskSession, UnknownApiUser, Zone
 from bot.domain import ConnectionCheck
 
 READ_ENTITIES = ("Companies", "Contracts", "Services", "ContractServices", "ContractServiceUnits", "ContractNotes")

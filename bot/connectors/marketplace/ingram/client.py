@@ -3,7 +3,7 @@
 Connection: `base_url` is the regional API root (`https://api.cloud.im/marketplace/us`); `options`
 hold `username` (the staff user assigned to the Marketplace API app) and `marketplace` (the
 marketplace code, e.g. `us`); `secrets` hold `subscription_key` (the API gateway key) and `password`.
-`X-Subscription-Key` goes on every call; the bearer token comes from `ingram_auth.TokenCache`.
+`X-Subscription-Key` goes on every call; the bearer token comes from `auth.TokenCache`.
 
 What a read costs (C customers, S subscriptions, page size P): companies ceil(C/P) calls;
 subscriptions ceil(S/P) list calls plus one `GET /subscriptions/{id}` per subscription, because
@@ -51,7 +51,7 @@ from bot.connectors.errors import (
 )
 from bot.connectors.fanout import fan_out
 from bot.connectors.http import CallStats, RequestLimiter, RetryPolicy, VendorHttp, parse_json
-from bot.connectors.marketplace.ingram_auth import (
+from bot.connectors.marketplace.ingram.auth import (
     GATEWAY_PREFIX,
     MarketplaceRejectedError,
     SubscriptionKeyRejectedError,
@@ -59,7 +59,7 @@ from bot.connectors.marketplace.ingram_auth import (
     from_gateway,
     login_error,
 )
-from bot.connectors.marketplace.ingram_records import (
+from bot.connectors.marketplace.ingram.records import (
     SYSTEM,
     Json,
     company,

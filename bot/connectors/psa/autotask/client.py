@@ -7,9 +7,9 @@ Built from a `Connection` (system "autotask"):
   (the client-side budget, at most the tenant's 10,000 [doc: REST_Thresholds_Limits]).
 - secrets: {"integration_code": the API tracking identifier, "secret": the API user's secret}.
 
-The parts: autotask_session (zone, auth headers, limits, paging), autotask_http (error reading and
-classification), autotask_reads (companies, contracts, services, units), autotask_posting
-(adjustments with a keyed note), autotask_check (test_connection).
+The parts: `session` (zone, auth headers, limits, paging), `http` (error reading and
+classification), `reads` (companies, contracts, services, units), `posting`
+(adjustments with a keyed note), `check` (test_connection).
 
 "Today" decides which ContractServiceUnits row is in effect and whether a contract has expired. It is
 the UTC date unless `today` is given (the sandbox runs on its own business clock).
@@ -23,12 +23,13 @@ from datetime import UTC, date, datetime
 import httpx
 
 from bot.connectors.http import CallStats, RetryPolicy
-from bot.connectors.psa.autotask_check import check_connection
-from bot.connectors.psa.autotask_http import HOURLY_THRESHOLD, SYSTEM
-from bot.connectors.psa.autotask_posting import AutotaskPoster
-from bot.connectors.psa.autotask_reads import AutotaskReader
-from bot.connectors.psa.autotask_records import MAX_IN_VALUES, MAX_PAGE
-from bot.connectors.psa.autotask_session import AutotaskSession
+from bot.connectors.psa.autotask.check import check_connection
+from bot.connectors.psa.autotask.http import HOURLY_THRESHOLD, SYSTEM
+from bot.connectors.psa.autotask.posting import AutotaskPoster
+from bot.connectors.psa.autotask.reads import AutotaskReader
+from bot.connectors.psa.autotask.records import MAX_IN_VALUES, MAX_PAGE
+from bot.connectors.psa.autotask.session import AutotaskSession
+from bot.connectors.psa.autotask.vendor import CAPABILITIES
 from bot.db.connections import Connection
 from bot.domain import (
     AdjustmentRequest,
@@ -49,7 +50,7 @@ def utc_today() -> date:
 
 class AutotaskClient:
     system = "autotask"
-    supports_future_dates = True  # an adjustment may carry a future effectiveDate [doc: AdjustServiceUnitsPrice]
+    supports_future_dates = CAPABILITIES.future_dated_changes
 
     def __init__(self, *, base_url: str, username: str, integration_code: str, secret: str,
                  timeout: httpx.Timeout | float = DEFAULT_TIMEOUT, retry: RetryPolicy = RetryPolicy(),

@@ -33,7 +33,7 @@ import httpx
 
 from bot.connectors.errors import MalformedReplyError, NotFoundError
 from bot.connectors.http import CallStats, RequestLimiter, RetryPolicy, VendorHttp, parse_json
-from bot.connectors.psa.connectwise_conditions import URL_LIMIT, all_of, id_batches, ids_in
+from bot.connectors.psa.connectwise.conditions import URL_LIMIT, all_of, id_batches, ids_in
 from bot.log_redaction import register_secret
 
 SYSTEM = "connectwise"

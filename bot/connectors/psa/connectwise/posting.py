@@ -24,8 +24,8 @@ from datetime import date
 from typing import Any
 
 from bot.connectors.errors import NotFoundError, RejectedError
-from bot.connectors.psa.connectwise_api import SYSTEM, ConnectWiseApi
-from bot.connectors.psa.connectwise_records import POSTING_FIELDS, cw_date, is_cancelled, units_in_effect
+from bot.connectors.psa.connectwise.api import SYSTEM, ConnectWiseApi
+from bot.connectors.psa.connectwise.records import POSTING_FIELDS, cw_date, is_cancelled, units_in_effect
 from bot.domain import AdjustmentRequest, PostResult
 
 _MARKER_START = "[seatsync:"

@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from bot.connectors.psa.autotask_records import (
+from bot.connectors.psa.autotask.records import (
     COMPANY_FIELDS,
     CONTRACT_FIELDS,
     CONTRACT_SERVICE_FIELDS,
@@ -45,7 +45,7 @@ from bot.connectors.psa.autotask_records import (
     units_of,
     whole,
 )
-from bot.connectors.psa.autotask_session import AutotaskSession
+from bot.connectors.psa.autotask.session import AutotaskSession
 from bot.domain import PsaCompanyRecord, PsaContractRecord, PsaServiceRecord
 
 COMPANY_CHANGE_FIELDS = ("lastTrackedModifiedDateTime", "lastActivityDate", "createDate")

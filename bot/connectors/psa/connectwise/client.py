@@ -2,8 +2,8 @@
 
 Connection: `base_url` is the site (`https://api-na.myconnectwise.net`, or the on-premise host);
 `options` = company_id, public_key, client_id and optionally codebase; `secrets` = private_key. The
-HTTP side (codebase lookup, headers, limits, paging, id batches) is connectwise_api, JSON mapping
-connectwise_records, writes connectwise_posting, test_connection connectwise_check.
+HTTP side (codebase lookup, headers, limits, paging, id batches) is `api`, JSON mapping
+`records`, writes `posting`, test_connection `check`.
 
 Reading cheaply:
 - Companies and agreements: one forward-only pass each, `fields=` only what the records need,
@@ -27,7 +27,7 @@ Reading cheaply:
   agreement by agreement (open ones first), stopping once all are found. Additions
   never move between agreements and ids are not reused, so an addition missing from its agreement, or
   from a scan of every agreement, is remembered as gone and not looked for again.
-Writing: `supports_future_dates = False`: a PATCH of quantity takes effect when it is made, so the
+Writing: no future-dated changes (`vendor.CAPABILITIES`): a PATCH of quantity takes effect when it is made, so the
 engine holds future-dated intents until their date.
 """
 
@@ -43,7 +43,7 @@ import httpx
 from bot.connectors.errors import NotFoundError, RejectedError
 from bot.connectors.fanout import fan_out
 from bot.connectors.http import CallStats, RetryPolicy
-from bot.connectors.psa.connectwise_api import (
+from bot.connectors.psa.connectwise.api import (
     DEFAULT_TIMEOUT,
     MAX_CONCURRENT,
     REQUESTS_PER_MINUTE,
@@ -51,10 +51,10 @@ from bot.connectors.psa.connectwise_api import (
     ConnectWiseApi,
     ConnectWiseLogin,
 )
-from bot.connectors.psa.connectwise_check import check_connection
-from bot.connectors.psa.connectwise_conditions import changed_since
-from bot.connectors.psa.connectwise_posting import find_seat_change, post_seat_change
-from bot.connectors.psa.connectwise_records import (
+from bot.connectors.psa.connectwise.check import check_connection
+from bot.connectors.psa.connectwise.conditions import changed_since
+from bot.connectors.psa.connectwise.posting import find_seat_change, post_seat_change
+from bot.connectors.psa.connectwise.records import (
     ADDITION_FIELDS,
     AGREEMENT_FIELDS,
     AGREEMENT_SCAN_FIELDS,
@@ -70,6 +70,7 @@ from bot.connectors.psa.connectwise_records import (
     service_record,
     units_in_effect,
 )
+from bot.connectors.psa.connectwise.vendor import CAPABILITIES
 from bot.db.connections import Connection
 from bot.domain import (
     AdjustmentRequest,
@@ -91,7 +92,7 @@ def _utc_today() -> date:
 
 class ConnectWiseClient:
     system = SYSTEM
-    supports_future_dates = False
+    supports_future_dates = CAPABILITIES.future_dated_changes
 
     def __init__(self, api: ConnectWiseApi, *, today: Today = _utc_today) -> None:
         self.api = api

@@ -24,7 +24,7 @@ import httpx
 
 from bot.connectors.errors import AuthenticationError, MalformedReplyError, RejectedError
 from bot.connectors.http import CallStats, RequestLimiter, RetryPolicy, parse_json
-from bot.connectors.psa.autotask_http import (
+from bot.connectors.psa.autotask.http import (
     HOURLY_THRESHOLD,
     SYSTEM,
     THREAD_LIMIT,

@@ -26,7 +26,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from bot.connectors.errors import MalformedReplyError
-from bot.connectors.psa.autotask_http import SYSTEM
+from bot.connectors.psa.autotask.http import SYSTEM
 from bot.db.models.enums import ContractStatus
 from bot.domain import PsaCompanyRecord, PsaContractRecord, PsaServiceRecord
 from bot.money import NumberError, vendor_amount, vendor_count

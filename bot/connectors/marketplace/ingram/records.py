@@ -33,7 +33,7 @@ from typing import Any
 import httpx
 
 from bot.connectors.errors import MalformedReplyError
-from bot.connectors.marketplace.ingram_auth import GATEWAY_PREFIX
+from bot.connectors.marketplace.ingram.auth import GATEWAY_PREFIX
 from bot.db.models.enums import SubscriptionStatus, Term
 from bot.domain import MarketCompany, MarketResource, MarketSubscription
 from bot.money import NumberError, vendor_amount, vendor_count

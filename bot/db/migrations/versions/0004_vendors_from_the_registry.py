@@ -6,12 +6,13 @@ Create Date: 2026-12-07 09:00:00.000000
 
 `marketplace` (2 tables) and `psa` (4 tables) listed the vendors in a CHECK constraint, so a new vendor needed a
 migration. They become plain strings of the same width, checked in code against `bot.connectors.registry`. The
-downgrade leaves them plain: putting a vendor list back could refuse rows a newer vendor wrote, and every
-revision's code checks the vendor in code anyway.
+downgrade leaves them plain (a vendor list put back could refuse rows a newer vendor wrote), so the upgrade drops
+only the constraints it finds.
 """
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0004'
@@ -31,11 +32,14 @@ VENDOR_CHECKS = {
 
 
 def upgrade() -> None:
+    inspector = sa.inspect(op.get_bind())
     for table, check in VENDOR_CHECKS.items():
+        if check not in {c['name'] for c in inspector.get_check_constraints(table)}:
+            continue  # down to 0003 and up again
         # SQLite cannot drop a constraint: batch mode copies the table without it (PostgreSQL: ALTER TABLE)
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_constraint(op.f(check), type_='check')
 
 
 def downgrade() -> None:
-    pass
+    pass  # the columns stay plain strings (see above)

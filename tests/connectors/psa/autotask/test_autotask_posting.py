@@ -19,7 +19,7 @@ from bot.connectors.errors import (
 )
 from bot.domain import AdjustmentRequest, PostResult
 from bot.sandbox.world import AutotaskContractService, SandboxWorld
-from tests.connectors.test_autotask import Forward, RecordingTransport, client_for, start_sandbox
+from tests.connectors.psa.autotask.test_autotask import Forward, RecordingTransport, client_for, start_sandbox
 
 
 @pytest.fixture

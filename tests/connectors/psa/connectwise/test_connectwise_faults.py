@@ -16,7 +16,7 @@ from bot.connectors.psa.connectwise.client import ConnectWiseClient
 from bot.sandbox.app import Sandbox
 from bot.sandbox.connectwise import CONNECTWISE_BUDGET, connectwise_error, create_connectwise_app
 from bot.sandbox.faults import FaultKnobs, fault_middleware
-from tests.connectors.test_connectwise import TODAY, client_for
+from tests.connectors.psa.connectwise.test_connectwise import TODAY, client_for
 
 
 @pytest.fixture

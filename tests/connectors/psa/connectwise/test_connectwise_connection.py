@@ -14,7 +14,7 @@ from bot.connectors.psa.connectwise.client import ConnectWiseClient
 from bot.db.connections import Connection
 from bot.domain import AdjustmentRequest
 from bot.sandbox.app import Sandbox
-from tests.connectors.test_connectwise import TODAY, client_for, connection_for
+from tests.connectors.psa.connectwise.test_connectwise import TODAY, client_for, connection_for
 
 
 @pytest.fixture

@@ -39,7 +39,7 @@ from bot.sandbox.app import INGRAM_PATH, Sandbox
 from bot.sandbox.ingram import create_ingram_app
 from bot.sandbox.world import SandboxWorld
 
-SPEC = Path(__file__).parents[1] / "specs" / "ingram-cloud-marketplace-api-1.6.yaml"
+SPEC = Path(__file__).parents[3] / "specs" / "ingram-cloud-marketplace-api-1.6.yaml"
 TODAY = date(2026, 11, 16)
 FAST_RETRY = RetryPolicy(max_attempts=5, base_delay_s=0.01, max_delay_s=0.05, max_total_s=10)
 STATUS = {"active": SubscriptionStatus.active, "suspended": SubscriptionStatus.suspended,

@@ -19,8 +19,8 @@ from bot.connectors.errors import (
 )
 from bot.connectors.http import RetryPolicy
 from bot.sandbox.odin import odin_error
-from tests.connectors import test_odin as reads
-from tests.connectors.test_odin import FAST_RETRY, by_id, connect, expected_subscriptions, fronted_odin
+from tests.connectors.marketplace.odin import test_odin as reads
+from tests.connectors.marketplace.odin.test_odin import FAST_RETRY, by_id, connect, expected_subscriptions, fronted_odin
 
 sandbox = reads.sandbox  # the same sandbox fixture
 

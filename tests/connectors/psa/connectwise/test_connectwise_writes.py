@@ -29,7 +29,7 @@ from bot.domain import AdjustmentRequest
 from bot.sandbox.app import Sandbox
 from bot.sandbox.world import ConnectWiseAddition
 from bot.sync.posting import post_due_adjustments
-from tests.connectors.test_connectwise import TODAY, client_for
+from tests.connectors.psa.connectwise.test_connectwise import TODAY, client_for
 from tests.db.factories import marketplace_resource, psa_service
 
 

@@ -20,7 +20,7 @@ from bot.connectors.http import RetryPolicy
 from bot.connectors.psa.autotask.client import AutotaskClient
 from bot.connectors.psa.autotask.session import UnknownApiUser
 from bot.domain import AdjustmentRequest
-from tests.connectors.test_autotask import (
+from tests.connectors.psa.autotask.test_autotask import (
     SANDBOX_TODAY,
     Forward,
     RecordingTransport,

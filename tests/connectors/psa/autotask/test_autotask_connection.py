@@ -7,8 +7,14 @@ import pytest
 
 from bot.connectors.http import RetryPolicy
 from bot.sandbox.autotask import move_zone
-from tests.connectors.test_autotask import Forward, RecordingTransport, client_for, connection_for, start_sandbox
-from tests.connectors.test_autotask_faults import closed_port
+from tests.connectors.psa.autotask.test_autotask import (
+    Forward,
+    RecordingTransport,
+    client_for,
+    connection_for,
+    start_sandbox,
+)
+from tests.connectors.psa.autotask.test_autotask_faults import closed_port
 
 
 @pytest.fixture

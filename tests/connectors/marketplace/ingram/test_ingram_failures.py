@@ -27,8 +27,8 @@ from bot.connectors.marketplace.ingram.client import IngramClient
 from bot.sandbox.app import INGRAM_PATH
 from bot.sandbox.ingram import GatewayQuota
 from bot.sandbox.world import Credentials, SandboxWorld
-from tests.connectors import test_ingram as recorded
-from tests.connectors.test_ingram import by_id, expected_subscriptions, ingram_app, ingram_connection
+from tests.connectors.marketplace.ingram import test_ingram as recorded
+from tests.connectors.marketplace.ingram.test_ingram import by_id, expected_subscriptions, ingram_app, ingram_connection
 
 # the recorded, spec-validated clients and the sandbox of test_ingram, as fixtures of this module too
 openapi, sandbox, clients, ingram = recorded.openapi, recorded.sandbox, recorded.clients, recorded.ingram

@@ -17,8 +17,8 @@ from bot.db.models import (
     PsaService,
 )
 from bot.sync.posting import post_due_adjustments
-from tests.connectors.test_autotask import client_for, start_sandbox
-from tests.connectors.test_autotask_posting import running_service
+from tests.connectors.psa.autotask.test_autotask import client_for, start_sandbox
+from tests.connectors.psa.autotask.test_autotask_posting import running_service
 from tests.db.factories import marketplace_resource
 
 

@@ -18,10 +18,10 @@ from pathlib import Path
 import httpx
 
 from bot.sandbox.autotask import move_zone
-from tests.connectors.test_autotask import RecordingTransport, client_for, start_sandbox
-from tests.connectors.test_autotask_posting import request_for, running_service
+from tests.connectors.psa.autotask.test_autotask import RecordingTransport, client_for, start_sandbox
+from tests.connectors.psa.autotask.test_autotask_posting import request_for, running_service
 
-SWAGGER = Path(__file__).parents[1] / "specs" / "autotask-rest-swagger-v1-partial.json"
+SWAGGER = Path(__file__).parents[3] / "specs" / "autotask-rest-swagger-v1-partial.json"
 NOT_IN_THE_PARTIAL_COPY = {
     ("POST", "/V1.0/ContractServices/query"),
     ("POST", "/V1.0/ContractServiceUnits/query"),

@@ -24,6 +24,7 @@ from bot.db.models import ConnectorState
 
 log = logging.getLogger(__name__)
 
+
 def health_key(system: str) -> str:
     return f"health:{system}"
 

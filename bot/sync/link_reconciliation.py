@@ -35,7 +35,6 @@ from bot.sync.planning import LinkFailure
 log = logging.getLogger(__name__)
 
 
-
 @dataclass(frozen=True)
 class LinkFacts:
     link_id: int

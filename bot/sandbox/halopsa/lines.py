@@ -290,7 +290,7 @@ def _apply(world: SandboxWorld, halo: HaloPsaData, plan: _Plan) -> list[LineChan
             halo.line_home[line.id] = invoice.id
         for record in added:
             record.id, record.line_id = halo.next_id("prorata"), line.id
-        line.prorata = sorted([*line.prorata, *added], key=lambda record: record.id)
+        line.prorata = [*line.prorata, *added]
         dropped = old is not None and {r.id for r in old.prorata} - {r.id for r in line.prorata}
         before = old.quantity if old else Decimal(0)
         if old is None or line.quantity != before or added or dropped:

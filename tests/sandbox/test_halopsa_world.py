@@ -136,7 +136,7 @@ async def test_a_reset_brings_the_halo_side_back(sandbox) -> None:
             http.post(sandbox.base_url + "/admin/reset") as r:
         assert (await r.json())["halopsa"]["recurring_invoices"] == len(before)
     assert {ri_id: [ln.quantity for ln in ri.lines] for ri_id, ri in world.halopsa.recurring_invoices.items()} == before
-    assert world.halopsa.application.requests_per_minute == 500
+    assert world.halopsa.application.requests_per_minute == 1000
 
 
 def test_print_config_has_the_halo_tenant_and_application(capsys) -> None:

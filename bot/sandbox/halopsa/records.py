@@ -147,7 +147,7 @@ class HaloApplication:
 
     granted_scopes: str = "all"  # space-separated; what a token may be given
     token_lifetime_s: int = 3600  # expires_in
-    requests_per_minute: int = 500  # the simulator's rate limit (no public figure; see gate.py)
+    requests_per_minute: int = 1000  # the simulator's rate limit (no public figure; see gate.py)
 
 
 @dataclass

@@ -25,8 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("serve", help="run the web service, the Slack endpoint and the scheduler")
 
-    simulated = [v.label for v in VENDORS if v.demo is not None and v.demo.simulator is not None]
-    sandbox = commands.add_parser("sandbox", help=f"serve the simulators of {', '.join(simulated)} and Slack")
+    sandbox = commands.add_parser("sandbox", help="serve the simulators of the marketplaces, the PSAs and Slack")
     sandbox.add_argument("--port", type=int, default=8080, help="port to serve on (default 8080)")
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--scale", choices=("small", "large"), default="small")

@@ -20,6 +20,7 @@ from aiohttp import web
 
 from bot.clock import SYSTEM_CLOCK, Clock
 from bot.config import Settings
+from bot.connectors.registry import VENDORS
 from bot.db.app_settings import load_app_settings, save_app_settings
 from bot.demo.scripted import describe_posting, link_high_confidence, settle
 from bot.demo.workspace import ACTOR, DemoWorkspace, open_workspace
@@ -56,7 +57,8 @@ async def run_live(settings: Settings, *, port: int, env_overrides: set[str], da
         stamp = clock().strftime("%Y%m%d-%H%M%S")
         database_url = f"sqlite+aiosqlite:///{Path(settings.data_dir) / f'demo-{stamp}.db'}"
     workspace = await open_workspace(sandbox=sandbox, database_url=database_url, secret_key=settings.secret_key,
-                                     marketplace="odin", psa="autotask", fast_retries=False, connector_timeout=10.0,
+                                     marketplace=VENDORS.demo_choices("marketplace")[0],
+                                     psa=VENDORS.demo_choices("psa")[0], fast_retries=False, connector_timeout=10.0,
                                      clock=clock)
     live = demo_settings(settings, sandbox, port=port, env_overrides=env_overrides)
     async with workspace.sessions() as session:  # alerts, held changes and the checklist go to the simulator

@@ -11,7 +11,8 @@ Choices where the sources are silent:
   Paths are case-insensitive (ASP.NET routing; homotechsual sends `api/client`, others `/api/Client`).
 - Rate limit: a sliding one-minute window per instance, `application.requests_per_minute` requests
   (1,000 unless set: ConnectWise's figure, Halo publishes none), every request to /api counted (refused
-  ones too; `authinfo` and the token endpoint not). Past it: 429, `Retry-After` in whole seconds until a request would be admitted again, and a message.
+  ones too; `authinfo` and the token endpoint not). Past it: 429, `Retry-After` in whole seconds until a
+  request would be admitted again, and a message.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from pathlib import Path
 from bot.db.engine import create_engine, session_factory
 from bot.db.migrate import upgrade
 from bot.sandbox.many_companies import insert_many_companies
-from bot.sync.suggestions import suggest_links
+from bot.services.suggestions import suggest_links
 
 
 async def one_run(sessions) -> dict:

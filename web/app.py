@@ -13,9 +13,9 @@ from bot.commands.alerts import refresh_failure_alerts
 from bot.commands.automation_jobs import automation_jobs
 from bot.commands.checklist import post_daily_digest, post_scheduled_checklist
 from bot.db.app_settings import AppSettings, load_app_settings
+from bot.domain.proration import business_date
 from bot.sync.checklist import checklist_due
 from bot.sync.jobs import sync_jobs
-from bot.sync.proration import business_date
 from bot.sync.scheduler import Job
 from web.context import CONTEXT, AppContext
 from web.health import healthz

@@ -39,10 +39,10 @@ from bot.db.models import (
     SyncPolicy,
     Term,
 )
-from bot.sync.approval_policy import ApprovalPolicy, hold_reason
-from bot.sync.levelling import target_units
-from bot.sync.pricing import PriceSource, check_billable, check_computed, resolve_price_source, unit_pricing
-from bot.sync.proration import billing_period, effective_date, prorated_amount
+from bot.domain.approval_policy import ApprovalPolicy, hold_reason
+from bot.domain.levelling import target_units
+from bot.domain.pricing import PriceSource, check_billable, check_computed, resolve_price_source, unit_pricing
+from bot.domain.proration import billing_period, effective_date, prorated_amount
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ class LinkFailure:
 
 def computation_failure(exc: Exception) -> str:
     if isinstance(exc, ValueError) and not isinstance(exc, ArithmeticError):
-        return str(exc)  # bot.money / bot.sync.pricing say which number and why
+        return str(exc)  # bot.domain.money / bot.domain.pricing say which number and why
     return f"a stored number cannot be computed with ({type(exc).__name__})"
 
 

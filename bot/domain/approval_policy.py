@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from bot.db.models.enums import Term
+from bot.domain.enums import Term
 
 MAX_REASON = 200  # Adjustment.held_reason's length
 COMMITTED_TERMS = frozenset({Term.annual, Term.other})  # anything but a monthly term commits beyond the month

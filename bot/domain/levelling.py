@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.db.models.enums import SubscriptionStatus
+from bot.domain.enums import SubscriptionStatus
 
 LEVEL_TO_ZERO = {SubscriptionStatus.cancelled, SubscriptionStatus.expired}
 

@@ -15,15 +15,6 @@ from sqlalchemy import delete, func, select
 from bot.__main__ import main
 from bot.clock import ManualClock
 from bot.db.links import link_resource
-from bot.db.links_transfer import (
-    COLUMNS,
-    LinksFileError,
-    export_rows,
-    import_links,
-    loose_name,
-    read_links_csv,
-    write_links_csv,
-)
 from bot.db.models import (
     Adjustment,
     AdjustmentTrigger,
@@ -39,6 +30,15 @@ from bot.db.models import (
 from bot.db.policies import set_price_source
 from bot.demo.workspace import open_workspace
 from bot.sandbox.app import Sandbox
+from bot.services.links_transfer import (
+    COLUMNS,
+    LinksFileError,
+    export_rows,
+    import_links,
+    loose_name,
+    read_links_csv,
+    write_links_csv,
+)
 from tests.conftest import PINNED_NOW, TEST_SECRET_KEY
 from tests.db.factories import marketplace_resource, psa_service
 from tests.sync.engine_setup import link_line, pick_lines

@@ -14,7 +14,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from bot.sandbox.many_companies import insert_many_companies
-from bot.sync.suggestions import suggest_links
+from bot.services.suggestions import suggest_links
 
 
 class TimedExecutor(ThreadPoolExecutor):

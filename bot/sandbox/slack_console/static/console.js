@@ -5,7 +5,7 @@
 // the person does goes to api/<command|action|submit|close|suggest|home>, where the console's server turns
 // it into the signed request Slack would send the app. Nothing here talks to the app directly.
 
-import { inputValues, renderBlocks, validateInputs, viewValues } from "./blockkit.js";
+import { BLOCKS, ELEMENTS, inputValues, renderBlocks, validateInputs, viewValues } from "./blockkit.js";
 import { plainText, renderMrkdwn, renderText } from "./mrkdwn.js";
 
 const $ = (id) => document.getElementById(id);
@@ -405,6 +405,7 @@ function renderModal(state) {
   dialog.dataset.viewId = view.id;
   dialog.dataset.callbackId = view.callback_id || "";
   dialog.dataset.depth = String(stack.length);
+  dialog.dataset.hash = view.hash;
 
   const header = document.createElement("header");
   if (stack.length > 1) header.append(iconButton("modal-back", "Back", "‹", () => closeModal(view, false)));
@@ -589,4 +590,6 @@ function setUp() {
   connect();
 }
 
+// for people poking at the page from the browser's devtools, and for tests: what it holds and renders
+window.slackConsole = { ui, blocks: Object.keys(BLOCKS), elements: Object.keys(ELEMENTS) };
 setUp();

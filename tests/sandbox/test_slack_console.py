@@ -17,7 +17,7 @@ import pytest
 from aiohttp import web
 from slack_sdk.models.blocks import Block, BlockElement
 
-from bot.commands.ids import LinkActionId, LinkCallbackId, PolicyId
+from bot.commands.ids import LinkCallbackId, PolicyId
 from bot.sandbox.app import Sandbox
 from bot.sandbox.slack_console import create_console_app
 from bot.sandbox.slack_console.app import STATIC

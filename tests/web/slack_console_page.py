@@ -49,14 +49,13 @@ class ConsolePage:
         await self.until(lambda: self.driver.find_element(self.by.ID, "conversation-title").text.startswith("#"),
                          "the channel to show")
 
-    async def become(self, real_name: str) -> None:
+    async def become(self, user: str) -> None:
+        """Choose another person in the console's "You are" list."""
         from selenium.webdriver.support.ui import Select
 
-        await self.run(lambda: Select(self.driver.find_element(self.by.ID, "person")).select_by_visible_text(
-            next(o.text for o in self.css("#person option") if o.text.startswith(real_name))))
-        await self.until(lambda: self.driver.find_element(self.by.ID, "person-about").text
-                         and self.driver.execute_script("return new URLSearchParams(location.search).get('as')")
-                         != "", f"{real_name}'s Slack")
+        await self.run(lambda: Select(self.driver.find_element(self.by.ID, "person")).select_by_value(user))
+        await self.until(lambda: self.driver.execute_script(
+            "return slackConsole.ui.state && slackConsole.ui.state.me.id") == user, f"{user}'s Slack")
 
     # --- the channel ------------------------------------------------------------------------------
 

@@ -154,7 +154,7 @@ async def test_a_person_uses_seatsync_through_the_slack_console(demo, browser): 
     assert rows.resource in report and rows.psa_company in report
 
     # Sam, also on the billing team, sees the channel's messages but none of Dana's ephemeral answers
-    await page.become("Sam Ortega")
+    await page.become(SAM)
     await page.message_with(f"posted +7 {rows.resource}")
     assert not any("relations." in text for text in page.message_texts())
 

@@ -123,7 +123,8 @@ function renderSidebar(state) {
     for (const person of state.people) {
       const option = document.createElement("option");
       option.value = person.id;
-      option.textContent = [person.real_name, ...person.roles, ...person.groups].join(" · ");
+      const about = [...person.roles, ...person.groups].join(", ");
+      option.textContent = about ? `${person.real_name} (${about})` : person.real_name;
       option.selected = person.id === state.me.id;
       select.append(option);
     }

@@ -17,7 +17,7 @@ import pytest
 from aiohttp import web
 from slack_sdk.models.blocks import Block, BlockElement
 
-from bot.commands.ids import LinkCallbackId, PolicyId
+from bot.commands.ids import ActionId, HomeId, LinkCallbackId, PolicyId
 from bot.sandbox.app import Sandbox
 from bot.sandbox.slack_console import create_console_app
 from bot.sandbox.slack_console.app import STATIC
@@ -197,6 +197,34 @@ async def test_opening_the_home_tab_sends_app_home_opened(aiohttp_client, slack,
     await until(lambda: recorder.home_view(DANA))
     home = (await state(console, DANA))["home"]
     assert home["type"] == "home" and home["blocks"]
+
+
+@pytest.mark.db
+async def test_buttons_in_the_home_tab_and_in_an_ephemeral_message_reach_seatsync(aiohttp_client, slack,  # noqa: F811
+                                                                                   tmp_path, database_url):
+    recorder, _ = slack
+    _, console = await seatsync_with_console(aiohttp_client, slack, tmp_path, database_url)
+    await post(console, "home", user=DANA)
+    await until(lambda: recorder.home_view(DANA))
+    home = recorder.home_view(DANA)
+
+    status, answer = await post(console, "action", user=DANA, where={"view_id": home["id"]},
+                                action_id=HomeId.LINK, values={})
+    assert (status, answer) == (200, {"ok": True})
+    await until(lambda: recorder.open_views(DANA))  # the Home tab's click carried a trigger_id views.open took
+    assert recorder.open_views(DANA)[-1]["callback_id"] == LinkCallbackId.WIZARD
+
+    await post(console, "command", user=DANA, channel=BILLING_CHANNEL, text="/seats help")
+    await until(lambda: recorder.ephemeral_messages(DANA))
+    help_message = recorder.ephemeral_messages(DANA)[-1]
+    status, answer = await post(console, "action", user=DANA, where={"channel": BILLING_CHANNEL,
+                                                                     "ts": help_message.ts},
+                                action_id=ActionId.HELP_SYNC_DRY_RUN)
+    assert (status, answer) == (200, {"ok": True})
+    await until(lambda: any(m.message["text"].startswith("Dry run") for m in recorder.ephemeral_messages(DANA)))
+    status, _ = await post(console, "action", user=LEE, where={"channel": BILLING_CHANNEL, "ts": help_message.ts},
+                           action_id=ActionId.HELP_SYNC_DRY_RUN)
+    assert status == 403  # Dana's ephemeral message is not Lee's to click
 
 
 async def test_an_app_that_does_not_answer_in_time_fails_as_in_slack(aiohttp_client, slack):  # noqa: F811

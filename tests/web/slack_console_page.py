@@ -25,13 +25,18 @@ class ConsolePage:
     async def until(self, condition: Callable[[], Any], what: str | Callable[[], str]) -> Any:
         """Poll `condition` (run in a thread; stale or missing elements count as "not yet") until it is truthy.
         `what` names it in the failure (a callable: read at that time)."""
+        def attempt() -> Any:
+            # StopIteration (a `next()` that found nothing yet) must not leave the thread: a future cannot hold
+            # it, so asyncio would never resolve the await
+            try:
+                return condition()
+            except (StopIteration, *self.transient):
+                return None
+
         loop = asyncio.get_running_loop()
         deadline = loop.time() + WAIT_S
         while True:
-            try:
-                result = await self.run(condition)
-            except self.transient:
-                result = None
+            result = await self.run(attempt)
             if result:
                 return result
             if loop.time() > deadline:

@@ -158,5 +158,26 @@ async def test_a_person_uses_seatsync_through_the_slack_console(demo, browser): 
     await page.message_with(f"posted +7 {rows.resource}")
     assert not any("relations." in text for text in page.message_texts())
 
+    # every block and element SeatSync sent on the way is one the page renders, and nothing failed in the page
+    blocks, elements = sent_types(demo.sandbox)
+    rendered = await page.run(browser.execute_script, "return [slackConsole.blocks, slackConsole.elements]")
+    assert blocks and blocks - set(rendered[0]) == set() and elements - set(rendered[1]) == set()
     severe = [e for e in await page.run(browser.get_log, "browser") if e["level"] == "SEVERE"]
     assert severe == []
+
+
+def sent_types(sandbox: Sandbox) -> tuple[set[str], set[str]]:
+    """The block and element types of every message and view SeatSync sent to the Slack simulator."""
+    blocks: set[str] = set()
+    elements: set[str] = set()
+    for call in sandbox.slack.calls():
+        args = call.args or {}
+        surfaces = [args.get("blocks"), (args.get("view") or {}).get("blocks") if isinstance(args.get("view"), dict)
+                    else None]
+        for surface in surfaces:
+            for block in surface if isinstance(surface, list) else []:
+                blocks.add(block["type"])
+                found = [block.get("accessory"), block.get("element"),
+                         *(block.get("elements") or [] if block["type"] == "actions" else [])]
+                elements |= {e["type"] for e in found if isinstance(e, dict)}
+    return blocks, elements

@@ -346,3 +346,10 @@ def test_the_page_loads_only_its_own_files():
     for name in loaded:
         assert not re.match(r"\w+:|//", name), name
         assert (STATIC / name.removeprefix("static/").removeprefix("./")).is_file(), name
+
+
+def test_seatsync_sandbox_sends_slacks_requests_only_to_localhost(capsys):
+    from bot.__main__ import main
+
+    assert main(["sandbox", "--port", "0", "--slack-request-url", "https://example.com/slack/events"]) == 2
+    assert "must be an http URL on localhost" in capsys.readouterr().err

@@ -5,7 +5,8 @@
 // the person does goes to api/<command|action|submit|close|suggest|home>, where the console's server turns
 // it into the signed request Slack would send the app. Nothing here talks to the app directly.
 
-import { BLOCKS, ELEMENTS, inputValues, renderBlocks, validateInputs, viewValues } from "./blockkit.js";
+import { BLOCKS, ELEMENTS, renderBlocks } from "./blockkit.js";
+import { inputValues, validateInputs, viewValues } from "./inputs.js";
 import { plainText, renderMrkdwn, renderText } from "./mrkdwn.js";
 
 const $ = (id) => document.getElementById(id);

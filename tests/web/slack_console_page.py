@@ -169,6 +169,25 @@ class ConsolePage:
         await self.until(lambda: self.driver.find_element(self.by.CSS_SELECTOR, "#confirm-layer .confirm-yes")
                          .click() or True, "the confirm dialog")
 
+    async def close_modal(self) -> None:
+        await self.until(lambda: self.driver.find_element(self.by.CSS_SELECTOR, "#modal-layer .modal-x")
+                         .click() or True, "the dialog's ✕")
+        await self.no_modal()
+
+    # --- App Home ---------------------------------------------------------------------------------
+
+    async def open_home(self) -> None:
+        await self.until(lambda: self.driver.find_element(self.by.CSS_SELECTOR, '[data-place="home"]')
+                         .click() or True, "the app in the sidebar")
+        await self.until(lambda: self.css("#home .bk-blocks"), "the Home tab's view")
+
+    async def click_in_home(self, text: str) -> None:
+        def click() -> bool:
+            next(b for b in self.css("#home .bk-button") if b.text == text).click()
+            return True
+
+        await self.until(click, f"the {text!r} button in the Home tab")
+
     # --- links ------------------------------------------------------------------------------------
 
     async def open_link_in_message(self, words: str, href_part: str) -> str:

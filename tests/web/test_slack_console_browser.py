@@ -158,6 +158,15 @@ async def test_a_person_uses_seatsync_through_the_slack_console(demo, browser): 
     await page.message_with(f"posted +7 {rows.resource}")
     assert not any("relations." in text for text in page.message_texts())
 
+    # his App Home (published when he opens it) and, from it, the config dialog with its channel, people and
+    # number inputs
+    await page.open_home()
+    await page.click_in_home("Config")
+    await page.modal("SeatSync config")
+    assert await page.run(lambda: page.css("#modal-layer [data-element-type=conversations_select]")
+                          and page.css("#modal-layer [data-element-type=multi_users_select]"))
+    await page.close_modal()
+
     # every block and element SeatSync sent on the way is one the page renders, and nothing failed in the page
     blocks, elements = sent_types(demo.sandbox)
     rendered = await page.run(browser.execute_script, "return [slackConsole.blocks, slackConsole.elements]")

@@ -163,8 +163,9 @@ async def test_a_person_uses_seatsync_through_the_slack_console(demo, browser): 
     await page.open_home()
     await page.click_in_home("Config")
     await page.modal("SeatSync config")
-    assert await page.run(lambda: page.css("#modal-layer [data-element-type=conversations_select]")
-                          and page.css("#modal-layer [data-element-type=multi_users_select]"))
+    await page.until(lambda: page.css("#modal-layer [data-element-type=conversations_select]")
+                     and page.css("#modal-layer [data-element-type=multi_users_select]"),
+                     "the config dialog's fields (after its Loading… view)")
     await page.close_modal()
 
     # every block and element SeatSync sent on the way is one the page renders, and nothing failed in the page

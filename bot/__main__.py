@@ -31,6 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--scale", choices=("small", "large"), default="small")
     sandbox.add_argument("--seed", type=int, default=1, help="data and credentials are fixed for a seed")
     sandbox.add_argument("--faults", choices=("none", "light", "heavy"), default="none")
+    sandbox.add_argument("--slack-request-url", default="http://127.0.0.1:3000/slack/events",
+                         help="the app's Slack endpoint, where the Slack console sends what people do "
+                              "(default: seatsync serve's on this machine)")
     sandbox.add_argument("--print-config", action="store_true",
                          help="print base URLs and credentials as JSON for a sandbox on --port, and exit")
 
@@ -219,7 +222,10 @@ def _sandbox(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING)
     try:
         asyncio.run(serve_sandbox(port=args.port, seed=args.seed, scale=args.scale, faults=args.faults,
-                                  host=args.host))
+                                  host=args.host, slack_request_url=args.slack_request_url))
+    except ValueError as exc:
+        print(f"seatsync sandbox: {exc}", file=sys.stderr)
+        return 2
     except OSError as exc:
         print(f"seatsync sandbox: cannot serve on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
         return 1

@@ -1,8 +1,10 @@
-"""All simulators on one aiohttp application: /odin, /ingram, /autotask, /connectwise, /halopsa, /slack, /admin.
+"""All simulators on one aiohttp application: /odin, /ingram, /autotask, /connectwise, /halopsa, /slack, /admin,
+and the Slack console (/console/, `bot.sandbox.slack_console`).
 
 `create_sandbox_app(sandbox)` builds it; `Sandbox.start()` serves it in-process on a port (0 for an
 ephemeral one, as tests use) and `Sandbox.config()` gives the base URLs and credentials that
-`seatsync sandbox --print-config` prints.
+`seatsync sandbox --print-config` prints. `Sandbox.slack_request_url` is the app's Slack endpoint, where
+the console sends what people do (as an app's *Request URL* in Slack's settings).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from bot.sandbox.halopsa.app import create_halopsa_app, halopsa_admin_routes, ha
 from bot.sandbox.ingram import create_ingram_app, ingram_error, notify_changes
 from bot.sandbox.odin import create_odin_app, odin_error
 from bot.sandbox.slack import SlackRecorder, create_slack_app, slack_error
+from bot.sandbox.slack_console import CONSOLE_PATH, create_console_app
 from bot.sandbox.world import SandboxWorld
 
 SIMULATORS = ("odin", "ingram", "autotask", "connectwise", "slack", "halopsa")  # append: fault seeds follow the order
@@ -47,6 +50,8 @@ class Sandbox:
     port: int = 0
     host: str = "127.0.0.1"
     webhook_marketplace: str = "ingram"  # whose ids change notifications carry (PUT /admin/webhook)
+    slack_request_url: str | None = None  # the app's Slack endpoint, for the console (PUT /admin/slack/request-url)
+    slack_timeout_s: float = 3.0  # how long the console waits for the app's answer, as Slack does
 
     @classmethod
     def generate(cls, *, seed: int = 1, scale: Scale = "small", today: date | None = None) -> Sandbox:
@@ -73,6 +78,16 @@ class Sandbox:
     @property
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def console_url(self) -> str:
+        return self.base_url + CONSOLE_PATH
+
+    def connect_slack_app(self, request_url: str, signing_secret: str | None = None) -> None:
+        """Where the console sends people's requests, and the secret the app checks them with (if not ours)."""
+        self.slack_request_url = request_url
+        if signing_secret:
+            self.slack.signing_secret = signing_secret
 
     def config(self) -> dict:
         creds = self.world.credentials
@@ -153,12 +168,20 @@ def create_sandbox_app(sandbox: Sandbox) -> web.Application:
         sub.middlewares.insert(0, fault_middleware(sandbox.faults[name], error_body))
         app.add_subapp(f"/{name}", sub)
     app.add_subapp("/admin", _admin_app(sandbox))
+    app.router.add_get(CONSOLE_PATH.rstrip("/"), _to_console)  # before the sub-app, which would answer 404
+    app.add_subapp(CONSOLE_PATH.rstrip("/"), create_console_app(sandbox.slack, lambda: sandbox.slack_request_url,
+                                                                timeout_s=sandbox.slack_timeout_s))
     app.router.add_get("/", _index)
     return app
 
 
 async def _index(request: web.Request) -> web.Response:
-    return web.json_response({"simulators": [f"/{name}" for name in SIMULATORS], "admin": "/admin"})
+    return web.json_response({"simulators": [f"/{name}" for name in SIMULATORS], "admin": "/admin",
+                              "slack_console": CONSOLE_PATH})
+
+
+async def _to_console(request: web.Request) -> web.Response:
+    raise web.HTTPFound(CONSOLE_PATH)
 
 
 def _admin_app(sandbox: Sandbox) -> web.Application:
@@ -272,7 +295,7 @@ def _admin_app(sandbox: Sandbox) -> web.Application:
         except ValueError:
             return web.json_response({"error": "the body must be JSON"}, status=400)
         url = body.get("url") if isinstance(body, dict) else None
-        if url is not None and not _is_loopback_http(url):
+        if url is not None and not is_loopback_http(url):
             return web.json_response({"error": "the sandbox only delivers webhooks to localhost"}, status=400)
         marketplace = body.get("marketplace", sandbox.webhook_marketplace) if isinstance(body, dict) else None
         if marketplace not in ("odin", "ingram"):
@@ -280,6 +303,18 @@ def _admin_app(sandbox: Sandbox) -> web.Application:
         sandbox.world.webhook_url = url
         sandbox.webhook_marketplace = marketplace
         return web.json_response({"url": url, "marketplace": marketplace, "secret_header": "X-Sandbox-Signature"})
+
+    async def set_slack_request_url(request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+        except ValueError:
+            return web.json_response({"error": "the body must be JSON"}, status=400)
+        url = body.get("url") if isinstance(body, dict) else None
+        if not is_loopback_http(url):
+            return web.json_response({"error": 'body must be {"url": "http://127.0.0.1:<port>/slack/events"}: '
+                                               "the sandbox only sends Slack's requests to localhost"}, status=400)
+        sandbox.slack_request_url = url
+        return web.json_response({"url": url, "console": sandbox.console_url})
 
     async def set_autotask_zone(request: web.Request) -> web.Response:
         body = await request.json()
@@ -303,6 +338,7 @@ def _admin_app(sandbox: Sandbox) -> web.Application:
         web.get("/writes/{system}", writes),
         web.get("/slack/calls", slack_calls),
         web.put("/webhook", set_webhook),
+        web.put("/slack/request-url", set_slack_request_url),
         web.put("/autotask/zone", set_autotask_zone),
         *halopsa_admin_routes(sandbox.world),
     ])
@@ -335,7 +371,7 @@ def world_summary(world: SandboxWorld) -> dict:
     }
 
 
-def _is_loopback_http(url: object) -> bool:
+def is_loopback_http(url: object) -> bool:
     """http to localhost or a loopback address, judged on the parsed host (a prefix test would let
     `http://localhost.example.com` or `http://127.0.0.1@example.com` through)."""
     if not isinstance(url, str):

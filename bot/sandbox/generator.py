@@ -6,8 +6,9 @@ same ids, names, counts and timestamps. `small` is about 50 customers; `large` i
 about 10,000 subscription lines, built in well under a second.
 
 The marketplace half is built by `bot.sandbox.marketplace_seed`, the PSA half (Autotask and
-ConnectWise both, for the same MSP) by `bot.sandbox.psa_seed`, and `advance_day` lives in
-`bot.sandbox.day_passes`; this module is the one entry point the sandbox app and tests use.
+ConnectWise both, for the same MSP) by `bot.sandbox.psa_seed`, the MSP's Pax8 book (and what the PSAs
+bill for it) by `bot.sandbox.pax8.book_seed`, and `advance_day` lives in `bot.sandbox.day_passes`;
+this module is the one entry point the sandbox app and tests use.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Literal
 
 from bot.sandbox.day_passes import DayReport, advance_day
 from bot.sandbox.marketplace_seed import build_customers, build_products
+from bot.sandbox.pax8.book_seed import build_book
 from bot.sandbox.psa_seed import seed_psa
 from bot.sandbox.world import Credentials, SandboxWorld
 
@@ -36,6 +38,7 @@ def generate_world(*, seed: int, scale: Scale, today: date) -> SandboxWorld:
     profiles = build_customers(world, rng, CUSTOMERS_PER_SCALE[scale])
     seed_psa(world, rng, profiles)
     world.credentials.odin_sample_account = _sample_account(world)
+    build_book(world, profiles)  # last, from a stream of its own: the rest is the same with or without Pax8
     return world
 
 

@@ -242,7 +242,10 @@ def _past_changes(rng: random.Random, sub: Pax8Subscription, quantity: int, star
             anniversary += 1
     events.sort()
     initial = quantity - sum(delta for _, kind, delta in events if kind == "seats")
-    if initial < 1:  # the changes would have gone below one seat: keep the renewals only
+    running = [initial]
+    for _, _, delta in events:
+        running.append(running[-1] + delta)
+    if min(running) < 1:  # the changes would have gone below one seat: keep the renewals only
         events = [e for e in events if e[1] == "renewal"]
         initial = quantity
     sub.history[0] = replace(sub.history[0], quantity=initial)

@@ -61,8 +61,10 @@ def build_catalogue(book: Pax8Book, world: SandboxWorld, rng: random.Random) -> 
     for product in world.products.values():
         spec = product_spec(product)
         vendor, prefix = _vendor(spec)
-        code = "".join(ch for ch in spec.psa_code if ch.isalnum())
-        sku = f"{prefix}-NCE-{code}" if prefix == "MST" else f"{prefix}-{code}"
+        if prefix == "MST":
+            sku = "MST-NCE-" + "".join(ch for ch in spec.psa_code if ch.isalnum())
+        else:
+            sku = spec.psa_code if spec.psa_code.startswith(prefix) else f"{prefix}-{spec.psa_code}"
         buy = (product.cost * Decimal(rng.choice(("0.97", "0.98", "1.00", "1.01", "1.03")))).quantize(
             Decimal("0.01") if product.cost >= 1 else Decimal("0.0001"))
         unit = _UNITS.get(spec.unit, "User")

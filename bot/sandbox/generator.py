@@ -29,7 +29,9 @@ CUSTOMERS_PER_SCALE: dict[str, int] = {"small": 50, "large": 2000}
 __all__ = ["CUSTOMERS_PER_SCALE", "DayReport", "Scale", "advance_day", "generate_world"]
 
 
-def generate_world(*, seed: int, scale: Scale, today: date) -> SandboxWorld:
+def generate_world(*, seed: int, scale: Scale, today: date, bill_pax8_in_psas: bool = False) -> SandboxWorld:
+    """The world of `seed`; `bill_pax8_in_psas` also has the PSAs bill the MSP's Pax8 seats (new PSA
+    contracts and services after the others, see bot.sandbox.pax8.psa_billing)."""
     if scale not in CUSTOMERS_PER_SCALE:
         raise ValueError(f"unknown scale {scale!r}; choose small or large")
     rng = random.Random(seed)
@@ -38,7 +40,8 @@ def generate_world(*, seed: int, scale: Scale, today: date) -> SandboxWorld:
     profiles = build_customers(world, rng, CUSTOMERS_PER_SCALE[scale])
     seed_psa(world, rng, profiles)
     world.credentials.odin_sample_account = _sample_account(world)
-    build_book(world, profiles)  # last, from a stream of its own: the rest is the same with or without Pax8
+    # last, from streams of its own: the rest is the same with or without Pax8
+    build_book(world, profiles, billed_in_psas=bill_pax8_in_psas)
     return world
 
 

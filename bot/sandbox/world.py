@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
+    from bot.sandbox.names import CompanyName
     from bot.sandbox.pax8.book import Pax8Book
 
 Term = Literal["monthly", "annual"]
@@ -313,6 +314,8 @@ class GroundTruth:
     service_for_line: dict[tuple[int, int], dict[str, int]] = field(default_factory=dict)
     # relations the MSP had already set up before SeatSync (same keys as service_for_line)
     prelinked: list[tuple[int, int]] = field(default_factory=list)
+    # the customers only the PSAs know (no marketplace account): their name and {psa: company id}
+    psa_only: list[tuple[CompanyName, dict[str, int]]] = field(default_factory=list)
 
 
 @dataclass

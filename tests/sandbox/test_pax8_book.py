@@ -22,7 +22,7 @@ TODAY = date(2026, 11, 16)
 
 @pytest.fixture(scope="module")
 def large_book_world():
-    return generate_world(seed=7, scale="large", today=TODAY)
+    return generate_world(seed=7, scale="large", today=TODAY, bill_pax8_in_psas=True)
 
 
 def midnight(day: date) -> datetime:
@@ -47,15 +47,19 @@ def test_the_same_seed_gives_the_same_book_and_another_seed_another() -> None:
 
 def test_the_rest_of_the_world_is_the_same_with_or_without_pax8(monkeypatch) -> None:
     with_pax8 = generate_world(seed=9, scale="small", today=TODAY)
-    monkeypatch.setattr(generator, "build_book", lambda world, profiles: None)
+    billed = generate_world(seed=9, scale="small", today=TODAY, bill_pax8_in_psas=True)
+    monkeypatch.setattr(generator, "build_book", lambda world, profiles, billed_in_psas: None)
     without = generate_world(seed=9, scale="small", today=TODAY)
     assert without.pax8 is None
-    assert with_pax8.customers == without.customers and with_pax8.subscriptions == without.subscriptions
-    assert with_pax8.truth == without.truth and with_pax8.credentials == without.credentials
-    for name in PSA_FIELDS:  # Pax8 only adds PSA records, after the others' ids
-        before, after = getattr(without, name), getattr(with_pax8, name)
+    with_pax8.pax8 = None
+    assert with_pax8 == without  # by default Pax8 only adds its book
+    assert billed.customers == without.customers and billed.truth == without.truth
+    for name in PSA_FIELDS:  # billing the Pax8 seats only adds PSA records, after the others' ids
+        before, after = getattr(without, name), getattr(billed, name)
         assert {k: after[k] for k in before} == before
         assert all(k > max(before, default=0) for k in set(after) - set(before))
+    assert len(billed.autotask_contract_services) > len(without.autotask_contract_services)
+    assert billed.autotask_companies == without.autotask_companies  # the same PSA companies behind it
 
 
 def test_the_book_holds_what_a_real_pax8_book_holds(large_book_world) -> None:
@@ -90,17 +94,24 @@ def test_customers_on_both_on_pax8_only_and_names_spelled_a_third_way(large_book
     shared = [c for c in book.companies.values() if c.account_id is not None]
     only = [c for c in book.companies.values() if c.account_id is None]
     assert 0.35 * len(world.customers) < len(shared) < 0.55 * len(world.customers)
-    assert 0.2 * len(shared) < len(only) < 0.5 * len(shared)
+    # the customers only the PSAs knew (managed services, no marketplace account) buy through Pax8 alone
+    psa_only = [ids for _, ids in world.truth.psa_only]
+    assert only and len(only) > 0.6 * len(psa_only)
+    assert all(book.truth.company_for_pax8[c.id] in psa_only for c in only)
+    for company in shared:
+        if company.account_id in world.truth.company_for_account:
+            assert book.truth.company_for_pax8[company.id] == world.truth.company_for_account[company.account_id]
     assert len({c.name.lower() for c in book.companies.values()}) == len(book.companies)
-    differ = sum(c.name != world.customers[c.account_id].name for c in shared)
-    assert differ > 0.9 * len(shared)
+    assert sum(c.name != world.customers[c.account_id].name for c in shared) > 0.9 * len(shared)
     assert sum(bool(re.match(r"^\d{3,4}\b", c.name)) for c in book.companies.values()) > 0.3 * len(book.companies)
-    for company in shared[:300]:
-        psa = book.truth.company_for_pax8.get(company.id, {})
-        names = {world.customers[company.account_id].name}
-        names |= {world.autotask_companies[psa["autotask"]].name} if "autotask" in psa else set()
-        names |= {world.connectwise_companies[psa["connectwise"]].name} if "connectwise" in psa else set()
-        assert company.name not in names or company.name != world.customers[company.account_id].name
+    third = 0
+    for company_id, psa in book.truth.company_for_pax8.items():
+        name = book.companies[company_id].name
+        others = {world.autotask_companies[psa["autotask"]].name} if "autotask" in psa else set()
+        others |= {world.connectwise_companies[psa["connectwise"]].name} if "connectwise" in psa else set()
+        third += name not in others
+    assert third == len(book.truth.company_for_pax8)  # never one of the PSAs' spellings
+    assert any(c.external_id for c in book.companies.values())
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -120,12 +131,6 @@ def test_the_psas_bill_the_pax8_seats_and_the_truth_says_how(large_book_world) -
     world = large_book_world
     book, truth = world.pax8, world.pax8.truth
     assert_invariants(world)  # unique PSA names and identifiers, every record's references hold
-    only = [c for c in book.companies.values() if c.account_id is None]
-    assert sum(c.id in truth.company_for_pax8 for c in only) > 0.8 * len(only)  # Pax8-only customers are in the PSAs
-    for company_id, ids in truth.company_for_pax8.items():
-        company = book.companies[company_id]
-        if company.account_id is not None:
-            assert ids == world.truth.company_for_account[company.account_id]
     drift = Counter()
     for sub_id, services in truth.service_for_subscription.items():
         sub = book.subscriptions[sub_id]
@@ -179,6 +184,12 @@ def assert_invoice_agrees_with_history(book: Pax8Book, month: date, lines) -> No
             assert start + prorated == end, sub.id  # every change of the month is prorated, once
             for line in (ln for ln in mine if ln.type == "prorate"):
                 assert previous <= line.start_period <= line.end_period < month
+        if sub.now.billing_term == "Annual" and previous <= sub.billing_start < month and sub.state_at(
+                datetime.combine(sub.billing_start, time(23, 59, 59), tzinfo=UTC)).billable_quantity:
+            # a new annual subscription is billed its whole first year, once, not pro rata
+            assert [ln.start_period for ln in mine if ln.term == "Annual" and ln.type == "subscription"] == \
+                [sub.billing_start], sub.id
+            assert not [ln for ln in mine if ln.type == "prorate" and ln.start_period == sub.billing_start]
         for line in (ln for ln in mine if ln.term == "Annual" and ln.type == "subscription"):
             assert previous <= line.start_period < month
             assert line.end_period == add_months(line.start_period, 12) - timedelta(days=1)

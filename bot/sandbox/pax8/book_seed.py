@@ -1,9 +1,10 @@
 """The sandbox MSP's Pax8 book: which customers it serves through Pax8, and what they subscribe to.
 
 The MSP moved part of its book to Pax8: about 45 % of its marketplace customers also (or only for some
-products) buy through Pax8, and a further group, about a third as many, buy only through Pax8 (new
-customers; the PSAs have them too, see `psa_billing`). Company names are spelled the Pax8 way
-(`spelling`).
+products) buy through Pax8, and most of the customers only its PSAs knew (managed services only, no
+marketplace account: `world.truth.psa_only`) now buy their licences through Pax8 alone. So every
+Pax8 company that has PSA companies has the same ones as before (`book.truth.company_for_pax8`).
+Company names are spelled the Pax8 way (`spelling`); a quarter carry the Autotask id as `externalId`.
 
 Subscriptions (one product each) mix what a real Pax8 book holds:
 - Microsoft NCE on a 1-Year commitment billed Annual, or billed Monthly, or monthly with no commitment;
@@ -29,7 +30,7 @@ from decimal import Decimal
 
 from bot.sandbox.calendar_maths import add_months, day_between, moment
 from bot.sandbox.marketplace_seed import CustomerProfile, product_spec
-from bot.sandbox.names import CITIES, CompanyName, email_domain, new_company_name
+from bot.sandbox.names import CITIES, CompanyName, email_domain
 from bot.sandbox.odin_accounts import account_profile
 from bot.sandbox.pax8.book import (
     Commitment,
@@ -48,7 +49,7 @@ from bot.sandbox.world import SandboxWorld
 
 PARTNER_NAME = "Sandbox Managed Services LLC"
 SHARED_CUSTOMER_SHARE = 0.45
-PAX8_ONLY_RATIO = 0.33
+PSA_ONLY_ON_PAX8 = 0.9
 INVOICE_MONTHS_KEPT = 3
 _STATES = ("CO", "TX", "OH", "NC", "ID", "NE", "OK", "WI", "WA", "VA", "NY", "AZ", "CA", "OR", "TN")
 _METERS = (("Virtual Machines - D2s v3", "Hours", "0.096"), ("Managed Disks - P10", "Each", "0.6336"),
@@ -73,8 +74,11 @@ class _Customer:
     city: str
 
 
-def build_book(world: SandboxWorld, profiles: list[CustomerProfile]) -> Pax8Book:
-    """The Pax8 book of `world`'s MSP; also adds its PSA side (companies, contracts, services) to `world`."""
+def build_book(world: SandboxWorld, profiles: list[CustomerProfile], *, billed_in_psas: bool = False) -> Pax8Book:
+    """The Pax8 book of `world`'s MSP, in `world.pax8`.
+
+    With `billed_in_psas`, the PSAs bill its seats too (`psa_billing`: new contracts and services);
+    without, they do not yet, and the PSA side of the world is exactly what it was."""
     rng = book_rng(world.seed, "book")
     book = Pax8Book(seed=world.seed, partner_account_id=new_uuid(rng), partner_name=PARTNER_NAME)
     build_catalogue(book, world, rng)
@@ -82,7 +86,8 @@ def build_book(world: SandboxWorld, profiles: list[CustomerProfile]) -> Pax8Book
     for customer in customers:
         _subscriptions(book, world, rng, customer)
     world.pax8 = book
-    bill_in_psas(world, book, book_rng(world.seed, "psa"), {c.company.id: c.name for c in customers})
+    if billed_in_psas:
+        bill_in_psas(world, book, book_rng(world.seed, "psa"))
     release_due_invoices(book, world.today, keep=INVOICE_MONTHS_KEPT)
     return book
 
@@ -96,21 +101,26 @@ def _companies(book: Pax8Book, world: SandboxWorld, rng: random.Random,
     for profile in shared:
         customer = world.customers[profile.account_id]
         details = account_profile(customer)
+        psa = world.truth.company_for_account.get(profile.account_id, {})
+        spelled = _apart(pax8_spelling(profile.name, rng), _psa_names(world, psa) | {customer.name}, rng)
         company = Pax8Company(
-            id=new_uuid(rng), name=_unique(pax8_spelling(profile.name, rng), taken_names, profile.city),
+            id=new_uuid(rng), name=_unique(spelled, taken_names, profile.city),
             account_id=profile.account_id, street=details.street, city=details.city, state=details.state,
             postal_code=details.zip_code, country=details.country,
             phone=f"{details.phone_area}-555-{rng.randint(1000, 9999)}",
             website=f"https://www.{customer.email.partition('@')[2] or email_domain(profile.name)}",
             updated=moment(rng, day_between(rng, customer.created.date(), world.today)),
             self_service_allowed=rng.random() < 0.2)
+        if profile.account_id in world.truth.company_for_account:
+            book.truth.company_for_pax8[company.id] = dict(world.truth.company_for_account[profile.account_id])
         customers.append(_Customer(company, profile.name, profile.staff, profile.city))
-    taken = {p.name.key for p in profiles}
-    for _ in range(max(2, round(len(shared) * PAX8_ONLY_RATIO))):
-        name = new_company_name(rng, taken)
+    for name, psa_companies in world.truth.psa_only:  # customers only the PSAs knew: now on Pax8 too
+        if not _active_in_psas(world, psa_companies) or rng.random() >= PSA_ONLY_ON_PAX8:
+            continue
         city, country = rng.choice(CITIES)
+        spelled = _apart(pax8_spelling(name, rng), _psa_names(world, psa_companies), rng)
         company = Pax8Company(
-            id=new_uuid(rng), name=_unique(pax8_spelling(name, rng), taken_names, city), account_id=None,
+            id=new_uuid(rng), name=_unique(spelled, taken_names, city), account_id=None,
             street=f"{rng.randint(10, 9999)} {rng.choice(('Main St', 'Oak Ave', 'Commerce Dr', 'Park Rd'))}",
             city=city, state=rng.choice(_STATES) if country == "US" else "ON",
             postal_code=f"{rng.randint(10000, 99999)}" if country == "US" else "K1A 0B1", country=country,
@@ -118,12 +128,35 @@ def _companies(book: Pax8Book, world: SandboxWorld, rng: random.Random,
             website=f"https://www.{email_domain(name)}",
             updated=moment(rng, world.today - timedelta(days=rng.randint(20, 900))),
             self_service_allowed=rng.random() < 0.2)
+        book.truth.company_for_pax8[company.id] = dict(psa_companies)
         customers.append(_Customer(company, name, max(2, min(300, round(rng.lognormvariate(2.6, 0.8)))), city))
     for customer in customers:
         if rng.random() < 0.04:
             customer.company.status = "Inactive"  # set up in Pax8 without primary contacts yet
+        psa = book.truth.company_for_pax8.get(customer.company.id, {})
+        if "autotask" in psa and rng.random() < 0.25:
+            customer.company.external_id = str(psa["autotask"])  # the MSP noted its PSA id in Pax8
         book.companies[customer.company.id] = customer.company
     return customers
+
+
+def _active_in_psas(world: SandboxWorld, companies: dict[str, int]) -> bool:
+    if "autotask" in companies:
+        return world.autotask_companies[companies["autotask"]].is_active
+    return world.connectwise_companies[companies["connectwise"]].status == "Active"
+
+
+def _psa_names(world: SandboxWorld, companies: dict[str, int]) -> set[str]:
+    names = {world.autotask_companies[companies["autotask"]].name} if "autotask" in companies else set()
+    return names | ({world.connectwise_companies[companies["connectwise"]].name} if "connectwise" in companies
+                    else set())
+
+
+def _apart(name: str, others: set[str], rng: random.Random) -> str:
+    """A spelling of its own: where the Pax8 spelling happens to be another system's, the account code shows."""
+    if name.lower() not in {other.lower() for other in others}:
+        return name
+    return f"{rng.randint(1, 9999):04d} - {name}"
 
 
 def _unique(name: str, taken: set[str], city: str) -> str:

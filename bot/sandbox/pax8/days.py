@@ -90,10 +90,16 @@ def advance_pax8_day(world: SandboxWorld) -> Pax8DayReport:
 
 
 def _finish_orders(book: Pax8Book, report: Pax8DayReport, midnight: datetime) -> None:
+    """Yesterday's orders are provisioned: billing (and a commitment's term) starts now."""
     for sub in list(book.subscriptions.values()):
         if sub.now.status == "PendingAutomated" and sub.now.updated < midnight:
             trial = sub.now.billing_term == "Trial"
-            sub.change(midnight, status="Trial" if trial else "Active")
+            if trial:
+                sub.change(midnight, status="Trial")
+            else:
+                sub.billing_start = midnight.date()
+                ends = commitment_end(sub.billing_start, sub.commitment, midnight) if sub.commitment else None
+                sub.change(midnight, status="Active", start_date=midnight, commitment_end=ends)
             report.events.append(("TrialCreate" if trial else "New", sub.id))
 
 

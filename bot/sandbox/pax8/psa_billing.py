@@ -1,8 +1,7 @@
-"""What the sandbox MSP bills in its PSAs for the seats it buys through Pax8.
+"""What the sandbox MSP bills in its PSAs for the seats it buys through Pax8 (when the world is asked to).
 
-The same MSP, the same PSAs: a customer already on the marketplace keeps its PSA companies; a
-Pax8-only customer gets them now (most in both PSAs, typed the Autotask and the ConnectWise way).
-Each company's Pax8 seats are billed on their own Recurring Service contract / agreement per billing
+The same MSP, the same PSA companies (`book.truth.company_for_pax8`, set by `book_seed`). Each
+company's Pax8 seats are billed on their own Recurring Service contract / agreement per billing
 term ("Pax8 - Microsoft 365 (Annual)"), one contract service / addition per Pax8 subscription, priced
 from the PSA catalogue item of the same product (an MSP has one "M365 Business Premium" service,
 whichever distributor supplies it). A second subscription of a product the contract already bills
@@ -10,8 +9,9 @@ goes to a second contract of the same term, since a PSA service is fed by one ma
 Units were set by hand: mostly right, sometimes behind or ahead, sometimes 0; trials and orders still
 provisioning are not billed yet; a cancelled subscription is sometimes still billed.
 
-New PSA records take ids after the world's highest and names unique in their PSA, so the rest of the
-world is unchanged. `book.truth` records what corresponds to what.
+New PSA records take ids after the world's highest, so the rest of the world is unchanged; it is
+opt-in (`generate_world(..., bill_pax8_in_psas=True)`) because the PSA side of every seed's world is
+relied on as it was. `book.truth` records what corresponds to what.
 """
 
 from __future__ import annotations
@@ -23,16 +23,13 @@ from decimal import Decimal
 
 from bot.sandbox.calendar_maths import add_months, day_between, moment
 from bot.sandbox.marketplace_seed import IdSequence, product_spec
-from bot.sandbox.names import CompanyName, autotask_spelling, connectwise_identifier, connectwise_spelling, make_unique
 from bot.sandbox.pax8.book import BILLABLE_STATUSES, Pax8Book, Pax8Subscription
 from bot.sandbox.world import (
-    AutotaskCompany,
     AutotaskContract,
     AutotaskContractService,
     AutotaskService,
     ConnectWiseAddition,
     ConnectWiseAgreement,
-    ConnectWiseCompany,
     ConnectWiseProduct,
     SandboxWorld,
 )
@@ -56,16 +53,11 @@ class _Biller:
         def after(records: dict) -> int:
             return max(records, default=0) + rng.randint(3, 40)
 
-        self.at_company_ids = IdSequence(rng, after(world.autotask_companies), max_gap=3)
-        self.cw_company_ids = IdSequence(rng, after(world.connectwise_companies), max_gap=3)
         self.at_contract_ids = IdSequence(rng, after(world.autotask_contracts), max_gap=3)
         self.at_contract_service_ids = IdSequence(rng, after(world.autotask_contract_services), max_gap=3)
         self.cw_agreement_ids = IdSequence(rng, after(world.connectwise_agreements), max_gap=3)
         self.cw_addition_ids = IdSequence(rng, after(world.connectwise_additions), max_gap=3)
         self.contract_numbers = IdSequence(rng, 1, max_gap=2)
-        self.at_names = {c.name.lower() for c in world.autotask_companies.values()}
-        self.cw_names = {c.name.lower() for c in world.connectwise_companies.values()}
-        self.cw_identifiers = {c.identifier.lower() for c in world.connectwise_companies.values()}
         self.contracts: dict[tuple[str, str, int], _Contract] = {}
         self._at_services: dict[int, AutotaskService | None] = {}
         self._cw_products: dict[int, ConnectWiseProduct | None] = {}
@@ -85,40 +77,6 @@ class _Biller:
             self._cw_products[resource_id] = next(
                 (p for p in self.world.connectwise_products.values() if p.identifier == code), None)
         return self._cw_products[resource_id]
-
-    # --- companies --------------------------------------------------------------------------------
-    def companies(self, names: dict[str, CompanyName]) -> None:
-        world, rng = self.world, self.rng
-        for company in self.book.companies.values():
-            if company.account_id is not None:
-                known = world.truth.company_for_account.get(company.account_id)
-                if known:
-                    self.book.truth.company_for_pax8[company.id] = dict(known)
-                continue
-            in_autotask, in_connectwise = _which_psas(rng, 0.88)
-            since = company.updated.date() - timedelta(days=rng.randint(0, 60))
-            truth: dict[str, int] = {}
-            name = names[company.id]
-            if in_autotask:
-                spelled = make_unique(autotask_spelling(name, rng), self.at_names, company.city)
-                record = AutotaskCompany(id=self.at_company_ids.take(), name=spelled,
-                                         create_date=moment(rng, since),
-                                         last_modified=moment(rng, day_between(rng, since, world.today)))
-                record.last_modified = max(record.last_modified, record.create_date)
-                world.autotask_companies[record.id] = record
-                truth["autotask"] = record.id
-            if in_connectwise:
-                spelled = make_unique(connectwise_spelling(name, rng), self.cw_names, company.city)
-                record = ConnectWiseCompany(id=self.cw_company_ids.take(),
-                                            identifier=connectwise_identifier(spelled, self.cw_identifiers),
-                                            name=spelled, last_updated=moment(rng, day_between(rng, since,
-                                                                                               world.today)))
-                world.connectwise_companies[record.id] = record
-                truth["connectwise"] = record.id
-            if truth:
-                self.book.truth.company_for_pax8[company.id] = truth
-                if "autotask" in truth and rng.random() < 0.25:
-                    company.external_id = str(truth["autotask"])  # the MSP noted its PSA id in Pax8
 
     # --- contracts and services ---------------------------------------------------------------------
     def subscriptions(self) -> None:
@@ -249,8 +207,7 @@ def _which_psas(rng: random.Random, present: float) -> tuple[bool, bool]:
     return False, False
 
 
-def bill_in_psas(world: SandboxWorld, book: Pax8Book, rng: random.Random, names: dict[str, CompanyName]) -> None:
+def bill_in_psas(world: SandboxWorld, book: Pax8Book, rng: random.Random) -> None:
     biller = _Biller(world, book, rng)
-    biller.companies(names)
     biller.subscriptions()
     biller.prelink()

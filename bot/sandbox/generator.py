@@ -6,9 +6,10 @@ same ids, names, counts and timestamps. `small` is about 50 customers; `large` i
 about 10,000 subscription lines, built in well under a second.
 
 The marketplace half is built by `bot.sandbox.marketplace_seed`, the PSA half (Autotask and
-ConnectWise both, for the same MSP) by `bot.sandbox.psa_seed`, the MSP's Pax8 book (and what the PSAs
-bill for it) by `bot.sandbox.pax8.book_seed`, and `advance_day` lives in `bot.sandbox.day_passes`;
-this module is the one entry point the sandbox app and tests use.
+ConnectWise both, for the same MSP) by `bot.sandbox.psa_seed` and its HaloPSA side by
+`bot.sandbox.halopsa.seed`, the MSP's Pax8 book (and, on request, what the PSAs bill for it) by
+`bot.sandbox.pax8.book_seed`, and `advance_day` lives in `bot.sandbox.day_passes`; this module is the
+one entry point the sandbox app and tests use.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from datetime import date
 from typing import Literal
 
 from bot.sandbox.day_passes import DayReport, advance_day
+from bot.sandbox.halopsa.seed import seed_halopsa
 from bot.sandbox.marketplace_seed import build_customers, build_products
 from bot.sandbox.pax8.book_seed import build_book
 from bot.sandbox.psa_seed import seed_psa
@@ -39,6 +41,7 @@ def generate_world(*, seed: int, scale: Scale, today: date, bill_pax8_in_psas: b
     build_products(world, rng)
     profiles = build_customers(world, rng, CUSTOMERS_PER_SCALE[scale])
     seed_psa(world, rng, profiles)
+    seed_halopsa(world, profiles)  # its own seeded generator: the other PSAs are the same with or without it
     world.credentials.odin_sample_account = _sample_account(world)
     # last, from streams of its own: the rest is the same with or without Pax8
     build_book(world, profiles, billed_in_psas=bill_pax8_in_psas)

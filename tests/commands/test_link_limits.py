@@ -11,7 +11,6 @@ from bot.commands.ids import LinkActionId
 from bot.commands.relations_views import rows_block_id
 from bot.db.links import link_resource
 from bot.db.models import Marketplace, MarketplaceCompany, PsaService, ResourceLink
-from bot.sandbox.many_companies import insert_many_companies
 from tests.commands.link_setup import (
     DANA,
     Modal,
@@ -23,6 +22,7 @@ from tests.commands.link_setup import (
     start_app,
     until,
 )
+from tests.many_companies import insert_many_companies
 
 COMPANIES = 5000
 LONG_NAME = "Wolfeschlegelsteinhausenbergerdorff " * 6 + "Holdings Inc."
@@ -33,7 +33,7 @@ async def big(aiohttp_client, slack, tmp_path, database_url):  # noqa: F811
     recorder, _ = slack
     context, sender = await start_app(aiohttp_client, slack, tmp_path, database_url)
     async with context.sessions() as session:
-        many = await insert_many_companies(session=session, count=COMPANIES)
+        many = await insert_many_companies(session=session, count=COMPANIES, now=context.clock())
         session.add(MarketplaceCompany(marketplace=Marketplace.ingram, external_id="long", name=LONG_NAME[:255]))
         await session.commit()
     return recorder, context, sender, many

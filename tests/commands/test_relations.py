@@ -13,7 +13,6 @@ from bot.commands.relations_views import CURRENT, rows_block_id
 from bot.db.audit import audit_events_for
 from bot.db.links import link_resource, unlink_resource
 from bot.db.models import ResourceLink
-from bot.sandbox.many_companies import insert_many_companies
 from tests.commands.link_setup import (
     DANA,
     Modal,
@@ -25,6 +24,7 @@ from tests.commands.link_setup import (
     until,
 )
 from tests.commands.test_link_wizard import workspace  # noqa: F401 - the fixture
+from tests.many_companies import insert_many_companies
 
 SCORE = re.compile(r" · (\d{1,3})%$")
 
@@ -34,7 +34,7 @@ async def app(aiohttp_client, slack, tmp_path, database_url):  # noqa: F811
     recorder, _ = slack
     context, sender = await start_app(aiohttp_client, slack, tmp_path, database_url)
     async with context.sessions() as session:
-        await insert_many_companies(session=session, count=45)
+        await insert_many_companies(session=session, count=45, now=context.clock())
     return recorder, context, sender
 
 

@@ -19,6 +19,7 @@ from bot.demo.workspace import open_workspace
 from bot.sandbox.app import Sandbox
 from bot.sandbox.slack_blocks import validate_message_blocks
 from bot.sync.failure_causes import cause_key, normalise_error
+from bot.sync.schedule import JobId
 from tests.commands.test_seats_command import (  # noqa: F401 - the slack fixture
     BILLING_CHANNEL,
     LEE,
@@ -30,7 +31,7 @@ from tests.commands.test_seats_command import (  # noqa: F401 - the slack fixtur
 )
 from tests.conftest import TEST_SECRET_KEY
 from tests.sync.engine_setup import link_line, pick_lines
-from web.app import FAILURE_ALERTS_JOB, create_app
+from web.app import create_app
 
 NOT_A_MEMBER = "C0RANDOM001"
 
@@ -241,7 +242,7 @@ async def test_the_scheduled_job_and_a_slack_sync_both_raise_the_alert(aiohttp_c
         await session.commit()
     await aiohttp_client(create_app(context, run_scheduler=True))
     await until(lambda: context.scheduler.is_leader)  # its first lease renewal runs at start
-    assert await context.scheduler.run_job_now(FAILURE_ALERTS_JOB)
+    assert await context.scheduler.run_job_now(JobId.FAILURE_ALERTS)
 
     alerts = [c.args for c in chat(recorder, "chat.postMessage") if "could not take" in c.args["text"]]
     assert [a["text"].split(":")[0] for a in alerts] == ["Autotask could not take 2 changes",

@@ -3,8 +3,6 @@ modal submissions into /slack/events approve, reject and edit them; the Autotask
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from sqlalchemy import select
 
@@ -90,14 +88,9 @@ def section_text(recorder, ts: str, adjustment_id: int) -> str:
 
 
 async def kept_state(context, key: str) -> SlackMessageState:
-    """The kept message's state once the listener has recorded it (it updates Slack first)."""
-    for _ in range(200):
-        async with context.sessions() as session:
-            row = await session.scalar(select(SlackMessage).where(SlackMessage.key == key))
-        if row.state is SlackMessageState.resolved:
-            break
-        await asyncio.sleep(0.01)
-    return row.state
+    """The kept message's state as the listener recorded it (it updates Slack first): read after listeners_done."""
+    async with context.sessions() as session:
+        return await session.scalar(select(SlackMessage.state).where(SlackMessage.key == key))
 
 
 def posted_messages(recorder) -> list:

@@ -25,7 +25,6 @@ from pathlib import Path
 from bot.clock import SYSTEM_CLOCK
 from bot.db.engine import create_engine, session_factory
 from bot.db.migrate import upgrade
-from bot.db.models import PsaSystem
 from bot.sync.suggestions import suggest_links
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the seeder lives with the tests
@@ -48,7 +47,7 @@ async def one_run(sessions) -> dict:
     ticking = asyncio.create_task(ticker())
     started = time.perf_counter()
     async with sessions() as session:
-        suggestions = await suggest_links(session=session, psa=PsaSystem.autotask)
+        suggestions = await suggest_links(session=session, psa="autotask")
     took = time.perf_counter() - started
     done.set()
     await ticking

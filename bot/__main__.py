@@ -17,27 +17,32 @@ log = logging.getLogger("seatsync")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from bot.connectors.registry import VENDORS
+
     parser = argparse.ArgumentParser(prog="seatsync", description="Bill every seat bought, exactly once.")
     parser.add_argument("--version", action="version", version=f"seatsync {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     commands.add_parser("serve", help="run the web service, the Slack endpoint and the scheduler")
 
-    sandbox = commands.add_parser("sandbox",
-                                  help="serve the simulators of Odin, Ingram, Autotask, ConnectWise and Slack")
+    sandbox = commands.add_parser("sandbox", help="serve the simulators of the marketplaces, the PSAs and Slack")
     sandbox.add_argument("--port", type=int, default=8080, help="port to serve on (default 8080)")
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--scale", choices=("small", "large"), default="small")
     sandbox.add_argument("--seed", type=int, default=1, help="data and credentials are fixed for a seed")
     sandbox.add_argument("--faults", choices=("none", "light", "heavy"), default="none")
+    sandbox.add_argument("--slack-request-url", default="http://127.0.0.1:3000/slack/events",
+                         help="the app's Slack endpoint, where the Slack console sends what people do "
+                              "(default: seatsync serve's on this machine)")
     sandbox.add_argument("--print-config", action="store_true",
                          help="print base URLs and credentials as JSON for a sandbox on --port, and exit")
 
     demo = commands.add_parser("demo", help="the whole product against the bundled simulators")
     demo.add_argument("--once", action="store_true",
                       help="one scripted run (link, let days pass, sync until settled), ending with a JSON line")
-    demo.add_argument("--psa", choices=("autotask", "connectwise"), default="autotask")
-    demo.add_argument("--marketplace", choices=("odin", "ingram"), default="odin")
+    for kind in ("psa", "marketplace"):
+        choices = VENDORS.demo_choices(kind)
+        demo.add_argument(f"--{kind}", choices=choices, default=choices[0] if choices else None)
     demo.add_argument("--scale", choices=("small", "large"), default="small")
     demo.add_argument("--faults", choices=("none", "light", "heavy"), default="none")
     demo.add_argument("--days", type=int, default=3)
@@ -217,7 +222,10 @@ def _sandbox(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING)
     try:
         asyncio.run(serve_sandbox(port=args.port, seed=args.seed, scale=args.scale, faults=args.faults,
-                                  host=args.host))
+                                  host=args.host, slack_request_url=args.slack_request_url))
+    except ValueError as exc:
+        print(f"seatsync sandbox: {exc}", file=sys.stderr)
+        return 2
     except OSError as exc:
         print(f"seatsync sandbox: cannot serve on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
         return 1

@@ -2,7 +2,7 @@
 
 The team is the union of `AppSettings.billing_team` (changed by the config modal) and
 `SEATSYNC_BILLING_TEAM` (seeded from the environment): Slack user ids (U…/W…) and user group ids
-(S…), a group's members resolved with `usergroups.users.list`. When both are empty (the demo),
+(S…), a group's members resolved with `usergroups.users.list`. When both are empty (a fresh install),
 everyone is a member.
 """
 

@@ -3,7 +3,9 @@
 It links the high-confidence name matches, reconciles them, then lets a marketplace day pass every
 `day_seconds` and syncs, narrating what it posted. SeatSync itself is the real service (`/healthz`,
 `/slack/events` with the scheduler) pointed at the Slack simulator, so a signed request (see the
-printed signing secret) drives it like Slack would.
+printed signing secret) drives it like Slack would; the Slack console (`bot.sandbox.slack_console`) sends
+those requests for a person clicking in a browser. The simulator's @billing-team group is the billing
+team, so the console's other people are refused as outsiders would be.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from aiohttp import web
 
 from bot.clock import SYSTEM_CLOCK, Clock
 from bot.config import Settings
+from bot.connectors.registry import VENDORS
 from bot.db.app_settings import load_app_settings, save_app_settings
 from bot.demo.scripted import describe_posting, link_high_confidence, settle
 from bot.demo.workspace import ACTOR, DemoWorkspace, open_workspace
@@ -56,12 +59,15 @@ async def run_live(settings: Settings, *, port: int, env_overrides: set[str], da
         stamp = clock().strftime("%Y%m%d-%H%M%S")
         database_url = f"sqlite+aiosqlite:///{Path(settings.data_dir) / f'demo-{stamp}.db'}"
     workspace = await open_workspace(sandbox=sandbox, database_url=database_url, secret_key=settings.secret_key,
-                                     marketplace="odin", psa="autotask", fast_retries=False, connector_timeout=10.0,
+                                     marketplace=VENDORS.demo_choices("marketplace")[0],
+                                     psa=VENDORS.demo_choices("psa")[0], fast_retries=False, connector_timeout=10.0,
                                      clock=clock)
     live = demo_settings(settings, sandbox, port=port, env_overrides=env_overrides)
     async with workspace.sessions() as session:  # alerts, held changes and the checklist go to the simulator
         app_settings = await load_app_settings(session=session)
         app_settings.alerts_channel = app_settings.checklist_channel = DEMO_CHANNEL
+        if not settings.billing_team and not app_settings.billing_team:
+            app_settings.billing_team = [DEMO_BILLING_TEAM]
         await save_app_settings(session=session, settings=app_settings, actor=ACTOR)
         await session.commit()
     context = create_context(live, engine=workspace.db, clock=workspace.clock)
@@ -69,7 +75,9 @@ async def run_live(settings: Settings, *, port: int, env_overrides: set[str], da
     runner = web.AppRunner(create_app(context), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, live.host, live.port).start()
+    sandbox.connect_slack_app(f"http://{live.host}:{live.port}/slack/events", live.slack_signing_secret)
     say(f"SeatSync demo serving on {live.public_url}  (health: {live.public_url}/healthz)")
+    say(f"  Slack console (use SeatSync as in Slack, in a browser): {sandbox.console_url}")
     say(f"  Slack endpoint: {live.public_url}/slack/events  signing secret: {live.slack_signing_secret}")
     say(f"  simulators: {sandbox.base_url}  (Slack Web API: {live.slack_api_url})")
     say(f"  database: {database_url}")
@@ -100,6 +108,7 @@ def _fixed(workspace: DemoWorkspace):
 
 DEMO_REPORTS = ("linked", "unlinked", "unbilled", "adjustments")
 DEMO_CHANNEL = "C0BILLING01"  # the Slack simulator's #billing-alerts, where the bot is a member
+DEMO_BILLING_TEAM = "S0BILLING01"  # the Slack simulator's @billing-team: Dana and Sam
 SLACK_POSTS = ("chat.postMessage", "chat.update")
 
 
@@ -140,6 +149,7 @@ async def _days(workspace: DemoWorkspace, day_seconds: float, say: Say, settings
     await settle(workspace, say)
     say("reports (open in a browser; CSV and XLSX exports are linked from each page):")
     say("\n".join(report_links(settings, now=workspace.clock(), ttl=link_lifetime(day_seconds))))
+    say(f"try it in Slack: {workspace.sandbox.console_url}  (/seats link, /seats relations, /seats report adjustments)")
     seen = 0
     while True:
         await asyncio.sleep(day_seconds)

@@ -1,8 +1,10 @@
-"""All simulators on one aiohttp application: /odin, /ingram, /autotask, /connectwise, /slack, /admin.
+"""All simulators on one aiohttp application: /odin, /ingram, /autotask, /connectwise, /halopsa, /slack, /admin,
+and the Slack console (/console/, `bot.sandbox.slack_console`).
 
 `create_sandbox_app(sandbox)` builds it; `Sandbox.start()` serves it in-process on a port (0 for an
 ephemeral one, as tests use) and `Sandbox.config()` gives the base URLs and credentials that
-`seatsync sandbox --print-config` prints.
+`seatsync sandbox --print-config` prints. `Sandbox.slack_request_url` is the app's Slack endpoint, where
+the console sends what people do (as an app's *Request URL* in Slack's settings).
 """
 
 from __future__ import annotations
@@ -20,18 +22,22 @@ from bot.sandbox.autotask import autotask_error, create_autotask_app, move_zone
 from bot.sandbox.connectwise import connectwise_error, create_connectwise_app
 from bot.sandbox.faults import PROFILES, FaultKnobs, fault_middleware
 from bot.sandbox.generator import Scale, advance_day, generate_world
+from bot.sandbox.halopsa.app import create_halopsa_app, halopsa_admin_routes, halopsa_error
 from bot.sandbox.ingram import create_ingram_app, ingram_error, notify_changes
 from bot.sandbox.odin import create_odin_app, odin_error
 from bot.sandbox.slack import SlackRecorder, create_slack_app, slack_error
+from bot.sandbox.slack_console import CONSOLE_PATH, create_console_app
 from bot.sandbox.world import SandboxWorld
 
-SIMULATORS = ("odin", "ingram", "autotask", "connectwise", "slack")
+SIMULATORS = ("odin", "ingram", "autotask", "connectwise", "slack", "halopsa")  # append: fault seeds follow the order
+PSA_SYSTEMS = ("autotask", "connectwise", "halopsa")
 
 ODIN_PATH = "/odin/RPC2"
 INGRAM_PATH = "/ingram/marketplace/us"
 AUTOTASK_PATH = "/autotask/ATServicesRest"
 CONNECTWISE_PATH = "/connectwise/v4_6_release/apis/3.0"
 SLACK_PATH = "/slack/api/"
+HALOPSA_PATH = "/halopsa"
 
 
 @dataclass
@@ -44,6 +50,8 @@ class Sandbox:
     port: int = 0
     host: str = "127.0.0.1"
     webhook_marketplace: str = "ingram"  # whose ids change notifications carry (PUT /admin/webhook)
+    slack_request_url: str | None = None  # the app's Slack endpoint, for the console (PUT /admin/slack/request-url)
+    slack_timeout_s: float = 3.0  # how long the console waits for the app's answer, as Slack does
 
     @classmethod
     def generate(cls, *, seed: int = 1, scale: Scale = "small", today: date | None = None) -> Sandbox:
@@ -70,6 +78,16 @@ class Sandbox:
     @property
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def console_url(self) -> str:
+        return self.base_url + CONSOLE_PATH
+
+    def connect_slack_app(self, request_url: str, signing_secret: str | None = None) -> None:
+        """Where the console sends people's requests, and the secret the app checks them with (if not ours)."""
+        self.slack_request_url = request_url
+        if signing_secret:
+            self.slack.signing_secret = signing_secret
 
     def config(self) -> dict:
         creds = self.world.credentials
@@ -100,6 +118,16 @@ class Sandbox:
                 "public_key": creds.connectwise_public_key,
                 "private_key": creds.connectwise_private_key,
                 "client_id": creds.connectwise_client_id,
+            },
+            # Halo-hosted instance: `url` is the instance (its /api and /auth servers), tenant in ?tenant=
+            "halopsa": {
+                "url": base + HALOPSA_PATH,
+                "api_url": base + HALOPSA_PATH + "/api",
+                "auth_url": base + HALOPSA_PATH + "/auth",
+                "tenant": creds.halopsa_tenant,
+                "client_id": creds.halopsa_client_id,
+                "client_secret": creds.halopsa_client_secret,
+                "scope": "all",
             },
             "slack": {
                 "api_url": base + SLACK_PATH,
@@ -133,18 +161,27 @@ def create_sandbox_app(sandbox: Sandbox) -> web.Application:
         "ingram": (create_ingram_app(world), ingram_error),
         "autotask": (create_autotask_app(world), autotask_error),
         "connectwise": (create_connectwise_app(world), connectwise_error),
+        "halopsa": (create_halopsa_app(world), halopsa_error),
         "slack": (create_slack_app(sandbox.slack), slack_error),
     }
     for name, (sub, error_body) in facades.items():
         sub.middlewares.insert(0, fault_middleware(sandbox.faults[name], error_body))
         app.add_subapp(f"/{name}", sub)
     app.add_subapp("/admin", _admin_app(sandbox))
+    app.router.add_get(CONSOLE_PATH.rstrip("/"), _to_console)  # before the sub-app, which would answer 404
+    app.add_subapp(CONSOLE_PATH.rstrip("/"), create_console_app(sandbox.slack, lambda: sandbox.slack_request_url,
+                                                                timeout_s=sandbox.slack_timeout_s))
     app.router.add_get("/", _index)
     return app
 
 
 async def _index(request: web.Request) -> web.Response:
-    return web.json_response({"simulators": [f"/{name}" for name in SIMULATORS], "admin": "/admin"})
+    return web.json_response({"simulators": [f"/{name}" for name in SIMULATORS], "admin": "/admin",
+                              "slack_console": CONSOLE_PATH})
+
+
+async def _to_console(request: web.Request) -> web.Response:
+    raise web.HTTPFound(CONSOLE_PATH)
 
 
 def _admin_app(sandbox: Sandbox) -> web.Application:
@@ -230,8 +267,8 @@ def _admin_app(sandbox: Sandbox) -> web.Application:
 
     async def writes(request: web.Request) -> web.Response:
         system = request.match_info["system"]
-        if system not in ("autotask", "connectwise"):
-            return web.json_response({"error": "system must be autotask or connectwise"}, status=404)
+        if system not in PSA_SYSTEMS:
+            return web.json_response({"error": f"system must be one of {', '.join(PSA_SYSTEMS)}"}, status=404)
         records = [w for w in sandbox.world.write_log if w.system == system]
         per_service: dict[str, int] = {}
         for w in records:
@@ -258,7 +295,7 @@ def _admin_app(sandbox: Sandbox) -> web.Application:
         except ValueError:
             return web.json_response({"error": "the body must be JSON"}, status=400)
         url = body.get("url") if isinstance(body, dict) else None
-        if url is not None and not _is_loopback_http(url):
+        if url is not None and not is_loopback_http(url):
             return web.json_response({"error": "the sandbox only delivers webhooks to localhost"}, status=400)
         marketplace = body.get("marketplace", sandbox.webhook_marketplace) if isinstance(body, dict) else None
         if marketplace not in ("odin", "ingram"):
@@ -266,6 +303,18 @@ def _admin_app(sandbox: Sandbox) -> web.Application:
         sandbox.world.webhook_url = url
         sandbox.webhook_marketplace = marketplace
         return web.json_response({"url": url, "marketplace": marketplace, "secret_header": "X-Sandbox-Signature"})
+
+    async def set_slack_request_url(request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+        except ValueError:
+            return web.json_response({"error": "the body must be JSON"}, status=400)
+        url = body.get("url") if isinstance(body, dict) else None
+        if not is_loopback_http(url):
+            return web.json_response({"error": 'body must be {"url": "http://127.0.0.1:<port>/slack/events"}: '
+                                               "the sandbox only sends Slack's requests to localhost"}, status=400)
+        sandbox.slack_request_url = url
+        return web.json_response({"url": url, "console": sandbox.console_url})
 
     async def set_autotask_zone(request: web.Request) -> web.Response:
         body = await request.json()
@@ -289,7 +338,9 @@ def _admin_app(sandbox: Sandbox) -> web.Application:
         web.get("/writes/{system}", writes),
         web.get("/slack/calls", slack_calls),
         web.put("/webhook", set_webhook),
+        web.put("/slack/request-url", set_slack_request_url),
         web.put("/autotask/zone", set_autotask_zone),
+        *halopsa_admin_routes(sandbox.world),
     ])
     return admin
 
@@ -313,10 +364,14 @@ def world_summary(world: SandboxWorld) -> dict:
                         "agreements": len(world.connectwise_agreements),
                         "additions": len(world.connectwise_additions),
                         "writes": sum(1 for w in world.write_log if w.system == "connectwise")},
+        "halopsa": {"clients": len(world.halopsa.clients), "contracts": len(world.halopsa.contracts),
+                    "recurring_invoices": len(world.halopsa.recurring_invoices),
+                    "lines": len(world.halopsa.line_home), "invoices": len(world.halopsa.invoices),
+                    "writes": sum(1 for w in world.write_log if w.system == "halopsa")},
     }
 
 
-def _is_loopback_http(url: object) -> bool:
+def is_loopback_http(url: object) -> bool:
     """http to localhost or a loopback address, judged on the parsed host (a prefix test would let
     `http://localhost.example.com` or `http://127.0.0.1@example.com` through)."""
     if not isinstance(url, str):

@@ -7,7 +7,7 @@ import json
 import signal
 import sys
 
-from bot.sandbox.app import Sandbox
+from bot.sandbox.app import Sandbox, is_loopback_http
 from bot.sandbox.generator import Scale
 
 
@@ -17,8 +17,14 @@ def print_config(*, port: int, seed: int, scale: Scale, host: str = "127.0.0.1")
     print(json.dumps(sandbox.config()))
 
 
-async def serve_sandbox(*, port: int, seed: int, scale: Scale, faults: str, host: str = "127.0.0.1") -> None:
+async def serve_sandbox(*, port: int, seed: int, scale: Scale, faults: str, host: str = "127.0.0.1",
+                        slack_request_url: str | None = None) -> None:
+    """`slack_request_url`: the app's Slack endpoint, where the Slack console sends people's requests (localhost)."""
+    if slack_request_url is not None and not is_loopback_http(slack_request_url):
+        raise ValueError(f"--slack-request-url {slack_request_url!r} must be an http URL on localhost "
+                         "(the sandbox sends Slack's requests nowhere else)")
     sandbox = Sandbox.generate(seed=seed, scale=scale)
+    sandbox.slack_request_url = slack_request_url
     sandbox.apply_profile(faults)
     await sandbox.start(port=port, host=host)
     world = sandbox.world
@@ -27,6 +33,9 @@ async def serve_sandbox(*, port: int, seed: int, scale: Scale, faults: str, host
           f"admin token in --print-config; Ctrl-C to stop", file=sys.stderr)
     for name, entry in sandbox.config().items():
         print(f"  {name:12} {entry.get('url') or entry.get('api_url')}", file=sys.stderr)
+    print(f"  Slack console (a person's Slack, in a browser): {sandbox.console_url}", file=sys.stderr)
+    print(f"    it sends Slack's signed requests to {slack_request_url or '(no app: --slack-request-url)'}",
+          file=sys.stderr)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

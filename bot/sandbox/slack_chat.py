@@ -199,3 +199,26 @@ def _original_message(rec: SlackRecorder, channel_id: str | None, ts: str | None
     if public is not None:
         return public
     return next((m for m in rec.ephemeral if m.channel == channel_id and m.ts == ts), None)
+
+
+def command_reply(rec: SlackRecorder, *, channel_id: str, user_id: str, command: str, body: Any) -> list[str]:
+    """What Slack shows for a slash command's HTTP answer (Slack's "Responding to slash commands"): nothing for an
+    empty body; a plain text or JSON `{text, blocks, response_type}` body is a message from the app, ephemeral to
+    the person unless `response_type` is `in_channel` (then the command is shown in the channel before it).
+    Returns what Slack would refuse in the answer (then nothing is shown)."""
+    if body in (None, "", {}):
+        return []
+    args = body if isinstance(body, dict) else {"text": str(body)}
+    try:
+        text, blocks, attachments = message_content(rec, args)
+    except SlackMethodError as exc:
+        return [exc.error, *exc.extra.get("response_metadata", {}).get("messages", [])]
+    if args.get("response_type") == "in_channel":
+        rec.add_user_message(channel_id, user_id, command)
+        message = _bot_message(rec, text, blocks, attachments)
+        rec.messages[(channel_id, message["ts"])] = SlackMessage(channel=channel_id, message=message)
+    else:
+        message = _bot_message(rec, text, blocks, attachments)
+        rec.ephemeral.append(SlackMessage(channel=channel_id, message=message, ephemeral_to=user_id))
+    rec.changed()
+    return []

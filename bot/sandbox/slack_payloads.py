@@ -108,12 +108,14 @@ def locate(blocks: list[Any], action_id: str, block_id: str | None) -> tuple[str
     return block_id or str(block.get("block_id", "")), element
 
 
-def submission_state(view: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+def submission_state(view: dict[str, Any], values: dict[str, Any], *, check_required: bool = True
+                     ) -> dict[str, Any]:
     """`view.state.values` for a submission: every input block, filled from `values`.
 
     `values` maps block_id -> {action_id: choice} or block_id -> choice (the block's one element).
-    Raises ValueError for an unknown block_id, or an empty required input (Slack's client would not
-    let the user submit).
+    Raises ValueError for an unknown block_id, or (with `check_required`, as for a submission) an empty
+    required input (Slack's client would not let the user submit). A click in the view sends the state
+    as it is, empty required inputs too.
     """
     inputs = {b["block_id"]: b for b in view.get("blocks", [])
               if isinstance(b, dict) and b.get("type") == "input" and isinstance(b.get("element"), dict)}
@@ -127,7 +129,7 @@ def submission_state(view: dict[str, Any], values: dict[str, Any]) -> dict[str, 
         given = values.get(block_id)
         if isinstance(given, dict) and set(given) <= {action_id} and given:
             given = given[action_id]
-        if given in (None, "", []) and not block.get("optional", False):
+        if check_required and given in (None, "", []) and not block.get("optional", False):
             raise ValueError(f"input {block_id!r} is required; Slack would not submit the view without it")
         state[block_id] = {action_id: {"type": kind, **element_value(element, kind, given)}}
     return state

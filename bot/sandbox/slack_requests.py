@@ -2,7 +2,7 @@
 
 `SlackRequestSender` builds each request as Slack does and POSTs it to the app's Slack endpoint:
 - slash commands: `application/x-www-form-urlencoded` fields;
-- block_actions / view_submission / block_suggestion: `application/x-www-form-urlencoded` with one
+- block_actions / view_submission / view_closed / block_suggestion: `application/x-www-form-urlencoded` with one
   field, `payload=<JSON>`;
 - Events API (`event_callback`, `url_verification`): `application/json`.
 Every request carries `X-Slack-Request-Timestamp` and `X-Slack-Signature` =
@@ -41,7 +41,7 @@ from bot.sandbox.slack_payloads import (
     slash_command_fields,
     submission_state,
 )
-from bot.sandbox.slack_views import apply_submission_ack
+from bot.sandbox.slack_views import apply_submission_ack, close_view
 from bot.sandbox.slack_workspace import SlackChannel, SlackRecorder, SlackUser, SlackView
 
 USER_AGENT = "Slackbot 1.0 (+https://api.slack.com/robots)"
@@ -153,7 +153,7 @@ class SlackRequestSender:
         if view is not None:
             stored = self._view(view)
             if values is not None:
-                stored.body["state"] = {"values": submission_state(stored.body, values)}
+                stored.body["state"] = {"values": submission_state(stored.body, values, check_required=False)}
             surface_blocks = stored.body["blocks"]
             payload["container"] = {"type": "view", "view_id": stored.id}
             payload["trigger_id"] = rec.issue_trigger_id(user.id, view_id=stored.id)
@@ -211,6 +211,23 @@ class SlackRequestSender:
         else:
             reply.problems = [f"the app answered HTTP {reply.status}; Slack shows the user an error"]
         return reply
+
+    async def view_closed(self, view: str | dict[str, Any], *, user_id: str | None = None, is_cleared: bool = False,
+                          delivery: Delivery | None = None) -> SlackReply | None:
+        """The user closes a modal (its Close button or ✕; `is_cleared` when the whole stack goes). The view
+        leaves the stack; Slack tells the app only when the view asked (`notify_on_close`), else None."""
+        rec = self.recorder
+        stored = self._view(view)
+        if not stored.open:
+            raise ValueError(f"view {stored.id} is not open; the user cannot close it")
+        user = self._user(user_id or stored.user_id)
+        payload = interaction_base(rec, "view_closed", user)
+        payload["view"] = copy.deepcopy(stored.body)
+        payload["is_cleared"] = is_cleared
+        close_view(rec, stored.id, whole_stack=is_cleared)
+        if not stored.body.get("notify_on_close"):
+            return None
+        return await self._send_interaction(payload, delivery)
 
     async def block_suggestion(self, action_id: str, value: str, *, view: str | dict[str, Any] | None = None,
                                message: str | dict[str, Any] | None = None, block_id: str | None = None,

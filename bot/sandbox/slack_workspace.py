@@ -173,6 +173,7 @@ class SlackRecorder:
         self.app_id = "A0SEATSYNC1"
         self.bot_id = "B0SEATBOT01"
         self.verification_token = "sandboxVerificationTok3n"
+        self.listeners: list[Callable[[], None]] = []  # told after every recorded call (the browser console)
         self.reset()
 
     # --- lifecycle -------------------------------------------------------------------------------
@@ -344,7 +345,13 @@ class SlackRecorder:
         call = RecordedCall(method=method, args=args, status=status, response=response, at=self.now(),
                             http_method=http_method, fault_injected=fault_injected)
         self._calls.append(call)
+        self.changed()
         return call
+
+    def changed(self) -> None:
+        """Tell the listeners that the workspace may look different now."""
+        for listener in list(self.listeners):
+            listener()
 
     def calls(self, method: str | None = None) -> list[RecordedCall]:
         return [c for c in self._calls if method is None or c.method == method]

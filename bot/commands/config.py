@@ -52,7 +52,7 @@ from bot.db.configuration import (
 )
 from bot.keys import SecretDecryptionError
 from bot.log_redaction import register_secret
-from bot.sync.jobs import schedule_triggers
+from bot.sync.schedule import settings_triggers
 
 if TYPE_CHECKING:
     from web.context import AppContext
@@ -171,7 +171,7 @@ def _submit(context: AppContext):
             return
         await ack(response_action="update", view=notice_view("Config saved", saved_summary(outcome, user_id)))
         context.engines.invalidate()
-        rescheduled = context.scheduler.reschedule(schedule_triggers(outcome.settings))
+        rescheduled = context.scheduler.reschedule(settings_triggers(outcome.settings))
         log.info("configuration saved by %s: settings %s, connections %s; rescheduled %s", user_id,
                  ", ".join(outcome.changed_settings) or "unchanged", ", ".join(outcome.saved_connections) or "none",
                  ", ".join(rescheduled) or "no running jobs")

@@ -14,6 +14,7 @@ from bot.db.links import link_company, link_subscription
 from bot.db.models import ResourceLink
 from bot.demo.workspace import open_workspace
 from bot.sandbox.app import Sandbox
+from tests.bolt_listeners import listeners_done
 from tests.commands.link_setup import (
     BILLING_CHANNEL,
     DANA,
@@ -27,7 +28,6 @@ from tests.commands.link_setup import (
     option_texts,
     slack,  # noqa: F401 - the fixture
     start_app,
-    until,
 )
 from tests.conftest import TEST_SECRET_KEY
 from tests.sync.engine_setup import pick_lines
@@ -67,7 +67,8 @@ async def test_the_wizard_walks_every_level_and_posts_the_reconciliation(aiohttp
     # `[name]`: the modal opens at once, then the likely marketplace company is picked for the user
     reply = await sender.slash_command(f"link {rows.company}")
     assert reply.status == 200 and reply.body == ""
-    await until(lambda: recorder.calls("views.update"), what="the pre-picked company")
+    await listeners_done()
+    assert recorder.calls("views.update")
     assert [c.method for c in recorder.calls() if c.method.startswith("views.")] == ["views.open", "views.update"]
     assert modal.top["callback_id"] == LinkCallbackId.WIZARD
     assert modal.element(LinkActionId.PICK_COMPANY)["initial_option"]["value"] == str(rows.company_id)
@@ -97,7 +98,8 @@ async def test_the_wizard_walks_every_level_and_posts_the_reconciliation(aiohttp
 
     assert done.json == {"response_action": "clear"} and done.problems == []
     assert not modal.is_open
-    await until(lambda: messages_in(recorder, BILLING_CHANNEL), what="the reconciliation result")
+    await listeners_done()
+    assert messages_in(recorder, BILLING_CHANNEL)
     posted, = messages_in(recorder, BILLING_CHANNEL)
     assert posted["text"] == (f"Odin / CloudBlue BA 8 · Autotask 1 → posted +7 {rows.resource} for "
                               f"{rows.psa_company}.")
@@ -134,7 +136,8 @@ async def test_a_second_link_in_the_same_subscription_is_already_in_step(aiohttp
         await session.commit()
 
     await sender.slash_command("link")
-    await until(lambda: modal.is_open, what="the modal")
+    await listeners_done()
+    assert modal.is_open
     companies = await modal.options(LinkActionId.PICK_COMPANY, typed=rows.company)
     assert option_texts(companies)[0].startswith(rows.company)
     await modal.pick(LinkActionId.PICK_COMPANY, companies.json["options"][0])
@@ -149,7 +152,8 @@ async def test_a_second_link_in_the_same_subscription_is_already_in_step(aiohttp
                                                              rows.service))
     await modal.submit()
 
-    await until(lambda: messages_in(recorder, BILLING_CHANNEL), what="the reconciliation result")
+    await listeners_done()
+    assert messages_in(recorder, BILLING_CHANNEL)
     assert messages_in(recorder, BILLING_CHANNEL)[0]["text"] == (
         f"Odin / CloudBlue BA 8 · Autotask 8 → already in step: {rows.resource} for {rows.psa_company}.")
     assert workspace.line.writes() == []
@@ -167,7 +171,8 @@ async def test_a_psa_that_cannot_be_reached_is_said_in_plain_words(aiohttp_clien
     context.engine_source = demo_engine
     rows, modal = workspace.rows, Modal(recorder, sender)
     await sender.slash_command(f"link {rows.company}")
-    await until(lambda: recorder.calls("views.update"), what="the pre-picked company")
+    await listeners_done()
+    assert recorder.calls("views.update")
     for action_id, name in ((LinkActionId.PICK_PSA_COMPANY, rows.psa_company),
                             (LinkActionId.PICK_SUBSCRIPTION, rows.subscription),
                             (LinkActionId.PICK_CONTRACT, rows.contract), (LinkActionId.PICK_RESOURCE, rows.resource),
@@ -177,7 +182,8 @@ async def test_a_psa_that_cannot_be_reached_is_said_in_plain_words(aiohttp_clien
 
     await modal.submit()
 
-    await until(lambda: messages_in(recorder, BILLING_CHANNEL), what="the reconciliation result")
+    await listeners_done()
+    assert messages_in(recorder, BILLING_CHANNEL)
     text = messages_in(recorder, BILLING_CHANNEL)[0]["text"]
     assert text.startswith("Odin / CloudBlue BA 8 · Autotask 1 → not reconciled yet: "
                            "the PSA could not be read (")

@@ -28,6 +28,7 @@ from bot.db.models import (
 )
 from bot.demo.workspace import open_workspace
 from bot.sandbox.app import Sandbox
+from tests.bolt_listeners import listeners_done
 from tests.commands.link_setup import (  # noqa: F401 - the slack fixture
     DANA,
     LEE,
@@ -41,7 +42,6 @@ from tests.commands.link_setup import (  # noqa: F401 - the slack fixture
     slack,
     small_world,
     start_app,
-    until,
 )
 from tests.conftest import TEST_SECRET_KEY
 from tests.sync.engine_setup import link_line, pick_lines
@@ -55,7 +55,8 @@ async def opened(modal: Modal, sender, text: str = "policy", user: str = DANA) -
     before = len(modal.recorder.calls("views.open"))
     reply = await sender.slash_command(text, user_id=user)
     assert reply.status == 200 and reply.body == ""
-    await until(lambda: len(modal.recorder.calls("views.open")) > before, what="views.open")
+    await listeners_done()
+    assert len(modal.recorder.calls("views.open")) > before
     assert modal.recorder.calls("views.open")[-1].ok, failed_calls(modal.recorder)
     assert_valid_view(modal.top)
     return modal.top
@@ -221,7 +222,8 @@ async def test_someone_outside_the_billing_team_is_refused(aiohttp_client, slack
 
     reply = await sender.slash_command("policy", user_id=LEE)
     assert reply.status == 200
-    await until(lambda: ephemeral_texts(recorder, LEE))
+    await listeners_done()
+    assert ephemeral_texts(recorder, LEE)
     assert ephemeral_texts(recorder, LEE) == ["Only the billing team can do that. Ask one of: <@U0DANA0001>."]
     assert recorder.calls("views.open") == []
 

@@ -13,6 +13,7 @@ from bot.db.links import link_resource
 from bot.db.models import Scope
 from bot.db.policies import set_min_margin_percent
 from bot.sandbox.slack_blocks import validate_message_blocks
+from tests.bolt_listeners import listeners_done
 from tests.commands.link_setup import (  # noqa: F401 - the slack fixture
     BILLING_CHANNEL,
     DANA,
@@ -20,7 +21,6 @@ from tests.commands.link_setup import (  # noqa: F401 - the slack fixture
     slack,
     small_world,
     start_app,
-    until,
 )
 
 PUBLIC_URL = "https://seatsync.example.com"
@@ -45,7 +45,8 @@ async def test_the_margin_report_lists_each_link_with_its_verdict_and_links_to_i
     reply = await sender.slash_command("report margin")
 
     assert reply.status == 200 and not reply.body
-    await until(lambda: posted(recorder))
+    await listeners_done()
+    assert posted(recorder)
     message, = posted(recorder)
     assert message["channel"] == BILLING_CHANNEL
     assert message["text"] == "Margin of linked resources: 2 rows, 1 customers, 11 seats judged"
@@ -65,7 +66,8 @@ async def test_the_margin_report_lists_each_link_with_its_verdict_and_links_to_i
 
     filtered = await sender.slash_command("report margin status=below_minimum")
     assert filtered.status == 200
-    await until(lambda: len(posted(recorder)) == 2)
+    await listeners_done()
+    assert len(posted(recorder)) == 2
     assert posted(recorder)[1]["text"].startswith("Margin of linked resources: 1 rows")
     assert failed_calls(recorder) == []
 
@@ -81,6 +83,7 @@ async def test_usage_names_the_margin_report_and_its_bad_filters_are_explained(
 
     dated = await sender.slash_command("report margin date_from=2026-01-01")
     assert dated.status == 200
-    await until(lambda: recorder.ephemeral_messages(DANA))
+    await listeners_done()
+    assert recorder.ephemeral_messages(DANA)
     assert "has no date range" in recorder.ephemeral_messages(DANA)[0].message["text"]
     assert posted(recorder) == []

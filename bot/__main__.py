@@ -11,6 +11,7 @@ import sys
 from bot import __version__
 from bot.clock import SYSTEM_CLOCK, Clock
 from bot.config import ConfigError, Settings, load_settings
+from bot.db.migrate import DatabaseNotReady
 from bot.log_redaction import configure_logging
 
 log = logging.getLogger("seatsync")
@@ -79,8 +80,9 @@ def main(argv: list[str] | None = None, *, clock: Clock = SYSTEM_CLOCK) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "sandbox":  # needs no SeatSync settings: it is the outside world
         return _sandbox(args)
-    try:
-        settings = load_settings()
+    reads_only = _reads_only(args)
+    try:  # a command that only reads neither generates a secret key nor needs one unless it signs
+        settings = load_settings(create_secret_key=not reads_only, require_secret_key=not reads_only)
     except ConfigError as exc:
         print(f"seatsync: configuration error: {exc}", file=sys.stderr)
         return 2
@@ -109,6 +111,9 @@ def main(argv: list[str] | None = None, *, clock: Clock = SYSTEM_CLOCK) -> int:
             return links_command(settings, args, clock=clock)
     except BrokenPipeError:  # `seatsync links export | head`: the reader has had enough
         return 0
+    except DatabaseNotReady as exc:
+        print(f"seatsync {args.command}: {exc}", file=sys.stderr)
+        return 1
     except Exception as exc:
         reason = _database_unreachable(exc)
         if reason is None:
@@ -116,6 +121,13 @@ def main(argv: list[str] | None = None, *, clock: Clock = SYSTEM_CLOCK) -> int:
         print(f"seatsync {args.command}: cannot reach the database: {reason}", file=sys.stderr)
         return 1
     raise AssertionError(args.command)
+
+
+def _reads_only(args: argparse.Namespace) -> bool:
+    """Commands that only read: they never create a database, a folder or a secret key (bot.db.migrate.open_existing)."""
+    return (args.command == "report"
+            or (args.command == "db" and args.db_command == "current")
+            or (args.command == "links" and (args.links_command == "export" or not args.apply)))
 
 
 def _database_unreachable(exc: Exception) -> str | None:
@@ -225,10 +237,13 @@ def _sandbox(args: argparse.Namespace) -> int:
 
 
 async def _db(settings: Settings, action: str) -> int:
-    from bot.db.engine import create_engine
+    from bot.db.engine import create_engine, sqlite_file
     from bot.db.migrate import current_revision, head_revision, upgrade
 
-    engine = create_engine(settings.database_url)
+    path = sqlite_file(settings.database_url)
+    if action == "current" and path is not None and not path.is_file():
+        raise DatabaseNotReady(f"no database at {path}: `seatsync db upgrade` (or `seatsync serve`) creates it")
+    engine = create_engine(settings.database_url, create_folder=action == "upgrade")
     try:
         if action == "upgrade":
             await upgrade(engine)

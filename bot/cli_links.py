@@ -21,7 +21,7 @@ from bot.db.links_transfer import (
     read_links_csv,
     write_links_csv,
 )
-from bot.db.migrate import upgrade
+from bot.db.migrate import open_existing, upgrade
 from bot.db.models import AdjustmentTrigger
 from bot.keys import SecretBox
 from bot.sync.planning import LinkFailure
@@ -39,7 +39,7 @@ def links_command(settings: Settings, args: argparse.Namespace, *, out: TextIO |
 
 
 def _export(settings: Settings, output: str | None, out: TextIO, err: TextIO) -> int:
-    rows = asyncio.run(_with_sessions(settings, _export_rows))
+    rows = asyncio.run(_with_sessions(settings, _export_rows, read_only=True))
     if output is None:
         write_links_csv(rows, out)
         return 0
@@ -82,13 +82,17 @@ def _import(settings: Settings, path: Path, *, apply: bool, out: TextIO, err: Te
         await _reconcile(settings, sessions, result.new_resource_link_ids, out, clock=clock)
         return 0
 
-    return asyncio.run(_with_sessions(settings, run))
+    return asyncio.run(_with_sessions(settings, run, read_only=not apply))
 
 
-async def _with_sessions(settings: Settings, work):
-    db = create_engine(settings.database_url)
-    try:
+async def _with_sessions(settings: Settings, work, *, read_only: bool):
+    """`read_only`: the database must exist at the current schema (never created nor migrated)."""
+    if read_only:
+        db = await open_existing(settings.database_url)
+    else:
+        db = create_engine(settings.database_url)
         await upgrade(db)
+    try:
         return await work(session_factory(db))
     finally:
         await db.dispose()

@@ -124,7 +124,8 @@ def main(argv: list[str] | None = None, *, clock: Clock = SYSTEM_CLOCK) -> int:
 
 
 def _reads_only(args: argparse.Namespace) -> bool:
-    """Commands that only read: they never create a database, a folder or a secret key (bot.db.migrate.open_existing)."""
+    """Commands that only read: they never create a database, a folder or a secret key
+    (bot.db.migrate.open_existing)."""
     return (args.command == "report"
             or (args.command == "db" and args.db_command == "current")
             or (args.command == "links" and (args.links_command == "export" or not args.apply)))

@@ -26,6 +26,7 @@ from bot.db.models import AdjustmentTrigger
 from bot.keys import SecretBox
 from bot.sync.planning import LinkFailure
 from bot.sync.summary import describe_change
+from bot.wording import counted
 
 ACTOR = "cli:links-import"
 
@@ -50,7 +51,7 @@ def _export(settings: Settings, output: str | None, out: TextIO, err: TextIO) ->
     except OSError as exc:
         print(f"seatsync links export: cannot write {output}: {exc.strerror}", file=err)
         return 1
-    print(f"wrote {len(rows)} links to {output}", file=err)
+    print(f"wrote {counted(len(rows), 'link')} to {output}", file=err)
     return 0
 
 
@@ -107,15 +108,18 @@ def describe_import(result: ImportResult) -> list[str]:
     lines = []
     for outcome in result.outcomes:
         reason = f": {outcome.reason}" if outcome.reason else ""
-        lines.append(f"line {outcome.line}: {outcome.action} {outcome.level} {outcome.subject}{reason}")
+        subject = f" {outcome.subject}" if outcome.subject else ""
+        lines.append(f"line {outcome.line}: {outcome.action} {outcome.level}{subject}{reason}")
+    rows = counted(len(result.outcomes), "row")
     if result.applied:
-        lines.append(f"{len(result.outcomes)} rows saved: {result.count('create')} created, "
+        lines.append(f"{rows} saved: {result.count('create')} created, "
                      f"{result.count('already linked')} already linked, "
-                     f"{result.count('set price source')} price sources set")
+                     f"{counted(result.count('set price source'), 'price source')} set")
     else:
-        lines.append(f"{len(result.outcomes)} rows checked: {result.count('create')} to create, "
+        lines.append(f"{rows} checked: {result.count('create')} to create, "
                      f"{result.count('already linked')} already linked, "
-                     f"{result.count('set price source')} price sources to set, {result.count('invalid')} invalid")
+                     f"{counted(result.count('set price source'), 'price source')} to set, "
+                     f"{result.count('invalid')} invalid")
     return lines
 
 
@@ -136,7 +140,8 @@ async def _reconcile(settings: Settings, sessions: async_sessionmaker[AsyncSessi
                                                        trigger=AdjustmentTrigger.import_, failures=failures)
     finally:
         await engine.aclose()
-    print(f"reconciliation of {len(link_ids)} new resource links: {len(planned)} changes", file=out)
+    print(f"reconciliation of {counted(len(link_ids), 'new resource link')}: {counted(len(planned), 'change')}",
+          file=out)
     for change in planned:
         print(f"  {describe_change(change)}", file=out)
     for failure in failures:

@@ -61,6 +61,7 @@ REQUIRED = {
     "subscription": ("marketplace", "subscription_id", "psa", "contract_id"),
     "resource": ("marketplace", "subscription_id", "resource_id", "psa", "service_id"),
 }
+DISPLAY_NAMES = {"psa_company": "PSA company"}
 TEXT_COLUMNS = frozenset({"company", "subscription", "resource", "psa_company", "contract", "service"})
 MAX_ROWS = 100_000
 
@@ -213,7 +214,9 @@ async def import_links(*, session: AsyncSession, rows: list[tuple[int, dict[str,
             async with session.begin_nested():  # a row that fails half-way leaves nothing behind
                 action, new_link_id = await _apply_row(session, row, actor)
         except (RowError, LinkError, PriceSourceError) as exc:
-            result.outcomes.append(RowOutcome(line, level, _subject(row, strict=False), "invalid", str(exc)))
+            known = level in LEVELS  # an unknown level is named in the reason; the row is just "row"
+            result.outcomes.append(RowOutcome(line, level if known else "row", _subject(row, strict=False),
+                                              "invalid", str(exc)))
             continue
         result.outcomes.append(RowOutcome(line, level, subject, action))
         if new_link_id is not None:
@@ -241,7 +244,7 @@ def _subject(row: dict[str, str], *, strict: bool = True) -> str:
     if level not in LEVELS:
         if strict:
             raise RowError(f"level must be one of {', '.join(LEVELS)}, not {level!r}")
-        return "?"
+        return ""
     if strict:
         empty = [name for name in REQUIRED[level] if not row.get(name)]
         if empty:
@@ -253,7 +256,12 @@ def _subject(row: dict[str, str], *, strict: bool = True) -> str:
 
 
 def _display(row: dict[str, str], name: str) -> str:
-    return row.get(name) or f"#{row.get(name + '_id') or '?'}"
+    """The name in the file, else its ID, else what is missing ("(no PSA company ID)")."""
+    if row.get(name):
+        return row[name]
+    if row.get(f"{name}_id"):
+        return f"#{row[f'{name}_id']}"
+    return f"(no {DISPLAY_NAMES.get(name, name)} ID)"
 
 
 def _check_duplicates(line: int, row: dict[str, str], seen: dict[tuple[str, ...], int]) -> None:

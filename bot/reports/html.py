@@ -21,6 +21,7 @@ from markupsafe import Markup
 
 from bot.reports.charts import bar_chart, pie_chart
 from bot.reports.report import Report
+from bot.wording import counted
 
 ROW_LIMIT = 5_000
 FILTER_TEXT_PARAM = "q"  # the filter box's text, added unsigned to the "export filtered" links
@@ -128,13 +129,15 @@ class ChartTally:
 
 @cache
 def templates() -> jinja2.Environment:
-    return jinja2.Environment(
+    environment = jinja2.Environment(
         loader=jinja2.PackageLoader("bot.reports", "templates"),
         autoescape=True,  # every template, whatever its name: company names are user data
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    environment.filters["counted"] = counted
+    return environment
 
 
 async def render_report_page(report: Report, *, filters: Sequence[tuple[str, str]], links: ExportLinks,

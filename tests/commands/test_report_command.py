@@ -108,7 +108,7 @@ async def test_filters_narrow_the_summary_and_travel_in_the_links(aiohttp_client
     await until(lambda: posted(recorder))
     message = posted(recorder)[0]
     text = sections(message["blocks"])
-    assert text[ReportId.COUNTS_BLOCK].startswith("*1* rows · *1* customers · *1* net change")
+    assert text[ReportId.COUNTS_BLOCK].startswith("*1* row · *1* customer · *1* net change")
     assert "Filters: `date_from=2026-03-01` `date_to=2026-03-10` `company=Acme Mfg`" in text[ReportId.COUNTS_BLOCK]
     assert "units before 4 · units after 5 · 2026-03-08" in text[ReportId.ROWS_BLOCK]
     urls = link_buttons(message["blocks"])
@@ -178,7 +178,7 @@ async def test_outside_the_channel_the_summary_comes_ephemerally_and_anyone_may_
 
     await until(lambda: recorder.ephemeral_messages(LEE))
     message = recorder.ephemeral_messages(LEE)[0].message
-    assert message["text"].startswith("Failed adjustments: 1 rows")
+    assert message["text"].startswith("Failed adjustments: 1 row,")
     assert "contract is inactive" in sections(message["blocks"])[ReportId.ROWS_BLOCK]
     assert "work until" in str(message["blocks"])
     assert [c.error for c in recorder.calls("chat.postMessage")] == ["not_in_channel"]

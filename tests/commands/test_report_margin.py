@@ -48,7 +48,7 @@ async def test_the_margin_report_lists_each_link_with_its_verdict_and_links_to_i
     await until(lambda: posted(recorder))
     message, = posted(recorder)
     assert message["channel"] == BILLING_CHANNEL
-    assert message["text"] == "Margin of linked resources: 2 rows, 1 customers, 11 seats judged"
+    assert message["text"] == "Margin of linked resources: 2 rows, 1 customer, 11 seats judged"
     assert validate_message_blocks(message["blocks"]) == []
     rows = next(b for b in message["blocks"] if b.get("block_id") == ReportId.ROWS_BLOCK)["text"]["text"]
     assert "Exchange Online (Plan 1) · marketplace cost 6.40 · billed price 9.50 · margin % 32.60 · below_minimum" \
@@ -66,7 +66,7 @@ async def test_the_margin_report_lists_each_link_with_its_verdict_and_links_to_i
     filtered = await sender.slash_command("report margin status=below_minimum")
     assert filtered.status == 200
     await until(lambda: len(posted(recorder)) == 2)
-    assert posted(recorder)[1]["text"].startswith("Margin of linked resources: 1 rows")
+    assert posted(recorder)[1]["text"].startswith("Margin of linked resources: 1 row,")
     assert failed_calls(recorder) == []
 
 

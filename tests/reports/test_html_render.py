@@ -80,7 +80,7 @@ async def test_a_large_report_is_capped_and_says_so_while_charts_count_every_row
     assert notice.find("a").get("href") == LINKS.filtered_csv
     pie = next(e for e in root.iter("svg") if "pie" in e.get("class"))
     assert sum(int(s.get("data-value")) for s in pie.iter("path")) == 14  # 8 + 4 + 2, all three rows
-    assert text_of(root.find(".//span[@id='row-total']")) == "3"
+    assert text_of(root.find(".//span[@id='row-total']")) == "3 rows"
 
 
 async def test_export_links_are_the_ones_given_and_the_filter_box_knows_whether_to_carry_its_text(session):
@@ -129,3 +129,14 @@ async def test_every_report_page_marks_the_columns_its_filter_box_and_q_look_in(
     # while the `q` export link (the server's text filter) still found some
     _, root = await page(session, name)
     assert any(h.get("data-searchable") is not None for h in root.iter("th"))
+
+
+async def test_one_row_is_one_row(session):
+    await marketplace_resource(session, total=3, name="Teams Essentials")
+    await session.commit()
+
+    _, root = await page(session, "unlinked")
+
+    meta = " ".join(text_of(root.find(".//p[@class='meta']")).split())
+    assert "· 1 row ·" in meta and "1 rows" not in meta
+    assert text_of(root.find(".//span[@id='shown']")) == "1 shown"

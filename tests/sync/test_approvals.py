@@ -232,7 +232,7 @@ async def test_dry_run_shows_would_hold_and_writes_nothing(workspace, database_u
 
     assert [c.held_reason for c in report.planned] == ["7 units is over the 5-unit limit", None]
     text = "\n".join(describe_cycle(report))
-    assert "1 changes would post, 1 would hold for approval" in text
+    assert "1 change would post, 1 would hold for approval" in text
     assert "would hold for approval: 7 units is over the 5-unit limit" in text
     printed = capsys.readouterr().out
     assert exit_code == 0 and "would hold for approval: 7 units is over the 5-unit limit" in printed

@@ -56,7 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
                                      "unbilled, margin")
     report.add_argument("--format", default="csv", help="csv (default), xlsx (bytes: redirect to a file) or html")
     report.add_argument("--filter", action="append", default=[], metavar="KEY=VALUE",
-                        help="date_from, date_to, company, subscription, resource, status, text, sort, direction")
+                        help="date_from, date_to, company, subscription, resource, status (which ones: README, "
+                             "Report statuses), text, sort, direction")
     report.add_argument("--link", action="store_true", help="print the signed URL instead of the report")
 
     links = commands.add_parser("links", help="export or import the company/subscription/resource links as CSV")

@@ -88,7 +88,8 @@ async def adjustments_report(*, session: AsyncSession, filters: ReportFilters = 
         statement=_adjustments_from().where(Adjustment.status == AdjustmentStatus.posted),
         columns=_adjustment_columns(Column("posted_at", "Posted", Adjustment.posted_at)),
         logged_at=Adjustment.posted_at, tiebreak=(Adjustment.id,), **_marketplace_filters(),
-    )
+        statuses={"posted": Adjustment.status == AdjustmentStatus.posted},  # held and failed ones: the failures
+    )                                                                       # report, /seats checklist
     return await run_definition(session, definition, filters)
 
 

@@ -44,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--days", type=int, default=3)
     demo.add_argument("--seed", type=int, default=1)
     demo.add_argument("--port", type=int, default=3000, help="where SeatSync serves (without --once)")
+    demo.add_argument("--sandbox-port", type=int, default=0,
+                      help="where the simulators serve (default: a free port)")
     demo.add_argument("--day-seconds", type=float, default=60.0,
                       help="without --once: real seconds between simulated marketplace days (default 60)")
 
@@ -191,25 +193,29 @@ def _demo(settings: Settings, args: argparse.Namespace, *, clock: Clock) -> int:
     if not 0 <= args.days <= 366:
         print(f"seatsync demo: --days {args.days} must be between 0 and 366", file=sys.stderr)
         return 2
+    if not 0 <= args.sandbox_port <= 65535:
+        print(f"seatsync demo: --sandbox-port {args.sandbox_port} is out of range (0-65535)", file=sys.stderr)
+        return 2
     database_url = settings.database_url if os.environ.get("DATABASE_URL") else None
     if not args.once:
-        from bot.demo.live import run_live
+        from bot.demo.live import DemoCannotServe, run_live
 
         overrides = {name for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SEATSYNC_SLACK_API_URL",
                                        "SEATSYNC_PUBLIC_URL") if os.environ.get(name)}
         try:
             asyncio.run(run_live(settings, port=args.port, env_overrides=overrides, database_url=database_url,
-                                 seed=args.seed, day_seconds=args.day_seconds,
+                                 seed=args.seed, day_seconds=args.day_seconds, sandbox_port=args.sandbox_port,
                                  say=lambda line: print(line, flush=True), clock=clock))
-        except OSError as exc:
-            print(f"seatsync demo: cannot serve on port {args.port}: {exc.strerror}", file=sys.stderr)
+        except DemoCannotServe as exc:
+            print(f"seatsync demo: {exc}", file=sys.stderr)
             return 1
         return 0
     from bot.demo.progress import DemoFailed
     from bot.demo.scripted import DemoOptions, run_once, summary_line
 
     options = DemoOptions(psa=args.psa, marketplace=args.marketplace, scale=args.scale, faults=args.faults,
-                          days=args.days, seed=args.seed, database_url=database_url, secret_key=settings.secret_key)
+                          days=args.days, seed=args.seed, database_url=database_url, secret_key=settings.secret_key,
+                          sandbox_port=args.sandbox_port)
     try:
         result = asyncio.run(run_once(options, say=lambda line: print(line, flush=True), clock=clock))
     except DemoFailed as failed:

@@ -7,12 +7,17 @@ import asyncio
 import contextlib
 import re
 import socket
+from dataclasses import dataclass
 
 import httpx
+import pytest
 
+from bot.__main__ import main
 from bot.config import load_settings
 from bot.demo.live import run_live
-from tests.conftest import make_env
+from bot.sandbox.app import Sandbox
+from bot.sandbox.slack_requests import SlackRequestSender
+from tests.conftest import TEST_SECRET_KEY, make_env
 
 
 def free_port() -> int:
@@ -60,3 +65,93 @@ async def test_the_live_demo_serves_syncs_and_prints_report_links_that_open(tmp_
         demo.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await demo
+
+
+LEE, DANA = "U0LEE00003", "U0DANA0001"  # in the simulated workspace: Lee is service desk, Dana the billing lead
+
+
+@dataclass
+class LiveDemo:
+    said: list[str]
+    port: int
+    sandbox_port: int
+    sandbox: Sandbox
+
+    def slack_sender(self) -> SlackRequestSender:
+        """Slack (the simulator) sending signed requests to the demo, as a person in its workspace would."""
+        return SlackRequestSender(signing_secret=self.sandbox.config()["slack"]["signing_secret"],
+                                  events_url=f"http://127.0.0.1:{self.port}/slack/events", recorder=self.sandbox.slack,
+                                  default_channel_id="C0BILLING01")
+
+
+@pytest.fixture
+async def live_demo(tmp_path, clock, monkeypatch):
+    """`seatsync demo` running until the test ends, its first sync, links and reports done; no day passes."""
+    generate, started = Sandbox.generate, []
+
+    def remember(**kwargs) -> Sandbox:  # the demo's own simulators, so the test can play Slack toward it
+        started.append(generate(**kwargs))
+        return started[-1]
+
+    monkeypatch.setattr(Sandbox, "generate", remember)
+    said: list[str] = []
+    settings = load_settings(make_env(tmp_path), dotenv_path=None)
+    port, sandbox_port = free_port(), free_port()
+    demo = asyncio.create_task(run_live(settings, port=port, sandbox_port=sandbox_port, env_overrides=set(),
+                                        database_url=None, day_seconds=3600, say=said.append, clock=clock))
+    try:
+        for _ in range(600):
+            if any(line.startswith("reports") for line in said) or demo.done():
+                break
+            await asyncio.sleep(0.05)
+        assert not demo.done(), demo.exception() if demo.done() else None
+        yield LiveDemo(said=said, port=port, sandbox_port=sandbox_port, sandbox=started[0])
+    finally:
+        demo.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await demo
+
+
+async def test_the_simulators_serve_on_the_port_asked_for(live_demo):
+    assert f"simulators: http://127.0.0.1:{live_demo.sandbox_port}" in "\n".join(live_demo.said)
+    async with httpx.AsyncClient() as client:
+        reply = await client.post(f"http://127.0.0.1:{live_demo.sandbox_port}/slack/api/api.test")
+    assert reply.status_code == 200 and reply.json()["ok"] is True
+
+
+async def test_in_the_demo_someone_outside_the_billing_team_is_refused_a_dry_run(live_demo):
+    recorder = live_demo.sandbox.slack
+    assert "billing team" in "\n".join(live_demo.said)
+    async with live_demo.slack_sender() as sender:
+        await sender.slash_command("sync --dry-run", user_id=LEE)
+        await sender.slash_command("sync --dry-run", user_id=DANA)
+        for _ in range(600):
+            if recorder.ephemeral_messages(LEE) and recorder.ephemeral_messages(DANA):
+                break
+            await asyncio.sleep(0.05)
+    lee = [m.message.get("text", "") for m in recorder.ephemeral_messages(LEE)]
+    dana = [m.message.get("text", "") for m in recorder.ephemeral_messages(DANA)]
+    assert lee and lee[0].startswith("Only the billing team can do that") and "S0BILLING01" in lee[0], lee
+    assert dana and dana[0].startswith("Dry run"), dana
+
+
+def test_the_cli_hands_the_simulators_port_to_either_demo(monkeypatch, tmp_path):
+    seen: dict[str, object] = {}
+
+    async def live(settings, **kwargs):
+        seen["live"] = kwargs["sandbox_port"]
+
+    async def once(options, say, **kwargs):
+        seen["once"] = options.sandbox_port
+        return {"linked": 0}
+
+    monkeypatch.setattr("bot.demo.live.run_live", live)
+    monkeypatch.setattr("bot.demo.scripted.run_once", once)
+    monkeypatch.setattr("bot.demo.scripted.summary_line", lambda result: "{}")
+    monkeypatch.setenv("SEATSYNC_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("SEATSYNC_SECRET_KEY", TEST_SECRET_KEY)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    assert main(["demo", "--sandbox-port", "18080"]) == 0
+    assert main(["demo", "--once", "--days", "0", "--sandbox-port", "18081"]) == 0
+    assert seen == {"live": 18080, "once": 18081}
+    assert main(["demo", "--sandbox-port", "70000"]) == 2

@@ -48,32 +48,68 @@ def demo_settings(settings: Settings, sandbox: Sandbox, *, port: int, env_overri
 
 
 async def run_live(settings: Settings, *, port: int, env_overrides: set[str], database_url: str | None,
-                   day_seconds: float = 60.0, seed: int = 1, say: Say = print, clock: Clock = SYSTEM_CLOCK) -> None:
+                   day_seconds: float = 60.0, seed: int = 1, say: Say = print, clock: Clock = SYSTEM_CLOCK,
+                   sandbox_port: int = 0) -> None:
     """`clock`: where the demo's time starts; the workspace's clock runs on from it and a day passing moves it,
-    and the web app (health, metrics, reports, Slack) reads that same clock."""
-    sandbox = await Sandbox.generate(seed=seed, scale="small", today=business_date(clock(), "UTC")).start()
+    and the web app (health, metrics, reports, Slack) reads that same clock. `sandbox_port`: where the simulators
+    serve (0: a free port)."""
+    sandbox = Sandbox.generate(seed=seed, scale="small", today=business_date(clock(), "UTC"))
+    try:
+        await sandbox.start(port=sandbox_port)
+    except OSError as exc:
+        await sandbox.stop()
+        raise DemoCannotServe(f"cannot serve the simulators on port {sandbox_port}: {exc.strerror}") from None
     if database_url is None:
         stamp = clock().strftime("%Y%m%d-%H%M%S")
         database_url = f"sqlite+aiosqlite:///{Path(settings.data_dir) / f'demo-{stamp}.db'}"
-    workspace = await open_workspace(sandbox=sandbox, database_url=database_url, secret_key=settings.secret_key,
-                                     marketplace="odin", psa="autotask", fast_retries=False, connector_timeout=10.0,
-                                     clock=clock)
+    try:
+        workspace = await open_workspace(sandbox=sandbox, database_url=database_url, secret_key=settings.secret_key,
+                                         marketplace="odin", psa="autotask", fast_retries=False,
+                                         connector_timeout=10.0, clock=clock)
+    except BaseException:
+        await sandbox.stop()
+        raise
+    try:
+        await _serve(settings, workspace, port=port, env_overrides=env_overrides, database_url=database_url,
+                     day_seconds=day_seconds, say=say)
+    finally:
+        await workspace.close()
+        say("SeatSync demo stopped")
+
+
+class DemoCannotServe(Exception):
+    """A port the demo was asked to serve on is taken; the message names it."""
+
+
+async def _serve(settings: Settings, workspace: DemoWorkspace, *, port: int, env_overrides: set[str],
+                 database_url: str, day_seconds: float, say: Say) -> None:
+    sandbox = workspace.sandbox
     live = demo_settings(settings, sandbox, port=port, env_overrides=env_overrides)
+    team = demo_billing_team(sandbox, settings, env_overrides)
     async with workspace.sessions() as session:  # alerts, held changes and the checklist go to the simulator
         app_settings = await load_app_settings(session=session)
         app_settings.alerts_channel = app_settings.checklist_channel = DEMO_CHANNEL
+        app_settings.billing_team = list(team or app_settings.billing_team)
         await save_app_settings(session=session, settings=app_settings, actor=ACTOR)
         await session.commit()
     context = create_context(live, engine=workspace.db, clock=workspace.clock)
     context.engine_source = _fixed(workspace)
     runner = web.AppRunner(create_app(context), access_log=None)
     await runner.setup()
-    await web.TCPSite(runner, live.host, live.port).start()
+    try:
+        await web.TCPSite(runner, live.host, live.port).start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise DemoCannotServe(f"cannot serve on port {live.port}: {exc.strerror}") from None
     say(f"SeatSync demo serving on {live.public_url}  (health: {live.public_url}/healthz)")
     say(f"  Slack endpoint: {live.public_url}/slack/events  signing secret: {live.slack_signing_secret}")
     say(f"  simulators: {sandbox.base_url}  (Slack Web API: {live.slack_api_url})")
     say(f"  database: {database_url}")
     say(f"  alerts, held changes and the checklist go to #billing-alerts ({DEMO_CHANNEL}) in the Slack simulator")
+    if team:
+        members = ", ".join(sandbox.slack.users[user].real_name for user in sandbox.slack.usergroups[team[0]].members)
+        say(f"  billing team: the Slack simulator's @billing-team ({members}); anyone else (Lee Park, service "
+            "desk) is refused links, syncs and policy changes")
     say(f"  a marketplace day passes every {day_seconds:g} s; Ctrl-C to stop")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -87,8 +123,15 @@ async def run_live(settings: Settings, *, port: int, env_overrides: set[str], da
         with contextlib.suppress(asyncio.CancelledError):
             await days
         await runner.cleanup()
-        await workspace.close()
-        say("SeatSync demo stopped")
+
+
+def demo_billing_team(sandbox: Sandbox, settings: Settings, env_overrides: set[str]) -> list[str]:
+    """The Slack simulator's billing-team user group, so the demo shows the billing-team rule (an empty team lets
+    everyone act); none when the team or Slack itself comes from the environment."""
+    if settings.billing_team or {"SLACK_BOT_TOKEN", "SEATSYNC_SLACK_API_URL"} & env_overrides:
+        return []
+    group = sandbox.slack.find_usergroup("billing-team")
+    return [group.id] if group is not None else []
 
 
 def _fixed(workspace: DemoWorkspace):

@@ -148,5 +148,10 @@ async def _reconcile(settings: Settings, sessions: async_sessionmaker[AsyncSessi
         print(f"  {failure.describe()}", file=out)
     print(f"posted {report.posted}, confirmed {report.confirmed}, not needed {report.not_needed}, "
           f"failed {report.failed} ({report.needs_action} need action)", file=out)
+    held = sum(1 for change in planned if change.held_reason)
+    if held:
+        print(f"{counted(held, 'change')} held for approval (the reason is on each line): nothing is posted until "
+              "someone on the billing team approves it in Slack's alerts channel (`/seats checklist` lists them)",
+              file=out)
     if report.read_error:
         print(f"PSA units not read before posting: {report.read_error}; the scheduler retries", file=out)

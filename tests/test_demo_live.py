@@ -85,8 +85,10 @@ class LiveDemo:
 
 
 @pytest.fixture
-async def live_demo(tmp_path, clock, monkeypatch):
-    """`seatsync demo` running until the test ends, its first sync, links and reports done; no day passes."""
+async def live_demo(request, tmp_path, clock, monkeypatch):
+    """`seatsync demo` running until the test ends, its first sync, links and reports done; no day passes unless
+    the test asks for days (indirect parametrisation: the real seconds a day takes)."""
+    day_seconds = getattr(request, "param", 3600)
     generate, started = Sandbox.generate, []
 
     def remember(**kwargs) -> Sandbox:  # the demo's own simulators, so the test can play Slack toward it
@@ -98,7 +100,7 @@ async def live_demo(tmp_path, clock, monkeypatch):
     settings = load_settings(make_env(tmp_path), dotenv_path=None)
     port, sandbox_port = free_port(), free_port()
     demo = asyncio.create_task(run_live(settings, port=port, sandbox_port=sandbox_port, env_overrides=set(),
-                                        database_url=None, day_seconds=3600, say=said.append, clock=clock))
+                                        database_url=None, day_seconds=day_seconds, say=said.append, clock=clock))
     try:
         for _ in range(600):
             if any(line.startswith("reports") for line in said) or demo.done():
@@ -155,3 +157,48 @@ def test_the_cli_hands_the_simulators_port_to_either_demo(monkeypatch, tmp_path)
     assert main(["demo", "--once", "--days", "0", "--sandbox-port", "18081"]) == 0
     assert seen == {"live": 18080, "once": 18081}
     assert main(["demo", "--sandbox-port", "70000"]) == 2
+
+
+def psa_names(sandbox: Sandbox, contract_service_id: int) -> tuple[str, str]:
+    """(customer, service) of an Autotask contract service, as the PSA simulator names them."""
+    world = sandbox.world
+    line = world.autotask_contract_services[contract_service_id]
+    contract = world.autotask_contracts[line.contract_id]
+    return world.autotask_companies[contract.company_id].name, world.autotask_services[line.service_id].name
+
+
+async def test_the_narration_names_the_customer_and_the_psa_service_and_what_was_held(live_demo):
+    said = "\n".join(live_demo.said)
+    headline = re.search(r"^link-time reconciliation of (\d+) links: (\d+) posted, (\d+) held for approval", said,
+                         re.M)
+    assert headline, said
+    assert int(headline.group(3)) >= 1  # default policy: large catch-ups wait (seed 1 has a 0 -> 108 line)
+    held = [line for line in live_demo.said if line.startswith("  held ")]
+    assert len(held) == int(headline.group(3))
+    assert any(re.search(r" for approval: .*: a prorated [\d,]+\.\d\d is over the 1,000\.00 default limit", line)
+               for line in held), held
+    writes = [w for w in live_demo.sandbox.world.write_log if w.system == "autotask"]
+    assert len(writes) == int(headline.group(2))
+    for write in writes:  # each link-time post is narrated with the customer and the PSA service it billed
+        customer, service = psa_names(live_demo.sandbox, write.service_id)
+        narrated = f"  posted {write.after - write.before:+d}: {customer} · {service} (marketplace {write.after}, " \
+                   f"PSA {write.before})"
+        assert narrated in live_demo.said, (narrated, [line for line in live_demo.said if customer in line])
+
+
+@pytest.mark.parametrize("live_demo", [0.5], indirect=True)
+async def test_each_day_posted_is_narrated_with_customer_service_and_contract(live_demo):
+    world = live_demo.sandbox.world
+    before = len(world.write_log)
+    for _ in range(600):
+        if any(line.startswith("  posted: ") for line in live_demo.said) and len(world.write_log) > before:
+            break
+        await asyncio.sleep(0.05)
+    day_writes = world.write_log[before:]
+    posted = [line for line in live_demo.said if line.startswith("  posted: ")]
+    assert posted and day_writes
+    write = day_writes[0]
+    customer, service = psa_names(live_demo.sandbox, write.service_id)
+    contract = world.autotask_contracts[world.autotask_contract_services[write.service_id].contract_id].name
+    assert any(line.startswith(f"  posted: {customer} · {service} on {contract}: {write.before} → {write.after} ")
+               for line in posted), (customer, service, posted[:5])

@@ -21,6 +21,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import money
+from bot.commands.approval_messages import show_held_changes
 from bot.commands.blocks import truncate
 from bot.commands.engines import engine_or_reason
 from bot.commands.ids import LinkActionId, LinkBlockId, LinkCallbackId, SealedFor
@@ -342,6 +343,9 @@ async def report_link(context: AppContext, client: AsyncWebClient, *, state: Wiz
             outcomes = await unreconciled(session=session, link_ids=[link_id], reason=engine.reason)
     else:
         outcomes = await reconcile_new_links(engine=engine, link_ids=[link_id], actor=actor)
+    alerts_channel = await show_held_changes(context=context, client=client, outcomes=outcomes)
     unlink_value = seal_state(context, SealedFor.UNLINK_BUTTON, {"l": link_id}) if outcomes else None
-    text, blocks = result_message(outcomes[0] if outcomes else None, unlink_value=unlink_value, actor=actor)
+    text, blocks = result_message(outcomes[0] if outcomes else None, unlink_value=unlink_value, actor=actor,
+                                  approvals_channel=alerts_channel)
     await post_in_channel(client, channel=state.channel, user=actor, text=text, blocks=blocks)
+

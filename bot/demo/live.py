@@ -21,10 +21,12 @@ from aiohttp import web
 from bot.clock import SYSTEM_CLOCK, Clock
 from bot.config import Settings
 from bot.db.app_settings import load_app_settings, save_app_settings
-from bot.demo.scripted import describe_posting, link_high_confidence, settle
+from bot.demo.narration import link_time_lines, posted_lines
+from bot.demo.scripted import link_high_confidence, settle
 from bot.demo.workspace import ACTOR, DemoWorkspace, open_workspace
 from bot.reports.links import report_url
 from bot.sandbox.app import Sandbox
+from bot.sync.link_reconciliation import reconcile_new_links
 from bot.sync.proration import business_date
 from bot.sync.summary import describe_cycle
 from web.app import create_app
@@ -63,9 +65,10 @@ async def run_live(settings: Settings, *, port: int, env_overrides: set[str], da
         stamp = clock().strftime("%Y%m%d-%H%M%S")
         database_url = f"sqlite+aiosqlite:///{Path(settings.data_dir) / f'demo-{stamp}.db'}"
     try:
+        # the policy of a new install (approval limits in force), so the demo shows what it holds and why
         workspace = await open_workspace(sandbox=sandbox, database_url=database_url, secret_key=settings.secret_key,
                                          marketplace="odin", psa="autotask", fast_retries=False,
-                                         connector_timeout=10.0, clock=clock)
+                                         connector_timeout=10.0, clock=clock, approvals=True)
     except BaseException:
         await sandbox.stop()
         raise
@@ -178,8 +181,9 @@ async def _days(workspace: DemoWorkspace, day_seconds: float, say: Say, settings
     report = await workspace.engine.run_cycle(trigger="demo", actor=ACTOR, force_full=True)
     say("\n".join(describe_cycle(report)))
     link_ids = await link_high_confidence(workspace, say)
-    planned, posting = await workspace.engine.reconcile_links(link_ids=link_ids, actor=ACTOR)
-    say(f"link-time reconciliation: {len(planned)} linked resources differed; {describe_posting(posting)}")
+    outcomes = await reconcile_new_links(engine=workspace.engine, link_ids=link_ids, actor=ACTOR)
+    for line in link_time_lines(outcomes, approvals_channel=DEMO_CHANNEL):
+        say(line)
     await settle(workspace, say)
     say("reports (open in a browser; CSV and XLSX exports are linked from each page):")
     say("\n".join(report_links(settings, now=workspace.clock(), ttl=link_lifetime(day_seconds))))
@@ -190,8 +194,12 @@ async def _days(workspace: DemoWorkspace, day_seconds: float, say: Say, settings
         say(f"{day.day}: {len(day.increases)} seat increases, {len(day.decreases)} drops, "
             f"{len(day.new_subscriptions)} new and {len(day.cancelled_subscriptions)} cancelled subscriptions")
         report = await workspace.engine.run_cycle(trigger="demo", actor=ACTOR)
-        for change in report.posting.changes if report.posting else []:
-            say(f"  {change.outcome}: {change.service} {change.units_from} -> {change.units_to}")
+        for line in await posted_lines(workspace.sessions, report.posting):
+            say(line)
+        for change in report.planned:
+            if change.held_reason:
+                say(f"  held for approval: {change.company} · {change.service}: {change.units_from} → "
+                    f"{change.units_to} ({change.held_reason})")
         lines, seen = slack_posts_since(workspace.sandbox, seen)
         for line in lines:
             say(line)

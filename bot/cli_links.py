@@ -71,7 +71,7 @@ def _import(settings: Settings, path: Path, *, apply: bool, out: TextIO, err: Te
 
     async def run(sessions: async_sessionmaker[AsyncSession]) -> int:
         async with sessions() as session:
-            result = await import_links(session=session, rows=rows, actor=ACTOR, apply=apply)
+            result = await import_links(session=session, rows=rows, actor=ACTOR, apply=apply, now=clock())
         for line in describe_import(result):
             print(line, file=out)
         if not result.valid:

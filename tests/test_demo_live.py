@@ -18,6 +18,7 @@ from bot.demo.live import run_live
 from bot.sandbox.app import Sandbox
 from bot.sandbox.slack_requests import SlackRequestSender
 from tests.conftest import TEST_SECRET_KEY, make_env
+from tests.reports.html_reading import parse_html, table_rows, text_of
 
 
 def free_port() -> int:
@@ -202,3 +203,17 @@ async def test_each_day_posted_is_narrated_with_customer_service_and_contract(li
     contract = world.autotask_contracts[world.autotask_contract_services[write.service_id].contract_id].name
     assert any(line.startswith(f"  posted: {customer} · {service} on {contract}: {write.before} → {write.after} ")
                for line in posted), (customer, service, posted[:5])
+
+
+async def test_the_reports_show_the_demos_simulated_day(live_demo):
+    """The demo's clock reads the simulated world's day; every date its reports show is on that clock."""
+    links = dict(re.findall(r"^  ([a-z-]+): (http://\S+)$", "\n".join(live_demo.said), re.M))
+    async with httpx.AsyncClient() as client:
+        pages = {name: parse_html((await client.get(links[name])).text) for name in ("linked", "adjustments")}
+    day = live_demo.sandbox.world.today.isoformat()  # 2026-11-16, the pinned clock's; not the machine's date
+    for name, root in pages.items():
+        assert f"Generated {day} " in " ".join(text_of(root.find(".//p[@class='meta']")).split())
+    linked_at = [row[-1] for row in table_rows(pages["linked"])]
+    posted_at = [row[0] for row in table_rows(pages["adjustments"])]
+    assert linked_at and posted_at
+    assert {value[:10] for value in linked_at} == {day} and {value[:10] for value in posted_at} == {day}

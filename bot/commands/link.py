@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
@@ -273,7 +273,7 @@ def _submit(context: AppContext):
                 await ack(response_action="push",
                           view=below_cost_view(resolved=resolved, price=price, psa_cost=psa_cost, sealed=sealed))
                 return
-            answer, link_id = await _save(session, view, state, resolved, price, actor)
+            answer, link_id = await _save(session, view, state, resolved, price, actor, context.clock())
         await ack(**answer)
         if link_id is not None:
             suggestion_cache(context.sessions).clear()
@@ -283,11 +283,11 @@ def _submit(context: AppContext):
 
 
 async def _save(session, view: dict[str, Any], state: WizardState, resolved: ResolvedPicks, price: PriceChoice,
-                actor: str) -> tuple[dict[str, Any], int | None]:
+                actor: str, now: datetime) -> tuple[dict[str, Any], int | None]:
     """(the view_submission answer, the new link id or None)."""
     try:
         link = await set_relation(session=session, resource_id=resolved.picks.resource,
-                                  service_id=resolved.picks.service, price=price, actor=actor)
+                                  service_id=resolved.picks.service, price=price, actor=actor, now=now)
         await session.commit()
     except PriceSourceError as exc:
         await session.rollback()
@@ -325,7 +325,7 @@ def _confirm_below_cost(context: AppContext):
                     "Not saved", "Nothing was saved: " + "; ".join(map(mrkdwn_escape, problems.values()))
                     + ". Go back and pick again."))
                 return
-            answer, link_id = await _save(session, view, state, resolved, price, actor)
+            answer, link_id = await _save(session, view, state, resolved, price, actor, context.clock())
         await ack(**answer)
         if link_id is not None:
             suggestion_cache(context.sessions).clear()

@@ -181,7 +181,8 @@ async def apply_rows(context: AppContext, client: AsyncWebClient, *, mode: str, 
         pairs = [(int(resource_id), int(service_id)) for resource_id, service_id in chosen]
         async with context.sessions() as session:
             labels = await pair_labels(session=session, pairs=pairs)
-        outcomes = await set_relations(sessions=context.sessions, pairs=pairs, labels=labels, actor=actor)
+        outcomes = await set_relations(sessions=context.sessions, pairs=pairs, labels=labels, actor=actor,
+                                       now=context.clock())
         suggestion_cache(context.sessions).clear()
         new_links = [o.link_id for o in outcomes if o.ok and o.link_id is not None]
         engine = await engine_or_reason(context) if new_links else None

@@ -160,6 +160,8 @@ def summary_blocks(summary: ReportSummary, *, request: ReportRequest, links: Map
     if summary.totals:
         counts.append("Totals: " + ", ".join(f"{cell.title.lower()} *{_value(cell.value)}*"
                                              for cell in summary.totals))
+    if summary.dates:
+        counts.append(f"Dates: {summary.dates}")
     if request.filters:
         counts.append("Filters: " + " ".join(f"`{key}={_value(value, 60)}`" for key, value in request.filters))
     blocks = [header(summary.title), section("\n".join(counts), block_id=ReportId.COUNTS_BLOCK)]

@@ -21,6 +21,7 @@ import csv
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import IO
 
@@ -199,8 +200,8 @@ def read_links_csv(file: IO[str]) -> list[tuple[int, dict[str, str]]]:
 
 
 async def import_links(*, session: AsyncSession, rows: list[tuple[int, dict[str, str]]], actor: str,
-                       apply: bool) -> ImportResult:
-    """Check (and with `apply`, save) every row in one transaction: all rows or none.
+                       apply: bool, now: datetime | None = None) -> ImportResult:
+    """Check (and with `apply`, save) every row in one transaction: all rows or none. `now`: the links' time.
 
     The session must not be in a transaction the caller wants to keep: this commits or rolls back."""
     result = ImportResult()
@@ -212,7 +213,7 @@ async def import_links(*, session: AsyncSession, rows: list[tuple[int, dict[str,
             subject = _subject(row)
             _check_duplicates(line, row, seen)
             async with session.begin_nested():  # a row that fails half-way leaves nothing behind
-                action, new_link_id = await _apply_row(session, row, actor)
+                action, new_link_id = await _apply_row(session, row, actor, now)
         except (RowError, LinkError, PriceSourceError) as exc:
             known = level in LEVELS  # an unknown level is named in the reason; the row is just "row"
             result.outcomes.append(RowOutcome(line, level if known else "row", _subject(row, strict=False),
@@ -283,7 +284,8 @@ def _check_duplicates(line: int, row: dict[str, str], seen: dict[tuple[str, ...]
         seen[key] = line
 
 
-async def _apply_row(session: AsyncSession, row: dict[str, str], actor: str) -> tuple[str, int | None]:
+async def _apply_row(session: AsyncSession, row: dict[str, str], actor: str,
+                     now: datetime | None) -> tuple[str, int | None]:
     level = row["level"]
     marketplace = _enum(Marketplace, row["marketplace"], "marketplace")
     psa = _enum(PsaSystem, row["psa"], "psa")
@@ -298,7 +300,7 @@ async def _apply_row(session: AsyncSession, row: dict[str, str], actor: str) -> 
         if existing is not None:
             return "already linked", None
         await link_company(session=session, marketplace_company_id=company.id, psa_company_id=psa_company.id,
-                           actor=actor)
+                           actor=actor, now=now)
         return "create", None
     subscription = await _find(session, MarketplaceSubscription, row["subscription_id"], "subscription",
                                MarketplaceSubscription.marketplace == marketplace)
@@ -314,7 +316,7 @@ async def _apply_row(session: AsyncSession, row: dict[str, str], actor: str) -> 
         if existing is not None:
             return "already linked", None
         await link_subscription(session=session, subscription_id=subscription.id, contract_id=contract.id,
-                                actor=actor)
+                                actor=actor, now=now)
         return "create", None
     resource = await _find(session, MarketplaceResource, row["resource_id"], "resource",
                            MarketplaceResource.subscription_id == subscription.id)
@@ -331,7 +333,7 @@ async def _apply_row(session: AsyncSession, row: dict[str, str], actor: str) -> 
     if existing is not None:
         changed = await _set_price_source(session, row, existing.id, actor, only_if_different=True)
         return ("set price source" if changed else "already linked"), None
-    link = await link_resource(session=session, resource_id=resource.id, service_id=service.id, actor=actor)
+    link = await link_resource(session=session, resource_id=resource.id, service_id=service.id, actor=actor, now=now)
     await _set_price_source(session, row, link.id, actor, only_if_different=False)
     return "create", link.id
 

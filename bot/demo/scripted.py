@@ -166,7 +166,7 @@ async def link_high_confidence(workspace: DemoWorkspace, say: Say) -> list[int]:
         for suggestion in chosen:
             try:
                 link = await link_resource(session=session, resource_id=suggestion.resource_id,
-                                           service_id=suggestion.service_id, actor=ACTOR)
+                                           service_id=suggestion.service_id, actor=ACTOR, now=workspace.clock())
             except LinkError:
                 continue
             link_ids.append(link.id)

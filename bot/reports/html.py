@@ -164,6 +164,7 @@ async def render_report_page(report: Report, *, filters: Sequence[tuple[str, str
         total=total,
         capped=total > len(rows),
         filters=list(filters),
+        date_range=report.date_range.describe() if report.date_range is not None else None,
         links=links,
         charts=[tally.chart() for tally in tallies],
         filter_param=FILTER_TEXT_PARAM,

@@ -87,7 +87,8 @@ async def adjustments_report(*, session: AsyncSession, filters: ReportFilters = 
         name="adjustments", title="Adjustments posted",
         statement=_adjustments_from().where(Adjustment.status == AdjustmentStatus.posted),
         columns=_adjustment_columns(Column("posted_at", "Posted", Adjustment.posted_at)),
-        logged_at=Adjustment.posted_at, tiebreak=(Adjustment.id,), **_marketplace_filters(),
+        logged_at=Adjustment.posted_at, effective_on=Adjustment.effective_date, logged_as="posted",
+        tiebreak=(Adjustment.id,), **_marketplace_filters(),
         statuses={"posted": Adjustment.status == AdjustmentStatus.posted},  # held and failed ones: the failures
     )                                                                       # report, /seats checklist
     return await run_definition(session, definition, filters)
@@ -104,7 +105,8 @@ async def failures_report(*, session: AsyncSession, filters: ReportFilters = Rep
     definition = ReportDefinition(
         name="failures", title="Failed adjustments",
         statement=_adjustments_from().where(Adjustment.status == AdjustmentStatus.failed),
-        columns=columns, logged_at=Adjustment.created_at, tiebreak=(Adjustment.id,),
+        columns=columns, logged_at=Adjustment.created_at, effective_on=Adjustment.effective_date,
+        logged_as="recorded", tiebreak=(Adjustment.id,),
         statuses={"needs_action": Adjustment.needs_action.is_(True), "retrying": Adjustment.needs_action.is_(False)},
         **_marketplace_filters(),
     )

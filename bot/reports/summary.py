@@ -67,6 +67,7 @@ class ReportSummary:
     customers: int = 0
     top_customers: list[tuple[str, int]] = field(default_factory=list)  # (customer, licences), most first
     totals: list[Cell] = field(default_factory=list)  # the report's own totals row, where it has one
+    dates: str | None = None  # a log report's dates, in words ("posted or effective 2026-03-01 to ...")
 
 
 async def summarise_report(*, session: AsyncSession, name: str, filters: ReportFilters, top: int = TOP_ROWS,
@@ -79,7 +80,8 @@ async def summarise_report(*, session: AsyncSession, name: str, filters: ReportF
     index = {key: i for i, key in enumerate(report.keys)}
     customer_at, licence_at = index[shape.customer], [index[key] for key in shape.licences]
     row_at = [index[key] for key in shape.row]
-    summary = ReportSummary(name=name, title=report.title, rows=0, licences_label=shape.licences_label, licences=0)
+    summary = ReportSummary(name=name, title=report.title, rows=0, licences_label=shape.licences_label, licences=0,
+                            dates=report.date_range.describe() if report.date_range is not None else None)
     per_customer: dict[str, int] = {}
     async for row in report.rows:
         summary.rows += 1

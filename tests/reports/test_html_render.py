@@ -1,6 +1,6 @@
 """The report page as rendered from real queries on the known dataset (the HTTP side: test_html_http.py)."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -140,3 +140,18 @@ async def test_one_row_is_one_row(session):
     meta = " ".join(text_of(root.find(".//p[@class='meta']")).split())
     assert "· 1 row ·" in meta and "1 rows" not in meta
     assert text_of(root.find(".//span[@id='shown']")) == "1 shown"
+
+
+async def test_a_log_page_says_which_dates_it_shows_never_no_filters(session):
+    await build_dataset(session)
+
+    _, root = await page(session, "adjustments")
+    meta = " ".join(text_of(root.find(".//p[@class='meta']")).split())
+    assert "no filters" not in meta
+    assert "posted or effective 2026-02-08 to 2026-03-10 (the default: the last 30 days)" in meta
+
+    _, root = await page(session, "adjustments", filters=[("date_from", "2026-01-01")], date_from=date(2026, 1, 1))
+    meta = " ".join(text_of(root.find(".//p[@class='meta']")).split())
+    assert "posted or effective 2026-01-01 to 2026-03-10" in meta and "default" not in meta
+    _, root = await page(session, "linked")
+    assert "no filters" in " ".join(text_of(root.find(".//p[@class='meta']")).split())  # not a log: true

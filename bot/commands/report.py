@@ -158,8 +158,8 @@ def summary_blocks(summary: ReportSummary, *, request: ReportRequest, links: Map
               f"*{summary.customers:,}* {'customer' if summary.customers == 1 else 'customers'} · "
               f"*{summary.licences:,}* {summary.licences_label}"]
     if summary.totals:
-        counts.append("Totals: " + ", ".join(f"{cell.title.lower()} *{_value(cell.value)}*"
-                                             for cell in summary.totals))
+        counts.append(f"Totals{f' ({summary.totals_unit})' if summary.totals_unit else ''}: "
+                      + ", ".join(f"{cell.title.lower()} *{_value(cell.value)}*" for cell in summary.totals))
     if summary.dates:
         counts.append(f"Dates: {summary.dates}")
     if request.filters:

@@ -20,7 +20,9 @@ import jinja2
 from markupsafe import Markup
 
 from bot.reports.charts import bar_chart, pie_chart
+from bot.reports.formats import money
 from bot.reports.report import Report
+from bot.reports.words import SEATS
 from bot.wording import counted
 
 ROW_LIMIT = 5_000
@@ -33,28 +35,29 @@ class ChartSpec:
     title: str
     label: str  # key of the column naming each slice or bar
     values: tuple[str, ...] = ()  # keys of the columns summed per label; none: the rows are counted
+    seats_only: bool = False  # sum only rows counted in seats (their "unit" column): never seats + GB
 
 
-def _pie(title: str, label: str, *values: str) -> ChartSpec:
-    return ChartSpec("pie", title, label, values)
+def _pie(title: str, label: str, *values: str, seats_only: bool = False) -> ChartSpec:
+    return ChartSpec("pie", title, label, values, seats_only)
 
 
-def _bar(title: str, label: str, *values: str) -> ChartSpec:
-    return ChartSpec("bar", title, label, values)
+def _bar(title: str, label: str, *values: str, seats_only: bool = False) -> ChartSpec:
+    return ChartSpec("bar", title, label, values, seats_only)
 
 
 CHARTS: dict[str, tuple[ChartSpec, ...]] = {
-    "subscriptions": (_pie("Licences per customer", "company", "total"),
+    "subscriptions": (_pie("Seats per customer", "company", "total", seats_only=True),
                       _bar("Resources by company", "company"),
                       _bar("Resources by subscription", "subscription")),
-    "linked": (_pie("Linked licences per customer", "company", "total"),
+    "linked": (_pie("Linked seats per customer", "company", "total", seats_only=True),
                _bar("Linked resources by company", "company"),
                _bar("Linked resources by subscription", "subscription")),
-    "unlinked": (_pie("Unlinked licences per customer", "company", "total"),
+    "unlinked": (_pie("Unlinked seats per customer", "company", "total", seats_only=True),
                  _bar("Unlinked resources by company", "company"),
                  _bar("Unlinked resources by subscription", "subscription")),
-    "unbilled": (_pie("Unbilled seats per customer", "company", "unlinked_seats", "drifted_seats"),
-                 _bar("Unbilled amount by company", "company", "amount")),
+    "unbilled": (_pie("Unbilled amount per customer", "company", "amount"),
+                 _bar("Unbilled seats by company", "company", "unlinked", "drifted", seats_only=True)),
     "adjustments": (_bar("Adjustments by company", "marketplace_company"),
                     _bar("Adjustments by subscription", "subscription")),
     "failures": (_bar("Failures by company", "marketplace_company"),
@@ -89,7 +92,9 @@ class HeaderCell:
     searchable: bool
 
 
-def cell(value: Any) -> Cell:
+def cell(value: Any, kind: str = "text") -> Cell:
+    if kind == "money" and isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        return Cell(f"{money(value):,}", str(value))
     if value is None:
         return Cell("")
     if isinstance(value, bool):
@@ -112,9 +117,12 @@ class ChartTally:
         self.spec = spec
         self.label_index = keys.index(spec.label)
         self.value_indexes = [keys.index(key) for key in spec.values]
+        self.unit_index = keys.index("unit") if spec.seats_only else None
         self.totals: dict[str, Decimal] = {}
 
     def add(self, row: tuple[Any, ...]) -> None:
+        if self.unit_index is not None and row[self.unit_index] != SEATS:
+            return
         label = cell(row[self.label_index]).text or "(none)"
         if self.value_indexes:
             amount = sum((Decimal(str(row[i] or 0)) for i in self.value_indexes), Decimal(0))
@@ -149,7 +157,7 @@ async def render_report_page(report: Report, *, filters: Sequence[tuple[str, str
     async for row in report.rows:
         total += 1
         if len(rows) < row_limit:
-            rows.append([cell(value) for value in row])
+            rows.append([cell(value, report.kind_of(i)) for i, value in enumerate(row)])
         for tally in tallies:
             tally.add(row)
     searchable = set(report.searchable)
@@ -160,7 +168,8 @@ async def render_report_page(report: Report, *, filters: Sequence[tuple[str, str
         headers=headers,
         searchable_titles=[h.title for h in headers if h.searchable],
         rows=rows,
-        totals=[cell(value) for value in report.totals] if report.totals is not None else None,
+        totals=[cell(value, report.kind_of(i)) for i, value in enumerate(report.totals)]
+        if report.totals is not None else None,
         total=total,
         capped=total > len(rows),
         filters=list(filters),

@@ -25,6 +25,7 @@ class Column:
     title: str  # the header row
     expression: ColumnElement[Any]
     searchable: bool = False  # part of the free-text filter
+    kind: str = "text"  # "money": written with two decimals (the report has a Currency column beside it)
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,10 @@ class Report:
     totals: tuple[Any, ...] | None = None
     searchable: tuple[str, ...] = ()  # keys of the columns the free-text filter looks in
     date_range: DateRange | None = None  # a log report's dates (None: not a log)
+    kinds: tuple[str, ...] = ()  # each column's kind ("money", "text"), in the order of `columns`
+
+    def kind_of(self, index: int) -> str:
+        return self.kinds[index] if index < len(self.kinds) else "text"
 
     async def all_rows(self) -> list[tuple[Any, ...]]:
         return [row async for row in self.rows]
@@ -184,4 +189,4 @@ async def run_definition(session: AsyncSession, definition: ReportDefinition, fi
                   columns=tuple(c.title for c in definition.columns), rows=rows(),
                   keys=tuple(c.key for c in definition.columns),
                   searchable=tuple(c.key for c in definition.columns if c.searchable),
-                  date_range=date_range(definition, filters))
+                  date_range=date_range(definition, filters), kinds=tuple(c.kind for c in definition.columns))

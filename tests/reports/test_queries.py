@@ -69,7 +69,7 @@ async def test_linked_shows_the_psa_side_drift_and_price_source(session):
     row = dict(zip(report.columns, found[0], strict=True))
     assert len(found) == 1
     assert (row["Marketplace total"], row["PSA units"], row["Drift"]) == (8, 5, 3)
-    assert row["Price source"] == "keep_psa" and row["Prorates"] == "PSA default" and row["Linked by"] == "U1"
+    assert row["Price source"] == "PSA price" and row["Prorates"] == "PSA default" and row["Linked by"] == "U1"
     assert len((await rows(session, "linked", status="drifted"))[1]) == 1
     assert (await rows(session, "linked", status="in_step"))[1] == []
 
@@ -90,9 +90,10 @@ async def test_unbilled_values_unlinked_and_drifted_seats_per_customer_with_tota
     report, found = await rows(session, "unbilled", sort="company")
     by_company = {row[1]: row for row in found}
     # Acme: Teams 4 unlinked at 8.00; Exchange 3 drifted at the PSA's 9.50
-    assert by_company["Acme Mfg. Inc."][2:] == (4, Decimal("32.00"), 3, Decimal("28.50"), Decimal("60.50"))
-    assert by_company[INJECTION][2:] == (2, Decimal("16.00"), 0, Decimal("0"), Decimal("16.00"))
-    assert report.totals == ("", "Total", 6, Decimal("48.00"), 3, Decimal("28.50"), Decimal("76.50"))
+    assert by_company["Acme Mfg. Inc."][2:] == ("seats", 4, Decimal("32.00"), 3, Decimal("28.50"), Decimal("60.50"),
+                                                "USD")
+    assert by_company[INJECTION][2:] == ("seats", 2, Decimal("16.00"), 0, Decimal("0"), Decimal("16.00"), "USD")
+    assert report.totals == ("", "Total", "seats", 6, Decimal("48.00"), 3, Decimal("28.50"), Decimal("76.50"), "USD")
     report, found = await rows(session, "unbilled", status="drifted")
     assert [row[1] for row in found] == ["Acme Mfg. Inc."]
     report, found = await rows(session, "unbilled", sort="amount", direction="desc")

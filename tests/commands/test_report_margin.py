@@ -51,8 +51,8 @@ async def test_the_margin_report_lists_each_link_with_its_verdict_and_links_to_i
     assert message["text"] == "Margin of linked resources: 2 rows, 1 customer, 11 seats judged"
     assert validate_message_blocks(message["blocks"]) == []
     rows = next(b for b in message["blocks"] if b.get("block_id") == ReportId.ROWS_BLOCK)["text"]["text"]
-    assert "Exchange Online (Plan 1) · marketplace cost 6.40 · billed price 9.50 · margin % 32.60 · below the minimum margin" \
-        in rows, rows
+    assert ("Exchange Online (Plan 1) · marketplace cost 6.40 · billed price 9.50 · margin % 32.60 · "
+            "below the minimum margin") in rows, rows
     assert "Microsoft Teams Essentials · marketplace cost 3.00 · billed price 5.00 · margin % 40.00 · ok" in rows
     links = next(b for b in message["blocks"] if b.get("block_id") == ReportId.LINKS_BLOCK)
     csv_url = next(e["url"] for e in links["elements"] if e["action_id"] == ReportId.LINK_CSV)

@@ -90,6 +90,14 @@ class HeaderCell:
     key: str
     title: str
     searchable: bool
+    kind: str = "text"
+
+
+@dataclass(frozen=True)
+class TotalCell:
+    text: str
+    number: str | None
+    rule: str  # Report.total_rules: how the page recomputes it when the filter box hides rows
 
 
 def cell(value: Any, kind: str = "text") -> Cell:
@@ -161,15 +169,14 @@ async def render_report_page(report: Report, *, filters: Sequence[tuple[str, str
         for tally in tallies:
             tally.add(row)
     searchable = set(report.searchable)
-    headers = [HeaderCell(key, title, key in searchable)
-               for key, title in zip(report.keys, report.columns, strict=True)]
+    headers = [HeaderCell(key, title, key in searchable, report.kind_of(i))
+               for i, (key, title) in enumerate(zip(report.keys, report.columns, strict=True))]
     return templates().get_template("report.html").render(
         title=report.title,
         headers=headers,
         searchable_titles=[h.title for h in headers if h.searchable],
         rows=rows,
-        totals=[cell(value, report.kind_of(i)) for i, value in enumerate(report.totals)]
-        if report.totals is not None else None,
+        totals=_totals(report),
         total=total,
         capped=total > len(rows),
         filters=list(filters),
@@ -180,6 +187,19 @@ async def render_report_page(report: Report, *, filters: Sequence[tuple[str, str
         nonce=nonce,
         generated_at=f"{generated_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC",
     )
+
+
+def _totals(report: Report) -> list[TotalCell] | None:
+    if report.totals is None:
+        return None
+    cells = []
+    for index, value in enumerate(report.totals):
+        shown = cell(value, report.kind_of(index))
+        rule = report.total_rules[index] if index < len(report.total_rules) else "label"
+        if rule.startswith("sum-per:"):
+            rule = f"sum-per:{report.keys.index(rule.removeprefix('sum-per:'))}"
+        cells.append(TotalCell(shown.text, shown.number, rule))
+    return cells
 
 
 def render_error_page(*, status: int, reason: str, message: str, nonce: str) -> str:

@@ -316,6 +316,9 @@ async def unbilled_report(*, session: AsyncSession, filters: ReportFilters = Rep
     rows = await report.all_rows()
     report.rows = _replay(rows)
     report.totals = unbilled_totals(report.keys, rows)
+    report.total_rules = tuple({"company": "label", "unit": "same", "currency": "same", "unlinked": "sum-per:unit",
+                                "drifted": "sum-per:unit"}.get(key, "sum-per:currency" if "amount" in key else "")
+                               for key in report.keys)
     return report
 
 

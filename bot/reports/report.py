@@ -54,6 +54,10 @@ class Report:
     searchable: tuple[str, ...] = ()  # keys of the columns the free-text filter looks in
     date_range: DateRange | None = None  # a log report's dates (None: not a log)
     kinds: tuple[str, ...] = ()  # each column's kind ("money", "text"), in the order of `columns`
+    # how the page recomputes each totals cell over the rows its filter box leaves: "sum", "sum-per:<key>" (a sum
+    # only while the visible rows share one value of that column: one unit, one currency), "same" (that one
+    # value), "label" (kept as served) or "" (empty)
+    total_rules: tuple[str, ...] = ()
 
     def kind_of(self, index: int) -> str:
         return self.kinds[index] if index < len(self.kinds) else "text"

@@ -149,14 +149,14 @@ async def report_command(*, text: str, ack: AsyncAck, command: dict[str, Any], r
 
 def summary_text(summary: ReportSummary) -> str:
     return (f"{summary.title}: {counted(summary.rows, 'row')}, {counted(summary.customers, 'customer')}, "
-            f"{summary.licences:,} {summary.licences_label}")
+            f"{summary.licences:,} {_licences_label(summary)}")
 
 
 def summary_blocks(summary: ReportSummary, *, request: ReportRequest, links: Mapping[str, str], asked_by: str,
                    valid_until: date) -> list[dict[str, Any]]:
     counts = [f"*{summary.rows:,}* {'row' if summary.rows == 1 else 'rows'} · "
               f"*{summary.customers:,}* {'customer' if summary.customers == 1 else 'customers'} · "
-              f"*{summary.licences:,}* {summary.licences_label}"]
+              f"*{summary.licences:,}* {_licences_label(summary)}"]
     if summary.totals:
         counts.append(f"Totals{f' ({summary.totals_unit})' if summary.totals_unit else ''}: "
                       + ", ".join(f"{cell.title.lower()} *{_value(cell.value)}*" for cell in summary.totals))
@@ -183,6 +183,12 @@ def summary_blocks(summary: ReportSummary, *, request: ReportRequest, links: Map
                            for fmt, (label, action_id) in LINK_LABELS.items()], block_id=ReportId.LINKS_BLOCK))
     blocks.append(context(f"Asked for by {user_mention(asked_by)}. The links are signed and work until {valid_until}."))
     return message_blocks(blocks)
+
+
+def _licences_label(summary: ReportSummary) -> str:
+    """ "1 seat not linked", "2 seats not linked": the label in the count's number."""
+    label = summary.licences_label
+    return "seat" + label.removeprefix("seats") if summary.licences == 1 and label.startswith("seats") else label
 
 
 def _row_line(cells: list[Cell]) -> str:

@@ -108,7 +108,7 @@ async def test_filters_narrow_the_summary_and_travel_in_the_links(aiohttp_client
     await until(lambda: posted(recorder))
     message = posted(recorder)[0]
     text = sections(message["blocks"])
-    assert text[ReportId.COUNTS_BLOCK].startswith("*1* row · *1* customer · *1* seats, net change")
+    assert text[ReportId.COUNTS_BLOCK].startswith("*1* row · *1* customer · *1* seat, net change")
     assert "Filters: `date_from=2026-03-01` `date_to=2026-03-10` `company=Acme Mfg`" in text[ReportId.COUNTS_BLOCK]
     assert "units before 4 · units after 5 · seats · 2026-03-08" in text[ReportId.ROWS_BLOCK]
     urls = link_buttons(message["blocks"])

@@ -9,9 +9,9 @@ import os
 import sys
 
 from bot import __version__
+from bot.cli_config import add_config_parser
 from bot.clock import SYSTEM_CLOCK, Clock
 from bot.config import ConfigError, Settings, load_settings
-from bot.db.migrate import DatabaseNotReady
 from bot.log_redaction import configure_logging
 
 log = logging.getLogger("seatsync")
@@ -71,6 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     links_import.add_argument("--apply", action="store_true",
                               help="save every row or none, then reconcile each new resource link")
 
+    add_config_parser(commands)
+
     db = commands.add_parser("db", help="database schema")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_commands.add_parser("upgrade", help="create or upgrade the schema to the latest revision")
@@ -112,12 +114,18 @@ def main(argv: list[str] | None = None, *, clock: Clock = SYSTEM_CLOCK) -> int:
             from bot.cli_links import links_command
 
             return links_command(settings, args, clock=clock)
+        if args.command == "config":
+            from bot.cli_config import config_command
+
+            return config_command(settings, args)
     except BrokenPipeError:  # `seatsync links export | head`: the reader has had enough
         return 0
-    except DatabaseNotReady as exc:
-        print(f"seatsync {args.command}: {exc}", file=sys.stderr)
-        return 1
     except Exception as exc:
+        from bot.db.migrate import DatabaseNotReady  # here: the command's own imports made it cheap by now
+
+        if isinstance(exc, DatabaseNotReady):
+            print(f"seatsync {args.command}: {exc}", file=sys.stderr)
+            return 1
         reason = _database_unreachable(exc)
         if reason is None:
             raise
@@ -131,6 +139,7 @@ def _reads_only(args: argparse.Namespace) -> bool:
     (bot.db.migrate.open_existing)."""
     return (args.command == "report"
             or (args.command == "db" and args.db_command == "current")
+            or (args.command == "config" and args.config_command != "set")
             or (args.command == "links" and (args.links_command == "export" or not args.apply)))
 
 
@@ -246,7 +255,7 @@ def _sandbox(args: argparse.Namespace) -> int:
 
 async def _db(settings: Settings, action: str) -> int:
     from bot.db.engine import create_engine, sqlite_file
-    from bot.db.migrate import current_revision, head_revision, upgrade
+    from bot.db.migrate import DatabaseNotReady, current_revision, head_revision, upgrade
 
     path = sqlite_file(settings.database_url)
     if action == "current" and path is not None and not path.is_file():

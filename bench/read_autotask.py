@@ -16,7 +16,7 @@ import json
 import time
 from datetime import date
 
-from bot.connectors.psa.autotask import AutotaskClient
+from bot.connectors.psa.autotask.client import AutotaskClient
 from bot.db.connections import Connection
 from bot.sandbox.app import Sandbox
 

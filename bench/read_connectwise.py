@@ -18,8 +18,8 @@ import asyncio
 import json
 import time
 
-from bot.connectors.psa.connectwise import ConnectWiseClient
-from bot.connectors.psa.connectwise_api import REQUESTS_PER_MINUTE
+from bot.connectors.psa.connectwise.api import REQUESTS_PER_MINUTE
+from bot.connectors.psa.connectwise.client import ConnectWiseClient
 from bot.db.connections import Connection
 from bot.sandbox.app import Sandbox
 

@@ -18,7 +18,7 @@ import json
 import time
 from datetime import UTC, date, datetime, timedelta
 
-from bot.connectors.marketplace.ingram import IngramClient
+from bot.connectors.marketplace.ingram.client import IngramClient
 from bot.db.connections import Connection
 from bot.sandbox.app import Sandbox
 

@@ -15,7 +15,7 @@ import json
 import time
 from datetime import date
 
-from bot.connectors.marketplace.odin import OdinClient
+from bot.connectors.marketplace.odin.client import OdinClient
 from bot.db.connections import Connection
 from bot.sandbox.app import Sandbox
 

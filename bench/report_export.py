@@ -32,7 +32,6 @@ from sqlalchemy import insert
 from bot.db.engine import create_engine, session_factory
 from bot.db.migrate import upgrade
 from bot.db.models import (
-    Marketplace,
     MarketplaceCompany,
     MarketplaceResource,
     MarketplaceSubscription,
@@ -58,11 +57,11 @@ async def seed(sessions, rows: int) -> None:
     now = datetime.now(UTC)
     async with sessions() as session, session.begin():
         await session.execute(insert(MarketplaceCompany), [
-            {"id": c + 1, "marketplace": Marketplace.ingram, "external_id": f"C-{c:05}",
+            {"id": c + 1, "marketplace": "ingram", "external_id": f"C-{c:05}",
              "name": f"Customer {c:05} Ltd", "first_seen_at": now, "last_seen_at": now}
             for c in range(companies)])
         await session.execute(insert(MarketplaceSubscription), [
-            {"id": s + 1, "company_id": s // SUBSCRIPTIONS_PER_COMPANY + 1, "marketplace": Marketplace.ingram,
+            {"id": s + 1, "company_id": s // SUBSCRIPTIONS_PER_COMPANY + 1, "marketplace": "ingram",
              "external_id": f"S-{s:06}", "name": f"Microsoft 365 Business Premium #{s % 40}", "term": Term.monthly,
              "status": SubscriptionStatus.active, "first_seen_at": now, "last_seen_at": now}
             for s in range(subscriptions)])

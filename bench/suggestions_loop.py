@@ -23,7 +23,6 @@ from pathlib import Path
 
 from bot.db.engine import create_engine, session_factory
 from bot.db.migrate import upgrade
-from bot.db.models import PsaSystem
 from bot.sandbox.many_companies import insert_many_companies
 from bot.sync.suggestions import suggest_links
 
@@ -43,7 +42,7 @@ async def one_run(sessions) -> dict:
     ticking = asyncio.create_task(ticker())
     started = time.perf_counter()
     async with sessions() as session:
-        suggestions = await suggest_links(session=session, psa=PsaSystem.autotask)
+        suggestions = await suggest_links(session=session, psa="autotask")
     took = time.perf_counter() - started
     done.set()
     await ticking

@@ -18,14 +18,15 @@ log = logging.getLogger("seatsync")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from bot.connectors.registry import VENDORS
+
     parser = argparse.ArgumentParser(prog="seatsync", description="Bill every seat bought, exactly once.")
     parser.add_argument("--version", action="version", version=f"seatsync {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     commands.add_parser("serve", help="run the web service, the Slack endpoint and the scheduler")
 
-    sandbox = commands.add_parser("sandbox",
-                                  help="serve the simulators of Odin, Ingram, Autotask, ConnectWise and Slack")
+    sandbox = commands.add_parser("sandbox", help="serve the simulators of the marketplaces, the PSAs and Slack")
     sandbox.add_argument("--port", type=int, default=8080, help="port to serve on (default 8080)")
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--scale", choices=("small", "large"), default="small")
@@ -37,8 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="the whole product against the bundled simulators")
     demo.add_argument("--once", action="store_true",
                       help="one scripted run (link, let days pass, sync until settled), ending with a JSON line")
-    demo.add_argument("--psa", choices=("autotask", "connectwise"), default="autotask")
-    demo.add_argument("--marketplace", choices=("odin", "ingram"), default="odin")
+    for kind in ("psa", "marketplace"):
+        choices = VENDORS.demo_choices(kind)
+        demo.add_argument(f"--{kind}", choices=choices, default=choices[0] if choices else None)
     demo.add_argument("--scale", choices=("small", "large"), default="small")
     demo.add_argument("--faults", choices=("none", "light", "heavy"), default="none")
     demo.add_argument("--days", type=int, default=3)

@@ -13,8 +13,8 @@ The same service functions as the `/seats config` modal and its *Test connection
 - `test [SYSTEM ...]`: the connector's own diagnosis of each stored connection (the chosen marketplace and PSA
   by default), word for word with secrets masked; exit 1 unless every one is ok.
 
-What a system needs is asked of the connector field descriptions (`_systems`, `_fields`, `_label`: the one
-place this module looks vendors up); nothing here names a vendor.
+What a system needs is asked of the vendor registry (`_systems`, `_fields`, `_label`: the one place this module
+looks vendors up); nothing here names a vendor.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from bot.connectors.fields import CONNECTION_FIELDS, SYSTEM_LABELS
+from bot.connectors.registry import VENDORS
 
 if TYPE_CHECKING:  # the rest is imported when a command runs: `seatsync` builds its parser on every start
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -90,16 +90,16 @@ def cli_actor() -> str:
 # --- what a system needs (the one place vendors are looked up) -----------------------------------------
 
 def _systems() -> tuple[str, ...]:
-    return tuple(CONNECTION_FIELDS)
+    return VENDORS.keys()
 
 
 def _fields(system: str) -> Any:
     """The system's connection fields: `.options` and `.secrets`, each with `.name`, `.label`, `.required`."""
-    return CONNECTION_FIELDS[system]
+    return VENDORS.get(system).connection
 
 
 def _label(system: str) -> str:
-    return SYSTEM_LABELS.get(system, system)
+    return VENDORS.label(system)
 
 
 def secret_variable(system: str, name: str) -> str:

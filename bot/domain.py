@@ -18,8 +18,8 @@ from bot.db.models.enums import ContractStatus, SubscriptionStatus, Term
 def billable_total(included: float | int, additional: float | int) -> int:
     """The count SeatSync bills for a resource: what the plan includes plus what was ordered on top.
 
-    Odin/CloudBlue reports IncludedAmount and AdditionalAmount separately (OrderedAmount is their
-    sum); Ingram's REST API reports one quantity (taken as additional, with nothing included).
+    Some marketplaces report the included and the additional amounts apart (the ordered amount is their
+    sum); others report one quantity (taken as additional, with nothing included).
     Fractional amounts are rounded up: a PSA bills whole units, and billing less than was bought is
     the loss SeatSync exists to prevent.
     """
@@ -104,11 +104,11 @@ class PsaContractRecord:
 
 @dataclass(frozen=True)
 class PsaServiceRecord:
-    external_id: str  # Autotask ContractService id / ConnectWise addition id
+    external_id: str  # the PSA's id of the contract service (agreement addition)
     contract_external_id: str
     name: str
     units: int
-    catalog_id: str | None = None  # Autotask serviceID / ConnectWise product id
+    catalog_id: str | None = None  # the PSA's catalogue id of the product
     unit_price: Decimal | None = None
     unit_cost: Decimal | None = None
     is_active: bool = True
@@ -128,7 +128,7 @@ class AdjustmentRequest:
     unit_price: Decimal | None = None  # None: keep the PSA's price
     unit_cost: Decimal | None = None
     prorate: bool = True
-    description: str = ""  # a human line for the PSA note ("SeatSync: Ingram 8 -> +7")
+    description: str = ""  # a human line for the PSA note ("SeatSync: Exchange Online 1 -> 8")
 
     @property
     def delta(self) -> int:

@@ -1,32 +1,26 @@
 """POST /webhooks/marketplace: a signed change notification triggers an immediate sync of one subscription.
 
-    X-Sandbox-Signature: sha256=<hex HMAC-SHA256 of the raw body, keyed by the webhook secret>
-    {"deliveryId": "...", "marketplace": "ingram", "subscriptionId": "...", ...}
-
-The signature is checked (constant-time) before the body is parsed. Answers: 401 bad or missing
-signature; 400 malformed body; 503 no webhook secret configured; 200 a delivery already handled (no
-second sync); 202 accepted — with a sync of that subscription started in the background, or with a
-note when the subscription is not one SeatSync has read yet (the next sync reads it) or the
-notification is for another marketplace. The scheduled sync still runs: a lost notification delays
-nothing beyond the next cycle.
+The active marketplace's vendor says whether it sends notifications and how they are signed and read
+(`Capabilities.webhooks`, a `bot.connectors.change_notifications.NotificationFormat`). The signature is checked
+(constant-time) before the body is parsed. Answers: 401 bad or missing signature; 400 malformed body; 503 no
+webhook secret configured, or a marketplace that sends no notifications; 200 a delivery already handled (no
+second sync); 202 accepted — with a sync of that subscription started in the background, or with a note when
+the subscription is not one SeatSync has read yet (the next sync reads it) or the notification is for another
+marketplace. The scheduled sync still runs: a lost notification delays nothing beyond the next cycle.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
-import json
 import logging
-import unicodedata
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 from aiohttp import web
 
+from bot.connectors.change_notifications import ChangeEvent, MalformedEvent
 from bot.connectors.errors import ConnectorError
+from bot.connectors.registry import VENDORS
 from bot.db.marketplace_webhooks import remember_delivery, subscription_known, webhook_config
-from bot.db.models import Marketplace
 from bot.keys import SecretDecryptionError
 from bot.sync.engine import SyncEngine
 from web.context import CONTEXT, AppContext
@@ -34,54 +28,9 @@ from web.context import CONTEXT, AppContext
 log = logging.getLogger(__name__)
 
 ROUTE = "/webhooks/marketplace"
-SIGNATURE_HEADER = "X-Sandbox-Signature"
 MAX_BODY = 64 * 1024
 SHUTDOWN_GRACE_S = 10.0
 WEBHOOK_TASKS = web.AppKey("seatsync_webhook_tasks", set)
-
-
-class MalformedEvent(ValueError):
-    pass
-
-
-@dataclass(frozen=True)
-class ChangeEvent:
-    delivery_id: str
-    marketplace: str
-    subscription_id: str
-
-
-def signature_matches(secret: str, body: bytes, header: str) -> bool:
-    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    # aiohttp hands non-UTF-8 header bytes over as surrogates; they can only be a wrong signature
-    given = header.strip().lower().encode(errors="replace")
-    return hmac.compare_digest(expected.encode(), given)
-
-
-def parse_event(body: bytes, *, default_marketplace: str) -> ChangeEvent:
-    try:
-        event = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise MalformedEvent("the body is not JSON") from None
-    if not isinstance(event, dict):
-        raise MalformedEvent("the body must be a JSON object")
-    delivery = _text(event, "deliveryId", 200)
-    subscription = _text(event, "subscriptionId", 64)
-    marketplace = event.get("marketplace", default_marketplace)
-    if marketplace not in {m.value for m in Marketplace}:
-        raise MalformedEvent(f"marketplace must be one of {', '.join(m.value for m in Marketplace)}")
-    return ChangeEvent(delivery_id=delivery, marketplace=marketplace, subscription_id=subscription)
-
-
-def _text(event: dict, name: str, limit: int) -> str:
-    value = event.get(name)
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = str(value)
-    if not isinstance(value, str) or not value.strip() or len(value) > limit:
-        raise MalformedEvent(f"{name} must be a non-empty string of at most {limit} characters")
-    if any(unicodedata.category(character) == "Cc" for character in value.strip()):  # PostgreSQL refuses a NUL
-        raise MalformedEvent(f"{name} cannot contain a control character")
-    return value.strip()
 
 
 async def _read_body(request: web.Request) -> bytes | None:
@@ -115,10 +64,14 @@ async def marketplace_webhook(request: web.Request) -> web.Response:
     if config is None:
         return _answer(503, error="webhooks are not configured: store webhook_secret with the active "
                                   "marketplace's connection")
-    if not signature_matches(config.secret, body, request.headers.get(SIGNATURE_HEADER, "")):
-        return _answer(401, error=f"missing or wrong {SIGNATURE_HEADER}")
+    vendor = VENDORS.find(config.marketplace)
+    notifications = vendor.capabilities.webhooks if vendor is not None else None
+    if notifications is None:
+        return _answer(503, error=f"{VENDORS.label(config.marketplace)} sends no change notifications")
+    if not notifications.signed(config.secret, body, request.headers):
+        return _answer(401, error=f"missing or wrong {notifications.signature_header}")
     try:
-        event = parse_event(body, default_marketplace=config.marketplace)
+        event = notifications.parse(body, config.marketplace, VENDORS.keys("marketplace"))
     except MalformedEvent as exc:
         return _answer(400, error=str(exc))
     async with context.sessions() as session:

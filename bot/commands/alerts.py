@@ -33,6 +33,7 @@ from bot.commands.inbound import from_a_message
 from bot.commands.kept_messages import keep_message, open_kept_messages
 from bot.commands.mrkdwn import mrkdwn_escape
 from bot.commands.report import signed_links
+from bot.connectors.registry import VENDORS
 from bot.db.app_settings import load_app_settings
 from bot.db.models import AdjustmentStatus
 from bot.sync.failure_causes import (
@@ -53,7 +54,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_LINES = 10
-PSA_NAMES = {"autotask": "Autotask", "connectwise": "ConnectWise"}
 
 
 @dataclass
@@ -83,7 +83,7 @@ def _state(app_context: AppContext) -> _AlertState:
 
 
 def psa_name(psa: str) -> str:
-    return PSA_NAMES.get(psa, psa.capitalize())
+    return VENDORS.label(psa)
 
 
 def _signed(delta: int) -> str:

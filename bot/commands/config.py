@@ -21,7 +21,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.commands.access import load_billing_team
 from bot.commands.admins import admin_refusal, is_config_admin
 from bot.commands.config_view import (
-    SLOTS,
     CheckLine,
     check_line,
     chosen_systems,
@@ -41,7 +40,7 @@ from bot.commands.metadata import TamperedMetadata
 from bot.commands.modal_state import open_state, seal_state
 from bot.commands.mrkdwn import mrkdwn_escape, user_mention
 from bot.connectors.checks import check_connection
-from bot.connectors.fields import SYSTEM_LABELS
+from bot.connectors.registry import VENDORS
 from bot.db.configuration import (
     Configuration,
     InvalidConfiguration,
@@ -95,7 +94,7 @@ async def open_config(*, context: AppContext, client: AsyncWebClient, user_id: s
         await _update(client, view_id, view_hash, notice_view(TITLE, config))
         return
     metadata = seal_state(context, SealedFor.CONFIG, {"opened_by": user_id})
-    choices = {slot: getattr(config.settings, slot) for slot in SLOTS}
+    choices = chosen_systems({}, config.settings)
     await _update(client, view_id, view_hash, config_view(config, choices=choices, metadata=metadata,
                                                           env_team=context.settings.billing_team))
 
@@ -115,7 +114,7 @@ def _pick_system(context: AppContext):
         for action in body.get("actions") or []:  # the pick itself, in case the state lags behind it
             slot = "marketplace" if action.get("action_id") == ConfigId.MARKETPLACE else "psa"
             picked = (action.get("selected_option") or {}).get("value")
-            choices[slot] = picked if picked in SLOTS[slot] else None
+            choices[slot] = picked if picked in VENDORS.keys(slot) else None
         await _update(client, view["id"], view["hash"], _render(context, config, view, choices))
 
     return pick
@@ -147,7 +146,7 @@ def _test_connection(context: AppContext, slot: str):
             await _update(client, view["id"], view["hash"],
                           _render(context, config, view, choices, problems_line(system, problems)))
             return
-        waiting = CheckLine(system, f":hourglass_flowing_sand: Testing the connection to {SYSTEM_LABELS[system]}…")
+        waiting = CheckLine(system, f":hourglass_flowing_sand: Testing the connection to {VENDORS.label(system)}…")
         new_hash = await _update(client, view["id"], view["hash"], _render(context, config, view, choices, waiting))
         if new_hash is None:
             return
@@ -210,7 +209,7 @@ def saved_summary(saved: SavedConfiguration, user_id: str) -> str:
         lines.append("Settings changed: " + ", ".join(name.replace("_", " ") for name in saved.changed_settings) + ".")
     for system in saved.saved_connections:
         replaced = saved.secrets_changed.get(system) or ()
-        lines.append(f"{SYSTEM_LABELS[system]} connection saved"
+        lines.append(f"{VENDORS.label(system)} connection saved"
                      + (f"; secrets replaced: {', '.join(replaced)}." if replaced else "; stored secrets kept."))
     if not saved.changed_settings and not saved.saved_connections:
         lines.append("Nothing changed.")

@@ -32,12 +32,11 @@ from slack_sdk.models.views import View
 from bot.commands.blocks import mrkdwn, section, truncate
 from bot.commands.ids import ConfigId
 from bot.commands.mrkdwn import SLACK_GROUP, SLACK_USER, group_mention, mrkdwn_escape, user_mention
-from bot.connectors.fields import CONNECTION_FIELDS, MARKETPLACES, PSAS, SYSTEM_LABELS
+from bot.connectors.registry import VENDORS
 from bot.db.app_settings import AppSettings
 from bot.db.configuration import ConfigForm, Configuration, ConnectionForm, FieldProblem, StoredConnection
 from bot.domain import ConnectionCheck
 
-SLOTS = {"marketplace": MARKETPLACES, "psa": PSAS}
 SLOT_PICK = {"marketplace": (ConfigId.MARKETPLACE_BLOCK, ConfigId.MARKETPLACE),
              "psa": (ConfigId.PSA_BLOCK, ConfigId.PSA)}
 SLOT_TEST = {"marketplace": ConfigId.TEST_MARKETPLACE, "psa": ConfigId.TEST_PSA}
@@ -135,7 +134,7 @@ def config_view(config: Configuration, *, choices: dict[str, str | None], metada
 def _system_blocks(slot: str, title: str, system: str | None, config: Configuration,
                    checks: dict[str, CheckLine]) -> list[Block]:
     pick_block, pick_action = SLOT_PICK[slot]
-    options = [Option(value=s, text=SYSTEM_LABELS[s]) for s in SLOTS[slot]]
+    options = [Option(value=v.key, text=v.label) for v in VENDORS.by_kind(slot)]
     initial = next((o for o in options if o.value == system), None)
     blocks: list[Block] = [
         DividerBlock(), HeaderBlock(text=title),
@@ -145,7 +144,7 @@ def _system_blocks(slot: str, title: str, system: str | None, config: Configurat
     ]
     if system is None:
         return blocks
-    spec = CONNECTION_FIELDS[system]
+    spec = VENDORS.get(system).connection
     stored = config.connections.get(system)
     blocks.append(_text_input(config_field_block(system, "base_url"), spec.url_label,
                               stored.base_url if stored else None, spec.url_hint))
@@ -179,7 +178,7 @@ def _secret_hint(name: str, required: bool, stored: StoredConnection | None) -> 
 
 def _secrets_line(system: str, stored: StoredConnection | None) -> str:
     if stored is None:
-        return f":lock: No {SYSTEM_LABELS[system]} connection is saved yet."
+        return f":lock: No {VENDORS.label(system)} connection is saved yet."
     if not stored.stored_secrets:
         return ":lock: No secret is stored."
     when = f" on {stored.secrets_set_at:%Y-%m-%d}" if stored.secrets_set_at else ""
@@ -229,11 +228,8 @@ def chosen_systems(values: dict[str, Any], fallback: AppSettings) -> dict[str, s
     chosen: dict[str, str | None] = {}
     for slot, (block_id, action_id) in SLOT_PICK.items():
         entry = (values.get(block_id) or {}).get(action_id)
-        if entry is None:
-            chosen[slot] = getattr(fallback, slot)
-        else:
-            picked = (entry.get("selected_option") or {}).get("value")
-            chosen[slot] = picked if picked in SLOTS[slot] else None  # anything else was not offered
+        picked = getattr(fallback, slot) if entry is None else (entry.get("selected_option") or {}).get("value")
+        chosen[slot] = picked if picked in VENDORS.keys(slot) else None  # anything else was not offered
     return chosen
 
 
@@ -241,7 +237,7 @@ def connection_form(values: dict[str, Any], system: str) -> ConnectionForm | Non
     """A system's connection as typed, or None when its fields are not in the modal (not rendered yet)."""
     if config_field_block(system, "base_url") not in values:
         return None
-    spec = CONNECTION_FIELDS[system]
+    spec = VENDORS.get(system).connection
     options = {f.name: _text(values, config_field_block(system, f.name)) for f in spec.options}
     # a secret is taken exactly as typed (no trimming): it is the vendor's to judge
     secrets = {f.name: str(_entry(values, config_field_block(system, f.name)).get("value") or "")
@@ -252,8 +248,8 @@ def connection_form(values: dict[str, Any], system: str) -> ConnectionForm | Non
 
 def typed_secrets(values: dict[str, Any]) -> list[str]:
     """Every secret typed into the modal, whichever system it belongs to (to register for log redaction)."""
-    return [str(_entry(values, config_field_block(spec.system, f.name)).get("value") or "")
-            for spec in CONNECTION_FIELDS.values() for f in spec.secrets]
+    return [str(_entry(values, config_field_block(vendor.key, f.name)).get("value") or "")
+            for vendor in VENDORS for f in vendor.connection.secrets]
 
 
 def config_form(values: dict[str, Any], base: AppSettings) -> tuple[ConfigForm, list[FieldProblem]]:
@@ -282,7 +278,7 @@ def config_form(values: dict[str, Any], base: AppSettings) -> tuple[ConfigForm, 
             continue
         form = connection_form(values, system)
         if form is None:
-            problems.append(FieldProblem(None, slot, f"Fill in the {SYSTEM_LABELS[system]} connection first."))
+            problems.append(FieldProblem(None, slot, f"Fill in the {VENDORS.label(system)} connection first."))
         else:
             connections.append(form)
     return ConfigForm(settings=settings, connections=tuple(connections)), problems

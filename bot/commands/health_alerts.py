@@ -17,14 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.commands.blocks import context, message_blocks, section
 from bot.commands.kept_messages import KeptMessage, keep_message
 from bot.commands.mrkdwn import mrkdwn_escape
+from bot.connectors.registry import VENDORS
 from bot.db.app_settings import load_app_settings
 from bot.db.connector_health import HealthChange, health_changes, mark_alerted
 from bot.db.models import ConnectorState
 
 log = logging.getLogger(__name__)
-
-SYSTEM_NAMES = {"autotask": "Autotask", "connectwise": "ConnectWise", "odin": "Odin (Ingram BA)",
-                "ingram": "Ingram Micro Cloud Marketplace"}
 
 
 def health_key(system: str) -> str:
@@ -37,7 +35,7 @@ def _minutes(since: datetime | None, now: datetime) -> str:
 
 
 def alert_text(change: HealthChange, *, now: datetime) -> str:
-    name = SYSTEM_NAMES.get(change.system, change.system)
+    name = VENDORS.label(change.system)
     diagnosis = mrkdwn_escape(change.last_error or "no error was recorded")  # vendor text: an HTML page, names
     if change.recovered:
         return f"{name} has recovered: SeatSync reached it again at {now:%Y-%m-%d %H:%M} UTC."

@@ -12,7 +12,7 @@ from slack_sdk.models.views import View
 from bot.commands.blocks import button, buttons, context, header, mrkdwn, section, truncate
 from bot.commands.ids import HomeId
 from bot.commands.mrkdwn import SLACK_USER, channel_mention, mrkdwn_escape, user_mention
-from bot.connectors.fields import SYSTEM_LABELS
+from bot.connectors.registry import VENDORS
 from bot.db.dashboard import Dashboard
 
 MAX_HOME_BLOCKS = 100
@@ -58,7 +58,7 @@ def home_view(dashboard: Dashboard, *, metadata: str = "") -> dict[str, Any]:
 
 
 def _sync_line(dashboard: Dashboard) -> str:
-    systems = " → ".join(SYSTEM_LABELS.get(s or "", s or "not chosen") for s in (dashboard.marketplace, dashboard.psa))
+    systems = " → ".join(VENDORS.label(s) if s else "not chosen" for s in (dashboard.marketplace, dashboard.psa))
     run = dashboard.last_sync
     if run is None:
         return f"*Last sync*: none yet ({systems})"
@@ -72,7 +72,7 @@ def _sync_line(dashboard: Dashboard) -> str:
 
 
 def _connector_line(line, now: datetime) -> str:
-    label = SYSTEM_LABELS.get(line.system, line.system)
+    label = VENDORS.label(line.system)
     success = f"last success {_ago(line.last_success_at, now)}" if line.last_success_at else "never succeeded"
     text = f"{STATE_MARKS.get(line.state, '')} *{label}*: {line.state}, {success}"
     if line.state != "ok" and line.last_error:

@@ -1,7 +1,7 @@
 """Many reads of one vendor through a bounded pool of workers.
 
-A large read makes thousands of requests (one per ConnectWise agreement, per Ingram subscription, per
-Odin customer and subscription). Starting a task for each would leave thousands of them parked on the
+A large read makes thousands of requests (one per agreement, per subscription, per customer: whatever
+the vendor's API cannot list in bulk). Starting a task for each would leave thousands of them parked on the
 client's limiter: memory for nothing, and a cancellation storm when one fails. Instead `fan_out` runs
 as many workers as the limiter lets requests fly; each takes the next item when it is done with one.
 """

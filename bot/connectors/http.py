@@ -174,7 +174,7 @@ class RequestLimiter:
 
 class RetrySignal(Exception):
     """Raised inside an attempt to ask for another one; a vendor client may raise it for throttling that
-    its API reports in an odd way (Autotask's thread limit can come as a 500)."""
+    its API reports in an odd way (a thread limit reported as a 500)."""
 
     def __init__(self, error: ConnectorError, retry_after: float | None = None) -> None:
         self.error = error

@@ -23,7 +23,7 @@ from bot.domain import (
 class Marketplace(Protocol):
     """Reads what the MSP bought. Read-only: SeatSync never changes the marketplace."""
 
-    system: str  # "odin" | "ingram"
+    system: str  # the vendor's key in the registry (bot.connectors.registry)
     stats: CallStats
 
     async def list_companies(self) -> list[MarketCompany]: ...
@@ -44,9 +44,11 @@ class Marketplace(Protocol):
 class Psa(Protocol):
     """Reads what the MSP bills and posts unit changes."""
 
-    system: str  # "autotask" | "connectwise"
+    system: str  # the vendor's key in the registry
     stats: CallStats
-    supports_future_dates: bool  # can a change dated after today be posted now? (else it waits for its day)
+    # can a change dated after today be posted now? (else it waits for its day); its vendor's
+    # `Capabilities.future_dated_changes`
+    supports_future_dates: bool
 
     async def list_companies(self, *, modified_since: datetime | None = None) -> list[PsaCompanyRecord]: ...
 

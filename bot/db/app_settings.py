@@ -25,8 +25,8 @@ class AppSettings:
     checklist_days_before_month_end: int = 3
     digest_hour: int = 8
     timezone: str = "UTC"
-    marketplace: str | None = None  # which marketplace connector is active (odin | ingram)
-    psa: str | None = None  # which PSA connector is active (autotask | connectwise)
+    marketplace: str | None = None  # the active marketplace: a vendor key of the registry
+    psa: str | None = None  # the active PSA: a vendor key of the registry
     report_link_days: int = 7  # how long a signed report link stays valid
     connector_stale_minutes: int = 60  # no success for this long: the connector is stale (health alert)
     currency: str = "USD"  # ISO 4217: what amounts are in where the marketplace does not say (reports)

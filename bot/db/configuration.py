@@ -17,7 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.connectors.fields import CONNECTION_FIELDS, MARKETPLACES, PSAS
+from bot.connectors.registry import VENDORS
+from bot.connectors.vendor import KINDS
 from bot.db.app_settings import AppSettings, load_app_settings, save_app_settings
 from bot.db.audit import audit_events_for
 from bot.db.connections import Connection, save_connection
@@ -123,7 +124,7 @@ async def connection_to_test(*, session: AsyncSession, box: SecretBox, form: Con
 def _merged_options(stored: dict[str, Any], form: ConnectionForm) -> dict[str, Any]:
     """Options from the form over the stored ones; options the modal does not show (a request budget) stay."""
     merged = dict(stored)
-    for spec in CONNECTION_FIELDS[form.system].options:
+    for spec in VENDORS.get(form.system).connection.options:
         value = form.options.get(spec.name, "").strip()
         if value:
             merged[spec.name] = int(value) if spec.integer else value
@@ -148,10 +149,9 @@ def validate_form(form: ConfigForm) -> list[FieldProblem]:
     except (ZoneInfoNotFoundError, ValueError):
         problems.append(FieldProblem(None, "timezone", f"{settings.timezone!r} is not an IANA time zone "
                                                        "(e.g. America/Denver, Europe/London, UTC)."))
-    if settings.marketplace not in (None, *MARKETPLACES):
-        problems.append(FieldProblem(None, "marketplace", f"Choose one of {', '.join(MARKETPLACES)}."))
-    if settings.psa not in (None, *PSAS):
-        problems.append(FieldProblem(None, "psa", f"Choose one of {', '.join(PSAS)}."))
+    for kind in KINDS:
+        if getattr(settings, kind) not in (None, *VENDORS.keys(kind)):
+            problems.append(FieldProblem(None, kind, f"Choose one of {', '.join(VENDORS.keys(kind))}."))
     for slack_id in settings.billing_team:
         if not (slack_id[:1] in ("U", "W", "S") and slack_id[1:].isalnum()):
             problems.append(FieldProblem(None, "billing_team", f"{slack_id!r} is not a Slack user id (U…/W…) "
@@ -173,7 +173,7 @@ def connection_problems(form: ConnectionForm) -> list[FieldProblem]:
     if url.scheme not in ("http", "https") or not url.netloc or " " in form.base_url.strip():
         problems.append(FieldProblem(form.system, "base_url",
                                      f"{form.base_url.strip() or 'An empty value'!r} is not an http(s) URL."))
-    for spec in CONNECTION_FIELDS[form.system].options:
+    for spec in VENDORS.get(form.system).connection.options:
         value = form.options.get(spec.name, "").strip()
         if spec.required and not value:
             problems.append(FieldProblem(form.system, spec.name, f"{spec.label} is required."))
@@ -184,7 +184,7 @@ def connection_problems(form: ConnectionForm) -> list[FieldProblem]:
 
 def _missing_secrets(form: ConnectionForm, stored: frozenset[str]) -> list[FieldProblem]:
     problems: list[FieldProblem] = []
-    for spec in CONNECTION_FIELDS[form.system].secrets:
+    for spec in VENDORS.get(form.system).connection.secrets:
         if spec.required and spec.name not in stored and not form.secrets.get(spec.name):
             problems.append(FieldProblem(form.system, spec.name,
                                          f"{spec.label} is required: none is stored yet."))

@@ -1,4 +1,5 @@
-"""Connection settings per marketplace/PSA, with secrets encrypted at rest (Fernet via bot.keys)."""
+"""Connection settings per marketplace/PSA (a vendor of the registry), with secrets encrypted at rest (Fernet via
+bot.keys)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.connectors.registry import VENDORS
 from bot.db.audit import record_audit
 from bot.db.models import ConnectionSetting
 from bot.keys import SecretBox
 from bot.log_redaction import register_secret
-
-SYSTEM_KINDS = {"odin": "marketplace", "ingram": "marketplace", "pax8": "marketplace",
-                "autotask": "psa", "connectwise": "psa"}
 
 
 @dataclass(frozen=True)
@@ -29,7 +28,7 @@ class Connection:
 
     @property
     def kind(self) -> str:
-        return SYSTEM_KINDS[self.system]
+        return VENDORS.get(self.system).kind
 
 
 async def save_connection(
@@ -44,14 +43,13 @@ async def save_connection(
     enabled: bool = True,
 ) -> None:
     """Create or update a connection. `secrets=None` keeps the stored secrets (write-only inputs)."""
-    if system not in SYSTEM_KINDS:
-        raise ValueError(f"unknown system {system!r}; expected one of {', '.join(SYSTEM_KINDS)}")
+    kind = VENDORS.get(system).kind  # UnknownVendor (a ValueError) names the systems SeatSync knows
     row = await session.scalar(select(ConnectionSetting).where(ConnectionSetting.system == system))
     before = None if row is None else {"base_url": row.base_url, "options": row.options, "enabled": row.enabled}
     if row is None:
         if secrets is None:
             raise ValueError(f"{system}: secrets are required the first time a connection is saved")
-        row = ConnectionSetting(system=system, kind=SYSTEM_KINDS[system], secrets_ciphertext="", updated_by=actor)
+        row = ConnectionSetting(system=system, kind=kind, secrets_ciphertext="", updated_by=actor)
         session.add(row)
     row.base_url = base_url
     row.options = dict(options)

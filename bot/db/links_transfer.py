@@ -30,10 +30,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from bot import money
+from bot.connectors.registry import VENDORS
+from bot.connectors.vendor import Kind
 from bot.db.links import LinkError, link_company, link_resource, link_subscription
 from bot.db.models import (
     CompanyLink,
-    Marketplace,
     MarketplaceCompany,
     MarketplaceResource,
     MarketplaceSubscription,
@@ -42,7 +43,6 @@ from bot.db.models import (
     PsaCompany,
     PsaContract,
     PsaService,
-    PsaSystem,
     ResourceLink,
     Scope,
     SubscriptionLink,
@@ -135,7 +135,7 @@ async def export_rows(*, session: AsyncSession) -> list[dict[str, str]]:
 
 
 def _company_side(company: MarketplaceCompany) -> dict[str, str]:
-    return {"marketplace": company.marketplace.value, "company_id": company.external_id, "company": company.name}
+    return {"marketplace": company.marketplace, "company_id": company.external_id, "company": company.name}
 
 
 def _subscription_side(subscription: MarketplaceSubscription) -> dict[str, str]:
@@ -144,7 +144,7 @@ def _subscription_side(subscription: MarketplaceSubscription) -> dict[str, str]:
 
 
 def _psa_company_side(company: PsaCompany) -> dict[str, str]:
-    return {"psa": company.psa.value, "psa_company_id": company.external_id, "psa_company": company.name}
+    return {"psa": company.psa, "psa_company_id": company.external_id, "psa_company": company.name}
 
 
 def _contract_side(contract: PsaContract) -> dict[str, str]:
@@ -287,8 +287,8 @@ def _check_duplicates(line: int, row: dict[str, str], seen: dict[tuple[str, ...]
 async def _apply_row(session: AsyncSession, row: dict[str, str], actor: str,
                      now: datetime | None) -> tuple[str, int | None]:
     level = row["level"]
-    marketplace = _enum(Marketplace, row["marketplace"], "marketplace")
-    psa = _enum(PsaSystem, row["psa"], "psa")
+    marketplace = _vendor(row["marketplace"], "marketplace")
+    psa = _vendor(row["psa"], "psa")
     if level == "company":
         company = await _find(session, MarketplaceCompany, row["company_id"], "marketplace company",
                               MarketplaceCompany.marketplace == marketplace)
@@ -353,6 +353,12 @@ async def _check_parent(session: AsyncSession, row: dict[str, str], id_column: s
         raise RowError(f"{row.get(name_column) or row[id_column]} ({row[id_column]}) is not where the data has it: "
                        f"the record belongs to {parent.name} ({parent.external_id})")
     _check_name(row, name_column, parent.name)
+
+
+def _vendor(value: str, kind: Kind) -> str:
+    if value not in VENDORS.keys(kind):
+        raise RowError(f"{kind} must be one of {', '.join(VENDORS.keys(kind))}, not {value!r}")
+    return value
 
 
 def _enum(enum, value: str, column: str):

@@ -21,12 +21,13 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.connectors.fields import WEBHOOK_SECRET
 from bot.db.app_settings import load_app_settings
 from bot.db.connections import load_connection
-from bot.db.models import AppSetting, Marketplace, MarketplaceSubscription
+from bot.db.models import AppSetting, MarketplaceSubscription
 from bot.keys import SecretBox
 
-SECRET_NAME = "webhook_secret"
+SECRET_NAME = WEBHOOK_SECRET.name
 DELIVERY_PREFIX = "webhook:"
 KEEP_DELIVERIES = timedelta(days=7)
 
@@ -72,6 +73,6 @@ async def remember_delivery(*, session: AsyncSession, marketplace: str, delivery
 
 async def subscription_known(*, session: AsyncSession, marketplace: str, external_id: str) -> bool:
     found = await session.scalar(select(MarketplaceSubscription.id).where(
-        MarketplaceSubscription.marketplace == Marketplace(marketplace),
+        MarketplaceSubscription.marketplace == marketplace,
         MarketplaceSubscription.external_id == external_id))
     return found is not None

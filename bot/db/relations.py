@@ -30,7 +30,6 @@ from bot.db.models import (
     PsaCompany,
     PsaContract,
     PsaService,
-    PsaSystem,
     ResourceLink,
     Scope,
 )
@@ -230,4 +229,4 @@ async def suggested_relations(*, session: AsyncSession) -> list[LinkSuggestion]:
     psa = settings.psa or await session.scalar(select(PsaCompany.psa).limit(1))
     if psa is None:
         return []
-    return await suggest_links(session=session, psa=PsaSystem(psa))
+    return await suggest_links(session=session, psa=psa)

@@ -20,6 +20,7 @@ from aiohttp import web
 
 from bot.clock import SYSTEM_CLOCK, Clock
 from bot.config import Settings
+from bot.connectors.registry import VENDORS
 from bot.db.app_settings import load_app_settings, save_app_settings
 from bot.demo.narration import link_time_lines, posted_lines
 from bot.demo.scripted import link_high_confidence, settle
@@ -67,7 +68,8 @@ async def run_live(settings: Settings, *, port: int, env_overrides: set[str], da
     try:
         # the policy of a new install (approval limits in force), so the demo shows what it holds and why
         workspace = await open_workspace(sandbox=sandbox, database_url=database_url, secret_key=settings.secret_key,
-                                         marketplace="odin", psa="autotask", fast_retries=False,
+                                         marketplace=VENDORS.demo_choices("marketplace")[0],
+                                         psa=VENDORS.demo_choices("psa")[0], fast_retries=False,
                                          connector_timeout=10.0, clock=clock, approvals=True)
     except BaseException:
         await sandbox.stop()

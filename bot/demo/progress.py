@@ -1,7 +1,7 @@
 """The scripted demo's signs of life: a line per phase on stderr, a heartbeat while a phase runs, and
 a watchdog that ends a run that has stopped moving, saying where it stood.
 
-A large run spends minutes reading (a ConnectWise cycle is ~4,000 calls at 1,000 a minute), so a
+A large run spends minutes reading (a large PSA's cycle can be ~4,000 calls at 1,000 a minute), so a
 person must see it is alive. A run is stuck, not slow, when for `stall_s` seconds no vendor call was
 answered and the process used almost no CPU (the demo's own work and the in-process simulators both
 burn CPU; waiting on a lock, a leaked limiter place or an event that never comes does not).

@@ -9,13 +9,15 @@ from __future__ import annotations
 import json
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
 
 from bot.clock import SYSTEM_CLOCK, Clock
+from bot.connectors.registry import VENDORS
+from bot.connectors.vendor import Kind
 from bot.db.links import LinkError, link_resource
 from bot.db.models import (
     Adjustment,
@@ -23,12 +25,11 @@ from bot.db.models import (
     MarketplaceResource,
     MarketplaceSubscription,
     PsaService,
-    PsaSystem,
     ResourceLink,
 )
 from bot.demo.progress import DemoFailed, Progress, Watchdog
 from bot.demo.verdict import LinkedPair, TargetBook, judge
-from bot.demo.workspace import ACTOR, DemoWorkspace, open_workspace
+from bot.demo.workspace import ACTOR, DemoWorkspace, demo_support, open_workspace
 from bot.sandbox.app import Sandbox
 from bot.sync.engine import CycleReport
 from bot.sync.posting import PostingReport
@@ -41,10 +42,14 @@ READ_TRIES = 10
 OPEN = (AdjustmentStatus.pending, AdjustmentStatus.posting, AdjustmentStatus.failed)
 
 
+def _default(kind: Kind) -> Callable[[], str]:
+    return lambda: VENDORS.demo_choices(kind)[0]
+
+
 @dataclass(frozen=True)
 class DemoOptions:
-    psa: str = "autotask"
-    marketplace: str = "odin"
+    psa: str = field(default_factory=_default("psa"))
+    marketplace: str = field(default_factory=_default("marketplace"))
     scale: str = "small"
     faults: str = "none"
     days: int = 3
@@ -83,7 +88,8 @@ async def _script(workspace: DemoWorkspace, options: DemoOptions, say: Say, prog
     world = workspace.sandbox.world
     say(f"SeatSync demo: {options.marketplace} -> {options.psa}, {options.scale} MSP "
         f"({len(world.customers)} customers), seed {options.seed}, faults {options.faults}, {options.days} day(s)")
-    workspace.sandbox.apply_profile(options.faults, (options.marketplace, options.psa))
+    simulators = tuple(demo_support(system).simulator for system in (options.marketplace, options.psa))
+    workspace.sandbox.apply_profile(options.faults, tuple(name for name in simulators if name is not None))
     progress.enter(f"first sync cycle: a complete read of {options.marketplace} and {options.psa}")
     report = await _cycle_until_read(workspace, say, force_full=True)
     say(f"read the marketplace ({report.marketplace.resources_seen if report.marketplace else 0} resources) "
@@ -103,7 +109,7 @@ async def _script(workspace: DemoWorkspace, options: DemoOptions, say: Say, prog
     await settle(workspace, say)
 
     # The run makes one complete read, at its start; each scripted day is then synced as the polls within
-    # a day are, incrementally (a large ConnectWise complete read is ~4,000 calls: four minutes at its budget).
+    # a day are, incrementally (a large PSA's complete read can be ~4,000 calls: four minutes at its budget).
     workspace.engine.full_read_every = timedelta(days=options.days + 1)
     for number in range(1, options.days + 1):
         day = workspace.pass_day()
@@ -160,7 +166,7 @@ async def settle(workspace: DemoWorkspace, say: Say) -> None:
 
 async def link_high_confidence(workspace: DemoWorkspace, say: Say) -> list[int]:
     async with workspace.sessions() as session:
-        suggestions = await suggest_links(session=session, psa=PsaSystem(workspace.psa.system))
+        suggestions = await suggest_links(session=session, psa=workspace.psa.system)
         chosen = [s for s in suggestions if s.high_confidence]
         link_ids: list[int] = []
         for suggestion in chosen:

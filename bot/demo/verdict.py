@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from bot.db.models import SubscriptionStatus
-from bot.sandbox.autotask_units import settle_units
+from bot.demo.workspace import demo_support
 from bot.sandbox.world import SandboxWorld, Subscription, SubscriptionLine
 from bot.sync.levelling import target_units
 
@@ -51,26 +51,12 @@ class TargetBook:
 
 def find_line(world: SandboxWorld, marketplace: str, subscription_id: str,
               resource_id: str) -> tuple[Subscription, SubscriptionLine] | None:
-    if marketplace == "odin":
-        subscription = world.subscriptions.get(int(subscription_id))
-        if subscription is None:
-            return None
-        line = next((ln for ln in subscription.lines if str(ln.resource_id) == resource_id), None)
-    else:
-        subscription = next((s for s in world.subscriptions.values() if s.cmp_id == subscription_id), None)
-        if subscription is None:
-            return None
-        line = next((ln for ln in subscription.lines if world.products[ln.resource_id].mpn == resource_id), None)
-    return None if line is None else (subscription, line)
+    """The world's line behind a linked resource, by the ids the marketplace shows (its vendor knows how)."""
+    return demo_support(marketplace).find_line(world, subscription_id, resource_id)  # type: ignore[misc]
 
 
 def psa_units(world: SandboxWorld, psa: str, service_id: int) -> int | None:
-    if psa == "autotask":
-        settle_units(world)
-        service = world.autotask_contract_services.get(service_id)
-        return None if service is None else service.units
-    addition = world.connectwise_additions.get(service_id)
-    return None if addition is None else addition.quantity
+    return demo_support(psa).service_units(world, service_id)  # type: ignore[misc]
 
 
 @dataclass
@@ -95,7 +81,8 @@ def judge(world: SandboxWorld, *, marketplace: str, psa: str, pairs: list[Linked
         target = target_units(marketplace_total=line.ordered, subscription_status=_STATUS[subscription.status])
         if units != target:
             out.append(f"service {pair.service_external_id}: PSA {units}, marketplace {target}")
-    writes = [w for w in world.write_log[first_write:] if w.system == psa]
+    simulator = demo_support(psa).simulator
+    writes = [w for w in world.write_log[first_write:] if w.system == simulator]
     duplicates = 0
     for write in writes:
         target = book.target(write.day, write.service_id)

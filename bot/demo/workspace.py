@@ -16,6 +16,8 @@ from bot.clock import SYSTEM_CLOCK, Clock, OffsetClock
 from bot.connectors.factory import build_marketplace, build_psa
 from bot.connectors.http import RetryPolicy
 from bot.connectors.interfaces import Marketplace, Psa
+from bot.connectors.registry import VENDORS
+from bot.connectors.vendor import DemoSupport
 from bot.db.app_settings import AppSettings, save_app_settings
 from bot.db.connections import load_connection, save_connection
 from bot.db.engine import create_engine, session_factory
@@ -33,22 +35,15 @@ ACTOR = "demo"
 
 
 def sandbox_connection(system: str, config: dict) -> tuple[str, dict, dict]:
-    """(base_url, options, secrets) for one simulator, from `Sandbox.config()`."""
-    entry = config[system]
-    if system == "odin":
-        return entry["url"], {}, {}
-    if system == "ingram":
-        return (entry["url"], {"username": entry["username"], "marketplace": entry["marketplace"]},
-                {"subscription_key": entry["subscription_key"], "password": entry["password"]})
-    if system == "autotask":
-        return (entry["url"], {"username": entry["username"]},
-                {"integration_code": entry["integration_code"], "secret": entry["secret"]})
-    if system == "connectwise":
-        # the sandbox throttles at ConnectWise's documented 1,000 requests a minute; use all of it
-        return (entry["site_url"], {"company_id": entry["company_id"], "public_key": entry["public_key"],
-                                    "client_id": entry["client_id"], "requests_per_minute": 1000},
-                {"private_key": entry["private_key"]})
-    raise ValueError(system)
+    """(base_url, options, secrets) for one vendor's simulator, from `Sandbox.config()` (its `DemoSupport`)."""
+    return demo_support(system).connection(config)
+
+
+def demo_support(system: str) -> DemoSupport:
+    support = VENDORS.get(system).demo
+    if support is None:
+        raise ValueError(f"{VENDORS.label(system)} has no simulator the demo can run against")
+    return support
 
 
 @dataclass

@@ -1,1 +1,1 @@
-"""Simulators of the outside world: Odin/CloudBlue, Ingram Micro CMP, Autotask, ConnectWise, Slack."""
+"""Simulators of the outside world: Odin/CloudBlue, Ingram Micro CMP, Autotask, ConnectWise, HaloPSA, Slack."""

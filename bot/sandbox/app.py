@@ -1,4 +1,4 @@
-"""All simulators on one aiohttp application: /odin, /ingram, /autotask, /connectwise, /slack, /admin.
+"""All simulators on one aiohttp application: /odin, /ingram, /autotask, /connectwise, /halopsa, /slack, /admin.
 
 `create_sandbox_app(sandbox)` builds it; `Sandbox.start()` serves it in-process on a port (0 for an
 ephemeral one, as tests use) and `Sandbox.config()` gives the base URLs and credentials that
@@ -20,18 +20,21 @@ from bot.sandbox.autotask import autotask_error, create_autotask_app, move_zone
 from bot.sandbox.connectwise import connectwise_error, create_connectwise_app
 from bot.sandbox.faults import PROFILES, FaultKnobs, fault_middleware
 from bot.sandbox.generator import Scale, advance_day, generate_world
+from bot.sandbox.halopsa.app import create_halopsa_app, halopsa_admin_routes, halopsa_error
 from bot.sandbox.ingram import create_ingram_app, ingram_error, notify_changes
 from bot.sandbox.odin import create_odin_app, odin_error
 from bot.sandbox.slack import SlackRecorder, create_slack_app, slack_error
 from bot.sandbox.world import SandboxWorld
 
-SIMULATORS = ("odin", "ingram", "autotask", "connectwise", "slack")
+SIMULATORS = ("odin", "ingram", "autotask", "connectwise", "slack", "halopsa")  # append: fault seeds follow the order
+PSA_SYSTEMS = ("autotask", "connectwise", "halopsa")
 
 ODIN_PATH = "/odin/RPC2"
 INGRAM_PATH = "/ingram/marketplace/us"
 AUTOTASK_PATH = "/autotask/ATServicesRest"
 CONNECTWISE_PATH = "/connectwise/v4_6_release/apis/3.0"
 SLACK_PATH = "/slack/api/"
+HALOPSA_PATH = "/halopsa"
 
 
 @dataclass
@@ -101,6 +104,16 @@ class Sandbox:
                 "private_key": creds.connectwise_private_key,
                 "client_id": creds.connectwise_client_id,
             },
+            # Halo-hosted instance: `url` is the instance (its /api and /auth servers), tenant in ?tenant=
+            "halopsa": {
+                "url": base + HALOPSA_PATH,
+                "api_url": base + HALOPSA_PATH + "/api",
+                "auth_url": base + HALOPSA_PATH + "/auth",
+                "tenant": creds.halopsa_tenant,
+                "client_id": creds.halopsa_client_id,
+                "client_secret": creds.halopsa_client_secret,
+                "scope": "all",
+            },
             "slack": {
                 "api_url": base + SLACK_PATH,
                 "bot_token": creds.slack_bot_token,
@@ -133,6 +146,7 @@ def create_sandbox_app(sandbox: Sandbox) -> web.Application:
         "ingram": (create_ingram_app(world), ingram_error),
         "autotask": (create_autotask_app(world), autotask_error),
         "connectwise": (create_connectwise_app(world), connectwise_error),
+        "halopsa": (create_halopsa_app(world), halopsa_error),
         "slack": (create_slack_app(sandbox.slack), slack_error),
     }
     for name, (sub, error_body) in facades.items():
@@ -230,8 +244,8 @@ def _admin_app(sandbox: Sandbox) -> web.Application:
 
     async def writes(request: web.Request) -> web.Response:
         system = request.match_info["system"]
-        if system not in ("autotask", "connectwise"):
-            return web.json_response({"error": "system must be autotask or connectwise"}, status=404)
+        if system not in PSA_SYSTEMS:
+            return web.json_response({"error": f"system must be one of {', '.join(PSA_SYSTEMS)}"}, status=404)
         records = [w for w in sandbox.world.write_log if w.system == system]
         per_service: dict[str, int] = {}
         for w in records:
@@ -290,6 +304,7 @@ def _admin_app(sandbox: Sandbox) -> web.Application:
         web.get("/slack/calls", slack_calls),
         web.put("/webhook", set_webhook),
         web.put("/autotask/zone", set_autotask_zone),
+        *halopsa_admin_routes(sandbox.world),
     ])
     return admin
 
@@ -313,6 +328,10 @@ def world_summary(world: SandboxWorld) -> dict:
                         "agreements": len(world.connectwise_agreements),
                         "additions": len(world.connectwise_additions),
                         "writes": sum(1 for w in world.write_log if w.system == "connectwise")},
+        "halopsa": {"clients": len(world.halopsa.clients), "contracts": len(world.halopsa.contracts),
+                    "recurring_invoices": len(world.halopsa.recurring_invoices),
+                    "lines": len(world.halopsa.line_home), "invoices": len(world.halopsa.invoices),
+                    "writes": sum(1 for w in world.write_log if w.system == "halopsa")},
     }
 
 

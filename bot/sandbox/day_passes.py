@@ -1,10 +1,11 @@
 """A day passes in the marketplace: seats bought and dropped, subscriptions ordered, cancelled, renewed.
 
 `advance_day(world)` moves `world.today` one day on and changes the marketplace only; the PSAs keep
-what the MSP billed, so every change is drift SeatSync must find. The day's randomness comes from
-(seed, the new day's ordinal) alone, so two worlds of the same seed advanced over the same days end
-up equal whatever happened in between (only the time of day in `last_modified`, taken from
-`world.now()`, follows the real clock).
+what the MSP billed, so every change is drift SeatSync must find. (HaloPSA creates the invoices its
+recurring invoices have due that day, bot.sandbox.halopsa.invoicing: quantities stay as they were.)
+The day's randomness comes from (seed, the new day's ordinal) alone, so two worlds of the same seed
+advanced over the same days end up equal whatever happened in between (only the time of day in
+`last_modified`, taken from `world.now()`, follows the real clock).
 
 What happens in a day:
 - Seat changes on about 7 % of the live lines of a small MSP (200 customers or fewer), about 1 % of a
@@ -29,6 +30,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from bot.sandbox.calendar_maths import next_expiration
+from bot.sandbox.halopsa.invoicing import create_due_invoices
 from bot.sandbox.marketplace_seed import product_spec, random_subscription
 from bot.sandbox.world import SandboxWorld, Subscription, SubscriptionLine
 
@@ -88,6 +90,7 @@ def advance_day(world: SandboxWorld) -> DayReport:
     for subscription_id in changed:
         world.subscriptions[subscription_id].last_modified = stamp
     report.changed_subscriptions = sorted(changed)
+    create_due_invoices(world)
     return report
 
 

@@ -6,7 +6,8 @@ same ids, names, counts and timestamps. `small` is about 50 customers; `large` i
 about 10,000 subscription lines, built in well under a second.
 
 The marketplace half is built by `bot.sandbox.marketplace_seed`, the PSA half (Autotask and
-ConnectWise both, for the same MSP) by `bot.sandbox.psa_seed`, and `advance_day` lives in
+ConnectWise both, for the same MSP) by `bot.sandbox.psa_seed` and its HaloPSA side by
+`bot.sandbox.halopsa.seed`, and `advance_day` lives in
 `bot.sandbox.day_passes`; this module is the one entry point the sandbox app and tests use.
 """
 
@@ -17,6 +18,7 @@ from datetime import date
 from typing import Literal
 
 from bot.sandbox.day_passes import DayReport, advance_day
+from bot.sandbox.halopsa.seed import seed_halopsa
 from bot.sandbox.marketplace_seed import build_customers, build_products
 from bot.sandbox.psa_seed import seed_psa
 from bot.sandbox.world import Credentials, SandboxWorld
@@ -35,6 +37,7 @@ def generate_world(*, seed: int, scale: Scale, today: date) -> SandboxWorld:
     build_products(world, rng)
     profiles = build_customers(world, rng, CUSTOMERS_PER_SCALE[scale])
     seed_psa(world, rng, profiles)
+    seed_halopsa(world, profiles)  # its own seeded generator: the other PSAs are the same with or without it
     world.credentials.odin_sample_account = _sample_account(world)
     return world
 

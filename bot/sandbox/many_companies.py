@@ -18,14 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import (
     ContractStatus,
-    Marketplace,
     MarketplaceCompany,
     MarketplaceResource,
     MarketplaceSubscription,
     PsaCompany,
     PsaContract,
     PsaService,
-    PsaSystem,
     SubscriptionStatus,
     Term,
 )
@@ -49,11 +47,11 @@ async def insert_many_companies(*, session: AsyncSession, count: int, seed: int 
     spelled = [autotask_spelling(name, rng) for name in names]
     now = datetime.now(UTC)
     await session.execute(insert(MarketplaceCompany), [
-        {"marketplace": Marketplace.ingram, "external_id": f"mc-{i}", "name": legal[i], "first_seen_at": now,
+        {"marketplace": "ingram", "external_id": f"mc-{i}", "name": legal[i], "first_seen_at": now,
          "last_seen_at": now} for i in range(count)])
     company_ids = await _ids(session, MarketplaceCompany, "mc-")
     await session.execute(insert(MarketplaceSubscription), [
-        {"company_id": company_ids[f"mc-{i}"], "marketplace": Marketplace.ingram, "external_id": f"ms-{i}",
+        {"company_id": company_ids[f"mc-{i}"], "marketplace": "ingram", "external_id": f"ms-{i}",
          "name": PRODUCTS[i % len(PRODUCTS)], "term": Term.monthly, "status": SubscriptionStatus.active,
          "start_date": date(2026, 1, 1), "first_seen_at": now, "last_seen_at": now} for i in range(count)])
     subscription_ids = await _ids(session, MarketplaceSubscription, "ms-")
@@ -63,16 +61,16 @@ async def insert_many_companies(*, session: AsyncSession, count: int, seed: int 
          "unit_cost": Decimal("10.00"), "currency": "USD", "first_seen_at": now, "last_seen_at": now}
         for i in range(count)])
     await session.execute(insert(PsaCompany), [
-        {"psa": PsaSystem.autotask, "external_id": f"pc-{i}", "name": spelled[i], "last_seen_at": now}
+        {"psa": "autotask", "external_id": f"pc-{i}", "name": spelled[i], "last_seen_at": now}
         for i in range(count)])
     psa_company_ids = await _ids(session, PsaCompany, "pc-")
     await session.execute(insert(PsaContract), [
-        {"company_id": psa_company_ids[f"pc-{i}"], "psa": PsaSystem.autotask, "external_id": f"pk-{i}",
+        {"company_id": psa_company_ids[f"pc-{i}"], "psa": "autotask", "external_id": f"pk-{i}",
          "name": f"{PRODUCTS[i % len(PRODUCTS)]} contract", "status": ContractStatus.active,
          "start_date": date(2026, 1, 1), "last_seen_at": now} for i in range(count)])
     contract_ids = await _ids(session, PsaContract, "pk-")
     await session.execute(insert(PsaService), [
-        {"contract_id": contract_ids[f"pk-{i}"], "psa": PsaSystem.autotask, "external_id": f"ps-{i}",
+        {"contract_id": contract_ids[f"pk-{i}"], "psa": "autotask", "external_id": f"ps-{i}",
          "name": PRODUCTS[i % len(PRODUCTS)], "units": 5, "unit_price": Decimal("15.00"),
          "unit_cost": Decimal("10.00"), "last_seen_at": now} for i in range(count)])
     await session.commit()

@@ -1,6 +1,6 @@
 """The simulated outside world: one MSP as its marketplace and its PSAs see it.
 
-Every simulator (Odin, Ingram, Autotask, ConnectWise) serves a view of one `SandboxWorld`, so the
+Every simulator (Odin, Ingram, Autotask, ConnectWise, HaloPSA) serves a view of one `SandboxWorld`, so the
 Odin and Ingram connectors read the same truth and the PSA simulators hold what the MSP bills. The
 world is plain mutable data; the API facades translate it to each vendor's shapes and record every
 write in `write_log`, so duplicates can be counted from outside SeatSync; the counts the marketplace showed, as
@@ -15,8 +15,11 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Literal
 
+from bot.sandbox.halopsa.records import HaloPsaData
+
 Term = Literal["monthly", "annual"]
 SubscriptionStatus = Literal["active", "cancelled", "expired", "suspended"]
+PsaSystem = Literal["autotask", "connectwise", "halopsa"]
 
 
 # --- marketplace -------------------------------------------------------------------------------
@@ -224,14 +227,16 @@ class ConnectWiseAddition:
 class WriteRecord:
     """One write a PSA simulator applied, as seen from outside SeatSync."""
 
-    system: Literal["autotask", "connectwise"]
-    service_id: int  # Autotask ContractService id / ConnectWise addition id
+    system: PsaSystem
+    service_id: int  # Autotask ContractService id / ConnectWise addition id / HaloPSA recurring-invoice line id
     before: int
     after: int
     at: datetime
     day: date  # the world's business day when the write landed
     key: str | None = None  # the idempotency key, where the write carried one (or its Autotask note, later)
-    reference: str | None = None  # the record written: Autotask ContractServiceAdjustment id, ConnectWise addition id
+    # the record written: Autotask ContractServiceAdjustment id, ConnectWise addition id, HaloPSA
+    # "{recurring invoice id}/{line id}" (see bot.sandbox.halopsa.lines)
+    reference: str | None = None
 
 
 @dataclass
@@ -261,6 +266,9 @@ class Credentials:
     connectwise_public_key: str
     connectwise_private_key: str
     connectwise_client_id: str
+    halopsa_tenant: str
+    halopsa_client_id: str
+    halopsa_client_secret: str
     slack_bot_token: str
     slack_signing_secret: str
     admin_token: str
@@ -284,6 +292,9 @@ class Credentials:
             connectwise_public_key=token("cw-public", 16),
             connectwise_private_key=token("cw-private", 16),
             connectwise_client_id=_uuid_from(token("cw-client")),
+            halopsa_tenant="sandboxmsp",
+            halopsa_client_id=_uuid_from(token("halo-client")),
+            halopsa_client_secret=f"{_uuid_from(token('halo-secret-1'))}-{_uuid_from(token('halo-secret-2'))}",
             slack_bot_token=f"xoxb-{seed}-sandbox-{token('slack-bot', 24)}",
             slack_signing_secret=token("slack-signing"),
             admin_token=token("admin"),
@@ -301,7 +312,8 @@ class GroundTruth:
 
     company_for_account: dict[int, dict[str, int]] = field(default_factory=dict)  # account -> {psa: company id}
     contract_for_subscription: dict[int, dict[str, int]] = field(default_factory=dict)
-    # (subscription_id, resource_id) -> {"autotask": contract service id, "connectwise": addition id}
+    # (subscription_id, resource_id) -> {"autotask": contract service id, "connectwise": addition id,
+    #                                     "halopsa": recurring-invoice line id}
     service_for_line: dict[tuple[int, int], dict[str, int]] = field(default_factory=dict)
     # relations the MSP had already set up before SeatSync (same keys as service_for_line)
     prelinked: list[tuple[int, int]] = field(default_factory=list)
@@ -324,6 +336,7 @@ class SandboxWorld:
     connectwise_products: dict[int, ConnectWiseProduct] = field(default_factory=dict)
     connectwise_agreements: dict[int, ConnectWiseAgreement] = field(default_factory=dict)
     connectwise_additions: dict[int, ConnectWiseAddition] = field(default_factory=dict)
+    halopsa: HaloPsaData = field(default_factory=HaloPsaData)
     truth: GroundTruth = field(default_factory=GroundTruth)
     write_log: list[WriteRecord] = field(default_factory=list)
     count_history: list[CountChange] = field(default_factory=list)
@@ -354,7 +367,7 @@ class SandboxWorld:
         return real.replace(year=self.today.year, month=self.today.month, day=self.today.day)
 
     def record_write(
-        self, system: Literal["autotask", "connectwise"], service_id: int, before: int, after: int, key: str | None,
+        self, system: PsaSystem, service_id: int, before: int, after: int, key: str | None,
         reference: str | None = None,
     ) -> None:
         self.write_log.append(
@@ -362,7 +375,7 @@ class SandboxWorld:
                         day=self.today, key=key, reference=reference)
         )
 
-    def label_write(self, system: Literal["autotask", "connectwise"], reference: str, key: str) -> None:
+    def label_write(self, system: PsaSystem, reference: str, key: str) -> None:
         """A key that reached the PSA after the write it belongs to (an Autotask adjustment's note)."""
         for write in reversed(self.write_log):
             if write.system == system and write.reference == reference:

@@ -28,13 +28,9 @@ from bot.db.connector_health import record_failure, record_success
 from bot.db.models import (
     AdjustmentTrigger,
     PsaService,
-    PsaSystem,
     ResourceLink,
     SyncRun,
     SyncRunStatus,
-)
-from bot.db.models import (
-    Marketplace as MarketplaceName,
 )
 from bot.domain import MarketplaceSnapshot
 from bot.sync.claims import DEFAULT_CLAIM_TTL, process_instance_id
@@ -153,7 +149,7 @@ class SyncEngine:
                 await self._record_health(self.marketplace.system, error=exc.describe())
                 raise
             await self._record_health(self.marketplace.system)
-            marketplace = MarketplaceName(self.marketplace.system)
+            marketplace = self.marketplace.system
             async with self.sessions() as session:
                 diff = await apply_marketplace_snapshot(
                     session=session, marketplace=marketplace, now=now,
@@ -239,7 +235,7 @@ class SyncEngine:
                                        read_at=now)
         async with self.sessions() as session:
             diff = await apply_marketplace_snapshot(
-                session=session, marketplace=MarketplaceName(self.marketplace.system), snapshot=snapshot, now=now,
+                session=session, marketplace=self.marketplace.system, snapshot=snapshot, now=now,
                 sync_run_id=run_id)
             await session.commit()
         return diff
@@ -256,7 +252,7 @@ class SyncEngine:
         companies, contracts, services = await read
         async with self.sessions() as session:
             linked = await _linked_units(session)
-            refresh = await apply_psa_records(session=session, psa=PsaSystem(self.psa.system), now=now,
+            refresh = await apply_psa_records(session=session, psa=self.psa.system, now=now,
                                               complete=since is None, companies=companies, contracts=contracts,
                                               services=services)
             for record in services:

@@ -99,7 +99,7 @@ async def failure_causes(*, session: AsyncSession) -> list[FailureCause]:
                                  .order_by(Adjustment.id))
     for adjustment, company, resource, service in rows:
         message = adjustment.last_error or "no message was recorded"
-        psa = adjustment.psa.value
+        psa = adjustment.psa
         key = cause_key(psa, message)
         cause = causes.setdefault(key, FailureCause(key=key, psa=psa, message=message))
         cause.message = message

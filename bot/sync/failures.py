@@ -1,4 +1,8 @@
-"""Why a post failed, in the billing team's words (the vendor's own message kept, secrets redacted)."""
+"""Why a post failed, in the billing team's words (the vendor's own message kept, secrets redacted).
+
+The vendor's registry entry may explain an error of its own first (`Vendor.explain_error`); every other
+error reads the same for every vendor, under the vendor's label.
+"""
 
 from __future__ import annotations
 
@@ -12,15 +16,16 @@ from bot.connectors.errors import (
     ServerError,
     UnreachableError,
 )
+from bot.connectors.registry import VENDORS
 
 
 def explain_failure(error: ConnectorError) -> str:
+    entry = VENDORS.find(error.system)
+    own = entry.explain_error(error) if entry is not None and entry.explain_error is not None else None
+    if own is not None:
+        return own
     vendor = error.vendor_message
-    system = error.system.capitalize() if error.system != "connectwise" else "ConnectWise"
-    if isinstance(error, RejectedError) and "prorate" in vendor.lower():
-        return (f"{system} refused the change because the agreement is not set up to prorate. Turn on "
-                f"\"Prorate Agreement\" on the agreement, or set this link to post without proration. "
-                f"{system} said: {vendor}")
+    system = VENDORS.label(error.system)
     if isinstance(error, RejectedError):
         return f"{system} refused the change: {vendor}"
     if isinstance(error, AuthenticationError):

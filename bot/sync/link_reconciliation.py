@@ -1,10 +1,10 @@
 """The one-time reconciliation after a link is set, told in one line per link.
 
-"Ingram 8 · Autotask 1 → posted +7 Exchange Online (Plan 1) for Acme Co." — both sides' counts as
-they stood, then what happened: posted, already in step, scheduled (a change dated later), waiting
-for approval, why it could not post, or why its change cannot be computed (a number no one can bill
-with). The engine does the work (`SyncEngine.reconcile_links`); this module reads the facts before and
-the link's adjustment after.
+"<marketplace> 8 · <PSA> 1 → posted +7 Exchange Online (Plan 1) for Acme Co." — both sides' counts as
+they stood (each side under its vendor's label), then what happened: posted, already in step, scheduled (a
+change dated later), waiting for approval, why it could not post, or why its change cannot be computed (a
+number no one can bill with). The engine does the work (`SyncEngine.reconcile_links`); this module reads the
+facts before and the link's adjustment after.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.connectors.registry import VENDORS
 from bot.db.models import (
     Adjustment,
     AdjustmentStatus,
@@ -32,9 +33,6 @@ from bot.sync.engine import SyncEngine
 from bot.sync.planning import LinkFailure
 
 log = logging.getLogger(__name__)
-
-MARKETPLACE_LABELS = {"odin": "Ingram", "ingram": "Ingram", "pax8": "Pax8"}
-PSA_LABELS = {"autotask": "Autotask", "connectwise": "ConnectWise"}
 
 
 @dataclass(frozen=True)
@@ -63,8 +61,7 @@ class LinkOutcome:
 
     def sentence(self) -> str:
         f = self.facts
-        counts = f"{MARKETPLACE_LABELS.get(f.marketplace, f.marketplace)} {f.marketplace_total} · " \
-                 f"{PSA_LABELS.get(f.psa, f.psa)} {f.psa_units}"
+        counts = f"{VENDORS.label(f.marketplace)} {f.marketplace_total} · {VENDORS.label(f.psa)} {f.psa_units}"
         what = f"{self.delta:+d} {f.resource} for {f.customer}"
         match self.state:
             case "posted":
@@ -97,7 +94,7 @@ async def link_facts(*, session: AsyncSession, link_ids: list[int]) -> dict[int,
         .join(PsaCompany, PsaCompany.id == PsaContract.company_id)
         .where(ResourceLink.id.in_(link_ids))
     )
-    return {row[0]: LinkFacts(row[0], row[1].value, row[2].value, *row[3:]) for row in rows}
+    return {row[0]: LinkFacts(*row) for row in rows}
 
 
 async def reconcile_new_links(*, engine: SyncEngine, link_ids: list[int], actor: str) -> list[LinkOutcome]:

@@ -4,7 +4,7 @@ Billed price = the price source's price when it sets one (resolved link > compan
 posts it), else the PSA service's unit price. A link is flagged `below_cost` when the cost is above the
 price, and `below_minimum` when the margin, (price − cost) / price, is under the resolved
 `min_margin_percent` (a margin exactly at the minimum is fine). Links whose cost or price is unknown
-(Odin's billing API carries no cost) are not judged, nor is a link with a stored number no one can compute
+(a marketplace whose API carries no cost) are not judged, nor is a link with a stored number no one can compute
 with (logged; the sync cycle reports that link as failing). Used by the alert job
 (bot.commands.margin_alerts) and the `margin` report.
 """

@@ -317,8 +317,8 @@ def _change(link: ResourceLink, target: int, today: date, settings: LinkSettings
     check_computed(unit_price=pricing.unit_price, unit_cost=pricing.unit_cost, prorated_amount=amount)
     if is_small_credit(amount, drop_below):
         # The credit is waived by dating the decrease at the next period's start, where nothing is left to
-        # prorate: for SeatSync's records and for a PSA that prorates on its own (Autotask has no per-change
-        # switch). Recorded as 0.00, not None: the price is known.
+        # prorate: for SeatSync's records and for a PSA that prorates on its own (one without proration control
+        # per change). Recorded as 0.00, not None: the price is known.
         when = max(when, billing_period(subscription.term, today, anchor=subscription.start_date)[1])
         amount = Decimal("0.00")
     scheduled = delta < 0 and timing is DecreaseTiming.commitment_end and when > today

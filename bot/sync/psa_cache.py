@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import PsaCompany, PsaContract, PsaService, PsaSystem
+from bot.db.models import PsaCompany, PsaContract, PsaService
 from bot.domain import PsaCompanyRecord, PsaContractRecord, PsaServiceRecord
 
 
@@ -30,7 +30,7 @@ class PsaRefresh:
 
 
 async def apply_psa_records(
-    *, session: AsyncSession, psa: PsaSystem, now: datetime, complete: bool,
+    *, session: AsyncSession, psa: str, now: datetime, complete: bool,
     companies: Sequence[PsaCompanyRecord], contracts: Sequence[PsaContractRecord],
     services: Sequence[PsaServiceRecord],
 ) -> PsaRefresh:

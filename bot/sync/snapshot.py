@@ -15,7 +15,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import (
-    Marketplace,
     MarketplaceCompany,
     MarketplaceResource,
     MarketplaceSubscription,
@@ -60,7 +59,7 @@ class SnapshotDiff:
 
 
 async def apply_marketplace_snapshot(
-    *, session: AsyncSession, marketplace: Marketplace, snapshot: MarketplaceSnapshot, now: datetime,
+    *, session: AsyncSession, marketplace: str, snapshot: MarketplaceSnapshot, now: datetime,
     sync_run_id: int | None = None,
 ) -> SnapshotDiff:
     diff = SnapshotDiff()
@@ -149,7 +148,7 @@ async def apply_marketplace_snapshot(
 
 
 async def _companies(
-    session: AsyncSession, marketplace: Marketplace, snapshot: MarketplaceSnapshot, now: datetime
+    session: AsyncSession, marketplace: str, snapshot: MarketplaceSnapshot, now: datetime
 ) -> dict[str, MarketplaceCompany]:
     known = {
         c.external_id: c for c in await session.scalars(
@@ -175,7 +174,7 @@ async def _companies(
     return known
 
 
-def _new_subscription(incoming: MarketSubscription, marketplace: Marketplace, company: MarketplaceCompany,
+def _new_subscription(incoming: MarketSubscription, marketplace: str, company: MarketplaceCompany,
                       now: datetime) -> MarketplaceSubscription:
     return MarketplaceSubscription(
         company_id=company.id, marketplace=marketplace, external_id=incoming.external_id, name=incoming.name,

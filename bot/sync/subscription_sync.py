@@ -5,11 +5,11 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import Adjustment, Marketplace, MarketplaceResource, MarketplaceSubscription, ResourceLink
+from bot.db.models import Adjustment, MarketplaceResource, MarketplaceSubscription, ResourceLink
 from bot.sync.planning import OPEN_STATUSES
 
 
-async def subscription_link_ids(*, session: AsyncSession, marketplace: Marketplace, external_id: str) -> list[int]:
+async def subscription_link_ids(*, session: AsyncSession, marketplace: str, external_id: str) -> list[int]:
     return list(await session.scalars(
         select(ResourceLink.id)
         .join(MarketplaceResource, MarketplaceResource.id == ResourceLink.resource_id)

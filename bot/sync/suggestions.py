@@ -24,7 +24,6 @@ from bot.db.models import (
     PsaCompany,
     PsaContract,
     PsaService,
-    PsaSystem,
     ResourceLink,
     SubscriptionLink,
     SubscriptionStatus,
@@ -73,13 +72,13 @@ class _World:
     services: dict[int, list]
 
 
-async def suggest_links(*, session: AsyncSession, psa: PsaSystem, threshold: float = 70.0) -> list[LinkSuggestion]:
+async def suggest_links(*, session: AsyncSession, psa: str, threshold: float = 70.0) -> list[LinkSuggestion]:
     world = await _read(session, psa)
     # Pairing thousands of names takes seconds of CPU: in a thread, so Slack's acks are not held up meanwhile.
     return await asyncio.to_thread(_suggest, world, threshold)
 
 
-async def _read(session: AsyncSession, psa: PsaSystem) -> _World:
+async def _read(session: AsyncSession, psa: str) -> _World:
     companies = list(await session.scalars(select(MarketplaceCompany).where(MarketplaceCompany.removed_at.is_(None))))
     psa_companies = list(await session.scalars(
         select(PsaCompany).where(PsaCompany.psa == psa, PsaCompany.removed_at.is_(None))))

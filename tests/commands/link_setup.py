@@ -15,14 +15,12 @@ from sqlalchemy import select
 from bot.commands.ids import LinkActionId
 from bot.db.models import (
     ContractStatus,
-    Marketplace,
     MarketplaceCompany,
     MarketplaceResource,
     MarketplaceSubscription,
     PsaCompany,
     PsaContract,
     PsaService,
-    PsaSystem,
     SubscriptionStatus,
     Term,
 )
@@ -217,30 +215,30 @@ async def small_world(sessions) -> SmallWorld:
     """Two marketplace customers and their PSA spellings; Acme has a current and an ended subscription and
     contract, each current one holding Exchange and Teams. Nothing linked."""
     async with sessions() as session:
-        acme = MarketplaceCompany(marketplace=Marketplace.ingram, external_id="C-1", name="Acme Mfg. Inc.")
-        zenith = MarketplaceCompany(marketplace=Marketplace.ingram, external_id="C-2", name="Zenith Labs LLC")
-        sub = MarketplaceSubscription(company=acme, marketplace=Marketplace.ingram, external_id="S-1",
+        acme = MarketplaceCompany(marketplace="ingram", external_id="C-1", name="Acme Mfg. Inc.")
+        zenith = MarketplaceCompany(marketplace="ingram", external_id="C-2", name="Zenith Labs LLC")
+        sub = MarketplaceSubscription(company=acme, marketplace="ingram", external_id="S-1",
                                       name="Microsoft 365 Business Standard", term=Term.monthly,
                                       status=SubscriptionStatus.active, start_date=date(2026, 1, 1))
-        old_sub = MarketplaceSubscription(company=acme, marketplace=Marketplace.ingram, external_id="S-2",
+        old_sub = MarketplaceSubscription(company=acme, marketplace="ingram", external_id="S-2",
                                           name="Office 365 E1 (old)", term=Term.monthly,
                                           status=SubscriptionStatus.expired, start_date=date(2024, 1, 1))
         exchange = MarketplaceResource(subscription=sub, external_id="R-1", name="Exchange Online (Plan 1)",
                                        additional=8, total=8, unit_price=Decimal("8.00"), unit_cost=Decimal("6.40"))
         teams = MarketplaceResource(subscription=sub, external_id="R-2", name="Microsoft Teams Essentials",
                                     additional=3, total=3, unit_price=Decimal("4.00"), unit_cost=Decimal("3.00"))
-        psa = {name: PsaCompany(psa=PsaSystem.autotask, external_id=str(i), name=name)
+        psa = {name: PsaCompany(psa="autotask", external_id=str(i), name=name)
                for i, name in enumerate(("Acme Co.", "Acme Plumbing", "Zenith Laboratories", "Apex Corporation"))}
-        contract = PsaContract(company=psa["Acme Co."], psa=PsaSystem.autotask, external_id="K-1",
+        contract = PsaContract(company=psa["Acme Co."], psa="autotask", external_id="K-1",
                                name="M365 Business Standard", status=ContractStatus.active,
                                start_date=date(2026, 1, 1))
-        old_contract = PsaContract(company=psa["Acme Co."], psa=PsaSystem.autotask, external_id="K-2",
+        old_contract = PsaContract(company=psa["Acme Co."], psa="autotask", external_id="K-2",
                                    name="M365 Business Standard 2024", status=ContractStatus.active,
                                    start_date=date(2024, 1, 1), end_date=date(2024, 12, 31))
-        exchange_service = PsaService(contract=contract, psa=PsaSystem.autotask, external_id="V-1",
+        exchange_service = PsaService(contract=contract, psa="autotask", external_id="V-1",
                                       name="Exchange Online (Plan 1)", units=1, unit_price=Decimal("9.50"),
                                       unit_cost=Decimal("6.40"))
-        teams_service = PsaService(contract=contract, psa=PsaSystem.autotask, external_id="V-2",
+        teams_service = PsaService(contract=contract, psa="autotask", external_id="V-2",
                                    name="Teams Essentials", units=3, unit_price=Decimal("5.00"),
                                    unit_cost=Decimal("3.00"))
         session.add_all([acme, zenith, sub, old_sub, exchange, teams, *psa.values(), contract, old_contract,

@@ -8,6 +8,7 @@ import hmac
 import json
 
 from bot.commands.config_view import config_field_block
+from bot.connectors.change_notifications import SIGNATURE_HEADER
 from bot.db.connections import load_connection
 from tests.commands.test_config import (  # noqa: F401 - the slack and sandbox fixtures
     open_config,
@@ -18,7 +19,7 @@ from tests.commands.test_config import (  # noqa: F401 - the slack and sandbox f
     submit,
 )
 from tests.commands.test_seats_command import start_app
-from web.webhooks import ROUTE, SIGNATURE_HEADER
+from web.webhooks import ROUTE
 
 SECRET = "whsec-set-in-slack-5f0c2a"
 

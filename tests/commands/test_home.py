@@ -13,10 +13,8 @@ from bot.db.models import (
     AdjustmentTrigger,
     ConnectorHealth,
     ConnectorState,
-    Marketplace,
     MarketplaceCompany,
     MarketplaceSubscription,
-    PsaSystem,
     ResourceLink,
     SlackMessage,
     SubscriptionStatus,
@@ -34,8 +32,8 @@ DANA_DM = "D0DANA0001"
 
 
 async def company(session, name: str, *, status: SubscriptionStatus = SubscriptionStatus.active):
-    row = MarketplaceCompany(marketplace=Marketplace.ingram, external_id=f"C-{name}", name=name)
-    subscription = MarketplaceSubscription(company=row, marketplace=Marketplace.ingram, external_id=f"S-{name}",
+    row = MarketplaceCompany(marketplace="ingram", external_id=f"C-{name}", name=name)
+    subscription = MarketplaceSubscription(company=row, marketplace="ingram", external_id=f"S-{name}",
                                            name=f"Microsoft 365 for {name}", term=Term.monthly, status=status)
     session.add_all([row, subscription])
     return row, subscription
@@ -44,7 +42,7 @@ async def company(session, name: str, *, status: SubscriptionStatus = Subscripti
 async def adjustment(session, resource_id: int, service_id: int, n: int, status: AdjustmentStatus, *,
                      needs_action: bool = False) -> None:
     session.add(Adjustment(idempotency_key=f"key-{n}", resource_id=resource_id, psa_service_id=service_id,
-                           psa=PsaSystem.autotask, units_from=1, units_to=2, delta=1, effective_date=date(2026, 11, 2),
+                           psa="autotask", units_from=1, units_to=2, delta=1, effective_date=date(2026, 11, 2),
                            trigger=AdjustmentTrigger.sync, status=status, needs_action=needs_action))
 
 
@@ -53,7 +51,7 @@ async def build_dashboard_data(context) -> datetime:
     async with context.sessions() as session:
         acme, acme_sub = await company(session, "Acme Co.")
         linked = await marketplace_resource(session, subscription=acme_sub, total=40)
-        acme_annual = MarketplaceSubscription(company=acme, marketplace=Marketplace.ingram, external_id="S-annual",
+        acme_annual = MarketplaceSubscription(company=acme, marketplace="ingram", external_id="S-annual",
                                               name="Microsoft 365 (annual)", term=Term.annual,
                                               status=SubscriptionStatus.active)
         await marketplace_resource(session, subscription=acme_annual, total=10)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from bot.commands.ids import LinkActionId
 from bot.commands.relations_views import rows_block_id
 from bot.db.links import link_resource
-from bot.db.models import Marketplace, MarketplaceCompany, PsaService, ResourceLink
+from bot.db.models import MarketplaceCompany, PsaService, ResourceLink
 from bot.sandbox.many_companies import insert_many_companies
 from tests.commands.link_setup import (
     DANA,
@@ -34,7 +34,7 @@ async def big(aiohttp_client, slack, tmp_path, database_url):  # noqa: F811
     context, sender = await start_app(aiohttp_client, slack, tmp_path, database_url)
     async with context.sessions() as session:
         many = await insert_many_companies(session=session, count=COMPANIES)
-        session.add(MarketplaceCompany(marketplace=Marketplace.ingram, external_id="long", name=LONG_NAME[:255]))
+        session.add(MarketplaceCompany(marketplace="ingram", external_id="long", name=LONG_NAME[:255]))
         await session.commit()
     return recorder, context, sender, many
 

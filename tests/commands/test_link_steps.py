@@ -193,7 +193,8 @@ async def test_price_source_inputs_are_checked_per_field(app):
             PriceSourceKind.marketplace_cost_markup, Decimal("25"), DANA)
     await until(lambda: messages_in(recorder, BILLING_CHANNEL), what="the result")
     text = messages_in(recorder, BILLING_CHANNEL)[0]["text"]
-    assert text.startswith("Ingram 8 · Autotask 1 → not reconciled yet: no marketplace and PSA chosen yet")
+    assert text.startswith("Ingram Micro Cloud Marketplace 8 · Autotask 1 → not reconciled yet: "
+                           "no marketplace and PSA chosen yet")
 
 
 async def test_a_custom_cost_below_the_psa_cost_asks_first(app):

@@ -103,7 +103,8 @@ async def test_the_wizard_walks_every_level_and_posts_the_reconciliation(aiohttp
     assert not modal.is_open
     await until(lambda: messages_in(recorder, BILLING_CHANNEL), what="the reconciliation result")
     posted, = messages_in(recorder, BILLING_CHANNEL)
-    assert posted["text"] == f"Ingram 8 · Autotask 1 → posted +7 {rows.resource} for {rows.psa_company}."
+    assert posted["text"] == (f"Odin / CloudBlue BA 8 · Autotask 1 → posted +7 {rows.resource} for "
+                              f"{rows.psa_company}.")
     assert_valid_message(posted["blocks"])
     assert workspace.line.psa_units == 8
     assert [(w.before, w.after) for w in workspace.line.writes()] == [(1, 8)]
@@ -154,7 +155,7 @@ async def test_a_second_link_in_the_same_subscription_is_already_in_step(aiohttp
 
     await until(lambda: messages_in(recorder, BILLING_CHANNEL), what="the reconciliation result")
     assert messages_in(recorder, BILLING_CHANNEL)[0]["text"] == (
-        f"Ingram 8 · Autotask 8 → already in step: {rows.resource} for {rows.psa_company}.")
+        f"Odin / CloudBlue BA 8 · Autotask 8 → already in step: {rows.resource} for {rows.psa_company}.")
     assert workspace.line.writes() == []
     assert failed_calls(recorder) == []
 
@@ -182,7 +183,8 @@ async def test_a_psa_that_cannot_be_reached_is_said_in_plain_words(aiohttp_clien
 
     await until(lambda: messages_in(recorder, BILLING_CHANNEL), what="the reconciliation result")
     text = messages_in(recorder, BILLING_CHANNEL)[0]["text"]
-    assert text.startswith("Ingram 8 · Autotask 1 → not reconciled yet: the PSA could not be read (")
+    assert text.startswith("Odin / CloudBlue BA 8 · Autotask 1 → not reconciled yet: "
+                           "the PSA could not be read (")
     assert text.endswith("). The next sync will level it."), text
     assert workspace.line.writes() == []
     async with workspace.sessions() as session:  # the relation is saved all the same
@@ -223,8 +225,8 @@ async def test_under_the_default_policy_a_large_catch_up_is_held_and_the_result_
     await until(lambda: messages_in(recorder, BILLING_CHANNEL) and messages_in(recorder, ALERTS_CHANNEL),
                 what="the reconciliation result and the held change")
     result = messages_in(recorder, BILLING_CHANNEL)[0]
-    assert result["text"].startswith(f"Ingram 108 · Autotask 0 → +108 {rows.resource} for {rows.psa_company} "
-                                     "waits for approval: a prorated ")
+    assert result["text"].startswith(f"Odin / CloudBlue BA 108 · Autotask 0 → +108 {rows.resource} for "
+                                     f"{rows.psa_company} waits for approval: a prorated ")
     assert "over the 1,000.00 default limit" in result["text"] and "nothing is posted until" in result["text"]
     assert f"<#{ALERTS_CHANNEL}>" in str(result["blocks"])  # where to approve it
     held = messages_in(recorder, ALERTS_CHANNEL)[0]

@@ -223,7 +223,8 @@ async def test_the_wizard_says_when_the_change_cannot_be_computed(aiohttp_client
     assert done.json == {"response_action": "clear"}
     await until(lambda: messages_in(recorder, BILLING_CHANNEL), what="the reconciliation result")
     posted, = messages_in(recorder, BILLING_CHANNEL)
-    assert posted["text"].startswith(f"Ingram 8 · Autotask 1 → nothing posted for {rows.resource} for "
-                                     f"{rows.psa_company}: the prorated amount must be below 10,000,000,000 in size")
+    assert posted["text"].startswith(f"Odin / CloudBlue BA 8 · Autotask 1 → nothing posted for "
+                                     f"{rows.resource} for {rows.psa_company}: the prorated amount must be below "
+                                     "10,000,000,000 in size")
     assert posted["text"].endswith("It is not billed until that is fixed.")
     assert workspace.line.writes() == [] and await adjustment_rows(workspace) == []

@@ -20,7 +20,6 @@ from bot.db.models import (
     Adjustment,
     AdjustmentStatus,
     DecreaseTiming,
-    Marketplace,
     MarketplaceCompany,
     MarketplaceResource,
     MarketplaceSubscription,
@@ -320,7 +319,7 @@ async def test_a_company_name_cannot_ping_a_channel(aiohttp_client, slack, tmp_p
     recorder, _ = slack
     context, sender = await start_app(aiohttp_client, slack, tmp_path, database_url)
     async with context.sessions() as session:
-        shouty = MarketplaceCompany(marketplace=Marketplace.ingram, external_id="C-9", name="<!channel> & Sons")
+        shouty = MarketplaceCompany(marketplace="ingram", external_id="C-9", name="<!channel> & Sons")
         session.add(shouty)
         await session.commit()
     modal = Modal(recorder, sender)

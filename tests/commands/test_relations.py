@@ -188,7 +188,7 @@ async def test_relations_set_from_suggestions_are_reconciled(aiohttp_client, sla
     summary, = await summaries(recorder, DANA)
     assert summary["text"] == "Set 1 of 1 relations."
     line = [b["text"]["text"] for b in summary["blocks"] if b["type"] == "section"][1]
-    assert re.search(r"^✅ .+\nIngram \d+ · Autotask \d+ → (posted [+-]\d+|already in step)", line), line
+    assert re.search(r"^✅ .+\nOdin / CloudBlue BA \d+ · Autotask \d+ → (posted [+-]\d+|already in step)", line), line
     assert summary["blocks"][-1]["elements"][0]["text"].startswith("Each new relation was reconciled once")
     assert failed_calls(recorder) == []
 

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from bot.commands.ids import ReportId
 from bot.db.app_settings import AppSettings, save_app_settings
-from bot.db.models import Marketplace, MarketplaceCompany
+from bot.db.models import MarketplaceCompany
 from bot.sandbox.slack_blocks import validate_message_blocks
 from tests.commands.test_seats_command import (  # noqa: F401 - the slack fixture
     BILLING_CHANNEL,
@@ -32,7 +32,7 @@ async def start(aiohttp_client, slack, tmp_path, database_url, **env):  # noqa: 
                                       **env)
     async with context.sessions() as session:
         await build_dataset(session)
-        shouty = MarketplaceCompany(marketplace=Marketplace.ingram, external_id="S-1", name="<!channel> & Sons")
+        shouty = MarketplaceCompany(marketplace="ingram", external_id="S-1", name="<!channel> & Sons")
         session.add(shouty)
         await marketplace_resource(session, company=shouty, total=1, name="Visio Plan 2")
         await session.commit()

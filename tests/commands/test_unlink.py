@@ -11,7 +11,7 @@ from bot.commands.ids import LinkActionId, LinkBlockId, LinkCallbackId
 from bot.commands.modal_state import TAMPERED
 from bot.db.app_settings import AppSettings, save_app_settings
 from bot.db.links import link_resource, unlink_resource
-from bot.db.models import Adjustment, AdjustmentStatus, AdjustmentTrigger, AuditEvent, PsaSystem, ResourceLink
+from bot.db.models import Adjustment, AdjustmentStatus, AdjustmentTrigger, AuditEvent, ResourceLink
 from tests.commands.link_setup import (
     BILLING_CHANNEL,
     DANA,
@@ -47,7 +47,7 @@ async def linked(context, world) -> int:
         for n, status in enumerate((AdjustmentStatus.pending, AdjustmentStatus.posting, AdjustmentStatus.failed,
                                     AdjustmentStatus.posted)):
             session.add(Adjustment(idempotency_key=f"ss-test-{n}", resource_link_id=link.id, resource_id=world.exchange,
-                                   psa_service_id=world.exchange_service, psa=PsaSystem.autotask, units_from=1,
+                                   psa_service_id=world.exchange_service, psa="autotask", units_from=1,
                                    units_to=8, delta=7, effective_date=date(2026, 3, 1), status=status,
                                    trigger=AdjustmentTrigger.link))
         await session.commit()

@@ -18,13 +18,13 @@ import pytest
 from bot.connectors.errors import DeadlinePassedError, RateLimitedError
 from bot.connectors.fanout import fan_out
 from bot.connectors.http import RequestLimiter, RetryPolicy, read_deadline
-from bot.connectors.marketplace.ingram import IngramClient
+from bot.connectors.marketplace.ingram.client import IngramClient
 from bot.sandbox.app import INGRAM_PATH, Sandbox
 from bot.sandbox.faults import FaultKnobs, fault_middleware
 from bot.sandbox.ingram import GatewayQuota, ingram_error
-from tests.connectors.test_connectwise import client_for
-from tests.connectors.test_connectwise_faults import assert_whole, read_everything
-from tests.connectors.test_ingram import expected_subscriptions, ingram_app, ingram_connection
+from tests.connectors.marketplace.ingram.test_ingram import expected_subscriptions, ingram_app, ingram_connection
+from tests.connectors.psa.connectwise.test_connectwise import client_for
+from tests.connectors.psa.connectwise.test_connectwise_faults import assert_whole, read_everything
 
 TODAY = date(2026, 11, 16)
 # a budget far shorter than the queue ahead of most requests

@@ -15,8 +15,8 @@ import pytest
 
 from bot.connectors.http import RetryPolicy
 from bot.connectors.interfaces import Marketplace
-from bot.connectors.marketplace.ingram import IngramClient
-from bot.connectors.marketplace.odin import OdinClient
+from bot.connectors.marketplace.ingram.client import IngramClient
+from bot.connectors.marketplace.odin.client import OdinClient
 from bot.db.connections import Connection
 from bot.domain import MarketCompany, MarketSubscription
 from bot.sandbox.app import Sandbox

@@ -13,8 +13,10 @@ from decimal import Decimal
 import pytest
 
 from bot.connectors.errors import MalformedReplyError
-from bot.connectors.marketplace import ingram_records, odin_rows
-from bot.connectors.psa import autotask_records, connectwise_records
+from bot.connectors.marketplace.ingram import records as ingram_records
+from bot.connectors.marketplace.odin import rows as odin_rows
+from bot.connectors.psa.autotask import records as autotask_records
+from bot.connectors.psa.connectwise import records as connectwise_records
 
 TODAY = date(2026, 11, 16)
 # as a JSON reply carries them; json.loads reads the first three as float infinities / NaN

@@ -10,14 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import (
     ContractStatus,
-    Marketplace,
     MarketplaceCompany,
     MarketplaceResource,
     MarketplaceSubscription,
     PsaCompany,
     PsaContract,
     PsaService,
-    PsaSystem,
     SubscriptionStatus,
     Term,
 )
@@ -33,11 +31,11 @@ async def marketplace_resource(
     if subscription is None:
         if company is None:
             company = MarketplaceCompany(
-                marketplace=Marketplace.ingram, external_id=f"C{n}", name=f"Acme Mfg. Inc. {n}"
+                marketplace="ingram", external_id=f"C{n}", name=f"Acme Mfg. Inc. {n}"
             )
             session.add(company)
         subscription = MarketplaceSubscription(
-            company=company, marketplace=Marketplace.ingram, external_id=f"S{n}", name=f"Microsoft 365 #{n}",
+            company=company, marketplace="ingram", external_id=f"S{n}", name=f"Microsoft 365 #{n}",
             term=Term.monthly, status=SubscriptionStatus.active, start_date=date(2026, 1, 1),
         )
         session.add(subscription)
@@ -52,7 +50,7 @@ async def marketplace_resource(
 
 async def psa_service(
     session: AsyncSession, *, company: PsaCompany | None = None, contract: PsaContract | None = None,
-    units: int = 1, psa: PsaSystem = PsaSystem.autotask, name: str = "Exchange Online (Plan 1)",
+    units: int = 1, psa: str = "autotask", name: str = "Exchange Online (Plan 1)",
 ) -> PsaService:
     n = next(_ids)
     if contract is None:

@@ -30,7 +30,6 @@ from bot.db.models import (
     AdjustmentTrigger,
     AuditEvent,
     CompanyLink,
-    Marketplace,
     MarketplaceCompany,
     PriceSourceKind,
     PriceSourceSetting,
@@ -90,7 +89,7 @@ async def two_links(session):
     await link_resource(session=session, resource_id=teams.id, service_id=teams_service.id, actor="U1")
     await set_price_source(session=session, scope=Scope.link, link_id=first.id, kind=PriceSourceKind.custom,
                            custom_price=Decimal("11.50"), custom_cost=Decimal("7.00"), actor="U1")
-    evil = MarketplaceCompany(marketplace=Marketplace.ingram, external_id="E-1", name=FORMULA_NAME)
+    evil = MarketplaceCompany(marketplace="ingram", external_id="E-1", name=FORMULA_NAME)
     session.add(evil)
     await session.flush()
     from bot.db.links import link_company

@@ -1,4 +1,7 @@
 
+from datetime import date
+
+import pytest
 from sqlalchemy import inspect
 
 from bot.db.engine import create_engine
@@ -59,7 +62,7 @@ async def test_revision_0003_claims_down_and_up_keeps_the_outbox_and_the_runs(da
 
     from bot.db.engine import session_factory
     from bot.db.migrate import _run
-    from bot.db.models import Adjustment, AdjustmentStatus, AdjustmentTrigger, PsaSystem, SyncRun, SyncRunStatus
+    from bot.db.models import Adjustment, AdjustmentStatus, AdjustmentTrigger, SyncRun, SyncRunStatus
     from bot.sync.posting import due_filter
     from tests.db.factories import marketplace_resource, psa_service
 
@@ -70,12 +73,12 @@ async def test_revision_0003_claims_down_and_up_keeps_the_outbox_and_the_runs(da
             resource = await marketplace_resource(session)
             service = await psa_service(session)
             session.add(Adjustment(idempotency_key="ss-0003", resource_id=resource.id, psa_service_id=service.id,
-                                   psa=PsaSystem.autotask, units_from=1, units_to=8, delta=7,
+                                   psa="autotask", units_from=1, units_to=8, delta=7,
                                    effective_date=now.date(), prorated_amount=None, unit_price=None, unit_cost=None,
                                    status=AdjustmentStatus.posting, attempts=1, claimed_by="host:1:abc",
                                    claim_expires_at=now + timedelta(minutes=1), trigger=AdjustmentTrigger.sync))
             session.add(Adjustment(idempotency_key="ss-0003-failed", resource_id=resource.id,
-                                   psa_service_id=service.id, psa=PsaSystem.autotask, units_from=1, units_to=8, delta=7,
+                                   psa_service_id=service.id, psa="autotask", units_from=1, units_to=8, delta=7,
                                    effective_date=now.date(), prorated_amount=None, unit_price=None, unit_cost=None,
                                    status=AdjustmentStatus.failed, attempts=2, next_attempt_at=now,
                                    trigger=AdjustmentTrigger.sync))
@@ -107,5 +110,80 @@ async def test_revision_0003_claims_down_and_up_keeps_the_outbox_and_the_runs(da
             assert due == [intent.id, tried.id]
             run = (await session.scalars(select(SyncRun))).one()
             assert (run.owner, run.heartbeat_at, run.status) == (None, None, SyncRunStatus.running)
+    finally:
+        await engine.dispose()
+
+
+async def test_revision_0004_lets_a_new_vendor_in_without_a_migration_and_keeps_every_row(database_url):
+    """Up to 0003 the vendor columns listed the vendors in CHECK constraints: a row of a vendor not listed was
+    refused. 0004 drops them (SQLite copies each table), keeping every row and every foreign key; the registry
+    checks the vendor in code from then on."""
+    from alembic import command
+    from sqlalchemy import func, select
+    from sqlalchemy.exc import IntegrityError
+
+    from bot.db.engine import session_factory
+    from bot.db.migrate import _run
+    from bot.db.models import (
+        Adjustment,
+        AdjustmentStatus,
+        AdjustmentTrigger,
+        ContractStatus,
+        MarketplaceCompany,
+        PsaCompany,
+        PsaContract,
+        PsaService,
+    )
+    from tests.db.factories import marketplace_resource, psa_service
+
+    vendor_checks = {"ck_marketplace_companies_marketplace", "ck_marketplace_subscriptions_marketplace",
+                     "ck_psa_companies_psa_system", "ck_psa_contracts_psa_system", "ck_psa_services_psa_system",
+                     "ck_adjustments_psa_system"}
+
+    async def checks(engine) -> set[str]:
+        async with engine.connect() as connection:
+            return await connection.run_sync(lambda c: {
+                check["name"] for table in inspect(c).get_table_names()
+                for check in inspect(c).get_check_constraints(table)})
+
+    async def new_vendor_rows(engine) -> None:
+        async with session_factory(engine)() as session:
+            company = PsaCompany(psa="halopsa", external_id="H-1", name="Halo Co.")
+            contract = PsaContract(company=company, psa="halopsa", external_id="H-1", name="Halo contract",
+                                   status=ContractStatus.active)
+            session.add(PsaService(contract=contract, psa="halopsa", external_id="H-1", name="Seats", units=3))
+            session.add(MarketplaceCompany(marketplace="pax8", external_id="P-1", name="Pax8 customer"))
+            await session.commit()
+
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(_run, command.downgrade, "base")
+        await upgrade(engine, "0003")
+        assert vendor_checks <= await checks(engine)
+        async with session_factory(engine)() as session:
+            resource = await marketplace_resource(session)
+            service = await psa_service(session)
+            session.add(Adjustment(idempotency_key="ss-0004", resource_id=resource.id, psa_service_id=service.id,
+                                   psa="autotask", units_from=1, units_to=8, delta=7, effective_date=date(2026, 12, 7),
+                                   status=AdjustmentStatus.pending, trigger=AdjustmentTrigger.sync))
+            await session.commit()
+        with pytest.raises(IntegrityError):
+            await new_vendor_rows(engine)
+
+        await upgrade(engine)
+        assert await current_revision(engine) == head_revision()
+        assert not vendor_checks & await checks(engine)
+        await check(engine)
+        await new_vendor_rows(engine)
+        async with session_factory(engine)() as session:
+            intent = (await session.scalars(select(Adjustment))).one()
+            assert (intent.psa, intent.psa_service_id, intent.resource_id) == ("autotask", service.id, resource.id)
+            assert await session.scalar(select(func.count()).select_from(PsaService)) == 2
+            assert set(await session.scalars(select(MarketplaceCompany.marketplace))) == {"ingram", "pax8"}
+            with pytest.raises(IntegrityError):  # the foreign keys survived the table copies
+                session.add(PsaContract(company_id=999_999, psa="halopsa", external_id="H-2", name="orphan",
+                                        status=ContractStatus.active))
+                await session.flush()
     finally:
         await engine.dispose()

@@ -29,6 +29,7 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from bot.connectors.registry import VENDORS
 from bot.db.models import SubscriptionStatus
 from bot.sync.levelling import target_units
 
@@ -121,6 +122,8 @@ def judge(*, psa: str, writes: list[Write], history: list[CountSet], service_lin
           initial_units: dict[int, int], lifetimes: list[Lifetime], posted: list[PostedIntent] | None = None,
           grace: timedelta = timedelta(seconds=1)) -> Verdict:
     verdict = Verdict(writes=len(writes))
+    trace = VENDORS.get(psa, "psa").capabilities.idempotency_key
+    keyed_writes = trace is not None and trace.in_every_write  # else the key lands apart from the write, or not
     timelines = {line: _Timeline(sorted((c for c in history if c.line == line), key=lambda c: c.at))
                  for line in set(service_lines.values())}
     units = dict(initial_units)
@@ -136,7 +139,7 @@ def judge(*, psa: str, writes: list[Write], history: list[CountSet], service_lin
         units[write.service_id] = write.after
         if write.key is None:
             verdict.unkeyed += 1
-            if psa != "autotask":
+            if keyed_writes:
                 verdict.unexplained.append(f"{label}: no key, and every {psa} write of SeatSync carries one")
         elif write.key in seen_keys:
             verdict.repeated_intent.append(f"{label}: the key was applied at {seen_keys[write.key].at.isoformat()}")

@@ -13,9 +13,7 @@ from bot.db.models import (
     Adjustment,
     AdjustmentStatus,
     AdjustmentTrigger,
-    Marketplace,
     MarketplaceCompany,
-    PsaSystem,
 )
 from tests.db.factories import marketplace_resource, psa_service
 
@@ -33,8 +31,8 @@ async def build_dataset(session: AsyncSession) -> Dataset:
     """Acme: Exchange (8 bought, 5 billed, linked) and Teams (4, unlinked); a company with a formula for a
     name: one unlinked resource of 2; one PSA service nothing feeds; adjustments posted 2 and 40 days ago,
     and one failure needing action."""
-    acme = MarketplaceCompany(marketplace=Marketplace.ingram, external_id="A-1", name="Acme Mfg. Inc.")
-    evil = MarketplaceCompany(marketplace=Marketplace.ingram, external_id="E-1", name=INJECTION)
+    acme = MarketplaceCompany(marketplace="ingram", external_id="A-1", name="Acme Mfg. Inc.")
+    evil = MarketplaceCompany(marketplace="ingram", external_id="E-1", name=INJECTION)
     session.add_all([acme, evil])
     exchange = await marketplace_resource(session, company=acme, total=8, name="Exchange Online (Plan 1)")
     teams = await marketplace_resource(session, subscription=exchange.subscription, total=4, name="Teams Essentials")
@@ -45,7 +43,7 @@ async def build_dataset(session: AsyncSession) -> Dataset:
 
     def adjustment(key: str, status: AdjustmentStatus, at: datetime, **fields) -> Adjustment:
         return Adjustment(idempotency_key=key, resource_link_id=link.id, resource_id=exchange.id,
-                          psa_service_id=service.id, psa=PsaSystem.autotask, units_from=4, units_to=5, delta=1,
+                          psa_service_id=service.id, psa="autotask", units_from=4, units_to=5, delta=1,
                           effective_date=at.date(), prorated_amount=Decimal("6.13"), unit_price=Decimal("9.50"),
                           status=status, trigger=AdjustmentTrigger.sync, created_at=at,
                           **{"triggered_by": "system", **fields})

@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from bot.db.models import Marketplace, MarketplaceCompany
+from bot.db.models import MarketplaceCompany
 from bot.reports.catalogue import REPORTS, run_report
 from bot.reports.html import CHARTS, ExportLinks, render_report_page
 from bot.reports.report import ReportFilters
@@ -27,7 +27,7 @@ async def page(session, name, *, row_limit=5_000, links=LINKS, filters=(), **rep
 
 
 async def add_script_company(session):
-    company = MarketplaceCompany(marketplace=Marketplace.ingram, external_id="X-1", name=SCRIPT_NAME)
+    company = MarketplaceCompany(marketplace="ingram", external_id="X-1", name=SCRIPT_NAME)
     session.add(company)
     await marketplace_resource(session, company=company, total=1, name=f"Seat {SCRIPT_NAME}")
     await session.commit()

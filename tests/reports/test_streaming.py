@@ -5,7 +5,6 @@ import tracemalloc
 from sqlalchemy import insert
 
 from bot.db.models import (
-    Marketplace,
     MarketplaceCompany,
     MarketplaceResource,
     MarketplaceSubscription,
@@ -22,8 +21,8 @@ BUDGET = 5 * 2**20  # fetching all 20,000 rows up front costs about 15 MiB of Py
 
 async def test_the_first_row_comes_without_the_rest_in_memory(session):
     now = PINNED_NOW
-    session.add(MarketplaceCompany(id=1, marketplace=Marketplace.ingram, external_id="C-1", name="Big Customer"))
-    session.add(MarketplaceSubscription(id=1, company_id=1, marketplace=Marketplace.ingram, external_id="S-1",
+    session.add(MarketplaceCompany(id=1, marketplace="ingram", external_id="C-1", name="Big Customer"))
+    session.add(MarketplaceSubscription(id=1, company_id=1, marketplace="ingram", external_id="S-1",
                                         name="Microsoft 365", term=Term.monthly, status=SubscriptionStatus.active))
     await session.flush()
     await session.execute(insert(MarketplaceResource), [

@@ -52,7 +52,9 @@ def assert_truth_consistent(world: SandboxWorld) -> None:
     truth = world.truth
     for account_id, companies in truth.company_for_account.items():
         assert account_id in world.customers
-        assert set(companies) <= {"autotask", "connectwise"} and companies
+        assert set(companies) <= {"autotask", "connectwise", "halopsa"} and companies
+        if "halopsa" in companies:
+            assert companies["halopsa"] in world.halopsa.clients
         if "autotask" in companies:
             assert companies["autotask"] in world.autotask_companies
         if "connectwise" in companies:
@@ -67,6 +69,8 @@ def assert_truth_consistent(world: SandboxWorld) -> None:
         if "connectwise" in contracts:
             agreement = world.connectwise_agreements[contracts["connectwise"]]
             assert agreement.company_id == companies["connectwise"]
+        if "halopsa" in contracts:
+            assert world.halopsa.contracts[contracts["halopsa"]].client_id == companies["halopsa"]
     service_of_product: dict[tuple[str, int], int] = {}
     for (subscription_id, resource_id), services in truth.service_for_line.items():
         assert world.line(subscription_id, resource_id) is not None
@@ -84,6 +88,11 @@ def assert_truth_consistent(world: SandboxWorld) -> None:
             assert addition.product_id in world.connectwise_products
             assert service_of_product.setdefault(("connectwise", resource_id), addition.product_id) \
                 == addition.product_id
+        if "halopsa" in services:
+            line = world.halopsa.line(services["halopsa"])
+            recurring = world.halopsa.recurring_invoices[line.recurring_invoice_id]
+            assert recurring.contract_id == contracts["halopsa"] and recurring.id < -1
+            assert service_of_product.setdefault(("halopsa", resource_id), line.item_id) == line.item_id
     assert len(set(service_of_product.values())) == len(service_of_product)
     assert set(truth.prelinked) <= set(truth.service_for_line)
     for contract_service in world.autotask_contract_services.values():
@@ -221,7 +230,8 @@ def normalise(name: str) -> str:
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_names_differ_between_systems_yet_fuzzy_matching_finds_the_counterpart(seed: int) -> None:
     world = generate_world(seed=seed, scale="small", today=TODAY)
-    both = [(acc, psas) for acc, psas in world.truth.company_for_account.items() if len(psas) == 2]
+    both = [(acc, psas) for acc, psas in world.truth.company_for_account.items()
+            if {"autotask", "connectwise"} <= set(psas)]
     assert len(both) > 0.75 * len(world.customers)
     triples = [(world.customers[acc].name, world.autotask_companies[psas["autotask"]].name,
                 world.connectwise_companies[psas["connectwise"]].name) for acc, psas in both]
@@ -259,7 +269,9 @@ def test_psa_side_mixes_right_drifted_zero_and_psa_only_records(large_world: San
     assert drift["equal"] > 0.6 * total
     assert min(drift["less"], drift["more"], drift["zero"]) > 0.02 * total
     # counterparts for most, not all
-    assert 0.8 * len(world.customers) < len(truth.company_for_account) < len(world.customers)
+    for psa in ("autotask", "connectwise", "halopsa"):
+        with_company = sum(psa in companies for companies in truth.company_for_account.values())
+        assert 0.8 * len(world.customers) < with_company < len(world.customers), psa
     live = [s for s in world.subscriptions.values() if s.status == "active"]
     with_contract = [s for s in live if "autotask" in truth.contract_for_subscription.get(s.subscription_id, {})]
     assert 0.7 * len(live) < len(with_contract) < len(live)
@@ -288,7 +300,7 @@ def test_psa_side_mixes_right_drifted_zero_and_psa_only_records(large_world: San
     # about 5 % of the lines were linked by hand before SeatSync, in both PSAs
     lines = len(all_lines(world))
     assert 0.04 * lines < len(truth.prelinked) < 0.06 * lines
-    assert all(len(truth.service_for_line[key]) == 2 for key in truth.prelinked)
+    assert all(len(truth.service_for_line[key]) == 3 for key in truth.prelinked)  # in every PSA
 
 
 def test_active_psa_contracts_run_past_today(small_world: SandboxWorld) -> None:

@@ -3,7 +3,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from bot.db.links import link_resource
-from bot.db.models import Adjustment, AdjustmentStatus, AdjustmentTrigger, PsaSystem
+from bot.db.models import Adjustment, AdjustmentStatus, AdjustmentTrigger
 from bot.sync.checklist import checklist_due, daily_digest, month_end_checklist
 from tests.db.factories import marketplace_resource, psa_service
 
@@ -23,7 +23,7 @@ async def test_checklist_counts_each_step(session):
     service = await psa_service(session)
     link = await link_resource(session=session, resource_id=linked.id, service_id=service.id, actor="U1")
     now = datetime(2026, 11, 20, 12, tzinfo=UTC)
-    common = dict(resource_link_id=link.id, resource_id=linked.id, psa_service_id=service.id, psa=PsaSystem.autotask,
+    common = dict(resource_link_id=link.id, resource_id=linked.id, psa_service_id=service.id, psa="autotask",
                   trigger=AdjustmentTrigger.sync, created_at=now, updated_at=now)
     session.add_all([
         Adjustment(idempotency_key="a", units_from=1, units_to=8, delta=7, effective_date=date(2026, 11, 20),

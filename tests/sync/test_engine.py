@@ -154,7 +154,7 @@ async def test_price_source_is_posted_with_the_adjustment(workspace):
     row, = await adjustments(workspace)
     assert row.status is AdjustmentStatus.posted
     assert row.unit_price == line.market.unit_price
-    # BA's billing calls carry no cost (see bot/connectors/marketplace/odin.py); CMP's do
+    # BA's billing calls carry no cost (see bot/connectors/marketplace/odin/client.py); CMP's do
     assert row.unit_cost == (None if marketplace == "odin" else line.market.unit_cost)
 
 

@@ -13,7 +13,6 @@ import asyncio
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from bot.db.models import PsaSystem
 from bot.sandbox.many_companies import insert_many_companies
 from bot.sync.suggestions import suggest_links
 
@@ -50,7 +49,7 @@ async def test_the_event_loop_keeps_turning_while_5000_companies_are_paired(sess
 
     ticking = asyncio.create_task(ticker())
     try:
-        suggestions = await suggest_links(session=session, psa=PsaSystem.autotask)
+        suggestions = await suggest_links(session=session, psa="autotask")
     finally:
         done.set()
         await ticking

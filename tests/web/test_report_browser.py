@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.db.models import Marketplace, MarketplaceCompany
+from bot.db.models import MarketplaceCompany
 from tests.db.factories import marketplace_resource
 from tests.reports.dataset import INJECTION, build_dataset
 from tests.reports.test_http import link
@@ -129,7 +129,7 @@ async def downloaded_file(directory: Path) -> Path:
 async def test_a_report_page_sorts_filters_charts_and_exports_in_chromium(
     aiohttp_server, aiohttp_client, settings, session, browser, downloads, clock):
     await build_dataset(session)
-    company = MarketplaceCompany(marketplace=Marketplace.ingram, external_id="X-1", name=SCRIPT_NAME)
+    company = MarketplaceCompany(marketplace="ingram", external_id="X-1", name=SCRIPT_NAME)
     session.add(company)
     await marketplace_resource(session, company=company, total=1, name="Seat pack")
     await session.commit()
@@ -192,7 +192,7 @@ LONG_NAME = "Wolfeschlegelsteinhausenbergerdorff Regional Medical Partners, L.L.
 async def test_a_report_fits_a_laptop_screen_totals_follow_the_filter_and_labels_show_whole(
     aiohttp_server, settings, session, browser, clock):
     await build_dataset(session)
-    company = MarketplaceCompany(marketplace=Marketplace.ingram, external_id="W-1", name=LONG_NAME)
+    company = MarketplaceCompany(marketplace="ingram", external_id="W-1", name=LONG_NAME)
     session.add(company)
     await marketplace_resource(session, company=company, total=3, name="Microsoft 365 Business Premium (NCE)")
     await session.commit()

@@ -7,9 +7,7 @@ from bot.db.models.enums import (
     ConnectorState,
     ContractStatus,
     DecreaseTiming,
-    Marketplace,
     PriceSourceKind,
-    PsaSystem,
     Scope,
     SlackMessageState,
     SubscriptionStatus,
@@ -38,9 +36,9 @@ from bot.db.models.system import (
 
 __all__ = [
     "Adjustment", "AdjustmentStatus", "AdjustmentTrigger", "AppSetting", "AuditEvent", "Base", "CompanyLink",
-    "ConnectionSetting", "ConnectorHealth", "ConnectorState", "ContractStatus", "DecreaseTiming", "Marketplace",
+    "ConnectionSetting", "ConnectorHealth", "ConnectorState", "ContractStatus", "DecreaseTiming",
     "MarketplaceCompany", "MarketplaceResource", "MarketplaceSubscription", "PriceSourceKind", "PriceSourceSetting",
-    "PsaCompany", "PsaContract", "PsaService", "PsaSystem", "ResourceCountChange", "ResourceLink", "SchedulerLease",
+    "PsaCompany", "PsaContract", "PsaService", "ResourceCountChange", "ResourceLink", "SchedulerLease",
     "Scope", "SlackDelivery", "SlackMessage", "SlackMessageState", "SubscriptionLink", "SubscriptionStatus",
     "SyncPolicy", "SyncRun", "SyncRunStatus", "Term", "utcnow",
 ]

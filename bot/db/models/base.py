@@ -39,6 +39,8 @@ class UtcDateTime(TypeDecorator):
 
 
 Money = Numeric(14, 4)
+# a vendor column (marketplace, psa): the registry's key, checked in code; no CHECK lists the vendors
+VENDOR_KEY_LENGTH = 24
 
 
 class Base(DeclarativeBase):

@@ -1,21 +1,14 @@
-"""The domain's closed vocabularies, stored as strings (with CHECK constraints) on every backend."""
+"""The domain's closed vocabularies, stored as strings (with CHECK constraints) on every backend.
+
+Vendors are not one of them: which marketplaces and PSAs exist is the registry's to say
+(`bot.connectors.registry`), so a vendor column is a plain string, checked in code.
+"""
 
 from __future__ import annotations
 
 from enum import StrEnum
 
 from sqlalchemy import Enum
-
-
-class Marketplace(StrEnum):
-    odin = "odin"
-    ingram = "ingram"
-    pax8 = "pax8"
-
-
-class PsaSystem(StrEnum):
-    autotask = "autotask"
-    connectwise = "connectwise"
 
 
 class Term(StrEnum):

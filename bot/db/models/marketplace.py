@@ -8,8 +8,8 @@ from decimal import Decimal
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from bot.db.models.base import Base, utcnow
-from bot.db.models.enums import Marketplace, SubscriptionStatus, Term, enum_column
+from bot.db.models.base import VENDOR_KEY_LENGTH, Base, utcnow
+from bot.db.models.enums import SubscriptionStatus, Term, enum_column
 
 
 class MarketplaceCompany(Base):
@@ -17,7 +17,7 @@ class MarketplaceCompany(Base):
     __table_args__ = (UniqueConstraint("marketplace", "external_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    marketplace: Mapped[Marketplace] = mapped_column(enum_column(Marketplace, "marketplace"))
+    marketplace: Mapped[str] = mapped_column(String(VENDOR_KEY_LENGTH))  # a marketplace vendor's key
     external_id: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(255), index=True)
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -33,7 +33,7 @@ class MarketplaceSubscription(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("marketplace_companies.id", ondelete="RESTRICT"), index=True)
-    marketplace: Mapped[Marketplace] = mapped_column(enum_column(Marketplace, "marketplace"))
+    marketplace: Mapped[str] = mapped_column(String(VENDOR_KEY_LENGTH))  # a marketplace vendor's key
     external_id: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(255))
     term: Mapped[Term] = mapped_column(enum_column(Term, "term"))
@@ -59,7 +59,7 @@ class MarketplaceResource(Base):
     subscription_id: Mapped[int] = mapped_column(
         ForeignKey("marketplace_subscriptions.id", ondelete="RESTRICT"), index=True
     )
-    external_id: Mapped[str] = mapped_column(String(64))  # BA ResourceID or CMP MPN
+    external_id: Mapped[str] = mapped_column(String(64))  # the marketplace's id of the resource
     name: Mapped[str] = mapped_column(String(255))
     unit: Mapped[str] = mapped_column(String(32), default="unit")
     included: Mapped[int] = mapped_column(default=0)

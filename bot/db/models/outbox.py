@@ -8,8 +8,8 @@ from decimal import Decimal
 from sqlalchemy import ForeignKey, Index, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from bot.db.models.base import Base, utcnow
-from bot.db.models.enums import AdjustmentStatus, AdjustmentTrigger, PsaSystem, enum_column
+from bot.db.models.base import VENDOR_KEY_LENGTH, Base, utcnow
+from bot.db.models.enums import AdjustmentStatus, AdjustmentTrigger, enum_column
 from bot.db.models.marketplace import MarketplaceResource
 from bot.db.models.psa import PsaService
 
@@ -26,7 +26,7 @@ class Adjustment(Base):
     resource_link_id: Mapped[int | None] = mapped_column(ForeignKey("resource_links.id", ondelete="SET NULL"))
     resource_id: Mapped[int] = mapped_column(ForeignKey("marketplace_resources.id", ondelete="RESTRICT"), index=True)
     psa_service_id: Mapped[int] = mapped_column(ForeignKey("psa_services.id", ondelete="RESTRICT"))
-    psa: Mapped[PsaSystem] = mapped_column(enum_column(PsaSystem, "psa_system"))
+    psa: Mapped[str] = mapped_column(String(VENDOR_KEY_LENGTH))  # the PSA vendor's key
     units_from: Mapped[int]
     units_to: Mapped[int]
     delta: Mapped[int]

@@ -11,8 +11,8 @@ from decimal import Decimal
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from bot.db.models.base import Base, utcnow
-from bot.db.models.enums import ContractStatus, PsaSystem, enum_column
+from bot.db.models.base import VENDOR_KEY_LENGTH, Base, utcnow
+from bot.db.models.enums import ContractStatus, enum_column
 
 
 class PsaCompany(Base):
@@ -20,7 +20,7 @@ class PsaCompany(Base):
     __table_args__ = (UniqueConstraint("psa", "external_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    psa: Mapped[PsaSystem] = mapped_column(enum_column(PsaSystem, "psa_system"))
+    psa: Mapped[str] = mapped_column(String(VENDOR_KEY_LENGTH))  # a PSA vendor's key (bot.connectors.registry)
     external_id: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(255), index=True)
     is_active: Mapped[bool] = mapped_column(default=True)
@@ -31,20 +31,20 @@ class PsaCompany(Base):
 
 
 class PsaContract(Base):
-    """An Autotask Recurring Service contract or a ConnectWise agreement."""
+    """A PSA contract (agreement): what a company is billed under."""
 
     __tablename__ = "psa_contracts"
     __table_args__ = (UniqueConstraint("psa", "external_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("psa_companies.id", ondelete="RESTRICT"), index=True)
-    psa: Mapped[PsaSystem] = mapped_column(enum_column(PsaSystem, "psa_system"))
+    psa: Mapped[str] = mapped_column(String(VENDOR_KEY_LENGTH))  # a PSA vendor's key (bot.connectors.registry)
     external_id: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(255))
     status: Mapped[ContractStatus] = mapped_column(enum_column(ContractStatus, "contract_status"))
     start_date: Mapped[date | None]
     end_date: Mapped[date | None]
-    prorates: Mapped[bool | None]  # ConnectWise prorateFlag; None where the PSA has no such switch
+    prorates: Mapped[bool | None]  # the contract's own proration switch; None where the PSA has none
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     removed_at: Mapped[datetime | None]
 
@@ -53,16 +53,16 @@ class PsaContract(Base):
 
 
 class PsaService(Base):
-    """An Autotask contract service or a ConnectWise agreement addition, with its billed units."""
+    """A PSA contract service (agreement addition): a product billed under a contract, with its units."""
 
     __tablename__ = "psa_services"
     __table_args__ = (UniqueConstraint("psa", "external_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     contract_id: Mapped[int] = mapped_column(ForeignKey("psa_contracts.id", ondelete="RESTRICT"), index=True)
-    psa: Mapped[PsaSystem] = mapped_column(enum_column(PsaSystem, "psa_system"))
+    psa: Mapped[str] = mapped_column(String(VENDOR_KEY_LENGTH))  # a PSA vendor's key (bot.connectors.registry)
     external_id: Mapped[str] = mapped_column(String(64))
-    catalog_id: Mapped[str | None] = mapped_column(String(64))  # Autotask serviceID / ConnectWise product id
+    catalog_id: Mapped[str | None] = mapped_column(String(64))  # the PSA's catalogue id of the product
     name: Mapped[str] = mapped_column(String(255))
     units: Mapped[int] = mapped_column(default=0)
     unit_price: Mapped[Decimal | None]

@@ -18,7 +18,7 @@ class ConnectionSetting(Base):
     __tablename__ = "connection_settings"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    system: Mapped[str] = mapped_column(String(20), unique=True)  # odin | ingram | autotask | connectwise
+    system: Mapped[str] = mapped_column(String(20), unique=True)  # a vendor's key (bot.connectors.registry)
     kind: Mapped[str] = mapped_column(String(12))  # marketplace | psa
     base_url: Mapped[str] = mapped_column(String(500))
     options: Mapped[dict[str, Any]] = mapped_column(default=dict)  # non-secret settings (user name, company id)
@@ -87,7 +87,7 @@ class ConnectorHealth(Base):
 
     __tablename__ = "connector_health"
 
-    system: Mapped[str] = mapped_column(String(20), primary_key=True)  # odin | ingram | autotask | connectwise
+    system: Mapped[str] = mapped_column(String(20), primary_key=True)  # a vendor's key (bot.connectors.registry)
     state: Mapped[ConnectorState] = mapped_column(enum_column(ConnectorState, "connector_state"),
                                                   default=ConnectorState.ok)
     last_attempt_at: Mapped[datetime | None]

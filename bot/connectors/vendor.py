@@ -1,0 +1,84 @@
+"""What SeatSync knows of one vendor: the description a vendor package hands the registry.
+
+A vendor is one package, `bot/connectors/marketplace/<key>/` or `bot/connectors/psa/<key>/`, whose `vendor.py`
+holds a `Vendor`: its key, kind and label, the connection it needs, how to build its client, what it can do,
+how its errors read, and how the demo meets its simulator. Code outside the vendor packages asks these
+questions of the registry (`bot.connectors.registry.VENDORS`); it never tests a vendor's name.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from bot.connectors.change_notifications import NotificationFormat
+from bot.connectors.fields import WEBHOOK_SECRET, ConnectionFields
+
+if TYPE_CHECKING:
+    from bot.connectors.errors import ConnectorError
+    from bot.sandbox.world import SandboxWorld, Subscription, SubscriptionLine
+
+Kind = Literal["marketplace", "psa"]
+KINDS: tuple[Kind, ...] = ("marketplace", "psa")
+# stored in `connection_settings.system` (20 characters), Slack block ids and kept-message keys
+KEY = re.compile(r"[a-z][a-z0-9_]{0,19}")
+
+
+@dataclass(frozen=True)
+class IdempotencyKeyTrace:
+    """Where a PSA keeps the idempotency key of a change SeatSync posted, so a retry finds it."""
+
+    where: str  # in plain words: "in the agreement addition's description"
+    in_every_write: bool  # the key travels in the write itself; else in a record of its own that may not land
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    incremental_reads: bool = False  # a read can ask for only what changed since a time (else it reads everything)
+    webhooks: NotificationFormat | None = None  # the marketplace pushes change notifications, read this way
+    future_dated_changes: bool = False  # PSA: a change dated after today can be posted now (else it waits its day)
+    proration_control: bool = False  # PSA: each change says whether the PSA prorates it
+    idempotency_key: IdempotencyKeyTrace | None = None  # PSA: where the key of a posted change is found
+
+
+# (base_url, options, secrets) of a connection
+SandboxConnection = tuple[str, dict[str, Any], dict[str, str]]
+
+
+@dataclass(frozen=True)
+class DemoSupport:
+    """How `seatsync demo` (and its verdict, read from the simulators) meets this vendor in `bot.sandbox`."""
+
+    connection: Callable[[dict[str, Any]], SandboxConnection]  # from `Sandbox.config()`
+    simulator: str | None = None  # its simulator's name in the sandbox (fault profiles, the PSA write log)
+    # marketplace: the world's subscription line behind (subscription id, resource id) as this vendor shows them
+    find_line: Callable[[SandboxWorld, str, str], tuple[Subscription, SubscriptionLine] | None] | None = None
+    # PSA: the units a service (by this vendor's id) bills in the world now
+    service_units: Callable[[SandboxWorld, int], int | None] | None = None
+
+
+@dataclass(frozen=True)
+class Vendor:
+    key: str  # stored with every row read from it; never changes
+    kind: Kind
+    label: str  # the one name people see: config, App Home, alerts, failure explanations, the link-time line
+    connection: ConnectionFields
+    build: Callable[..., Any]  # (connection: Connection, **connector options) -> its Marketplace or Psa client
+    capabilities: Capabilities = field(default_factory=Capabilities)
+    # its errors in plain words where the generic explanation (bot.sync.failures) would not say enough
+    explain_error: Callable[[ConnectorError], str | None] | None = None
+    demo: DemoSupport | None = None
+
+    def __post_init__(self) -> None:
+        if not KEY.fullmatch(self.key):
+            raise ValueError(f"vendor key {self.key!r}: lower-case letters, digits and _, at most 20, a letter first")
+        if self.kind not in KINDS:
+            raise ValueError(f"{self.key}: kind must be one of {', '.join(KINDS)}, not {self.kind!r}")
+        if self.capabilities.webhooks is not None and WEBHOOK_SECRET not in self.connection.secrets:
+            raise ValueError(f"{self.key} sends change notifications: its connection needs {WEBHOOK_SECRET.name}")
+        if self.demo is not None:
+            needed = "find_line" if self.kind == "marketplace" else "service_units"
+            if getattr(self.demo, needed) is None:
+                raise ValueError(f"{self.key}: the demo's verdict needs DemoSupport.{needed}")

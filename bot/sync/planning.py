@@ -40,7 +40,7 @@ from bot.db.models import (
     SyncPolicy,
     Term,
 )
-from bot.sync.approval_policy import ApprovalPolicy, hold_reason
+from bot.sync.approval_policy import DEFAULT_MAX_AMOUNT, ApprovalPolicy, hold_reason
 from bot.sync.levelling import Levelling, OpenIntent, abandoned, levelling_choice, target_units
 from bot.sync.pricing import PriceSource, check_billable, check_computed, resolve_price_source, unit_pricing
 from bot.sync.proration import billing_period, effective_date, prorated_amount
@@ -139,10 +139,12 @@ class LinkSettings:
 
     def approval_policy(self, link: ResourceLink, company_id: int) -> ApprovalPolicy:
         hold_committed = self._policy_value(link, company_id, "hold_committed_decreases")
+        max_amount = self._policy_value(link, company_id, "approval_max_amount")
         return ApprovalPolicy(max_units=self._policy_value(link, company_id, "approval_max_units"),
                               max_percent=self._policy_value(link, company_id, "approval_max_percent"),
-                              max_amount=self._policy_value(link, company_id, "approval_max_amount"),
-                              hold_committed_decreases=True if hold_committed is None else hold_committed)
+                              max_amount=DEFAULT_MAX_AMOUNT if max_amount is None else max_amount,
+                              hold_committed_decreases=True if hold_committed is None else hold_committed,
+                              amount_limit_is_default=max_amount is None)
 
     def drop_prorate_below(self, link: ResourceLink, company_id: int) -> Decimal | None:
         return self._policy_value(link, company_id, "drop_prorate_below")

@@ -166,6 +166,28 @@ async def test_someone_neither_admin_nor_on_the_team_is_refused(aiohttp_client, 
     assert [c.args["user"] for c in recorder.calls("users.info")] == [LEE]
 
 
+async def test_when_the_dialog_cannot_open_the_person_is_told_why(aiohttp_client, slack, tmp_path, database_url):
+    recorder, _ = slack
+    _, sender = await start_app(aiohttp_client, slack, tmp_path, database_url)
+    issue = recorder.issue_trigger_id
+
+    def stale_trigger(user_id, **kwargs):  # Slack delivered the command late: its trigger_id has expired
+        trigger = issue(user_id, **kwargs)
+        recorder.triggers[trigger].issued_at -= 10
+        return trigger
+
+    recorder.issue_trigger_id = stale_trigger
+
+    reply = await sender.slash_command("config", user_id=DANA)
+
+    assert reply.status == 200
+    await until(lambda: recorder.ephemeral_messages(DANA))
+    assert [c.error for c in recorder.calls("views.open")] == ["expired_trigger_id"]
+    text = recorder.ephemeral_messages(DANA)[0].message["text"]
+    assert "could not open the config dialog" in text and "expired_trigger_id" in text
+    assert "/seats config" in text  # what to do: run it again
+
+
 async def test_team_members_and_workspace_admins_may_but_not_everyone_without_a_team(
         aiohttp_client, slack, tmp_path, database_url):
     recorder, _ = slack

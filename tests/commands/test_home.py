@@ -119,12 +119,12 @@ async def test_app_home_shows_the_dashboard_with_the_right_numbers(aiohttp_clien
     assert ":red_circle: *Ingram Micro Cloud Marketplace*: failing, last success 2 days ago: " \
            "Ingram refused the subscription key" in body
     top = next(b["text"]["text"] for b in view["blocks"]
-               if "Licences per customer" in b.get("text", {}).get("text", ""))
+               if "Seats per customer" in b.get("text", {}).get("text", ""))
     lines = top.split("\n")[1:]
-    assert lines[:3] == ["1. Acme Co.: *50* licences (40 linked)",
-                         "2. Bolt &amp; &lt;Sons&gt;: *30* licences (0 linked)",  # escaped for mrkdwn
-                         "3. Customer 12: *12* licences (0 linked)"]
-    assert len(lines) == 10 and lines[-1] == "10. Customer 05: *5* licences (0 linked)"
+    assert lines[:3] == ["1. Acme Co.: *50* seats (40 linked)",
+                         "2. Bolt &amp; &lt;Sons&gt;: *30* seats (0 linked)",  # escaped for mrkdwn
+                         "3. Customer 12: *12* seats (0 linked)"]
+    assert len(lines) == 10 and lines[-1] == "10. Customer 05: *5* seats (0 linked)"
     assert "I could not post in <#C0RANDOM001>: `not_in_channel` (failure alert" in body
     shortcuts = next(b for b in view["blocks"] if b.get("block_id") == HomeId.SHORTCUTS_BLOCK)
     assert [e["action_id"] for e in shortcuts["elements"]] == [
@@ -145,7 +145,7 @@ async def test_the_messages_tab_publishes_nothing_and_an_empty_workspace_says_so
     assert published(recorder)
     assert len(recorder.calls("views.publish")) == 1
     body = texts(published(recorder)[0])
-    assert "*Last sync*: none yet (not chosen → not chosen)" in body and "Licences per customer" not in body
+    assert "*Last sync*: none yet (not chosen → not chosen)" in body and "Seats per customer" not in body
 
 
 async def test_shortcuts_run_the_command_in_the_dm_and_a_sync_refreshes_the_home_tab(aiohttp_client, slack, tmp_path,

@@ -4,14 +4,17 @@ one-time reconciliation through the real engine and the Autotask simulator, the 
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
 
 from bot.commands.ids import LinkActionId, LinkCallbackId
+from bot.db.app_settings import load_app_settings, save_app_settings
 from bot.db.audit import audit_events_for
 from bot.db.links import link_company, link_subscription
-from bot.db.models import ResourceLink
+from bot.db.models import PriceSourceKind, ResourceLink, Scope
+from bot.db.policies import set_approval_policy, set_price_source
 from bot.demo.workspace import open_workspace
 from bot.sandbox.app import Sandbox
 from tests.bolt_listeners import listeners_done
@@ -33,6 +36,7 @@ from tests.conftest import TEST_SECRET_KEY
 from tests.sync.engine_setup import pick_lines
 
 CONFIDENCE = re.compile(r" · \d{1,3}%")
+ALERTS_CHANNEL = "C0GENERAL01"  # a channel the bot is in, other than where the wizard runs
 
 
 @pytest.fixture
@@ -191,3 +195,48 @@ async def test_a_psa_that_cannot_be_reached_is_said_in_plain_words(aiohttp_clien
     assert workspace.line.writes() == []
     async with workspace.sessions() as session:  # the relation is saved all the same
         assert await session.scalar(select(ResourceLink.id).where(ResourceLink.resource_id == rows.resource_id))
+
+
+async def test_under_the_default_policy_a_large_catch_up_is_held_and_the_result_says_why_and_where(
+        aiohttp_client, slack, tmp_path, database_url, workspace):  # noqa: F811
+    recorder, _ = slack
+    context, sender = await start_app(aiohttp_client, slack, tmp_path, database_url, clock=workspace.clock)
+
+    async def demo_engine():
+        return workspace.engine
+
+    context.engine_source = demo_engine
+    rows, modal = workspace.rows, Modal(recorder, sender)
+    workspace.line.set_market_total(108)
+    workspace.line.set_psa_units(0)
+    await workspace.engine.run_cycle(trigger="test", force_full=True)
+    async with workspace.sessions() as session:  # the policy a new install has, and a price worth holding
+        await set_approval_policy(session=session, scope=Scope.global_, actor="U1")
+        await set_price_source(session=session, scope=Scope.global_, kind=PriceSourceKind.custom,
+                               custom_price=Decimal("100"), custom_cost=Decimal("80"), actor="U1")
+        settings = await load_app_settings(session=session)
+        settings.alerts_channel = ALERTS_CHANNEL
+        await save_app_settings(session=session, settings=settings, actor="U1")
+        await session.commit()
+    await sender.slash_command(f"link {rows.company}")
+    await until(lambda: recorder.calls("views.update"), what="the pre-picked company")
+    for action_id, name in ((LinkActionId.PICK_PSA_COMPANY, rows.psa_company),
+                            (LinkActionId.PICK_SUBSCRIPTION, rows.subscription),
+                            (LinkActionId.PICK_CONTRACT, rows.contract), (LinkActionId.PICK_RESOURCE, rows.resource),
+                            (LinkActionId.PICK_SERVICE, rows.service)):
+        await modal.pick(action_id, option_named(await modal.options(action_id, name), name))
+
+    await modal.submit()
+
+    await until(lambda: messages_in(recorder, BILLING_CHANNEL) and messages_in(recorder, ALERTS_CHANNEL),
+                what="the reconciliation result and the held change")
+    result = messages_in(recorder, BILLING_CHANNEL)[0]
+    assert result["text"].startswith(f"Odin / CloudBlue BA 108 · Autotask 0 → +108 {rows.resource} for "
+                                     f"{rows.psa_company} waits for approval: a prorated ")
+    assert "over the 1,000.00 default limit" in result["text"] and "nothing is posted until" in result["text"]
+    assert f"<#{ALERTS_CHANNEL}>" in str(result["blocks"])  # where to approve it
+    held = messages_in(recorder, ALERTS_CHANNEL)[0]
+    assert "Approve" in str(held["blocks"]) and rows.resource in str(held["blocks"])
+    assert held["text"] == f"1 change for {rows.company} waits for approval"
+    assert workspace.line.writes() == [] and workspace.line.psa_units == 0
+    assert failed_calls(recorder) == []

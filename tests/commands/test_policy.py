@@ -28,6 +28,7 @@ from bot.db.models import (
 )
 from bot.demo.workspace import open_workspace
 from bot.sandbox.app import Sandbox
+from bot.sync.approval_policy import NO_AMOUNT_LIMIT
 from tests.bolt_listeners import listeners_done
 from tests.commands.link_setup import (  # noqa: F401 - the slack fixture
     DANA,
@@ -340,3 +341,21 @@ def mrkdwn_texts(node) -> list[str]:
     if isinstance(node, list):
         return [t for value in node for t in mrkdwn_texts(value)]
     return []
+
+
+async def test_the_amount_limit_has_a_default_and_none_lifts_it(aiohttp_client, slack, tmp_path,  # noqa: F811
+                                                                database_url):
+    recorder, _ = slack
+    context, sender = await start_app(aiohttp_client, slack, tmp_path, database_url)
+    await small_world(context.sessions)
+    modal = Modal(recorder, sender)
+
+    view = await opened(modal, sender)
+    assert hint(view, field("approval_max_amount", "global")) == "In force: 1,000.00 (the default)."
+    reply = await modal.submit({field("approval_max_amount", "global"): "none"})
+
+    assert reply.json["response_action"] == "update", reply.json
+    assert "Approval limit: prorated amount: no limit (set here)" in saved_text(modal)
+    assert (await policies(context))["global"].approval_max_amount == NO_AMOUNT_LIMIT
+    view = await opened(modal, sender)
+    assert hint(view, field("approval_max_amount", "global")) == "In force: no limit (set here)."

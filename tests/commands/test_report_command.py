@@ -70,14 +70,14 @@ async def test_the_summary_is_posted_in_the_channel_with_links_the_app_serves(ai
     assert posted(recorder)
     message = posted(recorder)[0]
     assert message["channel"] == BILLING_CHANNEL
-    assert message["text"] == "Resources not linked: 3 rows, 3 customers, 7 licences not linked"
+    assert message["text"] == "Resources not linked: 3 rows, 3 customers, 7 seats not linked"
     assert validate_message_blocks(message["blocks"]) == []
     text = sections(message["blocks"])
-    assert "*3* rows · *3* customers · *7* licences not linked" in text[ReportId.COUNTS_BLOCK]
+    assert "*3* rows · *3* customers · *7* seats not linked" in text[ReportId.COUNTS_BLOCK]
     assert "*Acme Mfg. Inc.* · " in text[ReportId.ROWS_BLOCK] and "Teams Essentials · total 4" in text[
         ReportId.ROWS_BLOCK]
     customers = text[ReportId.CUSTOMERS_BLOCK].splitlines()
-    assert customers[0] == "*Licences not linked per customer*"
+    assert customers[0] == "*Seats not linked per customer*"
     assert customers[1:] == ["• Acme Mfg. Inc.: *4*", '• =HYPERLINK("http://x"): *2*',
                              "• &lt;!channel&gt; &amp; Sons: *1*"]
     assert "<!channel>" not in str(message["blocks"])  # a company's name never pings anyone
@@ -110,9 +110,9 @@ async def test_filters_narrow_the_summary_and_travel_in_the_links(aiohttp_client
     assert posted(recorder)
     message = posted(recorder)[0]
     text = sections(message["blocks"])
-    assert text[ReportId.COUNTS_BLOCK].startswith("*1* rows · *1* customers · *1* net change")
+    assert text[ReportId.COUNTS_BLOCK].startswith("*1* row · *1* customer · *1* seat, net change")
     assert "Filters: `date_from=2026-03-01` `date_to=2026-03-10` `company=Acme Mfg`" in text[ReportId.COUNTS_BLOCK]
-    assert "units before 4 · units after 5 · 2026-03-08" in text[ReportId.ROWS_BLOCK]
+    assert "units before 4 · units after 5 · seats · 2026-03-08" in text[ReportId.ROWS_BLOCK]
     urls = link_buttons(message["blocks"])
     response = await fetch(sender, urls[ReportId.LINK_CSV])
     assert response.status == 200
@@ -127,7 +127,7 @@ async def test_unbilled_shows_its_totals(aiohttp_client, slack, tmp_path, databa
     await listeners_done()
     assert posted(recorder)
     counts = sections(posted(recorder)[0]["blocks"])[ReportId.COUNTS_BLOCK]
-    assert "*3* customers" in counts and "Totals: unlinked seats *7*" in counts and "drifted seats *3*" in counts
+    assert "*3* customers" in counts and "Totals (seats): not linked *7*" in counts and "short in the psa *3*" in counts
 
 
 async def test_a_bad_name_or_filter_gets_the_usage_and_posts_nothing(aiohttp_client, slack, tmp_path,  # noqa: F811
@@ -183,7 +183,7 @@ async def test_outside_the_channel_the_summary_comes_ephemerally_and_anyone_may_
     await listeners_done()
     assert recorder.ephemeral_messages(LEE)
     message = recorder.ephemeral_messages(LEE)[0].message
-    assert message["text"].startswith("Failed adjustments: 1 rows")
+    assert message["text"].startswith("Failed adjustments: 1 row,")
     assert "contract is inactive" in sections(message["blocks"])[ReportId.ROWS_BLOCK]
     assert "work until" in str(message["blocks"])
     assert [c.error for c in recorder.calls("chat.postMessage")] == ["not_in_channel"]

@@ -49,11 +49,11 @@ async def test_the_margin_report_lists_each_link_with_its_verdict_and_links_to_i
     assert posted(recorder)
     message, = posted(recorder)
     assert message["channel"] == BILLING_CHANNEL
-    assert message["text"] == "Margin of linked resources: 2 rows, 1 customers, 11 seats judged"
+    assert message["text"] == "Margin of linked resources: 2 rows, 1 customer, 11 seats judged"
     assert validate_message_blocks(message["blocks"]) == []
     rows = next(b for b in message["blocks"] if b.get("block_id") == ReportId.ROWS_BLOCK)["text"]["text"]
-    assert "Exchange Online (Plan 1) · marketplace cost 6.40 · billed price 9.50 · margin % 32.60 · below_minimum" \
-        in rows, rows
+    assert ("Exchange Online (Plan 1) · marketplace cost 6.40 · billed price 9.50 · margin % 32.60 · "
+            "below the minimum margin") in rows, rows
     assert "Microsoft Teams Essentials · marketplace cost 3.00 · billed price 5.00 · margin % 40.00 · ok" in rows
     links = next(b for b in message["blocks"] if b.get("block_id") == ReportId.LINKS_BLOCK)
     csv_url = next(e["url"] for e in links["elements"] if e["action_id"] == ReportId.LINK_CSV)
@@ -61,14 +61,14 @@ async def test_the_margin_report_lists_each_link_with_its_verdict_and_links_to_i
     served = await sender._client.get(f"{parts.path}?{parts.query}")
     assert served.status == 200
     table = list(csv.DictReader(io.StringIO((await served.read()).decode("utf-8-sig"))))
-    assert [(r["Resource"], r["Status"]) for r in table] == [("Exchange Online (Plan 1)", "below_minimum"),
+    assert [(r["Resource"], r["Status"]) for r in table] == [("Exchange Online (Plan 1)", "below the minimum margin"),
                                                              ("Microsoft Teams Essentials", "ok")]
 
     filtered = await sender.slash_command("report margin status=below_minimum")
     assert filtered.status == 200
     await listeners_done()
     assert len(posted(recorder)) == 2
-    assert posted(recorder)[1]["text"].startswith("Margin of linked resources: 1 rows")
+    assert posted(recorder)[1]["text"].startswith("Margin of linked resources: 1 row,")
     assert failed_calls(recorder) == []
 
 

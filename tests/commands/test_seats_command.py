@@ -179,7 +179,7 @@ async def test_dry_run_shows_the_change_and_writes_nothing(aiohttp_client, slack
     assert summaries(recorder)
     posted = summaries(recorder)[0]
     assert posted["channel"] == BILLING_CHANNEL
-    assert "Dry run" in posted["text"] and "1 changes" in posted["text"]
+    assert "Dry run" in posted["text"] and "1 change" in posted["text"]
     body = "\n".join(b["text"]["text"] for b in posted["blocks"] if b["type"] == "section")
     assert "1 -> 8 (+7)" in body and "Nothing was written to the PSA." in body
     assert validate_message_blocks(posted["blocks"]) == []

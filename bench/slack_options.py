@@ -1,7 +1,7 @@
 """Benchmark: options-load latency of the link wizard's pickers with 10,000 companies.
 
 SeatSync runs as `seatsync serve` does it, in its own process, over a migrated SQLite database holding
-10,000 marketplace companies and 10,000 Autotask companies spelled differently (`bot.sandbox.many_companies`;
+10,000 marketplace companies and 10,000 Autotask companies spelled differently (`tests/many_companies.py`;
 each with one subscription/contract and one resource/service, nothing linked). This process plays Slack
 with the simulator: `/seats link` opens the wizard, then signed `block_suggestion` requests are sent one
 after another, as a person types: the marketplace company picker with nothing typed, then growing
@@ -33,13 +33,17 @@ from pathlib import Path
 from aiohttp import web
 from latency import figures, free_port, serve, wait_healthy  # bench/latency.py
 
+from bot.clock import SYSTEM_CLOCK
 from bot.commands.ids import LinkActionId
 from bot.db.engine import create_engine, session_factory
 from bot.db.migrate import upgrade
-from bot.sandbox.many_companies import insert_many_companies
 from bot.sandbox.slack import SlackRecorder, create_slack_app
 from bot.sandbox.slack_ratelimit import SlackRateLimits
 from bot.sandbox.slack_requests import SlackRequestSender
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the seeder lives with the tests
+
+from tests.many_companies import insert_many_companies  # noqa: E402
 
 TOKEN = "xoxb-seatsync-bench"
 SECRET = "seatsync-bench-signing-secret"
@@ -51,7 +55,7 @@ async def seed_database(url: str, companies: int) -> list[str]:
     engine = create_engine(url)
     await upgrade(engine)
     async with session_factory(engine)() as session:
-        many = await insert_many_companies(session=session, count=companies)
+        many = await insert_many_companies(session=session, count=companies, now=SYSTEM_CLOCK())
     await engine.dispose()
     return many.marketplace_names
 

@@ -1,7 +1,7 @@
 """Benchmark: how long the event loop waits while link suggestions pair thousands of companies.
 
 Seeds a temporary SQLite database (migrated like production) with `--companies` marketplace and Autotask
-companies spelled differently (`bot.sandbox.many_companies`), then runs `suggest_links` while a ticker
+companies spelled differently (`tests/many_companies.py`), then runs `suggest_links` while a ticker
 on the same loop sleeps 10 ms at a time and records each gap between its turns. The pairing runs in a
 worker thread, so the loop's longest gap stays far below the pairing's time; the unit test
 (`tests/services/test_suggestions_off_loop.py`) checks that structure without any timing figure, this script
@@ -17,14 +17,19 @@ import argparse
 import asyncio
 import json
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
+from bot.clock import SYSTEM_CLOCK
 from bot.db.engine import create_engine, session_factory
 from bot.db.migrate import upgrade
-from bot.sandbox.many_companies import insert_many_companies
 from bot.services.suggestions import suggest_links
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the seeder lives with the tests
+
+from tests.many_companies import insert_many_companies  # noqa: E402
 
 
 async def one_run(sessions) -> dict:
@@ -60,7 +65,7 @@ async def main(companies: int, runs: int) -> None:
             await upgrade(db)
             sessions = session_factory(db)
             async with sessions() as session:
-                await insert_many_companies(session=session, count=companies)
+                await insert_many_companies(session=session, count=companies, now=SYSTEM_CLOCK())
             for _ in range(runs):
                 print(json.dumps({"companies": companies, **await one_run(sessions)}), flush=True)
         finally:

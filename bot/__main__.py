@@ -9,6 +9,7 @@ import os
 import sys
 
 from bot import __version__
+from bot.cli_config import add_config_parser
 from bot.clock import SYSTEM_CLOCK, Clock
 from bot.config import ConfigError, Settings, load_settings
 from bot.log_redaction import configure_logging
@@ -48,6 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--days", type=int, default=3)
     demo.add_argument("--seed", type=int, default=1)
     demo.add_argument("--port", type=int, default=3000, help="where SeatSync serves (without --once)")
+    demo.add_argument("--sandbox-port", type=int, default=0,
+                      help="where the simulators serve (default: a free port)")
     demo.add_argument("--day-seconds", type=float, default=60.0,
                       help="without --once: real seconds between simulated marketplace days (default 60)")
 
@@ -60,7 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
                                      "unbilled, margin")
     report.add_argument("--format", default="csv", help="csv (default), xlsx (bytes: redirect to a file) or html")
     report.add_argument("--filter", action="append", default=[], metavar="KEY=VALUE",
-                        help="date_from, date_to, company, subscription, resource, status, text, sort, direction")
+                        help="date_from, date_to, company, subscription, resource, status (which ones: README, "
+                             "Report statuses), text, sort, direction")
     report.add_argument("--link", action="store_true", help="print the signed URL instead of the report")
 
     links = commands.add_parser("links", help="export or import the company/subscription/resource links as CSV")
@@ -71,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     links_import.add_argument("file", metavar="FILE")
     links_import.add_argument("--apply", action="store_true",
                               help="save every row or none, then reconcile each new resource link")
+
+    add_config_parser(commands)
 
     db = commands.add_parser("db", help="database schema")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
@@ -84,8 +90,9 @@ def main(argv: list[str] | None = None, *, clock: Clock = SYSTEM_CLOCK) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "sandbox":  # needs no SeatSync settings: it is the outside world
         return _sandbox(args)
-    try:
-        settings = load_settings()
+    reads_only = _reads_only(args)
+    try:  # a command that only reads neither generates a secret key nor needs one unless it signs
+        settings = load_settings(create_secret_key=not reads_only, require_secret_key=not reads_only)
     except ConfigError as exc:
         print(f"seatsync: configuration error: {exc}", file=sys.stderr)
         return 2
@@ -112,15 +119,33 @@ def main(argv: list[str] | None = None, *, clock: Clock = SYSTEM_CLOCK) -> int:
             from bot.cli_links import links_command
 
             return links_command(settings, args, clock=clock)
+        if args.command == "config":
+            from bot.cli_config import config_command
+
+            return config_command(settings, args)
     except BrokenPipeError:  # `seatsync links export | head`: the reader has had enough
         return 0
     except Exception as exc:
+        from bot.db.migrate import DatabaseNotReady  # here: the command's own imports made it cheap by now
+
+        if isinstance(exc, DatabaseNotReady):
+            print(f"seatsync {args.command}: {exc}", file=sys.stderr)
+            return 1
         reason = _database_unreachable(exc)
         if reason is None:
             raise
         print(f"seatsync {args.command}: cannot reach the database: {reason}", file=sys.stderr)
         return 1
     raise AssertionError(args.command)
+
+
+def _reads_only(args: argparse.Namespace) -> bool:
+    """Commands that only read: they never create a database, a folder or a secret key
+    (bot.db.migrate.open_existing)."""
+    return (args.command == "report"
+            or (args.command == "db" and args.db_command == "current")
+            or (args.command == "config" and args.config_command != "set")
+            or (args.command == "links" and (args.links_command == "export" or not args.apply)))
 
 
 def _database_unreachable(exc: Exception) -> str | None:
@@ -182,25 +207,29 @@ def _demo(settings: Settings, args: argparse.Namespace, *, clock: Clock) -> int:
     if not 0 <= args.days <= 366:
         print(f"seatsync demo: --days {args.days} must be between 0 and 366", file=sys.stderr)
         return 2
+    if not 0 <= args.sandbox_port <= 65535:
+        print(f"seatsync demo: --sandbox-port {args.sandbox_port} is out of range (0-65535)", file=sys.stderr)
+        return 2
     database_url = settings.database_url if os.environ.get("DATABASE_URL") else None
     if not args.once:
-        from bot.demo.live import run_live
+        from bot.demo.live import DemoCannotServe, run_live
 
         overrides = {name for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SEATSYNC_SLACK_API_URL",
                                        "SEATSYNC_PUBLIC_URL") if os.environ.get(name)}
         try:
             asyncio.run(run_live(settings, port=args.port, env_overrides=overrides, database_url=database_url,
-                                 seed=args.seed, day_seconds=args.day_seconds,
+                                 seed=args.seed, day_seconds=args.day_seconds, sandbox_port=args.sandbox_port,
                                  say=lambda line: print(line, flush=True), clock=clock))
-        except OSError as exc:
-            print(f"seatsync demo: cannot serve on port {args.port}: {exc.strerror}", file=sys.stderr)
+        except DemoCannotServe as exc:
+            print(f"seatsync demo: {exc}", file=sys.stderr)
             return 1
         return 0
     from bot.demo.progress import DemoFailed
     from bot.demo.scripted import DemoOptions, run_once, summary_line
 
     options = DemoOptions(psa=args.psa, marketplace=args.marketplace, scale=args.scale, faults=args.faults,
-                          days=args.days, seed=args.seed, database_url=database_url, secret_key=settings.secret_key)
+                          days=args.days, seed=args.seed, database_url=database_url, secret_key=settings.secret_key,
+                          sandbox_port=args.sandbox_port)
     try:
         result = asyncio.run(run_once(options, say=lambda line: print(line, flush=True), clock=clock))
     except DemoFailed as failed:
@@ -233,10 +262,13 @@ def _sandbox(args: argparse.Namespace) -> int:
 
 
 async def _db(settings: Settings, action: str) -> int:
-    from bot.db.engine import create_engine
-    from bot.db.migrate import current_revision, head_revision, upgrade
+    from bot.db.engine import create_engine, sqlite_file
+    from bot.db.migrate import DatabaseNotReady, current_revision, head_revision, upgrade
 
-    engine = create_engine(settings.database_url)
+    path = sqlite_file(settings.database_url)
+    if action == "current" and path is not None and not path.is_file():
+        raise DatabaseNotReady(f"no database at {path}: `seatsync db upgrade` (or `seatsync serve`) creates it")
+    engine = create_engine(settings.database_url, create_folder=action == "upgrade")
     try:
         if action == "upgrade":
             await upgrade(engine)

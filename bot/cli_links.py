@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.clock import SYSTEM_CLOCK, Clock
 from bot.config import Settings
 from bot.db.engine import create_engine, session_factory
-from bot.db.migrate import upgrade
+from bot.db.migrate import open_existing, upgrade
 from bot.db.models import AdjustmentTrigger
 from bot.keys import SecretBox
 from bot.services.links_transfer import (
@@ -27,6 +27,7 @@ from bot.services.links_transfer import (
 )
 from bot.sync.planning import LinkFailure
 from bot.sync.summary import describe_change
+from bot.wording import counted
 
 ACTOR = "cli:links-import"
 
@@ -40,7 +41,7 @@ def links_command(settings: Settings, args: argparse.Namespace, *, out: TextIO |
 
 
 def _export(settings: Settings, output: str | None, out: TextIO, err: TextIO) -> int:
-    rows = asyncio.run(_with_sessions(settings, _export_rows))
+    rows = asyncio.run(_with_sessions(settings, _export_rows, read_only=True))
     if output is None:
         write_links_csv(rows, out)
         return 0
@@ -51,7 +52,7 @@ def _export(settings: Settings, output: str | None, out: TextIO, err: TextIO) ->
     except OSError as exc:
         print(f"seatsync links export: cannot write {output}: {exc.strerror}", file=err)
         return 1
-    print(f"wrote {len(rows)} links to {output}", file=err)
+    print(f"wrote {counted(len(rows), 'link')} to {output}", file=err)
     return 0
 
 
@@ -71,7 +72,7 @@ def _import(settings: Settings, path: Path, *, apply: bool, out: TextIO, err: Te
 
     async def run(sessions: async_sessionmaker[AsyncSession]) -> int:
         async with sessions() as session:
-            result = await import_links(session=session, rows=rows, actor=ACTOR, apply=apply)
+            result = await import_links(session=session, rows=rows, actor=ACTOR, apply=apply, now=clock())
         for line in describe_import(result):
             print(line, file=out)
         if not result.valid:
@@ -83,13 +84,17 @@ def _import(settings: Settings, path: Path, *, apply: bool, out: TextIO, err: Te
         await _reconcile(settings, sessions, result.new_resource_link_ids, out, clock=clock)
         return 0
 
-    return asyncio.run(_with_sessions(settings, run))
+    return asyncio.run(_with_sessions(settings, run, read_only=not apply))
 
 
-async def _with_sessions(settings: Settings, work):
-    db = create_engine(settings.database_url)
-    try:
+async def _with_sessions(settings: Settings, work, *, read_only: bool):
+    """`read_only`: the database must exist at the current schema (never created nor migrated)."""
+    if read_only:
+        db = await open_existing(settings.database_url)
+    else:
+        db = create_engine(settings.database_url)
         await upgrade(db)
+    try:
         return await work(session_factory(db))
     finally:
         await db.dispose()
@@ -104,15 +109,18 @@ def describe_import(result: ImportResult) -> list[str]:
     lines = []
     for outcome in result.outcomes:
         reason = f": {outcome.reason}" if outcome.reason else ""
-        lines.append(f"line {outcome.line}: {outcome.action} {outcome.level} {outcome.subject}{reason}")
+        subject = f" {outcome.subject}" if outcome.subject else ""
+        lines.append(f"line {outcome.line}: {outcome.action} {outcome.level}{subject}{reason}")
+    rows = counted(len(result.outcomes), "row")
     if result.applied:
-        lines.append(f"{len(result.outcomes)} rows saved: {result.count('create')} created, "
+        lines.append(f"{rows} saved: {result.count('create')} created, "
                      f"{result.count('already linked')} already linked, "
-                     f"{result.count('set price source')} price sources set")
+                     f"{counted(result.count('set price source'), 'price source')} set")
     else:
-        lines.append(f"{len(result.outcomes)} rows checked: {result.count('create')} to create, "
+        lines.append(f"{rows} checked: {result.count('create')} to create, "
                      f"{result.count('already linked')} already linked, "
-                     f"{result.count('set price source')} price sources to set, {result.count('invalid')} invalid")
+                     f"{counted(result.count('set price source'), 'price source')} to set, "
+                     f"{result.count('invalid')} invalid")
     return lines
 
 
@@ -133,12 +141,18 @@ async def _reconcile(settings: Settings, sessions: async_sessionmaker[AsyncSessi
                                                        trigger=AdjustmentTrigger.import_, failures=failures)
     finally:
         await engine.aclose()
-    print(f"reconciliation of {len(link_ids)} new resource links: {len(planned)} changes", file=out)
+    print(f"reconciliation of {counted(len(link_ids), 'new resource link')}: {counted(len(planned), 'change')}",
+          file=out)
     for change in planned:
         print(f"  {describe_change(change)}", file=out)
     for failure in failures:
         print(f"  {failure.describe()}", file=out)
     print(f"posted {report.posted}, confirmed {report.confirmed}, not needed {report.not_needed}, "
           f"failed {report.failed} ({report.needs_action} need action)", file=out)
+    held = sum(1 for change in planned if change.held_reason)
+    if held:
+        print(f"{counted(held, 'change')} held for approval (the reason is on each line): nothing is posted until "
+              "someone on the billing team approves it in Slack's alerts channel (`/seats checklist` lists them)",
+              file=out)
     if report.read_error:
         print(f"PSA units not read before posting: {report.read_error}; the scheduler retries", file=out)

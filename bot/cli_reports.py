@@ -17,8 +17,8 @@ from typing import BinaryIO
 
 from bot.config import Settings
 from bot.db.app_settings import load_app_settings
-from bot.db.engine import create_engine, session_factory
-from bot.db.migrate import upgrade
+from bot.db.engine import session_factory
+from bot.db.migrate import open_existing
 from bot.reports.catalogue import REPORTS, parse_filters, run_report
 from bot.reports.formats import csv_chunks, write_xlsx
 from bot.reports.html import ExportLinks, render_report_page
@@ -65,9 +65,12 @@ async def write_report(request: ReportRequest, *, settings: Settings, out: Binar
         raise ReportUsageError("XLSX is binary and stdout is a terminal: redirect it to a file "
                                f"(seatsync report {request.name} --format xlsx > {request.name}.xlsx)")
     filters = parse_filters(request.pairs, today=now.date())
-    db = create_engine(settings.database_url)
+    db = await open_existing(settings.database_url)
     try:
-        await upgrade(db)
+        if (request.link or request.fmt == "html") and not settings.secret_key:
+            raise ReportUsageError("a link (and the HTML page's export links) is signed with SEATSYNC_SECRET_KEY, "
+                                   f"which is not set and not stored in {settings.data_dir / 'secret.key'}; set it, "
+                                   "or run `seatsync serve` once to generate one")
         async with session_factory(db)() as session:
             try:
                 report = await run_report(request.name, session=session, filters=filters)

@@ -71,11 +71,13 @@ def load_settings(
     *,
     dotenv_path: str | Path | None = ".env",
     create_secret_key: bool = True,
+    require_secret_key: bool = True,
 ) -> Settings:
     """Build settings from `environ` (default: the process environment plus `.env`).
 
     Values already in the environment win over `.env`. When no secret key is configured, one is read
-    from (or, with `create_secret_key`, generated into) ``<data dir>/secret.key`` with mode 0600.
+    from (or, with `create_secret_key`, generated into) ``<data dir>/secret.key`` with mode 0600. A command
+    that only reads passes neither: without a key, `secret_key` is then empty and nothing is written.
     """
     env: dict[str, str] = {}
     if dotenv_path is not None and Path(dotenv_path).is_file():
@@ -93,7 +95,8 @@ def load_settings(
 
     database_url = _database_url(get("DATABASE_URL") or DEFAULT_DATABASE_URL)
     data_dir = Path(get("SEATSYNC_DATA_DIR") or "./data")
-    secret_key, generated = _secret_key(get("SEATSYNC_SECRET_KEY"), data_dir, create_secret_key)
+    secret_key, generated = _secret_key(get("SEATSYNC_SECRET_KEY"), data_dir, create=create_secret_key,
+                                        required=require_secret_key)
     settings = Settings(
         database_url=database_url,
         data_dir=data_dir,
@@ -161,7 +164,7 @@ def _safe_url(value: str) -> str:
     return value
 
 
-def _secret_key(value: str | None, data_dir: Path, create: bool) -> tuple[str, bool]:
+def _secret_key(value: str | None, data_dir: Path, *, create: bool, required: bool) -> tuple[str, bool]:
     if value is not None:
         if len(value) < MIN_SECRET_KEY_LENGTH:
             raise ConfigError(
@@ -178,6 +181,8 @@ def _secret_key(value: str | None, data_dir: Path, create: bool) -> tuple[str, b
             )
         return stored, False
     if not create:
+        if not required:
+            return "", False
         raise ConfigError(f"SEATSYNC_SECRET_KEY: not set and no key stored in {path}")
     try:
         data_dir.mkdir(parents=True, exist_ok=True)

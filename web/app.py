@@ -7,16 +7,9 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 from aiohttp import web
-from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.commands.alerts import refresh_failure_alerts
-from bot.commands.automation_jobs import automation_jobs
-from bot.commands.checklist import post_daily_digest, post_scheduled_checklist
-from bot.db.app_settings import AppSettings, load_app_settings
-from bot.domain.proration import business_date
-from bot.sync.checklist import checklist_due
-from bot.sync.jobs import sync_jobs
-from bot.sync.scheduler import Job
+from bot.db.app_settings import load_app_settings
+from bot.jobs import scheduled_jobs
 from web.context import CONTEXT, AppContext
 from web.health import healthz
 from web.metrics import metrics
@@ -26,8 +19,6 @@ from web.slack_endpoint import slack_events
 from web.webhooks import register_webhooks
 
 log = logging.getLogger(__name__)
-
-FAILURE_ALERTS_JOB = "failure-alerts"
 
 
 def create_app(context: AppContext, *, run_scheduler: bool = True) -> web.Application:
@@ -69,50 +60,12 @@ async def _scheduler_lifecycle(app: web.Application) -> AsyncIterator[None]:
     context = app[CONTEXT]
     async with context.sessions() as session:
         settings = await load_app_settings(session=session)
-    for job in sync_jobs(settings, context.engine_source or context.engines.get,
-                         on_checklist=_checklist_job(context, settings), on_digest=_digest_job(context)):
-        context.scheduler.add_job(job)
-    # after the outbox passes (every minute): one Slack alert per failure cause, kept up to date
-    context.scheduler.add_job(Job(id=FAILURE_ALERTS_JOB, trigger=IntervalTrigger(minutes=1),
-                                  run=_failure_alerts_job(context)))
-    for job in automation_jobs(context, settings):  # held changes to approve, margin and health alerts
+    for job in scheduled_jobs(context, settings):
         context.scheduler.add_job(job)
     context.scheduler.start()
     yield
     await context.scheduler.shutdown()
     await context.engines.close()
-
-
-def _checklist_job(context: AppContext, settings: AppSettings):
-    async def run() -> None:
-        async with context.sessions() as session:
-            current = await load_app_settings(session=session)  # /seats config may have changed it since start
-        today = business_date(context.clock(), current.timezone)
-        if not checklist_due(today, current.checklist_days_before_month_end):
-            return
-        if context.bolt is None:
-            log.info("the month-end checklist is due, but Slack is not configured")
-            return
-        await post_scheduled_checklist(app_context=context, client=context.bolt.client)
-
-    return run
-
-
-def _digest_job(context: AppContext):
-    async def run() -> None:
-        if context.bolt is None:
-            log.info("the daily digest is due, but Slack is not configured")
-            return
-        await post_daily_digest(app_context=context, client=context.bolt.client)
-
-    return run
-
-
-def _failure_alerts_job(context: AppContext):
-    async def run() -> None:
-        await refresh_failure_alerts(app_context=context)
-
-    return run
 
 
 async def _socket_mode_lifecycle(app: web.Application) -> AsyncIterator[None]:

@@ -22,6 +22,7 @@ from bot.commands.ids import ApprovalId
 from bot.commands.mrkdwn import mrkdwn_escape, user_mention
 from bot.db.models import AdjustmentStatus
 from bot.sync.approval_groups import ApprovalGroup, EditedChange, HeldChange
+from bot.wording import counted
 
 MAX_MODAL_TITLE = 24
 MAX_REASON = 500
@@ -103,7 +104,8 @@ def group_blocks(group: ApprovalGroup) -> list[dict[str, Any]]:
 def group_text(group: ApprovalGroup) -> str:
     company = mrkdwn_escape(group.company)  # `text` is read for notifications: "<!channel>" would ping
     if group.awaiting:
-        return f"{group.awaiting} change(s) for {company} wait for approval"
+        waits = "waits" if group.awaiting == 1 else "wait"
+        return f"{counted(group.awaiting, 'change')} for {company} {waits} for approval"
     return f"Every held change for {company} from {group.day.isoformat()} is decided"
 
 

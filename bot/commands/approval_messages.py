@@ -5,13 +5,20 @@ when what it shows changed, and turns resolved once every change in it is settle
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.commands.approval_blocks import group_blocks, group_text
 from bot.commands.kept_messages import KeptMessage, keep_message
+from bot.db.app_settings import load_app_settings
 from bot.sync.approval_groups import approval_groups, open_approval_messages
+from bot.sync.link_reconciliation import LinkOutcome
+
+if TYPE_CHECKING:
+    from web.context import AppContext
 
 log = logging.getLogger(__name__)
 
@@ -41,3 +48,14 @@ async def refresh_approval_messages(
         if result is not None:
             results.append(result)
     return results
+
+
+async def show_held_changes(*, context: AppContext, client: AsyncWebClient, outcomes: Iterable[LinkOutcome]
+                            ) -> str | None:
+    """After a link-time reconciliation that held a change: its Approve/Edit/Reject message goes to the alerts
+    channel now, not at the job's next pass. Returns the alerts channel (None: not set), where it is decided."""
+    async with context.sessions() as session:
+        channel = (await load_app_settings(session=session)).alerts_channel
+    if any(outcome.state == "awaiting_approval" for outcome in outcomes):
+        await refresh_approval_messages(sessions=context.sessions, client=client, channel=channel)
+    return channel

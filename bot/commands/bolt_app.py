@@ -14,15 +14,21 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
 
+BOLT_LOGGER = "slack_bolt.AsyncApp"
 
-class _TokenFromClientFilter(logging.Filter):
+
+class TokenFromClientFilter(logging.Filter):
     """Bolt warns that its own SLACK_BOT_TOKEN lookup is unused when a client is given; that is intended."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         return "`token` will be unused" not in record.getMessage()
 
 
-logging.getLogger("slack_bolt.AsyncApp").addFilter(_TokenFromClientFilter())
+def quiet_token_from_client_warning() -> None:
+    """Install the filter once on Bolt's logger (done by `create_bolt_app`, before Bolt can warn)."""
+    logger = logging.getLogger(BOLT_LOGGER)
+    if not any(isinstance(existing, TokenFromClientFilter) for existing in logger.filters):
+        logger.addFilter(TokenFromClientFilter())
 
 
 def create_slack_client(settings: Settings) -> AsyncWebClient:
@@ -41,6 +47,7 @@ def create_slack_client(settings: Settings) -> AsyncWebClient:
 
 def create_bolt_app(settings: Settings, client: AsyncWebClient | None = None) -> AsyncApp:
     """Bolt in HTTP mode (signature verification on) or Socket Mode when an app token is set."""
+    quiet_token_from_client_warning()
     return AsyncApp(
         client=client or create_slack_client(settings),
         signing_secret=settings.slack_signing_secret or "",

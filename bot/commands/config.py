@@ -11,6 +11,7 @@ new schedule. No secret is ever put in a view, a message or a log line.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -52,7 +53,7 @@ from bot.services.configuration import (
     save_configuration,
     validate_form,
 )
-from bot.sync.jobs import schedule_triggers
+from bot.sync.schedule import settings_triggers
 
 if TYPE_CHECKING:
     from web.context import AppContext
@@ -70,12 +71,18 @@ def register_config(app: AsyncApp, context: AppContext) -> None:
     app.view(ConfigId.CALLBACK.value)(_submit(context))
 
 
-async def open_config(*, context: AppContext, client: AsyncWebClient, user_id: str, trigger_id: str) -> None:
-    """Called after the ack of `/seats config` or of App Home's Config button."""
+async def open_config(*, context: AppContext, client: AsyncWebClient, user_id: str, trigger_id: str,
+                      reply: Callable[[str], Awaitable[object]]) -> None:
+    """Called after the ack of `/seats config` or of App Home's Config button; `reply` answers the person
+    (ephemerally) when Slack will not open the dialog."""
     try:
         opened = await client.views_open(trigger_id=trigger_id, view=loading_view())
     except SlackApiError as exc:
-        log.warning("cannot open the config modal for %s: %s", user_id, exc.response.get("error"))
+        error = exc.response.get("error")
+        log.warning("cannot open the config modal for %s: %s", user_id, error)
+        await reply(f"I could not open the config dialog: Slack said `{mrkdwn_escape(str(error))}`"
+                    + (" (the request reached me too late to open a dialog)" if error == "expired_trigger_id" else "")
+                    + ". Run `/seats config` again.")
         return
     view_id, view_hash = opened["view"]["id"], opened["view"]["hash"]
     team = await load_billing_team(sessions=context.sessions, settings=context.settings)
@@ -171,7 +178,7 @@ def _submit(context: AppContext):
             return
         await ack(response_action="update", view=notice_view("Config saved", saved_summary(outcome, user_id)))
         context.engines.invalidate()
-        rescheduled = context.scheduler.reschedule(schedule_triggers(outcome.settings))
+        rescheduled = context.scheduler.reschedule(settings_triggers(outcome.settings))
         log.info("configuration saved by %s: settings %s, connections %s; rescheduled %s", user_id,
                  ", ".join(outcome.changed_settings) or "unchanged", ", ".join(outcome.saved_connections) or "none",
                  ", ".join(rescheduled) or "no running jobs")

@@ -41,9 +41,9 @@ def home_view(dashboard: Dashboard, *, metadata: str = "") -> dict[str, Any]:
     if dashboard.connectors:
         blocks.append(section("\n".join(_connector_line(line, dashboard.now) for line in dashboard.connectors)))
     if dashboard.top_customers:
-        lines = [f"{rank}. {mrkdwn_escape(c.company)}: *{c.licences:,}* licences ({c.linked_licences:,} linked)"
+        lines = [f"{rank}. {mrkdwn_escape(c.company)}: *{c.licences:,}* seats ({c.linked_licences:,} linked)"
                  for rank, c in enumerate(dashboard.top_customers, start=1)]
-        blocks += [DividerBlock(), section("*Licences per customer (top 10)*\n" + "\n".join(lines))]
+        blocks += [DividerBlock(), section("*Seats per customer (top 10)*\n" + "\n".join(lines))]
     if dashboard.undelivered:
         lines = [f"• I could not post in {channel_mention(m.channel)}: `{m.error}` ({_what(m.key)}, "  # Slack's code
                  f"{_ago(m.at, dashboard.now)})"

@@ -35,7 +35,7 @@ class BlockId(StrEnum):
     SYNC_CHANGES = "seats_sync_changes"
 
 
-# --- S-OPS2: /seats config and App Home --------------------------------------------------------------
+# --- /seats config and App Home -----------------------------------------------------------------------
 
 class ConfigId(StrEnum):
     """The config modal. Per-system fields use `config_field_block(system, name)` (bot.commands.config_view);
@@ -69,7 +69,7 @@ class HomeId(StrEnum):
     COUNTS_BLOCK = "seats_home_counts"
 
 
-# --- S-OPS1: /seats report, /seats checklist, failure alerts -----------------------------------------
+# --- /seats report, /seats checklist, failure alerts --------------------------------------------------
 
 class ReportId(StrEnum):
     LINK_CSV = "seats_report_link_csv"  # url buttons: Slack still sends a block_actions, acked and ignored
@@ -104,7 +104,7 @@ class AlertId(StrEnum):
     ACTIONS_BLOCK = "seats_alert_actions"
 
 
-# --- link, unlink, relations (S-LINK) ------------------------------------------------------------
+# --- /seats link, unlink, relations -------------------------------------------------------------------
 
 class LinkActionId(StrEnum):
     FILTERS = "seats_link_filters"
@@ -156,7 +156,7 @@ class LinkCallbackId(StrEnum):
     REFUSED = "seats_link_refused"
 
 
-# --- AUTO: approvals of held changes ------------------------------------------------------------------
+# --- approvals of held changes ------------------------------------------------------------------------
 
 class ApprovalId(StrEnum):
     APPROVE = "seats_approval_approve"  # + ":<adjustment id>" (unique in a message); value: the adjustment id
@@ -174,7 +174,7 @@ class ApprovalId(StrEnum):
     DATE = "date"
 
 
-# --- POLICY-UI: /seats policy ---------------------------------------------------------------------------
+# --- /seats policy ------------------------------------------------------------------------------------
 
 class PolicyId(StrEnum):
     """The policy modal. Each field's block_id is `policy_field_block(name, scope key)` and its action_id the

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +20,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.commands.approval_messages import show_held_changes
 from bot.commands.blocks import truncate
 from bot.commands.engines import engine_or_reason
 from bot.commands.ids import LinkActionId, LinkBlockId, LinkCallbackId, SealedFor
@@ -272,7 +273,7 @@ def _submit(context: AppContext):
                 await ack(response_action="push",
                           view=below_cost_view(resolved=resolved, price=price, psa_cost=psa_cost, sealed=sealed))
                 return
-            answer, link_id = await _save(session, view, state, resolved, price, actor)
+            answer, link_id = await _save(session, view, state, resolved, price, actor, context.clock())
         await ack(**answer)
         if link_id is not None:
             suggestion_cache(context.sessions).clear()
@@ -282,11 +283,11 @@ def _submit(context: AppContext):
 
 
 async def _save(session, view: dict[str, Any], state: WizardState, resolved: ResolvedPicks, price: PriceChoice,
-                actor: str) -> tuple[dict[str, Any], int | None]:
+                actor: str, now: datetime) -> tuple[dict[str, Any], int | None]:
     """(the view_submission answer, the new link id or None)."""
     try:
         link = await set_relation(session=session, resource_id=resolved.picks.resource,
-                                  service_id=resolved.picks.service, price=price, actor=actor)
+                                  service_id=resolved.picks.service, price=price, actor=actor, now=now)
         await session.commit()
     except PriceSourceError as exc:
         await session.rollback()
@@ -324,7 +325,7 @@ def _confirm_below_cost(context: AppContext):
                     "Not saved", "Nothing was saved: " + "; ".join(map(mrkdwn_escape, problems.values()))
                     + ". Go back and pick again."))
                 return
-            answer, link_id = await _save(session, view, state, resolved, price, actor)
+            answer, link_id = await _save(session, view, state, resolved, price, actor, context.clock())
         await ack(**answer)
         if link_id is not None:
             suggestion_cache(context.sessions).clear()
@@ -342,6 +343,9 @@ async def report_link(context: AppContext, client: AsyncWebClient, *, state: Wiz
             outcomes = await unreconciled(session=session, link_ids=[link_id], reason=engine.reason)
     else:
         outcomes = await reconcile_new_links(engine=engine, link_ids=[link_id], actor=actor)
+    alerts_channel = await show_held_changes(context=context, client=client, outcomes=outcomes)
     unlink_value = seal_state(context, SealedFor.UNLINK_BUTTON, {"l": link_id}) if outcomes else None
-    text, blocks = result_message(outcomes[0] if outcomes else None, unlink_value=unlink_value, actor=actor)
+    text, blocks = result_message(outcomes[0] if outcomes else None, unlink_value=unlink_value, actor=actor,
+                                  approvals_channel=alerts_channel)
     await post_in_channel(client, channel=state.channel, user=actor, text=text, blocks=blocks)
+

@@ -28,7 +28,7 @@ from slack_sdk.models.views import View
 
 from bot.commands.blocks import button, buttons, context, section, truncate
 from bot.commands.ids import LinkActionId, LinkBlockId, LinkCallbackId
-from bot.commands.mrkdwn import mrkdwn_escape, user_mention
+from bot.commands.mrkdwn import channel_mention, mrkdwn_escape, user_mention
 from bot.db.models import PriceSourceKind
 from bot.services.link_choices import LEVELS, Choice, Filters, Level, Picks, ResolvedPicks
 from bot.services.relations import PriceChoice
@@ -194,16 +194,30 @@ def below_cost_view(*, resolved: ResolvedPicks, price: PriceChoice, psa_cost: De
                 blocks=[section(text, block_id=LinkBlockId.BELOW_COST)]).to_dict()
 
 
-def result_message(outcome: LinkOutcome | None, *, unlink_value: str | None, actor: str
-                   ) -> tuple[str, list[dict[str, Any]]]:
-    """(text, blocks) of the reconciliation result posted where `/seats link` was run."""
+def result_message(outcome: LinkOutcome | None, *, unlink_value: str | None, actor: str,
+                   approvals_channel: str | None = None) -> tuple[str, list[dict[str, Any]]]:
+    """(text, blocks) of the reconciliation result posted where `/seats link` was run; a held change says where it
+    waits for a decision (`approvals_channel`, the alerts channel)."""
     sentence = (mrkdwn_escape(outcome.sentence()) if outcome is not None
                 else "The relation was saved, then removed before it was reconciled.")
-    return sentence, result_blocks(sentence, unlink_value=unlink_value, actor=actor)
+    held = outcome is not None and outcome.state == "awaiting_approval"
+    return sentence, result_blocks(sentence, unlink_value=unlink_value, actor=actor,
+                                   held_in=approvals_channel if held else None, held=held)
 
 
-def result_blocks(sentence: str, *, unlink_value: str | None, actor: str) -> list[dict[str, Any]]:
-    blocks: list[Block] = [section(sentence, block_id=LinkBlockId.RESULT), context(f"Linked by {user_mention(actor)}")]
+def held_note(channel: str | None) -> str:
+    """Where a change held at link time is decided."""
+    if channel is None:
+        return "Held changes are approved from the alerts channel, which is not set yet: pick one in `/seats config`."
+    return f"Approve, edit or reject it in {channel_mention(channel)}; `/seats checklist` lists every held change."
+
+
+def result_blocks(sentence: str, *, unlink_value: str | None, actor: str, held_in: str | None = None,
+                  held: bool = False) -> list[dict[str, Any]]:
+    blocks: list[Block] = [section(sentence, block_id=LinkBlockId.RESULT)]
+    if held:
+        blocks.append(context(held_note(held_in)))
+    blocks.append(context(f"Linked by {user_mention(actor)}"))
     if unlink_value is not None:
         blocks.append(buttons([unlink_button(unlink_value)], block_id=LinkBlockId.RESULT_ACTIONS))
     return [block.to_dict() for block in blocks]

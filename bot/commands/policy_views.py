@@ -28,6 +28,7 @@ from bot.commands.ids import PolicyId
 from bot.commands.mrkdwn import mrkdwn_escape, user_mention
 from bot.db.models import DecreaseTiming, Scope
 from bot.domain import money
+from bot.domain.approval_policy import NO_AMOUNT_LIMIT
 from bot.services.policy_scopes import POLICY_FIELDS, FieldValue, PolicyTarget, ScopedPolicy
 
 TITLE = "Sync policy"
@@ -39,6 +40,7 @@ MAX_UNIT_DIGITS = len(str(MAX_UNITS))
 MAX_PERCENT, MIN_MARGIN, MAX_MARGIN = money.MAX_PERCENT, money.MIN_MARGIN, money.MAX_MARGIN
 MAX_MONEY = money.MONEY_LIMIT  # Numeric(14, 4): ten digits before the point
 CURRENCY_SIGNS = "$€£"
+NO_LIMIT_WORDS = ("none", "no limit")
 
 SCOPE_LABELS = {Scope.global_: "Global: every company", Scope.company: "One marketplace company",
                 Scope.link: "One relation (link)"}
@@ -50,7 +52,7 @@ TIMING_LABELS = {DecreaseTiming.today: "today", DecreaseTiming.next_period: "at 
 class FieldSpec:
     name: str
     label: str
-    kind: str  # units, percent, margin, money, hold, timing
+    kind: str  # units, percent, margin, money, limit (money, or "none"), hold, timing
     placeholder: str
     unset: str  # how "nothing set anywhere" reads
 
@@ -59,7 +61,8 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("approval_max_units", "Approval limit: units", "units", "e.g. 10", "no limit"),
     FieldSpec("approval_max_percent", "Approval limit: percent of the units before", "percent", "e.g. 25",
               "no limit"),
-    FieldSpec("approval_max_amount", "Approval limit: prorated amount", "money", "e.g. 500", "no limit"),
+    FieldSpec("approval_max_amount", "Approval limit: prorated amount", "limit", "e.g. 500, or none for no limit",
+              "no limit"),
     FieldSpec("hold_committed_decreases", "Hold decreases on annual / committed terms", "hold", "", ""),
     FieldSpec("decrease_timing", "Decreases take effect", "timing", "", ""),
     FieldSpec("drop_prorate_below", "Drop credits (favourable prorates) below", "money", "e.g. 5",
@@ -142,7 +145,7 @@ def _field_input(spec: FieldSpec, policy: ScopedPolicy) -> InputBlock:
         element = StaticSelectElement(action_id=spec.name, options=options, initial_option=initial)
     else:
         element = PlainTextInputElement(action_id=spec.name, placeholder=spec.placeholder, max_length=40,
-                                        initial_value=None if value.here is None else _plain(value.here))
+                                        initial_value=None if value.here is None else _typed(spec, value.here))
     return InputBlock(block_id=block_id, label=spec.label, hint=hint, optional=True, element=element)
 
 
@@ -162,6 +165,13 @@ def _choice_value(value: Any) -> str:
     return DecreaseTiming(value).value
 
 
+def _typed(spec: FieldSpec, value: Any) -> str:
+    """A stored value as the person would type it back."""
+    if spec.kind == "limit" and value >= NO_AMOUNT_LIMIT:
+        return "none"
+    return _plain(value)
+
+
 def _plain(value: Any) -> str:
     return f"{value.normalize():f}" if isinstance(value, Decimal) else str(value)
 
@@ -174,8 +184,10 @@ def shown_value(spec: FieldSpec, value: Any) -> str:
         return f"{value} unit{'' if value == 1 else 's'}"
     if spec.kind in ("percent", "margin"):
         return f"{_plain(value)}%"
-    if spec.kind == "money":
-        return f"{value:.2f}"
+    if spec.kind == "limit" and value >= NO_AMOUNT_LIMIT:
+        return "no limit"
+    if spec.kind in ("money", "limit"):
+        return f"{value:,.2f}"
     if spec.kind == "hold":
         return "yes" if value else "no"
     return TIMING_LABELS[DecreaseTiming(value)]
@@ -251,9 +263,12 @@ def parse_field(spec: FieldSpec, raw: str) -> Any:
         if spec.kind == "margin" and not MIN_MARGIN <= number < MAX_MARGIN:
             raise ValueError("type a margin from -100 up to (not including) 100, or leave it empty")
         return number
+    if spec.kind == "limit" and raw.lower() in NO_LIMIT_WORDS:
+        return NO_AMOUNT_LIMIT
     number = _decimal(raw.lstrip(CURRENCY_SIGNS).strip(), "an amount such as 500 or 12.50")
     if not Decimal(0) <= number < MAX_MONEY:
-        raise ValueError(f"type an amount from 0 to {MAX_MONEY - 1:,}, or leave it empty")
+        lifted = ", none for no limit," if spec.kind == "limit" else ""
+        raise ValueError(f"type an amount from 0 to {MAX_MONEY - 1:,}{lifted} or leave it empty")
     return number
 
 

@@ -15,6 +15,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.commands.approval_messages import show_held_changes
 from bot.commands.engines import engine_or_reason
 from bot.commands.ids import LinkActionId, LinkCallbackId, SealedFor
 from bot.commands.inbound import from_a_view, whole_number
@@ -163,7 +164,7 @@ def _submit(context: AppContext):
             return
         await ack()
         try:
-            text, blocks = await apply_rows(context, mode=state["m"], chosen=chosen, actor=actor)
+            text, blocks = await apply_rows(context, client, mode=state["m"], chosen=chosen, actor=actor)
         except (TypeError, ValueError):
             text, blocks = TAMPERED, None
         await tell_user(client, channel=state.get("ch"), user=actor, text=text, blocks=blocks)
@@ -171,21 +172,24 @@ def _submit(context: AppContext):
     return submit
 
 
-async def apply_rows(context: AppContext, *, mode: str, chosen: list[Any], actor: str
+async def apply_rows(context: AppContext, client: AsyncWebClient, *, mode: str, chosen: list[Any], actor: str
                      ) -> tuple[str, list[dict[str, Any]]]:
     reconciled: dict[int, LinkOutcome] = {}
     not_reconciled: str | None = None
+    approvals_channel: str | None = None
     if mode == SUGGESTED:
         pairs = [(int(resource_id), int(service_id)) for resource_id, service_id in chosen]
         async with context.sessions() as session:
             labels = await pair_labels(session=session, pairs=pairs)
-        outcomes = await set_relations(sessions=context.sessions, pairs=pairs, labels=labels, actor=actor)
+        outcomes = await set_relations(sessions=context.sessions, pairs=pairs, labels=labels, actor=actor,
+                                       now=context.clock())
         suggestion_cache(context.sessions).clear()
         new_links = [o.link_id for o in outcomes if o.ok and o.link_id is not None]
         engine = await engine_or_reason(context) if new_links else None
         if isinstance(engine, SyncEngine):
             for outcome in await reconcile_new_links(engine=engine, link_ids=new_links, actor=actor):
                 reconciled[outcome.facts.link_id] = outcome
+            approvals_channel = await show_held_changes(context=context, client=client, outcomes=reconciled.values())
         elif isinstance(engine, NotConfigured):
             not_reconciled = engine.reason
     else:
@@ -194,4 +198,5 @@ async def apply_rows(context: AppContext, *, mode: str, chosen: list[Any], actor
             labels = {i: r.label for i, r in (await relations_by_id(session=session, link_ids=link_ids)).items()}
         outcomes = await clear_relations(sessions=context.sessions, link_ids=link_ids, labels=labels, actor=actor)
         suggestion_cache(context.sessions).clear()
-    return summary_message(mode=mode, outcomes=outcomes, reconciled=reconciled, not_reconciled=not_reconciled)
+    return summary_message(mode=mode, outcomes=outcomes, reconciled=reconciled, not_reconciled=not_reconciled,
+                           approvals_channel=approvals_channel)

@@ -16,6 +16,7 @@ from slack_sdk.models.views import View
 
 from bot.commands.blocks import button, buttons, context, message_blocks, plain_section, section, truncate
 from bot.commands.ids import LinkActionId, LinkBlockId, LinkCallbackId
+from bot.commands.link_views import held_note
 from bot.commands.mrkdwn import mrkdwn_escape
 from bot.services.relations import Relation, RowOutcome
 from bot.services.suggestions import LinkSuggestion
@@ -99,7 +100,8 @@ def relations_view(*, mode: str, page: int, total: int, rows: list[Row], sealed:
 
 
 def summary_message(*, mode: str, outcomes: list[RowOutcome], reconciled: dict[int, LinkOutcome],
-                    not_reconciled: str | None = None) -> tuple[str, list[dict[str, Any]]]:
+                    not_reconciled: str | None = None, approvals_channel: str | None = None
+                    ) -> tuple[str, list[dict[str, Any]]]:
     """(fallback text, blocks): one line per row, failures saying why."""
     done = sum(1 for o in outcomes if o.ok)
     verb = "Set" if mode == SUGGESTED else "Cleared"
@@ -115,4 +117,6 @@ def summary_message(*, mode: str, outcomes: list[RowOutcome], reconciled: dict[i
         blocks.append(context(f"Not reconciled yet: {mrkdwn_escape(not_reconciled)}. The next sync levels them."
                               if not_reconciled
                               else "Each new relation was reconciled once; the scheduled sync keeps it in step."))
+    if any(outcome.state == "awaiting_approval" for outcome in reconciled.values()):
+        blocks.append(context(held_note(approvals_channel)))
     return headline, message_blocks(blocks)

@@ -35,6 +35,7 @@ from bot.db.app_settings import load_app_settings
 from bot.reports.catalogue import FILTER_NAMES, REPORTS, parse_filters
 from bot.reports.links import report_url
 from bot.reports.summary import Cell, ReportSummary, summarise_report
+from bot.wording import counted
 
 if TYPE_CHECKING:
     from web.context import AppContext
@@ -147,17 +148,20 @@ async def report_command(*, text: str, ack: AsyncAck, command: dict[str, Any], r
 
 
 def summary_text(summary: ReportSummary) -> str:
-    return (f"{summary.title}: {summary.rows} rows, {summary.customers} customers, "
-            f"{summary.licences} {summary.licences_label}")
+    return (f"{summary.title}: {counted(summary.rows, 'row')}, {counted(summary.customers, 'customer')}, "
+            f"{summary.licences:,} {_licences_label(summary)}")
 
 
 def summary_blocks(summary: ReportSummary, *, request: ReportRequest, links: Mapping[str, str], asked_by: str,
                    valid_until: date) -> list[dict[str, Any]]:
-    counts = [f"*{summary.rows}* rows · *{summary.customers}* customers · "
-              f"*{summary.licences}* {summary.licences_label}"]
+    counts = [f"*{summary.rows:,}* {'row' if summary.rows == 1 else 'rows'} · "
+              f"*{summary.customers:,}* {'customer' if summary.customers == 1 else 'customers'} · "
+              f"*{summary.licences:,}* {_licences_label(summary)}"]
     if summary.totals:
-        counts.append("Totals: " + ", ".join(f"{cell.title.lower()} *{_value(cell.value)}*"
-                                             for cell in summary.totals))
+        counts.append(f"Totals{f' ({summary.totals_unit})' if summary.totals_unit else ''}: "
+                      + ", ".join(f"{cell.title.lower()} *{_value(cell.value)}*" for cell in summary.totals))
+    if summary.dates:
+        counts.append(f"Dates: {summary.dates}")
     if request.filters:
         counts.append("Filters: " + " ".join(f"`{key}={_value(value, 60)}`" for key, value in request.filters))
     blocks = [header(summary.title), section("\n".join(counts), block_id=ReportId.COUNTS_BLOCK)]
@@ -172,13 +176,19 @@ def summary_blocks(summary: ReportSummary, *, request: ReportRequest, links: Map
         more = summary.customers - len(summary.top_customers)
         lines = [f"• {_value(name)}: *{count}*" for name, count in summary.top_customers]
         if more > 0:
-            lines.append(f"… and {more} more customers")
+            lines.append(f"… and {counted(more, 'more customer')}")
         blocks.append(section(f"*{summary.licences_label.capitalize()} per customer*\n" + "\n".join(lines),
                               block_id=ReportId.CUSTOMERS_BLOCK))
     blocks.append(buttons([link_button(label, action_id, links[fmt], primary=fmt == "html")
                            for fmt, (label, action_id) in LINK_LABELS.items()], block_id=ReportId.LINKS_BLOCK))
     blocks.append(context(f"Asked for by {user_mention(asked_by)}. The links are signed and work until {valid_until}."))
     return message_blocks(blocks)
+
+
+def _licences_label(summary: ReportSummary) -> str:
+    """ "1 seat not linked", "2 seats not linked": the label in the count's number."""
+    label = summary.licences_label
+    return "seat" + label.removeprefix("seats") if summary.licences == 1 and label.startswith("seats") else label
 
 
 def _row_line(cells: list[Cell]) -> str:

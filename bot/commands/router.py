@@ -79,7 +79,7 @@ def _seats_command(context: AppContext):
         if subcommand == "config" and len(words) == 1:
             await ack()
             await open_config(context=context, client=client, user_id=command["user_id"],
-                              trigger_id=command["trigger_id"])
+                              trigger_id=command["trigger_id"], reply=_ephemeral(respond))
             return
         if subcommand == "checklist" and len(words) == 1:
             await checklist_command(ack=ack, command=command, respond=respond, client=client, app_context=context)

@@ -12,6 +12,7 @@ from bot.commands.ids import BlockId
 from bot.commands.mrkdwn import mrkdwn_escape, user_mention
 from bot.sync.engine import CycleReport
 from bot.sync.summary import describe_change, held_count
+from bot.wording import counted
 
 MAX_CHANGES_SHOWN = 10
 
@@ -25,13 +26,14 @@ def summary_counts(report: CycleReport) -> list[str]:
     verb = "would post" if report.dry_run else "planned"
     held = held_count(report)
     held_note = f", *{held}* {'would hold' if report.dry_run else 'held'} for approval" if held else ""
-    lines = [f"*{len(report.planned) - held}* changes {verb}{held_note}"]
+    lines = [f"{_bold_count(len(report.planned) - held, 'change')} {verb}{held_note}"]
     if report.dry_run:
         lines.append("Nothing was written to the PSA.")
     if report.marketplace:
         market = report.marketplace
-        lines.append(f"Marketplace: {market.resources_seen} resources in {market.subscriptions_seen} subscriptions; "
-                     f"{len(market.increases)} increases, {len(market.decreases)} drops")
+        lines.append(f"Marketplace: {counted(market.resources_seen, 'resource')} in "
+                     f"{counted(market.subscriptions_seen, 'subscription')}; "
+                     f"{counted(len(market.increases), 'increase')}, {counted(len(market.decreases), 'drop')}")
     if report.posting:
         posting = report.posting
         lines.append(f"Posted {posting.posted}, confirmed {posting.confirmed}, failed {posting.failed}"
@@ -53,4 +55,9 @@ def summary_blocks(report: CycleReport, *, actor: str) -> list[dict[str, Any]]:
 
 
 def summary_text(report: CycleReport, *, actor: str) -> str:
-    return summary_headline(report, actor=actor) + f"; {len(report.planned)} changes"
+    return summary_headline(report, actor=actor) + f"; {counted(len(report.planned), 'change')}"
+
+
+def _bold_count(count: int, noun: str) -> str:
+    number, _, word = counted(count, noun).partition(" ")
+    return f"*{number}* {word}"

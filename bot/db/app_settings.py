@@ -29,6 +29,7 @@ class AppSettings:
     psa: str | None = None  # the active PSA: a vendor key of the registry
     report_link_days: int = 7  # how long a signed report link stays valid
     connector_stale_minutes: int = 60  # no success for this long: the connector is stale (health alert)
+    currency: str = "USD"  # ISO 4217: what amounts are in where the marketplace does not say (reports)
 
     def validate(self) -> None:
         if not 1 <= self.poll_minutes <= 24 * 60:
@@ -41,6 +42,9 @@ class AppSettings:
             raise ValueError("report_link_days must be between 1 and 90")
         if not 5 <= self.connector_stale_minutes <= 7 * 24 * 60:
             raise ValueError("connector_stale_minutes must be between 5 and 10080")
+        if not (isinstance(self.currency, str) and len(self.currency) == 3 and self.currency.isascii()
+                and self.currency.isupper() and self.currency.isalpha()):
+            raise ValueError(f"currency must be a three-letter ISO 4217 code such as USD or EUR, not {self.currency!r}")
 
 
 async def load_app_settings(*, session: AsyncSession) -> AppSettings:

@@ -9,11 +9,21 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 
-def create_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:
+def sqlite_file(database_url: str) -> Path | None:
+    """The file of a SQLite database URL (None for PostgreSQL or an in-memory database)."""
+    url = make_url(database_url)
+    if not url.drivername.startswith("sqlite") or not url.database or url.database == ":memory:":
+        return None
+    return Path(url.database).expanduser()
+
+
+def create_engine(database_url: str, *, echo: bool = False, create_folder: bool = True) -> AsyncEngine:
+    """`create_folder`: make a SQLite file's folder if missing (a command that only reads passes False)."""
     url = make_url(database_url)
     if url.drivername.startswith("sqlite"):
-        if url.database and url.database != ":memory:":
-            Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        path = sqlite_file(database_url)
+        if path is not None and create_folder:
+            path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine

@@ -10,6 +10,8 @@ The rules (also enforced by unique constraints, so a race ends in the same clear
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -50,8 +52,10 @@ class NotFoundError(LinkError):
 
 
 async def link_company(
-    *, session: AsyncSession, marketplace_company_id: int, psa_company_id: int, actor: str
+    *, session: AsyncSession, marketplace_company_id: int, psa_company_id: int, actor: str,
+    now: datetime | None = None,
 ) -> CompanyLink:
+    """`now`: when the link is made, from the caller's clock (shown as "Linked at"; the demo's is simulated)."""
     company = await _get(session, MarketplaceCompany, marketplace_company_id, "marketplace company")
     psa_company = await _get(session, PsaCompany, psa_company_id, "PSA company")
     existing = await session.scalar(
@@ -65,7 +69,8 @@ async def link_company(
             f"{company.name} is already linked to PSA company {other.name if other else existing.psa_company_id}; "
             "unlink it first"
         )
-    link = CompanyLink(marketplace_company_id=company.id, psa_company_id=psa_company.id, created_by=actor)
+    link = CompanyLink(marketplace_company_id=company.id, psa_company_id=psa_company.id, created_by=actor,
+                       **_made_at(now))
     session.add(link)
     await _flush(session, f"{company.name} is already linked to a PSA company")
     record_audit(session=session, actor=actor, action="link_company", subject_type="company_link",
@@ -74,12 +79,12 @@ async def link_company(
 
 
 async def link_subscription(
-    *, session: AsyncSession, subscription_id: int, contract_id: int, actor: str
+    *, session: AsyncSession, subscription_id: int, contract_id: int, actor: str, now: datetime | None = None,
 ) -> SubscriptionLink:
     subscription = await _get(session, MarketplaceSubscription, subscription_id, "subscription")
     contract = await _get(session, PsaContract, contract_id, "contract")
     await link_company(session=session, marketplace_company_id=subscription.company_id,
-                       psa_company_id=contract.company_id, actor=actor)
+                       psa_company_id=contract.company_id, actor=actor, now=now)
     existing = await session.scalar(
         select(SubscriptionLink).where(SubscriptionLink.marketplace_subscription_id == subscription.id)
     )
@@ -92,7 +97,7 @@ async def link_subscription(
             f"{other.name if other else existing.psa_contract_id}; unlink it first"
         )
     link = SubscriptionLink(marketplace_subscription_id=subscription.id, psa_contract_id=contract.id,
-                            created_by=actor)
+                            created_by=actor, **_made_at(now))
     session.add(link)
     await _flush(session, f"subscription {subscription.name} is already linked to a contract")
     record_audit(session=session, actor=actor, action="link_subscription", subject_type="subscription_link",
@@ -100,7 +105,8 @@ async def link_subscription(
     return link
 
 
-async def link_resource(*, session: AsyncSession, resource_id: int, service_id: int, actor: str) -> ResourceLink:
+async def link_resource(*, session: AsyncSession, resource_id: int, service_id: int, actor: str,
+                        now: datetime | None = None) -> ResourceLink:
     """Link a resource to the PSA service it feeds (and the levels above, when not linked yet)."""
     resource = await _get(session, MarketplaceResource, resource_id, "resource")
     service = await _get(session, PsaService, service_id, "PSA service")
@@ -122,10 +128,10 @@ async def link_resource(*, session: AsyncSession, resource_id: int, service_id: 
         )
     try:
         await link_subscription(session=session, subscription_id=resource.subscription_id,
-                                contract_id=service.contract_id, actor=actor)
+                                contract_id=service.contract_id, actor=actor, now=now)
     except DuplicateLinkError as exc:
         raise LinkConflictError(f"cannot link {resource.name} to {service.name}: {exc}") from None
-    link = ResourceLink(resource_id=resource.id, psa_service_id=service.id, created_by=actor)
+    link = ResourceLink(resource_id=resource.id, psa_service_id=service.id, created_by=actor, **_made_at(now))
     session.add(link)
     await _flush(session, f"{resource.name} or {service.name} is already linked")
     record_audit(session=session, actor=actor, action="link_resource", subject_type="resource_link",
@@ -174,3 +180,7 @@ async def _flush(session: AsyncSession, duplicate_message: str) -> None:
             await session.flush()
     except IntegrityError:
         raise DuplicateLinkError(duplicate_message) from None
+
+
+def _made_at(now: datetime | None) -> dict[str, datetime]:
+    return {} if now is None else {"created_at": now}

@@ -11,6 +11,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.db.engine import create_engine, sqlite_file
+
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 
@@ -52,6 +54,32 @@ async def check(engine: AsyncEngine) -> None:
 async def current_revision(engine: AsyncEngine) -> str | None:
     async with engine.connect() as connection:
         return await connection.run_sync(lambda c: MigrationContext.configure(c).get_current_revision())
+
+
+class DatabaseNotReady(Exception):
+    """A command that only reads found no database, or one without SeatSync's current schema; the message says
+    which and what creates it."""
+
+
+async def open_existing(database_url: str) -> AsyncEngine:
+    """An engine on a database that exists and is at the latest schema revision, for the commands that only read:
+    they never create a SQLite file or its folder, nor migrate (DatabaseNotReady says why not)."""
+    path = sqlite_file(database_url)
+    if path is not None and not path.is_file():
+        raise DatabaseNotReady(f"no database at {path}: `seatsync db upgrade` (or `seatsync serve`) creates it")
+    engine = create_engine(database_url, create_folder=False)
+    try:
+        revision, head = await current_revision(engine), head_revision()
+        if revision is None:
+            raise DatabaseNotReady("the database has no schema yet: `seatsync db upgrade` (or `seatsync serve`) "
+                                   "creates it")
+        if revision != head:
+            raise DatabaseNotReady(f"the database's schema is at revision {revision}, not {head}: run "
+                                   "`seatsync db upgrade` first")
+    except BaseException:
+        await engine.dispose()
+        raise
+    return engine
 
 
 def head_revision() -> str | None:

@@ -24,11 +24,13 @@ from bot.clock import SYSTEM_CLOCK, Clock
 from bot.config import Settings
 from bot.connectors.registry import VENDORS
 from bot.db.app_settings import load_app_settings, save_app_settings
-from bot.demo.scripted import describe_posting, link_high_confidence, settle
+from bot.demo.narration import link_time_lines, posted_lines
+from bot.demo.scripted import link_high_confidence, settle
 from bot.demo.workspace import ACTOR, DemoWorkspace, open_workspace
 from bot.domain.proration import business_date
 from bot.reports.links import report_url
 from bot.sandbox.app import Sandbox
+from bot.sync.link_reconciliation import reconcile_new_links
 from bot.sync.summary import describe_cycle
 from web.app import create_app
 from web.context import create_context
@@ -51,30 +53,61 @@ def demo_settings(settings: Settings, sandbox: Sandbox, *, port: int, env_overri
 
 
 async def run_live(settings: Settings, *, port: int, env_overrides: set[str], database_url: str | None,
-                   day_seconds: float = 60.0, seed: int = 1, say: Say = print, clock: Clock = SYSTEM_CLOCK) -> None:
+                   day_seconds: float = 60.0, seed: int = 1, say: Say = print, clock: Clock = SYSTEM_CLOCK,
+                   sandbox_port: int = 0) -> None:
     """`clock`: where the demo's time starts; the workspace's clock runs on from it and a day passing moves it,
-    and the web app (health, metrics, reports, Slack) reads that same clock."""
-    sandbox = await Sandbox.generate(seed=seed, scale="small", today=business_date(clock(), "UTC")).start()
+    and the web app (health, metrics, reports, Slack) reads that same clock. `sandbox_port`: where the simulators
+    serve (0: a free port)."""
+    sandbox = Sandbox.generate(seed=seed, scale="small", today=business_date(clock(), "UTC"))
+    try:
+        await sandbox.start(port=sandbox_port)
+    except OSError as exc:
+        await sandbox.stop()
+        raise DemoCannotServe(f"cannot serve the simulators on port {sandbox_port}: {exc.strerror}") from None
     if database_url is None:
         stamp = clock().strftime("%Y%m%d-%H%M%S")
         database_url = f"sqlite+aiosqlite:///{Path(settings.data_dir) / f'demo-{stamp}.db'}"
-    workspace = await open_workspace(sandbox=sandbox, database_url=database_url, secret_key=settings.secret_key,
-                                     marketplace=VENDORS.demo_choices("marketplace")[0],
-                                     psa=VENDORS.demo_choices("psa")[0], fast_retries=False, connector_timeout=10.0,
-                                     clock=clock)
+    try:
+        # the policy of a new install (approval limits in force), so the demo shows what it holds and why
+        workspace = await open_workspace(sandbox=sandbox, database_url=database_url, secret_key=settings.secret_key,
+                                         marketplace=VENDORS.demo_choices("marketplace")[0],
+                                         psa=VENDORS.demo_choices("psa")[0], fast_retries=False,
+                                         connector_timeout=10.0, clock=clock, approvals=True)
+    except BaseException:
+        await sandbox.stop()
+        raise
+    try:
+        await _serve(settings, workspace, port=port, env_overrides=env_overrides, database_url=database_url,
+                     day_seconds=day_seconds, say=say)
+    finally:
+        await workspace.close()
+        say("SeatSync demo stopped")
+
+
+class DemoCannotServe(Exception):
+    """A port the demo was asked to serve on is taken; the message names it."""
+
+
+async def _serve(settings: Settings, workspace: DemoWorkspace, *, port: int, env_overrides: set[str],
+                 database_url: str, day_seconds: float, say: Say) -> None:
+    sandbox = workspace.sandbox
     live = demo_settings(settings, sandbox, port=port, env_overrides=env_overrides)
+    team = demo_billing_team(sandbox, settings, env_overrides)
     async with workspace.sessions() as session:  # alerts, held changes and the checklist go to the simulator
         app_settings = await load_app_settings(session=session)
         app_settings.alerts_channel = app_settings.checklist_channel = DEMO_CHANNEL
-        if not settings.billing_team and not app_settings.billing_team:
-            app_settings.billing_team = [DEMO_BILLING_TEAM]
+        app_settings.billing_team = list(team or app_settings.billing_team)
         await save_app_settings(session=session, settings=app_settings, actor=ACTOR)
         await session.commit()
     context = create_context(live, engine=workspace.db, clock=workspace.clock)
     context.engine_source = _fixed(workspace)
     runner = web.AppRunner(create_app(context), access_log=None)
     await runner.setup()
-    await web.TCPSite(runner, live.host, live.port).start()
+    try:
+        await web.TCPSite(runner, live.host, live.port).start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise DemoCannotServe(f"cannot serve on port {live.port}: {exc.strerror}") from None
     sandbox.connect_slack_app(f"http://{live.host}:{live.port}/slack/events", live.slack_signing_secret)
     say(f"SeatSync demo serving on {live.public_url}  (health: {live.public_url}/healthz)")
     say(f"  Slack console (use SeatSync as in Slack, in a browser): {sandbox.console_url}")
@@ -82,6 +115,10 @@ async def run_live(settings: Settings, *, port: int, env_overrides: set[str], da
     say(f"  simulators: {sandbox.base_url}  (Slack Web API: {live.slack_api_url})")
     say(f"  database: {database_url}")
     say(f"  alerts, held changes and the checklist go to #billing-alerts ({DEMO_CHANNEL}) in the Slack simulator")
+    if team:
+        members = ", ".join(sandbox.slack.users[user].real_name for user in sandbox.slack.usergroups[team[0]].members)
+        say(f"  billing team: the Slack simulator's @billing-team ({members}); anyone else (Lee Park, service "
+            "desk) is refused links, syncs and policy changes")
     say(f"  a marketplace day passes every {day_seconds:g} s; Ctrl-C to stop")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -95,8 +132,15 @@ async def run_live(settings: Settings, *, port: int, env_overrides: set[str], da
         with contextlib.suppress(asyncio.CancelledError):
             await days
         await runner.cleanup()
-        await workspace.close()
-        say("SeatSync demo stopped")
+
+
+def demo_billing_team(sandbox: Sandbox, settings: Settings, env_overrides: set[str]) -> list[str]:
+    """The Slack simulator's billing-team user group, so the demo shows the billing-team rule (an empty team lets
+    everyone act); none when the team or Slack itself comes from the environment."""
+    if settings.billing_team or {"SLACK_BOT_TOKEN", "SEATSYNC_SLACK_API_URL"} & env_overrides:
+        return []
+    group = sandbox.slack.find_usergroup("billing-team")
+    return [group.id] if group is not None else []
 
 
 def _fixed(workspace: DemoWorkspace):
@@ -108,7 +152,6 @@ def _fixed(workspace: DemoWorkspace):
 
 DEMO_REPORTS = ("linked", "unlinked", "unbilled", "adjustments")
 DEMO_CHANNEL = "C0BILLING01"  # the Slack simulator's #billing-alerts, where the bot is a member
-DEMO_BILLING_TEAM = "S0BILLING01"  # the Slack simulator's @billing-team: Dana and Sam
 SLACK_POSTS = ("chat.postMessage", "chat.update")
 
 
@@ -144,8 +187,9 @@ async def _days(workspace: DemoWorkspace, day_seconds: float, say: Say, settings
     report = await workspace.engine.run_cycle(trigger="demo", actor=ACTOR, force_full=True)
     say("\n".join(describe_cycle(report)))
     link_ids = await link_high_confidence(workspace, say)
-    planned, posting = await workspace.engine.reconcile_links(link_ids=link_ids, actor=ACTOR)
-    say(f"link-time reconciliation: {len(planned)} linked resources differed; {describe_posting(posting)}")
+    outcomes = await reconcile_new_links(engine=workspace.engine, link_ids=link_ids, actor=ACTOR)
+    for line in link_time_lines(outcomes, approvals_channel=DEMO_CHANNEL):
+        say(line)
     await settle(workspace, say)
     say("reports (open in a browser; CSV and XLSX exports are linked from each page):")
     say("\n".join(report_links(settings, now=workspace.clock(), ttl=link_lifetime(day_seconds))))
@@ -157,8 +201,12 @@ async def _days(workspace: DemoWorkspace, day_seconds: float, say: Say, settings
         say(f"{day.day}: {len(day.increases)} seat increases, {len(day.decreases)} drops, "
             f"{len(day.new_subscriptions)} new and {len(day.cancelled_subscriptions)} cancelled subscriptions")
         report = await workspace.engine.run_cycle(trigger="demo", actor=ACTOR)
-        for change in report.posting.changes if report.posting else []:
-            say(f"  {change.outcome}: {change.service} {change.units_from} -> {change.units_to}")
+        for line in await posted_lines(workspace.sessions, report.posting):
+            say(line)
+        for change in report.planned:
+            if change.held_reason:
+                say(f"  held for approval: {change.company} · {change.service}: {change.units_from} → "
+                    f"{change.units_to} ({change.held_reason})")
         lines, seen = slack_posts_since(workspace.sandbox, seen)
         for line in lines:
             say(line)

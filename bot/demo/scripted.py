@@ -56,6 +56,7 @@ class DemoOptions:
     seed: int = 1
     database_url: str | None = None
     secret_key: str = ""
+    sandbox_port: int = 0  # where the simulators serve (0: a free port)
 
 
 async def run_once(options: DemoOptions, say: Say = print, *, clock: Clock = SYSTEM_CLOCK,
@@ -66,7 +67,11 @@ async def run_once(options: DemoOptions, say: Say = print, *, clock: Clock = SYS
     progress.enter(f"generating the {options.scale} sandbox (seed {options.seed})")
     sandbox = Sandbox.generate(seed=options.seed, scale=options.scale,  # type: ignore[arg-type]
                                today=business_date(clock(), "UTC"))
-    await sandbox.start()
+    try:
+        await sandbox.start(port=options.sandbox_port)
+    except OSError as exc:
+        await sandbox.stop()
+        raise DemoFailed(f"cannot serve the simulators on port {options.sandbox_port}: {exc.strerror}") from None
     with tempfile.TemporaryDirectory(prefix="seatsync-demo-") as folder:
         database_url = options.database_url or f"sqlite+aiosqlite:///{Path(folder) / 'demo.db'}"
         workspace = await open_workspace(sandbox=sandbox, database_url=database_url, secret_key=options.secret_key,
@@ -167,7 +172,7 @@ async def link_high_confidence(workspace: DemoWorkspace, say: Say) -> list[int]:
         for suggestion in chosen:
             try:
                 link = await link_resource(session=session, resource_id=suggestion.resource_id,
-                                           service_id=suggestion.service_id, actor=ACTOR)
+                                           service_id=suggestion.service_id, actor=ACTOR, now=workspace.clock())
             except LinkError:
                 continue
             link_ids.append(link.id)

@@ -24,6 +24,7 @@ from bot.db.engine import create_engine, session_factory
 from bot.db.migrate import upgrade
 from bot.db.models import DecreaseTiming, Scope
 from bot.db.policies import set_approval_policy, set_decrease_timing
+from bot.domain.approval_policy import NO_AMOUNT_LIMIT
 from bot.domain.proration import business_date
 from bot.keys import SecretBox
 from bot.sandbox.app import Sandbox
@@ -93,9 +94,11 @@ def demo_clock(today: date, timezone: str, base: Clock = SYSTEM_CLOCK) -> Offset
 async def open_workspace(
     *, sandbox: Sandbox, database_url: str, secret_key: str, marketplace: str, psa: str,
     timezone: str = "UTC", decreases_today: bool = True, fast_retries: bool = True, connector_timeout: float = 1.0,
-    clock: Clock = SYSTEM_CLOCK,
+    clock: Clock = SYSTEM_CLOCK, approvals: bool = False,
 ) -> DemoWorkspace:
-    """`clock`: the base of the workspace's clock (`demo_clock`): the machine's, or a test's pinned one."""
+    """`clock`: the base of the workspace's clock (`demo_clock`): the machine's, or a test's pinned one.
+    `approvals`: the default approval policy holds changes for a person (the live demo); without it nothing is
+    held (a scripted run, where nobody approves)."""
     db = create_engine(database_url)
     await upgrade(db)
     sessions = session_factory(db)
@@ -111,9 +114,9 @@ async def open_workspace(
         if decreases_today:  # so every change of the scripted days shows in the PSA within the run
             await set_decrease_timing(session=session, scope=Scope.global_, timing=DecreaseTiming.today,
                                       actor=ACTOR)
-            # nobody approves in the scripted run: committed-term decreases post like the others
+        if not approvals:  # nobody approves in the scripted run: committed decreases and large changes post
             await set_approval_policy(session=session, scope=Scope.global_, hold_committed_decreases=False,
-                                      actor=ACTOR)
+                                      max_amount=NO_AMOUNT_LIMIT, actor=ACTOR)
         await session.commit()
         market_connection = await load_connection(session=session, box=box, system=marketplace)
         psa_connection = await load_connection(session=session, box=box, system=psa)

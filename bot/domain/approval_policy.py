@@ -6,6 +6,12 @@ may post on their own: a change *exactly at* a limit posts; one unit, one percen
 cent over it waits. The percent is |delta| / units before; a change from 0 units is over any percent
 limit (it is an infinite increase). The amount is the |prorated amount|; a change with no known price
 is never held on the amount.
+
+The amount limit has a default, so a new install does not post a large change unasked: a change whose
+prorated amount is over DEFAULT_MAX_AMOUNT waits unless a scope sets its own limit (NO_AMOUNT_LIMIT, typed
+"none" in `/seats policy`, lifts it). It matters most at link time, when the one-time reconciliation posts
+the whole difference between the two sides at once: a backlog no one has looked at, or, after a wrong pick,
+units billed on the wrong service.
 """
 
 from __future__ import annotations
@@ -16,6 +22,8 @@ from decimal import Decimal
 from bot.domain.enums import Term
 
 MAX_REASON = 200  # Adjustment.held_reason's length
+DEFAULT_MAX_AMOUNT = Decimal("1000.00")  # the amount limit where no scope sets one
+NO_AMOUNT_LIMIT = Decimal("9999999999.9999")  # the largest amount the database holds: no change is over it
 COMMITTED_TERMS = frozenset({Term.annual, Term.other})  # anything but a monthly term commits beyond the month
 
 
@@ -25,6 +33,7 @@ class ApprovalPolicy:
     max_percent: Decimal | None = None
     max_amount: Decimal | None = None
     hold_committed_decreases: bool = True
+    amount_limit_is_default: bool = False  # the reason says "the default limit", so people know where it is from
 
 
 def change_percent(units_from: int, units_to: int) -> Decimal | None:
@@ -51,7 +60,8 @@ def hold_reason(policy: ApprovalPolicy, *, units_from: int, units_to: int, prora
             reasons.append(f"{_number(percent.quantize(Decimal('0.1')))}% is over the "
                            f"{_number(policy.max_percent)}% limit")
     if policy.max_amount is not None and prorated_amount is not None and abs(prorated_amount) > policy.max_amount:
-        reasons.append(f"a prorated {abs(prorated_amount):.2f} is over the {policy.max_amount:.2f} limit")
+        which = "default limit" if policy.amount_limit_is_default else "limit"
+        reasons.append(f"a prorated {abs(prorated_amount):,.2f} is over the {policy.max_amount:,.2f} {which}")
     if not reasons:
         return None
     text = "; ".join(reasons)

@@ -1,8 +1,15 @@
-"""What a linked PSA service should bill: the target count, and whether a post is needed."""
+"""What a linked PSA service should bill: the target count, and whether a change is to be planned for it.
+
+Plain facts in, one decision out, no I/O: `bot.sync.planning` reads the links and their open intents, asks
+`levelling_choice` for each, and carries out the answer (tests/domain/test_levelling.py has a row per rule).
+"""
 
 from __future__ import annotations
 
-from bot.domain.enums import SubscriptionStatus
+from dataclasses import dataclass
+from enum import StrEnum
+
+from bot.domain.enums import AdjustmentStatus, SubscriptionStatus
 
 LEVEL_TO_ZERO = {SubscriptionStatus.cancelled, SubscriptionStatus.expired}
 
@@ -12,3 +19,53 @@ def target_units(*, marketplace_total: int, subscription_status: SubscriptionSta
     if removed or subscription_status in LEVEL_TO_ZERO:
         return 0
     return marketplace_total
+
+
+@dataclass(frozen=True)
+class OpenIntent:
+    """The service's open intent (pending, posting, failed or awaiting approval), as planning read it."""
+
+    units_to: int
+    status: AdjustmentStatus
+    outcome_unknown: bool = False  # its last write may have reached the PSA unheard of
+
+
+def may_have_been_sent(intent: OpenIntent) -> bool:
+    """Being posted now, or failed after a write whose fate is unknown: it may be in the PSA already, so closing
+    it would lose the record of it."""
+    return intent.status is AdjustmentStatus.posting or (
+        intent.status is AdjustmentStatus.failed and intent.outcome_unknown)
+
+
+class Levelling(StrEnum):
+    DECLINED = "a person rejected (or edited away) this very target: wait for the count to change"
+    ALREADY_INTENDED = "the open intent already has this target"
+    POSTING = "the open intent is being posted: its outcome is resolved before anything new"
+    RESOLVE_NOW = "the open intent may have been sent: make it due at once; the poster reads the PSA, settles it " \
+                  "and plans the count of now"
+    AT_TARGET = "the PSA already shows the target: nothing to do"
+    SUPERSEDE = "the PSA already shows the target: close the open intent unsent"
+    PLAN = "record an intent for the target (superseding the open one, if any)"
+
+
+def levelling_choice(*, target: int, psa_units: int, open_intent: OpenIntent | None,
+                     declined_target: int | None) -> Levelling:
+    """`declined_target`: the last target a person turned down for this service (None: none)."""
+    if declined_target == target:
+        return Levelling.DECLINED
+    if open_intent is not None:
+        if open_intent.units_to == target:
+            return Levelling.ALREADY_INTENDED
+        if open_intent.status is AdjustmentStatus.posting:
+            return Levelling.POSTING
+        if may_have_been_sent(open_intent):
+            return Levelling.RESOLVE_NOW
+    if psa_units == target:
+        return Levelling.AT_TARGET if open_intent is None else Levelling.SUPERSEDE
+    return Levelling.PLAN
+
+
+def abandoned(intent: OpenIntent, *, its_service: int, linked_service: int | None) -> bool:
+    """An open intent whose link was removed (`linked_service` None) or now feeds another service: never wanted
+    again. One being posted is left to its poster."""
+    return intent.status is not AdjustmentStatus.posting and linked_service != its_service

@@ -28,6 +28,16 @@ def billable_total(included: float | int, additional: float | int) -> int:
     return math.ceil(included + additional)
 
 
+# Units that count things one bills per piece: a resource in one of these is counted as seats. Anything else
+# (GB, TB, minutes, "usage") is a quantity of its own unit and is never added to seats.
+SEAT_UNITS = frozenset({"unit", "units", "seat", "seats", "user", "users", "licence", "licences", "license",
+                        "licenses", "item", "items", "each", "device", "devices", "mailbox", "mailboxes"})
+
+
+def is_seat_unit(unit: str | None) -> bool:
+    return (unit or "unit").strip().lower() in SEAT_UNITS
+
+
 @dataclass(frozen=True)
 class MarketResource:
     external_id: str  # BA ResourceID, or the CMP product MPN

@@ -22,7 +22,8 @@ PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F
 OTHER_COLOUR = "#999999"
 PIE_TOP = 7  # with "Other", at most eight slices: one colour each
 BAR_TOP = 12
-LABEL_CHARS = 32
+LABEL_CHARS = 40
+MIN_LABEL_WIDTH = 80
 FONT = Markup('font-family="system-ui, sans-serif" font-size="12"')
 
 
@@ -81,7 +82,9 @@ def pie_chart(values: Iterable[tuple[str, Number]], *, title: str, top: int = PI
     radius, cx, cy = 80, 95, 110
     legend_x, row = 200, 20
     height = max(cy + radius + 15, 40 + row * len(slices) + 15)
-    parts = [_open(title, 560, height, f"total {_number(total)}{_skipped(ranked)}", "pie")]
+    legends = [f"{_short(s.label)} — {_number(s.value)} ({s.value / total * 100:.0f}%)" for s in slices]
+    width = max(560, legend_x + 18 + max(text_width(text) for text in legends) + 12, text_width(title) + 4)
+    parts = [_open(title, math.ceil(width), height, f"total {_number(total)}{_skipped(ranked)}", "pie")]
     for index, piece in enumerate(slices):
         share = piece.value / total * 100
         attributes = Markup(
@@ -107,17 +110,20 @@ def bar_chart(values: Iterable[tuple[str, Number]], *, title: str, top: int = BA
     shown = ranked.shown
     if not shown:
         return _empty(title)
-    label_width, bar_space, row = 220, 230, 22
+    # the label column is as wide as its longest label, so none is cut at the chart's left edge
+    label_width = max(MIN_LABEL_WIDTH, max(text_width(_short(label)) for label, _ in shown) + 12)
+    bar_space, row = 230, 22
     height = 40 + row * len(shown)
     largest = max(v for _, v in shown)
     description = f"{len(shown)} bar{'' if len(shown) == 1 else 's'}{_skipped(ranked)}"
-    parts = [_open(title, label_width + bar_space + 70, height, description, "bar")]
+    width = max(label_width + bar_space + max(text_width(_number(v)) for _, v in shown) + 12, text_width(title) + 4)
+    parts = [_open(title, math.ceil(width), height, description, "bar")]
     for index, (label, value) in enumerate(shown):
         y = 30 + index * row
         width = max(1.0, float(value / largest) * bar_space)
         colour = OTHER_COLOUR if ranked.other and index == len(shown) - 1 else PALETTE[0]
         parts.append(Markup('<text x="{}" y="{}" text-anchor="end" {}>{}</text>').format(
-            label_width - 6, y + 13, FONT, _short(label)))
+            f"{label_width - 6:.0f}", y + 13, FONT, _short(label)))
         parts.append(Markup(
             '<rect class="bar" x="{}" y="{}" width="{}" height="{}" fill="{}" data-label="{}" data-value="{}">'
             "<title>{}: {}</title></rect>"
@@ -158,6 +164,17 @@ def _arc(cx: float, cy: float, radius: float, start: float, sweep: float) -> str
 def _point(cx: float, cy: float, radius: float, degrees: float) -> tuple[float, float]:
     radians = math.radians(degrees - 90)  # 0 degrees is twelve o'clock, clockwise as SVG's y grows down
     return cx + radius * math.cos(radians), cy + radius * math.sin(radians)
+
+
+# Advance widths of the 12 px sans-serif the charts use, generous so a label is never wider than measured:
+# narrow letters and punctuation, wide capitals, and the rest (a measured test: tests/web/test_report_browser.py).
+_NARROW = set("iljtfrI.,;:'|!()[] ")
+_WIDE = set("MWmw@%")
+
+
+def text_width(text: str) -> float:
+    """About how many pixels `text` takes in the charts' font, never less than a browser draws it."""
+    return sum(4.5 if c in _NARROW else 11.5 if c in _WIDE else 8.5 if c.isupper() else 7.2 for c in text)
 
 
 def _number(value: Decimal) -> str:

@@ -15,7 +15,7 @@ import csv
 import io
 from collections.abc import AsyncIterator
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -41,7 +41,17 @@ def content_disposition(report: Report, extension: str, today: date) -> str:
     return f'attachment; filename="seatsync-{report.name}-{today.isoformat()}.{extension}"'
 
 
-def _text(value: Any) -> str:
+MONEY_STEP = Decimal("0.01")
+
+
+def money(value: Any) -> Decimal:
+    """An amount as reports show it: two decimals, half up (the PSA bills cents)."""
+    return Decimal(str(value)).quantize(MONEY_STEP, rounding=ROUND_HALF_UP)
+
+
+def _text(value: Any, kind: str = "text") -> str:
+    if kind == "money" and isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        return str(money(value))
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -62,13 +72,13 @@ async def csv_chunks(report: Report) -> AsyncIterator[bytes]:
     buffer.write("\ufeff")
     writer.writerow([neutralise(title) for title in report.columns])
     async for row in report.rows:
-        writer.writerow([_text(value) for value in row])
+        writer.writerow([_text(value, report.kind_of(i)) for i, value in enumerate(row)])
         if buffer.tell() >= CSV_FLUSH_BYTES:
             yield buffer.getvalue().encode()
             buffer.seek(0)
             buffer.truncate()
     if report.totals is not None:
-        writer.writerow([_text(value) for value in report.totals])
+        writer.writerow([_text(value, report.kind_of(i)) for i, value in enumerate(report.totals)])
     yield buffer.getvalue().encode()
 
 
@@ -77,20 +87,28 @@ async def write_xlsx(report: Report, path: Path) -> None:
     workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True, "tmpdir": str(path.parent)})
     sheet = workbook.add_worksheet(report.title[:31])
     bold = workbook.add_format({"bold": True})
+    formats = {"money": workbook.add_format({"num_format": "#,##0.00"}),
+               "money_total": workbook.add_format({"num_format": "#,##0.00", "bold": True})}
+    kinds = [report.kind_of(i) for i in range(len(report.columns))]
     for column, title in enumerate(report.columns):
         sheet.write_string(0, column, neutralise(title), bold)
     row_number = 0
     async for row in report.rows:
         row_number += 1
-        _write_row(sheet, row_number, row)
+        _write_row(sheet, row_number, row, kinds, formats)
     if report.totals is not None:
-        _write_row(sheet, row_number + 1, report.totals, bold)
+        _write_row(sheet, row_number + 1, report.totals, kinds, formats, bold)
     await asyncio.to_thread(workbook.close)
 
 
-def _write_row(sheet: Any, row_number: int, row: tuple[Any, ...], cell_format: Any = None) -> None:
+def _write_row(sheet: Any, row_number: int, row: tuple[Any, ...], kinds: list[str], formats: dict[str, Any],
+               cell_format: Any = None) -> None:
     for column, value in enumerate(row):
         if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+            if kinds[column] == "money":
+                shown = formats["money_total" if cell_format is not None else "money"]
+                sheet.write_number(row_number, column, float(money(value)), shown)
+                continue
             sheet.write_number(row_number, column, float(value), cell_format)
         else:
             # write_string, never write(): write() would turn "=..." text into a formula

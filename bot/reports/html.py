@@ -20,7 +20,10 @@ import jinja2
 from markupsafe import Markup
 
 from bot.reports.charts import bar_chart, pie_chart
+from bot.reports.formats import money
 from bot.reports.report import Report
+from bot.reports.words import SEATS
+from bot.wording import counted
 
 ROW_LIMIT = 5_000
 FILTER_TEXT_PARAM = "q"  # the filter box's text, added unsigned to the "export filtered" links
@@ -32,28 +35,29 @@ class ChartSpec:
     title: str
     label: str  # key of the column naming each slice or bar
     values: tuple[str, ...] = ()  # keys of the columns summed per label; none: the rows are counted
+    seats_only: bool = False  # sum only rows counted in seats (their "unit" column): never seats + GB
 
 
-def _pie(title: str, label: str, *values: str) -> ChartSpec:
-    return ChartSpec("pie", title, label, values)
+def _pie(title: str, label: str, *values: str, seats_only: bool = False) -> ChartSpec:
+    return ChartSpec("pie", title, label, values, seats_only)
 
 
-def _bar(title: str, label: str, *values: str) -> ChartSpec:
-    return ChartSpec("bar", title, label, values)
+def _bar(title: str, label: str, *values: str, seats_only: bool = False) -> ChartSpec:
+    return ChartSpec("bar", title, label, values, seats_only)
 
 
 CHARTS: dict[str, tuple[ChartSpec, ...]] = {
-    "subscriptions": (_pie("Licences per customer", "company", "total"),
+    "subscriptions": (_pie("Seats per customer", "company", "total", seats_only=True),
                       _bar("Resources by company", "company"),
                       _bar("Resources by subscription", "subscription")),
-    "linked": (_pie("Linked licences per customer", "company", "total"),
+    "linked": (_pie("Linked seats per customer", "company", "total", seats_only=True),
                _bar("Linked resources by company", "company"),
                _bar("Linked resources by subscription", "subscription")),
-    "unlinked": (_pie("Unlinked licences per customer", "company", "total"),
+    "unlinked": (_pie("Unlinked seats per customer", "company", "total", seats_only=True),
                  _bar("Unlinked resources by company", "company"),
                  _bar("Unlinked resources by subscription", "subscription")),
-    "unbilled": (_pie("Unbilled seats per customer", "company", "unlinked_seats", "drifted_seats"),
-                 _bar("Unbilled amount by company", "company", "amount")),
+    "unbilled": (_pie("Unbilled amount per customer", "company", "amount"),
+                 _bar("Unbilled seats by company", "company", "unlinked", "drifted", seats_only=True)),
     "adjustments": (_bar("Adjustments by company", "marketplace_company"),
                     _bar("Adjustments by subscription", "subscription")),
     "failures": (_bar("Failures by company", "marketplace_company"),
@@ -86,9 +90,19 @@ class HeaderCell:
     key: str
     title: str
     searchable: bool
+    kind: str = "text"
 
 
-def cell(value: Any) -> Cell:
+@dataclass(frozen=True)
+class TotalCell:
+    text: str
+    number: str | None
+    rule: str  # Report.total_rules: how the page recomputes it when the filter box hides rows
+
+
+def cell(value: Any, kind: str = "text") -> Cell:
+    if kind == "money" and isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        return Cell(f"{money(value):,}", str(value))
     if value is None:
         return Cell("")
     if isinstance(value, bool):
@@ -111,9 +125,12 @@ class ChartTally:
         self.spec = spec
         self.label_index = keys.index(spec.label)
         self.value_indexes = [keys.index(key) for key in spec.values]
+        self.unit_index = keys.index("unit") if spec.seats_only else None
         self.totals: dict[str, Decimal] = {}
 
     def add(self, row: tuple[Any, ...]) -> None:
+        if self.unit_index is not None and row[self.unit_index] != SEATS:
+            return
         label = cell(row[self.label_index]).text or "(none)"
         if self.value_indexes:
             amount = sum((Decimal(str(row[i] or 0)) for i in self.value_indexes), Decimal(0))
@@ -128,13 +145,15 @@ class ChartTally:
 
 @cache
 def templates() -> jinja2.Environment:
-    return jinja2.Environment(
+    environment = jinja2.Environment(
         loader=jinja2.PackageLoader("bot.reports", "templates"),
         autoescape=True,  # every template, whatever its name: company names are user data
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    environment.filters["counted"] = counted
+    return environment
 
 
 async def render_report_page(report: Report, *, filters: Sequence[tuple[str, str]], links: ExportLinks,
@@ -146,27 +165,41 @@ async def render_report_page(report: Report, *, filters: Sequence[tuple[str, str
     async for row in report.rows:
         total += 1
         if len(rows) < row_limit:
-            rows.append([cell(value) for value in row])
+            rows.append([cell(value, report.kind_of(i)) for i, value in enumerate(row)])
         for tally in tallies:
             tally.add(row)
     searchable = set(report.searchable)
-    headers = [HeaderCell(key, title, key in searchable)
-               for key, title in zip(report.keys, report.columns, strict=True)]
+    headers = [HeaderCell(key, title, key in searchable, report.kind_of(i))
+               for i, (key, title) in enumerate(zip(report.keys, report.columns, strict=True))]
     return templates().get_template("report.html").render(
         title=report.title,
         headers=headers,
         searchable_titles=[h.title for h in headers if h.searchable],
         rows=rows,
-        totals=[cell(value) for value in report.totals] if report.totals is not None else None,
+        totals=_totals(report),
         total=total,
         capped=total > len(rows),
         filters=list(filters),
+        date_range=report.date_range.describe() if report.date_range is not None else None,
         links=links,
         charts=[tally.chart() for tally in tallies],
         filter_param=FILTER_TEXT_PARAM,
         nonce=nonce,
         generated_at=f"{generated_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC",
     )
+
+
+def _totals(report: Report) -> list[TotalCell] | None:
+    if report.totals is None:
+        return None
+    cells = []
+    for index, value in enumerate(report.totals):
+        shown = cell(value, report.kind_of(index))
+        rule = report.total_rules[index] if index < len(report.total_rules) else "label"
+        if rule.startswith("sum-per:"):
+            rule = f"sum-per:{report.keys.index(rule.removeprefix('sum-per:'))}"
+        cells.append(TotalCell(shown.text, shown.number, rule))
+    return cells
 
 
 def render_error_page(*, status: int, reason: str, message: str, nonce: str) -> str:

@@ -13,10 +13,13 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.db.app_settings import load_app_settings
 from bot.reports.report import Report, ReportFilters
 from bot.sync.margin import BELOW_COST, BELOW_MINIMUM, LinkMargin, link_margins
 
 OK = "ok"
+STATUS_WORDS = {BELOW_COST: "below cost", BELOW_MINIMUM: "below the minimum margin", OK: "ok"}
+MONEY = frozenset({"unit_cost", "unit_price"})
 COLUMNS: tuple[tuple[str, str, Callable[[LinkMargin], Any]], ...] = (
     ("account_id", "Account ID", lambda m: m.account_id),
     ("company", "Company", lambda m: m.company),
@@ -29,6 +32,7 @@ COLUMNS: tuple[tuple[str, str, Callable[[LinkMargin], Any]], ...] = (
     ("margin_percent", "Margin %", lambda m: m.margin_percent),
     ("min_margin_percent", "Minimum %", lambda m: m.min_margin_percent),
     ("status", "Status", lambda m: m.problem or OK),
+    ("currency", "Currency", lambda m: None),  # the configured currency (AppSettings.currency), set per row
 )
 STATUSES = (BELOW_COST, BELOW_MINIMUM, OK)
 SEARCHED = ("account_id", "company", "subscription", "resource", "service")
@@ -45,8 +49,10 @@ async def margin_report(*, session: AsyncSession, filters: ReportFilters = Repor
     if filters.sort is not None and filters.sort not in keys:
         raise ValueError(f"unknown sort column {filters.sort!r} for the margin report (columns: {', '.join(keys)})")
     rows = []
+    currency = (await load_app_settings(session=session)).currency
     for margin in await link_margins(session=session):
-        values = {key: value(margin) for key, _, value in COLUMNS}
+        values = {key: value(margin) for key, _, value in COLUMNS if key != "currency"}
+        values["currency"] = currency
         if _kept(values, filters):
             rows.append(values)
     rows.sort(key=lambda values: (values["company"], values["resource"]))
@@ -54,9 +60,11 @@ async def margin_report(*, session: AsyncSession, filters: ReportFilters = Repor
         present = [r for r in rows if r[filters.sort] is not None]
         present.sort(key=lambda values: values[filters.sort], reverse=filters.direction == "desc")
         rows = present + [r for r in rows if r[filters.sort] is None]
+    for values in rows:  # filtered by the code above; shown in words
+        values["status"] = STATUS_WORDS.get(values["status"], values["status"])
     return Report(name="margin", title="Margin of linked resources", columns=tuple(title for _, title, _ in COLUMNS),
                   rows=_replay([tuple(values[key] for key in keys) for values in rows]), keys=tuple(keys),
-                  searchable=SEARCHED)
+                  searchable=SEARCHED, kinds=tuple("money" if key in MONEY else "text" for key in keys))
 
 
 def _contains(value: Any, wanted: str) -> bool:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, or_
+from sqlalchemy import ColumnElement, Select, and_, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 DEFAULT_LOG_DAYS = 30
@@ -25,6 +25,22 @@ class Column:
     title: str  # the header row
     expression: ColumnElement[Any]
     searchable: bool = False  # part of the free-text filter
+    kind: str = "text"  # "money": written with two decimals (the report has a Currency column beside it)
+
+
+@dataclass(frozen=True)
+class DateRange:
+    """The dates a log report shows: from and to (inclusive), whether it is the default range (no dates asked
+    for), and what the dates are of ("posted or effective"), so a page never reads "no filters" over it."""
+
+    date_from: date
+    date_to: date
+    default: bool
+    applies_to: str
+
+    def describe(self) -> str:
+        default = f" (the default: the last {DEFAULT_LOG_DAYS} days)" if self.default else ""
+        return f"{self.applies_to} {self.date_from.isoformat()} to {self.date_to.isoformat()}{default}"
 
 
 @dataclass
@@ -36,6 +52,15 @@ class Report:
     keys: tuple[str, ...] = ()  # the columns' names for `sort`, in the order of `columns`
     totals: tuple[Any, ...] | None = None
     searchable: tuple[str, ...] = ()  # keys of the columns the free-text filter looks in
+    date_range: DateRange | None = None  # a log report's dates (None: not a log)
+    kinds: tuple[str, ...] = ()  # each column's kind ("money", "text"), in the order of `columns`
+    # how the page recomputes each totals cell over the rows its filter box leaves: "sum", "sum-per:<key>" (a sum
+    # only while the visible rows share one value of that column: one unit, one currency), "same" (that one
+    # value), "label" (kept as served) or "" (empty)
+    total_rules: tuple[str, ...] = ()
+
+    def kind_of(self, index: int) -> str:
+        return self.kinds[index] if index < len(self.kinds) else "text"
 
     async def all_rows(self) -> list[tuple[Any, ...]]:
         return [row async for row in self.rows]
@@ -70,7 +95,13 @@ class ReportDefinition:
     resource: Sequence[ColumnElement[Any]] = ()
     statuses: dict[str, ColumnElement[bool]] = field(default_factory=dict)
     logged_at: ColumnElement[Any] | None = None  # the date a log report's range applies to
+    effective_on: ColumnElement[Any] | None = None  # and a second date in it that also counts (a change's effect)
+    logged_as: str = "logged"  # what `logged_at` is, in words: "posted", "recorded"
     tiebreak: Sequence[ColumnElement[Any]] = ()
+
+    @property
+    def dates_described(self) -> str:
+        return f"{self.logged_as} or effective" if self.effective_on is not None else self.logged_as
 
 
 def matching(value: str, expressions: Sequence[ColumnElement[Any]]) -> ColumnElement[bool]:
@@ -102,11 +133,12 @@ def filtered_statement(definition: ReportDefinition, filters: ReportFilters) -> 
     return statement.order_by(*_ordering(definition, filters))
 
 
-def _date_range(definition: ReportDefinition, filters: ReportFilters, statement: Select[Any]) -> Select[Any]:
+def date_range(definition: ReportDefinition, filters: ReportFilters) -> DateRange | None:
+    """The dates a log report covers: as asked, else the last DEFAULT_LOG_DAYS days to the caller's today."""
     if definition.logged_at is None:
         if filters.date_from is not None or filters.date_to is not None:
             raise ValueError(f"the {definition.name} report is not a log and has no date range")
-        return statement
+        return None
     if filters.date_to is None and filters.today is None:
         # the default range ends on the caller's clock's today; never the machine's (bot/clock.py)
         raise RuntimeError(f"the {definition.name} report's default date range needs ReportFilters.today")
@@ -114,9 +146,23 @@ def _date_range(definition: ReportDefinition, filters: ReportFilters, statement:
     date_from = filters.date_from or date_to - timedelta(days=DEFAULT_LOG_DAYS)
     if date_from > date_to:
         raise ValueError(f"date_from {date_from} is after date_to {date_to}")
-    start = datetime.combine(date_from, time.min, UTC)
-    end = datetime.combine(date_to + timedelta(days=1), time.min, UTC)
-    return statement.where(definition.logged_at >= start, definition.logged_at < end)
+    return DateRange(date_from, date_to, default=filters.date_from is None and filters.date_to is None,
+                     applies_to=definition.dates_described)
+
+
+def _date_range(definition: ReportDefinition, filters: ReportFilters, statement: Select[Any]) -> Select[Any]:
+    """A row is in the range when it was logged in it or, for a change, takes effect in it: a decrease posted on
+    the 27th for the 1st belongs to both months."""
+    dates = date_range(definition, filters)
+    if dates is None or definition.logged_at is None:
+        return statement
+    start = datetime.combine(dates.date_from, time.min, UTC)
+    end = datetime.combine(dates.date_to + timedelta(days=1), time.min, UTC)
+    logged = and_(definition.logged_at >= start, definition.logged_at < end)
+    if definition.effective_on is None:
+        return statement.where(logged)
+    effective = and_(definition.effective_on >= dates.date_from, definition.effective_on <= dates.date_to)
+    return statement.where(or_(logged, effective))
 
 
 def _ordering(definition: ReportDefinition, filters: ReportFilters) -> list[Any]:
@@ -146,4 +192,5 @@ async def run_definition(session: AsyncSession, definition: ReportDefinition, fi
     return Report(name=definition.name, title=definition.title,
                   columns=tuple(c.title for c in definition.columns), rows=rows(),
                   keys=tuple(c.key for c in definition.columns),
-                  searchable=tuple(c.key for c in definition.columns if c.searchable))
+                  searchable=tuple(c.key for c in definition.columns if c.searchable),
+                  date_range=date_range(definition, filters), kinds=tuple(c.kind for c in definition.columns))

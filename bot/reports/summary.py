@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.reports.catalogue import REPORTS, run_report
 from bot.reports.report import ReportFilters
+from bot.reports.words import SEATS
 
 TOP_ROWS = 10
 TOP_CUSTOMERS = 10
@@ -28,25 +29,28 @@ class SummaryShape:
     licences: tuple[str, ...]
     licences_label: str
     row: tuple[str, ...]
+    seats_only: bool = True  # count only rows in seats (their "unit" column): a count never adds seats and GB
 
 
 SHAPES: Mapping[str, SummaryShape] = {
-    "unlinked": SummaryShape("company", ("total",), "licences not linked",
-                             ("company", "subscription", "resource", "total")),
-    "linked": SummaryShape("company", ("total",), "licences linked",
-                           ("company", "resource", "service", "total", "psa_units")),
-    "subscriptions": SummaryShape("company", ("total",), "licences",
-                                  ("company", "subscription", "resource", "total", "linked")),
-    "adjustments": SummaryShape("marketplace_company", ("change",), "net change",
-                                ("marketplace_company", "resource", "units_before", "units_after", "effective_date")),
-    "failures": SummaryShape("marketplace_company", ("change",), "units not posted",
-                             ("marketplace_company", "resource", "change", "attempts", "last_error")),
+    "unlinked": SummaryShape("company", ("total",), "seats not linked",
+                             ("company", "subscription", "resource", "total", "unit")),
+    "linked": SummaryShape("company", ("total",), "seats linked",
+                           ("company", "resource", "service", "total", "psa_units", "unit")),
+    "subscriptions": SummaryShape("company", ("total",), "seats",
+                                  ("company", "subscription", "resource", "total", "unit", "linked")),
+    "adjustments": SummaryShape("marketplace_company", ("change",), "seats, net change",
+                                ("marketplace_company", "resource", "units_before", "units_after", "unit",
+                                 "effective_date")),
+    "failures": SummaryShape("marketplace_company", ("change",), "seats not posted",
+                             ("marketplace_company", "resource", "change", "unit", "attempts", "last_error")),
     "psa-unlinked": SummaryShape("psa_company", ("units",), "PSA units not linked",
-                                 ("psa_company", "contract", "service", "units")),
-    "unbilled": SummaryShape("company", ("unlinked_seats", "drifted_seats"), "seats not billed",
-                             ("company", "unlinked_seats", "drifted_seats", "amount")),
+                                 ("psa_company", "contract", "service", "units"), seats_only=False),
+    "unbilled": SummaryShape("company", ("unlinked", "drifted"), "seats not billed",
+                             ("company", "unit", "unlinked", "drifted", "amount", "currency")),
     "margin": SummaryShape("company", ("seats",), "seats judged",
-                           ("company", "resource", "unit_cost", "unit_price", "margin_percent", "status")),
+                           ("company", "resource", "unit_cost", "unit_price", "margin_percent", "status"),
+                           seats_only=False),
 }
 
 
@@ -67,6 +71,8 @@ class ReportSummary:
     customers: int = 0
     top_customers: list[tuple[str, int]] = field(default_factory=list)  # (customer, licences), most first
     totals: list[Cell] = field(default_factory=list)  # the report's own totals row, where it has one
+    dates: str | None = None  # a log report's dates, in words ("posted or effective 2026-03-01 to ...")
+    totals_unit: str | None = None  # what the totals' quantities count ("seats"), when they share one unit
 
 
 async def summarise_report(*, session: AsyncSession, name: str, filters: ReportFilters, top: int = TOP_ROWS,
@@ -78,12 +84,15 @@ async def summarise_report(*, session: AsyncSession, name: str, filters: ReportF
     report = await run_report(name, session=session, filters=filters)
     index = {key: i for i, key in enumerate(report.keys)}
     customer_at, licence_at = index[shape.customer], [index[key] for key in shape.licences]
+    unit_at = index["unit"] if shape.seats_only else None
     row_at = [index[key] for key in shape.row]
-    summary = ReportSummary(name=name, title=report.title, rows=0, licences_label=shape.licences_label, licences=0)
+    summary = ReportSummary(name=name, title=report.title, rows=0, licences_label=shape.licences_label, licences=0,
+                            dates=report.date_range.describe() if report.date_range is not None else None)
     per_customer: dict[str, int] = {}
     async for row in report.rows:
         summary.rows += 1
-        licences = sum(_whole(row[i]) for i in licence_at)
+        in_seats = unit_at is None or row[unit_at] == SEATS
+        licences = sum(_whole(row[i]) for i in licence_at) if in_seats else 0
         summary.licences += licences
         customer = str(row[customer_at] or "(no name)")
         per_customer[customer] = per_customer.get(customer, 0) + licences
@@ -94,6 +103,8 @@ async def summarise_report(*, session: AsyncSession, name: str, filters: ReportF
     summary.top_customers = ranked[:top_customers]
     if report.totals is not None:
         summary.totals = _totals(report.columns, report.totals)
+        unit = report.totals[index["unit"]] if "unit" in index else None
+        summary.totals_unit = unit if isinstance(unit, str) and unit else None
     return summary
 
 

@@ -1,5 +1,5 @@
-"""All simulators on one aiohttp application: /odin, /ingram, /autotask, /connectwise, /halopsa, /slack, /admin,
-and the Slack console (/console/, `bot.sandbox.slack_console`).
+"""All simulators on one aiohttp application: /odin, /ingram, /autotask, /connectwise, /halopsa, /slack, /pax8,
+/admin, and the Slack console (/console/, `bot.sandbox.slack_console`).
 
 `create_sandbox_app(sandbox)` builds it; `Sandbox.start()` serves it in-process on a port (0 for an
 ephemeral one, as tests use) and `Sandbox.config()` gives the base URLs and credentials that
@@ -25,11 +25,13 @@ from bot.sandbox.generator import Scale, advance_day, generate_world
 from bot.sandbox.halopsa.app import create_halopsa_app, halopsa_admin_routes, halopsa_error
 from bot.sandbox.ingram import create_ingram_app, ingram_error, notify_changes
 from bot.sandbox.odin import create_odin_app, odin_error
+from bot.sandbox.pax8 import Pax8Simulator, announce_day, create_pax8_app, pax8_admin_routes, pax8_error
 from bot.sandbox.slack import SlackRecorder, create_slack_app, slack_error
 from bot.sandbox.slack_console import CONSOLE_PATH, create_console_app
 from bot.sandbox.world import SandboxWorld
 
-SIMULATORS = ("odin", "ingram", "autotask", "connectwise", "slack", "halopsa")  # append: fault seeds follow the order
+# append: fault seeds follow the order
+SIMULATORS = ("odin", "ingram", "autotask", "connectwise", "slack", "halopsa", "pax8")
 PSA_SYSTEMS = ("autotask", "connectwise", "halopsa")
 
 ODIN_PATH = "/odin/RPC2"
@@ -38,6 +40,8 @@ AUTOTASK_PATH = "/autotask/ATServicesRest"
 CONNECTWISE_PATH = "/connectwise/v4_6_release/apis/3.0"
 SLACK_PATH = "/slack/api/"
 HALOPSA_PATH = "/halopsa"
+PAX8_PATH = "/pax8/v1"
+PAX8_WEBHOOKS_PATH = "/pax8/api/v2"
 
 
 @dataclass
@@ -46,6 +50,7 @@ class Sandbox:
     scale: Scale = "small"
     faults: dict[str, FaultKnobs] = field(default_factory=dict)
     slack: SlackRecorder = field(default=None)  # type: ignore[assignment]
+    pax8: Pax8Simulator = field(default=None)  # type: ignore[assignment]
     runner: web.AppRunner | None = None
     port: int = 0
     host: str = "127.0.0.1"
@@ -61,6 +66,8 @@ class Sandbox:
     def __post_init__(self) -> None:
         for name in SIMULATORS:
             self.faults.setdefault(name, FaultKnobs(seed=self.world.seed * 1000 + SIMULATORS.index(name)))
+        if self.pax8 is None:
+            self.pax8 = Pax8Simulator(self.world)
         if self.slack is None:
             self.slack = SlackRecorder(
                 bot_token=self.world.credentials.slack_bot_token,
@@ -134,6 +141,15 @@ class Sandbox:
                 "bot_token": creds.slack_bot_token,
                 "signing_secret": creds.slack_signing_secret,
             },
+            # Pax8 signs nothing: its deliveries carry the Authorization value set on the webhook (webhooks API)
+            "pax8": {
+                "url": base + PAX8_PATH,
+                "token_url": base + PAX8_PATH + "/token",
+                "webhooks_url": base + PAX8_WEBHOOKS_PATH,
+                "client_id": creds.pax8_client_id,
+                "client_secret": creds.pax8_client_secret,
+                "audience": "https://api.pax8.com",
+            },
             "admin": {"url": base + "/admin", "token": creds.admin_token},
         }
 
@@ -163,6 +179,7 @@ def create_sandbox_app(sandbox: Sandbox) -> web.Application:
         "connectwise": (create_connectwise_app(world), connectwise_error),
         "halopsa": (create_halopsa_app(world), halopsa_error),
         "slack": (create_slack_app(sandbox.slack), slack_error),
+        "pax8": (create_pax8_app(sandbox.pax8), pax8_error),
     }
     for name, (sub, error_body) in facades.items():
         sub.middlewares.insert(0, fault_middleware(sandbox.faults[name], error_body))
@@ -229,6 +246,7 @@ def _admin_app(sandbox: Sandbox) -> web.Application:
         sandbox.slack.reset()
         for knobs in sandbox.faults.values():
             knobs.reset()
+        sandbox.pax8.knobs.reset()
         return web.json_response(world_summary(sandbox.world))
 
     async def advance(request: web.Request) -> web.Response:
@@ -240,6 +258,8 @@ def _admin_app(sandbox: Sandbox) -> web.Application:
         for subscription_id in changed:
             sandbox.world.record_counts(subscription_id)
         await notify_changes(sandbox.world, changed, marketplace=sandbox.webhook_marketplace)
+        for report in reports:
+            announce_day(sandbox.pax8, report.pax8)
         return web.json_response({"today": sandbox.world.today.isoformat(), "days": [r.as_dict() for r in reports]})
 
     async def set_count(request: web.Request) -> web.Response:
@@ -341,6 +361,7 @@ def _admin_app(sandbox: Sandbox) -> web.Application:
         web.put("/slack/request-url", set_slack_request_url),
         web.put("/autotask/zone", set_autotask_zone),
         *halopsa_admin_routes(sandbox.world),
+        *pax8_admin_routes(sandbox.pax8),
     ])
     return admin
 
@@ -368,6 +389,8 @@ def world_summary(world: SandboxWorld) -> dict:
                     "recurring_invoices": len(world.halopsa.recurring_invoices),
                     "lines": len(world.halopsa.line_home), "invoices": len(world.halopsa.invoices),
                     "writes": sum(1 for w in world.write_log if w.system == "halopsa")},
+        **({"pax8": {"companies": len(world.pax8.companies), "subscriptions": len(world.pax8.subscriptions),
+                     "invoices": len(world.pax8.invoice_months)}} if world.pax8 is not None else {}),
     }
 
 

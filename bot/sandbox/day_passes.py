@@ -17,7 +17,8 @@ What happens in a day:
   its lines in live (active or suspended) subscriptions.
 - Term ends: an active subscription whose expiration date has come renews for another term when
   it auto-renews (CMP `renewalStatus`), and expires otherwise.
-Every subscription whose data changed gets `last_modified = world.now()`.
+Every subscription whose data changed gets `last_modified = world.now()`. The MSP's Pax8 book has its
+day too (`bot.sandbox.pax8.days`), reported in `DayReport.pax8`.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from decimal import Decimal
 from bot.sandbox.calendar_maths import next_expiration
 from bot.sandbox.halopsa.invoicing import create_due_invoices
 from bot.sandbox.marketplace_seed import product_spec, random_subscription
+from bot.sandbox.pax8.days import Pax8DayReport, advance_pax8_day
 from bot.sandbox.world import SandboxWorld, Subscription, SubscriptionLine
 
 SeatChange = tuple[int, int, int, int]  # (subscription_id, resource_id, units before, units after)
@@ -51,6 +53,7 @@ class DayReport:
     changed_subscriptions: list[int] = field(default_factory=list)
     expired_subscriptions: list[int] = field(default_factory=list)
     renewed_subscriptions: list[int] = field(default_factory=list)
+    pax8: Pax8DayReport | None = None  # the same day in the MSP's Pax8 book
 
     def as_dict(self) -> dict:
         def seats(changes: list[SeatChange]) -> list[dict]:
@@ -67,6 +70,7 @@ class DayReport:
             "price_changes": [{"resource_id": r, "old": str(old), "new": str(new)}
                               for r, old, new in self.price_changes],
             "changed_subscriptions": list(self.changed_subscriptions),
+            **({"pax8": self.pax8.as_dict()} if self.pax8 is not None else {}),
         }
 
 
@@ -91,6 +95,8 @@ def advance_day(world: SandboxWorld) -> DayReport:
         world.subscriptions[subscription_id].last_modified = stamp
     report.changed_subscriptions = sorted(changed)
     create_due_invoices(world)
+    if world.pax8 is not None:
+        report.pax8 = advance_pax8_day(world)  # a stream of its own: the marketplace day is unchanged
     return report
 
 

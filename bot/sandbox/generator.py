@@ -7,8 +7,9 @@ about 10,000 subscription lines, built in well under a second.
 
 The marketplace half is built by `bot.sandbox.marketplace_seed`, the PSA half (Autotask and
 ConnectWise both, for the same MSP) by `bot.sandbox.psa_seed` and its HaloPSA side by
-`bot.sandbox.halopsa.seed`, and `advance_day` lives in
-`bot.sandbox.day_passes`; this module is the one entry point the sandbox app and tests use.
+`bot.sandbox.halopsa.seed`, the MSP's Pax8 book (and, on request, what the PSAs bill for it) by
+`bot.sandbox.pax8.book_seed`, and `advance_day` lives in `bot.sandbox.day_passes`; this module is the
+one entry point the sandbox app and tests use.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Literal
 from bot.sandbox.day_passes import DayReport, advance_day
 from bot.sandbox.halopsa.seed import seed_halopsa
 from bot.sandbox.marketplace_seed import build_customers, build_products
+from bot.sandbox.pax8.book_seed import build_book
 from bot.sandbox.psa_seed import seed_psa
 from bot.sandbox.world import Credentials, SandboxWorld
 
@@ -29,7 +31,9 @@ CUSTOMERS_PER_SCALE: dict[str, int] = {"small": 50, "large": 2000}
 __all__ = ["CUSTOMERS_PER_SCALE", "DayReport", "Scale", "advance_day", "generate_world"]
 
 
-def generate_world(*, seed: int, scale: Scale, today: date) -> SandboxWorld:
+def generate_world(*, seed: int, scale: Scale, today: date, bill_pax8_in_psas: bool = False) -> SandboxWorld:
+    """The world of `seed`; `bill_pax8_in_psas` also has the PSAs bill the MSP's Pax8 seats (new PSA
+    contracts and services after the others, see bot.sandbox.pax8.psa_billing)."""
     if scale not in CUSTOMERS_PER_SCALE:
         raise ValueError(f"unknown scale {scale!r}; choose small or large")
     rng = random.Random(seed)
@@ -39,6 +43,8 @@ def generate_world(*, seed: int, scale: Scale, today: date) -> SandboxWorld:
     seed_psa(world, rng, profiles)
     seed_halopsa(world, profiles)  # its own seeded generator: the other PSAs are the same with or without it
     world.credentials.odin_sample_account = _sample_account(world)
+    # last, from streams of its own: the rest is the same with or without Pax8
+    build_book(world, profiles, billed_in_psas=bill_pax8_in_psas)
     return world
 
 

@@ -184,6 +184,7 @@ class _PsaSeeder:
             self._managed_services(companies, since, rng.randint(3, 60), still_running=active)
             if rng.random() < 0.2 and "autotask" in companies:
                 self._block_hours(companies["autotask"], since)
+            self.world.truth.psa_only.append((name, companies))
 
     # --- contracts ----------------------------------------------------------------------------
     def contracts_for(self, sub: Subscription, companies: dict[str, int]) -> None:

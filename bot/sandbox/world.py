@@ -2,6 +2,7 @@
 
 Every simulator (Odin, Ingram, Autotask, ConnectWise, HaloPSA) serves a view of one `SandboxWorld`, so the
 Odin and Ingram connectors read the same truth and the PSA simulators hold what the MSP bills. The
+MSP's second distributor, Pax8, keeps its own book (`world.pax8`, see bot.sandbox.pax8.book). The
 world is plain mutable data; the API facades translate it to each vendor's shapes and record every
 write in `write_log`, so duplicates can be counted from outside SeatSync; the counts the marketplace showed, as
 the admin routes change them, are kept in `count_history`, so every write can be checked against them.
@@ -13,7 +14,11 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from bot.sandbox.names import CompanyName
+    from bot.sandbox.pax8.book import Pax8Book
 
 from bot.sandbox.halopsa.records import HaloPsaData
 
@@ -273,6 +278,8 @@ class Credentials:
     slack_signing_secret: str
     admin_token: str
     webhook_secret: str
+    pax8_client_id: str = ""
+    pax8_client_secret: str = ""
 
     @classmethod
     def for_seed(cls, seed: int) -> Credentials:
@@ -299,6 +306,8 @@ class Credentials:
             slack_signing_secret=token("slack-signing"),
             admin_token=token("admin"),
             webhook_secret=token("webhook"),
+            pax8_client_id=token("pax8-client", 32),
+            pax8_client_secret=token("pax8-secret", 64),
         )
 
 
@@ -317,6 +326,8 @@ class GroundTruth:
     service_for_line: dict[tuple[int, int], dict[str, int]] = field(default_factory=dict)
     # relations the MSP had already set up before SeatSync (same keys as service_for_line)
     prelinked: list[tuple[int, int]] = field(default_factory=list)
+    # the customers only the PSAs know (no marketplace account): their name and {psa: company id}
+    psa_only: list[tuple[CompanyName, dict[str, int]]] = field(default_factory=list)
 
 
 @dataclass
@@ -346,6 +357,8 @@ class SandboxWorld:
     # the business day `AutotaskContractService.units` was last brought up to date (see autotask_units).
     autotask_zone: str = ""
     autotask_units_day: date | None = None
+    # the same MSP's Pax8 account (bot.sandbox.pax8); None in hand-built worlds
+    pax8: Pax8Book | None = None
 
     def next_id(self, kind: str, start: int = 1) -> int:
         """A fresh id for records the simulators create (adjustments, notes, additions...)."""

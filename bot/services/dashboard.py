@@ -24,6 +24,7 @@ from bot.db.models import (
     SubscriptionStatus,
     SyncRun,
 )
+from bot.domain.records import SEAT_UNITS
 
 LIVE = (SubscriptionStatus.active, SubscriptionStatus.pending, SubscriptionStatus.suspended)
 TOP_CUSTOMERS = 10
@@ -81,7 +82,8 @@ class Dashboard:
 
 
 def _live_resources():
-    return (select(MarketplaceResource.id, MarketplaceResource.total, MarketplaceSubscription.company_id,
+    return (select(MarketplaceResource.id, MarketplaceResource.total, MarketplaceResource.unit,
+                   MarketplaceSubscription.company_id,
                    MarketplaceSubscription.id.label("subscription_id"),
                    ResourceLink.id.label("link_id"))
             .join(MarketplaceSubscription, MarketplaceSubscription.id == MarketplaceResource.subscription_id)
@@ -136,12 +138,14 @@ async def _last_sync(session: AsyncSession) -> LastSync | None:
 
 
 async def _top_customers(session: AsyncSession, live) -> list[CustomerLicences]:
-    licences = func.sum(live.c.total)
-    linked = func.sum(live.c.total).filter(live.c.link_id.is_not(None))
+    """Seats per customer: resources counted per piece only (a customer's GB of storage is no seat count)."""
+    seats = func.lower(func.coalesce(live.c.unit, "unit")).in_(sorted(SEAT_UNITS))
+    licences = func.sum(live.c.total).filter(seats)
+    linked = func.sum(live.c.total).filter(seats, live.c.link_id.is_not(None))
     rows = await session.execute(
         select(MarketplaceCompany.name, licences, linked)
         .join(live, live.c.company_id == MarketplaceCompany.id)
-        .group_by(MarketplaceCompany.id, MarketplaceCompany.name)
+        .group_by(MarketplaceCompany.id, MarketplaceCompany.name).having(licences > 0)
         .order_by(licences.desc(), MarketplaceCompany.name).limit(TOP_CUSTOMERS))
     return [CustomerLicences(name, int(total or 0), int(linked_total or 0)) for name, total, linked_total in rows]
 

@@ -21,6 +21,7 @@ import csv
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import IO
 
@@ -61,6 +62,7 @@ REQUIRED = {
     "subscription": ("marketplace", "subscription_id", "psa", "contract_id"),
     "resource": ("marketplace", "subscription_id", "resource_id", "psa", "service_id"),
 }
+DISPLAY_NAMES = {"psa_company": "PSA company"}
 TEXT_COLUMNS = frozenset({"company", "subscription", "resource", "psa_company", "contract", "service"})
 MAX_ROWS = 100_000
 
@@ -198,8 +200,8 @@ def read_links_csv(file: IO[str]) -> list[tuple[int, dict[str, str]]]:
 
 
 async def import_links(*, session: AsyncSession, rows: list[tuple[int, dict[str, str]]], actor: str,
-                       apply: bool) -> ImportResult:
-    """Check (and with `apply`, save) every row in one transaction: all rows or none.
+                       apply: bool, now: datetime | None = None) -> ImportResult:
+    """Check (and with `apply`, save) every row in one transaction: all rows or none. `now`: the links' time.
 
     The session must not be in a transaction the caller wants to keep: this commits or rolls back."""
     result = ImportResult()
@@ -211,9 +213,11 @@ async def import_links(*, session: AsyncSession, rows: list[tuple[int, dict[str,
             subject = _subject(row)
             _check_duplicates(line, row, seen)
             async with session.begin_nested():  # a row that fails half-way leaves nothing behind
-                action, new_link_id = await _apply_row(session, row, actor)
+                action, new_link_id = await _apply_row(session, row, actor, now)
         except (RowError, LinkError, PriceSourceError) as exc:
-            result.outcomes.append(RowOutcome(line, level, _subject(row, strict=False), "invalid", str(exc)))
+            known = level in LEVELS  # an unknown level is named in the reason; the row is just "row"
+            result.outcomes.append(RowOutcome(line, level if known else "row", _subject(row, strict=False),
+                                              "invalid", str(exc)))
             continue
         result.outcomes.append(RowOutcome(line, level, subject, action))
         if new_link_id is not None:
@@ -241,7 +245,7 @@ def _subject(row: dict[str, str], *, strict: bool = True) -> str:
     if level not in LEVELS:
         if strict:
             raise RowError(f"level must be one of {', '.join(LEVELS)}, not {level!r}")
-        return "?"
+        return ""
     if strict:
         empty = [name for name in REQUIRED[level] if not row.get(name)]
         if empty:
@@ -253,7 +257,12 @@ def _subject(row: dict[str, str], *, strict: bool = True) -> str:
 
 
 def _display(row: dict[str, str], name: str) -> str:
-    return row.get(name) or f"#{row.get(name + '_id') or '?'}"
+    """The name in the file, else its ID, else what is missing ("(no PSA company ID)")."""
+    if row.get(name):
+        return row[name]
+    if row.get(f"{name}_id"):
+        return f"#{row[f'{name}_id']}"
+    return f"(no {DISPLAY_NAMES.get(name, name)} ID)"
 
 
 def _check_duplicates(line: int, row: dict[str, str], seen: dict[tuple[str, ...], int]) -> None:
@@ -275,7 +284,8 @@ def _check_duplicates(line: int, row: dict[str, str], seen: dict[tuple[str, ...]
         seen[key] = line
 
 
-async def _apply_row(session: AsyncSession, row: dict[str, str], actor: str) -> tuple[str, int | None]:
+async def _apply_row(session: AsyncSession, row: dict[str, str], actor: str,
+                     now: datetime | None) -> tuple[str, int | None]:
     level = row["level"]
     marketplace = _vendor(row["marketplace"], "marketplace")
     psa = _vendor(row["psa"], "psa")
@@ -290,7 +300,7 @@ async def _apply_row(session: AsyncSession, row: dict[str, str], actor: str) -> 
         if existing is not None:
             return "already linked", None
         await link_company(session=session, marketplace_company_id=company.id, psa_company_id=psa_company.id,
-                           actor=actor)
+                           actor=actor, now=now)
         return "create", None
     subscription = await _find(session, MarketplaceSubscription, row["subscription_id"], "subscription",
                                MarketplaceSubscription.marketplace == marketplace)
@@ -306,7 +316,7 @@ async def _apply_row(session: AsyncSession, row: dict[str, str], actor: str) -> 
         if existing is not None:
             return "already linked", None
         await link_subscription(session=session, subscription_id=subscription.id, contract_id=contract.id,
-                                actor=actor)
+                                actor=actor, now=now)
         return "create", None
     resource = await _find(session, MarketplaceResource, row["resource_id"], "resource",
                            MarketplaceResource.subscription_id == subscription.id)
@@ -323,7 +333,7 @@ async def _apply_row(session: AsyncSession, row: dict[str, str], actor: str) -> 
     if existing is not None:
         changed = await _set_price_source(session, row, existing.id, actor, only_if_different=True)
         return ("set price source" if changed else "already linked"), None
-    link = await link_resource(session=session, resource_id=resource.id, service_id=service.id, actor=actor)
+    link = await link_resource(session=session, resource_id=resource.id, service_id=service.id, actor=actor, now=now)
     await _set_price_source(session, row, link.id, actor, only_if_different=False)
     return "create", link.id
 

@@ -32,13 +32,15 @@ from bot.db.policies import (
     set_drop_prorate_below,
     set_min_margin_percent,
 )
+from bot.domain.approval_policy import DEFAULT_MAX_AMOUNT
 from bot.domain.picker_ranking import rank_names
 from bot.services.link_choices import MAX_OPTIONS, Choice, Filters, Level, Picks, level_choices
 
 # the SyncPolicy columns the modal shows, in its order
 APPROVAL_FIELDS = ("approval_max_units", "approval_max_percent", "approval_max_amount", "hold_committed_decreases")
 POLICY_FIELDS = (*APPROVAL_FIELDS, "decrease_timing", "drop_prorate_below", "min_margin_percent")
-DEFAULTS: dict[str, Any] = {"decrease_timing": DecreaseTiming.next_period, "hold_committed_decreases": True}
+DEFAULTS: dict[str, Any] = {"decrease_timing": DecreaseTiming.next_period, "hold_committed_decreases": True,
+                            "approval_max_amount": DEFAULT_MAX_AMOUNT}
 
 
 class PolicyTargetGone(LookupError):

@@ -12,6 +12,7 @@ import asyncio
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from weakref import WeakKeyDictionary
 
@@ -83,10 +84,11 @@ async def cost_below_psa(*, session: AsyncSession, service_id: int, price: Price
 
 
 async def set_relation(*, session: AsyncSession, resource_id: int, service_id: int, price: PriceChoice | None,
-                       actor: str) -> ResourceLink:
+                       actor: str, now: datetime | None = None) -> ResourceLink:
     """Link the resource to the service (and the levels above) and set its price source; the caller
-    commits. Raises LinkError or PriceSourceError; roll back then."""
-    link = await link_resource(session=session, resource_id=resource_id, service_id=service_id, actor=actor)
+    commits. Raises LinkError or PriceSourceError; roll back then. `now`: the caller's clock."""
+    link = await link_resource(session=session, resource_id=resource_id, service_id=service_id, actor=actor,
+                               now=now)
     if price is not None and price.kind is not None:
         await set_price_source(session=session, scope=Scope.link, link_id=link.id, kind=price.kind, actor=actor,
                                markup_percent=price.markup_percent, custom_price=price.custom_price,
@@ -95,14 +97,15 @@ async def set_relation(*, session: AsyncSession, resource_id: int, service_id: i
 
 
 async def set_relations(*, sessions: async_sessionmaker[AsyncSession], pairs: Sequence[tuple[int, int]],
-                        labels: dict[tuple[int, int], str], actor: str) -> list[RowOutcome]:
+                        labels: dict[tuple[int, int], str], actor: str,
+                        now: datetime | None = None) -> list[RowOutcome]:
     outcomes: list[RowOutcome] = []
     for resource_id, service_id in pairs:
         label = labels.get((resource_id, service_id), f"resource #{resource_id} → service #{service_id}")
         async with sessions() as session:
             try:
                 link = await set_relation(session=session, resource_id=resource_id, service_id=service_id,
-                                          price=None, actor=actor)
+                                          price=None, actor=actor, now=now)
                 await session.commit()
             except (LinkError, PriceSourceError) as exc:
                 await session.rollback()

@@ -44,6 +44,7 @@ class LinkFacts:
     psa_units: int
     resource: str
     customer: str  # the PSA company: who is billed
+    service: str = ""  # the PSA service the resource feeds
 
 
 @dataclass(frozen=True)
@@ -64,13 +65,15 @@ class LinkOutcome:
         what = f"{self.delta:+d} {f.resource} for {f.customer}"
         match self.state:
             case "posted":
-                return f"{counts} → posted {what}."
+                return f"{counts} → posted {what}" + ("" if what.endswith(".") else ".")
             case "in_step":
-                return f"{counts} → already in step: {f.resource} for {f.customer}."
+                return f"{counts} → already in step: {f.resource} for {f.customer}" + (
+                    "" if f.customer.endswith(".") else ".")
             case "scheduled":
                 return f"{counts} → scheduled {what}, effective {self.effective_date}."
             case "awaiting_approval":
-                return f"{counts} → {what} is waiting for approval ({self.reason})."
+                return (f"{counts} → {what} waits for approval: {self.reason}; nothing is posted until someone on "
+                        "the billing team approves it.")
             case "failed":
                 return f"{counts} → could not post {what}: {self.reason}. It will be retried."
             case "not_computed":
@@ -82,7 +85,7 @@ class LinkOutcome:
 async def link_facts(*, session: AsyncSession, link_ids: list[int]) -> dict[int, LinkFacts]:
     rows = await session.execute(
         select(ResourceLink.id, MarketplaceCompany.marketplace, PsaService.psa, MarketplaceResource.total,
-               PsaService.units, MarketplaceResource.name, PsaCompany.name)
+               PsaService.units, MarketplaceResource.name, PsaCompany.name, PsaService.name)
         .join(MarketplaceResource, MarketplaceResource.id == ResourceLink.resource_id)
         .join(MarketplaceSubscription, MarketplaceSubscription.id == MarketplaceResource.subscription_id)
         .join(MarketplaceCompany, MarketplaceCompany.id == MarketplaceSubscription.company_id)

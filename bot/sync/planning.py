@@ -5,7 +5,8 @@ PSA call. At most one open intent exists per PSA service: a newer target superse
 that has not been sent; an intent that may have been sent (status posting, or failed after a write whose outcome
 is unknown) is never superseded here — its write may have landed, and closing it would lose the
 record of it. The poster resolves it by reading the PSA first (now, when the target moved), then supersedes it
-unsent or confirms it, and plans the count of now (bot.sync.posting).
+unsent or confirms it, and plans the count of now (bot.sync.posting). What to do for each link is decided by
+`bot.domain.levelling.levelling_choice` (plain facts in, a decision out); this module reads and records.
 
 The approval policy (bot.sync.approvals) may hold a new intent as awaiting_approval: it is open (a
 newer target supersedes it, and the newer one is evaluated afresh) but never posted until approved.
@@ -39,8 +40,8 @@ from bot.db.models import (
     SyncPolicy,
     Term,
 )
-from bot.domain.approval_policy import ApprovalPolicy, hold_reason
-from bot.domain.levelling import target_units
+from bot.domain.approval_policy import DEFAULT_MAX_AMOUNT, ApprovalPolicy, hold_reason
+from bot.domain.levelling import Levelling, OpenIntent, abandoned, levelling_choice, target_units
 from bot.domain.pricing import PriceSource, check_billable, check_computed, resolve_price_source, unit_pricing
 from bot.domain.proration import billing_period, effective_date, prorated_amount
 
@@ -138,10 +139,12 @@ class LinkSettings:
 
     def approval_policy(self, link: ResourceLink, company_id: int) -> ApprovalPolicy:
         hold_committed = self._policy_value(link, company_id, "hold_committed_decreases")
+        max_amount = self._policy_value(link, company_id, "approval_max_amount")
         return ApprovalPolicy(max_units=self._policy_value(link, company_id, "approval_max_units"),
                               max_percent=self._policy_value(link, company_id, "approval_max_percent"),
-                              max_amount=self._policy_value(link, company_id, "approval_max_amount"),
-                              hold_committed_decreases=True if hold_committed is None else hold_committed)
+                              max_amount=DEFAULT_MAX_AMOUNT if max_amount is None else max_amount,
+                              hold_committed_decreases=True if hold_committed is None else hold_committed,
+                              amount_limit_is_default=max_amount is None)
 
     def drop_prorate_below(self, link: ResourceLink, company_id: int) -> Decimal | None:
         return self._policy_value(link, company_id, "drop_prorate_below")
@@ -172,8 +175,8 @@ async def plan_levelling(
         # an intent whose link was removed or moved to another service will never be wanted again
         current = {link.id: link.psa_service_id for link in links}
         for intent in open_intents:
-            if intent.status is not AdjustmentStatus.posting and (
-                    current.get(intent.resource_link_id) != intent.psa_service_id):
+            if abandoned(_open_intent(intent), its_service=intent.psa_service_id,
+                         linked_service=current.get(intent.resource_link_id)):
                 intent.status = AdjustmentStatus.superseded
     open_by_service = {a.psa_service_id: a for a in open_intents if a.status in OPEN_STATUSES}
     declined = await declined_targets(session)
@@ -183,18 +186,14 @@ async def plan_levelling(
         subscription = resource.subscription
         target = target_units(marketplace_total=resource.total, subscription_status=subscription.status,
                               removed=resource.removed_at is not None or subscription.removed_at is not None)
-        if declined.get(service.id) == target:
-            continue  # a person rejected (or edited) this very target; wait for the count to change
         pending = open_by_service.get(service.id)
-        if pending is not None and (pending.units_to == target or pending.status is AdjustmentStatus.posting):
-            continue  # already intended, or its outcome must be resolved before anything new
-        if pending is not None and may_have_been_sent(pending):
-            if not dry_run:
-                await _resolve_now(session, pending, now)
-            continue  # the poster reads the PSA first, then settles it and plans the count of now
-        if service.units == target:
-            if pending is not None and not dry_run:
-                await _supersede(session, pending)  # the PSA already shows the target
+        choice = levelling_choice(target=target, psa_units=service.units, declined_target=declined.get(service.id),
+                                  open_intent=None if pending is None else _open_intent(pending))
+        if choice is Levelling.RESOLVE_NOW and not dry_run:
+            await _resolve_now(session, pending, now)
+        elif choice is Levelling.SUPERSEDE and not dry_run:
+            await _supersede(session, pending)
+        if choice is not Levelling.PLAN:
             continue
         try:
             change = _change(link, target, today, settings)
@@ -230,9 +229,8 @@ async def plan_levelling(
     return planned
 
 
-def may_have_been_sent(intent: Adjustment) -> bool:
-    """Failed after a write whose fate is unknown: it may have reached the PSA without our hearing of it."""
-    return intent.status is AdjustmentStatus.failed and intent.outcome_unknown
+def _open_intent(intent: Adjustment) -> OpenIntent:
+    return OpenIntent(units_to=intent.units_to, status=intent.status, outcome_unknown=intent.outcome_unknown)
 
 
 async def _resolve_now(session: AsyncSession, intent: Adjustment, now: datetime) -> None:

@@ -15,6 +15,8 @@ For each due intent:
    units back, and record the confirmation under the same claim.
 A timeout, a dropped reply, a 429, a 500 or a kill at any point leaves the intent claimed (until its claim expires)
 or failed, and the next attempt starts again at step 2, so a change is never lost and never posted twice.
+What to do at each of steps 2-4 is decided by `bot.sync.posting_decisions` (plain facts in, one decision out);
+this module holds the claim, does the reads and the write the decisions ask for, and records the outcome.
 
 Due: pending; failed once its backoff is over; posting whose claim expired (its process died). Never due: an
 intent awaiting approval (or rejected), and one held until a later day (`hold_until`, a decrease scheduled at its
@@ -60,6 +62,22 @@ from bot.sync.claims import (
 )
 from bot.sync.failures import explain_failure
 from bot.sync.planning import OPEN_STATUSES, plan_levelling
+from bot.sync.posting_decisions import (
+    Doubt,
+    Post,
+    PostingFacts,
+    Read,
+    Settle,
+    SupersedeStale,
+    after_connector_error,
+    count_moved,
+    doubt_after_reading,
+    doubt_at_claim,
+    doubt_when_sending,
+    first_facts,
+    next_step,
+    planned_for,
+)
 
 log = logging.getLogger(__name__)
 
@@ -224,7 +242,8 @@ async def _pass(run: PostingRun, filters: _Filters, concurrency: int) -> Posting
 
     async def one(adjustment_id: int, external_id: str) -> None:
         async with gate:
-            await _post_one(run, adjustment_id=adjustment_id, units_hint=units.get(external_id), report=report)
+            await _post_one(run, adjustment_id=adjustment_id, units_hint_of_the_pass=units.get(external_id),
+                            report=report)
 
     await asyncio.gather(*(one(adjustment_id, external_id) for adjustment_id, external_id in due))
     return report
@@ -234,8 +253,9 @@ class _WriteDeadline(Exception):
     """The write did not finish within the claim's write deadline; it was abandoned, its outcome unknown."""
 
 
-async def _post_one(run: PostingRun, *, adjustment_id: int, units_hint: int | None, report: PostingReport) -> None:
-    psa, clock = run.psa, run.clock
+async def _post_one(run: PostingRun, *, adjustment_id: int, units_hint_of_the_pass: int | None,
+                    report: PostingReport) -> None:
+    clock = run.clock
     async with run.sessions() as session:
         adjustment = await session.get(Adjustment, adjustment_id, options=[
             joinedload(Adjustment.service).joinedload(PsaService.contract),
@@ -253,72 +273,107 @@ async def _post_one(run: PostingRun, *, adjustment_id: int, units_hint: int | No
             report.claimed_elsewhere += 1  # another poster took it first
             return
         await session.commit()
+        doubt = doubt_at_claim(was_posting=previous_status is AdjustmentStatus.posting, attempts=attempts,
+                               recorded_outcome_unknown=adjustment.outcome_unknown)
+        planned = planned_for(units_to=adjustment.units_to, by_a_person=adjustment.trigger is AdjustmentTrigger.manual)
         outcome = _Outcome(session=session, adjustment=adjustment, claim=claim, clock=clock, report=report)
-        planned_for = _planned_target(adjustment)
-        request = AdjustmentRequest(
-            idempotency_key=adjustment.idempotency_key, service_external_id=adjustment.service.external_id,
-            contract_external_id=adjustment.service.contract.external_id, catalog_id=adjustment.service.catalog_id,
-            units_from=adjustment.units_from, units_to=adjustment.units_to, effective_date=adjustment.effective_date,
-            unit_price=adjustment.unit_price, unit_cost=adjustment.unit_cost,
-            prorate=adjustment.service.contract.prorates is not False and adjustment.prorated_amount != 0,
-            description=f"SeatSync: {adjustment.service.name} {adjustment.units_from} -> {adjustment.units_to}",
-        )
-        # An earlier attempt may have landed without our hearing of it: a crash mid-post leaves `posting`, a lost
-        # reply leaves `failed` with attempts > 0. Any intent tried before is looked for in the PSA first.
-        outcome_unknown = previous_status is AdjustmentStatus.posting or attempts > 0
-        ever_sent = outcome_unknown
-        in_doubt = previous_status is AdjustmentStatus.posting or adjustment.outcome_unknown  # recorded on failure
+        poster = _Poster(run=run, session=session, adjustment=adjustment, claim=claim, outcome=outcome,
+                         request=_request(adjustment), planned=planned, doubt=doubt)
+        await poster.post(units_hint_of_the_pass)
+
+
+def _request(adjustment: Adjustment) -> AdjustmentRequest:
+    return AdjustmentRequest(
+        idempotency_key=adjustment.idempotency_key, service_external_id=adjustment.service.external_id,
+        contract_external_id=adjustment.service.contract.external_id, catalog_id=adjustment.service.catalog_id,
+        units_from=adjustment.units_from, units_to=adjustment.units_to, effective_date=adjustment.effective_date,
+        unit_price=adjustment.unit_price, unit_cost=adjustment.unit_cost,
+        prorate=adjustment.service.contract.prorates is not False and adjustment.prorated_amount != 0,
+        description=f"SeatSync: {adjustment.service.name} {adjustment.units_from} -> {adjustment.units_to}",
+    )
+
+
+@dataclass
+class _Poster:
+    """Carries out, under its claim, what `bot.sync.posting_decisions` decides for one intent."""
+
+    run: PostingRun
+    session: AsyncSession
+    adjustment: Adjustment
+    claim: Claim
+    outcome: _Outcome
+    request: AdjustmentRequest
+    planned: int | None
+    doubt: Doubt
+    sending: bool = False  # the attempt under way has reached the write
+
+    async def post(self, units_hint: int | None) -> None:
         error: ConnectorError | None = None
-        current = units_hint
-        for attempt in range(run.attempts_left):
-            sending = False
+        for _ in range(self.run.attempts_left):
+            self.sending = False
             try:
-                if attempt > 0 or outcome_unknown or current is None:
-                    if outcome_unknown:
-                        found = await psa.find_posted(request)
-                        if found is not None:
-                            await outcome.settle(request, found, "confirmed")
-                            await outcome.replan_if_moved(planned_for)
-                            return
-                    current = (await psa.read_units([request.service_external_id])).get(request.service_external_id)
-                    in_doubt = False  # looked for and read: an earlier write had not landed (or settles just below)
-                if current is None:
-                    await outcome.fail(permanent=True, in_doubt=False, reason="the PSA service no longer exists "
-                                                                              "(deleted or moved); relink the resource")
-                    return
-                if current == request.units_to:
-                    await outcome.settle(request, PostResult(None, current), "confirmed" if ever_sent else "not_needed")
-                    await outcome.replan_if_moved(planned_for)
-                    return
-                count_now = await _target_now(session, adjustment)
-                if planned_for is not None and count_now != planned_for:
-                    await outcome.supersede_stale(current, planned_for, count_now)
-                    return
-                if current != request.units_from:
-                    request = replace(request, units_from=current)
-                if not await renew_claim(session, claim, now=clock()):
-                    report.lost_claims += 1
-                    log.warning("intent %s: the claim expired and was taken over before the write; not sent here",
-                                adjustment_id)
-                    return
-                ever_sent = outcome_unknown = in_doubt = sending = True
-                result = await _write(psa, request, claim)
-                await outcome.settle(request, result, "posted")
+                facts, found = await self._facts(units_hint)
+                decision = next_step(facts)
+                if isinstance(decision, Post):
+                    await self._send(decision)
+                else:
+                    await self._resolve(decision, facts, found)
                 return
             except _WriteDeadline as exc:
-                await outcome.fail(permanent=False, in_doubt=True, reason=str(exc))  # retried later, reading first
+                await self.outcome.fail(permanent=False, in_doubt=True, reason=str(exc))  # retried later, reading first
                 return
             except ConnectorError as exc:
                 error = exc
-                if sending:
-                    in_doubt = exc.outcome_unknown  # a refusal or a 429 did not apply it
-                if exc.outcome_unknown:
-                    outcome_unknown = True
-                elif not exc.retryable:
+                after = after_connector_error(self.doubt, sending=self.sending, outcome_unknown=exc.outcome_unknown,
+                                              retryable=exc.retryable)
+                self.doubt, units_hint = after.doubt, None  # read again before any retry
+                if not after.try_again:
                     break
-                current = None  # read again before any retry
         assert error is not None
-        await outcome.fail(permanent=not error.retryable, in_doubt=in_doubt, reason=explain_failure(error))
+        await self.outcome.fail(permanent=not error.retryable, in_doubt=self.doubt.in_doubt,
+                                reason=explain_failure(error))
+
+    async def _facts(self, units_hint: int | None) -> tuple[PostingFacts, PostResult | None]:
+        """Read what the decision needs, in the order it asks (the key, the units, the marketplace count)."""
+        adjustment, request = self.adjustment, self.request
+        facts = first_facts(units_from=adjustment.units_from, units_to=adjustment.units_to, planned=self.planned,
+                            doubt=self.doubt, units_hint=units_hint)
+        found: PostResult | None = None
+        while isinstance(step := next_step(facts), Read):
+            if step is Read.KEY:
+                found = await self.run.psa.find_posted(request)
+                facts = replace(facts, key_found=found is not None)
+            elif step is Read.UNITS:
+                read = await self.run.psa.read_units([request.service_external_id])
+                self.doubt = doubt_after_reading(self.doubt)
+                facts = replace(facts, units_read=True, units=read.get(request.service_external_id), doubt=self.doubt)
+            else:
+                facts = replace(facts, count_now=await _target_now(self.session, adjustment))
+        return facts, found
+
+    async def _resolve(self, decision: Settle | SupersedeStale, facts: PostingFacts, found: PostResult | None) -> None:
+        outcome = self.outcome
+        if isinstance(decision, SupersedeStale):
+            await outcome.supersede_stale(facts.units, decision.planned_for, decision.count_now)
+        elif decision is Settle.SERVICE_GONE:
+            await outcome.fail(permanent=True, in_doubt=False,
+                               reason="the PSA service no longer exists (deleted or moved); relink the resource")
+        else:
+            result = found if decision is Settle.FOUND else PostResult(None, facts.units)
+            await outcome.settle(self.request, result, "not_needed" if decision is Settle.NOT_NEEDED else "confirmed")
+            await outcome.replan_if_moved(self.planned)
+
+    async def _send(self, decision: Post) -> None:
+        """Renew the claim (the fence), then write the difference from the units read, and record it."""
+        self.request = replace(self.request, units_from=decision.units_from)
+        if not await renew_claim(self.session, self.claim, now=self.run.clock()):
+            self.outcome.report.lost_claims += 1
+            log.warning("intent %s: the claim expired and was taken over before the write; not sent here",
+                        self.adjustment.id)
+            return
+        self.doubt, self.sending = doubt_when_sending(self.doubt), True
+        result = await _write(self.run.psa, self.request, self.claim)
+        await self.outcome.settle(self.request, result, "posted")
 
 
 async def _write(psa: Psa, request: AdjustmentRequest, claim: Claim) -> PostResult:
@@ -330,12 +385,6 @@ async def _write(psa: Psa, request: AdjustmentRequest, claim: Claim) -> PostResu
         raise _WriteDeadline(
             f"the PSA did not answer within {claim.write_deadline:g} s (the claim's write deadline); whether the "
             "change landed is unknown, so the next attempt reads the PSA first") from None
-
-
-def _planned_target(adjustment: Adjustment) -> int | None:
-    """The marketplace count the intent was planned for, or None for a person's edit: its units are the person's
-    choice, checked by a person, and stand as decided (levelling follows once the count moves)."""
-    return None if adjustment.trigger is AdjustmentTrigger.manual else adjustment.units_to
 
 
 async def _target_now(session: AsyncSession, adjustment: Adjustment) -> int:
@@ -413,11 +462,11 @@ class _Outcome:
         self.report.changes.append(PostedChange(adjustment.id, adjustment.service.name, adjustment.units_from,
                                                 adjustment.units_to, "stale"))
 
-    async def replan_if_moved(self, planned_for: int | None) -> None:
+    async def replan_if_moved(self, planned: int | None) -> None:
         """After a resolution without a write: a count that moved meanwhile needs a change of its own."""
         link_id = self.adjustment.resource_link_id
-        if link_id is not None and planned_for is not None and (
-                await _target_now(self.session, self.adjustment) != planned_for):
+        if link_id is not None and planned is not None and count_moved(
+                planned, await _target_now(self.session, self.adjustment)):
             self.report.replan_links.add(link_id)
 
     async def fail(self, *, permanent: bool, in_doubt: bool, reason: str) -> None:

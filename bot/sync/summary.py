@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.sync.engine import CycleReport
 from bot.sync.planning import PlannedChange
+from bot.wording import counted
 
 
 def describe_change(change: PlannedChange, *, dry_run: bool = False) -> str:
@@ -26,15 +27,18 @@ def describe_cycle(report: CycleReport, *, limit: int = 20) -> list[str]:
              f"{' (dry run: nothing written to the PSA)' if report.dry_run else ''}"]
     if report.marketplace:
         m = report.marketplace
-        lines.append(f"marketplace: {m.resources_seen} resources in {m.subscriptions_seen} subscriptions; "
-                     f"{len(m.increases)} increases, {len(m.decreases)} drops, {len(m.new_subscriptions)} new and "
-                     f"{len(m.cancelled_subscriptions)} cancelled subscriptions, {len(m.price_changes)} price changes")
+        lines.append(f"marketplace: {counted(m.resources_seen, 'resource')} in "
+                     f"{counted(m.subscriptions_seen, 'subscription')}; {counted(len(m.increases), 'increase')}, "
+                     f"{counted(len(m.decreases), 'drop')}, {len(m.new_subscriptions)} new and "
+                     f"{len(m.cancelled_subscriptions)} cancelled subscriptions, "
+                     f"{counted(len(m.price_changes), 'price change')}")
     if report.psa:
-        lines.append(f"PSA: {report.psa.services} services read, {report.psa.units_changed} with changed units")
+        lines.append(f"PSA: {counted(report.psa.services, 'service')} read, "
+                     f"{report.psa.units_changed} with changed units")
     verb = "would post" if report.dry_run else "planned"
     held = held_count(report)
     held_note = f", {held} {'would hold' if report.dry_run else 'held'} for approval" if held else ""
-    lines.append(f"{len(report.planned) - held} changes {verb}{held_note}")
+    lines.append(f"{counted(len(report.planned) - held, 'change')} {verb}{held_note}")
     lines += [f"  {describe_change(change, dry_run=report.dry_run)}" for change in report.planned[:limit]]
     if len(report.planned) > limit:
         lines.append(f"  ... and {len(report.planned) - limit} more")

@@ -3,7 +3,6 @@ simulator, and a `Modal` driver that does what a person does in the open dialog.
 
 from __future__ import annotations
 
-import asyncio
 import copy
 from dataclasses import dataclass
 from datetime import date
@@ -27,6 +26,7 @@ from bot.db.models import (
 from bot.sandbox.slack import SlackRecorder
 from bot.sandbox.slack_blocks import find_element, validate_message_blocks, validate_view
 from bot.sandbox.slack_requests import SlackReply, SlackRequestSender
+from tests.bolt_listeners import listeners_done
 from tests.commands.test_seats_command import (  # noqa: F401 - the slack fixture, re-exported
     BILLING_CHANNEL,
     DANA,
@@ -39,14 +39,6 @@ from tests.commands.test_seats_command import (  # noqa: F401 - the slack fixtur
 )
 
 MORGAN = "U0MORGAN04"
-
-
-async def until(predicate, *, what: str = "the listener's follow-up work") -> None:
-    for _ in range(1500):
-        if predicate():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def failed_calls(recorder: SlackRecorder) -> list[tuple[str, str | None, Any]]:
@@ -118,7 +110,8 @@ class Modal:
         before = len(self.recorder.calls("views.update"))
         reply = await act()
         assert reply.status == 200, reply.body
-        await until(lambda: len(self.recorder.calls("views.update")) > before, what="views.update")
+        await listeners_done()
+        assert len(self.recorder.calls("views.update")) > before
         return reply
 
     async def pick(self, action_id: str, option: dict[str, Any]) -> SlackReply:
@@ -251,7 +244,8 @@ async def small_world(sessions) -> SmallWorld:
 async def walk_to_price(modal: Modal, world: SmallWorld, *, resource: str = "Exchange", service: str = "Exchange"
                         ) -> None:
     """Pick Acme all the way down to a resource and service, as a person would."""
-    await until(lambda: modal.is_open, what="the modal")
+    await listeners_done()
+    assert modal.is_open
     await modal.pick(LinkActionId.PICK_COMPANY, option_named(await modal.options(LinkActionId.PICK_COMPANY, "acme"),
                                                              "Acme Mfg. Inc."))
     await modal.pick(LinkActionId.PICK_PSA_COMPANY, option_named(await modal.options(LinkActionId.PICK_PSA_COMPANY),

@@ -19,6 +19,8 @@ from bot.sandbox.app import Sandbox
 from bot.sandbox.slack_blocks import validate_message_blocks
 from bot.services.dashboard import undelivered_messages
 from bot.sync.failure_causes import cause_key, normalise_error
+from bot.sync.schedule import JobId
+from tests.bolt_listeners import listeners_done
 from tests.commands.test_seats_command import (  # noqa: F401 - the slack fixture
     BILLING_CHANNEL,
     LEE,
@@ -26,11 +28,10 @@ from tests.commands.test_seats_command import (  # noqa: F401 - the slack fixtur
     replies_to,
     slack,
     start_app,
-    until,
 )
 from tests.conftest import TEST_SECRET_KEY
 from tests.sync.engine_setup import link_line, pick_lines
-from web.app import FAILURE_ALERTS_JOB, create_app
+from web.app import create_app
 
 NOT_A_MEMBER = "C0RANDOM001"
 
@@ -122,8 +123,9 @@ async def test_one_alert_per_cause_updated_on_repeat_and_green_once_posted(aioht
 
     # Retry now while the contracts are still inactive: the same message is updated, not a second one posted
     await sender.block_actions(AlertId.RETRY_NOW, message=ts, user_id=SAM)
-    await until(lambda: any(r.startswith("Posted 0 of 2") for r in replies_to(recorder, SAM)))
-    await until(lambda: chat(recorder, "chat.update"))
+    await listeners_done()
+    assert any(r.startswith("Posted 0 of 2") for r in replies_to(recorder, SAM))
+    assert chat(recorder, "chat.update")
     assert replies_to(recorder, SAM)[:2] == ["Retrying 2 changes now…", "Posted 0 of 2; 2 still failing."]
     assert len(chat(recorder, "chat.postMessage")) == 1
     retried = await attempts(context)
@@ -133,7 +135,8 @@ async def test_one_alert_per_cause_updated_on_repeat_and_green_once_posted(aioht
     # Retry now while Autotask is down (a fault knob): nothing posted, the alert unchanged
     failing.sandbox.faults["autotask"].update({"error_rates": {503: 1.0}})
     await sender.block_actions(AlertId.RETRY_NOW, message=ts, user_id=SAM)
-    await until(lambda: any(r.startswith("Nothing was posted") for r in replies_to(recorder, SAM)))
+    await listeners_done()
+    assert any(r.startswith("Nothing was posted") for r in replies_to(recorder, SAM))
     assert len(chat(recorder, "chat.update")) == 1
 
     # The cause is fixed: the next Retry now posts both changes and the alert turns green
@@ -141,8 +144,9 @@ async def test_one_alert_per_cause_updated_on_repeat_and_green_once_posted(aioht
     for contract_id in failing.contracts:
         world.autotask_contracts[contract_id].status = 1
     await sender.block_actions(AlertId.RETRY_NOW, message=ts, user_id=SAM)
-    await until(lambda: any(r.startswith("Posted 2 of 2") for r in replies_to(recorder, SAM)))
-    await until(lambda: len(chat(recorder, "chat.update")) == 2)
+    await listeners_done()
+    assert any(r.startswith("Posted 2 of 2") for r in replies_to(recorder, SAM))
+    assert len(chat(recorder, "chat.update")) == 2
 
     green = recorder.messages[(BILLING_CHANNEL, ts)].message
     final = max(await attempts(context))
@@ -171,7 +175,8 @@ async def test_someone_outside_the_billing_team_cannot_retry(aiohttp_client, sla
 
     await sender.block_actions(AlertId.RETRY_NOW, message=ts, user_id=LEE)
 
-    await until(lambda: replies_to(recorder, LEE))
+    await listeners_done()
+    assert replies_to(recorder, LEE)
     assert replies_to(recorder, LEE)[0].startswith("Only the billing team can do that")
     async with context.sessions() as session:
         assert [a.attempts for a in await session.scalars(select(Adjustment))] == before
@@ -187,7 +192,8 @@ async def test_a_tampered_cause_retries_nothing(aiohttp_client, slack, tmp_path,
 
     await sender.block_actions(AlertId.RETRY_NOW, message=ts, user_id=SAM, value="failure:autotask:forged")
 
-    await until(lambda: replies_to(recorder, SAM))
+    await listeners_done()
+    assert replies_to(recorder, SAM)
     assert replies_to(recorder, SAM) == ["Nothing is failing for this reason any more."]
     assert await attempts(context) == before
 
@@ -232,16 +238,17 @@ async def test_the_scheduled_job_and_a_slack_sync_both_raise_the_alert(aiohttp_c
     context, sender = await start_alerting_app(aiohttp_client, slack, tmp_path, database_url, failing)
 
     await sender.slash_command("sync", user_id=SAM)  # the failures wait for their backoff; the alert goes out
-    await until(lambda: any(c.args["channel"] == BILLING_CHANNEL and "could not take" in c.args["text"]
-                            for c in chat(recorder, "chat.postMessage")))
+    await listeners_done()
+    assert any(c.args["channel"] == BILLING_CHANNEL and "could not take" in c.args["text"]
+               for c in chat(recorder, "chat.postMessage"))
 
     async with context.sessions() as session:  # a new cause appears: the minute job reports it
         adjustment = (await session.scalars(select(Adjustment).order_by(Adjustment.id))).first()
         adjustment.last_error = "Autotask did not answer properly (server_error): 503 Service Unavailable."
         await session.commit()
     await aiohttp_client(create_app(context, run_scheduler=True))
-    await until(lambda: context.scheduler.is_leader)  # its first lease renewal runs at start
-    assert await context.scheduler.run_job_now(FAILURE_ALERTS_JOB)
+    assert await context.scheduler.renew()  # leads: the lease taken (or renewed, if its own renewal ran)
+    assert await context.scheduler.run_job_now(JobId.FAILURE_ALERTS)
 
     alerts = [c.args for c in chat(recorder, "chat.postMessage") if "could not take" in c.args["text"]]
     assert [a["text"].split(":")[0] for a in alerts] == ["Autotask could not take 2 changes",

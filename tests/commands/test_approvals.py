@@ -3,8 +3,6 @@ modal submissions into /slack/events approve, reject and edit them; the Autotask
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from sqlalchemy import select
 
@@ -17,6 +15,7 @@ from bot.db.policies import set_approval_policy
 from bot.demo.workspace import open_workspace
 from bot.sandbox.app import Sandbox
 from bot.sandbox.slack_blocks import validate_message_blocks
+from tests.bolt_listeners import listeners_done
 from tests.commands.test_seats_command import (  # noqa: F401 - the slack fixture
     BILLING_CHANNEL,
     DANA,
@@ -26,7 +25,6 @@ from tests.commands.test_seats_command import (  # noqa: F401 - the slack fixtur
     replies_to,
     slack,
     start_app,
-    until,
 )
 from tests.conftest import TEST_SECRET_KEY
 from tests.sync.engine_setup import link_line, pick_lines
@@ -90,14 +88,9 @@ def section_text(recorder, ts: str, adjustment_id: int) -> str:
 
 
 async def kept_state(context, key: str) -> SlackMessageState:
-    """The kept message's state once the listener has recorded it (it updates Slack first)."""
-    for _ in range(200):
-        async with context.sessions() as session:
-            row = await session.scalar(select(SlackMessage).where(SlackMessage.key == key))
-        if row.state is SlackMessageState.resolved:
-            break
-        await asyncio.sleep(0.01)
-    return row.state
+    """The kept message's state as the listener recorded it (it updates Slack first): read after listeners_done."""
+    async with context.sessions() as session:
+        return await session.scalar(select(SlackMessage.state).where(SlackMessage.key == key))
 
 
 def posted_messages(recorder) -> list:
@@ -122,13 +115,15 @@ async def test_one_message_per_group_approve_posts_and_reject_asks_why(aiohttp_c
 
     reply = await sender.block_actions(f"{ApprovalId.APPROVE}:{first.id}", message=kept.ts)
     assert reply.status == 200
-    await until(lambda: "posted" in section_text(recorder, kept.ts, first.id))
+    await listeners_done()
+    assert "posted" in section_text(recorder, kept.ts, first.id)
     assert f"✅ Approved by <@{DANA}>: posted" in section_text(recorder, kept.ts, first.id)
     line_one, line_two = workspace.lines
     assert line_one.psa_units == 12 and [(w.before, w.after) for w in line_one.writes()] == [(3, 12)]
 
     await sender.block_actions(f"{ApprovalId.REJECT}:{second.id}", message=kept.ts, user_id=SAM)
-    await until(lambda: recorder.open_views(SAM))
+    await listeners_done()
+    assert recorder.open_views(SAM)
     modal = recorder.open_views(SAM)[0]
     assert modal["callback_id"] == ApprovalId.REJECT_CALLBACK
     blank = await sender.view_submission(modal["id"], {ApprovalId.REASON_BLOCK: "   "}, user_id=SAM)
@@ -138,7 +133,8 @@ async def test_one_message_per_group_approve_posts_and_reject_asks_why(aiohttp_c
     done = await sender.view_submission(modal["id"], {ApprovalId.REASON_BLOCK: "customer disputes the count"},
                                         user_id=SAM)
     assert done.problems == [] and recorder.open_views(SAM) == []
-    await until(lambda: "Rejected" in section_text(recorder, kept.ts, second.id))
+    await listeners_done()
+    assert "Rejected" in section_text(recorder, kept.ts, second.id)
     assert f"✖️ Rejected by <@{SAM}>: customer disputes the count" in section_text(recorder, kept.ts, second.id)
     assert message(recorder, kept.ts)["blocks"][0]["text"]["text"].endswith(": decided")
     assert not any(b["type"] == "actions" for b in message(recorder, kept.ts)["blocks"])
@@ -163,7 +159,8 @@ async def test_edit_units_and_date_then_it_posts(aiohttp_client, slack, tmp_path
     kept, = await post_groups(context)
 
     await sender.block_actions(f"{ApprovalId.EDIT}:{first.id}", message=kept.ts)
-    await until(lambda: recorder.open_views(DANA))
+    await listeners_done()
+    assert recorder.open_views(DANA)
     modal = recorder.open_views(DANA)[0]
     today = workspace.engine.today().isoformat()
     wrong = await sender.view_submission(modal["id"], {ApprovalId.UNITS_BLOCK: "3", ApprovalId.DATE_BLOCK: today})
@@ -179,7 +176,8 @@ async def test_edit_units_and_date_then_it_posts(aiohttp_client, slack, tmp_path
 
     assert done.problems == []
     line_one, _ = workspace.lines
-    await until(lambda: "posted" in section_text(recorder, kept.ts, first.id))
+    await listeners_done()
+    assert "posted" in section_text(recorder, kept.ts, first.id)
     assert f"✏️ Edited by <@{DANA}>: 7 units effective {today}" in section_text(recorder, kept.ts, first.id)
     assert line_one.psa_units == 7 and [(w.before, w.after) for w in line_one.writes()] == [(3, 7)]
     original, _, edited = await held(workspace)
@@ -198,7 +196,8 @@ async def test_only_the_billing_team_decides(aiohttp_client, slack, tmp_path, da
     for action in (ApprovalId.APPROVE, ApprovalId.REJECT, ApprovalId.EDIT):
         reply = await sender.block_actions(f"{action}:{first.id}", message=kept.ts, user_id=LEE)
         assert reply.status == 200
-    await until(lambda: len(replies_to(recorder, LEE)) == 3)
+    await listeners_done()
+    assert len(replies_to(recorder, LEE)) == 3
 
     assert all(text.startswith("Only the billing team can do that") for text in replies_to(recorder, LEE))
     assert recorder.open_views(LEE) == [] and recorder.calls("chat.update") == []

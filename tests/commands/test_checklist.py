@@ -14,6 +14,7 @@ from bot.commands.checklist import post_scheduled_checklist
 from bot.commands.ids import ActionId, ChecklistId, LinkCallbackId
 from bot.db.app_settings import AppSettings, load_app_settings, save_app_settings
 from bot.sandbox.slack_blocks import validate_message_blocks
+from tests.bolt_listeners import listeners_done
 from tests.commands.test_alerts import attempts, failing, start_alerting_app  # noqa: F401 - the failing fixture
 from tests.commands.test_seats_command import (  # noqa: F401 - the slack fixture
     BILLING_CHANNEL,
@@ -22,7 +23,6 @@ from tests.commands.test_seats_command import (  # noqa: F401 - the slack fixtur
     replies_to,
     slack,
     start_app,
-    until,
 )
 from tests.reports.dataset import build_dataset
 from web.app import create_app
@@ -68,7 +68,8 @@ async def test_the_checklist_shows_each_step_live_with_its_button(aiohttp_client
     reply = await sender.slash_command("checklist")
 
     assert reply.status == 200
-    await until(lambda: posted(recorder))
+    await listeners_done()
+    assert posted(recorder)
     message = posted(recorder)[0]
     assert message["channel"] == BILLING_CHANNEL
     assert validate_message_blocks(message["blocks"]) == []
@@ -101,7 +102,8 @@ async def test_the_checklist_shows_each_step_live_with_its_button(aiohttp_client
     assert (await get(sender, adjustments_url)).status == 200
 
     await sender.block_actions(ChecklistId.RELATIONS, message=message["ts"], user_id=SAM)
-    await until(lambda: recorder.calls("views.update"))  # the bulk relations dialog, opened then filled
+    await listeners_done()  # the bulk relations dialog, opened then filled
+    assert recorder.calls("views.update")
     opened, = recorder.calls("views.open")
     assert opened.ok and recorder.open_views(SAM)[0]["callback_id"] == LinkCallbackId.RELATIONS
     assert [(c.method, c.error) for c in recorder.calls() if not c.ok] == []
@@ -114,7 +116,8 @@ async def test_outside_a_channel_the_checklist_comes_ephemerally(aiohttp_client,
 
     await sender.slash_command("checklist", user_id=LEE, channel_id=NOT_A_MEMBER)
 
-    await until(lambda: recorder.ephemeral_messages(LEE))
+    await listeners_done()
+    assert recorder.ephemeral_messages(LEE)
     message = recorder.ephemeral_messages(LEE)[0].message
     assert message["text"].startswith("Month-end checklist") and message["text"].endswith("ready to invoice")
     assert "✅ Ready to invoice." in str(message["blocks"])
@@ -128,7 +131,8 @@ async def test_retry_failures_posts_them_and_redraws_the_checklist(aiohttp_clien
     context, sender = await start_alerting_app(aiohttp_client, slack, tmp_path, database_url, failing,
                                                SEATSYNC_BILLING_TEAM="S0BILLING01")
     await sender.slash_command("checklist", user_id=SAM)
-    await until(lambda: posted(recorder, BILLING_CHANNEL))
+    await listeners_done()
+    assert posted(recorder, BILLING_CHANNEL)
     checklist = posted(recorder, BILLING_CHANNEL)[0]
     assert steps(checklist["blocks"])[ChecklistId.FAILURES_BLOCK].startswith("⚠️ *4. Failures pending*: *2*")
     assert steps(checklist["blocks"])[ChecklistId.PREVIEW_BLOCK].startswith(
@@ -136,7 +140,8 @@ async def test_retry_failures_posts_them_and_redraws_the_checklist(aiohttp_clien
     before = await attempts(context)
 
     await sender.block_actions(ChecklistId.RETRY_FAILURES, message=checklist["ts"], user_id=LEE)
-    await until(lambda: replies_to(recorder, LEE))
+    await listeners_done()
+    assert replies_to(recorder, LEE)
     assert replies_to(recorder, LEE)[0].startswith("Only the billing team can do that")
     assert await attempts(context) == before
 
@@ -144,8 +149,9 @@ async def test_retry_failures_posts_them_and_redraws_the_checklist(aiohttp_clien
         failing.sandbox.world.autotask_contracts[contract_id].status = 1
     await sender.block_actions(ChecklistId.RETRY_FAILURES, message=checklist["ts"], user_id=SAM)
 
-    await until(lambda: any(r.startswith("Posted 2 of 2") for r in replies_to(recorder, SAM)))
-    await until(lambda: any(c.args["ts"] == checklist["ts"] for c in recorder.calls("chat.update") if c.ok))
+    await listeners_done()
+    assert any(r.startswith("Posted 2 of 2") for r in replies_to(recorder, SAM))
+    assert any(c.args["ts"] == checklist["ts"] for c in recorder.calls("chat.update") if c.ok)
     redrawn = recorder.messages[(BILLING_CHANNEL, checklist["ts"])].message
     assert steps(redrawn["blocks"])[ChecklistId.FAILURES_BLOCK] == "✅ *4. Failures pending*: none"
     assert steps(redrawn["blocks"])[ChecklistId.PREVIEW_BLOCK].startswith("✅ *5. What will be posted*: nothing")
@@ -182,7 +188,7 @@ async def test_the_scheduler_posts_the_digest_and_the_checklist_on_its_day(aioht
     await set_settings(context, alerts_channel=BILLING_CHANNEL, checklist_channel=CHECKLIST_CHANNEL,
                        checklist_days_before_month_end=14)
     await aiohttp_client(create_app(context, run_scheduler=True))
-    await until(lambda: context.scheduler.is_leader)  # its first lease renewal runs at start
+    assert await context.scheduler.renew()  # leads: the lease taken (or renewed, if its own renewal ran)
 
     assert await context.scheduler.run_job_now("daily-digest")
     assert await context.scheduler.run_job_now("daily-digest")  # a re-run updates the day's message
@@ -201,7 +207,7 @@ async def test_settings_saved_after_start_are_used_by_the_checklist_job(aiohttp_
     recorder, _ = slack
     context, _ = await start_app(aiohttp_client, slack, tmp_path, database_url)
     await aiohttp_client(create_app(context, run_scheduler=True))
-    await until(lambda: context.scheduler.is_leader)  # its first lease renewal runs at start
+    assert await context.scheduler.renew()  # leads: the lease taken (or renewed, if its own renewal ran)
     async with context.sessions() as session:  # the clock's 2026-11-16 is 14 days before the month's end, not 13
         await save_app_settings(session=session, actor="test", settings=AppSettings(
             checklist_channel=CHECKLIST_CHANNEL, checklist_days_before_month_end=13))
@@ -228,7 +234,7 @@ async def test_the_checklist_job_reads_the_day_from_the_context_clock_in_the_msp
     await set_settings(context, checklist_channel=CHECKLIST_CHANNEL, timezone=timezone,
                        checklist_days_before_month_end=days_before)
     await aiohttp_client(create_app(context, run_scheduler=True))
-    await until(lambda: context.scheduler.is_leader)
+    assert await context.scheduler.renew()  # leads: the lease taken (or renewed, if its own renewal ran)
 
     assert await context.scheduler.run_job_now("month-end-checklist")
 

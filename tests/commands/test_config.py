@@ -27,8 +27,9 @@ from bot.sandbox.slack_payloads import element_value
 from bot.sandbox.slack_requests import SlackRequestSender
 from bot.sync.engine import SyncEngine
 from bot.sync.wiring import NotConfigured
+from tests.bolt_listeners import listeners_done
 from tests.commands import test_seats_command as seats_harness
-from tests.commands.test_seats_command import DANA, LEE, SAM, SECRET, TOKEN, start_app, until
+from tests.commands.test_seats_command import DANA, LEE, SAM, SECRET, TOKEN, start_app
 from tests.conftest import PINNED_NOW, make_env
 from web.app import create_app
 from web.context import create_context
@@ -77,8 +78,9 @@ async def open_config(sender: SlackRequestSender, recorder: SlackRecorder, user_
     opened = len(recorder.calls("views.open"))
     reply = await sender.slash_command("config", user_id=user_id)
     assert reply.status == 200 and reply.body == ""
-    await until(lambda: len(recorder.calls("views.open")) > opened
-                and "Loading" not in json.dumps(open_modal(recorder, user_id)["blocks"]))
+    await listeners_done()
+    assert len(recorder.calls("views.open")) > opened
+    assert "Loading" not in json.dumps(open_modal(recorder, user_id)["blocks"])
     assert recorder.calls("views.open")[-1].ok
     return open_modal(recorder, user_id)
 
@@ -121,7 +123,8 @@ async def pick(sender: SlackRequestSender, recorder: SlackRecorder, slot: str, s
     type_into(recorder, view["id"], {ConfigId.PSA_BLOCK if slot == "psa" else ConfigId.MARKETPLACE_BLOCK: system})
     reply = await sender.block_actions(action, view=view["id"], selected_option=system, user_id=user_id)
     assert reply.status == 200
-    await until(lambda: len(recorder.calls("views.update")) > updates)
+    await listeners_done()
+    assert len(recorder.calls("views.update")) > updates
     assert recorder.calls("views.update")[-1].ok
     return open_modal(recorder, user_id)
 
@@ -162,6 +165,28 @@ async def test_someone_neither_admin_nor_on_the_team_is_refused(aiohttp_client, 
     assert "Only SeatSync admins can change its configuration" in text and "<!subteam^S0BILLING01>" in text
     assert not [b for b in modal["blocks"] if b["type"] == "input"] and modal.get("submit") is None
     assert [c.args["user"] for c in recorder.calls("users.info")] == [LEE]
+
+
+async def test_when_the_dialog_cannot_open_the_person_is_told_why(aiohttp_client, slack, tmp_path, database_url):
+    recorder, _ = slack
+    _, sender = await start_app(aiohttp_client, slack, tmp_path, database_url)
+    issue = recorder.issue_trigger_id
+
+    def stale_trigger(user_id, **kwargs):  # Slack delivered the command late: its trigger_id has expired
+        trigger = issue(user_id, **kwargs)
+        recorder.triggers[trigger].issued_at -= 10
+        return trigger
+
+    recorder.issue_trigger_id = stale_trigger
+
+    reply = await sender.slash_command("config", user_id=DANA)
+
+    assert reply.status == 200
+    await until(lambda: recorder.ephemeral_messages(DANA))
+    assert [c.error for c in recorder.calls("views.open")] == ["expired_trigger_id"]
+    text = recorder.ephemeral_messages(DANA)[0].message["text"]
+    assert "could not open the config dialog" in text and "expired_trigger_id" in text
+    assert "/seats config" in text  # what to do: run it again
 
 
 async def test_team_members_and_workspace_admins_may_but_not_everyone_without_a_team(
@@ -293,7 +318,7 @@ async def test_a_save_rebuilds_the_engine_and_reschedules_the_jobs(aiohttp_clien
                                                                   sandbox):
     recorder, _ = slack
     context, sender = await start_scheduled_app(aiohttp_client, slack, tmp_path, database_url)
-    await until(lambda: context.scheduler.job_trigger("sync-poll") is not None)
+    assert context.scheduler.job_trigger("sync-poll") is not None  # registered at the app's start
     assert context.scheduler.job_trigger("sync-poll").interval == timedelta(minutes=5)
     assert isinstance(await context.engines.get(), NotConfigured)
 
@@ -305,7 +330,8 @@ async def test_a_save_rebuilds_the_engine_and_reschedules_the_jobs(aiohttp_clien
                                             ConfigId.TIMEZONE_BLOCK: "America/Denver"})
     assert reply.json["response_action"] == "update"
 
-    await until(lambda: context.scheduler.job_trigger("sync-poll").interval == timedelta(minutes=17))
+    await listeners_done()
+    assert context.scheduler.job_trigger("sync-poll").interval == timedelta(minutes=17)
     assert context.scheduler.job_trigger("margin-guard").interval == timedelta(minutes=17)
     digest = context.scheduler.job_trigger("daily-digest")
     assert str(digest.timezone) == "America/Denver" and "hour='6'" in str(digest)
@@ -330,8 +356,9 @@ async def press_test(sender: SlackRequestSender, recorder: SlackRecorder, slot: 
     reply = await sender.block_actions(ConfigId.TEST_PSA if slot == "psa" else ConfigId.TEST_MARKETPLACE,
                                        view=modal["id"])
     assert reply.status == 200 and reply.body == ""
-    await until(lambda: len(recorder.calls("views.update")) > updates
-                and (shown_result(recorder, system) or "").startswith((":white_check_mark:", ":x:")))
+    await listeners_done()
+    assert len(recorder.calls("views.update")) > updates
+    assert (shown_result(recorder, system) or "").startswith((":white_check_mark:", ":x:"))
     return shown_result(recorder, system)
 
 

@@ -10,6 +10,7 @@ from bot.commands.deliveries import SeenDeliveries
 from bot.db.engine import create_engine, session_factory
 from bot.db.models import SlackDelivery
 from bot.sandbox.slack_requests import Delivery, SlackRequestSender
+from tests.bolt_listeners import listeners_done
 from tests.commands.test_seats_command import (  # noqa: F401 - the slack fixture
     BILLING_CHANNEL,
     DANA,
@@ -18,7 +19,6 @@ from tests.commands.test_seats_command import (  # noqa: F401 - the slack fixtur
     replies_to,
     slack,
     start_app,
-    until,
 )
 
 
@@ -30,7 +30,8 @@ async def test_a_retry_delivered_to_another_instance_is_not_run_again(aiohttp_cl
     assert first_sender._client is not second_sender._client
 
     first = await first_sender.slash_command("help", user_id=SAM)
-    await until(lambda: replies_to(recorder, SAM))
+    await listeners_done()
+    assert replies_to(recorder, SAM)
     retried = await second_sender.redeliver(first, retry_num=1, retry_reason="http_timeout")
     later = await second_sender.redeliver(first, retry_num=2, retry_reason="http_timeout")
 
@@ -39,7 +40,8 @@ async def test_a_retry_delivered_to_another_instance_is_not_run_again(aiohttp_cl
     assert retried.payload == first.payload  # the same trigger_id, delivered again
     # the second instance still runs what it has not seen
     await second_sender.slash_command("help", user_id=DANA)
-    await until(lambda: replies_to(recorder, DANA))
+    await listeners_done()
+    assert replies_to(recorder, DANA)
     assert len(replies_to(recorder, SAM)) == 1
     async with second_context.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(SlackDelivery)) == 2
@@ -50,14 +52,16 @@ async def test_a_retry_to_the_same_instance_is_dropped_and_a_first_delivery_with
     recorder, _ = slack
     _, sender = await start_app(aiohttp_client, slack, tmp_path, database_url)
     first = await sender.slash_command("help", user_id=SAM, channel_id=BILLING_CHANNEL)
-    await until(lambda: replies_to(recorder, SAM))
+    await listeners_done()
+    assert replies_to(recorder, SAM)
     assert (await sender.redeliver(first)).body == ""
 
     # A retry whose first delivery never arrived is new to us: it runs once.
     other = SlackRequestSender(signing_secret=SECRET, events_url="/slack/events", recorder=recorder,
                                client=sender._client, default_user_id=DANA, default_channel_id=BILLING_CHANNEL)
     lost = await other.slash_command("help", delivery=Delivery(retry_num=1, retry_reason="http_timeout"))
-    await until(lambda: replies_to(recorder, DANA))
+    await listeners_done()
+    assert replies_to(recorder, DANA)
     assert lost.status == 200
     assert (await other.redeliver(lost, retry_num=2)).body == ""
     assert len(replies_to(recorder, SAM)) == 1 and len(replies_to(recorder, DANA)) == 1

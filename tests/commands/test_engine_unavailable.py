@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from bot.commands.alerts import post_failure_alerts
 from bot.commands.ids import AlertId
-from tests.commands.link_setup import until
+from tests.bolt_listeners import listeners_done
 from tests.commands.test_alerts import attempts, chat, failing, start_alerting_app  # noqa: F401 - the fixture
 from tests.commands.test_seats_command import SAM, replies_to, slack  # noqa: F401 - the slack fixture
 
@@ -29,7 +29,8 @@ async def test_retry_now_says_why_when_the_engine_cannot_be_built(aiohttp_client
 
     await sender.block_actions(AlertId.RETRY_NOW, message=ts, user_id=SAM)
 
-    await until(lambda: replies_to(recorder, SAM), what="an answer to Retry now")
+    await listeners_done()
+    assert replies_to(recorder, SAM)
     answer, = replies_to(recorder, SAM)
     assert answer.startswith("Cannot retry yet: the connectors could not be built (SecretDecryptionError)"), answer
     assert await attempts(context) == before
@@ -42,6 +43,7 @@ async def test_sync_says_why_when_the_engine_cannot_be_built(aiohttp_client, sla
 
     await sender.slash_command("sync", user_id=SAM)
 
-    await until(lambda: len(replies_to(recorder, SAM)) == 2, what="the sync's answers")
+    await listeners_done()
+    assert len(replies_to(recorder, SAM)) == 2
     assert replies_to(recorder, SAM) == [
         "Syncing…", "Sync cannot run yet: the connectors could not be built (SecretDecryptionError)."]

@@ -23,8 +23,9 @@ from bot.db.models import (
     Term,
 )
 from bot.sandbox.slack import SlackRecorder
+from tests.bolt_listeners import listeners_done
 from tests.commands import test_seats_command as seats_harness
-from tests.commands.test_seats_command import DANA, start_app, until
+from tests.commands.test_seats_command import DANA, start_app
 from tests.db.factories import marketplace_resource, psa_service
 
 slack = seats_harness.slack  # the Slack simulator fixture
@@ -101,7 +102,8 @@ async def test_app_home_shows_the_dashboard_with_the_right_numbers(aiohttp_clien
     reply = await sender.app_home_opened(DANA)
 
     assert reply.status == 200
-    await until(lambda: published(recorder))
+    await listeners_done()
+    assert published(recorder)
     assert [c.ok for c in recorder.calls("views.publish")] == [True]  # the simulator validated the view
     view = published(recorder)[0]
     counts = next(b for b in view["blocks"] if b.get("block_id") == HomeId.COUNTS_BLOCK)
@@ -117,12 +119,12 @@ async def test_app_home_shows_the_dashboard_with_the_right_numbers(aiohttp_clien
     assert ":red_circle: *Ingram Micro Cloud Marketplace*: failing, last success 2 days ago: " \
            "Ingram refused the subscription key" in body
     top = next(b["text"]["text"] for b in view["blocks"]
-               if "Licences per customer" in b.get("text", {}).get("text", ""))
+               if "Seats per customer" in b.get("text", {}).get("text", ""))
     lines = top.split("\n")[1:]
-    assert lines[:3] == ["1. Acme Co.: *50* licences (40 linked)",
-                         "2. Bolt &amp; &lt;Sons&gt;: *30* licences (0 linked)",  # escaped for mrkdwn
-                         "3. Customer 12: *12* licences (0 linked)"]
-    assert len(lines) == 10 and lines[-1] == "10. Customer 05: *5* licences (0 linked)"
+    assert lines[:3] == ["1. Acme Co.: *50* seats (40 linked)",
+                         "2. Bolt &amp; &lt;Sons&gt;: *30* seats (0 linked)",  # escaped for mrkdwn
+                         "3. Customer 12: *12* seats (0 linked)"]
+    assert len(lines) == 10 and lines[-1] == "10. Customer 05: *5* seats (0 linked)"
     assert "I could not post in <#C0RANDOM001>: `not_in_channel` (failure alert" in body
     shortcuts = next(b for b in view["blocks"] if b.get("block_id") == HomeId.SHORTCUTS_BLOCK)
     assert [e["action_id"] for e in shortcuts["elements"]] == [
@@ -139,10 +141,11 @@ async def test_the_messages_tab_publishes_nothing_and_an_empty_workspace_says_so
                                  "event_ts": recorder.next_ts()})
     await sender.app_home_opened(DANA)
 
-    await until(lambda: published(recorder))
+    await listeners_done()
+    assert published(recorder)
     assert len(recorder.calls("views.publish")) == 1
     body = texts(published(recorder)[0])
-    assert "*Last sync*: none yet (not chosen → not chosen)" in body and "Licences per customer" not in body
+    assert "*Last sync*: none yet (not chosen → not chosen)" in body and "Seats per customer" not in body
 
 
 async def test_shortcuts_run_the_command_in_the_dm_and_a_sync_refreshes_the_home_tab(aiohttp_client, slack, tmp_path,
@@ -150,24 +153,28 @@ async def test_shortcuts_run_the_command_in_the_dm_and_a_sync_refreshes_the_home
     recorder, _ = slack
     _, sender = await start_app(aiohttp_client, slack, tmp_path, database_url)
     await sender.app_home_opened(DANA)
-    await until(lambda: published(recorder))
+    await listeners_done()
+    assert published(recorder)
     home_id = recorder.home_views[DANA]
 
     dry_run = await sender.block_actions(HomeId.DRY_RUN, view=home_id)
     assert dry_run.status == 200
-    await until(lambda: len(recorder.channel_messages(DANA_DM)) == 2)
+    await listeners_done()
+    assert len(recorder.channel_messages(DANA_DM)) == 2
     dm = [m["text"] for m in recorder.channel_messages(DANA_DM)]
     assert dm == ["Dry run… (nothing will be written to the PSA)",
                   "Sync cannot run yet: no marketplace and PSA chosen yet (set them with /seats config)."]
     assert len(published(recorder)) == 1  # a dry run changes nothing the dashboard shows
 
     await sender.block_actions(HomeId.SYNC, view=home_id)
-    await until(lambda: len(published(recorder)) == 2)
+    await listeners_done()
+    assert len(published(recorder)) == 2
     assert recorder.channel_messages(DANA_DM)[2]["text"] == "Syncing…"
 
     config = await sender.block_actions(HomeId.CONFIG, view=home_id)
     assert config.status == 200
-    await until(lambda: recorder.open_views(DANA) and "Save" in json.dumps(recorder.open_views(DANA)[-1]))
+    await listeners_done()
+    assert recorder.open_views(DANA) and "Save" in json.dumps(recorder.open_views(DANA)[-1])
     assert [c.ok for c in recorder.calls("views.open")] == [True]
 
 
@@ -175,18 +182,21 @@ async def test_the_other_shortcuts_reach_their_commands(aiohttp_client, slack, t
     recorder, _ = slack
     _, sender = await start_app(aiohttp_client, slack, tmp_path, database_url)
     await sender.app_home_opened(DANA)
-    await until(lambda: published(recorder))
+    await listeners_done()
+    assert published(recorder)
     home_id = recorder.home_views[DANA]
 
     for action_id in (HomeId.CHECKLIST, HomeId.REPORTS):
         before = len(recorder.channel_messages(DANA_DM))
         assert (await sender.block_actions(action_id, view=home_id)).status == 200
-        await until(lambda: len(recorder.channel_messages(DANA_DM)) > before)
+        await listeners_done()
+        assert len(recorder.channel_messages(DANA_DM)) > before
     dm = recorder.channel_messages(DANA_DM)
     assert dm[0]["text"].startswith("Month-end checklist")
     assert "unlinked" in json.dumps(dm[-1])  # `/seats report` with no name: the usage, naming the reports
     assert (await sender.block_actions(HomeId.LINK, view=home_id)).status == 200
-    await until(lambda: recorder.calls("views.open"))
+    await listeners_done()
+    assert recorder.calls("views.open")
     assert recorder.calls("views.open")[0].ok
     assert recorder.calls("views.open")[0].args["view"]["callback_id"] == LinkCallbackId.WIZARD  # the link wizard
     assert all(c.ok for c in recorder.calls() if c.method != "response_url")

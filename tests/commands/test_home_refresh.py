@@ -8,6 +8,7 @@ import pytest
 from bot.db.app_settings import AppSettings, save_app_settings
 from bot.demo.workspace import open_workspace
 from bot.sandbox.app import Sandbox
+from tests.bolt_listeners import listeners_done
 from tests.commands.test_seats_command import (  # noqa: F401 - the slack fixture
     BILLING_CHANNEL,
     DANA,
@@ -16,7 +17,6 @@ from tests.commands.test_seats_command import (  # noqa: F401 - the slack fixtur
     replies_to,
     slack,
     start_app,
-    until,
 )
 from tests.conftest import TEST_SECRET_KEY
 from tests.sync.engine_setup import link_line, pick_lines
@@ -52,14 +52,17 @@ async def test_a_sync_typed_in_a_channel_republishes_home_for_those_who_opened_i
     context.engine_source = demo_engine
     for user in (DANA, SAM):
         await sender.app_home_opened(user)
-    await until(lambda: published(recorder, DANA) and published(recorder, SAM))
+    await listeners_done()
+    assert published(recorder, DANA) and published(recorder, SAM)
 
     await sender.slash_command("sync --dry-run")
-    await until(lambda: len([c for c in recorder.calls("chat.postMessage") if c.ok]) == 1)
+    await listeners_done()
+    assert len([c for c in recorder.calls("chat.postMessage") if c.ok]) == 1
     workspace.line.set_market_total(6)
     await sender.slash_command("sync", channel_id=BILLING_CHANNEL)
 
-    await until(lambda: len(published(recorder, DANA)) == 2 and len(published(recorder, SAM)) == 2)
+    await listeners_done()
+    assert len(published(recorder, DANA)) == 2 and len(published(recorder, SAM)) == 2
     assert published(recorder, LEE) == []
     assert workspace.line.psa_units == 6
     assert published(recorder, SAM)[1]["private_metadata"] != published(recorder, DANA)[1]["private_metadata"]
@@ -70,7 +73,9 @@ async def test_a_sync_typed_in_a_channel_republishes_home_for_those_who_opened_i
         await save_app_settings(session=session, settings=AppSettings(billing_team=[DANA]), actor="test")
         await session.commit()
     await sender.slash_command("sync", user_id=LEE)
-    await until(lambda: replies_to(recorder, LEE))
+    await listeners_done()
+    assert replies_to(recorder, LEE)
     await sender.slash_command("help")  # a later request: the refused one has finished by its reply
-    await until(lambda: len(replies_to(recorder, DANA)) >= 3)
+    await listeners_done()
+    assert len(replies_to(recorder, DANA)) >= 3
     assert (len(published(recorder, DANA)), len(published(recorder, SAM))) == (2, 2)

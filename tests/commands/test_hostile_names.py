@@ -370,6 +370,7 @@ EXEMPT = {
     "message_blocks", "from_a_view", "from_a_message", "keep_message", "find_kept_message", "replace_view",
     "error_blocks",  # response_action errors: Slack shows them as plain text
     "option_text",  # option text: plain_text
+    "held_note",  # a channel id from the settings, written as a mention; no name goes in
 }
 
 

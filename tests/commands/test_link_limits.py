@@ -11,7 +11,7 @@ from bot.commands.ids import LinkActionId
 from bot.commands.relations_views import rows_block_id
 from bot.db.links import link_resource
 from bot.db.models import MarketplaceCompany, PsaService, ResourceLink
-from bot.sandbox.many_companies import insert_many_companies
+from tests.bolt_listeners import listeners_done
 from tests.commands.link_setup import (
     DANA,
     Modal,
@@ -21,8 +21,8 @@ from tests.commands.link_setup import (
     option_texts,
     slack,  # noqa: F401 - the fixture
     start_app,
-    until,
 )
+from tests.many_companies import insert_many_companies
 
 COMPANIES = 5000
 LONG_NAME = "Wolfeschlegelsteinhausenbergerdorff " * 6 + "Holdings Inc."
@@ -33,7 +33,7 @@ async def big(aiohttp_client, slack, tmp_path, database_url):  # noqa: F811
     recorder, _ = slack
     context, sender = await start_app(aiohttp_client, slack, tmp_path, database_url)
     async with context.sessions() as session:
-        many = await insert_many_companies(session=session, count=COMPANIES)
+        many = await insert_many_companies(session=session, count=COMPANIES, now=context.clock())
         session.add(MarketplaceCompany(marketplace="ingram", external_id="long", name=LONG_NAME[:255]))
         await session.commit()
     return recorder, context, sender, many
@@ -49,7 +49,8 @@ async def test_the_wizard_with_5000_companies(big):
     recorder, context, sender, many = big
     modal = Modal(recorder, sender)
     await sender.slash_command("link")
-    await until(lambda: modal.is_open, what="the modal")
+    await listeners_done()
+    assert modal.is_open
 
     for typed in ("", "a", "acme", "wolfeschlegel", many.marketplace_names[1234][:12]):
         assert_options_within_limits(await modal.options(LinkActionId.PICK_COMPANY, typed))
@@ -78,7 +79,8 @@ async def test_relations_and_unlink_with_5000_companies(big):
     recorder, context, sender, _ = big
     modal = Modal(recorder, sender)
     await sender.slash_command("relations")
-    await until(lambda: modal.is_open and modal.top["blocks"][0]["text"]["text"] != "Loading…", what="the rows")
+    await listeners_done()
+    assert modal.is_open and modal.top["blocks"][0]["text"]["text"] != "Loading…"
 
     header = modal.top["blocks"][0]["text"]["text"]
     assert "page 1 of" in header and int(header.split(" in all")[0].rsplit(" ", 1)[1]) > 4000
@@ -91,7 +93,8 @@ async def test_relations_and_unlink_with_5000_companies(big):
 
     await modal.submit({rows_block_id(0, page=1): [str(i) for i in range(10)],
                         rows_block_id(1, page=1): [str(i) for i in range(10, 20)]})
-    await until(lambda: recorder.ephemeral_messages(DANA), what="the summary")
+    await listeners_done()
+    assert recorder.ephemeral_messages(DANA)
     summary = recorder.ephemeral_messages(DANA)[0].message
     assert summary["text"] == "Set 20 of 20 relations."
     assert_valid_message(summary["blocks"])
@@ -106,7 +109,8 @@ async def test_relations_and_unlink_with_5000_companies(big):
         await session.commit()
     unlink = Modal(recorder, sender)
     await sender.slash_command("unlink")
-    await until(lambda: unlink.is_open and unlink.top["callback_id"] == "seats_unlink_pick", what="the modal")
+    await listeners_done()
+    assert unlink.is_open and unlink.top["callback_id"] == "seats_unlink_pick"
     everything = await unlink.options(LinkActionId.UNLINK_PICK)
     assert len(everything.json["options"]) == 100  # of 170: the first hundred by name, search for the rest
     for typed in ("microsoft", "exchange online", "allen"):

@@ -23,6 +23,7 @@ from bot.db.models import (
     ResourceLink,
 )
 from bot.services.link_choices import Level, Picks
+from tests.bolt_listeners import listeners_done
 from tests.commands.link_setup import (
     BILLING_CHANNEL,
     DANA,
@@ -38,7 +39,6 @@ from tests.commands.link_setup import (
     slack,  # noqa: F401 - the fixture
     small_world,
     start_app,
-    until,
     walk_to_price,
 )
 
@@ -60,7 +60,8 @@ async def test_options_put_the_likely_match_first_with_its_confidence(app):
     recorder, _, sender, world = app
     modal = Modal(recorder, sender)
     await sender.slash_command("link zenith")
-    await until(lambda: modal.is_open, what="the modal")
+    await listeners_done()
+    assert modal.is_open
 
     by_hint = await modal.options(LinkActionId.PICK_COMPANY)  # nothing typed: ranked by `[name]`
     assert option_texts(by_hint)[0].startswith("Zenith Labs LLC · ")
@@ -191,7 +192,8 @@ async def test_price_source_inputs_are_checked_per_field(app):
         setting = await session.scalar(select(PriceSourceSetting))
         assert (setting.kind, setting.markup_percent, setting.updated_by) == (
             PriceSourceKind.marketplace_cost_markup, Decimal("25"), DANA)
-    await until(lambda: messages_in(recorder, BILLING_CHANNEL), what="the result")
+    await listeners_done()
+    assert messages_in(recorder, BILLING_CHANNEL)
     text = messages_in(recorder, BILLING_CHANNEL)[0]["text"]
     assert text.startswith("Ingram Micro Cloud Marketplace 8 · Autotask 1 → not reconciled yet: "
                            "no marketplace and PSA chosen yet")
@@ -221,7 +223,8 @@ async def test_a_custom_cost_below_the_psa_cost_asks_first(app):
             Decimal("9.00"), Decimal("5.00"), True)
         actions = [e.action for e in await session.scalars(select(AuditEvent).where(AuditEvent.actor == DANA))]
         assert actions == ["link_company", "link_subscription", "link_resource", "set_price_source"]
-    await until(lambda: messages_in(recorder, BILLING_CHANNEL), what="the result")
+    await listeners_done()
+    assert messages_in(recorder, BILLING_CHANNEL)
     assert failed_calls(recorder) == []
 
 
@@ -238,7 +241,8 @@ async def test_someone_outside_the_billing_team_is_refused_before_any_modal(aioh
     reply = await sender.slash_command(subcommand, user_id=LEE, channel_id="C0GENERAL01")
 
     assert reply.status == 200
-    await until(lambda: ephemeral_texts(recorder, LEE), what="the refusal")
+    await listeners_done()
+    assert ephemeral_texts(recorder, LEE)
     refusal, = ephemeral_texts(recorder, LEE)
     assert refusal == f"Only the billing team can do that. Ask one of: <@{MORGAN}>, <!subteam^S0BILLING01>."
     assert recorder.calls("views.open") == []
@@ -300,9 +304,11 @@ async def test_a_retried_slash_command_opens_one_modal(app):
     again = await sender.redeliver(first, retry_num=1, retry_reason="http_timeout")
 
     assert (first.status, again.status) == (200, 200)
-    await until(lambda: recorder.calls("views.open"), what="the modal")
+    await listeners_done()
+    assert recorder.calls("views.open")
     await sender.slash_command("help")
-    await until(lambda: ephemeral_texts(recorder, DANA), what="help")
+    await listeners_done()
+    assert ephemeral_texts(recorder, DANA)
     assert len(recorder.calls("views.open")) == 1
     assert_valid_view(recorder.open_views(DANA)[0])
 
@@ -320,7 +326,8 @@ async def test_picking_writes_nothing(app):
 async def test_help_lists_the_link_family_and_stray_words_get_usage(app):
     recorder, _, sender, _ = app
     await sender.slash_command("help")
-    await until(lambda: ephemeral_texts(recorder, DANA), what="help")
+    await listeners_done()
+    assert ephemeral_texts(recorder, DANA)
     help_text = ephemeral_texts(recorder, DANA)[0]
     assert "/seats link [name] - link a marketplace resource" in help_text
     assert "/seats unlink - " in help_text and "/seats relations - " in help_text

@@ -4,16 +4,20 @@ one-time reconciliation through the real engine and the Autotask simulator, the 
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
 
 from bot.commands.ids import LinkActionId, LinkCallbackId
+from bot.db.app_settings import load_app_settings, save_app_settings
 from bot.db.audit import audit_events_for
 from bot.db.links import link_company, link_subscription
-from bot.db.models import ResourceLink
+from bot.db.models import PriceSourceKind, ResourceLink, Scope
+from bot.db.policies import set_approval_policy, set_price_source
 from bot.demo.workspace import open_workspace
 from bot.sandbox.app import Sandbox
+from tests.bolt_listeners import listeners_done
 from tests.commands.link_setup import (
     BILLING_CHANNEL,
     DANA,
@@ -27,12 +31,12 @@ from tests.commands.link_setup import (
     option_texts,
     slack,  # noqa: F401 - the fixture
     start_app,
-    until,
 )
 from tests.conftest import TEST_SECRET_KEY
 from tests.sync.engine_setup import pick_lines
 
 CONFIDENCE = re.compile(r" · \d{1,3}%")
+ALERTS_CHANNEL = "C0GENERAL01"  # a channel the bot is in, other than where the wizard runs
 
 
 @pytest.fixture
@@ -67,7 +71,8 @@ async def test_the_wizard_walks_every_level_and_posts_the_reconciliation(aiohttp
     # `[name]`: the modal opens at once, then the likely marketplace company is picked for the user
     reply = await sender.slash_command(f"link {rows.company}")
     assert reply.status == 200 and reply.body == ""
-    await until(lambda: recorder.calls("views.update"), what="the pre-picked company")
+    await listeners_done()
+    assert recorder.calls("views.update")
     assert [c.method for c in recorder.calls() if c.method.startswith("views.")] == ["views.open", "views.update"]
     assert modal.top["callback_id"] == LinkCallbackId.WIZARD
     assert modal.element(LinkActionId.PICK_COMPANY)["initial_option"]["value"] == str(rows.company_id)
@@ -97,7 +102,8 @@ async def test_the_wizard_walks_every_level_and_posts_the_reconciliation(aiohttp
 
     assert done.json == {"response_action": "clear"} and done.problems == []
     assert not modal.is_open
-    await until(lambda: messages_in(recorder, BILLING_CHANNEL), what="the reconciliation result")
+    await listeners_done()
+    assert messages_in(recorder, BILLING_CHANNEL)
     posted, = messages_in(recorder, BILLING_CHANNEL)
     assert posted["text"] == (f"Odin / CloudBlue BA 8 · Autotask 1 → posted +7 {rows.resource} for "
                               f"{rows.psa_company}.")
@@ -134,7 +140,8 @@ async def test_a_second_link_in_the_same_subscription_is_already_in_step(aiohttp
         await session.commit()
 
     await sender.slash_command("link")
-    await until(lambda: modal.is_open, what="the modal")
+    await listeners_done()
+    assert modal.is_open
     companies = await modal.options(LinkActionId.PICK_COMPANY, typed=rows.company)
     assert option_texts(companies)[0].startswith(rows.company)
     await modal.pick(LinkActionId.PICK_COMPANY, companies.json["options"][0])
@@ -149,7 +156,8 @@ async def test_a_second_link_in_the_same_subscription_is_already_in_step(aiohttp
                                                              rows.service))
     await modal.submit()
 
-    await until(lambda: messages_in(recorder, BILLING_CHANNEL), what="the reconciliation result")
+    await listeners_done()
+    assert messages_in(recorder, BILLING_CHANNEL)
     assert messages_in(recorder, BILLING_CHANNEL)[0]["text"] == (
         f"Odin / CloudBlue BA 8 · Autotask 8 → already in step: {rows.resource} for {rows.psa_company}.")
     assert workspace.line.writes() == []
@@ -167,7 +175,8 @@ async def test_a_psa_that_cannot_be_reached_is_said_in_plain_words(aiohttp_clien
     context.engine_source = demo_engine
     rows, modal = workspace.rows, Modal(recorder, sender)
     await sender.slash_command(f"link {rows.company}")
-    await until(lambda: recorder.calls("views.update"), what="the pre-picked company")
+    await listeners_done()
+    assert recorder.calls("views.update")
     for action_id, name in ((LinkActionId.PICK_PSA_COMPANY, rows.psa_company),
                             (LinkActionId.PICK_SUBSCRIPTION, rows.subscription),
                             (LinkActionId.PICK_CONTRACT, rows.contract), (LinkActionId.PICK_RESOURCE, rows.resource),
@@ -177,7 +186,8 @@ async def test_a_psa_that_cannot_be_reached_is_said_in_plain_words(aiohttp_clien
 
     await modal.submit()
 
-    await until(lambda: messages_in(recorder, BILLING_CHANNEL), what="the reconciliation result")
+    await listeners_done()
+    assert messages_in(recorder, BILLING_CHANNEL)
     text = messages_in(recorder, BILLING_CHANNEL)[0]["text"]
     assert text.startswith("Odin / CloudBlue BA 8 · Autotask 1 → not reconciled yet: "
                            "the PSA could not be read (")
@@ -185,3 +195,48 @@ async def test_a_psa_that_cannot_be_reached_is_said_in_plain_words(aiohttp_clien
     assert workspace.line.writes() == []
     async with workspace.sessions() as session:  # the relation is saved all the same
         assert await session.scalar(select(ResourceLink.id).where(ResourceLink.resource_id == rows.resource_id))
+
+
+async def test_under_the_default_policy_a_large_catch_up_is_held_and_the_result_says_why_and_where(
+        aiohttp_client, slack, tmp_path, database_url, workspace):  # noqa: F811
+    recorder, _ = slack
+    context, sender = await start_app(aiohttp_client, slack, tmp_path, database_url, clock=workspace.clock)
+
+    async def demo_engine():
+        return workspace.engine
+
+    context.engine_source = demo_engine
+    rows, modal = workspace.rows, Modal(recorder, sender)
+    workspace.line.set_market_total(108)
+    workspace.line.set_psa_units(0)
+    await workspace.engine.run_cycle(trigger="test", force_full=True)
+    async with workspace.sessions() as session:  # the policy a new install has, and a price worth holding
+        await set_approval_policy(session=session, scope=Scope.global_, actor="U1")
+        await set_price_source(session=session, scope=Scope.global_, kind=PriceSourceKind.custom,
+                               custom_price=Decimal("100"), custom_cost=Decimal("80"), actor="U1")
+        settings = await load_app_settings(session=session)
+        settings.alerts_channel = ALERTS_CHANNEL
+        await save_app_settings(session=session, settings=settings, actor="U1")
+        await session.commit()
+    await sender.slash_command(f"link {rows.company}")
+    await until(lambda: recorder.calls("views.update"), what="the pre-picked company")
+    for action_id, name in ((LinkActionId.PICK_PSA_COMPANY, rows.psa_company),
+                            (LinkActionId.PICK_SUBSCRIPTION, rows.subscription),
+                            (LinkActionId.PICK_CONTRACT, rows.contract), (LinkActionId.PICK_RESOURCE, rows.resource),
+                            (LinkActionId.PICK_SERVICE, rows.service)):
+        await modal.pick(action_id, option_named(await modal.options(action_id, name), name))
+
+    await modal.submit()
+
+    await until(lambda: messages_in(recorder, BILLING_CHANNEL) and messages_in(recorder, ALERTS_CHANNEL),
+                what="the reconciliation result and the held change")
+    result = messages_in(recorder, BILLING_CHANNEL)[0]
+    assert result["text"].startswith(f"Odin / CloudBlue BA 108 · Autotask 0 → +108 {rows.resource} for "
+                                     f"{rows.psa_company} waits for approval: a prorated ")
+    assert "over the 1,000.00 default limit" in result["text"] and "nothing is posted until" in result["text"]
+    assert f"<#{ALERTS_CHANNEL}>" in str(result["blocks"])  # where to approve it
+    held = messages_in(recorder, ALERTS_CHANNEL)[0]
+    assert "Approve" in str(held["blocks"]) and rows.resource in str(held["blocks"])
+    assert held["text"] == f"1 change for {rows.company} waits for approval"
+    assert workspace.line.writes() == [] and workspace.line.psa_units == 0
+    assert failed_calls(recorder) == []

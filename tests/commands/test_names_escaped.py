@@ -23,6 +23,7 @@ from bot.db.models import (
     Scope,
 )
 from bot.db.policies import set_price_source
+from tests.bolt_listeners import listeners_done
 from tests.commands.link_setup import (
     BILLING_CHANNEL,
     DANA,
@@ -34,7 +35,6 @@ from tests.commands.link_setup import (
     slack,  # noqa: F401 - the fixture
     small_world,
     start_app,
-    until,
 )
 from tests.commands.test_alerts import (
     failing,  # noqa: F401 - the fixture
@@ -73,7 +73,8 @@ async def test_the_link_result_in_the_channel_escapes_the_names(aiohttp_client, 
     context.engine_source = demo_engine
     rows, modal = workspace.rows, Modal(recorder, sender)
     await sender.slash_command(f"link {rows.company}")
-    await until(lambda: recorder.calls("views.update"), what="the pre-picked company")
+    await listeners_done()
+    assert recorder.calls("views.update")
     for action_id, name in ((LinkActionId.PICK_PSA_COMPANY, rows.psa_company),
                             (LinkActionId.PICK_SUBSCRIPTION, rows.subscription),
                             (LinkActionId.PICK_CONTRACT, rows.contract), (LinkActionId.PICK_RESOURCE, rows.resource),
@@ -85,7 +86,8 @@ async def test_the_link_result_in_the_channel_escapes_the_names(aiohttp_client, 
 
     await modal.submit()
 
-    await until(lambda: messages_in(recorder, BILLING_CHANNEL), what="the reconciliation result")
+    await listeners_done()
+    assert messages_in(recorder, BILLING_CHANNEL)
     posted, = messages_in(recorder, BILLING_CHANNEL)
     assert posted["text"].endswith(f"for {ESCAPED}."), posted["text"]
     assert ESCAPED in posted["blocks"][0]["text"]["text"]
@@ -107,7 +109,8 @@ async def test_unlink_and_the_wizard_escape_the_names(aiohttp_client, slack, tmp
     modal = Modal(recorder, sender)
 
     await sender.slash_command("unlink")
-    await until(lambda: modal.is_open, what="the modal")
+    await listeners_done()
+    assert modal.is_open
     option = (await modal.options(LinkActionId.UNLINK_PICK)).json["options"][0]
     assert HOSTILE in option["text"]["text"]  # plain_text: shown as typed, nothing to escape
     await modal.submit({LinkBlockId.UNLINK_PICK: option})
@@ -115,7 +118,8 @@ async def test_unlink_and_the_wizard_escape_the_names(aiohttp_client, slack, tmp
     no_raw_markup(modal.top["blocks"])
     await modal.submit()
 
-    await until(lambda: recorder.ephemeral_messages(DANA), what="the ephemeral done")
+    await listeners_done()
+    assert recorder.ephemeral_messages(DANA)
     done, = recorder.ephemeral_messages(DANA)
     assert ESCAPED in done.message["text"]
     no_raw_markup(done.message)
@@ -134,7 +138,8 @@ async def test_the_wizard_shows_names_escaped(aiohttp_client, slack, tmp_path, d
     modal = Modal(recorder, sender)
 
     await sender.slash_command(f"link Acme Mfg. {HOSTILE}")
-    await until(lambda: recorder.calls("views.update"), what="the pre-picked company")
+    await listeners_done()
+    assert recorder.calls("views.update")
     assert f"looks like *Acme Mfg. {ESCAPED}*" in modal.texts(), modal.texts()
     for action_id, name in ((LinkActionId.PICK_PSA_COMPANY, "Acme Co."),
                             (LinkActionId.PICK_SUBSCRIPTION, "Microsoft 365"),
@@ -233,7 +238,8 @@ async def test_the_sync_summary_of_a_customer_named_like_markup_pings_no_one(aio
 
     await sender.slash_command("sync --dry-run")
 
-    await until(lambda: messages_in(recorder, BILLING_CHANNEL), what="the summary")
+    await listeners_done()
+    assert messages_in(recorder, BILLING_CHANNEL)
     posted, = messages_in(recorder, BILLING_CHANNEL)
     changes = next(b for b in posted["blocks"] if b.get("block_id") == BlockId.SYNC_CHANGES)
     assert customer.name in changes["text"]["text"] and changes["text"]["type"] == "plain_text"  # shown as typed

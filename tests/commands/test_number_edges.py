@@ -9,6 +9,7 @@ from sqlalchemy import func, select, text
 
 from bot.commands.ids import ApprovalId, LinkActionId, LinkBlockId
 from bot.db.models import Adjustment, AuditEvent, PriceSourceKind, PriceSourceSetting, ResourceLink, SyncPolicy
+from tests.bolt_listeners import listeners_done
 from tests.commands.link_setup import (  # noqa: F401 - the slack fixture
     BILLING_CHANNEL,
     Modal,
@@ -17,7 +18,6 @@ from tests.commands.link_setup import (  # noqa: F401 - the slack fixture
     slack,
     small_world,
     start_app,
-    until,
     walk_to_price,
 )
 from tests.commands.test_approvals import held, post_groups, started
@@ -136,7 +136,8 @@ async def open_edit(recorder, sender, context, workspace):
     first, _ = await held(workspace)
     kept, = await post_groups(context)
     await sender.block_actions(f"{ApprovalId.EDIT}:{first.id}", message=kept.ts)
-    await until(lambda: recorder.open_views(DANA))
+    await listeners_done()
+    assert recorder.open_views(DANA)
     return first, recorder.open_views(DANA)[0]
 
 
@@ -208,7 +209,8 @@ async def test_the_wizard_says_when_the_change_cannot_be_computed(aiohttp_client
     context.engine_source = demo_engine
     rows, modal = workspace.rows, Modal(recorder, sender)
     await sender.slash_command("link")
-    await until(lambda: modal.is_open, what="the modal")
+    await listeners_done()
+    assert modal.is_open
     for action, typed, name in ((LinkActionId.PICK_COMPANY, rows.company, rows.company),
                                 (LinkActionId.PICK_PSA_COMPANY, rows.psa_company, rows.psa_company),
                                 (LinkActionId.PICK_SUBSCRIPTION, "", rows.subscription),
@@ -221,7 +223,8 @@ async def test_the_wizard_says_when_the_change_cannot_be_computed(aiohttp_client
                                LinkBlockId.CUSTOM_PRICE: "9999999999.99"})
 
     assert done.json == {"response_action": "clear"}
-    await until(lambda: messages_in(recorder, BILLING_CHANNEL), what="the reconciliation result")
+    await listeners_done()
+    assert messages_in(recorder, BILLING_CHANNEL)
     posted, = messages_in(recorder, BILLING_CHANNEL)
     assert posted["text"].startswith(f"Odin / CloudBlue BA 8 · Autotask 1 → nothing posted for "
                                      f"{rows.resource} for {rows.psa_company}: the prorated amount must be below "

@@ -10,6 +10,7 @@ import pytest
 
 from bot.commands.ids import ConfigId, LinkActionId, LinkBlockId, PolicyId
 from bot.commands.relations_views import CURRENT
+from tests.bolt_listeners import listeners_done
 from tests.commands import test_config as config_harness
 from tests.commands.link_setup import (
     BILLING_CHANNEL,
@@ -19,7 +20,6 @@ from tests.commands.link_setup import (
     slack,  # noqa: F401 - the fixture
     small_world,
     start_app,
-    until,
 )
 
 HUGE = "12345678901234567890123"  # 23 digits
@@ -54,7 +54,8 @@ async def test_an_approval_button_with_an_id_out_of_range_is_answered(app, caplo
     reply = await sender.block_actions(f"{action}:1", message=ts, value=value)
 
     assert reply.status == 200
-    await until(lambda: ephemeral_texts(recorder, DANA), what="the answer")
+    await listeners_done()
+    assert ephemeral_texts(recorder, DANA)
     assert ephemeral_texts(recorder, DANA) == [answer]
     assert exceptions_logged(caplog) == []
 
@@ -64,7 +65,8 @@ async def test_the_unlink_dialog_refuses_a_relation_id_out_of_range(app, caplog,
     recorder, _, sender, _ = app
     modal = Modal(recorder, sender)
     await sender.slash_command("unlink")
-    await until(lambda: modal.is_open, what="the modal")
+    await listeners_done()
+    assert modal.is_open
 
     reply = await modal.submit({LinkBlockId.UNLINK_PICK: option(value)})
 
@@ -78,7 +80,8 @@ async def test_a_wizard_pick_out_of_range_is_no_pick(app, caplog, value):
     recorder, _, sender, _ = app
     modal = Modal(recorder, sender)
     await sender.slash_command("link")
-    await until(lambda: modal.is_open, what="the modal")
+    await listeners_done()
+    assert modal.is_open
 
     await modal.pick(LinkActionId.PICK_COMPANY, option(value))
 
@@ -90,7 +93,8 @@ async def test_a_pager_value_out_of_range_keeps_the_page(app, caplog):
     recorder, _, sender, _ = app
     modal = Modal(recorder, sender)
     await sender.slash_command("relations")
-    await until(lambda: modal.is_open and modal.top["blocks"][0]["text"]["text"] != "Loading…", what="the rows")
+    await listeners_done()
+    assert modal.is_open and modal.top["blocks"][0]["text"]["text"] != "Loading…"
     await modal.click(LinkActionId.RELATIONS_MODE, value=CURRENT)  # the mode that pages with an SQL offset
 
     await modal.click(LinkActionId.RELATIONS_NEXT, value=HUGE)
@@ -104,14 +108,15 @@ async def test_a_policy_company_pick_out_of_range_is_ignored(app, caplog, value)
     recorder, _, sender, _ = app
     modal = Modal(recorder, sender)
     await sender.slash_command("policy acme mfg")  # opens at the company scope, with the company picker
-    await until(lambda: modal.is_open and modal.has(PolicyId.COMPANY), what="the modal")
+    await listeners_done()
+    assert modal.is_open and modal.has(PolicyId.COMPANY)
     shown = modal.top["hash"]
 
     reply = await sender.block_actions(PolicyId.COMPANY, view=modal.top["id"], selected_option=option(value))
 
     assert reply.status == 200
-    await until(lambda: any("a policy modal pick with an unknown value" in r.getMessage() for r in caplog.records),
-                what="the refusal")
+    await listeners_done()
+    assert any("a policy modal pick with an unknown value" in r.getMessage() for r in caplog.records)
     assert modal.top["hash"] == shown  # nothing re-rendered: the pick was not one the modal offered
     assert exceptions_logged(caplog) == []
 

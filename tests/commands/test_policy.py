@@ -27,7 +27,9 @@ from bot.db.models import (
     SyncPolicy,
 )
 from bot.demo.workspace import open_workspace
+from bot.domain.approval_policy import NO_AMOUNT_LIMIT
 from bot.sandbox.app import Sandbox
+from tests.bolt_listeners import listeners_done
 from tests.commands.link_setup import (  # noqa: F401 - the slack fixture
     DANA,
     LEE,
@@ -41,7 +43,6 @@ from tests.commands.link_setup import (  # noqa: F401 - the slack fixture
     slack,
     small_world,
     start_app,
-    until,
 )
 from tests.conftest import TEST_SECRET_KEY
 from tests.sync.engine_setup import link_line, pick_lines
@@ -55,7 +56,8 @@ async def opened(modal: Modal, sender, text: str = "policy", user: str = DANA) -
     before = len(modal.recorder.calls("views.open"))
     reply = await sender.slash_command(text, user_id=user)
     assert reply.status == 200 and reply.body == ""
-    await until(lambda: len(modal.recorder.calls("views.open")) > before, what="views.open")
+    await listeners_done()
+    assert len(modal.recorder.calls("views.open")) > before
     assert modal.recorder.calls("views.open")[-1].ok, failed_calls(modal.recorder)
     assert_valid_view(modal.top)
     return modal.top
@@ -221,7 +223,8 @@ async def test_someone_outside_the_billing_team_is_refused(aiohttp_client, slack
 
     reply = await sender.slash_command("policy", user_id=LEE)
     assert reply.status == 200
-    await until(lambda: ephemeral_texts(recorder, LEE))
+    await listeners_done()
+    assert ephemeral_texts(recorder, LEE)
     assert ephemeral_texts(recorder, LEE) == ["Only the billing team can do that. Ask one of: <@U0DANA0001>."]
     assert recorder.calls("views.open") == []
 
@@ -338,3 +341,21 @@ def mrkdwn_texts(node) -> list[str]:
     if isinstance(node, list):
         return [t for value in node for t in mrkdwn_texts(value)]
     return []
+
+
+async def test_the_amount_limit_has_a_default_and_none_lifts_it(aiohttp_client, slack, tmp_path,  # noqa: F811
+                                                                database_url):
+    recorder, _ = slack
+    context, sender = await start_app(aiohttp_client, slack, tmp_path, database_url)
+    await small_world(context.sessions)
+    modal = Modal(recorder, sender)
+
+    view = await opened(modal, sender)
+    assert hint(view, field("approval_max_amount", "global")) == "In force: 1,000.00 (the default)."
+    reply = await modal.submit({field("approval_max_amount", "global"): "none"})
+
+    assert reply.json["response_action"] == "update", reply.json
+    assert "Approval limit: prorated amount: no limit (set here)" in saved_text(modal)
+    assert (await policies(context))["global"].approval_max_amount == NO_AMOUNT_LIMIT
+    view = await opened(modal, sender)
+    assert hint(view, field("approval_max_amount", "global")) == "In force: no limit (set here)."

@@ -13,7 +13,7 @@ from bot.commands.relations_views import CURRENT, rows_block_id
 from bot.db.audit import audit_events_for
 from bot.db.links import link_resource, unlink_resource
 from bot.db.models import ResourceLink
-from bot.sandbox.many_companies import insert_many_companies
+from tests.bolt_listeners import listeners_done
 from tests.commands.link_setup import (
     DANA,
     Modal,
@@ -22,9 +22,9 @@ from tests.commands.link_setup import (
     failed_calls,
     slack,  # noqa: F401 - the fixture
     start_app,
-    until,
 )
 from tests.commands.test_link_wizard import workspace  # noqa: F401 - the fixture
+from tests.many_companies import insert_many_companies
 
 SCORE = re.compile(r" · (\d{1,3})%$")
 
@@ -34,7 +34,7 @@ async def app(aiohttp_client, slack, tmp_path, database_url):  # noqa: F811
     recorder, _ = slack
     context, sender = await start_app(aiohttp_client, slack, tmp_path, database_url)
     async with context.sessions() as session:
-        await insert_many_companies(session=session, count=45)
+        await insert_many_companies(session=session, count=45, now=context.clock())
     return recorder, context, sender
 
 
@@ -49,11 +49,13 @@ def page_rows(modal: Modal, context) -> list:
 
 async def opened(modal: Modal, sender) -> None:
     await sender.slash_command("relations")
-    await until(lambda: modal.is_open and modal.top["blocks"][0]["text"]["text"] != "Loading…", what="the rows")
+    await listeners_done()
+    assert modal.is_open and modal.top["blocks"][0]["text"]["text"] != "Loading…"
 
 
 async def summaries(recorder, user: str) -> list[dict]:
-    await until(lambda: recorder.ephemeral_messages(user), what="the summary")
+    await listeners_done()
+    assert recorder.ephemeral_messages(user)
     return [m.message for m in recorder.ephemeral_messages(user)]
 
 

@@ -11,6 +11,7 @@ from bot.commands.ids import ReportId
 from bot.db.app_settings import AppSettings, save_app_settings
 from bot.db.models import MarketplaceCompany
 from bot.sandbox.slack_blocks import validate_message_blocks
+from tests.bolt_listeners import listeners_done
 from tests.commands.test_seats_command import (  # noqa: F401 - the slack fixture
     BILLING_CHANNEL,
     DANA,
@@ -18,7 +19,6 @@ from tests.commands.test_seats_command import (  # noqa: F401 - the slack fixtur
     assert_all_calls_ok,
     slack,
     start_app,
-    until,
 )
 from tests.db.factories import marketplace_resource
 from tests.reports.dataset import build_dataset
@@ -66,17 +66,18 @@ async def test_the_summary_is_posted_in_the_channel_with_links_the_app_serves(ai
     reply = await sender.slash_command("report unlinked")
 
     assert reply.status == 200 and not reply.body  # a bare ack; the summary follows
-    await until(lambda: posted(recorder))
+    await listeners_done()
+    assert posted(recorder)
     message = posted(recorder)[0]
     assert message["channel"] == BILLING_CHANNEL
-    assert message["text"] == "Resources not linked: 3 rows, 3 customers, 7 licences not linked"
+    assert message["text"] == "Resources not linked: 3 rows, 3 customers, 7 seats not linked"
     assert validate_message_blocks(message["blocks"]) == []
     text = sections(message["blocks"])
-    assert "*3* rows · *3* customers · *7* licences not linked" in text[ReportId.COUNTS_BLOCK]
+    assert "*3* rows · *3* customers · *7* seats not linked" in text[ReportId.COUNTS_BLOCK]
     assert "*Acme Mfg. Inc.* · " in text[ReportId.ROWS_BLOCK] and "Teams Essentials · total 4" in text[
         ReportId.ROWS_BLOCK]
     customers = text[ReportId.CUSTOMERS_BLOCK].splitlines()
-    assert customers[0] == "*Licences not linked per customer*"
+    assert customers[0] == "*Seats not linked per customer*"
     assert customers[1:] == ["• Acme Mfg. Inc.: *4*", '• =HYPERLINK("http://x"): *2*',
                              "• &lt;!channel&gt; &amp; Sons: *1*"]
     assert "<!channel>" not in str(message["blocks"])  # a company's name never pings anyone
@@ -105,12 +106,13 @@ async def test_filters_narrow_the_summary_and_travel_in_the_links(aiohttp_client
     await sender.slash_command(  # Slack's smart quotes, as the desktop app types them
         "report adjustments date_from=2026-03-01 date_to=2026-03-10 company=\u201cAcme Mfg\u201d")
 
-    await until(lambda: posted(recorder))
+    await listeners_done()
+    assert posted(recorder)
     message = posted(recorder)[0]
     text = sections(message["blocks"])
-    assert text[ReportId.COUNTS_BLOCK].startswith("*1* rows · *1* customers · *1* net change")
+    assert text[ReportId.COUNTS_BLOCK].startswith("*1* row · *1* customer · *1* seat, net change")
     assert "Filters: `date_from=2026-03-01` `date_to=2026-03-10` `company=Acme Mfg`" in text[ReportId.COUNTS_BLOCK]
-    assert "units before 4 · units after 5 · 2026-03-08" in text[ReportId.ROWS_BLOCK]
+    assert "units before 4 · units after 5 · seats · 2026-03-08" in text[ReportId.ROWS_BLOCK]
     urls = link_buttons(message["blocks"])
     response = await fetch(sender, urls[ReportId.LINK_CSV])
     assert response.status == 200
@@ -122,9 +124,10 @@ async def test_unbilled_shows_its_totals(aiohttp_client, slack, tmp_path, databa
     recorder, _ = slack
     _, sender = await start(aiohttp_client, slack, tmp_path, database_url)
     await sender.slash_command("report unbilled")
-    await until(lambda: posted(recorder))
+    await listeners_done()
+    assert posted(recorder)
     counts = sections(posted(recorder)[0]["blocks"])[ReportId.COUNTS_BLOCK]
-    assert "*3* customers" in counts and "Totals: unlinked seats *7*" in counts and "drifted seats *3*" in counts
+    assert "*3* customers" in counts and "Totals (seats): not linked *7*" in counts and "short in the psa *3*" in counts
 
 
 async def test_a_bad_name_or_filter_gets_the_usage_and_posts_nothing(aiohttp_client, slack, tmp_path,  # noqa: F811
@@ -159,7 +162,8 @@ async def test_a_filter_the_report_cannot_take_is_explained_after_the_ack(aiohtt
     reply = await sender.slash_command("report unlinked date_from=2026-03-01", user_id=DANA)
 
     assert reply.status == 200
-    await until(lambda: recorder.ephemeral_messages(DANA))
+    await listeners_done()
+    assert recorder.ephemeral_messages(DANA)
     answer = recorder.ephemeral_messages(DANA)[0].message["text"]
     assert answer.startswith("The unlinked report is not a log and has no date range.")
     assert "Usage:" in answer and posted(recorder) == []
@@ -176,9 +180,10 @@ async def test_outside_the_channel_the_summary_comes_ephemerally_and_anyone_may_
 
     await sender.slash_command("report failures date_from=2026-03-01", user_id=LEE, channel_id=NOT_A_MEMBER)
 
-    await until(lambda: recorder.ephemeral_messages(LEE))
+    await listeners_done()
+    assert recorder.ephemeral_messages(LEE)
     message = recorder.ephemeral_messages(LEE)[0].message
-    assert message["text"].startswith("Failed adjustments: 1 rows")
+    assert message["text"].startswith("Failed adjustments: 1 row,")
     assert "contract is inactive" in sections(message["blocks"])[ReportId.ROWS_BLOCK]
     assert "work until" in str(message["blocks"])
     assert [c.error for c in recorder.calls("chat.postMessage")] == ["not_in_channel"]

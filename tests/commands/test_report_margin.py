@@ -13,6 +13,7 @@ from bot.db.links import link_resource
 from bot.db.models import Scope
 from bot.db.policies import set_min_margin_percent
 from bot.sandbox.slack_blocks import validate_message_blocks
+from tests.bolt_listeners import listeners_done
 from tests.commands.link_setup import (  # noqa: F401 - the slack fixture
     BILLING_CHANNEL,
     DANA,
@@ -20,7 +21,6 @@ from tests.commands.link_setup import (  # noqa: F401 - the slack fixture
     slack,
     small_world,
     start_app,
-    until,
 )
 
 PUBLIC_URL = "https://seatsync.example.com"
@@ -45,14 +45,15 @@ async def test_the_margin_report_lists_each_link_with_its_verdict_and_links_to_i
     reply = await sender.slash_command("report margin")
 
     assert reply.status == 200 and not reply.body
-    await until(lambda: posted(recorder))
+    await listeners_done()
+    assert posted(recorder)
     message, = posted(recorder)
     assert message["channel"] == BILLING_CHANNEL
-    assert message["text"] == "Margin of linked resources: 2 rows, 1 customers, 11 seats judged"
+    assert message["text"] == "Margin of linked resources: 2 rows, 1 customer, 11 seats judged"
     assert validate_message_blocks(message["blocks"]) == []
     rows = next(b for b in message["blocks"] if b.get("block_id") == ReportId.ROWS_BLOCK)["text"]["text"]
-    assert "Exchange Online (Plan 1) · marketplace cost 6.40 · billed price 9.50 · margin % 32.60 · below_minimum" \
-        in rows, rows
+    assert ("Exchange Online (Plan 1) · marketplace cost 6.40 · billed price 9.50 · margin % 32.60 · "
+            "below the minimum margin") in rows, rows
     assert "Microsoft Teams Essentials · marketplace cost 3.00 · billed price 5.00 · margin % 40.00 · ok" in rows
     links = next(b for b in message["blocks"] if b.get("block_id") == ReportId.LINKS_BLOCK)
     csv_url = next(e["url"] for e in links["elements"] if e["action_id"] == ReportId.LINK_CSV)
@@ -60,13 +61,14 @@ async def test_the_margin_report_lists_each_link_with_its_verdict_and_links_to_i
     served = await sender._client.get(f"{parts.path}?{parts.query}")
     assert served.status == 200
     table = list(csv.DictReader(io.StringIO((await served.read()).decode("utf-8-sig"))))
-    assert [(r["Resource"], r["Status"]) for r in table] == [("Exchange Online (Plan 1)", "below_minimum"),
+    assert [(r["Resource"], r["Status"]) for r in table] == [("Exchange Online (Plan 1)", "below the minimum margin"),
                                                              ("Microsoft Teams Essentials", "ok")]
 
     filtered = await sender.slash_command("report margin status=below_minimum")
     assert filtered.status == 200
-    await until(lambda: len(posted(recorder)) == 2)
-    assert posted(recorder)[1]["text"].startswith("Margin of linked resources: 1 rows")
+    await listeners_done()
+    assert len(posted(recorder)) == 2
+    assert posted(recorder)[1]["text"].startswith("Margin of linked resources: 1 row,")
     assert failed_calls(recorder) == []
 
 
@@ -81,6 +83,7 @@ async def test_usage_names_the_margin_report_and_its_bad_filters_are_explained(
 
     dated = await sender.slash_command("report margin date_from=2026-01-01")
     assert dated.status == 200
-    await until(lambda: recorder.ephemeral_messages(DANA))
+    await listeners_done()
+    assert recorder.ephemeral_messages(DANA)
     assert "has no date range" in recorder.ephemeral_messages(DANA)[0].message["text"]
     assert posted(recorder) == []

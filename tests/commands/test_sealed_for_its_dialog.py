@@ -12,10 +12,11 @@ from bot.commands.ids import ApprovalId, ConfigId, SealedFor
 from bot.commands.modal_state import seal_state
 from bot.db.app_settings import load_app_settings
 from bot.db.models import AdjustmentStatus
+from tests.bolt_listeners import listeners_done
 from tests.commands import test_config as config_harness
 from tests.commands.test_approvals import held, post_groups, started
 from tests.commands.test_approvals import workspace as approval_workspace  # noqa: F401 - the fixture
-from tests.commands.test_seats_command import DANA, SAM, slack, start_app, until  # noqa: F401 - the fixture
+from tests.commands.test_seats_command import DANA, SAM, slack, start_app  # noqa: F401 - the fixture
 
 
 @pytest.mark.parametrize("sealed_for, payload", [
@@ -58,7 +59,8 @@ async def test_the_reject_dialog_refuses_the_edit_dialogs_metadata(aiohttp_clien
     first, _ = await held(approval_workspace)
     kept, = await post_groups(context)
     await sender.block_actions(f"{ApprovalId.REJECT}:{first.id}", message=kept.ts, user_id=SAM)
-    await until(lambda: recorder.open_views(SAM))
+    await listeners_done()
+    assert recorder.open_views(SAM)
     modal = recorder.open_views(SAM)[0]
     recorder.views[modal["id"]].body["private_metadata"] = seal_state(context, SealedFor.APPROVAL_EDIT,
                                                                       {"id": first.id})

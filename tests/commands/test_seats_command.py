@@ -16,6 +16,7 @@ from bot.sandbox.app import Sandbox
 from bot.sandbox.slack import SlackRecorder, create_slack_app
 from bot.sandbox.slack_blocks import validate_message_blocks
 from bot.sandbox.slack_requests import SlackRequestSender
+from tests.bolt_listeners import listeners_done
 from tests.conftest import PINNED_NOW, TEST_SECRET_KEY, make_env
 from tests.sync.engine_setup import link_line, pick_lines
 from web.app import create_app
@@ -51,15 +52,6 @@ async def start_app(aiohttp_client, slack, tmp_path, database_url, *, clock: Clo
     return context, sender
 
 
-async def until(predicate) -> None:
-    """Wait for what a listener does after its ack."""
-    for _ in range(1000):
-        if predicate():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("timed out waiting for the listener's follow-up work")
-
-
 def replies_to(recorder: SlackRecorder, user_id: str) -> list[str]:
     return [m.message.get("text", "") for m in recorder.ephemeral_messages(user_id)]
 
@@ -76,7 +68,8 @@ async def test_help_lists_the_commands_with_buttons(aiohttp_client, slack, tmp_p
     reply = await sender.slash_command("help")
 
     assert reply.status == 200
-    await until(lambda: recorder.ephemeral_messages(DANA))
+    await listeners_done()
+    assert recorder.ephemeral_messages(DANA)
     message = recorder.ephemeral_messages(DANA)[0].message
     assert "/seats sync" in message["text"]
     action_ids = [e["action_id"] for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]]
@@ -97,7 +90,8 @@ async def test_empty_text_is_help_and_unknown_subcommand_gets_usage(aiohttp_clie
     assert "Usage:" in bad_flag.json["text"]
 
     await sender.slash_command("")
-    await until(lambda: recorder.ephemeral_messages(DANA))
+    await listeners_done()
+    assert recorder.ephemeral_messages(DANA)
     assert recorder.calls("chat.postMessage") == []
 
 
@@ -120,7 +114,8 @@ async def test_someone_outside_the_billing_team_is_refused_with_who_can(aiohttp_
     reply = await sender.slash_command("sync", user_id=LEE, channel_id="C0GENERAL01")
 
     assert reply.status == 200
-    await until(lambda: replies_to(recorder, LEE))
+    await listeners_done()
+    assert replies_to(recorder, LEE)
     refusal = replies_to(recorder, LEE)[0]
     assert refusal.startswith("Only the billing team can do that")
     assert "<@U0MORGAN04>" in refusal and "<!subteam^S0BILLING01>" in refusal
@@ -136,7 +131,8 @@ async def test_group_members_may_sync_but_an_unconfigured_engine_says_why(aiohtt
 
     await sender.slash_command("sync", user_id=SAM)
 
-    await until(lambda: len(replies_to(recorder, SAM)) == 2)
+    await listeners_done()
+    assert len(replies_to(recorder, SAM)) == 2
     assert replies_to(recorder, SAM)[0] == "Syncing…"
     assert replies_to(recorder, SAM)[1].startswith("Sync cannot run yet: no marketplace and PSA chosen yet")
     assert_all_calls_ok(recorder)
@@ -179,10 +175,11 @@ async def test_dry_run_shows_the_change_and_writes_nothing(aiohttp_client, slack
     reply = await sender.slash_command("sync --dry-run")
 
     assert reply.status == 200
-    await until(lambda: summaries(recorder))
+    await listeners_done()
+    assert summaries(recorder)
     posted = summaries(recorder)[0]
     assert posted["channel"] == BILLING_CHANNEL
-    assert "Dry run" in posted["text"] and "1 changes" in posted["text"]
+    assert "Dry run" in posted["text"] and "1 change" in posted["text"]
     body = "\n".join(b["text"]["text"] for b in posted["blocks"] if b["type"] == "section")
     assert "1 -> 8 (+7)" in body and "Nothing was written to the PSA." in body
     assert validate_message_blocks(posted["blocks"]) == []
@@ -200,9 +197,11 @@ async def test_sync_posts_the_change_once_even_when_slack_retries(aiohttp_client
     retried = await sender.redeliver(first, retry_num=1, retry_reason="http_timeout")
 
     assert (first.status, retried.status) == (200, 200)
-    await until(lambda: summaries(recorder))
+    await listeners_done()
+    assert summaries(recorder)
     await sender.slash_command("help", user_id=SAM)  # a later request: the retry's work would have shown by then
-    await until(lambda: any("SeatSync commands" in text for text in replies_to(recorder, SAM)))
+    await listeners_done()
+    assert any("SeatSync commands" in text for text in replies_to(recorder, SAM))
     assert len(summaries(recorder)) == 1
     assert "Sync #" in summaries(recorder)[0]["text"]
     assert workspace.line.psa_units == 8
@@ -217,13 +216,15 @@ async def test_the_help_buttons_run_a_dry_run(aiohttp_client, slack, tmp_path, d
     recorder, _ = slack
     _, sender = await start_demo_app(aiohttp_client, slack, tmp_path, database_url, workspace)
     await sender.slash_command("help")
-    await until(lambda: recorder.ephemeral_messages(DANA))
+    await listeners_done()
+    assert recorder.ephemeral_messages(DANA)
     help_message = recorder.ephemeral_messages(DANA)[0].message
 
     reply = await sender.block_actions(ActionId.HELP_SYNC_DRY_RUN, message=help_message["ts"])
 
     assert reply.status == 200
-    await until(lambda: summaries(recorder))
+    await listeners_done()
+    assert summaries(recorder)
     assert "Dry run" in summaries(recorder)[0]["text"]
     assert workspace.line.psa_units == 1
     assert_all_calls_ok(recorder)
@@ -234,12 +235,14 @@ async def test_a_rate_limited_group_lookup_uses_the_members_last_read_and_still_
     recorder, _ = slack
     _, sender = await start_app(aiohttp_client, slack, tmp_path, database_url, SEATSYNC_BILLING_TEAM="S0BILLING01")
     await sender.slash_command("sync", user_id=SAM)
-    await until(lambda: len(replies_to(recorder, SAM)) == 2)
+    await listeners_done()
+    assert len(replies_to(recorder, SAM)) == 2
     recorder.limiter.limits.per_minute["usergroups.users.list"] = 1  # the next lookup gets 429, Retry-After ~60 s
 
     started = asyncio.get_running_loop().time()
     await sender.slash_command("sync", user_id=SAM)
-    await until(lambda: len(replies_to(recorder, SAM)) == 4)
+    await listeners_done()
+    assert len(replies_to(recorder, SAM)) == 4
     took = asyncio.get_running_loop().time() - started
 
     assert replies_to(recorder, SAM)[2] == "Syncing…"  # still a member, from the members read a moment ago

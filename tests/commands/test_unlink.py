@@ -12,6 +12,7 @@ from bot.commands.modal_state import TAMPERED
 from bot.db.app_settings import AppSettings, save_app_settings
 from bot.db.links import link_resource, unlink_resource
 from bot.db.models import Adjustment, AdjustmentStatus, AdjustmentTrigger, AuditEvent, ResourceLink
+from tests.bolt_listeners import listeners_done
 from tests.commands.link_setup import (
     BILLING_CHANNEL,
     DANA,
@@ -25,7 +26,6 @@ from tests.commands.link_setup import (
     slack,  # noqa: F401 - the fixture
     small_world,
     start_app,
-    until,
     walk_to_price,
 )
 
@@ -60,7 +60,8 @@ async def test_pick_confirm_unlink_and_the_unsent_changes_are_cancelled(app):
     modal = Modal(recorder, sender)
 
     await sender.slash_command("unlink")
-    await until(lambda: modal.is_open, what="the modal")
+    await listeners_done()
+    assert modal.is_open
     assert option_texts(await modal.options(LinkActionId.UNLINK_PICK)) == [LABEL]
     typed = await modal.options(LinkActionId.UNLINK_PICK, "exchange")
     assert option_texts(typed)[0].startswith(LABEL[:40]) and option_texts(typed)[0].endswith("%")
@@ -74,7 +75,8 @@ async def test_pick_confirm_unlink_and_the_unsent_changes_are_cancelled(app):
     done = await modal.submit()
 
     assert done.json is None and not modal.is_open
-    await until(lambda: ephemeral_texts(recorder, DANA), what="the ephemeral done")
+    await listeners_done()
+    assert ephemeral_texts(recorder, DANA)
     assert ephemeral_texts(recorder, DANA) == [f"Unlinked {LABEL}. SeatSync no longer syncs it."]
     async with context.sessions() as session:
         assert list(await session.scalars(select(ResourceLink))) == []
@@ -94,7 +96,8 @@ async def test_a_relation_removed_meanwhile_is_said_plainly(app):
     link_id = await linked(context, world)
     modal = Modal(recorder, sender)
     await sender.slash_command("unlink")
-    await until(lambda: modal.is_open, what="the modal")
+    await listeners_done()
+    assert modal.is_open
     option = (await modal.options(LinkActionId.UNLINK_PICK)).json["options"][0]
     await modal.submit({LinkBlockId.UNLINK_PICK: option})
     async with context.sessions() as session:
@@ -113,7 +116,8 @@ async def test_an_option_value_that_is_no_relation_is_an_error_on_the_picker(app
     await linked(context, world)
     modal = Modal(recorder, sender)
     await sender.slash_command("unlink")
-    await until(lambda: modal.is_open, what="the modal")
+    await listeners_done()
+    assert modal.is_open
 
     reply = await modal.submit({LinkBlockId.UNLINK_PICK: {"text": {"type": "plain_text", "text": "x"},
                                                           "value": "999"}})
@@ -127,7 +131,8 @@ async def test_an_altered_confirmation_unlinks_nothing(app):
     await linked(context, world)
     modal = Modal(recorder, sender)
     await sender.slash_command("unlink")
-    await until(lambda: modal.is_open, what="the modal")
+    await listeners_done()
+    assert modal.is_open
     await modal.submit({LinkBlockId.UNLINK_PICK: (await modal.options(LinkActionId.UNLINK_PICK)).json["options"][0]})
     stored = recorder.views[modal.top["id"]]
     stored.body["private_metadata"] = stored.body["private_metadata"].replace(".", "x.", 1)
@@ -145,7 +150,8 @@ async def test_the_unlink_button_on_a_link_result(app):
     await sender.slash_command("link")
     await walk_to_price(modal, world)
     await modal.submit()
-    await until(lambda: messages_in(recorder, BILLING_CHANNEL), what="the link result")
+    await listeners_done()
+    assert messages_in(recorder, BILLING_CHANNEL)
     result_ts = recorder.channel_messages(BILLING_CHANNEL)[-1]["ts"]
     posted, = messages_in(recorder, BILLING_CHANNEL)
     assert_valid_message(posted["blocks"])
@@ -157,22 +163,26 @@ async def test_the_unlink_button_on_a_link_result(app):
         await session.commit()
 
     await sender.block_actions(LinkActionId.UNLINK_BUTTON, message=result_ts, user_id=LEE)
-    await until(lambda: ephemeral_texts(recorder, LEE), what="the refusal")
+    await listeners_done()
+    assert ephemeral_texts(recorder, LEE)
     assert ephemeral_texts(recorder, LEE) == [f"Only the billing team can do that. Ask one of: <@{DANA}>."]
 
     forged = button["value"].rpartition(".")[0] + "." + "0" * 32
     await sender.block_actions(LinkActionId.UNLINK_BUTTON, message=result_ts, value=forged, user_id=DANA)
-    await until(lambda: ephemeral_texts(recorder, DANA), what="the answer")
+    await listeners_done()
+    assert ephemeral_texts(recorder, DANA)
     assert ephemeral_texts(recorder, DANA)[-1] == "This button was altered, so nothing was unlinked."
     async with context.sessions() as session:
         link_id = await session.scalar(select(ResourceLink.id))
     assert link_id is not None
 
     await sender.block_actions(LinkActionId.UNLINK_BUTTON, message=result_ts, user_id=DANA)
-    await until(lambda: len(ephemeral_texts(recorder, DANA)) == 2, what="the answer")
+    await listeners_done()
+    assert len(ephemeral_texts(recorder, DANA)) == 2
     assert ephemeral_texts(recorder, DANA)[-1] == f"Unlinked {LABEL}. SeatSync no longer syncs it."
     await sender.block_actions(LinkActionId.UNLINK_BUTTON, message=result_ts, user_id=DANA)
-    await until(lambda: len(ephemeral_texts(recorder, DANA)) == 3, what="the answer")
+    await listeners_done()
+    assert len(ephemeral_texts(recorder, DANA)) == 3
     assert ephemeral_texts(recorder, DANA)[-1] == (
         f"Nothing was unlinked: there is no relation #{link_id} (it may have been removed already).")
     async with context.sessions() as session:

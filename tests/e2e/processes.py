@@ -31,6 +31,7 @@ from bot.db.migrate import upgrade
 from bot.db.models import DecreaseTiming, MarketplaceResource, MarketplaceSubscription, PsaService, Scope
 from bot.db.policies import set_approval_policy, set_decrease_timing
 from bot.demo.workspace import sandbox_connection
+from bot.domain.approval_policy import NO_AMOUNT_LIMIT
 from bot.keys import SecretBox
 from bot.sandbox.app import Sandbox
 from bot.sync.wiring import NotConfigured, build_engine
@@ -166,7 +167,7 @@ async def prepare_database(*, database_url: str, sandbox: SandboxProcess, market
                                                                           timezone="UTC"), actor="e2e")
             await set_decrease_timing(session=session, scope=Scope.global_, timing=DecreaseTiming.today, actor="e2e")
             await set_approval_policy(session=session, scope=Scope.global_, hold_committed_decreases=False,
-                                      actor="e2e")
+                                      max_amount=NO_AMOUNT_LIMIT, actor="e2e")  # nobody approves here
             await session.commit()
         engine = await build_engine(sessions=sessions, box=box, timeout=5.0,
                                     retry=RetryPolicy(max_attempts=8, max_total_s=30, base_delay_s=0.05))

@@ -1,5 +1,6 @@
-"""The judge of the end-to-end harnesses finds what it must: a repeated intent, a write nobody asked for (the stale
-target of issue 12), a write it cannot explain, a lost change, and records that disagree with the PSA."""
+"""The judge of the end-to-end harnesses finds what it must: a repeated intent, a write nobody asked for (a stale
+target, posted after the count moved back), a write it cannot explain, a lost change, and records that disagree
+with the PSA."""
 
 from __future__ import annotations
 

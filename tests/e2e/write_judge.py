@@ -12,7 +12,7 @@ Definitions, per linked service S fed by marketplace line L:
       process that sent W started: a process decides on what it read in its own life (every one here reads the
       marketplace before it posts), and a write may reach the PSA up to `grace` after its sender died, so t0 is the
       start of the earliest process alive in [t - grace, t]. A write planned before a kill and posted at its old
-      target after the count moved back is a duplicate by (b) — the stale target of issue 12.
+      target after the count moved back is a duplicate by (b): a stale target.
 - A write the judge **cannot explain**: to a service nobody linked; not following the previous write of S (b is
   not the units S had: someone else wrote S, or the log is wrong); without a key where every SeatSync write carries
   one (ConnectWise: the addition's description; an Autotask adjustment's key arrives with its note, which a kill

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from bot.reports.charts import OTHER_COLOUR, bar_chart, pie_chart, top_with_other
+from bot.reports.charts import LABEL_CHARS, OTHER_COLOUR, bar_chart, pie_chart, top_with_other
 
 SVG = "{http://www.w3.org/2000/svg}"
 SCRIPT_NAME = "<script>alert(1)</script>"
@@ -104,10 +104,10 @@ def test_bars_are_ranked_and_scaled_to_the_largest():
 
 
 def test_long_labels_are_shortened_on_the_chart_but_whole_in_the_tooltip():
-    label = "The Very Long Company Name Limited of Somewhere"
+    label = "The Very Long Company Name Limited of Somewhere Far Away"
     root = parse(bar_chart([(label, 1)], title="t"))
     shown = [e.text for e in root.iter(SVG + "text") if e.text and e.text.startswith("The Very")]
-    assert shown and shown[0].endswith("…") and len(shown[0]) <= 32
+    assert shown and shown[0].endswith("…") and len(shown[0]) <= LABEL_CHARS
     assert any(e.text == f"{label}: 1" for e in root.iter(SVG + "title"))
 
 

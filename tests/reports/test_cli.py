@@ -13,6 +13,7 @@ import re
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -20,6 +21,8 @@ import pytest
 from bot.__main__ import main
 from bot.clock import ManualClock
 from bot.db.app_settings import AppSettings, save_app_settings
+from bot.reports.catalogue import REPORTS, run_report
+from bot.reports.report import ReportFilters
 from bot.reports.signing import report_link_key, verify
 from tests.conftest import PINNED_NOW, TEST_SECRET_KEY
 from tests.reports.dataset import INJECTION, build_dataset
@@ -214,3 +217,33 @@ def test_a_reader_that_stops_reading_ends_the_command_quietly(cli_env, argv):
     finally:
         os.close(writer)
     assert (finished.returncode, finished.stderr.decode()) == (0, "")
+
+
+async def test_the_adjustments_report_takes_status_posted(dataset, capsysbinary):
+    code, out, err = await run_cli(capsysbinary, "report", "adjustments", "--filter", "status=posted",
+                                   "--filter", "date_from=2026-01-01", "--filter", "date_to=2026-03-10")
+    assert code == 0, err
+    assert len(csv_rows(out)) == 3  # the header and both posted adjustments
+
+
+def documented_statuses() -> dict[str, list[str]]:
+    """The README's list of what `status` takes per report: lines like "- `linked`: `drifted`, `in_step`"."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    section = readme.split("**Report statuses.**", 1)[1].split("\n\n", 1)[0]
+    found = {}
+    for line in section.splitlines():
+        match = re.match(r"- `([a-z-]+)`: (.+)$", line.strip())
+        if match:
+            found[match.group(1)] = re.findall(r"`([a-z_]+)`", match.group(2).split(" (")[0])
+    return found
+
+
+async def test_the_readme_says_which_statuses_each_report_takes(session, today):
+    documented = documented_statuses()
+    assert set(documented) == set(REPORTS)
+    for name, statuses in documented.items():
+        with pytest.raises(ValueError) as refused:
+            await run_report(name, session=session, filters=ReportFilters(status="no-such-status", today=today))
+        assert f"(known: {', '.join(statuses)})" in str(refused.value), name
+        for status in statuses:
+            await run_report(name, session=session, filters=ReportFilters(status=status, today=today))

@@ -1,6 +1,6 @@
 """The report page as rendered from real queries on the known dataset (the HTTP side: test_html_http.py)."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -55,7 +55,7 @@ async def test_the_table_has_every_column_and_row_with_numbers_marked_for_sortin
     headers = list(root.iter("th"))
     assert [text_of(h) for h in headers][:3] == ["Account ID", "Company", "Subscription ID"]
     assert [h.get("data-key") for h in headers][-4:] == ["included", "additional", "total", "linked"]
-    assert [h.get("data-searchable") is not None for h in headers] == [True] * 6 + [False] * 4
+    assert [h.get("data-searchable") is not None for h in headers] == [True] * 6 + [False] * 5  # Unit: words
     assert [row[5] for row in table_rows(root)] == ["Defender", "Teams Essentials", "Exchange Online (Plan 1)"]
     totals = [td for td in root.find(".//tbody").iter("td") if td.get("data-sort") is not None]
     assert {td.get("class") for td in totals} == {"num"} and len(totals) == 3 * 3
@@ -68,7 +68,7 @@ async def test_the_unbilled_page_has_its_totals_row(session):
     _, root = await page(session, "unbilled", sort="company")
     assert [row[1] for row in table_rows(root)] == [INJECTION, "Acme Mfg. Inc."]
     (totals,) = table_rows(root, "tfoot")
-    assert totals[1] == "Total" and totals[2] == "6" and totals[6].startswith("76.5")
+    assert totals[1:4] == ["Total", "seats", "6"] and totals[7:] == ["76.50", "USD"]
 
 
 async def test_a_large_report_is_capped_and_says_so_while_charts_count_every_row(session):
@@ -80,7 +80,7 @@ async def test_a_large_report_is_capped_and_says_so_while_charts_count_every_row
     assert notice.find("a").get("href") == LINKS.filtered_csv
     pie = next(e for e in root.iter("svg") if "pie" in e.get("class"))
     assert sum(int(s.get("data-value")) for s in pie.iter("path")) == 14  # 8 + 4 + 2, all three rows
-    assert text_of(root.find(".//span[@id='row-total']")) == "3"
+    assert text_of(root.find(".//span[@id='row-total']")) == "3 rows"
 
 
 async def test_export_links_are_the_ones_given_and_the_filter_box_knows_whether_to_carry_its_text(session):
@@ -129,3 +129,29 @@ async def test_every_report_page_marks_the_columns_its_filter_box_and_q_look_in(
     # while the `q` export link (the server's text filter) still found some
     _, root = await page(session, name)
     assert any(h.get("data-searchable") is not None for h in root.iter("th"))
+
+
+async def test_one_row_is_one_row(session):
+    await marketplace_resource(session, total=3, name="Teams Essentials")
+    await session.commit()
+
+    _, root = await page(session, "unlinked")
+
+    meta = " ".join(text_of(root.find(".//p[@class='meta']")).split())
+    assert "· 1 row ·" in meta and "1 rows" not in meta
+    assert text_of(root.find(".//span[@id='shown']")) == "1 shown"
+
+
+async def test_a_log_page_says_which_dates_it_shows_never_no_filters(session):
+    await build_dataset(session)
+
+    _, root = await page(session, "adjustments")
+    meta = " ".join(text_of(root.find(".//p[@class='meta']")).split())
+    assert "no filters" not in meta
+    assert "posted or effective 2026-02-08 to 2026-03-10 (the default: the last 30 days)" in meta
+
+    _, root = await page(session, "adjustments", filters=[("date_from", "2026-01-01")], date_from=date(2026, 1, 1))
+    meta = " ".join(text_of(root.find(".//p[@class='meta']")).split())
+    assert "posted or effective 2026-01-01 to 2026-03-10" in meta and "default" not in meta
+    _, root = await page(session, "linked")
+    assert "no filters" in " ".join(text_of(root.find(".//p[@class='meta']")).split())  # not a log: true

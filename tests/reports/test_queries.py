@@ -1,10 +1,12 @@
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import select
 
+from bot.db.models import Adjustment
 from bot.reports.catalogue import REPORTS, parse_filters, run_report
-from bot.reports.report import ReportFilters
+from bot.reports.report import DateRange, ReportFilters
 from tests.reports.dataset import INJECTION, TODAY, build_dataset
 
 
@@ -67,7 +69,7 @@ async def test_linked_shows_the_psa_side_drift_and_price_source(session):
     row = dict(zip(report.columns, found[0], strict=True))
     assert len(found) == 1
     assert (row["Marketplace total"], row["PSA units"], row["Drift"]) == (8, 5, 3)
-    assert row["Price source"] == "keep_psa" and row["Prorates"] == "PSA default" and row["Linked by"] == "U1"
+    assert row["Price source"] == "PSA price" and row["Prorates"] == "PSA default" and row["Linked by"] == "U1"
     assert len((await rows(session, "linked", status="drifted"))[1]) == 1
     assert (await rows(session, "linked", status="in_step"))[1] == []
 
@@ -88,9 +90,10 @@ async def test_unbilled_values_unlinked_and_drifted_seats_per_customer_with_tota
     report, found = await rows(session, "unbilled", sort="company")
     by_company = {row[1]: row for row in found}
     # Acme: Teams 4 unlinked at 8.00; Exchange 3 drifted at the PSA's 9.50
-    assert by_company["Acme Mfg. Inc."][2:] == (4, Decimal("32.00"), 3, Decimal("28.50"), Decimal("60.50"))
-    assert by_company[INJECTION][2:] == (2, Decimal("16.00"), 0, Decimal("0"), Decimal("16.00"))
-    assert report.totals == ("", "Total", 6, Decimal("48.00"), 3, Decimal("28.50"), Decimal("76.50"))
+    assert by_company["Acme Mfg. Inc."][2:] == ("seats", 4, Decimal("32.00"), 3, Decimal("28.50"), Decimal("60.50"),
+                                                "USD")
+    assert by_company[INJECTION][2:] == ("seats", 2, Decimal("16.00"), 0, Decimal("0"), Decimal("16.00"), "USD")
+    assert report.totals == ("", "Total", "seats", 6, Decimal("48.00"), 3, Decimal("28.50"), Decimal("76.50"), "USD")
     report, found = await rows(session, "unbilled", status="drifted")
     assert [row[1] for row in found] == ["Acme Mfg. Inc."]
     report, found = await rows(session, "unbilled", sort="amount", direction="desc")
@@ -129,9 +132,28 @@ async def test_unknown_or_unsupported_filters_are_clear_errors(session):
         parse_filters({"date_from": "yesterday"})
     with pytest.raises(ValueError, match="unknown status 'posted'"):
         await rows(session, "unlinked", status="posted")
-    with pytest.raises(ValueError, match="no status filter|known: none"):
-        await rows(session, "adjustments", status="posted")
+    with pytest.raises(ValueError, match=r"unknown status 'pending' for the adjustments report \(known: posted\)"):
+        await rows(session, "adjustments", status="pending")
     with pytest.raises(ValueError, match="not a log"):
         await rows(session, "linked", date_from=date(2026, 1, 1))
     assert parse_filters([("company", "Acme"), ("date_to", "2026-03-01")]) == ReportFilters(
         company="Acme", date_to=date(2026, 3, 1))
+
+
+async def test_an_adjustment_shows_in_the_period_it_was_posted_and_the_one_it_takes_effect(session):
+    """A decrease posted on 27 February that takes effect on 1 March belongs to both months' reports."""
+    await build_dataset(session)
+    later = await session.scalar(select(Adjustment).where(Adjustment.idempotency_key == "k-old"))
+    later.posted_at, later.effective_date = datetime(2026, 2, 27, 9, tzinfo=UTC), date(2026, 3, 1)
+    await session.commit()
+
+    february = await rows(session, "adjustments", date_from=date(2026, 2, 1), date_to=date(2026, 2, 28))
+    march = await rows(session, "adjustments", date_from=date(2026, 3, 1), date_to=date(2026, 3, 31))
+
+    assert column(*february, "By") == ["U7"]
+    assert column(*march, "By") == ["system", "U7"]
+    assert february[0].date_range == DateRange(date(2026, 2, 1), date(2026, 2, 28), default=False,
+                                               applies_to="posted or effective")
+    default, _ = await rows(session, "adjustments")
+    assert default.date_range == DateRange(date(2026, 2, 8), TODAY, default=True, applies_to="posted or effective")
+    assert (await rows(session, "linked"))[0].date_range is None

@@ -22,7 +22,7 @@ def admin_headers(sandbox: Sandbox) -> dict[str, str]:
 
 async def test_config_lists_every_simulator_with_working_urls(sandbox):
     config = sandbox.config()
-    assert set(config) == {"odin", "ingram", "autotask", "connectwise", "halopsa", "slack", "admin"}
+    assert set(config) == {"odin", "ingram", "autotask", "connectwise", "halopsa", "slack", "pax8", "admin"}
     async with aiohttp.ClientSession() as http, http.get(config["autotask"]["url"] + "/v1.0/zoneInformation",
                         params={"user": config["autotask"]["username"]}) as response:
         assert response.status == 200

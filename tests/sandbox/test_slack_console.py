@@ -22,6 +22,7 @@ from bot.sandbox.app import Sandbox
 from bot.sandbox.slack_console import create_console_app
 from bot.sandbox.slack_console.app import STATIC
 from bot.sandbox.slack_requests import SlackRequestSender
+from tests.bolt_listeners import listeners_done
 from tests.commands.test_seats_command import (  # noqa: F401 - the slack fixture
     BILLING_CHANNEL,
     DANA,
@@ -29,7 +30,6 @@ from tests.commands.test_seats_command import (  # noqa: F401 - the slack fixtur
     SECRET,
     slack,
     start_app,
-    until,
 )
 
 GENERAL = "C0GENERAL01"
@@ -73,7 +73,8 @@ async def test_a_slash_command_from_the_console_opens_seatsyncs_dialog(aiohttp_c
     status, answer = await post(console, "command", user=DANA, channel=BILLING_CHANNEL, text="/seats link")
 
     assert (status, answer) == (200, {"ok": True})
-    await until(lambda: recorder.open_views(DANA))
+    await listeners_done()
+    assert recorder.open_views(DANA)
     opened, = recorder.calls("views.open")
     assert opened.ok, opened.error  # the trigger_id in the signed request was fresh and valid
     seen = await state(console, DANA)
@@ -123,7 +124,8 @@ async def test_a_persons_dialog_is_theirs_alone(aiohttp_client, slack, tmp_path,
     recorder, _ = slack
     events_url, console = await seatsync_with_console(aiohttp_client, slack, tmp_path, database_url)
     await post(console, "command", user=DANA, channel=BILLING_CHANNEL, text="/seats policy")
-    await until(lambda: recorder.open_views(DANA))
+    await listeners_done()
+    assert recorder.open_views(DANA)
     view = recorder.open_views(DANA)[-1]
     calls_before, updates_before = len(recorder.calls()), len(recorder.calls("views.update"))
 
@@ -139,7 +141,8 @@ async def test_a_persons_dialog_is_theirs_alone(aiohttp_client, slack, tmp_path,
     async with forger:
         reply = await forger.block_actions(PolicyId.SCOPE, view=view["id"], user_id=LEE, selected_option="global")
     assert reply.status == 200
-    await until(lambda: len(recorder.calls("views.update")) > updates_before)
+    await listeners_done()
+    assert len(recorder.calls("views.update")) > updates_before
     assert "altered" in json.dumps(recorder.calls("views.update")[-1].args["view"])
 
 
@@ -149,7 +152,8 @@ async def test_options_and_submission_errors_come_back_to_the_page(aiohttp_clien
     recorder, _ = slack
     _, console = await seatsync_with_console(aiohttp_client, slack, tmp_path, database_url)
     await post(console, "command", user=DANA, channel=BILLING_CHANNEL, text="/seats policy")
-    await until(lambda: recorder.open_views(DANA))
+    await listeners_done()
+    assert recorder.open_views(DANA)
     view = recorder.open_views(DANA)[-1]
 
     status, answer = await post(console, "suggest", user=DANA, where={"view_id": view["id"]},
@@ -177,7 +181,8 @@ async def test_closing_a_dialog_takes_it_off_the_persons_stack(aiohttp_client, s
     recorder, _ = slack
     _, console = await seatsync_with_console(aiohttp_client, slack, tmp_path, database_url)
     await post(console, "command", user=DANA, channel=BILLING_CHANNEL, text="/seats link")
-    await until(lambda: recorder.open_views(DANA))
+    await listeners_done()
+    assert recorder.open_views(DANA)
     view = recorder.open_views(DANA)[-1]
 
     status, _ = await post(console, "close", user=DANA, view_id=view["id"], cleared=True)
@@ -194,7 +199,8 @@ async def test_opening_the_home_tab_sends_app_home_opened(aiohttp_client, slack,
     status, answer = await post(console, "home", user=DANA)
 
     assert (status, answer) == (200, {"ok": True})
-    await until(lambda: recorder.home_view(DANA))
+    await listeners_done()
+    assert recorder.home_view(DANA)
     home = (await state(console, DANA))["home"]
     assert home["type"] == "home" and home["blocks"]
 
@@ -205,23 +211,27 @@ async def test_buttons_in_the_home_tab_and_in_an_ephemeral_message_reach_seatsyn
     recorder, _ = slack
     _, console = await seatsync_with_console(aiohttp_client, slack, tmp_path, database_url)
     await post(console, "home", user=DANA)
-    await until(lambda: recorder.home_view(DANA))
+    await listeners_done()
+    assert recorder.home_view(DANA)
     home = recorder.home_view(DANA)
 
     status, answer = await post(console, "action", user=DANA, where={"view_id": home["id"]},
                                 action_id=HomeId.LINK, values={})
     assert (status, answer) == (200, {"ok": True})
-    await until(lambda: recorder.open_views(DANA))  # the Home tab's click carried a trigger_id views.open took
+    await listeners_done()  # the Home tab's click carried a trigger_id views.open took
+    assert recorder.open_views(DANA)
     assert recorder.open_views(DANA)[-1]["callback_id"] == LinkCallbackId.WIZARD
 
     await post(console, "command", user=DANA, channel=BILLING_CHANNEL, text="/seats help")
-    await until(lambda: recorder.ephemeral_messages(DANA))
+    await listeners_done()
+    assert recorder.ephemeral_messages(DANA)
     help_message = recorder.ephemeral_messages(DANA)[-1]
     status, answer = await post(console, "action", user=DANA, where={"channel": BILLING_CHANNEL,
                                                                      "ts": help_message.ts},
                                 action_id=ActionId.HELP_SYNC_DRY_RUN)
     assert (status, answer) == (200, {"ok": True})
-    await until(lambda: any(m.message["text"].startswith("Dry run") for m in recorder.ephemeral_messages(DANA)))
+    await listeners_done()
+    assert any(m.message["text"].startswith("Dry run") for m in recorder.ephemeral_messages(DANA))
     status, _ = await post(console, "action", user=LEE, where={"channel": BILLING_CHANNEL, "ts": help_message.ts},
                            action_id=ActionId.HELP_SYNC_DRY_RUN)
     assert status == 403  # Dana's ephemeral message is not Lee's to click

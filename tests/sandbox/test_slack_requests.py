@@ -15,6 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.sandbox.slack import SlackRecorder, create_slack_app
 from bot.sandbox.slack_requests import Delivery, SlackRequestSender, slack_signature
+from tests.bolt_listeners import listeners_done, pending_listeners
 
 TOKEN = "xoxb-1-sandbox-test"
 SECRET = "sandbox-signing-secret"
@@ -50,6 +51,8 @@ class Seen:
         self.options: list[dict] = []
         self.events: list[dict] = []
         self.headers: list[dict] = []
+        self.release = asyncio.Event()  # lets the "wait" command's work after its ack finish
+        self.finished: list[str] = []
 
 
 def build_bolt(api_url: str, seen: Seen) -> AsyncApp:
@@ -60,6 +63,9 @@ def build_bolt(api_url: str, seen: Seen) -> AsyncApp:
         await ack(f"Working on `{command['text']}`…")
         if command["text"] == "link":
             await client.views_open(trigger_id=command["trigger_id"], view=MODAL)
+        if command["text"] == "wait":
+            await seen.release.wait()
+        seen.finished.append(command["text"])
 
     async def approve(ack, action, body, respond):
         seen.actions.append(action)
@@ -136,15 +142,6 @@ async def sender(simulator, seen, aiohttp_client):
                               default_channel_id="C0BILLING01")
 
 
-async def until(predicate) -> None:
-    """Wait for work a listener does after its ack (Bolt acks first, then the coroutine carries on)."""
-    for _ in range(200):
-        if predicate():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("timed out waiting for a listener's follow-up work")
-
-
 # --- signatures --------------------------------------------------------------------------------
 
 def test_signatures_verify_with_slack_sdk():
@@ -192,7 +189,8 @@ async def test_slash_command_fields_and_ack(sender, seen, simulator):
 async def test_command_opens_a_modal_with_the_senders_trigger(sender, seen, simulator):
     recorder, _ = simulator
     reply = await sender.slash_command("link")
-    await until(lambda: recorder.calls("views.open"))
+    await listeners_done()
+    assert recorder.calls("views.open")
     [call] = recorder.calls("views.open")
     assert call.ok and call.args["trigger_id"] == dict(reply.payload)["trigger_id"]
     assert recorder.triggers[call.args["trigger_id"]].used
@@ -201,9 +199,19 @@ async def test_command_opens_a_modal_with_the_senders_trigger(sender, seen, simu
     assert recorder.calls("auth.test")  # Bolt's single-workspace authorization ran against the simulator
 
 
+async def test_the_work_a_listener_does_after_its_ack_is_awaited_not_polled(sender, seen):
+    reply = await sender.slash_command("wait")
+    assert reply.status == 200 and seen.finished == []  # acked; its work goes on in Bolt's task
+    [work] = pending_listeners()
+    asyncio.get_running_loop().call_soon(seen.release.set)
+    await listeners_done()
+    assert work.done() and seen.finished == ["wait"]
+
+
 async def open_link_modal(sender, recorder) -> dict:
     await sender.slash_command("link")
-    await until(lambda: recorder.open_views("U0DANA0001"))
+    await listeners_done()
+    assert recorder.open_views("U0DANA0001")
     return recorder.open_views("U0DANA0001")[-1]
 
 
@@ -256,7 +264,8 @@ async def test_button_in_a_modal_pushes_a_view(sender, seen, simulator):
     view = await open_link_modal(sender, recorder)
     reply = await sender.block_actions("show_contracts", view=view["id"])
     assert reply.status == 200
-    await until(lambda: len(recorder.open_views("U0DANA0001")) == 2)
+    await listeners_done()
+    assert len(recorder.open_views("U0DANA0001")) == 2
     body = seen.bodies[-1]
     assert body["container"] == {"type": "view", "view_id": view["id"]} and body["view"]["id"] == view["id"]
     assert body["actions"][0]["value"] == "contracts" and body["actions"][0]["block_id"] == "more"
@@ -278,7 +287,8 @@ async def test_button_on_a_message_and_respond(sender, seen, simulator):
     body = seen.bodies[-1]
     assert body["container"]["message_ts"] == posted["ts"] and body["channel"]["id"] == "C0BILLING01"
     assert body["message"]["ts"] == posted["ts"] and body["user"]["id"] == "U0SAM00002"
-    await until(lambda: recorder.calls("response_url"))
+    await listeners_done()
+    assert recorder.calls("response_url")
     assert recorder.messages[("C0BILLING01", posted["ts"])].message["text"] == "Approved by <@U0SAM00002>"
 
 
@@ -298,7 +308,8 @@ async def test_app_home_opened_and_redelivery(sender, seen, simulator):
     recorder, _ = simulator
     reply = await sender.app_home_opened("U0SAM00002")
     assert reply.status == 200
-    await until(lambda: recorder.home_view("U0SAM00002") is not None)
+    await listeners_done()
+    assert recorder.home_view("U0SAM00002") is not None
     [event] = seen.events
     assert event["type"] == "app_home_opened" and event["user"] == "U0SAM00002" and event["tab"] == "home"
     envelope = reply.payload
@@ -307,7 +318,8 @@ async def test_app_home_opened_and_redelivery(sender, seen, simulator):
 
     again = await sender.redeliver(reply, retry_num=1, retry_reason="http_timeout")
     assert again.status == 200 and again.payload["event_id"] == envelope["event_id"]
-    await until(lambda: len(seen.events) == 2)
+    await listeners_done()
+    assert len(seen.events) == 2
     assert seen.headers[-1]["x-slack-retry-num"] == ["1"]  # Bolt lower-cases header names and lists values
     assert seen.headers[-1]["x-slack-retry-reason"] == ["http_timeout"]
 

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import delete, func, select
 
 from bot.__main__ import main
+from bot.cli_links import describe_import
 from bot.clock import ManualClock
 from bot.db.links import link_resource
 from bot.db.models import (
@@ -320,7 +321,7 @@ async def test_cli_round_trip_reconciles_each_new_link_through_the_engine(worksp
     code, out, err = await cli(capsys, "links", "import", str(path), "--apply")
     assert code == 0, err
     assert f"{len(before)} rows saved: {len(before)} created" in out
-    assert "reconciliation of 3 new resource links: 1 changes" in out and "posted 1," in out
+    assert "reconciliation of 3 new resource links: 1 change" in out and "posted 1," in out
     assert "6 -> 9 (+3)" in out
     assert lines[1].psa_units == 9
     assert [(w.before, w.after) for w in lines[1].writes()] == [(6, 9)]
@@ -411,7 +412,7 @@ async def test_cli_import_says_which_new_link_cannot_be_computed(workspace, caps
     code, out, err = await cli(capsys, "links", "import", str(path), "--apply")
 
     assert code == 0, err
-    assert "reconciliation of 2 new resource links: 1 changes" in out
+    assert "reconciliation of 2 new resource links: 1 change" in out
     assert "not levelled: the prorated amount must be below 10,000,000,000 in size" in out
     assert sorted(line.psa_units for line in lines) == [3, 8]
 
@@ -419,3 +420,19 @@ async def test_cli_import_says_which_new_link_cannot_be_computed(workspace, caps
 async def test_cli_import_of_a_missing_file_exits_2(workspace, capsys, tmp_path):
     code, out, err = await cli(capsys, "links", "import", str(tmp_path / "nope.csv"))
     assert code == 2 and "cannot read" in err and out == ""
+
+
+async def test_the_printout_names_what_a_row_lacks_and_counts_in_words(session):
+    text = (",".join(COLUMNS) + "\n" + ",".join(["widget"] + [""] * (len(COLUMNS) - 1)) + "\n"
+            + ",".join(["company", "ingram"] + [""] * (len(COLUMNS) - 2)) + "\n")
+    result = await import_links(session=session, rows=parsed(text), actor="U1", apply=False)
+
+    lines = describe_import(result)
+
+    assert lines[0] == "line 2: invalid row: level must be one of company, subscription, resource, not 'widget'"
+    assert lines[1] == ("line 3: invalid company (no company ID) -> (no PSA company ID): "
+                        "a company row needs company_id, psa, psa_company_id")
+    assert lines[2] == "2 rows checked: 0 to create, 0 already linked, 0 price sources to set, 2 invalid"
+    one = await import_links(session=session, rows=parsed(text.rsplit("\n", 2)[0] + "\n"), actor="U1", apply=False)
+    assert describe_import(one)[-1] == "1 row checked: 0 to create, 0 already linked, 0 price sources to set, 1 invalid"
+    assert not any("?" in line for line in lines)

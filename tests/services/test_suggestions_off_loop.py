@@ -13,8 +13,9 @@ import asyncio
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from bot.sandbox.many_companies import insert_many_companies
 from bot.services.suggestions import suggest_links
+from tests.conftest import PINNED_NOW
+from tests.many_companies import insert_many_companies
 
 
 class TimedExecutor(ThreadPoolExecutor):
@@ -36,7 +37,7 @@ class TimedExecutor(ThreadPoolExecutor):
 
 
 async def test_the_event_loop_keeps_turning_while_5000_companies_are_paired(session):
-    await insert_many_companies(session=session, count=5000)
+    await insert_many_companies(session=session, count=5000, now=PINNED_NOW)
     executor = TimedExecutor()
     asyncio.get_running_loop().set_default_executor(executor)
     turns: list[float] = []

@@ -5,6 +5,7 @@ Limits are maxima that still post on their own: a change exactly at a limit post
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -13,10 +14,11 @@ import pytest
 from bot.__main__ import _sync_once
 from bot.config import load_settings
 from bot.db.audit import audit_events_for
-from bot.db.models import AdjustmentStatus, Scope, Term
-from bot.db.policies import PolicyError, set_approval_policy
+from bot.db.models import AdjustmentStatus, PriceSourceKind, Scope, Term
+from bot.db.policies import PolicyError, set_approval_policy, set_price_source
 from bot.domain.approval_policy import ApprovalPolicy, hold_reason
 from bot.sync.approvals import ApprovalError, approve_change, edit_change, reject_change
+from bot.sync.link_reconciliation import reconcile_new_links
 from bot.sync.preview import AWAITING_APPROVAL, WOULD_HOLD, WOULD_POST, posting_preview
 from bot.sync.summary import describe_cycle
 from tests.conftest import make_env
@@ -232,7 +234,7 @@ async def test_dry_run_shows_would_hold_and_writes_nothing(workspace, database_u
 
     assert [c.held_reason for c in report.planned] == ["7 units is over the 5-unit limit", None]
     text = "\n".join(describe_cycle(report))
-    assert "1 changes would post, 1 would hold for approval" in text
+    assert "1 change would post, 1 would hold for approval" in text
     assert "would hold for approval: 7 units is over the 5-unit limit" in text
     printed = capsys.readouterr().out
     assert exit_code == 0 and "would hold for approval: 7 units is over the 5-unit limit" in printed
@@ -260,3 +262,29 @@ async def test_the_preview_shows_held_and_would_hold_changes_and_writes_nothing(
     assert preview.count(WOULD_POST) == 0 and preview.prorated_total == 0
     assert [(a.id, a.status) for a in await adjustments(workspace)] == [(a.id, a.status) for a in recorded]
     assert later_line.writes() == [] and held_line.writes() == []
+
+
+async def test_under_the_default_policy_a_large_catch_up_at_link_time_waits_for_approval(workspace):
+    """No limit set anywhere (the policy a new install has): the link-time difference, 0 billed of 108 bought at
+    100.00 a seat, is an unknown backlog; it waits for a person like any change over the default amount limit."""
+    marketplace, psa = workspace.names
+    big, small = pick_lines(workspace.sandbox.world, psa, 2)
+    big.set_market_total(108)
+    big.set_psa_units(0)
+    small.set_market_total(3)
+    small.set_psa_units(2)
+    await workspace.engine.run_cycle(trigger="test", force_full=True)
+    async with workspace.sessions() as session:  # back to the defaults: no approval field set at any scope
+        await set_approval_policy(session=session, scope=Scope.global_, actor="U1")
+        await set_price_source(session=session, scope=Scope.global_, kind=PriceSourceKind.custom,
+                               custom_price=Decimal("100"), custom_cost=Decimal("80"), actor="U1")
+        await session.commit()
+    link_ids = [await link_line(workspace, line, marketplace) for line in (big, small)]
+
+    held, posted = await reconcile_new_links(engine=workspace.engine, link_ids=link_ids, actor="U0DANA0001")
+
+    assert held.state == "awaiting_approval" and held.delta == 108
+    assert re.fullmatch(r"a prorated [\d,]+\.\d\d is over the 1,000\.00 default limit", held.reason), held.reason
+    assert big.writes() == [] and big.psa_units == 0
+    assert posted.state == "posted" and small.psa_units == 3  # a small change posts on its own
+    assert (await adjustments(workspace))[0].status is AdjustmentStatus.awaiting_approval

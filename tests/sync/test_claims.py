@@ -61,7 +61,7 @@ def second_process(workspace, instance_id: str = "other-process", clock=None) ->
 
 
 async def test_a_live_claim_is_never_taken_over_by_another_poster(workspace):
-    """The finding of issue 12: two posters over one database. While the first holds its claim (between the claim
+    """A duplicate once found: two posters over one database. While the first holds its claim (between the claim
     and its PSA write), a second pass must leave the intent alone; before claims had an owner and an expiry, an
     intent in `posting` was always due and the second pass claimed and posted it too."""
     line, _ = await pending_intent(workspace, 12, 10)

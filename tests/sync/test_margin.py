@@ -98,7 +98,7 @@ async def test_margin_alert_fires_once_updates_and_resolves(workspace, slack, tm
     report = await run_report_rows(workspace, status=BELOW_MINIMUM)
     product = workspace.sandbox.world.products[line.resource_id].name
     assert [(row[3], row[6], row[7], row[8], row[10]) for row in report] == [
-        (product, Decimal("8.01"), Decimal("10.00"), Decimal("19.9"), BELOW_MINIMUM)]
+        (product, Decimal("8.01"), Decimal("10.00"), Decimal("19.9"), "below the minimum margin")]
 
     await cycle_with_cost("8.00")  # exactly at the minimum: back to normal
     method, args = margin_calls(recorder)[-1]

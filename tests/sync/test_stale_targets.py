@@ -67,8 +67,8 @@ async def killed_mid_post(workspace, psa_in_dead_process, before: int, during: i
 
 
 async def test_an_intent_left_posting_is_not_posted_at_its_old_target_after_the_count_moved_back(workspace):
-    """The finding of issue 12: 26→29 was being posted when the process was killed; the marketplace then went back
-    to 26. The next process posted 29 anyway (to a service already at 26), and the cycle after posted −3."""
+    """A duplicate once found by killing: 26→29 was being posted when the process was killed; the marketplace then
+    went back to 26. The next process posted 29 anyway (to a service already at 26), and the cycle after posted −3."""
     line = await killed_mid_post(workspace, DiesBeforeWriting, 26, 29)
     row, = await adjustments(workspace)
     assert (row.status, row.units_to) == (AdjustmentStatus.posting, 29) and line.psa_units == 26

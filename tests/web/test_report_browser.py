@@ -184,3 +184,64 @@ async def test_a_report_page_sorts_filters_charts_and_exports_in_chromium(
     # nothing the page tried was blocked by its Content-Security-Policy, and no script failed
     errors = [e for e in await page.run(browser.get_log, "browser") if e["level"] == "SEVERE"]
     assert errors == []
+
+
+LONG_NAME = "Wolfeschlegelsteinhausenbergerdorff Regional Medical Partners, L.L.C."  # the longest label a bar shows
+
+
+async def test_a_report_fits_a_laptop_screen_totals_follow_the_filter_and_labels_show_whole(
+    aiohttp_server, settings, session, browser, clock):
+    await build_dataset(session)
+    company = MarketplaceCompany(marketplace="ingram", external_id="W-1", name=LONG_NAME)
+    session.add(company)
+    await marketplace_resource(session, company=company, total=3, name="Microsoft 365 Business Premium (NCE)")
+    await session.commit()
+    server = await aiohttp_server(create_app(create_context(settings, clock=clock), run_scheduler=False),
+                                  host="127.0.0.1")
+    page = Page(browser)
+    await page.run(browser.set_window_size, 1366, 768)  # a common laptop screen
+
+    # totals: the unbilled page's totals row adds up the rows the filter box leaves visible
+    await page.open(f"http://127.0.0.1:{server.port}{link(settings, '/reports/unbilled.html')}")
+    amount = await page.run(browser.execute_script, "return [...document.querySelectorAll('thead th')]"
+                                                    ".findIndex(th => th.dataset.key === 'amount');")
+    everything = await page.visible_column(amount)
+    assert len(everything) == 3
+
+    async def total() -> str:
+        cell = await page.element(f"tfoot td:nth-child({amount + 1})")
+        return await page.run(lambda: cell.text)
+
+    assert await total() == "100.50"  # 60.50 + 16.00 + 3 x 8.00: every row
+    assert await page.type_filter("acme") == "1 shown"
+    assert await total() == "60.50"
+    await page.run(browser.execute_script, "const box = document.getElementById('filter'); box.value = '';"
+                                           "box.dispatchEvent(new Event('input'));")  # cleared
+    assert await page.run(lambda: browser.find_element(page.by.ID, "shown").text) == "3 shown"
+    assert await total() == "100.50"
+
+    # width: the widest report scrolls sideways inside its table, never the page; its first column stays in view
+    path = link(settings, "/reports/adjustments.html", {"date_from": "2026-01-01", "date_to": "2026-03-31"})
+    await page.open(f"http://127.0.0.1:{server.port}{path}")
+    widths = await page.run(browser.execute_script, """
+        const wrap = document.querySelector('.table-scroll');
+        wrap.scrollLeft = wrap.scrollWidth;
+        const first = document.querySelector('#report tbody tr td').getBoundingClientRect();
+        return {page: document.documentElement.scrollWidth, window: window.innerWidth,
+                table: wrap.scrollWidth, shown: wrap.clientWidth, first: first.left,
+                left: wrap.getBoundingClientRect().left, scrolled: wrap.scrollLeft};""")
+    assert widths["page"] <= widths["window"], widths
+    assert widths["table"] > widths["shown"] and widths["scrolled"] > 0, widths  # 18 columns: it scrolls
+    assert abs(widths["first"] - widths["left"]) < 2, widths  # the first column stuck at the left edge
+
+    # charts: every label and value inside its chart, none cut at either edge
+    await page.open(f"http://127.0.0.1:{server.port}{link(settings, '/reports/subscriptions.html')}")
+    outside = await page.run(browser.execute_script, """
+        return [...document.querySelectorAll('svg.chart text')].map(text => {
+            const box = text.getBBox(), width = text.ownerSVGElement.viewBox.baseVal.width;
+            return [text.textContent, box.x, box.x + box.width, width];
+        }).filter(([, left, right, width]) => left < 0 || right > width);""")
+    assert outside == []
+    labels = await page.run(browser.execute_script,
+                            "return [...document.querySelectorAll('svg.chart.bar text')].map(t => t.textContent);")
+    assert any(label.startswith("Wolfeschlegel") for label in labels)  # the long name's bar has its label

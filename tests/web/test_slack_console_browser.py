@@ -15,13 +15,13 @@ from dataclasses import dataclass
 
 import pytest
 
-from bot.commands.automation_jobs import automation_jobs
 from bot.commands.ids import LinkActionId
 from bot.config import load_settings
 from bot.db.app_settings import load_app_settings, save_app_settings
 from bot.db.models import Scope
 from bot.db.policies import set_approval_policy
 from bot.demo.workspace import DemoWorkspace, open_workspace
+from bot.jobs import scheduled_jobs
 from bot.sandbox.app import Sandbox
 from tests.commands.link_setup import LineRows, line_rows
 from tests.conftest import TEST_SECRET_KEY, make_env
@@ -90,7 +90,7 @@ async def run_job(context: AppContext, job_id: str) -> None:
     """One of the scheduler's jobs, now (the test runs SeatSync without the scheduler's minute-long wait)."""
     async with context.sessions() as session:
         app_settings = await load_app_settings(session=session)
-    job, = [job for job in automation_jobs(context, app_settings) if job.id == job_id]
+    job, = [job for job in scheduled_jobs(context, app_settings) if job.id == job_id]
     await job.run()
 
 

@@ -65,6 +65,48 @@
     }
   }
 
+  // the totals row adds up what is visible: a sum (money with two decimals), a sum only while the visible
+  // rows share one unit or currency (data-total="sum-per:<column>"), or that shared value ("same")
+  var totals = table.tFoot ? Array.prototype.slice.call(table.tFoot.rows[0].cells) : [];
+
+  function visibleValues(column) {
+    return entries.filter(function (entry) { return !entry.row.hidden; }).map(function (entry) {
+      return entry.row.cells[column];
+    });
+  }
+
+  function oneValue(column) {
+    var seen = {};
+    visibleValues(column).forEach(function (cell) { seen[cell.textContent] = true; });
+    var values = Object.keys(seen);
+    return values.length === 1 ? values[0] : null;
+  }
+
+  function shownNumber(value, column) {
+    var money = headers[column].getAttribute("data-kind") === "money";
+    return value.toLocaleString("en", money ? { minimumFractionDigits: 2, maximumFractionDigits: 2 } : {});
+  }
+
+  function applyTotals() {
+    totals.forEach(function (cell, column) {
+      var rule = cell.getAttribute("data-total") || "";
+      if (rule === "same") {
+        cell.textContent = oneValue(column) || "";
+      } else if (rule === "sum" || rule.indexOf("sum-per:") === 0) {
+        var per = rule === "sum" ? null : Number(rule.slice(8));
+        if (per !== null && oneValue(per) === null && visibleValues(per).length > 0) {
+          cell.textContent = "";
+          return;
+        }
+        var sum = visibleValues(column).reduce(function (total, valueCell) {
+          return total + Number(valueCell.getAttribute("data-sort") || 0);
+        }, 0);
+        cell.textContent = shownNumber(sum, column);
+      }
+    });
+  }
+
   filter.addEventListener("input", applyFilter);
+  filter.addEventListener("input", applyTotals);
   applyFilter();
 }());

@@ -3,14 +3,15 @@
 `count` marketplace companies (legal names from `bot.sandbox.names`), each with one monthly
 subscription holding one resource, and as many Autotask companies spelled the way people type them
 ("Acme Mfg."), each with one active contract holding one service. Nothing is linked. Rows go in with
-one INSERT per table, so ten thousand companies take a second, not a minute.
+one INSERT per table, so ten thousand companies take a second, not a minute. Used by the tests of limits
+and by the benchmarks (bench/slack_options.py, bench/suggestions_loop.py).
 """
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import insert, select
@@ -39,13 +40,14 @@ class ManyCompanies:
     psa_names: list[str]  # psa_names[i] is how the PSA spells marketplace_names[i]
 
 
-async def insert_many_companies(*, session: AsyncSession, count: int, seed: int = 11) -> ManyCompanies:
+async def insert_many_companies(*, session: AsyncSession, count: int, now: datetime,
+                                seed: int = 11) -> ManyCompanies:
+    """`now`: when a sync read them (first and last seen)."""
     rng = random.Random(seed)
     taken: set[tuple[str, str]] = set()
     names = [new_company_name(rng, taken) for _ in range(count)]
     legal = [name.legal for name in names]
     spelled = [autotask_spelling(name, rng) for name in names]
-    now = datetime.now(UTC)
     await session.execute(insert(MarketplaceCompany), [
         {"marketplace": "ingram", "external_id": f"mc-{i}", "name": legal[i], "first_seen_at": now,
          "last_seen_at": now} for i in range(count)])

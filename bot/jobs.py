@@ -1,0 +1,112 @@
+"""Every scheduled job, built from the application context; when each runs comes from `bot.sync.schedule`.
+
+The web app registers these with the lease-gated scheduler (`bot.sync.scheduler.LeaderScheduler`) at start.
+Each job reads "now" from the context's clock (or hands the clock on); APScheduler only decides when it fires.
+The Slack jobs (approvals, margin and health alerts) exist only when Slack is configured: nobody to tell
+otherwise. The checklist and the digest say in the log that they were due.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import TYPE_CHECKING
+
+from bot.commands.alerts import refresh_failure_alerts
+from bot.commands.approval_messages import refresh_approval_messages
+from bot.commands.checklist import post_daily_digest, post_scheduled_checklist
+from bot.commands.health_alerts import post_health_alerts
+from bot.commands.margin_alerts import post_margin_alerts
+from bot.db.app_settings import AppSettings, load_app_settings
+from bot.domain.proration import business_date
+from bot.sync.checklist import checklist_due
+from bot.sync.schedule import SCHEDULE, JobId
+from bot.sync.scheduler import Job
+from bot.sync.wiring import NotConfigured
+
+if TYPE_CHECKING:
+    from web.context import AppContext
+
+log = logging.getLogger(__name__)
+
+JobBody = Callable[["AppContext"], Awaitable[None]]
+
+
+async def poll(context: AppContext) -> None:
+    engine = await _engine(context)
+    if isinstance(engine, NotConfigured):
+        log.info("sync skipped: %s", engine.reason)
+        return
+    report = await engine.run_cycle(trigger="schedule")
+    log.info("sync cycle %s: %s, %d planned, %s", report.run_id, report.status.value, len(report.planned),
+             report.posting.as_stats() if report.posting else "nothing posted")
+
+
+async def post_outbox(context: AppContext) -> None:
+    engine = await _engine(context)
+    if not isinstance(engine, NotConfigured):
+        await engine.post_outbox()
+
+
+async def failure_alerts(context: AppContext) -> None:
+    await refresh_failure_alerts(app_context=context)
+
+
+async def approval_messages(context: AppContext) -> None:
+    async with context.sessions() as session:
+        channel = (await load_app_settings(session=session)).alerts_channel
+    await refresh_approval_messages(sessions=context.sessions, client=context.bolt.client, channel=channel)
+
+
+async def margin_guard(context: AppContext) -> None:
+    await post_margin_alerts(sessions=context.sessions, client=context.bolt.client)
+
+
+async def health_alerts(context: AppContext) -> None:
+    await post_health_alerts(sessions=context.sessions, client=context.bolt.client, now=context.clock())
+
+
+async def month_end_checklist(context: AppContext) -> None:
+    async with context.sessions() as session:
+        current = await load_app_settings(session=session)  # /seats config may have changed it since start
+    today = business_date(context.clock(), current.timezone)
+    if not checklist_due(today, current.checklist_days_before_month_end):
+        return
+    if context.bolt is None:
+        log.info("the month-end checklist is due, but Slack is not configured")
+        return
+    await post_scheduled_checklist(app_context=context, client=context.bolt.client)
+
+
+async def daily_digest(context: AppContext) -> None:
+    if context.bolt is None:
+        log.info("the daily digest is due, but Slack is not configured")
+        return
+    await post_daily_digest(app_context=context, client=context.bolt.client)
+
+
+BODIES: dict[JobId, JobBody] = {
+    JobId.SYNC_POLL: poll,
+    JobId.OUTBOX_RETRY: post_outbox,
+    JobId.FAILURE_ALERTS: failure_alerts,
+    JobId.APPROVAL_MESSAGES: approval_messages,
+    JobId.MARGIN_GUARD: margin_guard,
+    JobId.HEALTH_ALERTS: health_alerts,
+    JobId.MONTH_END_CHECKLIST: month_end_checklist,
+    JobId.DAILY_DIGEST: daily_digest,
+}
+NEEDS_SLACK = frozenset({JobId.APPROVAL_MESSAGES, JobId.MARGIN_GUARD, JobId.HEALTH_ALERTS})
+
+
+def scheduled_jobs(context: AppContext, settings: AppSettings) -> list[Job]:
+    """The jobs this process schedules, each with its trigger from the stored settings."""
+    return [Job(id=job_id, trigger=timing.trigger(settings), run=partial(BODIES[job_id], context),
+                on_takeover=timing.on_takeover)
+            for job_id, timing in SCHEDULE.items()
+            if context.bolt is not None or job_id not in NEEDS_SLACK]
+
+
+async def _engine(context: AppContext):
+    source = context.engine_source or context.engines.get
+    return await source()

@@ -1,0 +1,77 @@
+"""When each scheduled job runs: every job id and its trigger, in one table.
+
+`bot.jobs` builds the jobs from this table and `/seats config` reschedules, without a restart, the jobs whose
+timing follows the stored settings (`LeaderScheduler.reschedule(settings_triggers(settings))`). The scheduler is
+lease-gated (`bot.sync.scheduler`): only the leader runs a job; `on_takeover` jobs also run at once when an
+instance becomes the leader.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum, unique
+
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.db.app_settings import AppSettings
+
+
+@unique
+class JobId(StrEnum):
+    """Stable ids: APScheduler replaces a job of the same id, so a restart never doubles one."""
+
+    SYNC_POLL = "sync-poll"  # a sync cycle: read both sides, plan, post
+    OUTBOX_RETRY = "outbox-retry"  # post what is due: new intents, retries, claims a dead process left
+    FAILURE_ALERTS = "failure-alerts"  # one kept Slack alert per failure cause
+    APPROVAL_MESSAGES = "approval-messages"  # one kept message per company per day of changes to approve
+    MARGIN_GUARD = "margin-guard"  # margin alerts, after the sync cycles
+    HEALTH_ALERTS = "health-alerts"  # connector health alerts
+    MONTH_END_CHECKLIST = "month-end-checklist"  # the day is checked inside: "N days before month end" has no cron
+    DAILY_DIGEST = "daily-digest"
+
+
+@dataclass(frozen=True)
+class Timing:
+    trigger: Callable[[AppSettings], BaseTrigger]
+    follows_settings: bool = False  # rescheduled when /seats config saves the settings
+    on_takeover: bool = False  # also run at once when this instance becomes the leader
+
+
+def _every_minute(_: AppSettings) -> BaseTrigger:
+    return IntervalTrigger(minutes=1)
+
+
+def _at_poll_interval(settings: AppSettings) -> BaseTrigger:
+    return IntervalTrigger(minutes=settings.poll_minutes)
+
+
+def _daily_at_digest_hour(settings: AppSettings) -> BaseTrigger:
+    return CronTrigger(hour=settings.digest_hour, minute=0, timezone=settings.timezone)
+
+
+def _daily_after_the_digest(settings: AppSettings) -> BaseTrigger:
+    return CronTrigger(hour=settings.digest_hour, minute=5, timezone=settings.timezone)
+
+
+SCHEDULE: dict[JobId, Timing] = {  # in the order the jobs are added to the scheduler
+    JobId.SYNC_POLL: Timing(_at_poll_interval, follows_settings=True),
+    JobId.OUTBOX_RETRY: Timing(_every_minute, on_takeover=True),
+    JobId.MONTH_END_CHECKLIST: Timing(_daily_after_the_digest, follows_settings=True),
+    JobId.DAILY_DIGEST: Timing(_daily_at_digest_hour, follows_settings=True),
+    JobId.FAILURE_ALERTS: Timing(_every_minute),  # after the outbox passes
+    JobId.APPROVAL_MESSAGES: Timing(_every_minute),
+    JobId.MARGIN_GUARD: Timing(_at_poll_interval, follows_settings=True),  # after the sync cycles
+    JobId.HEALTH_ALERTS: Timing(_every_minute),
+}
+
+
+def job_trigger(job_id: JobId, settings: AppSettings) -> BaseTrigger:
+    return SCHEDULE[job_id].trigger(settings)
+
+
+def settings_triggers(settings: AppSettings) -> dict[str, BaseTrigger]:
+    """The triggers of the jobs whose timing comes from the settings, by job id (what a config save reschedules)."""
+    return {job_id: timing.trigger(settings) for job_id, timing in SCHEDULE.items() if timing.follows_settings}

@@ -13,7 +13,7 @@ import httpx
 from bot.config import load_settings
 from bot.demo.live import run_live
 from tests.conftest import make_env
-from tests.test_demo_live import free_port
+from tests.e2e.test_live_demo import free_port
 
 DANA, LEE = "U0DANA0001", "U0LEE00003"
 BILLING_CHANNEL, GENERAL = "C0BILLING01", "C0GENERAL01"

@@ -182,7 +182,8 @@ async def test_when_the_dialog_cannot_open_the_person_is_told_why(aiohttp_client
     reply = await sender.slash_command("config", user_id=DANA)
 
     assert reply.status == 200
-    await until(lambda: recorder.ephemeral_messages(DANA))
+    await listeners_done()
+    assert recorder.ephemeral_messages(DANA)
     assert [c.error for c in recorder.calls("views.open")] == ["expired_trigger_id"]
     text = recorder.ephemeral_messages(DANA)[0].message["text"]
     assert "could not open the config dialog" in text and "expired_trigger_id" in text

@@ -219,7 +219,8 @@ async def test_under_the_default_policy_a_large_catch_up_is_held_and_the_result_
         await save_app_settings(session=session, settings=settings, actor="U1")
         await session.commit()
     await sender.slash_command(f"link {rows.company}")
-    await until(lambda: recorder.calls("views.update"), what="the pre-picked company")
+    await listeners_done()
+    assert recorder.calls("views.update"), "the pre-picked company"
     for action_id, name in ((LinkActionId.PICK_PSA_COMPANY, rows.psa_company),
                             (LinkActionId.PICK_SUBSCRIPTION, rows.subscription),
                             (LinkActionId.PICK_CONTRACT, rows.contract), (LinkActionId.PICK_RESOURCE, rows.resource),
@@ -228,8 +229,9 @@ async def test_under_the_default_policy_a_large_catch_up_is_held_and_the_result_
 
     await modal.submit()
 
-    await until(lambda: messages_in(recorder, BILLING_CHANNEL) and messages_in(recorder, ALERTS_CHANNEL),
-                what="the reconciliation result and the held change")
+    await listeners_done()
+    assert messages_in(recorder, BILLING_CHANNEL) and messages_in(recorder, ALERTS_CHANNEL), \
+        "the reconciliation result and the held change"
     result = messages_in(recorder, BILLING_CHANNEL)[0]
     assert result["text"].startswith(f"Odin / CloudBlue BA 108 · Autotask 0 → +108 {rows.resource} for "
                                      f"{rows.psa_company} waits for approval: a prorated ")

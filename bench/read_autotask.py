@@ -16,8 +16,8 @@ import json
 import time
 from datetime import date
 
+from bot.connectors.connection import Connection
 from bot.connectors.psa.autotask.client import AutotaskClient
-from bot.db.connections import Connection
 from bot.sandbox.app import Sandbox
 
 

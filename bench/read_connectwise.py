@@ -18,9 +18,9 @@ import asyncio
 import json
 import time
 
+from bot.connectors.connection import Connection
 from bot.connectors.psa.connectwise.api import REQUESTS_PER_MINUTE
 from bot.connectors.psa.connectwise.client import ConnectWiseClient
-from bot.db.connections import Connection
 from bot.sandbox.app import Sandbox
 
 

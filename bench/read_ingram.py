@@ -18,8 +18,8 @@ import json
 import time
 from datetime import UTC, date, datetime, timedelta
 
+from bot.connectors.connection import Connection
 from bot.connectors.marketplace.ingram.client import IngramClient
-from bot.db.connections import Connection
 from bot.sandbox.app import Sandbox
 
 

@@ -15,8 +15,8 @@ import json
 import time
 from datetime import date
 
+from bot.connectors.connection import Connection
 from bot.connectors.marketplace.odin.client import OdinClient
-from bot.db.connections import Connection
 from bot.sandbox.app import Sandbox
 
 

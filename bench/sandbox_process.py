@@ -13,9 +13,9 @@ import signal
 from datetime import date
 
 from bot.db.models import SubscriptionStatus
+from bot.domain.levelling import target_units
 from bot.sandbox.app import Sandbox
 from bot.sandbox.autotask_units import settle_units
-from bot.sync.levelling import target_units
 
 
 def level_and_pair(sandbox: Sandbox, psa: str, marketplace: str) -> list[dict]:

@@ -4,7 +4,7 @@ Seeds a temporary SQLite database (migrated like production) with `--companies` 
 companies spelled differently (`tests/many_companies.py`), then runs `suggest_links` while a ticker
 on the same loop sleeps 10 ms at a time and records each gap between its turns. The pairing runs in a
 worker thread, so the loop's longest gap stays far below the pairing's time; the unit test
-(`tests/sync/test_suggestions_off_loop.py`) checks that structure without any timing figure, this script
+(`tests/services/test_suggestions_off_loop.py`) checks that structure without any timing figure, this script
 gives the figures. Prints one JSON line per run: the suggestion call's wall time, and the ticker's gap
 p50/p99/max in ms.
 
@@ -25,7 +25,7 @@ from pathlib import Path
 from bot.clock import SYSTEM_CLOCK
 from bot.db.engine import create_engine, session_factory
 from bot.db.migrate import upgrade
-from bot.sync.suggestions import suggest_links
+from bot.services.suggestions import suggest_links
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the seeder lives with the tests
 

@@ -31,8 +31,8 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from bot.connectors.connection import Connection
 from bot.connectors.factory import build_marketplace, build_psa
-from bot.db.connections import Connection
 from bot.db.engine import create_engine, session_factory
 from bot.db.links import link_resource
 from bot.db.migrate import upgrade

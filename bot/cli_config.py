@@ -1,6 +1,6 @@
 """`seatsync config show|set|test`: SeatSync configured from the command line, without Slack.
 
-The same service functions as the `/seats config` modal and its *Test connection* (`bot.db.configuration`,
+The same service functions as the `/seats config` modal and its *Test connection* (`bot.services.configuration`,
 `bot.connectors.checks`), so the same validation, storage (secrets encrypted) and audit apply; the actor is
 `cli:<the OS user>`.
 
@@ -37,8 +37,8 @@ if TYPE_CHECKING:  # the rest is imported when a command runs: `seatsync` builds
 
     from bot.config import Settings
     from bot.db.app_settings import AppSettings
-    from bot.db.configuration import Configuration, ConnectionForm
     from bot.keys import SecretBox
+    from bot.services.configuration import Configuration, ConnectionForm
 
 SECRET_ENV = "SEATSYNC_{system}_{field}"
 
@@ -232,10 +232,10 @@ def _settings_with(current: AppSettings, typed: dict[str, str]) -> tuple[AppSett
 
 
 async def _set(settings: Settings, changes: Changes, *, out: TextIO) -> int:
-    from bot.db.configuration import ConfigForm, InvalidConfiguration, load_configuration, save_configuration
     from bot.db.engine import create_engine, session_factory
     from bot.db.migrate import upgrade
     from bot.keys import SecretBox
+    from bot.services.configuration import ConfigForm, InvalidConfiguration, load_configuration, save_configuration
 
     actor = cli_actor()
     db = create_engine(settings.database_url)
@@ -273,7 +273,7 @@ async def _set(settings: Settings, changes: Changes, *, out: TextIO) -> int:
 
 def _connection_form(current: Configuration, changes: Changes, system: str) -> ConnectionForm:
     """The stored connection with what was given over it: every option is passed (an empty one is removed)."""
-    from bot.db.configuration import ConnectionForm
+    from bot.services.configuration import ConnectionForm
 
     stored = current.connections.get(system)
     options = {spec.name: str((stored.options if stored else {}).get(spec.name, "") or "")
@@ -287,10 +287,10 @@ def _connection_form(current: Configuration, changes: Changes, system: str) -> C
 
 async def _show(settings: Settings, *, as_json: bool, out: TextIO) -> int:
     from bot.db.audit import record_audit
-    from bot.db.configuration import load_configuration
     from bot.db.engine import session_factory
     from bot.db.migrate import open_existing
     from bot.keys import SecretBox
+    from bot.services.configuration import load_configuration
 
     _need_key(settings)
     db = await open_existing(settings.database_url)
@@ -384,8 +384,8 @@ async def _run_tests(sessions: async_sessionmaker[AsyncSession], box: SecretBox,
                      out: TextIO) -> int:
     from bot.connectors.checks import check_connection
     from bot.db.audit import record_audit
-    from bot.db.configuration import load_configuration
     from bot.db.connections import load_connection
+    from bot.services.configuration import load_configuration
 
     actor = cli_actor()
     async with sessions() as session:

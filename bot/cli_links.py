@@ -1,4 +1,5 @@
-"""`seatsync links export [--output FILE]` and `seatsync links import FILE [--apply]` (see bot.db.links_transfer)."""
+"""`seatsync links export [--output FILE]` and `seatsync links import FILE [--apply]`
+(see bot.services.links_transfer)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.clock import SYSTEM_CLOCK, Clock
 from bot.config import Settings
 from bot.db.engine import create_engine, session_factory
-from bot.db.links_transfer import (
+from bot.db.migrate import open_existing, upgrade
+from bot.db.models import AdjustmentTrigger
+from bot.keys import SecretBox
+from bot.services.links_transfer import (
     ImportResult,
     LinksFileError,
     export_rows,
@@ -21,9 +25,6 @@ from bot.db.links_transfer import (
     read_links_csv,
     write_links_csv,
 )
-from bot.db.migrate import open_existing, upgrade
-from bot.db.models import AdjustmentTrigger
-from bot.keys import SecretBox
 from bot.sync.planning import LinkFailure
 from bot.sync.summary import describe_change
 from bot.wording import counted

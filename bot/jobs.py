@@ -19,8 +19,8 @@ from bot.commands.checklist import post_daily_digest, post_scheduled_checklist
 from bot.commands.health_alerts import post_health_alerts
 from bot.commands.margin_alerts import post_margin_alerts
 from bot.db.app_settings import AppSettings, load_app_settings
+from bot.domain.proration import business_date
 from bot.sync.checklist import checklist_due
-from bot.sync.proration import business_date
 from bot.sync.schedule import SCHEDULE, JobId
 from bot.sync.scheduler import Job
 from bot.sync.wiring import NotConfigured

@@ -16,10 +16,10 @@ from sqlalchemy import select
 from bot.__main__ import main
 from bot.clock import ManualClock
 from bot.db.engine import create_engine, session_factory
-from bot.db.links_transfer import COLUMNS
 from bot.db.models import AuditEvent, ConnectionSetting
 from bot.demo.workspace import sandbox_connection
 from bot.sandbox.app import Sandbox
+from bot.services.links_transfer import COLUMNS
 from tests.conftest import PINNED_NOW, TEST_SECRET_KEY
 from tests.sync.engine_setup import pick_lines
 

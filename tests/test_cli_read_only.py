@@ -12,8 +12,8 @@ import pytest
 from bot.__main__ import main
 from bot.clock import ManualClock
 from bot.db.engine import create_engine
-from bot.db.links_transfer import COLUMNS
 from bot.db.migrate import current_revision
+from bot.services.links_transfer import COLUMNS
 from tests.conftest import PINNED_NOW
 
 READ_ONLY = [["db", "current"], ["report", "linked"], ["report", "adjustments", "--format", "html"],

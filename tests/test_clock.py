@@ -8,8 +8,8 @@ import pytest
 
 from bot.clock import ManualClock, OffsetClock
 from bot.demo.workspace import demo_clock, open_workspace
+from bot.domain.proration import business_date
 from bot.sandbox.app import Sandbox
-from bot.sync.proration import business_date
 from tests.conftest import TEST_SECRET_KEY
 
 

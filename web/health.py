@@ -13,7 +13,7 @@ from aiohttp import web
 
 from bot import __version__
 from bot.db.models import AdjustmentStatus
-from bot.db.service_status import service_status
+from bot.services.service_status import service_status
 from web.context import CONTEXT
 
 

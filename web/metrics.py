@@ -1,6 +1,6 @@
 """GET /metrics in Prometheus text format.
 
-Each scrape reads the database once (counts, not rows; see bot.db.service_status) and the live engine's
+Each scrape reads the database once (counts, not rows; see bot.services.service_status) and the live engine's
 API call counters, then renders them through a collector registered in a registry of its own, never
 the process-global one, so nothing is left behind between scrapes or between app instances in tests.
 
@@ -23,7 +23,7 @@ from prometheus_client.registry import Collector
 
 from bot.connectors.http import CallStats
 from bot.db.models import AdjustmentStatus
-from bot.db.service_status import ServiceStatus, service_status
+from bot.services.service_status import ServiceStatus, service_status
 from bot.sync.engine import SyncEngine
 from web.context import CONTEXT, AppContext
 

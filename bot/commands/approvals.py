@@ -26,6 +26,7 @@ from bot.commands.metadata import TamperedMetadata
 from bot.commands.modal_state import open_state, seal_state
 from bot.commands.mrkdwn import mrkdwn_escape
 from bot.db.app_settings import load_app_settings
+from bot.domain.proration import business_date
 from bot.sync.approval_groups import HeldChange, approval_groups
 from bot.sync.approvals import (
     MAX_UNITS,
@@ -36,7 +37,6 @@ from bot.sync.approvals import (
     held_change,
     reject_change,
 )
-from bot.sync.proration import business_date
 from bot.sync.wiring import NotConfigured
 
 if TYPE_CHECKING:

@@ -39,9 +39,9 @@ from bot.commands.mrkdwn import mrkdwn_escape
 from bot.commands.relations import open_relations
 from bot.commands.report import signed_links
 from bot.db.app_settings import AppSettings, load_app_settings
+from bot.domain.proration import business_date
 from bot.sync.checklist import Checklist, Digest, daily_digest, month_end_checklist
 from bot.sync.preview import AWAITING_APPROVAL, RETRYING, PostingPreview, PreviewRow, posting_preview
-from bot.sync.proration import business_date
 
 if TYPE_CHECKING:
     from web.context import AppContext

@@ -41,7 +41,9 @@ from bot.commands.modal_state import open_state, seal_state
 from bot.commands.mrkdwn import mrkdwn_escape, user_mention
 from bot.connectors.checks import check_connection
 from bot.connectors.registry import VENDORS
-from bot.db.configuration import (
+from bot.keys import SecretDecryptionError
+from bot.log_redaction import register_secret
+from bot.services.configuration import (
     Configuration,
     InvalidConfiguration,
     SavedConfiguration,
@@ -51,8 +53,6 @@ from bot.db.configuration import (
     save_configuration,
     validate_form,
 )
-from bot.keys import SecretDecryptionError
-from bot.log_redaction import register_secret
 from bot.sync.schedule import settings_triggers
 
 if TYPE_CHECKING:

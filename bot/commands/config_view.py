@@ -34,8 +34,8 @@ from bot.commands.ids import ConfigId
 from bot.commands.mrkdwn import SLACK_GROUP, SLACK_USER, group_mention, mrkdwn_escape, user_mention
 from bot.connectors.registry import VENDORS
 from bot.db.app_settings import AppSettings
-from bot.db.configuration import ConfigForm, Configuration, ConnectionForm, FieldProblem, StoredConnection
-from bot.domain import ConnectionCheck
+from bot.domain.records import ConnectionCheck
+from bot.services.configuration import ConfigForm, Configuration, ConnectionForm, FieldProblem, StoredConnection
 
 SLOT_PICK = {"marketplace": (ConfigId.MARKETPLACE_BLOCK, ConfigId.MARKETPLACE),
              "psa": (ConfigId.PSA_BLOCK, ConfigId.PSA)}

@@ -21,8 +21,8 @@ from bot.commands.ids import HomeId, SealedFor
 from bot.commands.inbound import from_a_view
 from bot.commands.metadata import TamperedMetadata
 from bot.commands.modal_state import open_state, seal_state
-from bot.db.dashboard import home_dashboard
-from bot.db.home_viewers import remember_home_viewer
+from bot.services.dashboard import home_dashboard
+from bot.services.home_viewers import remember_home_viewer
 
 if TYPE_CHECKING:
     from web.context import AppContext

@@ -14,8 +14,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.commands.home_view import home_view
 from bot.commands.ids import SealedFor
 from bot.commands.modal_state import seal_state
-from bot.db.dashboard import home_dashboard
-from bot.db.home_viewers import home_viewers, last_sync_run_id
+from bot.services.dashboard import home_dashboard
+from bot.services.home_viewers import home_viewers, last_sync_run_id
 
 if TYPE_CHECKING:
     from web.context import AppContext

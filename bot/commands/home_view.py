@@ -1,4 +1,4 @@
-"""App Home as Block Kit: the dashboard (`bot.db.dashboard`) and shortcut buttons. At most ~30 blocks,
+"""App Home as Block Kit: the dashboard (`bot.services.dashboard`) and shortcut buttons. At most ~30 blocks,
 well under the Home tab's 100."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from bot.commands.blocks import button, buttons, context, header, mrkdwn, sectio
 from bot.commands.ids import HomeId
 from bot.commands.mrkdwn import SLACK_USER, channel_mention, mrkdwn_escape, user_mention
 from bot.connectors.registry import VENDORS
-from bot.db.dashboard import Dashboard
+from bot.services.dashboard import Dashboard
 
 MAX_HOME_BLOCKS = 100
 STATE_MARKS = {"ok": ":large_green_circle:", "failing": ":red_circle:", "stale": ":large_orange_circle:"}

@@ -108,13 +108,6 @@ async def _keep_message(
         return KeptMessage(key, channel, row.ts, state, posted_new=posted_new, error=error)
 
 
-async def undelivered_messages(*, session: AsyncSession, limit: int = 10) -> list[SlackMessage]:
-    """Kept messages Slack refused (for App Home: "I could not post in #billing-alerts: not_in_channel")."""
-    return list(await session.scalars(
-        select(SlackMessage).where(SlackMessage.last_error.is_not(None))
-        .order_by(SlackMessage.updated_at.desc()).limit(limit)))
-
-
 async def find_kept_message(*, session: AsyncSession, key: str) -> SlackMessage | None:
     return await session.scalar(select(SlackMessage).where(SlackMessage.key == key))
 

@@ -20,7 +20,6 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import money
 from bot.commands.approval_messages import show_held_changes
 from bot.commands.blocks import truncate
 from bot.commands.engines import engine_or_reason
@@ -51,7 +50,13 @@ from bot.commands.modal_state import (
 )
 from bot.commands.mrkdwn import mrkdwn_escape
 from bot.commands.user_replies import post_in_channel, refusal_for, refused_submission
-from bot.db.link_choices import (
+from bot.db.links import LinkError
+from bot.db.models import PriceSourceKind
+from bot.domain import money
+from bot.domain.matching import HIGH_CONFIDENCE
+from bot.domain.pricing import PriceSourceError
+from bot.domain.proration import business_date
+from bot.services.link_choices import (
     LEVELS,
     Filters,
     Level,
@@ -61,13 +66,8 @@ from bot.db.link_choices import (
     link_conflicts,
     resolve_picks,
 )
-from bot.db.links import LinkError
-from bot.db.models import PriceSourceKind
-from bot.db.relations import PriceChoice, cost_below_psa, set_relation, suggestion_cache
+from bot.services.relations import PriceChoice, cost_below_psa, set_relation, suggestion_cache
 from bot.sync.link_reconciliation import reconcile_new_links, unreconciled
-from bot.sync.matching import HIGH_CONFIDENCE
-from bot.sync.pricing import PriceSourceError
-from bot.sync.proration import business_date
 from bot.sync.wiring import NotConfigured
 
 if TYPE_CHECKING:
@@ -191,7 +191,7 @@ def parse_price(values: dict[str, Any]) -> tuple[PriceChoice, dict[str, str]]:
         amounts[block_id] = None
         if not raw:
             continue
-        try:  # bot.money's rules: plain decimals, finite, within what the database holds
+        try:  # bot.domain.money's rules: plain decimals, finite, within what the database holds
             number = money.parse_number(raw.removeprefix("$").removesuffix("%").replace(" ", ""), field=field)
             amounts[block_id] = (money.markup(number, field=field) if block_id is LinkBlockId.MARKUP
                                  else money.amount(number, field=field))

@@ -29,9 +29,9 @@ from slack_sdk.models.views import View
 from bot.commands.blocks import button, buttons, context, section, truncate
 from bot.commands.ids import LinkActionId, LinkBlockId, LinkCallbackId
 from bot.commands.mrkdwn import channel_mention, mrkdwn_escape, user_mention
-from bot.db.link_choices import LEVELS, Choice, Filters, Level, Picks, ResolvedPicks
 from bot.db.models import PriceSourceKind
-from bot.db.relations import PriceChoice
+from bot.services.link_choices import LEVELS, Choice, Filters, Level, Picks, ResolvedPicks
+from bot.services.relations import PriceChoice
 from bot.sync.link_reconciliation import LinkOutcome
 
 MAX_OPTION_TEXT = 75

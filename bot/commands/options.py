@@ -1,7 +1,7 @@
 """Options loading (block_suggestion) for every external_select of the link family.
 
 Searched server-side: the candidates in the scope of the modal's sealed state, ranked by rapidfuzz
-(`bot.sync.picker_ranking`), the likely match first with its confidence in the text
+(`bot.domain.picker_ranking`), the likely match first with its confidence in the text
 ("Acme Co · 96%"), at most 100 options of at most 75 characters. A state that fails its seal gets
 no options: the dialog shows "no results" and the submit explains.
 """
@@ -20,8 +20,8 @@ from bot.commands.link import today_for, wizard_state
 from bot.commands.link_views import LEVEL_BY_ACTION, MAX_OPTION_TEXT, choice_option
 from bot.commands.metadata import TamperedMetadata
 from bot.commands.modal_state import open_state
-from bot.db.link_choices import MAX_OPTIONS, Level, level_choices
-from bot.db.relations import relation_choices
+from bot.services.link_choices import MAX_OPTIONS, Level, level_choices
+from bot.services.relations import relation_choices
 
 if TYPE_CHECKING:
     from web.context import AppContext

@@ -37,7 +37,7 @@ from bot.commands.policy_views import (
 from bot.commands.user_replies import refusal_for, refused_submission
 from bot.db.models import Scope
 from bot.db.policies import PolicyError
-from bot.db.policy_scopes import (
+from bot.services.policy_scopes import (
     PolicyTarget,
     PolicyTargetGone,
     best_company,

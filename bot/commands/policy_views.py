@@ -23,13 +23,13 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot import money
 from bot.commands.blocks import context, section, truncate
 from bot.commands.ids import PolicyId
 from bot.commands.mrkdwn import mrkdwn_escape, user_mention
 from bot.db.models import DecreaseTiming, Scope
-from bot.db.policy_scopes import POLICY_FIELDS, FieldValue, PolicyTarget, ScopedPolicy
-from bot.sync.approval_policy import NO_AMOUNT_LIMIT
+from bot.domain import money
+from bot.domain.approval_policy import NO_AMOUNT_LIMIT
+from bot.services.policy_scopes import POLICY_FIELDS, FieldValue, PolicyTarget, ScopedPolicy
 
 TITLE = "Sync policy"
 MAX_OPTION_TEXT = 75
@@ -273,7 +273,7 @@ def parse_field(spec: FieldSpec, raw: str) -> Any:
 
 
 def _decimal(raw: str, example: str) -> Decimal:
-    """bot.money's plain notation (no exponents, NaN or Infinity, which Decimal would take), at most the
+    """bot.domain.money's plain notation (no exponents, NaN or Infinity, which Decimal would take), at most the
     database's 4 decimals; the ranges are the caller's."""
     if "," in raw:
         raise ValueError(f"type {example}: a dot for decimals and no thousands separators")

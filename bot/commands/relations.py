@@ -35,7 +35,7 @@ from bot.commands.relations_views import (
     summary_message,
 )
 from bot.commands.user_replies import refusal_for, refused_submission, tell_user
-from bot.db.relations import (
+from bot.services.relations import (
     clear_relations,
     pair_labels,
     relations_by_id,

@@ -18,9 +18,9 @@ from bot.commands.blocks import button, buttons, context, message_blocks, plain_
 from bot.commands.ids import LinkActionId, LinkBlockId, LinkCallbackId
 from bot.commands.link_views import held_note
 from bot.commands.mrkdwn import mrkdwn_escape
-from bot.db.relations import Relation, RowOutcome
+from bot.services.relations import Relation, RowOutcome
+from bot.services.suggestions import LinkSuggestion
 from bot.sync.link_reconciliation import LinkOutcome
-from bot.sync.suggestions import LinkSuggestion
 
 PAGE_SIZE = 20
 ROWS_PER_GROUP = 10  # Slack: at most 10 options in a checkboxes element

@@ -25,7 +25,7 @@ from bot.commands.metadata import TamperedMetadata
 from bot.commands.modal_state import notice_view, open_state, seal_state, tampered_answer
 from bot.commands.mrkdwn import mrkdwn_escape
 from bot.commands.user_replies import refusal_for, refused_submission, tell_user
-from bot.db.relations import Relation, RowOutcome, clear_relations, relations_by_id, suggestion_cache
+from bot.services.relations import Relation, RowOutcome, clear_relations, relations_by_id, suggestion_cache
 
 if TYPE_CHECKING:
     from web.context import AppContext

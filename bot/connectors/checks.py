@@ -11,10 +11,11 @@ import asyncio
 import logging
 from typing import Any
 
+from bot.connectors.connection import Connection
 from bot.connectors.factory import build_marketplace, build_psa
 from bot.connectors.http import RetryPolicy
-from bot.db.connections import Connection
-from bot.domain import ConnectionCheck
+from bot.connectors.registry import VENDORS
+from bot.domain.records import ConnectionCheck
 from bot.log_redaction import redact, register_secret
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ async def check_connection(connection: Connection, *, timeout_s: float = CHECK_T
         register_secret(value)
     options: dict[str, Any] = {"retry": CHECK_RETRY, "timeout": CHECK_HTTP_TIMEOUT_S, **connector_options}
     try:
-        if connection.kind == "marketplace":
+        if VENDORS.get(connection.system).kind == "marketplace":  # UnknownVendor is a ValueError
             connector: Any = build_marketplace(connection, **options)
         else:
             connector = build_psa(connection, **options)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.connectors.connection import Connection
 from bot.connectors.interfaces import Marketplace, Psa
 from bot.connectors.registry import VENDORS
-from bot.db.connections import Connection
 
 
 def build_marketplace(connection: Connection, **options: Any) -> Marketplace:

@@ -1,7 +1,7 @@
 """What a connection needs to be configured: its URL, its plain options and its secrets.
 
 Each vendor's registry entry (`bot.connectors.vendor.Vendor.connection`) holds one `ConnectionFields`. The
-config modal renders them; `bot.db.configuration` validates and stores them. The names are the keys the
+config modal renders them; `bot.services.configuration` validates and stores them. The names are the keys the
 vendor's client reads from `Connection.options` / `Connection.secrets`.
 """
 

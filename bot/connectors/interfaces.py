@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from bot.connectors.http import CallStats
-from bot.domain import (
+from bot.domain.records import (
     AdjustmentRequest,
     ConnectionCheck,
     MarketCompany,

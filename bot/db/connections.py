@@ -1,34 +1,19 @@
 """Connection settings per marketplace/PSA (a vendor of the registry), with secrets encrypted at rest (Fernet via
-bot.keys)."""
+bot.keys); loaded as the `Connection` the connectors are built from."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.connectors.connection import Connection
 from bot.connectors.registry import VENDORS
 from bot.db.audit import record_audit
 from bot.db.models import ConnectionSetting
 from bot.keys import SecretBox
 from bot.log_redaction import register_secret
-
-
-@dataclass(frozen=True)
-class Connection:
-    """A decrypted connection, for the connectors. Its repr never shows the secrets."""
-
-    system: str
-    base_url: str
-    options: dict[str, Any] = field(default_factory=dict)
-    secrets: dict[str, str] = field(default_factory=dict, repr=False)
-    enabled: bool = True
-
-    @property
-    def kind(self) -> str:
-        return VENDORS.get(self.system).kind
 
 
 async def save_connection(

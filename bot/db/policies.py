@@ -1,6 +1,6 @@
 """Price sources and sync policies at their three scopes (global, marketplace company, link).
 
-The setters are the last gate before the database: every number is finite and within bot.money's bounds
+The setters are the last gate before the database: every number is finite and within bot.domain.money's bounds
 (amounts from 0 to under 10^10 with at most 4 decimals, percentages in their ranges), whoever calls them.
 """
 
@@ -11,7 +11,6 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import money
 from bot.db.audit import record_audit
 from bot.db.models import (
     DecreaseTiming,
@@ -22,7 +21,8 @@ from bot.db.models import (
     Scope,
     SyncPolicy,
 )
-from bot.sync.pricing import PriceSource, validate_price_source
+from bot.domain import money
+from bot.domain.pricing import PriceSource, validate_price_source
 
 
 def scope_key(scope: Scope, *, company_id: int | None = None, link_id: int | None = None) -> str:
@@ -89,7 +89,7 @@ MAX_PERCENT = money.MAX_PERCENT
 
 
 def _checked(check, value, **rules):
-    """`check(value, **rules)` from bot.money, its NumberError as a PolicyError; None (inherit) passes."""
+    """`check(value, **rules)` from bot.domain.money, its NumberError as a PolicyError; None (inherit) passes."""
     if value is None:
         return None
     if isinstance(value, int) and not isinstance(value, bool):

@@ -27,10 +27,10 @@ from bot.db.app_settings import load_app_settings, save_app_settings
 from bot.demo.narration import link_time_lines, posted_lines
 from bot.demo.scripted import link_high_confidence, settle
 from bot.demo.workspace import ACTOR, DemoWorkspace, open_workspace
+from bot.domain.proration import business_date
 from bot.reports.links import report_url
 from bot.sandbox.app import Sandbox
 from bot.sync.link_reconciliation import reconcile_new_links
-from bot.sync.proration import business_date
 from bot.sync.summary import describe_cycle
 from web.app import create_app
 from web.context import create_context

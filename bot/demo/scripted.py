@@ -30,11 +30,11 @@ from bot.db.models import (
 from bot.demo.progress import DemoFailed, Progress, Watchdog
 from bot.demo.verdict import LinkedPair, TargetBook, judge
 from bot.demo.workspace import ACTOR, DemoWorkspace, demo_support, open_workspace
+from bot.domain.proration import business_date
 from bot.sandbox.app import Sandbox
+from bot.services.suggestions import suggest_links
 from bot.sync.engine import CycleReport
 from bot.sync.posting import PostingReport
-from bot.sync.proration import business_date
-from bot.sync.suggestions import suggest_links
 
 Say = Callable[[str], None]
 MAX_SETTLE_PASSES = 60

@@ -13,8 +13,8 @@ from datetime import date
 
 from bot.db.models import SubscriptionStatus
 from bot.demo.workspace import demo_support
+from bot.domain.levelling import target_units
 from bot.sandbox.world import SandboxWorld, Subscription, SubscriptionLine
-from bot.sync.levelling import target_units
 
 _STATUS = {"active": SubscriptionStatus.active, "suspended": SubscriptionStatus.suspended,
            "cancelled": SubscriptionStatus.cancelled, "expired": SubscriptionStatus.expired}

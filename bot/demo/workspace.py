@@ -24,12 +24,12 @@ from bot.db.engine import create_engine, session_factory
 from bot.db.migrate import upgrade
 from bot.db.models import DecreaseTiming, Scope
 from bot.db.policies import set_approval_policy, set_decrease_timing
+from bot.domain.approval_policy import NO_AMOUNT_LIMIT
+from bot.domain.proration import business_date
 from bot.keys import SecretBox
 from bot.sandbox.app import Sandbox
 from bot.sandbox.day_passes import DayReport, advance_day
-from bot.sync.approval_policy import NO_AMOUNT_LIMIT
 from bot.sync.engine import SyncEngine
-from bot.sync.proration import business_date
 
 ACTOR = "demo"
 

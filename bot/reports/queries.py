@@ -168,7 +168,7 @@ async def subscriptions_report(*, session: AsyncSession, filters: ReportFilters 
 
 
 def _price_source_kind() -> Any:
-    """The price source in force, resolved link > company > global in SQL (bot.sync.pricing's order)."""
+    """The price source in force, resolved link > company > global in SQL (bot.domain.pricing's order)."""
     by_link, by_company, by_default = (aliased(PriceSourceSetting) for _ in range(3))
     return by_link, by_company, by_default, func.coalesce(
         by_link.kind, by_company.kind, by_default.kind, literal(PriceSourceKind.keep_psa.value)

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import case, func
 
 from bot.db.models import AdjustmentTrigger, PriceSourceKind
-from bot.domain import SEAT_UNITS
+from bot.domain.records import SEAT_UNITS
 
 SEATS = "seats"  # what a resource counted in seats shows in a report's Unit column
 

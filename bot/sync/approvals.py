@@ -1,6 +1,6 @@
 """Decisions on held changes: approve, reject, or edit then approve. Every decision is audited.
 
-A held change is an intent in status awaiting_approval (see bot.sync.approval_policy for why it was
+A held change is an intent in status awaiting_approval (see bot.domain.approval_policy for why it was
 held). Each decision is a conditional UPDATE on that status, so two people clicking at once cannot
 both decide: the second is told who decided first.
 - approve: the intent becomes pending and posts through the normal outbox (a scheduled one on its day);
@@ -21,7 +21,6 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
-from bot import money
 from bot.db.audit import record_audit
 from bot.db.models import (
     Adjustment,
@@ -29,6 +28,7 @@ from bot.db.models import (
     AdjustmentTrigger,
     MarketplaceSubscription,
 )
+from bot.domain import money
 from bot.sync.planning import change_amount, computation_failure, new_idempotency_key
 
 MAX_REASON = 500

@@ -32,11 +32,11 @@ from bot.db.models import (
     SyncRun,
     SyncRunStatus,
 )
-from bot.domain import MarketplaceSnapshot
+from bot.domain.proration import business_date
+from bot.domain.records import MarketplaceSnapshot
 from bot.sync.claims import DEFAULT_CLAIM_TTL, process_instance_id
 from bot.sync.planning import LinkFailure, PlannedChange, plan_levelling
 from bot.sync.posting import PostingReport, post_due_adjustments
-from bot.sync.proration import business_date
 from bot.sync.psa_cache import PsaRefresh, apply_psa_records
 from bot.sync.runs import end_runs_of, heartbeat_while, mark_interrupted_runs
 from bot.sync.snapshot import SnapshotDiff, apply_marketplace_snapshot

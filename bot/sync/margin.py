@@ -20,7 +20,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
-from bot import money
 from bot.db.models import (
     MarketplaceResource,
     MarketplaceSubscription,
@@ -28,8 +27,9 @@ from bot.db.models import (
     SlackMessage,
     SlackMessageState,
 )
+from bot.domain import money
+from bot.domain.pricing import check_billable, unit_pricing
 from bot.sync.planning import LinkSettings, computation_failure
-from bot.sync.pricing import check_billable, unit_pricing
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ that has not been sent; an intent that may have been sent (status posting, or fa
 is unknown) is never superseded here — its write may have landed, and closing it would lose the
 record of it. The poster resolves it by reading the PSA first (now, when the target moved), then supersedes it
 unsent or confirms it, and plans the count of now (bot.sync.posting). What to do for each link is decided by
-`bot.sync.levelling.levelling_choice` (plain facts in, a decision out); this module reads and records.
+`bot.domain.levelling.levelling_choice` (plain facts in, a decision out); this module reads and records.
 
 The approval policy (bot.sync.approvals) may hold a new intent as awaiting_approval: it is open (a
 newer target supersedes it, and the newer one is evaluated afresh) but never posted until approved.
@@ -40,10 +40,10 @@ from bot.db.models import (
     SyncPolicy,
     Term,
 )
-from bot.sync.approval_policy import DEFAULT_MAX_AMOUNT, ApprovalPolicy, hold_reason
-from bot.sync.levelling import Levelling, OpenIntent, abandoned, levelling_choice, target_units
-from bot.sync.pricing import PriceSource, check_billable, check_computed, resolve_price_source, unit_pricing
-from bot.sync.proration import billing_period, effective_date, prorated_amount
+from bot.domain.approval_policy import DEFAULT_MAX_AMOUNT, ApprovalPolicy, hold_reason
+from bot.domain.levelling import Levelling, OpenIntent, abandoned, levelling_choice, target_units
+from bot.domain.pricing import PriceSource, check_billable, check_computed, resolve_price_source, unit_pricing
+from bot.domain.proration import billing_period, effective_date, prorated_amount
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ class LinkFailure:
 
 def computation_failure(exc: Exception) -> str:
     if isinstance(exc, ValueError) and not isinstance(exc, ArithmeticError):
-        return str(exc)  # bot.money / bot.sync.pricing say which number and why
+        return str(exc)  # bot.domain.money / bot.domain.pricing say which number and why
     return f"a stored number cannot be computed with ({type(exc).__name__})"
 
 

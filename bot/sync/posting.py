@@ -48,7 +48,8 @@ from bot.db.models import (
     PsaContract,
     PsaService,
 )
-from bot.domain import AdjustmentRequest, PostResult
+from bot.domain.levelling import target_units
+from bot.domain.records import AdjustmentRequest, PostResult
 from bot.sync.claims import (
     DEFAULT_CLAIM_TTL,
     Claim,
@@ -60,7 +61,6 @@ from bot.sync.claims import (
     take_claim,
 )
 from bot.sync.failures import explain_failure
-from bot.sync.levelling import target_units
 from bot.sync.planning import OPEN_STATUSES, plan_levelling
 from bot.sync.posting_decisions import (
     Doubt,

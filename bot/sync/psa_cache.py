@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import PsaCompany, PsaContract, PsaService
-from bot.domain import PsaCompanyRecord, PsaContractRecord, PsaServiceRecord
+from bot.domain.records import PsaCompanyRecord, PsaContractRecord, PsaServiceRecord
 
 
 @dataclass

@@ -21,7 +21,7 @@ from bot.db.models import (
     ResourceCountChange,
     SubscriptionStatus,
 )
-from bot.domain import MarketplaceSnapshot, MarketResource, MarketSubscription
+from bot.domain.records import MarketplaceSnapshot, MarketResource, MarketSubscription
 
 
 @dataclass

@@ -15,10 +15,10 @@ from bot.connectors.factory import build_marketplace, build_psa
 from bot.db.app_settings import SETTINGS_KEY, load_app_settings
 from bot.db.connections import load_connection
 from bot.db.models import AppSetting, ConnectionSetting
+from bot.domain.proration import business_date
 from bot.keys import SecretBox
 from bot.sync.claims import DEFAULT_CLAIM_TTL
 from bot.sync.engine import SyncEngine, utcnow
-from bot.sync.proration import business_date
 
 
 @dataclass(frozen=True)

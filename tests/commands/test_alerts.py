@@ -12,12 +12,12 @@ from sqlalchemy import select
 
 from bot.commands.alerts import post_failure_alerts
 from bot.commands.ids import AlertId
-from bot.commands.kept_messages import undelivered_messages
 from bot.db.app_settings import load_app_settings, save_app_settings
 from bot.db.models import Adjustment, SlackMessage, SlackMessageState
 from bot.demo.workspace import open_workspace
 from bot.sandbox.app import Sandbox
 from bot.sandbox.slack_blocks import validate_message_blocks
+from bot.services.dashboard import undelivered_messages
 from bot.sync.failure_causes import cause_key, normalise_error
 from bot.sync.schedule import JobId
 from tests.bolt_listeners import listeners_done

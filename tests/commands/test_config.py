@@ -16,8 +16,9 @@ from bot.commands.config_view import config_field_block, result_block
 from bot.commands.ids import ConfigId
 from bot.config import load_settings
 from bot.connectors.checks import check_connection
+from bot.connectors.connection import Connection
 from bot.db.app_settings import AppSettings, load_app_settings, save_app_settings
-from bot.db.connections import Connection, load_connection
+from bot.db.connections import load_connection
 from bot.db.models import AuditEvent
 from bot.log_redaction import RedactingFilter
 from bot.sandbox.app import Sandbox

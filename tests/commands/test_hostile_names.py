@@ -42,17 +42,18 @@ from bot.commands.access import BillingTeam
 from bot.commands.mrkdwn import mrkdwn_escape
 from bot.commands.report import ReportRequest
 from bot.db.app_settings import AppSettings
-from bot.db.configuration import Configuration, FieldProblem, SavedConfiguration, StoredConnection
 from bot.db.connector_health import HealthChange
-from bot.db.dashboard import ConnectorLine, CustomerLicences, Dashboard, LastSync, Undelivered
-from bot.db.link_choices import LEVELS, Choice, Level, Picks, ResolvedPicks
 from bot.db.models import AdjustmentStatus, ConnectorState, DecreaseTiming, Scope, SyncRunStatus
-from bot.db.policy_scopes import POLICY_FIELDS, FieldValue, PolicyTarget, ScopedPolicy
-from bot.db.relations import PriceChoice, Relation, RowOutcome
-from bot.domain import ConnectionCheck
+from bot.domain.records import ConnectionCheck
 from bot.reports.summary import Cell, ReportSummary
 from bot.sandbox.slack_blocks import validate_message_blocks, validate_view
 from bot.sandbox.slack_mrkdwn import Markup, markup, mrkdwn_texts
+from bot.services.configuration import Configuration, FieldProblem, SavedConfiguration, StoredConnection
+from bot.services.dashboard import ConnectorLine, CustomerLicences, Dashboard, LastSync, Undelivered
+from bot.services.link_choices import LEVELS, Choice, Level, Picks, ResolvedPicks
+from bot.services.policy_scopes import POLICY_FIELDS, FieldValue, PolicyTarget, ScopedPolicy
+from bot.services.relations import PriceChoice, Relation, RowOutcome
+from bot.services.suggestions import LinkSuggestion
 from bot.sync.approval_groups import ApprovalGroup, EditedChange, HeldChange
 from bot.sync.checklist import Checklist, Digest
 from bot.sync.engine import CycleReport
@@ -61,7 +62,6 @@ from bot.sync.link_reconciliation import LinkFacts, LinkOutcome
 from bot.sync.margin import BELOW_COST, LinkMargin
 from bot.sync.planning import PlannedChange
 from bot.sync.preview import AWAITING_APPROVAL, PostingPreview, PreviewRow
-from bot.sync.suggestions import LinkSuggestion
 
 HOSTILE = "> <!channel> <@U123> <https://x.example/pay|Pay now> R&D *bold* _x_ ~x~ `code` ```block```"
 HOSTILE_LINES = "Acme\n> quoted\n*bold*"  # a name with line breaks: a quote at a line's start

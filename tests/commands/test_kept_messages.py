@@ -9,16 +9,12 @@ import pytest
 from sqlalchemy import select
 
 from bot.commands.bolt_app import create_slack_client
-from bot.commands.kept_messages import (
-    find_kept_message,
-    keep_message,
-    open_kept_messages,
-    undelivered_messages,
-)
+from bot.commands.kept_messages import find_kept_message, keep_message, open_kept_messages
 from bot.config import load_settings
 from bot.db.engine import session_factory
 from bot.db.models import SlackMessage, SlackMessageState
 from bot.sandbox.slack_ratelimit import SlackRateLimits
+from bot.services.dashboard import undelivered_messages
 from tests.commands.test_seats_command import TOKEN, slack  # noqa: F401 - the slack fixture
 from tests.conftest import make_env
 

@@ -12,7 +12,6 @@ from bot.commands.ids import LinkActionId, LinkBlockId, LinkCallbackId
 from bot.commands.link_views import picker_block_id
 from bot.commands.modal_state import TAMPERED, seal_state
 from bot.db.app_settings import AppSettings, save_app_settings
-from bot.db.link_choices import Level, Picks
 from bot.db.links import link_resource
 from bot.db.models import (
     AuditEvent,
@@ -23,6 +22,7 @@ from bot.db.models import (
     PsaService,
     ResourceLink,
 )
+from bot.services.link_choices import Level, Picks
 from tests.bolt_listeners import listeners_done
 from tests.commands.link_setup import (
     BILLING_CHANNEL,

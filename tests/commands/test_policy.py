@@ -27,8 +27,8 @@ from bot.db.models import (
     SyncPolicy,
 )
 from bot.demo.workspace import open_workspace
+from bot.domain.approval_policy import NO_AMOUNT_LIMIT
 from bot.sandbox.app import Sandbox
-from bot.sync.approval_policy import NO_AMOUNT_LIMIT
 from tests.bolt_listeners import listeners_done
 from tests.commands.link_setup import (  # noqa: F401 - the slack fixture
     DANA,

@@ -13,12 +13,12 @@ from datetime import date
 
 import pytest
 
+from bot.connectors.connection import Connection
 from bot.connectors.http import RetryPolicy
 from bot.connectors.interfaces import Marketplace
 from bot.connectors.marketplace.ingram.client import IngramClient
 from bot.connectors.marketplace.odin.client import OdinClient
-from bot.db.connections import Connection
-from bot.domain import MarketCompany, MarketSubscription
+from bot.domain.records import MarketCompany, MarketSubscription
 from bot.sandbox.app import Sandbox
 from bot.sandbox.generator import advance_day
 

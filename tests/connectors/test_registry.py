@@ -17,6 +17,7 @@ from bot.clock import ManualClock
 from bot.commands.config_view import config_field_block
 from bot.commands.ids import ConfigId
 from bot.connectors.change_notifications import SIGNED_JSON
+from bot.connectors.connection import Connection
 from bot.connectors.errors import RejectedError
 from bot.connectors.factory import build_psa
 from bot.connectors.fields import ConnectionField, ConnectionFields
@@ -24,8 +25,9 @@ from bot.connectors.http import CallStats
 from bot.connectors.registry import BUNDLED, VENDORS, Registry, UnknownVendor
 from bot.connectors.vendor import Capabilities, DemoSupport, IdempotencyKeyTrace, Vendor
 from bot.db.app_settings import load_app_settings
-from bot.db.connections import Connection, load_connection
-from bot.domain import (
+from bot.db.connections import load_connection
+from bot.domain.proration import business_date
+from bot.domain.records import (
     AdjustmentRequest,
     ConnectionCheck,
     PostResult,
@@ -36,7 +38,6 @@ from bot.domain import (
 from bot.sandbox.app import Sandbox
 from bot.sandbox.world import SandboxWorld
 from bot.sync.failures import explain_failure
-from bot.sync.proration import business_date
 from tests.commands.test_config import open_config, open_modal, pick, press_test, submit
 from tests.commands.test_seats_command import DANA, slack, start_app  # noqa: F401 - slack: the simulator fixture
 from tests.conftest import PINNED_NOW, TEST_SECRET_KEY
@@ -171,7 +172,8 @@ async def test_the_config_modal_offers_a_registered_psa_with_its_fields_test_and
     async with context.sessions() as session:
         stored = await load_connection(session=session, box=context.box, system=FAKE)
         assert (await load_app_settings(session=session)).psa == FAKE
-    assert (stored.kind, stored.options, stored.secrets) == ("psa", {"tenant": "msp"}, {"token": TOKEN})
+    assert VENDORS.get(stored.system).kind == "psa"
+    assert (stored.options, stored.secrets) == ({"tenant": "msp"}, {"token": TOKEN})
 
 
 async def test_without_the_entry_the_modal_offers_only_the_bundled_psas(

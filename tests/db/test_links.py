@@ -101,7 +101,7 @@ async def test_custom_cost_below_the_psa_cost_needs_confirmation(session):
 
     from bot.db.models import PriceSourceKind, Scope
     from bot.db.policies import set_price_source
-    from bot.sync.pricing import PriceSourceError
+    from bot.domain.pricing import PriceSourceError
 
     resource = await marketplace_resource(session)
     service = await psa_service(session)  # unit cost 6.40

@@ -17,7 +17,7 @@ from bot.db.policies import (
     set_min_margin_percent,
     set_price_source,
 )
-from bot.sync.pricing import PriceSourceError
+from bot.domain.pricing import PriceSourceError
 from tests.db.factories import marketplace_resource, psa_service
 
 ABSURD = ["Infinity", "-Infinity", "NaN", "1E+999999", "1e30", "-1", "0.0000001"]

@@ -31,9 +31,9 @@ from bot.db.migrate import upgrade
 from bot.db.models import DecreaseTiming, MarketplaceResource, MarketplaceSubscription, PsaService, Scope
 from bot.db.policies import set_approval_policy, set_decrease_timing
 from bot.demo.workspace import sandbox_connection
+from bot.domain.approval_policy import NO_AMOUNT_LIMIT
 from bot.keys import SecretBox
 from bot.sandbox.app import Sandbox
-from bot.sync.approval_policy import NO_AMOUNT_LIMIT
 from bot.sync.wiring import NotConfigured, build_engine
 from tests.e2e.write_judge import CountSet, Lifetime, PostedIntent, Write
 from tests.sync.engine_setup import Line

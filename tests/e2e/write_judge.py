@@ -3,7 +3,7 @@
 
 Definitions, per linked service S fed by marketplace line L:
 - target(L, t): what S must bill at time t — the line's count, 0 once its subscription is cancelled or expired
-  (`bot.sync.levelling.target_units`), as the sandbox's count history says it was at t.
+  (`bot.domain.levelling.target_units`), as the sandbox's count history says it was at t.
 - A write W (service S, before b, after a, at t, key k) is a **duplicate** when
   (a) it repeats an intent: another, earlier write carried the same idempotency key k (each logged write changed
       the units, so the same key applied twice means one intent was sent twice); or
@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 
 from bot.connectors.registry import VENDORS
 from bot.db.models import SubscriptionStatus
-from bot.sync.levelling import target_units
+from bot.domain.levelling import target_units
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from bot.config import load_settings
 from bot.db.audit import audit_events_for
 from bot.db.models import AdjustmentStatus, PriceSourceKind, Scope, Term
 from bot.db.policies import PolicyError, set_approval_policy, set_price_source
-from bot.sync.approval_policy import ApprovalPolicy, hold_reason
+from bot.domain.approval_policy import ApprovalPolicy, hold_reason
 from bot.sync.approvals import ApprovalError, approve_change, edit_change, reject_change
 from bot.sync.link_reconciliation import reconcile_new_links
 from bot.sync.preview import AWAITING_APPROVAL, WOULD_HOLD, WOULD_POST, posting_preview

@@ -10,9 +10,9 @@ import pytest
 
 from bot.db.models import AdjustmentStatus, DecreaseTiming, Scope, Term
 from bot.db.policies import PolicyError, set_approval_policy, set_decrease_timing, set_drop_prorate_below
+from bot.domain.proration import billing_period, commitment_end
 from bot.sync.approvals import approve_change
 from bot.sync.preview import SCHEDULED, WOULD_POST, posting_preview
-from bot.sync.proration import billing_period, commitment_end
 from tests.sync.engine_setup import Line, adjustments, link_line, pick_lines
 
 

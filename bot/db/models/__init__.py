@@ -1,19 +1,6 @@
 """Every table of SeatSync, importable from one place (Alembic reads `Base.metadata` from here)."""
 
 from bot.db.models.base import Base, utcnow
-from bot.db.models.enums import (
-    AdjustmentStatus,
-    AdjustmentTrigger,
-    ConnectorState,
-    ContractStatus,
-    DecreaseTiming,
-    PriceSourceKind,
-    Scope,
-    SlackMessageState,
-    SubscriptionStatus,
-    SyncRunStatus,
-    Term,
-)
 from bot.db.models.links import CompanyLink, PriceSourceSetting, ResourceLink, SubscriptionLink, SyncPolicy
 from bot.db.models.marketplace import (
     MarketplaceCompany,
@@ -32,6 +19,19 @@ from bot.db.models.system import (
     SlackDelivery,
     SlackMessage,
     SyncRun,
+)
+from bot.domain.enums import (
+    AdjustmentStatus,
+    AdjustmentTrigger,
+    ConnectorState,
+    ContractStatus,
+    DecreaseTiming,
+    PriceSourceKind,
+    Scope,
+    SlackMessageState,
+    SubscriptionStatus,
+    SyncRunStatus,
+    Term,
 )
 
 __all__ = [

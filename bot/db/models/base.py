@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Date, DateTime, MetaData, Numeric, TypeDecorator
+from sqlalchemy import JSON, Date, DateTime, Enum, MetaData, Numeric, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase
 
 NAMING_CONVENTION = {
@@ -55,3 +56,9 @@ class Base(DeclarativeBase):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def enum_column(enum: type[StrEnum], name: str) -> Enum:
+    """A portable string enum: VARCHAR plus a named CHECK constraint, never a native PG enum."""
+    return Enum(enum, name=name, native_enum=False, create_constraint=True, length=24,
+                values_callable=lambda e: [m.value for m in e], validate_strings=True)

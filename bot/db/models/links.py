@@ -13,10 +13,10 @@ from decimal import Decimal
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from bot.db.models.base import Base, utcnow
-from bot.db.models.enums import DecreaseTiming, PriceSourceKind, Scope, enum_column
+from bot.db.models.base import Base, enum_column, utcnow
 from bot.db.models.marketplace import MarketplaceCompany, MarketplaceResource, MarketplaceSubscription
 from bot.db.models.psa import PsaCompany, PsaContract, PsaService
+from bot.domain.enums import DecreaseTiming, PriceSourceKind, Scope
 
 
 class CompanyLink(Base):

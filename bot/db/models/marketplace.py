@@ -8,8 +8,8 @@ from decimal import Decimal
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from bot.db.models.base import VENDOR_KEY_LENGTH, Base, utcnow
-from bot.db.models.enums import SubscriptionStatus, Term, enum_column
+from bot.db.models.base import VENDOR_KEY_LENGTH, Base, enum_column, utcnow
+from bot.domain.enums import SubscriptionStatus, Term
 
 
 class MarketplaceCompany(Base):
@@ -50,7 +50,7 @@ class MarketplaceSubscription(Base):
 
 
 class MarketplaceResource(Base):
-    """A billable resource of a subscription; `total` is the count SeatSync bills (see bot.domain)."""
+    """A billable resource of a subscription; `total` is the count SeatSync bills (see bot.domain.records)."""
 
     __tablename__ = "marketplace_resources"
     __table_args__ = (UniqueConstraint("subscription_id", "external_id"),)

@@ -8,10 +8,10 @@ from decimal import Decimal
 from sqlalchemy import ForeignKey, Index, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from bot.db.models.base import VENDOR_KEY_LENGTH, Base, utcnow
-from bot.db.models.enums import AdjustmentStatus, AdjustmentTrigger, enum_column
+from bot.db.models.base import VENDOR_KEY_LENGTH, Base, enum_column, utcnow
 from bot.db.models.marketplace import MarketplaceResource
 from bot.db.models.psa import PsaService
+from bot.domain.enums import AdjustmentStatus, AdjustmentTrigger
 
 
 class Adjustment(Base):

@@ -11,8 +11,8 @@ from decimal import Decimal
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from bot.db.models.base import VENDOR_KEY_LENGTH, Base, utcnow
-from bot.db.models.enums import ContractStatus, enum_column
+from bot.db.models.base import VENDOR_KEY_LENGTH, Base, enum_column, utcnow
+from bot.domain.enums import ContractStatus
 
 
 class PsaCompany(Base):

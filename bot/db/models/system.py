@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.db.models.base import Base, utcnow
-from bot.db.models.enums import ConnectorState, SlackMessageState, SyncRunStatus, enum_column
+from bot.db.models.base import Base, enum_column, utcnow
+from bot.domain.enums import ConnectorState, SlackMessageState, SyncRunStatus
 
 
 class ConnectionSetting(Base):

@@ -40,6 +40,7 @@ from urllib.parse import quote
 
 import httpx
 
+from bot.connectors.connection import Connection
 from bot.connectors.errors import (
     AuthenticationError,
     ConnectorError,
@@ -69,8 +70,7 @@ from bot.connectors.marketplace.ingram.records import (
     subscription,
     token_info,
 )
-from bot.db.connections import Connection
-from bot.domain import ConnectionCheck, MarketCompany, MarketSubscription
+from bot.domain.records import ConnectionCheck, MarketCompany, MarketSubscription
 from bot.log_redaction import register_secret
 
 log = logging.getLogger(__name__)

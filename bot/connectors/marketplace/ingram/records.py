@@ -13,7 +13,7 @@
   reports one quantity, the whole seat count (a fractional quantity is rounded up);
   `unitPrice` is the price, `unitCost` the MSP's cost (`unitProviderCost` is Ingram's own cost and
   is not used).
-- numbers follow bot.money: a quantity that is not a finite count from 0 to 1,000,000,000 makes the
+- numbers follow bot.domain.money: a quantity that is not a finite count from 0 to 1,000,000,000 makes the
   reply malformed (skipping the product would read as "removed", levelling it to zero); an amount that
   is not a finite, non-negative amount under 10^10 is dropped for that product (logged; the price
   stored before stays), one with more than 4 decimals is rounded to 4.
@@ -34,9 +34,9 @@ import httpx
 
 from bot.connectors.errors import MalformedReplyError
 from bot.connectors.marketplace.ingram.auth import GATEWAY_PREFIX
-from bot.db.models.enums import SubscriptionStatus, Term
-from bot.domain import MarketCompany, MarketResource, MarketSubscription
-from bot.money import NumberError, vendor_amount, vendor_count
+from bot.domain.enums import SubscriptionStatus, Term
+from bot.domain.money import NumberError, vendor_amount, vendor_count
+from bot.domain.records import MarketCompany, MarketResource, MarketSubscription
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +114,7 @@ def resource(subscription_id: Any, product: Any) -> MarketResource:
 
 def money(value: Any, *, where: str = "amount") -> tuple[Decimal | None, str | None]:
     """A spec `Price` object {currency, amount: "70.5"}; anything else, or an amount no one can bill with
-    (bot.money.vendor_amount), reads as no price."""
+    (bot.domain.money.vendor_amount), reads as no price."""
     if not isinstance(value, dict) or value.get("amount") in (None, ""):
         return None, None
     try:

@@ -33,6 +33,7 @@ from typing import TypeVar
 
 import httpx
 
+from bot.connectors.connection import Connection
 from bot.connectors.errors import (
     AuthenticationError,
     ConnectorError,
@@ -62,8 +63,7 @@ from bot.connectors.marketplace.odin.rows import (
     whole_amounts,
 )
 from bot.connectors.marketplace.odin.rpc import OdinRpc, error_message
-from bot.db.connections import Connection
-from bot.domain import ConnectionCheck, MarketCompany, MarketResource, MarketSubscription
+from bot.domain.records import ConnectionCheck, MarketCompany, MarketResource, MarketSubscription
 from bot.log_redaction import register_secret
 
 T = TypeVar("T")

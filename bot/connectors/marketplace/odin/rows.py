@@ -12,7 +12,7 @@ Value formats:
 - dates are unix timestamps (int; 0 = not set), read as UTC calendar days;
 - money is a string with an ISO currency prefix, "USD 12.00" (sometimes with thousands
   separators, or bare); both the amount and the currency are kept; an amount no one can bill with
-  (bot.money: not finite, negative, 10^10 or more) is dropped, logged, and one with more than 4
+  (bot.domain.money: not finite, negative, 10^10 or more) is dropped, logged, and one with more than 4
   decimals rounded to 4;
 - amounts of a resource are doubles (sometimes as text); one that is not a finite count from 0 to
   1,000,000,000 makes the reply malformed (skipping the resource would read as "removed");
@@ -32,8 +32,8 @@ from decimal import Decimal
 from typing import Any
 
 from bot.connectors.errors import MalformedReplyError
-from bot.db.models.enums import SubscriptionStatus, Term
-from bot.money import NumberError, vendor_amount, vendor_count
+from bot.domain.enums import SubscriptionStatus, Term
+from bot.domain.money import NumberError, vendor_amount, vendor_count
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from bot.connectors.errors import (
 from bot.connectors.psa.autotask.http import SYSTEM
 from bot.connectors.psa.autotask.records import query_body
 from bot.connectors.psa.autotask.session import AutotaskSession, UnknownApiUser, Zone
-from bot.domain import ConnectionCheck
+from bot.domain.records import ConnectionCheck
 
 READ_ENTITIES = ("Companies", "Contracts", "Services", "ContractServices", "ContractServiceUnits", "ContractNotes")
 CREATE_ENTITIES = ("ContractServiceAdjustments", "ContractNotes")

@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime
 
 import httpx
 
+from bot.connectors.connection import Connection
 from bot.connectors.http import CallStats, RetryPolicy
 from bot.connectors.psa.autotask.check import check_connection
 from bot.connectors.psa.autotask.http import HOURLY_THRESHOLD, SYSTEM
@@ -30,8 +31,7 @@ from bot.connectors.psa.autotask.reads import AutotaskReader
 from bot.connectors.psa.autotask.records import MAX_IN_VALUES, MAX_PAGE
 from bot.connectors.psa.autotask.session import AutotaskSession
 from bot.connectors.psa.autotask.vendor import CAPABILITIES
-from bot.db.connections import Connection
-from bot.domain import (
+from bot.domain.records import (
     AdjustmentRequest,
     ConnectionCheck,
     PostResult,

@@ -33,7 +33,7 @@ from bot.connectors.psa.autotask.http import SYSTEM
 from bot.connectors.psa.autotask.reads import AutotaskReader
 from bot.connectors.psa.autotask.records import NOTE_FIELDS, query_body, whole
 from bot.connectors.psa.autotask.session import AutotaskSession
-from bot.domain import AdjustmentRequest, PostResult
+from bot.domain.records import AdjustmentRequest, PostResult
 
 log = logging.getLogger(__name__)
 

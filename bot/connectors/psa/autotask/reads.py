@@ -46,7 +46,7 @@ from bot.connectors.psa.autotask.records import (
     whole,
 )
 from bot.connectors.psa.autotask.session import AutotaskSession
-from bot.domain import PsaCompanyRecord, PsaContractRecord, PsaServiceRecord
+from bot.domain.records import PsaCompanyRecord, PsaContractRecord, PsaServiceRecord
 
 COMPANY_CHANGE_FIELDS = ("lastTrackedModifiedDateTime", "lastActivityDate", "createDate")
 

@@ -12,7 +12,7 @@ Field names are the camelCase ones the API returns (shared/apis/autotask.md A5).
   that row are the ones in effect; the contract service's own unitPrice/unitCost are the fallback.
 - Dates come back as UTC ISO-8601 [doc]; a date-only field is read as the date part. Day bounds in
   filters are the whole UTC day, so a row stored at another hour of the same day still matches.
-- Numbers follow bot.money: units that are not finite or beyond 1,000,000,000 in size make the reply
+- Numbers follow bot.domain.money: units that are not finite or beyond 1,000,000,000 in size make the reply
   malformed (a service left out would read as removed); a price or cost no one can bill with (not finite,
   negative, 10^10 or more) reads as unknown for that service, logged; more than 4 decimals round to 4.
 """
@@ -27,9 +27,9 @@ from typing import Any, TypeVar
 
 from bot.connectors.errors import MalformedReplyError
 from bot.connectors.psa.autotask.http import SYSTEM
-from bot.db.models.enums import ContractStatus
-from bot.domain import PsaCompanyRecord, PsaContractRecord, PsaServiceRecord
-from bot.money import NumberError, vendor_amount, vendor_count
+from bot.domain.enums import ContractStatus
+from bot.domain.money import NumberError, vendor_amount, vendor_count
+from bot.domain.records import PsaCompanyRecord, PsaContractRecord, PsaServiceRecord
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from bot.connectors.errors import (
     UnreachableError,
 )
 from bot.connectors.psa.connectwise.api import API_VERSION, SYSTEM, ConnectWiseApi
-from bot.domain import ConnectionCheck
+from bot.domain.records import ConnectionCheck
 
 _READS = (("company/companies/count", "companies", "Companies > Company Maintenance: Inquire"),
           ("finance/agreements/count", "agreements", "Finance > Agreements: Inquire"),

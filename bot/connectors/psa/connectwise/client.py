@@ -40,6 +40,7 @@ from typing import Any
 
 import httpx
 
+from bot.connectors.connection import Connection
 from bot.connectors.errors import NotFoundError, RejectedError
 from bot.connectors.fanout import fan_out
 from bot.connectors.http import CallStats, RetryPolicy
@@ -71,8 +72,7 @@ from bot.connectors.psa.connectwise.records import (
     units_in_effect,
 )
 from bot.connectors.psa.connectwise.vendor import CAPABILITIES
-from bot.db.connections import Connection
-from bot.domain import (
+from bot.domain.records import (
     AdjustmentRequest,
     ConnectionCheck,
     PostResult,

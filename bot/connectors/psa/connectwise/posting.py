@@ -26,7 +26,7 @@ from typing import Any
 from bot.connectors.errors import NotFoundError, RejectedError
 from bot.connectors.psa.connectwise.api import SYSTEM, ConnectWiseApi
 from bot.connectors.psa.connectwise.records import POSTING_FIELDS, cw_date, is_cancelled, units_in_effect
-from bot.domain import AdjustmentRequest, PostResult
+from bot.domain.records import AdjustmentRequest, PostResult
 
 _MARKER_START = "[seatsync:"
 HUMAN_LINE_LIMIT = 200

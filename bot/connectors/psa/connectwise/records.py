@@ -15,7 +15,7 @@ Choices, where the notes (shared/apis/connectwise.md B6) leave room:
   effect are 0 (a PATCH of quantity would not bill again; post_adjustment refuses it with a clear
   reason). A later cancelledDate still bills until then. A fractional quantity is rounded up.
 - The service name is the catalog item's description (product/identifier when the catalog has none).
-- Numbers follow bot.money: a quantity that is not finite or beyond 1,000,000,000 in size makes the
+- Numbers follow bot.domain.money: a quantity that is not finite or beyond 1,000,000,000 in size makes the
   record unreadable (a malformed reply: an addition left out would read as removed); a unitPrice or
   unitCost no one can bill with (not finite, negative, 10^10 or more) reads as unknown, logged; more than
   4 decimals round to 4.
@@ -31,9 +31,9 @@ from decimal import Decimal
 from typing import Any
 
 from bot.connectors.errors import MalformedReplyError
-from bot.db.models.enums import ContractStatus
-from bot.domain import PsaCompanyRecord, PsaContractRecord, PsaServiceRecord
-from bot.money import NumberError, vendor_amount, vendor_count
+from bot.domain.enums import ContractStatus
+from bot.domain.money import NumberError, vendor_amount, vendor_count
+from bot.domain.records import PsaCompanyRecord, PsaContractRecord, PsaServiceRecord
 
 log = logging.getLogger(__name__)
 

@@ -29,12 +29,12 @@ from openapi_core import OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
 from openapi_core.validation.request.exceptions import RequestValidationError
 
+from bot.connectors.connection import Connection
 from bot.connectors.errors import AuthenticationError, NotFoundError
 from bot.connectors.http import RetryPolicy
 from bot.connectors.marketplace.ingram.client import IngramClient
-from bot.db.connections import Connection
-from bot.db.models.enums import SubscriptionStatus, Term
-from bot.domain import MarketResource, MarketSubscription
+from bot.domain.enums import SubscriptionStatus, Term
+from bot.domain.records import MarketResource, MarketSubscription
 from bot.sandbox.app import INGRAM_PATH, Sandbox
 from bot.sandbox.ingram import create_ingram_app
 from bot.sandbox.world import SandboxWorld

@@ -24,7 +24,7 @@ from bot.connectors.marketplace.ingram.records import (
     term,
     token_info,
 )
-from bot.db.models.enums import SubscriptionStatus, Term
+from bot.domain.enums import SubscriptionStatus, Term
 
 
 @pytest.mark.parametrize(("status", "expected"), [

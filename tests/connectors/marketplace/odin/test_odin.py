@@ -16,6 +16,7 @@ from decimal import Decimal
 import pytest
 from aiohttp import web
 
+from bot.connectors.connection import Connection
 from bot.connectors.errors import (
     NotFoundError,
     RejectedError,
@@ -23,9 +24,8 @@ from bot.connectors.errors import (
 )
 from bot.connectors.http import RetryPolicy
 from bot.connectors.marketplace.odin.client import OdinClient
-from bot.db.connections import Connection
-from bot.db.models.enums import SubscriptionStatus, Term
-from bot.domain import MarketResource, MarketSubscription
+from bot.domain.enums import SubscriptionStatus, Term
+from bot.domain.records import MarketResource, MarketSubscription
 from bot.sandbox.app import Sandbox
 from bot.sandbox.odin import create_odin_app
 from bot.sandbox.odin_accounts import reseller_account_id

@@ -22,7 +22,7 @@ from bot.connectors.marketplace.odin.rows import (
     whole_amounts,
 )
 from bot.connectors.marketplace.odin.rpc import fault_error, fault_text
-from bot.db.models.enums import SubscriptionStatus, Term
+from bot.domain.enums import SubscriptionStatus, Term
 
 
 @pytest.mark.parametrize(("value", "expected"), [

@@ -14,12 +14,12 @@ from datetime import UTC, date, datetime, timedelta
 import httpx
 import pytest
 
+from bot.connectors.connection import Connection
 from bot.connectors.errors import AuthenticationError
 from bot.connectors.http import RetryPolicy
 from bot.connectors.interfaces import Psa
 from bot.connectors.psa.autotask.client import AutotaskClient
-from bot.db.connections import Connection
-from bot.db.models.enums import ContractStatus
+from bot.domain.enums import ContractStatus
 from bot.sandbox.app import Sandbox
 from bot.sandbox.autotask import move_zone
 

@@ -19,7 +19,7 @@ from bot.connectors.errors import (
 from bot.connectors.http import RetryPolicy
 from bot.connectors.psa.autotask.client import AutotaskClient
 from bot.connectors.psa.autotask.session import UnknownApiUser
-from bot.domain import AdjustmentRequest
+from bot.domain.records import AdjustmentRequest
 from tests.connectors.psa.autotask.test_autotask import (
     SANDBOX_TODAY,
     Forward,

@@ -17,7 +17,7 @@ from bot.connectors.errors import (
     ServerError,
     UnreachableError,
 )
-from bot.domain import AdjustmentRequest, PostResult
+from bot.domain.records import AdjustmentRequest, PostResult
 from bot.sandbox.world import AutotaskContractService, SandboxWorld
 from tests.connectors.psa.autotask.test_autotask import Forward, RecordingTransport, client_for, start_sandbox
 

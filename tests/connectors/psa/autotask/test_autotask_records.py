@@ -19,8 +19,8 @@ from bot.connectors.psa.autotask.records import (
     rows_in_effect,
     service_record,
 )
-from bot.db.models.enums import ContractStatus
-from bot.domain import AdjustmentRequest
+from bot.domain.enums import ContractStatus
+from bot.domain.records import AdjustmentRequest
 
 TODAY = date(2026, 11, 16)
 

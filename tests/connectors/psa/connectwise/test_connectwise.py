@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from bot.connectors.connection import Connection
 from bot.connectors.http import RetryPolicy
 from bot.connectors.interfaces import Psa
 from bot.connectors.psa.connectwise.api import ACCEPT
@@ -24,8 +25,7 @@ from bot.connectors.psa.connectwise.conditions import (
     one_of,
     quote,
 )
-from bot.db.connections import Connection
-from bot.db.models.enums import ContractStatus
+from bot.domain.enums import ContractStatus
 from bot.sandbox.app import Sandbox
 from bot.sandbox.world import ConnectWiseCompany
 

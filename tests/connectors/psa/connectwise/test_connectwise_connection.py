@@ -8,11 +8,11 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp import web
 
+from bot.connectors.connection import Connection
 from bot.connectors.errors import AuthenticationError, MalformedReplyError, RejectedError, ServerError
 from bot.connectors.http import RetryPolicy
 from bot.connectors.psa.connectwise.client import ConnectWiseClient
-from bot.db.connections import Connection
-from bot.domain import AdjustmentRequest
+from bot.domain.records import AdjustmentRequest
 from bot.sandbox.app import Sandbox
 from tests.connectors.psa.connectwise.test_connectwise import TODAY, client_for, connection_for
 

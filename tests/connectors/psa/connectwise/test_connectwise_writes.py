@@ -25,7 +25,7 @@ from bot.db.models import (
     PsaCompany,
     PsaContract,
 )
-from bot.domain import AdjustmentRequest
+from bot.domain.records import AdjustmentRequest
 from bot.sandbox.app import Sandbox
 from bot.sandbox.world import ConnectWiseAddition
 from bot.sync.posting import post_due_adjustments

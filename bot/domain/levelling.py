@@ -1,7 +1,7 @@
 """What a linked PSA service should bill: the target count, and whether a change is to be planned for it.
 
 Plain facts in, one decision out, no I/O: `bot.sync.planning` reads the links and their open intents, asks
-`levelling_choice` for each, and carries out the answer (tests/sync/test_levelling.py has a row per rule).
+`levelling_choice` for each, and carries out the answer (tests/domain/test_levelling.py has a row per rule).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from bot.db.models.enums import AdjustmentStatus, SubscriptionStatus
+from bot.domain.enums import AdjustmentStatus, SubscriptionStatus
 
 LEVEL_TO_ZERO = {SubscriptionStatus.cancelled, SubscriptionStatus.expired}
 

@@ -3,7 +3,7 @@
 The wizard walks six levels: marketplace company → PSA company → subscription → contract → resource
 → service. `Picks` holds the ids chosen so far (changing one level forgets the levels below it).
 `level_choices` answers a picker's options request: candidates in the scope of the picks above,
-ranked (`bot.sync.picker_ranking`) by what the user typed, else by the name they should resemble.
+ranked (`bot.domain.picker_ranking`) by what the user typed, else by the name they should resemble.
 `resolve_picks` reads the picks back from the database, checks that each still exists and belongs
 under the one above, and fills in the levels already decided by an existing link (a marketplace
 company maps to one PSA company, a subscription to one contract).
@@ -36,7 +36,7 @@ from bot.db.models import (
     SubscriptionLink,
     SubscriptionStatus,
 )
-from bot.sync.picker_ranking import rank_names
+from bot.domain.picker_ranking import rank_names
 
 MAX_OPTIONS = 100  # Slack's limit per options answer
 

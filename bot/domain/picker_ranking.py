@@ -2,7 +2,7 @@
 
 Two kinds of needle:
 - a *reference* name (the marketplace company's name when picking its PSA company): scored as link
-  suggestions are (`bot.sync.matching`), so "Acme Mfg. Inc." finds "ACME Manufacturing" at ~95;
+  suggestions are (`bot.domain.matching`), so "Acme Mfg. Inc." finds "ACME Manufacturing" at ~95;
 - what the user *typed*: the same score, but a prefix or fragment ("acm", "exch") also counts, at
   90% of its partial match, because people type the start of a name.
 A C-speed shortlist (rapidfuzz `process.extract`) keeps this fast over ten thousand names; only the
@@ -17,7 +17,7 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 
-from bot.sync.matching import name_score, normalise_name
+from bot.domain.matching import name_score, normalise_name
 
 PARTIAL_WEIGHT = 0.9  # a fragment that matches is good, but not as good as the whole name
 TYPED_CUTOFF = 45.0  # below this, a name has little to do with what was typed: not offered

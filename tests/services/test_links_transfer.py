@@ -16,15 +16,6 @@ from bot.__main__ import main
 from bot.cli_links import describe_import
 from bot.clock import ManualClock
 from bot.db.links import link_resource
-from bot.db.links_transfer import (
-    COLUMNS,
-    LinksFileError,
-    export_rows,
-    import_links,
-    loose_name,
-    read_links_csv,
-    write_links_csv,
-)
 from bot.db.models import (
     Adjustment,
     AdjustmentTrigger,
@@ -40,6 +31,15 @@ from bot.db.models import (
 from bot.db.policies import set_price_source
 from bot.demo.workspace import open_workspace
 from bot.sandbox.app import Sandbox
+from bot.services.links_transfer import (
+    COLUMNS,
+    LinksFileError,
+    export_rows,
+    import_links,
+    loose_name,
+    read_links_csv,
+    write_links_csv,
+)
 from tests.conftest import PINNED_NOW, TEST_SECRET_KEY
 from tests.db.factories import marketplace_resource, psa_service
 from tests.sync.engine_setup import link_line, pick_lines

@@ -1,4 +1,4 @@
-"""The number rules every edge shares (bot.money): what is refused, and that they match the Money column."""
+"""The number rules every edge shares (bot.domain.money): what is refused, and that they match the Money column."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from bot import money
 from bot.db.models.base import Money
-from bot.money import NumberError
+from bot.domain import money
+from bot.domain.money import NumberError
 
 ABSURD = ["Infinity", "-Infinity", "NaN", "sNaN", "1E+999999", "1e30", "-1", "0.0000001"]
 

@@ -3,8 +3,8 @@ from datetime import date
 
 import pytest
 
+from bot.domain.matching import name_score, normalise_name, pair_names, rank_candidates
 from bot.sandbox.generator import generate_world
-from bot.sync.matching import name_score, normalise_name, pair_names, rank_candidates
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,6 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.commands.kept_messages import undelivered_messages
 from bot.db.app_settings import load_app_settings
 from bot.db.connector_health import connector_health, is_down
 from bot.db.models import (
@@ -21,10 +20,11 @@ from bot.db.models import (
     MarketplaceResource,
     MarketplaceSubscription,
     ResourceLink,
+    SlackMessage,
     SubscriptionStatus,
     SyncRun,
 )
-from bot.domain import SEAT_UNITS
+from bot.domain.records import SEAT_UNITS
 
 LIVE = (SubscriptionStatus.active, SubscriptionStatus.pending, SubscriptionStatus.suspended)
 TOP_CUSTOMERS = 10
@@ -148,3 +148,10 @@ async def _top_customers(session: AsyncSession, live) -> list[CustomerLicences]:
         .group_by(MarketplaceCompany.id, MarketplaceCompany.name).having(licences > 0)
         .order_by(licences.desc(), MarketplaceCompany.name).limit(TOP_CUSTOMERS))
     return [CustomerLicences(name, int(total or 0), int(linked_total or 0)) for name, total, linked_total in rows]
+
+
+async def undelivered_messages(*, session: AsyncSession, limit: int = 10) -> list[SlackMessage]:
+    """Kept messages Slack refused (for App Home: "I could not post in #billing-alerts: not_in_channel")."""
+    return list(await session.scalars(
+        select(SlackMessage).where(SlackMessage.last_error.is_not(None))
+        .order_by(SlackMessage.updated_at.desc()).limit(limit)))

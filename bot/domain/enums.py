@@ -1,4 +1,5 @@
-"""The domain's closed vocabularies, stored as strings (with CHECK constraints) on every backend.
+"""The domain's closed vocabularies. The database stores them as strings with CHECK constraints on every backend
+(`bot.db.models.base.enum_column`).
 
 Vendors are not one of them: which marketplaces and PSAs exist is the registry's to say
 (`bot.connectors.registry`), so a vendor column is a plain string, checked in code.
@@ -7,8 +8,6 @@ Vendors are not one of them: which marketplaces and PSAs exist is the registry's
 from __future__ import annotations
 
 from enum import StrEnum
-
-from sqlalchemy import Enum
 
 
 class Term(StrEnum):
@@ -85,8 +84,3 @@ class SlackMessageState(StrEnum):
     open = "open"  # the condition it reports still holds
     resolved = "resolved"  # turned green (posted, recovered, approved...)
 
-
-def enum_column(enum: type[StrEnum], name: str) -> Enum:
-    """A portable string enum: VARCHAR plus a named CHECK constraint, never a native PG enum."""
-    return Enum(enum, name=name, native_enum=False, create_constraint=True, length=24,
-                values_callable=lambda e: [m.value for m in e], validate_strings=True)

@@ -13,7 +13,7 @@ import asyncio
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from bot.sync.suggestions import suggest_links
+from bot.services.suggestions import suggest_links
 from tests.conftest import PINNED_NOW
 from tests.many_companies import insert_many_companies
 

@@ -3,7 +3,7 @@
 Resolution: the setting on the link, else on the marketplace company, else the global one, else
 "keep the PSA's price". A custom cost below the PSA's current cost must have been confirmed by a
 person (the Slack side asks), or the price source is refused. Every number in a price source is finite
-and storable (bot.money): a markup from -100% to 1000%, a custom price and cost from 0 up to the Money
+and storable (bot.domain.money): a markup from -100% to 1000%, a custom price and cost from 0 up to the Money
 column's size, with at most its 4 decimals.
 """
 
@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from bot import money
-from bot.db.models.enums import PriceSourceKind
-from bot.money import NumberError
+from bot.domain import money
+from bot.domain.enums import PriceSourceKind
+from bot.domain.money import NumberError
 
 CENT = Decimal("0.01")
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from bot.db.models.enums import ContractStatus, SubscriptionStatus, Term
+from bot.domain.enums import ContractStatus, SubscriptionStatus, Term
 
 
 def billable_total(included: float | int, additional: float | int) -> int:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import random
 
+from bot.domain import matching
+from bot.domain.picker_ranking import TYPED_CUTOFF, rank_names
 from bot.sandbox.names import autotask_spelling, new_company_name
-from bot.sync import matching
-from bot.sync.picker_ranking import TYPED_CUTOFF, rank_names
 
 NAMES = ["Acme Co.", "Acme Plumbing", "Apex Corporation", "Zenith Laboratories", "ACME Manufacturing"]
 

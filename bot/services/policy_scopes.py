@@ -15,7 +15,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.link_choices import MAX_OPTIONS, Choice, Filters, Level, Picks, level_choices
 from bot.db.models import (
     DecreaseTiming,
     MarketplaceCompany,
@@ -33,8 +32,9 @@ from bot.db.policies import (
     set_drop_prorate_below,
     set_min_margin_percent,
 )
-from bot.sync.approval_policy import DEFAULT_MAX_AMOUNT
-from bot.sync.picker_ranking import rank_names
+from bot.domain.approval_policy import DEFAULT_MAX_AMOUNT
+from bot.domain.picker_ranking import rank_names
+from bot.services.link_choices import MAX_OPTIONS, Choice, Filters, Level, Picks, level_choices
 
 # the SyncPolicy columns the modal shows, in its order
 APPROVAL_FIELDS = ("approval_max_units", "approval_max_percent", "approval_max_amount", "hold_committed_decreases")

@@ -1,6 +1,6 @@
 import pytest
 
-from bot.domain import MarketResource, billable_total
+from bot.domain.records import MarketResource, billable_total
 
 
 @pytest.mark.parametrize(

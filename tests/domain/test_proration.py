@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.db.models.enums import DecreaseTiming, Term
-from bot.sync.proration import billing_period, business_date, effective_date, prorated_amount
+from bot.domain.enums import DecreaseTiming, Term
+from bot.domain.proration import billing_period, business_date, effective_date, prorated_amount
 
 
 @pytest.mark.parametrize(

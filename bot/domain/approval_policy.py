@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from bot.db.models.enums import Term
+from bot.domain.enums import Term
 
 MAX_REASON = 200  # Adjustment.held_reason's length
 DEFAULT_MAX_AMOUNT = Decimal("1000.00")  # the amount limit where no scope sets one

@@ -28,7 +28,7 @@ from bot.db.models import (
     SubscriptionLink,
     SubscriptionStatus,
 )
-from bot.sync.matching import HIGH_CONFIDENCE, pair_names
+from bot.domain.matching import HIGH_CONFIDENCE, pair_names
 
 LINKED = 100.0  # the score of a level already linked by a person
 

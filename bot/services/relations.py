@@ -34,9 +34,9 @@ from bot.db.models import (
     Scope,
 )
 from bot.db.policies import set_price_source
-from bot.sync.picker_ranking import rank_names
-from bot.sync.pricing import PriceSourceError
-from bot.sync.suggestions import LinkSuggestion, suggest_links
+from bot.domain.picker_ranking import rank_names
+from bot.domain.pricing import PriceSourceError
+from bot.services.suggestions import LinkSuggestion, suggest_links
 
 
 @dataclass(frozen=True)

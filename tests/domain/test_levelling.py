@@ -1,11 +1,11 @@
-"""Planning's choice for one linked service, case by case, without a database (bot.sync.levelling)."""
+"""Planning's choice for one linked service, case by case, without a database (bot.domain.levelling)."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.db.models.enums import AdjustmentStatus, SubscriptionStatus
-from bot.sync.levelling import Levelling, OpenIntent, abandoned, levelling_choice, may_have_been_sent, target_units
+from bot.domain.enums import AdjustmentStatus, SubscriptionStatus
+from bot.domain.levelling import Levelling, OpenIntent, abandoned, levelling_choice, may_have_been_sent, target_units
 
 PENDING_8 = OpenIntent(units_to=8, status=AdjustmentStatus.pending)
 AWAITING_8 = OpenIntent(units_to=8, status=AdjustmentStatus.awaiting_approval)

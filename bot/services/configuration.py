@@ -17,11 +17,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.connectors.connection import Connection
 from bot.connectors.registry import VENDORS
 from bot.connectors.vendor import KINDS
 from bot.db.app_settings import AppSettings, load_app_settings, save_app_settings
 from bot.db.audit import audit_events_for
-from bot.db.connections import Connection, save_connection
+from bot.db.connections import save_connection
 from bot.db.models import ConnectionSetting
 from bot.keys import SecretBox
 from bot.log_redaction import register_secret

@@ -10,7 +10,7 @@ punctuation aside — so a file from another tenant whose IDs happen to exist is
 An empty name is not checked. Rows go through the same service functions as Slack (bot.db.links),
 so every rule holds, in file order, inside one transaction: a dry run rolls it back, `apply` commits
 it only when every row is valid. A resource or service named twice in the file is refused. Numbers are
-plain decimals within what the database holds (bot.money): `markup_percent` from -100 to 1000,
+plain decimals within what the database holds (bot.domain.money): `markup_percent` from -100 to 1000,
 `custom_price` and `custom_cost` from 0 to under 10^10, at most 4 decimals; anything else (Infinity, NaN,
 1E+999999, 1e30, -1, 0.0000001) makes its row invalid.
 """
@@ -29,7 +29,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
-from bot import money
 from bot.connectors.registry import VENDORS
 from bot.connectors.vendor import Kind
 from bot.db.links import LinkError, link_company, link_resource, link_subscription
@@ -48,8 +47,9 @@ from bot.db.models import (
     SubscriptionLink,
 )
 from bot.db.policies import scope_key, set_price_source
+from bot.domain import money
+from bot.domain.pricing import PriceSourceError
 from bot.reports.formats import FORMULA_PREFIXES, neutralise
-from bot.sync.pricing import PriceSourceError
 
 LEVELS = ("company", "subscription", "resource")
 COLUMNS = (

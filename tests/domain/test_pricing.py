@@ -2,9 +2,9 @@ from decimal import Decimal
 
 import pytest
 
-from bot.db.models.enums import PriceSourceKind, SubscriptionStatus
-from bot.sync.levelling import target_units
-from bot.sync.pricing import (
+from bot.domain.enums import PriceSourceKind, SubscriptionStatus
+from bot.domain.levelling import target_units
+from bot.domain.pricing import (
     PriceSource,
     PriceSourceError,
     UnitPricing,

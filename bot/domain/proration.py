@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
-from bot.db.models.enums import DecreaseTiming, Term
+from bot.domain.enums import DecreaseTiming, Term
 
 CENT = Decimal("0.01")
 

@@ -9,6 +9,11 @@ rows per second, then `--runs` times under tracemalloc for peak traced memory; m
 one JSON line per format, with the growth of the process's peak RSS over that format (0 when the
 format stayed under an earlier high-water mark, such as seeding's) and the peak itself.
 
+Beside CSV and XLSX, the floor in the same run: the report's own SQL (captured as it runs) read with the
+standard library's sqlite3 and written by a plain loop (csv.writer's writerows; xlsxwriter's write_string /
+write_number per cell), no filtering of formulas, no money rounding. `ratio_to_floor` is SeatSync's rate over
+the floor's, which holds on a noisy machine where the rates themselves do not.
+
     /work/venv/bin/python bench/report_export.py [--rows 100000] [--runs 3]
 """
 
@@ -16,8 +21,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import csv
+import io
 import json
 import resource
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -27,7 +35,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import insert
+import xlsxwriter
+from sqlalchemy import event, insert
 
 from bot.db.engine import create_engine, session_factory
 from bot.db.migrate import upgrade
@@ -89,22 +98,79 @@ async def export(sessions, fmt: str, directory: Path) -> int:
         return len(page.encode())
 
 
-async def measure(sessions, fmt: str, rows: int, runs: int, directory: Path) -> dict:
+async def report_sql(engine, sessions) -> tuple[str, tuple]:
+    """The SELECT the report runs, with its parameters, as SQLite receives it."""
+    seen: list[tuple[str, tuple]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append((statement, tuple(parameters)))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", capture)
+    try:
+        async with sessions() as session:
+            report = await run_report(REPORT, session=session, filters=ReportFilters())
+            async for _ in report.rows:
+                break
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", capture)
+    return seen[-1]
+
+
+def floor_export(database: Path, sql: tuple[str, tuple], fmt: str, directory: Path) -> int:
+    """The same rows by the plainest loop the standard library and xlsxwriter allow."""
+    connection = sqlite3.connect(database)
+    try:
+        cursor = connection.execute(*sql)
+        if fmt == "csv":
+            buffer, size = io.StringIO(), 0
+            writer = csv.writer(buffer)
+            while batch := cursor.fetchmany(1_000):
+                writer.writerows(batch)
+                if buffer.tell() >= 64 * 1024:
+                    size += len(buffer.getvalue().encode())
+                    buffer.seek(0)
+                    buffer.truncate()
+            return size + len(buffer.getvalue().encode())
+        path = directory / "floor.xlsx"
+        workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True, "tmpdir": str(directory)})
+        sheet = workbook.add_worksheet("floor")
+        for row_number, row in enumerate(cursor, start=1):
+            for column, value in enumerate(row):
+                if isinstance(value, str):
+                    sheet.write_string(row_number, column, value)
+                elif value is not None:
+                    sheet.write_number(row_number, column, value)
+        workbook.close()
+        return path.stat().st_size
+    finally:
+        connection.close()
+
+
+async def measure(sessions, fmt: str, rows: int, runs: int, directory: Path, sql: tuple[str, tuple]) -> dict:
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    seconds, peaks, size = [], [], 0
+    seconds, floor_seconds, peaks, size = [], [], [], 0
     for _ in range(runs):
         started = time.perf_counter()
         size = await export(sessions, fmt, directory)
         seconds.append(time.perf_counter() - started)
+        if fmt in ("csv", "xlsx"):  # interleaved, so both see the same load
+            started = time.perf_counter()
+            floor_export(directory / "bench.db", sql, fmt, directory)
+            floor_seconds.append(time.perf_counter() - started)
     for _ in range(runs):
         tracemalloc.start()
         await export(sessions, fmt, directory)
         peaks.append(tracemalloc.get_traced_memory()[1])
         tracemalloc.stop()
     wall = statistics.median(seconds)
+    floor = {}
+    if floor_seconds:
+        floor_wall = statistics.median(floor_seconds)
+        floor = {"floor_rows_per_second": round(rows / floor_wall), "ratio_to_floor": round(floor_wall / wall, 2)}
     return {
         "format": fmt, "rows": rows, "runs": runs, "median_seconds": round(wall, 2),
-        "rows_per_second": round(rows / wall), "bytes": size,
+        "rows_per_second": round(rows / wall), **floor, "bytes": size,
         "median_peak_traced_mib": round(statistics.median(peaks) / 2**20, 1),
         "peak_rss_growth_mib": round((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024, 1),
         "process_peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
@@ -119,8 +185,9 @@ async def main(rows: int, runs: int, formats: list[str]) -> None:
         started = time.perf_counter()
         await seed(sessions, rows)
         print(json.dumps({"seeded_rows": rows, "seconds": round(time.perf_counter() - started, 1)}), flush=True)
+        sql = await report_sql(engine, sessions)
         for fmt in formats:
-            print(json.dumps(await measure(sessions, fmt, rows, runs, Path(directory))), flush=True)
+            print(json.dumps(await measure(sessions, fmt, rows, runs, Path(directory), sql)), flush=True)
         await engine.dispose()
 
 

@@ -8,13 +8,13 @@ links, so the list is small.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.app_settings import load_app_settings
-from bot.reports.report import Report, ReportFilters
+from bot.reports.report import Report, ReportFilters, replay
 from bot.sync.margin import BELOW_COST, BELOW_MINIMUM, LinkMargin, link_margins
 
 OK = "ok"
@@ -63,7 +63,7 @@ async def margin_report(*, session: AsyncSession, filters: ReportFilters = Repor
     for values in rows:  # filtered by the code above; shown in words
         values["status"] = STATUS_WORDS.get(values["status"], values["status"])
     return Report(name="margin", title="Margin of linked resources", columns=tuple(title for _, title, _ in COLUMNS),
-                  rows=_replay([tuple(values[key] for key in keys) for values in rows]), keys=tuple(keys),
+                  rows=replay([tuple(values[key] for key in keys) for values in rows]), keys=tuple(keys),
                   searchable=SEARCHED, kinds=tuple("money" if key in MONEY else "text" for key in keys))
 
 
@@ -82,8 +82,3 @@ def _kept(values: dict[str, Any], filters: ReportFilters) -> bool:
     if filters.status and values["status"] != filters.status:
         return False
     return not filters.text or any(_contains(values[key], filters.text) for key in SEARCHED)
-
-
-async def _replay(rows: list[tuple[Any, ...]]) -> AsyncIterator[tuple[Any, ...]]:
-    for row in rows:
-        yield row

@@ -314,7 +314,7 @@ async def unbilled_report(*, session: AsyncSession, filters: ReportFilters = Rep
     )
     report = await run_definition(session, definition, filters)
     rows = await report.all_rows()
-    report.rows = _replay(rows)
+    report.serve(rows)
     report.totals = unbilled_totals(report.keys, rows)
     report.total_rules = tuple({"company": "label", "unit": "same", "currency": "same", "unlinked": "sum-per:unit",
                                 "drifted": "sum-per:unit"}.get(key, "sum-per:currency" if "amount" in key else "")
@@ -343,8 +343,3 @@ def unbilled_totals(keys: tuple[str, ...], rows: list[tuple[Any, ...]]) -> tuple
 
 def _column_sum(rows: list[tuple[Any, ...]], index: int) -> Any:
     return sum((Decimal(str(row[index])) if not isinstance(row[index], int) else row[index] for row in rows), 0)
-
-
-async def _replay(rows: list[tuple[Any, ...]]):
-    for row in rows:
-        yield row

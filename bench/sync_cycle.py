@@ -1,10 +1,10 @@
-"""Benchmark: sync cycles on the `large` MSP (2,000 customers, ~10,000 linked resources).
-
-The simulators run in a separate process (so SeatSync's wall time, CPU and memory are its own) with
-20 ms added to every call, and optionally a fault profile's errors and 429s (`--faults light`: 2% 500s,
-2% 429s, 2% lost write replies). The connectors are built as `seatsync demo` builds them from the
-sandbox: ConnectWise's client keeps to the simulator's own budget (1,000 requests a minute). Every
-resource the generator paired with a PSA service is linked and the PSA starts level with the
+"""Benchmark: sync cycles on the `large` MSP (2,000 customers, ~10,000 linked resources). The simulators run in a
+separate process (so SeatSync's wall time, CPU and memory are its own) with 20 ms added to every call and 2 ms
+per KiB of its reply (a 500-row page of ~350 KiB costs 0.7 s more than a one-row read, so fewer, bigger pages
+are not flattered), and optionally a fault profile's errors and 429s (`--faults light`: 2% 500s, 2% 429s, 2%
+lost write replies). The connectors are built as `seatsync demo` builds them from the sandbox: ConnectWise's
+client keeps to the simulator's own budget (1,000 requests a minute). Every resource the generator paired with
+a PSA service is linked and the PSA starts level with the
 marketplace. Then, measured:
   1. a complete cycle (first read of both sides, nothing to post);
   2. a no-change incremental cycle (the steady state, every poll);
@@ -12,7 +12,7 @@ marketplace. Then, measured:
 Prints one JSON line per cycle: wall seconds, API calls per system, posts, peak traced memory.
 
     python bench/sync_cycle.py [--psa autotask|connectwise] [--marketplace odin|ingram]
-                               [--seed 5] [--latency-ms 20] [--faults none|light]
+                               [--seed 5] [--latency-ms 20] [--latency-per-kib-ms 2] [--faults none|light]
 """
 
 from __future__ import annotations
@@ -110,7 +110,8 @@ async def main(args: argparse.Namespace, config: dict) -> None:
     pairs = config.pop("linked_pairs")
     for system in (args.marketplace, args.psa):
         admin(config, "PUT", f"/faults/{system}", {**PROFILES[args.faults], "latency_ms": args.latency_ms,
-                                                   "latency_jitter_ms": 0})
+                                                   "latency_jitter_ms": 0,
+                                                   "latency_per_kib_ms": args.latency_per_kib_ms})
     with tempfile.TemporaryDirectory() as folder:
         db = create_engine(f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}")
         await upgrade(db)
@@ -148,6 +149,8 @@ if __name__ == "__main__":
     parser.add_argument("--marketplace", choices=("odin", "ingram"), default="odin")
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--latency-ms", type=float, default=20.0)
+    parser.add_argument("--latency-per-kib-ms", type=float, default=2.0,
+                        help="added per KiB of each reply, so big pages cost more than small ones (0: flat)")
     parser.add_argument("--faults", choices=("none", "light"), default="none",
                         help="the sandbox's fault profile (its errors and 429s; latency stays --latency-ms)")
     parser.add_argument("--trace-memory", action="store_true",

@@ -25,6 +25,9 @@ ErrorBody = Callable[[int, str], web.Response]
 class FaultKnobs:
     latency_ms: float = 0.0  # added to every call
     latency_jitter_ms: float = 0.0
+    # added per KiB of the reply's body, so a 1,000-row page costs more than a one-row page, as on a real API
+    # (the benchmarks set it; a figure that bigger pages flatter is no figure)
+    latency_per_kib_ms: float = 0.0
     error_rates: dict[int, float] = field(default_factory=dict)  # status code -> probability per call
     burst_429: int = 0  # the next N calls get 429
     retry_after_s: float = 1.0  # Retry-After sent with injected 429s
@@ -44,6 +47,9 @@ class FaultKnobs:
 
     def jitter(self) -> float:
         return self._rng.uniform(0, self.latency_jitter_ms) if self.latency_jitter_ms else 0.0
+
+    def body_delay_ms(self, body_bytes: int) -> float:
+        return self.latency_per_kib_ms * body_bytes / 1024
 
     def as_dict(self) -> dict:
         data = {f.name: getattr(self, f.name) for f in fields(self) if not f.name.startswith("_")}
@@ -115,6 +121,9 @@ def fault_middleware(knobs: FaultKnobs, error_body: ErrorBody):
             if knobs.roll(rate):
                 return error_body(status, _REASONS.get(status, "Injected error"))
         response = await handler(request)
+        body = getattr(response, "body", None)
+        if knobs.latency_per_kib_ms and isinstance(body, bytes):
+            await asyncio.sleep(knobs.body_delay_ms(len(body)) / 1000)
         if request.get(WRITE_FLAG) and knobs.roll(knobs.drop_reply_rate):
             # The change is applied; the client must never learn the outcome from this reply.
             if request.transport is not None:

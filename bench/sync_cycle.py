@@ -1,11 +1,12 @@
-"""Benchmark: sync cycles on the `large` MSP (2,000 customers, ~10,000 linked resources). The simulators run in a
-separate process (so SeatSync's wall time, CPU and memory are its own) with 20 ms added to every call and 2 ms
-per KiB of its reply (a 500-row page of ~350 KiB costs 0.7 s more than a one-row read, so fewer, bigger pages
-are not flattered), and optionally a fault profile's errors and 429s (`--faults light`: 2% 500s, 2% 429s, 2%
-lost write replies). The connectors are built as `seatsync demo` builds them from the sandbox: ConnectWise's
-client keeps to the simulator's own budget (1,000 requests a minute). Every resource the generator paired with
-a PSA service is linked and the PSA starts level with the
-marketplace. Then, measured:
+"""Benchmark: sync cycles on the `large` MSP (2,000 customers, ~10,000 linked resources).
+
+The simulators run in a separate process (so SeatSync's wall time, CPU and memory are its own) with 20 ms
+added to every call and 2 ms per KiB of its reply (a 500-row page of ~350 KiB costs 0.7 s more than a one-row
+read, so fewer, bigger pages are not flattered), and optionally a fault profile's errors and 429s (`--faults
+light`: 2% 500s, 2% 429s, 2% lost write replies). The connectors are built as `seatsync demo` builds them from
+the sandbox: ConnectWise's client keeps to the simulator's own budget (1,000 requests a minute). Every
+resource the generator paired with a PSA service is linked and the PSA starts level with the marketplace.
+Then, measured:
   1. a complete cycle (first read of both sides, nothing to post);
   2. a no-change incremental cycle (the steady state, every poll);
   3. a cycle after a day in which ~1% of resources changed: it must post exactly those.

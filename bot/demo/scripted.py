@@ -29,7 +29,7 @@ from bot.db.models import (
 )
 from bot.demo.progress import DemoFailed, Progress, Watchdog
 from bot.demo.verdict import LinkedPair, TargetBook, judge
-from bot.demo.workspace import ACTOR, DemoWorkspace, demo_support, open_workspace
+from bot.demo.workspace import ACTOR, DemoWorkspace, demo_support, open_workspace, world_options
 from bot.domain.proration import business_date
 from bot.sandbox.app import Sandbox
 from bot.services.suggestions import suggest_links
@@ -66,7 +66,7 @@ async def run_once(options: DemoOptions, say: Say = print, *, clock: Clock = SYS
     progress = progress or Progress()
     progress.enter(f"generating the {options.scale} sandbox (seed {options.seed})")
     sandbox = Sandbox.generate(seed=options.seed, scale=options.scale,  # type: ignore[arg-type]
-                               today=business_date(clock(), "UTC"))
+                               today=business_date(clock(), "UTC"), **world_options(options.marketplace))
     try:
         await sandbox.start(port=options.sandbox_port)
     except OSError as exc:

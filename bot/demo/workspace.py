@@ -46,6 +46,14 @@ def demo_support(system: str) -> DemoSupport:
     return support
 
 
+def world_options(*systems: str) -> dict:
+    """How the demo's world is generated so that every vendor in it has something to show."""
+    options: dict = {}
+    for system in systems:
+        options.update(demo_support(system).world_options)
+    return options
+
+
 @dataclass
 class DemoWorkspace:
     sandbox: Sandbox

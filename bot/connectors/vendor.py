@@ -76,6 +76,8 @@ class Vendor:
     # its errors in plain words where the generic explanation (bot.sync.failures) would not say enough
     explain_error: Callable[[ConnectorError], str | None] | None = None
     demo: DemoSupport | None = None
+    # (its marketplace client) -> its invoice reader (bot.connectors.invoice_sources); None: invoices come as files
+    invoices: Callable[[Any], Any] | None = None
 
     def __post_init__(self) -> None:
         if not KEY.fullmatch(self.key):

@@ -1,6 +1,7 @@
 """Every table of SeatSync, importable from one place (Alembic reads `Base.metadata` from here)."""
 
 from bot.db.models.base import Base, utcnow
+from bot.db.models.invoices import Invoice, InvoiceDecision, InvoiceLineRow, InvoiceSupersession
 from bot.db.models.links import CompanyLink, PriceSourceSetting, ResourceLink, SubscriptionLink, SyncPolicy
 from bot.db.models.marketplace import (
     MarketplaceCompany,
@@ -37,6 +38,7 @@ from bot.domain.enums import (
 __all__ = [
     "Adjustment", "AdjustmentStatus", "AdjustmentTrigger", "AppSetting", "AuditEvent", "Base", "CompanyLink",
     "ConnectionSetting", "ConnectorHealth", "ConnectorState", "ContractStatus", "DecreaseTiming",
+    "Invoice", "InvoiceDecision", "InvoiceLineRow", "InvoiceSupersession",
     "MarketplaceCompany", "MarketplaceResource", "MarketplaceSubscription", "PriceSourceKind", "PriceSourceSetting",
     "PsaCompany", "PsaContract", "PsaService", "ResourceCountChange", "ResourceLink", "SchedulerLease",
     "Scope", "SlackDelivery", "SlackMessage", "SlackMessageState", "SubscriptionLink", "SubscriptionStatus",

@@ -158,6 +158,8 @@ class Pax8Book:
     # invoice months released so far (first day of the month), oldest first, and their lines as released
     invoice_months: list[date] = field(default_factory=list)
     invoices: dict[date, list[InvoiceLine]] = field(default_factory=dict)
+    # corrected invoices of a month, oldest first: each one credits the one before it (invoices.credit_and_reissue)
+    reissues: dict[date, list[list[InvoiceLine]]] = field(default_factory=dict)
     truth: Pax8Truth = field(default_factory=Pax8Truth)
 
     def product_for(self, subscription: Pax8Subscription) -> Pax8Product:

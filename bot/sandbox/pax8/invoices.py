@@ -222,6 +222,23 @@ def release_due_invoices(book: Pax8Book, today: date, keep: int | None = None) -
     return months
 
 
+def credit_and_reissue(book: Pax8Book, month: date, lines: list[InvoiceLine]) -> str:
+    """Correct a released invoice (shared/apis/invoices.md 1.1): the invoice in force is `Credited` in full and
+    stays listed; a new invoice, with a new id and number, bills `lines` for the same month. Returns its id."""
+    released_lines(book, month)
+    book.reissues.setdefault(month, []).append(list(lines))
+    return invoice_versions(book, month)[-1][0]
+
+
+def invoice_versions(book: Pax8Book, month: date) -> list[tuple[str, list[InvoiceLine], bool]]:
+    """(id, lines, credited) of each invoice of a released month, the original first; all but the last credited."""
+    versions = [(invoice_id(book, month), released_lines(book, month))]
+    for number, lines in enumerate(book.reissues.get(month, []), start=1):
+        versions.append((str(uuid.uuid5(INVOICE_NAMESPACE, f"{book.seed}:{month.isoformat()}:reissue:{number}")),
+                         lines))
+    return [(vid, lines, index < len(versions) - 1) for index, (vid, lines) in enumerate(versions)]
+
+
 def invoice_status(month: date, today: date) -> str:
     return "Unpaid" if today <= month.replace(day=DUE_DAY) else "Paid"
 

@@ -32,7 +32,7 @@ from aiohttp import web
 
 from bot.sandbox.calendar_maths import add_months
 from bot.sandbox.pax8.errors import invalid_param, partner_error
-from bot.sandbox.pax8.invoices import invoice_id, invoice_lines, month_start, released_lines
+from bot.sandbox.pax8.invoices import invoice_lines, invoice_versions, month_start
 from bot.sandbox.pax8.paging import QueryRefused, boolean, day, one_of, page_of, paging, sort_rows, whole_number
 from bot.sandbox.pax8.state import Pax8Simulator
 from bot.sandbox.pax8.usage import period_totals, usage_lines
@@ -303,7 +303,8 @@ async def list_invoices(request: web.Request) -> web.Response:
     company_id = _uuid_param(query, "companyId")
     if company_id is not None and company_id not in book.companies:
         return partner_error(404, f"Invalid companyId: {company_id}", request.path)
-    rows = [invoice_json(book, month, released_lines(book, month), today) for month in book.invoice_months]
+    rows = [invoice_json(book, month, lines, today, version_id=version_id, credited=credited)
+            for month in book.invoice_months for version_id, lines, credited in invoice_versions(book, month)]
     if company_id:  # the partner's invoices carry no companyId; none is a company's own
         rows = []
     if status:
@@ -323,30 +324,35 @@ async def list_invoices(request: web.Request) -> web.Response:
     return _page(request, rows)
 
 
-def _invoice_month(simulator: Pax8Simulator, wanted: str) -> date | None:
+def _invoice(simulator: Pax8Simulator, wanted: str) -> tuple[date, list, bool] | None:
+    """(month, lines, credited) of the invoice with id `wanted`, a corrected one included."""
     book = simulator.book
-    return next((m for m in book.invoice_months if invoice_id(book, m) == wanted), None)
+    for month in book.invoice_months:
+        for version_id, lines, credited in invoice_versions(book, month):
+            if version_id == wanted:
+                return month, lines, credited
+    return None
 
 
 @refusals
 async def get_invoice(request: web.Request) -> web.Response:
     simulator = _sim(request)
-    month = _invoice_month(simulator, request.match_info["invoiceId"])
-    if month is None:
+    found = _invoice(simulator, request.match_info["invoiceId"])
+    if found is None:
         return _not_found(request, "Invoice", request.match_info["invoiceId"])
-    book = simulator.book
-    return web.json_response(invoice_json(book, month, released_lines(book, month), simulator.world.today))
+    month, lines, credited = found
+    return web.json_response(invoice_json(simulator.book, month, lines, simulator.world.today,
+                                          version_id=request.match_info["invoiceId"], credited=credited))
 
 
 @refusals
 async def invoice_items(request: web.Request) -> web.Response:
     simulator = _sim(request)
     paging(request.query)
-    month = _invoice_month(simulator, request.match_info["invoiceId"])
-    if month is None:
+    found = _invoice(simulator, request.match_info["invoiceId"])
+    if found is None:
         return partner_error(404, f"Invalid invoice id: {request.match_info['invoiceId']}", request.path)
-    book = simulator.book
-    return _page(request, [invoice_item_json(book, line) for line in released_lines(book, month)])
+    return _page(request, [invoice_item_json(simulator.book, line) for line in found[1]])
 
 
 @refusals

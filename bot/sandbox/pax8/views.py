@@ -125,10 +125,12 @@ def history_json(book: Pax8Book, sub: Pax8Subscription) -> list[dict[str, Any]]:
     return [subscription_json(book, sub, state) for state in reversed(sub.history)]
 
 
-def invoice_json(book: Pax8Book, month: date, lines: list[InvoiceLine], today: date) -> dict[str, Any]:
+def invoice_json(book: Pax8Book, month: date, lines: list[InvoiceLine], today: date, *, version_id: str | None = None,
+                 credited: bool = False) -> dict[str, Any]:
     total = sum((line.cost_total for line in lines), Decimal("0"))
-    status = invoice_status(month, today)
-    return {"id": invoice_id(book, month), "invoiceDate": month.isoformat(), "dueDate": due_date(month).isoformat(),
+    status = "Credited" if credited else invoice_status(month, today)
+    return {"id": version_id or invoice_id(book, month), "invoiceDate": month.isoformat(),
+            "dueDate": due_date(month).isoformat(),
             "status": status, "total": number(total), "balance": number(total if status == "Unpaid" else Decimal(0)),
             "carriedBalance": 0, "currencyCode": CURRENCY, "partnerName": book.partner_name}
 

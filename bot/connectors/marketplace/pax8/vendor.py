@@ -16,6 +16,12 @@ def build(connection: Any, **options: Any) -> Any:
     return Pax8Client.from_connection(connection, **options)
 
 
+def invoices(client: Any) -> Any:
+    from bot.connectors.marketplace.pax8.invoices import Pax8Invoices
+
+    return Pax8Invoices(client)
+
+
 VENDOR = Vendor(
     key="pax8",
     kind="marketplace",
@@ -30,6 +36,7 @@ VENDOR = Vendor(
                         hint="the exact value set as the webhook's authorization in Pax8"),
     )),
     build=build,
+    invoices=invoices,
     # no list filters by modification: every read is complete, ceil(n/200) calls a list (client.py)
     capabilities=Capabilities(incremental_reads=False, webhooks=AUTHORIZATION_ECHO, one_product_per_subscription=True),
     demo=DemoSupport(connection=demo.sandbox_connection, simulator="pax8", line_target=demo.line_target,

@@ -1,0 +1,132 @@
+"""The month-end check of a stored invoice: its lines against the PSA's billed units and prices for that month,
+the adjustments SeatSync posted, and the links (the rules are `bot.domain.invoice_check`'s).
+
+What the PSA billed for a month comes from the PSA cache (what the last sync read from the PSA, not SeatSync's
+own log), taken back to the month's first day: a service's units then are its units now less every change
+posted since with a later effective date. A past month is thus checked against that month's units, never
+today's. (Limits: a person's change made in the PSA by hand after the month is not taken back; prices are the
+PSA's current ones.) The minimum margin is the margin guard's, resolved link > company > global.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.invoices import current_invoices, invoice_lines
+from bot.db.models import (
+    Adjustment,
+    AdjustmentStatus,
+    Invoice,
+    MarketplaceCompany,
+    MarketplaceResource,
+    MarketplaceSubscription,
+    PsaCompany,
+    PsaContract,
+    PsaService,
+    ResourceLink,
+    Term,
+)
+from bot.domain.invoice_check import (
+    BilledService,
+    CheckResult,
+    LinkedService,
+    PostedAdjustment,
+    check_invoice,
+    not_reconcilable,
+)
+from bot.domain.invoices import check_month
+from bot.sync.planning import LinkSettings
+
+
+@dataclass(frozen=True)
+class InvoiceCheck:
+    month: date
+    source: str | None
+    invoice: Invoice | None
+    result: CheckResult
+
+
+async def check_month_invoices(*, session: AsyncSession, month: date) -> list[InvoiceCheck]:
+    """Every source's invoice of `month` checked; one `not_reconcilable` entry when there is none to check."""
+    currents = await current_invoices(session, month=month)
+    if not currents:
+        return [InvoiceCheck(month, None, None, not_reconcilable(
+            f"no invoice for {month:%B %Y} has been received yet"))]
+    checks = []
+    for current in currents:
+        if current.invoice is None:
+            checks.append(InvoiceCheck(month, None, None, not_reconcilable(current.reason)))
+        else:
+            checks.append(InvoiceCheck(month, current.invoice.source, current.invoice,
+                                       await check_stored_invoice(session=session, invoice=current.invoice)))
+    return checks
+
+
+async def check_stored_invoice(*, session: AsyncSession, invoice: Invoice) -> CheckResult:
+    month = check_month(invoice.month)
+    lines = await invoice_lines(session, invoice.id)
+    links, billed = await linked_services(session=session, marketplace=invoice.marketplace, first=month.first)
+    adjustments = await posted_adjustments(session=session, service_ids=[int(s) for s in billed],
+                                           start=month.prorated_first, end=month.prorated_last)
+    return check_invoice(month=month, lines=lines, links=links, billed=billed, adjustments=adjustments)
+
+
+async def linked_services(*, session: AsyncSession, marketplace: str, first: date
+                          ) -> tuple[list[LinkedService], dict[str, BilledService]]:
+    settings = await LinkSettings.load(session)
+    rows = (await session.execute(
+        select(ResourceLink, MarketplaceResource.external_id, MarketplaceSubscription.external_id,
+               MarketplaceSubscription.term, MarketplaceCompany.external_id, MarketplaceCompany.id,
+               PsaService, PsaCompany.name)
+        .join(MarketplaceResource, ResourceLink.resource_id == MarketplaceResource.id)
+        .join(MarketplaceSubscription, MarketplaceResource.subscription_id == MarketplaceSubscription.id)
+        .join(MarketplaceCompany, MarketplaceSubscription.company_id == MarketplaceCompany.id)
+        .join(PsaService, ResourceLink.psa_service_id == PsaService.id)
+        .join(PsaContract, PsaService.contract_id == PsaContract.id)
+        .join(PsaCompany, PsaContract.company_id == PsaCompany.id)
+        .where(MarketplaceSubscription.marketplace == marketplace)
+        .order_by(ResourceLink.id))).all()
+    later = await changes_after(session=session, service_ids=[row[6].id for row in rows], after=first)
+    links, billed = [], {}
+    for link, product_id, subscription_id, term, company_id, company_pk, service, company_name in rows:
+        key = str(service.id)
+        links.append(LinkedService(subscription_id=subscription_id, company_id=company_id, product_id=product_id,
+                                   service_id=key, annual=term == Term.annual))
+        units = max(0, service.units - later.get(service.id, 0))
+        billed[key] = BilledService(service_id=key, company_name=company_name, service_name=service.name,
+                                    units=units, unit_price=service.unit_price,
+                                    min_margin_percent=settings.min_margin_percent(link, company_pk))
+    return links, billed
+
+
+async def changes_after(*, session: AsyncSession, service_ids: list[int], after: date) -> dict[int, int]:
+    """Per service, the units posted with an effective date after `after` (to take its units back to then)."""
+    moved: dict[int, int] = defaultdict(int)
+    for chunk in _chunks(service_ids):
+        rows = await session.execute(select(Adjustment.psa_service_id, Adjustment.delta).where(
+            Adjustment.psa_service_id.in_(chunk), Adjustment.status == AdjustmentStatus.posted,
+            Adjustment.effective_date > after))
+        for service_id, delta in rows:
+            moved[service_id] += delta
+    return moved
+
+
+async def posted_adjustments(*, session: AsyncSession, service_ids: list[int], start: date, end: date
+                             ) -> list[PostedAdjustment]:
+    found: list[PostedAdjustment] = []
+    for chunk in _chunks(service_ids):
+        rows = await session.execute(select(Adjustment.psa_service_id, Adjustment.delta, Adjustment.effective_date)
+                                     .where(Adjustment.psa_service_id.in_(chunk),
+                                            Adjustment.status == AdjustmentStatus.posted,
+                                            Adjustment.effective_date >= start, Adjustment.effective_date <= end))
+        found += [PostedAdjustment(str(service_id), delta, day) for service_id, delta, day in rows]
+    return found
+
+
+def _chunks(ids: list[int], size: int = 900) -> list[list[int]]:
+    return [ids[i:i + size] for i in range(0, len(ids), size)]

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -63,9 +63,10 @@ async def store_invoice(session: AsyncSession, *, source: str, marketplace: str,
             session.add(invoice)
             await session.flush()
             raws = received.raw_lines or tuple({} for _ in received.lines)
-            session.add_all([_line_row(invoice.id, position, line, raw)
-                             for position, (line, raw) in enumerate(zip(received.lines, raws, strict=True))])
-            await session.flush()
+            rows = [_line_row(invoice.id, position, line, raw)
+                    for position, (line, raw) in enumerate(zip(received.lines, raws, strict=True))]
+            for start in range(0, len(rows), 2000):
+                await session.execute(insert(InvoiceLineRow), rows[start:start + 2000])
     except IntegrityError:
         existing = await find_stored(session, source=source, received=received)
         if existing is None:
@@ -155,14 +156,14 @@ async def decisions(session: AsyncSession, invoice_id: int) -> dict[str, Invoice
     return {row.finding_key: row for row in rows}
 
 
-def _line_row(invoice_id: int, position: int, line: InvoiceLine, raw: dict) -> InvoiceLineRow:
-    return InvoiceLineRow(invoice_id=invoice_id, position=position, line_id=line.line_id[:128], kind=line.kind.value,
-                          company_id=line.company_id[:128], company_name=line.company_name[:255],
-                          product_id=line.product_id[:128], product_name=line.product_name[:255],
-                          subscription_id=line.subscription_id[:128] if line.subscription_id else None,
-                          period_start=line.period_start, period_end=line.period_end, quantity=line.quantity,
-                          unit_cost=line.unit_cost, cost_total=line.cost_total, months=line.months,
-                          raw={k: _plain(v) for k, v in raw.items()})
+def _line_row(invoice_id: int, position: int, line: InvoiceLine, raw: dict) -> dict:
+    return {"invoice_id": invoice_id, "position": position, "line_id": line.line_id[:128], "kind": line.kind.value,
+            "company_id": line.company_id[:128], "company_name": line.company_name[:255],
+            "product_id": line.product_id[:128], "product_name": line.product_name[:255],
+            "subscription_id": line.subscription_id[:128] if line.subscription_id else None,
+            "period_start": line.period_start, "period_end": line.period_end, "quantity": line.quantity,
+            "unit_cost": line.unit_cost, "cost_total": line.cost_total, "months": line.months,
+            "raw": {k: _plain(v) for k, v in raw.items()}}
 
 
 def _plain(value):

@@ -17,9 +17,10 @@ Rules (shared/apis/invoices.md 1.3-1.4 and 5):
 - `subscription` lines carry the period's quantity: compared with the PSA's billed units. A line spanning
   several months (an annual term billed at once) is compared per month for its unit cost. An annual link
   has its invoice line in its term's first month only, so a month without one is not billing for nothing.
-- `prorate` lines carry the mid-period changes. Increases: their quantity is compared with the increases
-  SeatSync posted with an effective date in the prorated month (fewer posted: a missing prorate, under-billed;
-  more: over-billed), their money at the PSA price. Credits (decreases) are not judged: a decrease waits for
+- `prorate` lines carry the mid-period changes. Increases: the month's increases, day by day (a day's changes
+  netted, its increase counted), are compared with the increases SeatSync posted with an effective date in the
+  prorated month, counted the same way (fewer posted: a missing prorate, under-billed; more: over-billed), their
+  money at the PSA price. Credits (decreases) are not judged: a decrease waits for
   the next period under the default sync policy, on purpose; the next month's seat line shows it. An
   adjustment with no invoice prorate for its subscription is not judged either: the seat line says whether
   the month is right. A prorate's quantity is never compared with a seat count.
@@ -250,10 +251,11 @@ def check_invoice(*, month: CheckMonth, lines: list[InvoiceLine], links: list[Li
                else "no link covers this subscription")
         unlinked.extend((group, why) for group in wanting)
 
-    posted: dict[str, int] = defaultdict(int)
+    posted_days: dict[str, dict[date, int]] = defaultdict(lambda: defaultdict(int))
     for adjustment in adjustments:
-        if adjustment.delta > 0 and month.prorated_first <= adjustment.effective_date <= month.prorated_last:
-            posted[adjustment.service_id] += adjustment.delta
+        if month.prorated_first <= adjustment.effective_date <= month.prorated_last:
+            posted_days[adjustment.service_id][adjustment.effective_date] += adjustment.delta
+    posted = {service: sum(max(0, delta) for delta in days.values()) for service, days in posted_days.items()}
 
     findings: list[Finding] = []
     used_services: set[str] = set()
@@ -309,15 +311,19 @@ def _compare(group: _Group, link: LinkedService, service: BilledService | None, 
             found += _margin(monthly_cost, price, billed_units, service, quantity, base)
     increases = [line for line in group.prorates if line.quantity > 0]
     if increases:
-        invoiced = sum((line.quantity for line in increases), ZERO)
+        by_day: dict[date, Decimal] = defaultdict(Decimal)
+        for line in group.prorates:
+            by_day[line.period_start] += line.quantity
+        invoiced = sum((max(ZERO, quantity) for quantity in by_day.values()), ZERO)
         gap = invoiced - posted
-        if gap != 0:
-            # the prorates' worth at the PSA price (at their cost where the PSA has no price)
+        if gap != 0 and invoiced > 0:
+            # a prorated seat's worth at the PSA price (at its cost where the PSA has no price)
             worth = sum((line.cost_total * (price / line.monthly_cost if price is not None and line.unit_cost
                                             else Decimal(1)) for line in increases), ZERO)
+            per_seat = worth / sum((line.quantity for line in increases), ZERO)
             kind = FindingKind.under_billed if gap > 0 else FindingKind.over_billed
             found.append(Finding(
-                kind=kind, money=cents(worth * abs(gap) / invoiced), side=Side.price, prorate=True,
+                kind=kind, money=cents(per_seat * abs(gap)), side=Side.price, prorate=True,
                 detail=(f"prorates of {invoiced.normalize():f} invoiced for the month's increases, "
                         f"{posted} posted to the PSA"),
                 invoice_units=invoiced, billed_units=posted, unit_price=price, **base))

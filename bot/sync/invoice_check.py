@@ -44,6 +44,13 @@ from bot.sync.planning import LinkSettings
 
 
 @dataclass(frozen=True)
+class _LinkId:
+    """What the settings' resolution reads of a link: its id."""
+
+    id: int
+
+
+@dataclass(frozen=True)
 class InvoiceCheck:
     month: date
     source: str | None
@@ -80,9 +87,9 @@ async def linked_services(*, session: AsyncSession, marketplace: str, first: dat
                           ) -> tuple[list[LinkedService], dict[str, BilledService]]:
     settings = await LinkSettings.load(session)
     rows = (await session.execute(
-        select(ResourceLink, MarketplaceResource.external_id, MarketplaceSubscription.external_id,
+        select(ResourceLink.id, MarketplaceResource.external_id, MarketplaceSubscription.external_id,
                MarketplaceSubscription.term, MarketplaceCompany.external_id, MarketplaceCompany.id,
-               PsaService, PsaCompany.name)
+               PsaService.id, PsaService.name, PsaService.units, PsaService.unit_price, PsaCompany.name)
         .join(MarketplaceResource, ResourceLink.resource_id == MarketplaceResource.id)
         .join(MarketplaceSubscription, MarketplaceResource.subscription_id == MarketplaceSubscription.id)
         .join(MarketplaceCompany, MarketplaceSubscription.company_id == MarketplaceCompany.id)
@@ -91,16 +98,16 @@ async def linked_services(*, session: AsyncSession, marketplace: str, first: dat
         .join(PsaCompany, PsaContract.company_id == PsaCompany.id)
         .where(MarketplaceSubscription.marketplace == marketplace)
         .order_by(ResourceLink.id))).all()
-    later = await changes_after(session=session, service_ids=[row[6].id for row in rows], after=first)
+    later = await changes_after(session=session, service_ids=[row[6] for row in rows], after=first)
     links, billed = [], {}
-    for link, product_id, subscription_id, term, company_id, company_pk, service, company_name in rows:
-        key = str(service.id)
+    for (link_id, product_id, subscription_id, term, company_id, company_pk, service_id, service_name, units, price,
+         company_name) in rows:
+        key = str(service_id)
         links.append(LinkedService(subscription_id=subscription_id, company_id=company_id, product_id=product_id,
                                    service_id=key, annual=term == Term.annual))
-        units = max(0, service.units - later.get(service.id, 0))
-        billed[key] = BilledService(service_id=key, company_name=company_name, service_name=service.name,
-                                    units=units, unit_price=service.unit_price,
-                                    min_margin_percent=settings.min_margin_percent(link, company_pk))
+        billed[key] = BilledService(service_id=key, company_name=company_name, service_name=service_name,
+                                    units=max(0, units - later.get(service_id, 0)), unit_price=price,
+                                    min_margin_percent=settings.min_margin_percent(_LinkId(link_id), company_pk))
     return links, billed
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.reports.invoice_report import invoice_check_report
 from bot.reports.margin_report import margin_report
 from bot.reports.queries import (
     adjustments_report,
@@ -31,9 +32,12 @@ REPORTS: Mapping[str, ReportQuery] = {
     "psa-unlinked": psa_unlinked_report,
     "unbilled": unbilled_report,
     "margin": margin_report,
+    "invoice-check": invoice_check_report,
 }
+MONTHLY = frozenset({"invoice-check"})  # the reports that take `month`
 
-FILTER_NAMES = ("date_from", "date_to", "company", "subscription", "resource", "status", "text", "sort", "direction")
+FILTER_NAMES = ("date_from", "date_to", "company", "subscription", "resource", "status", "text", "sort", "direction",
+                "month")
 
 
 def parse_filters(params: Mapping[str, str] | list[tuple[str, str]], *, today: date | None = None) -> ReportFilters:
@@ -57,4 +61,6 @@ def parse_filters(params: Mapping[str, str] | list[tuple[str, str]], *, today: d
 
 async def run_report(name: str, *, session: AsyncSession, filters: ReportFilters) -> Report:
     """Raises KeyError for an unknown report name and ValueError for a filter the report cannot take."""
+    if filters.month is not None and name in REPORTS and name not in MONTHLY:
+        raise ValueError(f"the {name} report has no month filter (only {', '.join(sorted(MONTHLY))})")
     return await REPORTS[name](session=session, filters=filters)

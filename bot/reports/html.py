@@ -65,6 +65,9 @@ CHARTS: dict[str, tuple[ChartSpec, ...]] = {
     "psa-unlinked": (_bar("Services not linked by PSA company", "psa_company"),
                      _bar("Services not linked by contract", "contract")),
     "margin": (_bar("Links by margin status", "status"),),
+    "invoice-check": (_bar("Leakage by customer", "company", "leakage"),
+                      _bar("Leakage by product", "product", "leakage"),
+                      _pie("Findings by kind", "finding")),
 }
 
 

@@ -107,6 +107,7 @@ class ReportFilters:
     text: str | None = None
     sort: str | None = None
     direction: str = "asc"
+    month: str | None = None  # YYYY-MM: the invoice-check report's month
     today: date | None = field(default=None, compare=False)
 
 

@@ -83,6 +83,21 @@ def preview_step(preview: PostingPreview) -> str:
             f"prorated total {preview.prorated_total:,.2f}{shown}{more}")
 
 
+def invoice_step_text(checklist: Checklist) -> str:
+    step = checklist.invoice
+    if step is None:
+        return ""
+    if not step.checked:
+        return f"{WARN} *6. Distributor invoice ({step.month:%B})*: not checked: {step.reason}"
+    if not step.findings:
+        return f"{OK} *6. Distributor invoice ({step.month:%B})*: {step.lines} lines checked, no finding"
+    money = step.totals
+    return (f"{WARN} *6. Distributor invoice ({step.month:%B})*: *{step.findings}* findings in {step.lines} lines: "
+            f"{money.get('under_billed', 0):,.2f} under-billed, {money.get('over_billed', 0):,.2f} over-billed, "
+            f"{money.get('unlinked', 0):,.2f} unlinked, {money.get('billing_for_nothing', 0):,.2f} billed for "
+            f"nothing, {money.get('under_cost', 0) + money.get('under_margin', 0):,.2f} missing on prices")
+
+
 def checklist_blocks(checklist: Checklist, *, links: dict[str, str], as_of: datetime,
                      preview: PostingPreview | None = None) -> list[dict[str, Any]]:
     month = checklist.month_end.strftime("%B %Y")
@@ -122,6 +137,9 @@ def checklist_blocks(checklist: Checklist, *, links: dict[str, str], as_of: date
                                   primary=bool(failures))),
         _section(preview_step(preview), block_id=ChecklistId.PREVIEW_BLOCK,
                  accessory=button("Dry run now", ActionId.HELP_SYNC_DRY_RUN, value="dry_run")),
+        *([_section(invoice_step_text(checklist), block_id=ChecklistId.INVOICE_BLOCK,
+                    accessory=link_button("Invoice check", ChecklistId.OPEN_INVOICE_CHECK, links["invoice-check"]))]
+          if checklist.invoice is not None and "invoice-check" in links else []),
         context(f"{verdict} Live as of {as_of:%Y-%m-%d %H:%M} UTC; month ends {checklist.month_end}."),
     ])
 
@@ -139,7 +157,8 @@ def checklist_links(app_context: AppContext, *, month_start: date, days: int, no
 
     return {"unlinked": html("unlinked"), "linked": html("linked"),
             "adjustments": html("adjustments", {"date_from": month_start.isoformat()}),
-            "failures": html("failures", {"date_from": (month_start - timedelta(days=365)).isoformat()})}
+            "failures": html("failures", {"date_from": (month_start - timedelta(days=365)).isoformat()}),
+            "invoice-check": html("invoice-check", {"month": f"{month_start:%Y-%m}"})}
 
 
 async def build_checklist(app_context: AppContext, *, now: datetime) -> tuple[str, list[dict[str, Any]], AppSettings,
@@ -225,7 +244,7 @@ async def checklist_command(*, ack: AsyncAck, command: dict[str, Any], respond: 
 
 
 def register_checklist_actions(app: AsyncApp, app_context: AppContext) -> None:
-    for action_id in (ChecklistId.OPEN_UNLINKED, ChecklistId.OPEN_LINKED):
+    for action_id in (ChecklistId.OPEN_UNLINKED, ChecklistId.OPEN_LINKED, ChecklistId.OPEN_INVOICE_CHECK):
         app.action(action_id.value)(_ack_only)
     app.action(ChecklistId.RELATIONS.value, matchers=[from_a_message])(_relations_button(app_context))
     app.action(ChecklistId.RETRY_FAILURES.value, matchers=[from_a_message])(_retry_failures(app_context))

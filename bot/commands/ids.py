@@ -87,6 +87,8 @@ class ChecklistId(StrEnum):
     CONFIRM_BLOCK = "seats_checklist_confirm"
     FAILURES_BLOCK = "seats_checklist_failures"
     PREVIEW_BLOCK = "seats_checklist_preview"
+    INVOICE_BLOCK = "seats_checklist_invoice"
+    OPEN_INVOICE_CHECK = "seats_checklist_open_invoice_check"
     ACTIONS_BLOCK = "seats_checklist_actions"
     OPEN_UNLINKED = "seats_checklist_open_unlinked"  # url buttons
     OPEN_LINKED = "seats_checklist_open_linked"

@@ -4,7 +4,11 @@ Checklist, in the order a billing team works before invoicing:
 1. unlinked marketplace subscriptions (unbilled revenue),
 2. marketplace companies with no PSA company linked (companies/contracts to create),
 3. what is linked, and the adjustments posted since the month began (to confirm),
-4. failures still pending — must be zero before invoicing.
+4. failures still pending — must be zero before invoicing,
+(5. what will be posted: bot.sync.preview)
+6. the distributor's invoice of the month checked against what the PSA bills (bot.sync.invoice_check), with
+   its money: under-billed, over-billed, unlinked, billed for nothing, missing on prices; never "clean" when
+   no invoice was there to check.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,6 +33,8 @@ from bot.db.models import (
     SyncRun,
     SyncRunStatus,
 )
+from bot.domain.invoice_check import CheckState
+from bot.sync.invoice_check import check_month_invoices
 
 LIVE = (SubscriptionStatus.active, SubscriptionStatus.pending, SubscriptionStatus.suspended)
 
@@ -43,10 +50,36 @@ class Checklist:
     adjustments_this_month: int = 0
     failures_pending: int = 0
     needs_action: int = 0
+    invoice: InvoiceStep | None = None
 
     @property
     def ready_to_invoice(self) -> bool:
         return self.failures_pending == 0 and self.unlinked_subscriptions == 0
+
+
+@dataclass(frozen=True)
+class InvoiceStep:
+    """The month's invoice check in a few numbers (the `invoice-check` report has the rows)."""
+
+    month: date
+    checked: bool  # False: no invoice to check (none received, or credited and not reissued yet)
+    reason: str
+    lines: int = 0
+    findings: int = 0
+    totals: dict[str, Decimal] = field(default_factory=dict)
+
+
+async def invoice_step(*, session: AsyncSession, month: date) -> InvoiceStep:
+    checks = await check_month_invoices(session=session, month=month)
+    done = [check.result for check in checks if check.result.state is not CheckState.not_reconcilable]
+    if not done:
+        return InvoiceStep(month=month, checked=False, reason="; ".join(c.result.reason for c in checks))
+    totals: dict[str, Decimal] = {}
+    for result in done:
+        for kind, money in result.totals.items():
+            totals[kind] = totals.get(kind, Decimal(0)) + money
+    return InvoiceStep(month=month, checked=True, reason="", lines=sum(r.lines for r in done),
+                       findings=sum(len(r.findings) for r in done), totals=totals)
 
 
 @dataclass
@@ -92,6 +125,7 @@ async def month_end_checklist(*, session: AsyncSession, today: date, examples: i
             Adjustment.status == AdjustmentStatus.failed)),
         needs_action=await _count(session, select(Adjustment.id).where(
             Adjustment.status == AdjustmentStatus.failed, Adjustment.needs_action.is_(True))),
+        invoice=await invoice_step(session=session, month=month_start),
     )
 
 

@@ -46,3 +46,26 @@ async def test_checklist_counts_each_step(session):
     digest = await daily_digest(session=session, since=now - timedelta(hours=1))
     assert (digest.adjustments_posted, digest.units_added, digest.units_removed) == (1, 7, 0)
     assert digest.failures_pending == 1 and digest.last_sync_at is None
+
+
+async def test_the_invoice_step_says_when_there_was_nothing_to_check_and_the_money_when_there_was(session):
+    from decimal import Decimal
+
+    from bot.commands.checklist import invoice_step_text
+    from bot.db.invoices import store_invoice
+    from bot.domain.invoice_check import InvoiceLine, LineKind
+    from bot.domain.invoices import ReceivedInvoice
+
+    checklist = await month_end_checklist(session=session, today=date(2026, 11, 27))
+    assert not checklist.invoice.checked
+    assert "not checked: no invoice for November 2026" in invoice_step_text(checklist)
+    line = InvoiceLine(line_id="l", kind=LineKind.subscription, company_id="c", company_name="C", product_id="p",
+                       product_name="P", subscription_id="s", period_start=date(2026, 11, 1),
+                       period_end=date(2026, 11, 30), quantity=Decimal(3), unit_cost=Decimal(5),
+                       cost_total=Decimal(15))
+    await store_invoice(session, source="pax8", marketplace="pax8", now=datetime(2026, 11, 5, tzinfo=UTC),
+                        actor="t", received=ReceivedInvoice(source_id="i", month=date(2026, 11, 1), lines=(line,)))
+    checklist = await month_end_checklist(session=session, today=date(2026, 11, 27))
+    assert (checklist.invoice.checked, checklist.invoice.findings) == (True, 1)
+    assert "*1* findings in 1 lines: 0.00 under-billed, 0.00 over-billed, 15.00 unlinked" in invoice_step_text(
+        checklist)

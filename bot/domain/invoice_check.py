@@ -15,8 +15,11 @@ Rules (shared/apis/invoices.md 1.3-1.4 and 5):
   linked service of that company and product is left unclaimed (two subscriptions of one product are never
   merged nor guessed between).
 - `subscription` lines carry the period's quantity: compared with the PSA's billed units. A line spanning
-  several months (an annual term billed at once) is compared per month for its unit cost. An annual link
-  has its invoice line in its term's first month only, so a month without one is not billing for nothing.
+  several months (an annual term billed at once) is compared per month for its unit cost, and its seats are
+  those at the term's start plus the changes prorated since. An annual link has its invoice line in its
+  term's first month only, so a month without one is not billing for nothing. A monthly link whose
+  subscription has only a credit on the invoice (cancelled in the prorated month) and whose PSA service still
+  bills units is billing for nothing.
 - `prorate` lines carry the mid-period changes. Increases: the month's increases, day by day (a day's changes
   netted, its increase counted), are compared with the increases SeatSync posted with an effective date in the
   prorated month, counted the same way (fewer posted: a missing prorate, under-billed; more: over-billed), their
@@ -261,7 +264,8 @@ def check_invoice(*, month: CheckMonth, lines: list[InvoiceLine], links: list[Li
     used_services: set[str] = set()
     compared = 0
     for group, link in matched:
-        used_services.add(link.service_id)
+        if group.seats or group.usage:
+            used_services.add(link.service_id)  # the service has a line this month
         if group.seats or group.prorates:
             compared += 1
             findings += _compare(group, link, billed.get(link.service_id), posted.get(link.service_id, 0))
@@ -294,6 +298,11 @@ def _compare(group: _Group, link: LinkedService, service: BilledService | None, 
             "service_id": link.service_id, "line_ids": group.line_ids}
     if group.seats:
         quantity = sum((line.quantity for line in group.seats), ZERO)
+        # a term billed at once (an annual line) counts its seats at the term's start: the changes prorated
+        # since then are part of what the PSA bills now
+        term_start = min(line.period_start for line in group.seats)
+        if any(line.months > 1 for line in group.seats):
+            quantity += sum((line.quantity for line in group.prorates if line.period_start >= term_start), ZERO)
         monthly_cost = (sum((line.cost_total / line.months for line in group.seats), ZERO) / quantity
                         if quantity else None)
         gap = quantity - billed_units

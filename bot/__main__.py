@@ -52,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=3000, help="where SeatSync serves (without --once)")
     demo.add_argument("--sandbox-port", type=int, default=0,
                       help="where the simulators serve (default: a free port)")
+    demo.add_argument("--invoice-check", action="store_true",
+                      help="with --once: then plant known discrepancies in an invoice month and check it")
     demo.add_argument("--day-seconds", type=float, default=60.0,
                       help="without --once: real seconds between simulated marketplace days (default 60)")
 
@@ -236,7 +238,7 @@ def _demo(settings: Settings, args: argparse.Namespace, *, clock: Clock) -> int:
 
     options = DemoOptions(psa=args.psa, marketplace=args.marketplace, scale=args.scale, faults=args.faults,
                           days=args.days, seed=args.seed, database_url=database_url, secret_key=settings.secret_key,
-                          sandbox_port=args.sandbox_port)
+                          sandbox_port=args.sandbox_port, invoice_check=args.invoice_check)
     try:
         result = asyncio.run(run_once(options, say=lambda line: print(line, flush=True), clock=clock))
     except DemoFailed as failed:

@@ -57,6 +57,7 @@ class DemoOptions:
     database_url: str | None = None
     secret_key: str = ""
     sandbox_port: int = 0  # where the simulators serve (0: a free port)
+    invoice_check: bool = False  # then a month-end invoice check of planted discrepancies (bot.demo.invoice_proof)
 
 
 async def run_once(options: DemoOptions, say: Say = print, *, clock: Clock = SYSTEM_CLOCK,
@@ -135,9 +136,16 @@ async def _script(workspace: DemoWorkspace, options: DemoOptions, say: Say, prog
         say(f"  out of sync: {problem}")
     say(f"done: {verdict.linked} linked, {posted} adjustments posted, {failed} failed; the PSA simulator saw "
         f"{verdict.psa_writes} writes, {verdict.duplicate_writes} duplicates; in sync: {verdict.in_sync}")
-    return {"linked": verdict.linked, "adjustments_posted": posted, "failed": failed,
-            "psa_writes": verdict.psa_writes, "duplicate_writes": verdict.duplicate_writes,
-            "in_sync": verdict.in_sync}
+    result = {"linked": verdict.linked, "adjustments_posted": posted, "failed": failed,
+              "psa_writes": verdict.psa_writes, "duplicate_writes": verdict.duplicate_writes,
+              "in_sync": verdict.in_sync}
+    if options.invoice_check:
+        from bot.demo.invoice_proof import invoice_proof
+
+        result.update(await invoice_proof(workspace, marketplace=options.marketplace, psa=options.psa,
+                                          seed=options.seed, days=options.days, say=say, progress=progress,
+                                          cycle=_cycle_until_read, settle=settle))
+    return result
 
 
 async def _cycle_until_read(workspace: DemoWorkspace, say: Say, *, force_full: bool = False) -> CycleReport:

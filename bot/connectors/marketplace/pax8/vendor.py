@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.connectors.fields import ConnectionField, ConnectionFields
-from bot.connectors.marketplace.pax8 import demo
+from bot.connectors.marketplace.pax8 import demo, invoice_demo
 from bot.connectors.marketplace.pax8.notifications import AUTHORIZATION_ECHO
 from bot.connectors.vendor import Capabilities, DemoSupport, Vendor
 
@@ -41,5 +41,5 @@ VENDOR = Vendor(
     capabilities=Capabilities(incremental_reads=False, webhooks=AUTHORIZATION_ECHO, one_product_per_subscription=True),
     demo=DemoSupport(connection=demo.sandbox_connection, simulator="pax8", line_target=demo.line_target,
                      # the PSAs bill the Pax8 seats, so there is something to link and level
-                     world_options={"bill_pax8_in_psas": True}),
+                     world_options={"bill_pax8_in_psas": True}, invoice_month=invoice_demo.INVOICE_MONTH),
 )

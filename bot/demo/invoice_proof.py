@@ -8,20 +8,28 @@ the world moves to the 5th of the month after, when the distributor releases the
 PSA afresh (a dry-run cycle: nothing is posted), fetches the invoice through the marketplace's API, and checks
 the month. The verdict compares SeatSync's findings with the simulators' plants: a plant is found when every
 finding it causes is there; a finding is false when no plant causes it and it is not the `unlinked` line of a
-subscription the generator never billed (`known_unlinked`).
+subscription the generator never billed, or the under-cost price of a line the generator priced so
+(`known_findings`: true findings of the generated world, counted apart).
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from bot.connectors.invoice_sources import invoice_source
-from bot.db.links import LinkError, link_resource
-from bot.db.models import MarketplaceResource, MarketplaceSubscription, PsaService, ResourceLink
+from bot.db.links import LinkError, link_resource, unlink_resource
+from bot.db.models import (
+    CompanyLink,
+    MarketplaceResource,
+    MarketplaceSubscription,
+    PsaService,
+    ResourceLink,
+    SubscriptionLink,
+)
 from bot.demo.progress import DemoFailed, Progress
 from bot.demo.workspace import ACTOR, DemoWorkspace, demo_support
 from bot.domain.invoice_check import CheckState, FindingKind
@@ -33,12 +41,22 @@ from bot.sync.invoice_intake import fetch_invoices
 Say = Callable[[str], None]
 
 
+async def quiet_until(workspace: DemoWorkspace, support, until: date, say: Say, settle, cycle) -> None:
+    """Days pass with nothing but what happens by itself; SeatSync syncs once at the end (and posts)."""
+    support.quiet_days(workspace.sandbox.world, until)
+    workspace.follow_world()
+    await cycle(workspace, say)
+    await settle(workspace, say)
+
+
 def next_month(day: date) -> date:
     return first_of(first_of(day) + timedelta(days=32))
 
 
-async def link_truth(workspace: DemoWorkspace, pairs: list[tuple[str, str, str]], psa: str) -> tuple[list[int], int]:
-    """Link each (subscription, resource, PSA service) not linked yet; returns the new link ids and the refusals."""
+async def link_truth(workspace: DemoWorkspace, pairs: list[tuple[str, str, str]], psa: str, *,
+                     undo_others: bool = False) -> tuple[list[int], int, int]:
+    """Link each (subscription, resource, PSA service) not linked yet; with `undo_others`, first unlink the
+    marketplace's links that are not among `pairs`. Returns the new link ids, the refusals and the undone."""
     link_ids: list[int] = []
     refused = 0
     async with workspace.sessions() as session:
@@ -48,6 +66,16 @@ async def link_truth(workspace: DemoWorkspace, pairs: list[tuple[str, str, str]]
             .where(MarketplaceSubscription.marketplace == workspace.marketplace.system)))}
         services = dict((await session.execute(select(PsaService.external_id, PsaService.id)
                                                .where(PsaService.psa == psa))).all())
+        # the lead first undoes the links the generator did not pair (a name match to another source's service)
+        wanted = {resources.get((sub, res)): services.get(service) for sub, res, service in pairs}
+        ours = set(resources.values())
+        undone = 0
+        for link in (await session.scalars(select(ResourceLink))).all() if undo_others else ():
+            if link.resource_id in ours and wanted.get(link.resource_id) != link.psa_service_id:
+                await unlink_resource(session=session, resource_link_id=link.id, actor=ACTOR)
+                await _drop_empty_levels(session, link.resource_id)
+                undone += 1
+        await session.flush()
         linked = set((await session.scalars(select(ResourceLink.resource_id))).all())
         for subscription_id, resource_id, service_id in pairs:
             resource, service = resources.get((subscription_id, resource_id)), services.get(service_id)
@@ -62,7 +90,28 @@ async def link_truth(workspace: DemoWorkspace, pairs: list[tuple[str, str, str]]
                 continue
             link_ids.append(link.id)
         await session.commit()
-    return link_ids, refused
+    return link_ids, refused, undone
+
+
+async def _drop_empty_levels(session, resource_id: int) -> None:
+    """The subscription and company links left with nothing under them go too (the lead relinks them as paired)."""
+    subscription_id = await session.scalar(select(MarketplaceResource.subscription_id)
+                                           .where(MarketplaceResource.id == resource_id))
+    still = await session.scalar(select(ResourceLink.id).join(MarketplaceResource,
+                                                              MarketplaceResource.id == ResourceLink.resource_id)
+                                 .where(MarketplaceResource.subscription_id == subscription_id).limit(1))
+    if still is not None:
+        return
+    await session.execute(delete(SubscriptionLink)
+                          .where(SubscriptionLink.marketplace_subscription_id == subscription_id))
+    company_id = await session.scalar(select(MarketplaceSubscription.company_id)
+                                      .where(MarketplaceSubscription.id == subscription_id))
+    others = await session.scalar(select(SubscriptionLink.id).join(
+        MarketplaceSubscription, MarketplaceSubscription.id == SubscriptionLink.marketplace_subscription_id)
+        .where(MarketplaceSubscription.company_id == company_id).limit(1))
+    if others is None:
+        await session.execute(delete(CompanyLink).where(CompanyLink.marketplace_company_id == company_id))
+    await session.flush()
 
 
 async def invoice_proof(workspace: DemoWorkspace, *, marketplace: str, psa: str, seed: int, days: int, say: Say,
@@ -74,13 +123,14 @@ async def invoice_proof(workspace: DemoWorkspace, *, marketplace: str, psa: str,
     rng = random.Random(seed * 7919 + 16)
 
     progress.enter("invoice check: the billing lead links what corresponds")
-    link_ids, refused = await link_truth(workspace, support.truth_links(world, psa), psa)
+    link_ids, refused, undone = await link_truth(workspace, support.truth_links(world, psa), psa, undo_others=True)
     await workspace.engine.reconcile_links(link_ids=link_ids, actor=ACTOR)
     await settle(workspace, say)
-    say(f"invoice check: linked {len(link_ids)} more resources as the generator paired them ({refused} refused)")
+    say(f"invoice check: the billing lead linked {len(link_ids)} more resources as the generator paired them "
+        f"({refused} refused) and undid {undone} links it did not pair")
 
     prorated = next_month(world.today)
-    workspace.jump_to(prorated)
+    await quiet_until(workspace, support, prorated, say, settle, cycle)
     support.start(world)
     for _ in range(max(1, days)):
         workspace.pass_day()
@@ -88,14 +138,17 @@ async def invoice_proof(workspace: DemoWorkspace, *, marketplace: str, psa: str,
         await cycle(workspace, say)
         await settle(workspace, say)
     month = PlantedMonth(marketplace=marketplace)
+    invoice_month = next_month(prorated)
+    # the month's last days pass by themselves and are synced: the PSA bills what the invoice will, at its cut
+    await quiet_until(workspace, support, invoice_month, say, settle, cycle)
     progress.enter("invoice check: planting the known discrepancies")
-    support.plant_before_sync(world, psa, month, rng)
+    at = datetime.combine(invoice_month - timedelta(days=1), time(12), tzinfo=UTC)  # in the prorated month
+    support.plant_before_sync(world, psa, month, rng, at)
     await cycle(workspace, say)  # the PSA now bills the second subscription; the lead links it (no reconciliation)
     await link_truth(workspace, [(sub, res, str(service)) for sub, res, service in month.to_link], psa)
-    support.plant_after_sync(world, psa, month, rng)
-    invoice_month = next_month(prorated)
-    workspace.jump_to(invoice_month + timedelta(days=4))
-    support.release(world, invoice_month)
+    support.plant_after_sync(world, psa, month, rng, at)
+    support.quiet_days(world, invoice_month + timedelta(days=4))  # nobody syncs: the invoice is released
+    workspace.follow_world()
 
     progress.enter(f"invoice check: reading the {invoice_month:%B %Y} invoice and checking it")
     await workspace.engine.run_cycle(trigger="demo", actor=ACTOR, dry_run=True, force_full=True,
@@ -107,7 +160,8 @@ async def invoice_proof(workspace: DemoWorkspace, *, marketplace: str, psa: str,
         checks = await check_month_invoices(session=session, month=invoice_month)
     findings = [f for check in checks for f in check.result.findings]
     states = {check.result.state for check in checks}
-    known = support.known_unlinked(world, psa, invoice_month) - {plant.subscription_id for plant in month.plants}
+    planted_subscriptions = {plant.subscription_id for plant in month.plants}
+    known = {key for key in support.known_findings(world, psa, invoice_month) if key[1] not in planted_subscriptions}
     planted_keys = {(kind, sub, prorate): plant for plant in month.plants for kind, prorate in plant.expected
                     for sub in (plant.subscription_id,)}
     seen = {(f.kind.value, f.subscription_id, f.prorate) for f in findings}
@@ -118,7 +172,7 @@ async def invoice_proof(workspace: DemoWorkspace, *, marketplace: str, psa: str,
         key = (finding.kind.value, finding.subscription_id, finding.prorate)
         if key in planted_keys:
             continue
-        if finding.kind is FindingKind.unlinked and finding.subscription_id in known:
+        if key in known:
             known_found += 1
             continue
         false.append(finding)
@@ -134,6 +188,6 @@ async def invoice_proof(workspace: DemoWorkspace, *, marketplace: str, psa: str,
     return {"invoice_month": f"{invoice_month:%Y-%m}",
             "invoice_lines": support.invoice_line_count(world, invoice_month),
             "findings": len(findings), "planted": len(month.plants), "found_planted": len(found),
-            "false_findings": len(false), "known_unlinked": len(known), "found_known_unlinked": known_found,
+            "false_findings": len(false), "known": len(known), "found_known": known_found,
             "checked": CheckState.not_reconcilable not in states,
             **{name: f"{money:.2f}" for name, money in totals.items()}}

@@ -11,9 +11,10 @@ Plain functions over plain records, no I/O. The caller gives, for one invoice mo
 
 Rules (shared/apis/invoices.md 1.3-1.4 and 5):
 - Lines match a link by subscription id first (and product: a subscription of several products keeps them
-  apart); a line whose subscription id no link knows falls back to company + product, only when exactly one
-  linked service of that company and product is left unclaimed (two subscriptions of one product are never
-  merged nor guessed between).
+  apart); a line without a subscription id, or with one SeatSync has never read (a file's own numbering),
+  falls back to company + product, only when exactly one linked service of that company and product is left
+  unclaimed (two subscriptions of one product are never merged nor guessed between); a line of a subscription
+  SeatSync knows and nobody linked is unlinked.
 - `subscription` lines carry the period's quantity: compared with the PSA's billed units. A line spanning
   several months (an annual term billed at once) is compared per month for its unit cost, and its seats are
   those at the term's start plus the changes prorated since. An annual link has its invoice line in its
@@ -213,9 +214,11 @@ class _Group:
 
 
 def check_invoice(*, month: CheckMonth, lines: list[InvoiceLine], links: list[LinkedService],
-                  billed: dict[str, BilledService], adjustments: list[PostedAdjustment]) -> CheckResult:
+                  billed: dict[str, BilledService], adjustments: list[PostedAdjustment],
+                  known_subscriptions: frozenset[str] = frozenset()) -> CheckResult:
     """Every finding of one invoice month. `billed` is keyed by service id; a linked service missing from
-    it bills nothing that month."""
+    it bills nothing that month. `known_subscriptions`: the marketplace's subscriptions SeatSync has read; a line
+    of one of them that no link covers is unlinked (it is not matched by company and product)."""
     if not lines:
         return not_reconcilable("the invoice has no lines: nothing to check")
     groups: dict[tuple[str | None, str, str], _Group] = {}
@@ -243,6 +246,8 @@ def check_invoice(*, month: CheckMonth, lines: list[InvoiceLine], links: list[Li
         link = by_subscription.get((group.subscription_id, group.product_id)) if group.subscription_id else None
         if link is not None:
             matched.append((group, link))
+        elif group.subscription_id in known_subscriptions:
+            unlinked.append((group, "its subscription is not linked"))
         else:
             fallback_wanted[(group.company_id, group.product_id)].append(group)
     for key, wanting in fallback_wanted.items():

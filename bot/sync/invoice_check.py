@@ -80,7 +80,10 @@ async def check_stored_invoice(*, session: AsyncSession, invoice: Invoice) -> Ch
     links, billed = await linked_services(session=session, marketplace=invoice.marketplace, first=month.first)
     adjustments = await posted_adjustments(session=session, service_ids=[int(s) for s in billed],
                                            start=month.prorated_first, end=month.prorated_last)
-    return check_invoice(month=month, lines=lines, links=links, billed=billed, adjustments=adjustments)
+    known = frozenset((await session.scalars(select(MarketplaceSubscription.external_id).where(
+        MarketplaceSubscription.marketplace == invoice.marketplace))).all())
+    return check_invoice(month=month, lines=lines, links=links, billed=billed, adjustments=adjustments,
+                         known_subscriptions=known)
 
 
 async def linked_services(*, session: AsyncSession, marketplace: str, first: date

@@ -52,9 +52,10 @@ def billed(service: str, units: int, price: str | None = "15", minimum: str | No
                          min_margin_percent=None if minimum is None else D(minimum))
 
 
-def run(lines, links, services, adjustments=()):
+def run(lines, links, services, adjustments=(), known=frozenset()):
     return check_invoice(month=NOVEMBER, lines=list(lines), links=list(links),
-                         billed={s.service_id: s for s in services}, adjustments=list(adjustments))
+                         billed={s.service_id: s for s in services}, adjustments=list(adjustments),
+                         known_subscriptions=frozenset(known))
 
 
 def kinds(result) -> list[tuple[str, str | None, str]]:
@@ -186,3 +187,11 @@ def test_ten_thousand_lines_are_one_pass():
     result = run(lines, links, services)
     assert len(result.findings) == 100
     assert {f.kind for f in result.findings} == {FindingKind.under_billed}
+
+
+def test_a_known_unlinked_subscription_is_not_matched_by_company_and_product():
+    """A trial linked once, then bought for real under a new subscription nobody linked: the new one is unlinked."""
+    result = run([seats("paid", 7)], [link("trial", "A")], [billed("A", 0)], known={"paid", "trial"})
+    assert kinds(result) == [("unlinked", "paid", "70.00")]
+    guessed = run([seats("paid", 7)], [link("trial", "A")], [billed("A", 0)])  # an id SeatSync never read
+    assert kinds(guessed) == [("under_billed", "paid", "105.00")]

@@ -9,7 +9,7 @@ subscription, which the lead links), `plant_the_rest` after the last one (nobody
 from __future__ import annotations
 
 import random
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from bot.sandbox.invoice_plants import (
@@ -20,8 +20,16 @@ from bot.sandbox.invoice_plants import (
     service_price,
     service_units,
 )
-from bot.sandbox.pax8.book import BILLABLE_STATUSES, Pax8Book, Pax8Subscription, SubscriptionState
+from bot.sandbox.pax8.book import Pax8Book, Pax8Subscription, SubscriptionState
 from bot.sandbox.pax8.book_seed import new_uuid
+from bot.sandbox.pax8.days import (
+    Pax8DayReport,
+    _end_commitments,
+    _end_pending_cancellations,
+    _end_trials,
+    _finish_orders,
+    day_rng,
+)
 from bot.sandbox.pax8.invoices import release_due_invoices
 from bot.sandbox.world import SandboxWorld
 
@@ -42,7 +50,7 @@ def _candidates(world: SandboxWorld, psa: str, taken: set[str]) -> list[Pax8Subs
         state = sub.now
         service = book.truth.service_for_subscription.get(sub.id, {}).get(psa)
         if (service is None or sub.id in taken or book.product_for(sub).usage_based or state.billing_term != "Monthly"
-                or state.status not in BILLABLE_STATUSES or state.quantity < 2
+                or state.status != "Active" or state.end_date is not None or state.quantity < 2
                 or service_units(world, psa, service) != state.billable_quantity):
             continue
         found.append(sub)
@@ -50,12 +58,12 @@ def _candidates(world: SandboxWorld, psa: str, taken: set[str]) -> list[Pax8Subs
     return found
 
 
-def plant_second_subscription(world: SandboxWorld, psa: str, month: PlantedMonth, rng: random.Random) -> None:
+def plant_second_subscription(world: SandboxWorld, psa: str, month: PlantedMonth, rng: random.Random,
+                              now: datetime) -> None:
     """A customer buys a second subscription of a product it has; the PSA bills it on a service of its own, one
-    seat short."""
+    seat short. `now`: when, in the month the invoice prorates."""
     book = _book(world)
     first = rng.choice(_candidates(world, psa, set()))
-    now = world.now()
     second = Pax8Subscription(id=new_uuid(rng), company_id=first.company_id, product_id=first.product_id, created=now,
                               billing_start=now.date(), vendor_subscription_id=new_uuid(rng),
                               commitment=first.commitment)
@@ -72,12 +80,11 @@ def plant_second_subscription(world: SandboxWorld, psa: str, month: PlantedMonth
                               f"{first.id}, billed one seat short, its new seats never prorated"))
 
 
-def plant_the_rest(world: SandboxWorld, psa: str, month: PlantedMonth, rng: random.Random) -> None:
+def plant_the_rest(world: SandboxWorld, psa: str, month: PlantedMonth, rng: random.Random, now: datetime) -> None:
     book = _book(world)
     taken = {plant.subscription_id for plant in month.plants}
     taken |= {sub.id for sub in book.subscriptions.values()
               if any(p.subscription_id == sub.id or _same_product(book, p.subscription_id, sub) for p in month.plants)}
-    now = world.now()
 
     def pick() -> Pax8Subscription:
         sub = rng.choice(_candidates(world, psa, taken))
@@ -137,11 +144,38 @@ def release(world: SandboxWorld, invoice_month: date) -> None:
     release_due_invoices(_book(world), world.today)
 
 
-def known_unlinked(world: SandboxWorld, psa: str, invoice_month: date) -> set[str]:
-    """The subscriptions the released invoice of `invoice_month` bills that the generator gave no PSA service."""
+def quiet_days(world: SandboxWorld, until: date) -> None:
+    """Days pass until `until` with what happens by itself (orders provisioned, cancellations and trials ending,
+    commitments renewing or ending) and no customer changing anything; invoices are released on their day."""
     book = _book(world)
-    return {line.subscription_id for line in book.invoices.get(invoice_month, [])
-            if psa not in book.truth.service_for_subscription.get(line.subscription_id, {})}
+    while world.today < until:
+        world.today += timedelta(days=1)
+        rng = day_rng(world.seed, world.today)
+        report = Pax8DayReport(day=world.today)
+        midnight = datetime.combine(world.today, time(0), tzinfo=UTC)
+        _finish_orders(book, report, midnight)
+        _end_pending_cancellations(book, report, midnight)
+        _end_trials(book, world, rng, report, midnight)
+        _end_commitments(book, rng, report, midnight)
+        release_due_invoices(book, world.today)
+
+
+def known_findings(world: SandboxWorld, psa: str, invoice_month: date) -> set[tuple[str, str, bool]]:
+    """The discrepancies the generated world has by construction in the released invoice of `invoice_month`:
+    a subscription the generator gave no PSA service is billed by nobody (`unlinked`), and one whose PSA price is
+    under Pax8's cost is billed under cost."""
+    book = _book(world)
+    known: set[tuple[str, str, bool]] = set()
+    for line in book.invoices.get(invoice_month, []):
+        service = book.truth.service_for_subscription.get(line.subscription_id, {}).get(psa)
+        if service is None:
+            known.add(("unlinked", line.subscription_id, UNITS))
+            continue
+        if line.type == "subscription" and line.term != "Arrears":
+            monthly_cost = line.cost / (12 if line.term == "Annual" else 1)
+            if service_price(world, psa, service) < monthly_cost:
+                known.add(("under_cost", line.subscription_id, UNITS))
+    return known
 
 
 def invoice_line_count(world: SandboxWorld, invoice_month: date) -> int:

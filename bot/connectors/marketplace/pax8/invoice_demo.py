@@ -24,17 +24,20 @@ class Pax8InvoiceMonth:
     def after_day(self, world: Any) -> None:
         """Nothing to record: Pax8 keeps each subscription's history."""
 
-    def plant_before_sync(self, world: Any, psa: str, month: Any, rng: Any) -> None:
-        _plants().plant_second_subscription(world, psa, month, rng)
+    def plant_before_sync(self, world: Any, psa: str, month: Any, rng: Any, at: Any) -> None:
+        _plants().plant_second_subscription(world, psa, month, rng, at)
 
-    def plant_after_sync(self, world: Any, psa: str, month: Any, rng: Any) -> None:
-        _plants().plant_the_rest(world, psa, month, rng)
+    def plant_after_sync(self, world: Any, psa: str, month: Any, rng: Any, at: Any) -> None:
+        _plants().plant_the_rest(world, psa, month, rng, at)
 
     def release(self, world: Any, invoice_month: date) -> None:
         _plants().release(world, invoice_month)
 
-    def known_unlinked(self, world: Any, psa: str, invoice_month: date) -> set[str]:
-        return _plants().known_unlinked(world, psa, invoice_month)
+    def quiet_days(self, world: Any, until: date) -> None:
+        _plants().quiet_days(world, until)
+
+    def known_findings(self, world: Any, psa: str, invoice_month: date) -> set[tuple[str, str, bool]]:
+        return _plants().known_findings(world, psa, invoice_month)
 
     def invoice_line_count(self, world: Any, invoice_month: date) -> int:
         return _plants().invoice_line_count(world, invoice_month)

@@ -64,8 +64,8 @@ class DemoSupport:
     # PSA: the units a service (by this vendor's id) bills in the world now
     service_units: Callable[[SandboxWorld, int], int | None] | None = None
     # marketplace: how the demo's invoice month is planted and released (`seatsync demo --invoice-check`);
-    # an object with truth_links, start, after_day, quiet_days, plant_before_sync, plant_after_sync, release,
-    # known_findings
+    # an object with truth_links, start, after_day, quiet_days, plant_before_sync, plant_after_sync,
+    # known_findings and invoice_line_count
     # and invoice_line_count (bot.sandbox.invoice_plants says what each plant is)
     invoice_month: Any = None
 

@@ -37,6 +37,7 @@ from bot.sandbox.ingram_auth import TOKEN_LIFETIME_S, TokenStore, bearer_middlew
 from bot.sandbox.ingram_errors import cmp_error, correlation_id
 from bot.sandbox.ingram_gateway import GatewayQuota, RateLimiter, gateway_error, gateway_middleware
 from bot.sandbox.ingram_notify import notify_changes
+from bot.sandbox.ingram_reports import REPORT_FILE_ROUTE, report_routes
 from bot.sandbox.ingram_views import customer_json, subscription_detail_json, subscription_json
 from bot.sandbox.odin_accounts import account_profile, reseller_account_id
 from bot.sandbox.world import SandboxWorld
@@ -65,7 +66,7 @@ def create_ingram_app(world: SandboxWorld, *, quota: GatewayQuota | None = None,
     token_path = f"{base}/token"
 
     def is_token_call(request: web.Request) -> bool:
-        return request.match_info.route.name == "token"
+        return request.match_info.route.name in ("token", REPORT_FILE_ROUTE)
 
     app = web.Application(middlewares=[
         gateway_middleware(lambda: world.credentials.ingram_subscription_key, limiter),
@@ -83,6 +84,7 @@ def create_ingram_app(world: SandboxWorld, *, quota: GatewayQuota | None = None,
     app.router.add_get(f"{base}/customers/{{id}}", get_customer)
     app.router.add_get(f"{base}/subscriptions", list_subscriptions)
     app.router.add_get(f"{base}/subscriptions/{{id}}", get_subscription)
+    app.router.add_routes(report_routes(base, WORLD_KEY))
     return app
 
 

@@ -14,7 +14,7 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from bot.sandbox.names import CompanyName
@@ -359,6 +359,9 @@ class SandboxWorld:
     autotask_units_day: date | None = None
     # the same MSP's Pax8 account (bot.sandbox.pax8); None in hand-built worlds
     pax8: Pax8Book | None = None
+    # Ingram CMP's rated-data reports (bot.sandbox.ingram_reports), and the seat changes of the month being rated
+    ingram_reports: list[Any] = field(default_factory=list)
+    ingram_ledger: Any = None
 
     def next_id(self, kind: str, start: int = 1) -> int:
         """A fresh id for records the simulators create (adjustments, notes, additions...)."""

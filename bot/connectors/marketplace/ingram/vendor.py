@@ -6,7 +6,7 @@ from typing import Any
 
 from bot.connectors.change_notifications import SIGNED_JSON
 from bot.connectors.fields import WEBHOOK_SECRET, ConnectionField, ConnectionFields
-from bot.connectors.marketplace.ingram import demo
+from bot.connectors.marketplace.ingram import demo, invoice_demo
 from bot.connectors.vendor import Capabilities, DemoSupport, Vendor
 
 
@@ -14,6 +14,12 @@ def build(connection: Any, **options: Any) -> Any:
     from bot.connectors.marketplace.ingram.client import IngramClient
 
     return IngramClient.from_connection(connection, **options)
+
+
+def invoices(client: Any) -> Any:
+    from bot.connectors.marketplace.ingram.invoices import IngramInvoices
+
+    return IngramInvoices(client)
 
 
 VENDOR = Vendor(
@@ -28,7 +34,9 @@ VENDOR = Vendor(
         WEBHOOK_SECRET,
     )),
     build=build,
+    invoices=invoices,
     # subscriptions by `lastModifiedDate`, a day at a time (see client.py)
     capabilities=Capabilities(incremental_reads=True, webhooks=SIGNED_JSON),
-    demo=DemoSupport(connection=demo.sandbox_connection, simulator="ingram", find_line=demo.find_line),
+    demo=DemoSupport(connection=demo.sandbox_connection, simulator="ingram", find_line=demo.find_line,
+                     invoice_month=invoice_demo.INVOICE_MONTH),
 )

@@ -30,9 +30,6 @@ class Pax8InvoiceMonth:
     def plant_after_sync(self, world: Any, psa: str, month: Any, rng: Any, at: Any) -> None:
         _plants().plant_the_rest(world, psa, month, rng, at)
 
-    def release(self, world: Any, invoice_month: date) -> None:
-        _plants().release(world, invoice_month)
-
     def quiet_days(self, world: Any, until: date) -> None:
         _plants().quiet_days(world, until)
 

@@ -88,7 +88,8 @@ def invoice_step_text(checklist: Checklist) -> str:
     if step is None:
         return ""
     if not step.checked:
-        return f"{WARN} *6. Distributor invoice ({step.month:%B})*: not checked: {step.reason}"
+        return (f"{WARN} *6. Distributor invoice ({step.month:%B})*: not checked: "
+                f"{mrkdwn_escape(truncate(step.reason, 200))}")
     if not step.findings:
         return f"{OK} *6. Distributor invoice ({step.month:%B})*: {step.lines} lines checked, no finding"
     money = step.totals

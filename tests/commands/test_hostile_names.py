@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -55,7 +55,7 @@ from bot.services.policy_scopes import POLICY_FIELDS, FieldValue, PolicyTarget, 
 from bot.services.relations import PriceChoice, Relation, RowOutcome
 from bot.services.suggestions import LinkSuggestion
 from bot.sync.approval_groups import ApprovalGroup, EditedChange, HeldChange
-from bot.sync.checklist import Checklist, Digest
+from bot.sync.checklist import Checklist, Digest, InvoiceStep
 from bot.sync.engine import CycleReport
 from bot.sync.failure_causes import AdjustmentOutcome, FailedAdjustment, FailureCause
 from bot.sync.link_reconciliation import LinkFacts, LinkOutcome
@@ -166,6 +166,8 @@ def _checklist(name: str) -> list[dict[str, Any]]:
     return [message(checklist.checklist_text(board),
                     checklist.checklist_blocks(board, links=links, as_of=NOW, preview=PostingPreview(rows=rows))),
             message(checklist.preview_step(PostingPreview(rows=rows))),
+            message(checklist.invoice_step_text(replace(board, invoice=InvoiceStep(month=DAY, checked=False,
+                                                                                   reason=name)))),
             message(checklist.digest_text(digest), checklist.digest_blocks(digest))]
 
 
@@ -309,7 +311,8 @@ def _replies(name: str) -> list[dict[str, Any]]:
 CASES: dict[str, Case] = {
     "sync summary": Case((sync_summary.summary_text, sync_summary.summary_blocks), _sync_summary),
     "checklist and digest": Case((checklist.checklist_text, checklist.checklist_blocks, checklist.preview_step,
-                                  checklist.digest_text, checklist.digest_blocks), _checklist),
+                                  checklist.invoice_step_text, checklist.digest_text, checklist.digest_blocks),
+                                 _checklist),
     "failure alerts": Case((alerts.alert_text, alerts.alert_blocks, alerts.resolved_text, alerts.resolved_blocks),
                            _failure_alerts),
     "health alerts": Case((health_alerts.alert_text, health_alerts.alert_blocks), _health_alerts),

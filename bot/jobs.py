@@ -26,7 +26,7 @@ from bot.sync.scheduler import Job
 from bot.sync.wiring import NotConfigured
 
 if TYPE_CHECKING:
-    from web.context import AppContext
+    from bot.app_context import AppContext
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.commands.inbound import MalformedRequest, read_slack_body
 from bot.commands.parsed_request import ParsedBoltRequest
-from web.context import CONTEXT
+from web import CONTEXT
 
 log = logging.getLogger(__name__)
 

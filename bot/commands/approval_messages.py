@@ -18,7 +18,7 @@ from bot.sync.approval_groups import approval_groups, open_approval_messages
 from bot.sync.link_reconciliation import LinkOutcome
 
 if TYPE_CHECKING:
-    from web.context import AppContext
+    from bot.app_context import AppContext
 
 log = logging.getLogger(__name__)
 

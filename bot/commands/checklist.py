@@ -44,7 +44,7 @@ from bot.sync.checklist import Checklist, Digest, daily_digest, month_end_checkl
 from bot.sync.preview import AWAITING_APPROVAL, RETRYING, PostingPreview, PreviewRow, posting_preview
 
 if TYPE_CHECKING:
-    from web.context import AppContext
+    from bot.app_context import AppContext
 
 log = logging.getLogger(__name__)
 

@@ -56,7 +56,7 @@ from bot.services.configuration import (
 from bot.sync.schedule import settings_triggers
 
 if TYPE_CHECKING:
-    from web.context import AppContext
+    from bot.app_context import AppContext
 
 log = logging.getLogger(__name__)
 

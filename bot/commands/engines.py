@@ -14,7 +14,7 @@ from bot.sync.engine import SyncEngine
 from bot.sync.wiring import NotConfigured
 
 if TYPE_CHECKING:
-    from web.context import AppContext
+    from bot.app_context import AppContext
 
 log = logging.getLogger(__name__)
 

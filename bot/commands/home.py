@@ -25,7 +25,7 @@ from bot.services.dashboard import home_dashboard
 from bot.services.home_viewers import remember_home_viewer
 
 if TYPE_CHECKING:
-    from web.context import AppContext
+    from bot.app_context import AppContext
 
 log = logging.getLogger(__name__)
 

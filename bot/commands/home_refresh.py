@@ -18,7 +18,7 @@ from bot.services.dashboard import home_dashboard
 from bot.services.home_viewers import home_viewers, last_sync_run_id
 
 if TYPE_CHECKING:
-    from web.context import AppContext
+    from bot.app_context import AppContext
 
 log = logging.getLogger(__name__)
 

@@ -71,7 +71,7 @@ from bot.sync.link_reconciliation import reconcile_new_links, unreconciled
 from bot.sync.wiring import NotConfigured
 
 if TYPE_CHECKING:
-    from web.context import AppContext
+    from bot.app_context import AppContext
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from bot.commands.relations import open_relations, register_relations
 from bot.commands.unlink import open_unlink_dialog, register_unlink
 
 if TYPE_CHECKING:
-    from web.context import AppContext
+    from bot.app_context import AppContext
 
 # subcommand -> opener(command, *, context, client, reply); the listener has acked already
 LINK_SUBCOMMANDS = {"link": open_link_wizard, "unlink": open_unlink_dialog, "relations": open_relations}

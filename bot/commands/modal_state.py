@@ -19,7 +19,7 @@ from bot.commands.metadata import metadata_key, seal, unseal
 from bot.commands.mrkdwn import mrkdwn_escape
 
 if TYPE_CHECKING:
-    from web.context import AppContext
+    from bot.app_context import AppContext
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from bot.services.link_choices import MAX_OPTIONS, Level, level_choices
 from bot.services.relations import relation_choices
 
 if TYPE_CHECKING:
-    from web.context import AppContext
+    from bot.app_context import AppContext
 
 log = logging.getLogger(__name__)
 

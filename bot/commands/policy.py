@@ -49,7 +49,7 @@ from bot.services.policy_scopes import (
 )
 
 if TYPE_CHECKING:
-    from web.context import AppContext
+    from bot.app_context import AppContext
 
 log = logging.getLogger(__name__)
 

@@ -48,7 +48,7 @@ from bot.sync.link_reconciliation import LinkOutcome, reconcile_new_links
 from bot.sync.wiring import NotConfigured
 
 if TYPE_CHECKING:
-    from web.context import AppContext
+    from bot.app_context import AppContext
 
 log = logging.getLogger(__name__)
 

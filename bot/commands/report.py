@@ -38,7 +38,7 @@ from bot.reports.summary import Cell, ReportSummary, summarise_report
 from bot.wording import counted
 
 if TYPE_CHECKING:
-    from web.context import AppContext
+    from bot.app_context import AppContext
 
 log = logging.getLogger(__name__)
 

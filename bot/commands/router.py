@@ -28,7 +28,7 @@ from bot.commands.report import register_report_commands, report_command
 from bot.commands.sync import SyncRequest, parse_sync_flags, run_sync_for
 
 if TYPE_CHECKING:
-    from web.context import AppContext
+    from bot.app_context import AppContext
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from bot.commands.sync_summary import summary_blocks, summary_text
 from bot.sync.wiring import NotConfigured
 
 if TYPE_CHECKING:
-    from web.context import AppContext
+    from bot.app_context import AppContext
 
 log = logging.getLogger(__name__)
 

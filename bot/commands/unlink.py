@@ -28,7 +28,7 @@ from bot.commands.user_replies import refusal_for, refused_submission, tell_user
 from bot.services.relations import Relation, RowOutcome, clear_relations, relations_by_id, suggestion_cache
 
 if TYPE_CHECKING:
-    from web.context import AppContext
+    from bot.app_context import AppContext
 
 log = logging.getLogger(__name__)
 

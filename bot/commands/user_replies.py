@@ -17,7 +17,7 @@ from bot.commands.access import is_billing_member, load_billing_team, refusal
 from bot.commands.modal_state import notice_view
 
 if TYPE_CHECKING:
-    from web.context import AppContext
+    from bot.app_context import AppContext
 
 log = logging.getLogger(__name__)
 

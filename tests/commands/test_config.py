@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from bot.app_factory import create_context
 from bot.clock import ManualClock
 from bot.commands.config_view import config_field_block, result_block
 from bot.commands.ids import ConfigId
@@ -32,7 +33,6 @@ from tests.commands import test_seats_command as seats_harness
 from tests.commands.test_seats_command import DANA, LEE, SAM, SECRET, TOKEN, start_app
 from tests.conftest import PINNED_NOW, make_env
 from web.app import create_app
-from web.context import create_context
 
 slack = seats_harness.slack  # the Slack simulator fixture
 MORGAN = "U0MORGAN04"  # a workspace owner in the simulated workspace; Dana is an admin; Sam and Lee are neither

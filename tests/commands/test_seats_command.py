@@ -7,6 +7,7 @@ import asyncio
 import pytest
 from aiohttp import web
 
+from bot.app_factory import create_context
 from bot.clock import Clock, ManualClock
 from bot.commands.ids import ActionId
 from bot.config import load_settings
@@ -20,7 +21,6 @@ from tests.bolt_listeners import listeners_done
 from tests.conftest import PINNED_NOW, TEST_SECRET_KEY, make_env
 from tests.sync.engine_setup import link_line, pick_lines
 from web.app import create_app
-from web.context import create_context
 
 TOKEN = "xoxb-seatsync-test"
 SECRET = "seatsync-signing-secret"

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import pytest
 
+from bot.app_context import AppContext
+from bot.app_factory import create_context
 from bot.commands.ids import LinkActionId
 from bot.config import load_settings
 from bot.db.app_settings import load_app_settings, save_app_settings
@@ -29,7 +31,6 @@ from tests.sync.engine_setup import Line, pick_lines
 from tests.web.slack_console_page import ConsolePage
 from tests.web.test_report_browser import browser, downloads  # noqa: F401 - the fixtures
 from web.app import create_app
-from web.context import AppContext, create_context
 
 DANA, SAM = "U0DANA0001", "U0SAM00002"
 BILLING_CHANNEL, BILLING_TEAM = "C0BILLING01", "S0BILLING01"

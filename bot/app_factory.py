@@ -1,16 +1,13 @@
-"""What every request handler and job can reach: built once per process by `create_context`."""
+"""`create_context`: the application context built from settings (the database engine, the secret box, the sync
+engines, the lease-gated scheduler and the Bolt app with every listener), with no import-time state."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import timedelta
 
-from aiohttp import web
-from slack_bolt.async_app import AsyncApp
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.app_context import AppContext
 from bot.clock import SYSTEM_CLOCK, Clock
 from bot.commands.bolt_app import create_bolt_app
 from bot.commands.router import register_commands
@@ -19,26 +16,8 @@ from bot.db.engine import create_engine, session_factory
 from bot.keys import SecretBox
 from bot.log_redaction import register_secret
 from bot.sync.claims import claim_ttl_within, process_instance_id
-from bot.sync.engine import SyncEngine
 from bot.sync.scheduler import LeaderScheduler
-from bot.sync.wiring import EngineHolder, NotConfigured
-
-
-@dataclass
-class AppContext:
-    settings: Settings
-    engine: AsyncEngine
-    sessions: async_sessionmaker[AsyncSession]
-    box: SecretBox
-    bolt: AsyncApp | None
-    scheduler: LeaderScheduler
-    engines: EngineHolder
-    engine_source: Callable[[], Awaitable[SyncEngine | NotConfigured]] | None = None  # the demo's fixed engine
-    clock: Clock = SYSTEM_CLOCK  # the one source of "now" (bot/clock.py)
-    started_monotonic: float = field(default_factory=time.monotonic)
-
-
-CONTEXT = web.AppKey("seatsync_context", AppContext)
+from bot.sync.wiring import EngineHolder
 
 
 def create_context(settings: Settings, *, engine: AsyncEngine | None = None, clock: Clock = SYSTEM_CLOCK) -> AppContext:

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.app_context import AppContext
 from bot.clock import SYSTEM_CLOCK, Clock
 from bot.commands.bolt_app import create_bolt_app
-from bot.commands.router import register_commands
+from bot.commands.listeners import register_commands
 from bot.config import Settings
 from bot.db.engine import create_engine, session_factory
 from bot.keys import SecretBox

@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.commands.access import is_billing_member, load_billing_team, refusal
 from bot.commands.blocks import button, buttons, context, link_button, message_blocks, section
 from bot.commands.engines import engine_or_reason
+from bot.commands.guards import billing_team_only
 from bot.commands.ids import AlertId
 from bot.commands.inbound import from_a_message
 from bot.commands.kept_messages import keep_message, open_kept_messages
@@ -227,8 +227,8 @@ def resolved_blocks(group: list[AdjustmentOutcome], *, psa: str) -> list[dict[st
 
 # --- Retry now -----------------------------------------------------------------------------------
 
-def register_alert_actions(app: AsyncApp, app_context: AppContext) -> None:
-    app.action(AlertId.RETRY_NOW.value, matchers=[from_a_message])(_retry_now(app_context))
+def register_alert_actions(app: AsyncApp) -> None:
+    app.action(AlertId.RETRY_NOW.value, matchers=[from_a_message], middleware=[billing_team_only])(retry_now)
     app.action(AlertId.OPEN_FAILURE_LOG.value)(_ack_only)
 
 
@@ -236,30 +236,25 @@ async def _ack_only(ack: AsyncAck) -> None:
     await ack()
 
 
-def _retry_now(app_context: AppContext):
-    async def retry_now(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond,
-                        client: AsyncWebClient) -> None:
-        await ack()
-        user_id = body["user"]["id"]
-        cause_key = str(body["actions"][0].get("value") or "")
-        await retry_failures(app_context=app_context, client=client, user_id=user_id, respond=respond,
-                             cause_key=cause_key)
-
-    return retry_now
+async def retry_now(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient,
+                    app_context: AppContext) -> None:
+    """*Retry now* on a failure alert (behind `billing_team_only`): that cause's changes."""
+    await ack()
+    user_id = body["user"]["id"]
+    cause_key = str(body["actions"][0].get("value") or "")
+    await retry_failures(app_context=app_context, client=client, user_id=user_id, respond=respond,
+                         cause_key=cause_key)
 
 
 async def retry_failures(*, app_context: AppContext, client: AsyncWebClient, user_id: str, respond: AsyncRespond,
                          cause_key: str | None) -> bool:
-    """Billing team only: post one cause's failed adjustments (or every failed one) now, through the engine,
-    then bring the alerts up to date. Returns whether anything was tried."""
+    """Post one cause's failed adjustments (or every failed one) now, through the engine, then bring the alerts
+    up to date (the billing team only: the buttons that ask are behind `billing_team_only`). Returns whether
+    anything was tried."""
 
     async def tell(text: str) -> None:
         await respond(text=text, response_type="ephemeral", replace_original=False)
 
-    team = await load_billing_team(sessions=app_context.sessions, settings=app_context.settings)
-    if not await is_billing_member(team, user_id, client):
-        await tell(refusal(team))
-        return False
     async with app_context.sessions() as session:
         causes = await failure_causes(session=session)
     ids = [a.id for c in causes if cause_key is None or c.key == cause_key for a in c.adjustments]

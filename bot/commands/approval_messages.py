@@ -50,12 +50,12 @@ async def refresh_approval_messages(
     return results
 
 
-async def show_held_changes(*, context: AppContext, client: AsyncWebClient, outcomes: Iterable[LinkOutcome]
+async def show_held_changes(*, app_context: AppContext, client: AsyncWebClient, outcomes: Iterable[LinkOutcome]
                             ) -> str | None:
     """After a link-time reconciliation that held a change: its Approve/Edit/Reject message goes to the alerts
     channel now, not at the job's next pass. Returns the alerts channel (None: not set), where it is decided."""
-    async with context.sessions() as session:
+    async with app_context.sessions() as session:
         channel = (await load_app_settings(session=session)).alerts_channel
     if any(outcome.state == "awaiting_approval" for outcome in outcomes):
-        await refresh_approval_messages(sessions=context.sessions, client=client, channel=channel)
+        await refresh_approval_messages(sessions=app_context.sessions, client=client, channel=channel)
     return channel

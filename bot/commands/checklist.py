@@ -32,6 +32,7 @@ from bot.commands.blocks import (
     mrkdwn,
     truncate,
 )
+from bot.commands.guards import billing_team_only
 from bot.commands.ids import ActionId, ChecklistId
 from bot.commands.inbound import from_a_message
 from bot.commands.kept_messages import KeptMessage, keep_message
@@ -224,42 +225,39 @@ async def checklist_command(*, ack: AsyncAck, command: dict[str, Any], respond: 
         await respond(text=text, blocks=blocks, response_type="ephemeral")
 
 
-def register_checklist_actions(app: AsyncApp, app_context: AppContext) -> None:
+def register_checklist_actions(app: AsyncApp) -> None:
     for action_id in (ChecklistId.OPEN_UNLINKED, ChecklistId.OPEN_LINKED):
         app.action(action_id.value)(_ack_only)
-    app.action(ChecklistId.RELATIONS.value, matchers=[from_a_message])(_relations_button(app_context))
-    app.action(ChecklistId.RETRY_FAILURES.value, matchers=[from_a_message])(_retry_failures(app_context))
+    guarded = {"matchers": [from_a_message], "middleware": [billing_team_only]}
+    app.action(ChecklistId.RELATIONS.value, **guarded)(relations_button)
+    app.action(ChecklistId.RETRY_FAILURES.value, **guarded)(retry_failures_button)
 
 
 async def _ack_only(ack: AsyncAck) -> None:
     await ack()
 
 
-def _relations_button(app_context: AppContext):
-    """Step 2's button: the bulk relations dialog, as `/seats relations` opens it (billing team only)."""
+async def relations_button(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient,
+                           app_context: AppContext) -> None:
+    """Step 2's button: the bulk relations dialog, as `/seats relations` opens it (behind `billing_team_only`)."""
+    await ack()
 
-    async def relations(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
-        await ack()
+    async def reply(text: str) -> None:
+        await respond(text=text, response_type="ephemeral", replace_original=False)
 
-        async def reply(text: str) -> None:
-            await respond(text=text, response_type="ephemeral", replace_original=False)
-
-        channel_id = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
-        await open_relations({"user_id": body["user"]["id"], "channel_id": channel_id,
-                              "trigger_id": body["trigger_id"]}, context=app_context, client=client, reply=reply)
-
-    return relations
+    channel_id = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+    await open_relations({"user_id": body["user"]["id"], "channel_id": channel_id,
+                          "trigger_id": body["trigger_id"]}, app_context=app_context, client=client, reply=reply)
 
 
-def _retry_failures(app_context: AppContext):
-    async def retry(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
-        await ack()
-        tried = await retry_failures(app_context=app_context, client=client, user_id=body["user"]["id"],
-                                     respond=respond, cause_key=None)
-        if tried:
-            await _refresh_message(app_context, client=client, body=body, respond=respond)
-
-    return retry
+async def retry_failures_button(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient,
+                                app_context: AppContext) -> None:
+    """Step 4's button: every failed change, now (behind `billing_team_only`); then the checklist redrawn."""
+    await ack()
+    tried = await retry_failures(app_context=app_context, client=client, user_id=body["user"]["id"],
+                                 respond=respond, cause_key=None)
+    if tried:
+        await _refresh_message(app_context, client=client, body=body, respond=respond)
 
 
 async def _refresh_message(app_context: AppContext, *, client: AsyncWebClient, body: dict[str, Any],

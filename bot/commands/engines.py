@@ -19,9 +19,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-async def engine_or_reason(context: AppContext) -> SyncEngine | NotConfigured:
+async def engine_or_reason(app_context: AppContext) -> SyncEngine | NotConfigured:
     try:
-        return await (context.engine_source or context.engines.get)()
+        return await (app_context.engine_source or app_context.engines.get)()
     except Exception as exc:
         log.exception("the sync engine could not be built")
         return NotConfigured(f"the connectors could not be built ({type(exc).__name__})")

@@ -23,23 +23,23 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-async def sync_run_mark(context: AppContext) -> int:
-    async with context.sessions() as session:
+async def sync_run_mark(app_context: AppContext) -> int:
+    async with app_context.sessions() as session:
         return await last_sync_run_id(session=session)
 
 
-async def refresh_home_tabs(*, context: AppContext, client: AsyncWebClient, since_run: int) -> int:
+async def refresh_home_tabs(*, app_context: AppContext, client: AsyncWebClient, since_run: int) -> int:
     """Republish Home for its viewers when a sync run newer than `since_run` exists; how many were published."""
-    async with context.sessions() as session:
+    async with app_context.sessions() as session:
         if await last_sync_run_id(session=session) <= since_run:
             return 0
         viewers = await home_viewers(session=session)
-        dashboard = await home_dashboard(session=session, now=context.clock()) if viewers else None
+        dashboard = await home_dashboard(session=session, now=app_context.clock()) if viewers else None
     published = 0
     for user_id, dm_channel in viewers:
         try:
             await client.views_publish(user_id=user_id, view=home_view(
-                dashboard, metadata=seal_state(context, SealedFor.HOME, {"dm": dm_channel})))
+                dashboard, metadata=seal_state(app_context, SealedFor.HOME, {"dm": dm_channel})))
             published += 1
         except SlackApiError as exc:
             log.warning("cannot refresh App Home for %s: %s", user_id, exc.response.get("error"))

@@ -23,6 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.commands.approval_messages import show_held_changes
 from bot.commands.blocks import truncate
 from bot.commands.engines import engine_or_reason
+from bot.commands.guards import billing_team_only
 from bot.commands.ids import LinkActionId, LinkBlockId, LinkCallbackId, SealedFor
 from bot.commands.inbound import from_a_view, row_id
 from bot.commands.link_views import (
@@ -49,7 +50,7 @@ from bot.commands.modal_state import (
     tampered_answer,
 )
 from bot.commands.mrkdwn import mrkdwn_escape
-from bot.commands.user_replies import post_in_channel, refusal_for, refused_submission
+from bot.commands.user_replies import post_in_channel
 from bot.db.links import LinkError
 from bot.db.models import PriceSourceKind
 from bot.domain import money
@@ -78,99 +79,92 @@ log = logging.getLogger(__name__)
 MAX_HINT = 80
 
 
-def register_wizard(app: AsyncApp, context: AppContext) -> None:
+def register_wizard(app: AsyncApp) -> None:
     for action_id in LEVEL_BY_ACTION:
-        app.action(action_id.value, matchers=[from_a_view])(_pick(context))
-    app.action(LinkActionId.FILTERS.value, matchers=[from_a_view])(_filters(context))
-    app.view(LinkCallbackId.WIZARD.value)(_submit(context))
-    app.view(LinkCallbackId.BELOW_COST.value)(_confirm_below_cost(context))
+        app.action(action_id.value, matchers=[from_a_view])(pick_level)
+    app.action(LinkActionId.FILTERS.value, matchers=[from_a_view])(set_filters)
+    app.view(LinkCallbackId.WIZARD.value, middleware=[billing_team_only])(submit_wizard)
+    app.view(LinkCallbackId.BELOW_COST.value, middleware=[billing_team_only])(confirm_below_cost)
 
 
-def today_for(context: AppContext) -> date:
-    return business_date(context.clock(), context.settings.timezone)
+def today_for(app_context: AppContext) -> date:
+    return business_date(app_context.clock(), app_context.settings.timezone)
 
 
-def wizard_state(context: AppContext, view: dict[str, Any]) -> WizardState:
+def wizard_state(app_context: AppContext, view: dict[str, Any]) -> WizardState:
     """The wizard's state from a view Slack sent back; TamperedMetadata when it was altered."""
     try:
-        return WizardState.from_payload(open_state(context, SealedFor.LINK_WIZARD, view.get("private_metadata")))
+        return WizardState.from_payload(open_state(app_context, SealedFor.LINK_WIZARD, view.get("private_metadata")))
     except (KeyError, TypeError, ValueError) as exc:
         raise TamperedMetadata("the wizard's state is not one SeatSync wrote") from exc
 
 
-def _sealed(context: AppContext, state: WizardState) -> str:
-    return seal_state(context, SealedFor.LINK_WIZARD, state.to_payload())
+def _sealed(app_context: AppContext, state: WizardState) -> str:
+    return seal_state(app_context, SealedFor.LINK_WIZARD, state.to_payload())
 
 
-async def open_link_wizard(command: dict[str, Any], *, context: AppContext, client: AsyncWebClient, reply) -> None:
-    """The listener has acked: check the team, open the modal at once, then pre-pick `[name]`'s match."""
+async def open_link_wizard(command: dict[str, Any], *, app_context: AppContext, client: AsyncWebClient, reply) -> None:
+    """The listener has acked (and the router checked the team): open the modal at once, then pre-pick `[name]`'s
+    match."""
     user = command["user_id"]
-    refusal = await refusal_for(context, client, user)
-    if refusal is not None:
-        await reply(refusal)
-        return
     hint = " ".join((command.get("text") or "").split()[1:])[:MAX_HINT]
     state = WizardState(user=user, channel=command["channel_id"], hint=hint)
     try:
         opened = await client.views_open(trigger_id=command["trigger_id"],
                                          view=wizard_view(state, ResolvedPicks(picks=Picks()),
-                                                          sealed=_sealed(context, state)))
+                                                          sealed=_sealed(app_context, state)))
     except SlackApiError as exc:
         log.warning("cannot open the link wizard for %s: %s", user, exc.response.get("error"))
         await reply(f"I could not open the link dialog ({exc.response.get('error')}); please try again.")
         return
     if hint:
-        async with context.sessions() as session:
+        async with app_context.sessions() as session:
             best = await level_choices(session=session, level=Level.company, picks=Picks(), filters=Filters(),
-                                       hint=hint, today=today_for(context), limit=1)
+                                       hint=hint, today=today_for(app_context), limit=1)
         if best and (best[0].score or 0) >= HIGH_CONFIDENCE:
             notice = match_note(hint, best[0], otherwise="change it below if not.")
-            await render_wizard(context, client, opened["view"], replace(state, picks=Picks(company=best[0].id)),
+            await render_wizard(app_context, client, opened["view"], replace(state, picks=Picks(company=best[0].id)),
                                 notices=[notice])
 
 
-async def render_wizard(context: AppContext, client: AsyncWebClient, view: dict[str, Any], state: WizardState,
+async def render_wizard(app_context: AppContext, client: AsyncWebClient, view: dict[str, Any], state: WizardState,
                         *, notices: list[str] | None = None) -> None:
     """Check the picks, then replace the open modal with the next step."""
-    async with context.sessions() as session:
-        resolved = await resolve_picks(session=session, picks=state.picks, today=today_for(context))
+    async with app_context.sessions() as session:
+        resolved = await resolve_picks(session=session, picks=state.picks, today=today_for(app_context))
         conflicts = await link_conflicts(session=session, picks=resolved.picks)
     state = replace(state, picks=resolved.picks)
     notes = [*(notices or []), *(f"⚠️ {mrkdwn_escape(why)}" for why in conflicts.values())]
-    body = wizard_view(state, resolved, sealed=_sealed(context, state), notices=notes)
+    body = wizard_view(state, resolved, sealed=_sealed(app_context, state), notices=notes)
     await replace_view(client, view, body)
 
 
-def _pick(context: AppContext):
-    async def pick(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient) -> None:
-        await ack()
-        view = body["view"]
-        try:
-            state = wizard_state(context, view)
-        except TamperedMetadata:
-            await replace_view(client, view, notice_view("Dialog altered", TAMPERED))
-            return
-        level = LEVEL_BY_ACTION[LinkActionId(action["action_id"])]
-        picks = state.picks.choose(level, row_id((action.get("selected_option") or {}).get("value")))
-        await render_wizard(context, client, view, replace(state, picks=picks))
-
-    return pick
+async def pick_level(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,
+                     app_context: AppContext) -> None:
+    await ack()
+    view = body["view"]
+    try:
+        state = wizard_state(app_context, view)
+    except TamperedMetadata:
+        await replace_view(client, view, notice_view("Dialog altered", TAMPERED))
+        return
+    level = LEVEL_BY_ACTION[LinkActionId(action["action_id"])]
+    picks = state.picks.choose(level, row_id((action.get("selected_option") or {}).get("value")))
+    await render_wizard(app_context, client, view, replace(state, picks=picks))
 
 
-def _filters(context: AppContext):
-    async def filters(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient) -> None:
-        await ack()
-        view = body["view"]
-        try:
-            state = wizard_state(context, view)
-        except TamperedMetadata:
-            await replace_view(client, view, notice_view("Dialog altered", TAMPERED))
-            return
-        chosen = {option.get("value") for option in action.get("selected_options") or []}
-        await render_wizard(context, client, view, replace(
-            state, filters=Filters(show_expired=SHOW_EXPIRED in chosen, show_linked=SHOW_LINKED in chosen)))
-
-    return filters
+async def set_filters(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,
+                      app_context: AppContext) -> None:
+    await ack()
+    view = body["view"]
+    try:
+        state = wizard_state(app_context, view)
+    except TamperedMetadata:
+        await replace_view(client, view, notice_view("Dialog altered", TAMPERED))
+        return
+    chosen = {option.get("value") for option in action.get("selected_options") or []}
+    await render_wizard(app_context, client, view, replace(
+        state, filters=Filters(show_expired=SHOW_EXPIRED in chosen, show_linked=SHOW_LINKED in chosen)))
 
 
 # --- submitting -----------------------------------------------------------------------------------
@@ -249,37 +243,33 @@ def _incomplete(resolved: ResolvedPicks) -> dict[Level, str]:
     return {missing: f"pick the {PICKERS[missing][1].lower()} first"}
 
 
-def _submit(context: AppContext):
-    async def submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
-        try:
-            state = wizard_state(context, view)
-        except TamperedMetadata:
-            await ack(**tampered_answer(view))
+async def submit_wizard(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient,
+                        app_context: AppContext) -> None:
+    try:
+        state = wizard_state(app_context, view)
+    except TamperedMetadata:
+        await ack(**tampered_answer(view))
+        return
+    actor = body["user"]["id"]
+    price, price_errors = parse_price((view.get("state") or {}).get("values") or {})
+    async with app_context.sessions() as session:
+        resolved = await resolve_picks(session=session, picks=state.picks, today=today_for(app_context))
+        problems = _incomplete(resolved) or await link_conflicts(session=session, picks=resolved.picks)
+        if problems or price_errors:
+            await ack(response_action="errors", errors={**pick_errors(view, state, problems), **price_errors})
             return
-        actor = body["user"]["id"]
-        if await refused_submission(context, client, ack, actor):
+        psa_cost = await cost_below_psa(session=session, service_id=resolved.picks.service, price=price)
+        if psa_cost is not None:
+            sealed = seal_state(app_context, SealedFor.LINK_BELOW_COST,
+                                {**state.to_payload(), "pr": _price_payload(price)})
+            await ack(response_action="push",
+                      view=below_cost_view(resolved=resolved, price=price, psa_cost=psa_cost, sealed=sealed))
             return
-        price, price_errors = parse_price((view.get("state") or {}).get("values") or {})
-        async with context.sessions() as session:
-            resolved = await resolve_picks(session=session, picks=state.picks, today=today_for(context))
-            problems = _incomplete(resolved) or await link_conflicts(session=session, picks=resolved.picks)
-            if problems or price_errors:
-                await ack(response_action="errors", errors={**pick_errors(view, state, problems), **price_errors})
-                return
-            psa_cost = await cost_below_psa(session=session, service_id=resolved.picks.service, price=price)
-            if psa_cost is not None:
-                sealed = seal_state(context, SealedFor.LINK_BELOW_COST,
-                                    {**state.to_payload(), "pr": _price_payload(price)})
-                await ack(response_action="push",
-                          view=below_cost_view(resolved=resolved, price=price, psa_cost=psa_cost, sealed=sealed))
-                return
-            answer, link_id = await _save(session, view, state, resolved, price, actor, context.clock())
-        await ack(**answer)
-        if link_id is not None:
-            suggestion_cache(context.sessions).clear()
-            await report_link(context, client, state=state, link_id=link_id, actor=actor)
-
-    return submit
+        answer, link_id = await _save(session, view, state, resolved, price, actor, app_context.clock())
+    await ack(**answer)
+    if link_id is not None:
+        suggestion_cache(app_context.sessions).clear()
+        await report_link(app_context, client, state=state, link_id=link_id, actor=actor)
 
 
 async def _save(session, view: dict[str, Any], state: WizardState, resolved: ResolvedPicks, price: PriceChoice,
@@ -305,46 +295,42 @@ def _on_block(view: dict[str, Any], block_id: str, message: str) -> dict[str, An
     return {}
 
 
-def _confirm_below_cost(context: AppContext):
-    async def confirm(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
-        try:
-            payload = open_state(context, SealedFor.LINK_BELOW_COST, view.get("private_metadata"))
-            state = WizardState.from_payload(payload)
-            price = replace(_price_from_payload(payload.get("pr") or {}), below_cost_confirmed=True)
-        except (TamperedMetadata, KeyError, TypeError, ValueError, InvalidOperation):
-            await ack(**tampered_answer(view))
+async def confirm_below_cost(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient,
+                             app_context: AppContext) -> None:
+    try:
+        payload = open_state(app_context, SealedFor.LINK_BELOW_COST, view.get("private_metadata"))
+        state = WizardState.from_payload(payload)
+        price = replace(_price_from_payload(payload.get("pr") or {}), below_cost_confirmed=True)
+    except (TamperedMetadata, KeyError, TypeError, ValueError, InvalidOperation):
+        await ack(**tampered_answer(view))
+        return
+    actor = body["user"]["id"]
+    async with app_context.sessions() as session:
+        resolved = await resolve_picks(session=session, picks=state.picks, today=today_for(app_context))
+        problems = _incomplete(resolved) or await link_conflicts(session=session, picks=resolved.picks)
+        if problems:
+            await ack(response_action="update", view=notice_view(
+                "Not saved", "Nothing was saved: " + "; ".join(map(mrkdwn_escape, problems.values()))
+                + ". Go back and pick again."))
             return
-        actor = body["user"]["id"]
-        if await refused_submission(context, client, ack, actor):
-            return
-        async with context.sessions() as session:
-            resolved = await resolve_picks(session=session, picks=state.picks, today=today_for(context))
-            problems = _incomplete(resolved) or await link_conflicts(session=session, picks=resolved.picks)
-            if problems:
-                await ack(response_action="update", view=notice_view(
-                    "Not saved", "Nothing was saved: " + "; ".join(map(mrkdwn_escape, problems.values()))
-                    + ". Go back and pick again."))
-                return
-            answer, link_id = await _save(session, view, state, resolved, price, actor, context.clock())
-        await ack(**answer)
-        if link_id is not None:
-            suggestion_cache(context.sessions).clear()
-            await report_link(context, client, state=state, link_id=link_id, actor=actor)
-
-    return confirm
+        answer, link_id = await _save(session, view, state, resolved, price, actor, app_context.clock())
+    await ack(**answer)
+    if link_id is not None:
+        suggestion_cache(app_context.sessions).clear()
+        await report_link(app_context, client, state=state, link_id=link_id, actor=actor)
 
 
-async def report_link(context: AppContext, client: AsyncWebClient, *, state: WizardState, link_id: int,
+async def report_link(app_context: AppContext, client: AsyncWebClient, *, state: WizardState, link_id: int,
                       actor: str) -> None:
     """After the ack: the one-time reconciliation, then its result where the command was run."""
-    engine = await engine_or_reason(context)  # none: the link is saved all the same; the next sync levels it
+    engine = await engine_or_reason(app_context)  # none: the link is saved all the same; the next sync levels it
     if isinstance(engine, NotConfigured):
-        async with context.sessions() as session:
+        async with app_context.sessions() as session:
             outcomes = await unreconciled(session=session, link_ids=[link_id], reason=engine.reason)
     else:
         outcomes = await reconcile_new_links(engine=engine, link_ids=[link_id], actor=actor)
-    alerts_channel = await show_held_changes(context=context, client=client, outcomes=outcomes)
-    unlink_value = seal_state(context, SealedFor.UNLINK_BUTTON, {"l": link_id}) if outcomes else None
+    alerts_channel = await show_held_changes(app_context=app_context, client=client, outcomes=outcomes)
+    unlink_value = seal_state(app_context, SealedFor.UNLINK_BUTTON, {"l": link_id}) if outcomes else None
     text, blocks = result_message(outcomes[0] if outcomes else None, unlink_value=unlink_value, actor=actor,
                                   approvals_channel=alerts_channel)
     await post_in_channel(client, channel=state.channel, user=actor, text=text, blocks=blocks)

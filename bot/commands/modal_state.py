@@ -27,13 +27,13 @@ TAMPERED = "This dialog's state was altered, so nothing was saved. Open it again
 MAX_TITLE = 24
 
 
-def seal_state(context: AppContext, purpose: SealedFor | str, payload: dict[str, Any]) -> str:
-    return seal(payload, key=metadata_key(context.settings.secret_key), purpose=purpose)
+def seal_state(app_context: AppContext, purpose: SealedFor | str, payload: dict[str, Any]) -> str:
+    return seal(payload, key=metadata_key(app_context.settings.secret_key), purpose=purpose)
 
 
-def open_state(context: AppContext, purpose: SealedFor | str, value: str | None) -> dict[str, Any]:
+def open_state(app_context: AppContext, purpose: SealedFor | str, value: str | None) -> dict[str, Any]:
     """The sealed payload; TamperedMetadata when it was altered or sealed for another dialog."""
-    return unseal(value, key=metadata_key(context.settings.secret_key), purpose=purpose)
+    return unseal(value, key=metadata_key(app_context.settings.secret_key), purpose=purpose)
 
 
 def notice_view(title: str, text: str) -> dict[str, Any]:

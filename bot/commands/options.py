@@ -28,50 +28,46 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-def register_option_loaders(app: AsyncApp, context: AppContext) -> None:
+def register_option_loaders(app: AsyncApp) -> None:
     for action_id in LEVEL_BY_ACTION:
-        app.options(action_id.value)(_wizard_options(context))
-    app.options(LinkActionId.UNLINK_PICK.value)(_relation_options(context))
+        app.options(action_id.value)(wizard_options)
+    app.options(LinkActionId.UNLINK_PICK.value)(relation_options)
 
 
 def _typed(payload: dict[str, Any]) -> str:
     return str(payload.get("value") or "")[:200]
 
 
-def _wizard_options(context: AppContext):
-    async def load(ack: AsyncAck, body: dict[str, Any], payload: dict[str, Any]) -> None:
-        try:
-            state = wizard_state(context, body.get("view") or {})
-        except TamperedMetadata:
-            log.warning("options asked with altered link wizard state by %s", (body.get("user") or {}).get("id"))
-            await ack(options=[])
-            return
-        level = LEVEL_BY_ACTION[LinkActionId(payload["action_id"])]
-        async with context.sessions() as session:
-            choices = await level_choices(session=session, level=level, picks=state.picks, filters=state.filters,
-                                          typed=_typed(payload), hint=state.hint if level is Level.company else None,
-                                          today=today_for(context), limit=MAX_OPTIONS)
-        await ack(options=[choice_option(choice) for choice in choices])
-
-    return load
+async def wizard_options(ack: AsyncAck, body: dict[str, Any], payload: dict[str, Any], app_context: AppContext) -> None:
+    try:
+        state = wizard_state(app_context, body.get("view") or {})
+    except TamperedMetadata:
+        log.warning("options asked with altered link wizard state by %s", (body.get("user") or {}).get("id"))
+        await ack(options=[])
+        return
+    level = LEVEL_BY_ACTION[LinkActionId(payload["action_id"])]
+    async with app_context.sessions() as session:
+        choices = await level_choices(session=session, level=level, picks=state.picks, filters=state.filters,
+                                      typed=_typed(payload), hint=state.hint if level is Level.company else None,
+                                      today=today_for(app_context), limit=MAX_OPTIONS)
+    await ack(options=[choice_option(choice) for choice in choices])
 
 
-def _relation_options(context: AppContext):
-    async def load(ack: AsyncAck, body: dict[str, Any], payload: dict[str, Any]) -> None:
-        try:
-            open_state(context, SealedFor.UNLINK_PICK, (body.get("view") or {}).get("private_metadata"))
-        except TamperedMetadata:
-            await ack(options=[])
-            return
-        async with context.sessions() as session:
-            ranked = await relation_choices(session=session, typed=_typed(payload), limit=MAX_OPTIONS)
-        options = []
-        for relation, score in ranked:
-            suffix = f" · {score:.0f}%" if score is not None else ""
-            options.append(Option(value=str(relation.link_id),
-                                  text=truncate(relation.label, MAX_OPTION_TEXT - len(suffix)) + suffix,
-                                  description=truncate(f"{relation.psa_company} · {relation.contract}",
-                                                       MAX_OPTION_TEXT)).to_dict())
-        await ack(options=options)
+async def relation_options(ack: AsyncAck, body: dict[str, Any], payload: dict[str, Any],
+                           app_context: AppContext) -> None:
+    try:
+        open_state(app_context, SealedFor.UNLINK_PICK, (body.get("view") or {}).get("private_metadata"))
+    except TamperedMetadata:
+        await ack(options=[])
+        return
+    async with app_context.sessions() as session:
+        ranked = await relation_choices(session=session, typed=_typed(payload), limit=MAX_OPTIONS)
+    options = []
+    for relation, score in ranked:
+        suffix = f" · {score:.0f}%" if score is not None else ""
+        options.append(Option(value=str(relation.link_id),
+                              text=truncate(relation.label, MAX_OPTION_TEXT - len(suffix)) + suffix,
+                              description=truncate(f"{relation.psa_company} · {relation.contract}",
+                                                   MAX_OPTION_TEXT)).to_dict())
+    await ack(options=options)
 
-    return load

@@ -17,6 +17,7 @@ from slack_sdk.models.blocks import Option
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands.blocks import truncate
+from bot.commands.guards import billing_team_only
 from bot.commands.ids import PolicyId, SealedFor
 from bot.commands.inbound import from_a_view, row_id
 from bot.commands.link import today_for
@@ -34,7 +35,6 @@ from bot.commands.policy_views import (
     policy_view,
     summary_text,
 )
-from bot.commands.user_replies import refusal_for, refused_submission
 from bot.db.models import Scope
 from bot.db.policies import PolicyError
 from bot.services.policy_scopes import (
@@ -57,32 +57,29 @@ MAX_NAME = 100
 CATCHING_UP = "The dialog was still showing your last pick; wait a moment, then save again."
 
 
-def register_policy(app: AsyncApp, context: AppContext) -> None:
+def register_policy(app: AsyncApp) -> None:
     for action_id in (PolicyId.SCOPE, PolicyId.COMPANY, PolicyId.LINK):
-        app.action(action_id.value, matchers=[from_a_view])(_picked(context))
-    app.options(PolicyId.COMPANY.value)(_company_options(context))
-    app.options(PolicyId.LINK.value)(_link_options(context))
-    app.view(PolicyId.CALLBACK.value)(_submit(context))
+        app.action(action_id.value, matchers=[from_a_view])(pick_scope)
+    app.options(PolicyId.COMPANY.value)(company_options)
+    app.options(PolicyId.LINK.value)(link_options)
+    app.view(PolicyId.CALLBACK.value, middleware=[billing_team_only])(submit_policy)
 
 
-async def open_policy(command: dict[str, Any], *, context: AppContext, client: AsyncWebClient, reply) -> None:
-    """The listener has acked: check the team, then open the modal (at `[company name]`'s best match)."""
+async def open_policy(command: dict[str, Any], *, app_context: AppContext, client: AsyncWebClient, reply) -> None:
+    """The listener has acked (and the router checked the team): open the modal (at `[company name]`'s best
+    match)."""
     user = command["user_id"]
-    refusal = await refusal_for(context, client, user)
-    if refusal is not None:
-        await reply(refusal)
-        return
     name = " ".join((command.get("text") or "").split()[1:])[:MAX_NAME]
     scope, company_id, note = Scope.global_, None, None
     if name:
-        async with context.sessions() as session:
-            best = await best_company(session=session, name=name, today=today_for(context))
+        async with app_context.sessions() as session:
+            best = await best_company(session=session, name=name, today=today_for(app_context))
         if best is None:
             note = no_match_note(name)
         else:
             scope, company_id = Scope.company, best.id
             note = match_note(name, best, otherwise="pick another company below if not.")
-    view = await _render(context, user=user, channel=command["channel_id"], scope=scope, company_id=company_id,
+    view = await _render(app_context, user=user, channel=command["channel_id"], scope=scope, company_id=company_id,
                          link_id=None, note=note)
     try:
         await client.views_open(trigger_id=command["trigger_id"], view=view)
@@ -91,11 +88,11 @@ async def open_policy(command: dict[str, Any], *, context: AppContext, client: A
         await reply(f"I could not open the policy dialog ({exc.response.get('error')}); please try again.")
 
 
-async def _render(context: AppContext, *, user: str, channel: str, scope: Scope, company_id: int | None,
+async def _render(app_context: AppContext, *, user: str, channel: str, scope: Scope, company_id: int | None,
                   link_id: int | None, note: str | None = None) -> dict[str, Any]:
     """The modal at this scope, its names read back; a company or relation that is gone is dropped, and said."""
     company = link = policy = None
-    async with context.sessions() as session:
+    async with app_context.sessions() as session:
         try:
             if scope is Scope.link and link_id is not None:
                 target = await find_target(session=session, scope=scope, link_id=link_id)
@@ -110,15 +107,15 @@ async def _render(context: AppContext, *, user: str, channel: str, scope: Scope,
             company = (target.company_id, target.company_name or "")
         if target is not None and (target.scope is scope):
             policy = await scoped_policy(session=session, target=target)
-    sealed = seal_state(context, SealedFor.POLICY, {"u": user, "ch": channel, "s": scope.value,
+    sealed = seal_state(app_context, SealedFor.POLICY, {"u": user, "ch": channel, "s": scope.value,
                                                "c": None if company is None else company[0],
                                                "l": None if link is None else link[0]})
     return policy_view(scope=scope, company=company, link=link, policy=policy, metadata=sealed, note=note)
 
 
-def _state(context: AppContext, view: dict[str, Any], user: str) -> dict[str, Any]:
+def _state(app_context: AppContext, view: dict[str, Any], user: str) -> dict[str, Any]:
     """The sealed state; TamperedMetadata when altered, or when someone else sends back this user's modal."""
-    state = open_state(context, SealedFor.POLICY, view.get("private_metadata"))
+    state = open_state(app_context, SealedFor.POLICY, view.get("private_metadata"))
     try:
         state["s"] = Scope(state["s"])
         for key in ("c", "l"):
@@ -130,32 +127,30 @@ def _state(context: AppContext, view: dict[str, Any], user: str) -> dict[str, An
     return state
 
 
-def _picked(context: AppContext):
-    async def pick(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient) -> None:
-        await ack()
-        view, user = body["view"], body["user"]["id"]
-        try:
-            state = _state(context, view, user)
-        except TamperedMetadata:
-            await _update(client, view, notice_view("Dialog altered", TAMPERED))
-            return
-        value = (action.get("selected_option") or {}).get("value")
-        scope, company_id, link_id = state["s"], state["c"], state["l"]
-        try:
-            if action.get("action_id") == PolicyId.SCOPE:
-                scope = Scope(value)
-                link_id = link_id if scope is Scope.link else None
-            elif action.get("action_id") == PolicyId.COMPANY:
-                company_id, link_id = _picked_id(value), None
-            else:
-                link_id = _picked_id(value)
-        except (TypeError, ValueError):
-            log.warning("a policy modal pick with an unknown value %r by %s", value, user)
-            return
-        await _update(client, view, await _render(context, user=user, channel=state.get("ch") or "", scope=scope,
-                                                   company_id=company_id, link_id=link_id))
-
-    return pick
+async def pick_scope(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,
+                     app_context: AppContext) -> None:
+    await ack()
+    view, user = body["view"], body["user"]["id"]
+    try:
+        state = _state(app_context, view, user)
+    except TamperedMetadata:
+        await _update(client, view, notice_view("Dialog altered", TAMPERED))
+        return
+    value = (action.get("selected_option") or {}).get("value")
+    scope, company_id, link_id = state["s"], state["c"], state["l"]
+    try:
+        if action.get("action_id") == PolicyId.SCOPE:
+            scope = Scope(value)
+            link_id = link_id if scope is Scope.link else None
+        elif action.get("action_id") == PolicyId.COMPANY:
+            company_id, link_id = _picked_id(value), None
+        else:
+            link_id = _picked_id(value)
+    except (TypeError, ValueError):
+        log.warning("a policy modal pick with an unknown value %r by %s", value, user)
+        return
+    await _update(client, view, await _render(app_context, user=user, channel=state.get("ch") or "", scope=scope,
+                                               company_id=company_id, link_id=link_id))
 
 
 def _picked_id(value: str | None) -> int | None:
@@ -168,87 +163,78 @@ def _picked_id(value: str | None) -> int | None:
     return picked_id
 
 
-def _company_options(context: AppContext):
-    async def load(ack: AsyncAck, body: dict[str, Any], payload: dict[str, Any]) -> None:
+async def company_options(ack: AsyncAck, body: dict[str, Any], payload: dict[str, Any],
+                          app_context: AppContext) -> None:
+    try:
+        _state(app_context, body.get("view") or {}, (body.get("user") or {}).get("id"))
+    except TamperedMetadata:
+        await ack(options=[])
+        return
+    async with app_context.sessions() as session:
+        choices = await company_choices(session=session, typed=_typed(payload), today=today_for(app_context))
+    await ack(options=[choice_option(choice) for choice in choices])
+
+
+async def link_options(ack: AsyncAck, body: dict[str, Any], payload: dict[str, Any], app_context: AppContext) -> None:
+    try:
+        state = _state(app_context, body.get("view") or {}, (body.get("user") or {}).get("id"))
+    except TamperedMetadata:
+        await ack(options=[])
+        return
+    if state["c"] is None:
+        await ack(options=[])
+        return
+    async with app_context.sessions() as session:
+        links = await company_links(session=session, company_id=state["c"], typed=_typed(payload))
+    options = []
+    for link_id, label, score in links:
+        suffix = f" · {score:.0f}%" if score is not None else ""
+        options.append(Option(value=str(link_id),
+                              text=truncate(label, MAX_OPTION_TEXT - len(suffix)) + suffix).to_dict())
+    await ack(options=options)
+
+
+async def submit_policy(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient,
+                        app_context: AppContext) -> None:
+    actor = body["user"]["id"]
+    try:
+        state = _state(app_context, view, actor)
+    except TamperedMetadata:
+        log.warning("a policy modal came back with altered private_metadata from %s; nothing saved", actor)
+        await ack(**tampered_answer(view))
+        return
+    values = (view.get("state") or {}).get("values") or {}
+    scope, company_id, link_id = state["s"], state["c"], state["l"]
+    lagging = _lagging_pick(values, scope, company_id, link_id)
+    if lagging is not None:
+        await ack(response_action="errors", errors={lagging: CATCHING_UP})
+        return
+    if scope is not Scope.global_ and company_id is None:
+        await ack(response_action="errors", errors={PolicyId.COMPANY_BLOCK: "Pick a company first."})
+        return
+    if scope is Scope.link and link_id is None:
+        await ack(response_action="errors", errors={link_block(company_id): "Pick one of its relations first."})
+        return
+    target = PolicyTarget(scope, company_id=company_id, link_id=link_id if scope is Scope.link else None)
+    form, errors = policy_form(values, target.key)
+    if errors:
+        await ack(response_action="errors", errors=errors)
+        return
+    async with app_context.sessions() as session:
         try:
-            _state(context, body.get("view") or {}, (body.get("user") or {}).get("id"))
-        except TamperedMetadata:
-            await ack(options=[])
+            changed = await save_policy(session=session, target=target, values=form, actor=actor)
+            policy = await scoped_policy(session=session, target=await find_target(
+                session=session, scope=target.scope, company_id=target.company_id, link_id=target.link_id))
+        except PolicyTargetGone as exc:
+            block = PolicyId.COMPANY_BLOCK if scope is Scope.company else link_block(company_id)
+            await ack(response_action="errors", errors={block: f"{str(exc).capitalize()}; pick again."})
             return
-        async with context.sessions() as session:
-            choices = await company_choices(session=session, typed=_typed(payload), today=today_for(context))
-        await ack(options=[choice_option(choice) for choice in choices])
-
-    return load
-
-
-def _link_options(context: AppContext):
-    async def load(ack: AsyncAck, body: dict[str, Any], payload: dict[str, Any]) -> None:
-        try:
-            state = _state(context, body.get("view") or {}, (body.get("user") or {}).get("id"))
-        except TamperedMetadata:
-            await ack(options=[])
+        except PolicyError as exc:
+            await ack(**_first_field_error(view, str(exc)))
             return
-        if state["c"] is None:
-            await ack(options=[])
-            return
-        async with context.sessions() as session:
-            links = await company_links(session=session, company_id=state["c"], typed=_typed(payload))
-        options = []
-        for link_id, label, score in links:
-            suffix = f" · {score:.0f}%" if score is not None else ""
-            options.append(Option(value=str(link_id),
-                                  text=truncate(label, MAX_OPTION_TEXT - len(suffix)) + suffix).to_dict())
-        await ack(options=options)
-
-    return load
-
-
-def _submit(context: AppContext):
-    async def submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
-        actor = body["user"]["id"]
-        try:
-            state = _state(context, view, actor)
-        except TamperedMetadata:
-            log.warning("a policy modal came back with altered private_metadata from %s; nothing saved", actor)
-            await ack(**tampered_answer(view))
-            return
-        if await refused_submission(context, client, ack, actor):
-            return
-        values = (view.get("state") or {}).get("values") or {}
-        scope, company_id, link_id = state["s"], state["c"], state["l"]
-        lagging = _lagging_pick(values, scope, company_id, link_id)
-        if lagging is not None:
-            await ack(response_action="errors", errors={lagging: CATCHING_UP})
-            return
-        if scope is not Scope.global_ and company_id is None:
-            await ack(response_action="errors", errors={PolicyId.COMPANY_BLOCK: "Pick a company first."})
-            return
-        if scope is Scope.link and link_id is None:
-            await ack(response_action="errors", errors={link_block(company_id): "Pick one of its relations first."})
-            return
-        target = PolicyTarget(scope, company_id=company_id, link_id=link_id if scope is Scope.link else None)
-        form, errors = policy_form(values, target.key)
-        if errors:
-            await ack(response_action="errors", errors=errors)
-            return
-        async with context.sessions() as session:
-            try:
-                changed = await save_policy(session=session, target=target, values=form, actor=actor)
-                policy = await scoped_policy(session=session, target=await find_target(
-                    session=session, scope=target.scope, company_id=target.company_id, link_id=target.link_id))
-            except PolicyTargetGone as exc:
-                block = PolicyId.COMPANY_BLOCK if scope is Scope.company else link_block(company_id)
-                await ack(response_action="errors", errors={block: f"{str(exc).capitalize()}; pick again."})
-                return
-            except PolicyError as exc:
-                await ack(**_first_field_error(view, str(exc)))
-                return
-            await session.commit()
-        log.info("sync policy for %s saved by %s: %s", target.key, actor, ", ".join(changed) or "nothing changed")
-        await ack(response_action="update", view=notice_view("Policy saved", summary_text(policy, changed, actor)))
-
-    return submit
+        await session.commit()
+    log.info("sync policy for %s saved by %s: %s", target.key, actor, ", ".join(changed) or "nothing changed")
+    await ack(response_action="update", view=notice_view("Policy saved", summary_text(policy, changed, actor)))
 
 
 def _lagging_pick(values: dict[str, Any], scope: Scope, company_id: int | None, link_id: int | None) -> str | None:

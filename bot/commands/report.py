@@ -102,7 +102,7 @@ def signed_links(app_context: AppContext, *, name: str, filters: Mapping[str, st
             for fmt in LINK_LABELS}
 
 
-def register_report_commands(app: AsyncApp, app_context: AppContext) -> None:
+def register_report_commands(app: AsyncApp) -> None:
     for action_id in (ReportId.LINK_CSV, ReportId.LINK_XLSX, ReportId.LINK_HTML):
         app.action(action_id.value)(_ack_link_click)
 

@@ -1,7 +1,8 @@
 """`/seats sync [--dry-run]` and the help message's sync buttons: billing team only.
 
-The listener has already acked; this checks the billing team, runs one cycle through the engine and
-posts the summary in the channel (falling back to an ephemeral reply when the bot cannot post there).
+The router's table (`/seats sync`) and `billing_team_only` (the buttons) have checked who asks; the listener
+has acked. This runs one cycle through the engine and posts the summary in the channel (falling back to an
+ephemeral reply when the bot cannot post there).
 """
 
 from __future__ import annotations
@@ -9,12 +10,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from slack_bolt.async_app import AsyncAck, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.commands.access import is_billing_member, load_billing_team, refusal
 from bot.commands.alerts import refresh_failure_alerts
 from bot.commands.engines import engine_or_reason
 from bot.commands.mrkdwn import mrkdwn_escape
@@ -46,13 +47,10 @@ def parse_sync_flags(flags: list[str]) -> bool | None:
     return None
 
 
-async def run_sync_for(request: SyncRequest, *, context: AppContext, client: AsyncWebClient, reply: Reply) -> None:
-    team = await load_billing_team(sessions=context.sessions, settings=context.settings)
-    if not await is_billing_member(team, request.user_id, client):
-        await reply(refusal(team))
-        return
+async def run_sync_for(request: SyncRequest, *, app_context: AppContext, client: AsyncWebClient,
+                       reply: Reply) -> None:
     await reply("Dry run… (nothing will be written to the PSA)" if request.dry_run else "Syncing…")
-    engine = await engine_or_reason(context)
+    engine = await engine_or_reason(app_context)
     if isinstance(engine, NotConfigured):
         await reply(f"Sync cannot run yet: {mrkdwn_escape(engine.reason)}.")
         return
@@ -70,4 +68,27 @@ async def run_sync_for(request: SyncRequest, *, context: AppContext, client: Asy
         await reply(summary_text(report, actor=request.user_id)
                     + f" (I cannot post in this channel: {exc.response.get('error')}; invite me to see the details)")
     if not request.dry_run:
-        await refresh_failure_alerts(app_context=context, client=client)  # a failed post is alerted at once
+        await refresh_failure_alerts(app_context=app_context, client=client)  # a failed post is alerted at once
+
+
+async def sync_now_button(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient,
+                          app_context: AppContext) -> None:
+    """*Sync now* on the help message (behind `billing_team_only`)."""
+    await _button(ack, body, respond, client, app_context, dry_run=False)
+
+
+async def dry_run_button(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient,
+                         app_context: AppContext) -> None:
+    """*Dry run* on the help message (behind `billing_team_only`)."""
+    await _button(ack, body, respond, client, app_context, dry_run=True)
+
+
+async def _button(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient,
+                  app_context: AppContext, *, dry_run: bool) -> None:
+    await ack()
+
+    async def reply(text: str) -> None:
+        await respond(text=text, response_type="ephemeral")
+
+    request = SyncRequest(user_id=body["user"]["id"], channel_id=body["channel"]["id"], dry_run=dry_run)
+    await run_sync_for(request, app_context=app_context, client=client, reply=reply)

@@ -1,8 +1,8 @@
 """`/seats unlink`: pick a relation, confirm, unlink; or the *Unlink* button on a link's result message.
 
-Billing team only. The modal's two steps carry sealed state; the button carries the link id sealed,
-and Slack shows its confirm dialog before the click reaches us. Unlinking goes through
-`bot.db.links.unlink_resource` (audited with the Slack user id; changes planned for the link and
+Billing team only (the router's table, `billing_team_only`). The modal's two steps carry sealed state; the
+button carries the link id sealed, and Slack shows its confirm dialog before the click reaches us. Unlinking
+goes through `bot.db.links.unlink_resource` (audited with the Slack user id; changes planned for the link and
 not sent yet are cancelled there, so the outbox job cannot post them after the link is gone).
 """
 
@@ -19,12 +19,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands.blocks import context as context_block
 from bot.commands.blocks import section
+from bot.commands.guards import billing_team_only
 from bot.commands.ids import LinkActionId, LinkBlockId, LinkCallbackId, SealedFor
 from bot.commands.inbound import from_a_message, row_id
 from bot.commands.metadata import TamperedMetadata
 from bot.commands.modal_state import notice_view, open_state, seal_state, tampered_answer
 from bot.commands.mrkdwn import mrkdwn_escape
-from bot.commands.user_replies import refusal_for, refused_submission, tell_user
+from bot.commands.user_replies import tell_user
 from bot.services.relations import Relation, RowOutcome, clear_relations, relations_by_id, suggestion_cache
 
 if TYPE_CHECKING:
@@ -32,10 +33,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-def register_unlink(app: AsyncApp, context: AppContext) -> None:
-    app.view(LinkCallbackId.UNLINK_PICK.value)(_picked(context))
-    app.view(LinkCallbackId.UNLINK_CONFIRM.value)(_confirmed(context))
-    app.action(LinkActionId.UNLINK_BUTTON.value, matchers=[from_a_message])(_button(context))
+def register_unlink(app: AsyncApp) -> None:
+    app.view(LinkCallbackId.UNLINK_PICK.value, middleware=[billing_team_only])(picked)
+    app.view(LinkCallbackId.UNLINK_CONFIRM.value, middleware=[billing_team_only])(confirmed)
+    app.action(LinkActionId.UNLINK_BUTTON.value, matchers=[from_a_message], middleware=[billing_team_only])(
+        unlink_button)
 
 
 def pick_view(sealed: str) -> dict[str, Any]:
@@ -58,74 +60,63 @@ def confirm_view(relation: Relation, sealed: str) -> dict[str, Any]:
                         context_block("Nothing is changed in the PSA or the marketplace.")]).to_dict()
 
 
-async def open_unlink_dialog(command: dict[str, Any], *, context: AppContext, client: AsyncWebClient,
+async def open_unlink_dialog(command: dict[str, Any], *, app_context: AppContext, client: AsyncWebClient,
                              reply) -> None:
+    """`/seats unlink` (billing team: the router has checked), acked."""
     user = command["user_id"]
-    refusal = await refusal_for(context, client, user)
-    if refusal is not None:
-        await reply(refusal)
-        return
-    sealed = seal_state(context, SealedFor.UNLINK_PICK, {"u": user, "ch": command["channel_id"]})
+    sealed = seal_state(app_context, SealedFor.UNLINK_PICK, {"u": user, "ch": command["channel_id"]})
     try:
         await client.views_open(trigger_id=command["trigger_id"], view=pick_view(sealed))
     except SlackApiError as exc:
         await reply(f"I could not open the unlink dialog ({exc.response.get('error')}); please try again.")
 
 
-def _picked(context: AppContext):
-    async def picked(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
-        try:
-            state = open_state(context, SealedFor.UNLINK_PICK, view.get("private_metadata"))
-        except TamperedMetadata:
-            await ack(**tampered_answer(view))
-            return
-        if await refused_submission(context, client, ack, body["user"]["id"]):
-            return
-        selected = (((view.get("state") or {}).get("values") or {}).get(LinkBlockId.UNLINK_PICK) or {}).get(
-            LinkActionId.UNLINK_PICK) or {}
-        link_id = row_id((selected.get("selected_option") or {}).get("value"))
-        relation = None
-        if link_id is not None:
-            async with context.sessions() as session:
-                relation = (await relations_by_id(session=session, link_ids=[link_id])).get(link_id)
-        if relation is None:
-            await ack(response_action="errors",
-                      errors={LinkBlockId.UNLINK_PICK: "that relation is not there any more; pick another"})
-            return
-        sealed = seal_state(context, SealedFor.UNLINK_CONFIRM, {"u": state.get("u"), "ch": state.get("ch"),
-                                                           "l": relation.link_id})
-        await ack(response_action="update", view=confirm_view(relation, sealed))
-
-    return picked
+async def picked(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient,
+                 app_context: AppContext) -> None:
+    try:
+        state = open_state(app_context, SealedFor.UNLINK_PICK, view.get("private_metadata"))
+    except TamperedMetadata:
+        await ack(**tampered_answer(view))
+        return
+    selected = (((view.get("state") or {}).get("values") or {}).get(LinkBlockId.UNLINK_PICK) or {}).get(
+        LinkActionId.UNLINK_PICK) or {}
+    link_id = row_id((selected.get("selected_option") or {}).get("value"))
+    relation = None
+    if link_id is not None:
+        async with app_context.sessions() as session:
+            relation = (await relations_by_id(session=session, link_ids=[link_id])).get(link_id)
+    if relation is None:
+        await ack(response_action="errors",
+                  errors={LinkBlockId.UNLINK_PICK: "that relation is not there any more; pick another"})
+        return
+    sealed = seal_state(app_context, SealedFor.UNLINK_CONFIRM, {"u": state.get("u"), "ch": state.get("ch"),
+                                                       "l": relation.link_id})
+    await ack(response_action="update", view=confirm_view(relation, sealed))
 
 
-def _confirmed(context: AppContext):
-    async def confirmed(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
-        try:
-            state = open_state(context, SealedFor.UNLINK_CONFIRM, view.get("private_metadata"))
-            link_id = int(state["l"])
-        except (TamperedMetadata, KeyError, TypeError, ValueError):
-            await ack(**tampered_answer(view))
-            return
-        actor = body["user"]["id"]
-        if await refused_submission(context, client, ack, actor):
-            return
-        done = await unlink_one(context, link_id, actor)
-        if not done[0]:
-            await ack(response_action="update", view=notice_view("Not unlinked", done[1]))
-            return
-        await ack()
-        await tell_user(client, channel=state.get("ch"), user=actor, text=done[1])
-
-    return confirmed
+async def confirmed(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient,
+                    app_context: AppContext) -> None:
+    try:
+        state = open_state(app_context, SealedFor.UNLINK_CONFIRM, view.get("private_metadata"))
+        link_id = int(state["l"])
+    except (TamperedMetadata, KeyError, TypeError, ValueError):
+        await ack(**tampered_answer(view))
+        return
+    actor = body["user"]["id"]
+    done = await unlink_one(app_context, link_id, actor)
+    if not done[0]:
+        await ack(response_action="update", view=notice_view("Not unlinked", done[1]))
+        return
+    await ack()
+    await tell_user(client, channel=state.get("ch"), user=actor, text=done[1])
 
 
-async def unlink_one(context: AppContext, link_id: int, actor: str) -> tuple[bool, str]:
+async def unlink_one(app_context: AppContext, link_id: int, actor: str) -> tuple[bool, str]:
     """(done, what to tell the user)."""
-    async with context.sessions() as session:
+    async with app_context.sessions() as session:
         labels = {i: r.label for i, r in (await relations_by_id(session=session, link_ids=[link_id])).items()}
-    outcome, = await clear_relations(sessions=context.sessions, link_ids=[link_id], labels=labels, actor=actor)
-    suggestion_cache(context.sessions).clear()
+    outcome, = await clear_relations(sessions=app_context.sessions, link_ids=[link_id], labels=labels, actor=actor)
+    suggestion_cache(app_context.sessions).clear()
     return outcome.ok, unlink_answer(outcome)
 
 
@@ -135,23 +126,17 @@ def unlink_answer(outcome: RowOutcome) -> str:
     return f"Nothing was unlinked: {mrkdwn_escape(str(outcome.error))}."
 
 
-def _button(context: AppContext):
-    async def unlink_button(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
-                            client: AsyncWebClient) -> None:
-        await ack()
-        actor = body["user"]["id"]
-        refusal = await refusal_for(context, client, actor)
-        if refusal is not None:
-            await respond(text=refusal, response_type="ephemeral", replace_original=False)
-            return
-        try:
-            link_id = int(open_state(context, SealedFor.UNLINK_BUTTON, action.get("value"))["l"])
-        except (TamperedMetadata, KeyError, TypeError, ValueError):
-            log.warning("an Unlink button with an altered value was clicked by %s", actor)
-            await respond(text="This button was altered, so nothing was unlinked.", response_type="ephemeral",
-                          replace_original=False)
-            return
-        _, text = await unlink_one(context, link_id, actor)
-        await respond(text=text, response_type="ephemeral", replace_original=False)
+async def unlink_button(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
+                        client: AsyncWebClient, app_context: AppContext) -> None:
+    await ack()
+    actor = body["user"]["id"]
+    try:
+        link_id = int(open_state(app_context, SealedFor.UNLINK_BUTTON, action.get("value"))["l"])
+    except (TamperedMetadata, KeyError, TypeError, ValueError):
+        log.warning("an Unlink button with an altered value was clicked by %s", actor)
+        await respond(text="This button was altered, so nothing was unlinked.", response_type="ephemeral",
+                      replace_original=False)
+        return
+    _, text = await unlink_one(app_context, link_id, actor)
+    await respond(text=text, response_type="ephemeral", replace_original=False)
 
-    return unlink_button

@@ -1,4 +1,4 @@
-"""Telling people things after a modal closes: who may act, and where the answer goes.
+"""Telling people things after a modal closes: where the answer goes.
 
 After a view_submission there is no response_url, so answers go through the Web API: in the channel
 where the command was run, else ephemerally there, else as a direct message. A Slack error is logged,
@@ -8,36 +8,12 @@ never raised: the work the message reports is already done.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.commands.access import is_billing_member, load_billing_team, refusal
-from bot.commands.modal_state import notice_view
-
-if TYPE_CHECKING:
-    from bot.app_context import AppContext
-
 log = logging.getLogger(__name__)
-
-
-async def refusal_for(context: AppContext, client: AsyncWebClient, user_id: str) -> str | None:
-    """None for a billing-team member; else the refusal naming who can."""
-    team = await load_billing_team(sessions=context.sessions, settings=context.settings)
-    if await is_billing_member(team, user_id, client):
-        return None
-    return refusal(team)
-
-
-async def refused_submission(context: AppContext, client: AsyncWebClient, ack, user_id: str) -> bool:
-    """A modal submitted by someone outside the billing team is answered with a modal saying who can act;
-    True when that happened (nothing else is to be done)."""
-    refusal = await refusal_for(context, client, user_id)
-    if refusal is None:
-        return False
-    await ack(response_action="update", view=notice_view("Not allowed", refusal))
-    return True
 
 
 async def tell_user(client: AsyncWebClient, *, channel: str | None, user: str, text: str,

@@ -27,7 +27,6 @@ from bot.commands import (
     config,
     config_view,
     health_alerts,
-    help,
     home_view,
     link_views,
     margin_alerts,
@@ -35,6 +34,7 @@ from bot.commands import (
     policy_views,
     relations_views,
     report,
+    router,
     sync_summary,
     unlink,
 )
@@ -300,7 +300,7 @@ def _config(name: str) -> list[dict[str, Any]]:
 def _replies(name: str) -> list[dict[str, Any]]:
     team = BillingTeam(user_ids=(name, DANA), group_ids=(name,))
     no_inputs = {"blocks": []}
-    return [message(help.usage_text(name)), message(help.help_text(), help.help_blocks()),
+    return [message(router.usage_text(name)), message(router.help_text(), router.help_blocks()),
             message(access.refusal(team)), message(admins.admin_refusal(team)),
             modal_state.error_answer(no_inputs, name)["view"], modal_state.tampered_answer(no_inputs)["view"],
             modal_state.notice_view("Not saved", mrkdwn_escape(name))]
@@ -328,7 +328,7 @@ CASES: dict[str, Case] = {
     "policy": Case((policy_views.policy_view, policy_views.summary_text, policy_views.no_match_note), _policy),
     "config": Case((config_view.config_view, config_view.check_line, config_view.problems_line,
                     config_view.notice_view, config_view.loading_view, config.saved_summary), _config),
-    "replies": Case((help.usage_text, help.help_text, help.help_blocks, access.refusal, admins.admin_refusal,
+    "replies": Case((router.usage_text, router.help_text, router.help_blocks, access.refusal, admins.admin_refusal,
                      modal_state.error_answer, modal_state.tampered_answer, modal_state.notice_view), _replies),
 }
 

@@ -9,12 +9,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app_context import AppContext
 from bot.clock import SYSTEM_CLOCK, Clock
-from bot.commands.bolt_app import create_bolt_app
 from bot.commands.listeners import register_commands
 from bot.config import Settings
 from bot.db.engine import create_engine, session_factory
 from bot.keys import SecretBox
 from bot.log_redaction import register_secret
+from bot.slack.bolt_app import create_bolt_app
 from bot.sync.claims import claim_ttl_within, process_instance_id
 from bot.sync.scheduler import LeaderScheduler
 from bot.sync.wiring import EngineHolder

@@ -13,13 +13,13 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import TYPE_CHECKING
 
-from bot.commands.alerts import refresh_failure_alerts
-from bot.commands.approval_messages import refresh_approval_messages
-from bot.commands.checklist import post_daily_digest, post_scheduled_checklist
-from bot.commands.health_alerts import post_health_alerts
-from bot.commands.margin_alerts import post_margin_alerts
+from bot.commands.checklist.handlers import post_daily_digest, post_scheduled_checklist
 from bot.db.app_settings import AppSettings, load_app_settings
 from bot.domain.proration import business_date
+from bot.notify.approval_messages import refresh_approval_messages
+from bot.notify.failure_alerts import refresh_failure_alerts
+from bot.notify.health_alerts import post_health_alerts
+from bot.notify.margin_alerts import post_margin_alerts
 from bot.sync.checklist import checklist_due
 from bot.sync.schedule import SCHEDULE, JobId
 from bot.sync.scheduler import Job

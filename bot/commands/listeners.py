@@ -1,7 +1,7 @@
 """Every Slack listener, registered on the Bolt app in one place, behind the global middleware.
 
-Global middleware, in order: the application context into Bolt's context (`bot.commands.guards`), then Slack's
-retries of deliveries that already ran dropped (`bot.commands.deliveries`). Each family registers its own
+Global middleware, in order: the application context into Bolt's context (`bot.slack.guards`), then Slack's
+retries of deliveries that already ran dropped (`bot.slack.deliveries`). Each family registers its own
 listeners, plain top-level functions, with `billing_team_only` or `admins_only` where they need it.
 """
 
@@ -11,23 +11,23 @@ from typing import TYPE_CHECKING
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.commands.alerts import register_alert_actions
-from bot.commands.approvals import register_approval_actions
-from bot.commands.checklist import register_checklist_actions
-from bot.commands.config import register_config
-from bot.commands.deliveries import SeenDeliveries, drop_repeated_deliveries
-from bot.commands.guards import billing_team_only, with_app_context
-from bot.commands.home import register_home
-from bot.commands.ids import ActionId
-from bot.commands.inbound import from_a_message
-from bot.commands.link import register_wizard
-from bot.commands.options import register_option_loaders
-from bot.commands.policy import register_policy
-from bot.commands.relations import register_relations
-from bot.commands.report import register_report_commands
+from bot.commands.approvals.handlers import register_approval_actions
+from bot.commands.checklist.handlers import register_checklist_actions
+from bot.commands.config.handlers import register_config
+from bot.commands.home.handlers import register_home
+from bot.commands.link.options import register_option_loaders
+from bot.commands.link.unlink import register_unlink
+from bot.commands.link.wizard import register_wizard
+from bot.commands.policy.handlers import register_policy
+from bot.commands.relations.handlers import register_relations
+from bot.commands.reports.handlers import register_report_commands
 from bot.commands.router import SLASH_COMMAND, seats
-from bot.commands.sync import dry_run_button, sync_now_button
-from bot.commands.unlink import register_unlink
+from bot.commands.sync.handlers import dry_run_button, sync_now_button
+from bot.commands.sync.retry import register_alert_actions
+from bot.slack.deliveries import SeenDeliveries, drop_repeated_deliveries
+from bot.slack.guards import billing_team_only, with_app_context
+from bot.slack.ids import ActionId
+from bot.slack.inbound import from_a_message
 
 if TYPE_CHECKING:
     from bot.app_context import AppContext

@@ -1,9 +1,9 @@
 """`/seats <subcommand>`: one table says what each subcommand runs, its one-line help and who may use it.
 
 The listener (`seats`) reads the first word, finds its `Route`, checks the words after it, acks, checks who
-asks (`Who`: the billing team through `bot.commands.guards`, as `billing_team_only` does for buttons) and
+asks (`Who`: the billing team through `bot.slack.guards`, as `billing_team_only` does for buttons) and
 hands the rest to the command family. `/seats help` is written from the same table, so it lists exactly what
-routes. App Home's shortcuts (`bot.commands.home`) call `seats` too, with the app's DM as the channel.
+routes. App Home's shortcuts (`bot.commands.home.handlers`) call `seats` too, with the app's DM as the channel.
 """
 
 from __future__ import annotations
@@ -17,19 +17,19 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt.async_app import AsyncAck, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.commands.blocks import button, buttons, header, message_blocks, section
-from bot.commands.checklist import checklist_command
-from bot.commands.config import open_config
-from bot.commands.guards import refusal_for_billing_team
-from bot.commands.home_refresh import refresh_home_tabs, sync_run_mark
-from bot.commands.ids import ActionId, BlockId
-from bot.commands.link import open_link_wizard
-from bot.commands.mrkdwn import mrkdwn_escape
-from bot.commands.policy import open_policy
-from bot.commands.relations import open_relations
-from bot.commands.report import report_command
-from bot.commands.sync import SyncRequest, parse_sync_flags, run_sync_for
-from bot.commands.unlink import open_unlink_dialog
+from bot.commands.checklist.handlers import checklist_command
+from bot.commands.config.handlers import open_config
+from bot.commands.home.refresh import refresh_home_tabs, sync_run_mark
+from bot.commands.link.unlink import open_unlink_dialog
+from bot.commands.link.wizard import open_link_wizard
+from bot.commands.policy.handlers import open_policy
+from bot.commands.relations.handlers import open_relations
+from bot.commands.reports.handlers import report_command
+from bot.commands.sync.handlers import SyncRequest, parse_sync_flags, run_sync_for
+from bot.slack.blocks import button, buttons, header, message_blocks, section
+from bot.slack.guards import refusal_for_billing_team
+from bot.slack.ids import ActionId, BlockId
+from bot.slack.mrkdwn import mrkdwn_escape
 
 if TYPE_CHECKING:
     from bot.app_context import AppContext

@@ -13,8 +13,7 @@ from sqlalchemy import select
 
 from bot.app_factory import create_context
 from bot.clock import ManualClock
-from bot.commands.config_view import config_field_block, result_block
-from bot.commands.ids import ConfigId
+from bot.commands.config.views import config_field_block, result_block
 from bot.config import load_settings
 from bot.connectors.checks import check_connection
 from bot.connectors.connection import Connection
@@ -26,6 +25,7 @@ from bot.sandbox.app import Sandbox
 from bot.sandbox.slack import SlackRecorder
 from bot.sandbox.slack_payloads import element_value
 from bot.sandbox.slack_requests import SlackRequestSender
+from bot.slack.ids import ConfigId
 from bot.sync.engine import SyncEngine
 from bot.sync.wiring import NotConfigured
 from tests.bolt_listeners import listeners_done

@@ -17,7 +17,6 @@ import pytest
 
 from bot.app_context import AppContext
 from bot.app_factory import create_context
-from bot.commands.ids import LinkActionId
 from bot.config import load_settings
 from bot.db.app_settings import load_app_settings, save_app_settings
 from bot.db.models import Scope
@@ -25,6 +24,7 @@ from bot.db.policies import set_approval_policy
 from bot.demo.workspace import DemoWorkspace, open_workspace
 from bot.jobs import scheduled_jobs
 from bot.sandbox.app import Sandbox
+from bot.slack.ids import LinkActionId
 from tests.commands.link_setup import LineRows, line_rows
 from tests.conftest import TEST_SECRET_KEY, make_env
 from tests.sync.engine_setup import Line, pick_lines

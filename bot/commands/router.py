@@ -100,11 +100,20 @@ async def _sync(call: SeatsCall) -> None:
         await refresh_home_tabs(app_context=call.app_context, client=call.client, since_run=mark)
 
 
-def _opener(open_dialog) -> Handler:
-    async def run(call: SeatsCall) -> None:
-        await open_dialog(call.command, app_context=call.app_context, client=call.client, reply=call.reply)
+async def _link(call: SeatsCall) -> None:
+    await open_link_wizard(call.command, app_context=call.app_context, client=call.client, reply=call.reply)
 
-    return run
+
+async def _unlink(call: SeatsCall) -> None:
+    await open_unlink_dialog(call.command, app_context=call.app_context, client=call.client, reply=call.reply)
+
+
+async def _relations(call: SeatsCall) -> None:
+    await open_relations(call.command, app_context=call.app_context, client=call.client, reply=call.reply)
+
+
+async def _policy(call: SeatsCall) -> None:
+    await open_policy(call.command, app_context=call.app_context, client=call.client, reply=call.reply)
 
 
 async def _config(call: SeatsCall) -> None:
@@ -132,16 +141,16 @@ ROUTES: tuple[Route, ...] = (
     Route("sync", "[--dry-run]", "run a sync cycle now; `--dry-run` shows what would be posted, writing nothing",
           Who.billing_team, _sync, accepts=lambda rest: parse_sync_flags(rest) is not None),
     Route("link", "[name]", "link a marketplace resource to its PSA service, step by step, then reconcile it once",
-          Who.billing_team, _opener(open_link_wizard), accepts=_any_words),
+          Who.billing_team, _link, accepts=_any_words),
     Route("unlink", "", "remove a relation (SeatSync stops syncing it)", Who.billing_team,
-          _opener(open_unlink_dialog)),
+          _unlink),
     Route("relations", "", "set suggested matches or clear relations, many at a time", Who.billing_team,
-          _opener(open_relations)),
+          _relations),
     Route("report", "<name> [key=value ...]", "a report's summary with CSV, Excel and browser links "
           "(`/seats report` lists the reports and filters)", Who.everyone, _report, accepts=_any_words,
           answers_in_ack=True),
     Route("policy", "[company name]", "approval limits, decrease timing, dropped credits and minimum margin, "
-          "globally, per company or per relation", Who.billing_team, _opener(open_policy), accepts=_any_words),
+          "globally, per company or per relation", Who.billing_team, _policy, accepts=_any_words),
     Route("checklist", "", "the month-end pre-invoice checklist, live", Who.everyone, _checklist,
           answers_in_ack=True),
     Route("config", "", "admins: connections (with a connection test), channels, billing team, schedule",

@@ -14,7 +14,7 @@ from aiohttp import web
 from bot import __version__
 from bot.db.models import AdjustmentStatus
 from bot.services.service_status import service_status
-from web.context import CONTEXT
+from web import CONTEXT
 
 
 def _iso(value: datetime | None) -> str | None:

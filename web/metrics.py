@@ -21,11 +21,12 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from bot.app_context import AppContext
 from bot.connectors.http import CallStats
 from bot.db.models import AdjustmentStatus
 from bot.services.service_status import ServiceStatus, service_status
 from bot.sync.engine import SyncEngine
-from web.context import CONTEXT, AppContext
+from web import CONTEXT
 
 log = logging.getLogger(__name__)
 

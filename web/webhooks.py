@@ -17,13 +17,14 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from bot.app_context import AppContext
 from bot.connectors.change_notifications import ChangeEvent, MalformedEvent
 from bot.connectors.errors import ConnectorError
 from bot.connectors.registry import VENDORS
 from bot.db.marketplace_webhooks import remember_delivery, subscription_known, webhook_config
 from bot.keys import SecretDecryptionError
 from bot.sync.engine import SyncEngine
-from web.context import CONTEXT, AppContext
+from web import CONTEXT
 
 log = logging.getLogger(__name__)
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from bot.app_factory import create_context
 from bot.clock import SYSTEM_CLOCK, Clock
 from bot.config import Settings
 from bot.connectors.registry import VENDORS
@@ -33,7 +34,6 @@ from bot.sandbox.app import Sandbox
 from bot.sync.link_reconciliation import reconcile_new_links
 from bot.sync.summary import describe_cycle
 from web.app import create_app
-from web.context import create_context
 
 Say = Callable[[str], None]
 

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from bot.app_factory import create_context
 from bot.clock import ManualClock
-from bot.commands.config_view import config_field_block, result_block
-from bot.commands.ids import ConfigId
+from bot.commands.config.views import config_field_block, result_block
 from bot.config import load_settings
 from bot.connectors.checks import check_connection
 from bot.connectors.connection import Connection
@@ -25,6 +25,7 @@ from bot.sandbox.app import Sandbox
 from bot.sandbox.slack import SlackRecorder
 from bot.sandbox.slack_payloads import element_value
 from bot.sandbox.slack_requests import SlackRequestSender
+from bot.slack.ids import ConfigId
 from bot.sync.engine import SyncEngine
 from bot.sync.wiring import NotConfigured
 from tests.bolt_listeners import listeners_done
@@ -32,7 +33,6 @@ from tests.commands import test_seats_command as seats_harness
 from tests.commands.test_seats_command import DANA, LEE, SAM, SECRET, TOKEN, start_app
 from tests.conftest import PINNED_NOW, make_env
 from web.app import create_app
-from web.context import create_context
 
 slack = seats_harness.slack  # the Slack simulator fixture
 MORGAN = "U0MORGAN04"  # a workspace owner in the simulated workspace; Dana is an admin; Sam and Lee are neither

@@ -14,8 +14,7 @@ import pytest
 
 from bot.__main__ import main
 from bot.clock import ManualClock
-from bot.commands.config_view import config_field_block
-from bot.commands.ids import ConfigId
+from bot.commands.config.views import config_field_block
 from bot.connectors.change_notifications import SIGNED_JSON
 from bot.connectors.connection import Connection
 from bot.connectors.errors import RejectedError
@@ -37,6 +36,7 @@ from bot.domain.records import (
 )
 from bot.sandbox.app import Sandbox
 from bot.sandbox.world import SandboxWorld
+from bot.slack.ids import ConfigId
 from bot.sync.failures import explain_failure
 from tests.commands.test_config import open_config, open_modal, pick, press_test, submit
 from tests.commands.test_seats_command import DANA, slack, start_app  # noqa: F401 - slack: the simulator fixture

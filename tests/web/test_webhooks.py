@@ -12,6 +12,7 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select
 
+from bot.app_factory import create_context
 from bot.db.app_settings import AppSettings, save_app_settings
 from bot.db.connections import load_connection, save_connection
 from bot.db.models import Adjustment, AppSetting
@@ -21,7 +22,6 @@ from bot.sandbox.app import Sandbox
 from tests.conftest import TEST_SECRET_KEY
 from tests.sync.engine_setup import link_line, pick_lines
 from web.app import create_app
-from web.context import create_context
 from web.webhooks import ROUTE, WEBHOOK_TASKS
 
 SECRET = "whsec-test-0123456789abcdef"

@@ -137,8 +137,11 @@ class HaloApi:
     def __init__(self, login: HaloLogin, *, timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
                  retry: RetryPolicy = RetryPolicy(), requests_per_minute: int = REQUESTS_PER_MINUTE,
                  max_concurrent: int = MAX_CONCURRENT, clock: Clock = time.monotonic,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+                 transport: httpx.AsyncBaseTransport | None = None, page_size: int = PAGE_SIZE) -> None:
+        if not 1 <= page_size <= PAGE_SIZE:
+            raise ValueError(f"halopsa: the page size is 1..{PAGE_SIZE}")
         self.login = login
+        self.page_size = page_size
         self.base = instance_base(login.instance_url)
         register_secret(login.client_secret)
         self.client = httpx.AsyncClient(timeout=timeout, transport=transport, headers={"Accept": "application/json"})
@@ -282,7 +285,7 @@ class HaloApi:
         expected: int | None = None
         page_no = 1
         while True:
-            query = {**params, "pageinate": "true", "page_size": PAGE_SIZE, "page_no": page_no}
+            query = {**params, "pageinate": "true", "page_size": self.page_size, "page_no": page_no}
             response = await self.call("GET", entity, operation=operation, idempotent=True, params=query,
                                        listing=True)
             count, page = _page(parse_json(SYSTEM, response), entity, collection)

@@ -43,6 +43,7 @@ from bot.connectors.psa.halopsa.api import (
     DEFAULT_SCOPE,
     DEFAULT_TIMEOUT,
     MAX_CONCURRENT,
+    PAGE_SIZE,
     REQUESTS_PER_MINUTE,
     SYSTEM,
     HaloApi,
@@ -96,7 +97,9 @@ class HaloPsaClient:
         retry: RetryPolicy = RetryPolicy(), requests_per_minute: int | None = None,
         max_concurrent: int = MAX_CONCURRENT, today: Today = _utc_today,
         transport: httpx.AsyncBaseTransport | None = None, clock: Callable[[], float] = time.monotonic,
+        page_size: int = PAGE_SIZE,
     ) -> HaloPsaClient:
+        """`clock`: monotonic seconds for the token's expiry; `page_size` (tests page small data with small ones)."""
         options, secrets = connection.options, connection.secrets
         missing = [f"option {name}" for name in ("tenant", "client_id") if not str(options.get(name) or "").strip()]
         missing += ["secret client_secret"] if not secrets.get("client_secret") else []
@@ -107,7 +110,7 @@ class HaloPsaClient:
                           scope=" ".join(str(options.get("scope") or DEFAULT_SCOPE).split()))
         per_minute = requests_per_minute or int(options.get("requests_per_minute") or REQUESTS_PER_MINUTE)
         api = HaloApi(login, timeout=timeout, retry=retry, requests_per_minute=per_minute,
-                      max_concurrent=max_concurrent, clock=clock, transport=transport)
+                      max_concurrent=max_concurrent, clock=clock, transport=transport, page_size=page_size)
         return cls(api, today=today)
 
     @property

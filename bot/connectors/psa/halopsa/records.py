@@ -71,7 +71,7 @@ def contract_status(contract: dict[str, Any] | None, today: date) -> ContractSta
     if contract is None:
         return ContractStatus.active
     end = halo_date(contract.get("end_date"))
-    if contract.get("expired") is True or (end is not None and end < today):
+    if end is not None and end < today:
         return ContractStatus.expired
     return ContractStatus.inactive if contract.get("active") is False else ContractStatus.active
 

@@ -28,8 +28,8 @@ from bot.connectors.psa.halopsa.api import NEEDED_SCOPES, PAGE_SIZE, SYSTEM, Hal
 from bot.domain.records import ConnectionCheck
 
 _BROAD = {"all", "all:standard"}
-_PROBES = (("Client", "clients", "clients"), ("ClientContract", "contracts", "contracts"),
-           ("RecurringInvoice", "invoices", "recurring invoices"))
+_PROBES = (("Client", "clients", "clients", {"includeinactive": "true"}),
+           ("ClientContract", "contracts", "contracts", {}), ("RecurringInvoice", "invoices", "recurring invoices", {}))
 _WHERE = "Halo: Configuration > Integrations > Halo API"
 
 
@@ -72,10 +72,10 @@ async def check_connection(api: HaloApi) -> ConnectionCheck:
         return failed(f"The scope asked for lacks {', '.join(missing)}, which SeatSync needs to read clients, "
                       f"contracts and recurring invoices and to update their lines. Ask for "
                       f"\"{' '.join(NEEDED_SCOPES)}\" (or all).")
-    for entity, collection, what in _PROBES:
+    for entity, collection, what, params in _PROBES:
         try:
             response = await api.call("GET", entity, operation="check", idempotent=True,
-                                      params={"pageinate": "true", "page_size": 1, "page_no": 1})
+                                      params={**params, "pageinate": "true", "page_size": 1, "page_no": 1})
             body = response.json()
         except AuthenticationError as exc:
             return failed(f"HaloPSA issued a token but its API refused it when reading {what} (HTTP 401): the "

@@ -3,8 +3,8 @@
 SeatSync's words on the Halo side (notes = shared/apis/halopsa.md §3):
 - company = Client (`id`, `name`, `inactive`);
 - contract = the recurring invoice (its id is negative, kept signed: "-94"): it is what bills seats and what a
-  change is posted to. It is named after the ClientContract it bills under (`contract_ref`), else its
-  `reference`, else "Recurring invoice -94"; two recurring invoices of one client with the same name get their
+  change is posted to. It is named after the ClientContract it bills under (its `ref`, or the invoice's
+  `contract_ref`), else "Recurring invoice -94"; two recurring invoices of one client with the same name get their
   id added. Its status and dates are its contract's: expired once the contract's `end_date` has passed, inactive
   when the contract says `active: false`, else active (one without a contract is active). `prorates` stays None:
   Halo has no switch of its own; SeatSync adds the pro-rata record itself (posting.py), per change.
@@ -83,7 +83,7 @@ def contract_records(invoices: list[dict[str, Any]], contracts: dict[int, dict[s
     for invoice in invoices:
         with readable(invoice, "recurring invoice"):
             contract = contracts.get(record_id(invoice.get("contract_id")) or 0)
-            ref = str((contract or {}).get("ref") or invoice.get("contract_ref") or invoice.get("reference") or "")
+            ref = str((contract or {}).get("ref") or invoice.get("contract_ref") or "")
             named.append((invoice, contract, ref.strip() or f"Recurring invoice {invoice['id']}"))
     taken = Counter((invoice["client_id"], name) for invoice, _, name in named)
     records: list[PsaContractRecord] = []

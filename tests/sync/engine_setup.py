@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -51,6 +52,29 @@ class Line:
             self.world.halopsa.line(self.service_id).quantity = Decimal(units)
         else:
             self.world.connectwise_additions[self.service_id].quantity = units
+
+    @property
+    def contract_end(self) -> date | None:
+        """The end date of the PSA contract the service bills under."""
+        world = self.world
+        if self.psa == "autotask":
+            return world.autotask_contracts[world.autotask_contract_services[self.service_id].contract_id].end_date
+        if self.psa == "halopsa":
+            return self._halo_contract().end_date
+        return world.connectwise_agreements[world.connectwise_additions[self.service_id].agreement_id].end_date
+
+    def set_contract_end(self, day: date) -> None:
+        world = self.world
+        if self.psa == "autotask":
+            world.autotask_contracts[world.autotask_contract_services[self.service_id].contract_id].end_date = day
+        elif self.psa == "halopsa":
+            self._halo_contract().end_date = day
+        else:
+            world.connectwise_agreements[world.connectwise_additions[self.service_id].agreement_id].end_date = day
+
+    def _halo_contract(self):
+        halo = self.world.halopsa
+        return halo.contracts[halo.recurring_invoices[halo.line(self.service_id).recurring_invoice_id].contract_id]
 
     def writes(self) -> list:
         return [w for w in self.world.write_log if w.system == self.psa and w.service_id == self.service_id]

@@ -37,7 +37,7 @@ from typing import Any
 import httpx
 
 from bot.connectors.connection import Connection
-from bot.connectors.fanout import fan_out
+from bot.connectors.fanout import fan_out, first_failure
 from bot.connectors.http import CallStats, RetryPolicy
 from bot.connectors.psa.halopsa.api import (
     DEFAULT_SCOPE,
@@ -130,9 +130,13 @@ class HaloPsaClient:
         return [company_record(row) for row in rows]
 
     async def list_contracts(self, *, modified_since: datetime | None = None) -> list[PsaContractRecord]:
-        invoices, contracts = await asyncio.gather(
-            self._all_invoices(),
-            self.api.list_all("ClientContract", "contracts", operation="contracts.list"))
+        try:
+            async with asyncio.TaskGroup() as group:  # both at once; the first failure stops the other
+                reading = group.create_task(self._all_invoices())
+                contracts = await self.api.list_all("ClientContract", "contracts", operation="contracts.list")
+        except BaseExceptionGroup as failures:
+            raise first_failure(failures) from None
+        invoices = reading.result()
         self._kept = (time.monotonic(), invoices)
         by_id = {row["id"]: row for row in contracts}
         return contract_records(invoices, by_id, self.today())

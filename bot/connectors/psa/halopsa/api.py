@@ -29,7 +29,11 @@ What the connector relies on (notes = shared/apis/halopsa.md; sources named ther
   body, so the connector names the scope the call needed. 429 carries `Retry-After` seconds (the HTTP layer
   waits it out, holding every request of this client meanwhile).
 - Limits: Halo publishes none (notes §2 [unconf]). SeatSync keeps to `requests_per_minute` (600 unless the
-  connection says otherwise) and MAX_CONCURRENT requests in flight.
+  connection says otherwise) and MAX_CONCURRENT requests in flight, and paces them (PacedLimiter): a tenth of the
+  minute's budget may go at once, the rest is spread evenly. A window limiter alone let a large reconciliation
+  spend the minute's budget in its first half and then stop every request, writes included, until the window
+  drained: half a minute, longer than a write may take under its claim (the poster abandoned four writes of the
+  large sandbox MSP's 918 that way, with their outcome unknown).
 """
 
 from __future__ import annotations
@@ -69,6 +73,33 @@ SCOPE_OF = {("GET", "client"): "read:customers", ("GET", "clientcontract"): "rea
             ("GET", "recurringinvoice"): "read:invoices", ("POST", "recurringinvoice"): "edit:invoices"}
 
 Clock = Callable[[], float]
+
+
+class PacedLimiter(RequestLimiter):
+    """A RequestLimiter whose requests also start at an even pace: a token bucket of `burst` starts (a tenth of
+    the window's budget unless given), refilled so that the bucket and the refill together never exceed
+    `per_window` in any window. Cancelling a waiter gives its place back, as in RequestLimiter."""
+
+    def __init__(self, *, max_concurrent: int, per_window: int, window_s: float = 60.0,
+                 burst: int | None = None) -> None:
+        super().__init__(max_concurrent=max_concurrent, per_window=per_window, window_s=window_s)
+        self.burst = max(1, min(per_window, burst if burst is not None else per_window // 10))
+        self.rate = max(1, per_window - self.burst) / window_s  # starts per second once the bucket is empty
+        self._tokens = float(self.burst)
+        self._stamp = time.monotonic()
+        self._pace = asyncio.Lock()
+
+    async def acquire(self) -> None:
+        async with self._pace:
+            while True:
+                now = time.monotonic()
+                self._tokens = min(float(self.burst), self._tokens + (now - self._stamp) * self.rate)
+                self._stamp = now
+                if self._tokens >= 1:
+                    self._tokens -= 1
+                    break
+                await asyncio.sleep((1 - self._tokens) / self.rate)
+        await super().acquire()
 
 
 @dataclass(frozen=True)
@@ -147,7 +178,7 @@ class HaloApi:
         self.client = httpx.AsyncClient(timeout=timeout, transport=transport, headers={"Accept": "application/json"})
         self.http = VendorHttp(
             system=SYSTEM, client=self.client, error_message=halo_error_message,
-            limiter=RequestLimiter(max_concurrent=max_concurrent, per_window=requests_per_minute, window_s=60.0),
+            limiter=PacedLimiter(max_concurrent=max_concurrent, per_window=requests_per_minute, window_s=60.0),
             retry=retry,
         )
         base = httpx.Timeout(timeout)

@@ -4,7 +4,9 @@ cached and refreshed, 429s waited out, and Halo's errors typed with its words.""
 
 from __future__ import annotations
 
+import asyncio
 import math
+import time
 from decimal import Decimal
 
 import pytest
@@ -18,7 +20,7 @@ from bot.connectors.errors import (
 )
 from bot.connectors.http import RetryPolicy
 from bot.connectors.interfaces import Psa
-from bot.connectors.psa.halopsa.api import PAGE_SIZE
+from bot.connectors.psa.halopsa.api import PAGE_SIZE, PacedLimiter
 from bot.connectors.psa.halopsa.records import halo_date
 from bot.domain.enums import ContractStatus
 from bot.sandbox.halopsa.records import HaloClient
@@ -210,3 +212,22 @@ async def test_errors_are_typed_with_halos_words(halo) -> None:
     finally:
         await narrow.aclose()
         await client.aclose()
+
+
+async def test_requests_are_paced_so_a_burst_never_spends_the_whole_window() -> None:
+    """A tenth of the budget may start at once, the rest at an even pace: in any stretch of time, no more starts
+    than the bucket plus the pace allow (a machine slower than the pace only starts fewer)."""
+    limiter = PacedLimiter(max_concurrent=8, per_window=40, window_s=0.5)  # a burst of 4, then 72 a second
+    starts: list[float] = []
+
+    async def one() -> None:
+        async with limiter:
+            starts.append(time.monotonic())
+
+    await asyncio.gather(*(one() for _ in range(30)))
+    assert (limiter.burst, limiter.rate) == (4, 72.0) and len(starts) == 30
+    starts.sort()
+    for first in range(len(starts)):
+        for last in range(first, len(starts)):
+            allowed = limiter.burst + limiter.rate * (starts[last] - starts[first]) + 1
+            assert last - first + 1 <= allowed

@@ -1,4 +1,4 @@
-"""SIGKILL SeatSync at random moments while it reads, plans and posts (30 kills per PSA, both PSAs at once),
+"""SIGKILL SeatSync at random moments while it reads, plans and posts (30 kills per PSA, every PSA at once),
 restart it, let it settle: every linked service ends at its marketplace count, no change is lost, no write is a
 duplicate, every write is explained (tests/e2e/write_judge.py defines each), SeatSync's records match the PSA's,
 and every run a kill cut short is marked interrupted. `bench/kill_soak.py` runs the same harness for 1,000+ kills."""
@@ -9,7 +9,7 @@ import asyncio
 
 from tests.e2e.kill_harness import KillOptions, KillRun, run_kill_harness
 
-PAIRS = [("odin", "autotask"), ("ingram", "connectwise")]
+PAIRS = [("odin", "autotask"), ("ingram", "connectwise"), ("ingram", "halopsa")]
 
 
 async def test_killed_at_random_moments_seatsync_loses_nothing_and_duplicates_nothing(tmp_path):

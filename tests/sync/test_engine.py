@@ -164,10 +164,7 @@ async def test_a_change_dated_after_the_contract_ends_waits_scheduled(workspace)
     world = workspace.sandbox.world
     line.set_market_total(6)
     line.set_psa_units(6)
-    if psa == "autotask":
-        world.autotask_contracts[world.autotask_contract_services[line.service_id].contract_id].end_date = world.today
-    else:
-        world.connectwise_agreements[world.connectwise_additions[line.service_id].agreement_id].end_date = world.today
+    line.set_contract_end(world.today)
     await workspace.engine.run_cycle(trigger="test", force_full=True)
     link_id = await link_line(workspace, line, marketplace)
     async with workspace.sessions() as session:  # this link keeps the product default: decreases next period

@@ -123,10 +123,10 @@ async def test_a_notification_for_another_marketplace_syncs_nothing(client):
 
 # ---- end to end with the simulators -------------------------------------------------------------------
 
-PAIRS = [("odin", "autotask"), ("ingram", "connectwise")]
+PAIRS = [("odin", "autotask"), ("ingram", "connectwise"), ("odin", "halopsa")]
 
 
-@pytest.fixture(params=PAIRS, ids=["odin-autotask", "ingram-connectwise"])
+@pytest.fixture(params=PAIRS, ids=["odin-autotask", "ingram-connectwise", "odin-halopsa"])
 async def live(request, database_url, settings, aiohttp_server, clock, today):
     """The sandbox, a workspace over it, and SeatSync's app on a real port with the sandbox's webhook
     pointed at it."""

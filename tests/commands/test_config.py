@@ -391,6 +391,29 @@ async def test_test_connection_shows_the_connectors_own_diagnosis(aiohttp_client
         assert value not in sent_bodies(recorder) and value not in logs.text
 
 
+async def test_test_connection_is_for_admins_and_the_typed_secret_stays_masked(aiohttp_client, slack, tmp_path,
+                                                                                database_url, sandbox, logs):
+    """`admins_only` on *Test connection*: someone else holding the modal sees it turn into the refusal, no test
+    runs, and what they typed is masked in the log before anything answers them (`typed_secrets_masked`)."""
+    recorder, _ = slack
+    _, sender = await start_app(aiohttp_client, slack, tmp_path, database_url, SEATSYNC_BILLING_TEAM="S0BILLING01")
+    modal = await open_config(sender, recorder)
+    await pick(sender, recorder, "psa", "autotask")
+    recorder.views[modal["id"]].user_id = LEE  # Lee somehow holds Dana's modal
+    typed = "typed-by-lee-0815"
+    type_into(recorder, modal["id"], autotask_values(sandbox, secret=typed))
+    updates = len(recorder.calls("views.update"))
+
+    reply = await sender.block_actions(ConfigId.TEST_PSA, view=modal["id"], user_id=LEE)
+
+    assert reply.status == 200 and reply.body == ""
+    await listeners_done()
+    refused = [json.dumps(c.args["view"]) for c in recorder.calls("views.update")[updates:]]
+    assert len(refused) == 1 and "Only SeatSync admins can change its configuration" in refused[0]
+    assert "<!subteam^S0BILLING01>" in refused[0] and "Testing the connection" not in refused[0]
+    assert typed not in sent_bodies(recorder) and typed not in logs.text
+
+
 async def test_test_connection_uses_the_stored_secret_behind_an_empty_field(aiohttp_client, slack, tmp_path,
                                                                            database_url, sandbox):
     recorder, _ = slack

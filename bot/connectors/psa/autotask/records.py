@@ -49,9 +49,31 @@ T = TypeVar("T")
 
 
 # --- query bodies --------------------------------------------------------------------------------
+# The operators Autotask documents [doc: REST_Basic_Query_Calls]. The live API silently DROPS any other
+# and answers with every row (shared/apis/autotask.md; the simulator does the same), so a typo would read
+# a whole table and count it as the answer: every body is checked before it is sent.
+DOCUMENTED_OPERATORS = frozenset({"eq", "noteq", "gt", "gte", "lt", "lte", "beginsWith", "endsWith", "contains",
+                                  "exist", "notExist", "in", "notIn", "and", "or"})
+
+
+def check_operators(conditions: Iterable[dict[str, Any]]) -> None:
+    """Raise ValueError (a bug in SeatSync, never sent) for an operator Autotask does not document."""
+    for condition in conditions:
+        op = condition.get("op")
+        if op not in DOCUMENTED_OPERATORS:
+            raise ValueError(f"autotask: {op!r} is not a documented filter operator; the API would drop it "
+                             "and return every record")
+        if op in ("and", "or"):
+            items = condition.get("items")
+            if not items:
+                raise ValueError(f"autotask: an {op!r} group needs items")
+            check_operators(items)
+
+
 def query_body(conditions: Sequence[dict[str, Any]], fields: Sequence[str], *, page_size: int = MAX_PAGE) -> dict:
     """A QueryModel; an empty condition list becomes the usual "every record" filter (id >= 0)."""
     items = list(conditions) or [{"op": "gte", "field": "id", "value": 0}]
+    check_operators(items)
     return {"MaxRecords": page_size, "IncludeFields": list(fields), "filter": [{"op": "and", "items": items}]}
 
 

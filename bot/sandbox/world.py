@@ -356,9 +356,19 @@ class SandboxWorld:
     # Autotask: the zone path the tenant lives in ("" = the default REST base; see autotask.move_zone) and
     # the business day `AutotaskContractService.units` was last brought up to date (see autotask_units).
     autotask_zone: str = ""
+    # Ingram CMP: whether a seat change (a line's amounts only) moves the subscription's lastModifiedDate.
+    # No public source says it does; `False` plays the case where it does not (bot/sandbox/ingram.py).
+    seat_change_bumps_last_modified: bool = True
     autotask_units_day: date | None = None
     # the same MSP's Pax8 account (bot.sandbox.pax8); None in hand-built worlds
     pax8: Pax8Book | None = None
+
+    def touch_subscription(self, subscription_id: int, *, seats_only: bool = False) -> None:
+        """A subscription changed now: its `last_modified` moves, unless only seats moved and the
+        `seat_change_bumps_last_modified` knob says such a change leaves it."""
+        if seats_only and not self.seat_change_bumps_last_modified:
+            return
+        self.subscriptions[subscription_id].last_modified = self.now()
 
     def next_id(self, kind: str, start: int = 1) -> int:
         """A fresh id for records the simulators create (adjustments, notes, additions...)."""

@@ -18,8 +18,8 @@ What happens in a day:
 - Term ends: an active subscription whose expiration date has come renews for another term when
   it auto-renews (CMP `renewalStatus`), and expires otherwise.
 Every subscription whose data changed gets `last_modified = world.now()`; one whose only change is seats
-gets it unless `world.seat_change_bumps_last_modified` is off (the Ingram knob, bot/sandbox/ingram.py). The MSP's Pax8 book has its
-day too (`bot.sandbox.pax8.days`), reported in `DayReport.pax8`.
+gets it unless `world.seat_change_bumps_last_modified` is off (the Ingram knob, bot/sandbox/ingram.py).
+The MSP's Pax8 book has its day too (`bot.sandbox.pax8.days`), reported in `DayReport.pax8`.
 """
 
 from __future__ import annotations

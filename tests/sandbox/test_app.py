@@ -171,6 +171,7 @@ async def test_the_ingram_knob_decides_whether_a_seat_change_moves_last_modified
     seat_only = ({c["subscription_id"] for c in day["increases"] + day["decreases"]}
                  - set(day["renewed_subscriptions"] + day["expired_subscriptions"] + day["new_subscriptions"]
                        + day["cancelled_subscriptions"]))
-    seat_only = {sid for sid in seat_only if not {line.resource_id for line in world.subscriptions[sid].lines} & repriced}
+    seat_only = {sid for sid in seat_only
+                 if not {line.resource_id for line in world.subscriptions[sid].lines} & repriced}
     assert seat_only
     assert all((world.subscriptions[sid].last_modified.date() == world.today) is bumps for sid in seat_only)

@@ -173,6 +173,8 @@ class ConnectWiseCompany:
     status: str = "Active"
     deleted: bool = False
     last_updated: datetime = field(default_factory=lambda: datetime(2020, 1, 1, tzinfo=UTC))
+    types: tuple[str, ...] = ("Client",)  # company types (the `types` array childConditions filter)
+    custom_fields: dict[str, str] = field(default_factory=dict)  # caption -> value (connectwise_records)
 
 
 @dataclass
@@ -202,6 +204,7 @@ class ConnectWiseAgreement:
     prorate: bool = True  # prorateFlag
     billing_cycle: str = "Monthly"
     last_updated: datetime = field(default_factory=lambda: datetime(2020, 1, 1, tzinfo=UTC))
+    custom_fields: dict[str, str] = field(default_factory=dict)  # caption -> value (connectwise_records)
 
 
 @dataclass
@@ -225,6 +228,7 @@ class ConnectWiseAddition:
     # the last mid-life quantity change (the ConnectWise simulator prorates it within its period)
     quantity_changed_on: date | None = None
     quantity_before_change: int | None = None
+    custom_fields: dict[str, str] = field(default_factory=dict)  # caption -> value (connectwise_records)
 
 
 # --- cross-cutting -----------------------------------------------------------------------------

@@ -256,7 +256,8 @@ async def test_child_conditions_filter_array_children(cw) -> None:
     companies[2].types = ("Prospect",)
     companies[3].types = ("Client", "Partner")
     small = "id < 5"
-    assert await ids_of(cw, "/company/companies", conditions=small, childConditions='types/name = "Client"') == [1, 3, 4]
+    client = 'types/name = "Client"'
+    assert await ids_of(cw, "/company/companies", conditions=small, childConditions=client) == [1, 3, 4]
     assert await ids_of(cw, "/company/companies", conditions=small, childConditions="types/id = 2") == [2]
     # one child must satisfy the whole expression: no single type of company 3 is both Client and Partner
     both = 'types/name = "Client" and types/name = "Partner"'

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 
@@ -67,6 +69,30 @@ async def test_levelling_follows_the_marketplace_and_undoes_hand_edits(workspace
     async with workspace.sessions() as session:
         drift = await audit_events_for(session=session, subject_type="psa_service", subject_id=str(line.service_id))
     assert [(e.action, e.before, e.after) for e in drift] == [("psa_drift", {"units": 9}, {"units": 3})]
+
+
+async def test_a_hand_edit_between_complete_reads_is_levelled_back_within_two_cycles(workspace, clock):
+    marketplace, psa = workspace.names
+    line, = pick_lines(workspace.sandbox.world, psa, 1)
+    line.set_market_total(5)
+    line.set_psa_units(5)
+    await workspace.engine.run_cycle(trigger="test", force_full=True)
+    await link_line(workspace, line, marketplace)
+    clock.advance(timedelta(minutes=5))
+    await workspace.engine.run_cycle(trigger="test")
+
+    line.set_psa_units(3)  # edited by hand in the PSA: the record itself changes, its contract does not
+    if psa == "connectwise":
+        workspace.sandbox.world.connectwise_additions[line.service_id].last_updated = workspace.sandbox.world.now()
+    for _ in range(2):  # incremental cycles only: the complete read is a day away
+        clock.advance(timedelta(minutes=5))
+        report = await workspace.engine.run_cycle(trigger="test")
+        assert report.status is SyncRunStatus.succeeded
+    assert line.psa_units == 5
+    assert [(w.before, w.after) for w in line.writes()] == [(3, 5)]
+    async with workspace.sessions() as session:
+        drift = await audit_events_for(session=session, subject_type="psa_service", subject_id=str(line.service_id))
+    assert [(e.action, e.before, e.after) for e in drift] == [("psa_drift", {"units": 5}, {"units": 3})]
 
 
 async def test_cancelled_subscription_levels_to_zero(workspace):

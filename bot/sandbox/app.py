@@ -103,6 +103,7 @@ class Sandbox:
             # webhook_secret signs the change notifications (X-Sandbox-Signature); SeatSync stores it with
             # the marketplace connection
             "odin": {"url": base + ODIN_PATH, "sample_account": creds.odin_sample_account,
+                     "username": creds.odin_username, "password": creds.odin_password,
                      "webhook_secret": creds.webhook_secret},
             "ingram": {
                 "url": base + INGRAM_PATH,

@@ -284,6 +284,8 @@ class Credentials:
     webhook_secret: str
     pax8_client_id: str = ""
     pax8_client_secret: str = ""
+    odin_username: str = ""  # the reseller's gateway user id and password (bot/sandbox/odin_gateway.py)
+    odin_password: str = ""
 
     @classmethod
     def for_seed(cls, seed: int) -> Credentials:
@@ -292,6 +294,8 @@ class Credentials:
 
         return cls(
             odin_sample_account=0,  # set by the generator to a real customer account
+            odin_username=f"reseller-{token('odin-user', 8)}",
+            odin_password=token("odin-password", 24),
             ingram_subscription_key=token("ingram-key"),
             ingram_username=f"api-{token('ingram-user', 8)}@msp.example.com",
             ingram_password=token("ingram-password", 24),

@@ -350,6 +350,10 @@ class SandboxWorld:
     autotask_services: dict[int, AutotaskService] = field(default_factory=dict)
     autotask_contracts: dict[int, AutotaskContract] = field(default_factory=dict)
     autotask_contract_services: dict[int, AutotaskContractService] = field(default_factory=dict)
+    # service bundles: the ServiceBundles catalogue, and bundles on contracts (ContractServiceBundles), each
+    # modelled like its single-service counterpart (`service_id` holds the serviceBundleID); autotask_bundles
+    autotask_service_bundles: dict[int, AutotaskService] = field(default_factory=dict)
+    autotask_contract_service_bundles: dict[int, AutotaskContractService] = field(default_factory=dict)
     autotask_notes: dict[int, AutotaskNote] = field(default_factory=dict)
     connectwise_companies: dict[int, ConnectWiseCompany] = field(default_factory=dict)
     connectwise_products: dict[int, ConnectWiseProduct] = field(default_factory=dict)
@@ -386,6 +390,10 @@ class SandboxWorld:
                     a.id for cs in self.autotask_contract_services.values() for a in cs.adjustments
                 ],
                 "autotask_note": list(self.autotask_notes),
+                "autotask_bundle_adjustment": [
+                    a.id for b in self.autotask_contract_service_bundles.values() for a in b.adjustments
+                ],
+                "autotask_contract_service_bundle": list(self.autotask_contract_service_bundles),
                 "connectwise_addition": list(self.connectwise_additions),
             }.get(kind, [])
             self._ids[kind] = max([start - 1, *existing])

@@ -27,7 +27,8 @@ the id, modulo `RECHECK_READS`). Each subscription is therefore read in full at 
 `RECHECK_READS` incremental reads, whether or not its date moved: a seat change that leaves the date
 alone is seen within RECHECK_READS poll intervals (6 x the default 5 minutes = 30 minutes), or at the
 engine's complete read if that comes first. Cost: about S / RECHECK_READS extra detail calls per
-incremental read (measured in bench/README.md).
+incremental read (measured in bench/README.md); a connection's `recheck_reads` option trades that cost
+against the delay.
 
 Limits: the gateway enforces a per-key call rate whose size Ingram does not publish (a public
 dashboard on the real API saw bursts of 60 pass and long runs at 20 in flight throttled). The
@@ -137,7 +138,7 @@ class IngramClient:
                                                  window_s=quota_window_s))
         return cls(http=http, username=options["username"], password=secrets["password"],
                    marketplace=options["marketplace"], page_size=page_size, clock=clock,
-                   recheck_reads=recheck_reads)
+                   recheck_reads=int(options.get("recheck_reads") or recheck_reads))
 
     # --- Marketplace ---------------------------------------------------------------------------
     async def list_companies(self) -> list[MarketCompany]:

@@ -27,6 +27,7 @@ from bot.db.audit import record_audit
 from bot.db.connector_health import record_failure, record_success
 from bot.db.models import (
     AdjustmentTrigger,
+    PsaContract,
     PsaService,
     ResourceLink,
     SyncRun,
@@ -242,6 +243,10 @@ class SyncEngine:
 
     async def _read_psa(self, since: datetime | None) -> tuple[list, list, list]:
         modified_since = None if since is None else since - CURSOR_MARGIN
+        watch = getattr(self.psa, "watch_services", None)  # a PSA whose incremental reads miss edits (interfaces)
+        if watch is not None:
+            async with self.sessions() as session:
+                watch(await _linked_contracts(session, self.psa.system))
         companies = await self.psa.list_companies(modified_since=modified_since)
         contracts = await self.psa.list_contracts(modified_since=modified_since)
         services = await self.psa.list_services(modified_since=modified_since)
@@ -330,6 +335,17 @@ async def _last_cursors(session: AsyncSession) -> dict:
         .order_by(SyncRun.id.desc()).limit(1)
     )
     return dict(stats or {})
+
+
+async def _linked_contracts(session: AsyncSession, psa: str) -> dict[str, str]:
+    """service external id -> its contract's external id, for every linked service of `psa`."""
+    rows = await session.execute(
+        select(PsaService.external_id, PsaContract.external_id)
+        .join(ResourceLink, ResourceLink.psa_service_id == PsaService.id)
+        .join(PsaContract, PsaContract.id == PsaService.contract_id)
+        .where(PsaService.psa == psa)
+    )
+    return {service: contract for service, contract in rows}
 
 
 async def _linked_units(session: AsyncSession) -> dict[str, int]:

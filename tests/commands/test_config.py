@@ -144,7 +144,10 @@ def autotask_values(sandbox: Sandbox, **changes: str) -> dict[str, str]:
 
 
 def odin_values(sandbox: Sandbox) -> dict[str, str]:
-    return {config_field_block("odin", "base_url"): sandbox.config()["odin"]["url"]}
+    odin = sandbox.config()["odin"]
+    return {config_field_block("odin", "base_url"): odin["url"],
+            config_field_block("odin", "username"): odin["username"],
+            config_field_block("odin", "password"): odin["password"]}
 
 
 def sent_bodies(recorder: SlackRecorder) -> str:

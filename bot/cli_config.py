@@ -222,12 +222,14 @@ def _settings_with(current: AppSettings, typed: dict[str, str]) -> tuple[AppSett
             values[key] = text or None
         else:
             values[key] = text
+    if "marketplaces" in values and "marketplace" not in values:  # the one follows the list (its first)
+        values["marketplace"] = values["marketplaces"][0] if values["marketplaces"] else None
     updated = replace(current, **values)
     for key in values:
         try:
             replace(AppSettings(), **{key: values[key]}).validate()
         except (ValueError, TypeError) as exc:
-            problems.append(f"{key}={typed[key]}: {exc}")
+            problems.append(f"{key}={typed.get(key, values[key])}: {exc}")
     return updated, problems
 
 

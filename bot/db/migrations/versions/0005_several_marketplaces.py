@@ -38,9 +38,10 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     _rewrite_settings(_single)
-    with op.batch_alter_table('marketplace_resources', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_marketplace_resources_marketplace'))
-        batch_op.drop_column('marketplace')
+    op.drop_index(op.f('ix_marketplace_resources_marketplace'), table_name='marketplace_resources')
+    # not a batch copy: other tables refer to this one, and a downgrade may run with foreign keys enforced
+    # (SQLite drops a column in place since 3.35, PostgreSQL always has)
+    op.execute('ALTER TABLE marketplace_resources DROP COLUMN marketplace')
 
 
 def _listed(value: dict) -> dict:

@@ -103,6 +103,10 @@ class SyncEngine:
         """The first marketplace (the only one of a single-marketplace install)."""
         return self.marketplaces[0]
 
+    @marketplace.setter
+    def marketplace(self, connector: Marketplace) -> None:
+        self.marketplaces = (connector, *self.marketplaces[1:])
+
     def marketplace_of(self, system: str | None) -> Marketplace:
         """The connector of marketplace `system` (the first when None); KeyError when it is not read here."""
         if system is None:

@@ -110,7 +110,7 @@ async def read_snapshot(context: AppContext) -> MetricsSnapshot:
     else:
         engine = context.engines.current
     if isinstance(engine, SyncEngine):
-        snapshot.api_calls = {engine.marketplace.system: engine.marketplace.stats, engine.psa.system: engine.psa.stats}
+        snapshot.api_calls = {**{m.system: m.stats for m in engine.marketplaces}, engine.psa.system: engine.psa.stats}
     return snapshot
 
 

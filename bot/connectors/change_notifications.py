@@ -26,6 +26,10 @@ class MalformedEvent(ValueError):
     pass
 
 
+class Ignored(Exception):  # noqa: N818 - a verdict, not an error
+    """A genuine notification that asks nothing of SeatSync (another topic): accepted, nothing synced."""
+
+
 @dataclass(frozen=True)
 class ChangeEvent:
     delivery_id: str

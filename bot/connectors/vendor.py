@@ -41,6 +41,8 @@ class Capabilities:
     future_dated_changes: bool = False  # PSA: a change dated after today can be posted now (else it waits its day)
     proration_control: bool = False  # PSA: each change says whether the PSA prorates it
     idempotency_key: IdempotencyKeyTrace | None = None  # PSA: where the key of a posted change is found
+    # marketplace: each subscription is one product (one resource), so many subscriptions feed one PSA contract
+    one_product_per_subscription: bool = False
 
 
 # (base_url, options, secrets) of a connection
@@ -55,6 +57,10 @@ class DemoSupport:
     simulator: str | None = None  # its simulator's name in the sandbox (fault profiles, the PSA write log)
     # marketplace: the world's subscription line behind (subscription id, resource id) as this vendor shows them
     find_line: Callable[[SandboxWorld, str, str], tuple[Subscription, SubscriptionLine] | None] | None = None
+    # marketplace with a book of its own in the world (not `world.subscriptions`): what the line should bill now
+    line_target: Callable[[SandboxWorld, str, str], int | None] | None = None
+    # how the demo's world must be generated for this vendor to have something to show (`Sandbox.generate`)
+    world_options: dict[str, Any] = field(default_factory=dict)
     # PSA: the units a service (by this vendor's id) bills in the world now
     service_units: Callable[[SandboxWorld, int], int | None] | None = None
 
@@ -76,9 +82,10 @@ class Vendor:
             raise ValueError(f"vendor key {self.key!r}: lower-case letters, digits and _, at most 20, a letter first")
         if self.kind not in KINDS:
             raise ValueError(f"{self.key}: kind must be one of {', '.join(KINDS)}, not {self.kind!r}")
-        if self.capabilities.webhooks is not None and WEBHOOK_SECRET not in self.connection.secrets:
+        secret_names = {f.name for f in self.connection.secrets}
+        if self.capabilities.webhooks is not None and WEBHOOK_SECRET.name not in secret_names:
             raise ValueError(f"{self.key} sends change notifications: its connection needs {WEBHOOK_SECRET.name}")
         if self.demo is not None:
             needed = "find_line" if self.kind == "marketplace" else "service_units"
-            if getattr(self.demo, needed) is None:
+            if getattr(self.demo, needed) is None and (self.kind == "psa" or self.demo.line_target is None):
                 raise ValueError(f"{self.key}: the demo's verdict needs DemoSupport.{needed}")

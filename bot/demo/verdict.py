@@ -25,6 +25,7 @@ class LinkedPair:
     subscription_external_id: str
     resource_external_id: str
     service_external_id: str
+    marketplace: str | None = None  # the source of the linked resource (None: the run's one marketplace)
 
 
 @dataclass
@@ -36,12 +37,10 @@ class TargetBook:
     def record(self, world: SandboxWorld, marketplace: str, pairs: list[LinkedPair]) -> None:
         day: dict[int, int] = {}
         for pair in pairs:
-            found = find_line(world, marketplace, pair.subscription_external_id, pair.resource_external_id)
-            if found is None:
-                continue
-            subscription, line = found
-            day[int(pair.service_external_id)] = target_units(marketplace_total=line.ordered,
-                                                              subscription_status=_STATUS[subscription.status])
+            target = line_target(world, pair.marketplace or marketplace, pair.subscription_external_id,
+                                 pair.resource_external_id)
+            if target is not None:
+                day[int(pair.service_external_id)] = target
         self.by_day[world.today] = day
 
     def target(self, day: date, service_id: int) -> int | None:
@@ -53,6 +52,18 @@ def find_line(world: SandboxWorld, marketplace: str, subscription_id: str,
               resource_id: str) -> tuple[Subscription, SubscriptionLine] | None:
     """The world's line behind a linked resource, by the ids the marketplace shows (its vendor knows how)."""
     return demo_support(marketplace).find_line(world, subscription_id, resource_id)  # type: ignore[misc]
+
+
+def line_target(world: SandboxWorld, marketplace: str, subscription_id: str, resource_id: str) -> int | None:
+    """What the PSA should bill for a linked resource now, by the simulated world (None: not found)."""
+    support = demo_support(marketplace)
+    if support.line_target is not None:
+        return support.line_target(world, subscription_id, resource_id)
+    found = find_line(world, marketplace, subscription_id, resource_id)
+    if found is None:
+        return None
+    subscription, line = found
+    return target_units(marketplace_total=line.ordered, subscription_status=_STATUS[subscription.status])
 
 
 def psa_units(world: SandboxWorld, psa: str, service_id: int) -> int | None:
@@ -72,13 +83,12 @@ def judge(world: SandboxWorld, *, marketplace: str, psa: str, pairs: list[Linked
           first_write: int = 0) -> Verdict:
     out: list[str] = []
     for pair in pairs:
-        found = find_line(world, marketplace, pair.subscription_external_id, pair.resource_external_id)
+        target = line_target(world, pair.marketplace or marketplace, pair.subscription_external_id,
+                             pair.resource_external_id)
         units = psa_units(world, psa, int(pair.service_external_id))
-        if found is None or units is None:
+        if target is None or units is None:
             out.append(f"{pair}: missing on one side")
             continue
-        subscription, line = found
-        target = target_units(marketplace_total=line.ordered, subscription_status=_STATUS[subscription.status])
         if units != target:
             out.append(f"service {pair.service_external_id}: PSA {units}, marketplace {target}")
     simulator = demo_support(psa).simulator

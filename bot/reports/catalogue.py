@@ -33,7 +33,8 @@ REPORTS: Mapping[str, ReportQuery] = {
     "margin": margin_report,
 }
 
-FILTER_NAMES = ("date_from", "date_to", "company", "subscription", "resource", "status", "text", "sort", "direction")
+FILTER_NAMES = ("date_from", "date_to", "marketplace", "company", "subscription", "resource", "status", "text", "sort",
+                "direction")
 
 
 def parse_filters(params: Mapping[str, str] | list[tuple[str, str]], *, today: date | None = None) -> ReportFilters:

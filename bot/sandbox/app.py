@@ -59,8 +59,10 @@ class Sandbox:
     slack_timeout_s: float = 3.0  # how long the console waits for the app's answer, as Slack does
 
     @classmethod
-    def generate(cls, *, seed: int = 1, scale: Scale = "small", today: date | None = None) -> Sandbox:
-        world = generate_world(seed=seed, scale=scale, today=today or date.today())
+    def generate(cls, *, seed: int = 1, scale: Scale = "small", today: date | None = None,
+                 bill_pax8_in_psas: bool = False) -> Sandbox:
+        world = generate_world(seed=seed, scale=scale, today=today or date.today(),
+                               bill_pax8_in_psas=bill_pax8_in_psas)
         return cls(world=world, scale=scale)
 
     def __post_init__(self) -> None:

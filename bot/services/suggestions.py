@@ -1,8 +1,12 @@
 """Link suggestions: which marketplace resource likely feeds which PSA service, level by level.
 
-Companies pair by name (existing company links are kept), then each company pair's subscriptions
-pair with its contracts, then each subscription's resources with the contract's services. Only
-unlinked resources and services are suggested. A suggestion is high-confidence when every level's
+Companies pair by name, each marketplace's with the PSA's on their own (existing company links are kept;
+one PSA company may be paired with a company of every marketplace), then each company pair's subscriptions
+pair with its contracts, then each subscription's resources with the contract's services. A marketplace whose
+subscriptions each hold one product (`Capabilities.one_product_per_subscription`: Pax8) has no subscription
+name to match a contract by: its resources pair with the services of all the PSA company's contracts, and the
+contract is the one of the service chosen (several subscriptions of a product pair with several services, one
+each). Only unlinked resources and services are suggested. A suggestion is high-confidence when every level's
 score is.
 """
 
@@ -15,6 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.connectors.registry import VENDORS
 from bot.db.models import (
     CompanyLink,
     ContractStatus,
@@ -70,6 +75,7 @@ class _World:
     contracts: dict[int, list]
     resources: dict[int, list]
     services: dict[int, list]
+    one_product: frozenset[str] = frozenset()  # marketplaces whose subscriptions each hold one product
 
 
 async def suggest_links(*, session: AsyncSession, psa: str, threshold: float = 70.0) -> list[LinkSuggestion]:
@@ -99,8 +105,10 @@ async def _read(session: AsyncSession, psa: str) -> _World:
         MarketplaceResource.removed_at.is_(None))), "subscription_id")
     services = _group(await session.scalars(select(PsaService).where(
         PsaService.psa == psa, PsaService.removed_at.is_(None), PsaService.is_active.is_(True))), "contract_id")
+    one_product = frozenset(v.key for v in VENDORS.by_kind("marketplace")
+                            if v.capabilities.one_product_per_subscription)
     return _World(companies, psa_companies, company_links, subscription_links, linked_resources, linked_services,
-                  subscriptions, contracts, resources, services)
+                  subscriptions, contracts, resources, services, one_product)
 
 
 def _suggest(world: _World, threshold: float) -> list[LinkSuggestion]:
@@ -110,15 +118,23 @@ def _suggest(world: _World, threshold: float) -> list[LinkSuggestion]:
     subscriptions, contracts = world.subscriptions, world.contracts
     resources, services = world.resources, world.services
     company_pairs: dict[int, tuple[int, float]] = {m: (p, LINKED) for m, p in company_links.items()}
-    taken = set(company_links.values())
-    for match in pair_names([(c.id, c.name) for c in companies if c.id not in company_links],
-                            [(c.id, c.name) for c in psa_companies if c.id not in taken], threshold=threshold):
-        company_pairs[match.left] = (match.right, match.score)
+    source = {c.id: c.marketplace for c in companies}
+    for marketplace in sorted(set(source.values())):
+        # each marketplace pairs with the PSA on its own: a PSA company may be linked once per marketplace
+        taken = {p for m, p in company_links.items() if source.get(m) == marketplace}
+        for match in pair_names([(c.id, c.name) for c in companies
+                                 if c.id not in company_links and c.marketplace == marketplace],
+                                [(c.id, c.name) for c in psa_companies if c.id not in taken], threshold=threshold):
+            company_pairs[match.left] = (match.right, match.score)
     names = {c.id: c.name for c in companies} | {-c.id: c.name for c in psa_companies}
 
     suggestions: list[LinkSuggestion] = []
     for company_id, (psa_company_id, company_score) in company_pairs.items():
         subs, ctrs = subscriptions.get(company_id, []), contracts.get(psa_company_id, [])
+        if source.get(company_id) in world.one_product:
+            suggestions += _per_product(world, subs, ctrs, names[company_id], names[-psa_company_id], company_score,
+                                        threshold)
+            continue
         by_contract = {c.id: c for c in ctrs}
         sub_pairs = [(s, by_contract[subscription_links[s.id]], LINKED) for s in subs
                      if subscription_links.get(s.id) in by_contract]
@@ -145,6 +161,38 @@ def _suggest(world: _World, threshold: float) -> list[LinkSuggestion]:
                 ))
     suggestions.sort(key=lambda s: (-s.score, s.company, s.resource))
     return suggestions
+
+
+def _per_product(world: _World, subs: list, ctrs: list, company: str, psa_company: str, company_score: float,
+                 threshold: float) -> list[LinkSuggestion]:
+    """Resources of one-product subscriptions against the services of every contract of the PSA company (a
+    subscription already linked to a contract keeps to that contract's services)."""
+    by_contract = {c.id: c for c in ctrs}
+    free_services = {s.id: s for c in ctrs for s in world.services.get(c.id, []) if s.id not in world.linked_services}
+    found: list[LinkSuggestion] = []
+    for pinned in (True, False):
+        left = []
+        for sub in subs:
+            contract_id = world.subscription_links.get(sub.id)
+            if (contract_id is not None) != pinned or (pinned and contract_id not in by_contract):
+                continue
+            left += [(r.id, r.name) for r in world.resources.get(sub.id, []) if r.id not in world.linked_resources]
+        if not left:
+            continue
+        resources = {r.id: (r, sub) for sub in subs for r in world.resources.get(sub.id, [])}
+        for match in pair_names(left, [(s.id, s.name) for s in free_services.values()], threshold=threshold):
+            resource, sub = resources[match.left]
+            service = free_services[match.right]
+            pinned_to = world.subscription_links.get(sub.id)
+            if pinned_to is not None and service.contract_id != pinned_to:
+                continue
+            del free_services[service.id]
+            found.append(LinkSuggestion(
+                resource_id=resource.id, service_id=service.id, company=company, psa_company=psa_company,
+                subscription=sub.name, contract=by_contract[service.contract_id].name, resource=resource.name,
+                service=service.name, company_score=company_score,
+                subscription_score=LINKED if pinned_to is not None else match.score, resource_score=match.score))
+    return found
 
 
 def _group(rows, attribute: str) -> dict[int, list]:

@@ -240,7 +240,7 @@ def test_the_factory_labels_and_failure_words_come_from_the_entry(fake_book):
     assert explain_failure(RejectedError(FAKE, "service 7 has moved")).startswith("Fake PSA moved under us")
     assert explain_failure(RejectedError(FAKE, "no such contract")) == \
         "Fake PSA refused the change: no such contract"
-    with pytest.raises(UnknownVendor, match=r"'fakepsa' is not a marketplace SeatSync can read \(odin, ingram\)"):
+    with pytest.raises(UnknownVendor, match=r"'fakepsa' is not a marketplace SeatSync can read \(odin, ingram, pax8\)"):
         VENDORS.get(FAKE, "marketplace")
 
 
@@ -266,7 +266,7 @@ def test_an_entry_is_checked_when_it_is_made_and_registered():
 
 async def test_each_bundled_vendor_builds_the_client_its_entry_describes(today):
     config = Sandbox.generate(seed=1, scale="small", today=today).config()
-    assert [v.key for v in BUNDLED] == ["odin", "ingram", "autotask", "connectwise", "halopsa"]
+    assert [v.key for v in BUNDLED] == ["odin", "ingram", "pax8", "autotask", "connectwise", "halopsa"]
     for vendor in BUNDLED:
         base_url, options, secrets = vendor.demo.connection(config)
         client = vendor.build(Connection(vendor.key, base_url, options, secrets))

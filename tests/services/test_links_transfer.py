@@ -438,3 +438,32 @@ async def test_the_printout_names_what_a_row_lacks_and_counts_in_words(session):
     one = await import_links(session=session, rows=parsed(text.rsplit("\n", 2)[0] + "\n"), actor="U1", apply=False)
     assert describe_import(one)[-1] == "1 row checked: 0 to create, 0 already linked, 0 price sources to set, 1 invalid"
     assert not any("?" in line for line in lines)
+
+
+async def test_links_of_two_marketplaces_to_one_psa_company_round_trip_with_their_source(session, two_links):
+    """A Pax8 company beside the Ingram one, both linked to the same PSA company; the same external ids in both
+    marketplaces stay apart, because each row carries its marketplace."""
+    from bot.db.models import MarketplaceSubscription
+
+    _, _, exchange_service, _ = two_links
+    company = MarketplaceCompany(marketplace="pax8", external_id="C1", name="Acme Manufacturing")
+    sub = MarketplaceSubscription(company=company, marketplace="pax8", external_id="S1", name="M365 Business Premium",
+                                  term="other", status="active")
+    session.add_all([company, sub])
+    seats = await marketplace_resource(session, subscription=sub, total=12, name="M365 Business Premium")
+    premium = await psa_service(session, contract=exchange_service.contract, units=10, name="M365 Business Premium")
+    await link_resource(session=session, resource_id=seats.id, service_id=premium.id, actor="U1")
+    await session.commit()
+    before = await link_keys(session)
+    rows = list(csv.DictReader(io.StringIO(await exported_csv(session))))
+    assert {r["marketplace"] for r in rows} == {"ingram", "pax8"}
+    pax8_rows = [r for r in rows if r["marketplace"] == "pax8"]
+    assert [r["level"] for r in pax8_rows] == ["company", "subscription", "resource"]
+    psa_companies = {r["psa_company_id"] for r in rows if r["level"] == "company"}
+    assert len(psa_companies) == 1  # one PSA company, linked to a company of each marketplace
+
+    text = await exported_csv(session)
+    await wipe_links(session)
+    result = await import_links(session=session, rows=parsed(text), actor="cli", apply=True)
+    assert result.applied and len(result.new_resource_link_ids) == 3
+    assert await link_keys(session) == before

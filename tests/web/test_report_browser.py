@@ -25,7 +25,7 @@ from web.app import create_app
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 SCRIPT_NAME = "<script>alert(1)</script>"
-RESOURCE, TOTAL = 5, 8  # columns of the subscriptions report
+RESOURCE, TOTAL = 5, 9  # columns of the subscriptions report (Source and Unit between them)
 
 
 @pytest.fixture

@@ -91,6 +91,7 @@ def checklist_blocks(checklist: Checklist, *, links: dict[str, str], as_of: date
     unlinked = checklist.unlinked_subscriptions
     step1 = (f"{OK} *1. Unlinked subscriptions*: none, every live subscription is linked" if not unlinked else
              f"{WARN} *1. Unlinked subscriptions*: *{unlinked}* not linked, so not billed"
+             + "".join(f" · {source} {count}" for source, count in checklist.unlinked_by_source.items())
              + _examples(checklist.unlinked_examples))
     missing = checklist.companies_without_psa
     step2 = (f"{OK} *2. PSA companies/contracts to create*: none, every company has its PSA company"

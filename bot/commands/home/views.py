@@ -31,7 +31,7 @@ def home_view(dashboard: Dashboard, *, metadata: str = "") -> dict[str, Any]:
         SectionBlock(block_id=HomeId.COUNTS_BLOCK, fields=[
             mrkdwn(f"*Linked resources*\n{dashboard.linked_resources:,}"),
             mrkdwn(f"*Unlinked resources*\n{dashboard.unlinked_resources:,} "
-                   f"in {dashboard.unlinked_subscriptions:,} subscriptions"),
+                   f"in {dashboard.unlinked_subscriptions:,} subscriptions{_by_source(dashboard)}"),
             mrkdwn(f"*Pending failures*\n{dashboard.failures_pending:,} ({dashboard.needs_action:,} need action)"),
             mrkdwn(f"*Held for approval*\n{dashboard.awaiting_approval:,}"),
         ]),
@@ -57,8 +57,17 @@ def home_view(dashboard: Dashboard, *, metadata: str = "") -> dict[str, Any]:
     return View(type="home", blocks=blocks, private_metadata=metadata or None).to_dict()
 
 
+def _by_source(dashboard: Dashboard) -> str:
+    """With several marketplaces, how many unlinked resources each has."""
+    if len(dashboard.marketplaces) < 2:
+        return ""
+    return "".join(f"\n{VENDORS.label(m)}: {dashboard.unlinked_by_source.get(m, 0):,}" for m in dashboard.marketplaces)
+
+
 def _sync_line(dashboard: Dashboard) -> str:
-    systems = " → ".join(VENDORS.label(s) if s else "not chosen" for s in (dashboard.marketplace, dashboard.psa))
+    listed = dashboard.marketplaces or ([dashboard.marketplace] if dashboard.marketplace else [])
+    sources = " + ".join(VENDORS.label(m) for m in listed) or "not chosen"
+    systems = f"{sources} → {VENDORS.label(dashboard.psa) if dashboard.psa else 'not chosen'}"
     run = dashboard.last_sync
     if run is None:
         return f"*Last sync*: none yet ({systems})"

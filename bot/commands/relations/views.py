@@ -42,7 +42,8 @@ def suggestion_row(suggestion: LinkSuggestion) -> Row:
 
 
 def relation_row(relation: Relation) -> Row:
-    return Row(truncate(f"{relation.company} · {relation.resource}", MAX_OPTION_TEXT),
+    source = f" · {relation.source}" if relation.source else ""
+    return Row(truncate(f"{relation.company} · {relation.resource}{source}", MAX_OPTION_TEXT),
                truncate(f"→ {relation.psa_company} · {relation.contract} · {relation.service}", MAX_OPTION_TEXT))
 
 

@@ -33,6 +33,7 @@ from latency import figures  # bench/latency.py
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the line helpers live with the tests
 
+from bot.app_factory import create_context  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.db.connections import load_connection, save_connection  # noqa: E402
 from bot.demo.workspace import open_workspace  # noqa: E402
@@ -40,7 +41,6 @@ from bot.keys import SecretBox  # noqa: E402
 from bot.sandbox.app import Sandbox  # noqa: E402
 from tests.sync.engine_setup import link_line, pick_lines  # noqa: E402
 from web.app import create_app  # noqa: E402
-from web.context import create_context  # noqa: E402
 from web.webhooks import ROUTE  # noqa: E402
 
 SECRET_KEY = "bench-change-latency-secret-key-0123456789"

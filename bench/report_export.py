@@ -76,7 +76,8 @@ async def seed(sessions, rows: int) -> None:
             for s in range(subscriptions)])
         for start in range(0, rows, BATCH):
             await session.execute(insert(MarketplaceResource), [
-                {"id": r + 1, "subscription_id": r // RESOURCES_PER_SUBSCRIPTION + 1, "external_id": f"R-{r:07}",
+                {"id": r + 1, "subscription_id": r // RESOURCES_PER_SUBSCRIPTION + 1, "marketplace": "ingram",
+                 "external_id": f"R-{r:07}",
                  "name": f"Resource {r % 17}", "unit": "licence", "included": r % 3, "additional": r % 50,
                  "total": r % 3 + r % 50, "unit_price": Decimal("9.50"), "currency": "USD",
                  "first_seen_at": now, "last_seen_at": now}

@@ -38,10 +38,10 @@ from pathlib import Path
 from aiohttp import web
 from latency import figures, free_port, serve, wait_healthy  # bench/latency.py
 
-from bot.commands.ids import HomeId
 from bot.sandbox.slack import SlackRecorder, create_slack_app
 from bot.sandbox.slack_ratelimit import SlackRateLimits
 from bot.sandbox.slack_requests import SlackReply, SlackRequestSender
+from bot.slack.ids import HomeId
 
 TOKEN = "xoxb-seatsync-bench"
 SECRET = "seatsync-bench-signing-secret"

@@ -34,12 +34,12 @@ from aiohttp import web
 from latency import figures, free_port, serve, wait_healthy  # bench/latency.py
 
 from bot.clock import SYSTEM_CLOCK
-from bot.commands.ids import LinkActionId
 from bot.db.engine import create_engine, session_factory
 from bot.db.migrate import upgrade
 from bot.sandbox.slack import SlackRecorder, create_slack_app
 from bot.sandbox.slack_ratelimit import SlackRateLimits
 from bot.sandbox.slack_requests import SlackRequestSender
+from bot.slack.ids import LinkActionId
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the seeder lives with the tests
 

@@ -42,9 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="the whole product against the bundled simulators")
     demo.add_argument("--once", action="store_true",
                       help="one scripted run (link, let days pass, sync until settled), ending with a JSON line")
-    for kind in ("psa", "marketplace"):
-        choices = VENDORS.demo_choices(kind)
-        demo.add_argument(f"--{kind}", choices=choices, default=choices[0] if choices else None)
+    choices = VENDORS.demo_choices("psa")
+    demo.add_argument("--psa", choices=choices, default=choices[0] if choices else None)
+    choices = VENDORS.demo_choices("marketplace")
+    demo.add_argument("--marketplace", type=_marketplace_list, default=choices[0] if choices else None,
+                      metavar="{" + ",".join(choices) + "}[,...]",
+                      help="the marketplace to read, or several separated by commas (read side by side)")
     demo.add_argument("--scale", choices=("small", "large"), default="small")
     demo.add_argument("--faults", choices=("none", "light", "heavy"), default="none")
     demo.add_argument("--days", type=int, default=3)
@@ -212,6 +215,19 @@ async def _sync_once(settings: Settings, *, dry_run: bool, clock: Clock) -> int:
         await db.dispose()
 
 
+def _marketplace_list(text: str) -> str:
+    """`--marketplace ingram,pax8`: demo marketplaces separated by commas, each once, in order."""
+    from bot.connectors.registry import VENDORS
+
+    choices = VENDORS.demo_choices("marketplace")
+    keys = list(dict.fromkeys(key.strip() for key in text.split(",") if key.strip()))
+    unknown = [key for key in keys if key not in choices]
+    if not keys or unknown:
+        raise argparse.ArgumentTypeError(f"invalid choice: {text!r} (choose from {', '.join(choices)}, or several "
+                                         "separated by commas)")
+    return ",".join(keys)
+
+
 def _demo(settings: Settings, args: argparse.Namespace, *, clock: Clock) -> int:
     if not 0 <= args.days <= 366:
         print(f"seatsync demo: --days {args.days} must be between 0 and 366", file=sys.stderr)
@@ -227,7 +243,8 @@ def _demo(settings: Settings, args: argparse.Namespace, *, clock: Clock) -> int:
                                        "SEATSYNC_PUBLIC_URL") if os.environ.get(name)}
         try:
             asyncio.run(run_live(settings, port=args.port, env_overrides=overrides, database_url=database_url,
-                                 seed=args.seed, day_seconds=args.day_seconds, sandbox_port=args.sandbox_port,
+                                 marketplace=args.marketplace, seed=args.seed, day_seconds=args.day_seconds,
+                                 sandbox_port=args.sandbox_port,
                                  say=lambda line: print(line, flush=True), clock=clock))
         except DemoCannotServe as exc:
             print(f"seatsync demo: {exc}", file=sys.stderr)

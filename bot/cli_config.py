@@ -222,12 +222,14 @@ def _settings_with(current: AppSettings, typed: dict[str, str]) -> tuple[AppSett
             values[key] = text or None
         else:
             values[key] = text
+    if "marketplaces" in values and "marketplace" not in values:  # the one follows the list (its first)
+        values["marketplace"] = values["marketplaces"][0] if values["marketplaces"] else None
     updated = replace(current, **values)
     for key in values:
         try:
             replace(AppSettings(), **{key: values[key]}).validate()
         except (ValueError, TypeError) as exc:
-            problems.append(f"{key}={typed[key]}: {exc}")
+            problems.append(f"{key}={typed.get(key, values[key])}: {exc}")
     return updated, problems
 
 
@@ -328,7 +330,7 @@ def describe_configuration(config: Configuration) -> dict[str, Any]:
     """The configuration as `config show` prints it: every secret as "set" or "unset", never its value."""
     from bot.db.app_settings import AppSettings
 
-    chosen = [config.settings.marketplace, config.settings.psa]
+    chosen = [*config.settings.marketplaces, config.settings.psa]
     systems = [s for s in _systems() if s in config.connections or s in chosen]
     connections: dict[str, Any] = {}
     for system in systems:
@@ -391,7 +393,7 @@ async def _run_tests(sessions: async_sessionmaker[AsyncSession], box: SecretBox,
     async with sessions() as session:
         config = await load_configuration(session=session, box=box)
     wanted: list[tuple[str, str | None]] = [(system, system) for system in systems] or [
-        (kind, getattr(config.settings, kind)) for kind in ("marketplace", "psa")]
+        *(("marketplace", m) for m in config.settings.marketplaces or [None]), ("psa", config.settings.psa)]
     all_ok = True
     for name, system in wanted:
         if system is None:

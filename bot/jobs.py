@@ -13,28 +13,28 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import TYPE_CHECKING
 
-from bot.commands.alerts import refresh_failure_alerts
-from bot.commands.approval_messages import refresh_approval_messages
-from bot.commands.checklist import post_daily_digest, post_scheduled_checklist
-from bot.commands.health_alerts import post_health_alerts
-from bot.commands.margin_alerts import post_margin_alerts
+from bot.commands.checklist.handlers import post_daily_digest, post_scheduled_checklist
 from bot.db.app_settings import AppSettings, load_app_settings
 from bot.domain.proration import business_date
+from bot.notify.approval_messages import refresh_approval_messages
+from bot.notify.failure_alerts import refresh_failure_alerts
+from bot.notify.health_alerts import post_health_alerts
+from bot.notify.margin_alerts import post_margin_alerts
 from bot.sync.checklist import checklist_due
 from bot.sync.schedule import SCHEDULE, JobId
 from bot.sync.scheduler import Job
 from bot.sync.wiring import NotConfigured
 
 if TYPE_CHECKING:
-    from web.context import AppContext
+    from bot.app_context import AppContext
 
 log = logging.getLogger(__name__)
 
 JobBody = Callable[["AppContext"], Awaitable[None]]
 
 
-async def poll(context: AppContext) -> None:
-    engine = await _engine(context)
+async def poll(app_context: AppContext) -> None:
+    engine = await _engine(app_context)
     if isinstance(engine, NotConfigured):
         log.info("sync skipped: %s", engine.reason)
         return
@@ -43,47 +43,47 @@ async def poll(context: AppContext) -> None:
              report.posting.as_stats() if report.posting else "nothing posted")
 
 
-async def post_outbox(context: AppContext) -> None:
-    engine = await _engine(context)
+async def post_outbox(app_context: AppContext) -> None:
+    engine = await _engine(app_context)
     if not isinstance(engine, NotConfigured):
         await engine.post_outbox()
 
 
-async def failure_alerts(context: AppContext) -> None:
-    await refresh_failure_alerts(app_context=context)
+async def failure_alerts(app_context: AppContext) -> None:
+    await refresh_failure_alerts(app_context=app_context)
 
 
-async def approval_messages(context: AppContext) -> None:
-    async with context.sessions() as session:
+async def approval_messages(app_context: AppContext) -> None:
+    async with app_context.sessions() as session:
         channel = (await load_app_settings(session=session)).alerts_channel
-    await refresh_approval_messages(sessions=context.sessions, client=context.bolt.client, channel=channel)
+    await refresh_approval_messages(sessions=app_context.sessions, client=app_context.bolt.client, channel=channel)
 
 
-async def margin_guard(context: AppContext) -> None:
-    await post_margin_alerts(sessions=context.sessions, client=context.bolt.client)
+async def margin_guard(app_context: AppContext) -> None:
+    await post_margin_alerts(sessions=app_context.sessions, client=app_context.bolt.client)
 
 
-async def health_alerts(context: AppContext) -> None:
-    await post_health_alerts(sessions=context.sessions, client=context.bolt.client, now=context.clock())
+async def health_alerts(app_context: AppContext) -> None:
+    await post_health_alerts(sessions=app_context.sessions, client=app_context.bolt.client, now=app_context.clock())
 
 
-async def month_end_checklist(context: AppContext) -> None:
-    async with context.sessions() as session:
+async def month_end_checklist(app_context: AppContext) -> None:
+    async with app_context.sessions() as session:
         current = await load_app_settings(session=session)  # /seats config may have changed it since start
-    today = business_date(context.clock(), current.timezone)
+    today = business_date(app_context.clock(), current.timezone)
     if not checklist_due(today, current.checklist_days_before_month_end):
         return
-    if context.bolt is None:
+    if app_context.bolt is None:
         log.info("the month-end checklist is due, but Slack is not configured")
         return
-    await post_scheduled_checklist(app_context=context, client=context.bolt.client)
+    await post_scheduled_checklist(app_context=app_context, client=app_context.bolt.client)
 
 
-async def daily_digest(context: AppContext) -> None:
-    if context.bolt is None:
+async def daily_digest(app_context: AppContext) -> None:
+    if app_context.bolt is None:
         log.info("the daily digest is due, but Slack is not configured")
         return
-    await post_daily_digest(app_context=context, client=context.bolt.client)
+    await post_daily_digest(app_context=app_context, client=app_context.bolt.client)
 
 
 BODIES: dict[JobId, JobBody] = {
@@ -99,14 +99,14 @@ BODIES: dict[JobId, JobBody] = {
 NEEDS_SLACK = frozenset({JobId.APPROVAL_MESSAGES, JobId.MARGIN_GUARD, JobId.HEALTH_ALERTS})
 
 
-def scheduled_jobs(context: AppContext, settings: AppSettings) -> list[Job]:
+def scheduled_jobs(app_context: AppContext, settings: AppSettings) -> list[Job]:
     """The jobs this process schedules, each with its trigger from the stored settings."""
-    return [Job(id=job_id, trigger=timing.trigger(settings), run=partial(BODIES[job_id], context),
+    return [Job(id=job_id, trigger=timing.trigger(settings), run=partial(BODIES[job_id], app_context),
                 on_takeover=timing.on_takeover)
             for job_id, timing in SCHEDULE.items()
-            if context.bolt is not None or job_id not in NEEDS_SLACK]
+            if app_context.bolt is not None or job_id not in NEEDS_SLACK]
 
 
-async def _engine(context: AppContext):
-    source = context.engine_source or context.engines.get
+async def _engine(app_context: AppContext):
+    source = app_context.engine_source or app_context.engines.get
     return await source()

@@ -6,10 +6,10 @@ import logging
 
 from aiohttp import web
 
+from bot.app_factory import create_context
 from bot.config import Settings
 from bot.db.migrate import upgrade
 from web.app import create_app
-from web.context import create_context
 
 log = logging.getLogger("seatsync")
 

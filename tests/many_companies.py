@@ -58,7 +58,8 @@ async def insert_many_companies(*, session: AsyncSession, count: int, now: datet
          "start_date": date(2026, 1, 1), "first_seen_at": now, "last_seen_at": now} for i in range(count)])
     subscription_ids = await _ids(session, MarketplaceSubscription, "ms-")
     await session.execute(insert(MarketplaceResource), [
-        {"subscription_id": subscription_ids[f"ms-{i}"], "external_id": f"mr-{i}", "name": PRODUCTS[i % len(PRODUCTS)],
+        {"subscription_id": subscription_ids[f"ms-{i}"], "marketplace": "ingram", "external_id": f"mr-{i}",
+         "name": PRODUCTS[i % len(PRODUCTS)],
          "included": 0, "additional": 5 + i % 20, "total": 5 + i % 20, "unit_price": Decimal("12.50"),
          "unit_cost": Decimal("10.00"), "currency": "USD", "first_seen_at": now, "last_seen_at": now}
         for i in range(count)])

@@ -89,7 +89,7 @@ async def test_the_readme_path_works_from_the_command_line_alone(cli_env, sandbo
     code, out, err = await cli(capsys, "config", "set", "marketplace=odin", "psa=autotask", "poll_minutes=10", *odin,
                          *autotask)
     assert code == 0, err
-    assert "settings changed: poll_minutes, marketplace, psa" in out
+    assert "settings changed: poll_minutes, marketplace, marketplaces, psa" in out  # the list follows the one
     assert "autotask connection saved; secrets replaced: integration_code, secret" in out
 
     code, shown, err = await cli(capsys, "config", "show")

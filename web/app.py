@@ -8,9 +8,10 @@ from collections.abc import AsyncIterator
 import aiohttp
 from aiohttp import web
 
+from bot.app_context import AppContext
 from bot.db.app_settings import load_app_settings
 from bot.jobs import scheduled_jobs
-from web.context import CONTEXT, AppContext
+from web import CONTEXT
 from web.health import healthz
 from web.metrics import metrics
 from web.reports import ROUTE as REPORT_ROUTE

@@ -12,9 +12,10 @@ from datetime import datetime
 from aiohttp import web
 
 from bot import __version__
+from bot.connectors.registry import VENDORS
 from bot.db.models import AdjustmentStatus
 from bot.services.service_status import service_status
-from web.context import CONTEXT
+from web import CONTEXT
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -31,6 +32,7 @@ async def healthz(request: web.Request) -> web.Response:
         body.update(status="unhealthy", database="unreachable", error=type(exc).__name__)
         return web.json_response(body, status=503, headers={"Cache-Control": "no-store"})
     last = status.last_sync
+    health = {c.system: c for c in status.connectors}
     body.update(
         status="ok",
         database="ok",
@@ -41,6 +43,10 @@ async def healthz(request: web.Request) -> web.Response:
                                "last_failure_at": _iso(c.last_failure_at),
                                "consecutive_failures": c.consecutive_failures}
                     for c in status.connectors},
+        # each active marketplace with its label and health: several may feed the PSA, one may be down
+        marketplaces=[{"key": key, "label": VENDORS.label(key),
+                       "state": health[key].state.value if key in health else "unknown"}
+                      for key in status.marketplaces],
         pending_failures=status.pending_failures,
         needs_action=status.needs_action,
         awaiting_approval=status.adjustments_by_status.get(AdjustmentStatus.awaiting_approval.value, 0),

@@ -21,11 +21,12 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from bot.app_context import AppContext
 from bot.connectors.http import CallStats
 from bot.db.models import AdjustmentStatus
 from bot.services.service_status import ServiceStatus, service_status
 from bot.sync.engine import SyncEngine
-from web.context import CONTEXT, AppContext
+from web import CONTEXT
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +110,7 @@ async def read_snapshot(context: AppContext) -> MetricsSnapshot:
     else:
         engine = context.engines.current
     if isinstance(engine, SyncEngine):
-        snapshot.api_calls = {engine.marketplace.system: engine.marketplace.stats, engine.psa.system: engine.psa.stats}
+        snapshot.api_calls = {**{m.system: m.stats for m in engine.marketplaces}, engine.psa.system: engine.psa.stats}
     return snapshot
 
 

@@ -30,7 +30,7 @@ from bot.reports.formats import CONTENT_TYPES, content_disposition, csv_chunks, 
 from bot.reports.html import FILTER_TEXT_PARAM, ExportLinks, render_error_page, render_report_page
 from bot.reports.links import report_path
 from bot.reports.signing import LinkError, report_link_key, sign_url, verify
-from web.context import CONTEXT
+from web import CONTEXT
 
 ROUTE = "/reports/{name:[a-z-]+}.{extension:csv|xlsx|html}"
 FILE_CHUNK = 64 * 1024

@@ -5,7 +5,7 @@ In this order, so nothing unsigned is parsed and nothing malformed reaches a lis
 1. the signature and the 5-minute window, over the exact bytes (401 otherwise), with slack_sdk's verifier,
    the one Bolt uses (Bolt checks again; it is cheap);
 2. the body, read as Slack sends it and checked for what the listeners rely on
-   (`bot.commands.inbound.read_slack_body`): 400 with the reason when it is not;
+   (`bot.slack.inbound.read_slack_body`): 400 with the reason when it is not;
 3. Bolt, given that parsed body (its own parsing would raise on a bad `payload`, and misreads any
    form body that contains the word "payload").
 """
@@ -18,9 +18,9 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_sdk.signature import SignatureVerifier
 
-from bot.commands.inbound import MalformedRequest, read_slack_body
-from bot.commands.parsed_request import ParsedBoltRequest
-from web.context import CONTEXT
+from bot.slack.inbound import MalformedRequest, read_slack_body
+from bot.slack.parsed_request import ParsedBoltRequest
+from web import CONTEXT
 
 log = logging.getLogger(__name__)
 

@@ -56,6 +56,10 @@ class Psa(Protocol):
 
     async def list_services(self, *, modified_since: datetime | None = None) -> list[PsaServiceRecord]: ...
 
+    # Optional, not part of the protocol: `watch_services(services: Mapping[str, str]) -> None`, the linked
+    # services (service external id -> contract external id), handed over before each read by the engine, for a
+    # PSA whose incremental reads would otherwise miss an edit to them (ConnectWise's additions).
+
     async def read_units(self, service_external_ids: Sequence[str]) -> dict[str, int]:
         """The units in effect today for each service (batched); services not found are absent."""
         ...

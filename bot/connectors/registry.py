@@ -20,10 +20,11 @@ from bot.connectors.marketplace.odin.vendor import VENDOR as ODIN
 from bot.connectors.marketplace.pax8.vendor import VENDOR as PAX8
 from bot.connectors.psa.autotask.vendor import VENDOR as AUTOTASK
 from bot.connectors.psa.connectwise.vendor import VENDOR as CONNECTWISE
+from bot.connectors.psa.halopsa.vendor import VENDOR as HALOPSA
 from bot.connectors.vendor import Kind, Vendor
 
 # the order they are offered in; the first of a kind that the demo supports is the demo's default
-BUNDLED = (ODIN, INGRAM, PAX8, AUTOTASK, CONNECTWISE)
+BUNDLED = (ODIN, INGRAM, PAX8, AUTOTASK, CONNECTWISE, HALOPSA)
 KIND_WORDS = {"marketplace": "a marketplace SeatSync can read", "psa": "a PSA SeatSync can post to"}
 
 

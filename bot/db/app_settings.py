@@ -25,13 +25,27 @@ class AppSettings:
     checklist_days_before_month_end: int = 3
     digest_hour: int = 8
     timezone: str = "UTC"
-    marketplace: str | None = None  # the active marketplace: a vendor key of the registry
+    marketplace: str | None = None  # the first active marketplace (kept for older instances): `marketplaces[0]`
+    marketplaces: list[str] = field(default_factory=list)  # every active marketplace: vendor keys of the registry
     psa: str | None = None  # the active PSA: a vendor key of the registry
     report_link_days: int = 7  # how long a signed report link stays valid
     connector_stale_minutes: int = 60  # no success for this long: the connector is stale (health alert)
     currency: str = "USD"  # ISO 4217: what amounts are in where the marketplace does not say (reports)
 
+    def __post_init__(self) -> None:
+        """`marketplace` is the first of `marketplaces`. Set to another (the config modal's one pick, settings
+        written before revision 0005 or by an older instance), it becomes the first: moved to the front when it is
+        listed, else in place of the first."""
+        listed = list(dict.fromkeys(self.marketplaces or []))
+        if self.marketplace and (not listed or listed[0] != self.marketplace):
+            rest = [m for m in listed if m != self.marketplace]
+            listed = [self.marketplace, *(rest if self.marketplace in listed else rest[1:])]
+        self.marketplaces = listed
+        self.marketplace = listed[0] if listed else None
+
     def validate(self) -> None:
+        if not all(isinstance(m, str) and m for m in self.marketplaces):
+            raise ValueError("marketplaces must be vendor keys")
         if not 1 <= self.poll_minutes <= 24 * 60:
             raise ValueError("poll_minutes must be between 1 and 1440")
         if not 0 <= self.checklist_days_before_month_end <= 27:

@@ -1,9 +1,10 @@
 """Marketplace change notifications: the secret that signs them, the deliveries already handled, and
 whether a notified subscription is one SeatSync knows.
 
-The secret is the active marketplace connection's stored (encrypted) secret `webhook_secret`: the
+The secret is each active marketplace connection's stored (encrypted) secret `webhook_secret`: the
 marketplace (or the sandbox, whose secret `seatsync sandbox --print-config` shows under `webhook`)
-signs with it, so it is configured like the marketplace's other credentials.
+signs with it, or (Pax8) echoes it as its Authorization header, so it is configured like the
+marketplace's other credentials. With several marketplaces each has its own.
 
 Deliveries are remembered one row each in `app_settings` under `webhook:<hash of marketplace and
 delivery id>`: the primary key makes "first time?" one INSERT that only one process can win, with no
@@ -39,16 +40,23 @@ class WebhookConfig:
 
 
 async def webhook_config(*, session: AsyncSession, box: SecretBox) -> WebhookConfig | None:
-    """The active marketplace and its webhook secret; None when either is not configured.
+    """The first active marketplace with a webhook secret; None when none has one.
+    Raises SecretDecryptionError when stored secrets cannot be decrypted."""
+    configs = await webhook_configs(session=session, box=box)
+    return configs[0] if configs else None
+
+
+async def webhook_configs(*, session: AsyncSession, box: SecretBox) -> list[WebhookConfig]:
+    """Every active marketplace that has a webhook secret, in the settings' order.
     Raises SecretDecryptionError when stored secrets cannot be decrypted."""
     settings = await load_app_settings(session=session)
-    if not settings.marketplace:
-        return None
-    connection = await load_connection(session=session, box=box, system=settings.marketplace)
-    secret = connection.secrets.get(SECRET_NAME) if connection is not None else None
-    if not secret:
-        return None
-    return WebhookConfig(marketplace=settings.marketplace, secret=secret)
+    configs = []
+    for marketplace in settings.marketplaces:
+        connection = await load_connection(session=session, box=box, system=marketplace)
+        secret = connection.secrets.get(SECRET_NAME) if connection is not None else None
+        if secret:
+            configs.append(WebhookConfig(marketplace=marketplace, secret=secret))
+    return configs
 
 
 def delivery_key(marketplace: str, delivery_id: str) -> str:

@@ -20,20 +20,20 @@ from pathlib import Path
 
 from aiohttp import web
 
+from bot.app_factory import create_context
 from bot.clock import SYSTEM_CLOCK, Clock
 from bot.config import Settings
 from bot.connectors.registry import VENDORS
 from bot.db.app_settings import load_app_settings, save_app_settings
 from bot.demo.narration import link_time_lines, posted_lines
 from bot.demo.scripted import link_high_confidence, settle
-from bot.demo.workspace import ACTOR, DemoWorkspace, open_workspace
+from bot.demo.workspace import ACTOR, DemoWorkspace, marketplace_keys, open_workspace, world_options
 from bot.domain.proration import business_date
 from bot.reports.links import report_url
 from bot.sandbox.app import Sandbox
 from bot.sync.link_reconciliation import reconcile_new_links
 from bot.sync.summary import describe_cycle
 from web.app import create_app
-from web.context import create_context
 
 Say = Callable[[str], None]
 
@@ -54,11 +54,14 @@ def demo_settings(settings: Settings, sandbox: Sandbox, *, port: int, env_overri
 
 async def run_live(settings: Settings, *, port: int, env_overrides: set[str], database_url: str | None,
                    day_seconds: float = 60.0, seed: int = 1, say: Say = print, clock: Clock = SYSTEM_CLOCK,
-                   sandbox_port: int = 0) -> None:
+                   sandbox_port: int = 0, marketplace: str | None = None) -> None:
     """`clock`: where the demo's time starts; the workspace's clock runs on from it and a day passing moves it,
     and the web app (health, metrics, reports, Slack) reads that same clock. `sandbox_port`: where the simulators
-    serve (0: a free port)."""
-    sandbox = Sandbox.generate(seed=seed, scale="small", today=business_date(clock(), "UTC"))
+    serve (0: a free port). `marketplace`: the one to read, or several separated by commas (default: the first the
+    demo offers)."""
+    marketplaces = marketplace_keys(marketplace or VENDORS.demo_choices("marketplace")[0])
+    sandbox = Sandbox.generate(seed=seed, scale="small", today=business_date(clock(), "UTC"),
+                               **world_options(*marketplaces))
     try:
         await sandbox.start(port=sandbox_port)
     except OSError as exc:
@@ -70,7 +73,7 @@ async def run_live(settings: Settings, *, port: int, env_overrides: set[str], da
     try:
         # the policy of a new install (approval limits in force), so the demo shows what it holds and why
         workspace = await open_workspace(sandbox=sandbox, database_url=database_url, secret_key=settings.secret_key,
-                                         marketplace=VENDORS.demo_choices("marketplace")[0],
+                                         marketplace=marketplaces,
                                          psa=VENDORS.demo_choices("psa")[0], fast_retries=False,
                                          connector_timeout=10.0, clock=clock, approvals=True)
     except BaseException:

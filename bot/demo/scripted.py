@@ -29,7 +29,14 @@ from bot.db.models import (
 )
 from bot.demo.progress import DemoFailed, Progress, Watchdog
 from bot.demo.verdict import LinkedPair, TargetBook, judge
-from bot.demo.workspace import ACTOR, DemoWorkspace, demo_support, open_workspace, world_options
+from bot.demo.workspace import (
+    ACTOR,
+    DemoWorkspace,
+    demo_support,
+    marketplace_keys,
+    open_workspace,
+    world_options,
+)
 from bot.domain.proration import business_date
 from bot.sandbox.app import Sandbox
 from bot.services.suggestions import suggest_links
@@ -67,7 +74,8 @@ async def run_once(options: DemoOptions, say: Say = print, *, clock: Clock = SYS
     progress = progress or Progress()
     progress.enter(f"generating the {options.scale} sandbox (seed {options.seed})")
     sandbox = Sandbox.generate(seed=options.seed, scale=options.scale,  # type: ignore[arg-type]
-                               today=business_date(clock(), "UTC"), **world_options(options.marketplace))
+                               today=business_date(clock(), "UTC"),
+                               **world_options(*marketplace_keys(options.marketplace)))
     try:
         await sandbox.start(port=options.sandbox_port)
     except OSError as exc:
@@ -79,7 +87,7 @@ async def run_once(options: DemoOptions, say: Say = print, *, clock: Clock = SYS
                                          marketplace=options.marketplace, psa=options.psa, clock=clock)
         try:
             watchdog = Watchdog(progress, lambda: {connector.system: connector.stats
-                                                   for connector in (workspace.marketplace, workspace.psa)})
+                                                   for connector in (*workspace.marketplaces, workspace.psa)})
             return await watchdog.run(_script(workspace, options, say, progress))
         finally:
             await workspace.close()
@@ -89,18 +97,20 @@ async def _script(workspace: DemoWorkspace, options: DemoOptions, say: Say, prog
     world = workspace.sandbox.world
     say(f"SeatSync demo: {options.marketplace} -> {options.psa}, {options.scale} MSP "
         f"({len(world.customers)} customers), seed {options.seed}, faults {options.faults}, {options.days} day(s)")
-    simulators = tuple(demo_support(system).simulator for system in (options.marketplace, options.psa))
+    marketplaces = marketplace_keys(options.marketplace)
+    simulators = tuple(demo_support(system).simulator for system in (*marketplaces, options.psa))
     workspace.sandbox.apply_profile(options.faults, tuple(name for name in simulators if name is not None))
-    progress.enter(f"first sync cycle: a complete read of {options.marketplace} and {options.psa}")
+    progress.enter(f"first sync cycle: a complete read of {' and '.join(marketplaces)} and {options.psa}")
     report = await _cycle_until_read(workspace, say, force_full=True)
-    say(f"read the marketplace ({report.marketplace.resources_seen if report.marketplace else 0} resources) "
+    read = ", ".join(f"{system} {diff.resources_seen}" for system, diff in report.marketplaces.items())
+    say(f"read the marketplace ({report.marketplace.resources_seen if report.marketplace else 0} resources: {read}) "
         f"and the PSA ({report.psa.services if report.psa else 0} services)")
 
     progress.enter("linking the high-confidence name matches")
     link_ids = await link_high_confidence(workspace, say)
     pairs = await _linked_pairs(workspace)
     book = TargetBook()
-    book.record(world, options.marketplace, pairs)
+    book.record(world, marketplaces[0], pairs)
     first_write = len(world.write_log)
     progress.enter(f"link-time reconciliation of {len(link_ids)} links")
     planned, posting = await workspace.engine.reconcile_links(link_ids=link_ids, actor=ACTOR)
@@ -114,7 +124,7 @@ async def _script(workspace: DemoWorkspace, options: DemoOptions, say: Say, prog
     workspace.engine.full_read_every = timedelta(days=options.days + 1)
     for number in range(1, options.days + 1):
         day = workspace.pass_day()
-        book.record(world, options.marketplace, pairs)
+        book.record(world, marketplaces[0], pairs)
         say(f"{day.day}: the marketplace changed — {len(day.increases)} increases, {len(day.decreases)} drops, "
             f"{len(day.new_subscriptions)} new and {len(day.cancelled_subscriptions)} cancelled subscriptions")
         progress.enter(f"day {number} of {options.days} ({day.day}): sync cycle")
@@ -125,7 +135,7 @@ async def _script(workspace: DemoWorkspace, options: DemoOptions, say: Say, prog
         await settle(workspace, say)
 
     progress.enter("reading the verdict from the simulators")
-    verdict = judge(world, marketplace=options.marketplace, psa=options.psa, pairs=pairs, book=book,
+    verdict = judge(world, marketplace=marketplaces[0], psa=options.psa, pairs=pairs, book=book,
                     first_write=first_write)
     async with workspace.sessions() as session:
         posted = await session.scalar(select(func.count()).select_from(Adjustment)
@@ -152,7 +162,7 @@ async def _cycle_until_read(workspace: DemoWorkspace, say: Say, *, force_full: b
     for _ in range(READ_TRIES):
         report = await workspace.engine.run_cycle(trigger="demo", actor=ACTOR, ignore_backoff=True,
                                                   force_full=force_full)
-        if report.marketplace is not None and report.psa is not None:
+        if report.marketplace is not None and report.psa is not None and not report.unread_marketplaces:
             return report
         say(f"  cycle incomplete ({'; '.join(report.errors)[:160]}); running it again")
     raise DemoFailed(f"the simulators could not be read in {READ_TRIES} cycles: {'; '.join(report.errors)[:300]}")
@@ -192,7 +202,8 @@ async def link_high_confidence(workspace: DemoWorkspace, say: Say) -> list[int]:
 async def _linked_pairs(workspace: DemoWorkspace) -> list[LinkedPair]:
     async with workspace.sessions() as session:
         rows = await session.execute(
-            select(MarketplaceSubscription.external_id, MarketplaceResource.external_id, PsaService.external_id)
+            select(MarketplaceSubscription.external_id, MarketplaceResource.external_id, PsaService.external_id,
+                   MarketplaceResource.marketplace)
             .select_from(ResourceLink)
             .join(MarketplaceResource, MarketplaceResource.id == ResourceLink.resource_id)
             .join(MarketplaceSubscription, MarketplaceSubscription.id == MarketplaceResource.subscription_id)

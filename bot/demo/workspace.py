@@ -6,6 +6,7 @@ connectors are built from them by the factory, and the engine speaks HTTP to the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -46,6 +47,15 @@ def demo_support(system: str) -> DemoSupport:
     return support
 
 
+def marketplace_keys(marketplace: str | Sequence[str]) -> tuple[str, ...]:
+    """"ingram,pax8" (or a list) as the keys, in order, each once."""
+    items = marketplace.split(",") if isinstance(marketplace, str) else list(marketplace)
+    keys = tuple(dict.fromkeys(item.strip() for item in items if item.strip()))
+    if not keys:
+        raise ValueError("name at least one marketplace")
+    return keys
+
+
 def world_options(*systems: str) -> dict:
     """How the demo's world is generated so that every vendor in it has something to show."""
     options: dict = {}
@@ -59,11 +69,16 @@ class DemoWorkspace:
     sandbox: Sandbox
     db: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
-    marketplace: Marketplace
+    marketplaces: tuple[Marketplace, ...]
     psa: Psa
     engine: SyncEngine
     clock: OffsetClock  # SeatSync's "now" in the demo: the engine's, and the live demo's web context's
     timezone: str = "UTC"
+
+    @property
+    def marketplace(self) -> Marketplace:
+        """The first marketplace (the only one of a single-marketplace run)."""
+        return self.marketplaces[0]
 
     def pass_day(self) -> DayReport:
         """A marketplace day passes: the simulators' world moves on, and SeatSync's clock with it."""
@@ -86,7 +101,8 @@ class DemoWorkspace:
             self.clock.advance(timedelta(days=behind))
 
     async def close(self) -> None:
-        await self.marketplace.aclose()
+        for marketplace in self.marketplaces:
+            await marketplace.aclose()
         await self.psa.aclose()
         await self.db.dispose()
         await self.sandbox.stop()
@@ -100,11 +116,12 @@ def demo_clock(today: date, timezone: str, base: Clock = SYSTEM_CLOCK) -> Offset
 
 
 async def open_workspace(
-    *, sandbox: Sandbox, database_url: str, secret_key: str, marketplace: str, psa: str,
+    *, sandbox: Sandbox, database_url: str, secret_key: str, marketplace: str | Sequence[str], psa: str,
     timezone: str = "UTC", decreases_today: bool = True, fast_retries: bool = True, connector_timeout: float = 1.0,
     clock: Clock = SYSTEM_CLOCK, approvals: bool = False,
 ) -> DemoWorkspace:
-    """`clock`: the base of the workspace's clock (`demo_clock`): the machine's, or a test's pinned one.
+    """`marketplace`: one vendor key, or several (a list, or keys separated by commas), each read side by side.
+    `clock`: the base of the workspace's clock (`demo_clock`): the machine's, or a test's pinned one.
     `approvals`: the default approval policy holds changes for a person (the live demo); without it nothing is
     held (a scripted run, where nobody approves)."""
     db = create_engine(database_url)
@@ -112,12 +129,13 @@ async def open_workspace(
     sessions = session_factory(db)
     box = SecretBox(secret_key)
     config = sandbox.config()
+    marketplaces = marketplace_keys(marketplace)
     async with sessions() as session:
-        for system in (marketplace, psa):
+        for system in (*marketplaces, psa):
             base_url, options, secrets = sandbox_connection(system, config)
             await save_connection(session=session, box=box, system=system, base_url=base_url, options=options,
                                   secrets=secrets, actor=ACTOR)
-        await save_app_settings(session=session, settings=AppSettings(marketplace=marketplace, psa=psa,
+        await save_app_settings(session=session, settings=AppSettings(marketplaces=list(marketplaces), psa=psa,
                                                                       timezone=timezone), actor=ACTOR)
         if decreases_today:  # so every change of the scripted days shows in the PSA within the run
             await set_decrease_timing(session=session, scope=Scope.global_, timing=DecreaseTiming.today,
@@ -126,16 +144,18 @@ async def open_workspace(
             await set_approval_policy(session=session, scope=Scope.global_, hold_committed_decreases=False,
                                       max_amount=NO_AMOUNT_LIMIT, actor=ACTOR)
         await session.commit()
-        market_connection = await load_connection(session=session, box=box, system=marketplace)
+        market_connections = [await load_connection(session=session, box=box, system=system)
+                              for system in marketplaces]
         psa_connection = await load_connection(session=session, box=box, system=psa)
     retry = RetryPolicy(max_attempts=8, max_total_s=30, base_delay_s=0.05, max_delay_s=1.0) if fast_retries \
         else RetryPolicy()
-    marketplace_client = build_marketplace(market_connection, retry=retry, timeout=connector_timeout)
+    marketplace_clients = tuple(build_marketplace(connection, retry=retry, timeout=connector_timeout)
+                                for connection in market_connections)
     workspace_clock = demo_clock(sandbox.world.today, timezone, clock)
     # as bot/sync/wiring.py builds it: the PSA's "today" is SeatSync's business date
     psa_client = build_psa(psa_connection, retry=retry, timeout=connector_timeout,
                            today=lambda: business_date(workspace_clock(), timezone))
-    engine = SyncEngine(sessions=sessions, marketplace=marketplace_client, psa=psa_client, clock=workspace_clock,
+    engine = SyncEngine(sessions=sessions, marketplaces=marketplace_clients, psa=psa_client, clock=workspace_clock,
                         timezone=timezone)
-    return DemoWorkspace(sandbox=sandbox, db=db, sessions=sessions, marketplace=marketplace_client, psa=psa_client,
-                         engine=engine, clock=workspace_clock, timezone=timezone)
+    return DemoWorkspace(sandbox=sandbox, db=db, sessions=sessions, marketplaces=marketplace_clients,
+                         psa=psa_client, engine=engine, clock=workspace_clock, timezone=timezone)

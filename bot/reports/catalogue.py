@@ -36,8 +36,8 @@ REPORTS: Mapping[str, ReportQuery] = {
 }
 MONTHLY = frozenset({"invoice-check"})  # the reports that take `month`
 
-FILTER_NAMES = ("date_from", "date_to", "company", "subscription", "resource", "status", "text", "sort", "direction",
-                "month")
+FILTER_NAMES = ("date_from", "date_to", "marketplace", "company", "subscription", "resource", "status", "text", "sort",
+                "direction", "month")
 
 
 def parse_filters(params: Mapping[str, str] | list[tuple[str, str]], *, today: date | None = None) -> ReportFilters:

@@ -13,6 +13,7 @@ from sqlalchemy import and_, case, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from bot.connectors.registry import VENDORS
 from bot.db.app_settings import load_app_settings
 from bot.db.models import (
     Adjustment,
@@ -43,8 +44,15 @@ def _subscription_statuses() -> dict[str, Any]:
     return {status.value: Subscription.status == status for status in SubscriptionStatus}
 
 
+def _source() -> Column:
+    """Which marketplace a row comes from, by its label (several marketplaces may feed one install)."""
+    labels = {vendor.key: vendor.label for vendor in VENDORS.by_kind("marketplace")}
+    return Column("source", "Source", in_words(Resource.marketplace, labels), searchable=True)
+
+
 def _marketplace_filters() -> dict[str, Any]:
     return {
+        "marketplace": (Resource.marketplace,),
         "company": (Company.name, Company.external_id),
         "subscription": (Subscription.name, Subscription.external_id),
         "resource": (Resource.name, Resource.external_id),
@@ -65,6 +73,7 @@ def _adjustment_columns(first: Column, currency: str) -> list[Column]:
         Column("psa_company", "PSA company", PsaCompany.name, searchable=True),
         Column("contract", "Contract", PsaContract.name, searchable=True),
         Column("service", "Service", PsaService.name, searchable=True),
+        _source(),
         Column("unit", "Unit", unit_words(Resource.unit)),
         Column("units_before", "Units before", Adjustment.units_from),
         Column("units_after", "Units after", Adjustment.units_to),
@@ -143,6 +152,7 @@ def _marketplace_columns() -> list[Column]:
         Column("subscription", "Subscription", Subscription.name, searchable=True),
         Column("resource_id", "Resource ID", Resource.external_id, searchable=True),
         Column("resource", "Resource", Resource.name, searchable=True),
+        _source(),
         Column("unit", "Unit", unit_words(Resource.unit)),
     ]
 

@@ -100,6 +100,7 @@ class ReportFilters:
 
     date_from: date | None = None
     date_to: date | None = None
+    marketplace: str | None = None  # a marketplace's key: only its rows
     company: str | None = None
     subscription: str | None = None
     resource: str | None = None
@@ -119,6 +120,7 @@ class ReportDefinition:
     title: str
     statement: Select[Any]
     columns: Sequence[Column]
+    marketplace: Sequence[ColumnElement[Any]] = ()  # the source's key, matched exactly
     company: Sequence[ColumnElement[Any]] = ()
     subscription: Sequence[ColumnElement[Any]] = ()
     resource: Sequence[ColumnElement[Any]] = ()
@@ -142,6 +144,10 @@ def filtered_statement(definition: ReportDefinition, filters: ReportFilters) -> 
     statement = definition.statement.with_only_columns(
         *(c.expression.label(c.key) for c in definition.columns), maintain_column_froms=True
     )
+    if filters.marketplace is not None:
+        if not definition.marketplace:
+            raise ValueError(f"the {definition.name} report cannot be filtered by marketplace")
+        statement = statement.where(or_(*(e == filters.marketplace for e in definition.marketplace)))
     for name in ("company", "subscription", "resource"):
         value = getattr(filters, name)
         if value is None:

@@ -105,6 +105,7 @@ class Sandbox:
             # webhook_secret signs the change notifications (X-Sandbox-Signature); SeatSync stores it with
             # the marketplace connection
             "odin": {"url": base + ODIN_PATH, "sample_account": creds.odin_sample_account,
+                     "username": creds.odin_username, "password": creds.odin_password,
                      "webhook_secret": creds.webhook_secret},
             "ingram": {
                 "url": base + INGRAM_PATH,
@@ -281,7 +282,7 @@ def _admin_app(sandbox: Sandbox) -> web.Application:
                                      status=404)
         line.included = min(line.included, total)
         line.additional = total - line.included
-        sandbox.world.subscriptions[subscription_id].last_modified = sandbox.world.now()
+        sandbox.world.touch_subscription(subscription_id, seats_only=True)
         sandbox.world.record_counts(subscription_id)
         await notify_changes(sandbox.world, [subscription_id], marketplace=sandbox.webhook_marketplace)
         return web.json_response({"subscription_id": subscription_id, "resource_id": resource_id,
@@ -347,6 +348,16 @@ def _admin_app(sandbox: Sandbox) -> web.Application:
             return web.json_response({"error": str(exc)}, status=400)
         return web.json_response({"zone": sandbox.world.autotask_zone})
 
+    async def set_ingram_knobs(request: web.Request) -> web.Response:
+        """{"seat_change_bumps_last_modified": true|false}: whether a seat change moves lastModifiedDate."""
+        body = await request.json()
+        value = body.get("seat_change_bumps_last_modified") if isinstance(body, dict) else None
+        if not isinstance(value, bool):
+            return web.json_response({"error": 'body must be {"seat_change_bumps_last_modified": true|false}'},
+                                     status=400)
+        sandbox.world.seat_change_bumps_last_modified = value
+        return web.json_response({"seat_change_bumps_last_modified": value})
+
     admin = web.Application(middlewares=[require_token])
     admin.add_routes([
         web.get("/state", state),
@@ -362,6 +373,7 @@ def _admin_app(sandbox: Sandbox) -> web.Application:
         web.put("/webhook", set_webhook),
         web.put("/slack/request-url", set_slack_request_url),
         web.put("/autotask/zone", set_autotask_zone),
+        web.put("/ingram/knobs", set_ingram_knobs),
         *halopsa_admin_routes(sandbox.world),
         *pax8_admin_routes(sandbox.pax8),
     ])

@@ -7,12 +7,15 @@ Path casing is not significant (clients use atservicesrest/v1.0) [spec][client].
 - GET  /ATServicesRest/V1.0/zoneInformation?user= : no auth, no limits; any zone path answers it. An
   unknown or blank user is HTTP 500 with errors[] [client: django-autotask].
 - GET  /V1.0/ThresholdInformation: the live request count of the rolling window (see autotask_limits).
-- Companies, Contracts, Services, ContractServices, ContractServiceUnits, ContractNotes:
+- Companies, Contracts, Services, ContractServices, ContractServiceUnits, ContractNotes, and the service
+  bundles' ServiceBundles, ContractServiceBundles, ContractServiceBundleUnits:
   POST|GET {Entity}/query, GET|POST {Entity}/query/count, GET {Entity}/{id} -> {"item": ... | null},
   {Entity}/entityInformation[/fields|/userDefinedFields]; paging through {Entity}/query/next?paging=.
 - /V1.0/Contracts/{id}/Services | ServiceUnits | Notes (GET: the children; /{childId}: one child);
   POST /V1.0/Contracts/{id}/Notes creates a note; POST /V1.0/ContractServiceAdjustments and
-  POST /V1.0/Contracts/{id}/ServiceAdjustments create an adjustment (see autotask_writes).
+  POST /V1.0/Contracts/{id}/ServiceAdjustments create an adjustment, POST /V1.0/ContractServiceBundleAdjustments
+  and POST /V1.0/Contracts/{id}/ServiceBundleAdjustments a bundle's (see autotask_writes); children
+  /Contracts/{id}/ServiceBundles and /ServiceBundleUnits list a contract's bundles and their unit rows.
 
 Auth: headers ApiIntegrationCode, UserName, Secret (names case-insensitive). The live API answers a
 wrong secret with 401 but an unknown user name or a wrong integration code with HTTP **500**
@@ -32,7 +35,7 @@ swagger offers no root create for notes: only POST /Contracts/{id}/Notes.
 
 Knobs: `create_autotask_app(world, limits=AutotaskLimits(...), drop_unknown_operators=...)` sets the
 request threshold, thread limit and latency scale (autotask_limits) and whether an unknown filter
-operator is an error (default) or silently dropped as the live API does (autotask_query);
+operator is silently dropped as the live API does (default) or an error (`False`) (autotask_query);
 `move_zone(app_or_world, "webservices2")` moves the tenant; `app[STATE]` exposes the live counters.
 """
 
@@ -47,11 +50,18 @@ from typing import Any
 from aiohttp import web
 
 from bot.sandbox.autotask_calls import STATE, AutotaskState, Call, Handler, autotask_error
-from bot.sandbox.autotask_entities import CONTRACT_CHILDREN, CONTRACT_SERVICE_ADJUSTMENTS, CONTRACTS, ENTITIES, Entity
+from bot.sandbox.autotask_entities import (
+    CONTRACT_CHILDREN,
+    CONTRACT_SERVICE_ADJUSTMENTS,
+    CONTRACT_SERVICE_BUNDLE_ADJUSTMENTS,
+    CONTRACTS,
+    ENTITIES,
+    Entity,
+)
 from bot.sandbox.autotask_limits import AutotaskLimits
 from bot.sandbox.autotask_reads import child_list, count, get_item, next_page, query
 from bot.sandbox.autotask_units import settle_units
-from bot.sandbox.autotask_writes import WriteRejected, create_adjustment, create_note
+from bot.sandbox.autotask_writes import BUNDLE, SERVICE, UnitsKind, WriteRejected, create_adjustment, create_note
 from bot.sandbox.faults import mark_write
 from bot.sandbox.world import SandboxWorld
 
@@ -62,7 +72,7 @@ _ZONE_PATH = re.compile(r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$")  # no dots: a zon
 
 
 def create_autotask_app(
-    world: SandboxWorld, *, limits: AutotaskLimits | None = None, drop_unknown_operators: bool = False
+    world: SandboxWorld, *, limits: AutotaskLimits | None = None, drop_unknown_operators: bool = True
 ) -> web.Application:
     state = AutotaskState(world=world, limits=limits or AutotaskLimits(),
                           drop_unknown_operators=drop_unknown_operators)
@@ -149,6 +159,8 @@ def _resolve(call: Call, path: list[str]) -> tuple[str, Handler] | web.Response:
     if rest == []:
         if entity is CONTRACT_SERVICE_ADJUSTMENTS:
             return _route(request, ("POST",), entity.name, _create_adjustment)
+        if entity is CONTRACT_SERVICE_BUNDLE_ADJUSTMENTS:
+            return _route(request, ("POST",), entity.name, _create_bundle_adjustment)
         return _not_allowed(request, ())
     if rest[0] == "entityinformation":
         return _entity_information(call, entity, rest[1:])
@@ -176,6 +188,8 @@ def _resolve_child(call: Call, child_name: str, rest: list[str]) -> tuple[str, H
             return _route(request, ("GET", "POST"), child.name, handler)
         if child_name == "serviceadjustments":
             return _route(request, ("POST",), child.name, _create_adjustment)
+        if child_name == "servicebundleadjustments":
+            return _route(request, ("POST",), child.name, _create_bundle_adjustment)
         return _route(request, ("GET",), child.name, child_list)
     if len(rest) == 1 and rest[0].isdigit() and child.can_query:
         call.record_id = int(rest[0])
@@ -269,12 +283,23 @@ async def _json_body(request: web.Request) -> Any:
 
 
 async def _create_adjustment(call: Call) -> web.Response:
+    return await _adjust(call, SERVICE)
+
+
+async def _create_bundle_adjustment(call: Call) -> web.Response:
+    return await _adjust(call, BUNDLE)
+
+
+async def _adjust(call: Call, kind: UnitsKind) -> web.Response:
     try:
-        applied = create_adjustment(call.world, await _json_body(call.request), call.parent_id)
+        applied = create_adjustment(call.world, await _json_body(call.request), call.parent_id, kind)
     except WriteRejected as exc:
         return autotask_error(500, str(exc))
+    # a bundle's write is logged by its ContractServiceBundle id (bundles get an id range of their own, so it
+    # never reads as a contract service's); its reference names the bundle adjustment, so a note's key finds it
+    reference = f"bundle:{applied.adjustment.id}" if kind is BUNDLE else str(applied.adjustment.id)
     call.world.record_write("autotask", applied.service.id, applied.before, applied.after, key=None,
-                            reference=str(applied.adjustment.id))
+                            reference=reference)
     mark_write(call.request)
     return web.json_response({"itemId": applied.adjustment.id})
 
@@ -292,11 +317,12 @@ async def _create_note(call: Call) -> web.Response:
 
 
 _NOTE_KEY = re.compile(r"\[seatsync:([^\]\s]+)\]")
-_NOTE_ADJUSTMENT = re.compile(r"ContractServiceAdjustment (\d+)")
+_NOTE_ADJUSTMENT = re.compile(r"ContractService(Bundle)?Adjustment (\d+)")
 
 
 def _label_adjustment(world: SandboxWorld, description: str) -> None:
     """The write log's view of a note naming an adjustment and a key: that adjustment's write carried that key."""
     key, adjustment = _NOTE_KEY.search(description or ""), _NOTE_ADJUSTMENT.search(description or "")
     if key and adjustment:
-        world.label_write("autotask", adjustment.group(1), key.group(1))
+        reference = f"bundle:{adjustment.group(2)}" if adjustment.group(1) else adjustment.group(2)
+        world.label_write("autotask", reference, key.group(1))

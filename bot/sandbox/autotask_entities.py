@@ -201,13 +201,61 @@ CONTRACT_NOTES = Entity("ContractNotes", "ContractNote", (
     _f("lastActivityDate", "datetime", read_only=True),
 ), can_create=True, can_update=True)
 
+# Service bundles [doc: ServiceBundlesEntity, ContractServiceBundlesEntity, ContractServiceBundleUnitsEntity,
+# ContractServiceBundleAdjustmentsEntity; the vendor swagger has the ContractServiceBundleAdjustments routes].
+# They parallel ContractServices / ContractServiceUnits / ContractServiceAdjustments (shared/apis/autotask.md A5);
+# field lists from the entity pages as remembered [mem]: a bundle's adjustment carries no adjusted cost (the
+# bundle's cost is its services'), and `allowRepeatServiceBundle` replaces `allowRepeatService`.
+SERVICE_BUNDLES = Entity("ServiceBundles", "ServiceBundle", (
+    _id(), _f("name", "string", required=True, length=150), _f("description", "string", length=400),
+    _f("invoiceDescription", "string", length=1000), _f("isActive", "boolean"), _f("unitPrice", "decimal"),
+    _f("unitCost", "decimal", read_only=True), _f("unitDiscount", "decimal"), _f("percentageDiscount", "decimal"),
+    _f("periodType", "integer", required=True, picklist=SERVICE_PERIODS, default="1"),
+    _f("billingCodeID", "long", reference="BillingCode"), _f("serviceLevelAgreementID", "long"),
+    _f("createDate", "datetime", read_only=True), _f("creatorResourceID", "long", read_only=True),
+    _f("lastModifiedDate", "datetime", read_only=True), _f("updateResourceID", "long", read_only=True),
+), can_create=True, can_update=True)
+
+CONTRACT_SERVICE_BUNDLES = Entity("ContractServiceBundles", "ContractServiceBundle", (
+    _id(), _f("contractID", "long", required=True, reference="Contract"),
+    _f("serviceBundleID", "long", required=True, reference="ServiceBundle"), _f("unitPrice", "decimal"),
+    _f("adjustedPrice", "decimal"), _f("internalCurrencyUnitPrice", "decimal", read_only=True),
+    _f("internalCurrencyAdjustedPrice", "decimal", read_only=True),
+    _f("invoiceDescription", "string", length=1000), _f("internalDescription", "string", length=100),
+    _f("quoteItemID", "long", read_only=True),
+), can_create=True, can_update=True, has_udfs=True)
+
+CONTRACT_SERVICE_BUNDLE_UNITS = Entity("ContractServiceBundleUnits", "ContractServiceBundleUnit", tuple(
+    _f(name, kind, read_only=True, reference=ref) for name, kind, ref in (
+        ("id", "long", None), ("contractID", "long", "Contract"),
+        ("contractServiceBundleID", "long", "ContractServiceBundle"),
+        ("serviceBundleID", "long", "ServiceBundle"), ("startDate", "datetime", None), ("endDate", "datetime", None),
+        ("units", "integer", None), ("price", "decimal", None), ("cost", "decimal", None),
+        ("internalCurrencyPrice", "decimal", None), ("approveAndPostDate", "datetime", None),
+        ("organizationalLevelAssociationID", "long", None),
+    )
+))
+
+CONTRACT_SERVICE_BUNDLE_ADJUSTMENTS = Entity("ContractServiceBundleAdjustments", "ContractServiceBundleAdjustment", (
+    _id(), _f("contractID", "long", required=True, reference="Contract"),
+    _f("serviceBundleID", "long", required=True, reference="ServiceBundle"),
+    _f("contractServiceBundleID", "long", reference="ContractServiceBundle"),
+    _f("unitChange", "integer", required=True), _f("effectiveDate", "datetime", required=True),
+    _f("adjustedUnitPrice", "decimal"), _f("quoteItemID", "long"), _f("allowRepeatServiceBundle", "boolean"),
+), can_create=True, can_query=False)
+
 ENTITIES = {e.name.lower(): e for e in (COMPANIES, CONTRACTS, SERVICES, CONTRACT_SERVICES,
-                                        CONTRACT_SERVICE_UNITS, CONTRACT_SERVICE_ADJUSTMENTS, CONTRACT_NOTES)}
+                                        CONTRACT_SERVICE_UNITS, CONTRACT_SERVICE_ADJUSTMENTS, CONTRACT_NOTES,
+                                        SERVICE_BUNDLES, CONTRACT_SERVICE_BUNDLES, CONTRACT_SERVICE_BUNDLE_UNITS,
+                                        CONTRACT_SERVICE_BUNDLE_ADJUSTMENTS)}
+UNIT_VIEWS = {"ContractServiceUnits": False, "ContractServiceBundleUnits": True}  # entity -> is the bundle view
 WITH_UDFS = {e.name for e in ENTITIES.values() if e.has_udfs}
 
 # Child collections under /Contracts/{id}/...: child name -> the entity it is a view of.
 CONTRACT_CHILDREN = {"services": CONTRACT_SERVICES, "serviceunits": CONTRACT_SERVICE_UNITS,
-                     "notes": CONTRACT_NOTES, "serviceadjustments": CONTRACT_SERVICE_ADJUSTMENTS}
+                     "notes": CONTRACT_NOTES, "serviceadjustments": CONTRACT_SERVICE_ADJUSTMENTS,
+                     "servicebundles": CONTRACT_SERVICE_BUNDLES, "servicebundleunits": CONTRACT_SERVICE_BUNDLE_UNITS,
+                     "servicebundleadjustments": CONTRACT_SERVICE_BUNDLE_ADJUSTMENTS}
 
 
 # --- rows --------------------------------------------------------------------------------------
@@ -259,6 +307,28 @@ def contract_service_row(service: AutotaskContractService, today: date) -> dict:
     }
 
 
+def service_bundle_row(bundle: AutotaskService) -> dict:
+    return {
+        "id": bundle.id, "name": bundle.name, "description": None, "invoiceDescription": bundle.name,
+        "isActive": bundle.is_active, "unitPrice": bundle.unit_price, "unitCost": bundle.unit_cost,
+        "unitDiscount": Decimal("0"), "percentageDiscount": Decimal("0"), "periodType": bundle.period_type,
+        "billingCodeID": 29682801, "serviceLevelAgreementID": None,
+        "createDate": datetime(2020, 1, 1, tzinfo=UTC), "creatorResourceID": API_RESOURCE_ID,
+        "lastModifiedDate": bundle.last_modified, "updateResourceID": API_RESOURCE_ID,
+    }
+
+
+def contract_service_bundle_row(bundle: AutotaskContractService, today: date) -> dict:
+    adjusted, _ = price_on(bundle, today)
+    return {
+        "id": bundle.id, "contractID": bundle.contract_id, "serviceBundleID": bundle.service_id,
+        "unitPrice": bundle.unit_price, "adjustedPrice": adjusted,
+        "internalCurrencyUnitPrice": bundle.unit_price, "internalCurrencyAdjustedPrice": adjusted,
+        "invoiceDescription": bundle.invoice_description or None,
+        "internalDescription": bundle.internal_description or None, "quoteItemID": None,
+    }
+
+
 def note_row(note: AutotaskNote) -> dict:
     return {
         "id": note.id, "contractID": note.contract_id, "title": note.title, "description": note.description,
@@ -273,8 +343,8 @@ def entity_rows(entity: Entity, world: SandboxWorld, spec: QuerySpec | None = No
 
     `spec` only lets ContractServiceUnits skip rows that cannot match (`matches` still decides).
     """
-    if entity.name == "ContractServiceUnits":
-        rows: Iterable[dict] = _unit_rows(world, spec, after_id)
+    if entity.name in UNIT_VIEWS:
+        rows: Iterable[dict] = _unit_rows(world, spec, after_id, bundle=UNIT_VIEWS[entity.name])
     else:
         records, build = _sources(world)[entity.name]
         rows = (build(records[key]) for key in sorted(records) if after_id is None or key > after_id)
@@ -282,8 +352,8 @@ def entity_rows(entity: Entity, world: SandboxWorld, spec: QuerySpec | None = No
 
 
 def entity_row(entity: Entity, world: SandboxWorld, record_id: int) -> dict | None:
-    if entity.name == "ContractServiceUnits":
-        return next(iter(_unit_rows_for_id(world, record_id)), None)
+    if entity.name in UNIT_VIEWS:
+        return next(iter(_unit_rows_for_id(world, record_id, bundle=UNIT_VIEWS[entity.name])), None)
     records, build = _sources(world)[entity.name]
     record = records.get(record_id)
     return build(record) if record is not None else None
@@ -297,26 +367,30 @@ def _sources(world: SandboxWorld) -> dict[str, tuple[dict[int, Any], Callable[[A
         "ContractServices": (world.autotask_contract_services,
                              lambda record: contract_service_row(record, world.today)),
         "ContractNotes": (world.autotask_notes, note_row),
+        "ServiceBundles": (world.autotask_service_bundles, service_bundle_row),
+        "ContractServiceBundles": (world.autotask_contract_service_bundles,
+                                   lambda record: contract_service_bundle_row(record, world.today)),
     }
 
 
-def _unit_rows(world: SandboxWorld, spec: QuerySpec | None, after_id: int | None) -> Iterator[dict]:
-    wanted = {name: restricted_values(spec, name) if spec else None
-              for name in ("contractID", "contractServiceID", "serviceID", "id")}
+def _unit_rows(world: SandboxWorld, spec: QuerySpec | None, after_id: int | None, *,
+               bundle: bool = False) -> Iterator[dict]:
+    own, catalogue = ("contractServiceBundleID", "serviceBundleID") if bundle else ("contractServiceID", "serviceID")
+    wanted = {name: restricted_values(spec, name) if spec else None for name in ("contractID", own, catalogue, "id")}
     latest_start = _day(bounds(spec, "startDate")[1]) if spec else None
     earliest_end = _day(bounds(spec, "endDate")[0]) if spec else None
     first_service = after_id // ROW_ID_FACTOR if after_id is not None else 0
-    for key in sorted(world.autotask_contract_services):
-        service = world.autotask_contract_services[key]
+    services = world.autotask_contract_service_bundles if bundle else world.autotask_contract_services
+    for key in sorted(services):
+        service = services[key]
         contract = world.autotask_contracts.get(service.contract_id)
-        if key < first_service or contract is None or not _may_match(wanted, service):
+        if key < first_service or contract is None or not _may_match(wanted, service, own, catalogue):
             continue
-        yield from unit_rows(service, contract, world.today, latest_start, earliest_end)
+        yield from unit_rows(service, contract, world.today, latest_start, earliest_end, bundle=bundle)
 
 
-def _may_match(wanted: dict[str, set | None], service: AutotaskContractService) -> bool:
-    for name, value in (("contractID", service.contract_id), ("contractServiceID", service.id),
-                        ("serviceID", service.service_id)):
+def _may_match(wanted: dict[str, set | None], service: AutotaskContractService, own: str, catalogue: str) -> bool:
+    for name, value in (("contractID", service.contract_id), (own, service.id), (catalogue, service.service_id)):
         allowed = wanted[name]
         if allowed is not None and value not in allowed:
             return False
@@ -324,12 +398,13 @@ def _may_match(wanted: dict[str, set | None], service: AutotaskContractService) 
     return ids is None or any(row_id // ROW_ID_FACTOR == service.id for row_id in ids)
 
 
-def _unit_rows_for_id(world: SandboxWorld, row_id: int) -> Iterable[dict]:
-    service = world.autotask_contract_services.get(row_id // ROW_ID_FACTOR)
+def _unit_rows_for_id(world: SandboxWorld, row_id: int, *, bundle: bool = False) -> Iterable[dict]:
+    services = world.autotask_contract_service_bundles if bundle else world.autotask_contract_services
+    service = services.get(row_id // ROW_ID_FACTOR)
     contract = world.autotask_contracts.get(service.contract_id) if service else None
     if service is None or contract is None:
         return ()
-    return (row for row in unit_rows(service, contract, world.today) if row["id"] == row_id)
+    return (row for row in unit_rows(service, contract, world.today, bundle=bundle) if row["id"] == row_id)
 
 
 def _day(moment: datetime | None) -> date | None:

@@ -11,8 +11,11 @@ What the real API does, and where we learned it:
 - A filter on a field the entity does not have is HTTP 500 "Unable to find projectID in the TimeEntry
   Entity" [PR: WYRE-AI/autotask-mcp#282, verified live]; we use the same sentence.
 - An unknown operator (e.g. `ne`) is silently DROPPED by the live API, which then returns everything
-  [PR: WYRE-AI/autotask-mcp#211 / issue #193]. The simulator rejects it by default (a loud failure is
-  what a test suite wants); `drop_unknown_operators=True` reproduces the live behaviour.
+  [PR: WYRE-AI/autotask-mcp#211 / issue #193]. The simulator does the same by default (a typo then reads
+  the whole table in the tests too, as it would in production); `drop_unknown_operators=False` makes it
+  an error instead, for tests that want the loud failure. A group left with no condition matches every
+  row, and a filter whose every condition was dropped returns everything (the live report).
+  SeatSync's own guard is in the connector (bot/connectors/psa/autotask/records.check_operators).
 - At most 500 'OR' conditions: "Invalid query syntax. Queries are limited to 500 or fewer 'OR'
   conditions." [doc: SOAP_Thresholds_Limits; assumed for REST]. We count the children of every `or` group.
 - MaxRecords accepts 1..500 [doc][client: n8n]; the error wording for values outside it is ours.
@@ -84,7 +87,7 @@ def parse_query(
     fields: Mapping[str, QueryField],
     entity_label: str,
     *,
-    drop_unknown_operators: bool = False,
+    drop_unknown_operators: bool = True,
 ) -> QuerySpec:
     """Parse a QueryModel. `fields` maps lower-case field names to their definitions."""
     if not isinstance(body, dict):
@@ -182,10 +185,12 @@ class _FilterParser:
             raise QueryError(f"The '{op_text}' filter expression on {definition.name} needs a 'value'.")
         return Comparison(op, definition.name, coerce(definition, item["value"]))
 
-    def _group(self, op: str, raw_items: Any) -> Group:
+    def _group(self, op: str, raw_items: Any) -> Group | None:
         if not isinstance(raw_items, list) or not raw_items:
             raise QueryError(f"An '{op}' group needs a non-empty 'items' array.")
         items = tuple(c for c in (self.condition(child) for child in raw_items) if c is not None)
+        if not items:
+            return None  # every condition was dropped: the group narrows nothing
         if op == "or":
             self.or_conditions += len(items)
         return Group("and" if op == "and" else "or", items)

@@ -39,7 +39,7 @@ def settle_units(world: SandboxWorld) -> None:
         return
     if last is not None:
         low, high, sign = (last, today, 1) if today > last else (today, last, -1)
-        for service in world.autotask_contract_services.values():
+        for service in [*world.autotask_contract_services.values(), *world.autotask_contract_service_bundles.values()]:
             moved = sum(a.unit_change for a in service.adjustments if low < a.effective_date <= high)
             service.units += sign * moved
     world.autotask_units_day = today
@@ -87,11 +87,15 @@ def unit_rows(
     today: date,
     latest_start: date | None = None,
     earliest_end: date | None = None,
+    *,
+    bundle: bool = False,
 ) -> list[dict]:
-    """The ContractServiceUnits rows of one contract service, in id (= date) order.
+    """The ContractServiceUnits rows of one contract service, in id (= date) order; with `bundle`, the
+    ContractServiceBundleUnits rows of one contract service bundle (the same periods and splits).
 
     Rows starting after `latest_start` or ending before `earliest_end` are left out; ids do not change.
     """
+    own, catalogue = ("contractServiceBundleID", "serviceBundleID") if bundle else ("contractServiceID", "serviceID")
     change_days = sorted({a.effective_date for a in service.adjustments})
     rows: list[dict] = []
     number = 0
@@ -109,8 +113,8 @@ def unit_rows(
             rows.append({
                 "id": service.id * ROW_ID_FACTOR + number,
                 "contractID": service.contract_id,
-                "contractServiceID": service.id,
-                "serviceID": service.service_id,
+                own: service.id,
+                catalogue: service.service_id,
                 "startDate": _midnight(start),
                 "endDate": _midnight(end),
                 "units": units_on(service, start, today),

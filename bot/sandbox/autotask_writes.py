@@ -9,6 +9,11 @@ Simulator rules where the vendor is silent (wording ours): the contract must be 
 must exist and be active, unitChange a non-zero whole number, effectiveDate within the contract's dates,
 and the units may never drop below zero on any day from the effective date on.
 
+ContractServiceBundleAdjustments [doc: ContractServiceBundleAdjustmentsEntity; swagger: POST
+/V1.0/ContractServiceBundleAdjustments and /V1.0/Contracts/{parentId}/ServiceBundleAdjustments] follow the same
+rules with serviceBundleID / contractServiceBundleID, create the ContractServiceBundle when the contract has none
+of that bundle, and carry no adjusted cost (a simulator choice: the bundle's cost is its catalogue entry's).
+
 ContractNotes are created through the child URL /Contracts/{id}/Notes only: the vendor swagger has no
 root create route for them. title and description are required; the lengths (250 / 8000) are [unverified].
 """
@@ -22,7 +27,13 @@ from typing import Any
 
 from bot.sandbox.autotask_query import parse_datetime
 from bot.sandbox.autotask_units import lowest_units_from
-from bot.sandbox.world import AutotaskContractService, AutotaskNote, AutotaskUnitChange, SandboxWorld
+from bot.sandbox.world import (
+    AutotaskContractService,
+    AutotaskNote,
+    AutotaskService,
+    AutotaskUnitChange,
+    SandboxWorld,
+)
 
 RECURRING_SERVICE = 7
 ACTIVE = 1
@@ -41,8 +52,35 @@ class AppliedAdjustment:
     created_service: bool
 
 
-def create_adjustment(world: SandboxWorld, body: Any, parent_contract_id: int | None = None) -> AppliedAdjustment:
-    fields = _fields(body, "ContractServiceAdjustment")
+@dataclass(frozen=True)
+class UnitsKind:
+    """What is adjusted: a contract's service, or its service bundle."""
+
+    label: str  # the adjustment entity's singular name
+    bundle: bool
+    catalogue_key: str  # lower-cased field naming the catalogue entry
+    own_key: str  # lower-cased field naming the contract's record
+    catalogue_label: str
+    has_cost: bool
+    adjustment_ids: str  # world.next_id kinds
+    record_ids: str
+
+    def catalogue(self, world: SandboxWorld) -> dict[int, AutotaskService]:
+        return world.autotask_service_bundles if self.bundle else world.autotask_services
+
+    def records(self, world: SandboxWorld) -> dict[int, AutotaskContractService]:
+        return world.autotask_contract_service_bundles if self.bundle else world.autotask_contract_services
+
+
+SERVICE = UnitsKind("ContractServiceAdjustment", False, "serviceid", "contractserviceid", "Service", True,
+                    "autotask_adjustment", "autotask_contract_service")
+BUNDLE = UnitsKind("ContractServiceBundleAdjustment", True, "servicebundleid", "contractservicebundleid",
+                   "ServiceBundle", False, "autotask_bundle_adjustment", "autotask_contract_service_bundle")
+
+
+def create_adjustment(world: SandboxWorld, body: Any, parent_contract_id: int | None = None,
+                      kind: UnitsKind = SERVICE) -> AppliedAdjustment:
+    fields = _fields(body, kind.label)
     contract_id = _optional_whole(fields, "contractid")
     if parent_contract_id is not None:
         if contract_id is not None and contract_id != parent_contract_id:
@@ -58,10 +96,10 @@ def create_adjustment(world: SandboxWorld, body: Any, parent_contract_id: int | 
                             "service adjustments can only be made to Recurring Service contracts.")
     if contract.status != ACTIVE:
         raise WriteRejected(f"Contract {contract.id} is inactive; service units cannot be adjusted.")
-    service_id = _required_whole(fields, "serviceid")
-    catalogue_entry = world.autotask_services.get(service_id)
+    service_id = _required_whole(fields, kind.catalogue_key)
+    catalogue_entry = kind.catalogue(world).get(service_id)
     if catalogue_entry is None or not catalogue_entry.is_active:
-        raise WriteRejected(f"Unable to find an active Service with id {service_id}.")
+        raise WriteRejected(f"Unable to find an active {kind.catalogue_label} with id {service_id}.")
     unit_change = _required_whole(fields, "unitchange")
     if unit_change == 0:
         raise WriteRejected("unitChange must not be zero.")
@@ -69,31 +107,33 @@ def create_adjustment(world: SandboxWorld, body: Any, parent_contract_id: int | 
     if not contract.start_date <= effective <= contract.end_date:
         raise WriteRejected(f"effectiveDate {effective.isoformat()} is outside the contract's dates "
                             f"({contract.start_date.isoformat()} to {contract.end_date.isoformat()}).")
-    price, cost = _money(fields, "adjustedunitprice"), _money(fields, "adjustedunitcost")
+    price = _money(fields, "adjustedunitprice")
+    cost = _money(fields, "adjustedunitcost") if kind.has_cost else None
 
-    service = _contract_service(world, contract.id, service_id)
-    named = _optional_whole(fields, "contractserviceid")
+    records = kind.records(world)
+    service = next((s for s in records.values() if s.contract_id == contract.id and s.service_id == service_id), None)
+    named = _optional_whole(fields, kind.own_key)
     if named is not None and (service is None or service.id != named):
-        raise WriteRejected(f"contractServiceID {named} does not link contract {contract.id} "
-                            f"and service {service_id}.")
+        raise WriteRejected(f"{_name(kind.own_key)} {named} does not link contract {contract.id} "
+                            f"and {kind.catalogue_label} {service_id}.")
     lowest = lowest_units_from(service, effective, world.today) if service is not None else 0
     if lowest + unit_change < 0:
-        raise WriteRejected(f"The adjustment would leave fewer than 0 units of service {service_id} on contract "
-                            f"{contract.id} from {effective.isoformat()} on.")
+        raise WriteRejected(f"The adjustment would leave fewer than 0 units of {kind.catalogue_label} {service_id} "
+                            f"on contract {contract.id} from {effective.isoformat()} on.")
 
     created = service is None
     if service is None:
         service = AutotaskContractService(
-            id=world.next_id("autotask_contract_service", start=max(world.autotask_contract_services, default=0) + 1),
+            id=world.next_id(kind.record_ids, start=max(records, default=0) + 1),
             contract_id=contract.id, service_id=service_id,
             unit_price=price if price is not None else catalogue_entry.unit_price,
             unit_cost=cost if cost is not None else catalogue_entry.unit_cost,
             units=0, invoice_description=catalogue_entry.name, last_modified=world.now(),
         )
-        world.autotask_contract_services[service.id] = service
+        records[service.id] = service
     before = service.units
     adjustment = AutotaskUnitChange(
-        id=world.next_id("autotask_adjustment"), contract_id=contract.id, service_id=service_id,
+        id=world.next_id(kind.adjustment_ids), contract_id=contract.id, service_id=service_id,
         contract_service_id=service.id, unit_change=unit_change, effective_date=effective,
         adjusted_unit_price=price, adjusted_unit_cost=cost, created=world.now(),
     )
@@ -128,11 +168,6 @@ def _automatic_note(world: SandboxWorld, contract_id: int, service_name: str, ch
         created=change.created,
     )
     world.autotask_notes[note.id] = note
-
-
-def _contract_service(world: SandboxWorld, contract_id: int, service_id: int) -> AutotaskContractService | None:
-    return next((s for s in world.autotask_contract_services.values()
-                 if s.contract_id == contract_id and s.service_id == service_id), None)
 
 
 def _fields(body: Any, label: str) -> dict[str, Any]:
@@ -189,6 +224,7 @@ def _text(fields: dict[str, Any], key: str, limit: int) -> str:
 
 
 _NAMES = {"contractid": "contractID", "serviceid": "serviceID", "contractserviceid": "contractServiceID",
+          "servicebundleid": "serviceBundleID", "contractservicebundleid": "contractServiceBundleID",
           "unitchange": "unitChange", "adjustedunitprice": "adjustedUnitPrice",
           "adjustedunitcost": "adjustedUnitCost", "title": "title", "description": "description"}
 

@@ -54,7 +54,10 @@ from bot.sandbox.connectwise_records import (
     AGREEMENT_SCHEMA,
     ALIASES,
     CATALOG_SCHEMA,
+    CHILD_SCHEMAS,
     COMPANY_SCHEMA,
+    CUSTOM_FIELD_SCHEMA,
+    CUSTOM_FIELDS,
     addition_json,
     agreement_json,
     catalog_json,
@@ -147,9 +150,17 @@ def _one_response(request: web.Request, record: dict | None, what: str,
     return web.json_response(record if fields is None else project(record, fields))
 
 
+def _entity(schema: dict[str, FieldKind]) -> str:
+    return next(name for name, known in (("company", COMPANY_SCHEMA), ("agreement", AGREEMENT_SCHEMA),
+                                         ("addition", ADDITION_SCHEMA), ("catalog", CATALOG_SCHEMA))
+                if known is schema)
+
+
 def _parse_query(request: web.Request, schema: dict[str, FieldKind]):
+    entity = _entity(schema)
     try:
-        return parse_list_query(request.query, request.headers, schema, ALIASES)
+        return parse_list_query(request.query, request.headers, schema, ALIASES, child_schema=CHILD_SCHEMAS[entity],
+                                custom_field_schema=CUSTOM_FIELD_SCHEMA if entity in CUSTOM_FIELDS else None)
     except QueryError as exc:
         raise Refusal(connectwise_error(400, str(exc))) from None
 

@@ -64,6 +64,7 @@ EXTRA = {"taxableFlag": bool, "serialNumber": str, "uom": str, "purchaseItemFlag
 READ_ONLY = (
     "id", "agreementId", "extPrice", "extCost", "margin", "prorateCost", "proratePrice", "extendedProrateCost",
     "extendedProratePrice", "agreementStatus", "billedQuantity", "_info",
+    "customFields",  # a simulator choice: custom field values are set in the world, never written over the API
 )
 
 
@@ -241,7 +242,7 @@ def build_addition(
         last_updated=world.now(), extra_fields=extra,
     )
     if existing is not None:
-        fresh = _carry_quantity_change(existing, fresh, world.today)
+        fresh = replace(_carry_quantity_change(existing, fresh, world.today), custom_fields=existing.custom_fields)
     return fresh
 
 

@@ -184,6 +184,36 @@ class MatchAll(Condition):
         return True
 
 
+@dataclass(frozen=True)
+class AnyElement(Condition):
+    """True when one element of the record's array `array` satisfies `condition` as a whole.
+
+    `nested`: the condition's paths name the array (`types/name`), so each element is tested as
+    `{array: element}`; otherwise they name the element's own members (`caption`, `value`)."""
+
+    array: str
+    condition: Condition
+    nested: bool = True
+
+    def matches(self, record: Mapping[str, Any]) -> bool:
+        elements = record.get(self.array)
+        if not isinstance(elements, list):
+            return False
+        return any(isinstance(e, Mapping) and self.condition.matches({self.array: e} if self.nested else e)
+                   for e in elements)
+
+
+def paths_of(condition: Condition) -> set[str]:
+    """Every field path a parsed condition tests."""
+    if isinstance(condition, Comparison):
+        return {condition.path}
+    if isinstance(condition, Junction):
+        return {path for operand in condition.operands for path in paths_of(operand)}
+    if isinstance(condition, AnyElement):
+        return paths_of(condition.condition)
+    return set()
+
+
 # --- parser ------------------------------------------------------------------------------------
 def parse_conditions(
     text: str | None, schema: Mapping[str, FieldKind], aliases: Mapping[str, str] | None = None

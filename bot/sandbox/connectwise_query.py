@@ -13,8 +13,18 @@ Paging follows the Developer Guide ("Pagination", notes B4 in shared/apis/connec
   A non-empty page carries `Link: <...&pageId=LAST>; rel="next"` (LAST = the last id returned);
   the client stops on an empty page, which has no Link header. (The guide says a Link header is
   always sent; sending none on an empty page is the simulator's reading of that.)
-- `childConditions` and `customFieldConditions` are not implemented: the simulator refuses them
-  with a 400 rather than ignore a filter the caller relies on.
+- `childConditions` filter array children (guide: `communicationItems/value like "x" and
+  communicationItems/communicationType="Email"`), in the `conditions` grammar over paths that start
+  with the array's name. The guide does not say whether the parts of one expression must hold for the
+  same child; the simulator reads them so (its example only makes sense that way): a record matches
+  when one element of the array satisfies the whole expression. One expression names one array (two
+  arrays in one expression is a 400, a simulator choice); paths an entity does not have are a 400
+  ("Unknown field"), as in `conditions`.
+- `customFieldConditions` (guide: `caption="Field" and value != null`) test the entries of the
+  record's `customFields`: a record matches when one entry satisfies the whole expression. The
+  members are id, caption, type, entryMethod, numberOfDecimals and value; `value` is compared as
+  text (quote numbers), a simulator choice: the guide gives no typed example.
+- `conditions`, `childConditions` and `customFieldConditions` are ANDed.
 - Query parameter names are matched case-insensitively (the API is ASP.NET; the guide and clients
   write both `pageSize` and `PageSize`). `page`/`pageSize` that are not positive integers get a
   400 (a simulator choice; CW's own answer is not documented).
@@ -32,18 +42,21 @@ from typing import Any
 from urllib.parse import quote
 
 from bot.sandbox.connectwise_conditions import (
+    AnyElement,
     Condition,
     ConditionsError,
     FieldKind,
+    Junction,
+    MatchAll,
     coerce_value,
     parse_conditions,
     parse_field_list,
+    paths_of,
     resolve_path,
 )
 
 DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 1000
-UNSUPPORTED = ("childconditions", "customfieldconditions")
 
 
 class QueryError(ValueError):
@@ -69,17 +82,21 @@ class Page:
 
 def parse_list_query(
     query: Mapping[str, str], headers: Mapping[str, str], schema: Mapping[str, FieldKind],
-    aliases: Mapping[str, str] | None = None,
+    aliases: Mapping[str, str] | None = None, *, child_schema: Mapping[str, FieldKind] | None = None,
+    custom_field_schema: Mapping[str, FieldKind] | None = None,
 ) -> ListQuery:
     params = {name.lower(): value for name, value in query.items()}
-    for name in UNSUPPORTED:
-        if params.get(name, "").strip():
-            original = next(k for k in query if k.lower() == name)
-            raise QueryError(f"{original} is not supported by the SeatSync ConnectWise simulator")
     try:
         condition = parse_conditions(params.get("conditions"), schema, aliases)
     except ConditionsError as exc:
         raise QueryError(f"Invalid conditions: {exc}") from None
+    parts = [condition, _child_conditions(params.get("childconditions"), child_schema or {}),
+             _custom_field_conditions(params.get("customfieldconditions"), custom_field_schema)]
+    parts = [part for part in parts if not isinstance(part, MatchAll)]
+    if len(parts) > 1:
+        condition = Junction("and", tuple(parts))
+    elif parts:
+        condition = parts[0]
     try:
         fields = parse_field_list(params["fields"], schema) if params.get("fields", "").strip() else None
     except ConditionsError as exc:
@@ -92,6 +109,30 @@ def parse_list_query(
     page = 1 if forward_only else _positive(params, "page", 1)
     page_id = _non_negative(params, "pageid", 0) if forward_only else 0
     return ListQuery(condition, fields, order, page, page_size, forward_only, page_id)
+
+
+def _child_conditions(text: str | None, child_schema: Mapping[str, FieldKind]) -> Condition:
+    try:
+        parsed = parse_conditions(text, child_schema)
+    except ConditionsError as exc:
+        raise QueryError(f"Invalid childConditions: {exc}") from None
+    if isinstance(parsed, MatchAll):
+        return parsed
+    arrays = {path.split("/", 1)[0] for path in paths_of(parsed)}
+    if len(arrays) != 1:
+        raise QueryError(f"Invalid childConditions: one expression filters one array, not {sorted(arrays)}")
+    return AnyElement(arrays.pop(), parsed)
+
+
+def _custom_field_conditions(text: str | None, custom_field_schema: Mapping[str, FieldKind] | None) -> Condition:
+    if text is None or not text.strip():
+        return MatchAll()
+    if custom_field_schema is None:
+        raise QueryError("Invalid customFieldConditions: this endpoint has no custom fields")
+    try:
+        return AnyElement("customFields", parse_conditions(text, custom_field_schema), nested=False)
+    except ConditionsError as exc:
+        raise QueryError(f"Invalid customFieldConditions: {exc}") from None
 
 
 def _positive(params: Mapping[str, str], name: str, default: int) -> int:

@@ -9,6 +9,12 @@ and `updatedBy`.
 
 Each `*_SCHEMA` maps every path a caller can use in `conditions`, `orderBy` and `fields` to its
 kind; `lastUpdated` is accepted in conditions as a short name for `_info/lastUpdated`.
+`CHILD_SCHEMAS` names the array children `childConditions` may filter (a company's `types`, as in the
+guide's `types/name="Client"` use; the other entities served have no array of children), and
+`CUSTOM_FIELD_SCHEMA` the members of a `customFields` entry that `customFieldConditions` may test
+(`caption="Field" and value != null`, the form the guide gives). The custom fields each entity has are
+`CUSTOM_FIELDS` (a simulator choice: one Text field per entity, for the marketplace id an MSP keeps
+there); an entry whose value is not set carries no `value`, like any null field.
 Ids of the small setup tables the world does not model (company statuses, agreement types,
 billing cycles) are derived from their names so they stay stable between requests.
 """
@@ -80,6 +86,22 @@ CATALOG_SCHEMA: dict[str, FieldKind] = {
     **_INFO,
 }
 
+CHILD_SCHEMAS: dict[str, dict[str, FieldKind]] = {
+    "company": {"types/id": "number", "types/name": "string"},
+    "agreement": {}, "addition": {}, "catalog": {},
+}
+CUSTOM_FIELD_SCHEMA: dict[str, FieldKind] = {
+    "id": "number", "caption": "string", "type": "string", "entryMethod": "string", "numberOfDecimals": "number",
+    "value": "string",
+}
+# (id, caption) of each entity's custom fields, all Text fields typed in by hand
+CUSTOM_FIELDS: dict[str, tuple[tuple[int, str], ...]] = {
+    "company": ((11, "Marketplace Account"),),
+    "agreement": ((21, "Marketplace Subscription"),),
+    "addition": ((31, "Marketplace Resource"),),
+}
+_COMPANY_TYPE_IDS = {"Client": 1, "Prospect": 2, "Vendor": 3, "Partner": 4}
+
 _STATUS_IDS = {"Active": 1, "Inactive": 2}
 _BILLING_CYCLE_IDS = {"Monthly": 1, "Quarterly": 2, "SemiAnnual": 3, "Annual": 4, "Yearly": 4}
 
@@ -107,6 +129,12 @@ def drop_nulls(record: dict[str, Any]) -> dict[str, Any]:
     return {k: (drop_nulls(v) if isinstance(v, dict) else v) for k, v in record.items() if v is not None}
 
 
+def custom_fields_json(entity: str, values: dict[str, str]) -> list[dict[str, Any]]:
+    return [drop_nulls({"id": field_id, "caption": caption, "type": "Text", "entryMethod": "EntryField",
+                        "numberOfDecimals": 0, "value": values.get(caption)})
+            for field_id, caption in CUSTOM_FIELDS[entity]]
+
+
 def _info(last_updated: datetime, **hrefs: str) -> dict[str, Any]:
     return {"lastUpdated": cw_datetime(last_updated), "updatedBy": UPDATED_BY, **hrefs}
 
@@ -120,6 +148,8 @@ def company_json(company: ConnectWiseCompany, base: str) -> dict[str, Any]:
         "status": {"id": status_id, "name": company.status,
                    "_info": {"status_href": f"{base}/company/companies/statuses/{status_id}"}},
         "deletedFlag": company.deleted,
+        "types": [{"id": setup_table_id(name, _COMPANY_TYPE_IDS), "name": name} for name in company.types],
+        "customFields": custom_fields_json("company", company.custom_fields),
         "_info": _info(company.last_updated,
                        agreements_href=f"{base}/finance/agreements?conditions=company/id={company.id}"),
     })
@@ -150,6 +180,7 @@ def agreement_json(agreement: ConnectWiseAgreement, company: ConnectWiseCompany 
                          "_info": {"billingCycle_href": f"{base}/finance/billingCycles/{cycle_id}"}},
         "prorateFlag": agreement.prorate,
         "invoicingCycle": "CalendarYear",
+        "customFields": custom_fields_json("agreement", agreement.custom_fields),
         "_info": _info(agreement.last_updated, additions_href=f"{base}/finance/agreements/{agreement.id}/additions"),
     })
 
@@ -200,5 +231,6 @@ def addition_json(
         **{name: money(value) for name, value in figures.items()},
         "prorateCurrentPeriodFlag": addition.prorate_current_period,
         "agreementStatus": agreement.status if agreement else None,
+        "customFields": custom_fields_json("addition", addition.custom_fields),
         "_info": _info(addition.last_updated),
     })

@@ -17,8 +17,9 @@ What happens in a day:
   its lines in live (active or suspended) subscriptions.
 - Term ends: an active subscription whose expiration date has come renews for another term when
   it auto-renews (CMP `renewalStatus`), and expires otherwise.
-Every subscription whose data changed gets `last_modified = world.now()`. The MSP's Pax8 book has its
-day too (`bot.sandbox.pax8.days`), reported in `DayReport.pax8`.
+Every subscription whose data changed gets `last_modified = world.now()`; one whose only change is seats
+gets it unless `world.seat_change_bumps_last_modified` is off (the Ingram knob, bot/sandbox/ingram.py).
+The MSP's Pax8 book has its day too (`bot.sandbox.pax8.days`), reported in `DayReport.pax8`.
 """
 
 from __future__ import annotations
@@ -84,16 +85,18 @@ def advance_day(world: SandboxWorld) -> DayReport:
     rng = day_rng(world.seed, world.today)
     report = DayReport(day=world.today)
     changed: dict[int, None] = {}  # insertion-ordered set
+    seats: dict[int, None] = {}  # subscriptions whose seats moved (only these, when not also in `changed`)
     _end_terms(world, report, changed)
-    _change_seats(world, rng, report, changed)
+    _change_seats(world, rng, report, seats)
     _order_subscriptions(world, rng, report, changed)
-    _cancel_subscriptions(world, rng, report, changed)
+    _cancel_subscriptions(world, rng, report, changed, seats)
     if rng.random() < _PRICE_CHANGE_CHANCE:
         _change_a_price(world, rng, report, changed)
-    stamp = world.now()
     for subscription_id in changed:
-        world.subscriptions[subscription_id].last_modified = stamp
-    report.changed_subscriptions = sorted(changed)
+        world.touch_subscription(subscription_id)
+    for subscription_id in seats.keys() - changed.keys():
+        world.touch_subscription(subscription_id, seats_only=True)
+    report.changed_subscriptions = sorted(changed | seats)
     create_due_invoices(world)
     if world.pax8 is not None:
         report.pax8 = advance_pax8_day(world)  # a stream of its own: the marketplace day is unchanged
@@ -168,9 +171,9 @@ def _order_subscriptions(world: SandboxWorld, rng: random.Random, report: DayRep
 
 
 def _cancel_subscriptions(world: SandboxWorld, rng: random.Random, report: DayReport,
-                          changed: dict[int, None]) -> None:
+                          changed: dict[int, None], seats: dict[int, None]) -> None:
     candidates = [sub for sub in world.subscriptions.values()
-                  if sub.status == "active" and sub.subscription_id not in changed]
+                  if sub.status == "active" and sub.subscription_id not in changed and sub.subscription_id not in seats]
     for _ in range(_how_many(rng, max(0.15, len(world.customers) * 0.0008))):
         if not candidates:
             return

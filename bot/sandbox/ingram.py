@@ -21,6 +21,11 @@ Lists are ordered by id; `pagination` echoes `{offset, limit, total}`; an offset
 the real API by a public dashboard project); unknown query parameters are ignored, as observed there.
 The spec has no modification-date filter on `/subscriptions`: clients must page and compare
 `lastModifiedDate` (or use the sandbox's change notification, `ingram_notify`).
+
+Knob: whether a seat change (only a line's amounts) moves the subscription's `lastModifiedDate` is not
+documented anywhere public, so it is `world.seat_change_bumps_last_modified` (default True; also
+`PUT /admin/ingram/knobs {"seat_change_bumps_last_modified": false}`). Off, a day's seat changes and the
+admin count route leave the date as it was; status, term, price and new subscriptions still move it.
 """
 
 from __future__ import annotations

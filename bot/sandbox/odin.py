@@ -10,8 +10,9 @@ Protocol, as served here:
 - One XML-RPC method, `Execute`, with one struct `{Server, Method, Params[, Lang, Username,
   Password]}`; `Params` is an array of positional values. The reply is `{"Result": [...]}` (see
   `odin_methods` for the rows). Marshalling is the standard library's `xmlrpc.client`.
-- No credential in the envelope: BA trusts the network (allowed IPs). `Username`/`Password` are
-  accepted and ignored.
+- Credentials: the reseller reaches BA through a gateway that requires `Username`/`Password` in the
+  struct (and HTTP basic auth when configured so), lets each user call only its allowed methods and
+  limits the call rate: see `odin_gateway`. Knobs: `create_odin_app(world, gateway=OdinGateway(...))`.
 - Faults raised inside `Execute` (unknown account/subscription/plan, wrong parameter count or type,
   unknown Server or Method, malformed envelope) come back as faultCode -1 with the message
   base64-encoded (UTF-8) in faultString; Invoke-OdinApi decodes exactly that case, so clients must
@@ -34,6 +35,7 @@ from xml.parsers.expat import ExpatError
 
 from aiohttp import web
 
+from bot.sandbox.odin_gateway import GatewayRefusal, OdinGateway, check_credentials, not_allowed
 from bot.sandbox.odin_methods import METHODS, BaError, call_method
 from bot.sandbox.world import SandboxWorld
 
@@ -41,6 +43,7 @@ log = logging.getLogger(__name__)
 
 WORLD_KEY = web.AppKey("odin_world", SandboxWorld)
 ENCODE_FAULTS_KEY = web.AppKey("odin_encode_faults", bool)
+GATEWAY_KEY = web.AppKey("odin_gateway", OdinGateway)
 
 # BA's containers ("Server"); all simulated methods live in BM.
 CONTAINERS = frozenset({"BM", "PEMGATE", "DOMAINGATE", "DUMMYGATE", "MESSAGE", "KAGATE"})
@@ -53,10 +56,12 @@ _REASONS = {400: "Bad Request", 404: "Not Found", 429: "Too Many Requests", 500:
             502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
 
 
-def create_odin_app(world: SandboxWorld, *, encode_faults: bool = True) -> web.Application:
+def create_odin_app(world: SandboxWorld, *, encode_faults: bool = True,
+                    gateway: OdinGateway | None = None) -> web.Application:
     app = web.Application()
     app[WORLD_KEY] = world
     app[ENCODE_FAULTS_KEY] = encode_faults
+    app[GATEWAY_KEY] = gateway or OdinGateway()
     app.router.add_post("/RPC2", handle_rpc)
     app.router.add_post("/", handle_rpc)
     return app
@@ -71,6 +76,13 @@ def odin_error(status: int, message: str) -> web.Response:
 
 
 async def handle_rpc(request: web.Request) -> web.Response:
+    world, gateway = request.app[WORLD_KEY], request.app[GATEWAY_KEY]
+    try:
+        gateway.admit_http(request, world.credentials)
+    except GatewayRefusal as refusal:
+        response = odin_error(refusal.status, refusal.message)
+        response.headers.update(refusal.headers)
+        return response
     body = await request.read()
     try:
         params, method_name = xmlrpc.client.loads(body)
@@ -81,14 +93,17 @@ async def handle_rpc(request: web.Request) -> web.Response:
     if len(params) != 1 or not isinstance(params[0], dict):
         return _fault(INVALID_PARAMS, "server error. invalid method parameters: Execute takes one struct")
     try:
-        result = execute(request.app[WORLD_KEY], params[0])
+        result = execute(world, params[0], gateway)
     except BaError as exc:
         return _ba_fault(str(exc), request.app[ENCODE_FAULTS_KEY])
     payload = xmlrpc.client.dumps(({"Result": result},), methodresponse=True, encoding="utf-8")
     return web.Response(text=payload, content_type="text/xml", charset="utf-8")
 
 
-def execute(world: SandboxWorld, envelope: dict[str, Any]) -> list:
+def execute(world: SandboxWorld, envelope: dict[str, Any], gateway: OdinGateway | None = None) -> list:
+    refused = check_credentials(envelope, world.credentials)
+    if refused is not None:
+        raise BaError(refused)
     server, method, params = envelope.get("Server"), envelope.get("Method"), envelope.get("Params")
     if not isinstance(server, str) or not server:
         raise BaError("The 'Server' member is required: the container name, e.g. BM.")
@@ -100,7 +115,9 @@ def execute(world: SandboxWorld, envelope: dict[str, Any]) -> list:
         raise BaError(f"Container '{server}' is not found.")
     if server != "BM" or method not in METHODS:
         raise BaError(f"Method '{method}' is not found in container '{server}'.")
-    log.debug("BA %s.%s%s", server, method, params)
+    if gateway is not None and not gateway.allows(method):
+        raise BaError(not_allowed(method, envelope["Username"]))
+    log.debug("BA %s.%s%s", server, method, params)  # never the envelope: it holds the password
     return call_method(world, method, params)
 
 

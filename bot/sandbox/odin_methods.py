@@ -17,10 +17,11 @@ Simulator choices (the notes call these codes opaque; none was found published):
 - Resource row `Status` 1 = active rate; `ResourceCategory` "Licenses".
 - Customer listing: BA's public `_API` reference (as far as it could be checked) has no "list my
   customers" call. A public PBA client (`ApiPBA.getAccounts`) uses the BM method
-  `AccountGetMyCustomersList` with no parameters and reads the AccountID from column 0; the other
-  columns here (CompanyName, VendorAccountID, AccountType "C", Status 0 = active, CreationDate,
-  admin email) are a simulator choice. That client sends `Username`/`Password` in the envelope for
-  it (and for some `_API` calls too); the sandbox accepts the call with or without them.
+  `AccountGetMyCustomersList` with no parameters and reads the AccountID from column 0, and nothing
+  else. What the other columns hold is not public, so the simulator serves one-column rows
+  `[AccountID]`: a client can rely on nothing more (names and the reseller come from the documented
+  `AccountDetailsGet_API`). That client sends `Username`/`Password` in the envelope; the gateway in
+  front of BA requires them (odin_gateway).
 """
 
 from __future__ import annotations
@@ -152,8 +153,7 @@ ACCOUNT_FIELDS = (
     "accPhNumber", "accPhExtention", "accFaxCountryCode", "accFaxAreaCode", "accFaxNumber", "accFaxExtention",
     "CreationDate", "TaxStatus",
 )
-MY_CUSTOMER_FIELDS = ("AccountID", "CompanyName", "VendorAccountID", "AccountType", "Status", "CreationDate",
-                      "AdminEmail")
+MY_CUSTOMER_FIELDS = ("AccountID",)  # the only column a public source reads
 CUSTOMER_SUBSCRIPTION_FIELDS = (
     "SubscriptionID", "SubscriptionName", "PlanID", "PlanName", "PlanPeriodID", "Period", "PeriodType",
     "StartDate", "ExpirationDate", "Status", "ServStatus", "ContainerName",
@@ -210,11 +210,7 @@ def account_details(world: SandboxWorld, account_id: int) -> list:
 
 
 def my_customers(world: SandboxWorld) -> list:
-    reseller = reseller_account_id(world)
-    rows = [positional(MY_CUSTOMER_FIELDS, AccountID=c.account_id, CompanyName=c.name, VendorAccountID=reseller,
-                       AccountType="C", Status=0, CreationDate=timestamp(c.created),
-                       AdminEmail=account_profile(c).email)
-            for c in sorted(world.customers.values(), key=lambda c: c.account_id)]
+    rows = [positional(MY_CUSTOMER_FIELDS, AccountID=account_id) for account_id in sorted(world.customers)]
     return [rows]
 
 

@@ -173,6 +173,8 @@ class ConnectWiseCompany:
     status: str = "Active"
     deleted: bool = False
     last_updated: datetime = field(default_factory=lambda: datetime(2020, 1, 1, tzinfo=UTC))
+    types: tuple[str, ...] = ("Client",)  # company types (the `types` array childConditions filter)
+    custom_fields: dict[str, str] = field(default_factory=dict)  # caption -> value (connectwise_records)
 
 
 @dataclass
@@ -202,6 +204,7 @@ class ConnectWiseAgreement:
     prorate: bool = True  # prorateFlag
     billing_cycle: str = "Monthly"
     last_updated: datetime = field(default_factory=lambda: datetime(2020, 1, 1, tzinfo=UTC))
+    custom_fields: dict[str, str] = field(default_factory=dict)  # caption -> value (connectwise_records)
 
 
 @dataclass
@@ -225,6 +228,7 @@ class ConnectWiseAddition:
     # the last mid-life quantity change (the ConnectWise simulator prorates it within its period)
     quantity_changed_on: date | None = None
     quantity_before_change: int | None = None
+    custom_fields: dict[str, str] = field(default_factory=dict)  # caption -> value (connectwise_records)
 
 
 # --- cross-cutting -----------------------------------------------------------------------------
@@ -280,6 +284,8 @@ class Credentials:
     webhook_secret: str
     pax8_client_id: str = ""
     pax8_client_secret: str = ""
+    odin_username: str = ""  # the reseller's gateway user id and password (bot/sandbox/odin_gateway.py)
+    odin_password: str = ""
 
     @classmethod
     def for_seed(cls, seed: int) -> Credentials:
@@ -288,6 +294,8 @@ class Credentials:
 
         return cls(
             odin_sample_account=0,  # set by the generator to a real customer account
+            odin_username=f"reseller-{token('odin-user', 8)}",
+            odin_password=token("odin-password", 24),
             ingram_subscription_key=token("ingram-key"),
             ingram_username=f"api-{token('ingram-user', 8)}@msp.example.com",
             ingram_password=token("ingram-password", 24),
@@ -342,6 +350,10 @@ class SandboxWorld:
     autotask_services: dict[int, AutotaskService] = field(default_factory=dict)
     autotask_contracts: dict[int, AutotaskContract] = field(default_factory=dict)
     autotask_contract_services: dict[int, AutotaskContractService] = field(default_factory=dict)
+    # service bundles: the ServiceBundles catalogue, and bundles on contracts (ContractServiceBundles), each
+    # modelled like its single-service counterpart (`service_id` holds the serviceBundleID); autotask_bundles
+    autotask_service_bundles: dict[int, AutotaskService] = field(default_factory=dict)
+    autotask_contract_service_bundles: dict[int, AutotaskContractService] = field(default_factory=dict)
     autotask_notes: dict[int, AutotaskNote] = field(default_factory=dict)
     connectwise_companies: dict[int, ConnectWiseCompany] = field(default_factory=dict)
     connectwise_products: dict[int, ConnectWiseProduct] = field(default_factory=dict)
@@ -356,12 +368,22 @@ class SandboxWorld:
     # Autotask: the zone path the tenant lives in ("" = the default REST base; see autotask.move_zone) and
     # the business day `AutotaskContractService.units` was last brought up to date (see autotask_units).
     autotask_zone: str = ""
+    # Ingram CMP: whether a seat change (a line's amounts only) moves the subscription's lastModifiedDate.
+    # No public source says it does; `False` plays the case where it does not (bot/sandbox/ingram.py).
+    seat_change_bumps_last_modified: bool = True
     autotask_units_day: date | None = None
     # the same MSP's Pax8 account (bot.sandbox.pax8); None in hand-built worlds
     pax8: Pax8Book | None = None
     # Ingram CMP's rated-data reports (bot.sandbox.ingram_reports), and the seat changes of the month being rated
     ingram_reports: list[Any] = field(default_factory=list)
     ingram_ledger: Any = None
+
+    def touch_subscription(self, subscription_id: int, *, seats_only: bool = False) -> None:
+        """A subscription changed now: its `last_modified` moves, unless only seats moved and the
+        `seat_change_bumps_last_modified` knob says such a change leaves it."""
+        if seats_only and not self.seat_change_bumps_last_modified:
+            return
+        self.subscriptions[subscription_id].last_modified = self.now()
 
     def next_id(self, kind: str, start: int = 1) -> int:
         """A fresh id for records the simulators create (adjustments, notes, additions...)."""
@@ -371,6 +393,10 @@ class SandboxWorld:
                     a.id for cs in self.autotask_contract_services.values() for a in cs.adjustments
                 ],
                 "autotask_note": list(self.autotask_notes),
+                "autotask_bundle_adjustment": [
+                    a.id for b in self.autotask_contract_service_bundles.values() for a in b.adjustments
+                ],
+                "autotask_contract_service_bundle": list(self.autotask_contract_service_bundles),
                 "connectwise_addition": list(self.connectwise_additions),
             }.get(kind, [])
             self._ids[kind] = max([start - 1, *existing])

@@ -153,6 +153,10 @@ def validate_form(form: ConfigForm) -> list[FieldProblem]:
     for kind in KINDS:
         if getattr(settings, kind) not in (None, *VENDORS.keys(kind)):
             problems.append(FieldProblem(None, kind, f"Choose one of {', '.join(VENDORS.keys(kind))}."))
+    unknown = [m for m in settings.marketplaces if m not in VENDORS.keys("marketplace")]
+    if unknown:
+        problems.append(FieldProblem(None, "marketplaces", f"{', '.join(unknown)}: choose among "
+                                                           f"{', '.join(VENDORS.keys('marketplace'))}."))
     for slack_id in settings.billing_team:
         if not (slack_id[:1] in ("U", "W", "S") and slack_id[1:].isalnum()):
             problems.append(FieldProblem(None, "billing_team", f"{slack_id!r} is not a Slack user id (U…/W…) "

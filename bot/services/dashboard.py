@@ -77,13 +77,15 @@ class Dashboard:
     awaiting_approval: int
     last_sync: LastSync | None
     connectors: list[ConnectorLine] = field(default_factory=list)
+    marketplaces: list[str] = field(default_factory=list)  # every active one; `marketplace` is the first
+    unlinked_by_source: dict[str, int] = field(default_factory=dict)  # unlinked live resources per marketplace
     top_customers: list[CustomerLicences] = field(default_factory=list)
     undelivered: list[Undelivered] = field(default_factory=list)
 
 
 def _live_resources():
     return (select(MarketplaceResource.id, MarketplaceResource.total, MarketplaceResource.unit,
-                   MarketplaceSubscription.company_id,
+                   MarketplaceResource.marketplace, MarketplaceSubscription.company_id,
                    MarketplaceSubscription.id.label("subscription_id"),
                    ResourceLink.id.label("link_id"))
             .join(MarketplaceSubscription, MarketplaceSubscription.id == MarketplaceResource.subscription_id)
@@ -106,6 +108,8 @@ async def home_dashboard(*, session: AsyncSession, now: datetime) -> Dashboard:
     needs_action = await session.scalar(select(func.count()).select_from(Adjustment).where(
         Adjustment.status == AdjustmentStatus.failed, Adjustment.needs_action.is_(True))) or 0
     stale_after = timedelta(minutes=settings.connector_stale_minutes)
+    unlinked_by_source = dict((await session.execute(
+        select(live.c.marketplace, func.count()).where(live.c.link_id.is_(None)).group_by(live.c.marketplace))).all())
     return Dashboard(
         now=now, marketplace=settings.marketplace, psa=settings.psa,
         linked_resources=linked or 0, unlinked_resources=unlinked or 0,
@@ -115,6 +119,7 @@ async def home_dashboard(*, session: AsyncSession, now: datetime) -> Dashboard:
         last_sync=await _last_sync(session),
         connectors=[ConnectorLine(row.system, _state(row, now, stale_after), row.last_success_at, row.last_error)
                     for row in await connector_health(session=session)],
+        marketplaces=list(settings.marketplaces), unlinked_by_source=unlinked_by_source,
         top_customers=await _top_customers(session, live),
         undelivered=[Undelivered(m.key, m.channel, m.last_error or "", m.updated_at)
                      for m in await undelivered_messages(session=session, limit=5)],

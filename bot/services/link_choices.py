@@ -22,6 +22,7 @@ from weakref import WeakKeyDictionary
 from sqlalchemy import Engine, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from bot.connectors.registry import VENDORS
 from bot.db.app_settings import load_app_settings
 from bot.db.models import (
     CompanyLink,
@@ -58,6 +59,7 @@ ENDED_SUBSCRIPTIONS = (SubscriptionStatus.cancelled, SubscriptionStatus.expired)
 class Filters:
     show_expired: bool = False  # contracts (and subscriptions) that ended
     show_linked: bool = False  # resources and services already in a relation
+    marketplace: str | None = None  # only the companies of this marketplace (a vendor key); None: every one
 
 
 @dataclass(frozen=True)
@@ -133,11 +135,16 @@ async def _candidates(session: AsyncSession, level: Level, picks: Picks, filters
     """(id, name, note) rows in name order, and the name the likely match should resemble."""
     settings = await load_app_settings(session=session)
     if level is Level.company:
-        query = select(MarketplaceCompany.id, MarketplaceCompany.name).where(MarketplaceCompany.removed_at.is_(None))
-        if settings.marketplace:
-            query = query.where(MarketplaceCompany.marketplace == settings.marketplace)
+        # every active marketplace's companies; with several, each says its source (its vendor's label)
+        sources = [m for m in settings.marketplaces if filters.marketplace in (None, m)]
+        query = select(MarketplaceCompany.id, MarketplaceCompany.name, MarketplaceCompany.marketplace).where(
+            MarketplaceCompany.removed_at.is_(None))
+        if settings.marketplaces or filters.marketplace:
+            query = query.where(MarketplaceCompany.marketplace.in_(sources))
         query = query.order_by(MarketplaceCompany.name, MarketplaceCompany.id)
-        return await _company_rows(session, (level, settings.marketplace), query), hint
+        labelled = len(settings.marketplaces) > 1
+        return await _company_rows(session, (level, *sources), query,
+                                   note=VENDORS.label if labelled else None), hint
     if level is Level.psa_company:
         query = select(PsaCompany.id, PsaCompany.name).where(PsaCompany.removed_at.is_(None),
                                                             PsaCompany.is_active.is_(True))
@@ -201,13 +208,15 @@ class _CompanyLists:
 _COMPANY_LISTS: WeakKeyDictionary[Engine, _CompanyLists] = WeakKeyDictionary()
 
 
-async def _company_rows(session: AsyncSession, key: tuple, query) -> list[tuple[int, str, str]]:
+async def _company_rows(session: AsyncSession, key: tuple, query, *,
+                        note: Any = None) -> list[tuple[int, str, str]]:
     engine = session.bind.sync_engine if isinstance(session.bind, AsyncEngine) else None
     cache = None if engine is None else _COMPANY_LISTS.setdefault(engine, _CompanyLists())
     now = time.monotonic()
     if cache is not None and key in cache.lists and now - cache.lists[key][0] < cache.TTL_S:
         return cache.lists[key][1]
-    rows = [(object_id, name, "") for object_id, name in await session.execute(query)]
+    rows = [(row[0], row[1], note(row[2]) if note is not None and len(row) > 2 else "")
+            for row in await session.execute(query)]
     if cache is not None:
         cache.lists[key] = (now, rows)
     return rows

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from weakref import WeakKeyDictionary
@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
+from bot.connectors.registry import VENDORS
 from bot.db.app_settings import load_app_settings
 from bot.db.links import LinkError, link_resource, unlink_resource
 from bot.db.models import (
@@ -59,6 +60,8 @@ class Relation:
     contract: str
     resource: str
     service: str
+    marketplace: str = ""  # the resource's source (a vendor key)
+    source: str = ""  # its label, said only where several marketplaces are active
 
     @property
     def label(self) -> str:
@@ -136,7 +139,7 @@ def _relations_query():
     psa_company = aliased(PsaCompany)
     return (
         select(ResourceLink.id, MarketplaceCompany.name, psa_company.name, MarketplaceSubscription.name,
-               PsaContract.name, MarketplaceResource.name, PsaService.name)
+               PsaContract.name, MarketplaceResource.name, PsaService.name, MarketplaceResource.marketplace)
         .join(MarketplaceResource, MarketplaceResource.id == ResourceLink.resource_id)
         .join(MarketplaceSubscription, MarketplaceSubscription.id == MarketplaceResource.subscription_id)
         .join(MarketplaceCompany, MarketplaceCompany.id == MarketplaceSubscription.company_id)
@@ -146,19 +149,26 @@ def _relations_query():
     )
 
 
+async def _with_sources(session: AsyncSession, relations: list[Relation]) -> list[Relation]:
+    """Each relation's source in words, when more than one marketplace is active (else nothing to tell apart)."""
+    if len((await load_app_settings(session=session)).marketplaces) < 2:
+        return relations
+    return [replace(r, source=VENDORS.label(r.marketplace)) for r in relations]
+
+
 async def relations_page(*, session: AsyncSession, offset: int, limit: int) -> tuple[list[Relation], int]:
     """Current relations by company and resource name, one page, and how many there are in all."""
     total = await session.scalar(select(func.count()).select_from(ResourceLink)) or 0
     query = _relations_query().order_by(MarketplaceCompany.name, MarketplaceResource.name, ResourceLink.id)
     rows = await session.execute(query.offset(offset).limit(limit))
-    return [Relation(*row) for row in rows], total
+    return await _with_sources(session, [Relation(*row) for row in rows]), total
 
 
 async def relations_by_id(*, session: AsyncSession, link_ids: Sequence[int]) -> dict[int, Relation]:
     if not link_ids:
         return {}
     rows = await session.execute(_relations_query().where(ResourceLink.id.in_(list(link_ids))))
-    return {row[0]: Relation(*row) for row in rows}
+    return {r.link_id: r for r in await _with_sources(session, [Relation(*row) for row in rows])}
 
 
 async def relation_choices(*, session: AsyncSession, typed: str,
@@ -166,7 +176,7 @@ async def relation_choices(*, session: AsyncSession, typed: str,
     """Current relations for the unlink picker, ranked by what was typed (company, resource or service)."""
     rows = await session.execute(_relations_query().order_by(MarketplaceCompany.name, MarketplaceResource.name,
                                                               ResourceLink.id))
-    relations = [Relation(*row) for row in rows]
+    relations = await _with_sources(session, [Relation(*row) for row in rows])
     ranked = rank_names([f"{r.company} {r.resource} {r.service}" for r in relations], typed=typed, limit=limit)
     return [(relations[r.index], r.score) for r in ranked]
 

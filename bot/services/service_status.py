@@ -54,6 +54,8 @@ class ServiceStatus:
     runs_by_status: dict[str, int] = field(default_factory=dict)
     adjustments_by_status: dict[str, int] = field(default_factory=dict)
     needs_action: int = 0
+    marketplaces: list[str] = field(default_factory=list)  # the active ones (vendor keys), in the settings' order
+    psa: str | None = None
 
     @property
     def pending_failures(self) -> int:
@@ -79,6 +81,8 @@ async def service_status(*, session: AsyncSession, now: datetime) -> ServiceStat
         runs_by_status={status.value: runs.get(status, 0) for status in SyncRunStatus},
         adjustments_by_status={status.value: adjustments.get(status, 0) for status in AdjustmentStatus},
         needs_action=needs_action or 0,
+        marketplaces=list(settings.marketplaces),
+        psa=settings.psa,
     )
 
 

@@ -4,7 +4,7 @@ A group is every change the approval policy held (`held_reason` set) for one com
 in id order, cut into parts of `GROUP_SIZE` so a message stays within Slack's block limit; its key is
 "approval:<company id>:<day>:<part>". Membership never shrinks (a decided change keeps its reason), so
 a change stays in the same message from being held to being posted. The message is kept up to date
-(bot.commands.kept_messages) while any change in it is unsettled.
+(bot.notify.kept_messages) while any change in it is unsettled.
 """
 
 from __future__ import annotations

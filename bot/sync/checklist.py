@@ -21,6 +21,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.connectors.registry import VENDORS
 from bot.db.models import (
     Adjustment,
     AdjustmentStatus,
@@ -50,6 +51,8 @@ class Checklist:
     adjustments_this_month: int = 0
     failures_pending: int = 0
     needs_action: int = 0
+    # unlinked subscriptions per source, labelled (said only when more than one marketplace has some)
+    unlinked_by_source: dict[str, int] = field(default_factory=dict)
     invoice: InvoiceStep | None = None
 
     @property
@@ -103,7 +106,7 @@ def checklist_due(today: date, days_before_month_end: int) -> bool:
 async def month_end_checklist(*, session: AsyncSession, today: date, examples: int = 5) -> Checklist:
     month_start = today.replace(day=1)
     month_end = today.replace(day=calendar.monthrange(today.year, today.month)[1])
-    unlinked = (select(MarketplaceSubscription.name, MarketplaceCompany.name)
+    unlinked = (select(MarketplaceSubscription.name, MarketplaceCompany.name, MarketplaceSubscription.marketplace)
                 .join(MarketplaceCompany, MarketplaceCompany.id == MarketplaceSubscription.company_id)
                 .outerjoin(SubscriptionLink, SubscriptionLink.marketplace_subscription_id == MarketplaceSubscription.id)
                 .where(SubscriptionLink.id.is_(None), MarketplaceSubscription.removed_at.is_(None),
@@ -112,10 +115,16 @@ async def month_end_checklist(*, session: AsyncSession, today: date, examples: i
     no_psa = (select(MarketplaceCompany.name)
               .outerjoin(CompanyLink, CompanyLink.marketplace_company_id == MarketplaceCompany.id)
               .where(CompanyLink.id.is_(None), MarketplaceCompany.removed_at.is_(None)))
+    sub = unlinked.subquery()
+    by_source = dict((await session.execute(select(sub.c.marketplace, func.count()).group_by(sub.c.marketplace))).all())
+    several = len(by_source) > 1
     return Checklist(
         month_end=month_end,
         unlinked_subscriptions=await _count(session, unlinked),
-        unlinked_examples=[f"{company}: {name}" for name, company in unlinked_rows],
+        unlinked_examples=[f"{company}{f' ({VENDORS.label(source)})' if several else ''}: {name}"
+                           for name, company, source in unlinked_rows],
+        unlinked_by_source={VENDORS.label(source): count for source, count in sorted(by_source.items())}
+        if several else {},
         companies_without_psa=await _count(session, no_psa),
         company_examples=list(await session.scalars(no_psa.order_by(MarketplaceCompany.name).limit(examples))),
         linked_resources=await _count(session, select(ResourceLink.id)),

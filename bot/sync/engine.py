@@ -1,7 +1,10 @@
-"""The sync engine: one cycle = read the marketplace, refresh the PSA cache, plan, post.
+"""The sync engine: one cycle = read every marketplace, refresh the PSA cache, plan, post.
 
-It talks to one `Marketplace` and one `Psa` and never knows which vendors they are. Every cycle is a
-`SyncRun` row with its statistics; the cursors for incremental reads come from the last good run.
+It talks to one or more `Marketplace`s and one `Psa` and never knows which vendors they are. The marketplaces
+are read side by side (each with its own cursors); one that cannot be read makes the cycle partial, not failed:
+the others' snapshots are stored and their links levelled and posted, while the failed one's links wait for a
+cycle that reads it. Every cycle is a `SyncRun` row with its statistics; the cursors for incremental reads come
+from the last good run (`stats["marketplaces"][key]`, per marketplace; the PSA's as before).
 A cycle runs under an in-process lock, and across instances only the lease holder schedules cycles; posts from
 anywhere (another instance's webhook, `seatsync sync --once`) are kept apart by claims (bot.sync.claims).
 A run names its process and heartbeats while it runs; a cycle starting marks the runs whose heartbeat stopped
@@ -13,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -27,6 +30,7 @@ from bot.db.audit import record_audit
 from bot.db.connector_health import record_failure, record_success
 from bot.db.models import (
     AdjustmentTrigger,
+    PsaContract,
     PsaService,
     ResourceLink,
     SyncRun,
@@ -58,7 +62,9 @@ class CycleReport:
     run_id: int
     status: SyncRunStatus
     dry_run: bool
-    marketplace: SnapshotDiff | None = None
+    marketplace: SnapshotDiff | None = None  # every marketplace read, together (None: none could be read)
+    marketplaces: dict[str, SnapshotDiff] = field(default_factory=dict)  # each marketplace read, by its key
+    unread_marketplaces: list[str] = field(default_factory=list)  # those that could not be read this cycle
     psa: PsaRefresh | None = None
     planned: list[PlannedChange] = field(default_factory=list)
     link_failures: list[LinkFailure] = field(default_factory=list)  # links whose change could not be computed
@@ -70,13 +76,18 @@ class CycleReport:
 
 class SyncEngine:
     def __init__(
-        self, *, sessions: async_sessionmaker[AsyncSession], marketplace: Marketplace, psa: Psa,
-        clock: Clock = utcnow, timezone: str = "UTC", full_read_every: timedelta = timedelta(hours=24),
+        self, *, sessions: async_sessionmaker[AsyncSession], psa: Psa, marketplace: Marketplace | None = None,
+        marketplaces: Sequence[Marketplace] = (), clock: Clock = utcnow, timezone: str = "UTC",
+        full_read_every: timedelta = timedelta(hours=24),
         post_concurrency: int = 4, read_deadline: timedelta = READ_DEADLINE, instance_id: str | None = None,
         claim_ttl: timedelta = DEFAULT_CLAIM_TTL,
     ) -> None:
         self.sessions = sessions
-        self.marketplace = marketplace
+        self.marketplaces: tuple[Marketplace, ...] = tuple(marketplaces) or ((marketplace,) if marketplace else ())
+        if not self.marketplaces:
+            raise ValueError("the engine needs at least one marketplace")
+        if len({m.system for m in self.marketplaces}) != len(self.marketplaces):
+            raise ValueError("each marketplace may be read once")
         self.psa = psa
         self.clock = clock
         self.timezone = timezone
@@ -88,8 +99,27 @@ class SyncEngine:
         self.heartbeat_every = claim_ttl / 3
         self._lock = asyncio.Lock()
 
+    @property
+    def marketplace(self) -> Marketplace:
+        """The first marketplace (the only one of a single-marketplace install)."""
+        return self.marketplaces[0]
+
+    @marketplace.setter
+    def marketplace(self, connector: Marketplace) -> None:
+        self.marketplaces = (connector, *self.marketplaces[1:])
+
+    def marketplace_of(self, system: str | None) -> Marketplace:
+        """The connector of marketplace `system` (the first when None); KeyError when it is not read here."""
+        if system is None:
+            return self.marketplace
+        for connector in self.marketplaces:
+            if connector.system == system:
+                return connector
+        raise KeyError(system)
+
     async def aclose(self) -> None:
-        await self.marketplace.aclose()
+        for connector in self.marketplaces:
+            await connector.aclose()
         await self.psa.aclose()
 
     async def aclose_when_idle(self) -> None:
@@ -138,18 +168,20 @@ class SyncEngine:
             report = await self._post(ignore_backoff=True)
             return planned, report
 
-    async def sync_subscription(self, external_id: str, *, actor: str = "webhook",
+    async def sync_subscription(self, external_id: str, *, actor: str = "webhook", marketplace: str | None = None,
                                 ) -> tuple[SnapshotDiff, list[PlannedChange], PostingReport | None]:
-        """Read one marketplace subscription now and level only its links (a change notification)."""
+        """Read one subscription of `marketplace` (the first when None) now and level only its links (a change
+        notification)."""
+        connector = self.marketplace_of(marketplace)
         async with self._lock:
             now = self.clock()
             try:
-                incoming = await self.marketplace.get_subscription(external_id)
+                incoming = await connector.get_subscription(external_id)
             except ConnectorError as exc:
-                await self._record_health(self.marketplace.system, error=exc.describe())
+                await self._record_health(connector.system, error=exc.describe())
                 raise
-            await self._record_health(self.marketplace.system)
-            marketplace = self.marketplace.system
+            await self._record_health(connector.system)
+            marketplace = connector.system
             async with self.sessions() as session:
                 diff = await apply_marketplace_snapshot(
                     session=session, marketplace=marketplace, now=now,
@@ -168,7 +200,7 @@ class SyncEngine:
                      force_full: bool) -> CycleReport:
         started = time.monotonic()
         now = self.clock()
-        calls_before = (self.marketplace.stats.total, self.psa.stats.total)
+        calls_before = ({m.system: m.stats.total for m in self.marketplaces}, self.psa.stats.total)
         async with self.sessions() as session:
             await mark_interrupted_runs(session=session, now=now, stale_after=self.claim_ttl)
             cursors = await _last_cursors(session)
@@ -178,26 +210,42 @@ class SyncEngine:
             await session.commit()
         report = CycleReport(run_id=run.id, status=SyncRunStatus.running, dry_run=dry_run)
         stats: dict = {}
-        full_marketplace = force_full or _full_due(cursors.get("marketplace_full_at"), now, self.full_read_every)
+        known = dict(cursors.get("marketplaces") or {})
         full_psa = force_full or _full_due(cursors.get("psa_full_at"), now, self.full_read_every)
         psa_since = None if full_psa else _parse(cursors.get("psa_read_at"))
-        # both sides are read at once (each can be minutes of rate-limited calls); the PSA's records are
-        # stored after the marketplace's, and dropped if the marketplace could not be read
+        # every side is read at once (each can be minutes of rate-limited calls); the PSA's records are stored
+        # after the marketplaces', and dropped if no marketplace could be read
         psa_read = asyncio.create_task(self._read_psa(psa_since))
+        plans = {m.system: self._marketplace_plan(known.get(m.system) or {}, now, force_full)
+                 for m in self.marketplaces}
         try:
-            report.marketplace = await self._read_marketplace(
-                run.id, now, None if full_marketplace else _parse(cursors.get("marketplace_read_at")))
-            stats["marketplace_read_at"] = now.isoformat()
-            stats["marketplace_full_at"] = now.isoformat() if full_marketplace else cursors.get("marketplace_full_at")
-            await self._record_health(self.marketplace.system)
-        except ConnectorError as exc:
-            report.errors.append(f"marketplace not read: {exc.describe()}")
-            await self._record_health(self.marketplace.system, error=exc.describe())
+            fetched = await asyncio.gather(*(self._fetch_marketplace(m, plans[m.system][1])
+                                             for m in self.marketplaces), return_exceptions=True)
+            marketplace_cursors: dict[str, dict] = {}
+            for connector, outcome in zip(self.marketplaces, fetched, strict=True):
+                system, (full, since) = connector.system, plans[connector.system]
+                if isinstance(outcome, ConnectorError):
+                    report.errors.append(f"marketplace not read: {outcome.describe()}")
+                    report.unread_marketplaces.append(system)
+                    await self._record_health(system, error=outcome.describe())
+                    if known.get(system):
+                        marketplace_cursors[system] = known[system]  # kept for the next cycle
+                    continue
+                if isinstance(outcome, BaseException):
+                    raise outcome
+                report.marketplaces[system] = await self._store_marketplace(system, outcome, run.id, now, since)
+                marketplace_cursors[system] = {"read_at": now.isoformat(),
+                                               "full_at": now.isoformat() if full else (known.get(system) or {})
+                                               .get("full_at")}
+                await self._record_health(system)
+            stats["marketplaces"] = marketplace_cursors
+            if report.marketplaces:
+                report.marketplace = _together(report.marketplaces.values())
         finally:
             if report.marketplace is None:
                 psa_read.cancel()
                 await asyncio.gather(psa_read, return_exceptions=True)
-        if not report.errors:
+        if report.marketplace is not None:
             try:
                 report.psa = await self._refresh_psa(now, psa_since, psa_read)
                 stats["psa_read_at"] = now.isoformat()
@@ -206,11 +254,13 @@ class SyncEngine:
             except ConnectorError as exc:
                 report.errors.append(f"PSA not read: {exc.describe()}")
                 await self._record_health(self.psa.system, error=exc.describe())
-        if not report.errors:  # never level against a half-read world
+        if report.marketplace is not None and report.psa is not None:
+            # never level against a half-read world: only the links of the marketplaces read now
+            read = None if not report.unread_marketplaces else list(report.marketplaces)
             async with self.sessions() as session:
                 report.planned = await plan_levelling(
                     session=session, today=self.today(), now=self.clock(), trigger=AdjustmentTrigger.sync,
-                    actor=actor, dry_run=dry_run, failures=report.link_failures)
+                    actor=actor, dry_run=dry_run, failures=report.link_failures, marketplaces=read)
                 if dry_run:
                     await session.rollback()
                 else:
@@ -220,28 +270,43 @@ class SyncEngine:
                 if report.posting.read_error:
                     report.errors.append(f"PSA units not read before posting: {report.posting.read_error}")
             report.errors += [failure.describe() for failure in report.link_failures]
-        report.api_calls = {"marketplace": self.marketplace.stats.total - calls_before[0],
-                            "psa": self.psa.stats.total - calls_before[1]}
+        by_marketplace = {m.system: m.stats.total - calls_before[0][m.system] for m in self.marketplaces}
+        report.api_calls = {"marketplace": sum(by_marketplace.values()), "psa": self.psa.stats.total - calls_before[1]}
+        if len(by_marketplace) > 1:
+            report.api_calls.update({f"marketplace:{system}": calls for system, calls in by_marketplace.items()})
         report.seconds = round(time.monotonic() - started, 3)
         report.status = _status(report)
         await self._finish(run.id, report, stats)
         return report
 
-    async def _read_marketplace(self, run_id: int, now: datetime, since: datetime | None) -> SnapshotDiff:
-        companies = await self.marketplace.list_companies()
-        subscriptions = await self.marketplace.list_subscriptions(
+    def _marketplace_plan(self, cursor: dict, now: datetime, force_full: bool) -> tuple[bool, datetime | None]:
+        """(complete read?, changed since) for one marketplace, from its cursor of the last good run."""
+        full = force_full or _full_due(cursor.get("full_at"), now, self.full_read_every)
+        return full, None if full else _parse(cursor.get("read_at"))
+
+    async def _fetch_marketplace(self, connector: Marketplace, since: datetime | None) -> tuple[list, list]:
+        companies = await connector.list_companies()
+        subscriptions = await connector.list_subscriptions(
             modified_since=None if since is None else since - CURSOR_MARGIN)
+        return companies, subscriptions
+
+    async def _store_marketplace(self, system: str, read: tuple[list, list], run_id: int, now: datetime,
+                                 since: datetime | None) -> SnapshotDiff:
+        companies, subscriptions = read
         snapshot = MarketplaceSnapshot(companies=companies, subscriptions=subscriptions, complete=since is None,
                                        read_at=now)
         async with self.sessions() as session:
-            diff = await apply_marketplace_snapshot(
-                session=session, marketplace=self.marketplace.system, snapshot=snapshot, now=now,
-                sync_run_id=run_id)
+            diff = await apply_marketplace_snapshot(session=session, marketplace=system, snapshot=snapshot, now=now,
+                                                    sync_run_id=run_id)
             await session.commit()
         return diff
 
     async def _read_psa(self, since: datetime | None) -> tuple[list, list, list]:
         modified_since = None if since is None else since - CURSOR_MARGIN
+        watch = getattr(self.psa, "watch_services", None)  # a PSA whose incremental reads miss edits (interfaces)
+        if watch is not None:
+            async with self.sessions() as session:
+                watch(await _linked_contracts(session, self.psa.system))
         companies = await self.psa.list_companies(modified_since=modified_since)
         contracts = await self.psa.list_contracts(modified_since=modified_since)
         services = await self.psa.list_services(modified_since=modified_since)
@@ -305,6 +370,22 @@ class SyncEngine:
             await session.commit()
 
 
+def _together(diffs) -> SnapshotDiff:
+    """Several marketplaces' diffs as one (the cycle's summary)."""
+    total = SnapshotDiff()
+    for diff in diffs:
+        total.increases += diff.increases
+        total.decreases += diff.decreases
+        total.new_subscriptions += diff.new_subscriptions
+        total.cancelled_subscriptions += diff.cancelled_subscriptions
+        total.price_changes += diff.price_changes
+        total.new_resources += diff.new_resources
+        total.removed_resources += diff.removed_resources
+        total.subscriptions_seen += diff.subscriptions_seen
+        total.resources_seen += diff.resources_seen
+    return total
+
+
 def _status(report: CycleReport) -> SyncRunStatus:
     if report.errors and report.marketplace is None:
         return SyncRunStatus.failed
@@ -330,6 +411,17 @@ async def _last_cursors(session: AsyncSession) -> dict:
         .order_by(SyncRun.id.desc()).limit(1)
     )
     return dict(stats or {})
+
+
+async def _linked_contracts(session: AsyncSession, psa: str) -> dict[str, str]:
+    """service external id -> its contract's external id, for every linked service of `psa`."""
+    rows = await session.execute(
+        select(PsaService.external_id, PsaContract.external_id)
+        .join(ResourceLink, ResourceLink.psa_service_id == PsaService.id)
+        .join(PsaContract, PsaContract.id == PsaService.contract_id)
+        .where(PsaService.psa == psa)
+    )
+    return {service: contract for service, contract in rows}
 
 
 async def _linked_units(session: AsyncSession) -> dict[str, int]:

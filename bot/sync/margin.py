@@ -6,7 +6,7 @@ price, and `below_minimum` when the margin, (price − cost) / price, is under t
 `min_margin_percent` (a margin exactly at the minimum is fine). Links whose cost or price is unknown
 (a marketplace whose API carries no cost) are not judged, nor is a link with a stored number no one can compute
 with (logged; the sync cycle reports that link as failing). Used by the alert job
-(bot.commands.margin_alerts) and the `margin` report.
+(bot.notify.margin_alerts) and the `margin` report.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -156,9 +157,11 @@ class LinkSettings:
 async def plan_levelling(
     *, session: AsyncSession, today: date, now: datetime, trigger: AdjustmentTrigger, actor: str = "system",
     link_ids: list[int] | None = None, dry_run: bool = False, failures: list[LinkFailure] | None = None,
+    marketplaces: Collection[str] | None = None,
 ) -> list[PlannedChange]:
     """Record (or with dry_run, only compute) an intent for every linked service off its target. A link whose
-    change cannot be computed is skipped, logged and added to `failures`."""
+    change cannot be computed is skipped, logged and added to `failures`. `marketplaces`: only the links of
+    resources from these (the ones a cycle could read)."""
     settings = await LinkSettings.load(session)
     query = select(ResourceLink).options(
         joinedload(ResourceLink.resource).joinedload(MarketplaceResource.subscription)
@@ -167,11 +170,14 @@ async def plan_levelling(
     )
     if link_ids is not None:
         query = query.where(ResourceLink.id.in_(link_ids))
+    if marketplaces is not None:
+        query = query.where(ResourceLink.resource_id.in_(
+            select(MarketplaceResource.id).where(MarketplaceResource.marketplace.in_(list(marketplaces)))))
     query = query.order_by(ResourceLink.id)  # services are locked in one order by every planner (no deadlock)
     links = list((await session.scalars(query)).unique())
     open_intents = list(await session.scalars(
         select(Adjustment).where(Adjustment.status.in_(OPEN_STATUSES)).order_by(Adjustment.id)))
-    if link_ids is None and not dry_run:
+    if link_ids is None and marketplaces is None and not dry_run:
         # an intent whose link was removed or moved to another service will never be wanted again
         current = {link.id: link.psa_service_id for link in links}
         for intent in open_intents:

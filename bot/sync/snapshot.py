@@ -109,7 +109,8 @@ async def apply_marketplace_snapshot(
             resource = known_resources.get((subscription.id, item.external_id))
             if resource is None:
                 resource = MarketplaceResource(
-                    subscription_id=subscription.id, external_id=item.external_id, name=item.name, unit=item.unit,
+                    subscription_id=subscription.id, marketplace=marketplace, external_id=item.external_id,
+                    name=item.name, unit=item.unit,
                     included=item.included, additional=item.additional, total=item.total,
                     unit_price=item.unit_price, unit_cost=item.unit_cost, currency=item.currency, first_seen_at=now,
                     last_seen_at=now,

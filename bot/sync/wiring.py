@@ -1,9 +1,11 @@
-"""Build the sync engine from what is stored: the app settings name the active marketplace and PSA,
-their connections hold the credentials. No engine when either is not configured yet."""
+"""Build the sync engine from what is stored: the app settings name the active marketplaces and PSA, their
+connections hold the credentials. No engine when no marketplace or no PSA is configured yet; a marketplace
+listed without a connection, or with a disabled one, is left out (and said so in the log), the others run."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,6 +22,8 @@ from bot.keys import SecretBox
 from bot.sync.claims import DEFAULT_CLAIM_TTL
 from bot.sync.engine import SyncEngine, utcnow
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class NotConfigured:
@@ -32,17 +36,27 @@ async def build_engine(
 ) -> SyncEngine | NotConfigured:
     async with sessions() as session:
         settings = await load_app_settings(session=session)
-        if not settings.marketplace or not settings.psa:
+        if not settings.marketplaces or not settings.psa:
             return NotConfigured("no marketplace and PSA chosen yet (set them with /seats config)")
-        marketplace = await load_connection(session=session, box=box, system=settings.marketplace)
+        marketplaces = [(system, await load_connection(session=session, box=box, system=system))
+                        for system in settings.marketplaces]
         psa = await load_connection(session=session, box=box, system=settings.psa)
-    if marketplace is None or psa is None:
-        missing = settings.marketplace if marketplace is None else settings.psa
-        return NotConfigured(f"no connection settings for {missing} yet (add them with /seats config)")
-    if not (marketplace.enabled and psa.enabled):
+    if psa is None:
+        return NotConfigured(f"no connection settings for {settings.psa} yet (add them with /seats config)")
+    usable = [connection for _, connection in marketplaces if connection is not None and connection.enabled]
+    if not usable:
+        missing = next((system for system, connection in marketplaces if connection is None), None)
+        if missing is not None:
+            return NotConfigured(f"no connection settings for {missing} yet (add them with /seats config)")
         return NotConfigured("a connection is disabled")
+    if not psa.enabled:
+        return NotConfigured("a connection is disabled")
+    for system, connection in marketplaces:
+        if connection is None or not connection.enabled:
+            log.warning("marketplace %s is listed but has no enabled connection: it is not read", system)
     timezone = settings.timezone
-    return SyncEngine(sessions=sessions, marketplace=build_marketplace(marketplace, **connector_options),
+    return SyncEngine(sessions=sessions,
+                      marketplaces=[build_marketplace(connection, **connector_options) for connection in usable],
                       psa=build_psa(psa, today=lambda: business_date(clock(), timezone), **connector_options),
                       clock=clock, timezone=timezone, claim_ttl=claim_ttl)
 

@@ -11,7 +11,6 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.commands.ids import LinkActionId
 from bot.db.models import (
     ContractStatus,
     MarketplaceCompany,
@@ -26,6 +25,7 @@ from bot.db.models import (
 from bot.sandbox.slack import SlackRecorder
 from bot.sandbox.slack_blocks import find_element, validate_message_blocks, validate_view
 from bot.sandbox.slack_requests import SlackReply, SlackRequestSender
+from bot.slack.ids import LinkActionId
 from tests.bolt_listeners import listeners_done
 from tests.commands.test_seats_command import (  # noqa: F401 - the slack fixture, re-exported
     BILLING_CHANNEL,

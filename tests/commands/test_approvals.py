@@ -6,15 +6,15 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from bot.commands.approval_messages import refresh_approval_messages
-from bot.commands.ids import ApprovalId
 from bot.db.app_settings import load_app_settings, save_app_settings
 from bot.db.audit import audit_events_for
 from bot.db.models import Adjustment, AdjustmentStatus, Scope, SlackMessage, SlackMessageState
 from bot.db.policies import set_approval_policy
 from bot.demo.workspace import open_workspace
+from bot.notify.approval_messages import refresh_approval_messages
 from bot.sandbox.app import Sandbox
 from bot.sandbox.slack_blocks import validate_message_blocks
+from bot.slack.ids import ApprovalId
 from tests.bolt_listeners import listeners_done
 from tests.commands.test_seats_command import (  # noqa: F401 - the slack fixture
     BILLING_CHANNEL,

@@ -10,12 +10,11 @@ from urllib.parse import urlsplit
 import pytest
 
 from bot.clock import ManualClock
-from bot.commands.checklist import post_scheduled_checklist
-from bot.commands.ids import ActionId, ChecklistId, LinkCallbackId
+from bot.commands.checklist.handlers import post_scheduled_checklist
 from bot.db.app_settings import AppSettings, load_app_settings, save_app_settings
 from bot.sandbox.slack_blocks import validate_message_blocks
+from bot.slack.ids import ActionId, ChecklistId, LinkCallbackId
 from tests.bolt_listeners import listeners_done
-from tests.commands.test_alerts import attempts, failing, start_alerting_app  # noqa: F401 - the failing fixture
 from tests.commands.test_seats_command import (  # noqa: F401 - the slack fixture
     BILLING_CHANNEL,
     LEE,
@@ -24,6 +23,7 @@ from tests.commands.test_seats_command import (  # noqa: F401 - the slack fixtur
     slack,
     start_app,
 )
+from tests.notify.test_failure_alerts import attempts, failing, start_alerting_app  # noqa: F401 - the failing fixture
 from tests.reports.dataset import build_dataset
 from web.app import create_app
 
@@ -165,7 +165,7 @@ async def test_the_scheduled_checklist_is_kept_per_month(aiohttp_client, slack, 
     recorder, _ = slack
     context, _ = await start_app(aiohttp_client, slack, tmp_path, database_url)
     client = context.bolt.client
-    caplog.set_level(logging.WARNING, logger="bot.commands.checklist")
+    caplog.set_level(logging.WARNING, logger="bot.commands.checklist.handlers")
 
     assert await post_scheduled_checklist(app_context=context, client=client) is None
     assert "no checklist channel is set" in caplog.text and recorder.calls("chat.postMessage") == []

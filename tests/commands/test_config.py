@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from bot.app_factory import create_context
 from bot.clock import ManualClock
-from bot.commands.config_view import config_field_block, result_block
-from bot.commands.ids import ConfigId
+from bot.commands.config.views import config_field_block, result_block
 from bot.config import load_settings
 from bot.connectors.checks import check_connection
 from bot.connectors.connection import Connection
@@ -25,6 +25,7 @@ from bot.sandbox.app import Sandbox
 from bot.sandbox.slack import SlackRecorder
 from bot.sandbox.slack_payloads import element_value
 from bot.sandbox.slack_requests import SlackRequestSender
+from bot.slack.ids import ConfigId
 from bot.sync.engine import SyncEngine
 from bot.sync.wiring import NotConfigured
 from tests.bolt_listeners import listeners_done
@@ -32,7 +33,6 @@ from tests.commands import test_seats_command as seats_harness
 from tests.commands.test_seats_command import DANA, LEE, SAM, SECRET, TOKEN, start_app
 from tests.conftest import PINNED_NOW, make_env
 from web.app import create_app
-from web.context import create_context
 
 slack = seats_harness.slack  # the Slack simulator fixture
 MORGAN = "U0MORGAN04"  # a workspace owner in the simulated workspace; Dana is an admin; Sam and Lee are neither
@@ -144,7 +144,10 @@ def autotask_values(sandbox: Sandbox, **changes: str) -> dict[str, str]:
 
 
 def odin_values(sandbox: Sandbox) -> dict[str, str]:
-    return {config_field_block("odin", "base_url"): sandbox.config()["odin"]["url"]}
+    odin = sandbox.config()["odin"]
+    return {config_field_block("odin", "base_url"): odin["url"],
+            config_field_block("odin", "username"): odin["username"],
+            config_field_block("odin", "password"): odin["password"]}
 
 
 def sent_bodies(recorder: SlackRecorder) -> str:
@@ -389,6 +392,29 @@ async def test_test_connection_shows_the_connectors_own_diagnosis(aiohttp_client
     assert all(c.ok for c in recorder.calls("views.update"))
     for value in (entry["secret"], entry["integration_code"], wrong):
         assert value not in sent_bodies(recorder) and value not in logs.text
+
+
+async def test_test_connection_is_for_admins_and_the_typed_secret_stays_masked(aiohttp_client, slack, tmp_path,
+                                                                                database_url, sandbox, logs):
+    """`admins_only` on *Test connection*: someone else holding the modal sees it turn into the refusal, no test
+    runs, and what they typed is masked in the log before anything answers them (`typed_secrets_masked`)."""
+    recorder, _ = slack
+    _, sender = await start_app(aiohttp_client, slack, tmp_path, database_url, SEATSYNC_BILLING_TEAM="S0BILLING01")
+    modal = await open_config(sender, recorder)
+    await pick(sender, recorder, "psa", "autotask")
+    recorder.views[modal["id"]].user_id = LEE  # Lee somehow holds Dana's modal
+    typed = "typed-by-lee-0815"
+    type_into(recorder, modal["id"], autotask_values(sandbox, secret=typed))
+    updates = len(recorder.calls("views.update"))
+
+    reply = await sender.block_actions(ConfigId.TEST_PSA, view=modal["id"], user_id=LEE)
+
+    assert reply.status == 200 and reply.body == ""
+    await listeners_done()
+    refused = [json.dumps(c.args["view"]) for c in recorder.calls("views.update")[updates:]]
+    assert len(refused) == 1 and "Only SeatSync admins can change its configuration" in refused[0]
+    assert "<!subteam^S0BILLING01>" in refused[0] and "Testing the connection" not in refused[0]
+    assert typed not in sent_bodies(recorder) and typed not in logs.text
 
 
 async def test_test_connection_uses_the_stored_secret_behind_an_empty_field(aiohttp_client, slack, tmp_path,

@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import json
 
-from bot.commands.config_view import config_field_block
+from bot.commands.config.views import config_field_block
 from bot.connectors.change_notifications import SIGNATURE_HEADER
 from bot.db.connections import load_connection
 from tests.commands.test_config import (  # noqa: F401 - the slack and sandbox fixtures

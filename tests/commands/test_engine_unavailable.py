@@ -4,11 +4,11 @@ after their ack."""
 
 from __future__ import annotations
 
-from bot.commands.alerts import post_failure_alerts
-from bot.commands.ids import AlertId
+from bot.notify.failure_alerts import post_failure_alerts
+from bot.slack.ids import AlertId
 from tests.bolt_listeners import listeners_done
-from tests.commands.test_alerts import attempts, chat, failing, start_alerting_app  # noqa: F401 - the fixture
 from tests.commands.test_seats_command import SAM, replies_to, slack  # noqa: F401 - the slack fixture
+from tests.notify.test_failure_alerts import attempts, chat, failing, start_alerting_app  # noqa: F401 - the fixture
 
 ROTATED = {"SEATSYNC_SECRET_KEY": "another-secret-key-than-the-one-the-secrets-were-stored-with"}
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from datetime import date, datetime, timedelta
 
-from bot.commands.ids import HomeId, LinkCallbackId
 from bot.db.models import (
     Adjustment,
     AdjustmentStatus,
@@ -23,6 +22,7 @@ from bot.db.models import (
     Term,
 )
 from bot.sandbox.slack import SlackRecorder
+from bot.slack.ids import HomeId, LinkCallbackId
 from tests.bolt_listeners import listeners_done
 from tests.commands import test_seats_command as seats_harness
 from tests.commands.test_seats_command import DANA, start_app

@@ -18,33 +18,25 @@ from typing import Any
 
 import pytest
 
-from bot.commands import (
-    access,
-    admins,
-    alerts,
-    approval_blocks,
-    checklist,
-    config,
-    config_view,
-    health_alerts,
-    help,
-    home_view,
-    link_views,
-    margin_alerts,
-    modal_state,
-    policy_views,
-    relations_views,
-    report,
-    sync_summary,
-    unlink,
-)
-from bot.commands.access import BillingTeam
-from bot.commands.mrkdwn import mrkdwn_escape
-from bot.commands.report import ReportRequest
+from bot.commands import router
+from bot.commands.approvals import views as approval_views
+from bot.commands.checklist import handlers as checklist
+from bot.commands.config import handlers as config
+from bot.commands.config import views as config_view
+from bot.commands.home import views as home_view
+from bot.commands.link import unlink
+from bot.commands.link import views as link_views
+from bot.commands.policy import views as policy_views
+from bot.commands.relations import views as relations_views
+from bot.commands.reports import handlers as report
+from bot.commands.reports.handlers import ReportRequest
+from bot.commands.sync import views as sync_summary
 from bot.db.app_settings import AppSettings
 from bot.db.connector_health import HealthChange
 from bot.db.models import AdjustmentStatus, ConnectorState, DecreaseTiming, Scope, SyncRunStatus
 from bot.domain.records import ConnectionCheck
+from bot.notify import approval_blocks, health_alerts, margin_alerts
+from bot.notify import failure_alerts as alerts
 from bot.reports.summary import Cell, ReportSummary
 from bot.sandbox.slack_blocks import validate_message_blocks, validate_view
 from bot.sandbox.slack_mrkdwn import Markup, markup, mrkdwn_texts
@@ -54,6 +46,9 @@ from bot.services.link_choices import LEVELS, Choice, Level, Picks, ResolvedPick
 from bot.services.policy_scopes import POLICY_FIELDS, FieldValue, PolicyTarget, ScopedPolicy
 from bot.services.relations import PriceChoice, Relation, RowOutcome
 from bot.services.suggestions import LinkSuggestion
+from bot.slack import access, admins, modal_state
+from bot.slack.access import BillingTeam
+from bot.slack.mrkdwn import mrkdwn_escape
 from bot.sync.approval_groups import ApprovalGroup, EditedChange, HeldChange
 from bot.sync.checklist import Checklist, Digest, InvoiceStep
 from bot.sync.engine import CycleReport
@@ -208,8 +203,8 @@ def _approvals(name: str) -> list[dict[str, Any]]:
     group = ApprovalGroup(key="approval:1:2026-03-31:0", company=name, day=DAY, changes=changes)
     lines = [approval_blocks.change_line(c) + "\n" + approval_blocks.decision_line(c) for c in changes]
     return [message(approval_blocks.group_text(group), approval_blocks.group_blocks(group)),
-            message("\n".join(lines)), approval_blocks.reject_modal(changes[0], metadata="m"),
-            approval_blocks.edit_modal(changes[0], metadata="m")]
+            message("\n".join(lines)), approval_views.reject_modal(changes[0], metadata="m"),
+            approval_views.edit_modal(changes[0], metadata="m")]
 
 
 def _unlink(name: str) -> list[dict[str, Any]]:
@@ -302,7 +297,7 @@ def _config(name: str) -> list[dict[str, Any]]:
 def _replies(name: str) -> list[dict[str, Any]]:
     team = BillingTeam(user_ids=(name, DANA), group_ids=(name,))
     no_inputs = {"blocks": []}
-    return [message(help.usage_text(name)), message(help.help_text(), help.help_blocks()),
+    return [message(router.usage_text(name)), message(router.help_text(), router.help_blocks()),
             message(access.refusal(team)), message(admins.admin_refusal(team)),
             modal_state.error_answer(no_inputs, name)["view"], modal_state.tampered_answer(no_inputs)["view"],
             modal_state.notice_view("Not saved", mrkdwn_escape(name))]
@@ -318,7 +313,7 @@ CASES: dict[str, Case] = {
     "health alerts": Case((health_alerts.alert_text, health_alerts.alert_blocks), _health_alerts),
     "margin alerts": Case((margin_alerts.margin_text, margin_alerts.margin_blocks), _margin_alerts),
     "approvals": Case((approval_blocks.group_text, approval_blocks.group_blocks, approval_blocks.change_line,
-                       approval_blocks.decision_line, approval_blocks.reject_modal, approval_blocks.edit_modal),
+                       approval_blocks.decision_line, approval_views.reject_modal, approval_views.edit_modal),
                       _approvals),
     "unlink": Case((unlink.confirm_view, unlink.pick_view, unlink.unlink_answer), _unlink),
     "link result and wizard": Case((link_views.result_message, link_views.result_blocks, link_views.wizard_view,
@@ -331,7 +326,7 @@ CASES: dict[str, Case] = {
     "policy": Case((policy_views.policy_view, policy_views.summary_text, policy_views.no_match_note), _policy),
     "config": Case((config_view.config_view, config_view.check_line, config_view.problems_line,
                     config_view.notice_view, config_view.loading_view, config.saved_summary), _config),
-    "replies": Case((help.usage_text, help.help_text, help.help_blocks, access.refusal, admins.admin_refusal,
+    "replies": Case((router.usage_text, router.help_text, router.help_blocks, access.refusal, admins.admin_refusal,
                      modal_state.error_answer, modal_state.tampered_answer, modal_state.notice_view), _replies),
 }
 
@@ -378,18 +373,24 @@ EXEMPT = {
 
 
 def test_every_builder_of_slack_text_is_fed_hostile_names():
-    """A new builder (a *_blocks, *_view, *_text, *_message ... function in bot.commands) joins CASES."""
+    """A new builder (a *_blocks, *_view, *_text, *_message ... function in bot.commands, bot.slack or bot.notify)
+    joins CASES."""
     import importlib
     import pkgutil
 
     import bot.commands
+    import bot.notify
+    import bot.slack
 
     covered = {f for case in CASES.values() for f in case.covers}
     suffixes = ("_blocks", "_view", "_text", "_message", "_line", "_summary", "_modal", "_answer", "refusal",
                 "_step", "_note")
     missing = []
-    for module_info in pkgutil.iter_modules(bot.commands.__path__):
-        module = importlib.import_module(f"bot.commands.{module_info.name}")
+    modules = [info.name for package in (bot.commands, bot.slack, bot.notify)
+               for info in pkgutil.walk_packages(package.__path__, prefix=f"{package.__name__}.")]
+    assert {"bot.commands.link.views", "bot.slack.access", "bot.notify.failure_alerts"} <= set(modules)
+    for module_name in modules:
+        module = importlib.import_module(module_name)
         for name, function in inspect.getmembers(module, inspect.isfunction):
             if (function.__module__ == module.__name__ and not name.startswith("_") and name.endswith(suffixes)
                     and name not in EXEMPT and function not in covered):

@@ -7,10 +7,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from bot.commands.ids import LinkActionId
-from bot.commands.relations_views import rows_block_id
+from bot.commands.relations.views import rows_block_id
 from bot.db.links import link_resource
 from bot.db.models import MarketplaceCompany, PsaService, ResourceLink
+from bot.slack.ids import LinkActionId
 from tests.bolt_listeners import listeners_done
 from tests.commands.link_setup import (
     DANA,

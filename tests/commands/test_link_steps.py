@@ -8,9 +8,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from bot.commands.ids import LinkActionId, LinkBlockId, LinkCallbackId
-from bot.commands.link_views import picker_block_id
-from bot.commands.modal_state import TAMPERED, seal_state
+from bot.commands.link.views import picker_block_id
 from bot.db.app_settings import AppSettings, save_app_settings
 from bot.db.links import link_resource
 from bot.db.models import (
@@ -23,6 +21,8 @@ from bot.db.models import (
     ResourceLink,
 )
 from bot.services.link_choices import Level, Picks
+from bot.slack.ids import LinkActionId, LinkBlockId, LinkCallbackId
+from bot.slack.modal_state import TAMPERED, seal_state
 from tests.bolt_listeners import listeners_done
 from tests.commands.link_setup import (
     BILLING_CHANNEL,

@@ -9,7 +9,6 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from bot.commands.ids import LinkActionId, LinkCallbackId
 from bot.db.app_settings import load_app_settings, save_app_settings
 from bot.db.audit import audit_events_for
 from bot.db.links import link_company, link_subscription
@@ -17,6 +16,7 @@ from bot.db.models import PriceSourceKind, ResourceLink, Scope
 from bot.db.policies import set_approval_policy, set_price_source
 from bot.demo.workspace import open_workspace
 from bot.sandbox.app import Sandbox
+from bot.slack.ids import LinkActionId, LinkCallbackId
 from tests.bolt_listeners import listeners_done
 from tests.commands.link_setup import (
     BILLING_CHANNEL,

@@ -9,9 +9,6 @@ from decimal import Decimal
 
 from sqlalchemy import select, update
 
-from bot.commands.alerts import post_failure_alerts
-from bot.commands.ids import BlockId, LinkActionId, LinkBlockId
-from bot.commands.margin_alerts import post_margin_alerts
 from bot.db.links import link_resource
 from bot.db.models import (
     Adjustment,
@@ -23,6 +20,9 @@ from bot.db.models import (
     Scope,
 )
 from bot.db.policies import set_price_source
+from bot.notify.failure_alerts import post_failure_alerts
+from bot.notify.margin_alerts import post_margin_alerts
+from bot.slack.ids import BlockId, LinkActionId, LinkBlockId
 from tests.bolt_listeners import listeners_done
 from tests.commands.link_setup import (
     BILLING_CHANNEL,
@@ -36,19 +36,19 @@ from tests.commands.link_setup import (
     small_world,
     start_app,
 )
-from tests.commands.test_alerts import (
-    failing,  # noqa: F401 - the fixture
-    start_alerting_app,
-)
 from tests.commands.test_approvals import message, post_groups, started
 from tests.commands.test_approvals import workspace as approval_workspace  # noqa: F401 - the fixture
-from tests.commands.test_health_alerts import alerts_at, record
-from tests.commands.test_health_alerts import sessions as health_sessions  # noqa: F401 - the fixture
 from tests.commands.test_hostile_names import hostile_markup
-from tests.commands.test_kept_messages import client_for
 from tests.commands.test_link_wizard import workspace  # noqa: F401 - the fixture
 from tests.commands.test_seats_command import start_demo_app
 from tests.commands.test_seats_command import workspace as seats_workspace  # noqa: F401 - the fixture
+from tests.notify.test_failure_alerts import (
+    failing,  # noqa: F401 - the fixture
+    start_alerting_app,
+)
+from tests.notify.test_health_alerts import alerts_at, record
+from tests.notify.test_health_alerts import sessions as health_sessions  # noqa: F401 - the fixture
+from tests.notify.test_kept_messages import client_for
 from tests.sync.engine_setup import link_line, pick_lines
 from tests.sync.test_margin import workspace as margin_workspace  # noqa: F401 - the fixture
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select, text
 
-from bot.commands.ids import ApprovalId, LinkActionId, LinkBlockId
 from bot.db.models import Adjustment, AuditEvent, PriceSourceKind, PriceSourceSetting, ResourceLink, SyncPolicy
+from bot.slack.ids import ApprovalId, LinkActionId, LinkBlockId
 from tests.bolt_listeners import listeners_done
 from tests.commands.link_setup import (  # noqa: F401 - the slack fixture
     BILLING_CHANNEL,

@@ -8,8 +8,8 @@ import logging
 
 import pytest
 
-from bot.commands.ids import ConfigId, LinkActionId, LinkBlockId, PolicyId
-from bot.commands.relations_views import CURRENT
+from bot.commands.relations.views import CURRENT
+from bot.slack.ids import ConfigId, LinkActionId, LinkBlockId, PolicyId
 from tests.bolt_listeners import listeners_done
 from tests.commands import test_config as config_harness
 from tests.commands.link_setup import (

@@ -10,9 +10,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from bot.commands.ids import PolicyId
-from bot.commands.modal_state import TAMPERED
-from bot.commands.policy_views import policy_field_block
+from bot.commands.policy.views import policy_field_block
 from bot.db.app_settings import AppSettings, save_app_settings
 from bot.db.audit import audit_events_for
 from bot.db.links import link_resource
@@ -29,6 +27,8 @@ from bot.db.models import (
 from bot.demo.workspace import open_workspace
 from bot.domain.approval_policy import NO_AMOUNT_LIMIT
 from bot.sandbox.app import Sandbox
+from bot.slack.ids import PolicyId
+from bot.slack.modal_state import TAMPERED
 from tests.bolt_listeners import listeners_done
 from tests.commands.link_setup import (  # noqa: F401 - the slack fixture
     DANA,

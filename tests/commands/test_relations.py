@@ -7,12 +7,12 @@ import re
 import pytest
 from sqlalchemy import select
 
-from bot.commands.ids import LinkActionId, LinkBlockId, LinkCallbackId
-from bot.commands.modal_state import TAMPERED, open_state
-from bot.commands.relations_views import CURRENT, rows_block_id
+from bot.commands.relations.views import CURRENT, rows_block_id
 from bot.db.audit import audit_events_for
 from bot.db.links import link_resource, unlink_resource
 from bot.db.models import ResourceLink
+from bot.slack.ids import LinkActionId, LinkBlockId, LinkCallbackId
+from bot.slack.modal_state import TAMPERED, open_state
 from tests.bolt_listeners import listeners_done
 from tests.commands.link_setup import (
     DANA,

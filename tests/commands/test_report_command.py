@@ -7,10 +7,10 @@ import csv
 import io
 from urllib.parse import urlsplit
 
-from bot.commands.ids import ReportId
 from bot.db.app_settings import AppSettings, save_app_settings
 from bot.db.models import MarketplaceCompany
 from bot.sandbox.slack_blocks import validate_message_blocks
+from bot.slack.ids import ReportId
 from tests.bolt_listeners import listeners_done
 from tests.commands.test_seats_command import (  # noqa: F401 - the slack fixture
     BILLING_CHANNEL,

@@ -8,11 +8,11 @@ import io
 from decimal import Decimal
 from urllib.parse import urlsplit
 
-from bot.commands.ids import ReportId
 from bot.db.links import link_resource
 from bot.db.models import Scope
 from bot.db.policies import set_min_margin_percent
 from bot.sandbox.slack_blocks import validate_message_blocks
+from bot.slack.ids import ReportId
 from tests.bolt_listeners import listeners_done
 from tests.commands.link_setup import (  # noqa: F401 - the slack fixture
     BILLING_CHANNEL,

@@ -8,10 +8,10 @@ import json
 
 import pytest
 
-from bot.commands.ids import ApprovalId, ConfigId, SealedFor
-from bot.commands.modal_state import seal_state
 from bot.db.app_settings import load_app_settings
 from bot.db.models import AdjustmentStatus
+from bot.slack.ids import ApprovalId, ConfigId, SealedFor
+from bot.slack.modal_state import seal_state
 from tests.bolt_listeners import listeners_done
 from tests.commands import test_config as config_harness
 from tests.commands.test_approvals import held, post_groups, started

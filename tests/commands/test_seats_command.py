@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 import pytest
 from aiohttp import web
 
+from bot.app_factory import create_context
 from bot.clock import Clock, ManualClock
-from bot.commands.ids import ActionId
+from bot.commands.router import ROUTE_BY_NAME, ROUTES
 from bot.config import load_settings
 from bot.db.app_settings import AppSettings, load_app_settings, save_app_settings
 from bot.demo.workspace import open_workspace
@@ -16,11 +18,11 @@ from bot.sandbox.app import Sandbox
 from bot.sandbox.slack import SlackRecorder, create_slack_app
 from bot.sandbox.slack_blocks import validate_message_blocks
 from bot.sandbox.slack_requests import SlackRequestSender
+from bot.slack.ids import ActionId, BlockId
 from tests.bolt_listeners import listeners_done
 from tests.conftest import PINNED_NOW, TEST_SECRET_KEY, make_env
 from tests.sync.engine_setup import link_line, pick_lines
 from web.app import create_app
-from web.context import create_context
 
 TOKEN = "xoxb-seatsync-test"
 SECRET = "seatsync-signing-secret"
@@ -76,6 +78,29 @@ async def test_help_lists_the_commands_with_buttons(aiohttp_client, slack, tmp_p
     assert action_ids == [ActionId.HELP_SYNC_DRY_RUN, ActionId.HELP_SYNC]
     assert validate_message_blocks(message["blocks"]) == []
     assert_all_calls_ok(recorder)
+
+
+async def test_help_is_the_routers_table_and_every_line_routes(aiohttp_client, slack, tmp_path, database_url):
+    """`/seats help` is written from the router's table: every routed subcommand is in it, in the table's order,
+    and every line in it routes (its subcommand typed bare is never answered with the usage)."""
+    recorder, _ = slack
+    _, sender = await start_app(aiohttp_client, slack, tmp_path, database_url)
+
+    await sender.slash_command("help")
+    await listeners_done()
+    message = recorder.ephemeral_messages(DANA)[0].message
+    commands = next(b for b in message["blocks"] if b.get("block_id") == BlockId.HELP_COMMANDS)
+    lines = re.findall(r"^• `/seats ([^`]+)` - (.+)$", commands["text"]["text"], re.M)
+
+    assert [(usage, what) for usage, what in lines] == [(route.usage, route.what) for route in ROUTES]
+    assert [usage.split()[0] for usage, _ in lines] == list(ROUTE_BY_NAME)
+    assert all(f"/seats {usage} - {what}" in message["text"] for usage, what in lines)
+    for usage, _ in lines:
+        reply = await sender.slash_command(usage.split()[0])
+        assert reply.status == 200
+        assert "I don't know" not in reply.body, usage
+    await listeners_done()
+    assert "I don't know" in (await sender.slash_command("frobnicate")).body  # the check above can fail
 
 
 async def test_empty_text_is_help_and_unknown_subcommand_gets_usage(aiohttp_client, slack, tmp_path, database_url):

@@ -7,11 +7,11 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from bot.commands.ids import LinkActionId, LinkBlockId, LinkCallbackId
-from bot.commands.modal_state import TAMPERED
 from bot.db.app_settings import AppSettings, save_app_settings
 from bot.db.links import link_resource, unlink_resource
 from bot.db.models import Adjustment, AdjustmentStatus, AdjustmentTrigger, AuditEvent, ResourceLink
+from bot.slack.ids import LinkActionId, LinkBlockId, LinkCallbackId
+from bot.slack.modal_state import TAMPERED
 from tests.bolt_listeners import listeners_done
 from tests.commands.link_setup import (
     BILLING_CHANNEL,

@@ -35,7 +35,9 @@ async def sandbox(request) -> AsyncIterator[Sandbox]:
 
 async def read_both(sandbox: Sandbox) -> tuple[tuple[list[MarketCompany], list[MarketSubscription]], ...]:
     cfg = sandbox.config()
-    odin = OdinClient.from_connection(Connection("odin", cfg["odin"]["url"]), retry=FAST_RETRY)
+    odin = OdinClient.from_connection(
+        Connection("odin", cfg["odin"]["url"], {},
+                   {"username": cfg["odin"]["username"], "password": cfg["odin"]["password"]}), retry=FAST_RETRY)
     ingram_cfg = cfg["ingram"]
     ingram = IngramClient.from_connection(
         Connection("ingram", ingram_cfg["url"],

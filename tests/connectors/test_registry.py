@@ -14,8 +14,7 @@ import pytest
 
 from bot.__main__ import main
 from bot.clock import ManualClock
-from bot.commands.config_view import config_field_block
-from bot.commands.ids import ConfigId
+from bot.commands.config.views import config_field_block
 from bot.connectors.change_notifications import SIGNED_JSON
 from bot.connectors.connection import Connection
 from bot.connectors.errors import RejectedError
@@ -37,6 +36,7 @@ from bot.domain.records import (
 )
 from bot.sandbox.app import Sandbox
 from bot.sandbox.world import SandboxWorld
+from bot.slack.ids import ConfigId
 from bot.sync.failures import explain_failure
 from tests.commands.test_config import open_config, open_modal, pick, press_test, submit
 from tests.commands.test_seats_command import DANA, slack, start_app  # noqa: F401 - slack: the simulator fixture
@@ -155,7 +155,8 @@ async def test_the_config_modal_offers_a_registered_psa_with_its_fields_test_and
     context, sender = await start_app(aiohttp_client, slack, tmp_path, database_url)
 
     modal = await open_config(sender, recorder)
-    assert psa_choices(modal) == {"autotask": "Autotask", "connectwise": "ConnectWise", FAKE: "Fake PSA"}
+    assert psa_choices(modal) == {"autotask": "Autotask", "connectwise": "ConnectWise", "halopsa": "HaloPSA",
+                                  FAKE: "Fake PSA"}
     modal = await pick(sender, recorder, "psa", FAKE)
     labels = {b["block_id"]: b["label"]["text"] for b in modal["blocks"] if b["type"] == "input"}
     assert {labels[config_field_block(FAKE, name)] for name in ("base_url", "tenant", "token")} == \
@@ -181,7 +182,8 @@ async def test_without_the_entry_the_modal_offers_only_the_bundled_psas(
     recorder, _ = slack
     _, sender = await start_app(aiohttp_client, slack, tmp_path, database_url)
     await open_config(sender, recorder)
-    assert psa_choices(open_modal(recorder, DANA)) == {"autotask": "Autotask", "connectwise": "ConnectWise"}
+    assert psa_choices(open_modal(recorder, DANA)) == {"autotask": "Autotask", "connectwise": "ConnectWise",
+                                                       "halopsa": "HaloPSA"}
 
 
 # --- a choice of the CLI, and the demo runs against it ------------------------------------------------
@@ -227,7 +229,7 @@ def test_the_cli_refuses_it_once_it_is_gone(capsys):
         main(["demo", "--once", "--psa", FAKE])
     assert refused.value.code == 2
     error = capsys.readouterr().err
-    assert f"argument --psa: invalid choice: '{FAKE}'" in error and "--psa {autotask,connectwise}" in error
+    assert f"argument --psa: invalid choice: '{FAKE}'" in error and "--psa {autotask,connectwise,halopsa}" in error
 
 
 # --- what the rest of SeatSync reads from an entry ---------------------------------------------------
@@ -264,7 +266,7 @@ def test_an_entry_is_checked_when_it_is_made_and_registered():
 
 async def test_each_bundled_vendor_builds_the_client_its_entry_describes(today):
     config = Sandbox.generate(seed=1, scale="small", today=today).config()
-    assert [v.key for v in BUNDLED] == ["odin", "ingram", "pax8", "autotask", "connectwise"]
+    assert [v.key for v in BUNDLED] == ["odin", "ingram", "pax8", "autotask", "connectwise", "halopsa"]
     for vendor in BUNDLED:
         base_url, options, secrets = vendor.demo.connection(config)
         client = vendor.build(Connection(vendor.key, base_url, options, secrets))

@@ -6,6 +6,7 @@ import itertools
 from datetime import date
 from decimal import Decimal
 
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import (
@@ -46,6 +47,23 @@ async def marketplace_resource(
     session.add(resource)
     await session.flush()
     return resource
+
+
+async def legacy_marketplace_resource(session: AsyncSession) -> int:
+    """A resource row as revisions before 0005 hold it (no `marketplace` column), for migration tests run at an
+    older revision: its id."""
+    n = next(_ids)
+    company = MarketplaceCompany(marketplace="ingram", external_id=f"C{n}", name=f"Acme Mfg. Inc. {n}")
+    subscription = MarketplaceSubscription(
+        company=company, marketplace="ingram", external_id=f"S{n}", name=f"Microsoft 365 #{n}",
+        term=Term.monthly, status=SubscriptionStatus.active, start_date=date(2026, 1, 1))
+    session.add_all([company, subscription])
+    await session.flush()
+    table = MarketplaceResource.__table__
+    return (await session.execute(insert(table).values(
+        subscription_id=subscription.id, external_id=f"R{n}", name="Exchange Online (Plan 1)", unit="unit",
+        included=0, additional=8, total=8, unit_price=Decimal("8.00"), unit_cost=Decimal("6.40"), currency="USD",
+    ).returning(table.c.id))).scalar_one()
 
 
 async def psa_service(

@@ -134,7 +134,7 @@ async def test_revision_0004_lets_a_new_vendor_in_without_a_migration_and_keeps_
         PsaContract,
         PsaService,
     )
-    from tests.db.factories import marketplace_resource, psa_service
+    from tests.db.factories import legacy_marketplace_resource, psa_service
 
     vendor_checks = {"ck_marketplace_companies_marketplace", "ck_marketplace_subscriptions_marketplace",
                      "ck_psa_companies_psa_system", "ck_psa_contracts_psa_system", "ck_psa_services_psa_system",
@@ -162,9 +162,9 @@ async def test_revision_0004_lets_a_new_vendor_in_without_a_migration_and_keeps_
         await upgrade(engine, "0003")
         assert vendor_checks <= await checks(engine)
         async with session_factory(engine)() as session:
-            resource = await marketplace_resource(session)
+            resource_id = await legacy_marketplace_resource(session)
             service = await psa_service(session)
-            session.add(Adjustment(idempotency_key="ss-0004", resource_id=resource.id, psa_service_id=service.id,
+            session.add(Adjustment(idempotency_key="ss-0004", resource_id=resource_id, psa_service_id=service.id,
                                    psa="autotask", units_from=1, units_to=8, delta=7, effective_date=date(2026, 12, 7),
                                    status=AdjustmentStatus.pending, trigger=AdjustmentTrigger.sync))
             await session.commit()
@@ -178,12 +178,81 @@ async def test_revision_0004_lets_a_new_vendor_in_without_a_migration_and_keeps_
         await new_vendor_rows(engine)
         async with session_factory(engine)() as session:
             intent = (await session.scalars(select(Adjustment))).one()
-            assert (intent.psa, intent.psa_service_id, intent.resource_id) == ("autotask", service.id, resource.id)
+            assert (intent.psa, intent.psa_service_id, intent.resource_id) == ("autotask", service.id, resource_id)
             assert await session.scalar(select(func.count()).select_from(PsaService)) == 2
             assert set(await session.scalars(select(MarketplaceCompany.marketplace))) == {"ingram", "pax8"}
             with pytest.raises(IntegrityError):  # the foreign keys survived the table copies
                 session.add(PsaContract(company_id=999_999, psa="halopsa", external_id="H-2", name="orphan",
                                         status=ContractStatus.active))
                 await session.flush()
+    finally:
+        await engine.dispose()
+
+
+async def test_revision_0005_gives_every_resource_its_source_and_lists_the_marketplaces(database_url):
+    """Before 0005 an install read one marketplace: its resources did not say which, its settings named one.
+    0005 copies each subscription's marketplace onto its resources and turns the one setting into a list, with
+    no step by hand; a second marketplace's rows then live beside the first's. Down to 0004 keeps every row and
+    the first marketplace as the one."""
+    from dataclasses import asdict
+
+    from alembic import command
+    from sqlalchemy import select
+
+    from bot.db.app_settings import load_app_settings
+    from bot.db.engine import session_factory
+    from bot.db.migrate import _run
+    from bot.db.models import AppSetting, MarketplaceResource, MarketplaceSubscription
+    from tests.db.factories import legacy_marketplace_resource, marketplace_resource
+
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(_run, command.downgrade, "base")
+        await upgrade(engine, "0004")
+        async with session_factory(engine)() as session:
+            first = await legacy_marketplace_resource(session)
+            second = await legacy_marketplace_resource(session)
+            session.add(AppSetting(key="app", updated_by="test", value={"marketplace": "ingram", "psa": "autotask",
+                                                                        "poll_minutes": 7}))
+            await session.commit()
+
+        await upgrade(engine)
+        await check(engine)
+        async with session_factory(engine)() as session:
+            rows = dict((await session.execute(select(MarketplaceResource.id, MarketplaceResource.marketplace))).all())
+            assert rows == {first: "ingram", second: "ingram"}
+            settings = await load_app_settings(session=session)
+            assert (settings.marketplaces, settings.marketplace, settings.poll_minutes) == (["ingram"], "ingram", 7)
+            assert (await session.get(AppSetting, "app")).value["marketplaces"] == ["ingram"]
+            # a second marketplace beside the first: a company, subscription and resource of its own
+            pax8 = await marketplace_resource(session)
+            pax8.subscription.marketplace = pax8.subscription.company.marketplace = "pax8"
+            await session.flush()
+            sub = MarketplaceSubscription(company=pax8.subscription.company, marketplace="pax8", external_id="P-2",
+                                          name="M365 (second)", term=pax8.subscription.term,
+                                          status=pax8.subscription.status)
+            session.add(MarketplaceResource(subscription=sub, external_id="P-R", name="seats"))
+            settings.marketplaces = ["ingram", "pax8"]
+            (await session.get(AppSetting, "app")).value = asdict(settings)
+            await session.commit()
+            assert (await session.scalar(select(MarketplaceResource.marketplace)
+                                         .where(MarketplaceResource.external_id == "P-R"))) == "pax8"
+
+        async with engine.begin() as connection:
+            await connection.run_sync(_run, command.downgrade, "0004")
+        async with engine.connect() as connection:
+            columns = await connection.run_sync(
+                lambda c: {column["name"] for column in inspect(c).get_columns("marketplace_resources")})
+            assert "marketplace" not in columns
+        async with session_factory(engine)() as session:
+            value = (await session.get(AppSetting, "app")).value
+            assert value["marketplace"] == "ingram" and "marketplaces" not in value
+        await upgrade(engine)
+        async with session_factory(engine)() as session:
+            sources = dict((await session.execute(select(MarketplaceResource.external_id,
+                                                         MarketplaceResource.marketplace))).all())
+            assert sources["P-R"] == "pax8" and {sources[k] for k in sources if k != "P-R"} <= {"ingram", "pax8"}
+            assert (await load_app_settings(session=session)).marketplaces == ["ingram"]
     finally:
         await engine.dispose()

@@ -23,6 +23,11 @@ async def test_killed_at_random_moments_seatsync_loses_nothing_and_duplicates_no
         check(run)
 
 
+async def test_killed_at_random_moments_seatsync_loses_nothing_in_halo(tmp_path):
+    """HaloPSA on its own (three harnesses at once starve a loaded machine: kills land before anything starts)."""
+    check(await run_kill_harness(KillOptions(psa="halopsa", marketplace="ingram", kills=30, seed=11), tmp_path))
+
+
 def check(run: KillRun) -> None:
     verdict = run.verdict
     assert verdict is not None, run

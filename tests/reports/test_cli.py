@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 from bot.__main__ import main
+from bot.app_factory import create_context
 from bot.clock import ManualClock
 from bot.db.app_settings import AppSettings, save_app_settings
 from bot.reports.catalogue import REPORTS, run_report
@@ -28,7 +29,6 @@ from tests.conftest import PINNED_NOW, TEST_SECRET_KEY
 from tests.reports.dataset import INJECTION, build_dataset
 from tests.reports.xlsx_reading import read_sheet
 from web.app import create_app
-from web.context import create_context
 
 PUBLIC_URL = "http://127.0.0.1:3999"
 

@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 import pytest
 
+from bot.app_factory import create_context
 from bot.db.app_settings import AppSettings, save_app_settings
 from bot.reports.signing import report_link_key, verify
 from tests.conftest import PINNED_NOW
@@ -15,7 +16,6 @@ from tests.reports.dataset import INJECTION, build_dataset
 from tests.reports.html_reading import parse_html, table_rows, text_of
 from tests.reports.test_http import link
 from web.app import create_app
-from web.context import create_context
 
 
 @pytest.fixture

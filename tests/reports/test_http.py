@@ -4,12 +4,12 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
+from bot.app_factory import create_context
 from bot.reports.signing import report_link_key, sign_url
 from tests.conftest import PINNED_NOW
 from tests.reports.dataset import INJECTION, TODAY, build_dataset
 from tests.reports.xlsx_reading import read_sheet
 from web.app import create_app
-from web.context import create_context
 
 
 @pytest.fixture

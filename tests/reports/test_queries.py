@@ -157,3 +157,26 @@ async def test_an_adjustment_shows_in_the_period_it_was_posted_and_the_one_it_ta
     default, _ = await rows(session, "adjustments")
     assert default.date_range == DateRange(date(2026, 2, 8), TODAY, default=True, applies_to="posted or effective")
     assert (await rows(session, "linked"))[0].date_range is None
+
+
+async def test_rows_say_their_source_and_filter_by_it(session):
+    from bot.db.models import MarketplaceCompany, MarketplaceResource, MarketplaceSubscription
+    from tests.db.factories import marketplace_resource
+
+    await build_dataset(session)
+    company = MarketplaceCompany(marketplace="pax8", external_id="P-1", name="Acme Manufacturing (Pax8)")
+    sub = MarketplaceSubscription(company=company, marketplace="pax8", external_id="P-S1",
+                                  name="Microsoft 365 Business Premium", term="other", status="active")
+    session.add_all([company, sub])
+    pax8 = await marketplace_resource(session, subscription=sub, total=7, name="Microsoft 365 Business Premium")
+    await session.commit()
+    assert pax8.marketplace == "pax8"  # taken from its subscription
+    report, found = await rows(session, "subscriptions")
+    sources = dict(zip(column(report, found, "Resource ID"), column(report, found, "Source"), strict=True))
+    assert sources[pax8.external_id] == "Pax8" and set(sources.values()) == {"Pax8", "Ingram Micro Cloud Marketplace"}
+    _, only = await rows(session, "subscriptions", marketplace="pax8")
+    assert [row[report.columns.index("Resource ID")] for row in only] == [pax8.external_id]
+    assert len((await rows(session, "subscriptions", marketplace="ingram"))[1]) == len(found) - 1
+    assert (await rows(session, "unlinked", marketplace="pax8"))[1]
+    assert await session.scalar(select(MarketplaceResource.marketplace).where(MarketplaceResource.id == pax8.id)) \
+        == "pax8"

@@ -26,7 +26,8 @@ async def test_the_first_row_comes_without_the_rest_in_memory(session):
                                         name="Microsoft 365", term=Term.monthly, status=SubscriptionStatus.active))
     await session.flush()
     await session.execute(insert(MarketplaceResource), [
-        {"subscription_id": 1, "external_id": f"R-{n:06}", "name": f"Resource number {n:06}", "total": n % 50,
+        {"subscription_id": 1, "marketplace": "ingram", "external_id": f"R-{n:06}", "name": f"Resource number {n:06}",
+         "total": n % 50,
          "first_seen_at": now, "last_seen_at": now} for n in range(ROWS)])
     await session.commit()
 

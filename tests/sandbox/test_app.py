@@ -144,3 +144,34 @@ async def test_the_counts_set_over_admin_are_kept_as_history(sandbox):
     assert [c["at"] for c in history] == sorted(c["at"] for c in history)
     recorded_by_the_day = {c["subscription_id"] for c in history[len(subscription.lines) * 2:]}
     assert recorded_by_the_day == set(changed["changed_subscriptions"])
+
+
+@pytest.mark.parametrize("bumps", [True, False])
+async def test_the_ingram_knob_decides_whether_a_seat_change_moves_last_modified_date(sandbox, bumps):
+    world = sandbox.world
+    sub = next(s for s in world.subscriptions.values() if s.status == "active" and s.lines)
+    before = sub.last_modified
+    line = sub.lines[0]
+    async with aiohttp.ClientSession(headers=admin_headers(sandbox)) as http:
+        async with http.put(sandbox.base_url + "/admin/ingram/knobs",
+                            json={"seat_change_bumps_last_modified": "no"}) as response:
+            assert response.status == 400
+        async with http.put(sandbox.base_url + "/admin/ingram/knobs",
+                            json={"seat_change_bumps_last_modified": bumps}) as response:
+            assert response.status == 200
+        async with http.put(f"{sandbox.base_url}/admin/counts/{sub.subscription_id}/{line.resource_id}",
+                            json={"total": line.included + line.additional + 2}) as response:
+            assert response.status == 200
+        moved = sub.last_modified != before
+        assert moved is bumps
+        # a day's seat changes follow the knob too; other changes (status, price, new orders) always move it
+        async with http.post(sandbox.base_url + "/admin/advance-day") as response:
+            day = (await response.json())["days"][0]
+    repriced = {c["resource_id"] for c in day["price_changes"]}
+    seat_only = ({c["subscription_id"] for c in day["increases"] + day["decreases"]}
+                 - set(day["renewed_subscriptions"] + day["expired_subscriptions"] + day["new_subscriptions"]
+                       + day["cancelled_subscriptions"]))
+    seat_only = {sid for sid in seat_only
+                 if not {line.resource_id for line in world.subscriptions[sid].lines} & repriced}
+    assert seat_only
+    assert all((world.subscriptions[sid].last_modified.date() == world.today) is bumps for sid in seat_only)

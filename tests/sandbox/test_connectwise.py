@@ -251,10 +251,49 @@ async def test_bad_conditions_are_400(cw, conditions: str, fragment: str) -> Non
     assert body["code"] == "BadRequest" and fragment in body["message"] and "conditions" in body["message"]
 
 
-@pytest.mark.parametrize("param", ["childConditions", "customFieldConditions"])
-async def test_child_and_custom_field_conditions_are_refused(cw, param: str) -> None:
-    response = await get(cw, "/company/companies", **{param: 'types/name = "Client"'})
-    assert response.status == 400 and param in (await response.json())["message"]
+async def test_child_conditions_filter_array_children(cw) -> None:
+    companies = cw.world.connectwise_companies
+    companies[2].types = ("Prospect",)
+    companies[3].types = ("Client", "Partner")
+    small = "id < 5"
+    client = 'types/name = "Client"'
+    assert await ids_of(cw, "/company/companies", conditions=small, childConditions=client) == [1, 3, 4]
+    assert await ids_of(cw, "/company/companies", conditions=small, childConditions="types/id = 2") == [2]
+    # one child must satisfy the whole expression: no single type of company 3 is both Client and Partner
+    both = 'types/name = "Client" and types/name = "Partner"'
+    assert await ids_of(cw, "/company/companies", conditions=small, childConditions=both) == []
+    either = 'types/name = "Prospect" or types/name = "Partner"'
+    assert await ids_of(cw, "/company/companies", conditions=small, childConditions=either) == [2, 3]
+    count = await (await get(cw, "/company/companies/count", conditions=small,
+                             childConditions='types/name = "Client"')).json()
+    assert count == {"count": 3}
+    for bad in ('colour/name = "x"', 'types/name = 3', "types/name like"):
+        response = await get(cw, "/company/companies", childConditions=bad)
+        assert response.status == 400 and "childConditions" in (await response.json())["message"]
+    response = await get(cw, "/finance/agreements", childConditions='types/name = "Client"')
+    assert response.status == 400 and "Unknown field" in (await response.json())["message"]
+
+
+async def test_custom_field_conditions_test_the_custom_fields(cw) -> None:
+    cw.world.connectwise_agreements[10].custom_fields = {"Marketplace Subscription": "1001880"}
+    cw.world.connectwise_agreements[12].custom_fields = {"Marketplace Subscription": "1001999"}
+    one = (await (await get(cw, "/finance/agreements/10")).json())["customFields"]
+    assert one == [{"id": 21, "caption": "Marketplace Subscription", "type": "Text", "entryMethod": "EntryField",
+                    "numberOfDecimals": 0, "value": "1001880"}]
+    is_set = 'caption = "Marketplace Subscription" and value != null'
+    assert await ids_of(cw, "/finance/agreements", customFieldConditions=is_set) == [10, 12]
+    exact = 'caption = "Marketplace Subscription" and value = "1001880"'
+    assert await ids_of(cw, "/finance/agreements", customFieldConditions=exact) == [10]
+    assert await ids_of(cw, "/finance/agreements", customFieldConditions=exact, conditions="id > 10") == []
+    assert await ids_of(cw, "/finance/agreements", customFieldConditions='caption = "Nope"') == []
+    cw.world.connectwise_additions[101].custom_fields = {"Marketplace Resource": "CFQ7TTC0LDPB:0001"}
+    assert await ids_of(cw, "/finance/agreements/11/additions",
+                        customFieldConditions='value like "CFQ7*"') == [101]
+    for bad in ('colour = "x"', "value = 3"):
+        response = await get(cw, "/finance/agreements", customFieldConditions=bad)
+        assert response.status == 400 and "customFieldConditions" in (await response.json())["message"]
+    response = await get(cw, "/procurement/catalog", customFieldConditions=is_set)
+    assert response.status == 400 and "no custom fields" in (await response.json())["message"]
 
 
 # --- fields and orderBy ------------------------------------------------------------------------

@@ -13,10 +13,14 @@ import pytest
 from aiohttp import web
 
 from bot.sandbox.faults import FaultKnobs, fault_middleware
+from bot.sandbox.ingram_gateway import GatewayQuota
 from bot.sandbox.odin import create_odin_app, decode_fault_string, odin_error
+from bot.sandbox.odin_gateway import OdinGateway
 from bot.sandbox.world import Credentials, Customer, Product, SandboxWorld, Subscription, SubscriptionLine
 
 ACME, BRIGHTSIDE, COBALT = 1000027, 1000031, 1000040
+CREDENTIALS = Credentials.for_seed(7)  # marketplace_world's
+LOGIN = {"Username": CREDENTIALS.odin_username, "Password": CREDENTIALS.odin_password}
 BASIC, PREMIUM, EXCHANGE = 100103, 100112, 100120
 
 
@@ -153,7 +157,7 @@ async def post_xml(client, payload: str, path: str = "/odin/RPC2"):
 
 
 async def execute(client, method: str, params: list, server: str = "BM", **extra) -> list:
-    envelope = {"Server": server, "Method": method, "Params": params, **extra}
+    envelope = {"Server": server, "Method": method, "Params": params, **LOGIN, **extra}
     result = await post_xml(client, xmlrpc.client.dumps((envelope,), "Execute"))
     assert set(result) == {"Result"}
     return result["Result"]
@@ -172,7 +176,8 @@ async def test_acceptance_call_through_server_proxy(client):
 
     def call() -> dict:
         proxy = xmlrpc.client.ServerProxy(url)
-        return proxy.Execute({"Server": "BM", "Method": "GetCustomerSubscriptionList_API", "Params": [ACME, 0]})
+        return proxy.Execute({"Server": "BM", "Method": "GetCustomerSubscriptionList_API", "Params": [ACME, 0],
+                              **LOGIN})
 
     answer = await asyncio.to_thread(call)
     assert isinstance(answer, dict) and "Result" in answer
@@ -181,15 +186,72 @@ async def test_acceptance_call_through_server_proxy(client):
 
 async def test_root_path_answers_like_rpc2(client):
     root = await post_xml(client, xmlrpc.client.dumps(
-        ({"Server": "BM", "Method": "SubscriptionDetailsGet_API", "Params": [1001880], "Lang": "en"},), "Execute"),
+        ({"Server": "BM", "Method": "SubscriptionDetailsGet_API", "Params": [1001880], "Lang": "en", **LOGIN},),
+        "Execute"),
         path="/odin/")
     assert root["Result"][0][0] == 1001880
 
 
-async def test_envelope_credentials_and_lang_are_accepted(client):
-    result = await execute(client, "SubscriptionDetailsGet_API", [1001880], Lang="en", Username="admin",
-                           Password="secret")
+async def test_lang_is_accepted(client):
+    result = await execute(client, "SubscriptionDetailsGet_API", [1001880], Lang="en")
     assert result[0][0] == 1001880
+
+
+@pytest.mark.parametrize("login", [
+    {},
+    {"Username": CREDENTIALS.odin_username},
+    {"Username": CREDENTIALS.odin_username, "Password": "wrong"},
+    {"Username": "someone-else", "Password": CREDENTIALS.odin_password},
+    {"Username": CREDENTIALS.odin_username, "Password": 12345},
+])
+async def test_the_gateway_requires_the_credentials_in_the_struct(client, login):
+    envelope = {"Server": "BM", "Method": "SubscriptionDetailsGet_API", "Params": [1001880], **login}
+    with pytest.raises(xmlrpc.client.Fault) as caught:
+        await post_xml(client, xmlrpc.client.dumps((envelope,), "Execute"))
+    assert caught.value.faultCode == -1
+    assert decode_fault_string(caught.value).startswith("Access denied:")
+
+
+async def test_a_method_the_gateway_does_not_allow_is_a_fault(aiohttp_client, world):
+    gateway = OdinGateway(allowed_methods=frozenset({"AccountGetMyCustomersList"}))
+    client = await aiohttp_client(odin_app(world, gateway=gateway))
+    assert len((await execute(client, "AccountGetMyCustomersList", []))[0]) == 3
+    with pytest.raises(xmlrpc.client.Fault) as caught:
+        await execute(client, "AccountDetailsGet_API", [ACME])
+    assert decode_fault_string(caught.value) == (
+        f"Method 'AccountDetailsGet_API' is not allowed for user '{CREDENTIALS.odin_username}'.")
+
+
+def basic(user: str, password: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+async def test_a_gateway_configured_for_basic_auth_answers_401_without_it(aiohttp_client, world):
+    client = await aiohttp_client(odin_app(world, gateway=OdinGateway(basic_auth=True)))
+    body = xmlrpc.client.dumps(({"Server": "BM", "Method": "AccountGetMyCustomersList", "Params": [], **LOGIN},),
+                               "Execute")
+    for headers in ({}, basic(CREDENTIALS.odin_username, "wrong")):
+        response = await client.post("/odin/RPC2", data=body, headers=headers)
+        assert response.status == 401 and response.content_type == "text/html"
+        assert response.headers["WWW-Authenticate"] == 'Basic realm="BA"'
+    response = await client.post("/odin/RPC2", data=body, headers=basic(CREDENTIALS.odin_username,
+                                                                         CREDENTIALS.odin_password))
+    assert response.status == 200
+    assert xmlrpc.client.loads(await response.read())[0][0]["Result"][0] == [[ACME], [BRIGHTSIDE], [COBALT]]
+
+
+async def test_the_gateway_limits_each_users_call_rate(aiohttp_client, world):
+    now = [100.0]
+    gateway = OdinGateway(quota=GatewayQuota(calls=3, renewal_period_s=1.0), clock=lambda: now[0])
+    client = await aiohttp_client(odin_app(world, gateway=gateway))
+    body = xmlrpc.client.dumps(({"Server": "BM", "Method": "AccountGetMyCustomersList", "Params": [], **LOGIN},),
+                               "Execute")
+    for _ in range(3):
+        assert (await client.post("/odin/RPC2", data=body)).status == 200
+    refused = await client.post("/odin/RPC2", data=body)
+    assert refused.status == 429 and refused.headers["Retry-After"] == "1" and refused.content_type == "text/html"
+    now[0] += 1.0
+    assert (await client.post("/odin/RPC2", data=body)).status == 200
 
 
 # --- rows: order, types, values -----------------------------------------------------------------
@@ -277,8 +339,7 @@ async def test_plan_rates(client):
 
 async def test_my_customers_lists_every_child_account(client, world):
     rows = (await execute(client, "AccountGetMyCustomersList", []))[0]
-    assert [row[0] for row in rows] == sorted(world.customers)
-    assert rows[0][1] == "Acme Mfg. Inc."
+    assert rows == [[account_id] for account_id in sorted(world.customers)]  # column 0 only: all a source shows
 
 
 # --- SortNo ---------------------------------------------------------------------------------------
@@ -341,7 +402,7 @@ async def test_unknown_method_and_container_fault(client):
 ])
 async def test_incomplete_envelope_faults(client, envelope, member):
     with pytest.raises(xmlrpc.client.Fault) as caught:
-        await post_xml(client, xmlrpc.client.dumps((envelope,), "Execute"))
+        await post_xml(client, xmlrpc.client.dumps(({**envelope, **LOGIN},), "Execute"))
     assert caught.value.faultCode == -1
     assert f"'{member}'" in decode_fault_string(caught.value)
 
@@ -385,7 +446,8 @@ async def test_world_changes_are_seen_at_once(client, world):
 
 
 # --- HTTP-level fault knobs ---------------------------------------------------------------------
-CALL = xmlrpc.client.dumps(({"Server": "BM", "Method": "SubscriptionDetailsGet_API", "Params": [1001880]},), "Execute")
+CALL = xmlrpc.client.dumps(({"Server": "BM", "Method": "SubscriptionDetailsGet_API", "Params": [1001880], **LOGIN},),
+                          "Execute")
 
 
 async def test_injected_error_is_an_html_page(aiohttp_client, world):

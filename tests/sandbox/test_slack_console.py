@@ -17,11 +17,11 @@ import pytest
 from aiohttp import web
 from slack_sdk.models.blocks import Block, BlockElement
 
-from bot.commands.ids import ActionId, HomeId, LinkCallbackId, PolicyId
 from bot.sandbox.app import Sandbox
 from bot.sandbox.slack_console import create_console_app
 from bot.sandbox.slack_console.app import STATIC
 from bot.sandbox.slack_requests import SlackRequestSender
+from bot.slack.ids import ActionId, HomeId, LinkCallbackId, PolicyId
 from tests.bolt_listeners import listeners_done
 from tests.commands.test_seats_command import (  # noqa: F401 - the slack fixture
     BILLING_CHANNEL,
@@ -33,7 +33,7 @@ from tests.commands.test_seats_command import (  # noqa: F401 - the slack fixtur
 )
 
 GENERAL = "C0GENERAL01"
-COMMANDS_DIR = Path(__file__).resolve().parents[2] / "bot" / "commands"
+SLACK_DIRS = [Path(__file__).resolve().parents[2] / "bot" / name for name in ("commands", "slack", "notify")]
 
 
 async def console_for(aiohttp_client, recorder, request_url: str | None, **kwargs):
@@ -309,12 +309,13 @@ def registry(name: str) -> set[str]:
 
 
 def slack_sdk_types_used_by_seatsync() -> tuple[set[str], set[str]]:
-    """(block types, element types) of every slack_sdk Block / BlockElement class bot/commands names."""
+    """(block types, element types) of every slack_sdk Block / BlockElement class named in SeatSync's Slack code
+    (bot/commands, bot/slack, bot/notify)."""
     import slack_sdk.models.blocks as sdk
 
     blocks: set[str] = set()
     elements: set[str] = set()
-    for path in COMMANDS_DIR.rglob("*.py"):
+    for path in (path for directory in SLACK_DIRS for path in directory.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Name) and isinstance(getattr(sdk, node.id, None), type):
                 model = getattr(sdk, node.id)
@@ -337,11 +338,11 @@ def test_the_console_renders_every_block_and_element_type_seatsync_builds():
 
 
 def test_raw_block_dicts_in_seatsync_name_only_types_the_console_renders():
-    """Blocks written as dicts rather than slack_sdk models: every `"type": "..."` literal in bot/commands."""
+    """Blocks written as dicts rather than slack_sdk models: every `"type": "..."` literal in SeatSync's Slack code."""
     rendered = registry("BLOCKS") | registry("ELEMENTS") | {"plain_text", "mrkdwn", "modal", "home", "message",
                                                             "view", "input", "option"}
     found = set()
-    for path in COMMANDS_DIR.rglob("*.py"):
+    for path in (path for directory in SLACK_DIRS for path in directory.rglob("*.py")):
         found |= set(re.findall(r"""["']type["']\s*:\s*["'](\w+)["']""", path.read_text(encoding="utf-8")))
     assert found - rendered == set()
 

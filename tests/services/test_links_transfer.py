@@ -264,11 +264,13 @@ def test_a_file_that_is_not_a_links_file_is_refused(text, message):
 
 # ---- the CLI, end to end ----------------------------------------------------------------------------------
 
-@pytest.fixture
-async def workspace(database_url, monkeypatch, tmp_path, clock, today):
+@pytest.fixture(params=[("odin", "autotask"), ("ingram", "halopsa")], ids=["odin-autotask", "ingram-halopsa"])
+async def workspace(request, database_url, monkeypatch, tmp_path, clock, today):
+    marketplace, psa = request.param
     sandbox = await Sandbox.generate(seed=11, scale="small", today=today).start()
     workspace = await open_workspace(sandbox=sandbox, database_url=database_url, secret_key=TEST_SECRET_KEY,
-                                     marketplace="odin", psa="autotask", clock=clock)
+                                     marketplace=marketplace, psa=psa, clock=clock)
+    workspace.names = (marketplace, psa)
     for name, value in {"DATABASE_URL": database_url, "SEATSYNC_SECRET_KEY": TEST_SECRET_KEY,
                         "SEATSYNC_DATA_DIR": str(tmp_path / "data")}.items():
         monkeypatch.setenv(name, value)
@@ -288,12 +290,12 @@ async def cli(capsys, *argv: str) -> tuple[int, str, str]:
 
 
 async def test_cli_round_trip_reconciles_each_new_link_through_the_engine(workspace, capsys, tmp_path):
-    lines = pick_lines(workspace.sandbox.world, "autotask", 3)
+    lines = pick_lines(workspace.sandbox.world, workspace.names[1], 3)
     for line in lines:
         line.set_market_total(6)
         line.set_psa_units(6)
     await workspace.engine.run_cycle(trigger="test", force_full=True)
-    link_ids = [await link_line(workspace, line, "odin") for line in lines]
+    link_ids = [await link_line(workspace, line, workspace.names[0]) for line in lines]
     async with workspace.sessions() as session:
         await set_price_source(session=session, scope=Scope.link, link_id=link_ids[0],
                                kind=PriceSourceKind.marketplace_cost_markup, markup_percent=Decimal("20"),
@@ -335,10 +337,10 @@ async def test_cli_round_trip_reconciles_each_new_link_through_the_engine(worksp
 
 
 async def test_cli_import_with_an_invalid_row_applies_nothing_and_exits_1(workspace, capsys, tmp_path):
-    lines = pick_lines(workspace.sandbox.world, "autotask", 2)
+    lines = pick_lines(workspace.sandbox.world, workspace.names[1], 2)
     await workspace.engine.run_cycle(trigger="test", force_full=True)
     for line in lines:
-        await link_line(workspace, line, "odin")
+        await link_line(workspace, line, workspace.names[0])
     code, exported, _ = await cli(capsys, "links", "export")
     assert code == 0
     rows = exported.splitlines()
@@ -363,9 +365,9 @@ async def test_cli_import_with_an_invalid_row_applies_nothing_and_exits_1(worksp
 async def test_cli_import_refuses_a_price_no_cycle_can_bill_and_the_next_cycle_runs(workspace, capsys, tmp_path,
                                                                                    value):
     """The reported bug: such a price was saved and every later cycle aborted (NaN: the import crashed)."""
-    line, = pick_lines(workspace.sandbox.world, "autotask", 1)
+    line, = pick_lines(workspace.sandbox.world, workspace.names[1], 1)
     await workspace.engine.run_cycle(trigger="test", force_full=True)
-    await link_line(workspace, line, "odin")
+    await link_line(workspace, line, workspace.names[0])
     code, exported, _ = await cli(capsys, "links", "export")
     assert code == 0
     path = tmp_path / "links.csv"
@@ -384,7 +386,7 @@ async def test_cli_import_refuses_a_price_no_cycle_can_bill_and_the_next_cycle_r
         assert await link_keys(session) == set()
         assert await session.scalar(select(func.count()).select_from(PriceSourceSetting)) == 0
     line.set_market_total(line.psa_units + 2)
-    await link_line(workspace, line, "odin")
+    await link_line(workspace, line, workspace.names[0])
     report = await workspace.engine.run_cycle(trigger="test")
     assert report.status.value == "succeeded" and line.psa_units == line.market.included + line.market.additional
 
@@ -392,13 +394,13 @@ async def test_cli_import_refuses_a_price_no_cycle_can_bill_and_the_next_cycle_r
 async def test_cli_import_says_which_new_link_cannot_be_computed(workspace, capsys, tmp_path):
     """9,999,999,999.99 a seat is a price the file may set; +5 seats of it is an amount no column holds: the link
     is saved, its reconciliation says why nothing was posted, and the other link is levelled."""
-    lines = pick_lines(workspace.sandbox.world, "autotask", 2)
+    lines = pick_lines(workspace.sandbox.world, workspace.names[1], 2)
     for line in lines:
         line.set_market_total(3)
         line.set_psa_units(3)
     await workspace.engine.run_cycle(trigger="test", force_full=True)
     for line in lines:
-        await link_line(workspace, line, "odin")
+        await link_line(workspace, line, workspace.names[0])
     code, exported, _ = await cli(capsys, "links", "export")
     last = len(exported.splitlines())
     path = tmp_path / "links.csv"
@@ -436,3 +438,32 @@ async def test_the_printout_names_what_a_row_lacks_and_counts_in_words(session):
     one = await import_links(session=session, rows=parsed(text.rsplit("\n", 2)[0] + "\n"), actor="U1", apply=False)
     assert describe_import(one)[-1] == "1 row checked: 0 to create, 0 already linked, 0 price sources to set, 1 invalid"
     assert not any("?" in line for line in lines)
+
+
+async def test_links_of_two_marketplaces_to_one_psa_company_round_trip_with_their_source(session, two_links):
+    """A Pax8 company beside the Ingram one, both linked to the same PSA company; the same external ids in both
+    marketplaces stay apart, because each row carries its marketplace."""
+    from bot.db.models import MarketplaceSubscription
+
+    _, _, exchange_service, _ = two_links
+    company = MarketplaceCompany(marketplace="pax8", external_id="C1", name="Acme Manufacturing")
+    sub = MarketplaceSubscription(company=company, marketplace="pax8", external_id="S1", name="M365 Business Premium",
+                                  term="other", status="active")
+    session.add_all([company, sub])
+    seats = await marketplace_resource(session, subscription=sub, total=12, name="M365 Business Premium")
+    premium = await psa_service(session, contract=exchange_service.contract, units=10, name="M365 Business Premium")
+    await link_resource(session=session, resource_id=seats.id, service_id=premium.id, actor="U1")
+    await session.commit()
+    before = await link_keys(session)
+    rows = list(csv.DictReader(io.StringIO(await exported_csv(session))))
+    assert {r["marketplace"] for r in rows} == {"ingram", "pax8"}
+    pax8_rows = [r for r in rows if r["marketplace"] == "pax8"]
+    assert [r["level"] for r in pax8_rows] == ["company", "subscription", "resource"]
+    psa_companies = {r["psa_company_id"] for r in rows if r["level"] == "company"}
+    assert len(psa_companies) == 1  # one PSA company, linked to a company of each marketplace
+
+    text = await exported_csv(session)
+    await wipe_links(session)
+    result = await import_links(session=session, rows=parsed(text), actor="cli", apply=True)
+    assert result.applied and len(result.new_resource_link_ids) == 3
+    assert await link_keys(session) == before

@@ -9,10 +9,10 @@ from bot.demo.workspace import open_workspace
 from bot.sandbox.app import Sandbox
 from tests.conftest import TEST_SECRET_KEY
 
-PAIRS = [("odin", "autotask"), ("ingram", "connectwise")]
+PAIRS = [("odin", "autotask"), ("ingram", "connectwise"), ("ingram", "halopsa")]
 
 
-@pytest.fixture(params=PAIRS, ids=["odin-autotask", "ingram-connectwise"])
+@pytest.fixture(params=PAIRS, ids=["odin-autotask", "ingram-connectwise", "ingram-halopsa"])
 async def workspace(request, database_url, clock, today):
     marketplace, psa = request.param
     sandbox = await Sandbox.generate(seed=7, scale="small", today=today).start()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 
 from sqlalchemy import select
 
@@ -19,7 +21,7 @@ class Line:
 
     subscription_id: int
     resource_id: int
-    service_id: int  # Autotask contract service id / ConnectWise addition id
+    service_id: int  # Autotask contract service id / ConnectWise addition id / HaloPSA recurring-invoice line id
     world: SandboxWorld
     psa: str
 
@@ -37,6 +39,8 @@ class Line:
         if self.psa == "autotask":
             settle_units(self.world)
             return self.world.autotask_contract_services[self.service_id].units
+        if self.psa == "halopsa":
+            return int(self.world.halopsa.line(self.service_id).quantity)
         return self.world.connectwise_additions[self.service_id].quantity
 
     def set_psa_units(self, units: int) -> None:
@@ -44,8 +48,33 @@ class Line:
         if self.psa == "autotask":
             settle_units(self.world)
             self.world.autotask_contract_services[self.service_id].units = units
+        elif self.psa == "halopsa":
+            self.world.halopsa.line(self.service_id).quantity = Decimal(units)
         else:
             self.world.connectwise_additions[self.service_id].quantity = units
+
+    @property
+    def contract_end(self) -> date | None:
+        """The end date of the PSA contract the service bills under."""
+        world = self.world
+        if self.psa == "autotask":
+            return world.autotask_contracts[world.autotask_contract_services[self.service_id].contract_id].end_date
+        if self.psa == "halopsa":
+            return self._halo_contract().end_date
+        return world.connectwise_agreements[world.connectwise_additions[self.service_id].agreement_id].end_date
+
+    def set_contract_end(self, day: date) -> None:
+        world = self.world
+        if self.psa == "autotask":
+            world.autotask_contracts[world.autotask_contract_services[self.service_id].contract_id].end_date = day
+        elif self.psa == "halopsa":
+            self._halo_contract().end_date = day
+        else:
+            world.connectwise_agreements[world.connectwise_additions[self.service_id].agreement_id].end_date = day
+
+    def _halo_contract(self):
+        halo = self.world.halopsa
+        return halo.contracts[halo.recurring_invoices[halo.line(self.service_id).recurring_invoice_id].contract_id]
 
     def writes(self) -> list:
         return [w for w in self.world.write_log if w.system == self.psa and w.service_id == self.service_id]
@@ -62,6 +91,12 @@ def pick_lines(world: SandboxWorld, psa: str, count: int) -> list[Line]:
         if psa == "autotask":
             service = world.autotask_contract_services[service_id]
             if world.autotask_contracts[service.contract_id].status != 1:
+                continue
+        elif psa == "halopsa":
+            halo_line = world.halopsa.line(service_id)
+            invoice = world.halopsa.recurring_invoices[halo_line.recurring_invoice_id]
+            contract = world.halopsa.contracts.get(invoice.contract_id)
+            if halo_line.ended(world.today) or (contract is not None and contract.expired(world.today)):
                 continue
         else:
             addition = world.connectwise_additions[service_id]

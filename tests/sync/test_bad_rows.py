@@ -173,6 +173,10 @@ def set_psa_price(line, price: Decimal) -> None:
     world = line.world
     if line.psa == "autotask":
         world.autotask_contract_services[line.service_id].unit_price = price
+    elif line.psa == "halopsa":
+        # Halo's update re-posts the line's price as read, and the simulator refuses 10^12 or more in an update:
+        # an absurd price for SeatSync (10^10 or more) that Halo itself keeps
+        world.halopsa.line(line.service_id).unit_price = min(price, Decimal(10) ** 11)
     else:
         world.connectwise_additions[line.service_id].unit_price = price
         world.connectwise_additions[line.service_id].last_updated = world.now()

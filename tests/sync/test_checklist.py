@@ -51,7 +51,7 @@ async def test_checklist_counts_each_step(session):
 async def test_the_invoice_step_says_when_there_was_nothing_to_check_and_the_money_when_there_was(session):
     from decimal import Decimal
 
-    from bot.commands.checklist import invoice_step_text
+    from bot.commands.checklist.handlers import invoice_step_text
     from bot.db.invoices import store_invoice
     from bot.domain.invoice_check import InvoiceLine, LineKind
     from bot.domain.invoices import ReceivedInvoice

@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from decimal import Decimal
+
 import pytest
 from sqlalchemy import select
 
 from bot.db.audit import audit_events_for
-from bot.db.links import unlink_resource
+from bot.db.links import link_resource, unlink_resource
 from bot.db.models import (
     Adjustment,
     AdjustmentStatus,
     AdjustmentTrigger,
     DecreaseTiming,
+    MarketplaceResource,
+    MarketplaceSubscription,
     PriceSourceKind,
+    PsaService,
     Scope,
     SyncRunStatus,
 )
 from bot.db.policies import set_decrease_timing, set_price_source
+from bot.sandbox.world import AutotaskContractService, AutotaskService
 from bot.sync.planning import plan_levelling
 from tests.sync.engine_setup import adjustments, link_line, pick_lines
 
@@ -67,6 +74,67 @@ async def test_levelling_follows_the_marketplace_and_undoes_hand_edits(workspace
     async with workspace.sessions() as session:
         drift = await audit_events_for(session=session, subject_type="psa_service", subject_id=str(line.service_id))
     assert [(e.action, e.before, e.after) for e in drift] == [("psa_drift", {"units": 9}, {"units": 3})]
+
+
+async def test_a_hand_edit_between_complete_reads_is_levelled_back_within_two_cycles(workspace, clock):
+    marketplace, psa = workspace.names
+    line, = pick_lines(workspace.sandbox.world, psa, 1)
+    line.set_market_total(5)
+    line.set_psa_units(5)
+    await workspace.engine.run_cycle(trigger="test", force_full=True)
+    await link_line(workspace, line, marketplace)
+    clock.advance(timedelta(minutes=5))
+    await workspace.engine.run_cycle(trigger="test")
+
+    line.set_psa_units(3)  # edited by hand in the PSA: the record itself changes, its contract does not
+    if psa == "connectwise":
+        workspace.sandbox.world.connectwise_additions[line.service_id].last_updated = workspace.sandbox.world.now()
+    for _ in range(2):  # incremental cycles only: the complete read is a day away
+        clock.advance(timedelta(minutes=5))
+        report = await workspace.engine.run_cycle(trigger="test")
+        assert report.status is SyncRunStatus.succeeded
+    assert line.psa_units == 5
+    assert [(w.before, w.after) for w in line.writes()] == [(3, 5)]
+    async with workspace.sessions() as session:
+        drift = await audit_events_for(session=session, subject_type="psa_service", subject_id=str(line.service_id))
+    assert [(e.action, e.before, e.after) for e in drift] == [("psa_drift", {"units": 5}, {"units": 3})]
+
+
+async def test_a_resource_linked_to_a_service_bundle_is_levelled_through_the_bundle(workspace):
+    marketplace, psa = workspace.names
+    if psa != "autotask":
+        pytest.skip("service bundles are Autotask's")
+    world = workspace.sandbox.world
+    line, = pick_lines(world, psa, 1)
+    contract_service = world.autotask_contract_services[line.service_id]
+    world.autotask_service_bundles[7001] = AutotaskService(7001, "Microsoft 365 + Defender", Decimal("15"),
+                                                           Decimal("12.40"))
+    bundle = AutotaskContractService(9_000_001, contract_service.contract_id, 7001, Decimal("15"), Decimal("12.40"),
+                                     units=4)
+    world.autotask_contract_service_bundles[bundle.id] = bundle
+    line.set_market_total(4)
+    await workspace.engine.run_cycle(trigger="test", force_full=True)
+    subscription = world.subscriptions[line.subscription_id]
+    sub_external = str(line.subscription_id) if marketplace == "odin" else subscription.cmp_id
+    res_external = str(line.resource_id) if marketplace == "odin" else world.products[line.resource_id].mpn
+    async with workspace.sessions() as session:
+        resource = await session.scalar(
+            select(MarketplaceResource).join(MarketplaceSubscription)
+            .where(MarketplaceSubscription.external_id == sub_external,
+                   MarketplaceResource.external_id == res_external))
+        service = await session.scalar(select(PsaService).where(PsaService.external_id == "bundle-9000001"))
+        assert service.name == "Microsoft 365 + Defender (service bundle)" and service.units == 4
+        await link_resource(session=session, resource_id=resource.id, service_id=service.id, actor="U1")
+        await session.commit()
+
+    line.set_market_total(7)
+    report = await workspace.engine.run_cycle(trigger="test", force_full=True)
+    assert report.status is SyncRunStatus.succeeded, report.errors
+    assert bundle.units == 7 and contract_service.units == line.psa_units  # the contract service is untouched
+    writes = [(w.service_id, w.before, w.after) for w in world.write_log]
+    assert writes == [(bundle.id, 4, 7)]
+    rows = await adjustments(workspace)
+    assert [(a.units_from, a.units_to, a.status) for a in rows] == [(4, 7, AdjustmentStatus.posted)]
 
 
 async def test_cancelled_subscription_levels_to_zero(workspace):
@@ -164,10 +232,7 @@ async def test_a_change_dated_after_the_contract_ends_waits_scheduled(workspace)
     world = workspace.sandbox.world
     line.set_market_total(6)
     line.set_psa_units(6)
-    if psa == "autotask":
-        world.autotask_contracts[world.autotask_contract_services[line.service_id].contract_id].end_date = world.today
-    else:
-        world.connectwise_agreements[world.connectwise_additions[line.service_id].agreement_id].end_date = world.today
+    line.set_contract_end(world.today)
     await workspace.engine.run_cycle(trigger="test", force_full=True)
     link_id = await link_line(workspace, line, marketplace)
     async with workspace.sessions() as session:  # this link keeps the product default: decreases next period

@@ -7,18 +7,18 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from bot.commands.margin_alerts import post_margin_alerts
 from bot.db.app_settings import load_app_settings, save_app_settings
 from bot.db.models import PriceSourceKind, Scope, SlackMessage, SlackMessageState
 from bot.db.policies import PolicyError, set_min_margin_percent, set_price_source
 from bot.demo.workspace import open_workspace
+from bot.notify.margin_alerts import post_margin_alerts
 from bot.reports.catalogue import parse_filters, run_report
 from bot.sandbox.app import Sandbox
 from bot.sandbox.slack_blocks import validate_message_blocks
 from bot.sync.margin import BELOW_COST, BELOW_MINIMUM, judge
-from tests.commands.test_kept_messages import client_for
 from tests.commands.test_seats_command import BILLING_CHANNEL, slack  # noqa: F401 - the slack fixture
 from tests.conftest import TEST_SECRET_KEY
+from tests.notify.test_kept_messages import client_for
 from tests.sync.engine_setup import link_line, pick_lines
 
 

@@ -25,10 +25,7 @@ def annual_line(workspace) -> Line:
         if subscription.term != "annual":
             continue
         anniversary = commitment_end(today=world.today, term=Term(subscription.term), anchor=subscription.start_date)
-        if psa == "autotask":
-            end = world.autotask_contracts[world.autotask_contract_services[line.service_id].contract_id].end_date
-        else:
-            end = world.connectwise_agreements[world.connectwise_additions[line.service_id].agreement_id].end_date
+        end = line.contract_end
         if end is None or end >= anniversary:
             candidates.append((anniversary, line.subscription_id, line))
     assert candidates, "the generated world has an annual line"

@@ -5,10 +5,10 @@ from urllib.parse import urlencode
 
 import pytest
 
+from bot.app_factory import create_context
 from bot.config import load_settings
 from tests.conftest import make_env
 from web.app import create_app
-from web.context import create_context
 
 SIGNING_SECRET = "test-signing-secret"
 COMMAND_BODY = urlencode({"token": "x", "team_id": "T1", "user_id": "U1", "channel_id": "C1", "command": "/seats",

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from bot.app_factory import create_context
 from bot.config import load_settings
 from bot.db.app_settings import AppSettings, save_app_settings
 from bot.db.models import ConnectorHealth, ConnectorState, SyncRun, SyncRunStatus
@@ -14,7 +15,6 @@ from bot.sandbox.app import Sandbox
 from tests.conftest import TEST_SECRET_KEY, make_env
 from tests.reports.dataset import build_dataset
 from web.app import create_app
-from web.context import create_context
 
 
 async def get_health(aiohttp_client, settings, clock) -> tuple[int, dict]:

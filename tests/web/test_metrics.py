@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from bot.app_factory import create_context
 from bot.config import load_settings
 from bot.db.models import ConnectorHealth, ConnectorState, SyncRun, SyncRunStatus
 from bot.demo.workspace import open_workspace
@@ -14,7 +15,6 @@ from bot.sandbox.app import Sandbox
 from tests.conftest import TEST_SECRET_KEY, make_env
 from tests.reports.dataset import build_dataset
 from web.app import create_app
-from web.context import create_context
 
 
 async def scrape(aiohttp_client, context) -> dict[tuple[str, tuple], float]:

@@ -15,17 +15,17 @@ from pathlib import Path
 
 import pytest
 
+from bot.app_factory import create_context
 from bot.db.models import MarketplaceCompany
 from tests.db.factories import marketplace_resource
 from tests.reports.dataset import INJECTION, build_dataset
 from tests.reports.test_http import link
 from web.app import create_app
-from web.context import create_context
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 SCRIPT_NAME = "<script>alert(1)</script>"
-RESOURCE, TOTAL = 5, 8  # columns of the subscriptions report
+RESOURCE, TOTAL = 5, 9  # columns of the subscriptions report (Source and Unit between them)
 
 
 @pytest.fixture

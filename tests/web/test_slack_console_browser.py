@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from bot.commands.ids import LinkActionId
+from bot.app_context import AppContext
+from bot.app_factory import create_context
 from bot.config import load_settings
 from bot.db.app_settings import load_app_settings, save_app_settings
 from bot.db.models import Scope
@@ -23,13 +24,13 @@ from bot.db.policies import set_approval_policy
 from bot.demo.workspace import DemoWorkspace, open_workspace
 from bot.jobs import scheduled_jobs
 from bot.sandbox.app import Sandbox
+from bot.slack.ids import LinkActionId
 from tests.commands.link_setup import LineRows, line_rows
 from tests.conftest import TEST_SECRET_KEY, make_env
 from tests.sync.engine_setup import Line, pick_lines
 from tests.web.slack_console_page import ConsolePage
 from tests.web.test_report_browser import browser, downloads  # noqa: F401 - the fixtures
 from web.app import create_app
-from web.context import AppContext, create_context
 
 DANA, SAM = "U0DANA0001", "U0SAM00002"
 BILLING_CHANNEL, BILLING_TEAM = "C0BILLING01", "S0BILLING01"

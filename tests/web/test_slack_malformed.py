@@ -16,13 +16,13 @@ from urllib.parse import quote, urlencode
 
 import pytest
 
+from bot.app_factory import create_context
 from bot.config import load_settings
 from bot.sandbox.slack_payloads import event_envelope, interaction_base, slash_command_fields
 from bot.sandbox.slack_requests import SlackRequestSender
 from tests.commands.test_seats_command import BILLING_CHANNEL, DANA, SECRET, TOKEN, slack  # noqa: F401
 from tests.conftest import make_env
 from web.app import create_app
-from web.context import create_context
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"

@@ -12,6 +12,7 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select
 
+from bot.app_factory import create_context
 from bot.db.app_settings import AppSettings, save_app_settings
 from bot.db.connections import load_connection, save_connection
 from bot.db.models import Adjustment, AppSetting
@@ -21,7 +22,6 @@ from bot.sandbox.app import Sandbox
 from tests.conftest import TEST_SECRET_KEY
 from tests.sync.engine_setup import link_line, pick_lines
 from web.app import create_app
-from web.context import create_context
 from web.webhooks import ROUTE, WEBHOOK_TASKS
 
 SECRET = "whsec-test-0123456789abcdef"
@@ -123,10 +123,10 @@ async def test_a_notification_for_another_marketplace_syncs_nothing(client):
 
 # ---- end to end with the simulators -------------------------------------------------------------------
 
-PAIRS = [("odin", "autotask"), ("ingram", "connectwise")]
+PAIRS = [("odin", "autotask"), ("ingram", "connectwise"), ("odin", "halopsa")]
 
 
-@pytest.fixture(params=PAIRS, ids=["odin-autotask", "ingram-connectwise"])
+@pytest.fixture(params=PAIRS, ids=["odin-autotask", "ingram-connectwise", "odin-halopsa"])
 async def live(request, database_url, settings, aiohttp_server, clock, today):
     """The sandbox, a workspace over it, and SeatSync's app on a real port with the sandbox's webhook
     pointed at it."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, event, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bot.db.models.base import VENDOR_KEY_LENGTH, Base, enum_column, utcnow
@@ -59,6 +59,8 @@ class MarketplaceResource(Base):
     subscription_id: Mapped[int] = mapped_column(
         ForeignKey("marketplace_subscriptions.id", ondelete="RESTRICT"), index=True
     )
+    # its source: the marketplace vendor's key, always its subscription's (set on insert when left out)
+    marketplace: Mapped[str] = mapped_column(String(VENDOR_KEY_LENGTH), index=True)
     external_id: Mapped[str] = mapped_column(String(64))  # the marketplace's id of the resource
     name: Mapped[str] = mapped_column(String(255))
     unit: Mapped[str] = mapped_column(String(32), default="unit")
@@ -73,6 +75,19 @@ class MarketplaceResource(Base):
     removed_at: Mapped[datetime | None]
 
     subscription: Mapped[MarketplaceSubscription] = relationship(back_populates="resources")
+
+
+@event.listens_for(MarketplaceResource, "before_insert")
+def _resource_source(mapper, connection, target: MarketplaceResource) -> None:
+    """A resource's source is its subscription's: filled in when the row is written without it."""
+    if target.marketplace:
+        return
+    parent = target.__dict__.get("subscription")
+    if parent is not None and parent.marketplace:
+        target.marketplace = parent.marketplace
+    else:
+        target.marketplace = connection.scalar(select(MarketplaceSubscription.marketplace)
+                                               .where(MarketplaceSubscription.id == target.subscription_id))
 
 
 class ResourceCountChange(Base):

@@ -30,7 +30,7 @@ from bot.sandbox.faults import mark_write
 from bot.sandbox.halopsa.auth import TokenStore, auth_info, bearer_refusal, token_endpoint
 from bot.sandbox.halopsa.gate import SCOPE_NEEDED, Refusal, RequestWindow, halopsa_error, too_many
 from bot.sandbox.halopsa.lines import Rejected, update_recurring_invoices
-from bot.sandbox.halopsa.listing import ListQuery, QueryError, matches_search, page_of, parse_list_query
+from bot.sandbox.halopsa.listing import ListQuery, QueryError, matches_search, page_of_records, parse_list_query
 from bot.sandbox.halopsa.shapes import (
     client_json,
     contract_json,
@@ -101,21 +101,21 @@ def _not_allowed(*methods: str) -> web.Response:
 # --- reads -------------------------------------------------------------------------------------
 def _clients(world: SandboxWorld, query: ListQuery) -> dict:
     include_inactive = query.flag("includeinactive")
-    rows = (client_json(c) for c in world.halopsa.clients.values()
-            if (include_inactive or not c.inactive) and matches_search(query, c.name))
-    return page_of(rows, query, "clients")
+    found = [c for c in world.halopsa.clients.values()
+             if (include_inactive or not c.inactive) and matches_search(query, c.name)]
+    return page_of_records(found, query, "clients", client_json)
 
 
 def _contracts(world: SandboxWorld, query: ListQuery) -> dict:
     client_id, halo = query.number("client_id"), world.halopsa
-    rows = (contract_json(c, halo, world.today) for c in halo.contracts.values()
-            if (client_id is None or c.client_id == client_id) and matches_search(query, c.ref))
-    return page_of(rows, query, "contracts")
+    found = [c for c in halo.contracts.values()
+             if (client_id is None or c.client_id == client_id) and matches_search(query, c.ref)]
+    return page_of_records(found, query, "contracts", lambda c: contract_json(c, halo, world.today))
 
 
 def _items(world: SandboxWorld, query: ListQuery) -> dict:
-    rows = (item_json(i) for i in world.halopsa.items.values() if matches_search(query, i.name, i.code))
-    return page_of(rows, query, "items")
+    found = [i for i in world.halopsa.items.values() if matches_search(query, i.name, i.code)]
+    return page_of_records(found, query, "items", item_json)
 
 
 def _recurring_invoices(world: SandboxWorld, query: ListQuery) -> dict:
@@ -133,16 +133,15 @@ def _recurring_invoices(world: SandboxWorld, query: ListQuery) -> dict:
         client = halo.clients.get(invoice.client_id)
         return matches_search(query, client.name if client else "", str(invoice.id), invoice.reference)
 
-    rows = (recurring_invoice_json(ri, halo, with_lines=with_lines) for ri in halo.recurring_invoices.values()
-            if wanted(ri))
-    return page_of(rows, query, "invoices")
+    found = [ri for ri in halo.recurring_invoices.values() if wanted(ri)]
+    return page_of_records(found, query, "invoices",
+                           lambda ri: recurring_invoice_json(ri, halo, with_lines=with_lines))
 
 
 def _invoices(world: SandboxWorld, query: ListQuery) -> dict:
     client_id, with_lines, halo = query.number("client_id"), query.flag("includelines"), world.halopsa
-    rows = (invoice_json(inv, halo, with_lines=with_lines) for inv in halo.invoices.values()
-            if client_id is None or inv.client_id == client_id)
-    return page_of(rows, query, "invoices")
+    found = [inv for inv in halo.invoices.values() if client_id is None or inv.client_id == client_id]
+    return page_of_records(found, query, "invoices", lambda inv: invoice_json(inv, halo, with_lines=with_lines))
 
 
 _READERS: dict[str, Callable[[SandboxWorld, ListQuery], dict]] = {

@@ -20,6 +20,16 @@ the same day is read again, which costs a little and misses nothing. Subscriptio
 `lastModifiedDate` are always fetched. A subscription whose details answer 404 (removed while the
 read ran) is left out of the read rather than failing it.
 
+No public source says a seat change moves `lastModifiedDate` (the simulator has a knob for either case,
+`world.seat_change_bumps_last_modified`). So an incremental read also re-reads, on a cadence of its own,
+one slice of every subscription: the subscriptions whose id falls in this read's turn (a stable CRC32 of
+the id, modulo `RECHECK_READS`). Each subscription is therefore read in full at least once every
+`RECHECK_READS` incremental reads, whether or not its date moved: a seat change that leaves the date
+alone is seen within RECHECK_READS poll intervals (6 x the default 5 minutes = 30 minutes), or at the
+engine's complete read if that comes first. Cost: about S / RECHECK_READS extra detail calls per
+incremental read (measured in bench/README.md); a connection's `recheck_reads` option trades that cost
+against the delay.
+
 Limits: the gateway enforces a per-key call rate whose size Ingram does not publish (a public
 dashboard on the real API saw bursts of 60 pass and long runs at 20 in flight throttled). The
 client keeps to 8 in flight and 900 calls per minute by default, under the sandbox's 1000 (a
@@ -33,6 +43,7 @@ from __future__ import annotations
 import base64
 import logging
 import time
+import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -80,13 +91,19 @@ PAGE_SIZE = 1000
 FALLBACK_PAGE_SIZE = 100
 MAX_IN_FLIGHT = 8
 QUOTA_CALLS, QUOTA_WINDOW_S = 900, 60.0  # kept under the gateway's per-key call rate
+RECHECK_READS = 6  # every subscription is read in full at least once in this many incremental reads
 
 
 class IngramClient:
     system = SYSTEM
 
     def __init__(self, *, http: VendorHttp, username: str, password: str, marketplace: str,
-                 page_size: int = PAGE_SIZE, clock: Callable[[], float] = time.monotonic) -> None:
+                 page_size: int = PAGE_SIZE, clock: Callable[[], float] = time.monotonic,
+                 recheck_reads: int = RECHECK_READS) -> None:
+        if recheck_reads < 1:
+            raise ValueError("ingram: recheck_reads must be at least 1")
+        self.recheck_reads = recheck_reads
+        self._recheck_turn = 0
         self.http = http
         self.stats: CallStats = http.stats
         self.marketplace = marketplace
@@ -100,7 +117,8 @@ class IngramClient:
                         max_in_flight: int = MAX_IN_FLIGHT, quota_calls: int | None = None,
                         quota_window_s: float = QUOTA_WINDOW_S,
                         clock: Callable[[], float] = time.monotonic,
-                        transport: httpx.AsyncBaseTransport | None = None) -> IngramClient:
+                        transport: httpx.AsyncBaseTransport | None = None,
+                        recheck_reads: int = RECHECK_READS) -> IngramClient:
         options, secrets = connection.options, connection.secrets
         missing = [f"options.{n}" for n in ("username", "marketplace") if not options.get(n)]
         missing += [f"secrets.{n}" for n in ("subscription_key", "password") if not secrets.get(n)]
@@ -119,7 +137,8 @@ class IngramClient:
                           limiter=RequestLimiter(max_concurrent=max_in_flight, per_window=per_window,
                                                  window_s=quota_window_s))
         return cls(http=http, username=options["username"], password=secrets["password"],
-                   marketplace=options["marketplace"], page_size=page_size, clock=clock)
+                   marketplace=options["marketplace"], page_size=page_size, clock=clock,
+                   recheck_reads=int(options.get("recheck_reads") or recheck_reads))
 
     # --- Marketplace ---------------------------------------------------------------------------
     async def list_companies(self) -> list[MarketCompany]:
@@ -132,11 +151,17 @@ class IngramClient:
         if modified_since is not None:
             since = (modified_since if modified_since.tzinfo else modified_since.replace(tzinfo=UTC))
             day = since.astimezone(UTC).date()
-            heads = [h for h in heads if (iso_day(h, "lastModifiedDate") or day) >= day]
+            turn, self._recheck_turn = self._recheck_turn, (self._recheck_turn + 1) % self.recheck_reads
+            heads = [h for h in heads
+                     if (iso_day(h, "lastModifiedDate") or day) >= day or self._recheck_slice(h) == turn]
         details = await fan_out(heads, lambda head: self._details_unless_gone(head["id"]),
                                 workers=self.http.limiter.max_concurrent)
         # a subscription removed while the read ran is left out, not an error
         return [subscription(head, detail) for head, detail in zip(heads, details, strict=True) if detail is not None]
+
+    def _recheck_slice(self, head: Json) -> int:
+        """Which incremental read re-reads this subscription whatever its date (stable across processes)."""
+        return zlib.crc32(str(head["id"]).encode()) % self.recheck_reads
 
     async def get_subscription(self, external_id: str) -> MarketSubscription:
         detail = await self._details(external_id)

@@ -1,13 +1,20 @@
 """Odin Automation / CloudBlue Commerce billing ("BA") as a `Marketplace`, over its XML-RPC API.
 
-Connection: `base_url` is BA's RPC2 URL (`http://<BA-host>:5224/RPC2`); `options` may name
-`reseller_account_id` (the MSP's own BA account: only customers whose VendorAccountID is that
-account are read); `secrets` may hold `username`/`password`, sent as HTTP Basic when BA sits behind
-an authenticating proxy. BA itself has no per-call credential: it trusts allowed IP addresses.
+Connection: `base_url` is the gateway's (or BA's) RPC2 URL (`https://<gateway>/RPC2`, BA itself listens on
+`http://<BA-host>:5224/RPC2`); `secrets` hold the reseller's `username` (user id) and `password`, sent in
+every `Execute` struct as the public Python BA client sends them; `options` may set `basic_auth` ("yes":
+the gateway also takes them as HTTP basic auth), `reseller_account_id` (only customers whose BA
+VendorAccountID is that account are read) and `requests_per_second` (the client's budget, 200 by default:
+BA publishes no limit; the simulator allows 250).
 
-What a full read costs (N customers, S subscriptions): 1 + N + S calls.
-- customers and their names: `AccountGetMyCustomersList` (one call; `AccountDetailsGet_API` per
-  customer only when a row carries no CompanyName);
+What a read costs (N customers, S subscriptions):
+- customers: `AccountGetMyCustomersList` (one call). It is not in BA's public reference; the one public client
+  that calls it reads only column 0, the AccountID, so nothing else of it is read;
+- names (and each account's VendorAccountID, for the reseller filter): `AccountDetailsGet_API`, documented,
+  one call per customer, cached. The cache is refreshed on the complete-read cadence (`NAMES_REFRESH_S`, the
+  engine's daily complete read): a new account is read when it first appears, every account again once a
+  day. So the first read and one read a day cost 1 + N calls for the companies; every other cycle 1 call
+  (plus one per new customer). Measured at the `large` scale in bench/README.md;
 - subscriptions: `GetCustomerSubscriptionList_API` per customer. Its rows already carry the name,
   Period/PeriodType, Start/ExpirationDate and Status, so `SubscriptionDetailsGetEx_API` is not
   called per subscription (it would double the calls for nothing); `get_subscription` uses it,
@@ -16,18 +23,26 @@ What a full read costs (N customers, S subscriptions): 1 + N + S calls.
   AdditionalAmount become `MarketResource.included/additional`; RecurringFee ("USD 12.00") is the
   unit price and its prefix the currency. BA reports no cost in these calls, so `unit_cost` is None
   (a "cost + markup" price source cannot be fed from Odin).
+A cycle (list_companies + list_subscriptions) is 2 + N + S calls, plus N once a day for the names.
 XML-RPC has no batching here, so calls run side by side, one worker per place in the limiter (8 in
-flight by default; BA publishes no rate limit). List calls pass SortNo 1 (by the first column, the id). A customer or
+flight by default). List calls pass SortNo 1 (by the first column, the id). A customer or
 subscription that BA reports gone ("does not exist") between the list and the next call is left
 out of the read rather than failing it.
 
 `modified_since`: none of these calls filters by modification date and BA rows carry no
-modification stamp, so every read is a full read and `modified_at` is None.
+modification stamp, so every read is a full read and `modified_at` is None. Status codes are read as the
+notes give them (rows.py) and stay opaque where no source gives their table.
+
+Test connection tells apart: an unreachable host (connection refused, timeout), refused credentials (a
+BA fault saying so, or the gateway's HTTP 401), a method the gateway does not let this user call (each
+method a read uses is tried once), and a URL where something else answers.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
@@ -71,46 +86,62 @@ R = TypeVar("R")
 
 DEFAULT_TIMEOUT = httpx.Timeout(20.0, connect=5.0)
 MAX_IN_FLIGHT = 8
+REQUESTS_PER_SECOND = 200  # BA publishes no rate limit; the simulator's gateway allows 250 a second
+NAMES_REFRESH_S = 24 * 3600.0  # the engine's complete-read cadence (full_read_every)
 SORT_BY_ID = 1
+TRUE_WORDS = frozenset({"yes", "true", "1", "on"})
+
+
+@dataclass(frozen=True)
+class Account:
+    name: str
+    vendor_account_id: int | None
 
 
 class OdinClient:
     system = "odin"
 
-    def __init__(self, *, rpc: OdinRpc, reseller_account_id: int | None = None) -> None:
+    def __init__(self, *, rpc: OdinRpc, reseller_account_id: int | None = None,
+                 clock: Callable[[], float] = time.monotonic, names_refresh_s: float = NAMES_REFRESH_S) -> None:
         self.rpc = rpc
         self.stats: CallStats = rpc.http.stats
         self.reseller_account_id = reseller_account_id
+        self._clock = clock
+        self._names_refresh_s = names_refresh_s
+        self._accounts: dict[int, Account] = {}  # AccountDetailsGet_API, by account id
+        self._accounts_read_at: float | None = None
 
     @classmethod
     def from_connection(cls, connection: Connection, *, timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
                         retry: RetryPolicy = RetryPolicy(), max_in_flight: int = MAX_IN_FLIGHT,
-                        transport: httpx.AsyncBaseTransport | None = None) -> OdinClient:
-        for value in connection.secrets.values():
+                        transport: httpx.AsyncBaseTransport | None = None,
+                        clock: Callable[[], float] = time.monotonic) -> OdinClient:
+        secrets, options = connection.secrets, connection.options
+        missing = [f"secrets.{name}" for name in ("username", "password") if not secrets.get(name)]
+        if missing:
+            raise ValueError(f"odin connection is missing {', '.join(missing)} (the gateway's user id and password)")
+        for value in secrets.values():
             register_secret(value)
-        username = connection.secrets.get("username")
-        auth = httpx.BasicAuth(username, connection.secrets.get("password", "")) if username else None
-        client = httpx.AsyncClient(timeout=timeout, auth=auth, transport=transport,
-                                   headers={"User-Agent": "SeatSync"})
-        http = VendorHttp(system=cls.system, client=client, error_message=error_message,
-                          limiter=RequestLimiter(max_concurrent=max_in_flight), retry=retry)
-        reseller = connection.options.get("reseller_account_id")
-        return cls(rpc=OdinRpc(http, connection.base_url),
-                   reseller_account_id=int(reseller) if reseller not in (None, "") else None)
+        username, password = secrets["username"], secrets["password"]
+        basic = str(options.get("basic_auth") or "").strip().lower() in TRUE_WORDS
+        client = httpx.AsyncClient(timeout=timeout, auth=httpx.BasicAuth(username, password) if basic else None,
+                                   transport=transport, headers={"User-Agent": "SeatSync"})
+        per_second = int(options.get("requests_per_second") or REQUESTS_PER_SECOND)
+        http = VendorHttp(system=cls.system, client=client, error_message=error_message, retry=retry,
+                          limiter=RequestLimiter(max_concurrent=max_in_flight, per_window=per_second, window_s=1.0))
+        reseller = options.get("reseller_account_id")
+        return cls(rpc=OdinRpc(http, connection.base_url, username=username, password=password),
+                   reseller_account_id=int(reseller) if reseller not in (None, "") else None, clock=clock)
 
     # --- Marketplace ---------------------------------------------------------------------------
     async def list_companies(self) -> list[MarketCompany]:
-        rows = self._mine(await self._customer_rows())
-        unnamed = [integer(r, "AccountID") for r in rows if not text(r, "CompanyName")]
-        details = await self._each(unnamed, self._account_details)
-        names = {integer(d, "AccountID"): text(d, "CompanyName") for d in details}
-        return [MarketCompany(external_id=str(integer(r, "AccountID")),
-                              name=text(r, "CompanyName") or names.get(integer(r, "AccountID"), ""))
-                for r in rows]
+        accounts = await self._my_accounts()
+        return [MarketCompany(external_id=str(account_id), name=self._accounts[account_id].name)
+                for account_id in accounts if account_id in self._accounts]
 
     async def list_subscriptions(self, *, modified_since: datetime | None = None) -> list[MarketSubscription]:
         """Every subscription of every customer; `modified_since` is ignored (BA cannot filter by it)."""
-        accounts = [integer(r, "AccountID") for r in self._mine(await self._customer_rows())]
+        accounts = await self._my_accounts()
         per_account = await self._each(accounts, lambda account_id: _unless_gone(self._subscription_rows(account_id)))
         heads = [(account_id, row) for account_id, rows in zip(accounts, per_account, strict=True)
                  for row in rows or ()]
@@ -128,25 +159,45 @@ class OdinClient:
         return _subscription(integer(row, "AccountID"), row, lines)
 
     async def test_connection(self) -> ConnectionCheck:
+        """Log in and try each method a read uses once: tells a wrong password from an unreachable host from a
+        method the gateway does not allow."""
         url = self.rpc.url
         facts = {"url": url}
+        method = MY_CUSTOMERS
         try:
-            rows = await self._customer_rows()
+            ids = await self._customer_ids()
+            facts["customers"] = str(len(ids))
+            if ids:
+                method = ACCOUNT_DETAILS
+                await self._account_details(ids[0])
+                method = CUSTOMER_SUBSCRIPTIONS
+                first: list[Row] = []
+                for account_id in ids[:20]:  # the first customer with a subscription, among the first few
+                    first = await self._subscription_rows(account_id)
+                    if first:
+                        break
+                if first:
+                    subscription_id = integer(first[0], "SubscriptionID")
+                    method = SUBSCRIPTION_RESOURCES
+                    await self.rpc.execute(SUBSCRIPTION_RESOURCES, subscription_id, SORT_BY_ID)
+                    method = SUBSCRIPTION_DETAILS_EX
+                    await self.rpc.execute(SUBSCRIPTION_DETAILS_EX, subscription_id)
+            mine = await self._my_accounts(ids) if self.reseller_account_id is not None else ids
         except ConnectorError as exc:
-            return ConnectionCheck(ok=False, system=self.system, detail=_explain(exc, url), facts=facts)
-        resellers = sorted({str(r["VendorAccountID"]) for r in rows if r.get("VendorAccountID") is not None})
-        facts.update(customers=str(len(rows)), resellers=", ".join(resellers) or "not reported")
+            return ConnectionCheck(ok=False, system=self.system, detail=_explain(exc, url, method), facts=facts)
         if self.reseller_account_id is not None:
-            mine = self._mine(rows)
             facts["customers_of_reseller"] = str(len(mine))
-            if rows and not mine:
+            if ids and not mine:
+                resellers = sorted({str(a.vendor_account_id) for a in self._accounts.values()
+                                    if a.vendor_account_id is not None})
+                facts["resellers"] = ", ".join(resellers) or "not reported"
                 return ConnectionCheck(
                     ok=False, system=self.system, facts=facts,
-                    detail=(f"BA answered, but none of its {len(rows)} customer accounts belongs to reseller "
+                    detail=(f"BA answered, but none of its {len(ids)} customer accounts belongs to reseller "
                             f"account {self.reseller_account_id} (they belong to {facts['resellers']}). "
                             "Check the reseller account id."))
         return ConnectionCheck(ok=True, system=self.system, facts=facts,
-                               detail=f"BA answered at {url}; {len(self._mine(rows))} customer accounts readable.")
+                               detail=f"BA answered at {url}; {len(mine)} customer accounts readable.")
 
     async def aclose(self) -> None:
         await self.rpc.http.client.aclose()
@@ -155,8 +206,32 @@ class OdinClient:
     async def _each(self, items: Iterable[T], call: Callable[[T], Awaitable[R]]) -> list[R]:
         return await fan_out(items, call, workers=self.rpc.http.limiter.max_concurrent)
 
-    async def _customer_rows(self) -> list[Row]:
-        return named_rows(MY_CUSTOMERS, await self.rpc.execute(MY_CUSTOMERS))
+    async def _customer_ids(self) -> list[int]:
+        """Column 0 of AccountGetMyCustomersList: the one column a public source reads."""
+        return [integer(row, "AccountID") for row in named_rows(MY_CUSTOMERS, await self.rpc.execute(MY_CUSTOMERS))]
+
+    async def _my_accounts(self, ids: list[int] | None = None) -> list[int]:
+        """The customer accounts to read (the reseller's when one is set), their details cached."""
+        ids = await self._customer_ids() if ids is None else ids
+        now = self._clock()
+        if self._accounts_read_at is None or now - self._accounts_read_at >= self._names_refresh_s:
+            wanted, self._accounts_read_at = ids, now  # the complete-read cadence: every account again
+        else:
+            wanted = [account_id for account_id in ids if account_id not in self._accounts]
+        details = await self._each(wanted, lambda account_id: _unless_gone(self._account_details(account_id)))
+        for account_id, row in zip(wanted, details, strict=True):
+            if row is None:  # removed while the read ran
+                self._accounts.pop(account_id, None)
+                continue
+            vendor = row.get("VendorAccountID")
+            self._accounts[account_id] = Account(name=text(row, "CompanyName"),
+                                                 vendor_account_id=None if vendor in (None, "") else integer(
+                                                     row, "VendorAccountID"))
+        present = [account_id for account_id in ids if account_id in self._accounts]
+        if self.reseller_account_id is None:
+            return present
+        return [account_id for account_id in present
+                if self._accounts[account_id].vendor_account_id in (None, self.reseller_account_id)]
 
     async def _account_details(self, account_id: int) -> Row:
         return named_row(ACCOUNT_DETAILS, await self.rpc.execute(ACCOUNT_DETAILS, account_id))
@@ -169,12 +244,6 @@ class OdinClient:
         rows = named_rows(SUBSCRIPTION_RESOURCES,
                           await self.rpc.execute(SUBSCRIPTION_RESOURCES, subscription_id, SORT_BY_ID))
         return [_resource(row) for row in rows]
-
-    def _mine(self, rows: list[Row]) -> list[Row]:
-        if self.reseller_account_id is None:
-            return rows
-        return [r for r in rows
-                if r.get("VendorAccountID") is None or integer(r, "VendorAccountID") == self.reseller_account_id]
 
 
 # --- rows to domain records --------------------------------------------------------------------
@@ -223,24 +292,27 @@ async def _unless_gone(call: Awaitable[T]) -> T | None:
         return None
 
 
-def _explain(exc: ConnectorError, url: str) -> str:
+def _explain(exc: ConnectorError, url: str, method: str) -> str:
     """What a failed connection test means, in words a billing lead can act on."""
     message = exc.vendor_message
     if isinstance(exc, UnreachableError):
         if message.startswith("cannot connect"):
-            return (f"Cannot reach BA at {url}: {message}. Check the host and port (BA's XML-RPC API listens on "
-                    "5224) and that BA allows calls from this machine's IP address.")
+            return (f"Cannot reach BA at {url}: {message}. Check the host and port (the gateway's URL, or BA's "
+                    "XML-RPC port 5224) and that it allows calls from this machine's IP address.")
         return f"BA at {url} did not answer in time ({message}); it may be overloaded or a firewall drops the call."
     if isinstance(exc, AuthenticationError):
-        return f"The user name or password for {url} was rejected (HTTP 401): {message}"
+        return (f"The user id or password for {url} was rejected: {message}. Check the reseller's gateway "
+                "credentials (and whether the gateway wants them as HTTP basic auth too).")
     if isinstance(exc, PermissionDeniedError):
-        return (f"{url} refused this machine (HTTP 403): {message}. BA answers only allowed IP addresses; "
-                "ask the provider to allow this machine.")
+        if exc.status == 403:
+            return (f"{url} refused this machine (HTTP 403): {message}. BA answers only allowed IP addresses; "
+                    "ask the provider to allow this machine.")
+        return (f"The gateway does not let this user call {method}, which SeatSync needs to read: {message}. "
+                "Ask the provider to allow it for this user.")
     if isinstance(exc, MalformedReplyError):
         return f"Something answered at {url}, but not BA's XML-RPC API: {message}"
     if isinstance(exc, RejectedError) and exc.status == 404:
         return message
     if isinstance(exc, RejectedError | NotFoundError):
-        return f"BA answered but refused to list the reseller's customers: {message}"
+        return f"BA answered but refused {method}: {message}"
     return f"BA at {url} is failing right now ({exc.kind}): {message}"
-

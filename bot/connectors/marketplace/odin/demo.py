@@ -9,7 +9,8 @@ if TYPE_CHECKING:
 
 
 def sandbox_connection(config: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str, str]]:
-    return config["odin"]["url"], {}, {}
+    odin = config["odin"]
+    return odin["url"], {}, {"username": odin["username"], "password": odin["password"]}
 
 
 def find_line(world: SandboxWorld, subscription_id: str,

@@ -46,10 +46,9 @@ SUBSCRIPTION_DETAILS_EX = "SubscriptionDetailsGetEx_API"
 SUBSCRIPTION_RESOURCES = "SubscriptionResourcesListGet_API"
 
 FIELDS: dict[str, tuple[str, ...]] = {
-    # Not in BA's public _API reference; a public PBA client reads AccountID from column 0. The
-    # other columns are what the sandbox serves; without them the name comes from AccountDetailsGet_API.
-    MY_CUSTOMERS: ("AccountID", "CompanyName", "VendorAccountID", "AccountType", "Status", "CreationDate",
-                   "AdminEmail"),
+    # Not in BA's public _API reference; a public PBA client reads AccountID from column 0 and nothing else,
+    # so nothing else is read (a longer row is accepted); names and the reseller come from AccountDetailsGet_API.
+    MY_CUSTOMERS: ("AccountID",),
     ACCOUNT_DETAILS: (
         "AccountID", "VendorAccountID", "CompanyName", "Address1", "Address2", "City", "State", "Zip",
         "CountryID", "PostalAddress", "accFName", "accMName", "accLName", "accEmail", "accPhCountryCode",
@@ -73,7 +72,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     ),
 }
 LIST_METHODS = frozenset({MY_CUSTOMERS, CUSTOMER_SUBSCRIPTIONS, SUBSCRIPTION_RESOURCES})
-MIN_FIELDS = {MY_CUSTOMERS: 1}
+MIN_FIELDS: dict[str, int] = {}
 
 STATUS = {15: SubscriptionStatus.pending, 30: SubscriptionStatus.active, 40: SubscriptionStatus.suspended,
           50: SubscriptionStatus.expired, 60: SubscriptionStatus.cancelled}

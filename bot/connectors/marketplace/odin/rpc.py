@@ -1,16 +1,21 @@
 """BA's one XML-RPC method, `Execute`, over the shared HTTP layer: envelope, faults, typed errors.
 
 The envelope is one struct `{Server, Method, Params}` with positional `Params` (shared/apis/
-marketplaces.md 1.1); marshalling is the standard library's `xmlrpc.client` (`dumps`/`loads`).
-BA answers every call with HTTP 200: a result `{"Result": [...]}` or an XML-RPC fault.
+marketplaces.md 1.1), plus `Username` and `Password` when the reseller reaches BA through a gateway that
+takes them there (as the public Python BA client sends them); marshalling is the standard library's
+`xmlrpc.client` (`dumps`/`loads`). BA answers every call with HTTP 200: a result `{"Result": [...]}` or an
+XML-RPC fault. The envelope holds the password: it is never logged.
 
 Faults: BA's own faults carry faultCode -1 with the message base64-encoded in faultString;
 Invoke-OdinApi (github.com/ili101/Invoke-OdinApi) decodes exactly that case, and a public PBA PHP
 client (`Parallels::busca`) base64-decodes every faultString. Older versions sent plain text, so a
 faultString that does not decode to readable UTF-8 is shown as it came. The decoded text decides the
-error type: an unknown account/subscription/plan ("... does not exist") is `NotFoundError`; an
-unknown method or container, a wrong parameter count or type, and the XML-RPC layer's own faults
-(-32700/-32601/-32602) are `RejectedError` (the same call will fail again).
+error type: refused credentials ("access denied", "password", "not authori[sz]ed") are
+`AuthenticationError`; a method the gateway does not let this user call ("is not allowed", "permission")
+is `PermissionDeniedError`; an unknown account/subscription/plan ("... does not exist") is `NotFoundError`;
+an unknown method or container, a wrong parameter count or type, and the XML-RPC layer's own faults
+(-32700/-32601/-32602) are `RejectedError` (the same call will fail again). BA's wording for the first
+two is not published: the patterns are broad on purpose, and the simulator's texts match them.
 
 Errors in front of BA (a proxy, an injected fault) come as HTML pages with a 4xx/5xx status; the
 page's text is the message. Every call is a read, so `VendorHttp` retries 5xx, 429 and timeouts.
@@ -30,7 +35,14 @@ from xml.parsers.expat import ExpatError
 
 import httpx
 
-from bot.connectors.errors import ConnectorError, MalformedReplyError, NotFoundError, RejectedError
+from bot.connectors.errors import (
+    AuthenticationError,
+    ConnectorError,
+    MalformedReplyError,
+    NotFoundError,
+    PermissionDeniedError,
+    RejectedError,
+)
 from bot.connectors.http import VendorHttp
 
 SYSTEM = "odin"
@@ -40,18 +52,21 @@ CONTAINER = "BM"
 _UNKNOWN_CALL = re.compile(r"(method|container)\b.*\bnot found|expects \d+ parameter|parameter #\d+|"
                            r"wrong sort number|is required", re.IGNORECASE)
 _MISSING_RECORD = re.compile(r"does not exist|not found|no such", re.IGNORECASE)
+_REFUSED_LOGIN = re.compile(r"access denied|password|not authori[sz]ed|authenticat", re.IGNORECASE)
+_NOT_ALLOWED = re.compile(r"is not allowed|not permitted|permission", re.IGNORECASE)
 _TAGS = re.compile(r"<[^>]+>")
 _SPACES = re.compile(r"\s+")
 
 
 class OdinRpc:
-    def __init__(self, http: VendorHttp, url: str) -> None:
+    def __init__(self, http: VendorHttp, url: str, *, username: str = "", password: str = "") -> None:
         self.http = http
         self.url = url
+        self._credentials = {"Username": username, "Password": password} if username else {}
 
     async def execute(self, method: str, *params: Any, server: str = CONTAINER) -> Any:
         """Call one BA method; return its `Result` array or raise a typed error."""
-        envelope = {"Server": server, "Method": method, "Params": list(params)}
+        envelope = {"Server": server, "Method": method, "Params": list(params), **self._credentials}
         body = xmlrpc.client.dumps((envelope,), "Execute", encoding="utf-8")
         try:
             response = await self.http.request(
@@ -94,6 +109,10 @@ def fault_text(fault: xmlrpc.client.Fault) -> str:
 def fault_error(method: str, fault: xmlrpc.client.Fault) -> ConnectorError:
     message = fault_text(fault)
     detail = f"{method}: {message} (fault {fault.faultCode})"
+    if fault.faultCode == BA_FAULT_CODE and _NOT_ALLOWED.search(message):
+        return PermissionDeniedError(SYSTEM, detail)
+    if fault.faultCode == BA_FAULT_CODE and _REFUSED_LOGIN.search(message):
+        return AuthenticationError(SYSTEM, detail)
     if fault.faultCode != BA_FAULT_CODE or _UNKNOWN_CALL.search(message):
         return RejectedError(SYSTEM, detail)
     if _MISSING_RECORD.search(message):

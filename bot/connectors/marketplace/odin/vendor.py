@@ -20,12 +20,14 @@ VENDOR = Vendor(
     key="odin",
     kind="marketplace",
     label="Odin / CloudBlue BA",
-    connection=ConnectionFields("BA XML-RPC URL", "e.g. https://ba.example.com:5224/RPC2", (
+    connection=ConnectionFields("Gateway URL", "BA's XML-RPC address, e.g. https://ba.example.com:5224/RPC2", (
         ConnectionField("reseller_account_id", "Reseller account id", required=False, integer=True,
                         hint="Only this reseller's customers are read; empty reads every customer."),
-        # BA's XML-RPC listener takes HTTP basic auth when it is configured to; the user name goes with it
-        ConnectionField("username", "BA user name (basic auth)", secret=True, required=False),
-        ConnectionField("password", "BA password (basic auth)", secret=True, required=False),
+        ConnectionField("basic_auth", "Gateway wants HTTP basic auth", required=False,
+                        hint="yes: the user id and password also go as HTTP basic auth; empty: only in each call."),
+        # sent in every Execute struct (Username/Password), as the public Python BA client sends them
+        ConnectionField("username", "Gateway user id", secret=True),
+        ConnectionField("password", "Gateway password", secret=True),
         WEBHOOK_SECRET,
     )),
     build=build,

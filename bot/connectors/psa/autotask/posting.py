@@ -18,6 +18,11 @@
   noon UTC is the same calendar day from UTC-11 to UTC+11.
 - Autotask has no per-adjustment proration switch in the API (it prorates by its own rules), so
   `AdjustmentRequest.prorate` is not sent.
+- A service bundle ("bundle-<id>", see reads.py) is adjusted the same way through
+  POST /V1.0/Contracts/{contractId}/ServiceBundleAdjustments [spec: ContractServiceBundleAdjustments child]
+  with serviceBundleID / contractServiceBundleID; the bundle's cost is its catalogue entry's, so no
+  adjusted cost is sent. Its note names the ContractServiceBundleAdjustment, and units are read back from
+  ContractServiceBundleUnits.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from typing import Any
 from bot.connectors.errors import ConnectorError, MalformedReplyError, NotFoundError
 from bot.connectors.psa.autotask.http import SYSTEM
 from bot.connectors.psa.autotask.reads import AutotaskReader
-from bot.connectors.psa.autotask.records import NOTE_FIELDS, query_body, whole
+from bot.connectors.psa.autotask.records import NOTE_FIELDS, bundle_id, query_body, whole
 from bot.connectors.psa.autotask.session import AutotaskSession
 from bot.domain.records import AdjustmentRequest, PostResult
 
@@ -39,7 +44,7 @@ log = logging.getLogger(__name__)
 
 NOTE_TITLE = "SeatSync adjustment"
 NOTE_LIMIT = 8000  # ContractNote description length [unverified; the simulator's limit]
-_ADJUSTMENT_IN_NOTE = re.compile(r"ContractServiceAdjustment (\d+)")
+_ADJUSTMENT_IN_NOTE = re.compile(r"ContractService(?:Bundle)?Adjustment (\d+)")
 
 
 def note_marker(idempotency_key: str) -> str:
@@ -62,9 +67,25 @@ def adjustment_body(request: AdjustmentRequest, *, contract_id: int, service_id:
     return body
 
 
+def bundle_adjustment_body(request: AdjustmentRequest, *, contract_id: int, bundle: int,
+                           contract_bundle_id: int) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "contractID": contract_id,
+        "serviceBundleID": bundle,
+        "contractServiceBundleID": contract_bundle_id,
+        "unitChange": request.delta,
+        "effectiveDate": f"{request.effective_date.isoformat()}T12:00:00Z",
+    }
+    if request.unit_price is not None:
+        body["adjustedUnitPrice"] = float(request.unit_price)
+    return body
+
+
 def note_body(request: AdjustmentRequest, *, contract_id: int, adjustment_id: int) -> dict[str, Any]:
     human = request.description.strip() or f"SeatSync: units {request.units_from} -> {request.units_to}"
-    trail = (f" (ContractServiceAdjustment {adjustment_id}: unitChange {request.delta:+d} on contract service "
+    what = ("ContractServiceBundleAdjustment", "contract service bundle") if bundle_id(
+        request.service_external_id) is not None else ("ContractServiceAdjustment", "contract service")
+    trail = (f" ({what[0]} {adjustment_id}: unitChange {request.delta:+d} on {what[1]} "
              f"{request.service_external_id}, effective {request.effective_date.isoformat()})")
     marker = note_marker(request.idempotency_key)
     room = NOTE_LIMIT - len(marker) - len(trail) - 1
@@ -80,6 +101,8 @@ class AutotaskPoster:
     async def post_adjustment(self, request: AdjustmentRequest) -> PostResult:
         if request.delta == 0:
             raise ValueError(f"{request.idempotency_key}: units_from equals units_to, nothing to post")
+        if bundle_id(request.service_external_id) is not None:
+            return await self._post_bundle(request)
         contract_id = _record_id(request.contract_external_id, "contract")
         contract_service_id = _record_id(request.service_external_id, "contract service")
         service_id = await self._catalog_id(request, contract_service_id)
@@ -96,23 +119,49 @@ class AutotaskPoster:
                                               f"adjustment {adjustment_id}", outcome_unknown=True)
         return PostResult(psa_reference=str(adjustment_id), units_after=units)
 
+    async def _post_bundle(self, request: AdjustmentRequest) -> PostResult:
+        contract_id = _record_id(request.contract_external_id, "contract")
+        contract_bundle_id = bundle_id(request.service_external_id)
+        assert contract_bundle_id is not None
+        bundle = bundle_id(request.catalog_id or "")
+        if bundle is None:
+            found = await self.session.query("ContractServiceBundles", query_body(
+                [{"op": "eq", "field": "id", "value": contract_bundle_id}], ("id", "serviceBundleID")))
+            if not found:
+                raise NotFoundError(SYSTEM, f"contract service bundle {contract_bundle_id} does not exist")
+            bundle = whole(found[0], "serviceBundleID", "ContractServiceBundle")
+        body = bundle_adjustment_body(request, contract_id=contract_id, bundle=bundle,
+                                      contract_bundle_id=contract_bundle_id)
+        reply = await self.session.call("POST", "ContractServiceBundleAdjustments",
+                                        f"/V1.0/Contracts/{contract_id}/ServiceBundleAdjustments",
+                                        operation="ContractServiceBundleAdjustments.create", idempotent=False,
+                                        json=body)
+        adjustment_id = _item_id(reply, "ContractServiceBundleAdjustment")
+        await self._leave_note(request, contract_id, adjustment_id)
+        units = (await self.reader.bundle_units_on([contract_bundle_id], self.today())).get(contract_bundle_id)
+        if units is None:
+            raise MalformedReplyError(SYSTEM, f"contract service bundle {contract_bundle_id} could not be read back "
+                                              f"after adjustment {adjustment_id}", outcome_unknown=True)
+        return PostResult(psa_reference=str(adjustment_id), units_after=units)
+
     async def find_posted(self, request: AdjustmentRequest) -> PostResult | None:
         contract_id = _record_id(request.contract_external_id, "contract")
-        contract_service_id = _record_id(request.service_external_id, "contract service")
+        bundle = bundle_id(request.service_external_id)
+        record_id = bundle if bundle is not None else _record_id(request.service_external_id, "contract service")
+        units_on = self.reader.bundle_units_on if bundle is not None else self.reader.units_on
         conditions = [{"op": "eq", "field": "contractID", "value": contract_id},
                       {"op": "contains", "field": "description", "value": note_marker(request.idempotency_key)}]
         notes = await self.session.query("ContractNotes", query_body(conditions, NOTE_FIELDS))
         today = self.today()
         if notes:
             match = _ADJUSTMENT_IN_NOTE.search(str(notes[0].get("description") or ""))
-            units = await self.reader.units_on([contract_service_id], today)
-            return PostResult(psa_reference=match.group(1) if match else None,
-                              units_after=units.get(contract_service_id, 0))
+            units = await units_on([record_id], today)
+            return PostResult(psa_reference=match.group(1) if match else None, units_after=units.get(record_id, 0))
         if request.effective_date > today:
-            ahead = await self.reader.units_on([contract_service_id], request.effective_date)
-            if ahead.get(contract_service_id) == request.units_to:
-                units = await self.reader.units_on([contract_service_id], today)
-                return PostResult(psa_reference=None, units_after=units.get(contract_service_id, 0))
+            ahead = await units_on([record_id], request.effective_date)
+            if ahead.get(record_id) == request.units_to:
+                units = await units_on([record_id], today)
+                return PostResult(psa_reference=None, units_after=units.get(record_id, 0))
         return None
 
     async def _catalog_id(self, request: AdjustmentRequest, contract_service_id: int) -> int:

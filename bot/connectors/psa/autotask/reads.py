@@ -15,6 +15,13 @@ Incremental reads (`modified_since`):
   them all.
 - ContractServices and ContractServiceUnits expose none either, and units change through adjustments
   on any day, so list_services reads them all. (Services.lastModifiedDate covers the catalogue only.)
+
+Service bundles (ContractServiceBundles, documented beside ContractServices, with ContractServiceBundleUnits
+and ContractServiceBundleAdjustments) are seats too: list_services returns each contract service bundle as a
+service whose external id is "bundle-<id>" (records.BUNDLE_PREFIX), named after its ServiceBundle, with the
+units of its ContractServiceBundleUnits row covering today. A read costs 2 more scans (bundles, their unit
+rows covering today, side by side with the services') and the bundle names (`in` batches); an MSP with no
+bundles pays 2 calls. read_units and posting tell the two apart by the prefix.
 """
 
 from __future__ import annotations
@@ -24,7 +31,11 @@ from datetime import date, datetime
 from typing import Any
 
 from bot.connectors.psa.autotask.records import (
+    BUNDLE_FIELDS,
+    BUNDLE_PREFIX,
+    BUNDLE_UNIT_FIELDS,
     COMPANY_FIELDS,
+    CONTRACT_BUNDLE_FIELDS,
     CONTRACT_FIELDS,
     CONTRACT_SERVICE_FIELDS,
     MAX_IN_VALUES,
@@ -33,6 +44,8 @@ from bot.connectors.psa.autotask.records import (
     SERVICE_FIELDS,
     UNIT_FIELDS,
     batches,
+    bundle_id,
+    bundle_record,
     changed_since,
     company_record,
     contract_record,
@@ -75,9 +88,12 @@ class AutotaskReader:
         """Every contract service with its name, units and price today (`modified_since` is ignored)."""
         # Reading every service, the rows covering today are one plain date-filtered scan, run beside the
         # ContractServices scan: as many calls as `in` batches would take, without waiting for the ids.
-        links, unit_rows = await self.session.side_by_side(
+        day = covering_day(self.today())
+        links, unit_rows, bundle_links, bundle_rows = await self.session.side_by_side(
             ("ContractServices", self._body([], CONTRACT_SERVICE_FIELDS)),
-            ("ContractServiceUnits", self._body(covering_day(self.today()), UNIT_FIELDS)),
+            ("ContractServiceUnits", self._body(day, UNIT_FIELDS)),
+            ("ContractServiceBundles", self._body([], CONTRACT_BUNDLE_FIELDS)),
+            ("ContractServiceBundleUnits", self._body(day, BUNDLE_UNIT_FIELDS)),
         )
         rows = rows_in_effect(unit_rows)
         service_ids = sorted({whole(item, "serviceID", "ContractService") for item in links})
@@ -85,12 +101,41 @@ class AutotaskReader:
             self._body([one_of("id", batch)], SERVICE_FIELDS) for batch in batches(service_ids, self.batch_size)
         ])
         catalogue = {whole(item, "id", "Service"): item for item in catalogue_items}
-        return [service_record(item, catalogue, rows.get(whole(item, "id", "ContractService"))) for item in links]
+        records = [service_record(item, catalogue, rows.get(whole(item, "id", "ContractService"))) for item in links]
+        if bundle_links:
+            bundle_ids = sorted({whole(item, "serviceBundleID", "ContractServiceBundle") for item in bundle_links})
+            names = {whole(item, "id", "ServiceBundle"): item for item in await self.session.query_many(
+                "ServiceBundles", [self._body([one_of("id", batch)], BUNDLE_FIELDS)
+                                   for batch in batches(bundle_ids, self.batch_size)])}
+            in_effect = rows_in_effect(bundle_rows, "contractServiceBundleID")
+            records += [bundle_record(item, names, in_effect.get(whole(item, "id", "ContractServiceBundle")))
+                        for item in bundle_links]
+        return records
 
     async def read_units(self, service_external_ids: Sequence[str]) -> dict[str, int]:
-        """Units in effect today per contract service; ids Autotask does not know are left out."""
-        units = await self.units_on(external_ids(service_external_ids), self.today())
-        return {str(key): value for key, value in units.items()}
+        """Units in effect today per contract service (or bundle); ids Autotask does not know are left out."""
+        today = self.today()
+        units = {str(key): value for key, value in (await self.units_on(external_ids(service_external_ids),
+                                                                         today)).items()}
+        bundles = sorted({found for i in service_external_ids if (found := bundle_id(i)) is not None})
+        if bundles:
+            units.update({f"{BUNDLE_PREFIX}{key}": value
+                          for key, value in (await self.bundle_units_on(bundles, today)).items()})
+        return units
+
+    async def bundle_units_on(self, contract_bundle_ids: Sequence[int], day: date) -> dict[int, int]:
+        """Units of contract service bundles in effect on `day`; 0 without a row covering it; absent if unknown."""
+        bodies = [self._body([one_of("contractServiceBundleID", batch), *covering_day(day)], BUNDLE_UNIT_FIELDS)
+                  for batch in batches(contract_bundle_ids, self.batch_size)]
+        rows = rows_in_effect(await self.session.query_many("ContractServiceBundleUnits", bodies),
+                              "contractServiceBundleID")
+        units = {key: units_of(row) for key, row in rows.items()}
+        missing = [key for key in contract_bundle_ids if key not in rows]
+        if missing:
+            bodies = [self._body([one_of("id", batch)], ("id",)) for batch in batches(missing, self.batch_size)]
+            for item in await self.session.query_many("ContractServiceBundles", bodies):
+                units[whole(item, "id", "ContractServiceBundle")] = 0
+        return units
 
     async def units_on(self, contract_service_ids: Sequence[int], day: date) -> dict[int, int]:
         """Units in effect on `day`; 0 for a service with no row covering the day (its contract is not

@@ -43,15 +43,48 @@ CONTRACT_FIELDS = ("id", "companyID", "contractName", "contractType", "status", 
 CONTRACT_SERVICE_FIELDS = ("id", "contractID", "serviceID", "unitPrice", "unitCost", "invoiceDescription")
 SERVICE_FIELDS = ("id", "name", "isActive")
 UNIT_FIELDS = ("id", "contractServiceID", "startDate", "endDate", "units", "price", "cost")
+CONTRACT_BUNDLE_FIELDS = ("id", "contractID", "serviceBundleID", "unitPrice", "invoiceDescription")
+BUNDLE_FIELDS = ("id", "name", "isActive", "unitCost")
+BUNDLE_UNIT_FIELDS = ("id", "contractServiceBundleID", "startDate", "endDate", "units", "price", "cost")
+BUNDLE_PREFIX = "bundle-"  # a ContractServiceBundle's external id: "bundle-<id>", apart from contract services'
+
+
+def bundle_id(external_id: str) -> int | None:
+    """The ContractServiceBundle id an external id names, or None when it names a contract service."""
+    text = str(external_id).strip()
+    digits = text.removeprefix(BUNDLE_PREFIX)
+    return int(digits) if text.startswith(BUNDLE_PREFIX) and digits.isdigit() else None
 NOTE_FIELDS = ("id", "contractID", "description")
 
 T = TypeVar("T")
 
 
 # --- query bodies --------------------------------------------------------------------------------
+# The operators Autotask documents [doc: REST_Basic_Query_Calls]. The live API silently DROPS any other
+# and answers with every row (shared/apis/autotask.md; the simulator does the same), so a typo would read
+# a whole table and count it as the answer: every body is checked before it is sent.
+DOCUMENTED_OPERATORS = frozenset({"eq", "noteq", "gt", "gte", "lt", "lte", "beginsWith", "endsWith", "contains",
+                                  "exist", "notExist", "in", "notIn", "and", "or"})
+
+
+def check_operators(conditions: Iterable[dict[str, Any]]) -> None:
+    """Raise ValueError (a bug in SeatSync, never sent) for an operator Autotask does not document."""
+    for condition in conditions:
+        op = condition.get("op")
+        if op not in DOCUMENTED_OPERATORS:
+            raise ValueError(f"autotask: {op!r} is not a documented filter operator; the API would drop it "
+                             "and return every record")
+        if op in ("and", "or"):
+            items = condition.get("items")
+            if not items:
+                raise ValueError(f"autotask: an {op!r} group needs items")
+            check_operators(items)
+
+
 def query_body(conditions: Sequence[dict[str, Any]], fields: Sequence[str], *, page_size: int = MAX_PAGE) -> dict:
     """A QueryModel; an empty condition list becomes the usual "every record" filter (id >= 0)."""
     items = list(conditions) or [{"op": "gte", "field": "id", "value": 0}]
+    check_operators(items)
     return {"MaxRecords": page_size, "IncludeFields": list(fields), "filter": [{"op": "and", "items": items}]}
 
 
@@ -141,11 +174,32 @@ def service_record(item: dict[str, Any], catalogue: dict[int, dict[str, Any]],
     )
 
 
-def rows_in_effect(rows: Iterable[dict[str, Any]]) -> dict[int, dict[str, Any]]:
-    """contractServiceID -> the unit row in effect, from rows that all cover the same day."""
+def bundle_record(item: dict[str, Any], catalogue: dict[int, dict[str, Any]],
+                  unit_row: dict[str, Any] | None) -> PsaServiceRecord:
+    """A contract service bundle, as a service SeatSync can link: "bundle-<id>", its bundle's name."""
+    bundle = whole(item, "serviceBundleID", "ContractServiceBundle")
+    entry = catalogue.get(bundle, {})
+    name = entry.get("name") or item.get("invoiceDescription") or f"Service bundle {bundle}"
+    where = f"ContractServiceBundle {item.get('id')}"
+    price = money(unit_row.get("price"), where=f"{where}: price") if unit_row else None
+    cost = money(unit_row.get("cost"), where=f"{where}: cost") if unit_row else None
+    return PsaServiceRecord(
+        external_id=f"{BUNDLE_PREFIX}{whole(item, 'id', 'ContractServiceBundle')}",
+        contract_external_id=str(whole(item, "contractID", "ContractServiceBundle")),
+        name=f"{str(name).strip()} (service bundle)",
+        units=units_of(unit_row),
+        catalog_id=f"{BUNDLE_PREFIX}{bundle}",
+        unit_price=price if price is not None else money(item.get("unitPrice"), where=f"{where}: unitPrice"),
+        unit_cost=cost if cost is not None else money(entry.get("unitCost"), where=f"{where}: unitCost"),
+        is_active=entry.get("isActive") is not False,
+    )
+
+
+def rows_in_effect(rows: Iterable[dict[str, Any]], key_field: str = "contractServiceID") -> dict[int, dict[str, Any]]:
+    """contractServiceID (or `key_field`) -> the unit row in effect, from rows that all cover the same day."""
     chosen: dict[int, dict[str, Any]] = {}
     for row in rows:
-        key = whole(row, "contractServiceID", "ContractServiceUnit")
+        key = whole(row, key_field, "ContractServiceUnit")
         current = chosen.get(key)
         if current is None or _started(row) >= _started(current):
             chosen[key] = row

@@ -306,6 +306,8 @@ async def test_modified_since_fetches_details_only_for_subscriptions_changed_tha
         world.subscriptions[sid].last_modified = datetime.combine(TODAY, time(8), UTC)
     world.subscriptions[changed[0]].last_modified = datetime.combine(TODAY + timedelta(days=1), time(1), UTC)
 
+    ingram.recheck_reads = 10_000  # this read's recheck slice (turn 0) holds none of this world's ids
+    assert not [s for s in world.subscriptions.values() if ingram._recheck_slice({"id": s.cmp_id}) == 0]
     read = await ingram.list_subscriptions(modified_since=datetime.combine(TODAY, time(15), UTC))
     assert sorted(int(s.external_id) for s in read) == changed
     assert ingram.stats.by_operation["subscription"] == 3
@@ -315,6 +317,32 @@ async def test_modified_since_fetches_details_only_for_subscriptions_changed_tha
     naive_tomorrow = datetime.combine(TODAY + timedelta(days=2), time(0))
     assert await ingram.list_subscriptions(modified_since=naive_tomorrow) == []
     assert ingram.stats.by_operation == {"subscriptions": 1}
+
+
+@pytest.mark.parametrize("bumped", [True, False])
+async def test_a_seat_change_is_read_within_the_recheck_cadence_whether_or_not_its_date_moves(
+        ingram, sandbox, bumped):
+    world = sandbox.world
+    world.seat_change_bumps_last_modified = bumped
+    sub = next(s for s in sorted(world.subscriptions.values(), key=lambda s: s.subscription_id)
+               if s.status == "active" and s.lines)
+    before = sub.last_modified
+    sub.lines[0].additional += 3
+    world.touch_subscription(sub.subscription_id, seats_only=True)
+    assert (sub.last_modified != before) is bumped
+    wanted = sorted(line.included + line.additional for line in sub.lines)
+    # the last read: today when the date moved (it is today's), tomorrow when it did not (no date is that late)
+    since = datetime.combine(TODAY if bumped else TODAY + timedelta(days=1), time(0), UTC)
+    seen_at = []
+    for read_number in range(1, ingram.recheck_reads + 1):
+        for found in await ingram.list_subscriptions(modified_since=since):
+            if found.external_id == str(sub.subscription_id):
+                assert sorted(r.included + r.additional for r in found.resources) == wanted
+                seen_at.append(read_number)
+    if bumped:
+        assert seen_at == list(range(1, ingram.recheck_reads + 1))
+    else:  # read once in the cadence, by its turn in the recheck, though its date never moved
+        assert len(seen_at) == 1
 
 
 # --- token life cycle ----------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import asyncio
 import socket
 import xmlrpc.client
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -23,13 +24,13 @@ from bot.connectors.errors import (
     UnreachableError,
 )
 from bot.connectors.http import RetryPolicy
-from bot.connectors.marketplace.odin.client import OdinClient
+from bot.connectors.marketplace.odin.client import NAMES_REFRESH_S, OdinClient
 from bot.domain.enums import SubscriptionStatus, Term
 from bot.domain.records import MarketResource, MarketSubscription
 from bot.sandbox.app import Sandbox
 from bot.sandbox.odin import create_odin_app
 from bot.sandbox.odin_accounts import reseller_account_id
-from bot.sandbox.world import SandboxWorld
+from bot.sandbox.world import Credentials, SandboxWorld
 
 TODAY = date(2026, 11, 16)
 FAST_RETRY = RetryPolicy(max_attempts=5, base_delay_s=0.01, max_delay_s=0.05, max_total_s=10)
@@ -44,9 +45,14 @@ async def sandbox() -> AsyncIterator[Sandbox]:
     await sandbox.stop()
 
 
+CREDENTIALS = Credentials.for_seed(1)  # every world here is seed 1's
+SECRETS = {"username": CREDENTIALS.odin_username, "password": CREDENTIALS.odin_password}
+
+
 def connect(url: str, *, options: dict | None = None, secrets: dict | None = None, **kwargs) -> OdinClient:
     kwargs.setdefault("retry", FAST_RETRY)
-    return OdinClient.from_connection(Connection("odin", url, options or {}, secrets or {}), **kwargs)
+    return OdinClient.from_connection(Connection("odin", url, options or {}, SECRETS if secrets is None else secrets),
+                                      **kwargs)
 
 
 @pytest.fixture
@@ -78,12 +84,43 @@ def by_id(subscriptions: list[MarketSubscription]) -> dict[str, MarketSubscripti
 
 
 # --- full reads ----------------------------------------------------------------------------------
-async def test_list_companies_reads_every_customer_with_its_name_in_one_call(odin, sandbox):
-    companies = await odin.list_companies()
-    assert {(c.external_id, c.name) for c in companies} == {
-        (str(c.account_id), c.name) for c in sandbox.world.customers.values()}
-    assert odin.stats.total == 1
-    assert odin.stats.by_operation == {"AccountGetMyCustomersList": 1}
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_customers_come_from_column_0_and_names_from_account_details_cached_for_a_day(sandbox):
+    world = sandbox.world
+    clock = FakeClock()
+    odin = connect(sandbox.config()["odin"]["url"], clock=clock)
+    try:
+        companies = await odin.list_companies()
+        assert {(c.external_id, c.name) for c in companies} == {
+            (str(c.account_id), c.name) for c in world.customers.values()}
+        n = len(world.customers)
+        assert odin.stats.by_operation == {"AccountGetMyCustomersList": 1, "AccountDetailsGet_API": n}
+        # the next cycles read the list only, and the details of a new customer alone
+        newcomer = replace(next(iter(world.customers.values())), account_id=max(world.customers) + 1,
+                           name="Newcomer Ltd")
+        world.customers[newcomer.account_id] = newcomer
+        renamed = world.customers[min(world.customers)]
+        renamed.name = "Renamed Inc"
+        odin.stats.reset()
+        clock.now += NAMES_REFRESH_S - 1
+        names = {c.external_id: c.name for c in await odin.list_companies()}
+        assert odin.stats.by_operation == {"AccountGetMyCustomersList": 1, "AccountDetailsGet_API": 1}
+        assert names[str(newcomer.account_id)] == "Newcomer Ltd" and names[str(renamed.account_id)] != "Renamed Inc"
+        # a day on (the complete-read cadence), every name is read again
+        odin.stats.reset()
+        clock.now += 1
+        names = {c.external_id: c.name for c in await odin.list_companies()}
+        assert odin.stats.by_operation == {"AccountGetMyCustomersList": 1, "AccountDetailsGet_API": n + 1}
+        assert names[str(renamed.account_id)] == "Renamed Inc"
+    finally:
+        await odin.aclose()
 
 
 async def test_list_subscriptions_reads_every_subscription_and_resource(odin, sandbox):
@@ -95,7 +132,7 @@ async def test_list_subscriptions_reads_every_subscription_and_resource(odin, sa
     assert {s.status for s in subscriptions} == set(SubscriptionStatus) - {SubscriptionStatus.pending}
     assert {s.term for s in subscriptions} == {Term.monthly, Term.annual}
     # one customer list, one subscription list per customer, one resource list per subscription
-    assert odin.stats.by_operation == {"AccountGetMyCustomersList": 1,
+    assert odin.stats.by_operation == {"AccountGetMyCustomersList": 1, "AccountDetailsGet_API": len(world.customers),
                                        "GetCustomerSubscriptionList_API": len(world.customers),
                                        "SubscriptionResourcesListGet_API": len(world.subscriptions)}
     assert odin.stats.retries == 0
@@ -169,6 +206,7 @@ async def test_reseller_account_scopes_the_customers(sandbox):
         check = await other.test_connection()
         assert not check.ok
         assert "none of its 50 customer accounts belongs to reseller account 1" in check.detail
+        assert check.facts["resellers"] == str(reseller_account_id(sandbox.world))  # from AccountDetailsGet_API
     finally:
         await mine.aclose()
         await other.aclose()
@@ -180,7 +218,10 @@ async def test_connection_ok_reports_what_it_read(odin, sandbox):
     assert check.ok, check.detail
     assert check.system == "odin"
     assert check.facts["customers"] == str(len(sandbox.world.customers))
-    assert check.facts["resellers"] == str(reseller_account_id(sandbox.world))
+    # each method a read uses was tried once
+    assert set(odin.stats.by_operation) == {"AccountGetMyCustomersList", "AccountDetailsGet_API",
+                                            "GetCustomerSubscriptionList_API", "SubscriptionResourcesListGet_API",
+                                            "SubscriptionDetailsGetEx_API"}
 
 
 def free_port() -> int:
@@ -247,7 +288,9 @@ async def test_the_envelope_is_execute_with_positional_params_and_at_most_8_in_f
     assert 4 <= peak <= 8  # concurrent, and never more than the limiter allows
     assert {method for method, _ in seen} == {"Execute"}
     envelopes = [params[0] for _, params in seen]
-    assert all(set(e) == {"Server", "Method", "Params"} and e["Server"] == "BM" for e in envelopes)
+    assert all(set(e) == {"Server", "Method", "Params", "Username", "Password"} and e["Server"] == "BM"
+               and (e["Username"], e["Password"]) == (CREDENTIALS.odin_username, CREDENTIALS.odin_password)
+               for e in envelopes)
     resources = [e["Params"] for e in envelopes if e["Method"] == "SubscriptionResourcesListGet_API"]
     assert all(len(p) == 2 and all(type(v) is int for v in p) for p in resources)
 

@@ -18,9 +18,20 @@ from bot.connectors.errors import (
     ServerError,
 )
 from bot.connectors.http import RetryPolicy
-from bot.sandbox.odin import odin_error
+from bot.connectors.marketplace.odin.vendor import VENDOR
+from bot.sandbox.ingram_gateway import GatewayQuota
+from bot.sandbox.odin import create_odin_app, odin_error
+from bot.sandbox.odin_gateway import OdinGateway
+from bot.sandbox.odin_methods import METHODS
 from tests.connectors.marketplace.odin import test_odin as reads
-from tests.connectors.marketplace.odin.test_odin import FAST_RETRY, by_id, connect, expected_subscriptions, fronted_odin
+from tests.connectors.marketplace.odin.test_odin import (
+    FAST_RETRY,
+    SECRETS,
+    by_id,
+    connect,
+    expected_subscriptions,
+    fronted_odin,
+)
 
 sandbox = reads.sandbox  # the same sandbox fixture
 
@@ -38,23 +49,74 @@ def basic_auth_proxy(username: str, password: str):
     return middleware
 
 
-async def test_http_basic_credentials_are_sent_and_a_refusal_is_explained(aiohttp_server, sandbox):
-    server = await aiohttp_server(fronted_odin(sandbox.world, basic_auth_proxy("ba-api", "s3cret-pass")))
+def gateway_odin(world, gateway: OdinGateway) -> web.Application:
+    app = web.Application()
+    app.add_subapp("/odin", create_odin_app(world, gateway=gateway))
+    return app
+
+
+async def test_http_basic_credentials_are_sent_where_the_gateway_wants_them(aiohttp_server, sandbox):
+    server = await aiohttp_server(gateway_odin(sandbox.world, OdinGateway(basic_auth=True)))
     url = str(server.make_url("/odin/RPC2"))
-    right = connect(url, secrets={"username": "ba-api", "password": "s3cret-pass"})
-    wrong = connect(url, secrets={"username": "ba-api", "password": "wrong-pass"})
+    right = connect(url, options={"basic_auth": "yes"})
+    not_told = connect(url)
+    wrong = connect(url, options={"basic_auth": "yes"}, secrets={**SECRETS, "password": "wrong-pass"})
     try:
         assert len(await right.list_companies()) == len(sandbox.world.customers)
-        check = await wrong.test_connection()
-        assert not check.ok
-        assert "user name or password" in check.detail and "401" in check.detail
-        assert "wrong-pass" not in check.detail
-        with pytest.raises(AuthenticationError) as caught:
-            await wrong.list_subscriptions()
-        assert "Authorization Required" in caught.value.vendor_message
+        for client in (not_told, wrong):
+            check = await client.test_connection()
+            assert not check.ok
+            assert "user id or password" in check.detail and "401" in check.detail
+            assert "wrong-pass" not in check.detail
+            with pytest.raises(AuthenticationError):
+                await client.list_subscriptions()
     finally:
-        await right.aclose()
-        await wrong.aclose()
+        for client in (right, not_told, wrong):
+            await client.aclose()
+
+
+async def test_connection_tells_a_wrong_password_from_a_refused_method_from_no_host(aiohttp_server, sandbox):
+    wrong = connect(sandbox.config()["odin"]["url"], secrets={**SECRETS, "password": "not-it"})
+    allowed = frozenset(METHODS) - {"SubscriptionResourcesListGet_API"}
+    server = await aiohttp_server(gateway_odin(sandbox.world, OdinGateway(allowed_methods=allowed)))
+    limited = connect(str(server.make_url("/odin/RPC2")))
+    nowhere = connect(f"http://127.0.0.1:{reads.free_port()}/RPC2", retry=RetryPolicy(max_attempts=2,
+                                                                                          base_delay_s=0.01))
+    try:
+        password = await wrong.test_connection()
+        assert not password.ok and password.detail.startswith("The user id or password for")
+        assert "not-it" not in password.detail
+        with pytest.raises(AuthenticationError, match="Access denied"):
+            await wrong.list_companies()
+        method = await limited.test_connection()
+        assert not method.ok
+        assert method.detail.startswith("The gateway does not let this user call SubscriptionResourcesListGet_API")
+        with pytest.raises(PermissionDeniedError):
+            await limited.list_subscriptions()
+        host = await nowhere.test_connection()
+        assert not host.ok and host.detail.startswith("Cannot reach BA at")
+    finally:
+        for client in (wrong, limited, nowhere):
+            await client.aclose()
+
+
+def test_the_gateway_credentials_are_required_and_declared_secret():
+    fields = {f.name: f for f in VENDOR.connection.fields}
+    assert fields["username"].secret and fields["password"].secret
+    assert fields["username"].required and fields["password"].required
+    with pytest.raises(ValueError, match="secrets.password"):
+        connect("http://127.0.0.1:1/RPC2", secrets={"username": "reseller"})
+
+
+async def test_the_client_keeps_under_the_gateways_call_rate(aiohttp_server, sandbox):
+    gateway = OdinGateway(quota=GatewayQuota(calls=30, renewal_period_s=1.0))
+    server = await aiohttp_server(gateway_odin(sandbox.world, gateway))
+    client = connect(str(server.make_url("/odin/RPC2")), options={"requests_per_second": "25"})
+    try:
+        await client.list_companies()  # 1 + 50 calls: two windows' worth
+    finally:
+        await client.aclose()
+    assert "429" not in client.stats.by_status and client.stats.total == 1 + len(sandbox.world.customers)
 
 
 async def test_a_machine_not_on_the_allow_list_is_told_so(aiohttp_server, sandbox):

@@ -26,6 +26,9 @@ NOT_IN_THE_PARTIAL_COPY = {
     ("POST", "/V1.0/ContractServices/query"),
     ("POST", "/V1.0/ContractServiceUnits/query"),
     ("POST", "/V1.0/Services/query"),
+    ("POST", "/V1.0/ContractServiceBundles/query"),  # the copy stops at ContractServiceBundleAdjustments
+    ("POST", "/V1.0/ContractServiceBundleUnits/query"),
+    ("POST", "/V1.0/ServiceBundles/query"),
     ("GET", "/V1.0/ThresholdInformation"),
     ("GET", "/v1.0/zoneInformation"),
 }

@@ -201,6 +201,38 @@ async def test_modified_since_reads_only_what_changed(sandbox: Sandbox, client: 
     assert await client.list_companies(modified_since=later + timedelta(seconds=1)) == []
 
 
+async def test_linked_additions_are_re_read_in_two_turns_whatever_their_dates(sandbox: Sandbox,
+                                                                            client: ConnectWiseClient) -> None:
+    world = sandbox.world
+    since = datetime(2026, 11, 16, 0, 0, tzinfo=UTC) + timedelta(days=30)  # after every seeded timestamp
+    watched = sorted(world.connectwise_additions.values(), key=lambda a: a.id)[:12]
+    client.watch_services({str(a.id): str(a.agreement_id) for a in watched})
+    agreements = {a.agreement_id for a in watched}
+    assert {a % 2 for a in agreements} == {0, 1}  # both turns have work in this world
+    for addition in watched:
+        addition.quantity += 2  # edited by hand: neither the addition's date nor its agreement's is trusted here
+    seen: dict[str, int] = {}
+    calls = []
+    for _ in range(2):
+        client.stats.reset()
+        for record in await client.list_services(modified_since=since):
+            seen[record.external_id] = record.units
+        calls.append(client.stats.by_operation.get("additions.recheck", 0))
+    assert seen == {str(a.id): a.quantity for a in watched}
+    assert sorted(calls) == sorted([sum(1 for a in agreements if a % 2 == 0), sum(1 for a in agreements if a % 2)])
+    # an agreement read because it changed is not read a second time for its linked additions
+    client.stats.reset()
+    changed = world.connectwise_agreements[watched[0].agreement_id]
+    changed.last_updated = since + timedelta(minutes=1)
+    for _ in range(2):
+        await client.list_services(modified_since=since)
+    assert client.stats.by_operation["additions.recheck"] == len(agreements) - 1
+    # a complete read needs no recheck
+    client.stats.reset()
+    await client.list_services()
+    assert "additions.recheck" not in client.stats.by_operation
+
+
 # --- paging ----------------------------------------------------------------------------------------
 async def test_paging_reads_past_a_thousand_companies_once_each() -> None:
     running = await Sandbox.generate(seed=2, scale="large", today=TODAY).start()

@@ -1,0 +1,1 @@
+"""`/seats checklist`, the scheduled month-end checklist and the daily digest."""

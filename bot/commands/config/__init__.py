@@ -1,0 +1,1 @@
+"""`/seats config`: the admins' modal for connections, channels, team and schedule."""

@@ -1,0 +1,1 @@
+"""App Home: the dashboard, its shortcuts, and its refresh after a sync."""

@@ -1,0 +1,1 @@
+"""`/seats link` (the wizard and its pickers) and `/seats unlink`."""

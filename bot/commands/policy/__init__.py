@@ -1,0 +1,1 @@
+"""`/seats policy`: the sync policy globally, per company or per relation."""

@@ -1,0 +1,1 @@
+"""`/seats relations`: suggested matches set, or relations cleared, many at a time."""

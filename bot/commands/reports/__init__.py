@@ -1,0 +1,1 @@
+"""`/seats report`: a report's summary with signed links."""

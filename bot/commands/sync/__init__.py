@@ -1,0 +1,1 @@
+"""`/seats sync [--dry-run]`, the help message's sync buttons, and *Retry now* on failures."""

@@ -55,7 +55,7 @@ async def test_the_table_has_every_column_and_row_with_numbers_marked_for_sortin
     headers = list(root.iter("th"))
     assert [text_of(h) for h in headers][:3] == ["Account ID", "Company", "Subscription ID"]
     assert [h.get("data-key") for h in headers][-4:] == ["included", "additional", "total", "linked"]
-    assert [h.get("data-searchable") is not None for h in headers] == [True] * 6 + [False] * 5  # Unit: words
+    assert [h.get("data-searchable") is not None for h in headers] == [True] * 7 + [False] * 5  # Unit, Source: words
     assert [row[5] for row in table_rows(root)] == ["Defender", "Teams Essentials", "Exchange Online (Plan 1)"]
     totals = [td for td in root.find(".//tbody").iter("td") if td.get("data-sort") is not None]
     assert {td.get("class") for td in totals} == {"num"} and len(totals) == 3 * 3

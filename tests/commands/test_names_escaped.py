@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import select, update
 
 from bot.db.links import link_resource
@@ -20,8 +21,10 @@ from bot.db.models import (
     Scope,
 )
 from bot.db.policies import set_price_source
+from bot.demo.workspace import open_workspace
 from bot.notify.failure_alerts import post_failure_alerts
 from bot.notify.margin_alerts import post_margin_alerts
+from bot.sandbox.app import Sandbox
 from bot.slack.ids import BlockId, LinkActionId, LinkBlockId
 from tests.bolt_listeners import listeners_done
 from tests.commands.link_setup import (
@@ -42,6 +45,7 @@ from tests.commands.test_hostile_names import hostile_markup
 from tests.commands.test_link_wizard import workspace  # noqa: F401 - the fixture
 from tests.commands.test_seats_command import start_demo_app
 from tests.commands.test_seats_command import workspace as seats_workspace  # noqa: F401 - the fixture
+from tests.conftest import TEST_SECRET_KEY
 from tests.notify.test_failure_alerts import (
     failing,  # noqa: F401 - the fixture
     start_alerting_app,
@@ -226,15 +230,33 @@ async def test_a_failure_alert_escapes_the_psa_message_in_its_text(aiohttp_clien
     no_raw_markup(posted)
 
 
+@pytest.fixture
+async def hostile_workspace(database_url, clock, today):
+    """As test_seats_command's workspace, with the linked line's customer named like markup before SeatSync first
+    reads it (Odin's names are read once and refreshed on the complete-read cadence, not on every sync)."""
+    sandbox = await Sandbox.generate(seed=7, scale="small", today=today).start()
+    opened = await open_workspace(sandbox=sandbox, database_url=database_url, secret_key=TEST_SECRET_KEY,
+                                     marketplace="odin", psa="autotask", clock=clock)
+    line, = pick_lines(sandbox.world, "autotask", 1)
+    line.set_market_total(8)
+    line.set_psa_units(1)
+    world = sandbox.world
+    world.customers[world.subscriptions[line.subscription_id].account_id].name = f"{PAY_NOW} *bold* _x_ ~x~ `code`"
+    await opened.engine.run_cycle(trigger="test", force_full=True)
+    await link_line(opened, line, "odin")
+    opened.line = line
+    yield opened
+    await opened.close()
+
+
 async def test_the_sync_summary_of_a_customer_named_like_markup_pings_no_one(aiohttp_client, slack, tmp_path,  # noqa: F811
-                                                                             database_url, seats_workspace):  # noqa: F811
+                                                                             database_url, hostile_workspace):
     """The issue's case: a marketplace customer named "<!channel> <https://x.example/pay|Pay now>", read from the
     marketplace simulator by a real dry run typed in Slack."""
     recorder, _ = slack
-    context, sender = await start_demo_app(aiohttp_client, slack, tmp_path, database_url, seats_workspace)
-    world = seats_workspace.sandbox.world
-    customer = world.customers[world.subscriptions[seats_workspace.line.subscription_id].account_id]
-    customer.name = f"{PAY_NOW} *bold* _x_ ~x~ `code`"
+    context, sender = await start_demo_app(aiohttp_client, slack, tmp_path, database_url, hostile_workspace)
+    world = hostile_workspace.sandbox.world
+    customer = world.customers[world.subscriptions[hostile_workspace.line.subscription_id].account_id]
 
     await sender.slash_command("sync --dry-run")
 

@@ -484,7 +484,8 @@ async def assert_facades_agree(aiohttp_client, world: SandboxWorld, openapi: Ope
     await cmp.login()
 
     async def odin(method: str, params: list) -> list:
-        call = xmlrpc.client.dumps(({"Server": "BM", "Method": method, "Params": params},), "Execute")
+        login = {"Username": world.credentials.odin_username, "Password": world.credentials.odin_password}
+        call = xmlrpc.client.dumps(({"Server": "BM", "Method": method, "Params": params, **login},), "Execute")
         response = await client.post("/odin/RPC2", data=call)
         return xmlrpc.client.loads(await response.read())[0][0]["Result"]
 

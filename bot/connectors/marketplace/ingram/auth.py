@@ -14,14 +14,9 @@ A refused login is one of three things, and each needs a different fix:
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-
 from bot.connectors.errors import AuthenticationError
-
-Clock = Callable[[], float]
-FetchToken = Callable[[], Awaitable[tuple[str, float | None]]]
+from bot.connectors.tokens import Clock, FetchToken
+from bot.connectors.tokens import TokenCache as SharedTokenCache
 
 ASSUMED_LIFETIME_S = 1500.0  # spec 1.6 example, used when a reply leaves expiresInSeconds out
 MAX_EARLY_REFRESH_S = 60.0
@@ -53,46 +48,8 @@ def login_error(error: AuthenticationError) -> AuthenticationError:
     return error
 
 
-@dataclass(frozen=True)
-class BearerToken:
-    value: str
-    refresh_at: float  # clock time from which a new token is fetched instead
-
-
-class TokenCache:
-    """One live token shared by concurrent calls; only one login runs at a time."""
+class TokenCache(SharedTokenCache):
+    """The shared token cache with this vendor's token lifetime and early renewal."""
 
     def __init__(self, fetch: FetchToken, clock: Clock) -> None:
-        self._fetch = fetch
-        self._clock = clock
-        self._token: BearerToken | None = None
-        self._lock = asyncio.Lock()
-        self.logins = 0
-
-    async def get(self) -> str:
-        token = self._token
-        if token is not None and self._clock() < token.refresh_at:
-            return token.value
-        async with self._lock:
-            token = self._token
-            if token is None or self._clock() >= token.refresh_at:
-                token = await self._login()
-            return token.value
-
-    def reset(self) -> None:
-        """Log in afresh on the next call (a connection test must prove the credentials)."""
-        self._token = None
-
-    def discard(self, value: str) -> None:
-        """Forget a token the API refused, unless another call already replaced it."""
-        if self._token is not None and self._token.value == value:
-            self._token = None
-
-    async def _login(self) -> BearerToken:
-        started = self._clock()
-        value, lifetime = await self._fetch()
-        lifetime = ASSUMED_LIFETIME_S if lifetime is None or lifetime <= 0 else lifetime
-        early = min(MAX_EARLY_REFRESH_S, lifetime / 5)
-        self._token = BearerToken(value=value, refresh_at=started + lifetime - early)
-        self.logins += 1
-        return self._token
+        super().__init__(fetch, clock, assumed_lifetime_s=ASSUMED_LIFETIME_S, max_early_refresh_s=MAX_EARLY_REFRESH_S)

@@ -83,10 +83,29 @@ def today(clock: ManualClock) -> date:
     return clock().date()
 
 
+# The files whose tests each run for a minute or more (hypothesis over kills and faults, whole demos in
+# subprocesses): collected first, so that under pytest-xdist none of them starts last and holds the run open
+# while the other workers sit idle.
+LONGEST_FIRST = (
+    "tests/sync/test_exactly_once_property.py",
+    "tests/e2e/test_kill_harness.py",
+    "tests/connectors/test_long_queues.py",
+    "tests/e2e/test_two_instances.py",
+    "tests/test_demo_once.py",
+    "tests/test_demo_invoice_check.py",
+)
+
+
+def _longest_first(item: pytest.Item) -> int:
+    path = item.nodeid.split("::", 1)[0]
+    return LONGEST_FIRST.index(path) if path in LONGEST_FIRST else len(LONGEST_FIRST)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         if DB_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.db)
+    items.sort(key=_longest_first)  # stable: the rest keep their order
 
 
 def postgres_url() -> str | None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import islice
 
 from rapidfuzz import fuzz, process
 
@@ -22,8 +23,16 @@ from bot.domain.matching import name_score, normalise_name
 PARTIAL_WEIGHT = 0.9  # a fragment that matches is good, but not as good as the whole name
 TYPED_CUTOFF = 45.0  # below this, a name has little to do with what was typed: not offered
 _SHORTLIST_FACTOR = 2
+# For a typed fragment this short, the token-set pass over every name finds only the names holding it as a
+# whole word (any other scores low): a scan for that word finds the same at a fraction of the cost.
+_FRAGMENT_LENGTH = 3
 
 normalised = lru_cache(maxsize=131_072)(normalise_name)
+
+
+@lru_cache(maxsize=131_072)
+def _words(choice: str) -> frozenset[str]:
+    return frozenset(choice.split())
 
 
 @dataclass(frozen=True)
@@ -42,16 +51,28 @@ def rank_names(names: Sequence[str], *, typed: str = "", reference: str | None =
     query = normalised(needle or reference or "")
     choices = [normalised(name) for name in names]
     width = max(limit * _SHORTLIST_FACTOR, limit + 20)
-    shortlist = {index for _c, _s, index in process.extract(query, choices, scorer=fuzz.token_set_ratio,
-                                                             limit=width)}
+    if not needle or len(query) > _FRAGMENT_LENGTH:
+        shortlist = {index for _c, _s, index in process.extract(query, choices, scorer=fuzz.token_set_ratio,
+                                                                 limit=width)}
+    else:  # the names holding it as a whole word are the ones the token-set pass would put first
+        shortlist = set(islice((index for index, choice in enumerate(choices) if query in _words(choice)), width))
     if needle:
-        shortlist |= {index for _c, _s, index in process.extract(query, choices, scorer=fuzz.partial_ratio,
-                                                                  limit=width)}
+        shortlist |= _fragment_shortlist(query, choices, width)
     scored = [Ranked(index, _score(query, choices[index], typed=bool(needle))) for index in shortlist]
     if needle:
         scored = [r for r in scored if (r.score or 0.0) >= TYPED_CUTOFF]
     scored.sort(key=lambda r: (-(r.score or 0.0), r.index))
     return scored[:limit]
+
+
+def _fragment_shortlist(query: str, choices: list[str], width: int) -> set[int]:
+    """The `width` choices that best hold what was typed as a fragment (rapidfuzz's partial ratio). A choice
+    holding it whole scores 100, the most there is: when `width` of them exist, a plain substring scan finds
+    the very ones the partial-ratio pass would return (ties keep the list's order) at a tenth of its cost."""
+    holding = [index for index, choice in enumerate(choices) if choice and (query in choice or choice in query)]
+    if len(holding) >= width:
+        return set(holding[:width])
+    return {index for _c, _s, index in process.extract(query, choices, scorer=fuzz.partial_ratio, limit=width)}
 
 
 def _score(query: str, choice: str, *, typed: bool) -> float:

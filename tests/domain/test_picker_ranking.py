@@ -55,3 +55,11 @@ def test_pairing_by_rare_words_finds_what_comparing_every_pair_finds(monkeypatch
     assert len(right) >= 500  # the blocked path ran above
     assert len(blocked & every_pair) >= 0.99 * len(every_pair)
     assert sum(a == b for a, b in blocked) >= 0.95 * len(names)
+
+
+def test_a_short_fragment_puts_the_names_holding_it_as_a_word_first_even_among_thousands_holding_it():
+    # 500 names hold "st" inside a word and come first in the list; three hold it as a word, at the end
+    names = [f"Coastal Services {i}" for i in range(500)] + ["St Mary's Clinic", "Main St Dental", "ST Partners"]
+    top = [names[r.index] for r in rank_names(names, typed="st", limit=10)]
+    assert set(top[:3]) == {"St Mary's Clinic", "Main St Dental", "ST Partners"}
+    assert len(top) == 10  # and the names holding it inside a word follow

@@ -46,8 +46,7 @@ class ConfigId(StrEnum):
     MARKETPLACE = "seats_config_marketplace_pick"
     PSA_BLOCK = "seats_config_psa"
     PSA = "seats_config_psa_pick"
-    TEST_MARKETPLACE = "seats_config_test_marketplace"
-    TEST_PSA = "seats_config_test_psa"
+    TEST_CONNECTION = "seats_config_test_"  # + the system: each chosen system's button (its block id too)
     ALERTS_CHANNEL_BLOCK = "seats_config_alerts_channel"
     CHECKLIST_CHANNEL_BLOCK = "seats_config_checklist_channel"
     TEAM_USERS_BLOCK = "seats_config_team_users"

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -55,6 +55,7 @@ class LinkSuggestion:
     company_score: float
     subscription_score: float
     resource_score: float
+    marketplace: str = ""  # the resource's source (a vendor key)
 
     @property
     def score(self) -> float:
@@ -146,8 +147,8 @@ def _suggest(world: _World, threshold: float) -> list[LinkSuggestion]:
         ctrs = [c for c in contracts.get(psa_company_id, [])
                 if marketplace in contract_sources.get(c.id, {marketplace})]
         if marketplace in world.one_product:
-            suggestions += _per_product(world, subs, ctrs, names[company_id], names[-psa_company_id], company_score,
-                                        threshold)
+            suggestions += [replace(s, marketplace=marketplace) for s in _per_product(
+                world, subs, ctrs, names[company_id], names[-psa_company_id], company_score, threshold)]
             continue
         by_contract = {c.id: c for c in ctrs}
         sub_pairs = [(s, by_contract[subscription_links[s.id]], LINKED) for s in subs
@@ -171,7 +172,7 @@ def _suggest(world: _World, threshold: float) -> list[LinkSuggestion]:
                     resource_id=resource.id, service_id=service.id, company=names[company_id],
                     psa_company=names[-psa_company_id], subscription=subscription.name, contract=contract.name,
                     resource=resource.name, service=service.name, company_score=company_score,
-                    subscription_score=subscription_score, resource_score=match.score,
+                    subscription_score=subscription_score, resource_score=match.score, marketplace=marketplace or "",
                 ))
     suggestions.sort(key=lambda s: (-s.score, s.company, s.resource))
     return suggestions

@@ -109,6 +109,7 @@ class AlertId(StrEnum):
 
 class LinkActionId(StrEnum):
     FILTERS = "seats_link_filters"
+    SOURCE = "seats_link_source"  # the marketplace whose companies are offered (with several)
     PICK_COMPANY = "seats_link_pick_company"
     PICK_PSA_COMPANY = "seats_link_pick_psa_company"
     PICK_SUBSCRIPTION = "seats_link_pick_subscription"
@@ -122,6 +123,7 @@ class LinkActionId(StrEnum):
     UNLINK_PICK = "seats_unlink_pick"
     UNLINK_BUTTON = "seats_unlink_button"
     RELATIONS_MODE = "seats_relations_mode"
+    RELATIONS_SOURCE = "seats_relations_source"  # the marketplace whose rows are listed (with several)
     RELATIONS_PREVIOUS = "seats_relations_previous"
     RELATIONS_NEXT = "seats_relations_next"
     RELATIONS_ROWS = "seats_relations_rows"  # + "_<n>": one checkbox group per ten rows
@@ -142,6 +144,7 @@ class LinkBlockId(StrEnum):
     UNLINK_PICK = "seats_unlink_pick"
     UNLINK_CONFIRM = "seats_unlink_confirm"
     RELATIONS_HEADER = "seats_relations_header"
+    RELATIONS_FILTER = "seats_relations_filter"
     RELATIONS_ROWS = "seats_relations_rows"  # + "_<n>"
     RELATIONS_PAGER = "seats_relations_pager"
     RELATIONS_SUMMARY = "seats_relations_summary"

@@ -43,6 +43,7 @@ SLACK_PATH = "/slack/api/"
 HALOPSA_PATH = "/halopsa"
 PAX8_PATH = "/pax8/v1"
 PAX8_WEBHOOKS_PATH = "/pax8/api/v2"
+PAX8_AUTHORIZE_PATH = "/pax8/login/authorize"
 
 
 @dataclass
@@ -159,6 +160,7 @@ class Sandbox:
                 "url": base + PAX8_PATH,
                 "token_url": base + PAX8_PATH + "/token",
                 "webhooks_url": base + PAX8_WEBHOOKS_PATH,
+                "authorize_url": base + PAX8_AUTHORIZE_PATH,  # a hosted app's consent screen (delegated access)
                 "client_id": creds.pax8_client_id,
                 "client_secret": creds.pax8_client_secret,
                 "audience": "https://api.pax8.com",

@@ -9,7 +9,7 @@ questions of the registry (`bot.connectors.registry.VENDORS`); it never tests a 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -18,6 +18,7 @@ from bot.connectors.fields import WEBHOOK_SECRET, ConnectionFields
 
 if TYPE_CHECKING:
     from bot.connectors.errors import ConnectorError
+    from bot.sandbox.day_passes import DayReport
     from bot.sandbox.world import SandboxWorld, Subscription, SubscriptionLine
 
 Kind = Literal["marketplace", "psa"]
@@ -61,6 +62,11 @@ class DemoSupport:
     line_target: Callable[[SandboxWorld, str, str], int | None] | None = None
     # how the demo's world must be generated for this vendor to have something to show (`Sandbox.generate`)
     world_options: dict[str, Any] = field(default_factory=dict)
+    # marketplace with a book of its own: what a day changed in it, in words (else: the world's subscriptions')
+    day_summary: Callable[[DayReport], str] | None = None
+    # marketplace: the live demo has its simulator deliver change notifications to SeatSync:
+    # (Sandbox.config(), SeatSync's webhook URL, the webhook secret SeatSync stored) -> configured
+    register_webhook: Callable[[dict[str, Any], str, str], Awaitable[None]] | None = None
     # PSA: the units a service (by this vendor's id) bills in the world now
     service_units: Callable[[SandboxWorld, int], int | None] | None = None
     # marketplace: how the demo's invoice month is planted and released (`seatsync demo --invoice-check`);

@@ -1,7 +1,11 @@
 """`seatsync demo`: the simulators and SeatSync serving on localhost until Ctrl-C.
 
 It links the high-confidence name matches, reconciles them, then lets a marketplace day pass every
-`day_seconds` and syncs, narrating what it posted. SeatSync itself is the real service (`/healthz`,
+`day_seconds` and syncs, narrating what each marketplace's day changed and what SeatSync posted. A marketplace whose
+simulator pushes change notifications (`DemoSupport.register_webhook`: Pax8) is told to deliver them to SeatSync's
+`/webhooks/marketplace/<key>` with a fresh secret SeatSync stores (encrypted) in that connection, as an admin would
+set it up; each day its deliveries arrive and their syncs post before the day's cycle, which still runs.
+SeatSync itself is the real service (`/healthz`,
 `/slack/events` with the scheduler) pointed at the Slack simulator, so a signed request (see the
 printed signing secret) drives it like Slack would; the Slack console (`bot.sandbox.slack_console`) sends
 those requests for a person clicking in a browser. The simulator's @billing-team group is the billing
@@ -12,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 import signal
 from collections.abc import Callable
 from dataclasses import replace
@@ -25,7 +30,8 @@ from bot.clock import SYSTEM_CLOCK, Clock
 from bot.config import Settings
 from bot.connectors.registry import VENDORS
 from bot.db.app_settings import load_app_settings, save_app_settings
-from bot.demo.narration import link_time_lines, posted_lines
+from bot.db.connections import load_connection, save_connection
+from bot.demo.narration import day_line, link_time_lines, posted_lines, webhook_posted_lines
 from bot.demo.scripted import link_high_confidence, settle
 from bot.demo.workspace import ACTOR, DemoWorkspace, marketplace_keys, open_workspace, world_options
 from bot.domain.proration import business_date
@@ -34,6 +40,7 @@ from bot.sandbox.app import Sandbox
 from bot.sync.link_reconciliation import reconcile_new_links
 from bot.sync.summary import describe_cycle
 from web.app import create_app
+from web.webhooks import ROUTE, WEBHOOK_TASKS
 
 Say = Callable[[str], None]
 
@@ -122,12 +129,14 @@ async def _serve(settings: Settings, workspace: DemoWorkspace, *, port: int, env
         members = ", ".join(sandbox.slack.users[user].real_name for user in sandbox.slack.usergroups[team[0]].members)
         say(f"  billing team: the Slack simulator's @billing-team ({members}); anyone else (Lee Park, service "
             "desk) is refused links, syncs and policy changes")
+    for line in await register_webhooks(workspace, f"http://{live.host}:{live.port}"):
+        say(line)
     say(f"  a marketplace day passes every {day_seconds:g} s; Ctrl-C to stop")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    days = asyncio.create_task(_days(workspace, day_seconds, say, live))
+    days = asyncio.create_task(_days(workspace, day_seconds, say, live, runner.app[WEBHOOK_TASKS]))
     try:
         await stop.wait()
     finally:
@@ -135,6 +144,27 @@ async def _serve(settings: Settings, workspace: DemoWorkspace, *, port: int, env
         with contextlib.suppress(asyncio.CancelledError):
             await days
         await runner.cleanup()
+
+
+async def register_webhooks(workspace: DemoWorkspace, seatsync_url: str) -> list[str]:
+    """Each marketplace whose simulator can push notifications delivers them to SeatSync: a fresh secret stored in
+    its connection (encrypted, as the config modal stores it), then the webhook configured on the simulator."""
+    lines = []
+    for key in workspace.marketplace_keys:
+        support = VENDORS.get(key).demo
+        if support is None or support.register_webhook is None:
+            continue
+        secret = secrets.token_urlsafe(24)
+        async with workspace.sessions() as session:
+            connection = await load_connection(session=session, box=workspace.box, system=key)
+            await save_connection(session=session, box=workspace.box, system=key, base_url=connection.base_url,
+                                  options=connection.options, secrets={**connection.secrets, "webhook_secret": secret},
+                                  actor=ACTOR)
+            await session.commit()
+        url = f"{seatsync_url}{ROUTE}/{key}"
+        await support.register_webhook(workspace.sandbox.config(), url, secret)
+        lines.append(f"  {VENDORS.label(key)} webhooks: configured on its simulator to call {url}")
+    return lines
 
 
 def demo_billing_team(sandbox: Sandbox, settings: Settings, env_overrides: set[str]) -> list[str]:
@@ -186,7 +216,8 @@ def link_lifetime(day_seconds: float, real_days: int = 7) -> timedelta:
     return min(timedelta(days=real_days) * max(1.0, 86400 / day_seconds), MAX_LINK_LIFETIME)
 
 
-async def _days(workspace: DemoWorkspace, day_seconds: float, say: Say, settings: Settings) -> None:
+async def _days(workspace: DemoWorkspace, day_seconds: float, say: Say, settings: Settings,
+                webhook_syncs: set[asyncio.Task]) -> None:
     report = await workspace.engine.run_cycle(trigger="demo", actor=ACTOR, force_full=True)
     say("\n".join(describe_cycle(report)))
     link_ids = await link_high_confidence(workspace, say)
@@ -198,11 +229,18 @@ async def _days(workspace: DemoWorkspace, day_seconds: float, say: Say, settings
     say("\n".join(report_links(settings, now=workspace.clock(), ttl=link_lifetime(day_seconds))))
     say(f"try it in Slack: {workspace.sandbox.console_url}  (/seats link, /seats relations, /seats report adjustments)")
     seen = 0
+    _, webhook_seen = await webhook_posted_lines(workspace.sessions, after=None)
     while True:
         await asyncio.sleep(day_seconds)
         day = workspace.pass_day()
-        say(f"{day.day}: {len(day.increases)} seat increases, {len(day.decreases)} drops, "
-            f"{len(day.new_subscriptions)} new and {len(day.cancelled_subscriptions)} cancelled subscriptions")
+        say(day_line(day, workspace.marketplace_keys))
+        workspace.sandbox.deliver_day(day)
+        with contextlib.suppress(TimeoutError):  # a delivery still retrying is the next cycle's to catch up
+            await asyncio.wait_for(workspace.sandbox.deliveries_settled(), timeout=max(1.0, day_seconds / 2))
+        await asyncio.gather(*list(webhook_syncs), return_exceptions=True)
+        lines, webhook_seen = await webhook_posted_lines(workspace.sessions, after=webhook_seen)
+        for line in lines:
+            say(line)
         report = await workspace.engine.run_cycle(trigger="demo", actor=ACTOR)
         for line in await posted_lines(workspace.sessions, report.posting):
             say(line)

@@ -27,6 +27,7 @@ from bot.db.models import (
     PsaService,
     ResourceLink,
 )
+from bot.demo.narration import day_line
 from bot.demo.progress import DemoFailed, Progress, Watchdog
 from bot.demo.verdict import LinkedPair, TargetBook, judge
 from bot.demo.workspace import (
@@ -125,8 +126,7 @@ async def _script(workspace: DemoWorkspace, options: DemoOptions, say: Say, prog
     for number in range(1, options.days + 1):
         day = workspace.pass_day()
         book.record(world, marketplaces[0], pairs)
-        say(f"{day.day}: the marketplace changed — {len(day.increases)} increases, {len(day.decreases)} drops, "
-            f"{len(day.new_subscriptions)} new and {len(day.cancelled_subscriptions)} cancelled subscriptions")
+        say(day_line(day, marketplaces))
         progress.enter(f"day {number} of {options.days} ({day.day}): sync cycle")
         report = await _cycle_until_read(workspace, say)
         say(f"  sync: {len(report.planned)} changes planned, {report.posting.posted if report.posting else 0} posted "

@@ -73,7 +73,12 @@ class DemoWorkspace:
     psa: Psa
     engine: SyncEngine
     clock: OffsetClock  # SeatSync's "now" in the demo: the engine's, and the live demo's web context's
+    box: SecretBox  # what the connections' secrets are encrypted with
     timezone: str = "UTC"
+
+    @property
+    def marketplace_keys(self) -> tuple[str, ...]:
+        return tuple(marketplace.system for marketplace in self.marketplaces)
 
     @property
     def marketplace(self) -> Marketplace:
@@ -158,4 +163,4 @@ async def open_workspace(
     engine = SyncEngine(sessions=sessions, marketplaces=marketplace_clients, psa=psa_client, clock=workspace_clock,
                         timezone=timezone)
     return DemoWorkspace(sandbox=sandbox, db=db, sessions=sessions, marketplaces=marketplace_clients,
-                         psa=psa_client, engine=engine, clock=workspace_clock, timezone=timezone)
+                         psa=psa_client, engine=engine, clock=workspace_clock, box=box, timezone=timezone)

@@ -36,6 +36,8 @@ class ChartSpec:
     label: str  # key of the column naming each slice or bar
     values: tuple[str, ...] = ()  # keys of the columns summed per label; none: the rows are counted
     seats_only: bool = False  # sum only rows counted in seats (their "unit" column): never seats + GB
+    split_only: bool = False  # drawn only when the rows have several labels (the split by source, when the
+                              # rows come from several marketplaces)
 
 
 def _pie(title: str, label: str, *values: str, seats_only: bool = False) -> ChartSpec:
@@ -46,22 +48,31 @@ def _bar(title: str, label: str, *values: str, seats_only: bool = False) -> Char
     return ChartSpec("bar", title, label, values, seats_only)
 
 
+def _by_source(kind: Literal["pie", "bar"], title: str, *values: str, seats_only: bool = False) -> ChartSpec:
+    return ChartSpec(kind, title, "source", values, seats_only, split_only=True)
+
+
 CHARTS: dict[str, tuple[ChartSpec, ...]] = {
     "subscriptions": (_pie("Seats per customer", "company", "total", seats_only=True),
                       _bar("Resources by company", "company"),
-                      _bar("Resources by subscription", "subscription")),
+                      _bar("Resources by subscription", "subscription"),
+                      _by_source("pie", "Seats by source", "total", seats_only=True)),
     "linked": (_pie("Linked seats per customer", "company", "total", seats_only=True),
                _bar("Linked resources by company", "company"),
-               _bar("Linked resources by subscription", "subscription")),
+               _bar("Linked resources by subscription", "subscription"),
+               _by_source("pie", "Linked seats by source", "total", seats_only=True)),
     "unlinked": (_pie("Unlinked seats per customer", "company", "total", seats_only=True),
                  _bar("Unlinked resources by company", "company"),
-                 _bar("Unlinked resources by subscription", "subscription")),
+                 _bar("Unlinked resources by subscription", "subscription"),
+                 _by_source("pie", "Unlinked seats by source", "total", seats_only=True)),
     "unbilled": (_pie("Unbilled amount per customer", "company", "amount"),
                  _bar("Unbilled seats by company", "company", "unlinked", "drifted", seats_only=True)),
     "adjustments": (_bar("Adjustments by company", "marketplace_company"),
-                    _bar("Adjustments by subscription", "subscription")),
+                    _bar("Adjustments by subscription", "subscription"),
+                    _by_source("bar", "Adjustments by source")),
     "failures": (_bar("Failures by company", "marketplace_company"),
-                 _bar("Failures by subscription", "subscription")),
+                 _bar("Failures by subscription", "subscription"),
+                 _by_source("bar", "Failures by source")),
     "psa-unlinked": (_bar("Services not linked by PSA company", "psa_company"),
                      _bar("Services not linked by contract", "contract")),
     "margin": (_bar("Links by margin status", "status"),),
@@ -141,6 +152,10 @@ class ChartTally:
             amount = Decimal(1)
         self.totals[label] = self.totals.get(label, Decimal(0)) + amount
 
+    @property
+    def shown(self) -> bool:
+        return not self.spec.split_only or len(self.totals) > 1
+
     def chart(self) -> Markup:
         draw = pie_chart if self.spec.kind == "pie" else bar_chart
         return draw(self.totals.items(), title=self.spec.title)
@@ -185,7 +200,7 @@ async def render_report_page(report: Report, *, filters: Sequence[tuple[str, str
         filters=list(filters),
         date_range=report.date_range.describe() if report.date_range is not None else None,
         links=links,
-        charts=[tally.chart() for tally in tallies],
+        charts=[tally.chart() for tally in tallies if tally.shown],
         filter_param=FILTER_TEXT_PARAM,
         nonce=nonce,
         generated_at=f"{generated_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC",

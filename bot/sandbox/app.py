@@ -20,6 +20,7 @@ from yarl import URL
 
 from bot.sandbox.autotask import autotask_error, create_autotask_app, move_zone
 from bot.sandbox.connectwise import connectwise_error, create_connectwise_app
+from bot.sandbox.day_passes import DayReport
 from bot.sandbox.faults import PROFILES, FaultKnobs, fault_middleware
 from bot.sandbox.generator import Scale, advance_day, generate_world
 from bot.sandbox.halopsa.app import create_halopsa_app, halopsa_admin_routes, halopsa_error
@@ -42,6 +43,7 @@ SLACK_PATH = "/slack/api/"
 HALOPSA_PATH = "/halopsa"
 PAX8_PATH = "/pax8/v1"
 PAX8_WEBHOOKS_PATH = "/pax8/api/v2"
+PAX8_AUTHORIZE_PATH = "/pax8/login/authorize"
 
 
 @dataclass
@@ -91,6 +93,15 @@ class Sandbox:
     @property
     def console_url(self) -> str:
         return self.base_url + CONSOLE_PATH
+
+    def deliver_day(self, report: DayReport) -> None:
+        """Send the webhooks of what a day passed outside the admin routes changed: Pax8's deliveries to the webhooks
+        configured on it (none configured: nothing is sent). They run in the background; `deliveries_settled`
+        waits for them."""
+        announce_day(self.pax8, report.pax8)
+
+    async def deliveries_settled(self) -> None:
+        await self.pax8.deliveries.settled()
 
     def connect_slack_app(self, request_url: str, signing_secret: str | None = None) -> None:
         """Where the console sends people's requests, and the secret the app checks them with (if not ours)."""
@@ -149,6 +160,7 @@ class Sandbox:
                 "url": base + PAX8_PATH,
                 "token_url": base + PAX8_PATH + "/token",
                 "webhooks_url": base + PAX8_WEBHOOKS_PATH,
+                "authorize_url": base + PAX8_AUTHORIZE_PATH,  # a hosted app's consent screen (delegated access)
                 "client_id": creds.pax8_client_id,
                 "client_secret": creds.pax8_client_secret,
                 "audience": "https://api.pax8.com",

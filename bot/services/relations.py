@@ -156,10 +156,17 @@ async def _with_sources(session: AsyncSession, relations: list[Relation]) -> lis
     return [replace(r, source=VENDORS.label(r.marketplace)) for r in relations]
 
 
-async def relations_page(*, session: AsyncSession, offset: int, limit: int) -> tuple[list[Relation], int]:
-    """Current relations by company and resource name, one page, and how many there are in all."""
-    total = await session.scalar(select(func.count()).select_from(ResourceLink)) or 0
+async def relations_page(*, session: AsyncSession, offset: int, limit: int,
+                         marketplace: str | None = None) -> tuple[list[Relation], int]:
+    """Current relations by company and resource name, one page, and how many there are in all; `marketplace`:
+    only the relations of that source's resources."""
+    counted = select(func.count()).select_from(ResourceLink)
     query = _relations_query().order_by(MarketplaceCompany.name, MarketplaceResource.name, ResourceLink.id)
+    if marketplace is not None:
+        counted = counted.join(MarketplaceResource, MarketplaceResource.id == ResourceLink.resource_id).where(
+            MarketplaceResource.marketplace == marketplace)
+        query = query.where(MarketplaceResource.marketplace == marketplace)
+    total = await session.scalar(counted) or 0
     rows = await session.execute(query.offset(offset).limit(limit))
     return await _with_sources(session, [Relation(*row) for row in rows]), total
 

@@ -8,13 +8,17 @@ name to match a contract by: its resources pair with the services of all the PSA
 contract is the one of the service chosen (several subscriptions of a product pair with several services, one
 each). Only unlinked resources and services are suggested. A suggestion is high-confidence when every level's
 score is.
+
+Sources stay apart below the company level too: a contract already linked to subscriptions of some marketplaces is
+offered to those marketplaces only (the contract that bills an Ingram subscription is not the Pax8 one, however
+alike the product names); a contract linked to none is offered to every one.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -51,6 +55,7 @@ class LinkSuggestion:
     company_score: float
     subscription_score: float
     resource_score: float
+    marketplace: str = ""  # the resource's source (a vendor key)
 
     @property
     def score(self) -> float:
@@ -76,6 +81,7 @@ class _World:
     resources: dict[int, list]
     services: dict[int, list]
     one_product: frozenset[str] = frozenset()  # marketplaces whose subscriptions each hold one product
+    contract_sources: dict[int, set[str]] | None = None  # the marketplaces of the subscriptions linked to a contract
 
 
 async def suggest_links(*, session: AsyncSession, psa: str, threshold: float = 70.0) -> list[LinkSuggestion]:
@@ -107,8 +113,13 @@ async def _read(session: AsyncSession, psa: str) -> _World:
         PsaService.psa == psa, PsaService.removed_at.is_(None), PsaService.is_active.is_(True))), "contract_id")
     one_product = frozenset(v.key for v in VENDORS.by_kind("marketplace")
                             if v.capabilities.one_product_per_subscription)
+    contract_sources: dict[int, set[str]] = defaultdict(set)
+    for contract_id, marketplace in await session.execute(
+            select(SubscriptionLink.psa_contract_id, MarketplaceSubscription.marketplace)
+            .join(MarketplaceSubscription, MarketplaceSubscription.id == SubscriptionLink.marketplace_subscription_id)):
+        contract_sources[contract_id].add(marketplace)
     return _World(companies, psa_companies, company_links, subscription_links, linked_resources, linked_services,
-                  subscriptions, contracts, resources, services, one_product)
+                  subscriptions, contracts, resources, services, one_product, dict(contract_sources))
 
 
 def _suggest(world: _World, threshold: float) -> list[LinkSuggestion]:
@@ -129,11 +140,15 @@ def _suggest(world: _World, threshold: float) -> list[LinkSuggestion]:
     names = {c.id: c.name for c in companies} | {-c.id: c.name for c in psa_companies}
 
     suggestions: list[LinkSuggestion] = []
+    contract_sources = world.contract_sources or {}
     for company_id, (psa_company_id, company_score) in company_pairs.items():
-        subs, ctrs = subscriptions.get(company_id, []), contracts.get(psa_company_id, [])
-        if source.get(company_id) in world.one_product:
-            suggestions += _per_product(world, subs, ctrs, names[company_id], names[-psa_company_id], company_score,
-                                        threshold)
+        marketplace = source.get(company_id)
+        subs = subscriptions.get(company_id, [])
+        ctrs = [c for c in contracts.get(psa_company_id, [])
+                if marketplace in contract_sources.get(c.id, {marketplace})]
+        if marketplace in world.one_product:
+            suggestions += [replace(s, marketplace=marketplace) for s in _per_product(
+                world, subs, ctrs, names[company_id], names[-psa_company_id], company_score, threshold)]
             continue
         by_contract = {c.id: c for c in ctrs}
         sub_pairs = [(s, by_contract[subscription_links[s.id]], LINKED) for s in subs
@@ -157,7 +172,7 @@ def _suggest(world: _World, threshold: float) -> list[LinkSuggestion]:
                     resource_id=resource.id, service_id=service.id, company=names[company_id],
                     psa_company=names[-psa_company_id], subscription=subscription.name, contract=contract.name,
                     resource=resource.name, service=service.name, company_score=company_score,
-                    subscription_score=subscription_score, resource_score=match.score,
+                    subscription_score=subscription_score, resource_score=match.score, marketplace=marketplace or "",
                 ))
     suggestions.sort(key=lambda s: (-s.score, s.company, s.resource))
     return suggestions

@@ -46,8 +46,7 @@ class ConfigId(StrEnum):
     MARKETPLACE = "seats_config_marketplace_pick"
     PSA_BLOCK = "seats_config_psa"
     PSA = "seats_config_psa_pick"
-    TEST_MARKETPLACE = "seats_config_test_marketplace"
-    TEST_PSA = "seats_config_test_psa"
+    TEST_CONNECTION = "seats_config_test_"  # + the system: each chosen system's button (its block id too)
     ALERTS_CHANNEL_BLOCK = "seats_config_alerts_channel"
     CHECKLIST_CHANNEL_BLOCK = "seats_config_checklist_channel"
     TEAM_USERS_BLOCK = "seats_config_team_users"
@@ -110,6 +109,7 @@ class AlertId(StrEnum):
 
 class LinkActionId(StrEnum):
     FILTERS = "seats_link_filters"
+    SOURCE = "seats_link_source"  # the marketplace whose companies are offered (with several)
     PICK_COMPANY = "seats_link_pick_company"
     PICK_PSA_COMPANY = "seats_link_pick_psa_company"
     PICK_SUBSCRIPTION = "seats_link_pick_subscription"
@@ -123,6 +123,7 @@ class LinkActionId(StrEnum):
     UNLINK_PICK = "seats_unlink_pick"
     UNLINK_BUTTON = "seats_unlink_button"
     RELATIONS_MODE = "seats_relations_mode"
+    RELATIONS_SOURCE = "seats_relations_source"  # the marketplace whose rows are listed (with several)
     RELATIONS_PREVIOUS = "seats_relations_previous"
     RELATIONS_NEXT = "seats_relations_next"
     RELATIONS_ROWS = "seats_relations_rows"  # + "_<n>": one checkbox group per ten rows
@@ -143,6 +144,7 @@ class LinkBlockId(StrEnum):
     UNLINK_PICK = "seats_unlink_pick"
     UNLINK_CONFIRM = "seats_unlink_confirm"
     RELATIONS_HEADER = "seats_relations_header"
+    RELATIONS_FILTER = "seats_relations_filter"
     RELATIONS_ROWS = "seats_relations_rows"  # + "_<n>"
     RELATIONS_PAGER = "seats_relations_pager"
     RELATIONS_SUMMARY = "seats_relations_summary"

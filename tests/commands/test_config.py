@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from bot.app_factory import create_context
 from bot.clock import ManualClock
-from bot.commands.config.views import config_field_block, result_block
+from bot.commands.config.views import config_field_block, connection_test_block, result_block
 from bot.config import load_settings
 from bot.connectors.checks import check_connection
 from bot.connectors.connection import Connection
@@ -101,6 +101,8 @@ def initial_values(view: dict[str, Any]) -> dict[str, Any]:
                 values[block["block_id"]] = element[key]
         if element.get("initial_option"):
             values[block["block_id"]] = element["initial_option"]["value"]
+        if element.get("initial_options"):
+            values[block["block_id"]] = [option["value"] for option in element["initial_options"]]
     return values
 
 
@@ -115,13 +117,19 @@ def type_into(recorder: SlackRecorder, view_id: str, values: dict[str, Any]) -> 
                 "type": element["type"], **element_value(element, element["type"], values[block["block_id"]])}}
 
 
-async def pick(sender: SlackRequestSender, recorder: SlackRecorder, slot: str, system: str,
+async def pick(sender: SlackRequestSender, recorder: SlackRecorder, slot: str, system: str | list[str],
                user_id: str = DANA) -> dict[str, Any]:
+    """Pick the PSA, or the marketplaces to read (one, or several in the order given)."""
     view = open_modal(recorder, user_id)
-    action = ConfigId.PSA if slot == "psa" else ConfigId.MARKETPLACE
     updates = len(recorder.calls("views.update"))
-    type_into(recorder, view["id"], {ConfigId.PSA_BLOCK if slot == "psa" else ConfigId.MARKETPLACE_BLOCK: system})
-    reply = await sender.block_actions(action, view=view["id"], selected_option=system, user_id=user_id)
+    if slot == "psa":
+        type_into(recorder, view["id"], {ConfigId.PSA_BLOCK: system})
+        reply = await sender.block_actions(ConfigId.PSA, view=view["id"], selected_option=system, user_id=user_id)
+    else:
+        systems = [system] if isinstance(system, str) else system
+        type_into(recorder, view["id"], {ConfigId.MARKETPLACE_BLOCK: systems})
+        reply = await sender.block_actions(ConfigId.MARKETPLACE, view=view["id"], selected_options=systems,
+                                           user_id=user_id)
     assert reply.status == 200
     await listeners_done()
     assert len(recorder.calls("views.update")) > updates
@@ -357,8 +365,7 @@ async def press_test(sender: SlackRequestSender, recorder: SlackRecorder, slot: 
     modal = open_modal(recorder, DANA)
     type_into(recorder, modal["id"], typed)
     updates = len(recorder.calls("views.update"))
-    reply = await sender.block_actions(ConfigId.TEST_PSA if slot == "psa" else ConfigId.TEST_MARKETPLACE,
-                                       view=modal["id"])
+    reply = await sender.block_actions(connection_test_block(system), view=modal["id"])
     assert reply.status == 200 and reply.body == ""
     await listeners_done()
     assert len(recorder.calls("views.update")) > updates
@@ -407,7 +414,7 @@ async def test_test_connection_is_for_admins_and_the_typed_secret_stays_masked(a
     type_into(recorder, modal["id"], autotask_values(sandbox, secret=typed))
     updates = len(recorder.calls("views.update"))
 
-    reply = await sender.block_actions(ConfigId.TEST_PSA, view=modal["id"], user_id=LEE)
+    reply = await sender.block_actions(connection_test_block("autotask"), view=modal["id"], user_id=LEE)
 
     assert reply.status == 200 and reply.body == ""
     await listeners_done()
@@ -439,3 +446,75 @@ async def test_test_connection_uses_the_stored_secret_behind_an_empty_field(aioh
         k: v for k, v in typed.items() if not k.endswith(("subscription_key", "password"))})
 
     assert result.startswith(":white_check_mark: Logged in to marketplace"), result
+
+
+# --- several marketplaces ------------------------------------------------------------------------------
+
+def pax8_values(sandbox: Sandbox, **changes: str) -> dict[str, str]:
+    entry = sandbox.config()["pax8"]
+    given = {"base_url": entry["url"], "client_id": entry["client_id"], "audience": entry["audience"],
+             "token_url": entry["token_url"], "client_secret": entry["client_secret"], **changes}
+    return {config_field_block("pax8", name): value for name, value in given.items()}
+
+
+async def test_an_admin_picks_two_marketplaces_fills_and_tests_each_and_saves_both(aiohttp_client, slack, tmp_path,
+                                                                                    database_url, sandbox):
+    recorder, _ = slack
+    context, sender = await start_app(aiohttp_client, slack, tmp_path, database_url)
+    await open_config(sender, recorder)
+    await pick(sender, recorder, "psa", "autotask")
+    modal = await pick(sender, recorder, "marketplace", ["odin", "pax8"])
+
+    shown = block_ids(modal)
+    for system in ("odin", "pax8"):  # each chosen marketplace's fields and its own Test connection
+        assert config_field_block(system, "base_url") in shown and connection_test_block(system) in shown
+    assert config_field_block("ingram", "base_url") not in shown
+    assert shown.index(config_field_block("odin", "base_url")) < shown.index(config_field_block("pax8", "base_url"))
+
+    wrong = await press_test(sender, recorder, "marketplace", "pax8", pax8_values(sandbox, client_secret="not-it"))
+    assert wrong.startswith(":x: Pax8 rejected the client secret"), wrong
+    assert shown_result(recorder, "odin") is None  # the verdict lands under Pax8's fields only
+    good = await press_test(sender, recorder, "marketplace", "pax8", {**odin_values(sandbox), **pax8_values(sandbox)})
+    assert good.startswith(":white_check_mark: Signed in to Pax8"), good
+
+    saved = await submit(sender, recorder, {**autotask_values(sandbox), **odin_values(sandbox),
+                                            **pax8_values(sandbox)})
+
+    assert saved.json["response_action"] == "update", saved.json
+    summary = json.dumps(saved.json["view"])
+    assert "Pax8 connection saved; secrets replaced: client_secret." in summary
+    async with context.sessions() as session:
+        settings = await load_app_settings(session=session)
+        pax8 = await load_connection(session=session, box=context.box, system="pax8")
+    assert (settings.marketplaces, settings.marketplace, settings.psa) == (["odin", "pax8"], "odin", "autotask")
+    assert pax8.options["client_id"] == sandbox.config()["pax8"]["client_id"]
+    engine = await context.engines.get()
+    assert isinstance(engine, SyncEngine)
+
+    # opened again: both marketplaces are picked, in their order, each with its fields
+    modal = await open_config(sender, recorder)
+    picker = next(b for b in modal["blocks"] if b.get("block_id") == ConfigId.MARKETPLACE_BLOCK)
+    assert [o["value"] for o in picker["element"]["initial_options"]] == ["odin", "pax8"]
+
+    # dropping Odin keeps its stored connection but reads Pax8 alone
+    await pick(sender, recorder, "marketplace", ["pax8"])
+    saved = await submit(sender, recorder, {})
+    assert saved.json["response_action"] == "update", saved.json
+    async with context.sessions() as session:
+        settings = await load_app_settings(session=session)
+        odin = await load_connection(session=session, box=context.box, system="odin")
+    assert (settings.marketplaces, settings.marketplace) == (["pax8"], "pax8")
+    assert odin is not None
+
+
+async def test_a_marketplace_picked_without_its_fields_is_refused_under_the_picker(aiohttp_client, slack, tmp_path,
+                                                                                    database_url, sandbox):
+    recorder, _ = slack
+    _, sender = await start_app(aiohttp_client, slack, tmp_path, database_url)
+    await open_config(sender, recorder)
+    view = open_modal(recorder, DANA)
+    # Slack sends what is in the state: a pick whose fields the modal never rendered
+    saved = await sender.view_submission(view["id"], {**initial_values(view), ConfigId.MARKETPLACE_BLOCK: ["pax8"]},
+                                         user_id=DANA)
+    assert saved.json["response_action"] == "errors", saved.json
+    assert "Fill in the Pax8 connection first." in saved.json["errors"][ConfigId.MARKETPLACE_BLOCK]

@@ -286,9 +286,9 @@ def _config(name: str) -> list[dict[str, Any]]:
     problems = config_view.problems_line("autotask", [FieldProblem("autotask", "base_url", f"{name!r} is not a URL.")])
     saved = SavedConfiguration(settings=AppSettings(timezone=name), changed_settings=("timezone",),
                                saved_connections=("autotask",), secrets_changed={"autotask": ("secret",)})
-    return [config_view.config_view(settings, choices={"marketplace": None, "psa": "autotask"}, metadata="m",
+    return [config_view.config_view(settings, choices=config_view.Choices(psa="autotask"), metadata="m",
                                     env_team=(name, "S0BILLING01"), checks=checks),
-            config_view.config_view(settings, choices={"marketplace": None, "psa": "autotask"}, metadata="m",
+            config_view.config_view(settings, choices=config_view.Choices(psa="autotask"), metadata="m",
                                     checks={"autotask": problems}),
             config_view.notice_view("SeatSync config", config.saved_summary(saved, name)),
             config_view.loading_view()]

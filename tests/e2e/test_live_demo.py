@@ -217,3 +217,40 @@ async def test_the_reports_show_the_demos_simulated_day(live_demo):
     posted_at = [row[0] for row in table_rows(pages["adjustments"])]
     assert linked_at and posted_at
     assert {value[:10] for value in linked_at} == {day} and {value[:10] for value in posted_at} == {day}
+
+
+async def test_a_pax8_live_demo_receives_pax8_webhooks_and_says_the_pax8_day(tmp_path, clock, monkeypatch):
+    """`seatsync demo --marketplace pax8`: the Pax8 simulator is configured (its webhooks API) to call SeatSync, each
+    day's subscription events are delivered there and synced before the day's cycle; the day's line is the Pax8
+    book's, not the Ingram world's."""
+    generate, started = Sandbox.generate, []
+
+    def remember(**kwargs) -> Sandbox:
+        started.append(generate(**kwargs))
+        return started[-1]
+
+    monkeypatch.setattr(Sandbox, "generate", remember)
+    said: list[str] = []
+    settings = load_settings(make_env(tmp_path), dotenv_path=None)
+    port = free_port()
+    demo = asyncio.create_task(run_live(settings, port=port, env_overrides=set(), database_url=None, day_seconds=0.3,
+                                        say=said.append, clock=clock, marketplace="pax8"))
+    try:
+        for _ in range(1200):
+            if any(line.startswith("  webhook → ") for line in said) or demo.done():
+                break
+            await asyncio.sleep(0.05)
+        assert not demo.done(), demo.exception() if demo.done() else None
+        assert f"  Pax8 webhooks: configured on its simulator to call http://127.0.0.1:{port}" \
+               "/webhooks/marketplace/pax8" in said
+        logs = started[0].pax8.webhooks.logs.values()
+        assert logs and {entry.final_status for entry in logs} <= {"SUCCESS", "PENDING", None}
+        assert any(entry.final_status == "SUCCESS" for entry in logs)
+        day_lines = [line for line in said if re.match(r"^\d{4}-\d\d-\d\d: ", line)]
+        assert day_lines[0].startswith("2026-11-17: ")
+        assert all(re.match(r"^\d{4}-\d\d-\d\d: [\d,]+ seat increases?, [\d,]+ drops?", line) for line in day_lines)
+        assert not any("cancelled subscriptions" in line for line in day_lines)  # the Ingram world's words
+    finally:
+        demo.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await demo

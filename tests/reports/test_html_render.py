@@ -4,6 +4,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from bot.connectors.registry import VENDORS
 from bot.db.models import MarketplaceCompany
 from bot.reports.catalogue import REPORTS, run_report
 from bot.reports.html import CHARTS, ExportLinks, render_report_page
@@ -101,7 +102,8 @@ async def test_every_report_renders_with_its_charts(session, name):
     await build_dataset(session)
     _, root = await page(session, name)
     charts = [svg for svg in root.iter("svg")]
-    assert [svg.get("aria-label") for svg in charts] == [spec.title for spec in CHARTS[name]]
+    # the dataset is one marketplace's: nothing to split by source
+    assert [svg.get("aria-label") for svg in charts] == [spec.title for spec in CHARTS[name] if not spec.split_only]
     assert root.find(".//h1") is not None and root.find(".//table[@id='report']") is not None
 
 
@@ -155,3 +157,20 @@ async def test_a_log_page_says_which_dates_it_shows_never_no_filters(session):
     assert "posted or effective 2026-01-01 to 2026-03-10" in meta and "default" not in meta
     _, root = await page(session, "linked")
     assert "no filters" in " ".join(text_of(root.find(".//p[@class='meta']")).split())  # not a log: true
+
+
+async def test_with_a_second_marketplace_the_pages_split_seats_and_adjustments_by_source(session):
+    await build_dataset(session)
+    company = MarketplaceCompany(marketplace="pax8", external_id="P-1", name="Acme Manufacturing")
+    resource = await marketplace_resource(session, company=company, total=5, name="Microsoft 365 E3")
+    for row in (resource.subscription, resource):
+        row.marketplace = "pax8"
+    await session.commit()
+    ingram, pax8 = VENDORS.label("ingram"), VENDORS.label("pax8")
+
+    _, root = await page(session, "subscriptions")
+    by_source = next(svg for svg in root.iter("svg") if svg.get("aria-label") == "Seats by source")
+    assert {s.get("data-label"): s.get("data-value") for s in by_source.iter("path")} == {ingram: "14", pax8: "5"}
+
+    _, root = await page(session, "adjustments")  # every adjustment is Ingram's: one source, no split drawn
+    assert "Adjustments by source" not in [svg.get("aria-label") for svg in root.iter("svg")]

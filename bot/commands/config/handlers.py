@@ -1,9 +1,10 @@
 """`/seats config` (and App Home's Config button): the admins' modal for connections, channels, team, schedule.
 
 Flow: ack, open a "Loading…" modal at once (the trigger expires in 3 s), check the person is an admin
-(`bot.slack.admins`), then fill the modal in. Picking another marketplace/PSA re-renders it; *Test
-connection* acks, shows "Testing…", runs the connector's own test with the values as typed (stored
-secrets behind empty fields) and shows its diagnosis. Save validates per field (`response_action:
+(`bot.slack.admins`), then fill the modal in. Changing the marketplaces picked or the PSA re-renders it; each
+chosen system's *Test connection* (the button's value names the system) acks, shows "Testing…", runs the
+connector's own test with the values as typed (stored secrets behind empty fields) and shows its diagnosis under
+that system. Save validates per field (`response_action:
 errors`), stores and audits, then the engine is rebuilt on its next use and the scheduled jobs take the
 new schedule. No secret is ever put in a view, a message or a log line.
 """
@@ -11,6 +12,7 @@ new schedule. No secret is ever put in a view, a message or a log line.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands.config.views import (
     CheckLine,
+    Choices,
     check_line,
     chosen_systems,
     config_form,
@@ -28,6 +31,7 @@ from bot.commands.config.views import (
     error_blocks,
     loading_view,
     notice_view,
+    picked_systems,
     problems_line,
     result_block,
     typed_secrets,
@@ -65,9 +69,8 @@ TITLE = "SeatSync config"
 def register_config(app: AsyncApp) -> None:
     app.action(ConfigId.MARKETPLACE.value, matchers=[from_a_view])(pick_system)
     app.action(ConfigId.PSA.value, matchers=[from_a_view])(pick_system)
-    for action_id in (ConfigId.TEST_MARKETPLACE, ConfigId.TEST_PSA):
-        app.action(action_id.value, matchers=[from_a_view], middleware=[typed_secrets_masked, admins_only])(
-            test_connection)
+    app.action(re.compile("^" + re.escape(ConfigId.TEST_CONNECTION.value)), matchers=[from_a_view],
+               middleware=[typed_secrets_masked, admins_only])(test_connection)
     app.view(ConfigId.CALLBACK.value, middleware=[typed_secrets_masked, admins_only])(submit_config)
 
 
@@ -120,17 +123,18 @@ async def pick_system(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClien
         return
     choices = chosen_systems(view["state"]["values"], config.settings)
     for action in body.get("actions") or []:  # the pick itself, in case the state lags behind it
-        slot = "marketplace" if action.get("action_id") == ConfigId.MARKETPLACE else "psa"
-        picked = (action.get("selected_option") or {}).get("value")
-        choices[slot] = picked if picked in VENDORS.keys(slot) else None
+        if action.get("action_id") == ConfigId.MARKETPLACE:
+            choices = picked_systems([o.get("value") for o in action.get("selected_options") or []], choices.psa)
+        else:
+            choices = picked_systems(list(choices.marketplaces), (action.get("selected_option") or {}).get("value"))
     await _update(client, view["id"], view["hash"], _render(app_context, config, view, choices))
 
 
 async def test_connection(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, app_context: AppContext) -> None:
-    """*Test connection* under the marketplace's or the PSA's fields (behind `admins_only`)."""
+    """*Test connection* under a chosen marketplace's or the PSA's fields (behind `admins_only`)."""
     await ack()
     view, user_id = body["view"], body["user"]["id"]
-    slot = "marketplace" if body["actions"][0]["action_id"] == ConfigId.TEST_MARKETPLACE else "psa"
+    system = str(body["actions"][0]["action_id"]).removeprefix(ConfigId.TEST_CONNECTION)
     if not _accept_view(app_context, view):
         await _update(client, view["id"], view["hash"], notice_view(TITLE, _TAMPERED))
         return
@@ -140,10 +144,9 @@ async def test_connection(ack: AsyncAck, body: dict[str, Any], client: AsyncWebC
         return
     values = view["state"]["values"]
     choices = chosen_systems(values, config.settings)
-    system = choices[slot]
-    form = connection_form(values, system) if system else None
-    if system is None or form is None:
-        return  # the button is only shown with the system's fields; nothing to test
+    form = connection_form(values, system) if system in choices.systems else None
+    if form is None:
+        return  # the button is only shown with a chosen system's fields; nothing to test
     problems = connection_problems(form)
     if problems:
         await _update(client, view["id"], view["hash"],
@@ -243,12 +246,12 @@ async def _load(app_context: AppContext) -> Configuration | str:
         return f"The stored configuration cannot be read: {mrkdwn_escape(str(exc))}."
 
 
-def _render(app_context: AppContext, config: Configuration, view: dict[str, Any], choices: dict[str, str | None],
+def _render(app_context: AppContext, config: Configuration, view: dict[str, Any], choices: Choices,
             line: CheckLine | None = None) -> dict[str, Any]:
     """The modal again, keeping the test results still shown for the systems still chosen."""
     checks: dict[str, CheckLine] = {}
     shown = {block.get("block_id"): block for block in view.get("blocks", [])}
-    for system in filter(None, choices.values()):
+    for system in choices.systems:
         block = shown.get(result_block(system))
         if block is not None and block.get("elements"):
             checks[system] = CheckLine(system, block["elements"][0].get("text", ""))

@@ -1,8 +1,9 @@
 """The `/seats config` modal as Block Kit, and the form read back from its state.
 
 Secrets are write-only inputs: never given an initial value, never echoed; a context line says only
-that a secret is stored and who set it when. Only the chosen marketplace's and PSA's fields are shown;
-choosing another system re-renders the modal (dispatch_action). Per-system inputs have the block id
+that a secret is stored and who set it when. The admin picks the marketplaces to read (several, side by side;
+the first picked is the primary) and one PSA; only the chosen systems' fields are shown, each with its own *Test
+connection*; changing a pick re-renders the modal (dispatch_action). Per-system inputs have the block id
 `config_field_block(system, name)`, so each validation message lands under its own input.
 """
 
@@ -24,6 +25,7 @@ from slack_sdk.models.blocks import (
     InputBlock,
     Option,
     PlainTextInputElement,
+    StaticMultiSelectElement,
     StaticSelectElement,
     UserMultiSelectElement,
 )
@@ -37,15 +39,13 @@ from bot.slack.blocks import mrkdwn, section, truncate
 from bot.slack.ids import ConfigId
 from bot.slack.mrkdwn import SLACK_GROUP, SLACK_USER, group_mention, mrkdwn_escape, user_mention
 
-SLOT_PICK = {"marketplace": (ConfigId.MARKETPLACE_BLOCK, ConfigId.MARKETPLACE),
-             "psa": (ConfigId.PSA_BLOCK, ConfigId.PSA)}
-SLOT_TEST = {"marketplace": ConfigId.TEST_MARKETPLACE, "psa": ConfigId.TEST_PSA}
 SETTING_BLOCKS = {
     "poll_minutes": ConfigId.POLL_MINUTES_BLOCK,
     "checklist_days_before_month_end": ConfigId.CHECKLIST_DAYS_BLOCK,
     "digest_hour": ConfigId.DIGEST_HOUR_BLOCK,
     "timezone": ConfigId.TIMEZONE_BLOCK,
     "marketplace": ConfigId.MARKETPLACE_BLOCK,
+    "marketplaces": ConfigId.MARKETPLACE_BLOCK,
     "psa": ConfigId.PSA_BLOCK,
     "billing_team": ConfigId.TEAM_GROUP_BLOCK,
     "alerts_channel": ConfigId.ALERTS_CHANNEL_BLOCK,
@@ -54,6 +54,22 @@ SETTING_BLOCKS = {
 MAX_CONTEXT_TEXT = 3000
 MAX_INPUT_VALUE = 3000  # plain_text_input initial_value / max_length
 WHOLE_NUMBER = re.compile(r"-?[0-9]+")
+
+
+@dataclass(frozen=True)
+class Choices:
+    """The systems picked in the modal (maybe not saved yet): the marketplaces in the order picked, and the PSA."""
+
+    marketplaces: tuple[str, ...] = ()
+    psa: str | None = None
+
+    @property
+    def systems(self) -> tuple[str, ...]:
+        return (*self.marketplaces, *((self.psa,) if self.psa else ()))
+
+    def slot(self, system: str) -> str | None:
+        """'marketplace' or 'psa' for a chosen system, None for one not chosen."""
+        return "marketplace" if system in self.marketplaces else "psa" if system == self.psa else None
 
 
 @dataclass(frozen=True)
@@ -86,15 +102,20 @@ def result_block(system: str) -> str:
 
 # --- rendering ---------------------------------------------------------------------------------------
 
-def config_view(config: Configuration, *, choices: dict[str, str | None], metadata: str,
+def connection_test_block(system: str) -> str:
+    """The block of a system's *Test connection* button, and the button's action_id (unique in the view)."""
+    return f"{ConfigId.TEST_CONNECTION}{system}"
+
+
+def config_view(config: Configuration, *, choices: Choices, metadata: str,
                 env_team: tuple[str, ...] = (), checks: dict[str, CheckLine] | None = None) -> dict[str, Any]:
-    """The whole modal. `choices` holds the marketplace / PSA currently picked (maybe not saved yet)."""
+    """The whole modal, with the fields of the systems currently picked."""
     checks = checks or {}
     settings = config.settings
     blocks: list[Block] = [section("Changes take effect when you press *Save*, and are audited with your Slack "
                                    "user id. Secrets are write-only: leave one empty to keep the stored value.")]
-    for slot, title in (("marketplace", "Marketplace"), ("psa", "PSA")):
-        blocks += _system_blocks(slot, title, choices.get(slot), config, checks)
+    blocks += _marketplace_blocks(choices.marketplaces, config, checks)
+    blocks += _psa_blocks(choices.psa, config, checks)
     blocks += [DividerBlock(), HeaderBlock(text="Channels"),
                _channel_input(ConfigId.ALERTS_CHANNEL_BLOCK, "Alerts channel", settings.alerts_channel,
                               "Failure and health alerts are posted here."),
@@ -131,19 +152,39 @@ def config_view(config: Configuration, *, choices: dict[str, str | None], metada
                 close="Cancel", private_metadata=metadata, blocks=blocks).to_dict()
 
 
-def _system_blocks(slot: str, title: str, system: str | None, config: Configuration,
-                   checks: dict[str, CheckLine]) -> list[Block]:
-    pick_block, pick_action = SLOT_PICK[slot]
-    options = [Option(value=v.key, text=v.label) for v in VENDORS.by_kind(slot)]
+def _marketplace_blocks(systems: tuple[str, ...], config: Configuration,
+                        checks: dict[str, CheckLine]) -> list[Block]:
+    options = {v.key: Option(value=v.key, text=v.label) for v in VENDORS.by_kind("marketplace")}
+    blocks: list[Block] = [
+        DividerBlock(), HeaderBlock(text="Marketplaces"),
+        InputBlock(block_id=ConfigId.MARKETPLACE_BLOCK, label="Marketplaces to read", dispatch_action=True,
+                   optional=True, hint="Each is read every cycle, side by side; the first is the primary.",
+                   element=StaticMultiSelectElement(
+                       action_id=ConfigId.MARKETPLACE, options=list(options.values()),
+                       initial_options=[options[m] for m in systems if m in options] or None,
+                       placeholder="Choose the marketplaces")),
+    ]
+    for system in systems:
+        if len(systems) > 1:
+            blocks.append(section(f"*{mrkdwn_escape(VENDORS.label(system))}*"))
+        blocks += _connection_blocks(system, config, checks)
+    return blocks
+
+
+def _psa_blocks(system: str | None, config: Configuration, checks: dict[str, CheckLine]) -> list[Block]:
+    options = [Option(value=v.key, text=v.label) for v in VENDORS.by_kind("psa")]
     initial = next((o for o in options if o.value == system), None)
     blocks: list[Block] = [
-        DividerBlock(), HeaderBlock(text=title),
-        InputBlock(block_id=pick_block, label=f"Active {title.lower()}", dispatch_action=True, optional=True,
-                   element=StaticSelectElement(action_id=pick_action, options=options, initial_option=initial,
-                                               placeholder=f"Choose the {title.lower()}")),
+        DividerBlock(), HeaderBlock(text="PSA"),
+        InputBlock(block_id=ConfigId.PSA_BLOCK, label="Active PSA", dispatch_action=True, optional=True,
+                   element=StaticSelectElement(action_id=ConfigId.PSA, options=options, initial_option=initial,
+                                               placeholder="Choose the PSA")),
     ]
-    if system is None:
-        return blocks
+    return blocks if system is None else blocks + _connection_blocks(system, config, checks)
+
+
+def _connection_blocks(system: str, config: Configuration, checks: dict[str, CheckLine]) -> list[Block]:
+    blocks: list[Block] = []
     spec = VENDORS.get(system).connection
     stored = config.connections.get(system)
     blocks.append(_text_input(config_field_block(system, "base_url"), spec.url_label,
@@ -162,8 +203,8 @@ def _system_blocks(slot: str, title: str, system: str | None, config: Configurat
                                       None if value in (None, "") else str(value), field.hint,
                                       optional=not field.required))
     blocks.append(_context(_secrets_line(system, stored)))
-    blocks.append(ActionsBlock(block_id=f"seats_config_test_{slot}", elements=[
-        ButtonElement(text="Test connection", action_id=SLOT_TEST[slot], value=system)]))
+    blocks.append(ActionsBlock(block_id=connection_test_block(system), elements=[
+        ButtonElement(text="Test connection", action_id=connection_test_block(system), value=system)]))
     check = checks.get(system)
     if check is not None:
         blocks.append(ContextBlock(block_id=result_block(system), elements=[mrkdwn(check.text, MAX_CONTEXT_TEXT)]))
@@ -223,14 +264,21 @@ def loading_view() -> dict[str, Any]:
 
 # --- reading the state back --------------------------------------------------------------------------
 
-def chosen_systems(values: dict[str, Any], fallback: AppSettings) -> dict[str, str | None]:
-    """The marketplace and PSA picked in the modal (the stored ones when the state has no entry)."""
-    chosen: dict[str, str | None] = {}
-    for slot, (block_id, action_id) in SLOT_PICK.items():
-        entry = (values.get(block_id) or {}).get(action_id)
-        picked = getattr(fallback, slot) if entry is None else (entry.get("selected_option") or {}).get("value")
-        chosen[slot] = picked if picked in VENDORS.keys(slot) else None  # anything else was not offered
-    return chosen
+def chosen_systems(values: dict[str, Any], fallback: AppSettings) -> Choices:
+    """The marketplaces and the PSA picked in the modal (the stored ones when the state has no entry)."""
+    entry = (values.get(ConfigId.MARKETPLACE_BLOCK) or {}).get(ConfigId.MARKETPLACE)
+    marketplaces = (fallback.marketplaces if entry is None
+                    else [o.get("value") for o in entry.get("selected_options") or []])
+    entry = (values.get(ConfigId.PSA_BLOCK) or {}).get(ConfigId.PSA)
+    psa = fallback.psa if entry is None else (entry.get("selected_option") or {}).get("value")
+    return picked_systems(marketplaces, psa)
+
+
+def picked_systems(marketplaces: list[Any], psa: Any) -> Choices:
+    """Only what the modal offered (a vendor of the registry, of the right kind), each marketplace once."""
+    offered = VENDORS.keys("marketplace")
+    return Choices(marketplaces=tuple(dict.fromkeys(m for m in marketplaces if m in offered)),
+                   psa=psa if psa in VENDORS.keys("psa") else None)
 
 
 def connection_form(values: dict[str, Any], system: str) -> ConnectionForm | None:
@@ -268,14 +316,15 @@ def config_form(values: dict[str, Any], base: AppSettings) -> tuple[ConfigForm, 
     users = list(_entry(values, ConfigId.TEAM_USERS_BLOCK).get("selected_users") or [])
     groups = [g.strip() for g in _text(values, ConfigId.TEAM_GROUP_BLOCK).replace(",", " ").split() if g.strip()]
     settings = replace(base, **numbers, timezone=_text(values, ConfigId.TIMEZONE_BLOCK) or base.timezone,
-                       marketplace=chosen["marketplace"], psa=chosen["psa"], billing_team=users + groups,
+                       marketplaces=list(chosen.marketplaces),
+                       marketplace=chosen.marketplaces[0] if chosen.marketplaces else None,
+                       psa=chosen.psa, billing_team=users + groups,
                        alerts_channel=_entry(values, ConfigId.ALERTS_CHANNEL_BLOCK).get("selected_conversation"),
                        checklist_channel=_entry(values, ConfigId.CHECKLIST_CHANNEL_BLOCK).get(
                            "selected_conversation"))
     connections: list[ConnectionForm] = []
-    for slot, system in chosen.items():
-        if system is None:
-            continue
+    for system in chosen.systems:
+        slot = "marketplaces" if chosen.slot(system) == "marketplace" else "psa"
         form = connection_form(values, system)
         if form is None:
             problems.append(FieldProblem(None, slot, f"Fill in the {VENDORS.label(system)} connection first."))

@@ -26,6 +26,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.connectors.registry import VENDORS
 from bot.db.models import PriceSourceKind
 from bot.services.link_choices import LEVELS, Choice, Filters, Level, Picks, ResolvedPicks
 from bot.services.relations import PriceChoice
@@ -36,6 +37,7 @@ from bot.sync.link_reconciliation import LinkOutcome
 
 MAX_OPTION_TEXT = 75
 SHOW_EXPIRED, SHOW_LINKED = "show_expired", "show_linked"
+EVERY_SOURCE = "every"  # the source filter's option for every active marketplace
 DEFAULT_PRICE = "default"
 
 PICKERS: dict[Level, tuple[LinkActionId, str]] = {
@@ -68,13 +70,15 @@ class WizardState:
 
     def to_payload(self) -> dict[str, Any]:
         flags = ("e" if self.filters.show_expired else "") + ("l" if self.filters.show_linked else "")
-        return {"u": self.user, "ch": self.channel, "p": self.picks.as_dict(), "f": flags, "h": self.hint}
+        return {"u": self.user, "ch": self.channel, "p": self.picks.as_dict(), "f": flags, "h": self.hint,
+                "m": self.filters.marketplace}
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> WizardState:
-        flags = str(payload.get("f", ""))
+        flags, source = str(payload.get("f", "")), payload.get("m")
         return cls(user=str(payload["u"]), channel=str(payload["ch"]), picks=Picks.from_dict(payload.get("p", {})),
-                   filters=Filters(show_expired="e" in flags, show_linked="l" in flags), hint=str(payload.get("h", "")))
+                   filters=Filters(show_expired="e" in flags, show_linked="l" in flags,
+                                   marketplace=str(source) if source else None), hint=str(payload.get("h", "")))
 
 
 def match_note(typed: str, match: Choice, *, otherwise: str) -> str:
@@ -112,24 +116,43 @@ def _picker(level: Level, picks: Picks, resolved: ResolvedPicks, *, focus: bool)
     return InputBlock(block_id=picker_block_id(level, picks), label=label, element=element, dispatch_action=True)
 
 
-def _filters_block(filters: Filters) -> ActionsBlock:
+def _filters_block(filters: Filters, sources: tuple[str, ...]) -> ActionsBlock:
     options = [Option(value=SHOW_EXPIRED, text="Show expired contracts and subscriptions"),
                Option(value=SHOW_LINKED, text="Show already linked resources and services")]
     chosen = [o for o, on in zip(options, (filters.show_expired, filters.show_linked), strict=True) if on]
-    return ActionsBlock(block_id=LinkBlockId.FILTERS, elements=[
-        CheckboxesElement(action_id=LinkActionId.FILTERS, options=options, initial_options=chosen or None)])
+    elements: list[Any] = [
+        CheckboxesElement(action_id=LinkActionId.FILTERS, options=options, initial_options=chosen or None)]
+    if len(sources) > 1:
+        elements.append(source_select(LinkActionId.SOURCE, sources, filters.marketplace))
+    return ActionsBlock(block_id=LinkBlockId.FILTERS, elements=elements)
 
 
-def wizard_view(state: WizardState, resolved: ResolvedPicks, *, sealed: str, notices: list[str] | None = None
-                ) -> dict[str, Any]:
-    """The wizard as far as the picks go: pickers up to the next level, then the price source."""
+def source_select(action_id: str, sources: tuple[str, ...], chosen: str | None) -> StaticSelectElement:
+    """Every active marketplace, or one of them (by its label)."""
+    options = [Option(value=EVERY_SOURCE, text="Every marketplace"),
+               *(Option(value=key, text=truncate(VENDORS.label(key), MAX_OPTION_TEXT)) for key in sources)]
+    initial = next((o for o in options if o.value == chosen), options[0])
+    return StaticSelectElement(action_id=action_id, options=options, initial_option=initial,
+                               placeholder="Marketplace")
+
+
+def chosen_source(action: dict[str, Any], sources: list[str]) -> str | None:
+    """The marketplace picked in a source select: a key among the active ones, else None (every one)."""
+    value = (action.get("selected_option") or {}).get("value")
+    return value if value in sources else None
+
+
+def wizard_view(state: WizardState, resolved: ResolvedPicks, *, sealed: str, notices: list[str] | None = None,
+                sources: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The wizard as far as the picks go: pickers up to the next level, then the price source. With several
+    active marketplaces (`sources`), a select narrows the marketplace companies offered to one of them."""
     picks = resolved.picks
     next_level = picks.next_level()
     step = LEVELS.index(next_level) + 1 if next_level else len(LEVELS) + 1
     blocks: list[Block] = [
         context(f"Step {step} of {len(LEVELS) + 1}: marketplace company → PSA company → subscription → contract → "
                 "resource → service → price source"),
-        _filters_block(state.filters),
+        _filters_block(state.filters, sources),
     ]
     for note in [*(notices or []), *(f"⚠️ {mrkdwn_escape(why)}" for why in resolved.dropped.values())]:
         blocks.append(section(note))

@@ -28,11 +28,13 @@ from bot.commands.link.views import (
     SHOW_LINKED,
     WizardState,
     below_cost_view,
+    chosen_source,
     match_note,
     picker_block_id,
     result_message,
     wizard_view,
 )
+from bot.db.app_settings import load_app_settings
 from bot.db.links import LinkError
 from bot.db.models import PriceSourceKind
 from bot.domain import money
@@ -83,6 +85,7 @@ def register_wizard(app: AsyncApp) -> None:
     for action_id in LEVEL_BY_ACTION:
         app.action(action_id.value, matchers=[from_a_view])(pick_level)
     app.action(LinkActionId.FILTERS.value, matchers=[from_a_view])(set_filters)
+    app.action(LinkActionId.SOURCE.value, matchers=[from_a_view])(set_source)
     app.view(LinkCallbackId.WIZARD.value, middleware=[billing_team_only])(submit_wizard)
     app.view(LinkCallbackId.BELOW_COST.value, middleware=[billing_team_only])(confirm_below_cost)
 
@@ -109,10 +112,12 @@ async def open_link_wizard(command: dict[str, Any], *, app_context: AppContext, 
     user = command["user_id"]
     hint = " ".join((command.get("text") or "").split()[1:])[:MAX_HINT]
     state = WizardState(user=user, channel=command["channel_id"], hint=hint)
+    async with app_context.sessions() as session:  # one row: well inside the trigger's 3 s
+        sources = tuple((await load_app_settings(session=session)).marketplaces)
     try:
         opened = await client.views_open(trigger_id=command["trigger_id"],
                                          view=wizard_view(state, ResolvedPicks(picks=Picks()),
-                                                          sealed=_sealed(app_context, state)))
+                                                          sealed=_sealed(app_context, state), sources=sources))
     except SlackApiError as exc:
         log.warning("cannot open the link wizard for %s: %s", user, exc.response.get("error"))
         await reply(f"I could not open the link dialog ({exc.response.get('error')}); please try again.")
@@ -133,9 +138,10 @@ async def render_wizard(app_context: AppContext, client: AsyncWebClient, view: d
     async with app_context.sessions() as session:
         resolved = await resolve_picks(session=session, picks=state.picks, today=today_for(app_context))
         conflicts = await link_conflicts(session=session, picks=resolved.picks)
+        sources = tuple((await load_app_settings(session=session)).marketplaces)
     state = replace(state, picks=resolved.picks)
     notes = [*(notices or []), *(f"⚠️ {mrkdwn_escape(why)}" for why in conflicts.values())]
-    body = wizard_view(state, resolved, sealed=_sealed(app_context, state), notices=notes)
+    body = wizard_view(state, resolved, sealed=_sealed(app_context, state), notices=notes, sources=sources)
     await replace_view(client, view, body)
 
 
@@ -164,7 +170,23 @@ async def set_filters(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any
         return
     chosen = {option.get("value") for option in action.get("selected_options") or []}
     await render_wizard(app_context, client, view, replace(
-        state, filters=Filters(show_expired=SHOW_EXPIRED in chosen, show_linked=SHOW_LINKED in chosen)))
+        state, filters=replace(state.filters, show_expired=SHOW_EXPIRED in chosen, show_linked=SHOW_LINKED in chosen)))
+
+
+async def set_source(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,
+                     app_context: AppContext) -> None:
+    """One marketplace's companies in the company picker, or every active one's; the picks made stay."""
+    await ack()
+    view = body["view"]
+    try:
+        state = wizard_state(app_context, view)
+    except TamperedMetadata:
+        await replace_view(client, view, notice_view("Dialog altered", TAMPERED))
+        return
+    async with app_context.sessions() as session:
+        sources = (await load_app_settings(session=session)).marketplaces
+    await render_wizard(app_context, client, view, replace(
+        state, filters=replace(state.filters, marketplace=chosen_source(action, sources))))
 
 
 # --- submitting -----------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.commands.link.views import EVERY_SOURCE
 from bot.commands.relations.views import (
     CURRENT,
     PAGE_SIZE,
@@ -28,6 +29,7 @@ from bot.commands.relations.views import (
     suggestion_row,
     summary_message,
 )
+from bot.db.app_settings import load_app_settings
 from bot.notify.approval_messages import show_held_changes
 from bot.services.relations import (
     clear_relations,
@@ -58,7 +60,8 @@ MAX_PAGE = 1_000_000  # a pager value past this is not one the dialog showed
 
 
 def register_relations(app: AsyncApp) -> None:
-    for action_id in (LinkActionId.RELATIONS_MODE, LinkActionId.RELATIONS_NEXT, LinkActionId.RELATIONS_PREVIOUS):
+    for action_id in (LinkActionId.RELATIONS_MODE, LinkActionId.RELATIONS_NEXT, LinkActionId.RELATIONS_PREVIOUS,
+                      LinkActionId.RELATIONS_SOURCE):
         app.action(action_id.value, matchers=[from_a_view])(turn_page)
     app.view(LinkCallbackId.RELATIONS.value, middleware=[billing_team_only])(submit_relations)
 
@@ -80,22 +83,30 @@ async def open_relations(command: dict[str, Any], *, app_context: AppContext, cl
 async def show_page(app_context: AppContext, client: AsyncWebClient, view: dict[str, Any],
                     state: dict[str, Any]) -> None:
     mode, page = state["m"], max(0, int(state["pg"]))
+    async with app_context.sessions() as session:
+        sources = tuple((await load_app_settings(session=session)).marketplaces)
+    source = state.get("src") if state.get("src") in sources else None
     if mode == SUGGESTED:
         suggestions = await suggestion_cache(app_context.sessions).get(app_context.sessions)
+        if source is not None:
+            suggestions = [s for s in suggestions if s.marketplace == source]
         total = len(suggestions)
         page = min(page, max(0, (total - 1) // PAGE_SIZE))
         shown = suggestions[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]
-        rows, keys = [suggestion_row(s) for s in shown], [[s.resource_id, s.service_id] for s in shown]
+        rows = [suggestion_row(s, labelled=len(sources) > 1) for s in shown]
+        keys = [[s.resource_id, s.service_id] for s in shown]
     else:
         async with app_context.sessions() as session:
-            relations, total = await relations_page(session=session, offset=page * PAGE_SIZE, limit=PAGE_SIZE)
+            relations, total = await relations_page(session=session, offset=page * PAGE_SIZE, limit=PAGE_SIZE,
+                                                    marketplace=source)
         rows, keys = [relation_row(r) for r in relations], [r.link_id for r in relations]
     picked = state.get("pk") or []
     ticked = frozenset(index for index, key in enumerate(keys) if key in picked)
     sealed = seal_state(app_context, SealedFor.RELATIONS, {**state, "m": mode, "pg": page, "rows": keys, "pk": picked})
     await replace_view(client, view, relations_view(
         mode=mode, page=page, total=total, rows=rows, sealed=sealed, ticked=ticked,
-        ticked_elsewhere=len(picked) - len(ticked), cap_reached=MAX_PICKS if state.get("cap") else None))
+        ticked_elsewhere=len(picked) - len(ticked), cap_reached=MAX_PICKS if state.get("cap") else None,
+        sources=sources, source=source))
 
 
 def _state(app_context: AppContext, view: dict[str, Any]) -> dict[str, Any]:
@@ -115,7 +126,7 @@ def picked_rows(view: dict[str, Any], state: dict[str, Any]) -> list[Any]:
 
 async def turn_page(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,
                     app_context: AppContext) -> None:
-    """The mode toggle and the pager: the button's value is the mode or page to show."""
+    """The mode toggle, the source select and the pager: the button's value is the mode or page to show."""
     await ack()
     view = body["view"]
     try:
@@ -124,7 +135,10 @@ async def turn_page(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
         await replace_view(client, view, notice_view("Dialog altered", TAMPERED))
         return
     value = str(action.get("value") or "")
-    if action["action_id"] == LinkActionId.RELATIONS_MODE:  # the other mode's rows: ticks start afresh
+    if action["action_id"] == LinkActionId.RELATIONS_SOURCE:  # another source's rows: ticks start afresh
+        source = (action.get("selected_option") or {}).get("value")
+        state = {**state, "src": None if source == EVERY_SOURCE else source, "pg": 0, "pk": [], "cap": False}
+    elif action["action_id"] == LinkActionId.RELATIONS_MODE:  # the other mode's rows: ticks start afresh
         state = {**state, "m": CURRENT if value == CURRENT else SUGGESTED, "pg": 0, "pk": [], "cap": False}
     elif (page := whole_number(value, maximum=MAX_PAGE)) is not None:
         picked = picked_rows(view, state)

@@ -11,10 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from slack_sdk.models.blocks import Block, CheckboxesElement, InputBlock, Option
+from slack_sdk.models.blocks import ActionsBlock, Block, CheckboxesElement, InputBlock, Option
 from slack_sdk.models.views import View
 
-from bot.commands.link.views import held_note
+from bot.commands.link.views import held_note, source_select
+from bot.connectors.registry import VENDORS
 from bot.services.relations import Relation, RowOutcome
 from bot.services.suggestions import LinkSuggestion
 from bot.slack.blocks import button, buttons, context, message_blocks, plain_section, section, truncate
@@ -34,8 +35,10 @@ class Row:
     description: str
 
 
-def suggestion_row(suggestion: LinkSuggestion) -> Row:
-    suffix = f" · {suggestion.score:.0f}%"
+def suggestion_row(suggestion: LinkSuggestion, *, labelled: bool = False) -> Row:
+    """`labelled`: several marketplaces are active, so the row says which one the resource comes from."""
+    source = f" · {VENDORS.label(suggestion.marketplace)}" if labelled and suggestion.marketplace else ""
+    suffix = f"{source} · {suggestion.score:.0f}%"
     text = truncate(f"{suggestion.company} · {suggestion.resource}", MAX_OPTION_TEXT - len(suffix)) + suffix
     return Row(text, truncate(f"→ {suggestion.psa_company} · {suggestion.contract} · {suggestion.service}",
                               MAX_OPTION_TEXT))
@@ -64,7 +67,9 @@ def loading_view(sealed: str) -> dict[str, Any]:
 
 def relations_view(*, mode: str, page: int, total: int, rows: list[Row], sealed: str,
                    ticked: frozenset[int] = frozenset(), ticked_elsewhere: int = 0,
-                   cap_reached: int | None = None) -> dict[str, Any]:
+                   cap_reached: int | None = None, sources: tuple[str, ...] = (),
+                   source: str | None = None) -> dict[str, Any]:
+    """One page; with several active marketplaces (`sources`), a select lists one source's rows (`source`)."""
     pages = max(1, -(-total // PAGE_SIZE))
     what = ("*Suggested matches*, high confidence first" if mode == SUGGESTED else "*Current relations*")
     toggle = (button("Show current relations", LinkActionId.RELATIONS_MODE, value=CURRENT) if mode == SUGGESTED
@@ -74,6 +79,9 @@ def relations_view(*, mode: str, page: int, total: int, rows: list[Row], sealed:
                      block_id=LinkBlockId.RELATIONS_HEADER)
     header.accessory = toggle
     blocks: list[Block] = [header]
+    if len(sources) > 1:
+        blocks.append(ActionsBlock(block_id=LinkBlockId.RELATIONS_FILTER,
+                                   elements=[source_select(LinkActionId.RELATIONS_SOURCE, sources, source)]))
     if cap_reached is not None:
         blocks.append(context(f"At most {cap_reached} rows can be ticked across pages: submit these, then "
                               "open the dialog again for more."))

@@ -1,7 +1,8 @@
 """The Pax8 simulator as one aiohttp application (mounted at /pax8), and its admin routes.
 
 Base URLs: the partner API and its token call at `/pax8/v1` (real `https://api.pax8.com/v1`), the
-webhooks API at `/pax8/api/v2` (real `https://api.pax8.com/api/v2`). Layers, outermost first: the
+webhooks API at `/pax8/api/v2` (real `https://api.pax8.com/api/v2`), the delegated consent screen at
+`/pax8/login/authorize` (real `https://login.pax8.com/authorize`). Layers, outermost first: the
 sandbox's fault knobs (added by `bot.sandbox.app`), the route check (an unknown path is a 404, a method
 the sandbox does not serve a 405, both in Pax8's error shape), the bearer token and the client's call
 budget (`auth`, `limits`), then the operations (`routes`, `webhooks`).
@@ -21,7 +22,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from bot.sandbox.pax8.auth import bearer_middleware, issue_token
+from bot.sandbox.pax8.auth import authorize, bearer_middleware, issue_token
 from bot.sandbox.pax8.book import LIVE_STATUSES
 from bot.sandbox.pax8.days import Pax8DayReport
 from bot.sandbox.pax8.errors import partner_error, webhook_error
@@ -31,6 +32,7 @@ from bot.sandbox.pax8.webhooks import webhooks_api
 
 PARTNER_BASE = "/v1"
 WEBHOOKS_BASE = "/api/v2"
+LOGIN_AUTHORIZE = "/login/authorize"  # real: https://login.pax8.com/authorize
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -39,7 +41,7 @@ def _is_webhooks_api(request: web.Request) -> bool:
 
 
 def _is_token_call(request: web.Request) -> bool:
-    return request.match_info.route.name == "pax8-token"
+    return request.match_info.route.name in ("pax8-token", "pax8-authorize")
 
 
 @web.middleware
@@ -63,7 +65,11 @@ def create_pax8_app(simulator: Pax8Simulator) -> web.Application:
     async def token(request: web.Request) -> web.Response:
         return await issue_token(request, simulator.world.credentials, simulator.tokens, simulator.budget)
 
+    async def consent(request: web.Request) -> web.Response:
+        return await authorize(request, simulator.world.credentials, simulator.tokens)
+
     app.router.add_post(f"{PARTNER_BASE}/token", token, name="pax8-token")
+    app.router.add_get(LOGIN_AUTHORIZE, consent, name="pax8-authorize")
     app.add_routes(partner_routes(PARTNER_BASE))
     app.add_routes(webhooks_api(simulator, WEBHOOKS_BASE))
     return app

@@ -2,8 +2,10 @@
 
 Connection: `base_url` is the API root (`https://api.pax8.com/v1`); `options` hold `client_id`, `audience`
 (default `https://api.pax8.com`, the partner endpoints), `token_url` (default `{base_url}/token`) and
-`grant` (default `client_credentials`, the only one today: see `auth`); `secrets` hold `client_secret`
-and `webhook_secret` (the Authorization value Pax8 echoes on webhooks, checked by `notifications`).
+`grant` (default `client_credentials`: the partner's own API credential; `authorization_code`: a hosted install the
+partner consented to, see `auth`); `secrets` hold `client_secret`, `refresh_token` (the consent's, with the
+`authorization_code` grant) and `webhook_secret` (the Authorization value Pax8 echoes on webhooks, checked by
+`notifications`).
 
 What a read costs (C companies, S subscriptions): `GET /companies` ceil(C/200) calls and
 `GET /subscriptions` ceil(S/200) calls (`size=200`, the spec's maximum; page 0 tells the page count, the
@@ -47,12 +49,15 @@ from bot.connectors.errors import (
 from bot.connectors.fanout import fan_out
 from bot.connectors.http import CallStats, RequestLimiter, RetryPolicy, VendorHttp, parse_json
 from bot.connectors.marketplace.pax8.auth import (
+    AUTHORIZATION_CODE,
     CLIENT_CREDENTIALS,
     GRANTS,
     PARTNER_AUDIENCE,
     VENDOR_AUDIENCES,
     ClientCredentialsGrant,
     ClientRejectedError,
+    ConsentRefusedError,
+    DelegatedGrant,
     TokenCache,
     TokenRefusedError,
 )
@@ -72,7 +77,7 @@ CLIENT_ID_LENGTH = 32  # Pax8's API client ids are Auth0 client ids: 32 letters 
 class Pax8Client:
     system = SYSTEM
 
-    def __init__(self, *, http: VendorHttp, grant: ClientCredentialsGrant, token_url: str,
+    def __init__(self, *, http: VendorHttp, grant: ClientCredentialsGrant | DelegatedGrant, token_url: str,
                  page_size: int = PAGE_SIZE, clock: Callable[[], float] = time.monotonic) -> None:
         self.http = http
         self.stats: CallStats = http.stats
@@ -90,10 +95,12 @@ class Pax8Client:
         options, secrets = connection.options, connection.secrets
         grant_type = str(options.get("grant") or CLIENT_CREDENTIALS)
         if grant_type not in GRANTS:
-            raise ValueError(f"pax8 connection: the {grant_type!r} grant is not supported yet "
+            raise ValueError(f"pax8 connection: the {grant_type!r} grant is not supported "
                              f"(supported: {', '.join(GRANTS)})")
+        delegated = grant_type == AUTHORIZATION_CODE
         missing = [f"options.{n}" for n in ("client_id",) if not options.get(n)]
-        missing += [f"secrets.{n}" for n in ("client_secret",) if not secrets.get(n)]
+        missing += [f"secrets.{n}" for n in ("client_secret", *(("refresh_token",) if delegated else ()))
+                    if not secrets.get(n)]
         if missing:
             raise ValueError(f"pax8 connection is missing {', '.join(missing)}")
         for value in secrets.values():
@@ -105,9 +112,12 @@ class Pax8Client:
         http = VendorHttp(system=SYSTEM, client=client, error_message=error_message, retry=retry,
                           limiter=RequestLimiter(max_concurrent=max_in_flight, per_window=per_window,
                                                  window_s=quota_window_s))
-        grant = ClientCredentialsGrant(client_id=str(options["client_id"]).strip(),
-                                       client_secret=secrets["client_secret"],
-                                       audience=str(options.get("audience") or PARTNER_AUDIENCE).strip())
+        client_id = str(options["client_id"]).strip()
+        audience = str(options.get("audience") or PARTNER_AUDIENCE).strip()
+        grant: ClientCredentialsGrant | DelegatedGrant = (
+            DelegatedGrant(client_id=client_id, client_secret=secrets["client_secret"],
+                           refresh_token=secrets["refresh_token"], audience=audience) if delegated
+            else ClientCredentialsGrant(client_id=client_id, client_secret=secrets["client_secret"], audience=audience))
         token_url = str(options.get("token_url") or f"{base_url}/token")
         return cls(http=http, grant=grant, token_url=token_url, page_size=page_size, clock=clock)
 
@@ -156,10 +166,17 @@ class Pax8Client:
                                                json=self.grant.body())
         except AuthenticationError as exc:
             raise ClientRejectedError(SYSTEM, exc.vendor_message, status=exc.status) from None
+        except PermissionDeniedError as exc:
+            if isinstance(self.grant, DelegatedGrant):  # invalid_grant: the consent is gone
+                raise ConsentRefusedError(SYSTEM, exc.vendor_message, status=exc.status) from None
+            raise
         except NotFoundError as exc:
             raise RejectedError(SYSTEM, f"no token endpoint at {self.token_url} ({exc.vendor_message})",
                                 status=exc.status) from None
-        return token_info(parse_json(SYSTEM, response))
+        body = parse_json(SYSTEM, response)
+        if isinstance(self.grant, DelegatedGrant) and isinstance(body, dict):
+            self.grant.replied(body)
+        return token_info(body)
 
     async def _get(self, path: str, params: dict[str, Any] | None, operation: str) -> Any:
         """GET with the bearer token; a refused token is replaced once (it may have been revoked)."""
@@ -213,6 +230,9 @@ class Pax8Client:
         """What a failed connection test means, naming the credential to fix."""
         message = exc.vendor_message.rstrip(".")
         client_id = self.grant.client_id
+        if isinstance(exc, ConsentRefusedError):
+            return (f"Pax8 refused the partner's consent for app {client_id} ({message}): it was revoked in Pax8, or "
+                    "given to another app. Connect Pax8 again to consent anew.")
         if isinstance(exc, ClientRejectedError):
             if len(client_id) != CLIENT_ID_LENGTH or not client_id.isalnum():
                 return (f"Pax8 rejected the client ID '{client_id}' ({message}): a Pax8 API client ID is "

@@ -40,6 +40,7 @@ VENDOR = Vendor(
     # no list filters by modification: every read is complete, ceil(n/200) calls a list (client.py)
     capabilities=Capabilities(incremental_reads=False, webhooks=AUTHORIZATION_ECHO, one_product_per_subscription=True),
     demo=DemoSupport(connection=demo.sandbox_connection, simulator="pax8", line_target=demo.line_target,
+                     day_summary=demo.day_summary, register_webhook=demo.register_webhook,
                      # the PSAs bill the Pax8 seats, so there is something to link and level
                      world_options={"bill_pax8_in_psas": True}, invoice_month=invoice_demo.INVOICE_MONTH),
 )

@@ -292,9 +292,9 @@ async def test_test_connection_names_a_wrong_url(make, pax8):
 async def test_a_connection_lacking_a_field_or_with_an_unknown_grant_is_refused():
     with pytest.raises(ValueError, match="secrets.client_secret"):
         Pax8Client.from_connection(Connection("pax8", "http://127.0.0.1:9/v1", {"client_id": "x"}, {}))
-    with pytest.raises(ValueError, match="authorization_code"):
+    with pytest.raises(ValueError, match="'password' grant"):
         Pax8Client.from_connection(Connection("pax8", "http://127.0.0.1:9/v1",
-                                              {"client_id": "x", "grant": "authorization_code"},
+                                              {"client_id": "x", "grant": "password"},
                                               {"client_secret": "s"}))
     assert "refresh token" in DELEGATED_GRANT_TODO
 

@@ -17,6 +17,7 @@ from decimal import Decimal
 import pytest
 from aiohttp import web
 
+from bot.clock import ManualClock
 from bot.connectors.connection import Connection
 from bot.connectors.errors import (
     NotFoundError,
@@ -24,7 +25,6 @@ from bot.connectors.errors import (
     UnreachableError,
 )
 from bot.connectors.http import RetryPolicy
-from bot.clock import ManualClock
 from bot.connectors.marketplace.odin.client import NAMES_REFRESH, OdinClient
 from bot.domain.enums import SubscriptionStatus, Term
 from bot.domain.records import MarketResource, MarketSubscription

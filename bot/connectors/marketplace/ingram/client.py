@@ -34,11 +34,15 @@ Calls of a no-change incremental read: the subscription list's pages (ceil(S/P))
 else. Customers are listed on a complete read (`list_companies()` without `modified_since`); an incremental read
 (asked after the subscriptions) fetches only the customers its subscriptions name that this client has not seen,
 one `GET /customers/{id}` each (a new customer's first subscription), and lists them all when it has seen none
-(a fresh process). A subscription whose `lastModifiedDate` is today stays "modified since" until midnight, so
-the client remembers the date it last read each subscription at: a subscription is fetched again only when its
-date moved since (or by the recheck slice), once per change rather than at every poll of the day. A second
-change on the same day does not move the date and is seen like a change that never moves it: within
-RECHECK_READS reads.
+(a fresh process).
+
+A subscription modified today is fetched at every incremental read until midnight. Fetching it once per date
+change instead was tried: `lastModifiedDate` is a day, so a second change the same day leaves it alone and would
+wait for the recheck slice (up to RECHECK_READS reads; tests/sync/test_bad_rows.py's second change of the day
+went unplanned at the next cycle), and a poll that sees no change could not tell a quiet MSP from an unseen
+change (the kill harness settles on the first such poll). What would give
+"once per change": `GET /orders?creationTimeFrom=` (spec 1.6; a time, not a day) lists the orders placed since
+the last read, and seat changes are orders; the simulator does not serve /orders yet.
 
 Limits: the gateway enforces a per-key call rate whose size Ingram does not publish (a public
 dashboard on the real API saw bursts of 60 pass and long runs at 20 in flight throttled). The
@@ -122,7 +126,6 @@ class IngramClient:
         self.tokens = TokenCache(self._login, clock)
         self._customers: dict[str, MarketCompany] = {}  # every customer this client has read, by id
         self._named_customers: set[str] = set()  # the customer ids the last subscription read named
-        self._read_at_date: dict[str, str | None] = {}  # subscription id -> its lastModifiedDate when last read
 
     @classmethod
     def from_connection(cls, connection: Connection, *, timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
@@ -169,30 +172,19 @@ class IngramClient:
 
     async def list_subscriptions(self, *, modified_since: datetime | None = None) -> list[MarketSubscription]:
         """Every subscription with its products, or only those modified on or after the day of
-        `modified_since` and not read since their date moved, plus the recheck slice (module docstring)."""
+        `modified_since`, plus the recheck slice (see the module docstring)."""
         heads = await self._every("/subscriptions", "subscriptions")
         self._named_customers = {str(h["customerId"]) for h in heads if h.get("customerId") is not None}
         if modified_since is not None:
             since = (modified_since if modified_since.tzinfo else modified_since.replace(tzinfo=UTC))
             day = since.astimezone(UTC).date()
             turn, self._recheck_turn = self._recheck_turn, (self._recheck_turn + 1) % self.recheck_reads
-            heads = [h for h in heads if self._recheck_slice(h) == turn or self._moved_since_read(h, day)]
+            heads = [h for h in heads
+                     if (iso_day(h, "lastModifiedDate") or day) >= day or self._recheck_slice(h) == turn]
         details = await fan_out(heads, lambda head: self._details_unless_gone(head["id"]),
                                 workers=self.http.limiter.max_concurrent)
-        for head, detail in zip(heads, details, strict=True):
-            if detail is not None:
-                self._read_at_date[str(head["id"])] = head.get("lastModifiedDate")
         # a subscription removed while the read ran is left out, not an error
         return [subscription(head, detail) for head, detail in zip(heads, details, strict=True) if detail is not None]
-
-    def _moved_since_read(self, head: Json, day: Any) -> bool:
-        """Modified on or after `day` (or undated), and not read since its date last moved."""
-        modified = iso_day(head, "lastModifiedDate")
-        if modified is not None and modified < day:
-            return False
-        key = str(head["id"])
-        return modified is None or key not in self._read_at_date or self._read_at_date[key] != head.get(
-            "lastModifiedDate")
 
     async def _customer_unless_gone(self, customer_id: str) -> Json | None:
         try:

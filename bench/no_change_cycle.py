@@ -89,8 +89,9 @@ def floors(marketplace: str, psa: str, size: dict[str, int], *, recheck_turns: i
 async def measure(args: argparse.Namespace, marketplace: str, psa: str, config: dict) -> dict:
     pairs = config.pop("linked_pairs")
     for system in (marketplace, psa):
-        admin(config, "PUT", f"/faults/{system}", {**PROFILES["none"], "latency_ms": args.latency_ms,
-                                                   "latency_jitter_ms": 0, "latency_per_kib_ms": args.latency_per_kib_ms})
+        knobs = {**PROFILES["none"], "latency_ms": args.latency_ms, "latency_jitter_ms": 0,
+                 "latency_per_kib_ms": args.latency_per_kib_ms}
+        admin(config, "PUT", f"/faults/{system}", knobs)
     with tempfile.TemporaryDirectory() as folder:
         db = create_engine(f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}")
         await upgrade(db)

@@ -73,7 +73,8 @@ class Psa(Protocol):
         ...
 
     async def post_adjustment(self, request: AdjustmentRequest) -> PostResult:
-        """Post one unit change carrying the idempotency key, then read the units back to confirm."""
+        """Post one unit change carrying the idempotency key, then read the units back to confirm (or leave
+        `units_after` None for the posting pass's one batched read-back of every such post)."""
         ...
 
     async def test_connection(self) -> ConnectionCheck: ...

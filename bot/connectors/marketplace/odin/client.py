@@ -33,8 +33,8 @@ engine's poll, 5 minutes by default) would read every customer and subscription 
 `full_read_minutes` option (0 by default: every poll reads) sets how often the subscriptions are read when the
 engine asks for an incremental read: in between, an incremental read makes no call and returns nothing (an
 incremental snapshot changes nothing it is not given); the engine's own complete read always reads. Changes
-in between arrive by the marketplace's notifications (`sync_subscription`), or at the next read. Calls run side
-by side with bounded concurrency: one worker per place in the limiter (8 in flight, 200 a second by default).
+in between arrive by the marketplace's notifications (`sync_subscription`), or at the next read. The companies
+half of a cycle follows the subscriptions half: skipped when it was skipped.
 XML-RPC has no batching here, so calls run side by side, one worker per place in the limiter (8 in
 flight by default). List calls pass SortNo 1 (by the first column, the id). A customer or
 subscription that BA reports gone ("does not exist") between the list and the next call is left
@@ -125,6 +125,7 @@ class OdinClient:
         self._accounts: dict[int, Account] = {}  # AccountDetailsGet_API, by account id
         self._accounts_read_at: datetime | None = None
         self._subscriptions_read_at: datetime | None = None
+        self._skipped = False  # the last subscriptions read was skipped by the cadence: the companies read is too
         self._shared_ids: tuple[str, float, list[int]] | None = None  # (half, monotonic, ids): for the other half
         self._details_this_cycle: set[int] = set()  # accounts whose details this cycle has read already
 
@@ -154,9 +155,9 @@ class OdinClient:
 
     # --- Marketplace ---------------------------------------------------------------------------
     async def list_companies(self, *, modified_since: datetime | None = None) -> list[MarketCompany]:
-        """Every customer (the reseller's, when one is set); an incremental read between two complete reads of
-        the connection's own cadence makes no call and returns none (the names stay as stored)."""
-        if self._between_reads(modified_since):
+        """Every customer (the reseller's, when one is set); none, without a call, for an incremental read whose
+        subscriptions half the connection's own cadence skipped (the names stay as stored)."""
+        if modified_since is not None and self._skipped:
             return []
         accounts = await self._my_accounts(refresh_names=modified_since is None)
         return [MarketCompany(external_id=str(account_id), name=self._accounts[account_id].name)
@@ -165,7 +166,8 @@ class OdinClient:
     async def list_subscriptions(self, *, modified_since: datetime | None = None) -> list[MarketSubscription]:
         """Every subscription of every customer (BA cannot filter by modification); none, without a call, for an
         incremental read between two reads of the connection's `full_read_minutes` cadence."""
-        if self._between_reads(modified_since):
+        self._skipped = self._between_reads(modified_since)
+        if self._skipped:
             return []
         self._subscriptions_read_at = self._now()
         accounts = await self._my_accounts(half="subscriptions")

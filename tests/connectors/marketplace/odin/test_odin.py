@@ -147,6 +147,7 @@ async def test_full_read_minutes_is_a_complete_read_cadence_of_its_own(sandbox):
     since = clock() - timedelta(minutes=5)
     try:
         assert await odin.list_subscriptions(modified_since=since)  # nothing read yet: reads
+        assert await odin.list_companies(modified_since=since)  # and so do its companies
         odin.stats.reset()
         clock.advance(timedelta(minutes=29))
         assert await odin.list_subscriptions(modified_since=since) == []

@@ -126,6 +126,7 @@ class IngramClient:
         self.tokens = TokenCache(self._login, clock)
         self._customers: dict[str, MarketCompany] = {}  # every customer this client has read, by id
         self._named_customers: set[str] = set()  # the customer ids the last subscription read named
+        self._absent: set[str] = set()  # named by a subscription, but answered 404: not asked again until listed
 
     @classmethod
     def from_connection(cls, connection: Connection, *, timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
@@ -163,9 +164,11 @@ class IngramClient:
         if modified_since is None or not self._customers:
             self._customers = {c.external_id: c for c in
                                (company(item) for item in await self._every("/customers", "customers"))}
+            self._absent = set()
             return list(self._customers.values())
-        new = sorted(self._named_customers - self._customers.keys())
+        new = sorted(self._named_customers - self._customers.keys() - self._absent)
         found = await fan_out(new, self._customer_unless_gone, workers=self.http.limiter.max_concurrent)
+        self._absent.update(customer for customer, item in zip(new, found, strict=True) if item is None)
         fresh = [company(item) for item in found if item is not None]
         self._customers.update((c.external_id, c) for c in fresh)
         return fresh

@@ -139,7 +139,11 @@ def run_pair(args: argparse.Namespace, pair: str) -> dict:
         return asyncio.run(measure(args, marketplace, psa, json.loads(process.stdout.readline())))
     finally:
         process.terminate()
-        process.wait(10)
+        try:
+            process.wait(60)  # a loaded machine may take a while to stop a large sandbox
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 if __name__ == "__main__":

@@ -100,7 +100,9 @@ DEFAULT_TIMEOUT = httpx.Timeout(20.0, connect=5.0)
 MAX_IN_FLIGHT = 8
 REQUESTS_PER_SECOND = 200  # BA publishes no rate limit; the simulator's gateway allows 250 a second
 NAMES_REFRESH = timedelta(hours=24)  # the engine's complete-read cadence (full_read_every)
-LIST_SHARED_S = 120.0  # a customer list read by one half of a cycle serves the other half, within this
+# a customer list read by one half of a cycle serves the other half, within this: the subscriptions half of a
+# `large` read takes minutes on a loaded machine (a 120 s window missed it: the list and every name read twice)
+LIST_SHARED_S = 3600.0
 SORT_BY_ID = 1
 TRUE_WORDS = frozenset({"yes", "true", "1", "on"})
 

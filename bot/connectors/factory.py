@@ -10,6 +10,7 @@ from bot.connectors.registry import VENDORS
 
 
 def build_marketplace(connection: Connection, **options: Any) -> Marketplace:
+    """`options` may carry `now`, the application's clock, for a marketplace whose cadences follow it."""
     return VENDORS.get(connection.system, "marketplace").build(connection, **options)
 
 

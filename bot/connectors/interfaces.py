@@ -26,7 +26,11 @@ class Marketplace(Protocol):
     system: str  # the vendor's key in the registry (bot.connectors.registry)
     stats: CallStats
 
-    async def list_companies(self) -> list[MarketCompany]: ...
+    async def list_companies(self, *, modified_since: datetime | None = None) -> list[MarketCompany]:
+        """Every customer; with `modified_since` (an incremental read, asked after `list_subscriptions`), a
+        connector may return only the customers it has not returned before (an incremental snapshot keeps
+        the stored ones)."""
+        ...
 
     async def list_subscriptions(self, *, modified_since: datetime | None = None) -> list[MarketSubscription]:
         """Every subscription with its resources; only those changed since `modified_since` when the
@@ -69,7 +73,8 @@ class Psa(Protocol):
         ...
 
     async def post_adjustment(self, request: AdjustmentRequest) -> PostResult:
-        """Post one unit change carrying the idempotency key, then read the units back to confirm."""
+        """Post one unit change carrying the idempotency key, then read the units back to confirm (or leave
+        `units_after` None for the posting pass's one batched read-back of every such post)."""
         ...
 
     async def test_connection(self) -> ConnectionCheck: ...

@@ -138,7 +138,9 @@ class AdjustmentRequest:
 @dataclass(frozen=True)
 class PostResult:
     psa_reference: str | None  # the id of the PSA record that carries the change
-    units_after: int  # the service's units read back after the post
+    # the service's units read back after the post; None: not read back one by one, the posting pass reads every
+    # such service back in one batched read_units after its posts (a PSA whose post is several calls, Autotask)
+    units_after: int | None
 
 
 @dataclass

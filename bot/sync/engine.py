@@ -285,9 +285,11 @@ class SyncEngine:
         return full, None if full else _parse(cursor.get("read_at"))
 
     async def _fetch_marketplace(self, connector: Marketplace, since: datetime | None) -> tuple[list, list]:
-        companies = await connector.list_companies()
-        subscriptions = await connector.list_subscriptions(
-            modified_since=None if since is None else since - CURSOR_MARGIN)
+        # subscriptions first: a connector whose incremental read lists only new customers learns from them
+        # which customers are new (Ingram); a complete read (since None) lists every customer either way
+        modified_since = None if since is None else since - CURSOR_MARGIN
+        subscriptions = await connector.list_subscriptions(modified_since=modified_since)
+        companies = await connector.list_companies(modified_since=modified_since)
         return companies, subscriptions
 
     async def _store_marketplace(self, system: str, read: tuple[list, list], run_id: int, now: datetime,

@@ -117,6 +117,7 @@ class PostingReport:
     changes: list[PostedChange] = field(default_factory=list)
     replan_links: set[int] = field(default_factory=set)  # links whose count moved under an intent
     stale_intents: dict[int, int] = field(default_factory=dict)  # superseded as stale: id -> PSA service id
+    unread_services: dict[int, str] = field(default_factory=dict)  # posted, to read back: service id -> external id
 
     def as_stats(self) -> dict[str, int]:
         return {"posted": self.posted, "confirmed": self.confirmed, "not_needed": self.not_needed,
@@ -246,7 +247,28 @@ async def _pass(run: PostingRun, filters: _Filters, concurrency: int) -> Posting
                             report=report)
 
     await asyncio.gather(*(one(adjustment_id, external_id) for adjustment_id, external_id in due))
+    await _read_back(run, report)
     return report
+
+
+async def _read_back(run: PostingRun, report: PostingReport) -> None:
+    """The services whose posts were not read back one by one, read back together, into the PSA cache. Nothing
+    depends on it for exactly-once (every post reads the PSA first); if it fails, the next read refreshes them."""
+    if not report.unread_services:
+        return
+    try:
+        units = await run.psa.read_units(sorted(report.unread_services.values()))
+    except ConnectorError as exc:
+        log.warning("cannot read back %s posted services; the next PSA read will: %s", len(report.unread_services),
+                    exc.describe())
+        return
+    now = run.clock()
+    async with run.sessions() as session:
+        for service_id, external_id in sorted(report.unread_services.items()):
+            if external_id in units:
+                await session.execute(update(PsaService).where(PsaService.id == service_id)
+                                      .values(units=units[external_id], last_seen_at=now))
+        await session.commit()
 
 
 class _WriteDeadline(Exception):
@@ -428,6 +450,8 @@ class _Outcome:
             values.update(status=AdjustmentStatus.posted, posted_at=now,
                           psa_reference=result.psa_reference or adjustment.psa_reference)
         service = await self._cache_units(result.units_after, now)
+        if result.units_after is None:
+            report.unread_services[adjustment.psa_service_id] = request.service_external_id
         if not await settle_claim(self.session, self.claim, values):
             await self._lost(f"{outcome} (recorded by the process that took the claim over)")
             return
@@ -488,11 +512,12 @@ class _Outcome:
         report.changes.append(PostedChange(adjustment.id, adjustment.service.name, adjustment.units_from,
                                            adjustment.units_to, "failed"))
 
-    async def _cache_units(self, units: int, now: datetime) -> PsaService | None:
-        """The units read, into the PSA cache. Written before the intent's row, as planning locks them (service,
-        then intent): two transactions taking the same rows in opposite orders could deadlock on PostgreSQL."""
+    async def _cache_units(self, units: int | None, now: datetime) -> PsaService | None:
+        """The units read, into the PSA cache (None: not read back yet, left for the pass's batched read). Written
+        before the intent's row, as planning locks them (service, then intent): two transactions taking the same
+        rows in opposite orders could deadlock on PostgreSQL."""
         service = await self.session.get(PsaService, self.adjustment.psa_service_id)
-        if service is not None:
+        if service is not None and units is not None:
             service.units, service.last_seen_at = units, now
             await self.session.flush()
         return service

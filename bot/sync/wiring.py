@@ -56,7 +56,8 @@ async def build_engine(
             log.warning("marketplace %s is listed but has no enabled connection: it is not read", system)
     timezone = settings.timezone
     return SyncEngine(sessions=sessions,
-                      marketplaces=[build_marketplace(connection, **connector_options) for connection in usable],
+                      marketplaces=[build_marketplace(connection, now=clock, **connector_options)
+                                    for connection in usable],
                       psa=build_psa(psa, today=lambda: business_date(clock(), timezone), **connector_options),
                       clock=clock, timezone=timezone, claim_ttl=claim_ttl)
 

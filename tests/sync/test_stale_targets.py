@@ -217,7 +217,7 @@ async def test_a_cycle_heartbeats_while_it_runs(workspace):
         def __getattr__(self, name):
             return getattr(self._marketplace, name)
 
-        async def list_companies(self):
+        async def list_subscriptions(self, **kwargs):
             import asyncio
 
             for _ in range(3):
@@ -225,7 +225,7 @@ async def test_a_cycle_heartbeats_while_it_runs(workspace):
                 await asyncio.sleep(0.1)
                 async with workspace.sessions() as session:
                     beats.append(await session.scalar(select(SyncRun.heartbeat_at).order_by(SyncRun.id.desc())))
-            return await self._marketplace.list_companies()
+            return await self._marketplace.list_subscriptions(**kwargs)
 
     engine.marketplace = SlowMarketplace(engine.marketplace)
     await engine.run_cycle(trigger="schedule")

@@ -10,7 +10,8 @@ from bot.connectors.marketplace.ingram import demo, invoice_demo
 from bot.connectors.vendor import Capabilities, DemoSupport, Vendor
 
 
-def build(connection: Any, **options: Any) -> Any:
+def build(connection: Any, *, now: Any = None, **options: Any) -> Any:
+    """`now`, the application's clock, is offered to every marketplace; this one needs none."""
     from bot.connectors.marketplace.ingram.client import IngramClient
 
     return IngramClient.from_connection(connection, **options)

@@ -11,10 +11,13 @@ What a read costs (N customers, S subscriptions):
 - customers: `AccountGetMyCustomersList` (one call). It is not in BA's public reference; the one public client
   that calls it reads only column 0, the AccountID, so nothing else of it is read;
 - names (and each account's VendorAccountID, for the reseller filter): `AccountDetailsGet_API`, documented,
-  one call per customer, cached. The cache is refreshed on the complete-read cadence (`NAMES_REFRESH_S`, the
-  engine's daily complete read): a new account is read when it first appears, every account again once a
-  day. So the first read and one read a day cost 1 + N calls for the companies; every other cycle 1 call
-  (plus one per new customer). Measured at the `large` scale in bench/README.md;
+  one call per customer, cached. The cache follows the complete-read cadence: every account is read again on
+  the engine's complete read (`list_companies(modified_since=None)`), or once `NAMES_REFRESH` has passed on
+  the injected clock (`now`, the application's clock) for a caller that never says; a new account is read when
+  it first appears. So the first read and one read a day cost 1 + N calls for the companies; every other
+  cycle none beyond the list (plus one per new customer). Measured at the `large` scale in bench/README.md;
+- one customer list per cycle: the engine asks for subscriptions and companies in turn, and the list read by
+  the first is handed to the second (`LIST_SHARED_S`, a duration on the monotonic timer), not read again;
 - subscriptions: `GetCustomerSubscriptionList_API` per customer. Its rows already carry the name,
   Period/PeriodType, Start/ExpirationDate and Status, so `SubscriptionDetailsGetEx_API` is not
   called per subscription (it would double the calls for nothing); `get_subscription` uses it,
@@ -23,14 +26,22 @@ What a read costs (N customers, S subscriptions):
   AdditionalAmount become `MarketResource.included/additional`; RecurringFee ("USD 12.00") is the
   unit price and its prefix the currency. BA reports no cost in these calls, so `unit_cost` is None
   (a "cost + markup" price source cannot be fed from Odin).
-A cycle (list_companies + list_subscriptions) is 2 + N + S calls, plus N once a day for the names.
+A cycle (list_companies + list_subscriptions) is 1 + N + S calls, plus N once a day for the names.
+
+A complete-read cadence of its own: BA has no delta call, so every read is whole, and the posting cadence (the
+engine's poll, 5 minutes by default) would read every customer and subscription each time. The connection's
+`full_read_minutes` option (0 by default: every poll reads) sets how often the subscriptions are read when the
+engine asks for an incremental read: in between, an incremental read makes no call and returns nothing (an
+incremental snapshot changes nothing it is not given); the engine's own complete read always reads. Changes
+in between arrive by the marketplace's notifications (`sync_subscription`), or at the next read. The companies
+half of a cycle follows the subscriptions half: skipped when it was skipped.
 XML-RPC has no batching here, so calls run side by side, one worker per place in the limiter (8 in
 flight by default). List calls pass SortNo 1 (by the first column, the id). A customer or
 subscription that BA reports gone ("does not exist") between the list and the next call is left
 out of the read rather than failing it.
 
 `modified_since`: none of these calls filters by modification date and BA rows carry no
-modification stamp, so every read is a full read and `modified_at` is None. Status codes are read as the
+modification stamp, so every read that reads is a full read and `modified_at` is None. Status codes are read as the
 notes give them (rows.py) and stay opaque where no source gives their table.
 
 Test connection tells apart: an unreachable host (connection refused, timeout), refused credentials (a
@@ -43,11 +54,12 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 import httpx
 
+from bot.clock import Clock, SystemClock
 from bot.connectors.connection import Connection
 from bot.connectors.errors import (
     AuthenticationError,
@@ -87,7 +99,10 @@ R = TypeVar("R")
 DEFAULT_TIMEOUT = httpx.Timeout(20.0, connect=5.0)
 MAX_IN_FLIGHT = 8
 REQUESTS_PER_SECOND = 200  # BA publishes no rate limit; the simulator's gateway allows 250 a second
-NAMES_REFRESH_S = 24 * 3600.0  # the engine's complete-read cadence (full_read_every)
+NAMES_REFRESH = timedelta(hours=24)  # the engine's complete-read cadence (full_read_every)
+# a customer list read by one half of a cycle serves the other half, within this: the subscriptions half of a
+# `large` read takes minutes on a loaded machine (a 120 s window missed it: the list and every name read twice)
+LIST_SHARED_S = 3600.0
 SORT_BY_ID = 1
 TRUE_WORDS = frozenset({"yes", "true", "1", "on"})
 
@@ -101,21 +116,26 @@ class Account:
 class OdinClient:
     system = "odin"
 
-    def __init__(self, *, rpc: OdinRpc, reseller_account_id: int | None = None,
-                 clock: Callable[[], float] = time.monotonic, names_refresh_s: float = NAMES_REFRESH_S) -> None:
+    def __init__(self, *, rpc: OdinRpc, reseller_account_id: int | None = None, now: Clock | None = None,
+                 names_refresh: timedelta = NAMES_REFRESH, full_read_every: timedelta = timedelta(0)) -> None:
         self.rpc = rpc
         self.stats: CallStats = rpc.http.stats
         self.reseller_account_id = reseller_account_id
-        self._clock = clock
-        self._names_refresh_s = names_refresh_s
+        self._now = now or SystemClock()
+        self._names_refresh = names_refresh
+        self._full_read_every = full_read_every
         self._accounts: dict[int, Account] = {}  # AccountDetailsGet_API, by account id
-        self._accounts_read_at: float | None = None
+        self._accounts_read_at: datetime | None = None
+        self._subscriptions_read_at: datetime | None = None
+        self._skipped = False  # the last subscriptions read was skipped by the cadence: the companies read is too
+        self._shared_ids: tuple[str, float, list[int]] | None = None  # (half, monotonic, ids): for the other half
+        self._details_this_cycle: set[int] = set()  # accounts whose details this cycle has read already
 
     @classmethod
     def from_connection(cls, connection: Connection, *, timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
                         retry: RetryPolicy = RetryPolicy(), max_in_flight: int = MAX_IN_FLIGHT,
-                        transport: httpx.AsyncBaseTransport | None = None,
-                        clock: Callable[[], float] = time.monotonic) -> OdinClient:
+                        transport: httpx.AsyncBaseTransport | None = None, now: Clock | None = None,
+                        names_refresh: timedelta = NAMES_REFRESH) -> OdinClient:
         secrets, options = connection.secrets, connection.options
         missing = [f"secrets.{name}" for name in ("username", "password") if not secrets.get(name)]
         if missing:
@@ -130,18 +150,29 @@ class OdinClient:
         http = VendorHttp(system=cls.system, client=client, error_message=error_message, retry=retry,
                           limiter=RequestLimiter(max_concurrent=max_in_flight, per_window=per_second, window_s=1.0))
         reseller = options.get("reseller_account_id")
+        full_read_minutes = float(options.get("full_read_minutes") or 0)
         return cls(rpc=OdinRpc(http, connection.base_url, username=username, password=password),
-                   reseller_account_id=int(reseller) if reseller not in (None, "") else None, clock=clock)
+                   reseller_account_id=int(reseller) if reseller not in (None, "") else None, now=now,
+                   names_refresh=names_refresh, full_read_every=timedelta(minutes=full_read_minutes))
 
     # --- Marketplace ---------------------------------------------------------------------------
-    async def list_companies(self) -> list[MarketCompany]:
-        accounts = await self._my_accounts()
+    async def list_companies(self, *, modified_since: datetime | None = None) -> list[MarketCompany]:
+        """Every customer (the reseller's, when one is set); none, without a call, for an incremental read whose
+        subscriptions half the connection's own cadence skipped (the names stay as stored)."""
+        if modified_since is not None and self._skipped:
+            return []
+        accounts = await self._my_accounts(refresh_names=modified_since is None)
         return [MarketCompany(external_id=str(account_id), name=self._accounts[account_id].name)
                 for account_id in accounts if account_id in self._accounts]
 
     async def list_subscriptions(self, *, modified_since: datetime | None = None) -> list[MarketSubscription]:
-        """Every subscription of every customer; `modified_since` is ignored (BA cannot filter by it)."""
-        accounts = await self._my_accounts()
+        """Every subscription of every customer (BA cannot filter by modification); none, without a call, for an
+        incremental read between two reads of the connection's `full_read_minutes` cadence."""
+        self._skipped = self._between_reads(modified_since)
+        if self._skipped:
+            return []
+        self._subscriptions_read_at = self._now()
+        accounts = await self._my_accounts(half="subscriptions")
         per_account = await self._each(accounts, lambda account_id: _unless_gone(self._subscription_rows(account_id)))
         heads = [(account_id, row) for account_id, rows in zip(accounts, per_account, strict=True)
                  for row in rows or ()]
@@ -150,6 +181,12 @@ class OdinClient:
         # a customer or subscription removed while the read ran is left out, not an error
         return [_subscription(account_id, row, lines)
                 for (account_id, row), lines in zip(heads, resources, strict=True) if lines is not None]
+
+    def _between_reads(self, modified_since: datetime | None) -> bool:
+        """An incremental read that the connection's own complete-read cadence says to skip."""
+        if modified_since is None or not self._full_read_every or self._subscriptions_read_at is None:
+            return False
+        return self._now() - self._subscriptions_read_at < self._full_read_every
 
     async def get_subscription(self, external_id: str) -> MarketSubscription:
         subscription_id = _subscription_id(external_id)
@@ -210,14 +247,27 @@ class OdinClient:
         """Column 0 of AccountGetMyCustomersList: the one column a public source reads."""
         return [integer(row, "AccountID") for row in named_rows(MY_CUSTOMERS, await self.rpc.execute(MY_CUSTOMERS))]
 
-    async def _my_accounts(self, ids: list[int] | None = None) -> list[int]:
+    async def _cycle_customer_ids(self, half: str) -> list[int]:
+        """The customer list, read once per cycle: the half of a cycle (companies, subscriptions) that reads it
+        leaves it for the other half, which takes it once."""
+        shared, self._shared_ids = self._shared_ids, None
+        if shared is not None and shared[0] != half and time.monotonic() - shared[1] < LIST_SHARED_S:
+            return shared[2]
+        ids = await self._customer_ids()
+        self._shared_ids, self._details_this_cycle = (half, time.monotonic(), ids), set()
+        return ids
+
+    async def _my_accounts(self, ids: list[int] | None = None, *, half: str = "companies",
+                           refresh_names: bool = False) -> list[int]:
         """The customer accounts to read (the reseller's when one is set), their details cached."""
-        ids = await self._customer_ids() if ids is None else ids
-        now = self._clock()
-        if self._accounts_read_at is None or now - self._accounts_read_at >= self._names_refresh_s:
-            wanted, self._accounts_read_at = ids, now  # the complete-read cadence: every account again
+        ids = await self._cycle_customer_ids(half) if ids is None else ids
+        now = self._now()
+        if refresh_names or self._accounts_read_at is None or now - self._accounts_read_at >= self._names_refresh:
+            # the complete-read cadence: every account again (once, whichever half of the cycle asks first)
+            wanted, self._accounts_read_at = [i for i in ids if i not in self._details_this_cycle], now
         else:
             wanted = [account_id for account_id in ids if account_id not in self._accounts]
+        self._details_this_cycle.update(wanted)
         details = await self._each(wanted, lambda account_id: _unless_gone(self._account_details(account_id)))
         for account_id, row in zip(wanted, details, strict=True):
             if row is None:  # removed while the read ran

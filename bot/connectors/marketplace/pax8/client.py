@@ -122,7 +122,8 @@ class Pax8Client:
         return cls(http=http, grant=grant, token_url=token_url, page_size=page_size, clock=clock)
 
     # --- Marketplace ---------------------------------------------------------------------------
-    async def list_companies(self) -> list[MarketCompany]:
+    async def list_companies(self, *, modified_since: datetime | None = None) -> list[MarketCompany]:
+        """Every company (Pax8 cannot filter by modification)."""
         return [company(item) for item in await self._every("/companies", "companies")]
 
     async def list_subscriptions(self, *, modified_since: datetime | None = None) -> list[MarketSubscription]:

@@ -10,7 +10,8 @@ from bot.connectors.marketplace.pax8.notifications import AUTHORIZATION_ECHO
 from bot.connectors.vendor import Capabilities, DemoSupport, Vendor
 
 
-def build(connection: Any, **options: Any) -> Any:
+def build(connection: Any, *, now: Any = None, **options: Any) -> Any:
+    """`now`, the application's clock, is offered to every marketplace; this one needs none."""
     from bot.connectors.marketplace.pax8.client import Pax8Client
 
     return Pax8Client.from_connection(connection, **options)

@@ -25,8 +25,11 @@ from bot.connectors.psa.autotask.records import query_body
 from bot.connectors.psa.autotask.session import AutotaskSession, UnknownApiUser, Zone
 from bot.domain.records import ConnectionCheck
 
-READ_ENTITIES = ("Companies", "Contracts", "Services", "ContractServices", "ContractServiceUnits", "ContractNotes")
-CREATE_ENTITIES = ("ContractServiceAdjustments", "ContractNotes")
+# service bundles are read and adjusted like contract services (reads.py, posting.py): a user who may not touch
+# them finds out here, not at the first post of a bundle's seats
+READ_ENTITIES = ("Companies", "Contracts", "Services", "ContractServices", "ContractServiceUnits", "ContractNotes",
+                 "ServiceBundles", "ContractServiceBundles", "ContractServiceBundleUnits")
+CREATE_ENTITIES = ("ContractServiceAdjustments", "ContractServiceBundleAdjustments", "ContractNotes")
 REAL_BASE = "https://webservices.autotask.net/ATServicesRest"
 
 

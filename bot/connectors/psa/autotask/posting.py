@@ -13,6 +13,11 @@
   change effective today or earlier shows in today's units. A future-dated change does not, so for
   those find_posted also reads the units in effect on the effective date: already at the target
   means the change is there, and posting again would overshoot.
+- Calls per posted change: the adjustment and its note (two writes: the adjustment has no text field for
+  the key, so the note is the floor's second call), plus the posting pass's batched reads: the units before
+  (read_units of every due service, 500 a call) and after (`units_after=None`: the pass reads every posted
+  service back in one read_units, bot/sync/posting.py), instead of one read-back per post. Nothing in
+  exactly-once rests on the read-back: every attempt reads the units (and the key, when in doubt) first.
 - effectiveDate is sent as noon UTC of the day: Autotask stores UTC but users have seen adjustment
   dates land a day early when midnight UTC was read in their timezone [issue: ecitsolutions/Autotask#94];
   noon UTC is the same calendar day from UTC-11 to UTC+11.
@@ -113,11 +118,7 @@ class AutotaskPoster:
                                         operation="ContractServiceAdjustments.create", idempotent=False, json=body)
         adjustment_id = _item_id(reply, "ContractServiceAdjustment")
         await self._leave_note(request, contract_id, adjustment_id)
-        units = (await self.reader.units_on([contract_service_id], self.today())).get(contract_service_id)
-        if units is None:
-            raise MalformedReplyError(SYSTEM, f"contract service {contract_service_id} could not be read back after "
-                                              f"adjustment {adjustment_id}", outcome_unknown=True)
-        return PostResult(psa_reference=str(adjustment_id), units_after=units)
+        return PostResult(psa_reference=str(adjustment_id), units_after=None)  # read back with the pass's others
 
     async def _post_bundle(self, request: AdjustmentRequest) -> PostResult:
         contract_id = _record_id(request.contract_external_id, "contract")
@@ -138,11 +139,7 @@ class AutotaskPoster:
                                         json=body)
         adjustment_id = _item_id(reply, "ContractServiceBundleAdjustment")
         await self._leave_note(request, contract_id, adjustment_id)
-        units = (await self.reader.bundle_units_on([contract_bundle_id], self.today())).get(contract_bundle_id)
-        if units is None:
-            raise MalformedReplyError(SYSTEM, f"contract service bundle {contract_bundle_id} could not be read back "
-                                              f"after adjustment {adjustment_id}", outcome_unknown=True)
-        return PostResult(psa_reference=str(adjustment_id), units_after=units)
+        return PostResult(psa_reference=str(adjustment_id), units_after=None)  # read back with the pass's others
 
     async def find_posted(self, request: AdjustmentRequest) -> PostResult | None:
         contract_id = _record_id(request.contract_external_id, "contract")

@@ -7,7 +7,9 @@ HTTP side (codebase lookup, headers, limits, paging, id batches) is `api`, JSON 
 
 Reading cheaply:
 - Companies and agreements: one forward-only pass each, `fields=` only what the records need,
-  `lastUpdated > [since]` when only changes are wanted.
+  `lastUpdated > [since]` when only changes are wanted. The agreements are scanned once per cycle:
+  list_contracts keeps the rows it read (with the fields the additions pass needs), and list_services, asked
+  next with the same `modified_since`, takes them instead of scanning again.
 - Additions exist only under their agreement (`finance/agreements/{id}/additions`), so listing them
   costs one call per agreement. ConnectWise gives no way to learn which agreements had an addition
   change: no public source says an addition edit touches the agreement's `_info/lastUpdated`, and the
@@ -22,10 +24,16 @@ Reading cheaply:
   RECHECK_TURNS == this read's turn`), by id, whatever their `lastUpdated`: a hand edit to a linked
   addition is seen within RECHECK_TURNS (2) incremental reads (10 minutes at the default 5-minute poll)
   instead of at the next daily complete read. Cost: about L / 2 calls per incremental read, L being the
-  agreements that hold linked additions (measured at the `large` scale in bench/README.md). Reading every
+  open agreements that hold linked additions (measured at the `large` scale in bench/README.md). Reading every
   linked agreement every read would halve the delay for twice the calls; a rotating sample of all
   agreements would cost as much and still miss linked ones for many reads. Unlinked additions are not
-  watched: their drift is nobody's bill.
+  watched: their drift is nobody's bill; nor are the additions of a cancelled or expired agreement (it
+  invoices nothing; the daily complete read still reads them). The connection's `recheck_turns` option trades
+  calls against the delay (L / turns calls, seen within `turns` reads).
+  Why not fewer calls: additions exist only under `finance/agreements/{id}/additions` (the 2025.8 model has
+  no other list of them, and the Agreement record carries no additions array, so `childConditions` on the
+  agreement list cannot reach them; its arrays are customFields only), so seeing every linked addition within
+  k reads costs at least ceil(L / k) calls per read, whatever the batching: that is the floor this meets.
 - Product names: `procurement/catalog` with `id in (...)`, cached for the client's lifetime.
 - read_units: `GET finance/agreements/{agr}/additions?conditions=id in (...)`, one call per agreement
   involved, with the fields a post needs (quantity, cancelledDate, description). A post made within
@@ -91,7 +99,8 @@ from bot.domain.records import (
 )
 
 Today = Callable[[], date]
-RECHECK_TURNS = 2  # the agreements holding linked additions are re-read in this many turns
+RECHECK_TURNS = 2  # the open agreements holding linked additions are re-read in this many turns
+SCAN_SHARED_S = 600.0  # list_contracts' scan serves the list_services that follows it within this
 POSTING_READ_FRESH_S = 600.0  # a posting pass of thousands of changes at 1,000 calls a minute
 AgreementRead = Callable[[int], Awaitable[list[dict[str, Any]]]]
 
@@ -104,9 +113,15 @@ class ConnectWiseClient:
     system = SYSTEM
     supports_future_dates = CAPABILITIES.future_dated_changes
 
-    def __init__(self, api: ConnectWiseApi, *, today: Today = _utc_today) -> None:
+    def __init__(self, api: ConnectWiseApi, *, today: Today = _utc_today, recheck_turns: int = RECHECK_TURNS) -> None:
+        if recheck_turns < 1:
+            raise ValueError("connectwise: recheck_turns must be at least 1")
         self.api = api
         self.today = today
+        self.recheck_turns = recheck_turns
+        # list_contracts' rows (conditions, monotonic time, rows): list_services takes them once, while fresh
+        self._scanned: tuple[str | None, float, list[dict[str, Any]]] | None = None
+        self._closed: set[int] = set()  # agreements last read cancelled or expired
         self._agreement_of: dict[int, int] = {}  # addition id -> agreement id
         self._prorates: dict[int, bool] = {}  # agreement id -> prorateFlag
         self._product_names: dict[int, str] = {}
@@ -136,7 +151,7 @@ class ConnectWiseClient:
         per_minute = requests_per_minute or int(options.get("requests_per_minute") or REQUESTS_PER_MINUTE)
         api = ConnectWiseApi(login, timeout=timeout, retry=retry, requests_per_minute=per_minute,
                              max_concurrent=max_concurrent, event_hooks=event_hooks)
-        return cls(api, today=today)
+        return cls(api, today=today, recheck_turns=int(options.get("recheck_turns") or RECHECK_TURNS))
 
     @property
     def stats(self) -> CallStats:
@@ -155,12 +170,11 @@ class ConnectWiseClient:
         return [company_record(row) for row in rows]
 
     async def list_contracts(self, *, modified_since: datetime | None = None) -> list[PsaContractRecord]:
-        rows = await self.api.list_all("finance/agreements", operation="agreements.list", fields=AGREEMENT_FIELDS,
-                                       conditions=changed_since(modified_since) if modified_since else None)
+        conditions = changed_since(modified_since) if modified_since else None
+        rows = await self._scan_agreements(conditions=conditions, fields=AGREEMENT_FIELDS)
+        self._scanned = (conditions, time.monotonic(), rows)  # the cycle's one scan: list_services takes it
         today = self.today()
-        records = [contract_record(row, today) for row in rows]
-        self._prorates.update({int(r.external_id): r.prorates for r in records if r.prorates is not None})
-        return records
+        return [contract_record(row, today) for row in rows]
 
     # --- additions -----------------------------------------------------------------------------
     async def list_services(self, *, modified_since: datetime | None = None) -> list[PsaServiceRecord]:
@@ -169,7 +183,12 @@ class ConnectWiseClient:
         # each, every cycle. An incremental read asks only the agreements changed since; an addition
         # edited in place is picked up by the engine's periodic complete read (and any post reads
         # fresh units first, so nothing is posted on a stale count).
-        agreement_ids = [row["id"] for row in await self._scan_agreements(conditions=since)]
+        scanned, self._scanned = self._scanned, None
+        if scanned is not None and scanned[0] == since and time.monotonic() - scanned[1] < SCAN_SHARED_S:
+            rows = scanned[2]
+        else:
+            rows = await self._scan_agreements(conditions=since)
+        agreement_ids = [row["id"] for row in rows]
         per_agreement = await self._each_agreement(
             agreement_ids, lambda agreement_id: self.api.list_all(
                 f"finance/agreements/{agreement_id}/additions", operation="additions.list",
@@ -193,10 +212,11 @@ class ConnectWiseClient:
 
     async def _recheck_linked(self, *, exclude: set[int]) -> dict[int, list[dict[str, Any]]]:
         """This turn's half of the agreements holding linked additions: those additions, read by id."""
-        turn, self._recheck_turn = self._recheck_turn, (self._recheck_turn + 1) % RECHECK_TURNS
+        turn, self._recheck_turn = self._recheck_turn, (self._recheck_turn + 1) % self.recheck_turns
         by_agreement: dict[int, list[int]] = {}
+        skip = exclude | self._closed
         for addition_id, agreement_id in self._watched.items():
-            if agreement_id % RECHECK_TURNS == turn and agreement_id not in exclude:
+            if agreement_id % self.recheck_turns == turn and agreement_id not in skip:
                 by_agreement.setdefault(agreement_id, []).append(addition_id)
         return await self._each_agreement(sorted(by_agreement), lambda agreement_id: self.api.list_by_ids(
             f"finance/agreements/{agreement_id}/additions", sorted(by_agreement[agreement_id]),
@@ -260,10 +280,17 @@ class ConnectWiseClient:
             self._prorates[agreement_id] = bool(row.get("prorateFlag"))
         return self._prorates[agreement_id]
 
-    async def _scan_agreements(self, *, conditions: str | None = None) -> list[dict[str, Any]]:
-        rows = await self.api.list_all("finance/agreements", operation="agreements.list",
-                                       fields=AGREEMENT_SCAN_FIELDS, conditions=conditions)
+    async def _scan_agreements(self, *, conditions: str | None = None,
+                               fields: str = AGREEMENT_SCAN_FIELDS) -> list[dict[str, Any]]:
+        rows = await self.api.list_all("finance/agreements", operation="agreements.list", fields=fields,
+                                       conditions=conditions)
         self._prorates.update({row["id"]: bool(row["prorateFlag"]) for row in rows if "prorateFlag" in row})
+        closed = {status.casefold() for status in CLOSED_AGREEMENT_STATUSES}
+        for row in rows:
+            if row.get("cancelledFlag") or str(row.get("agreementStatus") or "").casefold() in closed:
+                self._closed.add(row["id"])
+            else:
+                self._closed.discard(row["id"])
         return rows
 
     async def _each_agreement(self, agreement_ids: list[int], read: AgreementRead) -> dict[int, list[dict[str, Any]]]:

@@ -345,6 +345,24 @@ async def test_a_seat_change_is_read_within_the_recheck_cadence_whether_or_not_i
         assert len(seen_at) == 1
 
 
+async def test_an_incremental_read_lists_no_customers_but_fetches_a_new_one(ingram, sandbox):
+    """Customers are listed on a complete read; an incremental one fetches only a customer its subscriptions
+    name that the client has not read (one GET each), and no call at all when there is none."""
+    world = sandbox.world
+    companies = await ingram.list_companies()
+    assert len(companies) == len(world.customers)
+    since = datetime.combine(TODAY, time(0), UTC)
+    await ingram.list_subscriptions(modified_since=since)
+    ingram.stats.reset()
+    assert await ingram.list_companies(modified_since=since) == []
+    assert ingram.stats.total == 0
+    gone = companies[0].external_id
+    ingram._customers.pop(gone)  # as if the customer had appeared since the complete read
+    ingram.stats.reset()
+    assert [c.external_id for c in await ingram.list_companies(modified_since=since)] == [gone]
+    assert ingram.stats.by_operation == {"customer": 1}
+
+
 # --- token life cycle ----------------------------------------------------------------------------------
 class FakeClock:
     def __init__(self) -> None:

@@ -11,12 +11,13 @@ import socket
 import xmlrpc.client
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from aiohttp import web
 
+from bot.clock import ManualClock
 from bot.connectors.connection import Connection
 from bot.connectors.errors import (
     NotFoundError,
@@ -24,7 +25,7 @@ from bot.connectors.errors import (
     UnreachableError,
 )
 from bot.connectors.http import RetryPolicy
-from bot.connectors.marketplace.odin.client import NAMES_REFRESH_S, OdinClient
+from bot.connectors.marketplace.odin.client import NAMES_REFRESH, OdinClient
 from bot.domain.enums import SubscriptionStatus, Term
 from bot.domain.records import MarketResource, MarketSubscription
 from bot.sandbox.app import Sandbox
@@ -84,18 +85,13 @@ def by_id(subscriptions: list[MarketSubscription]) -> dict[str, MarketSubscripti
 
 
 # --- full reads ----------------------------------------------------------------------------------
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 async def test_customers_come_from_column_0_and_names_from_account_details_cached_for_a_day(sandbox):
+    """Names follow the complete-read cadence on the injected clock: an incremental read reads the list (and a
+    new customer's details) only; the engine's complete read, or a day on, reads every name again."""
     world = sandbox.world
-    clock = FakeClock()
-    odin = connect(sandbox.config()["odin"]["url"], clock=clock)
+    clock = ManualClock(datetime(2026, 11, 16, 12, tzinfo=UTC))
+    odin = connect(sandbox.config()["odin"]["url"], now=clock)
+    since = clock() - timedelta(minutes=5)
     try:
         companies = await odin.list_companies()
         assert {(c.external_id, c.name) for c in companies} == {
@@ -109,16 +105,59 @@ async def test_customers_come_from_column_0_and_names_from_account_details_cache
         renamed = world.customers[min(world.customers)]
         renamed.name = "Renamed Inc"
         odin.stats.reset()
-        clock.now += NAMES_REFRESH_S - 1
-        names = {c.external_id: c.name for c in await odin.list_companies()}
+        clock.advance(NAMES_REFRESH - timedelta(seconds=1))
+        names = {c.external_id: c.name for c in await odin.list_companies(modified_since=since)}
         assert odin.stats.by_operation == {"AccountGetMyCustomersList": 1, "AccountDetailsGet_API": 1}
         assert names[str(newcomer.account_id)] == "Newcomer Ltd" and names[str(renamed.account_id)] != "Renamed Inc"
         # a day on (the complete-read cadence), every name is read again
         odin.stats.reset()
-        clock.now += 1
-        names = {c.external_id: c.name for c in await odin.list_companies()}
+        clock.advance(timedelta(seconds=1))
+        names = {c.external_id: c.name for c in await odin.list_companies(modified_since=since)}
         assert odin.stats.by_operation == {"AccountGetMyCustomersList": 1, "AccountDetailsGet_API": n + 1}
         assert names[str(renamed.account_id)] == "Renamed Inc"
+        # and so does the engine's complete read, whatever the clock says
+        odin.stats.reset()
+        await odin.list_companies()
+        assert odin.stats.by_operation == {"AccountGetMyCustomersList": 1, "AccountDetailsGet_API": n + 1}
+    finally:
+        await odin.aclose()
+
+
+async def test_a_cycle_reads_the_customer_list_once(sandbox):
+    """Subscriptions then companies, as the engine asks: one AccountGetMyCustomersList, each name once."""
+    odin = connect(sandbox.config()["odin"]["url"])
+    try:
+        await odin.list_subscriptions()
+        await odin.list_companies()
+        n = len(sandbox.world.customers)
+        assert odin.stats.by_operation["AccountGetMyCustomersList"] == 1
+        assert odin.stats.by_operation["AccountDetailsGet_API"] == n
+        odin.stats.reset()
+        await odin.list_subscriptions()  # the next cycle reads the list again
+        assert odin.stats.by_operation["AccountGetMyCustomersList"] == 1
+    finally:
+        await odin.aclose()
+
+
+async def test_full_read_minutes_is_a_complete_read_cadence_of_its_own(sandbox):
+    """With `full_read_minutes`, an incremental read between two reads makes no call; the cadence follows the
+    injected clock, and the engine's complete read (no `modified_since`) always reads."""
+    clock = ManualClock(datetime(2026, 11, 16, 12, tzinfo=UTC))
+    odin = connect(sandbox.config()["odin"]["url"], options={"full_read_minutes": "30"}, now=clock)
+    since = clock() - timedelta(minutes=5)
+    try:
+        assert await odin.list_subscriptions(modified_since=since)  # nothing read yet: reads
+        assert await odin.list_companies(modified_since=since)  # and so do its companies
+        odin.stats.reset()
+        clock.advance(timedelta(minutes=29))
+        assert await odin.list_subscriptions(modified_since=since) == []
+        assert await odin.list_companies(modified_since=since) == []
+        assert odin.stats.total == 0
+        assert await odin.list_subscriptions()  # a complete read is never skipped
+        odin.stats.reset()
+        clock.advance(timedelta(minutes=30))
+        assert await odin.list_subscriptions(modified_since=since)
+        assert odin.stats.total > 0
     finally:
         await odin.aclose()
 

@@ -22,6 +22,7 @@ from bot.connectors.psa.autotask.client import AutotaskClient
 from bot.domain.enums import ContractStatus
 from bot.sandbox.app import Sandbox
 from bot.sandbox.autotask import move_zone
+from bot.sandbox.invoice_plants import second_service
 
 SANDBOX_TODAY = date(2026, 11, 16)
 FAST_RETRY = RetryPolicy(max_attempts=5, base_delay_s=0.01, max_delay_s=0.05, max_total_s=5.0)
@@ -202,6 +203,35 @@ async def test_modified_since_reads_only_changed_companies(sandbox):
     assert {i["field"] for i in group["items"]} >= {"lastTrackedModifiedDateTime", "lastActivityDate"}
     assert len(contracts) == len(recurring_contracts(world))
     assert len(services) == len(world.autotask_contract_services)
+
+
+async def test_an_incremental_read_probes_for_new_records_and_reads_only_the_units(sandbox):
+    """After a complete read, an incremental one asks Contracts, ContractServices and bundles only for ids above the
+    greatest it holds (one call each), the unit rows covering today in full (a hand adjustment is seen), and the
+    catalogue only for a service it has not seen."""
+    world = sandbox.world
+    since = datetime(2026, 11, 1, tzinfo=UTC)
+    async with client_for(sandbox) as connector:
+        await connector.list_contracts()
+        before = await connector.list_services()
+        edited = sorted(world.autotask_contract_services)[0]
+        world.autotask_contract_services[edited].units += 4  # a hand edit
+        new_id = second_service(world, "autotask", sorted(world.autotask_contract_services)[1], units=3)
+        connector.stats.reset()
+        contracts = await connector.list_contracts(modified_since=since)
+        services = {s.external_id: s for s in await connector.list_services(modified_since=since)}
+        assert connector.stats.by_operation == {
+            "Contracts.query": 1, "ContractServices.query": 1, "ContractServiceUnits.query": 1,
+            "ContractServiceBundles.query": 1, "ContractServiceBundleUnits.query": 1}
+        assert len(contracts) == len(recurring_contracts(world))
+        assert len(services) == len(before) + 1
+        assert services[str(edited)].units == world.autotask_contract_services[edited].units
+        assert services[str(new_id)].units == 3
+        # nothing new: the same five calls, nothing else
+        connector.stats.reset()
+        await connector.list_contracts(modified_since=since)
+        await connector.list_services(modified_since=since)
+        assert connector.stats.total == 5
 
 
 # --- zones ---------------------------------------------------------------------------------------

@@ -90,6 +90,23 @@ async def test_missing_permissions_are_listed(sandbox):
            "ContractServiceAdjustments" in result.detail
 
 
+async def test_the_service_bundle_entities_are_probed(sandbox):
+    """Bundles are read and adjusted like contract services, so Test connection asks for them too."""
+    async def restricted(request: httpx.Request, forward: Forward) -> httpx.Response:
+        path = request.url.path
+        if path.endswith("/ContractServiceBundleUnits/query"):
+            return httpx.Response(403, json={"errors": ["Forbidden"]})
+        if path.endswith("/ContractServiceBundleAdjustments/entityInformation"):
+            return httpx.Response(200, json={"info": {"name": "ContractServiceBundleAdjustment", "canCreate": True,
+                                                      "userAccessForCreate": "None"}})
+        return await forward(request)
+
+    result = await check(sandbox, transport=RecordingTransport(restricted))
+    assert not result.ok
+    assert "lacks Autotask security permissions to: read ContractServiceBundleUnits, create " \
+           "ContractServiceBundleAdjustments" in result.detail
+
+
 async def test_missing_settings_are_named(sandbox):
     result = await check(sandbox, username="", secret="")
     assert not result.ok

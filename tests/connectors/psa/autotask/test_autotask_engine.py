@@ -22,10 +22,8 @@ from tests.connectors.psa.autotask.test_autotask_posting import running_service
 from tests.db.factories import marketplace_resource
 
 
-async def test_the_engine_confirms_lost_posts_without_posting_twice(engine):
-    sandbox = await start_sandbox()
-    world = sandbox.world
-    sessions = session_factory(engine)
+async def seed_intents(world, sessions) -> dict[int, int]:
+    """Three linked services, each with an intent of +3 due now: contract service id -> its target."""
     targets, companies, contracts = {}, {}, {}
     async with sessions() as session:
         for skip in range(3):
@@ -50,6 +48,36 @@ async def test_the_engine_confirms_lost_posts_without_posting_twice(engine):
                 effective_date=world.today, trigger=AdjustmentTrigger.sync))
             targets[source.id] = source.units + 3
         await session.commit()
+    return targets
+
+
+async def test_a_posting_pass_reads_before_and_after_in_batches(engine):
+    """Per posted change: the adjustment and its keyed note; the units are read once before the pass and once
+    after it for all of them (not one read-back per post), and the PSA cache holds what was read back."""
+    sandbox = await start_sandbox()
+    world = sandbox.world
+    sessions = session_factory(engine)
+    targets = await seed_intents(world, sessions)
+    try:
+        async with client_for(sandbox) as connector:
+            report = await post_due_adjustments(sessions=sessions, psa=connector,
+                                                clock=lambda: datetime(2026, 11, 16, 9, tzinfo=UTC))
+            calls = dict(connector.stats.by_operation)
+    finally:
+        await sandbox.stop()
+    assert report.posted == 3, report
+    assert {name: count for name, count in calls.items() if name != "zoneInformation"} == {
+        "ContractServiceUnits.query": 2, "ContractServiceAdjustments.create": 3, "ContractNotes.create": 3}
+    async with sessions() as session:
+        cached = dict((await session.execute(select(PsaService.external_id, PsaService.units))).all())
+    assert cached == {str(i): units for i, units in targets.items()}
+
+
+async def test_the_engine_confirms_lost_posts_without_posting_twice(engine):
+    sandbox = await start_sandbox()
+    world = sandbox.world
+    sessions = session_factory(engine)
+    targets = await seed_intents(world, sessions)
 
     sandbox.faults["autotask"].update({"drop_reply_rate": 1.0})
     try:

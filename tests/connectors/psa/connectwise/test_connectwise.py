@@ -233,6 +233,42 @@ async def test_linked_additions_are_re_read_in_two_turns_whatever_their_dates(sa
     assert "additions.recheck" not in client.stats.by_operation
 
 
+async def test_a_cycle_scans_the_agreements_once(sandbox: Sandbox, client: ConnectWiseClient) -> None:
+    """list_contracts then list_services (as the engine asks) make one pass over the agreement list, complete or
+    incremental; list_services alone still scans."""
+    since = datetime(2026, 11, 16, 0, 0, tzinfo=UTC) + timedelta(days=30)
+    for modified_since in (None, since):
+        client.stats.reset()
+        await client.list_contracts(modified_since=modified_since)
+        await client.list_services(modified_since=modified_since)
+        assert client.stats.by_operation["agreements.list"] == 1  # one page at this scale
+    client.stats.reset()
+    await client.list_services(modified_since=since)
+    assert client.stats.by_operation["agreements.list"] == 1
+
+
+async def test_the_linked_additions_of_a_closed_agreement_are_not_rechecked(sandbox: Sandbox,
+                                                                          client: ConnectWiseClient) -> None:
+    """A cancelled or expired agreement invoices nothing: its linked additions wait for the complete read."""
+    world = sandbox.world
+    since = datetime(2026, 11, 16, 0, 0, tzinfo=UTC) + timedelta(days=30)
+    closed = next(a for a in world.connectwise_agreements.values() if a.status == "Cancelled"
+                  and any(x.agreement_id == a.id for x in world.connectwise_additions.values()))
+    addition = next(x for x in world.connectwise_additions.values() if x.agreement_id == closed.id)
+    client.watch_services({str(addition.id): str(closed.id)})
+    await client.list_contracts()  # the complete read learns which agreements are closed
+    await client.list_services()
+    client.stats.reset()
+    for _ in range(client.recheck_turns):
+        await client.list_services(modified_since=since)
+    assert "additions.recheck" not in client.stats.by_operation
+    reopened = ConnectWiseClient(client.api, today=client.today)  # a client that has not read it closed
+    reopened.watch_services({str(addition.id): str(closed.id)})
+    for _ in range(reopened.recheck_turns):
+        await reopened.list_services(modified_since=since)
+    assert reopened.stats.by_operation["additions.recheck"] == 1
+
+
 # --- paging ----------------------------------------------------------------------------------------
 async def test_paging_reads_past_a_thousand_companies_once_each() -> None:
     running = await Sandbox.generate(seed=2, scale="large", today=TODAY).start()

@@ -40,7 +40,8 @@ __all__ = [
     "ConnectionSetting", "ConnectorHealth", "ConnectorState", "ContractStatus", "DecreaseTiming",
     "Invoice", "InvoiceDecision", "InvoiceLineRow", "InvoiceSupersession",
     "MarketplaceCompany", "MarketplaceResource", "MarketplaceSubscription", "PriceSourceKind", "PriceSourceSetting",
-    "PsaCompany", "PsaContract", "PsaService", "PsaServicePrice", "ResourceCountChange", "ResourceLink", "SchedulerLease",
+    "PsaCompany", "PsaContract", "PsaService", "PsaServicePrice", "ResourceCountChange", "ResourceLink",
+    "SchedulerLease",
     "Scope", "SlackDelivery", "SlackMessage", "SlackMessageState", "SubscriptionLink", "SubscriptionStatus",
     "SyncPolicy", "SyncRun", "SyncRunStatus", "Term", "utcnow",
 ]

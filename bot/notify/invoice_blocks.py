@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from bot.domain.invoice_check import FINDING_WORDS, CheckState, Finding, FindingKind
+from bot.domain.invoice_check import FINDING_WORDS, CheckResult, CheckState, Finding, FindingKind
 from bot.services.invoice_findings import CheckedInvoice
 from bot.slack.blocks import button, buttons, context, header, link_button, message_blocks, section, truncate
 from bot.slack.ids import InvoiceId
@@ -108,4 +108,29 @@ def invoice_blocks(checked: CheckedInvoice, *, sealed: Callable[[Finding], str],
     blocks.append(buttons([link_button("Open the report", InvoiceId.OPEN_REPORT, report_url)]))
     blocks.append(context("Amounts marked (price) are the customer's price the PSA bills; (cost) is the "
                           "distributor's cost. A decision is kept while its finding is unchanged."))
+    return message_blocks(blocks)
+
+
+def preview_text(label: str, month_name: str, result: CheckResult) -> str:
+    head = f"Preview, not the invoice: {mrkdwn_escape(label)} draft items for {month_name}"
+    if result.state is CheckState.not_reconcilable:
+        return f"{head}: not checked: {mrkdwn_escape(result.reason)}"
+    if result.state is CheckState.clean:
+        return f"{head}: no findings in {counted(result.lines, 'draft line')}"
+    under = result.money(FindingKind.under_billed)
+    return f"{head}: {counted(len(result.findings), 'finding')}, {under:,.2f} under-billed so far"
+
+
+def preview_blocks(label: str, month_name: str, result: CheckResult) -> list[dict[str, Any]]:
+    """The pre-close check of the month being billed, from the distributor's draft items: clearly a preview."""
+    blocks: list[Any] = [header(f"Preview (not the invoice): {label} draft items for {month_name}"),
+                         section(preview_text(label, month_name, result), block_id=InvoiceId.SUMMARY_BLOCK)]
+    for finding in result.findings[:SHOWN]:
+        blocks.append(section(finding_line(finding)))
+    hidden = len(result.findings) - SHOWN
+    if hidden > 0:
+        blocks.append(context(f"…and {counted(hidden, 'more finding')}."))
+    blocks.append(context("Draft items are the distributor's preview of its next invoice, checked before the month "
+                          "closes so the PSA can be fixed before it bills. The invoice released on the 5th may "
+                          "differ; its own message carries the decisions."))
     return message_blocks(blocks)

@@ -38,6 +38,7 @@ from bot.db.models import (
 from bot.domain.invoice_check import (
     BilledService,
     CheckResult,
+    InvoiceLine,
     LinkedService,
     PostedAdjustment,
     check_invoice,
@@ -79,13 +80,19 @@ async def check_month_invoices(*, session: AsyncSession, month: date) -> list[In
 
 
 async def check_stored_invoice(*, session: AsyncSession, invoice: Invoice) -> CheckResult:
-    month = check_month(invoice.month)
-    lines = await invoice_lines(session, invoice.id)
-    links, billed = await linked_services(session=session, marketplace=invoice.marketplace, first=month.first)
+    return await check_lines(session=session, marketplace=invoice.marketplace, first=invoice.month,
+                             lines=await invoice_lines(session, invoice.id))
+
+
+async def check_lines(*, session: AsyncSession, marketplace: str, first: date, lines: list[InvoiceLine]
+                      ) -> CheckResult:
+    """The check of invoice lines billing the month starting `first` (a stored invoice's, or a draft preview's)."""
+    month = check_month(first)
+    links, billed = await linked_services(session=session, marketplace=marketplace, first=month.first)
     adjustments = await posted_adjustments(session=session, service_ids=[int(s) for s in billed],
                                            start=month.prorated_first, end=month.prorated_last)
     known = frozenset((await session.scalars(select(MarketplaceSubscription.external_id).where(
-        MarketplaceSubscription.marketplace == invoice.marketplace))).all())
+        MarketplaceSubscription.marketplace == marketplace))).all())
     return check_invoice(month=month, lines=lines, links=links, billed=billed, adjustments=adjustments,
                          known_subscriptions=known)
 

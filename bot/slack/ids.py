@@ -212,6 +212,7 @@ class InvoiceId(StrEnum):
     IGNORE_CALLBACK = "seats_invoice_ignore_modal"
     REASON_BLOCK = "seats_invoice_reason"
     REASON = "reason"
+    MAPPING_OPEN = "seats_invoice_mapping_open"  # value: sealed file id and conversation
+    MAPPING_ACTIONS_BLOCK = "seats_invoice_mapping_actions"
     MAPPING_CALLBACK = "seats_invoice_mapping_modal"
-    MAPPING_BLOCK = "seats_invoice_mapping"  # + "_<field>"
-    MAPPING = "column"
+    MAPPING_BLOCK = "seats_invoice_mapping"  # + "_<field>"; each picker's action_id is the field's name

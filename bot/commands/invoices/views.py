@@ -46,7 +46,7 @@ def mapping_modal(*, file_name: str, headers: list[str], fields: dict[str, str],
         initial = next((o for o in options if o.value == guess), None)
         blocks.append(InputBlock(
             block_id=mapping_block_id(field), label=truncate(label, 2000), optional=field not in required,
-            element=StaticSelectElement(action_id=InvoiceId.MAPPING, placeholder="Pick a column", options=options,
+            element=StaticSelectElement(action_id=field, placeholder="Pick a column", options=options,
                                         initial_option=initial)))
     blocks.append(context("Nothing is stored until the file imports whole."))
     return View(type="modal", callback_id=InvoiceId.MAPPING_CALLBACK, private_metadata=metadata,

@@ -68,7 +68,7 @@ def file_object(rec: SlackRecorder, shared: SlackFile) -> dict[str, Any]:
 
 
 def files_info(rec: SlackRecorder, args: dict[str, Any]) -> dict[str, Any]:
-    shared = rec.files.get(required(args, "file", "invalid_arguments"))
+    shared = rec.files.get(required(args, "file", "file_not_found"))
     if shared is None or not _visible_to_bot(rec, shared):
         raise SlackMethodError("file_not_found")
     if shared.deleted:

@@ -19,6 +19,7 @@ from bot.domain.proration import business_date
 from bot.notify.approval_messages import refresh_approval_messages
 from bot.notify.failure_alerts import refresh_failure_alerts
 from bot.notify.health_alerts import post_health_alerts
+from bot.notify.invoice_rounds import preview_drafts, take_in_invoices
 from bot.notify.margin_alerts import post_margin_alerts
 from bot.sync.checklist import checklist_due
 from bot.sync.schedule import SCHEDULE, JobId
@@ -86,6 +87,24 @@ async def daily_digest(app_context: AppContext) -> None:
     await post_daily_digest(app_context=app_context, client=app_context.bolt.client)
 
 
+async def invoice_rounds(app_context: AppContext, *, released: bool = False) -> None:
+    """From the 5th, the month's invoices read, stored once and shown; before month end, the draft preview.
+    `released`: a marketplace said an invoice is ready (its webhook): read at once, whatever the day."""
+    engine = await _engine(app_context)
+    if isinstance(engine, NotConfigured):
+        log.info("invoices not read: %s", engine.reason)
+        return
+    async with app_context.sessions() as session:
+        current = await load_app_settings(session=session)
+    today = business_date(app_context.clock(), current.timezone)
+    client = app_context.bolt.client if app_context.bolt is not None else None
+    stored = await take_in_invoices(app_context=app_context, engine=engine, client=client, today=today,
+                                    force=released)
+    log.info("invoice round: %d new invoice(s) stored", len(stored))
+    if client is not None and not released and checklist_due(today, current.checklist_days_before_month_end):
+        await preview_drafts(app_context=app_context, engine=engine, client=client, today=today)
+
+
 BODIES: dict[JobId, JobBody] = {
     JobId.SYNC_POLL: poll,
     JobId.OUTBOX_RETRY: post_outbox,
@@ -95,6 +114,7 @@ BODIES: dict[JobId, JobBody] = {
     JobId.HEALTH_ALERTS: health_alerts,
     JobId.MONTH_END_CHECKLIST: month_end_checklist,
     JobId.DAILY_DIGEST: daily_digest,
+    JobId.INVOICE_ROUNDS: invoice_rounds,
 }
 NEEDS_SLACK = frozenset({JobId.APPROVAL_MESSAGES, JobId.MARGIN_GUARD, JobId.HEALTH_ALERTS})
 

@@ -18,7 +18,7 @@ WITHOUT_SLACK = SimpleNamespace(bolt=None)
 
 def test_every_job_has_one_timing_and_one_body():
     assert set(SCHEDULE) == set(BODIES) == set(JobId)
-    assert len(JobId) == 8
+    assert len(JobId) == 9
 
 
 def test_with_slack_every_job_is_scheduled_in_the_tables_order():
@@ -59,6 +59,7 @@ def test_interval_jobs(job_id, expected):
 @pytest.mark.parametrize(("job_id", "minute"), [
     pytest.param(JobId.DAILY_DIGEST, "0", id="digest on the hour"),
     pytest.param(JobId.MONTH_END_CHECKLIST, "5", id="checklist five minutes later"),
+    pytest.param(JobId.INVOICE_ROUNDS, "10", id="invoice rounds after the checklist"),
 ])
 def test_daily_jobs_at_the_digest_hour_in_the_msps_time_zone(job_id, minute):
     job = next(job for job in scheduled_jobs(WITHOUT_SLACK, SETTINGS) if job.id == job_id)
@@ -71,5 +72,6 @@ def test_only_the_outbox_pass_runs_at_once_on_takeover():
 
 def test_a_config_save_reschedules_the_jobs_whose_timing_follows_the_settings():
     triggers = settings_triggers(SETTINGS)
-    assert set(triggers) == {JobId.SYNC_POLL, JobId.MARGIN_GUARD, JobId.MONTH_END_CHECKLIST, JobId.DAILY_DIGEST}
+    assert set(triggers) == {JobId.SYNC_POLL, JobId.MARGIN_GUARD, JobId.MONTH_END_CHECKLIST, JobId.DAILY_DIGEST,
+                             JobId.INVOICE_ROUNDS}
     assert interval(triggers[JobId.MARGIN_GUARD]) == interval(triggers[JobId.SYNC_POLL]) == timedelta(minutes=17)

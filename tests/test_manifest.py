@@ -33,6 +33,7 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "conversations_info": {"channels:read", "groups:read"},
     "conversations_members": {"channels:read", "groups:read"},
     "files_upload_v2": {"files:write"},
+    "files_info": {"files:read"},
     "auth_test": set(),
 }
 SCOPES_WITHOUT_A_METHOD = {"commands"}  # the /seats command is a scope, not a Web API method
@@ -66,7 +67,7 @@ def test_the_command_home_tab_and_events_are_declared():
     assert [c["command"] for c in app["features"]["slash_commands"]] == ["/seats"]
     assert app["features"]["app_home"]["home_tab_enabled"] is True
     assert app["features"]["app_home"]["messages_tab_enabled"] is True
-    assert app["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened"]
+    assert app["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened", "file_shared"]
     assert app["settings"]["interactivity"]["is_enabled"] is True
     assert app["settings"]["socket_mode_enabled"] is False
 

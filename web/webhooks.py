@@ -8,10 +8,11 @@ that marketplace's proof only; the bare route checks each active marketplace's i
 matches. Each proof is compared in constant time, before the body is parsed. Answers: 401 bad or missing proof;
 400 malformed body; 404 a vendor that is not an active marketplace; 503 no webhook secret configured, or no
 marketplace that sends notifications; 200 a delivery already handled (no second sync), or a genuine notification
-that names no subscription (another topic); 202 accepted — with a sync of that subscription (re-read from its
-marketplace) started in the background, or with a note when the subscription is not one SeatSync has read yet
-(the next sync reads it) or the notification is for another marketplace. The scheduled sync still runs: a lost
-notification delays nothing beyond the next cycle.
+that names no subscription (another topic); 202 accepted, with the month's invoices read in the background, for
+a notification that an invoice is ready (Pax8's invoice topic: `bot.jobs.invoice_rounds`); 202 accepted — with a
+sync of that subscription (re-read from its marketplace) started in the background, or with a note when the
+subscription is not one SeatSync has read yet (the next sync reads it) or the notification is for another
+marketplace. The scheduled sync still runs: a lost notification delays nothing beyond the next cycle.
 """
 
 from __future__ import annotations
@@ -23,10 +24,11 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from bot.app_context import AppContext
-from bot.connectors.change_notifications import ChangeEvent, Ignored, MalformedEvent
+from bot.connectors.change_notifications import ChangeEvent, Ignored, InvoiceReady, MalformedEvent
 from bot.connectors.errors import ConnectorError
 from bot.connectors.registry import VENDORS
 from bot.db.marketplace_webhooks import WebhookConfig, remember_delivery, subscription_known, webhook_configs
+from bot.jobs import invoice_rounds
 from bot.keys import SecretDecryptionError
 from bot.sync.engine import SyncEngine
 from web import CONTEXT
@@ -90,6 +92,9 @@ async def marketplace_webhook(request: web.Request) -> web.Response:
         return _answer(400, error=str(exc))
     except Ignored as exc:
         return _answer(200, accepted=True, sync=False, note=str(exc))
+    except InvoiceReady as exc:
+        _start(request, invoice_rounds(context, released=True))
+        return _answer(202, accepted=True, sync=False, invoices=True, note=str(exc))
     async with context.sessions() as session:
         first = await remember_delivery(session=session, marketplace=event.marketplace,
                                         delivery_id=event.delivery_id, subscription_id=event.subscription_id,
@@ -104,11 +109,16 @@ async def marketplace_webhook(request: web.Request) -> web.Response:
     if not known:
         return _answer(202, accepted=True, sync=False,
                        note="SeatSync has not read this subscription yet; the next sync reads it")
-    task = asyncio.create_task(_sync_subscription(context, event))
+    _start(request, _sync_subscription(context, event))
+    return _answer(202, accepted=True, sync=True)
+
+
+def _start(request: web.Request, work) -> None:
+    """Run `work` after the answer, kept until it ends (and awaited a while at shutdown)."""
+    task = asyncio.create_task(work)
     tasks = request.app[WEBHOOK_TASKS]
     tasks.add(task)
     task.add_done_callback(tasks.discard)
-    return _answer(202, accepted=True, sync=True)
 
 
 async def _sync_subscription(context: AppContext, event: ChangeEvent) -> None:

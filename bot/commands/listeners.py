@@ -15,6 +15,8 @@ from bot.commands.approvals.handlers import register_approval_actions
 from bot.commands.checklist.handlers import register_checklist_actions
 from bot.commands.config.handlers import register_config
 from bot.commands.home.handlers import register_home
+from bot.commands.invoices.files import register_file_events
+from bot.commands.invoices.handlers import register_invoice_actions
 from bot.commands.link.options import register_option_loaders
 from bot.commands.link.unlink import register_unlink
 from bot.commands.link.wizard import register_wizard
@@ -47,6 +49,8 @@ def register_commands(app: AsyncApp, app_context: AppContext, *, seen: SeenDeliv
     register_checklist_actions(app)
     register_alert_actions(app)
     register_approval_actions(app)
+    register_invoice_actions(app)
+    register_file_events(app)
     register_wizard(app)
     register_option_loaders(app)
     register_unlink(app)

@@ -30,6 +30,16 @@ class Ignored(Exception):  # noqa: N818 - a verdict, not an error
     """A genuine notification that asks nothing of SeatSync (another topic): accepted, nothing synced."""
 
 
+class InvoiceReady(Exception):  # noqa: N818 - a verdict, not an error
+    """A genuine notification that an invoice can now be read from the marketplace's API (Pax8's invoice-ready
+    topic): SeatSync reads the month's invoices at once instead of waiting for the daily round."""
+
+    def __init__(self, marketplace: str, invoice_id: str | None) -> None:
+        super().__init__(f"{marketplace} says invoice {invoice_id or '(unnamed)'} is ready")
+        self.marketplace = marketplace
+        self.invoice_id = invoice_id
+
+
 @dataclass(frozen=True)
 class ChangeEvent:
     delivery_id: str

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -21,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Invoice, InvoiceDecision, InvoiceLineRow, InvoiceSupersession
-from bot.domain.invoice_check import InvoiceLine, LineKind
+from bot.domain.invoice_check import Finding, InvoiceLine, LineKind
 from bot.domain.invoices import ReceivedInvoice
 
 DECISIONS = ("accepted", "fixed", "ignored")
@@ -137,13 +138,14 @@ async def invoice_lines(session: AsyncSession, invoice_id: int) -> list[InvoiceL
 
 
 async def decide(session: AsyncSession, *, invoice_id: int, finding_key: str, decision: str, reason: str | None,
-                 actor: str, now: datetime) -> InvoiceDecision:
+                 actor: str, now: datetime, fingerprint: str | None = None) -> InvoiceDecision:
     if decision not in DECISIONS:
         raise ValueError(f"a decision is one of {', '.join(DECISIONS)}, not {decision!r}")
     if decision == "ignored" and not (reason or "").strip():
         raise ValueError("ignoring a finding needs a reason")
     row = InvoiceDecision(invoice_id=invoice_id, finding_key=finding_key, decision=decision,
-                          reason=(reason or "").strip() or None, decided_by=actor, decided_at=now)
+                          reason=(reason or "").strip() or None, decided_by=actor, decided_at=now,
+                          fingerprint=fingerprint)
     session.add(row)
     await session.flush()
     return row
@@ -154,6 +156,38 @@ async def decisions(session: AsyncSession, invoice_id: int) -> dict[str, Invoice
     rows = (await session.scalars(select(InvoiceDecision).where(InvoiceDecision.invoice_id == invoice_id)
                                   .order_by(InvoiceDecision.id))).all()
     return {row.finding_key: row for row in rows}
+
+
+async def replaced_invoices(session: AsyncSession, invoice_id: int) -> list[int]:
+    """The invoices `invoice_id` replaced, directly or through earlier corrections, newest first."""
+    found: list[int] = []
+    wanted = [invoice_id]
+    while wanted:
+        older = (await session.scalars(select(InvoiceSupersession.invoice_id).where(
+            InvoiceSupersession.superseded_by_id.in_(wanted)).order_by(InvoiceSupersession.invoice_id.desc()))).all()
+        wanted = [i for i in older if i not in found and i != invoice_id]
+        found += wanted
+    return found
+
+
+async def kept_decisions(session: AsyncSession, invoice_id: int, findings: Iterable[Finding]
+                         ) -> dict[str, InvoiceDecision]:
+    """Per finding key, the decision that still holds: the latest one about the same finding with the same
+    numbers (`Finding.fingerprint`), taken on this invoice or on one it replaced. A finding whose numbers
+    changed since is undecided again; a decision recorded without numbers holds on its own invoice."""
+    by_invoice = {invoice_id: await decisions(session, invoice_id)}
+    for older in await replaced_invoices(session, invoice_id):
+        by_invoice[older] = await decisions(session, older)
+    kept: dict[str, InvoiceDecision] = {}
+    for finding in findings:
+        for owner, decided in by_invoice.items():
+            row = decided.get(finding.key)
+            if row is None:
+                continue
+            if row.fingerprint == finding.fingerprint or (row.fingerprint is None and owner == invoice_id):
+                kept[finding.key] = row
+            break  # the newest decision about the key speaks; an older one is not revived
+    return kept
 
 
 def _line_row(invoice_id: int, position: int, line: InvoiceLine, raw: dict) -> dict:

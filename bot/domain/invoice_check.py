@@ -42,6 +42,7 @@ Rules (shared/apis/invoices.md 1.3-1.4 and 5):
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
@@ -169,6 +170,14 @@ class Finding:
         """Stable within an invoice: a decision about a finding is kept under it."""
         part = "prorate" if self.prorate else "units"
         return f"{self.kind}:{self.subscription_id or '-'}:{self.service_id or '-'}:{part}"
+
+    @property
+    def fingerprint(self) -> str:
+        """What the finding says in numbers: a decision holds while its finding is unchanged (same key, same
+        fingerprint), on a re-check and on the corrected invoice that replaces this one."""
+        numbers = (self.money, self.invoice_units, self.billed_units, self.unit_cost, self.unit_price)
+        text = "|".join("-" if n is None else f"{Decimal(n).normalize():f}" for n in numbers)
+        return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True)

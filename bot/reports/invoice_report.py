@@ -1,6 +1,7 @@
 """The `invoice-check` report: one row per finding of a month's invoice check (`--filter month=YYYY-MM`), with its
-money, and the decision a person took about it. The rows come from the check's computation
-(`bot.sync.invoice_check`), so filtering and sorting happen here, as in the margin report.
+money, and the decision a person took about it (while the finding is unchanged: `bot.db.invoices.kept_decisions`).
+The rows come from the check's computation (`bot.sync.invoice_check`), so filtering and sorting happen here, as in
+the margin report.
 
 The title says what the month's check came to, so an empty table never reads as "clean" when nothing was
 checked: "not checked: no invoice for November 2026 has been received yet", or "clean: 412 lines checked".
@@ -17,7 +18,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.app_settings import load_app_settings
-from bot.db.invoices import decisions
+from bot.db.invoices import kept_decisions
 from bot.domain.invoice_check import FINDING_WORDS, CheckState, Finding, FindingKind
 from bot.reports.report import Report, ReportFilters, replay
 from bot.sync.invoice_check import InvoiceCheck, check_month_invoices
@@ -88,7 +89,8 @@ async def invoice_check_report(*, session: AsyncSession, filters: ReportFilters 
     checks = await check_month_invoices(session=session, month=month)
     rows = []
     for check in checks:
-        decided = await decisions(session, check.invoice.id) if check.invoice is not None else {}
+        decided = (await kept_decisions(session, check.invoice.id, check.result.findings)
+                   if check.invoice is not None else {})
         for finding in check.result.findings:
             decision = decided.get(finding.key)
             words = "" if decision is None else decision.decision + (f": {decision.reason}" if decision.reason else "")

@@ -323,16 +323,17 @@ def _new_unlinked(world: SandboxWorld, rng: random.Random, at: datetime) -> str:
     return sub.cmp_id
 
 
-def known_findings(world: SandboxWorld, psa: str, invoice_month: date) -> set[tuple[str, str, bool]]:
-    """From the month's report: a line whose subscription and product the generator gave no PSA service is billed
-    by nobody (`unlinked`, a credit line included); a recurring line whose PSA price is under its cost is billed
-    under cost."""
+def known_findings(world: SandboxWorld, psa: str, invoice_month: date) -> list[tuple[str, str, bool]]:
+    """From the month's report, one entry per finding the world causes by construction (the check groups a report's
+    lines by subscription and SKU): a subscription's product the generator gave no PSA service is billed by nobody
+    (`unlinked`, a credit line included); a recurring product whose PSA price is under its cost is billed under
+    cost. A subscription with two such products counts twice, so each entry excuses one finding only."""
     report = next((r for r in world.ingram_reports if r.month == invoice_month), None)
     if report is None:
-        return set()
+        return []
     by_cmp = {sub.cmp_id: sub for sub in world.subscriptions.values()}
     by_mpn = {product.mpn: product.resource_id for product in world.products.values()}
-    known: set[tuple[str, str, bool]] = set()
+    known: set[tuple[str, str, bool, str]] = set()
     for row in csv.DictReader(io.StringIO(report.content.decode())):
         sub = by_cmp.get(row["Subscription ID"])
         resource_id = by_mpn.get(row["SKU"])
@@ -340,10 +341,10 @@ def known_findings(world: SandboxWorld, psa: str, invoice_month: date) -> set[tu
             continue
         service = world.truth.service_for_line.get((sub.subscription_id, resource_id), {}).get(psa)
         if service is None:
-            known.add(("unlinked", sub.cmp_id, UNITS))
+            known.add(("unlinked", sub.cmp_id, UNITS, row["SKU"]))
         elif row["Charge Type"] == "Recurring" and service_price(world, psa, service) < Decimal(row["Unit Cost"]):
-            known.add(("under_cost", sub.cmp_id, UNITS))
-    return known
+            known.add(("under_cost", sub.cmp_id, UNITS, row["SKU"]))
+    return sorted((kind, sub, prorate) for kind, sub, prorate, _ in known)
 
 
 def invoice_line_count(world: SandboxWorld, invoice_month: date) -> int:

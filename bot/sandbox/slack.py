@@ -51,6 +51,7 @@ from bot.sandbox.slack_directory import (
     usergroups_users_list,
     users_info,
 )
+from bot.sandbox.slack_files import files_info, serve_download
 from bot.sandbox.slack_views import views_open, views_publish, views_push, views_update
 from bot.sandbox.slack_workspace import RecordedCall, SlackMethodError, SlackRecorder
 
@@ -75,6 +76,7 @@ METHODS: dict[str, tuple[Method, bool]] = {
     "usergroups.users.list": (usergroups_users_list, False),
     "conversations.info": (conversations_info, False),
     "conversations.members": (conversations_members, False),
+    "files.info": (files_info, False),
 }
 NO_AUTH = {"api.test"}
 JSON_FIELDS = ("blocks", "attachments", "view", "metadata")
@@ -108,6 +110,7 @@ def create_slack_app(recorder: SlackRecorder) -> web.Application:
     app.router.add_route("GET", "/api/{method}", _web_api)
     app.router.add_route("POST", "/api/{method}", _web_api)
     app.router.add_post("/response/{url_id}", _response_url)
+    app.router.add_get("/files-pri/{file_ref}/{name}", _download)
     app.on_response_prepare.append(_finish_reply)
     return app
 
@@ -231,6 +234,11 @@ async def _read_arguments(request: web.Request) -> tuple[dict[str, Any], str | N
         else:
             raise SlackMethodError("invalid_post_type")
     return args, bearer or token_from_args
+
+
+async def _download(request: web.Request) -> web.Response:
+    request[_RECORDED] = True
+    return serve_download(request.app[RECORDER_KEY], request)
 
 
 async def _response_url(request: web.Request) -> web.Response:

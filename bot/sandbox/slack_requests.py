@@ -32,6 +32,7 @@ from urllib.parse import quote, urlencode
 
 import aiohttp
 
+from bot.sandbox.slack_files import share_events, share_file
 from bot.sandbox.slack_payloads import (
     build_action,
     event_envelope,
@@ -263,6 +264,17 @@ class SlackRequestSender:
         if home is not None:
             event["view"] = copy.deepcopy(home)
         return await self.event_callback(event, delivery=delivery)
+
+    async def file_shared(self, name: str, content: bytes, *, user_id: str | None = None,
+                          channel_id: str | None = None) -> tuple[str, list[SlackReply]]:
+        """A person shares a file in a conversation (their DM with the app by default): the file is stored in the
+        workspace and Slack sends `file_shared` and the `message` of subtype `file_share`. Returns the file id."""
+        rec = self.recorder
+        user = self._user(user_id)
+        shared = share_file(rec, user_id=user.id, channel_id=channel_id or user.dm_channel, name=name,
+                            content=content)
+        replies = [await self.event_callback(event) for event in share_events(rec, shared)]
+        return shared.id, replies
 
     async def event_callback(self, event: dict[str, Any], *, delivery: Delivery | None = None,
                              event_id: str | None = None) -> SlackReply:

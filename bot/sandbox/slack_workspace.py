@@ -192,6 +192,7 @@ class SlackRecorder:
         self.home_views: dict[str, str] = {}  # user id -> home view id
         self.triggers: dict[str, TriggerId] = {}
         self.response_urls: dict[str, ResponseUrl] = {}
+        self.files: dict[str, Any] = {}  # file id -> bot.sandbox.slack_files.SlackFile
         self._calls: list[RecordedCall] = []
         self.limiter = SlackRateLimiter(self.limits, self.clock)
         self.bot_user = self.add_user("seatsync", "SeatSync", user_id="U0SEATBOT1", is_bot=True)

@@ -121,6 +121,15 @@ def resolve_mapping(headers: list[str], *, saved: dict[str, str] | None, given: 
                                        f"{', '.join(h for h in headers if h)}")
             mapping[name] = present[_norm(wanted)]
             used.add(_norm(wanted))
+    _guess(present, mapping, used)
+    missing = missing_fields(mapping)
+    if missing:
+        raise InvoiceFileError(f"no column found for {', '.join(missing)}; name it with --map FIELD=COLUMN "
+                               f"(the file's columns are: {', '.join(h for h in headers if h)})")
+    return mapping
+
+
+def _guess(present: dict[str, str], mapping: dict[str, str], used: set[str]) -> None:
     for name in FIELDS:
         if name in mapping:
             continue
@@ -129,13 +138,21 @@ def resolve_mapping(headers: list[str], *, saved: dict[str, str] | None, given: 
                 mapping[name] = present[word]
                 used.add(word)
                 break
+
+
+def guess_mapping(headers: list[str]) -> dict[str, str]:
+    """What the headers suggest for each field, where they suggest anything (a mapping dialog's first answer)."""
+    mapping: dict[str, str] = {}
+    _guess({_norm(h): h for h in headers if h}, mapping, set())
+    return mapping
+
+
+def missing_fields(mapping: dict[str, str]) -> list[str]:
+    """The fields an import cannot do without, not in `mapping`."""
     missing = [name for name in REQUIRED if name not in mapping]
     if "unit_cost" not in mapping and "cost_total" not in mapping:
         missing.append("unit_cost or cost_total")
-    if missing:
-        raise InvoiceFileError(f"no column found for {', '.join(missing)}; name it with --map FIELD=COLUMN "
-                               f"(the file's columns are: {', '.join(h for h in headers if h)})")
-    return mapping
+    return missing
 
 
 def _cell(row: list[Any], index: dict[str, int], name: str) -> Any:

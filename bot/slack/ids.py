@@ -21,6 +21,9 @@ class SealedFor(StrEnum):
     UNLINK_BUTTON = "unlink_button"
     RELATIONS = "relations"
     POLICY = "policy"
+    INVOICE_FINDING = "invoice_finding"  # a finding's buttons: {"i": invoice id, "k": finding key}
+    INVOICE_IGNORE = "invoice_ignore"
+    INVOICE_MAPPING = "invoice_mapping"  # the column-mapping modal of a file shared with the bot
 
 
 class ActionId(StrEnum):
@@ -194,3 +197,24 @@ class PolicyId(StrEnum):
     LINK = "seats_policy_link_pick"
     TARGET_BLOCK = "seats_policy_target"
     NOTICE_BLOCK = "seats_policy_notice"
+
+
+# --- the month-end invoice check (its message, the decisions about findings, files shared with the bot) ---------
+
+class InvoiceId(StrEnum):
+    ACCEPT = "seats_invoice_accept"  # + ":<n>" (unique in a message); value: sealed invoice id and finding key
+    FIXED = "seats_invoice_fixed"
+    IGNORE = "seats_invoice_ignore"
+    LINK = "seats_invoice_link"  # the link wizard, pre-filled with an unlinked line
+    OPEN_SERVICE = "seats_invoice_open_service"  # url buttons (+ ":<n>")
+    OPEN_REPORT = "seats_invoice_open_report"
+    SUMMARY_BLOCK = "seats_invoice_summary"
+    FINDING_BLOCK = "seats_invoice_finding"  # + ":<n>"
+    ACTIONS_BLOCK = "seats_invoice_actions"  # + ":<n>"
+    IGNORE_CALLBACK = "seats_invoice_ignore_modal"
+    REASON_BLOCK = "seats_invoice_reason"
+    REASON = "reason"
+    MAPPING_OPEN = "seats_invoice_mapping_open"  # value: sealed file id and conversation
+    MAPPING_ACTIONS_BLOCK = "seats_invoice_mapping_actions"
+    MAPPING_CALLBACK = "seats_invoice_mapping_modal"
+    MAPPING_BLOCK = "seats_invoice_mapping"  # + "_<field>"; each picker's action_id is the field's name

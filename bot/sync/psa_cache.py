@@ -1,7 +1,9 @@
 """Refresh the PSA cache (companies, contracts, services with units and prices) from connector reads.
 
 Slack pickers and reports read this cache. A complete read marks what the PSA no longer returns as
-removed; an incremental read (records changed since a time) only upserts.
+removed; an incremental read (records changed since a time) only upserts. A service's unit price is also kept
+as it moves (`psa_service_prices`: a row when the service first appears and at each change), so the month-end
+invoice check reads a past month's price, not today's.
 """
 
 from __future__ import annotations
@@ -9,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import PsaCompany, PsaContract, PsaService
+from bot.db.models import PsaCompany, PsaContract, PsaService, PsaServicePrice
 from bot.domain.records import PsaCompanyRecord, PsaContractRecord, PsaServiceRecord
 
 
@@ -65,6 +68,9 @@ async def apply_psa_records(
     await session.flush()
 
     known_services = {s.external_id: s for s in await session.scalars(select(PsaService).where(PsaService.psa == psa))}
+    priced = set((await session.scalars(select(PsaServicePrice.psa_service_id).join(
+        PsaService, PsaService.id == PsaServicePrice.psa_service_id).where(PsaService.psa == psa).distinct())).all())
+    new_prices: list[tuple[PsaService, Decimal | None, datetime]] = []
     for record in services:
         contract = known_contracts.get(record.contract_external_id)
         if contract is None:
@@ -75,12 +81,22 @@ async def apply_psa_records(
                              units=record.units, last_seen_at=now)
             session.add(row)
             known_services[record.external_id] = row
-        elif row.units != record.units:
-            refresh.units_changed += 1
+            new_prices.append((row, record.unit_price, now))
+        else:
+            if row.units != record.units:
+                refresh.units_changed += 1
+            if row.unit_price != record.unit_price:
+                if row.id not in priced:  # cached before prices were kept: the old price held until now
+                    new_prices.append((row, row.unit_price, row.last_seen_at))
+                new_prices.append((row, record.unit_price, now))
         row.contract_id, row.name, row.units, row.catalog_id = contract.id, record.name, record.units, record.catalog_id
         row.unit_price, row.unit_cost, row.is_active = record.unit_price, record.unit_cost, record.is_active
         row.last_seen_at, row.removed_at = now, None
 
+    if new_prices:
+        await session.flush()
+        session.add_all([PsaServicePrice(psa_service_id=row.id, unit_price=price, seen_at=seen_at)
+                         for row, price, seen_at in new_prices])
     if complete:
         for table, seen in ((known_companies, {r.external_id for r in companies}),
                             (known_contracts, {r.external_id for r in contracts}),

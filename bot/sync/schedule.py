@@ -31,6 +31,7 @@ class JobId(StrEnum):
     HEALTH_ALERTS = "health-alerts"  # connector health alerts
     MONTH_END_CHECKLIST = "month-end-checklist"  # the day is checked inside: "N days before month end" has no cron
     DAILY_DIGEST = "daily-digest"
+    INVOICE_ROUNDS = "invoice-rounds"  # invoices from the 5th, the draft preview before month end (days checked inside)
 
 
 @dataclass(frozen=True)
@@ -56,11 +57,16 @@ def _daily_after_the_digest(settings: AppSettings) -> BaseTrigger:
     return CronTrigger(hour=settings.digest_hour, minute=5, timezone=settings.timezone)
 
 
+def _daily_after_the_checklist(settings: AppSettings) -> BaseTrigger:
+    return CronTrigger(hour=settings.digest_hour, minute=10, timezone=settings.timezone)
+
+
 SCHEDULE: dict[JobId, Timing] = {  # in the order the jobs are added to the scheduler
     JobId.SYNC_POLL: Timing(_at_poll_interval, follows_settings=True),
     JobId.OUTBOX_RETRY: Timing(_every_minute, on_takeover=True),
     JobId.MONTH_END_CHECKLIST: Timing(_daily_after_the_digest, follows_settings=True),
     JobId.DAILY_DIGEST: Timing(_daily_at_digest_hour, follows_settings=True),
+    JobId.INVOICE_ROUNDS: Timing(_daily_after_the_checklist, follows_settings=True),
     JobId.FAILURE_ALERTS: Timing(_every_minute),  # after the outbox passes
     JobId.APPROVAL_MESSAGES: Timing(_every_minute),
     JobId.MARGIN_GUARD: Timing(_at_poll_interval, follows_settings=True),  # after the sync cycles

@@ -23,6 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.sandbox.faults import FaultKnobs, fault_middleware
 from bot.sandbox.slack import METHODS, SlackRecorder, create_slack_app, slack_error
 from bot.sandbox.slack_blocks import validate_message_blocks, validate_view
+from bot.sandbox.slack_files import share_file
 
 TOKEN = "xoxb-1-sandbox-test"
 SPEC = json.loads((Path(__file__).parents[1] / "specs" / "slack-web-api-openapi-v2.json").read_text())
@@ -134,6 +135,7 @@ ARGUMENTS_WE_READ = {
     "usergroups.users.list": {"usergroup"},
     "conversations.info": {"channel", "include_num_members", "include_locale"},
     "conversations.members": {"channel", "limit", "cursor"},
+    "files.info": {"file"},
 }
 
 
@@ -665,3 +667,23 @@ async def test_fault_knobs_reset(slack, knobs):
     knobs.reset()
     assert (await slack.auth_test())["ok"]
     await asyncio.sleep(0)
+
+
+# --- files shared in the workspace -----------------------------------------------------------------
+
+
+async def test_a_shared_file_is_described_and_downloaded_with_the_bot_token_only(slack, recorder, server):
+    shared = share_file(recorder, user_id="U0DANA0001", channel_id="D0DANA0001", name="nov.csv",
+                        content=b"a,b\r\n1,2\r\n")
+    reply = await slack.files_info(file=shared.id)
+    assert_matches_spec("files.info", reply.data)
+    url = reply["file"]["url_private_download"]
+    assert reply["file"]["size"] == 10 and reply["file"]["filetype"] == "csv"
+    async with aiohttp.ClientSession() as http:
+        async with http.get(url, headers={"Authorization": f"Bearer {TOKEN}"}) as response:
+            assert await response.read() == b"a,b\r\n1,2\r\n"
+        async with http.get(url) as response:  # Slack's sign-in page, status 200, never the file
+            assert response.status == 200 and response.content_type == "text/html"
+    hidden = share_file(recorder, user_id="U0DANA0001", channel_id="C0RANDOM001", name="x.csv", content=b"x")
+    assert await error_of(slack.files_info(file=hidden.id)) == "file_not_found"  # not where the bot is
+    assert_matches_spec("files.info", {"ok": False, "error": "file_not_found"})

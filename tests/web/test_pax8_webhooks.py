@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import date
 
 import aiohttp
 import pytest
@@ -14,7 +15,7 @@ from sqlalchemy import func, select
 
 from bot.app_factory import create_context
 from bot.db.connections import load_connection, save_connection
-from bot.db.models import Adjustment, AppSetting, MarketplaceResource, MarketplaceSubscription, ResourceLink
+from bot.db.models import Adjustment, AppSetting, Invoice, MarketplaceResource, MarketplaceSubscription, ResourceLink
 from bot.demo.scripted import link_high_confidence
 from bot.demo.workspace import open_workspace, world_options
 from bot.keys import SecretBox
@@ -138,12 +139,22 @@ async def test_a_missing_or_forged_authorization_is_401_and_syncs_nothing(live, 
                                     .where(AppSetting.key.like("webhook:%"))) == 0
 
 
-async def test_an_invoice_notification_is_accepted_and_syncs_nothing(live):
+async def test_an_invoice_notification_reads_the_months_invoices_and_syncs_nothing(live):
     body = json.dumps({"accountId": "00000000-0000-4000-8000-000000000000", "url": live.url,
                        "webhookId": "00000000-0000-4000-8000-000000000001", "sentAt": "2026-11-16T12:00:00.000Z",
                        "webhookTopic": {"id": "00000000-0000-4000-8000-000000000002", "topic": "INVOICE",
                                         "filters": []},
                        "payloadData": {"invoiceId": "00000000-0000-4000-8000-000000000003"}}).encode()
     async with live.http.post(live.url, data=body, headers={"Authorization": AUTHORIZATION}) as response:
-        assert response.status == 200
-        assert (await response.json())["sync"] is False
+        assert response.status == 202
+        answer = await response.json()
+        assert answer["sync"] is False and answer["invoices"] is True
+    await asyncio.gather(*list(live.webhook_syncs))
+    async with live.sessions() as session:
+        months = (await session.scalars(select(Invoice.month).where(Invoice.source == "pax8"))).all()
+    assert months == [date(2026, 11, 1)]  # the month's invoice, released on the 5th, read once
+    async with live.http.post(live.url, data=body, headers={"Authorization": AUTHORIZATION}) as response:
+        assert response.status == 202
+    await asyncio.gather(*list(live.webhook_syncs))
+    async with live.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Invoice)) == 1

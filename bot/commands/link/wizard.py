@@ -132,6 +132,30 @@ async def open_link_wizard(command: dict[str, Any], *, app_context: AppContext, 
                                 notices=[notice])
 
 
+async def open_prefilled_wizard(*, app_context: AppContext, client: AsyncWebClient, trigger_id: str, user: str,
+                                channel: str, company: int | None, subscription: int | None, resource: int | None,
+                                hint: str, reply) -> None:
+    """The wizard opened on what a caller already knows (an invoice's unlinked line): its marketplace company,
+    subscription and resource, each kept as far as it still holds; with no company known, the name as a hint."""
+    state = WizardState(user=user, channel=channel, hint=hint[:MAX_HINT],
+                        picks=Picks(company=company, subscription=subscription, resource=resource))
+    async with app_context.sessions() as session:
+        resolved = await resolve_picks(session=session, picks=state.picks, today=today_for(app_context))
+        if company is None and hint:
+            best = await level_choices(session=session, level=Level.company, picks=Picks(), filters=Filters(),
+                                       hint=hint[:MAX_HINT], today=today_for(app_context), limit=1)
+            if best and (best[0].score or 0) >= HIGH_CONFIDENCE:
+                resolved = await resolve_picks(session=session, picks=Picks(company=best[0].id),
+                                               today=today_for(app_context))
+    state = replace(state, picks=resolved.picks)
+    try:
+        await client.views_open(trigger_id=trigger_id, view=wizard_view(state, resolved,
+                                                                        sealed=_sealed(app_context, state)))
+    except SlackApiError as exc:
+        log.warning("cannot open the link wizard for %s: %s", user, exc.response.get("error"))
+        await reply(f"I could not open the link dialog ({exc.response.get('error')}); please try again.")
+
+
 async def render_wizard(app_context: AppContext, client: AsyncWebClient, view: dict[str, Any], state: WizardState,
                         *, notices: list[str] | None = None) -> None:
     """Check the picks, then replace the open modal with the next step."""

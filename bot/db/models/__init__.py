@@ -10,7 +10,7 @@ from bot.db.models.marketplace import (
     ResourceCountChange,
 )
 from bot.db.models.outbox import Adjustment
-from bot.db.models.psa import PsaCompany, PsaContract, PsaService
+from bot.db.models.psa import PsaCompany, PsaContract, PsaService, PsaServicePrice
 from bot.db.models.system import (
     AppSetting,
     AuditEvent,
@@ -40,7 +40,8 @@ __all__ = [
     "ConnectionSetting", "ConnectorHealth", "ConnectorState", "ContractStatus", "DecreaseTiming",
     "Invoice", "InvoiceDecision", "InvoiceLineRow", "InvoiceSupersession",
     "MarketplaceCompany", "MarketplaceResource", "MarketplaceSubscription", "PriceSourceKind", "PriceSourceSetting",
-    "PsaCompany", "PsaContract", "PsaService", "ResourceCountChange", "ResourceLink", "SchedulerLease",
+    "PsaCompany", "PsaContract", "PsaService", "PsaServicePrice", "ResourceCountChange", "ResourceLink",
+    "SchedulerLease",
     "Scope", "SlackDelivery", "SlackMessage", "SlackMessageState", "SubscriptionLink", "SubscriptionStatus",
     "SyncPolicy", "SyncRun", "SyncRunStatus", "Term", "utcnow",
 ]

@@ -89,6 +89,8 @@ class InvoiceDecision(Base):
     invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"))
     finding_key: Mapped[str] = mapped_column(String(200))
     decision: Mapped[str] = mapped_column(String(16))  # accepted | fixed | ignored
+    # the finding's numbers when decided (Finding.fingerprint): the decision holds while they are unchanged
+    fingerprint: Mapped[str | None] = mapped_column(String(64))
     reason: Mapped[str | None] = mapped_column(Text)
     decided_by: Mapped[str] = mapped_column(String(64))
     decided_at: Mapped[datetime]

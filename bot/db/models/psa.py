@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bot.db.models.base import VENDOR_KEY_LENGTH, Base, enum_column, utcnow
@@ -72,3 +72,16 @@ class PsaService(Base):
     removed_at: Mapped[datetime | None]
 
     contract: Mapped[PsaContract] = relationship(back_populates="services")
+
+
+class PsaServicePrice(Base):
+    """The unit price the PSA showed for a service from `seen_at` on (the cache's refresh adds a row when a
+    service first appears and when its price changes), so a past month is checked at that month's price."""
+
+    __tablename__ = "psa_service_prices"
+    __table_args__ = (Index("ix_psa_service_prices_service_seen", "psa_service_id", "seen_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    psa_service_id: Mapped[int] = mapped_column(ForeignKey("psa_services.id", ondelete="CASCADE"))
+    unit_price: Mapped[Decimal | None]
+    seen_at: Mapped[datetime]

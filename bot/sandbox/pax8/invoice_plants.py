@@ -160,9 +160,10 @@ def quiet_days(world: SandboxWorld, until: date) -> None:
         release_due_invoices(book, world.today)
 
 
-def known_findings(world: SandboxWorld, psa: str, invoice_month: date) -> set[tuple[str, str, bool]]:
-    """The discrepancies the generated world has by construction in the released invoice of `invoice_month`:
-    a subscription the generator gave no PSA service is billed by nobody (`unlinked`), and one whose PSA price is
+def known_findings(world: SandboxWorld, psa: str, invoice_month: date) -> list[tuple[str, str, bool]]:
+    """The discrepancies the generated world has by construction in the released invoice of `invoice_month`, one
+    entry per finding they cause (a Pax8 subscription is one product: one finding of a kind at most): a
+    subscription the generator gave no PSA service is billed by nobody (`unlinked`), and one whose PSA price is
     under Pax8's cost is billed under cost."""
     book = _book(world)
     known: set[tuple[str, str, bool]] = set()
@@ -175,7 +176,7 @@ def known_findings(world: SandboxWorld, psa: str, invoice_month: date) -> set[tu
             monthly_cost = line.cost / (12 if line.term == "Annual" else 1)
             if service_price(world, psa, service) < monthly_cost:
                 known.add(("under_cost", line.subscription_id, UNITS))
-    return known
+    return sorted(known)
 
 
 def invoice_line_count(world: SandboxWorld, invoice_month: date) -> int:

@@ -33,7 +33,7 @@ class IngramInvoiceMonth:
     def plant_after_sync(self, world: Any, psa: str, month: Any, rng: Any, at: Any) -> None:
         _reports().plant_the_rest(world, psa, month, rng, at)
 
-    def known_findings(self, world: Any, psa: str, invoice_month: date) -> set[tuple[str, str, bool]]:
+    def known_findings(self, world: Any, psa: str, invoice_month: date) -> list[tuple[str, str, bool]]:
         return _reports().known_findings(world, psa, invoice_month)
 
     def invoice_line_count(self, world: Any, invoice_month: date) -> int:

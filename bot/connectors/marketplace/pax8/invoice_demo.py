@@ -33,7 +33,7 @@ class Pax8InvoiceMonth:
     def quiet_days(self, world: Any, until: date) -> None:
         _plants().quiet_days(world, until)
 
-    def known_findings(self, world: Any, psa: str, invoice_month: date) -> set[tuple[str, str, bool]]:
+    def known_findings(self, world: Any, psa: str, invoice_month: date) -> list[tuple[str, str, bool]]:
         return _plants().known_findings(world, psa, invoice_month)
 
     def invoice_line_count(self, world: Any, invoice_month: date) -> int:

@@ -10,9 +10,10 @@ filters}, payloadData}`; for the `SUBSCRIPTION` topic `payloadData` holds `{type
 productId}` (the sandbox's reading: Pax8 publishes neither the topic slugs nor this shape, so the
 subscription id is also looked for at `payloadData.subscription.id` and `payloadData.id`). SeatSync re-reads
 the subscription (`Marketplace.get_subscription`). Pax8 sends no delivery id, so a delivery is known by a
-hash of its webhook, topic, sending time and data: the same delivery sent twice is acted on once. A
-notification of another topic (an invoice, a product) names no subscription: `Ignored`, answered 200 so
-Pax8 does not retry it.
+hash of its webhook, topic, sending time and data: the same delivery sent twice is acted on once. An
+`INVOICE` notification (an invoice approved and readable; `payloadData.invoiceId`) is `InvoiceReady`: the
+month's invoices are read at once. A notification of another topic (a product) names no subscription:
+`Ignored`, answered 200 so Pax8 does not retry it.
 """
 
 from __future__ import annotations
@@ -22,11 +23,18 @@ import hmac
 import json
 from collections.abc import Collection
 
-from bot.connectors.change_notifications import ChangeEvent, Ignored, MalformedEvent, NotificationFormat
+from bot.connectors.change_notifications import (
+    ChangeEvent,
+    Ignored,
+    InvoiceReady,
+    MalformedEvent,
+    NotificationFormat,
+)
 from bot.connectors.marketplace.pax8.records import SYSTEM
 
 AUTHORIZATION_HEADER = "Authorization"
 SUBSCRIPTION_TOPICS = frozenset({"SUBSCRIPTION", "SUBSCRIPTIONS", "BILLING_SUBSCRIPTION"})
+INVOICE_TOPICS = frozenset({"INVOICE", "INVOICES"})
 
 
 def authorization_matches(secret: str, body: bytes, header: str) -> bool:
@@ -54,6 +62,9 @@ def parse_delivery(body: bytes, default_marketplace: str, marketplaces: Collecti
     delivery = hashlib.sha256(json.dumps(
         [payload.get("webhookId"), topic, payload.get("sentAt"), data], sort_keys=True, default=str,
     ).encode()).hexdigest()[:40]
+    if topic.upper() in INVOICE_TOPICS:
+        invoice_id = data.get("invoiceId")
+        raise InvoiceReady(SYSTEM, invoice_id.strip()[:64] if isinstance(invoice_id, str) else None)
     subscription_id = _subscription_id(data)
     if topic.upper() not in SUBSCRIPTION_TOPICS or subscription_id is None:
         raise Ignored(f"a {topic or 'topic-less'} notification names no subscription")

@@ -12,8 +12,7 @@ that names no subscription (another topic); 202 accepted — with a sync of that
 marketplace) started in the background, or with a note when the subscription is not one SeatSync has read yet
 (the next sync reads it) or the notification is for another marketplace. With several tenants, the secret that
 proves a delivery names its tenant: everything after the proof runs in that tenant's scope. The scheduled sync still
-runs: a lost
-notification delays nothing beyond the next cycle.
+runs: a lost notification delays nothing beyond the next cycle.
 """
 
 from __future__ import annotations

@@ -245,7 +245,8 @@ async def test_revision_0005_gives_every_resource_its_source_and_lists_the_marke
                 lambda c: {column["name"] for column in inspect(c).get_columns("marketplace_resources")})
             assert "marketplace" not in columns
         async with engine.connect() as connection:
-            value = json.loads(await connection.scalar(text("SELECT value FROM app_settings WHERE key = 'app'")))
+            value = await connection.scalar(text("SELECT value FROM app_settings WHERE key = 'app'"))
+            value = value if isinstance(value, dict) else json.loads(value)  # PostgreSQL's driver decodes JSON
             assert value["marketplace"] == "ingram" and "marketplaces" not in value
         await upgrade(engine)
         async with session_factory(engine)() as session:

@@ -4,8 +4,9 @@ A single-workspace install (`AppContext.tenant_per_workspace` false: one bot tok
 one tenant, the default one, whatever team Slack names, exactly as before tenants. When each workspace installs
 SeatSync through OAuth, the request's team id, or its enterprise id for an org-wide Grid install, names the
 tenant (`bot.db.tenancy.tenant_by_install`); a workspace that never installed SeatSync, or uninstalled it, gets a
-plain refusal and nothing runs. The listener, and every task it starts after its ack, run inside that tenant's
-scope, so their sessions see its rows only.
+plain refusal and nothing runs. The listener, and every task it starts after its ack, run as that tenant, so
+their sessions see its rows only. Bolt runs listeners after its middleware returned, so the middleware enters the
+tenant for the rest of the request, and the Slack endpoint (`web/slack_endpoint.py`) opens the scope that ends it.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING
 from slack_bolt.async_app import AsyncBoltContext
 from slack_bolt.response import BoltResponse
 
-from bot.db.tenancy import DEFAULT_TENANT_ID, tenant_by_install, tenant_scope
+from bot.db.tenancy import DEFAULT_TENANT_ID, enter_tenant, tenant_by_install
 from bot.domain.enums import TenantStatus
 
 if TYPE_CHECKING:
@@ -41,8 +42,8 @@ def in_request_tenant(app_context: AppContext):
                         context.team_id, context.enterprise_id)
             return BoltResponse(status=200, body=NOT_INSTALLED)
         context[TENANT_ID] = tenant_id
-        with tenant_scope(tenant_id):
-            await next()
+        enter_tenant(tenant_id)  # Bolt runs the listener after the middleware returned, in this same task
+        await next()
         return None
 
     return run_as_tenant

@@ -5,8 +5,9 @@ import pytest
 from sqlalchemy import inspect
 
 from bot.db.engine import create_engine
-from bot.db.migrate import check, current_revision, head_revision, upgrade
+from bot.db.migrate import check, current_revision, downgrade, head_revision, upgrade
 from bot.db.models import Base
+from bot.db.tenant_scope import DEFAULT_TENANT_ID
 
 
 async def test_upgrade_builds_every_table_and_check_finds_no_drift(engine):
@@ -33,14 +34,11 @@ async def test_upgrade_from_empty_database(tmp_path):
 
 
 async def test_downgrade_to_base_and_back(database_url, tmp_path):
-    from alembic import command
 
-    from bot.db.migrate import _run
 
     engine = create_engine(database_url)
     try:
-        async with engine.begin() as connection:
-            await connection.run_sync(_run, command.downgrade, "base")
+        await downgrade(engine, "base")
         async with engine.connect() as connection:
             tables = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
         assert not (set(Base.metadata.tables) & tables)
@@ -57,11 +55,9 @@ async def test_revision_0003_claims_down_and_up_keeps_the_outbox_and_the_runs(da
     been attempted counts as possibly sent."""
     from datetime import UTC, datetime, timedelta
 
-    from alembic import command
     from sqlalchemy import select, text
 
     from bot.db.engine import session_factory
-    from bot.db.migrate import _run
     from bot.db.models import Adjustment, AdjustmentStatus, AdjustmentTrigger, SyncRun, SyncRunStatus
     from bot.sync.posting import due_filter
     from tests.db.factories import marketplace_resource, psa_service
@@ -86,8 +82,7 @@ async def test_revision_0003_claims_down_and_up_keeps_the_outbox_and_the_runs(da
                                 heartbeat_at=now))
             await session.commit()
 
-        async with engine.begin() as connection:
-            await connection.run_sync(_run, command.downgrade, "0002")
+        await downgrade(engine, "0002")
         async with engine.connect() as connection:
             columns = await connection.run_sync(lambda c: {
                 table: {column["name"] for column in inspect(c).get_columns(table)}
@@ -118,12 +113,10 @@ async def test_revision_0004_lets_a_new_vendor_in_without_a_migration_and_keeps_
     """Up to 0003 the vendor columns listed the vendors in CHECK constraints: a row of a vendor not listed was
     refused. 0004 drops them (SQLite copies each table), keeping every row and every foreign key; the registry
     checks the vendor in code from then on."""
-    from alembic import command
     from sqlalchemy import func, select
     from sqlalchemy.exc import IntegrityError
 
     from bot.db.engine import session_factory
-    from bot.db.migrate import _run
     from bot.db.models import (
         Adjustment,
         AdjustmentStatus,
@@ -134,7 +127,7 @@ async def test_revision_0004_lets_a_new_vendor_in_without_a_migration_and_keeps_
         PsaContract,
         PsaService,
     )
-    from tests.db.factories import legacy_marketplace_resource, psa_service
+    from tests.db.factories import legacy_marketplace_resource, legacy_now, legacy_psa_service, legacy_row
 
     vendor_checks = {"ck_marketplace_companies_marketplace", "ck_marketplace_subscriptions_marketplace",
                      "ck_psa_companies_psa_system", "ck_psa_contracts_psa_system", "ck_psa_services_psa_system",
@@ -145,6 +138,13 @@ async def test_revision_0004_lets_a_new_vendor_in_without_a_migration_and_keeps_
             return await connection.run_sync(lambda c: {
                 check["name"] for table in inspect(c).get_table_names()
                 for check in inspect(c).get_check_constraints(table)})
+
+    async def legacy_new_vendor_rows(engine) -> None:
+        async with engine.begin() as connection:
+            await legacy_psa_service(connection, psa="halopsa")
+            now = legacy_now(connection)
+            await legacy_row(connection, "marketplace_companies", marketplace="pax8", external_id="P-1",
+                             name="Pax8 customer", first_seen_at=now, last_seen_at=now)
 
     async def new_vendor_rows(engine) -> None:
         async with session_factory(engine)() as session:
@@ -157,19 +157,20 @@ async def test_revision_0004_lets_a_new_vendor_in_without_a_migration_and_keeps_
 
     engine = create_engine(database_url)
     try:
-        async with engine.begin() as connection:
-            await connection.run_sync(_run, command.downgrade, "base")
+        await downgrade(engine, "base")
         await upgrade(engine, "0003")
         assert vendor_checks <= await checks(engine)
-        async with session_factory(engine)() as session:
-            resource_id = await legacy_marketplace_resource(session)
-            service = await psa_service(session)
-            session.add(Adjustment(idempotency_key="ss-0004", resource_id=resource_id, psa_service_id=service.id,
-                                   psa="autotask", units_from=1, units_to=8, delta=7, effective_date=date(2026, 12, 7),
-                                   status=AdjustmentStatus.pending, trigger=AdjustmentTrigger.sync))
-            await session.commit()
+        async with engine.begin() as connection:
+            resource_id = await legacy_marketplace_resource(connection)
+            service_id = await legacy_psa_service(connection)
+            now = legacy_now(connection)
+            await legacy_row(connection, "adjustments", idempotency_key="ss-0004", resource_id=resource_id,
+                             psa_service_id=service_id, psa="autotask", units_from=1, units_to=8, delta=7,
+                             effective_date=date(2026, 12, 7), status=AdjustmentStatus.pending.value,
+                             trigger=AdjustmentTrigger.sync.value, attempts=0, needs_action=False,
+                             triggered_by="system", created_at=now, updated_at=now)
         with pytest.raises(IntegrityError):
-            await new_vendor_rows(engine)
+            await legacy_new_vendor_rows(engine)
 
         await upgrade(engine)
         assert await current_revision(engine) == head_revision()
@@ -178,7 +179,7 @@ async def test_revision_0004_lets_a_new_vendor_in_without_a_migration_and_keeps_
         await new_vendor_rows(engine)
         async with session_factory(engine)() as session:
             intent = (await session.scalars(select(Adjustment))).one()
-            assert (intent.psa, intent.psa_service_id, intent.resource_id) == ("autotask", service.id, resource_id)
+            assert (intent.psa, intent.psa_service_id, intent.resource_id) == ("autotask", service_id, resource_id)
             assert await session.scalar(select(func.count()).select_from(PsaService)) == 2
             assert set(await session.scalars(select(MarketplaceCompany.marketplace))) == {"ingram", "pax8"}
             with pytest.raises(IntegrityError):  # the foreign keys survived the table copies
@@ -194,28 +195,27 @@ async def test_revision_0005_gives_every_resource_its_source_and_lists_the_marke
     0005 copies each subscription's marketplace onto its resources and turns the one setting into a list, with
     no step by hand; a second marketplace's rows then live beside the first's. Down to 0004 keeps every row and
     the first marketplace as the one."""
+    import json
     from dataclasses import asdict
 
-    from alembic import command
-    from sqlalchemy import select
+    from sqlalchemy import select, text
 
     from bot.db.app_settings import load_app_settings
     from bot.db.engine import session_factory
-    from bot.db.migrate import _run
     from bot.db.models import AppSetting, MarketplaceResource, MarketplaceSubscription
     from tests.db.factories import legacy_marketplace_resource, marketplace_resource
 
     engine = create_engine(database_url)
     try:
-        async with engine.begin() as connection:
-            await connection.run_sync(_run, command.downgrade, "base")
+        await downgrade(engine, "base")
         await upgrade(engine, "0004")
-        async with session_factory(engine)() as session:
-            first = await legacy_marketplace_resource(session)
-            second = await legacy_marketplace_resource(session)
-            session.add(AppSetting(key="app", updated_by="test", value={"marketplace": "ingram", "psa": "autotask",
-                                                                        "poll_minutes": 7}))
-            await session.commit()
+        async with engine.begin() as connection:
+            first = await legacy_marketplace_resource(connection)
+            second = await legacy_marketplace_resource(connection)
+            await connection.execute(
+                text("INSERT INTO app_settings (key, value, updated_by, updated_at) VALUES ('app', :value, 'test', "
+                     "CURRENT_TIMESTAMP)"),
+                {"value": json.dumps({"marketplace": "ingram", "psa": "autotask", "poll_minutes": 7})})
 
         await upgrade(engine)
         await check(engine)
@@ -224,7 +224,7 @@ async def test_revision_0005_gives_every_resource_its_source_and_lists_the_marke
             assert rows == {first: "ingram", second: "ingram"}
             settings = await load_app_settings(session=session)
             assert (settings.marketplaces, settings.marketplace, settings.poll_minutes) == (["ingram"], "ingram", 7)
-            assert (await session.get(AppSetting, "app")).value["marketplaces"] == ["ingram"]
+            assert (await session.get(AppSetting, (DEFAULT_TENANT_ID, "app"))).value["marketplaces"] == ["ingram"]
             # a second marketplace beside the first: a company, subscription and resource of its own
             pax8 = await marketplace_resource(session)
             pax8.subscription.marketplace = pax8.subscription.company.marketplace = "pax8"
@@ -234,19 +234,19 @@ async def test_revision_0005_gives_every_resource_its_source_and_lists_the_marke
                                           status=pax8.subscription.status)
             session.add(MarketplaceResource(subscription=sub, external_id="P-R", name="seats"))
             settings.marketplaces = ["ingram", "pax8"]
-            (await session.get(AppSetting, "app")).value = asdict(settings)
+            (await session.get(AppSetting, (DEFAULT_TENANT_ID, "app"))).value = asdict(settings)
             await session.commit()
             assert (await session.scalar(select(MarketplaceResource.marketplace)
                                          .where(MarketplaceResource.external_id == "P-R"))) == "pax8"
 
-        async with engine.begin() as connection:
-            await connection.run_sync(_run, command.downgrade, "0004")
+        await downgrade(engine, "0004")
         async with engine.connect() as connection:
             columns = await connection.run_sync(
                 lambda c: {column["name"] for column in inspect(c).get_columns("marketplace_resources")})
             assert "marketplace" not in columns
-        async with session_factory(engine)() as session:
-            value = (await session.get(AppSetting, "app")).value
+        async with engine.connect() as connection:
+            value = await connection.scalar(text("SELECT value FROM app_settings WHERE key = 'app'"))
+            value = value if isinstance(value, dict) else json.loads(value)  # PostgreSQL's driver decodes JSON
             assert value["marketplace"] == "ingram" and "marketplaces" not in value
         await upgrade(engine)
         async with session_factory(engine)() as session:

@@ -21,6 +21,7 @@ from bot.db.models.system import (
     SlackMessage,
     SyncRun,
 )
+from bot.db.models.tenants import GLOBAL_TABLES, Tenant, TenantOwned
 from bot.domain.enums import (
     AdjustmentStatus,
     AdjustmentTrigger,
@@ -32,6 +33,7 @@ from bot.domain.enums import (
     SlackMessageState,
     SubscriptionStatus,
     SyncRunStatus,
+    TenantStatus,
     Term,
 )
 
@@ -43,5 +45,6 @@ __all__ = [
     "PsaCompany", "PsaContract", "PsaService", "PsaServicePrice", "ResourceCountChange", "ResourceLink",
     "SchedulerLease",
     "Scope", "SlackDelivery", "SlackMessage", "SlackMessageState", "SubscriptionLink", "SubscriptionStatus",
-    "SyncPolicy", "SyncRun", "SyncRunStatus", "Term", "utcnow",
+    "SyncPolicy", "SyncRun", "SyncRunStatus", "GLOBAL_TABLES", "Tenant", "TenantOwned", "TenantStatus", "Term",
+    "utcnow",
 ]

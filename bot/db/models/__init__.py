@@ -20,6 +20,7 @@ from bot.db.models.system import (
     SlackDelivery,
     SlackMessage,
     SyncRun,
+    VendorRateBudget,
 )
 from bot.domain.enums import (
     AdjustmentStatus,
@@ -42,5 +43,5 @@ __all__ = [
     "MarketplaceCompany", "MarketplaceResource", "MarketplaceSubscription", "PriceSourceKind", "PriceSourceSetting",
     "PsaCompany", "PsaContract", "PsaService", "ResourceCountChange", "ResourceLink", "SchedulerLease",
     "Scope", "SlackDelivery", "SlackMessage", "SlackMessageState", "SubscriptionLink", "SubscriptionStatus",
-    "SyncPolicy", "SyncRun", "SyncRunStatus", "Term", "utcnow",
+    "SyncPolicy", "SyncRun", "VendorRateBudget", "SyncRunStatus", "Term", "utcnow",
 ]

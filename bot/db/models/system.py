@@ -1,11 +1,11 @@
-"""Connection settings, app settings, the scheduler lease, sync runs and the audit trail."""
+"""Connection settings, app settings, the scheduler lease, vendor request budgets, sync runs and the audit trail."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, String, Text
+from sqlalchemy import Float, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db.models.base import Base, enum_column, utcnow
@@ -48,6 +48,18 @@ class SchedulerLease(Base):
     holder: Mapped[str] = mapped_column(String(128))
     acquired_at: Mapped[datetime]
     expires_at: Mapped[datetime]
+
+
+class VendorRateBudget(Base):
+    """A token bucket per tenant, vendor and window, shared by every instance working for the tenant on PostgreSQL
+    (bot.db.rate_budgets). `tokens` may go below zero: each request reserves its token and waits for it."""
+
+    __tablename__ = "vendor_rate_budgets"
+
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(48), primary_key=True)  # "<vendor key>/<window seconds>s"
+    tokens: Mapped[float] = mapped_column(Float)
+    refilled_at: Mapped[datetime]
 
 
 class SyncRun(Base):

@@ -1,0 +1,63 @@
+"""the job queue's schema (procrastinate, PostgreSQL only) and the vendors' request budgets shared per tenant
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-12-07 05:00:00.000000
+
+On PostgreSQL the tenants' jobs run on procrastinate (bot.job_queue): its tables, types and functions are the schema
+the installed procrastinate ships, applied here as one script. A later procrastinate release that changes them comes
+with a SeatSync revision applying its migration scripts (procrastinate/sql/migrations). On SQLite nothing of it is
+created: the in-process scheduler serves the single instance. `vendor_rate_budgets` exists on both (the models say
+so); only PostgreSQL uses it (bot.db.rate_budgets).
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+from procrastinate.schema import SchemaManager
+from sqlalchemy.util import await_only
+
+import bot.db.models.base
+
+revision: str = '0007'
+down_revision: str | None = '0006'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+DROP_QUEUE_SCHEMA = """
+DROP TABLE IF EXISTS procrastinate_periodic_defers, procrastinate_events, procrastinate_jobs, procrastinate_workers
+    CASCADE;
+DO $$
+DECLARE routine record;
+BEGIN
+    FOR routine IN SELECT oid::regprocedure AS signature FROM pg_proc WHERE proname LIKE 'procrastinate\\_%' LOOP
+        EXECUTE 'DROP FUNCTION IF EXISTS ' || routine.signature || ' CASCADE';
+    END LOOP;
+END;
+$$;
+DROP TYPE IF EXISTS procrastinate_job_status, procrastinate_job_event_type, procrastinate_job_to_defer_v1 CASCADE;
+"""
+
+
+def upgrade() -> None:
+    op.create_table('vendor_rate_budgets',
+    sa.Column('tenant_id', sa.String(length=64), nullable=False),
+    sa.Column('scope', sa.String(length=48), nullable=False),
+    sa.Column('tokens', sa.Float(), nullable=False),
+    sa.Column('refilled_at', bot.db.models.base.UtcDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('tenant_id', 'scope', name=op.f('pk_vendor_rate_budgets'))
+    )
+    bind = op.get_bind()
+    if bind.dialect.name == "postgresql":
+        # a script of many statements (plpgsql bodies included): asyncpg runs it as one simple query, which
+        # SQLAlchemy's execute (a prepared statement each) cannot
+        await_only(bind.connection.driver_connection.execute(SchemaManager.get_schema()))
+
+
+def downgrade() -> None:
+    bind = op.get_bind()
+    if bind.dialect.name == "postgresql":
+        await_only(bind.connection.driver_connection.execute(DROP_QUEUE_SCHEMA))
+    op.drop_table('vendor_rate_budgets')

@@ -80,7 +80,9 @@ class QueueTiming:
 def create_queue(settings: Settings) -> procrastinate.App:
     """The queue and its tasks (no connection is opened until `open_async`)."""
     timing = QueueTiming.from_lease(settings.lease_seconds)
-    queue = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=libpq_url(settings.database_url)))
+    # the worker's jobs use SeatSync's own engine; the queue's pool serves fetching, heartbeats, defers and LISTEN
+    connector = procrastinate.PsycopgConnector(conninfo=libpq_url(settings.database_url), min_size=1, max_size=4)
+    queue = procrastinate.App(connector=connector)
     queue.task(name=TENANT_JOB, queue=QUEUE, pass_context=True)(tenant_job)
     queue.periodic(cron="* * * * *", periodic_id="minute")(
         queue.task(name=TICK, queue=QUEUE, pass_context=True, queueing_lock=TICK)(tick))

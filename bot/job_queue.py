@@ -13,10 +13,9 @@ jobs, one per tenant and job id:
   already waiting is closed as failed instead, so its lock does not hold the successor back.
 Worker heartbeats every quarter lease; a worker is stalled after one lease (`SEATSYNC_LEASE_SECONDS`), by when the
 claims its posts held have expired (three quarters of a lease, bot.sync.claims) and the retried job takes them over.
-While a tenant job runs, the tenant's vendor request budgets are shared through the database (bot.db.rate_budgets).
-
-Until tenants exist (issue 19's tenancy), the one workspace is the only tenant: `tenant_ids` and `tenant_context`
-are the seam.
+A tenant job runs inside `tenant_scope(tenant)` (bot.db.tenancy) with the tenant's own application context
+(`TenantContexts`: sessions bound to the tenant, its secret box, its sync engine; the default tenant's is the
+process's own), and the tenant's vendor request budgets shared through the database (bot.db.rate_budgets).
 """
 
 from __future__ import annotations
@@ -25,7 +24,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -39,9 +38,11 @@ from bot.config import Settings
 from bot.connectors.shared_budget import SHARED_BUDGET
 from bot.db.app_settings import load_app_settings
 from bot.db.rate_budgets import TenantRateBudget
+from bot.db.tenancy import DEFAULT_TENANT_ID, active_tenant_ids, sessions_for_tenant, tenant_scope, tenant_secret_box
 from bot.jobs import BODIES, NEEDS_SLACK
 from bot.sync.claims import process_instance_id
 from bot.sync.schedule import SCHEDULE, JobId, due
+from bot.sync.wiring import EngineHolder
 
 if TYPE_CHECKING:
     from bot.app_context import AppContext
@@ -52,8 +53,8 @@ QUEUE = "seatsync"
 TENANT_JOB = "seatsync.tenant_job"
 TICK = "seatsync.tick"
 RETRY_STALLED = "seatsync.retry_stalled"
-SINGLE_TENANT = "default"  # the one workspace, until bot.db.tenancy gives the tenants
 APP_CONTEXT = "app_context"  # the worker's additional context: the process's AppContext
+TENANTS = "tenant_contexts"  # and its TenantContexts
 
 
 def queue_enabled(settings: Settings) -> bool:
@@ -98,10 +99,12 @@ async def run_worker(app_context: AppContext, *, queue: procrastinate.App | None
     settings = app_context.settings
     timing = QueueTiming.from_lease(settings.lease_seconds)
     queue = queue or create_queue(settings)
+    tenants = TenantContexts(app_context)
     async with queue.open_async():
         worker = asyncio.create_task(queue.run_worker_async(
             queues=[QUEUE], name=process_instance_id(), concurrency=settings.worker_concurrency,
-            install_signal_handlers=False, additional_context={APP_CONTEXT: app_context},
+            install_signal_handlers=False,
+            additional_context={APP_CONTEXT: app_context, TENANTS: tenants},
             update_heartbeat_interval=timing.heartbeat_s, stalled_worker_timeout=timing.stalled_after_s,
             shutdown_graceful_timeout=10.0, delete_jobs="successful"))
         log.info("this instance works the job queue (%d at a time)", settings.worker_concurrency)
@@ -111,37 +114,71 @@ async def run_worker(app_context: AppContext, *, queue: procrastinate.App | None
             worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await worker
+            await tenants.close()
 
 
-async def tenant_ids(app_context: AppContext) -> list[str]:
-    """The tenants whose jobs run (the seam for bot.db.tenancy.active_tenant_ids)."""
-    return [SINGLE_TENANT]
+async def tenant_ids(app_context: AppContext) -> list[int]:
+    """The tenants whose jobs run: every installed one."""
+    async with app_context.sessions() as session:
+        return await active_tenant_ids(session)
+
+
+class TenantContexts:
+    """Each tenant's application context in this process, made once: the default tenant's is the process's own;
+    another's has sessions bound to it, its secret box and a sync engine of its own. No Slack client until the
+    tenant's own install gives one (issue 19's OAuth part): its Slack-only jobs are left out meanwhile."""
+
+    def __init__(self, app_context: AppContext) -> None:
+        self.app_context = app_context
+        self._contexts: dict[int, AppContext] = {DEFAULT_TENANT_ID: app_context}
+
+    async def get(self, tenant_id: int) -> AppContext:
+        if (context := self._contexts.get(tenant_id)) is None:
+            base = self.app_context
+            sessions = sessions_for_tenant(base.sessions, tenant_id)
+            async with sessions() as session:
+                box = await tenant_secret_box(session, base.box, tenant_id=tenant_id)
+                await session.commit()  # a new tenant's data key, made on first use
+            engines = EngineHolder(sessions=sessions, box=box, clock=base.clock, claim_ttl=base.engines.claim_ttl,
+                                   **base.engines.connector_options)
+            context = self._contexts[tenant_id] = replace(base, sessions=sessions, box=box, engines=engines,
+                                                          bolt=None, engine_source=None)
+        return context
+
+    async def close(self) -> None:
+        for tenant_id, context in self._contexts.items():
+            if tenant_id != DEFAULT_TENANT_ID:
+                await context.engines.close()
 
 
 @contextlib.asynccontextmanager
-async def tenant_context(app_context: AppContext, tenant_id: str) -> AsyncIterator[AppContext]:
-    """The context a tenant's job runs in, its vendors' budgets shared with every instance."""
-    if tenant_id != SINGLE_TENANT:
-        raise LookupError(f"no tenant {tenant_id!r} on this install")
-    budget = SHARED_BUDGET.set(TenantRateBudget(app_context.engine, tenant_id))
-    try:
-        yield app_context
-    finally:
-        SHARED_BUDGET.reset(budget)
+async def tenant_context(contexts: TenantContexts, tenant_id: int) -> AsyncIterator[AppContext]:
+    """Act for the tenant, in its context, its vendors' budgets shared with every instance."""
+    with tenant_scope(tenant_id):
+        context = await contexts.get(tenant_id)
+        budget = SHARED_BUDGET.set(TenantRateBudget(context.sessions, tenant_id))
+        try:
+            yield context
+        finally:
+            SHARED_BUDGET.reset(budget)
 
 
-async def due_jobs(app_context: AppContext, tenant_id: str, at: datetime) -> list[JobId]:
+async def due_jobs(contexts: TenantContexts, tenant_id: int, at: datetime) -> list[JobId]:
     """The tenant's jobs due in the minute starting at `at`, in the schedule's order."""
-    async with tenant_context(app_context, tenant_id) as context, context.sessions() as session:
+    async with tenant_context(contexts, tenant_id) as context, context.sessions() as session:
         settings = await load_app_settings(session=session)
     return [job_id for job_id, timing in SCHEDULE.items()
-            if (app_context.bolt is not None or job_id not in NEEDS_SLACK)
-            and due(timing.trigger(settings), at, spread=tenant_id)]
+            if (context.bolt is not None or job_id not in NEEDS_SLACK)
+            and due(timing.trigger(settings), at, spread=str(tenant_id))]
 
 
-async def defer_tenant_job(queue: procrastinate.App, tenant_id: str, job_id: JobId) -> bool:
+def job_lock(tenant_id: int, job_id: JobId) -> str:
+    return f"tenant-{tenant_id}:{job_id}"
+
+
+async def defer_tenant_job(queue: procrastinate.App, tenant_id: int, job_id: JobId) -> bool:
     """Queue one tenant job; False when the same one is already waiting."""
-    key = f"{tenant_id}:{job_id}"
+    key = job_lock(tenant_id, job_id)
     try:
         await queue.configure_task(TENANT_JOB, queue=QUEUE, lock=key, queueing_lock=key).defer_async(
             tenant_id=tenant_id, job_id=job_id.value)
@@ -155,14 +192,13 @@ async def tick(context: JobContext, timestamp: int) -> int:
     at = datetime.fromtimestamp(timestamp, UTC)
     deferred = 0
     for tenant_id in await tenant_ids(app_context):
-        for job_id in await due_jobs(app_context, tenant_id, at):
+        for job_id in await due_jobs(context.additional_context[TENANTS], tenant_id, at):
             deferred += await defer_tenant_job(context.app, tenant_id, job_id)
     return deferred
 
 
-async def tenant_job(context: JobContext, tenant_id: str, job_id: str) -> None:
-    app_context: AppContext = context.additional_context[APP_CONTEXT]
-    async with tenant_context(app_context, tenant_id) as tenant:
+async def tenant_job(context: JobContext, tenant_id: int, job_id: str) -> None:
+    async with tenant_context(context.additional_context[TENANTS], tenant_id) as tenant:
         await BODIES[JobId(job_id)](tenant)
 
 

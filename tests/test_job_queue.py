@@ -15,14 +15,17 @@ from bot.config import Settings
 from bot.connectors.shared_budget import SHARED_BUDGET
 from bot.db.migrate import upgrade
 from bot.db.rate_budgets import TenantRateBudget
+from bot.db.tenancy import DEFAULT_TENANT_ID
 from bot.job_queue import (
     APP_CONTEXT,
     QUEUE,
-    SINGLE_TENANT,
     TENANT_JOB,
+    TENANTS,
+    TenantContexts,
     create_queue,
     defer_tenant_job,
     due_jobs,
+    job_lock,
     retry_stalled,
     tenant_job,
     tick,
@@ -47,7 +50,7 @@ async def queue_setup(tmp_path, clock):
 
 
 def job_context(context, queue) -> SimpleNamespace:
-    return SimpleNamespace(app=queue, additional_context={APP_CONTEXT: context})
+    return SimpleNamespace(app=queue, additional_context={APP_CONTEXT: context, TENANTS: TenantContexts(context)})
 
 
 async def jobs(queue, **filters) -> list:
@@ -56,7 +59,7 @@ async def jobs(queue, **filters) -> list:
 
 async def first_minute_with_the_poll_due(context) -> datetime:
     at = datetime(2026, 11, 16, 12, 0, tzinfo=UTC)
-    while JobId.SYNC_POLL not in await due_jobs(context, SINGLE_TENANT, at):
+    while JobId.SYNC_POLL not in await due_jobs(TenantContexts(context), DEFAULT_TENANT_ID, at):
         at += timedelta(minutes=1)
     return at
 
@@ -64,25 +67,25 @@ async def first_minute_with_the_poll_due(context) -> datetime:
 async def test_the_tick_defers_each_due_job_of_each_tenant_once(queue_setup):
     context, queue = queue_setup
     at = await first_minute_with_the_poll_due(context)
-    due = await due_jobs(context, SINGLE_TENANT, at)
+    due = await due_jobs(TenantContexts(context), DEFAULT_TENANT_ID, at)
     assert JobId.OUTBOX_RETRY in due and JobId.DAILY_DIGEST not in due  # the digest is due at 08:00 only
     assert await tick(job_context(context, queue), int(at.timestamp())) == len(due)
     # the tick of another instance, or the next minute's while these still wait: nothing more is queued
     assert await tick(job_context(context, queue), int(at.timestamp()) + 60) == 0
     waiting = await jobs(queue, task=TENANT_JOB, status="todo")
     assert sorted(job.task_kwargs["job_id"] for job in waiting) == sorted(due)
-    assert {job.lock for job in waiting} == {f"{SINGLE_TENANT}:{job_id}" for job_id in due}
+    assert {job.lock for job in waiting} == {job_lock(DEFAULT_TENANT_ID, job_id) for job_id in due}
 
 
 async def test_a_tenant_runs_one_cycle_at_a_time_across_workers(queue_setup):
     _, queue = queue_setup
     manager = queue.job_manager
     workers = [await manager.register_worker() for _ in range(2)]
-    assert await defer_tenant_job(queue, SINGLE_TENANT, JobId.SYNC_POLL)
+    assert await defer_tenant_job(queue, DEFAULT_TENANT_ID, JobId.SYNC_POLL)
     running = await manager.fetch_job(queues=[QUEUE], worker_id=workers[0])
     assert running is not None
-    assert await defer_tenant_job(queue, SINGLE_TENANT, JobId.SYNC_POLL)  # the next one may wait meanwhile
-    assert not await defer_tenant_job(queue, SINGLE_TENANT, JobId.SYNC_POLL)  # but only one
+    assert await defer_tenant_job(queue, DEFAULT_TENANT_ID, JobId.SYNC_POLL)  # the next one may wait meanwhile
+    assert not await defer_tenant_job(queue, DEFAULT_TENANT_ID, JobId.SYNC_POLL)  # but only one
     assert await manager.fetch_job(queues=[QUEUE], worker_id=workers[1]) is None  # the tenant's lock is held
     await manager.finish_job(running, status=Status.SUCCEEDED, delete_job=False)
     assert (await manager.fetch_job(queues=[QUEUE], worker_id=workers[1])) is not None
@@ -98,7 +101,7 @@ async def test_a_dead_workers_job_is_queued_again_for_another(queue_setup):
     context, queue = queue_setup
     manager = queue.job_manager
     dead, alive = await manager.register_worker(), await manager.register_worker()
-    await defer_tenant_job(queue, SINGLE_TENANT, JobId.SYNC_POLL)
+    await defer_tenant_job(queue, DEFAULT_TENANT_ID, JobId.SYNC_POLL)
     left = await manager.fetch_job(queues=[QUEUE], worker_id=dead)
     assert await retry_stalled(job_context(context, queue), 0) == 0  # its worker is alive: not stalled
     await stall(context, dead)
@@ -111,9 +114,9 @@ async def test_a_dead_workers_job_whose_successor_waits_lets_the_successor_run(q
     context, queue = queue_setup
     manager = queue.job_manager
     dead, alive = await manager.register_worker(), await manager.register_worker()
-    await defer_tenant_job(queue, SINGLE_TENANT, JobId.SYNC_POLL)
+    await defer_tenant_job(queue, DEFAULT_TENANT_ID, JobId.SYNC_POLL)
     left = await manager.fetch_job(queues=[QUEUE], worker_id=dead)
-    await defer_tenant_job(queue, SINGLE_TENANT, JobId.SYNC_POLL)  # the next poll, queued behind its lock
+    await defer_tenant_job(queue, DEFAULT_TENANT_ID, JobId.SYNC_POLL)  # the next poll, queued behind its lock
     await stall(context, dead)
     assert await retry_stalled(job_context(context, queue), 0) == 0
     assert [job.status for job in await jobs(queue, id=left.id)] == [Status.FAILED.value]
@@ -129,7 +132,7 @@ async def test_a_tenant_job_runs_its_body_with_the_tenants_shared_budget(queue_s
         seen.append((app_context, SHARED_BUDGET.get()))
 
     monkeypatch.setitem(__import__("bot.job_queue").job_queue.BODIES, JobId.OUTBOX_RETRY, body)
-    await tenant_job(job_context(context, queue), SINGLE_TENANT, JobId.OUTBOX_RETRY.value)
+    await tenant_job(job_context(context, queue), DEFAULT_TENANT_ID, JobId.OUTBOX_RETRY.value)
     [(app_context, budget)] = seen
-    assert app_context is context and isinstance(budget, TenantRateBudget) and budget.tenant_id == SINGLE_TENANT
+    assert app_context is context and isinstance(budget, TenantRateBudget) and budget.tenant_id == DEFAULT_TENANT_ID
     assert SHARED_BUDGET.get() is None  # only while the job runs

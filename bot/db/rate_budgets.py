@@ -18,9 +18,10 @@ import asyncio
 
 from sqlalchemy import func, literal
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.models import VendorRateBudget
+from bot.db.tenant_scope import tenant_scope
 
 
 def bucket_size(per_window: int, window_s: float) -> tuple[float, float]:
@@ -32,8 +33,8 @@ def bucket_size(per_window: int, window_s: float) -> tuple[float, float]:
 class TenantRateBudget:
     """`bot.connectors.shared_budget.SharedBudget` for one tenant, kept in the database."""
 
-    def __init__(self, engine: AsyncEngine, tenant_id: str) -> None:
-        self.engine, self.tenant_id = engine, tenant_id
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], tenant_id: int) -> None:
+        self.sessions, self.tenant_id = sessions, tenant_id
 
     async def take(self, *, system: str, per_window: int, window_s: float) -> None:
         wait = await self.reserve(system=system, per_window=per_window, window_s=window_s)
@@ -53,6 +54,7 @@ class TenantRateBudget:
                      .on_conflict_do_update(index_elements=[table.c.tenant_id, table.c.scope],
                                             set_={"tokens": refilled - 1, "refilled_at": now})
                      .returning(table.c.tokens))
-        async with self.engine.begin() as connection:
-            tokens = await connection.scalar(statement)
+        with tenant_scope(self.tenant_id):  # the row is the tenant's (row-level security)
+            async with self.sessions() as session, session.begin():
+                tokens = await session.scalar(statement)
         return max(0.0, -float(tokens) / rate)

@@ -3,9 +3,10 @@ PostgreSQL only (SQLite runs one instance, paced by the in-process limiters): sk
 
 import pytest
 
-from bot.db.engine import create_engine
+from bot.db.engine import create_engine, session_factory
 from bot.db.migrate import upgrade
 from bot.db.rate_budgets import TenantRateBudget, bucket_size
+from bot.db.tenancy import DEFAULT_TENANT_ID, ensure_tenant
 from tests.fresh_postgres import fresh_postgres_database
 
 
@@ -14,7 +15,10 @@ async def instances():
     async for url in fresh_postgres_database("a budget shared between instances"):
         engines = [create_engine(url), create_engine(url)]
         await upgrade(engines[0])
-        yield engines
+        async with session_factory(engines[0])() as session:
+            other = await ensure_tenant(session, team_id="T-other", enterprise_id=None, is_enterprise_install=False)
+            await session.commit()
+        yield [session_factory(engine) for engine in engines], other
         for engine in engines:
             await engine.dispose()
 
@@ -26,11 +30,12 @@ def test_the_burst_and_a_windows_refill_never_exceed_the_window(per_window, wind
 
 
 async def test_two_instances_draw_from_one_bucket_per_tenant_and_vendor(instances):
-    first, second = (TenantRateBudget(engine, "T-acme") for engine in instances)
+    sessions, other = instances
+    first, second = (TenantRateBudget(each, DEFAULT_TENANT_ID) for each in sessions)
     budget = dict(system="connectwise", per_window=20, window_s=60.0)  # a burst of 2, then 18 a minute
     assert [await first.reserve(**budget), await first.reserve(**budget)] == [0.0, 0.0]
     waits = [await second.reserve(**budget), await first.reserve(**budget)]
     assert 0 < waits[0] < waits[1]  # each later taker waits for a later token: queued, not refused
-    assert await TenantRateBudget(instances[1], "T-other").reserve(**budget) == 0.0  # another tenant: its own bucket
+    assert await TenantRateBudget(sessions[1], other).reserve(**budget) == 0.0  # another tenant: its own bucket
     assert await second.reserve(system="halopsa", per_window=20, window_s=60.0) == 0.0  # another vendor too
     assert await second.reserve(system="connectwise", per_window=20, window_s=1.0) == 0.0  # and another window

@@ -3,7 +3,7 @@ sync cycle is queued, the instance running it is killed with SIGKILL while it po
 the job up (procrastinate's worker heartbeat, then `seatsync.retry_stalled`) and finish the cycle. Judged from the
 PSA simulator's write log (tests/e2e/write_judge.py): nothing lost, nothing posted twice.
 
-Before tenancy the one workspace is the only tenant (bot.job_queue.SINGLE_TENANT); `rounds` queues that tenant's
+The one workspace is the only tenant here (the default tenant); `rounds` queues that tenant's
 cycle again after each change of counts, so the job moves between instances while they run. Measured from the kill:
 until another instance starts the tenant's cycle again (`picked_up_s`), until no intent is left claimed by the dead
 instance (`claims_taken_over_s`), until that cycle ends (`synced_s`). No two cycles of the tenant may overlap except
@@ -25,7 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.config import Settings
 from bot.db.engine import create_engine
 from bot.db.models import Adjustment, AdjustmentStatus, SyncRun, SyncRunStatus
-from bot.job_queue import SINGLE_TENANT, create_queue, defer_tenant_job
+from bot.db.tenancy import DEFAULT_TENANT_ID
+from bot.job_queue import create_queue, defer_tenant_job
 from bot.sync.schedule import JobId
 from tests.e2e.failover_harness import Instance, _wait_healthy, free_port
 from tests.e2e.kill_harness import CountChanger
@@ -159,7 +160,7 @@ async def run_queue_failover(options: QueueOptions, *, database_url: str, workdi
 
 async def _queue_cycle(queue) -> None:
     # as the minute tick does when the tenant's poll is due (a cycle already waiting is enough)
-    await defer_tenant_job(queue, SINGLE_TENANT, JobId.SYNC_POLL)
+    await defer_tenant_job(queue, DEFAULT_TENANT_ID, JobId.SYNC_POLL)
 
 
 async def _wait_for(count: Callable, at_least: int, *, within: float) -> None:

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings
 from bot.db.engine import create_engine
+from bot.db.migrate import upgrade
 from bot.db.models import Adjustment, AdjustmentStatus, SyncRun, SyncRunStatus
 from bot.db.tenancy import DEFAULT_TENANT_ID
 from bot.job_queue import create_queue, defer_tenant_job
@@ -31,6 +32,7 @@ from bot.sync.schedule import JobId
 from tests.e2e.failover_harness import Instance, _wait_healthy, free_port
 from tests.e2e.kill_harness import CountChanger
 from tests.e2e.processes import (
+    _MIGRATING,
     SECRET_KEY,
     SandboxProcess,
     SeatSyncProcess,
@@ -96,11 +98,8 @@ async def run_queue_failover(options: QueueOptions, *, database_url: str, workdi
     queue = create_queue(Settings(database_url=database_url, lease_seconds=options.lease_seconds))
     processes: list[SeatSyncProcess] = []
     try:
-        lines = pick_lines(sandbox.world_copy.world, options.psa, options.lines)
-        for line in lines:
-            await sandbox.set_count(line, line.psa_units)
-        units = await prepare_database(database_url=database_url, sandbox=sandbox, marketplace="ingram",
-                                       psa=options.psa, lines=lines)
+        async with _MIGRATING:  # the schema first: the instances start (slowly) while the MSP is set up
+            await upgrade(db)
         base_env = dict(DATABASE_URL=database_url, SEATSYNC_SECRET_KEY=SECRET_KEY,
                         SEATSYNC_LEASE_SECONDS=f"{options.lease_seconds:g}",
                         SEATSYNC_WORKER_CONCURRENCY=str(options.worker_concurrency))
@@ -113,17 +112,24 @@ async def run_queue_failover(options: QueueOptions, *, database_url: str, workdi
                                             log_path=workdir / f"serve-{name}.log").spawn()
             processes.append(process)
             instances.append(Instance(name, port, process))
+        lines = pick_lines(sandbox.world_copy.world, options.psa, options.lines)
+        for line in lines:
+            await sandbox.set_count(line, line.psa_units)
+        units = await prepare_database(database_url=database_url, sandbox=sandbox, marketplace="ingram",
+                                       psa=options.psa, lines=lines)
+        say("the sandbox runs and SeatSync's database is set up")
         for instance in instances:
             await _wait_healthy(instance)
+        say(f"{len(instances)} instances serve")
         await sandbox.set_faults(options.psa, {"latency_ms": options.psa_latency_ms, "latency_jitter_ms": 30})
         counts = CountChanger(sandbox, lines, {line.service_id: line.psa_units for line in lines}, rng)
         async with queue.open_async():
             for round_number in range(options.rounds):
                 for line in lines:
                     await counts.change_line(line)
+                ended = await _cycles(db, SyncRunStatus.succeeded)
                 await _queue_cycle(queue)
-                await _wait_for(lambda: _cycles(db, SyncRunStatus.succeeded), round_number + 1,
-                                within=options.settle_within)
+                await _wait_for(lambda: _cycles(db, SyncRunStatus.succeeded), ended + 1, within=options.settle_within)
                 say(f"round {round_number + 1}: the tenant's cycle ran")
             for line in lines:
                 await counts.change_line(line)

@@ -62,6 +62,8 @@ class QueueOptions:
     psa_latency_ms: float = 250.0  # a post holds its claim for 0.5-1 s: long enough to be killed holding it
     kill_within_s: float = 30.0
     settle_within: float = 90.0
+    set_up_at_once: int = 1  # tenants set up side by side (the bench's hundreds)
+    settle_every_tenant: bool = True  # else only the killed instance's tenants are settled (the bench)
 
 
 @dataclass
@@ -76,6 +78,8 @@ class QueueRun:
     claims_taken_over_s: float | None = None
     synced_s: float | None = None
     tenants_synced: int = 0  # tenants whose cycle queued in the kill round ended (on whichever instance)
+    round_s: list[float] = field(default_factory=list)  # from queueing every tenant's cycle until each ended
+    linked_lines: int = 0
     overlapping_cycles: int = 0
     verdict: Verdict | None = None
     settle_codes: dict[int, int | None] = field(default_factory=dict)
@@ -88,6 +92,7 @@ class QueueRun:
                 "picked_up_by": self.picked_up_by, "picked_up_s": _round(self.picked_up_s),
                 "claims_taken_over_s": _round(self.claims_taken_over_s), "synced_s": _round(self.synced_s),
                 "tenants_synced": self.tenants_synced, "overlapping_cycles": self.overlapping_cycles,
+                "round_s": [round(s, 2) for s in self.round_s], "linked_lines": self.linked_lines,
                 "settle_codes": self.settle_codes, **(self.verdict.figures() if self.verdict else {}),
                 "seconds": round(self.seconds, 1)}
 
@@ -115,6 +120,7 @@ async def run_queue_failover(options: QueueOptions, *, database_url: str, workdi
         processes.extend(instance.process for instance in instances)
         lines, units = await _set_up_tenants(db, sandbox, options, database_url)
         every_line = [line for own in lines.values() for line in own]
+        result.linked_lines = len(every_line)
         say(f"the sandbox runs and {len(lines)} tenants are set up")
         for instance in instances:
             await _wait_healthy(instance)
@@ -123,8 +129,10 @@ async def run_queue_failover(options: QueueOptions, *, database_url: str, workdi
         counts = CountChanger(sandbox, every_line, dict(units), rng)
         async with queue.open_async():
             for round_number in range(options.rounds):
+                round_started = time.monotonic()
                 ended = await _queue_round(db, queue, counts, lines)
                 await _wait_until_each_ended(db, ended, within=options.settle_within)
+                result.round_s.append(time.monotonic() - round_started)
                 say(f"round {round_number + 1}: every tenant's cycle ran")
             ended = await _queue_round(db, queue, counts, lines)
             before_kill = await _last_run_id(db)
@@ -144,6 +152,10 @@ async def run_queue_failover(options: QueueOptions, *, database_url: str, workdi
         result.overlapping_cycles = await _overlaps(db, victim)
         posted = []
         for tenant_id in lines:
+            if not options.settle_every_tenant and tenant_id not in result.killed_tenants:
+                with tenant_scope(tenant_id):
+                    posted += await posted_intents(database_url)
+                continue
             settler = await SeatSyncProcess(
                 args=["-m", "tests.e2e.cycle_runner", "--until-settled", "--within", f"{options.settle_within:g}",
                       "--tenant", str(tenant_id)],
@@ -183,20 +195,27 @@ async def _set_up_tenants(db: AsyncEngine, sandbox: SandboxProcess, options: Que
     tenant_ids = [DEFAULT_TENANT_ID]
     async with session_factory(db)() as session:
         for number in range(1, options.tenants):
-            tenant_ids.append(await ensure_tenant(session, team_id=f"T0QUEUE{number:03d}", enterprise_id=None,
+            tenant_ids.append(await ensure_tenant(session, team_id=f"T0QUEUE{number:04d}", enterprise_id=None,
                                                   is_enterprise_install=False))
         await session.commit()
-    picked = pick_lines(sandbox.world_copy.world, options.psa, options.tenants * options.lines_per_tenant)
-    lines: dict[int, list[Line]] = {}
+    world = sandbox.world_copy.world
+    # the sandbox's lines go round; past them, a tenant has none linked (it is still read in full each cycle)
+    picked = pick_lines(world, options.psa, min(options.tenants * options.lines_per_tenant,
+                                                 len(pick_lines(world, options.psa, 10_000))))
+    lines = {tenant_id: picked[index * options.lines_per_tenant:(index + 1) * options.lines_per_tenant]
+             for index, tenant_id in enumerate(tenant_ids)}
+    for line in picked:
+        await sandbox.set_count(line, line.psa_units)
     units: dict[int, int] = {}
-    for index, tenant_id in enumerate(tenant_ids):
-        own = picked[index * options.lines_per_tenant:(index + 1) * options.lines_per_tenant]
-        for line in own:
-            await sandbox.set_count(line, line.psa_units)
-        with tenant_scope(tenant_id):
-            units |= await prepare_database(database_url=database_url, sandbox=sandbox, marketplace="ingram",
-                                            psa=options.psa, lines=own)
-        lines[tenant_id] = own
+    turns = asyncio.Semaphore(options.set_up_at_once)
+
+    async def set_up(tenant_id: int) -> None:
+        async with turns:
+            with tenant_scope(tenant_id):
+                units.update(await prepare_database(database_url=database_url, sandbox=sandbox, marketplace="ingram",
+                                                    psa=options.psa, lines=lines[tenant_id]))
+
+    await asyncio.gather(*(set_up(tenant_id) for tenant_id in tenant_ids))
     return lines, units
 
 

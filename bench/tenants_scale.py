@@ -49,7 +49,7 @@ async def main(args: argparse.Namespace) -> int:
     options = QueueOptions(psa=args.psa, tenants=args.tenants, lines_per_tenant=1, instances=args.instances,
                            lease_seconds=args.lease, worker_concurrency=args.concurrency, rounds=args.rounds,
                            psa_latency_ms=args.psa_latency_ms, kill_within_s=120.0, settle_within=args.within,
-                           set_up_at_once=args.set_up_at_once, settle_every_tenant=False)
+                           set_up_at_once=args.set_up_at_once)
     run = await trial(options)
     verdict = run.verdict
     clean = (verdict is not None and verdict.clean and set(run.settle_codes.values()) <= {0}

@@ -13,6 +13,7 @@ from sqlalchemy import text
 from bot.app_factory import create_context
 from bot.config import Settings
 from bot.connectors.shared_budget import SHARED_BUDGET
+from bot.db.app_settings import AppSettings, save_app_settings
 from bot.db.migrate import upgrade
 from bot.db.rate_budgets import TenantRateBudget
 from bot.db.tenancy import DEFAULT_TENANT_ID
@@ -75,6 +76,20 @@ async def test_the_tick_defers_each_due_job_of_each_tenant_once(queue_setup):
     waiting = await jobs(queue, task=TENANT_JOB, status="todo")
     assert sorted(job.task_kwargs["job_id"] for job in waiting) == sorted(due)
     assert {job.lock for job in waiting} == {job_lock(DEFAULT_TENANT_ID, job_id) for job_id in due}
+
+
+async def test_the_tick_follows_the_settings_saved_since_the_last_minute(queue_setup):
+    context, _ = queue_setup
+    contexts = TenantContexts(context)
+    at = datetime(2026, 11, 16, 12, 0, tzinfo=UTC)
+    polls = [at + timedelta(minutes=m) for m in range(60)
+             if JobId.SYNC_POLL in await due_jobs(contexts, DEFAULT_TENANT_ID, at + timedelta(minutes=m))]
+    async with context.sessions() as session:
+        await save_app_settings(session=session, settings=AppSettings(poll_minutes=20), actor="test")
+        await session.commit()
+    later = [at + timedelta(minutes=m) for m in range(60)
+             if JobId.SYNC_POLL in await due_jobs(contexts, DEFAULT_TENANT_ID, at + timedelta(minutes=m))]
+    assert (len(polls), len(later)) == (12, 3)
 
 
 async def test_a_tenant_runs_one_cycle_at_a_time_across_workers(queue_setup):

@@ -4,8 +4,8 @@ The engine is built the product's way (`bot.sync.wiring.build_engine` from the s
 from the environment: DATABASE_URL, SEATSYNC_SECRET_KEY, SEATSYNC_LEASE_SECONDS) and runs cycles back to back, as
 the scheduler's poll would with no pause, retrying failures at once (`ignore_backoff`, like "sync now").
 `--until-settled`: stop (exit 0) once a cycle planned and posted nothing, no change is open and no other process's
-run is left running; exit 3 if that does not happen within `--within` seconds. `--tenant N`: for that tenant (default:
-the single-workspace one).
+run is left running; exit 3 if that does not happen within `--within` seconds. `--tenant N [M ...]`: for those
+tenants, one after the other (default: the single-workspace one).
 """
 
 from __future__ import annotations
@@ -74,14 +74,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.e2e.cycle_runner")
     parser.add_argument("--until-settled", action="store_true")
     parser.add_argument("--within", type=float, default=60.0)
-    parser.add_argument("--tenant", type=int, default=DEFAULT_TENANT_ID)
+    parser.add_argument("--tenant", type=int, nargs="+", default=[DEFAULT_TENANT_ID])
     parser.add_argument("--wait-for-go", action="store_true",
                         help="start (imports done) but wait for a line on stdin before doing anything")
     args = parser.parse_args()
     if args.wait_for_go and not sys.stdin.readline():
         return 0  # the harness went away before starting this one
-    with tenant_scope(args.tenant):  # the loop's task starts in this context
-        return asyncio.run(run(until_settled=args.until_settled, within=args.within))
+    for tenant_id in args.tenant:
+        with tenant_scope(tenant_id):  # the loop's task starts in this context
+            if code := asyncio.run(run(until_settled=args.until_settled, within=args.within)):
+                return code
+    return 0
 
 
 if __name__ == "__main__":

@@ -52,6 +52,7 @@ class Settings:
     timezone: str = "UTC"
     billing_team: tuple[str, ...] = ()
     lease_seconds: float = 60.0  # the scheduler lease; claims on intents live three quarters of it
+    worker_concurrency: int = 8  # PostgreSQL: the queue jobs (tenants' cycles, posts, alerts) one instance runs at once
 
     @property
     def socket_mode(self) -> bool:
@@ -115,6 +116,7 @@ def load_settings(
         timezone=_timezone(get("SEATSYNC_TIMEZONE") or "UTC"),
         billing_team=_billing_team(get("SEATSYNC_BILLING_TEAM")),
         lease_seconds=_lease_seconds(get("SEATSYNC_LEASE_SECONDS") or "60"),
+        worker_concurrency=_worker_concurrency(get("SEATSYNC_WORKER_CONCURRENCY") or "8"),
     )
     _check_slack_pairing(settings)
     return settings
@@ -243,6 +245,16 @@ def _lease_seconds(value: str) -> float:
     if not 2 <= seconds <= 3600:  # also refuses nan and inf
         raise ConfigError(f"SEATSYNC_LEASE_SECONDS: {value} is out of range (2-3600)")
     return seconds
+
+
+def _worker_concurrency(value: str) -> int:
+    try:
+        jobs = int(value)
+    except ValueError:
+        raise ConfigError(f"SEATSYNC_WORKER_CONCURRENCY: {value!r} is not a whole number of jobs") from None
+    if not 1 <= jobs <= 256:
+        raise ConfigError(f"SEATSYNC_WORKER_CONCURRENCY: {jobs} is out of range (1-256)")
+    return jobs
 
 
 def _log_level(value: str) -> str:

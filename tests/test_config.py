@@ -42,6 +42,8 @@ def test_postgres_url_normalised_to_asyncpg(tmp_path):
         ("SEATSYNC_LEASE_SECONDS", "soon", "SEATSYNC_LEASE_SECONDS: 'soon' is not a number of seconds"),
         ("SEATSYNC_LEASE_SECONDS", "1", "SEATSYNC_LEASE_SECONDS: 1 is out of range (2-3600)"),
         ("SEATSYNC_LEASE_SECONDS", "nan", "SEATSYNC_LEASE_SECONDS: nan is out of range (2-3600)"),
+        ("SEATSYNC_WORKER_CONCURRENCY", "many", "SEATSYNC_WORKER_CONCURRENCY: 'many' is not a whole number of jobs"),
+        ("SEATSYNC_WORKER_CONCURRENCY", "0", "SEATSYNC_WORKER_CONCURRENCY: 0 is out of range (1-256)"),
     ],
 )
 def test_bad_values_name_the_variable(tmp_path, name, value, expected):

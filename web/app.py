@@ -1,4 +1,5 @@
-"""The one aiohttp application: Slack endpoint, health, signed report files, and the scheduler's lifecycle."""
+"""The one aiohttp application: Slack endpoint, health, signed report files, and the lifecycle of the scheduler
+(SQLite) or of this instance's job-queue worker (PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from aiohttp import web
 
 from bot.app_context import AppContext
 from bot.db.app_settings import load_app_settings
+from bot.job_queue import queue_enabled, run_worker
 from bot.jobs import scheduled_jobs
 from web import CONTEXT
 from web.health import healthz
@@ -34,7 +36,7 @@ def create_app(context: AppContext, *, run_scheduler: bool = True) -> web.Applic
     if context.bolt is not None:
         app.cleanup_ctx.append(_slack_http_lifecycle)
     if run_scheduler:
-        app.cleanup_ctx.append(_scheduler_lifecycle)
+        app.cleanup_ctx.append(_queue_lifecycle if queue_enabled(context.settings) else _scheduler_lifecycle)
     register_webhooks(app)  # after the lifecycles above: its cleanup (a sync still running) runs before theirs
     if context.settings.socket_mode and context.bolt is not None:
         app.cleanup_ctx.append(_socket_mode_lifecycle)
@@ -66,6 +68,14 @@ async def _scheduler_lifecycle(app: web.Application) -> AsyncIterator[None]:
     context.scheduler.start()
     yield
     await context.scheduler.shutdown()
+    await context.engines.close()
+
+
+async def _queue_lifecycle(app: web.Application) -> AsyncIterator[None]:
+    """PostgreSQL: this instance is one worker of the job queue (bot.job_queue) instead of running the scheduler."""
+    context = app[CONTEXT]
+    async with run_worker(context):
+        yield
     await context.engines.close()
 
 

@@ -14,6 +14,7 @@ from aiohttp import web
 from bot import __version__
 from bot.connectors.registry import VENDORS
 from bot.db.models import AdjustmentStatus
+from bot.job_queue import queue_enabled
 from bot.services.service_status import service_status
 from web import CONTEXT
 
@@ -51,6 +52,7 @@ async def healthz(request: web.Request) -> web.Response:
         needs_action=status.needs_action,
         awaiting_approval=status.adjustments_by_status.get(AdjustmentStatus.awaiting_approval.value, 0),
         scheduler_leader=context.scheduler.is_leader,
+        jobs="queue" if queue_enabled(context.settings) else "scheduler",  # PostgreSQL: every instance works the queue
         slack="socket_mode" if context.settings.socket_mode else ("http" if context.bolt else "not configured"),
     )
     return web.json_response(body, headers={"Cache-Control": "no-store"})

@@ -13,7 +13,8 @@ ours (a large read queues thousands of requests for minutes, and a retry queues 
 under `read_deadline(...)` (the engine sets one per cycle) is retried until that deadline, however many
 attempts it takes; any other request stops after `RetryPolicy.max_attempts` attempts or `max_total_s`
 seconds of that budget. A read still queued when its deadline passes fails with `DeadlinePassedError`,
-so nothing waits for ever. The loop is tenacity's, with these stop and wait rules.
+so nothing waits for ever. The loop is tenacity's, with these stop and wait rules. A tenant's budget shared between
+processes (`bot.connectors.shared_budget`) is taken before the local limiter's turn.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from bot.connectors.errors import (
     ServerError,
     UnreachableError,
 )
+from bot.connectors.shared_budget import SHARED_BUDGET
 
 ErrorMessage = Callable[[httpx.Response], str]
 
@@ -126,6 +128,10 @@ class RequestLimiter:
         self._came_back = asyncio.Event()
         self._not_before = 0.0
         self._lock = asyncio.Lock()
+
+    def windows(self) -> list[tuple[int, float]]:
+        """The budgets this limiter keeps, as (requests, per seconds): what a shared budget must keep too."""
+        return [(self._per_window, self._window_s)] if self._per_window is not None else []
 
     def hold(self, seconds: float) -> None:
         self._not_before = max(self._not_before, time.monotonic() + seconds)
@@ -263,14 +269,20 @@ class VendorHttp:
 
     async def _acquire(self, deadline: float | None, operation: str) -> None:
         if deadline is None:
-            await self.limiter.acquire()
+            await self._take_turn()
             return
         try:
             async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
-                await self.limiter.acquire()
+                await self._take_turn()
         except TimeoutError:
             raise DeadlinePassedError(self.system, f"{operation} was still waiting for its turn when the "
                                                    "read's deadline passed") from None
+
+    async def _take_turn(self) -> None:
+        if (shared := SHARED_BUDGET.get()) is not None:
+            for per_window, window_s in self.limiter.windows():
+                await shared.take(system=self.system, per_window=per_window, window_s=window_s)
+        await self.limiter.acquire()
 
     async def _once(self, method: str, url: str, *, operation: str, idempotent: bool, **kwargs: Any) -> httpx.Response:
         try:

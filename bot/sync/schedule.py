@@ -3,13 +3,16 @@
 `bot.jobs` builds the jobs from this table and `/seats config` reschedules, without a restart, the jobs whose
 timing follows the stored settings (`LeaderScheduler.reschedule(settings_triggers(settings))`). The scheduler is
 lease-gated (`bot.sync.scheduler`): only the leader runs a job; `on_takeover` jobs also run at once when an
-instance becomes the leader.
+instance becomes the leader. On PostgreSQL the job queue (`bot.job_queue`) reads the same table once a minute:
+`due(trigger, at, spread=...)` says whether a tenant's job is due in the minute starting at `at`.
 """
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum, unique
 
 from apscheduler.triggers.base import BaseTrigger
@@ -81,3 +84,16 @@ def job_trigger(job_id: JobId, settings: AppSettings) -> BaseTrigger:
 def settings_triggers(settings: AppSettings) -> dict[str, BaseTrigger]:
     """The triggers of the jobs whose timing comes from the settings, by job id (what a config save reschedules)."""
     return {job_id: timing.trigger(settings) for job_id, timing in SCHEDULE.items() if timing.follows_settings}
+
+
+def due(trigger: BaseTrigger, at: datetime, *, spread: str = "") -> bool:
+    """Whether `trigger` fires in the minute that starts at `at` (aware). An interval of N minutes fires on every
+    Nth minute since the epoch, shifted by a hash of `spread` (the tenant), so tenants' polls do not all start in one
+    minute; a cron trigger fires when its next fire time from the minute's start is that minute."""
+    minute = at.replace(second=0, microsecond=0)
+    if isinstance(trigger, IntervalTrigger):
+        every = max(1, round(trigger.interval_length / 60))
+        shift = zlib.crc32(spread.encode()) % every if spread else 0
+        return (int(minute.timestamp()) // 60 + shift) % every == 0
+    fire = trigger.get_next_fire_time(None, minute)
+    return fire is not None and fire < minute.replace(second=59, microsecond=999_999)

@@ -14,6 +14,7 @@ from bot.commands.checklist.handlers import post_scheduled_checklist
 from bot.db.app_settings import AppSettings, load_app_settings, save_app_settings
 from bot.sandbox.slack_blocks import validate_message_blocks
 from bot.slack.ids import ActionId, ChecklistId, LinkCallbackId
+from bot.sync.schedule import JobId
 from tests.bolt_listeners import listeners_done
 from tests.commands.test_seats_command import (  # noqa: F401 - the slack fixture
     BILLING_CHANNEL,
@@ -25,7 +26,7 @@ from tests.commands.test_seats_command import (  # noqa: F401 - the slack fixtur
 )
 from tests.notify.test_failure_alerts import attempts, failing, start_alerting_app  # noqa: F401 - the failing fixture
 from tests.reports.dataset import build_dataset
-from web.app import create_app
+from tests.scheduled_jobs import run_scheduled_job
 
 CHECKLIST_CHANNEL = "C0GENERAL01"
 NOT_A_MEMBER = "C0RANDOM001"
@@ -187,12 +188,10 @@ async def test_the_scheduler_posts_the_digest_and_the_checklist_on_its_day(aioht
     assert context.clock().date().isoformat() == "2026-11-16"  # 14 days before November's end
     await set_settings(context, alerts_channel=BILLING_CHANNEL, checklist_channel=CHECKLIST_CHANNEL,
                        checklist_days_before_month_end=14)
-    await aiohttp_client(create_app(context, run_scheduler=True))
-    assert await context.scheduler.renew()  # leads: the lease taken (or renewed, if its own renewal ran)
 
-    assert await context.scheduler.run_job_now("daily-digest")
-    assert await context.scheduler.run_job_now("daily-digest")  # a re-run updates the day's message
-    assert await context.scheduler.run_job_now("month-end-checklist")
+    await run_scheduled_job(context, JobId.DAILY_DIGEST)
+    await run_scheduled_job(context, JobId.DAILY_DIGEST)  # a re-run updates the day's message
+    await run_scheduled_job(context, JobId.MONTH_END_CHECKLIST)
 
     digest, = posted(recorder, BILLING_CHANNEL)
     assert digest["text"] == "Daily digest: 0 adjustments posted, 0 failures pending, 0 new unlinked subscriptions"
@@ -206,14 +205,12 @@ async def test_settings_saved_after_start_are_used_by_the_checklist_job(aiohttp_
                                                                         database_url):
     recorder, _ = slack
     context, _ = await start_app(aiohttp_client, slack, tmp_path, database_url)
-    await aiohttp_client(create_app(context, run_scheduler=True))
-    assert await context.scheduler.renew()  # leads: the lease taken (or renewed, if its own renewal ran)
     async with context.sessions() as session:  # the clock's 2026-11-16 is 14 days before the month's end, not 13
         await save_app_settings(session=session, actor="test", settings=AppSettings(
             checklist_channel=CHECKLIST_CHANNEL, checklist_days_before_month_end=13))
         await session.commit()
 
-    assert await context.scheduler.run_job_now("month-end-checklist")
+    await run_scheduled_job(context, JobId.MONTH_END_CHECKLIST)
 
     assert posted(recorder) == []
 
@@ -233,10 +230,8 @@ async def test_the_checklist_job_reads_the_day_from_the_context_clock_in_the_msp
     recorder, _ = slack
     await set_settings(context, checklist_channel=CHECKLIST_CHANNEL, timezone=timezone,
                        checklist_days_before_month_end=days_before)
-    await aiohttp_client(create_app(context, run_scheduler=True))
-    assert await context.scheduler.renew()  # leads: the lease taken (or renewed, if its own renewal ran)
 
-    assert await context.scheduler.run_job_now("month-end-checklist")
+    await run_scheduled_job(context, JobId.MONTH_END_CHECKLIST)
 
     checklists = posted(recorder, CHECKLIST_CHANNEL)
     assert [c["text"].split(":")[0] for c in checklists] == ([f"Month-end checklist ({month})"] if month else [])

@@ -4,7 +4,8 @@ The engine is built the product's way (`bot.sync.wiring.build_engine` from the s
 from the environment: DATABASE_URL, SEATSYNC_SECRET_KEY, SEATSYNC_LEASE_SECONDS) and runs cycles back to back, as
 the scheduler's poll would with no pause, retrying failures at once (`ignore_backoff`, like "sync now").
 `--until-settled`: stop (exit 0) once a cycle planned and posted nothing, no change is open and no other process's
-run is left running; exit 3 if that does not happen within `--within` seconds.
+run is left running; exit 3 if that does not happen within `--within` seconds. `--tenant N [M ...]`: for those
+tenants, one after the other (default: the single-workspace one).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from bot.config import load_settings
 from bot.connectors.http import RetryPolicy
 from bot.db.engine import create_engine, session_factory
 from bot.db.models import Adjustment, AdjustmentStatus, SyncRun, SyncRunStatus
+from bot.db.tenancy import DEFAULT_TENANT_ID, tenant_scope, tenant_secret_box
 from bot.keys import SecretBox
 from bot.sync.claims import claim_ttl_within
 from bot.sync.wiring import NotConfigured, build_engine
@@ -34,7 +36,10 @@ async def run(*, until_settled: bool, within: float) -> int:
     settings = load_settings(dotenv_path=None)
     db = create_engine(settings.database_url)
     sessions = session_factory(db)
-    engine = await build_engine(sessions=sessions, box=SecretBox(settings.secret_key), retry=FAST_RETRY, timeout=2.0,
+    async with sessions() as session:
+        box = await tenant_secret_box(session, SecretBox(settings.secret_key))
+        await session.commit()
+    engine = await build_engine(sessions=sessions, box=box, retry=FAST_RETRY, timeout=2.0,
                                 claim_ttl=claim_ttl_within(timedelta(seconds=settings.lease_seconds)))
     if isinstance(engine, NotConfigured):
         print(f"not configured: {engine.reason}", file=sys.stderr)
@@ -69,12 +74,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.e2e.cycle_runner")
     parser.add_argument("--until-settled", action="store_true")
     parser.add_argument("--within", type=float, default=60.0)
+    parser.add_argument("--tenant", type=int, nargs="+", default=[DEFAULT_TENANT_ID])
     parser.add_argument("--wait-for-go", action="store_true",
                         help="start (imports done) but wait for a line on stdin before doing anything")
     args = parser.parse_args()
     if args.wait_for_go and not sys.stdin.readline():
         return 0  # the harness went away before starting this one
-    return asyncio.run(run(until_settled=args.until_settled, within=args.within))
+    for tenant_id in args.tenant:
+        with tenant_scope(tenant_id):  # the loop's task starts in this context
+            if code := asyncio.run(run(until_settled=args.until_settled, within=args.within)):
+                return code
+    return 0
 
 
 if __name__ == "__main__":

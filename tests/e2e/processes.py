@@ -30,6 +30,7 @@ from bot.db.links import link_resource
 from bot.db.migrate import upgrade
 from bot.db.models import DecreaseTiming, MarketplaceResource, MarketplaceSubscription, PsaService, Scope
 from bot.db.policies import set_approval_policy, set_decrease_timing
+from bot.db.tenancy import tenant_secret_box
 from bot.demo.workspace import sandbox_connection
 from bot.domain.approval_policy import NO_AMOUNT_LIMIT
 from bot.keys import SecretBox
@@ -149,14 +150,15 @@ def marketplace_ids(world_sandbox: Sandbox, line: Line, marketplace: str) -> tup
 
 async def prepare_database(*, database_url: str, sandbox: SandboxProcess, marketplace: str, psa: str,
                            lines: list[Line]) -> dict[int, int]:
-    """SeatSync set up against the sandbox with `lines` linked; returns each linked service's units as read."""
+    """SeatSync set up against the sandbox with `lines` linked; returns each linked service's units as read. For the
+    tenant of the caller's `tenant_scope` (the default tenant unless it chose one), its secrets under its own key."""
     db = create_engine(database_url)
     try:
         async with _MIGRATING:
             await upgrade(db)
         sessions = session_factory(db)
-        box = SecretBox(SECRET_KEY)
         async with sessions() as session:
+            box = await tenant_secret_box(session, SecretBox(SECRET_KEY))
             for system in (marketplace, psa):
                 base_url, options, secrets = sandbox_connection(system, sandbox.config)
                 if system == marketplace:

@@ -30,8 +30,8 @@ from tests.commands.test_seats_command import (  # noqa: F401 - the slack fixtur
     start_app,
 )
 from tests.conftest import TEST_SECRET_KEY
+from tests.scheduled_jobs import run_scheduled_job
 from tests.sync.engine_setup import link_line, pick_lines
-from web.app import create_app
 
 NOT_A_MEMBER = "C0RANDOM001"
 
@@ -246,9 +246,7 @@ async def test_the_scheduled_job_and_a_slack_sync_both_raise_the_alert(aiohttp_c
         adjustment = (await session.scalars(select(Adjustment).order_by(Adjustment.id))).first()
         adjustment.last_error = "Autotask did not answer properly (server_error): 503 Service Unavailable."
         await session.commit()
-    await aiohttp_client(create_app(context, run_scheduler=True))
-    assert await context.scheduler.renew()  # leads: the lease taken (or renewed, if its own renewal ran)
-    assert await context.scheduler.run_job_now(JobId.FAILURE_ALERTS)
+    await run_scheduled_job(context, JobId.FAILURE_ALERTS)
 
     alerts = [c.args for c in chat(recorder, "chat.postMessage") if "could not take" in c.args["text"]]
     assert [a["text"].split(":")[0] for a in alerts] == ["Autotask could not take 2 changes",

@@ -31,6 +31,8 @@ async def test_a_fresh_database_is_healthy_with_nothing_to_report(aiohttp_client
     assert body["last_sync_at"] is None and body["last_sync"] is None
     assert body["connectors"] == {}
     assert (body["pending_failures"], body["needs_action"], body["awaiting_approval"]) == (0, 0, 0)
+    # who runs the jobs: the lease-gated scheduler on SQLite, every instance's queue worker on PostgreSQL
+    assert body["jobs"] == ("scheduler" if settings.is_sqlite else "queue")
 
 
 async def test_failures_last_good_sync_and_connector_states(aiohttp_client, settings, session, clock):

@@ -20,6 +20,7 @@ from bot.db.models.system import (
     SlackDelivery,
     SlackMessage,
     SyncRun,
+    VendorRateBudget,
 )
 from bot.db.models.tenants import GLOBAL_TABLES, Tenant, TenantOwned
 from bot.domain.enums import (
@@ -46,5 +47,5 @@ __all__ = [
     "SchedulerLease",
     "Scope", "SlackDelivery", "SlackMessage", "SlackMessageState", "SubscriptionLink", "SubscriptionStatus",
     "SyncPolicy", "SyncRun", "SyncRunStatus", "GLOBAL_TABLES", "Tenant", "TenantOwned", "TenantStatus", "Term",
-    "utcnow",
+    "VendorRateBudget", "utcnow",
 ]

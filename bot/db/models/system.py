@@ -1,11 +1,11 @@
-"""Connection settings, app settings, the scheduler lease, sync runs and the audit trail."""
+"""Connection settings, app settings, the scheduler lease, vendor request budgets, sync runs and the audit trail."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, PrimaryKeyConstraint, String, Text, UniqueConstraint
+from sqlalchemy import Float, Index, PrimaryKeyConstraint, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db.models.base import Base, enum_column, utcnow
@@ -51,6 +51,18 @@ class SchedulerLease(Base):
     holder: Mapped[str] = mapped_column(String(128))
     acquired_at: Mapped[datetime]
     expires_at: Mapped[datetime]
+
+
+class VendorRateBudget(TenantOwned, Base):
+    """A token bucket per tenant, vendor and window, shared by every instance working for the tenant on PostgreSQL
+    (bot.db.rate_budgets). `tokens` may go below zero: each request reserves its token and waits for it."""
+
+    __tablename__ = "vendor_rate_budgets"
+    __table_args__ = (PrimaryKeyConstraint("tenant_id", "scope"),)
+
+    scope: Mapped[str] = mapped_column(String(48))  # "<vendor key>/<window seconds>s"
+    tokens: Mapped[float] = mapped_column(Float)
+    refilled_at: Mapped[datetime]
 
 
 class SyncRun(TenantOwned, Base):

@@ -109,6 +109,9 @@ class EndpointLimiter(RequestLimiter):
             super().release()
             raise
 
+    def windows(self) -> list[tuple[int, float]]:
+        return super().windows() + self._tenant_hour.windows()
+
     def release(self) -> None:
         try:
             self._tenant_hour.release()

@@ -11,7 +11,7 @@ target_metadata = Base.metadata
 
 
 def include_name(name: str | None, type_: str, _parent_names) -> bool:
-    """The job queue's tables are procrastinate's (revision 0007), not SeatSync's models: the drift check skips them."""
+    """The job queue's tables are procrastinate's (revision 0009), not SeatSync's models: the drift check skips them."""
     return not (type_ == "table" and name is not None and name.startswith("procrastinate_"))
 
 

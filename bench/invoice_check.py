@@ -74,11 +74,12 @@ async def run(count: int, runs: int) -> dict:
                 {"resource_id": resources[f"mr-{i}"], "psa_service_id": services[f"ps-{i}"], "created_by": "bench",
                  "created_at": NOW} for i in range(count)])
             # the cache's price history, as a PSA read writes it: each service first seen in October, every
-            # third repriced since; the check reads the price in force at the start of the invoice month
-            history = [{"psa_service_id": service_id, "unit_price": Decimal("9.50"), "seen_at": SEEN}
-                       for service_id in services.values()]
-            history += [{"psa_service_id": service_id, "unit_price": Decimal("11.00"), "seen_at": REPRICED}
-                        for n, service_id in enumerate(services.values()) if n % 3 == 0]
+            # third repriced after the invoice month began (the check reads the price in force then)
+            prices = (await session.execute(select(PsaService.id, PsaService.unit_price))).all()
+            history = [{"psa_service_id": service_id, "unit_price": price, "seen_at": SEEN}
+                       for service_id, price in prices]
+            history += [{"psa_service_id": service_id, "unit_price": (price or 0) + 1, "seen_at": REPRICED}
+                        for n, (service_id, price) in enumerate(prices) if n % 3 == 0]
             await session.execute(insert(PsaServicePrice), history)
             await session.commit()
         received = invoice(count)

@@ -3,8 +3,9 @@
 A large MSP is written straight into a fresh SQLite database (`tests/many_companies.py`: `--lines` companies, one
 subscription and one resource each, every resource linked to its PSA service); an invoice of one seat line per
 subscription (plus a prorate on every tenth) is stored through `bot.db.invoices.store_invoice`; then
-`bot.sync.invoice_check.check_stored_invoice` reads the lines, the links, the PSA units taken back to the month and
-the posted adjustments, and runs the check. Prints one JSON line: the seconds to store and to check (the median
+`bot.sync.invoice_check.check_stored_invoice` reads the lines, the links, the PSA units taken back to the month, the
+prices in force then (a price history row per service, and a later one for every third) and the posted
+adjustments, and runs the check. Prints one JSON line: the seconds to store and to check (the median
 of `--runs` checks) and the findings.
 
     python bench/invoice_check.py [--lines 10000] [--runs 3]
@@ -30,13 +31,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bot.db.engine import create_engine, session_factory  # noqa: E402
 from bot.db.invoices import store_invoice  # noqa: E402
 from bot.db.migrate import upgrade  # noqa: E402
-from bot.db.models import MarketplaceResource, PsaService, ResourceLink  # noqa: E402
+from bot.db.models import MarketplaceResource, PsaService, PsaServicePrice, ResourceLink  # noqa: E402
 from bot.domain.invoice_check import InvoiceLine, LineKind  # noqa: E402
 from bot.domain.invoices import ReceivedInvoice  # noqa: E402
 from bot.sync.invoice_check import check_stored_invoice  # noqa: E402
 from tests.many_companies import insert_many_companies  # noqa: E402
 
 NOW = datetime(2026, 12, 5, 9, tzinfo=UTC)
+SEEN = datetime(2026, 10, 1, 9, tzinfo=UTC)
+REPRICED = datetime(2026, 12, 3, 9, tzinfo=UTC)
 MONTH = date(2026, 12, 1)
 
 
@@ -70,6 +73,14 @@ async def run(count: int, runs: int) -> dict:
             await session.execute(insert(ResourceLink), [
                 {"resource_id": resources[f"mr-{i}"], "psa_service_id": services[f"ps-{i}"], "created_by": "bench",
                  "created_at": NOW} for i in range(count)])
+            # the cache's price history, as a PSA read writes it: each service first seen in October, every
+            # third repriced after the invoice month began (the check reads the price in force then)
+            prices = (await session.execute(select(PsaService.id, PsaService.unit_price))).all()
+            history = [{"psa_service_id": service_id, "unit_price": price, "seen_at": SEEN}
+                       for service_id, price in prices]
+            history += [{"psa_service_id": service_id, "unit_price": (price or 0) + 1, "seen_at": REPRICED}
+                        for n, (service_id, price) in enumerate(prices) if n % 3 == 0]
+            await session.execute(insert(PsaServicePrice), history)
             await session.commit()
         received = invoice(count)
         started = time.perf_counter()

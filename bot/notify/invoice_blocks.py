@@ -112,7 +112,7 @@ def invoice_blocks(checked: CheckedInvoice, *, sealed: Callable[[Finding], str],
 
 
 def preview_text(label: str, month_name: str, result: CheckResult) -> str:
-    head = f"Preview, not the invoice: {mrkdwn_escape(label)} draft items for {month_name}"
+    head = f"Preview, not the invoice: {mrkdwn_escape(label)} draft items for {mrkdwn_escape(month_name)}"
     if result.state is CheckState.not_reconcilable:
         return f"{head}: not checked: {mrkdwn_escape(result.reason)}"
     if result.state is CheckState.clean:

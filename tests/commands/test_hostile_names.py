@@ -24,6 +24,7 @@ from bot.commands.checklist import handlers as checklist
 from bot.commands.config import handlers as config
 from bot.commands.config import views as config_view
 from bot.commands.home import views as home_view
+from bot.commands.invoices import views as invoice_views
 from bot.commands.link import unlink
 from bot.commands.link import views as link_views
 from bot.commands.policy import views as policy_views
@@ -33,15 +34,25 @@ from bot.commands.reports.handlers import ReportRequest
 from bot.commands.sync import views as sync_summary
 from bot.db.app_settings import AppSettings
 from bot.db.connector_health import HealthChange
-from bot.db.models import AdjustmentStatus, ConnectorState, DecreaseTiming, Scope, SyncRunStatus
+from bot.db.models import (
+    AdjustmentStatus,
+    ConnectorState,
+    DecreaseTiming,
+    Invoice,
+    InvoiceDecision,
+    Scope,
+    SyncRunStatus,
+)
+from bot.domain.invoice_check import CheckResult, CheckState, Finding, FindingKind, Side, not_reconcilable
 from bot.domain.records import ConnectionCheck
-from bot.notify import approval_blocks, health_alerts, margin_alerts
+from bot.notify import approval_blocks, health_alerts, invoice_blocks, margin_alerts
 from bot.notify import failure_alerts as alerts
 from bot.reports.summary import Cell, ReportSummary
 from bot.sandbox.slack_blocks import validate_message_blocks, validate_view
 from bot.sandbox.slack_mrkdwn import Markup, markup, mrkdwn_texts
 from bot.services.configuration import Configuration, FieldProblem, SavedConfiguration, StoredConnection
 from bot.services.dashboard import ConnectorLine, CustomerLicences, Dashboard, LastSync, Undelivered
+from bot.services.invoice_findings import CheckedInvoice
 from bot.services.link_choices import LEVELS, Choice, Level, Picks, ResolvedPicks
 from bot.services.policy_scopes import POLICY_FIELDS, FieldValue, PolicyTarget, ScopedPolicy
 from bot.services.relations import PriceChoice, Relation, RowOutcome
@@ -207,6 +218,30 @@ def _approvals(name: str) -> list[dict[str, Any]]:
             approval_views.edit_modal(changes[0], metadata="m")]
 
 
+def _invoices(name: str) -> list[dict[str, Any]]:
+    invoice = Invoice(id=1, source="pax8", marketplace="pax8", source_id=name, number=name, month=date(2026, 11, 1),
+                      received_at=NOW, line_count=3)
+    findings = tuple(Finding(kind=kind, company_name=name, product_name=name, subscription_id=name,
+                             service_id=None if kind is FindingKind.unlinked else "7", money=Decimal("12.50"),
+                             side=Side.price, detail=name, prorate=n == 1)
+                     for n, kind in enumerate(FindingKind))
+    result = CheckResult(state=CheckState.findings, lines=3, compared=2, findings=findings)
+    decided = {findings[0].key: InvoiceDecision(id=1, decision="ignored", reason=name, decided_by=name),
+               findings[1].key: InvoiceDecision(id=2, decision="accepted", reason=None, decided_by=DANA)}
+    checked = CheckedInvoice(invoice=invoice, label=name, result=result, decided=decided)
+    replaced = CheckedInvoice(invoice=invoice, label=name, result=result, replaced_by=name)
+    closed = CheckedInvoice(invoice=invoice, label=name, result=not_reconcilable(name))
+    lines = [invoice_blocks.finding_line(f) + "\n" + invoice_blocks.decision_line(checked, f) for f in findings]
+    surfaces = [message(invoice_blocks.invoice_text(c), invoice_blocks.invoice_blocks(
+        c, sealed=lambda f: "v", service_url=lambda f: None if f.service_id is None else URL, report_url=URL))
+        for c in (checked, replaced, closed)]
+    return [*surfaces, message("\n".join(lines)),
+            message(invoice_blocks.preview_text(name, name, result), invoice_blocks.preview_blocks(name, name, result)),
+            invoice_views.ignore_modal(findings[0], metadata="m"),
+            invoice_views.mapping_modal(file_name=name, headers=[name, "Qty"], fields={"quantity": name},
+                                        guessed={"quantity": "Qty"}, required=("quantity",), metadata="m")]
+
+
 def _unlink(name: str) -> list[dict[str, Any]]:
     relation = Relation(link_id=1, company=name, psa_company=name, subscription=name, contract=name, resource=name,
                         service=name)
@@ -316,6 +351,9 @@ CASES: dict[str, Case] = {
                        approval_blocks.decision_line, approval_views.reject_modal, approval_views.edit_modal),
                       _approvals),
     "unlink": Case((unlink.confirm_view, unlink.pick_view, unlink.unlink_answer), _unlink),
+    "invoices": Case((invoice_blocks.invoice_text, invoice_blocks.invoice_blocks, invoice_blocks.finding_line,
+                      invoice_blocks.decision_line, invoice_blocks.preview_text, invoice_blocks.preview_blocks,
+                      invoice_views.ignore_modal, invoice_views.mapping_modal), _invoices),
     "link result and wizard": Case((link_views.result_message, link_views.result_blocks, link_views.wizard_view,
                                     link_views.counts_text, link_views.below_cost_view, link_views.match_note),
                                    _link),

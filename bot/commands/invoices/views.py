@@ -12,6 +12,7 @@ from bot.notify.invoice_blocks import finding_line
 from bot.services.invoice_findings import MAX_REASON
 from bot.slack.blocks import context, section, truncate
 from bot.slack.ids import InvoiceId
+from bot.slack.mrkdwn import mrkdwn_escape
 
 MAX_OPTIONS = 100  # a static select's limit
 
@@ -39,8 +40,9 @@ def mapping_modal(*, file_name: str, headers: list[str], fields: dict[str, str],
                   required: tuple[str, ...], metadata: str) -> dict[str, Any]:
     """One picker per field the import reads, offering the file's columns; what was guessed is pre-selected."""
     options = [Option(text=truncate(h, 75), value=truncate(h, 150)) for h in headers[:MAX_OPTIONS]]
+    name = mrkdwn_escape(truncate(file_name, 200))
     blocks: list[Any] = [section(f"SeatSync has not read invoices from this source before. Say which column of "
-                                 f"*{truncate(file_name, 200)}* holds what; the mapping is saved for the next file.")]
+                                 f"*{name}* holds what; the mapping is saved for the next file.")]
     for field, label in fields.items():
         guess = guessed.get(field)
         initial = next((o for o in options if o.value == guess), None)

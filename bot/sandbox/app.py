@@ -28,6 +28,8 @@ from bot.sandbox.odin import create_odin_app, odin_error
 from bot.sandbox.pax8 import Pax8Simulator, announce_day, create_pax8_app, pax8_admin_routes, pax8_error
 from bot.sandbox.slack import SlackRecorder, create_slack_app, slack_error
 from bot.sandbox.slack_console import CONSOLE_PATH, create_console_app
+from bot.sandbox.slack_oauth import SlackDistribution
+from bot.sandbox.slack_teams_admin import slack_team_routes
 from bot.sandbox.world import SandboxWorld
 
 # append: fault seeds follow the order
@@ -51,6 +53,7 @@ class Sandbox:
     faults: dict[str, FaultKnobs] = field(default_factory=dict)
     slack: SlackRecorder = field(default=None)  # type: ignore[assignment]
     pax8: Pax8Simulator = field(default=None)  # type: ignore[assignment]
+    slack_teams: SlackDistribution = field(default=None)  # type: ignore[assignment]  # every workspace, OAuth
     runner: web.AppRunner | None = None
     port: int = 0
     host: str = "127.0.0.1"
@@ -75,6 +78,8 @@ class Sandbox:
                 bot_token=self.world.credentials.slack_bot_token,
                 signing_secret=self.world.credentials.slack_signing_secret,
             )
+        if self.slack_teams is None:
+            self.slack_teams = SlackDistribution(self.slack)
 
     def apply_profile(self, profile: str, systems: tuple[str, ...] = SIMULATORS) -> None:
         """Set a named fault profile (none|light|heavy) on the given simulators."""
@@ -143,6 +148,10 @@ class Sandbox:
                 "api_url": base + SLACK_PATH,
                 "bot_token": creds.slack_bot_token,
                 "signing_secret": creds.slack_signing_secret,
+                # the app's distribution (OAuth): /slack/install sends people to authorize_url
+                "client_id": self.slack_teams.client_id,
+                "client_secret": self.slack_teams.client_secret,
+                "authorize_url": base + "/slack/oauth/v2/authorize",
             },
             # Pax8 signs nothing: its deliveries carry the Authorization value set on the webhook (webhooks API)
             "pax8": {
@@ -163,7 +172,8 @@ class Sandbox:
         await site.start()
         self.host = host
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.slack.base_url = self.base_url + "/slack"  # response_urls handed out before any request need it
+        for recorder in self.slack_teams.teams.values():  # response_urls handed out before any request need it
+            recorder.base_url = self.base_url + "/slack"
         return self
 
     async def stop(self) -> None:
@@ -181,7 +191,7 @@ def create_sandbox_app(sandbox: Sandbox) -> web.Application:
         "autotask": (create_autotask_app(world), autotask_error),
         "connectwise": (create_connectwise_app(world), connectwise_error),
         "halopsa": (create_halopsa_app(world), halopsa_error),
-        "slack": (create_slack_app(sandbox.slack), slack_error),
+        "slack": (create_slack_app(sandbox.slack, sandbox.slack_teams), slack_error),
         "pax8": (create_pax8_app(sandbox.pax8), pax8_error),
     }
     for name, (sub, error_body) in facades.items():
@@ -247,6 +257,7 @@ def _admin_app(sandbox: Sandbox) -> web.Application:
         fresh.webhook_url = sandbox.world.webhook_url
         _replace_world(sandbox.world, fresh)
         sandbox.slack.reset()
+        sandbox.slack_teams.reset()
         for knobs in sandbox.faults.values():
             knobs.reset()
         sandbox.pax8.knobs.reset()
@@ -376,6 +387,7 @@ def _admin_app(sandbox: Sandbox) -> web.Application:
         web.put("/ingram/knobs", set_ingram_knobs),
         *halopsa_admin_routes(sandbox.world),
         *pax8_admin_routes(sandbox.pax8),
+        *slack_team_routes(sandbox.slack_teams, lambda: sandbox.slack_request_url),
     ])
     return admin
 

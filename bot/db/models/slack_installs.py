@@ -7,9 +7,9 @@ plain tokens slack_sdk sized them for. They are global, not per tenant: they are
 
 from __future__ import annotations
 
-from sqlalchemy import Table, Text
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
+from sqlalchemy import Table, Text
 
 from bot.db.models.base import Base
 

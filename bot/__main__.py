@@ -11,6 +11,7 @@ import sys
 from bot import __version__
 from bot.cli_config import add_config_parser
 from bot.cli_invoices import add_invoices_parser
+from bot.cli_tenants import add_tenants_parser, tenants_command
 from bot.clock import SYSTEM_CLOCK, Clock
 from bot.config import ConfigError, Settings, load_settings
 from bot.log_redaction import configure_logging
@@ -85,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_parser(commands)
 
     add_invoices_parser(commands)
+    add_tenants_parser(commands)
     db = commands.add_parser("db", help="database schema")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_commands.add_parser("upgrade", help="create or upgrade the schema to the latest revision")
@@ -134,6 +136,8 @@ def main(argv: list[str] | None = None, *, clock: Clock = SYSTEM_CLOCK) -> int:
             from bot.cli_invoices import invoices_command
 
             return invoices_command(settings, args, clock=clock)
+        if args.command == "tenants":
+            return tenants_command(settings, args, clock=clock)
     except BrokenPipeError:  # `seatsync links export | head`: the reader has had enough
         return 0
     except Exception as exc:
@@ -157,6 +161,7 @@ def _reads_only(args: argparse.Namespace) -> bool:
             or (args.command == "invoices" and args.invoices_command == "check")
             or (args.command == "db" and args.db_command == "current")
             or (args.command == "config" and args.config_command != "set")
+            or args.command == "tenants"
             or (args.command == "links" and (args.links_command == "export" or not args.apply)))
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from bot.commands.checklist.handlers import post_daily_digest, post_scheduled_checklist
 from bot.db.app_settings import AppSettings, load_app_settings
+from bot.db.tenancy import purge_expired_tenants
 from bot.domain.proration import business_date
 from bot.notify.approval_messages import refresh_approval_messages
 from bot.notify.failure_alerts import refresh_failure_alerts
@@ -86,6 +87,14 @@ async def daily_digest(app_context: AppContext) -> None:
     await post_daily_digest(app_context=app_context, client=app_context.bolt.client)
 
 
+async def purge_tenants(app_context: AppContext) -> None:
+    """Delete every workspace uninstalled longer than its retention (`SEATSYNC_TENANT_RETENTION_DAYS`)."""
+    async with app_context.sessions() as session, session.begin():
+        purged = await purge_expired_tenants(session, now=app_context.clock())
+    if purged:
+        log.info("purged the data of %d uninstalled tenant(s): %s", len(purged), purged)
+
+
 BODIES: dict[JobId, JobBody] = {
     JobId.SYNC_POLL: poll,
     JobId.OUTBOX_RETRY: post_outbox,
@@ -95,6 +104,7 @@ BODIES: dict[JobId, JobBody] = {
     JobId.HEALTH_ALERTS: health_alerts,
     JobId.MONTH_END_CHECKLIST: month_end_checklist,
     JobId.DAILY_DIGEST: daily_digest,
+    JobId.TENANT_PURGE: purge_tenants,
 }
 NEEDS_SLACK = frozenset({JobId.APPROVAL_MESSAGES, JobId.MARGIN_GUARD, JobId.HEALTH_ALERTS})
 

@@ -18,7 +18,7 @@ WITHOUT_SLACK = SimpleNamespace(bolt=None)
 
 def test_every_job_has_one_timing_and_one_body():
     assert set(SCHEDULE) == set(BODIES) == set(JobId)
-    assert len(JobId) == 8
+    assert len(JobId) == 9
 
 
 def test_with_slack_every_job_is_scheduled_in_the_tables_order():

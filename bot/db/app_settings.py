@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.audit import record_audit
 from bot.db.models import AppSetting
+from bot.db.tenant_scope import current_tenant_id
 
 SETTINGS_KEY = "app"
 
@@ -62,7 +63,7 @@ class AppSettings:
 
 
 async def load_app_settings(*, session: AsyncSession) -> AppSettings:
-    row = await session.get(AppSetting, SETTINGS_KEY)
+    row = await session.get(AppSetting, (current_tenant_id(), SETTINGS_KEY))
     if row is None:
         return AppSettings()
     known = {f.name for f in fields(AppSettings)}
@@ -71,7 +72,7 @@ async def load_app_settings(*, session: AsyncSession) -> AppSettings:
 
 async def save_app_settings(*, session: AsyncSession, settings: AppSettings, actor: str) -> None:
     settings.validate()
-    row = await session.get(AppSetting, SETTINGS_KEY)
+    row = await session.get(AppSetting, (current_tenant_id(), SETTINGS_KEY))
     before: dict[str, Any] | None = None if row is None else dict(row.value)
     value = asdict(settings)
     if row is None:

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import ConnectorHealth, ConnectorState
+from bot.db.tenant_scope import current_tenant_id
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class HealthChange:
 
 
 async def _row(session: AsyncSession, system: str) -> ConnectorHealth:
-    row = await session.get(ConnectorHealth, system)
+    row = await session.get(ConnectorHealth, (current_tenant_id(), system))
     if row is None:
         row = ConnectorHealth(system=system, state=ConnectorState.ok, consecutive_failures=0, alerted=False)
         session.add(row)
@@ -89,7 +90,7 @@ async def health_changes(*, session: AsyncSession, now: datetime, stale_after: t
 
 async def mark_alerted(*, session: AsyncSession, system: str, alerted: bool) -> None:
     """Put the alert flag back (the alert job could not deliver what `health_changes` said)."""
-    row = await session.get(ConnectorHealth, system)
+    row = await session.get(ConnectorHealth, (current_tenant_id(), system))
     if row is not None:
         row.alerted = alerted
         await session.flush()

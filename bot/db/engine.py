@@ -8,6 +8,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from bot.db.tenant_filter import TenantSession
+
 
 def sqlite_file(database_url: str) -> Path | None:
     """The file of a SQLite database URL (None for PostgreSQL or an in-memory database)."""
@@ -40,4 +42,5 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+    """Sessions that see the current tenant's rows only (bot.db.tenant_filter)."""
+    return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=TenantSession)

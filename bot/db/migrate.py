@@ -23,18 +23,27 @@ def alembic_config() -> Config:
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+    await _migrate(engine, command.upgrade, revision)
+
+
+async def downgrade(engine: AsyncEngine, revision: str) -> None:
+    """Back to `revision` (tests of a revision's data migration go down and up again)."""
+    await _migrate(engine, command.downgrade, revision)
+
+
+async def _migrate(engine: AsyncEngine, step, revision: str) -> None:
     if engine.dialect.name != "sqlite":
         async with engine.begin() as connection:
-            await connection.run_sync(_run, command.upgrade, revision)
+            await connection.run_sync(_run, step, revision)
         return
     # SQLite changes a table by copying it: dropping the old copy of a table other rows refer to fails while
-    # foreign keys are enforced, so they are off during the upgrade (a pragma that only works outside a
+    # foreign keys are enforced, so they are off during the migration (a pragma that only works outside a
     # transaction) and every reference is checked before it is committed.
     async with engine.connect() as connection:
         await connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
         await connection.commit()
         try:
-            await connection.run_sync(_run, command.upgrade, revision)
+            await connection.run_sync(_run, step, revision)
             broken = (await connection.exec_driver_sql("PRAGMA foreign_key_check")).all()
             if broken:
                 raise RuntimeError(f"the upgrade to {revision} left rows referring to nothing: {broken[:5]}")

@@ -84,3 +84,10 @@ class SlackMessageState(StrEnum):
     open = "open"  # the condition it reports still holds
     resolved = "resolved"  # turned green (posted, recovered, approved...)
 
+
+
+class TenantStatus(StrEnum):
+    """A tenant (one MSP's Slack workspace or Grid enterprise): installed, or uninstalled and kept until purged."""
+
+    active = "active"
+    uninstalled = "uninstalled"

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import AppSetting, SyncRun
+from bot.db.tenant_scope import current_tenant_id
 
 HOME_PREFIX = "home:"
 MAX_REFRESHED = 100  # the people who opened Home most recently; one views.publish each
@@ -21,7 +22,7 @@ MAX_REFRESHED = 100  # the people who opened Home most recently; one views.publi
 async def remember_home_viewer(*, session: AsyncSession, user_id: str, dm_channel: str, now: datetime) -> None:
     """Commits. Two Home openings at once by the same person: the second insert loses, which is fine."""
     key = HOME_PREFIX + user_id[:64 - len(HOME_PREFIX)]
-    row = await session.get(AppSetting, key)
+    row = await session.get(AppSetting, (current_tenant_id(), key))
     if row is None:
         session.add(AppSetting(key=key, value={"dm": dm_channel}, updated_by=user_id, updated_at=now))
     else:

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db.audit import record_audit
 from bot.db.invoices import Stored, store_invoice
 from bot.db.models import AppSetting
+from bot.db.tenant_scope import current_tenant_id
 from bot.domain.invoice_check import InvoiceLine, LineKind
 from bot.domain.invoices import ReceivedInvoice, first_of
 from bot.domain.money import NumberError, parse_number
@@ -243,7 +244,7 @@ def parse_invoice(headers: list[str], rows: list[list[Any]], mapping: dict[str, 
 
 
 async def saved_mapping(session: AsyncSession, source: str) -> dict[str, str] | None:
-    row = await session.get(AppSetting, MAPPING_PREFIX + source)
+    row = await session.get(AppSetting, (current_tenant_id(), MAPPING_PREFIX + source))
     return None if row is None else dict(row.value)
 
 
@@ -257,7 +258,7 @@ async def import_invoice_file(*, session: AsyncSession, content: bytes, file_nam
     mapping = resolve_mapping(headers, saved=saved, given=given)
     received = parse_invoice(headers, rows, mapping, month=month, file_name=file_name, sha256=sha256)
     if saved != mapping:
-        row = await session.get(AppSetting, MAPPING_PREFIX + source)
+        row = await session.get(AppSetting, (current_tenant_id(), MAPPING_PREFIX + source))
         if row is None:
             session.add(AppSetting(key=MAPPING_PREFIX + source, value=mapping, updated_by=actor))
         else:

@@ -5,8 +5,9 @@ import pytest
 from sqlalchemy import inspect
 
 from bot.db.engine import create_engine
-from bot.db.migrate import check, current_revision, head_revision, upgrade
+from bot.db.migrate import check, current_revision, downgrade, head_revision, upgrade
 from bot.db.models import Base
+from bot.db.tenant_scope import DEFAULT_TENANT_ID
 
 
 async def test_upgrade_builds_every_table_and_check_finds_no_drift(engine):
@@ -33,14 +34,11 @@ async def test_upgrade_from_empty_database(tmp_path):
 
 
 async def test_downgrade_to_base_and_back(database_url, tmp_path):
-    from alembic import command
 
-    from bot.db.migrate import _run
 
     engine = create_engine(database_url)
     try:
-        async with engine.begin() as connection:
-            await connection.run_sync(_run, command.downgrade, "base")
+        await downgrade(engine, "base")
         async with engine.connect() as connection:
             tables = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
         assert not (set(Base.metadata.tables) & tables)
@@ -57,11 +55,9 @@ async def test_revision_0003_claims_down_and_up_keeps_the_outbox_and_the_runs(da
     been attempted counts as possibly sent."""
     from datetime import UTC, datetime, timedelta
 
-    from alembic import command
     from sqlalchemy import select, text
 
     from bot.db.engine import session_factory
-    from bot.db.migrate import _run
     from bot.db.models import Adjustment, AdjustmentStatus, AdjustmentTrigger, SyncRun, SyncRunStatus
     from bot.sync.posting import due_filter
     from tests.db.factories import marketplace_resource, psa_service
@@ -86,8 +82,7 @@ async def test_revision_0003_claims_down_and_up_keeps_the_outbox_and_the_runs(da
                                 heartbeat_at=now))
             await session.commit()
 
-        async with engine.begin() as connection:
-            await connection.run_sync(_run, command.downgrade, "0002")
+        await downgrade(engine, "0002")
         async with engine.connect() as connection:
             columns = await connection.run_sync(lambda c: {
                 table: {column["name"] for column in inspect(c).get_columns(table)}
@@ -118,12 +113,10 @@ async def test_revision_0004_lets_a_new_vendor_in_without_a_migration_and_keeps_
     """Up to 0003 the vendor columns listed the vendors in CHECK constraints: a row of a vendor not listed was
     refused. 0004 drops them (SQLite copies each table), keeping every row and every foreign key; the registry
     checks the vendor in code from then on."""
-    from alembic import command
     from sqlalchemy import func, select
     from sqlalchemy.exc import IntegrityError
 
     from bot.db.engine import session_factory
-    from bot.db.migrate import _run
     from bot.db.models import (
         Adjustment,
         AdjustmentStatus,
@@ -157,8 +150,7 @@ async def test_revision_0004_lets_a_new_vendor_in_without_a_migration_and_keeps_
 
     engine = create_engine(database_url)
     try:
-        async with engine.begin() as connection:
-            await connection.run_sync(_run, command.downgrade, "base")
+        await downgrade(engine, "base")
         await upgrade(engine, "0003")
         assert vendor_checks <= await checks(engine)
         async with session_factory(engine)() as session:
@@ -196,19 +188,16 @@ async def test_revision_0005_gives_every_resource_its_source_and_lists_the_marke
     the first marketplace as the one."""
     from dataclasses import asdict
 
-    from alembic import command
     from sqlalchemy import select
 
     from bot.db.app_settings import load_app_settings
     from bot.db.engine import session_factory
-    from bot.db.migrate import _run
     from bot.db.models import AppSetting, MarketplaceResource, MarketplaceSubscription
     from tests.db.factories import legacy_marketplace_resource, marketplace_resource
 
     engine = create_engine(database_url)
     try:
-        async with engine.begin() as connection:
-            await connection.run_sync(_run, command.downgrade, "base")
+        await downgrade(engine, "base")
         await upgrade(engine, "0004")
         async with session_factory(engine)() as session:
             first = await legacy_marketplace_resource(session)
@@ -224,7 +213,7 @@ async def test_revision_0005_gives_every_resource_its_source_and_lists_the_marke
             assert rows == {first: "ingram", second: "ingram"}
             settings = await load_app_settings(session=session)
             assert (settings.marketplaces, settings.marketplace, settings.poll_minutes) == (["ingram"], "ingram", 7)
-            assert (await session.get(AppSetting, "app")).value["marketplaces"] == ["ingram"]
+            assert (await session.get(AppSetting, (DEFAULT_TENANT_ID, "app"))).value["marketplaces"] == ["ingram"]
             # a second marketplace beside the first: a company, subscription and resource of its own
             pax8 = await marketplace_resource(session)
             pax8.subscription.marketplace = pax8.subscription.company.marketplace = "pax8"
@@ -234,19 +223,18 @@ async def test_revision_0005_gives_every_resource_its_source_and_lists_the_marke
                                           status=pax8.subscription.status)
             session.add(MarketplaceResource(subscription=sub, external_id="P-R", name="seats"))
             settings.marketplaces = ["ingram", "pax8"]
-            (await session.get(AppSetting, "app")).value = asdict(settings)
+            (await session.get(AppSetting, (DEFAULT_TENANT_ID, "app"))).value = asdict(settings)
             await session.commit()
             assert (await session.scalar(select(MarketplaceResource.marketplace)
                                          .where(MarketplaceResource.external_id == "P-R"))) == "pax8"
 
-        async with engine.begin() as connection:
-            await connection.run_sync(_run, command.downgrade, "0004")
+        await downgrade(engine, "0004")
         async with engine.connect() as connection:
             columns = await connection.run_sync(
                 lambda c: {column["name"] for column in inspect(c).get_columns("marketplace_resources")})
             assert "marketplace" not in columns
         async with session_factory(engine)() as session:
-            value = (await session.get(AppSetting, "app")).value
+            value = (await session.get(AppSetting, (DEFAULT_TENANT_ID, "app"))).value
             assert value["marketplace"] == "ingram" and "marketplaces" not in value
         await upgrade(engine)
         async with session_factory(engine)() as session:

@@ -18,6 +18,7 @@ from bot.db.models import (
     SyncRun,
     SyncRunStatus,
 )
+from bot.db.tenant_scope import DEFAULT_TENANT_ID
 from tests.db.factories import marketplace_resource, psa_service
 
 
@@ -54,7 +55,7 @@ async def test_domain_round_trip(engine, session):
     assert adjustment.created_at.tzinfo is not None
     setting = await session.scalar(select(PriceSourceSetting))
     assert setting.kind is PriceSourceKind.marketplace_cost_markup and setting.markup_percent == Decimal("20")
-    assert (await session.get(AppSetting, "app")).value["billing_team"] == ["U1"]
+    assert (await session.get(AppSetting, (DEFAULT_TENANT_ID, "app"))).value["billing_team"] == ["U1"]
     assert (await session.scalar(select(SyncRun))).stats == {"posted": 1}
     history = await session.scalar(select(ResourceCountChange))
     assert (history.previous_total, history.total) == (7, 8)

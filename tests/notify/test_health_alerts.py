@@ -12,6 +12,7 @@ from bot.db.app_settings import AppSettings, save_app_settings
 from bot.db.connector_health import record_failure, record_success
 from bot.db.engine import session_factory
 from bot.db.models import ConnectorHealth, SlackMessage, SlackMessageState
+from bot.db.tenant_scope import DEFAULT_TENANT_ID
 from bot.notify.health_alerts import post_health_alerts
 from bot.sandbox.slack_blocks import validate_message_blocks
 from tests.commands.test_seats_command import BILLING_CHANNEL, slack  # noqa: F401 - the slack fixture
@@ -104,7 +105,7 @@ async def test_an_alert_slack_refused_is_said_on_the_next_run(sessions, slack, t
 
     assert await alerts_at(sessions, client, 2) == []
     async with sessions() as session:
-        assert (await session.get(ConnectorHealth, "autotask")).alerted is False
+        assert (await session.get(ConnectorHealth, (DEFAULT_TENANT_ID, "autotask"))).alerted is False
         refused = await session.scalar(select(SlackMessage).where(SlackMessage.key == "health:autotask"))
     assert refused.last_error == "not_in_channel"
 

@@ -22,6 +22,7 @@ from bot.db.models.system import (
     SlackMessage,
     SyncRun,
 )
+from bot.db.models.tenants import GLOBAL_TABLES, Tenant, TenantOwned
 from bot.domain.enums import (
     AdjustmentStatus,
     AdjustmentTrigger,
@@ -33,6 +34,7 @@ from bot.domain.enums import (
     SlackMessageState,
     SubscriptionStatus,
     SyncRunStatus,
+    TenantStatus,
     Term,
 )
 
@@ -44,5 +46,6 @@ __all__ = [
     "MarketplaceCompany", "MarketplaceResource", "MarketplaceSubscription", "PriceSourceKind", "PriceSourceSetting",
     "PsaCompany", "PsaContract", "PsaService", "ResourceCountChange", "ResourceLink", "SchedulerLease",
     "Scope", "SlackDelivery", "SlackMessage", "SlackMessageState", "SubscriptionLink", "SubscriptionStatus",
-    "SyncPolicy", "SyncRun", "SyncRunStatus", "Term", "utcnow",
+    "SyncPolicy", "SyncRun", "SyncRunStatus", "GLOBAL_TABLES", "Tenant", "TenantOwned", "TenantStatus", "Term",
+    "utcnow",
 ]

@@ -21,15 +21,17 @@ from sqlalchemy import ForeignKey, Index, Numeric, String, Text, UniqueConstrain
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db.models.base import VENDOR_KEY_LENGTH, Base
+from bot.db.models.tenants import TenantOwned
 
 SOURCE_LENGTH = 40  # a vendor key, or "file:<name>" for an uploaded file's source
 Quantity = Numeric(14, 4)
 
 
-class Invoice(Base):
+class Invoice(TenantOwned, Base):
     __tablename__ = "invoices"
-    __table_args__ = (UniqueConstraint("source", "source_id"), Index("ix_invoices_marketplace_month",
-                                                                     "marketplace", "month"))
+    __table_args__ = (UniqueConstraint("tenant_id", "source", "source_id"),
+                      UniqueConstraint("tenant_id", "file_sha256"),
+                      Index("ix_invoices_marketplace_month", "marketplace", "month"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     source: Mapped[str] = mapped_column(String(SOURCE_LENGTH))
@@ -42,13 +44,13 @@ class Invoice(Base):
     currency: Mapped[str | None] = mapped_column(String(3))
     total: Mapped[Decimal | None]
     file_name: Mapped[str | None] = mapped_column(String(255))
-    file_sha256: Mapped[str | None] = mapped_column(String(64), unique=True)
+    file_sha256: Mapped[str | None] = mapped_column(String(64))
     line_count: Mapped[int]
     received_at: Mapped[datetime]
     received_by: Mapped[str] = mapped_column(String(64))
 
 
-class InvoiceLineRow(Base):
+class InvoiceLineRow(TenantOwned, Base):
     __tablename__ = "invoice_lines"
     __table_args__ = (UniqueConstraint("invoice_id", "position"),)
 
@@ -71,7 +73,7 @@ class InvoiceLineRow(Base):
     raw: Mapped[dict[str, Any]]
 
 
-class InvoiceSupersession(Base):
+class InvoiceSupersession(TenantOwned, Base):
     __tablename__ = "invoice_supersessions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -81,7 +83,7 @@ class InvoiceSupersession(Base):
     at: Mapped[datetime]
 
 
-class InvoiceDecision(Base):
+class InvoiceDecision(TenantOwned, Base):
     __tablename__ = "invoice_decisions"
     __table_args__ = (Index("ix_invoice_decisions_invoice_key", "invoice_id", "finding_key"),)
 

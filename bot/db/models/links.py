@@ -10,16 +10,17 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bot.db.models.base import Base, enum_column, utcnow
 from bot.db.models.marketplace import MarketplaceCompany, MarketplaceResource, MarketplaceSubscription
 from bot.db.models.psa import PsaCompany, PsaContract, PsaService
+from bot.db.models.tenants import TenantOwned
 from bot.domain.enums import DecreaseTiming, PriceSourceKind, Scope
 
 
-class CompanyLink(Base):
+class CompanyLink(TenantOwned, Base):
     __tablename__ = "company_links"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -34,7 +35,7 @@ class CompanyLink(Base):
     psa_company: Mapped[PsaCompany] = relationship()
 
 
-class SubscriptionLink(Base):
+class SubscriptionLink(TenantOwned, Base):
     __tablename__ = "subscription_links"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -49,7 +50,7 @@ class SubscriptionLink(Base):
     contract: Mapped[PsaContract] = relationship()
 
 
-class ResourceLink(Base):
+class ResourceLink(TenantOwned, Base):
     __tablename__ = "resource_links"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -66,12 +67,12 @@ class ResourceLink(Base):
 class _ScopedSetting:
     """Columns shared by settings that resolve link > company > global.
 
-    `scope_key` ("global", "company:<id>", "link:<id>") carries the uniqueness, because NULLs never
+    `scope_key` ("global", "company:<id>", "link:<id>") carries the uniqueness (per tenant), because NULLs never
     collide in a UNIQUE constraint on either backend.
     """
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    scope_key: Mapped[str] = mapped_column(String(40), unique=True)
+    scope_key: Mapped[str] = mapped_column(String(40))
     scope: Mapped[Scope] = mapped_column(enum_column(Scope, "scope"))
     marketplace_company_id: Mapped[int | None] = mapped_column(
         ForeignKey("marketplace_companies.id", ondelete="CASCADE")
@@ -81,8 +82,9 @@ class _ScopedSetting:
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
-class PriceSourceSetting(_ScopedSetting, Base):
+class PriceSourceSetting(_ScopedSetting, TenantOwned, Base):
     __tablename__ = "price_source_settings"
+    __table_args__ = (UniqueConstraint("tenant_id", "scope_key"),)
 
     kind: Mapped[PriceSourceKind] = mapped_column(enum_column(PriceSourceKind, "price_source_kind"))
     markup_percent: Mapped[Decimal | None]
@@ -92,8 +94,9 @@ class PriceSourceSetting(_ScopedSetting, Base):
     below_cost_confirmed: Mapped[bool] = mapped_column(default=False)
 
 
-class SyncPolicy(_ScopedSetting, Base):
+class SyncPolicy(_ScopedSetting, TenantOwned, Base):
     __tablename__ = "sync_policies"
+    __table_args__ = (UniqueConstraint("tenant_id", "scope_key"),)
 
     decrease_timing: Mapped[DecreaseTiming | None] = mapped_column(enum_column(DecreaseTiming, "decrease_timing"))
     # Approval policy: a change over any set limit waits for a person. Each column resolves link > company >

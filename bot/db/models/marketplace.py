@@ -9,12 +9,13 @@ from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, event, selec
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bot.db.models.base import VENDOR_KEY_LENGTH, Base, enum_column, utcnow
+from bot.db.models.tenants import TenantOwned
 from bot.domain.enums import SubscriptionStatus, Term
 
 
-class MarketplaceCompany(Base):
+class MarketplaceCompany(TenantOwned, Base):
     __tablename__ = "marketplace_companies"
-    __table_args__ = (UniqueConstraint("marketplace", "external_id"),)
+    __table_args__ = (UniqueConstraint("tenant_id", "marketplace", "external_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     marketplace: Mapped[str] = mapped_column(String(VENDOR_KEY_LENGTH))  # a marketplace vendor's key
@@ -27,9 +28,9 @@ class MarketplaceCompany(Base):
     subscriptions: Mapped[list[MarketplaceSubscription]] = relationship(back_populates="company")
 
 
-class MarketplaceSubscription(Base):
+class MarketplaceSubscription(TenantOwned, Base):
     __tablename__ = "marketplace_subscriptions"
-    __table_args__ = (UniqueConstraint("marketplace", "external_id"),)
+    __table_args__ = (UniqueConstraint("tenant_id", "marketplace", "external_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("marketplace_companies.id", ondelete="RESTRICT"), index=True)
@@ -49,7 +50,7 @@ class MarketplaceSubscription(Base):
     resources: Mapped[list[MarketplaceResource]] = relationship(back_populates="subscription")
 
 
-class MarketplaceResource(Base):
+class MarketplaceResource(TenantOwned, Base):
     """A billable resource of a subscription; `total` is the count SeatSync bills (see bot.domain.records)."""
 
     __tablename__ = "marketplace_resources"
@@ -90,7 +91,7 @@ def _resource_source(mapper, connection, target: MarketplaceResource) -> None:
                                                .where(MarketplaceSubscription.id == target.subscription_id))
 
 
-class ResourceCountChange(Base):
+class ResourceCountChange(TenantOwned, Base):
     """Count history: one row each time a resource's total (or price) was seen to change."""
 
     __tablename__ = "resource_count_history"

@@ -11,10 +11,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from bot.db.models.base import VENDOR_KEY_LENGTH, Base, enum_column, utcnow
 from bot.db.models.marketplace import MarketplaceResource
 from bot.db.models.psa import PsaService
+from bot.db.models.tenants import TenantOwned
 from bot.domain.enums import AdjustmentStatus, AdjustmentTrigger
 
 
-class Adjustment(Base):
+class Adjustment(TenantOwned, Base):
     __tablename__ = "adjustments"
     __table_args__ = (
         Index("ix_adjustments_status_next_attempt", "status", "next_attempt_at"),

@@ -12,12 +12,13 @@ from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bot.db.models.base import VENDOR_KEY_LENGTH, Base, enum_column, utcnow
+from bot.db.models.tenants import TenantOwned
 from bot.domain.enums import ContractStatus
 
 
-class PsaCompany(Base):
+class PsaCompany(TenantOwned, Base):
     __tablename__ = "psa_companies"
-    __table_args__ = (UniqueConstraint("psa", "external_id"),)
+    __table_args__ = (UniqueConstraint("tenant_id", "psa", "external_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     psa: Mapped[str] = mapped_column(String(VENDOR_KEY_LENGTH))  # a PSA vendor's key (bot.connectors.registry)
@@ -30,11 +31,11 @@ class PsaCompany(Base):
     contracts: Mapped[list[PsaContract]] = relationship(back_populates="company")
 
 
-class PsaContract(Base):
+class PsaContract(TenantOwned, Base):
     """A PSA contract (agreement): what a company is billed under."""
 
     __tablename__ = "psa_contracts"
-    __table_args__ = (UniqueConstraint("psa", "external_id"),)
+    __table_args__ = (UniqueConstraint("tenant_id", "psa", "external_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("psa_companies.id", ondelete="RESTRICT"), index=True)
@@ -52,11 +53,11 @@ class PsaContract(Base):
     services: Mapped[list[PsaService]] = relationship(back_populates="contract")
 
 
-class PsaService(Base):
+class PsaService(TenantOwned, Base):
     """A PSA contract service (agreement addition): a product billed under a contract, with its units."""
 
     __tablename__ = "psa_services"
-    __table_args__ = (UniqueConstraint("psa", "external_id"),)
+    __table_args__ = (UniqueConstraint("tenant_id", "psa", "external_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     contract_id: Mapped[int] = mapped_column(ForeignKey("psa_contracts.id", ondelete="RESTRICT"), index=True)

@@ -5,20 +5,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, String, Text
+from sqlalchemy import Index, PrimaryKeyConstraint, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db.models.base import Base, enum_column, utcnow
+from bot.db.models.tenants import TenantOwned
 from bot.domain.enums import ConnectorState, SlackMessageState, SyncRunStatus
 
 
-class ConnectionSetting(Base):
+class ConnectionSetting(TenantOwned, Base):
     """How to reach one marketplace or PSA. Secrets are a Fernet token, never plain text."""
 
     __tablename__ = "connection_settings"
+    __table_args__ = (UniqueConstraint("tenant_id", "system"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    system: Mapped[str] = mapped_column(String(20), unique=True)  # a vendor's key (bot.connectors.registry)
+    system: Mapped[str] = mapped_column(String(20))  # a vendor's key (bot.connectors.registry)
     kind: Mapped[str] = mapped_column(String(12))  # marketplace | psa
     base_url: Mapped[str] = mapped_column(String(500))
     options: Mapped[dict[str, Any]] = mapped_column(default=dict)  # non-secret settings (user name, company id)
@@ -28,12 +30,13 @@ class ConnectionSetting(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
-class AppSetting(Base):
+class AppSetting(TenantOwned, Base):
     """One setting (channels, schedule, billing team, time zone...) as a JSON value under a key."""
 
     __tablename__ = "app_settings"
+    __table_args__ = (PrimaryKeyConstraint("tenant_id", "key"),)
 
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64))
     value: Mapped[dict[str, Any]]
     updated_by: Mapped[str] = mapped_column(String(64))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -50,7 +53,7 @@ class SchedulerLease(Base):
     expires_at: Mapped[datetime]
 
 
-class SyncRun(Base):
+class SyncRun(TenantOwned, Base):
     __tablename__ = "sync_runs"
     __table_args__ = (Index("ix_sync_runs_status_finished", "status", "finished_at"),)
 
@@ -68,7 +71,7 @@ class SyncRun(Base):
     heartbeat_at: Mapped[datetime | None]
 
 
-class AuditEvent(Base):
+class AuditEvent(TenantOwned, Base):
     __tablename__ = "audit_events"
     __table_args__ = (Index("ix_audit_events_subject", "subject_type", "subject_id"),)
 
@@ -82,12 +85,13 @@ class AuditEvent(Base):
     after: Mapped[dict[str, Any] | None]
 
 
-class ConnectorHealth(Base):
+class ConnectorHealth(TenantOwned, Base):
     """The last outcome of talking to one configured system, and whether an alert about it is out."""
 
     __tablename__ = "connector_health"
+    __table_args__ = (PrimaryKeyConstraint("tenant_id", "system"),)
 
-    system: Mapped[str] = mapped_column(String(20), primary_key=True)  # a vendor's key (bot.connectors.registry)
+    system: Mapped[str] = mapped_column(String(20))  # a vendor's key (bot.connectors.registry)
     state: Mapped[ConnectorState] = mapped_column(enum_column(ConnectorState, "connector_state"),
                                                   default=ConnectorState.ok)
     last_attempt_at: Mapped[datetime | None]
@@ -98,7 +102,7 @@ class ConnectorHealth(Base):
     alerted: Mapped[bool] = mapped_column(default=False)  # a "failing/stale" alert is out, awaiting recovery
 
 
-class SlackMessage(Base):
+class SlackMessage(TenantOwned, Base):
     """A message SeatSync keeps up to date (an alert per failure cause, a held change, a health alert).
 
     `key` names what it reports ("failure:<cause>", "approval:<group>", "margin:<link>", "health:<system>"),
@@ -106,9 +110,10 @@ class SlackMessage(Base):
     """
 
     __tablename__ = "slack_messages"
+    __table_args__ = (UniqueConstraint("tenant_id", "key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    key: Mapped[str] = mapped_column(String(160), unique=True)
+    key: Mapped[str] = mapped_column(String(160))
     channel: Mapped[str] = mapped_column(String(32))
     ts: Mapped[str | None] = mapped_column(String(32))  # None until chat.postMessage succeeded
     state: Mapped[SlackMessageState] = mapped_column(enum_column(SlackMessageState, "slack_message_state"),

@@ -1,12 +1,12 @@
 """Slack installations, bots and OAuth states (multi-workspace mode)
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-07 05:00:00.000000
 
 slack_sdk's SQLAlchemy installation and state stores read and write these (bot.db.models.slack_installs); token
-columns are Text, for the encrypted tokens. 0007 is the tenants' revision on its own branch: at the merge this one
-revises it instead of 0006.
+columns are Text, for the encrypted tokens. They belong to no tenant (bot.db.models.tenants.GLOBAL_TABLES): they are
+how a request finds its tenant.
 """
 
 from collections.abc import Sequence
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0008'
-down_revision: str | None = '0006'
+down_revision: str | None = '0007'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

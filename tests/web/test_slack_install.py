@@ -231,3 +231,35 @@ async def test_uninstall_deletes_the_tokens_stops_the_tenant_and_the_purge_delet
     async with context.sessions() as session:
         assert await tenant_by_install(session, team_id=SECOND, enterprise_id=None, is_enterprise_install=False) is None
         assert await tenant_by_install(session, team_id=FIRST, enterprise_id=None, is_enterprise_install=False)
+
+
+async def test_an_org_wide_grid_install_is_one_tenant_for_the_enterprise(slack, seatsync):
+    distribution, _ = slack
+    context, client = seatsync
+    distribution.add_team("T0GRIDWS01", "Grid workspace", enterprise_id="E0GRID0001", enterprise_name="Grid Org",
+                          is_enterprise_install=True)
+
+    assert (await install(client, "T0GRIDWS01")).status == 200
+
+    [bot] = await stored_bots(context)
+    assert (bot["enterprise_id"], bot["team_id"], bot["is_enterprise_install"]) == ("E0GRID0001", None, True)
+    async with context.sessions() as session:
+        tenant = await tenant_by_install(session, team_id=None, enterprise_id="E0GRID0001", is_enterprise_install=True)
+        assert tenant is not None and tenant.install_key == "enterprise:E0GRID0001"
+    await sender_for(distribution, "T0GRIDWS01", client).slash_command("help")
+    await listeners_done()
+    grid = distribution.team("T0GRIDWS01")
+    assert grid.ephemeral_messages(DANA) and all(call.ok for call in web_api_calls(grid))
+
+
+async def test_with_a_bot_token_seatsync_serves_one_workspace_and_offers_no_install(aiohttp_client, tmp_path,
+                                                                                    database_url):
+    settings = load_settings(make_env(tmp_path, DATABASE_URL=database_url, SLACK_SIGNING_SECRET=SECRET,
+                                      SLACK_BOT_TOKEN="xoxb-single", SLACK_CLIENT_ID="1.2", SLACK_CLIENT_SECRET="x"),
+                             dotenv_path=None)
+    context = create_context(settings, clock=ManualClock(PINNED_NOW))
+    client = await aiohttp_client(create_app(context, run_scheduler=False))
+
+    assert not settings.multi_workspace and context.bolt.installation_store is None
+    assert (await client.get("/slack/install")).status == 404
+    assert (await client.get("/slack/oauth_redirect?code=x&state=y")).status == 404

@@ -14,6 +14,7 @@ import ipaddress
 import json
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
 
 from aiohttp import web
 from yarl import URL
@@ -27,7 +28,7 @@ from bot.sandbox.ingram import create_ingram_app, ingram_error, notify_changes
 from bot.sandbox.odin import create_odin_app, odin_error
 from bot.sandbox.pax8 import Pax8Simulator, announce_day, create_pax8_app, pax8_admin_routes, pax8_error
 from bot.sandbox.slack import SlackRecorder, create_slack_app, slack_error
-from bot.sandbox.slack_console import CONSOLE_PATH, create_console_app
+from bot.sandbox.slack_console import CONSOLE_PATH, create_console_app, team_console_path
 from bot.sandbox.slack_oauth import SlackDistribution
 from bot.sandbox.slack_teams_admin import slack_team_routes
 from bot.sandbox.world import SandboxWorld
@@ -199,8 +200,13 @@ def create_sandbox_app(sandbox: Sandbox) -> web.Application:
         app.add_subapp(f"/{name}", sub)
     app.add_subapp("/admin", _admin_app(sandbox))
     app.router.add_get(CONSOLE_PATH.rstrip("/"), _to_console)  # before the sub-app, which would answer 404
-    app.add_subapp(CONSOLE_PATH.rstrip("/"), create_console_app(sandbox.slack, lambda: sandbox.slack_request_url,
-                                                                timeout_s=sandbox.slack_timeout_s))
+    teams = sandbox.slack_teams
+    path = partial(team_console_path, primary_team_id=sandbox.slack.team_id)
+    for team_id in [*(t for t in teams.teams if t != sandbox.slack.team_id), sandbox.slack.team_id]:
+        # every workspace's console, each added before the default one at /console/, whose prefix covers theirs
+        app.add_subapp(path(team_id).rstrip("/"), create_console_app(
+            teams.teams[team_id], lambda: sandbox.slack_request_url, timeout_s=sandbox.slack_timeout_s,
+            distribution=teams, console_path=path))
     app.router.add_get("/", _index)
     return app
 

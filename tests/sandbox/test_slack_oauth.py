@@ -188,3 +188,20 @@ async def test_the_sandbox_serves_the_teams_admin_routes_and_prints_the_apps_cre
     assert sandbox.config()["slack"]["authorize_url"].endswith("/slack/oauth/v2/authorize")
     uninstalled = await client.post("/admin/slack/teams/T0THIRD001/uninstall", headers=auth)
     assert (await uninstalled.json())["events"] == []  # it was never installed
+
+
+async def test_each_workspace_has_a_console_that_links_the_others_and_offers_the_apps_install(aiohttp_client, today):
+    sandbox = Sandbox.generate(seed=3, today=today)
+    sandbox.slack_teams.add_team(SECOND, "Second MSP")
+    sandbox.slack_request_url = "http://127.0.0.1:3000/slack/events"
+    client = await aiohttp_client(create_sandbox_app(sandbox))
+
+    second = await (await client.get(f"/console/{SECOND}/api/state?user=U0DANA0001")).json()
+    first = await (await client.get("/console/api/state?user=U0DANA0001")).json()
+
+    assert second["team"]["id"] == SECOND and first["team"]["id"] == "T0SEATSYNC"
+    assert [(w["path"], w["current"]) for w in second["workspaces"]] == [("/console/", False),
+                                                                         (f"/console/{SECOND}/", True)]
+    assert second["install_url"] == f"http://127.0.0.1:3000/slack/install?team={SECOND}"
+    assert first["install_url"] is None  # the default workspace has its fixed bot token: installed already
+    assert (await client.get(f"/console/{SECOND}/")).status == 200

@@ -4,7 +4,8 @@ requests) rotating the same workspace's token together would leave one of them w
 `SerializedTokenRotator` is slack_sdk's rotator with the check, the refresh and the save under one lock per workspace
 (an asyncio lock in the process, and a PostgreSQL advisory lock across instances): whoever comes second reads the
 installation again and finds the token already fresh. Bolt's authorization saves what it returns once more, which
-updates the same row. `bot_token_for` is that same path for work that runs outside a Slack request (a scheduled post).
+updates the same row. `workspace_client` is that same path for work that runs outside a Slack request (a scheduled
+post).
 Expiry is judged on the machine's clock, as slack_sdk judges it: Slack's `expires_in` is real time.
 """
 
@@ -16,6 +17,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from slack_bolt.async_app import AsyncApp
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.installation_store.models.bot import Bot
 from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
@@ -46,6 +48,24 @@ class SerializedTokenRotator(AsyncTokenRotator):
             if refreshed is not None:
                 await self._store.async_save_bot(refreshed)
             return refreshed
+
+
+async def workspace_client(bolt: AsyncApp, *, enterprise_id: str | None, team_id: str | None,
+                           is_enterprise_install: bool) -> AsyncWebClient | None:
+    """A Web API client for one workspace's work outside a Slack request (a scheduled post): in multi-workspace
+    mode with its bot token, rotated first when about to expire (None when the workspace has no installation);
+    with one SLACK_BOT_TOKEN, the app's own client."""
+    if bolt.oauth_flow is None:
+        return bolt.client
+    authorize = bolt.oauth_flow.settings.authorize
+    token = await bot_token_for(authorize.token_rotator, bolt.installation_store, enterprise_id=enterprise_id,
+                                team_id=team_id, is_enterprise_install=is_enterprise_install,
+                                minutes_before_expiration=authorize.token_rotation_expiration_minutes)
+    if token is None:
+        return None
+    app_client = bolt.client
+    return AsyncWebClient(token=token, base_url=app_client.base_url, timeout=app_client.timeout,
+                          session=app_client.session, retry_handlers=app_client.retry_handlers)
 
 
 async def bot_token_for(rotator: SerializedTokenRotator, store: AsyncInstallationStore, *, enterprise_id: str | None,

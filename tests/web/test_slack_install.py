@@ -32,6 +32,7 @@ from bot.sandbox.slack import SlackRecorder, create_slack_app
 from bot.sandbox.slack_oauth import SlackDistribution
 from bot.sandbox.slack_requests import SlackRequestSender
 from bot.sandbox.slack_workspace import SlackMethodError
+from bot.slack.token_rotation import workspace_client
 from tests.bolt_listeners import listeners_done
 from tests.conftest import PINNED_NOW, make_env
 from web.app import create_app
@@ -189,6 +190,20 @@ async def test_an_expiring_token_is_rotated_once_before_use_and_the_new_one_is_s
     assert latest["bot_refresh_token"] != before["bot_refresh_token"]
     for token in distribution.tokens:  # bot and refresh tokens, old and new: in no log line
         assert token not in caplog.text
+
+
+async def test_work_outside_a_request_gets_the_workspaces_client_rotated_first(slack, seatsync, machine_time):
+    distribution, _ = slack
+    context, client = seatsync
+    await install(client, SECOND)
+    first_token = distribution.installed[SECOND].bot_token
+
+    machine_time.shift(timedelta(hours=11))  # within the 120 minutes before expiry
+    scheduled = await workspace_client(context.bolt, enterprise_id=None, team_id=SECOND, is_enterprise_install=False)
+
+    assert scheduled.token != first_token and scheduled.token == distribution.installed[SECOND].bot_token
+    assert (await scheduled.auth_test())["team_id"] == SECOND
+    assert await workspace_client(context.bolt, enterprise_id=None, team_id=FIRST, is_enterprise_install=False) is None
 
 
 async def test_uninstall_deletes_the_tokens_stops_the_tenant_and_the_purge_deletes_it_after_retention(

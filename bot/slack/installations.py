@@ -17,6 +17,7 @@ from typing import TypeVar
 from slack_sdk.oauth.installation_store.models.bot import Bot
 from slack_sdk.oauth.installation_store.models.installation import Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
+from slack_sdk.oauth.sqlalchemy_utils import normalize_datetime_for_db
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 from sqlalchemy import MetaData, Table
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -45,7 +46,15 @@ class EncryptedInstallationStore(AsyncSQLAlchemyInstallationStore):
         return SLACK_BOTS
 
     async def async_save(self, installation: Installation) -> None:
+        """Save an install; the workspace's earlier installs (slack_sdk appends one row per install) are deleted,
+        so a reinstall leaves one set of tokens, not a history of them."""
         await super().async_save(self._sealed(installation))
+        installed_at = normalize_datetime_for_db(installation.to_dict()["installed_at"])
+        async with self.engine.begin() as connection:
+            for table in (self.installations, self.bots):
+                await connection.execute(table.delete().where(
+                    table.c.client_id == self.client_id, table.c.enterprise_id == installation.enterprise_id,
+                    table.c.team_id == installation.team_id, table.c.installed_at < installed_at))
 
     async def async_save_bot(self, bot: Bot) -> None:
         await super().async_save_bot(self._sealed(bot))

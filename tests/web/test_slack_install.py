@@ -139,6 +139,25 @@ async def test_a_workspace_installs_over_http_and_its_command_is_answered_with_i
     assert web_api_calls(distribution.primary) == []
 
 
+async def test_a_reinstall_keeps_one_set_of_tokens_and_the_same_tenant(slack, seatsync, machine_time):
+    distribution, _ = slack
+    context, client = seatsync
+    await install(client, SECOND)
+    async with context.sessions() as session:
+        first = (await tenant_by_install(session, team_id=SECOND, enterprise_id=None, is_enterprise_install=False)).id
+
+    machine_time.shift(timedelta(minutes=5))
+    assert (await install(client, SECOND)).status == 200
+
+    [bot] = await stored_bots(context)
+    async with context.engine.connect() as connection:
+        assert len((await connection.execute(select(SLACK_INSTALLATIONS))).all()) == 1
+    assert bot["bot_token"].startswith("sealed:")
+    async with context.sessions() as session:
+        assert (await tenant_by_install(session, team_id=SECOND, enterprise_id=None,
+                                        is_enterprise_install=False)).id == first
+
+
 async def test_two_workspaces_side_by_side_each_with_its_own_token_and_tenant(slack, seatsync):
     distribution, _ = slack
     context, client = seatsync

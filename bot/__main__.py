@@ -37,6 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--slack-request-url", default="http://127.0.0.1:3000/slack/events",
                          help="the app's Slack endpoint, where the Slack console sends what people do "
                               "(default: seatsync serve's on this machine)")
+    sandbox.add_argument("--slack-workspaces", type=int, default=1, metavar="N",
+                         help="workspaces in the simulated Slack (default 1); each has a console, and the others can "
+                              "install an app started with SLACK_CLIENT_ID/SLACK_CLIENT_SECRET from --print-config")
     sandbox.add_argument("--print-config", action="store_true",
                          help="print base URLs and credentials as JSON for a sandbox on --port, and exit")
 
@@ -282,7 +285,8 @@ def _sandbox(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING)
     try:
         asyncio.run(serve_sandbox(port=args.port, seed=args.seed, scale=args.scale, faults=args.faults,
-                                  host=args.host, slack_request_url=args.slack_request_url))
+                                  host=args.host, slack_request_url=args.slack_request_url,
+                                  slack_workspaces=args.slack_workspaces))
     except ValueError as exc:
         print(f"seatsync sandbox: {exc}", file=sys.stderr)
         return 2

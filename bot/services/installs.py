@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.tenancy import ensure_tenant, mark_tenant_uninstalled, tenant_by_install
+from bot.domain.enums import TenantStatus
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,8 @@ async def record_uninstall(*, sessions: async_sessionmaker[AsyncSession], team_i
                                          is_enterprise_install=is_enterprise_install)
         if tenant is None:
             return None
+        if tenant.status is TenantStatus.uninstalled:  # Slack tells twice: tokens_revoked, then app_uninstalled
+            return tenant.id
         await mark_tenant_uninstalled(session, tenant.id, at=at, retention_days=retention_days)
         tenant_id = tenant.id
     log.info("tenant %s uninstalled: its jobs stop, its data is kept %d days", tenant_id, retention_days)

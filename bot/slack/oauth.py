@@ -51,7 +51,7 @@ def oauth_settings(settings: Settings, *, engine: AsyncEngine, box: SecretBox, c
     )
     oauth.authorize = AsyncInstallationStoreAuthorize(
         logger=log, installation_store=store, token_rotation_expiration_minutes=settings.token_rotation_minutes,
-        bot_only=True)
+        bot_only=True, cache_enabled=True)  # auth.test once per token, not on every request
     oauth.authorize.token_rotator = SerializedTokenRotator(
         client_id=settings.slack_client_id or "", client_secret=settings.slack_client_secret or "", client=client,
         store=store, engine=engine)

@@ -70,9 +70,8 @@ def upgrade() -> None:
     tenants = sa.table('tenants', sa.column('id', sa.Integer()), sa.column('is_enterprise_install', sa.Boolean()),
                        sa.column('status', sa.String()), sa.column('created_at', sa.DateTime()))
     bind = op.get_bind()
-    now = bind.execute(sa.select(sa.func.current_timestamp())).scalar()
-    op.bulk_insert(tenants, [{'id': DEFAULT_TENANT_ID, 'is_enterprise_install': False, 'status': 'active',
-                              'created_at': now}])
+    op.execute(sa.insert(tenants).values(id=DEFAULT_TENANT_ID, is_enterprise_install=False, status='active',
+                                         created_at=sa.func.current_timestamp()))
     if bind.dialect.name == 'postgresql':
         op.execute("SELECT setval(pg_get_serial_sequence('tenants', 'id'), (SELECT max(id) FROM tenants))")
 

@@ -11,6 +11,7 @@ import sys
 from bot import __version__
 from bot.cli_config import add_config_parser
 from bot.cli_invoices import add_invoices_parser
+from bot.cli_tenants import add_tenants_parser, tenants_command
 from bot.clock import SYSTEM_CLOCK, Clock
 from bot.config import ConfigError, Settings, load_settings
 from bot.db.tenant_scope import DEFAULT_TENANT_ID, tenant_scope
@@ -40,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--slack-request-url", default="http://127.0.0.1:3000/slack/events",
                          help="the app's Slack endpoint, where the Slack console sends what people do "
                               "(default: seatsync serve's on this machine)")
+    sandbox.add_argument("--slack-workspaces", type=int, default=1, metavar="N",
+                         help="workspaces in the simulated Slack (default 1); each has a console, and the others can "
+                              "install an app started with SLACK_CLIENT_ID/SLACK_CLIENT_SECRET from --print-config")
     sandbox.add_argument("--print-config", action="store_true",
                          help="print base URLs and credentials as JSON for a sandbox on --port, and exit")
 
@@ -89,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_parser(commands)
 
     add_invoices_parser(commands)
+    add_tenants_parser(commands)
     db = commands.add_parser("db", help="database schema")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_commands.add_parser("upgrade", help="create or upgrade the schema to the latest revision")
@@ -150,6 +155,8 @@ def _tenant_command(settings: Settings, args: argparse.Namespace, *, clock: Cloc
             from bot.cli_invoices import invoices_command
 
             return invoices_command(settings, args, clock=clock)
+        if args.command == "tenants":
+            return tenants_command(settings, args, clock=clock)
     except BrokenPipeError:  # `seatsync links export | head`: the reader has had enough
         return 0
     except Exception as exc:
@@ -173,6 +180,7 @@ def _reads_only(args: argparse.Namespace) -> bool:
             or (args.command == "invoices" and args.invoices_command == "check")
             or (args.command == "db" and args.db_command == "current")
             or (args.command == "config" and args.config_command != "set")
+            or args.command == "tenants"
             or (args.command == "links" and (args.links_command == "export" or not args.apply)))
 
 
@@ -293,7 +301,8 @@ def _sandbox(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING)
     try:
         asyncio.run(serve_sandbox(port=args.port, seed=args.seed, scale=args.scale, faults=args.faults,
-                                  host=args.host, slack_request_url=args.slack_request_url))
+                                  host=args.host, slack_request_url=args.slack_request_url,
+                                  slack_workspaces=args.slack_workspaces))
     except ValueError as exc:
         print(f"seatsync sandbox: {exc}", file=sys.stderr)
         return 2

@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/seatsync.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_SLACK_AUTHORIZE_URL = "https://slack.com/oauth/v2/authorize"
+DEFAULT_SLACK_SCOPES = ("commands", "chat:write", "users:read", "usergroups:read")  # slack/manifest.yml's bot scopes
 SECRET_KEY_FILENAME = "secret.key"
 MIN_SECRET_KEY_LENGTH = 32
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -45,6 +47,13 @@ class Settings:
     slack_signing_secret: str | None = field(default=None, repr=False)
     slack_app_token: str | None = field(default=None, repr=False)
     slack_api_url: str = DEFAULT_SLACK_API_URL
+    # multi-workspace mode (Slack's OAuth install): the app's credentials, instead of one SLACK_BOT_TOKEN
+    slack_client_id: str | None = None
+    slack_client_secret: str | None = field(default=None, repr=False)
+    slack_scopes: tuple[str, ...] = DEFAULT_SLACK_SCOPES
+    slack_authorize_url: str = DEFAULT_SLACK_AUTHORIZE_URL
+    token_rotation_minutes: int = 120  # a token this close to its expiry is rotated before use
+    tenant_retention_days: int = 30  # an uninstalled workspace's data is kept this long, then purged
     public_url: str = "http://127.0.0.1:3000"
     host: str = "127.0.0.1"
     port: int = 3000
@@ -61,6 +70,11 @@ class Settings:
     @property
     def slack_enabled(self) -> bool:
         return bool(self.slack_signing_secret or self.slack_app_token)
+
+    @property
+    def multi_workspace(self) -> bool:
+        """Installed by many workspaces through Slack's OAuth flow (no single bot token)."""
+        return bool(self.slack_client_id and self.slack_client_secret and not self.slack_bot_token)
 
     @property
     def is_sqlite(self) -> bool:
@@ -107,6 +121,15 @@ def load_settings(
         slack_signing_secret=get("SLACK_SIGNING_SECRET"),
         slack_app_token=_slack_token("SLACK_APP_TOKEN", get("SLACK_APP_TOKEN"), ("xapp-",)),
         slack_api_url=_http_url("SEATSYNC_SLACK_API_URL", get("SEATSYNC_SLACK_API_URL") or DEFAULT_SLACK_API_URL),
+        slack_client_id=get("SLACK_CLIENT_ID"),
+        slack_client_secret=get("SLACK_CLIENT_SECRET"),
+        slack_scopes=_scopes(get("SLACK_SCOPES")),
+        slack_authorize_url=_http_url("SEATSYNC_SLACK_AUTHORIZE_URL",
+                                      get("SEATSYNC_SLACK_AUTHORIZE_URL") or DEFAULT_SLACK_AUTHORIZE_URL),
+        token_rotation_minutes=_whole_number("SEATSYNC_TOKEN_ROTATION_MINUTES",
+                                             get("SEATSYNC_TOKEN_ROTATION_MINUTES") or "120", 1, 720),
+        tenant_retention_days=_whole_number("SEATSYNC_TENANT_RETENTION_DAYS",
+                                            get("SEATSYNC_TENANT_RETENTION_DAYS") or "30", 0, 3650),
         public_url=_http_url(
             "SEATSYNC_PUBLIC_URL", get("SEATSYNC_PUBLIC_URL") or _default_public_url(get)
         ).rstrip("/"),
@@ -123,8 +146,18 @@ def load_settings(
 
 
 def _check_slack_pairing(settings: Settings) -> None:
+    if bool(settings.slack_client_id) != bool(settings.slack_client_secret):
+        missing = "SLACK_CLIENT_SECRET" if settings.slack_client_id else "SLACK_CLIENT_ID"
+        raise ConfigError(f"{missing}: SLACK_CLIENT_ID and SLACK_CLIENT_SECRET go together (the app's credentials)")
+    if settings.multi_workspace:
+        if not settings.slack_signing_secret:
+            raise ConfigError("SLACK_SIGNING_SECRET: required with SLACK_CLIENT_ID (Slack signs every request)")
+        if settings.slack_app_token:
+            raise ConfigError("SLACK_APP_TOKEN: Socket Mode serves one workspace; unset it with SLACK_CLIENT_ID")
+        return
     if settings.slack_signing_secret and not settings.slack_bot_token:
-        raise ConfigError("SLACK_BOT_TOKEN: required when SLACK_SIGNING_SECRET is set (the bot's xoxb- token)")
+        raise ConfigError("SLACK_BOT_TOKEN: required when SLACK_SIGNING_SECRET is set (the bot's xoxb- token), "
+                          "or set SLACK_CLIENT_ID and SLACK_CLIENT_SECRET to be installed by many workspaces")
     if settings.slack_app_token and not settings.slack_bot_token:
         raise ConfigError("SLACK_BOT_TOKEN: required when SLACK_APP_TOKEN is set (Socket Mode still posts as the bot)")
     if settings.slack_bot_token and not settings.slack_enabled:
@@ -207,6 +240,25 @@ def _slack_token(name: str, value: str | None, prefixes: tuple[str, ...]) -> str
     if not value.startswith(prefixes):
         raise ConfigError(f"{name}: must start with {' or '.join(prefixes)} (the value given does not)")
     return value
+
+
+def _scopes(value: str | None) -> tuple[str, ...]:
+    if value is None:
+        return DEFAULT_SLACK_SCOPES
+    scopes = tuple(part.strip() for part in value.split(",") if part.strip())
+    if not scopes or not all(scope.replace(":", "").replace(".", "").replace("_", "").isalnum() for scope in scopes):
+        raise ConfigError(f"SLACK_SCOPES: {value!r} is not a comma-separated list of scopes (commands,chat:write)")
+    return scopes
+
+
+def _whole_number(name: str, value: str, low: int, high: int) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigError(f"{name}: {value!r} is not a whole number") from None
+    if not low <= number <= high:
+        raise ConfigError(f"{name}: {number} is out of range ({low}-{high})")
+    return number
 
 
 def _http_url(name: str, value: str) -> str:

@@ -39,7 +39,7 @@ from bot.connectors.shared_budget import SHARED_BUDGET
 from bot.db.app_settings import load_app_settings
 from bot.db.rate_budgets import TenantRateBudget
 from bot.db.tenancy import DEFAULT_TENANT_ID, active_tenant_ids, sessions_for_tenant, tenant_scope, tenant_secret_box
-from bot.jobs import BODIES, NEEDS_SLACK
+from bot.jobs import BODIES, INSTALL_WIDE, NEEDS_SLACK
 from bot.sync.claims import process_instance_id
 from bot.sync.schedule import SCHEDULE, JobId, due
 from bot.sync.wiring import EngineHolder
@@ -164,11 +164,13 @@ async def tenant_context(contexts: TenantContexts, tenant_id: int) -> AsyncItera
 
 
 async def due_jobs(contexts: TenantContexts, tenant_id: int, at: datetime) -> list[JobId]:
-    """The tenant's jobs due in the minute starting at `at`, in the schedule's order."""
+    """The tenant's jobs due in the minute starting at `at`, in the schedule's order; the install-wide ones go with
+    the default tenant's, so they are deferred once."""
     async with tenant_context(contexts, tenant_id) as context, context.sessions() as session:
         settings = await load_app_settings(session=session)
     return [job_id for job_id, timing in SCHEDULE.items()
             if (context.bolt is not None or job_id not in NEEDS_SLACK)
+            and (tenant_id == DEFAULT_TENANT_ID or job_id not in INSTALL_WIDE)
             and due(timing.trigger(settings), at, spread=str(tenant_id))]
 
 

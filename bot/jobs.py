@@ -1,6 +1,7 @@
 """Every scheduled job, built from the application context; when each runs comes from `bot.sync.schedule`.
 
-Each job runs once per active tenant, in its scope (`for_each_tenant`; a single-workspace install has one).
+Each job runs once per active tenant, in its scope (`for_each_tenant`; a single-workspace install has one), but
+the install's own (`INSTALL_WIDE`: the purge of uninstalled workspaces), which run once.
 The web app registers these with the lease-gated scheduler (`bot.sync.scheduler.LeaderScheduler`) at start.
 Each job reads "now" from the context's clock (or hands the clock on); APScheduler only decides when it fires.
 The Slack jobs (approvals, margin and health alerts) exist only when Slack is configured: nobody to tell
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from bot.commands.checklist.handlers import post_daily_digest, post_scheduled_checklist
 from bot.db.app_settings import AppSettings, load_app_settings
-from bot.db.tenancy import active_tenant_ids, tenant_scope
+from bot.db.tenancy import active_tenant_ids, purge_expired_tenants, tenant_scope
 from bot.domain.proration import business_date
 from bot.notify.approval_messages import refresh_approval_messages
 from bot.notify.failure_alerts import refresh_failure_alerts
@@ -107,6 +108,14 @@ async def invoice_rounds(app_context: AppContext, *, released: bool = False) -> 
         await preview_drafts(app_context=app_context, engine=engine, client=client, today=today)
 
 
+async def purge_tenants(app_context: AppContext) -> None:
+    """Delete every workspace uninstalled longer than its retention (`SEATSYNC_TENANT_RETENTION_DAYS`)."""
+    async with app_context.sessions() as session, session.begin():
+        purged = await purge_expired_tenants(session, now=app_context.clock())
+    if purged:
+        log.info("purged the data of %d uninstalled tenant(s): %s", len(purged), purged)
+
+
 BODIES: dict[JobId, JobBody] = {
     JobId.SYNC_POLL: poll,
     JobId.OUTBOX_RETRY: post_outbox,
@@ -117,13 +126,19 @@ BODIES: dict[JobId, JobBody] = {
     JobId.MONTH_END_CHECKLIST: month_end_checklist,
     JobId.DAILY_DIGEST: daily_digest,
     JobId.INVOICE_ROUNDS: invoice_rounds,
+    JobId.TENANT_PURGE: purge_tenants,
 }
 NEEDS_SLACK = frozenset({JobId.APPROVAL_MESSAGES, JobId.MARGIN_GUARD, JobId.HEALTH_ALERTS})
+# the install's own jobs, not a tenant's: run once, in the default tenant's scope (the job queue defers them with
+# the default tenant's jobs)
+INSTALL_WIDE = frozenset({JobId.TENANT_PURGE})
 
 
 def scheduled_jobs(app_context: AppContext, settings: AppSettings) -> list[Job]:
     """The jobs this process schedules, each with its trigger from the stored settings."""
-    return [Job(id=job_id, trigger=timing.trigger(settings), run=partial(for_each_tenant, app_context, BODIES[job_id]),
+    return [Job(id=job_id, trigger=timing.trigger(settings),
+                run=(partial(BODIES[job_id], app_context) if job_id in INSTALL_WIDE
+                     else partial(for_each_tenant, app_context, BODIES[job_id])),
                 on_takeover=timing.on_takeover)
             for job_id, timing in SCHEDULE.items()
             if app_context.bolt is not None or job_id not in NEEDS_SLACK]

@@ -21,7 +21,7 @@ import re
 import threading
 
 _PATTERNS = [
-    re.compile(r"\bxox[abposr]-[0-9A-Za-z-]+"),
+    re.compile(r"\bxox[abeposr](?:\.xox[abposr])?-[0-9A-Za-z-]+"),  # xoxe.xoxb-…: rotating; xoxe-…: refresh
     re.compile(r"\bxapp-[0-9A-Za-z-]+"),
     re.compile(r"(?i)(\bbearer\s+)[A-Za-z0-9._~+/=-]+"),
     re.compile(r"(?i)(\bbasic\s+)[A-Za-z0-9+/=]+"),

@@ -44,6 +44,11 @@ def test_postgres_url_normalised_to_asyncpg(tmp_path):
         ("SEATSYNC_LEASE_SECONDS", "nan", "SEATSYNC_LEASE_SECONDS: nan is out of range (2-3600)"),
         ("SEATSYNC_WORKER_CONCURRENCY", "many", "SEATSYNC_WORKER_CONCURRENCY: 'many' is not a whole number of jobs"),
         ("SEATSYNC_WORKER_CONCURRENCY", "0", "SEATSYNC_WORKER_CONCURRENCY: 0 is out of range (1-256)"),
+        ("SEATSYNC_TENANT_RETENTION_DAYS", "-1", "SEATSYNC_TENANT_RETENTION_DAYS: -1 is out of range (0-3650)"),
+        ("SEATSYNC_TOKEN_ROTATION_MINUTES", "soon", "SEATSYNC_TOKEN_ROTATION_MINUTES: 'soon' is not a whole number"),
+        ("SEATSYNC_SLACK_AUTHORIZE_URL", "slack.com", "SEATSYNC_SLACK_AUTHORIZE_URL: 'slack.com' is not an http"),
+        ("SLACK_SCOPES", "chat write", "SLACK_SCOPES: 'chat write' is not a comma-separated list"),
+        ("SLACK_CLIENT_ID", "1.2", "SLACK_CLIENT_SECRET: SLACK_CLIENT_ID and SLACK_CLIENT_SECRET go together"),
     ],
 )
 def test_bad_values_name_the_variable(tmp_path, name, value, expected):
@@ -67,6 +72,21 @@ def test_slack_settings_must_come_in_pairs(tmp_path):
         load_settings(make_env(tmp_path, SLACK_BOT_TOKEN="xoxb-1"), dotenv_path=None)
     socket = load_settings(make_env(tmp_path, SLACK_BOT_TOKEN="xoxb-1", SLACK_APP_TOKEN="xapp-1"), dotenv_path=None)
     assert socket.socket_mode and socket.slack_enabled
+
+
+def test_multi_workspace_mode_needs_the_apps_credentials_the_signing_secret_and_no_bot_token(tmp_path):
+    app = {"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "shh", "SLACK_SIGNING_SECRET": "s"}
+    settings = load_settings(make_env(tmp_path, **app), dotenv_path=None)
+    assert settings.multi_workspace and settings.slack_enabled and settings.slack_bot_token is None
+    assert settings.slack_scopes == ("commands", "chat:write", "users:read", "usergroups:read")
+    assert (settings.token_rotation_minutes, settings.tenant_retention_days) == (120, 30)
+    assert "shh" not in repr(settings)
+    single = load_settings(make_env(tmp_path, **app, SLACK_BOT_TOKEN="xoxb-1"), dotenv_path=None)
+    assert not single.multi_workspace  # SLACK_BOT_TOKEN set: one workspace, as before
+    with pytest.raises(ConfigError, match="^SLACK_SIGNING_SECRET: required with SLACK_CLIENT_ID"):
+        load_settings(make_env(tmp_path, SLACK_CLIENT_ID="1.2", SLACK_CLIENT_SECRET="shh"), dotenv_path=None)
+    with pytest.raises(ConfigError, match="^SLACK_APP_TOKEN: Socket Mode serves one workspace"):
+        load_settings(make_env(tmp_path, **app, SLACK_APP_TOKEN="xapp-1"), dotenv_path=None)
 
 
 def test_secret_key_generated_once_with_0600(tmp_path):

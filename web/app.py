@@ -19,6 +19,7 @@ from web.metrics import metrics
 from web.reports import ROUTE as REPORT_ROUTE
 from web.reports import report_file
 from web.slack_endpoint import slack_events
+from web.slack_oauth import register_slack_oauth
 from web.webhooks import register_webhooks
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,8 @@ def create_app(context: AppContext, *, run_scheduler: bool = True) -> web.Applic
     app.router.add_get(REPORT_ROUTE, report_file)
     if not context.settings.socket_mode:
         app.router.add_post("/slack/events", slack_events)
+    if context.bolt is not None and context.bolt.oauth_flow is not None:
+        register_slack_oauth(app)
     app.cleanup_ctx.append(_engine_lifecycle)
     if context.bolt is not None:
         app.cleanup_ctx.append(_slack_http_lifecycle)

@@ -31,7 +31,8 @@ async def slack_events(request: web.Request) -> web.Response:
     bolt = context.bolt
     if bolt is None:
         return web.json_response(
-            {"error": "Slack is not configured: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET"}, status=503
+            {"error": "Slack is not configured: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET "
+                      "(or SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_SIGNING_SECRET)"}, status=503
         )
     try:
         raw = (await request.read()).decode("utf-8")

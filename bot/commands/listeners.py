@@ -16,6 +16,7 @@ from bot.commands.approvals.handlers import register_approval_actions
 from bot.commands.checklist.handlers import register_checklist_actions
 from bot.commands.config.handlers import register_config
 from bot.commands.home.handlers import register_home
+from bot.commands.installs.handlers import register_installs
 from bot.commands.invoices.files import register_file_events
 from bot.commands.invoices.handlers import register_invoice_actions
 from bot.commands.link.options import register_option_loaders
@@ -59,3 +60,4 @@ def register_commands(app: AsyncApp, app_context: AppContext, *, seen: SeenDeliv
     register_unlink(app)
     register_relations(app)
     register_policy(app)
+    register_installs(app)

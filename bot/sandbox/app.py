@@ -14,6 +14,7 @@ import ipaddress
 import json
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
 
 from aiohttp import web
 from yarl import URL
@@ -28,7 +29,9 @@ from bot.sandbox.ingram import create_ingram_app, ingram_error, notify_changes
 from bot.sandbox.odin import create_odin_app, odin_error
 from bot.sandbox.pax8 import Pax8Simulator, announce_day, create_pax8_app, pax8_admin_routes, pax8_error
 from bot.sandbox.slack import SlackRecorder, create_slack_app, slack_error
-from bot.sandbox.slack_console import CONSOLE_PATH, create_console_app
+from bot.sandbox.slack_console import CONSOLE_PATH, create_console_app, team_console_path
+from bot.sandbox.slack_oauth import SlackDistribution
+from bot.sandbox.slack_teams_admin import slack_team_routes
 from bot.sandbox.world import SandboxWorld
 
 # append: fault seeds follow the order
@@ -53,6 +56,7 @@ class Sandbox:
     faults: dict[str, FaultKnobs] = field(default_factory=dict)
     slack: SlackRecorder = field(default=None)  # type: ignore[assignment]
     pax8: Pax8Simulator = field(default=None)  # type: ignore[assignment]
+    slack_teams: SlackDistribution = field(default=None)  # type: ignore[assignment]  # every workspace, OAuth
     runner: web.AppRunner | None = None
     port: int = 0
     host: str = "127.0.0.1"
@@ -77,6 +81,8 @@ class Sandbox:
                 bot_token=self.world.credentials.slack_bot_token,
                 signing_secret=self.world.credentials.slack_signing_secret,
             )
+        if self.slack_teams is None:
+            self.slack_teams = SlackDistribution(self.slack)
 
     def apply_profile(self, profile: str, systems: tuple[str, ...] = SIMULATORS) -> None:
         """Set a named fault profile (none|light|heavy) on the given simulators."""
@@ -154,6 +160,10 @@ class Sandbox:
                 "api_url": base + SLACK_PATH,
                 "bot_token": creds.slack_bot_token,
                 "signing_secret": creds.slack_signing_secret,
+                # the app's distribution (OAuth): /slack/install sends people to authorize_url
+                "client_id": self.slack_teams.client_id,
+                "client_secret": self.slack_teams.client_secret,
+                "authorize_url": base + "/slack/oauth/v2/authorize",
             },
             # Pax8 signs nothing: its deliveries carry the Authorization value set on the webhook (webhooks API)
             "pax8": {
@@ -175,7 +185,8 @@ class Sandbox:
         await site.start()
         self.host = host
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.slack.base_url = self.base_url + "/slack"  # response_urls handed out before any request need it
+        for recorder in self.slack_teams.teams.values():  # response_urls handed out before any request need it
+            recorder.base_url = self.base_url + "/slack"
         return self
 
     async def stop(self) -> None:
@@ -193,7 +204,7 @@ def create_sandbox_app(sandbox: Sandbox) -> web.Application:
         "autotask": (create_autotask_app(world), autotask_error),
         "connectwise": (create_connectwise_app(world), connectwise_error),
         "halopsa": (create_halopsa_app(world), halopsa_error),
-        "slack": (create_slack_app(sandbox.slack), slack_error),
+        "slack": (create_slack_app(sandbox.slack, sandbox.slack_teams), slack_error),
         "pax8": (create_pax8_app(sandbox.pax8), pax8_error),
     }
     for name, (sub, error_body) in facades.items():
@@ -201,8 +212,13 @@ def create_sandbox_app(sandbox: Sandbox) -> web.Application:
         app.add_subapp(f"/{name}", sub)
     app.add_subapp("/admin", _admin_app(sandbox))
     app.router.add_get(CONSOLE_PATH.rstrip("/"), _to_console)  # before the sub-app, which would answer 404
-    app.add_subapp(CONSOLE_PATH.rstrip("/"), create_console_app(sandbox.slack, lambda: sandbox.slack_request_url,
-                                                                timeout_s=sandbox.slack_timeout_s))
+    teams = sandbox.slack_teams
+    path = partial(team_console_path, primary_team_id=sandbox.slack.team_id)
+    for team_id in [*(t for t in teams.teams if t != sandbox.slack.team_id), sandbox.slack.team_id]:
+        # every workspace's console, each added before the default one at /console/, whose prefix covers theirs
+        app.add_subapp(path(team_id).rstrip("/"), create_console_app(
+            teams.teams[team_id], lambda: sandbox.slack_request_url, timeout_s=sandbox.slack_timeout_s,
+            distribution=teams, console_path=path))
     app.router.add_get("/", _index)
     return app
 
@@ -259,6 +275,7 @@ def _admin_app(sandbox: Sandbox) -> web.Application:
         fresh.webhook_url = sandbox.world.webhook_url
         _replace_world(sandbox.world, fresh)
         sandbox.slack.reset()
+        sandbox.slack_teams.reset()
         for knobs in sandbox.faults.values():
             knobs.reset()
         sandbox.pax8.knobs.reset()
@@ -388,6 +405,7 @@ def _admin_app(sandbox: Sandbox) -> web.Application:
         web.put("/ingram/knobs", set_ingram_knobs),
         *halopsa_admin_routes(sandbox.world),
         *pax8_admin_routes(sandbox.pax8),
+        *slack_team_routes(sandbox.slack_teams, lambda: sandbox.slack_request_url),
     ])
     return admin
 

@@ -17,13 +17,21 @@ def print_config(*, port: int, seed: int, scale: Scale, host: str = "127.0.0.1")
     print(json.dumps(sandbox.config()))
 
 
+MAX_WORKSPACES = 200
+
+
 async def serve_sandbox(*, port: int, seed: int, scale: Scale, faults: str, host: str = "127.0.0.1",
-                        slack_request_url: str | None = None) -> None:
-    """`slack_request_url`: the app's Slack endpoint, where the Slack console sends people's requests (localhost)."""
+                        slack_request_url: str | None = None, slack_workspaces: int = 1) -> None:
+    """`slack_request_url`: the app's Slack endpoint, where the Slack console sends people's requests (localhost);
+    `slack_workspaces`: how many workspaces the simulated Slack has (the default one, and others to install in)."""
     if slack_request_url is not None and not is_loopback_http(slack_request_url):
         raise ValueError(f"--slack-request-url {slack_request_url!r} must be an http URL on localhost "
                          "(the sandbox sends Slack's requests nowhere else)")
+    if not 1 <= slack_workspaces <= MAX_WORKSPACES:
+        raise ValueError(f"--slack-workspaces {slack_workspaces} is out of range (1-{MAX_WORKSPACES})")
     sandbox = Sandbox.generate(seed=seed, scale=scale)
+    for number in range(2, slack_workspaces + 1):
+        sandbox.slack_teams.add_team(f"T0MSP{number:05d}", f"MSP {number}")
     sandbox.slack_request_url = slack_request_url
     sandbox.apply_profile(faults)
     await sandbox.start(port=port, host=host)
@@ -34,6 +42,8 @@ async def serve_sandbox(*, port: int, seed: int, scale: Scale, faults: str, host
     for name, entry in sandbox.config().items():
         print(f"  {name:12} {entry.get('url') or entry.get('api_url')}", file=sys.stderr)
     print(f"  Slack console (a person's Slack, in a browser): {sandbox.console_url}", file=sys.stderr)
+    for team_id in list(sandbox.slack_teams.teams)[1:]:
+        print(f"    workspace {team_id}: {sandbox.base_url}/console/{team_id}/", file=sys.stderr)
     print(f"    it sends Slack's signed requests to {slack_request_url or '(no app: --slack-request-url)'}",
           file=sys.stderr)
     stop = asyncio.Event()

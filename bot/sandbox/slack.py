@@ -42,6 +42,7 @@ from bot.sandbox.slack_chat import (
     chat_update,
     post_to_response_url,
 )
+from bot.sandbox.slack_consent import add_consent_routes
 from bot.sandbox.slack_directory import (
     api_test,
     auth_test,
@@ -52,6 +53,7 @@ from bot.sandbox.slack_directory import (
     users_info,
 )
 from bot.sandbox.slack_files import files_info, serve_download
+from bot.sandbox.slack_oauth import SlackDistribution
 from bot.sandbox.slack_views import views_open, views_publish, views_push, views_update
 from bot.sandbox.slack_workspace import RecordedCall, SlackMethodError, SlackRecorder
 
@@ -82,6 +84,8 @@ NO_AUTH = {"api.test"}
 JSON_FIELDS = ("blocks", "attachments", "view", "metadata")
 
 RECORDER_KEY = web.AppKey("slack_recorder", SlackRecorder)
+DISTRIBUTION_KEY = web.AppKey("slack_distribution", SlackDistribution)
+OAUTH_ACCESS = "oauth.v2.access"
 _RECORDED = web.RequestKey("seatsync_slack_recorded", bool)
 
 _ERRORS_BY_STATUS = {
@@ -104,9 +108,14 @@ def slack_error(status: int, message: str) -> web.Response:
     return web.json_response({"ok": False, "error": _ERRORS_BY_STATUS.get(status, "fatal_error")}, status=status)
 
 
-def create_slack_app(recorder: SlackRecorder) -> web.Application:
+def create_slack_app(recorder: SlackRecorder, distribution: SlackDistribution | None = None) -> web.Application:
+    """The Web API of `recorder`'s workspace; with a `distribution`, of each of its workspaces (a bot token opens
+    its own), plus `oauth.v2.access` and the consent screen at `/oauth/v2/authorize`."""
     app = web.Application(middlewares=[_learn_base_url(recorder)])
     app[RECORDER_KEY] = recorder
+    if distribution is not None:
+        app[DISTRIBUTION_KEY] = distribution
+        add_consent_routes(app, distribution)
     app.router.add_route("GET", "/api/{method}", _web_api)
     app.router.add_route("POST", "/api/{method}", _web_api)
     app.router.add_post("/response/{url_id}", _response_url)
@@ -160,18 +169,21 @@ def _reply(request: web.Request, status: int, body: dict[str, Any], headers: dic
 
 async def _web_api(request: web.Request) -> web.Response:
     recorder = request.app[RECORDER_KEY]
+    distribution = request.app.get(DISTRIBUTION_KEY)
     name = request.match_info["method"]
     request[_RECORDED] = True
     args: dict[str, Any] | None = None
     status, headers = 200, {}
     try:
         args, token = await _read_arguments(request)
-        if name not in METHODS:
+        if distribution is not None and name == OAUTH_ACCESS:
+            body = {"ok": True, **distribution.oauth_v2_access(args, request.headers.get("Authorization"))}
+        elif name not in METHODS:
             status, body = 404, {"ok": False, "error": "unknown_method", "req_method": name}
         else:
             implementation, writes = METHODS[name]
             if name not in NO_AUTH:
-                _authenticate(recorder, token)
+                recorder = _authenticate(recorder, distribution, token)
             retry_after = recorder.limiter.check(name, str(args.get("channel") or ""))
             if retry_after is not None:
                 status, headers = 429, {"Retry-After": str(retry_after)}
@@ -182,8 +194,16 @@ async def _web_api(request: web.Request) -> web.Response:
                     mark_write(request)
     except SlackMethodError as exc:
         status, body = exc.status, exc.body()
-    recorder.record(name, _decoded(args), status, body, http_method=request.method)
+    recorder.record(name, _redacted(name, _decoded(args)), status, _redacted(name, body), http_method=request.method)
     return _reply(request, status, body, headers)
+
+
+def _redacted(name: str, values: dict[str, Any] | None) -> dict[str, Any] | None:
+    """oauth.v2.access's codes and tokens stay out of the call log (the console shows it)."""
+    if name != OAUTH_ACCESS or values is None:
+        return values
+    return {key: ("***" if key in ("code", "refresh_token", "access_token", "client_secret") else value)
+            for key, value in values.items()}
 
 
 def _decoded(args: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -200,11 +220,17 @@ def _decoded(args: dict[str, Any] | None) -> dict[str, Any] | None:
     return decoded
 
 
-def _authenticate(recorder: SlackRecorder, token: str | None) -> None:
+def _authenticate(recorder: SlackRecorder, distribution: SlackDistribution | None, token: str | None
+                  ) -> SlackRecorder:
+    """The workspace the token opens: the default one's fixed token, or one a distribution issued."""
     if not token:
         raise SlackMethodError("not_authed")
-    if token != recorder.bot_token:
+    if recorder.bot_token and token == recorder.bot_token:
+        return recorder
+    installed = distribution.recorder_for(token) if distribution is not None else None
+    if installed is None:
         raise SlackMethodError("invalid_auth")
+    return installed
 
 
 async def _read_arguments(request: web.Request) -> tuple[dict[str, Any], str | None]:
@@ -242,8 +268,9 @@ async def _download(request: web.Request) -> web.Response:
 
 
 async def _response_url(request: web.Request) -> web.Response:
-    recorder = request.app[RECORDER_KEY]
     url_id = request.match_info["url_id"]
+    distribution = request.app.get(DISTRIBUTION_KEY)
+    recorder = distribution.recorder_for_response_url(url_id) if distribution else request.app[RECORDER_KEY]
     request[_RECORDED] = True
     raw = await request.read()
     body: Any

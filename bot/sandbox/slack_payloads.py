@@ -39,7 +39,9 @@ def user_object(rec: SlackRecorder, user: SlackUser) -> dict[str, Any]:
 
 def interaction_base(rec: SlackRecorder, kind: str, user: SlackUser) -> dict[str, Any]:
     return {"type": kind, "team": team_object(rec), "user": user_object(rec, user), "api_app_id": rec.app_id,
-            "token": rec.verification_token, "enterprise": None, "is_enterprise_install": False}
+            "token": rec.verification_token,
+            "enterprise": {"id": rec.enterprise_id, "name": rec.enterprise_name} if rec.enterprise_id else None,
+            "is_enterprise_install": rec.is_enterprise_install}
 
 
 def slash_command_fields(rec: SlackRecorder, *, text: str, command: str, user: SlackUser, channel: SlackChannel,
@@ -47,8 +49,10 @@ def slash_command_fields(rec: SlackRecorder, *, text: str, command: str, user: S
     return [("token", rec.verification_token), ("team_id", rec.team_id), ("team_domain", rec.team_domain),
             ("channel_id", channel.id), ("channel_name", "directmessage" if channel.is_im else channel.name),
             ("user_id", user.id), ("user_name", user.name), ("command", command), ("text", text),
-            ("api_app_id", rec.app_id), ("is_enterprise_install", "false"), ("response_url", response_url),
-            ("trigger_id", trigger_id)]
+            ("api_app_id", rec.app_id), ("is_enterprise_install", "true" if rec.is_enterprise_install else "false"),
+            *([("enterprise_id", rec.enterprise_id), ("enterprise_name", rec.enterprise_name or "")]
+              if rec.enterprise_id else []),
+            ("response_url", response_url), ("trigger_id", trigger_id)]
 
 
 def resolve_option(element: dict[str, Any] | None, choice: Any) -> dict[str, Any]:
@@ -138,10 +142,10 @@ def submission_state(view: dict[str, Any], values: dict[str, Any], *, check_requ
 def event_envelope(rec: SlackRecorder, event: dict[str, Any], *, event_id: str, event_time: int) -> dict[str, Any]:
     return {
         "token": rec.verification_token, "team_id": rec.team_id, "context_team_id": rec.team_id,
-        "context_enterprise_id": None, "api_app_id": rec.app_id, "event": event, "type": "event_callback",
-        "event_id": event_id, "event_time": event_time,
-        "authorizations": [{"enterprise_id": None, "team_id": rec.team_id, "user_id": rec.bot_user.id,
-                            "is_bot": True, "is_enterprise_install": False}],
+        "context_enterprise_id": rec.enterprise_id, "enterprise_id": rec.enterprise_id, "api_app_id": rec.app_id,
+        "event": event, "type": "event_callback", "event_id": event_id, "event_time": event_time,
+        "authorizations": [{"enterprise_id": rec.enterprise_id, "team_id": rec.team_id, "user_id": rec.bot_user.id,
+                            "is_bot": True, "is_enterprise_install": rec.is_enterprise_install}],
         "is_ext_shared_channel": False, "event_context": "4-" + rec.random_token(40),
     }
 

@@ -173,6 +173,9 @@ class SlackRecorder:
         self.app_id = "A0SEATSYNC1"
         self.bot_id = "B0SEATBOT01"
         self.verification_token = "sandboxVerificationTok3n"
+        self.enterprise_id: str | None = None  # set for a workspace of an Enterprise Grid organisation
+        self.enterprise_name: str | None = None
+        self.is_enterprise_install = False  # the app installed org-wide rather than in this workspace
         self.listeners: list[Callable[[], None]] = []  # told after every recorded call (the browser console)
         self.reset()
 

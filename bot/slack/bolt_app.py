@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -45,12 +46,15 @@ def create_slack_client(settings: Settings) -> AsyncWebClient:
     )
 
 
-def create_bolt_app(settings: Settings, client: AsyncWebClient | None = None) -> AsyncApp:
-    """Bolt in HTTP mode (signature verification on) or Socket Mode when an app token is set."""
+def create_bolt_app(settings: Settings, client: AsyncWebClient | None = None,
+                    oauth: AsyncOAuthSettings | None = None) -> AsyncApp:
+    """Bolt in HTTP mode (signature verification on) or Socket Mode when an app token is set; with `oauth`
+    (multi-workspace mode), installed through Slack's OAuth flow and authorized per request from its store."""
     quiet_token_from_client_warning()
     return AsyncApp(
         client=client or create_slack_client(settings),
         signing_secret=settings.slack_signing_secret or "",
         request_verification_enabled=not settings.socket_mode,
         process_before_response=False,
+        oauth_settings=oauth,
     )

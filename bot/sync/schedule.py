@@ -35,6 +35,7 @@ class JobId(StrEnum):
     MONTH_END_CHECKLIST = "month-end-checklist"  # the day is checked inside: "N days before month end" has no cron
     DAILY_DIGEST = "daily-digest"
     INVOICE_ROUNDS = "invoice-rounds"  # invoices from the 5th, the draft preview before month end (days checked inside)
+    TENANT_PURGE = "tenant-purge"  # delete the data of workspaces uninstalled longer than the retention
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,10 @@ class Timing:
 
 def _every_minute(_: AppSettings) -> BaseTrigger:
     return IntervalTrigger(minutes=1)
+
+
+def _hourly(_: AppSettings) -> BaseTrigger:
+    return IntervalTrigger(hours=1)
 
 
 def _at_poll_interval(settings: AppSettings) -> BaseTrigger:
@@ -74,6 +79,7 @@ SCHEDULE: dict[JobId, Timing] = {  # in the order the jobs are added to the sche
     JobId.APPROVAL_MESSAGES: Timing(_every_minute),
     JobId.MARGIN_GUARD: Timing(_at_poll_interval, follows_settings=True),  # after the sync cycles
     JobId.HEALTH_ALERTS: Timing(_every_minute),
+    JobId.TENANT_PURGE: Timing(_hourly),
 }
 
 

@@ -11,6 +11,7 @@ from bot.db.models.marketplace import (
 )
 from bot.db.models.outbox import Adjustment
 from bot.db.models.psa import PsaCompany, PsaContract, PsaService, PsaServicePrice
+from bot.db.models.slack_installs import SLACK_BOTS, SLACK_INSTALLATIONS, SLACK_OAUTH_STATES
 from bot.db.models.system import (
     AppSetting,
     AuditEvent,
@@ -39,6 +40,7 @@ from bot.domain.enums import (
 )
 
 __all__ = [
+    "SLACK_BOTS", "SLACK_INSTALLATIONS", "SLACK_OAUTH_STATES",
     "Adjustment", "AdjustmentStatus", "AdjustmentTrigger", "AppSetting", "AuditEvent", "Base", "CompanyLink",
     "ConnectionSetting", "ConnectorHealth", "ConnectorState", "ContractStatus", "DecreaseTiming",
     "Invoice", "InvoiceDecision", "InvoiceLineRow", "InvoiceSupersession",

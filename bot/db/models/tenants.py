@@ -17,8 +17,10 @@ from bot.db.tenant_scope import current_tenant_id
 from bot.domain.enums import TenantStatus
 
 # Tables whose rows belong to no tenant, each for a reason: the tenants themselves; the scheduler lease (one
-# leader per install); Slack's delivery ids (unique across Slack, checked before the tenant is known).
-GLOBAL_TABLES = frozenset({"tenants", "scheduler_leases", "slack_deliveries"})
+# leader per install); Slack's delivery ids (unique across Slack, checked before the tenant is known); Slack's
+# installations and OAuth states (slack_sdk's stores: how a request finds its tenant, before it is known).
+GLOBAL_TABLES = frozenset({"tenants", "scheduler_leases", "slack_deliveries", "slack_installations", "slack_bots",
+                           "slack_oauth_states"})
 
 
 class Tenant(Base):

@@ -13,4 +13,9 @@ from bot.sandbox.slack_console.app import CONSOLE_KEY, SlackConsole, create_cons
 
 CONSOLE_PATH = "/console/"
 
-__all__ = ["CONSOLE_KEY", "CONSOLE_PATH", "SlackConsole", "create_console_app"]
+
+def team_console_path(team_id: str, primary_team_id: str) -> str:
+    """The default workspace's console is at /console/; another's at /console/<team id>/."""
+    return CONSOLE_PATH if team_id == primary_team_id else f"{CONSOLE_PATH}{team_id}/"
+
+__all__ = ["CONSOLE_KEY", "CONSOLE_PATH", "SlackConsole", "create_console_app", "team_console_path"]

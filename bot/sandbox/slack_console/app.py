@@ -28,9 +28,11 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from yarl import URL
 
 from bot.sandbox.slack_console.interactions import SLACK_TIMEOUT_S, ConsoleInteractions, Outcome, Refused
 from bot.sandbox.slack_console.surfaces import person_view
+from bot.sandbox.slack_oauth import SlackDistribution
 from bot.sandbox.slack_workspace import SlackRecorder
 
 STATIC = Path(__file__).parent / "static"
@@ -44,9 +46,12 @@ class SlackConsole:
     """The console's state: the workspace, the interactions, and the streams waiting for a change."""
 
     def __init__(self, recorder: SlackRecorder, request_url: Callable[[], str | None], *,
-                 timeout_s: float = SLACK_TIMEOUT_S) -> None:
+                 timeout_s: float = SLACK_TIMEOUT_S, distribution: SlackDistribution | None = None,
+                 console_path: Callable[[str], str] | None = None) -> None:
         self.recorder = recorder
         self.request_url = request_url
+        self.distribution = distribution
+        self.console_path = console_path
         self.interactions = ConsoleInteractions(recorder, request_url, timeout_s=timeout_s)
         self.closing = False
         self.version = 0  # counts the workspace's changes
@@ -74,7 +79,23 @@ class SlackConsole:
             self._waiters.discard(waiter)
 
     def state_for(self, user_id: str) -> dict[str, Any]:
-        return person_view(self.recorder, user_id, notes=self.interactions.notes, request_url=self.request_url())
+        return person_view(self.recorder, user_id, notes=self.interactions.notes, request_url=self.request_url(),
+                           workspaces=self._workspaces(), install_url=self._install_url())
+
+    def _workspaces(self) -> list[dict[str, Any]]:
+        if self.distribution is None or self.console_path is None or len(self.distribution.teams) < 2:
+            return []
+        return [{"id": team_id, "name": recorder.team_name, "path": self.console_path(team_id),
+                 "current": recorder is self.recorder} for team_id, recorder in self.distribution.teams.items()]
+
+    def _install_url(self) -> str | None:
+        """The app's install page for this workspace, while the app is not in it (a fixed bot token says it is)."""
+        request_url = self.request_url()
+        team_id = self.recorder.team_id
+        if (self.distribution is None or request_url is None or self.recorder.bot_token
+                or team_id in self.distribution.installed):
+            return None
+        return str(URL(request_url).with_path("/slack/install").with_query(team=team_id))
 
     async def stop_streams(self, app: web.Application) -> None:
         self.closing = True
@@ -90,9 +111,12 @@ CONSOLE_KEY = web.AppKey("slack_console", SlackConsole)
 
 
 def create_console_app(recorder: SlackRecorder, request_url: Callable[[], str | None], *,
-                       timeout_s: float = SLACK_TIMEOUT_S) -> web.Application:
-    """`request_url`: where the app's Slack endpoint is now (None: no app connected yet)."""
-    console = SlackConsole(recorder, request_url, timeout_s=timeout_s)
+                       timeout_s: float = SLACK_TIMEOUT_S, distribution: SlackDistribution | None = None,
+                       console_path: Callable[[str], str] | None = None) -> web.Application:
+    """`request_url`: where the app's Slack endpoint is now (None: no app connected yet); `distribution` and
+    `console_path` (a workspace's console by its team id): the other workspaces, and this one's install link."""
+    console = SlackConsole(recorder, request_url, timeout_s=timeout_s, distribution=distribution,
+                           console_path=console_path)
     app = web.Application(middlewares=[_refusals])
     app[CONSOLE_KEY] = console
     app.router.add_get("/", _page)

@@ -90,8 +90,10 @@ def recent_calls(rec: SlackRecorder) -> list[dict[str, Any]]:
             for c in rec.calls()[-CALLS_SHOWN:]]
 
 
-def person_view(rec: SlackRecorder, user_id: str, *, notes: list[Note], request_url: str | None) -> dict[str, Any]:
-    """Everything the browser shows to `user_id`."""
+def person_view(rec: SlackRecorder, user_id: str, *, notes: list[Note], request_url: str | None,
+                workspaces: list[dict[str, Any]] | None = None, install_url: str | None = None) -> dict[str, Any]:
+    """Everything the browser shows to `user_id`; `workspaces`: every workspace's console (when there are several),
+    `install_url`: where this workspace installs the app (when it can and has not)."""
     user = rec.users[user_id]
     channels = visible_channels(rec, user)
     return {
@@ -105,4 +107,6 @@ def person_view(rec: SlackRecorder, user_id: str, *, notes: list[Note], request_
         "home": rec.home_view(user.id),
         "directory": directory(rec),
         "calls": recent_calls(rec),
+        "workspaces": workspaces or [],
+        "install_url": install_url,
     }

@@ -142,6 +142,25 @@ function renderSidebar(state) {
   apps.replaceChildren(sidebarItem(state, HOME, state.app.name, null, dm(state)?.id));
   const url = state.app.request_url;
   $("request-url").textContent = url ? `App's request URL: ${url}` : "No app connected: set the sandbox's Slack request URL.";
+  renderWorkspaces(state);
+}
+
+// Other workspaces of the simulated Slack (each has a console of its own), and this one's way to install the app.
+function renderWorkspaces(state) {
+  const list = $("workspace-list");
+  list.replaceChildren();
+  for (const workspace of state.workspaces) {
+    const item = document.createElement("li");
+    const link = document.createElement("a");
+    link.href = new URL(workspace.path, location.href).pathname;
+    link.textContent = workspace.name;
+    if (workspace.current) link.setAttribute("aria-current", "page");
+    item.append(link);
+    list.append(item);
+  }
+  list.hidden = $("workspaces-title").hidden = state.workspaces.length === 0;
+  $("install").hidden = !state.install_url;
+  if (state.install_url) $("install-link").href = state.install_url;
 }
 
 function sidebarItem(state, place, label, title, alsoPlace) {

@@ -8,7 +8,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.db.app_settings import AppSettings
-from bot.jobs import BODIES, NEEDS_SLACK, scheduled_jobs
+from bot.jobs import BODIES, INSTALL_WIDE, NEEDS_SLACK, for_each_tenant, scheduled_jobs
 from bot.sync.schedule import SCHEDULE, JobId, settings_triggers
 
 SETTINGS = AppSettings(poll_minutes=17, digest_hour=7, timezone="America/Denver")
@@ -18,7 +18,16 @@ WITHOUT_SLACK = SimpleNamespace(bolt=None)
 
 def test_every_job_has_one_timing_and_one_body():
     assert set(SCHEDULE) == set(BODIES) == set(JobId)
-    assert len(JobId) == 9
+    assert len(JobId) == 10
+
+
+def test_the_install_s_own_jobs_run_once_and_every_other_once_per_tenant():
+    for job in scheduled_jobs(WITH_SLACK, SETTINGS):
+        if job.id in INSTALL_WIDE:
+            assert job.run.func is BODIES[job.id], job.id  # not wrapped: once for the install
+        else:
+            assert job.run.func is for_each_tenant and job.run.args[1] is BODIES[job.id], job.id
+    assert INSTALL_WIDE == {JobId.TENANT_PURGE}
 
 
 def test_with_slack_every_job_is_scheduled_in_the_tables_order():

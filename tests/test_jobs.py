@@ -27,7 +27,7 @@ def test_the_install_s_own_jobs_run_once_and_every_other_once_per_tenant():
             assert job.run.func is BODIES[job.id], job.id  # not wrapped: once for the install
         else:
             assert job.run.func is for_each_tenant and job.run.args[1] is BODIES[job.id], job.id
-    assert INSTALL_WIDE == {JobId.TENANT_PURGE}
+    assert {JobId.TENANT_PURGE} == INSTALL_WIDE
 
 
 def test_with_slack_every_job_is_scheduled_in_the_tables_order():

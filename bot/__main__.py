@@ -44,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--slack-workspaces", type=int, default=1, metavar="N",
                          help="workspaces in the simulated Slack (default 1); each has a console, and the others can "
                               "install an app started with SLACK_CLIENT_ID/SLACK_CLIENT_SECRET from --print-config")
+    sandbox.add_argument("--autotask-unknown-operators", choices=("refuse", "drop"), default="refuse",
+                         help="an Autotask query with an unknown filter operator: refused with an error (default), or "
+                              "answered as the live API does, the operator dropped and every row returned")
     sandbox.add_argument("--print-config", action="store_true",
                          help="print base URLs and credentials as JSON for a sandbox on --port, and exit")
 
@@ -302,7 +305,8 @@ def _sandbox(args: argparse.Namespace) -> int:
     try:
         asyncio.run(serve_sandbox(port=args.port, seed=args.seed, scale=args.scale, faults=args.faults,
                                   host=args.host, slack_request_url=args.slack_request_url,
-                                  slack_workspaces=args.slack_workspaces))
+                                  slack_workspaces=args.slack_workspaces,
+                                  autotask_unknown_operators=args.autotask_unknown_operators))
     except ValueError as exc:
         print(f"seatsync sandbox: {exc}", file=sys.stderr)
         return 2

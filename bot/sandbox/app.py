@@ -63,6 +63,7 @@ class Sandbox:
     webhook_marketplace: str = "ingram"  # whose ids change notifications carry (PUT /admin/webhook)
     slack_request_url: str | None = None  # the app's Slack endpoint, for the console (PUT /admin/slack/request-url)
     slack_timeout_s: float = 3.0  # how long the console waits for the app's answer, as Slack does
+    autotask_drops_unknown_operators: bool = False  # as the live API does; refused by default (autotask_query)
 
     @classmethod
     def generate(cls, *, seed: int = 1, scale: Scale = "small", today: date | None = None,
@@ -201,7 +202,8 @@ def create_sandbox_app(sandbox: Sandbox) -> web.Application:
     facades = {
         "odin": (create_odin_app(world), odin_error),
         "ingram": (create_ingram_app(world), ingram_error),
-        "autotask": (create_autotask_app(world), autotask_error),
+        "autotask": (create_autotask_app(world, drop_unknown_operators=sandbox.autotask_drops_unknown_operators),
+                     autotask_error),
         "connectwise": (create_connectwise_app(world), connectwise_error),
         "halopsa": (create_halopsa_app(world), halopsa_error),
         "slack": (create_slack_app(sandbox.slack, sandbox.slack_teams), slack_error),

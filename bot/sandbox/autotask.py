@@ -35,7 +35,8 @@ swagger offers no root create for notes: only POST /Contracts/{id}/Notes.
 
 Knobs: `create_autotask_app(world, limits=AutotaskLimits(...), drop_unknown_operators=...)` sets the
 request threshold, thread limit and latency scale (autotask_limits) and whether an unknown filter
-operator is silently dropped as the live API does (default) or an error (`False`) (autotask_query);
+operator is an error (default) or silently dropped as the live API does (`True`; `seatsync sandbox
+--autotask-unknown-operators drop`) (autotask_query);
 `move_zone(app_or_world, "webservices2")` moves the tenant; `app[STATE]` exposes the live counters.
 """
 
@@ -72,7 +73,7 @@ _ZONE_PATH = re.compile(r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$")  # no dots: a zon
 
 
 def create_autotask_app(
-    world: SandboxWorld, *, limits: AutotaskLimits | None = None, drop_unknown_operators: bool = True
+    world: SandboxWorld, *, limits: AutotaskLimits | None = None, drop_unknown_operators: bool = False
 ) -> web.Application:
     state = AutotaskState(world=world, limits=limits or AutotaskLimits(),
                           drop_unknown_operators=drop_unknown_operators)

@@ -29,7 +29,7 @@ class Cursor:
 class AutotaskState:
     world: SandboxWorld
     limits: AutotaskLimits
-    drop_unknown_operators: bool = True
+    drop_unknown_operators: bool = False
     meter: RequestMeter = field(init=False)
     cursors: OrderedDict[str, Cursor] = field(default_factory=OrderedDict)
 

@@ -11,10 +11,11 @@ What the real API does, and where we learned it:
 - A filter on a field the entity does not have is HTTP 500 "Unable to find projectID in the TimeEntry
   Entity" [PR: WYRE-AI/autotask-mcp#282, verified live]; we use the same sentence.
 - An unknown operator (e.g. `ne`) is silently DROPPED by the live API, which then returns everything
-  [PR: WYRE-AI/autotask-mcp#211 / issue #193]. The simulator does the same by default (a typo then reads
-  the whole table in the tests too, as it would in production); `drop_unknown_operators=False` makes it
-  an error instead, for tests that want the loud failure. A group left with no condition matches every
-  row, and a filter whose every condition was dropped returns everything (the live report).
+  [PR: WYRE-AI/autotask-mcp#211 / issue #193]. `drop_unknown_operators=True` does the same (a group left
+  with no condition matches every row, and a filter whose every condition was dropped returns everything,
+  the live report); by default the simulator refuses the operator with an errors[] body instead: the
+  simulators' public contract (acceptance check 03) asks for that loud failure, and it turns a typo in a
+  query into a failing test rather than a whole-table read.
   SeatSync's own guard is in the connector (bot/connectors/psa/autotask/records.check_operators).
 - At most 500 'OR' conditions: "Invalid query syntax. Queries are limited to 500 or fewer 'OR'
   conditions." [doc: SOAP_Thresholds_Limits; assumed for REST]. We count the children of every `or` group.
@@ -87,7 +88,7 @@ def parse_query(
     fields: Mapping[str, QueryField],
     entity_label: str,
     *,
-    drop_unknown_operators: bool = True,
+    drop_unknown_operators: bool = False,
 ) -> QuerySpec:
     """Parse a QueryModel. `fields` maps lower-case field names to their definitions."""
     if not isinstance(body, dict):

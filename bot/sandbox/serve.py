@@ -21,9 +21,12 @@ MAX_WORKSPACES = 200
 
 
 async def serve_sandbox(*, port: int, seed: int, scale: Scale, faults: str, host: str = "127.0.0.1",
-                        slack_request_url: str | None = None, slack_workspaces: int = 1) -> None:
+                        slack_request_url: str | None = None, slack_workspaces: int = 1,
+                        autotask_unknown_operators: str = "refuse") -> None:
     """`slack_request_url`: the app's Slack endpoint, where the Slack console sends people's requests (localhost);
-    `slack_workspaces`: how many workspaces the simulated Slack has (the default one, and others to install in)."""
+    `slack_workspaces`: how many workspaces the simulated Slack has (the default one, and others to install in);
+    `autotask_unknown_operators`: `drop` answers a query with an unknown filter operator as the live API does
+    (the operator ignored, every row returned), `refuse` with an error."""
     if slack_request_url is not None and not is_loopback_http(slack_request_url):
         raise ValueError(f"--slack-request-url {slack_request_url!r} must be an http URL on localhost "
                          "(the sandbox sends Slack's requests nowhere else)")
@@ -33,6 +36,7 @@ async def serve_sandbox(*, port: int, seed: int, scale: Scale, faults: str, host
     for number in range(2, slack_workspaces + 1):
         sandbox.slack_teams.add_team(f"T0MSP{number:05d}", f"MSP {number}")
     sandbox.slack_request_url = slack_request_url
+    sandbox.autotask_drops_unknown_operators = autotask_unknown_operators == "drop"
     sandbox.apply_profile(faults)
     await sandbox.start(port=port, host=host)
     world = sandbox.world

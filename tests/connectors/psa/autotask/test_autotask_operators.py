@@ -1,7 +1,8 @@
 """SeatSync never sends Autotask a filter operator the API would silently drop (and then answer with everything).
 
-The live API drops an unknown operator and returns every row (the simulator now does the same), so a typo
-would pass every test that only looks at the answer. Two guards: the connector refuses to build such a body
+The live API drops an unknown operator and returns every row (the simulator does the same when asked,
+`drop_unknown_operators=True`; it refuses the operator by default), so against the live API a typo would pass
+every test that only looks at the answer. Two guards: the connector refuses to build such a body
 (`records.check_operators`), and every query body the connector sends in each of its operations is parsed here
 by the simulator's grammar in its strict mode.
 """

@@ -63,6 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--faults", choices=("none", "light", "heavy"), default="none")
     demo.add_argument("--days", type=int, default=3)
     demo.add_argument("--seed", type=int, default=1)
+    demo.add_argument("--tenants", type=int, default=None,
+                      help="with --once: this many MSPs on one install, each its own Slack workspace and sandbox "
+                           "world (seeds --seed, --seed+1, ...); PostgreSQL (DATABASE_URL) isolates them by row "
+                           "security, SQLite by the ORM's filter")
     demo.add_argument("--port", type=int, default=3000, help="where SeatSync serves (without --once)")
     demo.add_argument("--sandbox-port", type=int, default=0,
                       help="where the simulators serve (default: a free port)")
@@ -262,6 +266,9 @@ def _demo(settings: Settings, args: argparse.Namespace, *, clock: Clock) -> int:
     if not 0 <= args.sandbox_port <= 65535:
         print(f"seatsync demo: --sandbox-port {args.sandbox_port} is out of range (0-65535)", file=sys.stderr)
         return 2
+    if args.tenants is not None and not args.once:
+        print("seatsync demo: --tenants is for the scripted run: add --once", file=sys.stderr)
+        return 2
     database_url = settings.database_url if os.environ.get("DATABASE_URL") else None
     if not args.once:
         from bot.demo.live import DemoCannotServe, run_live
@@ -279,12 +286,23 @@ def _demo(settings: Settings, args: argparse.Namespace, *, clock: Clock) -> int:
         return 0
     from bot.demo.progress import DemoFailed
     from bot.demo.scripted import DemoOptions, run_once, summary_line
+    from bot.demo.tenants import MAX_TENANTS, run_tenants
 
+    if args.tenants is not None and not 1 <= args.tenants <= MAX_TENANTS:
+        print(f"seatsync demo: --tenants {args.tenants} must be between 1 and {MAX_TENANTS}", file=sys.stderr)
+        return 2
+    if args.tenants is not None and args.invoice_check:
+        print("seatsync demo: --invoice-check runs for one MSP: leave out --tenants", file=sys.stderr)
+        return 2
     options = DemoOptions(psa=args.psa, marketplace=args.marketplace, scale=args.scale, faults=args.faults,
                           days=args.days, seed=args.seed, database_url=database_url, secret_key=settings.secret_key,
                           sandbox_port=args.sandbox_port, invoice_check=args.invoice_check)
+    say = lambda line: print(line, flush=True)  # noqa: E731
     try:
-        result = asyncio.run(run_once(options, say=lambda line: print(line, flush=True), clock=clock))
+        if args.tenants is None:
+            result = asyncio.run(run_once(options, say=say, clock=clock))
+        else:
+            result = asyncio.run(run_tenants(options, args.tenants, say=say, clock=clock))
     except DemoFailed as failed:
         print(f"seatsync demo: {failed}", file=sys.stderr)
         return 1

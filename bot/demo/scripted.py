@@ -27,6 +27,7 @@ from bot.db.models import (
     PsaService,
     ResourceLink,
 )
+from bot.db.tenancy import DEFAULT_TENANT_ID
 from bot.demo.narration import day_line
 from bot.demo.progress import DemoFailed, Progress, Watchdog
 from bot.demo.verdict import LinkedPair, TargetBook, judge
@@ -69,9 +70,10 @@ class DemoOptions:
 
 
 async def run_once(options: DemoOptions, say: Say = print, *, clock: Clock = SYSTEM_CLOCK,
-                   progress: Progress | None = None) -> dict:
+                   progress: Progress | None = None, tenant_id: int = DEFAULT_TENANT_ID) -> dict:
     """The scripted run; raises DemoFailed when it cannot finish. `clock`: where the demo's time starts
-    (the simulated world begins on its date, UTC)."""
+    (the simulated world begins on its date, UTC). `tenant_id`: the MSP it runs for (inside its `tenant_scope`;
+    `bot.demo.tenants` runs several)."""
     progress = progress or Progress()
     progress.enter(f"generating the {options.scale} sandbox (seed {options.seed})")
     sandbox = Sandbox.generate(seed=options.seed, scale=options.scale,  # type: ignore[arg-type]
@@ -85,7 +87,8 @@ async def run_once(options: DemoOptions, say: Say = print, *, clock: Clock = SYS
     with tempfile.TemporaryDirectory(prefix="seatsync-demo-") as folder:
         database_url = options.database_url or f"sqlite+aiosqlite:///{Path(folder) / 'demo.db'}"
         workspace = await open_workspace(sandbox=sandbox, database_url=database_url, secret_key=options.secret_key,
-                                         marketplace=options.marketplace, psa=options.psa, clock=clock)
+                                         marketplace=options.marketplace, psa=options.psa, clock=clock,
+                                         tenant_id=tenant_id)
         try:
             watchdog = Watchdog(progress, lambda: {connector.system: connector.stats
                                                    for connector in (*workspace.marketplaces, workspace.psa)})

@@ -25,6 +25,7 @@ from bot.db.engine import create_engine, session_factory
 from bot.db.migrate import upgrade
 from bot.db.models import DecreaseTiming, Scope
 from bot.db.policies import set_approval_policy, set_decrease_timing
+from bot.db.tenancy import DEFAULT_TENANT_ID, sessions_for_tenant
 from bot.domain.approval_policy import NO_AMOUNT_LIMIT
 from bot.domain.proration import business_date
 from bot.keys import SecretBox
@@ -123,16 +124,20 @@ def demo_clock(today: date, timezone: str, base: Clock = SYSTEM_CLOCK) -> Offset
 async def open_workspace(
     *, sandbox: Sandbox, database_url: str, secret_key: str, marketplace: str | Sequence[str], psa: str,
     timezone: str = "UTC", decreases_today: bool = True, fast_retries: bool = True, connector_timeout: float = 1.0,
-    clock: Clock = SYSTEM_CLOCK, approvals: bool = False,
+    clock: Clock = SYSTEM_CLOCK, approvals: bool = False, tenant_id: int = DEFAULT_TENANT_ID,
 ) -> DemoWorkspace:
     """`marketplace`: one vendor key, or several (a list, or keys separated by commas), each read side by side.
     `clock`: the base of the workspace's clock (`demo_clock`): the machine's, or a test's pinned one.
     `approvals`: the default approval policy holds changes for a person (the live demo); without it nothing is
-    held (a scripted run, where nobody approves)."""
+    held (a scripted run, where nobody approves).
+    `tenant_id`: the MSP the workspace acts for (call it inside its `tenant_scope`): its sessions are bound to it
+    and its connections are stored under its own data key (`save_connection` opens it with the master `box`)."""
     db = create_engine(database_url)
     await upgrade(db)
     sessions = session_factory(db)
     box = SecretBox(secret_key)
+    if tenant_id != DEFAULT_TENANT_ID:
+        sessions = sessions_for_tenant(sessions, tenant_id)
     config = sandbox.config()
     marketplaces = marketplace_keys(marketplace)
     async with sessions() as session:

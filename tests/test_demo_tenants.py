@@ -8,10 +8,11 @@ import json
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import with_loader_criteria
 
 from bot.__main__ import main
 from bot.db.engine import create_engine, session_factory
-from bot.db.models import Tenant
+from bot.db.models import Tenant, TenantOwned
 from tests.conftest import TEST_SECRET_KEY
 from tests.fresh_postgres import fresh_postgres_database
 
@@ -70,6 +71,28 @@ def test_two_msps_on_postgresql_each_end_in_sync_under_their_own_keys(demo_env, 
 
     assert asyncio.run(installs()) == [(tenant["tenant_id"], f"team:{tenant['team_id']}", True)
                                        for tenant in line["per_tenant"]]
+
+
+def test_the_demos_count_comes_from_a_probe_that_sees_a_forgotten_filter(demo_env, capsys, clock) -> None:
+    """The same run, the tenant filter switched off while the probe reads every tenant-owned table as each tenant
+    (each tenant's own run stays as it was): each tenant's rows reach the other, and the JSON line counts them.
+    (Switched off for the screen-shaped paths too, the configuration would fail loudly on another tenant's
+    secrets, which its data key does not open.)"""
+    import bot.db.tenant_filter as tenant_filter
+    import bot.services.tenant_probe as tenant_probe
+
+    foreign_rows = tenant_probe._foreign_rows
+
+    async def foreign_rows_without_filter(sessions, tenant_id: int) -> int:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(tenant_filter, "_criteria", lambda tenant: with_loader_criteria(
+                TenantOwned, lambda cls: cls.tenant_id == cls.tenant_id, include_aliases=True))
+            return await foreign_rows(sessions, tenant_id)
+
+    demo_env.setattr(tenant_probe, "_foreign_rows", foreign_rows_without_filter)
+    assert main(["demo", "--once", "--tenants", "2", "--days", "1", "--seed", "3"], clock=clock) == 0
+    line = _verdict(capsys)
+    assert line["in_sync"] is True and line["cross_tenant_reads"] > 0
 
 
 @pytest.mark.parametrize(("args", "reason"), [

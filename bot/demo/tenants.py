@@ -20,8 +20,9 @@ from bot.clock import SYSTEM_CLOCK, Clock
 from bot.db.engine import create_engine, session_factory
 from bot.db.migrate import upgrade
 from bot.db.tenancy import ensure_tenant, tenant_scope
+from bot.demo import scripted
 from bot.demo.progress import Progress
-from bot.demo.scripted import DemoOptions, Say, run_once
+from bot.demo.scripted import DemoOptions, Say
 from bot.keys import SecretBox
 from bot.services.tenant_probe import probe_cross_tenant_reads
 
@@ -57,9 +58,9 @@ async def run_tenants(options: DemoOptions, tenants: int, say: Say = print, *, c
                     f"its own sandbox world (seed {seed})")
                 port = options.sandbox_port + number if options.sandbox_port else 0
                 with tenant_scope(tenant_id):
-                    result = await run_once(replace(options, seed=seed, database_url=database_url,
-                                                    sandbox_port=port),
-                                            say, clock=clock, progress=progress, tenant_id=tenant_id)
+                    result = await scripted.run_once(replace(options, seed=seed, database_url=database_url,
+                                                             sandbox_port=port),
+                                                     say, clock=clock, progress=progress, tenant_id=tenant_id)
                 results.append({"team_id": team_id(seed), "tenant_id": tenant_id, **result})
             progress.enter(f"probing every read path of {tenants} tenants for another tenant's rows")
             cross = await probe_cross_tenant_reads(sessions=sessions, box=SecretBox(options.secret_key),

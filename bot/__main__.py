@@ -13,6 +13,7 @@ from bot.cli_config import add_config_parser
 from bot.cli_invoices import add_invoices_parser
 from bot.clock import SYSTEM_CLOCK, Clock
 from bot.config import ConfigError, Settings, load_settings
+from bot.db.tenant_scope import DEFAULT_TENANT_ID, tenant_scope
 from bot.log_redaction import configure_logging
 
 log = logging.getLogger("seatsync")
@@ -23,6 +24,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(prog="seatsync", description="Bill every seat bought, exactly once.")
     parser.add_argument("--version", action="version", version=f"seatsync {__version__}")
+    parser.add_argument("--tenant", type=_tenant_id, default=DEFAULT_TENANT_ID, metavar="ID",
+                        help="the tenant (one MSP's workspace) a command acts for (default: the single-workspace "
+                             "install's)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     commands.add_parser("serve", help="run the web service, the Slack endpoint and the scheduler")
@@ -115,6 +119,18 @@ def main(argv: list[str] | None = None, *, clock: Clock = SYSTEM_CLOCK) -> int:
         return 0
     if args.command == "demo":
         return _demo(settings, args, clock=clock)
+    with tenant_scope(args.tenant):
+        return _tenant_command(settings, args, clock=clock)
+
+
+def _tenant_id(text: str) -> int:
+    if not text.isdigit() or int(text) <= 0:
+        raise argparse.ArgumentTypeError(f"a tenant is a positive number, not {text!r}")
+    return int(text)
+
+
+def _tenant_command(settings: Settings, args: argparse.Namespace, *, clock: Clock) -> int:
+    """A command that reads or writes one tenant's rows, run in its scope."""
     try:
         if args.command == "db":
             return asyncio.run(_db(settings, args.db_command))

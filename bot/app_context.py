@@ -32,5 +32,8 @@ class AppContext:
     engines: EngineHolder
     engine_source: Callable[[], Awaitable[SyncEngine | NotConfigured]] | None = None  # the demo's fixed engine
     clock: Clock = SYSTEM_CLOCK  # the one source of "now" (bot/clock.py)
+    # each Slack workspace (or Grid enterprise) that installed the app is its own tenant (bot/slack/tenants.py);
+    # false for the single-workspace install, whose one tenant is the default one
+    tenant_per_workspace: bool = False
     started_monotonic: float = field(default_factory=time.monotonic)
 

@@ -13,9 +13,9 @@ jobs, one per tenant and job id:
   already waiting is closed as failed instead, so its lock does not hold the successor back.
 Worker heartbeats every quarter lease; a worker is stalled after one lease (`SEATSYNC_LEASE_SECONDS`), by when the
 claims its posts held have expired (three quarters of a lease, bot.sync.claims) and the retried job takes them over.
-A tenant job runs inside `tenant_scope(tenant)` (bot.db.tenancy) with the tenant's own application context
-(`TenantContexts`: sessions bound to the tenant, its secret box, its sync engine; the default tenant's is the
-process's own), and the tenant's vendor request budgets shared through the database (bot.db.rate_budgets).
+A tenant job runs its body inside `tenant_scope(tenant)` (bot.db.tenancy), as `bot.jobs.for_each_tenant` does on
+SQLite (sessions, the tenant's engine and secrets follow the scope), with the tenant's vendor request budgets
+shared through the database (bot.db.rate_budgets).
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -38,11 +38,10 @@ from bot.config import Settings
 from bot.connectors.shared_budget import SHARED_BUDGET
 from bot.db.app_settings import load_app_settings
 from bot.db.rate_budgets import TenantRateBudget
-from bot.db.tenancy import DEFAULT_TENANT_ID, active_tenant_ids, sessions_for_tenant, tenant_scope, tenant_secret_box
+from bot.db.tenancy import active_tenant_ids, tenant_scope
 from bot.jobs import BODIES, NEEDS_SLACK
 from bot.sync.claims import process_instance_id
 from bot.sync.schedule import SCHEDULE, JobId, due
-from bot.sync.wiring import EngineHolder
 
 if TYPE_CHECKING:
     from bot.app_context import AppContext
@@ -54,7 +53,6 @@ TENANT_JOB = "seatsync.tenant_job"
 TICK = "seatsync.tick"
 RETRY_STALLED = "seatsync.retry_stalled"
 APP_CONTEXT = "app_context"  # the worker's additional context: the process's AppContext
-TENANTS = "tenant_contexts"  # and its TenantContexts
 
 
 def queue_enabled(settings: Settings) -> bool:
@@ -99,12 +97,11 @@ async def run_worker(app_context: AppContext, *, queue: procrastinate.App | None
     settings = app_context.settings
     timing = QueueTiming.from_lease(settings.lease_seconds)
     queue = queue or create_queue(settings)
-    tenants = TenantContexts(app_context)
     async with queue.open_async():
         worker = asyncio.create_task(queue.run_worker_async(
             queues=[QUEUE], name=process_instance_id(), concurrency=settings.worker_concurrency,
             install_signal_handlers=False,
-            additional_context={APP_CONTEXT: app_context, TENANTS: tenants},
+            additional_context={APP_CONTEXT: app_context},
             update_heartbeat_interval=timing.heartbeat_s, stalled_worker_timeout=timing.stalled_after_s,
             shutdown_graceful_timeout=10.0, delete_jobs="successful"))
         log.info("this instance works the job queue (%d at a time)", settings.worker_concurrency)
@@ -114,7 +111,6 @@ async def run_worker(app_context: AppContext, *, queue: procrastinate.App | None
             worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await worker
-            await tenants.close()
 
 
 async def tenant_ids(app_context: AppContext) -> list[int]:
@@ -123,52 +119,25 @@ async def tenant_ids(app_context: AppContext) -> list[int]:
         return await active_tenant_ids(session)
 
 
-class TenantContexts:
-    """Each tenant's application context in this process, made once: the default tenant's is the process's own;
-    another's has sessions bound to it, its secret box and a sync engine of its own. No Slack client until the
-    tenant's own install gives one (issue 19's OAuth part): its Slack-only jobs are left out meanwhile."""
-
-    def __init__(self, app_context: AppContext) -> None:
-        self.app_context = app_context
-        self._contexts: dict[int, AppContext] = {DEFAULT_TENANT_ID: app_context}
-
-    async def get(self, tenant_id: int) -> AppContext:
-        if (context := self._contexts.get(tenant_id)) is None:
-            base = self.app_context
-            sessions = sessions_for_tenant(base.sessions, tenant_id)
-            async with sessions() as session:
-                box = await tenant_secret_box(session, base.box, tenant_id=tenant_id)
-                await session.commit()  # a new tenant's data key, made on first use
-            engines = EngineHolder(sessions=sessions, box=box, clock=base.clock, claim_ttl=base.engines.claim_ttl,
-                                   **base.engines.connector_options)
-            context = self._contexts[tenant_id] = replace(base, sessions=sessions, box=box, engines=engines,
-                                                          bolt=None, engine_source=None)
-        return context
-
-    async def close(self) -> None:
-        for tenant_id, context in self._contexts.items():
-            if tenant_id != DEFAULT_TENANT_ID:
-                await context.engines.close()
-
-
-@contextlib.asynccontextmanager
-async def tenant_context(contexts: TenantContexts, tenant_id: int) -> AsyncIterator[AppContext]:
-    """Act for the tenant, in its context, its vendors' budgets shared with every instance."""
+@contextlib.contextmanager
+def tenant_context(app_context: AppContext, tenant_id: int) -> Iterator[None]:
+    """Act for the tenant (as `bot.jobs.for_each_tenant` does: sessions, engines and secrets follow the scope), its
+    vendors' budgets shared with every instance."""
     with tenant_scope(tenant_id):
-        context = await contexts.get(tenant_id)
-        budget = SHARED_BUDGET.set(TenantRateBudget(context.sessions, tenant_id))
+        budget = SHARED_BUDGET.set(TenantRateBudget(app_context.sessions, tenant_id))
         try:
-            yield context
+            yield
         finally:
             SHARED_BUDGET.reset(budget)
 
 
-async def due_jobs(contexts: TenantContexts, tenant_id: int, at: datetime) -> list[JobId]:
+async def due_jobs(app_context: AppContext, tenant_id: int, at: datetime) -> list[JobId]:
     """The tenant's jobs due in the minute starting at `at`, in the schedule's order."""
-    async with tenant_context(contexts, tenant_id) as context, context.sessions() as session:
-        settings = await load_app_settings(session=session)
+    with tenant_scope(tenant_id):
+        async with app_context.sessions() as session:
+            settings = await load_app_settings(session=session)
     return [job_id for job_id, timing in SCHEDULE.items()
-            if (context.bolt is not None or job_id not in NEEDS_SLACK)
+            if (app_context.bolt is not None or job_id not in NEEDS_SLACK)
             and due(timing.trigger(settings), at, spread=str(tenant_id))]
 
 
@@ -192,14 +161,15 @@ async def tick(context: JobContext, timestamp: int) -> int:
     at = datetime.fromtimestamp(timestamp, UTC)
     deferred = 0
     for tenant_id in await tenant_ids(app_context):
-        for job_id in await due_jobs(context.additional_context[TENANTS], tenant_id, at):
+        for job_id in await due_jobs(app_context, tenant_id, at):
             deferred += await defer_tenant_job(context.app, tenant_id, job_id)
     return deferred
 
 
 async def tenant_job(context: JobContext, tenant_id: int, job_id: str) -> None:
-    async with tenant_context(context.additional_context[TENANTS], tenant_id) as tenant:
-        await BODIES[JobId(job_id)](tenant)
+    app_context: AppContext = context.additional_context[APP_CONTEXT]
+    with tenant_context(app_context, tenant_id):
+        await BODIES[JobId(job_id)](app_context)
 
 
 async def retry_stalled(context: JobContext, timestamp: int) -> int:

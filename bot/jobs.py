@@ -1,5 +1,6 @@
 """Every scheduled job, built from the application context; when each runs comes from `bot.sync.schedule`.
 
+Each job runs once per active tenant, in its scope (`for_each_tenant`; a single-workspace install has one).
 The web app registers these with the lease-gated scheduler (`bot.sync.scheduler.LeaderScheduler`) at start.
 Each job reads "now" from the context's clock (or hands the clock on); APScheduler only decides when it fires.
 The Slack jobs (approvals, margin and health alerts) exist only when Slack is configured: nobody to tell
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from bot.commands.checklist.handlers import post_daily_digest, post_scheduled_checklist
 from bot.db.app_settings import AppSettings, load_app_settings
+from bot.db.tenancy import active_tenant_ids, tenant_scope
 from bot.domain.proration import business_date
 from bot.notify.approval_messages import refresh_approval_messages
 from bot.notify.failure_alerts import refresh_failure_alerts
@@ -101,10 +103,28 @@ NEEDS_SLACK = frozenset({JobId.APPROVAL_MESSAGES, JobId.MARGIN_GUARD, JobId.HEAL
 
 def scheduled_jobs(app_context: AppContext, settings: AppSettings) -> list[Job]:
     """The jobs this process schedules, each with its trigger from the stored settings."""
-    return [Job(id=job_id, trigger=timing.trigger(settings), run=partial(BODIES[job_id], app_context),
+    return [Job(id=job_id, trigger=timing.trigger(settings), run=partial(for_each_tenant, app_context, BODIES[job_id]),
                 on_takeover=timing.on_takeover)
             for job_id, timing in SCHEDULE.items()
             if app_context.bolt is not None or job_id not in NEEDS_SLACK]
+
+
+async def for_each_tenant(app_context: AppContext, body: JobBody) -> None:
+    """Run a job's body once per active tenant, each in its tenant's scope (a single-workspace install: once, for
+    the default tenant). One tenant's failure does not stop the others'; the first is raised after all ran."""
+    async with app_context.sessions() as session:
+        tenants = await active_tenant_ids(session)
+    failure: BaseException | None = None
+    for tenant_id in tenants:
+        with tenant_scope(tenant_id):
+            try:
+                await body(app_context)
+            except Exception as exc:
+                if len(tenants) > 1:
+                    log.exception("a scheduled job failed for tenant %s", tenant_id)
+                failure = failure or exc
+    if failure is not None:
+        raise failure
 
 
 async def _engine(app_context: AppContext):

@@ -26,6 +26,7 @@ from bot.config import Settings, load_settings
 from bot.db.engine import create_engine, session_factory
 from bot.db.migrate import upgrade
 from bot.db.models import Base
+from bot.db.tenant_scope import DEFAULT_TENANT_ID
 
 TEST_SECRET_KEY = "test-secret-key-0123456789-abcdefghijklmnop"
 DB_FIXTURES = {"engine", "session", "database_url", "settings"}
@@ -176,6 +177,12 @@ async def _truncate_all(url: str) -> None:
             "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
         await connection.execute(text("SET LOCAL lock_timeout = '30s'"))
         await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        # the default tenant is the migration's, as on a fresh install (revision 0007)
+        await connection.execute(text(
+            "INSERT INTO tenants (id, is_enterprise_install, status, created_at) VALUES (:id, false, 'active', now())"),
+            {"id": DEFAULT_TENANT_ID})
+        await connection.execute(text("SELECT setval(pg_get_serial_sequence('tenants', 'id'), :id)"),
+                                 {"id": DEFAULT_TENANT_ID})
     await engine.dispose()
 
 

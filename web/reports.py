@@ -25,10 +25,11 @@ from pathlib import Path
 from aiohttp import web
 
 from bot.db.app_settings import load_app_settings
+from bot.db.tenancy import tenant_scope
 from bot.reports.catalogue import REPORTS, parse_filters, run_report
 from bot.reports.formats import CONTENT_TYPES, content_disposition, csv_chunks, write_xlsx
 from bot.reports.html import FILTER_TEXT_PARAM, ExportLinks, render_error_page, render_report_page
-from bot.reports.links import report_path
+from bot.reports.links import link_tenant, report_path, with_tenant
 from bot.reports.signing import LinkError, report_link_key, sign_url, verify
 from web import CONTEXT
 
@@ -50,6 +51,18 @@ async def report_file(request: web.Request) -> web.StreamResponse:
     if name not in REPORTS:
         raise _refusal(web.HTTPNotFound, f"there is no report called {name!r}", extension)
     try:
+        tenant_id, pairs = link_tenant(pairs)
+    except ValueError as exc:
+        raise _refusal(web.HTTPBadRequest, str(exc), extension) from None
+    with tenant_scope(tenant_id):
+        return await _report_response(request, name=name, extension=extension, pairs=pairs,
+                                      filter_texts=filter_texts, key=key, now=now, tenant_id=tenant_id)
+
+
+async def _report_response(request: web.Request, *, name: str, extension: str, pairs: list[tuple[str, str]],
+                           filter_texts: list[str], key: bytes, now: datetime, tenant_id: int) -> web.StreamResponse:
+    context = request.app[CONTEXT]
+    try:
         filters = parse_filters(_with_filter_text(pairs, filter_texts), today=now.date())
     except ValueError as exc:
         raise _refusal(web.HTTPBadRequest, str(exc), extension) from None
@@ -64,7 +77,7 @@ async def report_file(request: web.Request) -> web.StreamResponse:
             # the last `expires`, as verify() reads it: a repeated one cannot stretch the export links
             signed_expiry = datetime.fromtimestamp(int(request.query.getall("expires")[-1]), UTC)
             expires = min(signed_expiry, now + timedelta(days=settings.report_link_days))
-            links = _export_links(name, pairs, key=key, now=now, ttl=expires - now)
+            links = _export_links(name, with_tenant(pairs, tenant_id), key=key, now=now, ttl=expires - now)
             nonce = secrets.token_urlsafe(16)
             page = await render_report_page(report, filters=pairs, links=links, nonce=nonce, generated_at=now)
             return web.Response(text=page, content_type="text/html", charset="utf-8",

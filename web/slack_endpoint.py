@@ -18,6 +18,7 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_sdk.signature import SignatureVerifier
 
+from bot.db.tenancy import DEFAULT_TENANT_ID, tenant_scope
 from bot.slack.inbound import MalformedRequest, read_slack_body
 from bot.slack.parsed_request import ParsedBoltRequest
 from web import CONTEXT
@@ -42,8 +43,10 @@ async def slack_events(request: web.Request) -> web.Response:
         body = read_slack_body(raw, request.headers.get("Content-Type"))
     except MalformedRequest as exc:
         return _malformed(str(exc))
-    bolt_response = await bolt.async_dispatch(ParsedBoltRequest(raw_body=raw, body=body, query=request.query_string,
-                                                                headers=request.headers))
+    with tenant_scope(DEFAULT_TENANT_ID):  # Bolt's middleware enters the request's tenant; this scope ends it
+        bolt_response = await bolt.async_dispatch(ParsedBoltRequest(raw_body=raw, body=body,
+                                                                    query=request.query_string,
+                                                                    headers=request.headers))
     return await to_aiohttp_response(bolt_response)
 
 

@@ -10,8 +10,9 @@ matches. Each proof is compared in constant time, before the body is parsed. Ans
 marketplace that sends notifications; 200 a delivery already handled (no second sync), or a genuine notification
 that names no subscription (another topic); 202 accepted — with a sync of that subscription (re-read from its
 marketplace) started in the background, or with a note when the subscription is not one SeatSync has read yet
-(the next sync reads it) or the notification is for another marketplace. The scheduled sync still runs: a lost
-notification delays nothing beyond the next cycle.
+(the next sync reads it) or the notification is for another marketplace. With several tenants, the secret that
+proves a delivery names its tenant: everything after the proof runs in that tenant's scope. The scheduled sync still
+runs: a lost notification delays nothing beyond the next cycle.
 """
 
 from __future__ import annotations
@@ -26,7 +27,13 @@ from bot.app_context import AppContext
 from bot.connectors.change_notifications import ChangeEvent, Ignored, MalformedEvent
 from bot.connectors.errors import ConnectorError
 from bot.connectors.registry import VENDORS
-from bot.db.marketplace_webhooks import WebhookConfig, remember_delivery, subscription_known, webhook_configs
+from bot.db.marketplace_webhooks import (
+    WebhookConfig,
+    every_tenants_webhook_configs,
+    remember_delivery,
+    subscription_known,
+)
+from bot.db.tenancy import tenant_scope
 from bot.keys import SecretDecryptionError
 from bot.sync.engine import SyncEngine
 from web import CONTEXT
@@ -63,8 +70,7 @@ async def marketplace_webhook(request: web.Request) -> web.Response:
     if body is None:
         return _answer(413, error=f"the body is larger than {MAX_BODY} bytes")
     try:
-        async with context.sessions() as session:
-            configs = await webhook_configs(session=session, box=context.box)
+        configs = await every_tenants_webhook_configs(sessions=context.sessions, box=context.box)
     except SecretDecryptionError:
         log.error("webhook refused: the marketplace connection's secrets cannot be decrypted")
         return _answer(503, error="the webhook secret cannot be read; check SEATSYNC_SECRET_KEY")
@@ -84,6 +90,13 @@ async def marketplace_webhook(request: web.Request) -> web.Response:
         headers = sorted({notifications.signature_header for _, notifications in sending})
         return _answer(401, error=f"missing or wrong {' / '.join(headers)}")
     config, notifications = matched
+    with tenant_scope(config.tenant_id):
+        return await _accept(request, config, notifications, body)
+
+
+async def _accept(request: web.Request, config: WebhookConfig, notifications, body: bytes) -> web.Response:
+    """A proven delivery, in the scope of the tenant whose secret proved it."""
+    context = request.app[CONTEXT]
     try:
         event = notifications.parse(body, config.marketplace, VENDORS.keys("marketplace"))
     except MalformedEvent as exc:

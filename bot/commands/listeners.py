@@ -1,6 +1,7 @@
 """Every Slack listener, registered on the Bolt app in one place, behind the global middleware.
 
-Global middleware, in order: the application context into Bolt's context (`bot.slack.guards`), then Slack's
+Global middleware, in order: the application context into Bolt's context (`bot.slack.guards`), the tenant of the
+request's workspace (`bot.slack.tenants`: a workspace without an installed tenant is refused), then Slack's
 retries of deliveries that already ran dropped (`bot.slack.deliveries`). Each family registers its own
 listeners, plain top-level functions, with `billing_team_only` or `admins_only` where they need it.
 """
@@ -28,6 +29,7 @@ from bot.slack.deliveries import SeenDeliveries, drop_repeated_deliveries
 from bot.slack.guards import billing_team_only, with_app_context
 from bot.slack.ids import ActionId
 from bot.slack.inbound import from_a_message
+from bot.slack.tenants import in_request_tenant
 
 if TYPE_CHECKING:
     from bot.app_context import AppContext
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
 
 def register_commands(app: AsyncApp, app_context: AppContext, *, seen: SeenDeliveries | None = None) -> None:
     app.middleware(with_app_context(app_context))
+    app.middleware(in_request_tenant(app_context))
     app.middleware(drop_repeated_deliveries(seen or SeenDeliveries(sessions=app_context.sessions,
                                                                    clock=app_context.clock)))
     app.command(SLASH_COMMAND)(seats)

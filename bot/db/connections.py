@@ -1,5 +1,6 @@
 """Connection settings per marketplace/PSA (a vendor of the registry), with secrets encrypted at rest (Fernet via
-bot.keys); loaded as the `Connection` the connectors are built from."""
+bot.keys, under the tenant's own data key: `bot.db.tenancy.tenant_secret_box`); loaded as the `Connection` the
+connectors are built from. `box` is always the install's master box."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from bot.connectors.connection import Connection
 from bot.connectors.registry import VENDORS
 from bot.db.audit import record_audit
 from bot.db.models import ConnectionSetting
+from bot.db.tenancy import tenant_secret_box
 from bot.keys import SecretBox
 from bot.log_redaction import register_secret
 
@@ -43,7 +45,7 @@ async def save_connection(
     if secrets is not None:
         for value in secrets.values():
             register_secret(value)
-        row.secrets_ciphertext = box.encrypt(secrets)
+        row.secrets_ciphertext = (await tenant_secret_box(session, box)).encrypt(secrets)
     await session.flush()
     record_audit(session=session, actor=actor, action="save_connection", subject_type="connection",
                  subject_id=system, before=before,
@@ -51,11 +53,16 @@ async def save_connection(
                         "secrets_changed": secrets is not None})
 
 
+async def decrypt_secrets(*, session: AsyncSession, box: SecretBox, ciphertext: str) -> dict[str, str]:
+    """A stored connection's secrets, from under the current tenant's data key (`box` is the master box)."""
+    return (await tenant_secret_box(session, box)).decrypt(ciphertext)
+
+
 async def load_connection(*, session: AsyncSession, box: SecretBox, system: str) -> Connection | None:
     row = await session.scalar(select(ConnectionSetting).where(ConnectionSetting.system == system))
     if row is None:
         return None
-    secrets = box.decrypt(row.secrets_ciphertext)
+    secrets = await decrypt_secrets(session=session, box=box, ciphertext=row.secrets_ciphertext)
     for value in secrets.values():
         register_secret(value)
     return Connection(system=row.system, base_url=row.base_url, options=dict(row.options), secrets=secrets,

@@ -21,12 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Base, Tenant, TenantOwned
 from bot.db.tenant_filter import sessions_for_tenant, set_tenant
-from bot.db.tenant_scope import DEFAULT_TENANT_ID, current_tenant_id, tenant_scope
+from bot.db.tenant_scope import DEFAULT_TENANT_ID, current_tenant_id, enter_tenant, tenant_scope
 from bot.domain.enums import TenantStatus
 from bot.keys import SecretBox
 
 __all__ = [
-    "DEFAULT_TENANT_ID", "UnknownTenant", "active_tenant_ids", "current_tenant_id", "ensure_tenant", "install_key",
+    "DEFAULT_TENANT_ID", "UnknownTenant", "active_tenant_ids", "current_tenant_id", "ensure_tenant", "enter_tenant",
+    "install_key",
     "mark_tenant_uninstalled", "purge_expired_tenants", "sessions_for_tenant", "tenant_by_install",
     "tenant_scope", "tenant_secret_box",
 ]

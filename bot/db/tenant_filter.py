@@ -5,9 +5,11 @@
   the tenant; every tenant-owned table has a forced policy on it (revision 0007, `bot.db.tenant_rls`). A statement
   that names no tenant, ORM or raw SQL, sees only that tenant's rows; a transaction with no tenant set sees none.
 - SQLite, which has no row security: the ORM adds `tenant_id = <tenant>` to every SELECT, UPDATE and DELETE of a
-  tenant-owned entity (`with_loader_criteria`, including joins, subqueries and relationship loads). Statements
-  built on bare tables or text are not covered: SeatSync's code has none on tenant-owned tables
-  (tests/tenancy/test_schema.py looks). Inserts take the tenant from the column default on both backends.
+  tenant-owned entity (`with_loader_criteria`, including joins, subqueries and relationship loads); a statement
+  on mapped classes run on the session's connection instead (the reports stream Core rows) is given the same
+  criteria by `only_current_tenant`. Statements built on bare tables or text are not covered: SeatSync's code has
+  none on tenant-owned tables (tests/tenancy/test_schema.py looks). Inserts take the tenant from the column
+  default on both backends.
 
 The tenant is `current_tenant_id()` when the transaction begins. A session made by `sessions_for_tenant` is bound
 to one tenant and refuses to begin under another (a tenant's engine used outside its scope fails loudly instead
@@ -16,7 +18,9 @@ of reading or writing the wrong tenant's rows).
 
 from __future__ import annotations
 
-from sqlalchemy import event, text
+from typing import TypeVar
+
+from sqlalchemy import Executable, event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, with_loader_criteria
@@ -27,6 +31,7 @@ from bot.db.tenant_scope import current_tenant_id
 APP_ROLE = "seatsync_app"
 TENANT_SETTING = "app.tenant_id"
 _BOUND = "tenant_id"  # Session.info key of a tenant-bound session
+ExecutableT = TypeVar("ExecutableT", bound=Executable)
 
 
 class TenantMismatch(RuntimeError):
@@ -71,6 +76,17 @@ def _only_this_tenant(state: ORMExecuteState) -> None:
         return
     if state.session.get_bind().dialect.name == "postgresql":
         return  # row-level security does it, for ORM and raw SQL alike
-    tenant = _tenant_of(state.session)
-    state.statement = state.statement.options(
-        with_loader_criteria(TenantOwned, lambda cls: cls.tenant_id == tenant, include_aliases=True))
+    state.statement = state.statement.options(_criteria(_tenant_of(state.session)))
+
+
+def only_current_tenant(statement: ExecutableT, session: Session | AsyncSession) -> ExecutableT:
+    """A statement on mapped classes that runs on the session's connection rather than through it (the reports'
+    streamed Core reads), with the tenant's criteria the session would have added on SQLite."""
+    sync_session = session.sync_session if isinstance(session, AsyncSession) else session
+    if sync_session.get_bind().dialect.name == "postgresql":
+        return statement
+    return statement.options(_criteria(_tenant_of(sync_session)))
+
+
+def _criteria(tenant: int):
+    return with_loader_criteria(TenantOwned, lambda cls: cls.tenant_id == tenant, include_aliases=True)

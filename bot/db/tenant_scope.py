@@ -30,10 +30,22 @@ def tenant_scope(tenant_id: int) -> Iterator[int]:
     Sessions pick the tenant up when a transaction begins, so a transaction opened before the block keeps the
     tenant it began with: open sessions inside the scope.
     """
-    if isinstance(tenant_id, bool) or not isinstance(tenant_id, int) or tenant_id <= 0:
-        raise ValueError(f"a tenant id is a positive integer, not {tenant_id!r}")
+    _check(tenant_id)
     token = _CURRENT.set(tenant_id)
     try:
         yield tenant_id
     finally:
         _CURRENT.reset(token)
+
+
+def enter_tenant(tenant_id: int) -> None:
+    """Act for `tenant_id` from here to the end of the enclosing `tenant_scope` (or of the current task): for a
+    step that cannot wrap what follows it, as Bolt's middleware, which returns before its listener runs. The
+    caller of such a step opens the enclosing scope, so nothing after it inherits the tenant."""
+    _check(tenant_id)
+    _CURRENT.set(tenant_id)
+
+
+def _check(tenant_id: int) -> None:
+    if isinstance(tenant_id, bool) or not isinstance(tenant_id, int) or tenant_id <= 0:
+        raise ValueError(f"a tenant id is a positive integer, not {tenant_id!r}")

@@ -28,6 +28,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.connectors.registry import VENDORS
 from bot.db.app_settings import load_app_settings
 from bot.db.models import AdjustmentStatus
+from bot.db.tenancy import current_tenant_id
 from bot.notify.kept_messages import keep_message, open_kept_messages
 from bot.slack.blocks import button, buttons, context, link_button, message_blocks, section
 from bot.slack.ids import AlertId
@@ -63,7 +64,7 @@ class AlertPass:
 
 
 class _AlertState:
-    """Per application: one pass at a time (two would post two messages for a new cause), and the
+    """Per application and tenant: one pass at a time (two would post two messages for a new cause), and the
     missing-channel notice logged once."""
 
     def __init__(self) -> None:
@@ -71,11 +72,12 @@ class _AlertState:
         self.told_no_channel = False
 
 
-_STATES: weakref.WeakKeyDictionary[async_sessionmaker[AsyncSession], _AlertState] = weakref.WeakKeyDictionary()
+_STATES: weakref.WeakKeyDictionary[async_sessionmaker[AsyncSession], dict[int, _AlertState]] = (
+    weakref.WeakKeyDictionary())
 
 
 def _state(app_context: AppContext) -> _AlertState:
-    return _STATES.setdefault(app_context.sessions, _AlertState())
+    return _STATES.setdefault(app_context.sessions, {}).setdefault(current_tenant_id(), _AlertState())
 
 
 def psa_name(psa: str) -> str:

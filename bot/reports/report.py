@@ -14,6 +14,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.db.tenant_filter import only_current_tenant
+
 DEFAULT_LOG_DAYS = 30
 DIRECTIONS = ("asc", "desc")
 STREAM_BATCH = 1_000  # rows fetched at a time; without yield_per the ORM buffers every row before the first
@@ -217,8 +219,9 @@ def _ordering(definition: ReportDefinition, filters: ReportFilters) -> list[Any]
 
 
 async def run_definition(session: AsyncSession, definition: ReportDefinition, filters: ReportFilters) -> Report:
-    statement = filtered_statement(definition, filters)
-    # Core, not the ORM: the rows are plain columns, and the ORM's per-row loading is a third of an export
+    # Core, not the ORM: the rows are plain columns, and the ORM's per-row loading is a third of an export; the
+    # session's tenant criteria are added by hand, as the ORM would (bot.db.tenant_filter)
+    statement = only_current_tenant(filtered_statement(definition, filters), session)
     connection = await session.connection()
     result = await connection.stream(statement.execution_options(yield_per=STREAM_BATCH))
 

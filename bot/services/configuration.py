@@ -22,7 +22,7 @@ from bot.connectors.registry import VENDORS
 from bot.connectors.vendor import KINDS
 from bot.db.app_settings import AppSettings, load_app_settings, save_app_settings
 from bot.db.audit import audit_events_for
-from bot.db.connections import save_connection
+from bot.db.connections import decrypt_secrets, save_connection
 from bot.db.models import ConnectionSetting
 from bot.keys import SecretBox
 from bot.log_redaction import register_secret
@@ -93,7 +93,8 @@ async def load_configuration(*, session: AsyncSession, box: SecretBox) -> Config
     settings = await load_app_settings(session=session)
     connections: dict[str, StoredConnection] = {}
     for row in await session.scalars(select(ConnectionSetting).order_by(ConnectionSetting.system)):
-        stored = frozenset(name for name, value in box.decrypt(row.secrets_ciphertext).items() if value)
+        secrets = await decrypt_secrets(session=session, box=box, ciphertext=row.secrets_ciphertext)
+        stored = frozenset(name for name, value in secrets.items() if value)
         set_by, set_at = await _secrets_last_set(session, row)
         connections[row.system] = StoredConnection(system=row.system, base_url=row.base_url,
                                                    options=dict(row.options), stored_secrets=stored,
@@ -113,7 +114,8 @@ async def _secrets_last_set(session: AsyncSession, row: ConnectionSetting) -> tu
 async def connection_to_test(*, session: AsyncSession, box: SecretBox, form: ConnectionForm) -> Connection:
     """The connection as typed, with the stored secrets (and stored extra options) behind empty fields."""
     row = await session.scalar(select(ConnectionSetting).where(ConnectionSetting.system == form.system))
-    stored_secrets = box.decrypt(row.secrets_ciphertext) if row is not None else {}
+    stored_secrets = (await decrypt_secrets(session=session, box=box, ciphertext=row.secrets_ciphertext)
+                      if row is not None else {})
     stored_options = dict(row.options) if row is not None else {}
     for value in form.secrets.values():
         register_secret(value)
@@ -219,7 +221,9 @@ async def save_configuration(*, session: AsyncSession, box: SecretBox, form: Con
             continue  # unchanged: no new audit row, no engine rebuild
         secrets: dict[str, str] | None = None
         if row is None or typed:
-            secrets = {**(box.decrypt(row.secrets_ciphertext) if row is not None else {}), **typed}
+            stored = (await decrypt_secrets(session=session, box=box, ciphertext=row.secrets_ciphertext)
+                      if row is not None else {})
+            secrets = {**stored, **typed}
         await save_connection(session=session, box=box, system=connection.system,
                               base_url=connection.base_url.strip(), options=options, secrets=secrets, actor=actor)
         saved.append(connection.system)

@@ -37,6 +37,7 @@ from bot.db.models import (
     SubscriptionLink,
     SubscriptionStatus,
 )
+from bot.db.tenancy import current_tenant_id
 from bot.domain.picker_ranking import rank_names
 
 MAX_OPTIONS = 100  # Slack's limit per options answer
@@ -195,7 +196,7 @@ def contract_note(status: ContractStatus, end_date: date | None, today: date) ->
 
 
 class _CompanyLists:
-    """The company lists of one database, each kept for a few seconds: someone typing asks for the same ten
+    """The company lists of one database, per tenant, each kept for a few seconds: someone typing asks for the same ten
     thousand names on every key, and companies change only when a sync reads them. Lower levels are small
     and carry link state, so they are always read fresh."""
 
@@ -212,6 +213,7 @@ async def _company_rows(session: AsyncSession, key: tuple, query, *,
                         note: Any = None) -> list[tuple[int, str, str]]:
     engine = session.bind.sync_engine if isinstance(session.bind, AsyncEngine) else None
     cache = None if engine is None else _COMPANY_LISTS.setdefault(engine, _CompanyLists())
+    key = (current_tenant_id(), *key)
     now = time.monotonic()
     if cache is not None and key in cache.lists and now - cache.lists[key][0] < cache.TTL_S:
         return cache.lists[key][1]

@@ -35,6 +35,7 @@ from bot.db.models import (
     Scope,
 )
 from bot.db.policies import set_price_source
+from bot.db.tenancy import current_tenant_id
 from bot.domain.picker_ranking import rank_names
 from bot.domain.pricing import PriceSourceError
 from bot.services.suggestions import LinkSuggestion, suggest_links
@@ -222,15 +223,12 @@ class SuggestionCache:
         self._value = None
 
 
-_CACHES: WeakKeyDictionary[async_sessionmaker, SuggestionCache] = WeakKeyDictionary()
+_CACHES: WeakKeyDictionary[async_sessionmaker, dict[int, SuggestionCache]] = WeakKeyDictionary()
 
 
 def suggestion_cache(sessions: async_sessionmaker[AsyncSession]) -> SuggestionCache:
-    """The cache of one database (one session factory per process)."""
-    cache = _CACHES.get(sessions)
-    if cache is None:
-        cache = _CACHES[sessions] = SuggestionCache()
-    return cache
+    """The cache of one database (one session factory per process) and the current tenant."""
+    return _CACHES.setdefault(sessions, {}).setdefault(current_tenant_id(), SuggestionCache())
 
 
 async def suggested_relations(*, session: AsyncSession) -> list[LinkSuggestion]:

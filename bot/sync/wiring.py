@@ -17,6 +17,7 @@ from bot.connectors.factory import build_marketplace, build_psa
 from bot.db.app_settings import SETTINGS_KEY, load_app_settings
 from bot.db.connections import load_connection
 from bot.db.models import AppSetting, ConnectionSetting
+from bot.db.tenancy import current_tenant_id, sessions_for_tenant, tenant_scope
 from bot.domain.proration import business_date
 from bot.keys import SecretBox
 from bot.sync.claims import DEFAULT_CLAIM_TTL
@@ -62,50 +63,76 @@ async def build_engine(
 
 
 class EngineHolder:
-    """One engine per process, rebuilt when the stored settings or connections change."""
+    """The engine of each tenant this process serves (`engine_for_tenant`), built from that tenant's stored
+    settings and connections, cached, and rebuilt when they change; one process runs any tenant's jobs.
+
+    A tenant's engine works on sessions bound to it (`bot.db.tenancy.sessions_for_tenant`): call it inside
+    `tenant_scope(tenant_id)`, where it reads and writes that tenant's rows only; anywhere else its first
+    transaction raises `TenantMismatch` instead of touching another tenant's rows.
+    """
 
     def __init__(self, *, sessions: async_sessionmaker[AsyncSession], box: SecretBox,
                  clock: Callable[[], datetime] = utcnow, claim_ttl: timedelta = DEFAULT_CLAIM_TTL,
                  **connector_options) -> None:
         self.sessions, self.box, self.clock, self.claim_ttl = sessions, box, clock, claim_ttl
         self.connector_options = connector_options
-        self._engine: SyncEngine | NotConfigured | None = None
-        self._version: tuple | None = None
+        self._engines: dict[int, tuple[SyncEngine | NotConfigured, tuple | None]] = {}
+        self._last: SyncEngine | NotConfigured | None = None
         self._retiring: set[asyncio.Task[None]] = set()
 
     async def get(self) -> SyncEngine | NotConfigured:
-        version = await self._settings_version()
-        if self._engine is None or version != self._version:
-            self._retire()
-            self._engine = await build_engine(sessions=self.sessions, box=self.box, clock=self.clock,
-                                              claim_ttl=self.claim_ttl, **self.connector_options)
-            self._version = version
-        return self._engine
+        """The engine of the tenant the code runs for (`current_tenant_id()`)."""
+        return await self.engine_for_tenant(current_tenant_id())
+
+    async def engine_for_tenant(self, tenant_id: int) -> SyncEngine | NotConfigured:
+        """Tenant `tenant_id`'s engine (or why it has none), built from its connections; cached until they or
+        its settings change (or `invalidate`)."""
+        with tenant_scope(tenant_id):
+            sessions = sessions_for_tenant(self.sessions, tenant_id)
+            version = await self._settings_version(sessions)
+            cached = self._engines.get(tenant_id)
+            if cached is None or cached[1] != version:
+                self._retire(tenant_id)
+                engine = await build_engine(sessions=sessions, box=self.box, clock=self.clock,
+                                            claim_ttl=self.claim_ttl, **self.connector_options)
+                self._engines[tenant_id] = (engine, version)
+            self._last = self._engines[tenant_id][0]
+            return self._last
 
     @property
     def current(self) -> SyncEngine | NotConfigured | None:
-        """The engine built last, without checking the settings or building one (for /metrics)."""
-        return self._engine
+        """The engine built or handed out last, without checking the settings or building one (for /metrics)."""
+        return self._last
 
-    def invalidate(self) -> None:
-        """Rebuild the engine on the next `get` (the config modal calls this after saving)."""
-        self._version = None
+    def invalidate(self, tenant_id: int | None = None) -> None:
+        """Rebuild the engine of `tenant_id` (default: the current tenant's) on its next use (the config modal
+        calls this after saving)."""
+        tenant_id = current_tenant_id() if tenant_id is None else tenant_id
+        if tenant_id in self._engines:
+            self._engines[tenant_id] = (self._engines[tenant_id][0], None)
 
-    def _retire(self) -> None:
+    def drop(self, tenant_id: int) -> None:
+        """Forget `tenant_id`'s engine (closed once idle): its app was uninstalled."""
+        self._retire(tenant_id)
+
+    def _retire(self, tenant_id: int) -> None:
         """Replace without cutting off a cycle the old engine is running: it closes when that ends."""
-        if isinstance(self._engine, SyncEngine):
-            task = asyncio.create_task(self._engine.aclose_when_idle())
+        engine, _ = self._engines.pop(tenant_id, (None, None))
+        if isinstance(engine, SyncEngine):
+            task = asyncio.create_task(engine.aclose_when_idle())
             self._retiring.add(task)
             task.add_done_callback(self._retiring.discard)
-        self._engine = None
 
     async def close(self) -> None:
-        self._retire()
+        for tenant_id in list(self._engines):
+            self._retire(tenant_id)
         if self._retiring:
             await asyncio.gather(*self._retiring, return_exceptions=True)
 
-    async def _settings_version(self) -> tuple:
-        async with self.sessions() as session:
+    @staticmethod
+    async def _settings_version(sessions: async_sessionmaker[AsyncSession]) -> tuple:
+        async with sessions() as session:
             connections = await session.scalar(select(func.max(ConnectionSetting.updated_at)))
             app = await session.scalar(select(AppSetting.updated_at).where(AppSetting.key == SETTINGS_KEY))
         return (connections, app)
+

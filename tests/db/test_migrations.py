@@ -127,7 +127,7 @@ async def test_revision_0004_lets_a_new_vendor_in_without_a_migration_and_keeps_
         PsaContract,
         PsaService,
     )
-    from tests.db.factories import legacy_marketplace_resource, psa_service
+    from tests.db.factories import legacy_marketplace_resource, legacy_now, legacy_psa_service, legacy_row
 
     vendor_checks = {"ck_marketplace_companies_marketplace", "ck_marketplace_subscriptions_marketplace",
                      "ck_psa_companies_psa_system", "ck_psa_contracts_psa_system", "ck_psa_services_psa_system",
@@ -138,6 +138,13 @@ async def test_revision_0004_lets_a_new_vendor_in_without_a_migration_and_keeps_
             return await connection.run_sync(lambda c: {
                 check["name"] for table in inspect(c).get_table_names()
                 for check in inspect(c).get_check_constraints(table)})
+
+    async def legacy_new_vendor_rows(engine) -> None:
+        async with engine.begin() as connection:
+            await legacy_psa_service(connection, psa="halopsa")
+            now = legacy_now(connection)
+            await legacy_row(connection, "marketplace_companies", marketplace="pax8", external_id="P-1",
+                             name="Pax8 customer", first_seen_at=now, last_seen_at=now)
 
     async def new_vendor_rows(engine) -> None:
         async with session_factory(engine)() as session:
@@ -153,15 +160,17 @@ async def test_revision_0004_lets_a_new_vendor_in_without_a_migration_and_keeps_
         await downgrade(engine, "base")
         await upgrade(engine, "0003")
         assert vendor_checks <= await checks(engine)
-        async with session_factory(engine)() as session:
-            resource_id = await legacy_marketplace_resource(session)
-            service = await psa_service(session)
-            session.add(Adjustment(idempotency_key="ss-0004", resource_id=resource_id, psa_service_id=service.id,
-                                   psa="autotask", units_from=1, units_to=8, delta=7, effective_date=date(2026, 12, 7),
-                                   status=AdjustmentStatus.pending, trigger=AdjustmentTrigger.sync))
-            await session.commit()
+        async with engine.begin() as connection:
+            resource_id = await legacy_marketplace_resource(connection)
+            service_id = await legacy_psa_service(connection)
+            now = legacy_now(connection)
+            await legacy_row(connection, "adjustments", idempotency_key="ss-0004", resource_id=resource_id,
+                             psa_service_id=service_id, psa="autotask", units_from=1, units_to=8, delta=7,
+                             effective_date=date(2026, 12, 7), status=AdjustmentStatus.pending.value,
+                             trigger=AdjustmentTrigger.sync.value, attempts=0, needs_action=False,
+                             triggered_by="system", created_at=now, updated_at=now)
         with pytest.raises(IntegrityError):
-            await new_vendor_rows(engine)
+            await legacy_new_vendor_rows(engine)
 
         await upgrade(engine)
         assert await current_revision(engine) == head_revision()
@@ -170,7 +179,7 @@ async def test_revision_0004_lets_a_new_vendor_in_without_a_migration_and_keeps_
         await new_vendor_rows(engine)
         async with session_factory(engine)() as session:
             intent = (await session.scalars(select(Adjustment))).one()
-            assert (intent.psa, intent.psa_service_id, intent.resource_id) == ("autotask", service.id, resource_id)
+            assert (intent.psa, intent.psa_service_id, intent.resource_id) == ("autotask", service_id, resource_id)
             assert await session.scalar(select(func.count()).select_from(PsaService)) == 2
             assert set(await session.scalars(select(MarketplaceCompany.marketplace))) == {"ingram", "pax8"}
             with pytest.raises(IntegrityError):  # the foreign keys survived the table copies
@@ -186,9 +195,10 @@ async def test_revision_0005_gives_every_resource_its_source_and_lists_the_marke
     0005 copies each subscription's marketplace onto its resources and turns the one setting into a list, with
     no step by hand; a second marketplace's rows then live beside the first's. Down to 0004 keeps every row and
     the first marketplace as the one."""
+    import json
     from dataclasses import asdict
 
-    from sqlalchemy import select
+    from sqlalchemy import select, text
 
     from bot.db.app_settings import load_app_settings
     from bot.db.engine import session_factory
@@ -199,12 +209,13 @@ async def test_revision_0005_gives_every_resource_its_source_and_lists_the_marke
     try:
         await downgrade(engine, "base")
         await upgrade(engine, "0004")
-        async with session_factory(engine)() as session:
-            first = await legacy_marketplace_resource(session)
-            second = await legacy_marketplace_resource(session)
-            session.add(AppSetting(key="app", updated_by="test", value={"marketplace": "ingram", "psa": "autotask",
-                                                                        "poll_minutes": 7}))
-            await session.commit()
+        async with engine.begin() as connection:
+            first = await legacy_marketplace_resource(connection)
+            second = await legacy_marketplace_resource(connection)
+            await connection.execute(
+                text("INSERT INTO app_settings (key, value, updated_by, updated_at) VALUES ('app', :value, 'test', "
+                     "CURRENT_TIMESTAMP)"),
+                {"value": json.dumps({"marketplace": "ingram", "psa": "autotask", "poll_minutes": 7})})
 
         await upgrade(engine)
         await check(engine)
@@ -233,8 +244,9 @@ async def test_revision_0005_gives_every_resource_its_source_and_lists_the_marke
             columns = await connection.run_sync(
                 lambda c: {column["name"] for column in inspect(c).get_columns("marketplace_resources")})
             assert "marketplace" not in columns
-        async with session_factory(engine)() as session:
-            value = (await session.get(AppSetting, (DEFAULT_TENANT_ID, "app"))).value
+        async with engine.connect() as connection:
+            value = await connection.scalar(text("SELECT value FROM app_settings WHERE key = 'app'"))
+            value = value if isinstance(value, dict) else json.loads(value)  # PostgreSQL's driver decodes JSON
             assert value["marketplace"] == "ingram" and "marketplaces" not in value
         await upgrade(engine)
         async with session_factory(engine)() as session:

@@ -9,8 +9,9 @@ jobs, one per tenant and job id:
 - `seatsync.tenant_job(tenant_id, job_id)` runs one body of `bot.jobs.BODIES` for the tenant. Its `lock` and
   `queueing_lock` are "<tenant>:<job id>": one cycle per tenant at a time, cluster-wide, and at most one waiting;
 - `seatsync.retry_stalled`, periodic every quarter lease, gives back to the queue the jobs of a worker whose
-  heartbeat stopped (an instance killed mid-cycle): another instance picks them up. A stalled job whose successor is
-  already waiting is closed as failed instead, so its lock does not hold the successor back.
+  heartbeat stopped (an instance killed mid-cycle), ahead of the jobs waiting (a higher priority, in place of the
+  same job already waiting): another instance picks them up next. If the same job is queued again meanwhile, the
+  stalled one is closed as failed instead, so its lock does not hold that one back.
 Worker heartbeats every quarter lease; a worker is stalled after one lease (`SEATSYNC_LEASE_SECONDS`), by when the
 claims its posts held have expired (three quarters of a lease, bot.sync.claims) and the retried job takes them over.
 A tenant job runs its body inside `tenant_scope(tenant)` (bot.db.tenancy), as `bot.jobs.for_each_tenant` does on
@@ -53,6 +54,7 @@ TENANT_JOB = "seatsync.tenant_job"
 TICK = "seatsync.tick"
 RETRY_STALLED = "seatsync.retry_stalled"
 APP_CONTEXT = "app_context"  # the worker's additional context: the process's AppContext
+PICKED_UP_FIRST = 10  # priority added to a stalled job queued again
 
 
 def queue_enabled(settings: Settings) -> bool:
@@ -178,11 +180,24 @@ async def retry_stalled(context: JobContext, timestamp: int) -> int:
     manager = context.app.job_manager
     retried = 0
     for job in await manager.get_stalled_jobs(seconds_since_heartbeat=timing.stalled_after_s):
-        try:
-            await manager.retry_job(job)
-            retried += 1
-            log.warning("job %s was left by a stopped worker: queued again", job.call_string)
-        except UniqueViolation:  # the same job waits already (its queueing lock): free the lock for it
+        # ahead of the queue: a killed instance's tenants carry on before the jobs queued behind them
+        if not await _retry_first(manager, job):
             await manager.finish_job(job, status=Status.FAILED, delete_job=False)
             log.warning("job %s was left by a stopped worker; the next one is queued already", job.call_string)
+            continue
+        retried += 1
+        log.warning("job %s was left by a stopped worker: queued again, first", job.call_string)
     return retried
+
+
+async def _retry_first(manager, job) -> bool:
+    """Queue the stalled job again with a higher priority, in place of the same job already waiting (cancelled: the
+    queueing lock allows one). False when a new one was queued meanwhile."""
+    if job.queueing_lock is not None:
+        for waiting in await manager.list_jobs_async(queueing_lock=job.queueing_lock, status="todo"):
+            await manager.cancel_job_by_id_async(waiting.id)
+    try:
+        await manager.retry_job(job, priority=job.priority + PICKED_UP_FIRST)
+    except UniqueViolation:
+        return False
+    return True

@@ -122,18 +122,19 @@ async def test_a_dead_workers_job_is_queued_again_for_another(queue_setup):
     assert again is not None and again.id == left.id and again.attempts == 1
 
 
-async def test_a_dead_workers_job_whose_successor_waits_lets_the_successor_run(queue_setup):
+async def test_a_dead_workers_job_goes_ahead_of_the_queue_in_place_of_its_waiting_successor(queue_setup):
     context, queue = queue_setup
     manager = queue.job_manager
     dead, alive = await manager.register_worker(), await manager.register_worker()
     await defer_tenant_job(queue, DEFAULT_TENANT_ID, JobId.SYNC_POLL)
     left = await manager.fetch_job(queues=[QUEUE], worker_id=dead)
     await defer_tenant_job(queue, DEFAULT_TENANT_ID, JobId.SYNC_POLL)  # the next poll, queued behind its lock
+    await defer_tenant_job(queue, DEFAULT_TENANT_ID, JobId.OUTBOX_RETRY)  # and other work queued meanwhile
     await stall(context, dead)
-    assert await retry_stalled(job_context(context, queue), 0) == 0
-    assert [job.status for job in await jobs(queue, id=left.id)] == [Status.FAILED.value]
-    successor = await manager.fetch_job(queues=[QUEUE], worker_id=alive)
-    assert successor is not None and successor.id != left.id
+    assert await retry_stalled(job_context(context, queue), 0) == 1
+    first = await manager.fetch_job(queues=[QUEUE], worker_id=alive)
+    assert first is not None and first.id == left.id  # ahead of the outbox pass queued before it
+    assert [job.status for job in await jobs(queue, task=TENANT_JOB, status="cancelled")] == ["cancelled"]
 
 
 async def test_a_tenant_job_runs_its_body_in_the_tenants_scope_with_its_shared_budget(queue_setup, monkeypatch):

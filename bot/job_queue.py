@@ -3,9 +3,10 @@
 With SQLite, one instance runs the jobs of `bot.jobs` on the in-process, lease-gated scheduler (bot.sync.scheduler).
 With PostgreSQL, each `seatsync serve` is also one procrastinate worker (`run_worker`), and the same jobs are queue
 jobs, one per tenant and job id:
-- `seatsync.tick`, a periodic task deferred once a minute for the whole cluster (procrastinate's periodic defers are
-  unique per task and minute), reads each active tenant's settings and defers the tenant jobs due in that minute
-  (`bot.sync.schedule.due`, the same table the in-process scheduler uses);
+- `seatsync.tick` (on a queue of its own with `retry_stalled`, worked by a second worker of each instance, so neither
+  waits behind the tenants' cycles), a periodic task deferred once a minute for the whole cluster (procrastinate's
+  periodic defers are unique per task and minute), reads each active tenant's settings and defers the tenant jobs
+  due in that minute (`bot.sync.schedule.due`, the same table the in-process scheduler uses);
 - `seatsync.tenant_job(tenant_id, job_id)` runs one body of `bot.jobs.BODIES` for the tenant. Its `lock` and
   `queueing_lock` are "<tenant>:<job id>": one cycle per tenant at a time, cluster-wide, and at most one waiting;
 - `seatsync.retry_stalled`, periodic every quarter lease, gives back to the queue the jobs of a worker whose
@@ -49,7 +50,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-QUEUE = "seatsync"
+QUEUE = "seatsync"  # the tenants' jobs
+CONTROL_QUEUE = "seatsync-control"  # the tick and the stall check: a worker of their own, never behind a cycle
 TENANT_JOB = "seatsync.tenant_job"
 TICK = "seatsync.tick"
 RETRY_STALLED = "seatsync.retry_stalled"
@@ -82,13 +84,13 @@ def create_queue(settings: Settings) -> procrastinate.App:
     """The queue and its tasks (no connection is opened until `open_async`)."""
     timing = QueueTiming.from_lease(settings.lease_seconds)
     # the worker's jobs use SeatSync's own engine; the queue's pool serves fetching, heartbeats, defers and LISTEN
-    connector = procrastinate.PsycopgConnector(conninfo=libpq_url(settings.database_url), min_size=1, max_size=4)
+    connector = procrastinate.PsycopgConnector(conninfo=libpq_url(settings.database_url), min_size=1, max_size=6)
     queue = procrastinate.App(connector=connector)
     queue.task(name=TENANT_JOB, queue=QUEUE, pass_context=True)(tenant_job)
     queue.periodic(cron="* * * * *", periodic_id="minute")(
-        queue.task(name=TICK, queue=QUEUE, pass_context=True, queueing_lock=TICK)(tick))
+        queue.task(name=TICK, queue=CONTROL_QUEUE, pass_context=True, queueing_lock=TICK)(tick))
     queue.periodic(cron=f"*/{timing.stall_check_every_s} * * * * *", periodic_id="stalls")(
-        queue.task(name=RETRY_STALLED, queue=QUEUE, pass_context=True, lock=RETRY_STALLED,
+        queue.task(name=RETRY_STALLED, queue=CONTROL_QUEUE, pass_context=True, lock=RETRY_STALLED,
                    queueing_lock=RETRY_STALLED)(retry_stalled))
     return queue
 
@@ -100,19 +102,21 @@ async def run_worker(app_context: AppContext, *, queue: procrastinate.App | None
     timing = QueueTiming.from_lease(settings.lease_seconds)
     queue = queue or create_queue(settings)
     async with queue.open_async():
-        worker = asyncio.create_task(queue.run_worker_async(
-            queues=[QUEUE], name=process_instance_id(), concurrency=settings.worker_concurrency,
-            install_signal_handlers=False,
-            additional_context={APP_CONTEXT: app_context},
+        workers = [asyncio.create_task(queue.run_worker_async(
+            queues=[queue_name], name=f"{process_instance_id()}:{queue_name}", concurrency=concurrency,
+            install_signal_handlers=False, additional_context={APP_CONTEXT: app_context},
             update_heartbeat_interval=timing.heartbeat_s, stalled_worker_timeout=timing.stalled_after_s,
             shutdown_graceful_timeout=10.0, delete_jobs="successful"))
+            for queue_name, concurrency in ((QUEUE, settings.worker_concurrency), (CONTROL_QUEUE, 1))]
         log.info("this instance works the job queue (%d at a time)", settings.worker_concurrency)
         try:
             yield
         finally:
-            worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await worker
+            for worker in workers:
+                worker.cancel()
+            for worker in workers:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker
 
 
 async def tenant_ids(app_context: AppContext) -> list[int]:

@@ -60,7 +60,9 @@ PICKED_UP_FIRST = 10  # priority added to a stalled job queued again
 
 
 def queue_enabled(settings: Settings) -> bool:
-    return not settings.is_sqlite
+    """The queue runs the jobs on PostgreSQL, unless `SEATSYNC_JOBS=scheduler` keeps the lease-gated scheduler (one
+    instance at a time runs them all, as on SQLite)."""
+    return settings.jobs == "queue" or (settings.jobs == "auto" and not settings.is_sqlite)
 
 
 def libpq_url(database_url: str) -> str:

@@ -42,6 +42,7 @@ def create_context(settings: Settings, *, engine: AsyncEngine | None = None, clo
         scheduler=LeaderScheduler(engine, timezone=settings.timezone, clock=clock, ttl=lease, renew_every=lease / 4,
                                   holder=process_instance_id()),
         clock=clock,
+        tenant_per_workspace=settings.multi_workspace,  # each installed workspace its own tenant
     )
     if context.bolt is not None:
         register_commands(context.bolt, context)

@@ -62,6 +62,7 @@ class Settings:
     billing_team: tuple[str, ...] = ()
     lease_seconds: float = 60.0  # the scheduler lease; claims on intents live three quarters of it
     worker_concurrency: int = 8  # PostgreSQL: the queue jobs (tenants' cycles, posts, alerts) one instance runs at once
+    jobs: str = "auto"  # who runs the scheduled jobs: the queue (PostgreSQL), the lease-gated scheduler, or auto
 
     @property
     def socket_mode(self) -> bool:
@@ -140,8 +141,11 @@ def load_settings(
         billing_team=_billing_team(get("SEATSYNC_BILLING_TEAM")),
         lease_seconds=_lease_seconds(get("SEATSYNC_LEASE_SECONDS") or "60"),
         worker_concurrency=_worker_concurrency(get("SEATSYNC_WORKER_CONCURRENCY") or "8"),
+        jobs=_jobs(get("SEATSYNC_JOBS") or "auto"),
     )
     _check_slack_pairing(settings)
+    if settings.jobs == "queue" and settings.is_sqlite:
+        raise ConfigError("SEATSYNC_JOBS: the job queue needs PostgreSQL (DATABASE_URL); SQLite runs the scheduler")
     return settings
 
 
@@ -297,6 +301,15 @@ def _lease_seconds(value: str) -> float:
     if not 2 <= seconds <= 3600:  # also refuses nan and inf
         raise ConfigError(f"SEATSYNC_LEASE_SECONDS: {value} is out of range (2-3600)")
     return seconds
+
+
+JOB_RUNNERS = ("auto", "queue", "scheduler")
+
+
+def _jobs(value: str) -> str:
+    if value not in JOB_RUNNERS:
+        raise ConfigError(f"SEATSYNC_JOBS: {value!r} is not one of {', '.join(JOB_RUNNERS)}")
+    return value
 
 
 def _worker_concurrency(value: str) -> int:

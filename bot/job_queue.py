@@ -3,19 +3,21 @@
 With SQLite, one instance runs the jobs of `bot.jobs` on the in-process, lease-gated scheduler (bot.sync.scheduler).
 With PostgreSQL, each `seatsync serve` is also one procrastinate worker (`run_worker`), and the same jobs are queue
 jobs, one per tenant and job id:
-- `seatsync.tick`, a periodic task deferred once a minute for the whole cluster (procrastinate's periodic defers are
-  unique per task and minute), reads each active tenant's settings and defers the tenant jobs due in that minute
-  (`bot.sync.schedule.due`, the same table the in-process scheduler uses);
+- `seatsync.tick` (on a queue of its own with `retry_stalled`, worked by a second worker of each instance, so neither
+  waits behind the tenants' cycles), a periodic task deferred once a minute for the whole cluster (procrastinate's
+  periodic defers are unique per task and minute), reads each active tenant's settings and defers the tenant jobs
+  due in that minute (`bot.sync.schedule.due`, the same table the in-process scheduler uses);
 - `seatsync.tenant_job(tenant_id, job_id)` runs one body of `bot.jobs.BODIES` for the tenant. Its `lock` and
   `queueing_lock` are "<tenant>:<job id>": one cycle per tenant at a time, cluster-wide, and at most one waiting;
 - `seatsync.retry_stalled`, periodic every quarter lease, gives back to the queue the jobs of a worker whose
-  heartbeat stopped (an instance killed mid-cycle): another instance picks them up. A stalled job whose successor is
-  already waiting is closed as failed instead, so its lock does not hold the successor back.
+  heartbeat stopped (an instance killed mid-cycle), ahead of the jobs waiting (a higher priority, in place of the
+  same job already waiting): another instance picks them up next. If the same job is queued again meanwhile, the
+  stalled one is closed as failed instead, so its lock does not hold that one back.
 Worker heartbeats every quarter lease; a worker is stalled after one lease (`SEATSYNC_LEASE_SECONDS`), by when the
 claims its posts held have expired (three quarters of a lease, bot.sync.claims) and the retried job takes them over.
-A tenant job runs inside `tenant_scope(tenant)` (bot.db.tenancy) with the tenant's own application context
-(`TenantContexts`: sessions bound to the tenant, its secret box, its sync engine; the default tenant's is the
-process's own), and the tenant's vendor request budgets shared through the database (bot.db.rate_budgets).
+A tenant job runs its body inside `tenant_scope(tenant)` (bot.db.tenancy), as `bot.jobs.for_each_tenant` does on
+SQLite (sessions, the tenant's engine and secrets follow the scope), with the tenant's vendor request budgets
+shared through the database (bot.db.rate_budgets).
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -38,27 +40,29 @@ from bot.config import Settings
 from bot.connectors.shared_budget import SHARED_BUDGET
 from bot.db.app_settings import load_app_settings
 from bot.db.rate_budgets import TenantRateBudget
-from bot.db.tenancy import DEFAULT_TENANT_ID, active_tenant_ids, sessions_for_tenant, tenant_scope, tenant_secret_box
+from bot.db.tenancy import DEFAULT_TENANT_ID, active_tenant_ids, tenant_scope
 from bot.jobs import BODIES, INSTALL_WIDE, NEEDS_SLACK
 from bot.sync.claims import process_instance_id
 from bot.sync.schedule import SCHEDULE, JobId, due
-from bot.sync.wiring import EngineHolder
 
 if TYPE_CHECKING:
     from bot.app_context import AppContext
 
 log = logging.getLogger(__name__)
 
-QUEUE = "seatsync"
+QUEUE = "seatsync"  # the tenants' jobs
+CONTROL_QUEUE = "seatsync-control"  # the tick and the stall check: a worker of their own, never behind a cycle
 TENANT_JOB = "seatsync.tenant_job"
 TICK = "seatsync.tick"
 RETRY_STALLED = "seatsync.retry_stalled"
 APP_CONTEXT = "app_context"  # the worker's additional context: the process's AppContext
-TENANTS = "tenant_contexts"  # and its TenantContexts
+PICKED_UP_FIRST = 10  # priority added to a stalled job queued again
 
 
 def queue_enabled(settings: Settings) -> bool:
-    return not settings.is_sqlite
+    """The queue runs the jobs on PostgreSQL, unless `SEATSYNC_JOBS=scheduler` keeps the lease-gated scheduler (one
+    instance at a time runs them all, as on SQLite)."""
+    return settings.jobs == "queue" or (settings.jobs == "auto" and not settings.is_sqlite)
 
 
 def libpq_url(database_url: str) -> str:
@@ -82,13 +86,13 @@ def create_queue(settings: Settings) -> procrastinate.App:
     """The queue and its tasks (no connection is opened until `open_async`)."""
     timing = QueueTiming.from_lease(settings.lease_seconds)
     # the worker's jobs use SeatSync's own engine; the queue's pool serves fetching, heartbeats, defers and LISTEN
-    connector = procrastinate.PsycopgConnector(conninfo=libpq_url(settings.database_url), min_size=1, max_size=4)
+    connector = procrastinate.PsycopgConnector(conninfo=libpq_url(settings.database_url), min_size=1, max_size=6)
     queue = procrastinate.App(connector=connector)
     queue.task(name=TENANT_JOB, queue=QUEUE, pass_context=True)(tenant_job)
     queue.periodic(cron="* * * * *", periodic_id="minute")(
-        queue.task(name=TICK, queue=QUEUE, pass_context=True, queueing_lock=TICK)(tick))
+        queue.task(name=TICK, queue=CONTROL_QUEUE, pass_context=True, queueing_lock=TICK)(tick))
     queue.periodic(cron=f"*/{timing.stall_check_every_s} * * * * *", periodic_id="stalls")(
-        queue.task(name=RETRY_STALLED, queue=QUEUE, pass_context=True, lock=RETRY_STALLED,
+        queue.task(name=RETRY_STALLED, queue=CONTROL_QUEUE, pass_context=True, lock=RETRY_STALLED,
                    queueing_lock=RETRY_STALLED)(retry_stalled))
     return queue
 
@@ -99,22 +103,22 @@ async def run_worker(app_context: AppContext, *, queue: procrastinate.App | None
     settings = app_context.settings
     timing = QueueTiming.from_lease(settings.lease_seconds)
     queue = queue or create_queue(settings)
-    tenants = TenantContexts(app_context)
     async with queue.open_async():
-        worker = asyncio.create_task(queue.run_worker_async(
-            queues=[QUEUE], name=process_instance_id(), concurrency=settings.worker_concurrency,
-            install_signal_handlers=False,
-            additional_context={APP_CONTEXT: app_context, TENANTS: tenants},
+        workers = [asyncio.create_task(queue.run_worker_async(
+            queues=[queue_name], name=f"{process_instance_id()}:{queue_name}", concurrency=concurrency,
+            install_signal_handlers=False, additional_context={APP_CONTEXT: app_context},
             update_heartbeat_interval=timing.heartbeat_s, stalled_worker_timeout=timing.stalled_after_s,
             shutdown_graceful_timeout=10.0, delete_jobs="successful"))
+            for queue_name, concurrency in ((QUEUE, settings.worker_concurrency), (CONTROL_QUEUE, 1))]
         log.info("this instance works the job queue (%d at a time)", settings.worker_concurrency)
         try:
             yield
         finally:
-            worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await worker
-            await tenants.close()
+            for worker in workers:
+                worker.cancel()
+            for worker in workers:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker
 
 
 async def tenant_ids(app_context: AppContext) -> list[int]:
@@ -123,53 +127,26 @@ async def tenant_ids(app_context: AppContext) -> list[int]:
         return await active_tenant_ids(session)
 
 
-class TenantContexts:
-    """Each tenant's application context in this process, made once: the default tenant's is the process's own;
-    another's has sessions bound to it, its secret box and a sync engine of its own. No Slack client until the
-    tenant's own install gives one (issue 19's OAuth part): its Slack-only jobs are left out meanwhile."""
-
-    def __init__(self, app_context: AppContext) -> None:
-        self.app_context = app_context
-        self._contexts: dict[int, AppContext] = {DEFAULT_TENANT_ID: app_context}
-
-    async def get(self, tenant_id: int) -> AppContext:
-        if (context := self._contexts.get(tenant_id)) is None:
-            base = self.app_context
-            sessions = sessions_for_tenant(base.sessions, tenant_id)
-            async with sessions() as session:
-                box = await tenant_secret_box(session, base.box, tenant_id=tenant_id)
-                await session.commit()  # a new tenant's data key, made on first use
-            engines = EngineHolder(sessions=sessions, box=box, clock=base.clock, claim_ttl=base.engines.claim_ttl,
-                                   **base.engines.connector_options)
-            context = self._contexts[tenant_id] = replace(base, sessions=sessions, box=box, engines=engines,
-                                                          bolt=None, engine_source=None)
-        return context
-
-    async def close(self) -> None:
-        for tenant_id, context in self._contexts.items():
-            if tenant_id != DEFAULT_TENANT_ID:
-                await context.engines.close()
-
-
-@contextlib.asynccontextmanager
-async def tenant_context(contexts: TenantContexts, tenant_id: int) -> AsyncIterator[AppContext]:
-    """Act for the tenant, in its context, its vendors' budgets shared with every instance."""
+@contextlib.contextmanager
+def tenant_context(app_context: AppContext, tenant_id: int) -> Iterator[None]:
+    """Act for the tenant (as `bot.jobs.for_each_tenant` does: sessions, engines and secrets follow the scope), its
+    vendors' budgets shared with every instance."""
     with tenant_scope(tenant_id):
-        context = await contexts.get(tenant_id)
-        budget = SHARED_BUDGET.set(TenantRateBudget(context.sessions, tenant_id))
+        budget = SHARED_BUDGET.set(TenantRateBudget(app_context.sessions, tenant_id))
         try:
-            yield context
+            yield
         finally:
             SHARED_BUDGET.reset(budget)
 
 
-async def due_jobs(contexts: TenantContexts, tenant_id: int, at: datetime) -> list[JobId]:
+async def due_jobs(app_context: AppContext, tenant_id: int, at: datetime) -> list[JobId]:
     """The tenant's jobs due in the minute starting at `at`, in the schedule's order; the install-wide ones go with
     the default tenant's, so they are deferred once."""
-    async with tenant_context(contexts, tenant_id) as context, context.sessions() as session:
-        settings = await load_app_settings(session=session)
+    with tenant_scope(tenant_id):
+        async with app_context.sessions() as session:
+            settings = await load_app_settings(session=session)
     return [job_id for job_id, timing in SCHEDULE.items()
-            if (context.bolt is not None or job_id not in NEEDS_SLACK)
+            if (app_context.bolt is not None or job_id not in NEEDS_SLACK)
             and (tenant_id == DEFAULT_TENANT_ID or job_id not in INSTALL_WIDE)
             and due(timing.trigger(settings), at, spread=str(tenant_id))]
 
@@ -194,14 +171,15 @@ async def tick(context: JobContext, timestamp: int) -> int:
     at = datetime.fromtimestamp(timestamp, UTC)
     deferred = 0
     for tenant_id in await tenant_ids(app_context):
-        for job_id in await due_jobs(context.additional_context[TENANTS], tenant_id, at):
+        for job_id in await due_jobs(app_context, tenant_id, at):
             deferred += await defer_tenant_job(context.app, tenant_id, job_id)
     return deferred
 
 
 async def tenant_job(context: JobContext, tenant_id: int, job_id: str) -> None:
-    async with tenant_context(context.additional_context[TENANTS], tenant_id) as tenant:
-        await BODIES[JobId(job_id)](tenant)
+    app_context: AppContext = context.additional_context[APP_CONTEXT]
+    with tenant_context(app_context, tenant_id):
+        await BODIES[JobId(job_id)](app_context)
 
 
 async def retry_stalled(context: JobContext, timestamp: int) -> int:
@@ -210,11 +188,24 @@ async def retry_stalled(context: JobContext, timestamp: int) -> int:
     manager = context.app.job_manager
     retried = 0
     for job in await manager.get_stalled_jobs(seconds_since_heartbeat=timing.stalled_after_s):
-        try:
-            await manager.retry_job(job)
-            retried += 1
-            log.warning("job %s was left by a stopped worker: queued again", job.call_string)
-        except UniqueViolation:  # the same job waits already (its queueing lock): free the lock for it
+        # ahead of the queue: a killed instance's tenants carry on before the jobs queued behind them
+        if not await _retry_first(manager, job):
             await manager.finish_job(job, status=Status.FAILED, delete_job=False)
             log.warning("job %s was left by a stopped worker; the next one is queued already", job.call_string)
+            continue
+        retried += 1
+        log.warning("job %s was left by a stopped worker: queued again, first", job.call_string)
     return retried
+
+
+async def _retry_first(manager, job) -> bool:
+    """Queue the stalled job again with a higher priority, in place of the same job already waiting (cancelled: the
+    queueing lock allows one). False when a new one was queued meanwhile."""
+    if job.queueing_lock is not None:
+        for waiting in await manager.list_jobs_async(queueing_lock=job.queueing_lock, status="todo"):
+            await manager.cancel_job_by_id_async(waiting.id)
+    try:
+        await manager.retry_job(job, priority=job.priority + PICKED_UP_FIRST)
+    except UniqueViolation:
+        return False
+    return True

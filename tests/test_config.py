@@ -44,6 +44,8 @@ def test_postgres_url_normalised_to_asyncpg(tmp_path):
         ("SEATSYNC_LEASE_SECONDS", "nan", "SEATSYNC_LEASE_SECONDS: nan is out of range (2-3600)"),
         ("SEATSYNC_WORKER_CONCURRENCY", "many", "SEATSYNC_WORKER_CONCURRENCY: 'many' is not a whole number of jobs"),
         ("SEATSYNC_WORKER_CONCURRENCY", "0", "SEATSYNC_WORKER_CONCURRENCY: 0 is out of range (1-256)"),
+        ("SEATSYNC_JOBS", "cron", "SEATSYNC_JOBS: 'cron' is not one of auto, queue, scheduler"),
+        ("SEATSYNC_JOBS", "queue", "SEATSYNC_JOBS: the job queue needs PostgreSQL"),
         ("SEATSYNC_TENANT_RETENTION_DAYS", "-1", "SEATSYNC_TENANT_RETENTION_DAYS: -1 is out of range (0-3650)"),
         ("SEATSYNC_TOKEN_ROTATION_MINUTES", "soon", "SEATSYNC_TOKEN_ROTATION_MINUTES: 'soon' is not a whole number"),
         ("SEATSYNC_SLACK_AUTHORIZE_URL", "slack.com", "SEATSYNC_SLACK_AUTHORIZE_URL: 'slack.com' is not an http"),

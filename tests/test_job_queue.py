@@ -16,14 +16,12 @@ from bot.connectors.shared_budget import SHARED_BUDGET
 from bot.db.app_settings import AppSettings, save_app_settings
 from bot.db.migrate import upgrade
 from bot.db.rate_budgets import TenantRateBudget
-from bot.db.tenancy import DEFAULT_TENANT_ID
+from bot.db.tenancy import DEFAULT_TENANT_ID, current_tenant_id, ensure_tenant
 from bot.job_queue import (
     APP_CONTEXT,
     QUEUE,
     TENANT_JOB,
-    TENANTS,
-    TenantContexts,
-    create_queue,
+        create_queue,
     defer_tenant_job,
     due_jobs,
     job_lock,
@@ -51,7 +49,7 @@ async def queue_setup(tmp_path, clock):
 
 
 def job_context(context, queue) -> SimpleNamespace:
-    return SimpleNamespace(app=queue, additional_context={APP_CONTEXT: context, TENANTS: TenantContexts(context)})
+    return SimpleNamespace(app=queue, additional_context={APP_CONTEXT: context})
 
 
 async def jobs(queue, **filters) -> list:
@@ -60,7 +58,7 @@ async def jobs(queue, **filters) -> list:
 
 async def first_minute_with_the_poll_due(context) -> datetime:
     at = datetime(2026, 11, 16, 12, 0, tzinfo=UTC)
-    while JobId.SYNC_POLL not in await due_jobs(TenantContexts(context), DEFAULT_TENANT_ID, at):
+    while JobId.SYNC_POLL not in await due_jobs(context, DEFAULT_TENANT_ID, at):
         at += timedelta(minutes=1)
     return at
 
@@ -68,7 +66,7 @@ async def first_minute_with_the_poll_due(context) -> datetime:
 async def test_the_tick_defers_each_due_job_of_each_tenant_once(queue_setup):
     context, queue = queue_setup
     at = await first_minute_with_the_poll_due(context)
-    due = await due_jobs(TenantContexts(context), DEFAULT_TENANT_ID, at)
+    due = await due_jobs(context, DEFAULT_TENANT_ID, at)
     assert JobId.OUTBOX_RETRY in due and JobId.DAILY_DIGEST not in due  # the digest is due at 08:00 only
     assert await tick(job_context(context, queue), int(at.timestamp())) == len(due)
     # the tick of another instance, or the next minute's while these still wait: nothing more is queued
@@ -80,15 +78,14 @@ async def test_the_tick_defers_each_due_job_of_each_tenant_once(queue_setup):
 
 async def test_the_tick_follows_the_settings_saved_since_the_last_minute(queue_setup):
     context, _ = queue_setup
-    contexts = TenantContexts(context)
     at = datetime(2026, 11, 16, 12, 0, tzinfo=UTC)
     polls = [at + timedelta(minutes=m) for m in range(60)
-             if JobId.SYNC_POLL in await due_jobs(contexts, DEFAULT_TENANT_ID, at + timedelta(minutes=m))]
+             if JobId.SYNC_POLL in await due_jobs(context, DEFAULT_TENANT_ID, at + timedelta(minutes=m))]
     async with context.sessions() as session:
         await save_app_settings(session=session, settings=AppSettings(poll_minutes=20), actor="test")
         await session.commit()
     later = [at + timedelta(minutes=m) for m in range(60)
-             if JobId.SYNC_POLL in await due_jobs(contexts, DEFAULT_TENANT_ID, at + timedelta(minutes=m))]
+             if JobId.SYNC_POLL in await due_jobs(context, DEFAULT_TENANT_ID, at + timedelta(minutes=m))]
     assert (len(polls), len(later)) == (12, 3)
 
 
@@ -125,29 +122,33 @@ async def test_a_dead_workers_job_is_queued_again_for_another(queue_setup):
     assert again is not None and again.id == left.id and again.attempts == 1
 
 
-async def test_a_dead_workers_job_whose_successor_waits_lets_the_successor_run(queue_setup):
+async def test_a_dead_workers_job_goes_ahead_of_the_queue_in_place_of_its_waiting_successor(queue_setup):
     context, queue = queue_setup
     manager = queue.job_manager
     dead, alive = await manager.register_worker(), await manager.register_worker()
     await defer_tenant_job(queue, DEFAULT_TENANT_ID, JobId.SYNC_POLL)
     left = await manager.fetch_job(queues=[QUEUE], worker_id=dead)
     await defer_tenant_job(queue, DEFAULT_TENANT_ID, JobId.SYNC_POLL)  # the next poll, queued behind its lock
+    await defer_tenant_job(queue, DEFAULT_TENANT_ID, JobId.OUTBOX_RETRY)  # and other work queued meanwhile
     await stall(context, dead)
-    assert await retry_stalled(job_context(context, queue), 0) == 0
-    assert [job.status for job in await jobs(queue, id=left.id)] == [Status.FAILED.value]
-    successor = await manager.fetch_job(queues=[QUEUE], worker_id=alive)
-    assert successor is not None and successor.id != left.id
+    assert await retry_stalled(job_context(context, queue), 0) == 1
+    first = await manager.fetch_job(queues=[QUEUE], worker_id=alive)
+    assert first is not None and first.id == left.id  # ahead of the outbox pass queued before it
+    assert [job.status for job in await jobs(queue, task=TENANT_JOB, status="cancelled")] == ["cancelled"]
 
 
-async def test_a_tenant_job_runs_its_body_with_the_tenants_shared_budget(queue_setup, monkeypatch):
+async def test_a_tenant_job_runs_its_body_in_the_tenants_scope_with_its_shared_budget(queue_setup, monkeypatch):
     context, queue = queue_setup
     seen = []
 
     async def body(app_context) -> None:
-        seen.append((app_context, SHARED_BUDGET.get()))
+        seen.append((app_context, SHARED_BUDGET.get(), current_tenant_id()))
 
     monkeypatch.setitem(__import__("bot.job_queue").job_queue.BODIES, JobId.OUTBOX_RETRY, body)
-    await tenant_job(job_context(context, queue), DEFAULT_TENANT_ID, JobId.OUTBOX_RETRY.value)
-    [(app_context, budget)] = seen
-    assert app_context is context and isinstance(budget, TenantRateBudget) and budget.tenant_id == DEFAULT_TENANT_ID
+    async with context.sessions() as session:
+        other = await ensure_tenant(session, team_id="T0OTHER", enterprise_id=None, is_enterprise_install=False)
+        await session.commit()
+    await tenant_job(job_context(context, queue), other, JobId.OUTBOX_RETRY.value)
+    [(app_context, budget, tenant)] = seen
+    assert app_context is context and isinstance(budget, TenantRateBudget) and budget.tenant_id == tenant == other
     assert SHARED_BUDGET.get() is None  # only while the job runs

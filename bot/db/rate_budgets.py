@@ -44,16 +44,16 @@ class TenantRateBudget:
     async def reserve(self, *, system: str, per_window: int, window_s: float) -> float:
         """Take one token; returns how many seconds to wait before it exists (0 when it did)."""
         burst, rate = bucket_size(per_window, window_s)
-        row = VendorRateBudget  # the mapped class, so the tenant filter sees the statement
+        budget = VendorRateBudget
         now = func.clock_timestamp()
-        refilled = func.least(literal(burst), row.tokens
-                              + func.extract("epoch", now - row.refilled_at) * literal(rate))
-        statement = (insert(row)
+        refilled = func.least(literal(burst), budget.tokens
+                              + func.extract("epoch", now - budget.refilled_at) * literal(rate))
+        statement = (insert(budget)
                      .values(tenant_id=self.tenant_id, scope=f"{system}/{window_s:g}s", tokens=burst - 1,
                              refilled_at=now)
-                     .on_conflict_do_update(index_elements=[row.tenant_id, row.scope],
+                     .on_conflict_do_update(index_elements=[budget.tenant_id, budget.scope],
                                             set_={"tokens": refilled - 1, "refilled_at": now})
-                     .returning(row.tokens))
+                     .returning(budget.tokens))
         with tenant_scope(self.tenant_id):  # the row is the tenant's (row-level security)
             async with self.sessions() as session, session.begin():
                 tokens = await session.scalar(statement)

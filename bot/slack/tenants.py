@@ -35,8 +35,12 @@ Next = Callable[[], Awaitable[None]]
 def in_request_tenant(app_context: AppContext):
     """Global middleware, right after the application context's."""
 
-    async def run_as_tenant(context: AsyncBoltContext, next: Next) -> BoltResponse | None:  # noqa: A002 - Bolt's
+    async def run_as_tenant(body: dict, context: AsyncBoltContext,
+                            next: Next) -> BoltResponse | None:  # noqa: A002 - Bolt's
         tenant_id = await request_tenant(app_context, context)
+        if tenant_id is None and _about_the_install(body):
+            await next()  # Slack tells twice (tokens_revoked, then app_uninstalled): the second must still reach
+            return None   # Bolt's revocation listeners, which delete the install's rows (global, no tenant's)
         if tenant_id is None:
             log.warning("a request from team %s (enterprise %s) was refused: no installed tenant",
                         context.team_id, context.enterprise_id)
@@ -47,6 +51,15 @@ def in_request_tenant(app_context: AppContext):
         return None
 
     return run_as_tenant
+
+
+INSTALL_EVENTS = frozenset({"app_uninstalled", "tokens_revoked"})
+
+
+def _about_the_install(body: dict) -> bool:
+    """An event about the install itself, which an uninstalled workspace still sends."""
+    event = body.get("event") if isinstance(body, dict) else None
+    return isinstance(event, dict) and event.get("type") in INSTALL_EVENTS
 
 
 async def request_tenant(app_context: AppContext, context: AsyncBoltContext) -> int | None:

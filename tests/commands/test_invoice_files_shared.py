@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from bot.commands.invoices.views import mapping_block_id
 from bot.db.app_settings import load_app_settings, save_app_settings
 from bot.db.models import AppSetting, Invoice
+from bot.db.tenancy import DEFAULT_TENANT_ID
 from bot.slack.ids import InvoiceId
 from bot.slack.shared_files import SharedFileError, read_shared_file
 from tests.bolt_listeners import listeners_done
@@ -86,7 +87,7 @@ async def test_the_first_file_asks_for_its_columns_then_imports_once(aiohttp_cli
     assert stored["text"].startswith("Stored invoice november.csv for November 2026 from Ingram Micro")
     assert not any(b["type"] == "actions" for b in stored["blocks"])  # the button is gone
     assert await invoices(session) == 2
-    assert await session.get(AppSetting, "invoice_mapping:ingram") is not None
+    assert await session.get(AppSetting, (DEFAULT_TENANT_ID, "invoice_mapping:ingram")) is not None
     [shown] = answers(recorder, BILLING_CHANNEL)
     assert shown.startswith("Ingram Micro Cloud Marketplace invoice for November")
 

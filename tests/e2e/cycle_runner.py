@@ -22,7 +22,7 @@ from bot.config import load_settings
 from bot.connectors.http import RetryPolicy
 from bot.db.engine import create_engine, session_factory
 from bot.db.models import Adjustment, AdjustmentStatus, SyncRun, SyncRunStatus
-from bot.db.tenancy import DEFAULT_TENANT_ID, tenant_scope, tenant_secret_box
+from bot.db.tenancy import DEFAULT_TENANT_ID, tenant_scope
 from bot.keys import SecretBox
 from bot.sync.claims import claim_ttl_within
 from bot.sync.wiring import NotConfigured, build_engine
@@ -36,10 +36,7 @@ async def run(*, until_settled: bool, within: float) -> int:
     settings = load_settings(dotenv_path=None)
     db = create_engine(settings.database_url)
     sessions = session_factory(db)
-    async with sessions() as session:
-        box = await tenant_secret_box(session, SecretBox(settings.secret_key))
-        await session.commit()
-    engine = await build_engine(sessions=sessions, box=box, retry=FAST_RETRY, timeout=2.0,
+    engine = await build_engine(sessions=sessions, box=SecretBox(settings.secret_key), retry=FAST_RETRY, timeout=2.0,
                                 claim_ttl=claim_ttl_within(timedelta(seconds=settings.lease_seconds)))
     if isinstance(engine, NotConfigured):
         print(f"not configured: {engine.reason}", file=sys.stderr)

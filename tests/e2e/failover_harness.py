@@ -133,7 +133,8 @@ async def run_failover(options: FailoverOptions, *, database_url: str, workdir: 
                                        psa=options.psa, lines=lines)
         assert units == {line.service_id: line.psa_units for line in lines}, units
         base_env = dict(DATABASE_URL=database_url, SEATSYNC_SECRET_KEY=SECRET_KEY,
-                        SEATSYNC_LEASE_SECONDS=f"{options.lease_seconds:g}")
+                        SEATSYNC_LEASE_SECONDS=f"{options.lease_seconds:g}",
+                        SEATSYNC_JOBS="scheduler")  # the lease's failover; the queue's is test_three_instances'
         instances = []
         for name in ("a", "b"):
             port = free_port()

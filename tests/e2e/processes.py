@@ -30,7 +30,6 @@ from bot.db.links import link_resource
 from bot.db.migrate import upgrade
 from bot.db.models import DecreaseTiming, MarketplaceResource, MarketplaceSubscription, PsaService, Scope
 from bot.db.policies import set_approval_policy, set_decrease_timing
-from bot.db.tenancy import tenant_secret_box
 from bot.demo.workspace import sandbox_connection
 from bot.domain.approval_policy import NO_AMOUNT_LIMIT
 from bot.keys import SecretBox
@@ -157,8 +156,8 @@ async def prepare_database(*, database_url: str, sandbox: SandboxProcess, market
         async with _MIGRATING:
             await upgrade(db)
         sessions = session_factory(db)
+        box = SecretBox(SECRET_KEY)  # the master box: each tenant's secrets go under its own key (bot.db.connections)
         async with sessions() as session:
-            box = await tenant_secret_box(session, SecretBox(SECRET_KEY))
             for system in (marketplace, psa):
                 base_url, options, secrets = sandbox_connection(system, sandbox.config)
                 if system == marketplace:

@@ -110,17 +110,19 @@ async def run_queue_failover(options: QueueOptions, *, database_url: str, workdi
     queue = create_queue(Settings(database_url=database_url, lease_seconds=options.lease_seconds))
     processes: list[SeatSyncProcess] = []
     try:
-        async with _MIGRATING:  # the schema first: the instances start (slowly) while the MSPs are set up
-            await upgrade(db)
         base_env = dict(DATABASE_URL=database_url, SEATSYNC_SECRET_KEY=SECRET_KEY,
                         SEATSYNC_LEASE_SECONDS=f"{options.lease_seconds:g}",
                         SEATSYNC_WORKER_CONCURRENCY=str(options.worker_concurrency))
-        instances = [await _spawn_instance(number, base_env, workdir) for number in range(options.instances)]
-        processes.extend(instance.process for instance in instances)
+        async with _MIGRATING:
+            await upgrade(db)
         lines, units = await _set_up_tenants(db, sandbox, options, database_url)
         every_line = [line for own in lines.values() for line in own]
         result.linked_lines = len(every_line)
         say(f"the sandbox runs and {len(lines)} tenants are set up")
+        # the instances start once the tenants are set up: a tick's cycle and the set-up's first read of one tenant
+        # would both insert its companies (concurrent first reads of one tenant collide, queue or not)
+        instances = [await _spawn_instance(number, base_env, workdir) for number in range(options.instances)]
+        processes.extend(instance.process for instance in instances)
         for instance in instances:
             await _wait_healthy(instance)
         say(f"{len(instances)} instances serve")

@@ -39,7 +39,10 @@ def _revocations(app_context: AppContext) -> AsyncTokenRevocationListeners:
 
 
 async def _tenant_left(context: AsyncBoltContext, app_context: AppContext) -> None:
-    await record_uninstall(sessions=app_context.sessions, team_id=context.team_id,
-                           enterprise_id=context.enterprise_id,
-                           is_enterprise_install=bool(context.is_enterprise_install),
-                           at=app_context.clock(), retention_days=app_context.settings.tenant_retention_days)
+    tenant_id = await record_uninstall(sessions=app_context.sessions, team_id=context.team_id,
+                                       enterprise_id=context.enterprise_id,
+                                       is_enterprise_install=bool(context.is_enterprise_install),
+                                       at=app_context.clock(),
+                                       retention_days=app_context.settings.tenant_retention_days)
+    if tenant_id is not None:
+        app_context.engines.drop(tenant_id)  # its connectors closed once idle; no job of it starts again

@@ -90,6 +90,7 @@ def today(clock: ManualClock) -> date:
 LONGEST_FIRST = (
     "tests/sync/test_exactly_once_property.py",
     "tests/e2e/test_kill_harness.py",
+    "tests/e2e/test_three_instances.py",
     "tests/connectors/test_long_queues.py",
     "tests/e2e/test_two_instances.py",
     "tests/test_demo_once.py",

@@ -6,29 +6,16 @@ answers there. `bench/failover.py` measures the takeover at the default lease.""
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
 from tests.e2e.failover_harness import FailoverOptions, run_failover
-
-PG = dict(host="127.0.0.1", port=5432, user="postgres")
+from tests.fresh_postgres import fresh_postgres_database
 
 
 @pytest.fixture
 async def postgres_database():
-    asyncpg = pytest.importorskip("asyncpg")
-    try:
-        admin = await asyncpg.connect(**PG, database="postgres", timeout=5)
-    except (OSError, asyncpg.PostgresError) as exc:
-        pytest.skip(f"two instances need PostgreSQL: nothing usable answers at 127.0.0.1:5432 as postgres ({exc})")
-    name = f"seatsync_e2e_{uuid.uuid4().hex[:12]}"
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    async for url in fresh_postgres_database("the two-instance test"):
+        yield url
 
 
 @pytest.mark.parametrize("psa", ["connectwise", "autotask"])

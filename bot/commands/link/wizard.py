@@ -169,14 +169,20 @@ async def render_wizard(app_context: AppContext, client: AsyncWebClient, view: d
     await replace_view(client, view, body)
 
 
+async def _state_or_notice(app_context: AppContext, client: AsyncWebClient, view: dict[str, Any]):
+    """The wizard's sealed state, or None after the view was replaced by the altered-dialog notice."""
+    try:
+        return wizard_state(app_context, view)
+    except TamperedMetadata:
+        await replace_view(client, view, notice_view("Dialog altered", TAMPERED))
+        return None
+
+
 async def pick_level(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,
                      app_context: AppContext) -> None:
     await ack()
     view = body["view"]
-    try:
-        state = wizard_state(app_context, view)
-    except TamperedMetadata:
-        await replace_view(client, view, notice_view("Dialog altered", TAMPERED))
+    if (state := await _state_or_notice(app_context, client, view)) is None:
         return
     level = LEVEL_BY_ACTION[LinkActionId(action["action_id"])]
     picks = state.picks.choose(level, row_id((action.get("selected_option") or {}).get("value")))
@@ -187,10 +193,7 @@ async def set_filters(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any
                       app_context: AppContext) -> None:
     await ack()
     view = body["view"]
-    try:
-        state = wizard_state(app_context, view)
-    except TamperedMetadata:
-        await replace_view(client, view, notice_view("Dialog altered", TAMPERED))
+    if (state := await _state_or_notice(app_context, client, view)) is None:
         return
     chosen = {option.get("value") for option in action.get("selected_options") or []}
     await render_wizard(app_context, client, view, replace(
@@ -202,10 +205,7 @@ async def set_source(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]
     """One marketplace's companies in the company picker, or every active one's; the picks made stay."""
     await ack()
     view = body["view"]
-    try:
-        state = wizard_state(app_context, view)
-    except TamperedMetadata:
-        await replace_view(client, view, notice_view("Dialog altered", TAMPERED))
+    if (state := await _state_or_notice(app_context, client, view)) is None:
         return
     async with app_context.sessions() as session:
         sources = (await load_app_settings(session=session)).marketplaces

@@ -26,6 +26,7 @@ from web import CONTEXT
 from web.operator import is_operator, refuse
 
 NO_STORE = {"Cache-Control": "no-store"}
+MAX_ID = 2**31  # tenants.id is a 32-bit integer: a larger one is no tenant, not a database error
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -61,10 +62,10 @@ async def tenant_health(request: web.Request) -> web.Response:
     if not is_operator(request):
         return refuse(request)
     context = request.app[CONTEXT]
-    try:
-        tenant_id = int(request.match_info["tenant_id"])
-    except ValueError:
-        raise web.HTTPNotFound() from None
+    tenant_id = request.match_info["tenant_id"]
+    if not (tenant_id.isascii() and tenant_id.isdigit()) or not 0 < int(tenant_id) < MAX_ID:
+        raise web.HTTPNotFound()
+    tenant_id = int(tenant_id)
     body: dict = {"version": __version__}
     try:
         async with context.sessions() as session:

@@ -136,7 +136,8 @@ async def test_a_tenants_detail_is_the_operators_and_holds_that_tenant_only(aioh
     assert (b["pending_failures"], b["needs_action"], b["outbox"]["posted"]) == (0, 0, 0)
 
     assert (await client.get("/healthz/tenants/999", headers=operator())).status == 404
-    assert (await client.get("/healthz/tenants/abc", headers=operator())).status == 404
+    for nobody in ("abc", "0", "-1", "99999999999", "１"):
+        assert (await client.get(f"/healthz/tenants/{nobody}", headers=operator())).status == 404, nobody
 
 
 async def test_without_an_operator_token_no_tenant_detail_is_served(aiohttp_client, tmp_path, database_url,

@@ -84,7 +84,8 @@ async def hosted(aiohttp_server, database_url, clock, today, tmp_path):
     await slack.stop()
 
 
-async def test_two_workspaces_install_configure_and_sync_one_in_the_browser(hosted, browser):  # noqa: F811
+async def test_two_workspaces_install_configure_and_sync_one_in_the_browser(browser, hosted):  # noqa: F811
+    # (browser first: without Chromium the test skips before anything starts)
     alpha_names, bravo_names = await asyncio.gather(alpha_in_the_browser(hosted, browser), bravo_over_http(hosted))
 
     verdicts = {team: await verdict(hosted, team, sandbox) for team, sandbox in ((ALPHA, hosted.slack),
@@ -92,6 +93,8 @@ async def test_two_workspaces_install_configure_and_sync_one_in_the_browser(host
     for team, found in verdicts.items():
         assert found.linked >= 2 and found.in_sync, (team, found.out_of_sync)
         assert found.psa_writes >= 1 and found.duplicate_writes == 0, (team, found)
+    async with aiohttp.ClientSession() as http, http.get(hosted.seatsync_url + "/healthz") as health:
+        assert (await health.json())["tenants"] == {"active": 3, "uninstalled": 0}  # the install's and the two MSPs
     assert await probe_cross_tenant_reads(sessions=hosted.context.sessions, box=hosted.context.box,
                                           now=hosted.context.clock()) == 0
 

@@ -87,6 +87,7 @@ async def hosted(aiohttp_server, database_url, clock, today, tmp_path):
 async def test_two_workspaces_install_configure_and_sync_one_in_the_browser(browser, hosted):  # noqa: F811
     # (browser first: without Chromium the test skips before anything starts)
     alpha_names, bravo_names = await asyncio.gather(alpha_in_the_browser(hosted, browser), bravo_over_http(hosted))
+    await listeners_done()  # what the console's last clicks started (an approved change posting) has ended
 
     verdicts = {team: await verdict(hosted, team, sandbox) for team, sandbox in ((ALPHA, hosted.slack),
                                                                                (BRAVO, hosted.bravo))}

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import PsaCompany, PsaContract, PsaService, PsaServicePrice
+from bot.db.one_writer import one_writer_at_a_time
 from bot.domain.records import PsaCompanyRecord, PsaContractRecord, PsaServiceRecord
 
 
@@ -38,6 +39,7 @@ async def apply_psa_records(
     services: Sequence[PsaServiceRecord],
 ) -> PsaRefresh:
     refresh = PsaRefresh(len(companies), len(contracts), len(services))
+    await one_writer_at_a_time(session, f"psa:{psa}")
     known_companies = {c.external_id: c for c in await session.scalars(select(PsaCompany).where(PsaCompany.psa == psa))}
     for record in companies:
         row = known_companies.get(record.external_id)

@@ -21,6 +21,7 @@ from bot.db.models import (
     ResourceCountChange,
     SubscriptionStatus,
 )
+from bot.db.one_writer import one_writer_at_a_time
 from bot.domain.records import MarketplaceSnapshot, MarketResource, MarketSubscription
 
 
@@ -63,6 +64,7 @@ async def apply_marketplace_snapshot(
     sync_run_id: int | None = None,
 ) -> SnapshotDiff:
     diff = SnapshotDiff()
+    await one_writer_at_a_time(session, f"marketplace:{marketplace}")
     companies = await _companies(session, marketplace, snapshot, now)
     known_subs = {
         s.external_id: s for s in await session.scalars(

@@ -377,6 +377,9 @@ class SandboxWorld:
     # Ingram CMP's rated-data reports (bot.sandbox.ingram_reports), and the seat changes of the month being rated
     ingram_reports: list[Any] = field(default_factory=list)
     ingram_ledger: Any = None
+    # Ingram CMP's orders (bot.sandbox.ingram_orders.IngramOrder), oldest first: one per seat change, new
+    # subscription, renewal and cancellation the simulators make (`GET /orders`)
+    ingram_orders: list[Any] = field(default_factory=list)
 
     def touch_subscription(self, subscription_id: int, *, seats_only: bool = False) -> None:
         """A subscription changed now: its `last_modified` moves, unless only seats moved and the

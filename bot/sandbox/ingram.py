@@ -14,13 +14,18 @@ Operations served:
   `externalId`; `resellerId`) and `GET /customers/{id}`
 - `GET /subscriptions` (filters `customerId`, `status`, `creationDateFrom`, `creationDateTo`, both
   dates inclusive) and `GET /subscriptions/{id}` (SubscriptionDetailed with `products`)
+- `GET /orders` (filters `creationTimeFrom`/`creationTimeTo`, `status`, ...) and `GET /orders/{id}`: the ledger of
+  every seat change, new subscription, renewal and cancellation (`ingram_orders`)
 Paging: `offset` (default 0, >= 0) and `limit` (default 10, >= 1) as the spec defines them; the spec
 sets no maximum and integrations report none is enforced (n8n CloudBlue SimpleAPI node), so none is.
 Lists are ordered by id; `pagination` echoes `{offset, limit, total}`; an offset past the end gives
 `data: []`. `status` takes exactly one value (a comma-separated list is a 400, as observed against
 the real API by a public dashboard project); unknown query parameters are ignored, as observed there.
-The spec has no modification-date filter on `/subscriptions`: clients must page and compare
-`lastModifiedDate` (or use the sandbox's change notification, `ingram_notify`).
+The spec has no modification-date filter on `/subscriptions`: clients page and compare `lastModifiedDate` (a day),
+read the orders created since a time, or use the sandbox's change notification, `ingram_notify`.
+
+Every request received is logged in `world.ingram_requests` ("GET /subscriptions/{id}"), so a test counts calls
+from the vendor's side.
 
 Knob: whether a seat change (only a line's amounts) moves the subscription's `lastModifiedDate` is not
 documented anywhere public, so it is `world.seat_change_bumps_last_modified` (default True; also
@@ -65,7 +70,15 @@ def create_ingram_app(world: SandboxWorld, *, quota: GatewayQuota | None = None,
     def is_token_call(request: web.Request) -> bool:
         return request.match_info.route.name in ("token", REPORT_FILE_ROUTE)
 
+    @web.middleware
+    async def log_request(request: web.Request, handler):
+        resource = request.match_info.route.resource
+        path = (resource.canonical if resource is not None else request.path).split(base, 1)[-1]
+        world.ingram_requests.append(f"{request.method} {path}")
+        return await handler(request)
+
     app = web.Application(middlewares=[
+        log_request,
         gateway_middleware(lambda: world.credentials.ingram_subscription_key, limiter),
         bearer_middleware(tokens, is_token_call),
     ])

@@ -196,6 +196,8 @@ class IngramClient:
         details = await fan_out(heads, lambda head: self._details_unless_gone(head["id"]),
                                 workers=self.http.limiter.max_concurrent)
         learnt.dates.update((str(d["id"]), d.get("lastModifiedDate")) for d in details if d is not None)
+        # a subscription an order named before the list showed it may belong to a customer new to this client
+        self._named_customers |= {str(d["customerId"]) for d in details if d is not None and d.get("customerId")}
         self._last_read = (modified_since, learnt)
         # a subscription removed while the read ran is left out, not an error
         return [subscription(head, detail) for head, detail in zip(heads, details, strict=True) if detail is not None]

@@ -8,6 +8,7 @@ vendor's OpenAPI document; calls are counted from the simulator's own request lo
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
@@ -166,3 +167,26 @@ def test_an_order_that_names_no_subscription_stands_for_its_customers_subscripti
     assert ordered_subscriptions(order, {"products": [{"subscriptionId": "2"}]}, heads) == {"2"}
     assert ordered_subscriptions(order, {"products": [{"mpn": "X"}]}, heads) == {"1", "3"}
     assert ordered_subscriptions(order, None, heads) == {"1", "3"}  # its details answered 404
+
+
+async def test_a_new_customers_first_subscription_is_fetched_once_with_its_customer(ingram, sandbox):
+    world = sandbox.world
+    cursor = Cursor()
+    await ingram.list_companies()
+    await ingram.list_subscriptions()
+    (template, _), = lines(world, 1)
+    customer = replace(world.customers[template.account_id], account_id=9_000_001, cmp_id="9000001", name="Newco")
+    world.customers[customer.account_id] = customer
+    sub = replace(template, subscription_id=max(world.subscriptions) + 1, cmp_id=str(max(world.subscriptions) + 1),
+                  account_id=customer.account_id, created=world.now(), last_modified=world.now(),
+                  lines=[replace(line) for line in template.lines])
+    world.subscriptions[sub.subscription_id] = sub
+    place_order(world, sub.subscription_id, "sales")
+    world.ingram_requests.clear()
+
+    since = cursor()
+    assert [s.external_id for s in await ingram.list_subscriptions(modified_since=since)] == [sub.cmp_id]
+    assert [c.name for c in await ingram.list_companies(modified_since=since)] == ["Newco"]
+    assert await ingram.list_subscriptions(modified_since=cursor()) == []
+    assert fetched(world) == ["GET /subscriptions/{id}"]
+    assert "GET /customers/{id}" in world.ingram_requests and "GET /customers" not in world.ingram_requests

@@ -4,9 +4,10 @@ own clock gives it) and each subscription's `lastModifiedDate` (a day). Pure log
 - Orders: a read lists `GET /orders?creationTimeFrom=` from the latest creation time it has seen, less `OVERLAP`
   (an order may become visible after a later one), and skips the ids it has seen. An order not yet completed
   (`submitted`, `processing`) changed nothing yet: it is kept pending and the list is asked from its creation time
-  until it ends; `completed` then names the subscription to fetch, `error` and `cancelled` name none. With no order
-  seen yet (a fresh process), the list is asked from the start of the day of `modified_since` (in UTC), as the
-  date rule below; on a complete read, from the start of the latest `lastModifiedDate` day, to learn the mark.
+  until it ends (for a day at most: what an order pending longer does waits for a complete read, daily); `completed`
+  then names the subscription to fetch, `error` and `cancelled` name none. With no order seen yet (a fresh
+  process), the list is asked from the start of the day of `modified_since` (in UTC), as the date rule below; on a
+  complete read, from the start of the latest `lastModifiedDate` day, to learn the mark.
 - Dates: a subscription is fetched when its `lastModifiedDate` differs from the one the last read saw (or the
   subscription is new to this process). That catches what changes a subscription without an order (a hold, a
   removal, a price change) once, on the day it moves. With no dates remembered (a fresh process) the rule is the
@@ -24,6 +25,8 @@ Json = dict[str, Any]
 
 OVERLAP = timedelta(minutes=5)
 PENDING = ("submitted", "processing")
+PENDING_KEPT = timedelta(days=1)  # an order pending longer stops holding the list back: the daily complete read reads
+# whatever it does
 
 
 @dataclass
@@ -64,6 +67,8 @@ def take_orders(memory: ReadMemory, rows: Iterable[Json], asked_from: datetime |
         pending.pop(order_id, None)
         if row.get("status") == "completed":
             completed.append(row)
+    if mark is not None:
+        pending = {order_id: created for order_id, created in pending.items() if created >= mark - PENDING_KEPT}
     if asked_from is not None:  # those before it will not be listed again
         seen = {order_id: created for order_id, created in seen.items() if created >= asked_from}
     return replace(memory, seen=seen, pending=pending, mark=mark), completed

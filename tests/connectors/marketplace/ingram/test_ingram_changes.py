@@ -62,3 +62,10 @@ def test_the_date_rule_compares_with_the_last_read_or_falls_back_to_the_day():
     assert dated_changes(ReadMemory(), heads, NINE) == {"1", "3"}  # a fresh process: that day or later, or undated
     memory = ReadMemory(dates={"1": "2026-11-16", "2": "2026-11-09", "3": None})
     assert dated_changes(memory, [*heads, {"id": "4", "lastModifiedDate": "2026-01-01"}], NINE) == {"2", "4"}
+
+
+def test_an_order_pending_for_more_than_a_day_stops_holding_the_cursor_back():
+    memory, _ = take_orders(ReadMemory(), [order("1", 0, "processing")], NINE)
+    memory, _ = take_orders(memory, [order("1", 0, "processing"), order("2", 24 * 60 + 1)], NINE)
+    assert memory.pending == {}
+    assert orders_from(memory, None, []) == NINE + timedelta(minutes=24 * 60 + 1) - OVERLAP

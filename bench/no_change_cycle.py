@@ -9,15 +9,19 @@ cycle's calls per system, counted by the connectors (the same counters as `sync_
 computed from the data SeatSync stored:
   - `paging_floor`: what the pair's APIs cannot go below for a read that sees every change their change signals
     show: Autotask ceil(unit rows / 500) + companies + 3 new-id probes; ConnectWise companies + agreements changed
-    since (1 call each when nothing changed); Ingram ceil(subscriptions / 1000) list pages; Odin (no delta call,
-    no paging) 1 customer list + one subscription list per customer + one resource list per subscription;
+    since (1 call each when nothing changed); Ingram ceil(subscriptions / 1000) list pages (the dates: changes
+    that are no order) + 1 page of orders created since the last read; Odin (no delta call, no paging) 1 customer
+    list + one subscription list per customer + one resource list per subscription;
   - `drift_floor`: the extra calls per cycle that seeing an edit no change signal shows costs, at the pair's
     cadence: ConnectWise ceil(L / recheck_turns), L the open agreements holding linked additions; Ingram
-    ceil(S / recheck_reads).
+    ceil(S / recheck_reads) when that option is on (off by default: its orders show every seat change).
+With `--after-day` (Ingram pairs), a day then passes in the sandbox (`POST /admin/advance-day`) and two more cycles
+run: `after_day` gives their calls beside the day's changed subscriptions and orders, so "each changed subscription
+fetched once per change" is checked: the day's cycle fetches each once, the cycle after it none.
 
     python bench/no_change_cycle.py [--pairs odin:autotask ingram:autotask odin:connectwise ingram:connectwise]
                                     [--seed 5] [--cycles 2] [--latency-ms 20] [--latency-per-kib-ms 2]
-                                    [--odin-full-read-minutes 0]
+                                    [--odin-full-read-minutes 0] [--after-day]
 """
 
 from __future__ import annotations
@@ -78,10 +82,11 @@ async def sizes(sessions, psa: str) -> dict[str, int]:
 
 def floors(marketplace: str, psa: str, size: dict[str, int], *, recheck_turns: int, recheck_reads: int) -> dict:
     market = {"odin": 1 + size["marketplace_companies"] + size["subscriptions"],
-              "ingram": math.ceil(size["subscriptions"] / INGRAM_PAGE)}[marketplace]
+              "ingram": math.ceil(size["subscriptions"] / INGRAM_PAGE) + 1}[marketplace]
     psa_floor = {"autotask": 1 + math.ceil(size["services"] / AUTOTASK_PAGE) + 3,
                  "connectwise": 2}[psa]
-    drift = {"marketplace": math.ceil(size["subscriptions"] / recheck_reads) if marketplace == "ingram" else 0,
+    drift = {"marketplace": math.ceil(size["subscriptions"] / recheck_reads)
+             if marketplace == "ingram" and recheck_reads else 0,
              "psa": math.ceil(size["open_contracts_with_links"] / recheck_turns) if psa == "connectwise" else 0}
     return {"paging_floor": {"marketplace": market, "psa": psa_floor}, "drift_floor": drift}
 
@@ -107,27 +112,36 @@ async def measure(args: argparse.Namespace, marketplace: str, psa: str, config: 
         first = await engine.run_cycle(trigger="bench")
         complete = {"api_calls": first.api_calls, "wall_s": round(time.perf_counter() - started, 1)}
         linked = await link_ground_truth(sessions, pairs)
-        cycles = []
-        for _ in range(args.cycles):
-            engine.marketplace.stats.reset()
-            engine.psa.stats.reset()
-            started = time.perf_counter()
-            report = await engine.run_cycle(trigger="bench")
-            cycles.append({"status": report.status.value, "api_calls": report.api_calls,
-                           "planned": len(report.planned), "wall_s": round(time.perf_counter() - started, 1),
-                           "by_operation": {"marketplace": dict(engine.marketplace.stats.by_operation),
-                                            "psa": dict(engine.psa.stats.by_operation)}})
+        cycles = [await counted_cycle(engine) for _ in range(args.cycles)]
+        after_day = None
+        if args.after_day and marketplace == "ingram":
+            day = admin(config, "POST", "/advance-day")["days"][0]
+            orders = sum(len(day[kind]) for kind in ("increases", "decreases", "new_subscriptions",
+                                                     "cancelled_subscriptions", "renewed_subscriptions"))
+            after_day = {"changed_subscriptions": len(day["changed_subscriptions"]), "orders": orders,
+                         "cycles": [await counted_cycle(engine) for _ in range(2)]}
         size = await sizes(sessions, psa)
         recheck_turns = getattr(engine.psa, "recheck_turns", 2)  # before it was an option: RECHECK_TURNS, 2
         recheck_reads = getattr(engine.marketplace, "recheck_reads", 1)
         await engine.aclose()
         await db.dispose()
     return {"marketplace": marketplace, "psa": psa, "linked": linked, "sizes": size, "complete": complete,
-            "no_change": cycles,
+            "no_change": cycles, **({"after_day": after_day} if after_day else {}),
             **floors(marketplace, psa, size, recheck_turns=recheck_turns, recheck_reads=recheck_reads),
             "latency_ms": args.latency_ms, "latency_per_kib_ms": args.latency_per_kib_ms,
             "odin_full_read_minutes": args.odin_full_read_minutes,
             "load_average": [round(x, 1) for x in os.getloadavg()]}
+
+
+async def counted_cycle(engine: SyncEngine) -> dict:
+    engine.marketplace.stats.reset()
+    engine.psa.stats.reset()
+    started = time.perf_counter()
+    report = await engine.run_cycle(trigger="bench")
+    return {"status": report.status.value, "api_calls": report.api_calls, "planned": len(report.planned),
+            "wall_s": round(time.perf_counter() - started, 1),
+            "by_operation": {"marketplace": dict(engine.marketplace.stats.by_operation),
+                             "psa": dict(engine.psa.stats.by_operation)}}
 
 
 def run_pair(args: argparse.Namespace, pair: str) -> dict:
@@ -155,6 +169,8 @@ if __name__ == "__main__":
     parser.add_argument("--latency-per-kib-ms", type=float, default=2.0)
     parser.add_argument("--odin-full-read-minutes", type=float, default=0.0,
                         help="Odin's own complete-read cadence (the connection option full_read_minutes)")
+    parser.add_argument("--after-day", action="store_true",
+                        help="Ingram pairs: a day passes, then two more cycles (each change fetched once?)")
     arguments = parser.parse_args()
     for pair in arguments.pairs:
         print(json.dumps(run_pair(arguments, pair)), flush=True)

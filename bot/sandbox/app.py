@@ -26,6 +26,7 @@ from bot.sandbox.faults import PROFILES, FaultKnobs, fault_middleware
 from bot.sandbox.generator import Scale, advance_day, generate_world
 from bot.sandbox.halopsa.app import create_halopsa_app, halopsa_admin_routes, halopsa_error
 from bot.sandbox.ingram import create_ingram_app, ingram_error, notify_changes
+from bot.sandbox.ingram_orders import change_seats
 from bot.sandbox.odin import create_odin_app, odin_error
 from bot.sandbox.pax8 import Pax8Simulator, announce_day, create_pax8_app, pax8_admin_routes, pax8_error
 from bot.sandbox.slack import SlackRecorder, create_slack_app, slack_error
@@ -297,7 +298,8 @@ def _admin_app(sandbox: Sandbox) -> web.Application:
         return web.json_response({"today": sandbox.world.today.isoformat(), "days": [r.as_dict() for r in reports]})
 
     async def set_count(request: web.Request) -> web.Response:
-        """A customer buys or drops seats on one line now; a change notification follows."""
+        """A customer buys or drops seats on one line now (a change order at Ingram, unless the body says
+        `"order": false`: a change made outside orders); a change notification follows."""
         try:
             subscription_id = int(request.match_info["subscription_id"])
             resource_id = int(request.match_info["resource_id"])
@@ -305,15 +307,15 @@ def _admin_app(sandbox: Sandbox) -> web.Application:
             total = body.get("total") if isinstance(body, dict) else None
             if not isinstance(total, int) or isinstance(total, bool) or not 0 <= total <= 1_000_000:
                 raise ValueError('body must be {"total": <whole number of seats, 0-1000000>}')
+            order = body.get("order", True)
+            if not isinstance(order, bool):
+                raise ValueError('"order" must be true or false')
         except (ValueError, json.JSONDecodeError) as exc:
             return web.json_response({"error": str(exc)}, status=400)
-        line = sandbox.world.line(subscription_id, resource_id)
-        if line is None:
+        if sandbox.world.line(subscription_id, resource_id) is None:
             return web.json_response({"error": f"no resource {resource_id} in subscription {subscription_id}"},
                                      status=404)
-        line.included = min(line.included, total)
-        line.additional = total - line.included
-        sandbox.world.touch_subscription(subscription_id, seats_only=True)
+        line = change_seats(sandbox.world, subscription_id, resource_id, total, order=order)
         sandbox.world.record_counts(subscription_id)
         await notify_changes(sandbox.world, [subscription_id], marketplace=sandbox.webhook_marketplace)
         return web.json_response({"subscription_id": subscription_id, "resource_id": resource_id,

@@ -19,6 +19,8 @@ What happens in a day:
   it auto-renews (CMP `renewalStatus`), and expires otherwise.
 Every subscription whose data changed gets `last_modified = world.now()`; one whose only change is seats
 gets it unless `world.seat_change_bumps_last_modified` is off (the Ingram knob, bot/sandbox/ingram.py).
+Each seat change, new subscription, renewal and cancellation is also an Ingram order (bot.sandbox.ingram_orders);
+an expiry and a price change are not.
 The MSP's Pax8 book has its day too (`bot.sandbox.pax8.days`), reported in `DayReport.pax8`.
 """
 
@@ -33,6 +35,7 @@ from decimal import Decimal
 
 from bot.sandbox.calendar_maths import next_expiration
 from bot.sandbox.halopsa.invoicing import create_due_invoices
+from bot.sandbox.ingram_orders import place_order
 from bot.sandbox.marketplace_seed import product_spec, random_subscription
 from bot.sandbox.pax8.days import Pax8DayReport, advance_pax8_day
 from bot.sandbox.world import SandboxWorld, Subscription, SubscriptionLine
@@ -110,6 +113,7 @@ def _end_terms(world: SandboxWorld, report: DayReport, changed: dict[int, None])
         if sub.auto_renew:
             sub.expiration_date = next_expiration(sub.start_date, sub.term, world.today)
             report.renewed_subscriptions.append(sub.subscription_id)
+            place_order(world, sub.subscription_id, "renewal")
         else:
             sub.status = "expired"
             report.expired_subscriptions.append(sub.subscription_id)
@@ -133,6 +137,7 @@ def _change_seats(world: SandboxWorld, rng: random.Random, report: DayReport, ch
             line.additional = max(0, line.additional - step)
             line.used = min(line.used, line.ordered)
             report.decreases.append((sub.subscription_id, line.resource_id, before, line.ordered))
+        place_order(world, sub.subscription_id, "change", {line.resource_id: line.ordered - before})
         changed[sub.subscription_id] = None
 
 
@@ -166,6 +171,7 @@ def _order_subscriptions(world: SandboxWorld, rng: random.Random, report: DayRep
                                   status="active", start=world.today)
         sub.created = sub.last_modified = world.now()
         world.subscriptions[subscription_id] = sub
+        place_order(world, subscription_id, "sales")
         report.new_subscriptions.append(subscription_id)
         changed[subscription_id] = None
 
@@ -180,6 +186,7 @@ def _cancel_subscriptions(world: SandboxWorld, rng: random.Random, report: DayRe
         sub: Subscription = candidates.pop(rng.randrange(len(candidates)))
         sub.status = "cancelled"
         sub.auto_renew = False
+        place_order(world, sub.subscription_id, "cancellation")
         report.cancelled_subscriptions.append(sub.subscription_id)
         changed[sub.subscription_id] = None
 

@@ -14,13 +14,18 @@ Operations served:
   `externalId`; `resellerId`) and `GET /customers/{id}`
 - `GET /subscriptions` (filters `customerId`, `status`, `creationDateFrom`, `creationDateTo`, both
   dates inclusive) and `GET /subscriptions/{id}` (SubscriptionDetailed with `products`)
+- `GET /orders` (filters `creationTimeFrom`/`creationTimeTo`, `status`, ...) and `GET /orders/{id}`: the ledger of
+  every seat change, new subscription, renewal and cancellation (`ingram_orders`)
 Paging: `offset` (default 0, >= 0) and `limit` (default 10, >= 1) as the spec defines them; the spec
 sets no maximum and integrations report none is enforced (n8n CloudBlue SimpleAPI node), so none is.
 Lists are ordered by id; `pagination` echoes `{offset, limit, total}`; an offset past the end gives
 `data: []`. `status` takes exactly one value (a comma-separated list is a 400, as observed against
 the real API by a public dashboard project); unknown query parameters are ignored, as observed there.
-The spec has no modification-date filter on `/subscriptions`: clients must page and compare
-`lastModifiedDate` (or use the sandbox's change notification, `ingram_notify`).
+The spec has no modification-date filter on `/subscriptions`: clients page and compare `lastModifiedDate` (a day),
+read the orders created since a time, or use the sandbox's change notification, `ingram_notify`.
+
+Every request received is logged in `world.ingram_requests` ("GET /subscriptions/{id}"), so a test counts calls
+from the vendor's side.
 
 Knob: whether a seat change (only a line's amounts) moves the subscription's `lastModifiedDate` is not
 documented anywhere public, so it is `world.seat_change_bumps_last_modified` (default True; also
@@ -30,11 +35,8 @@ admin count route leave the date as it was; status, term, price and new subscrip
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Iterable
-from datetime import date
-from typing import Any
 
 from aiohttp import web
 
@@ -42,6 +44,8 @@ from bot.sandbox.ingram_auth import TOKEN_LIFETIME_S, TokenStore, bearer_middlew
 from bot.sandbox.ingram_errors import cmp_error, correlation_id
 from bot.sandbox.ingram_gateway import GatewayQuota, RateLimiter, gateway_error, gateway_middleware
 from bot.sandbox.ingram_notify import notify_changes
+from bot.sandbox.ingram_orders import order_routes
+from bot.sandbox.ingram_query import BadQuery, day, json_reply, one_of, page, paging
 from bot.sandbox.ingram_reports import REPORT_FILE_ROUTE, report_routes
 from bot.sandbox.ingram_views import customer_json, subscription_detail_json, subscription_json
 from bot.sandbox.odin_accounts import account_profile, reseller_account_id
@@ -53,14 +57,7 @@ WORLD_KEY = web.AppKey("ingram_world", SandboxWorld)
 TOKENS_KEY = web.AppKey("ingram_tokens", TokenStore)
 LIMITER_KEY = web.AppKey("ingram_limiter", RateLimiter)
 
-DEFAULT_LIMIT = 10
 SUBSCRIPTION_STATUSES = ("pending", "active", "hold", "terminated", "removed")  # spec enum
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-class BadQuery(ValueError):
-    """A query parameter the backend rejects with 400."""
-
 
 def create_ingram_app(world: SandboxWorld, *, quota: GatewayQuota | None = None,
                       clock: Callable[[], float] = time.time,
@@ -73,7 +70,15 @@ def create_ingram_app(world: SandboxWorld, *, quota: GatewayQuota | None = None,
     def is_token_call(request: web.Request) -> bool:
         return request.match_info.route.name in ("token", REPORT_FILE_ROUTE)
 
+    @web.middleware
+    async def log_request(request: web.Request, handler):
+        resource = request.match_info.route.resource
+        path = (resource.canonical if resource is not None else request.path).split(base, 1)[-1]
+        world.ingram_requests.append(f"{request.method} {path}")
+        return await handler(request)
+
     app = web.Application(middlewares=[
+        log_request,
         gateway_middleware(lambda: world.credentials.ingram_subscription_key, limiter),
         bearer_middleware(tokens, is_token_call),
     ])
@@ -90,6 +95,7 @@ def create_ingram_app(world: SandboxWorld, *, quota: GatewayQuota | None = None,
     app.router.add_get(f"{base}/subscriptions", list_subscriptions)
     app.router.add_get(f"{base}/subscriptions/{{id}}", get_subscription)
     app.router.add_routes(report_routes(base, WORLD_KEY))
+    app.router.add_routes(order_routes(base, WORLD_KEY))
     return app
 
 
@@ -105,7 +111,7 @@ async def list_customers(request: web.Request) -> web.Response:
     world = request.app[WORLD_KEY]
     query = request.query
     try:
-        offset, limit = _paging(query)
+        offset, limit = paging(query)
     except BadQuery as exc:
         return cmp_error(400, str(exc), request.path)
     customers: Iterable = sorted(world.customers.values(), key=lambda c: c.account_id)
@@ -117,7 +123,7 @@ async def list_customers(request: web.Request) -> web.Response:
         customers = [c for c in customers if f"CUST-{c.account_id}" == query["externalId"]]
     if "resellerId" in query and query["resellerId"] != str(reseller_account_id(world)):
         customers = []
-    return _page(request, [customer_json(world, c) for c in customers], offset, limit)
+    return page([customer_json(world, c) for c in customers], offset, limit)
 
 
 async def get_customer(request: web.Request) -> web.Response:
@@ -126,17 +132,17 @@ async def get_customer(request: web.Request) -> web.Response:
     customer = next((c for c in world.customers.values() if c.cmp_id == wanted), None)
     if customer is None:
         return cmp_error(404, f"Customer with id '{wanted}' is not found", request.path)
-    return _json(customer_json(world, customer))
+    return json_reply(customer_json(world, customer))
 
 
 async def list_subscriptions(request: web.Request) -> web.Response:
     world = request.app[WORLD_KEY]
     query = request.query
     try:
-        offset, limit = _paging(query)
-        status = _status(query.get("status"))
-        created_from = _date(query, "creationDateFrom")
-        created_to = _date(query, "creationDateTo")
+        offset, limit = paging(query)
+        status = one_of(query, "status", SUBSCRIPTION_STATUSES)
+        created_from = day(query, "creationDateFrom")
+        created_to = day(query, "creationDateTo")
     except BadQuery as exc:
         return cmp_error(400, str(exc), request.path)
     subs = sorted(world.subscriptions.values(), key=lambda s: s.subscription_id)
@@ -149,7 +155,7 @@ async def list_subscriptions(request: web.Request) -> web.Response:
         rows = [r for r in rows if r["creationDate"] >= created_from.isoformat()]
     if created_to:
         rows = [r for r in rows if r["creationDate"] <= created_to.isoformat()]
-    return _page(request, rows, offset, limit)
+    return page(rows, offset, limit)
 
 
 async def get_subscription(request: web.Request) -> web.Response:
@@ -158,57 +164,10 @@ async def get_subscription(request: web.Request) -> web.Response:
     sub = next((s for s in world.subscriptions.values() if s.cmp_id == wanted), None)
     if sub is None:
         return cmp_error(404, f"Subscription with id '{wanted}' is not found", request.path)
-    return _json(subscription_detail_json(world, sub))
-
-
-# --- query grammar -----------------------------------------------------------------------------
-def _integer(query: Any, name: str, default: int, minimum: int) -> int:
-    raw = query.get(name)
-    if raw is None:
-        return default
-    if not re.fullmatch(r"[+-]?\d+", raw.strip()):
-        raise BadQuery(f"Parameter '{name}' must be an integer, got '{raw}'")
-    value = int(raw)
-    if value < minimum:
-        raise BadQuery(f"Parameter '{name}' must be greater than or equal to {minimum}, got {value}")
-    return value
-
-
-def _paging(query: Any) -> tuple[int, int]:
-    return _integer(query, "offset", 0, 0), _integer(query, "limit", DEFAULT_LIMIT, 1)
-
-
-def _status(raw: str | None) -> str | None:
-    if raw is None or raw == "":
-        return None
-    if raw not in SUBSCRIPTION_STATUSES:
-        raise BadQuery(f"Parameter 'status' must be one of {', '.join(SUBSCRIPTION_STATUSES)} "
-                       f"(a single value), got '{raw}'")
-    return raw
-
-
-def _date(query: Any, name: str) -> date | None:
-    raw = query.get(name)
-    if raw is None or raw == "":
-        return None
-    try:
-        if not _DATE.match(raw):
-            raise ValueError(raw)
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise BadQuery(f"Parameter '{name}' must be a date in the format YYYY-MM-DD, got '{raw}'") from None
+    return json_reply(subscription_detail_json(world, sub))
 
 
 # --- responses ---------------------------------------------------------------------------------
-def _page(request: web.Request, items: list[dict[str, Any]], offset: int, limit: int) -> web.Response:
-    return _json({"data": items[offset:offset + limit],
-                  "pagination": {"offset": offset, "limit": limit, "total": len(items)}})
-
-
-def _json(body: dict[str, Any]) -> web.Response:
-    return web.json_response(body, headers={"X-Correlation-ID": correlation_id()})
-
-
 def _with_correlation(response: web.Response) -> web.Response:
     response.headers.setdefault("X-Correlation-ID", correlation_id())
     return response

@@ -31,6 +31,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.sandbox.ingram_orders import place_order
 from bot.sandbox.invoice_plants import (
     Plant,
     PlantedMonth,
@@ -242,6 +243,7 @@ def plant_second_subscription(world: SandboxWorld, psa: str, month: PlantedMonth
                      created=world.now(), last_modified=world.now(), start_date=at.date(),
                      lines=[replace(line, included=0, additional=quantity)])
     world.subscriptions[new_id] = second
+    place_order(world, new_id, "sales")
     new_service = second_service(world, psa, service, units=quantity - 1)
     world.truth.service_for_line[(new_id, line.resource_id)] = {psa: new_service}
     world.ingram_ledger.changes.append((at.date(), new_id, line.resource_id, quantity))
@@ -255,6 +257,7 @@ def plant_second_subscription(world: SandboxWorld, psa: str, month: PlantedMonth
 def _change(world: SandboxWorld, sub: Subscription, line: SubscriptionLine, delta: int, at: datetime) -> None:
     line.additional += delta
     _touch(world, sub)
+    place_order(world, sub.subscription_id, "change", {line.resource_id: delta})
     world.ingram_ledger.changes.append((at.date(), sub.subscription_id, line.resource_id, delta))
     world.ingram_ledger.counts[(sub.subscription_id, line.resource_id)] = line.ordered
 
@@ -292,6 +295,7 @@ def plant_the_rest(world: SandboxWorld, psa: str, month: PlantedMonth, rng: rand
     world.ingram_ledger.changes.append((at.date(), sub.subscription_id, line.resource_id, -line.ordered))
     sub.status = "cancelled"
     _touch(world, sub)
+    place_order(world, sub.subscription_id, "cancellation")
     world.ingram_ledger.counts.pop((sub.subscription_id, line.resource_id), None)
     month.plants.append(Plant("billing_for_nothing", sub.cmp_id, (("billing_for_nothing", UNITS),),
                               "cancelled at Ingram, still billed in the PSA"))
@@ -318,6 +322,7 @@ def _new_unlinked(world: SandboxWorld, rng: random.Random, at: datetime) -> str:
                   lines=[SubscriptionLine(resource_id=resource_id, included=0, additional=3,
                                           unit_price=product.price, unit_cost=product.cost)])
     world.subscriptions[new_id] = sub
+    place_order(world, new_id, "sales")
     world.ingram_ledger.changes.append((at.date(), new_id, resource_id, 3))
     world.ingram_ledger.counts[(new_id, resource_id)] = 3
     return sub.cmp_id

@@ -11,6 +11,7 @@ the admin routes change them, are kept in `count_history`, so every write can be
 from __future__ import annotations
 
 import hashlib
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -377,6 +378,12 @@ class SandboxWorld:
     # Ingram CMP's rated-data reports (bot.sandbox.ingram_reports), and the seat changes of the month being rated
     ingram_reports: list[Any] = field(default_factory=list)
     ingram_ledger: Any = None
+    # Ingram CMP's orders (bot.sandbox.ingram_orders.IngramOrder), oldest first: one per seat change, new
+    # subscription, renewal and cancellation the simulators make (`GET /orders`)
+    ingram_orders: list[Any] = field(default_factory=list)
+    # every request the Ingram CMP simulator received, as "METHOD /operation/{id}" (the newest 100,000), so calls
+    # can be counted from outside SeatSync
+    ingram_requests: deque[str] = field(default_factory=lambda: deque(maxlen=100_000))
 
     def touch_subscription(self, subscription_id: int, *, seats_only: bool = False) -> None:
         """A subscription changed now: its `last_modified` moves, unless only seats moved and the

@@ -12,6 +12,7 @@ from bot.db.links import link_resource
 from bot.db.models import Adjustment, MarketplaceResource, MarketplaceSubscription, PsaService
 from bot.demo.workspace import DemoWorkspace
 from bot.sandbox.autotask_units import settle_units
+from bot.sandbox.ingram_orders import place_order
 from bot.sandbox.world import SandboxWorld, SubscriptionLine
 
 
@@ -30,9 +31,13 @@ class Line:
         return self.world.line(self.subscription_id, self.resource_id)
 
     def set_market_total(self, total: int) -> None:
+        """The customer changes the line's seats at the marketplace: by an order, as Ingram shows it."""
         line = self.market
+        before = line.ordered
         line.included, line.additional = 0, total
         self.world.subscriptions[self.subscription_id].last_modified = self.world.now()
+        if total != before:
+            place_order(self.world, self.subscription_id, "change", {self.resource_id: total - before})
 
     @property
     def psa_units(self) -> int:

@@ -13,36 +13,33 @@ by 100 (Onify blueprint). So pages ask for 1000 rows, the offset advances by the
 received (a server that caps pages silently loses nothing), and if the API refuses the first large
 page with a 400 the client falls back to 100 for good.
 
-`modified_since`: CMP cannot filter by modification date. The subscription list is cheap and
-carries `lastModifiedDate` (a day, no time), so the whole list is read and details are fetched only
-for subscriptions modified on or after the day of `modified_since` (in UTC): a change made earlier
-the same day is read again, which costs a little and misses nothing. Subscriptions with no
-`lastModifiedDate` are always fetched. A subscription whose details answer 404 (removed while the
-read ran) is left out of the read rather than failing it.
+`modified_since`: CMP cannot filter subscriptions by modification date, and `lastModifiedDate` is a day without a
+time. An incremental read (see `changes.py`) reads the subscription list (cheap, it carries the dates) and
+`GET /orders?creationTimeFrom=` (spec 1.6: a time), then fetches the details of exactly the subscriptions that
+changed since the last read: those a completed order names (`GET /orders/{id}` gives the subscription ids; the
+list row has none) and those whose date differs from the one the last read saw (changes that are no order: a hold,
+a removal, a price change). So each change is fetched once: a second change the same day is a second order, and a
+subscription changed this morning is not fetched again at every poll until midnight. A subscription whose details
+answer 404 (removed while the read ran) is left out of the read rather than failing it.
 
-No public source says a seat change moves `lastModifiedDate` (the simulator has a knob for either case,
-`world.seat_change_bumps_last_modified`). So an incremental read also re-reads, on a cadence of its own,
-one slice of every subscription: the subscriptions whose id falls in this read's turn (a stable CRC32 of
-the id, modulo `RECHECK_READS`). Each subscription is therefore read in full at least once every
-`RECHECK_READS` incremental reads, whether or not its date moved: a seat change that leaves the date
-alone is seen within RECHECK_READS poll intervals (6 x the default 5 minutes = 30 minutes), or at the
-engine's complete read if that comes first. Cost: about S / RECHECK_READS extra detail calls per
-incremental read (measured in bench/README.md); a connection's `recheck_reads` option trades that cost
-against the delay.
+What this process remembers counts only once the engine kept the read: the next read's `modified_since` moving on
+shows it did; a read asked again from the same cursor (the last cycle failed after reading) starts from what was
+remembered before it, so nothing it saw is lost. A fresh process (a restart, another instance taking the lease)
+remembers nothing: its first incremental read falls back to the day rule (details of everything modified on or
+after the day of `modified_since`, orders from that day's start), once.
 
-Calls of a no-change incremental read: the subscription list's pages (ceil(S/P)) and the recheck slice, nothing
-else. Customers are listed on a complete read (`list_companies()` without `modified_since`); an incremental read
-(asked after the subscriptions) fetches only the customers its subscriptions name that this client has not seen,
-one `GET /customers/{id}` each (a new customer's first subscription), and lists them all when it has seen none
-(a fresh process).
+A seat change that is neither an order nor a date move (the knob `world.seat_change_bumps_last_modified` off, and a
+change made outside orders: no public source says whether CMP has any) is seen at the engine's complete read
+(`full_read_every`, 24 hours by default). A connection's `recheck_reads` option (off by default) shortens that: an
+incremental read then also re-reads one slice of every subscription (a stable CRC32 of the id, modulo
+`recheck_reads`), so each is read in full at least once every `recheck_reads` reads, at about S / recheck_reads
+detail calls a read.
 
-A subscription modified today is fetched at every incremental read until midnight. Fetching it once per date
-change instead was tried: `lastModifiedDate` is a day, so a second change the same day leaves it alone and would
-wait for the recheck slice (up to RECHECK_READS reads; tests/sync/test_bad_rows.py's second change of the day
-went unplanned at the next cycle), and a poll that sees no change could not tell a quiet MSP from an unseen
-change (the kill harness settles on the first such poll). What would give
-"once per change": `GET /orders?creationTimeFrom=` (spec 1.6; a time, not a day) lists the orders placed since
-the last read, and seat changes are orders; the simulator does not serve /orders yet.
+Calls of a no-change incremental read: the subscription list's pages (ceil(S/P)) and one page of orders. Customers
+are listed on a complete read (`list_companies()` without `modified_since`); an incremental read (asked after the
+subscriptions) fetches only the customers its subscriptions name that this client has not seen, one
+`GET /customers/{id}` each (a new customer's first subscription), and lists them all when it has seen none (a
+fresh process). A change costs 2 calls: its order's details and its subscription's.
 
 Limits: the gateway enforces a per-key call rate whose size Ingram does not publish (a public
 dashboard on the real API saw bursts of 60 pass and long runs at 20 in flight throttled). The
@@ -59,7 +56,7 @@ import logging
 import time
 import zlib
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -85,12 +82,20 @@ from bot.connectors.marketplace.ingram.auth import (
     from_gateway,
     login_error,
 )
+from bot.connectors.marketplace.ingram.changes import (
+    ReadMemory,
+    dated_changes,
+    iso,
+    ordered_subscriptions,
+    orders_from,
+    take_orders,
+    utc,
+)
 from bot.connectors.marketplace.ingram.records import (
     SYSTEM,
     Json,
     company,
     error_message,
-    iso_day,
     page,
     subscription,
     token_info,
@@ -105,7 +110,7 @@ PAGE_SIZE = 1000
 FALLBACK_PAGE_SIZE = 100
 MAX_IN_FLIGHT = 8
 QUOTA_CALLS, QUOTA_WINDOW_S = 900, 60.0  # kept under the gateway's per-key call rate
-RECHECK_READS = 6  # every subscription is read in full at least once in this many incremental reads
+RECHECK_READS = 0  # off: orders and dates show changes; N > 0 re-reads every subscription once in N reads
 
 
 class IngramClient:
@@ -114,10 +119,12 @@ class IngramClient:
     def __init__(self, *, http: VendorHttp, username: str, password: str, marketplace: str,
                  page_size: int = PAGE_SIZE, clock: Callable[[], float] = time.monotonic,
                  recheck_reads: int = RECHECK_READS) -> None:
-        if recheck_reads < 1:
-            raise ValueError("ingram: recheck_reads must be at least 1")
+        if recheck_reads < 0:
+            raise ValueError("ingram: recheck_reads must be 0 (off) or more")
         self.recheck_reads = recheck_reads
         self._recheck_turn = 0
+        self._memory = ReadMemory()  # what the reads the engine kept have seen (changes.py)
+        self._last_read: tuple[datetime | None, ReadMemory] | None = None  # the last read, not yet known kept
         self.http = http
         self.stats: CallStats = http.stats
         self.marketplace = marketplace
@@ -174,20 +181,57 @@ class IngramClient:
         return fresh
 
     async def list_subscriptions(self, *, modified_since: datetime | None = None) -> list[MarketSubscription]:
-        """Every subscription with its products, or only those modified on or after the day of
-        `modified_since`, plus the recheck slice (see the module docstring)."""
+        """Every subscription with its products, or only those changed since the last read (see the module
+        docstring and `changes.py`)."""
+        memory = self._settle(modified_since)
         heads = await self._every("/subscriptions", "subscriptions")
         self._named_customers = {str(h["customerId"]) for h in heads if h.get("customerId") is not None}
+        asked_from = orders_from(memory, modified_since, heads)
+        rows = [] if asked_from is None else await self._every("/orders", "orders",
+                                                               {"creationTimeFrom": iso(asked_from)})
+        learnt, completed = take_orders(memory, rows, asked_from)
+        learnt.dates = {str(h["id"]): h.get("lastModifiedDate") for h in heads}
         if modified_since is not None:
-            since = (modified_since if modified_since.tzinfo else modified_since.replace(tzinfo=UTC))
-            day = since.astimezone(UTC).date()
-            turn, self._recheck_turn = self._recheck_turn, (self._recheck_turn + 1) % self.recheck_reads
-            heads = [h for h in heads
-                     if (iso_day(h, "lastModifiedDate") or day) >= day or self._recheck_slice(h) == turn]
+            heads = await self._changed(heads, memory, completed, modified_since)
         details = await fan_out(heads, lambda head: self._details_unless_gone(head["id"]),
                                 workers=self.http.limiter.max_concurrent)
+        learnt.dates.update((str(d["id"]), d.get("lastModifiedDate")) for d in details if d is not None)
+        # a subscription an order named before the list showed it may belong to a customer new to this client
+        self._named_customers |= {str(d["customerId"]) for d in details if d is not None and d.get("customerId")}
+        self._last_read = (modified_since, learnt)
         # a subscription removed while the read ran is left out, not an error
         return [subscription(head, detail) for head, detail in zip(heads, details, strict=True) if detail is not None]
+
+    def _settle(self, modified_since: datetime | None) -> ReadMemory:
+        """What to start this read from: the last read's memory if the engine kept that read (its cursor moved on,
+        or it was a complete read), else what was remembered before it."""
+        if self._last_read is not None:
+            asked, learnt = self._last_read
+            if asked is None or modified_since is None or utc(modified_since) > utc(asked):
+                self._memory = learnt
+            self._last_read = None
+        return self._memory
+
+    async def _changed(self, heads: list[Json], memory: ReadMemory, completed: list[Json],
+                       modified_since: datetime) -> list[Json]:
+        """The list rows of the subscriptions this incremental read fetches (a row of its own, `{"id": ...}`, for a
+        subscription an order names that the list did not show yet)."""
+        orders = await fan_out(completed, self._order_unless_gone, workers=self.http.limiter.max_concurrent)
+        wanted = dated_changes(memory, heads, modified_since)
+        for row, detail in zip(completed, orders, strict=True):
+            wanted |= ordered_subscriptions(row, detail, heads)
+        if self.recheck_reads:
+            turn, self._recheck_turn = self._recheck_turn, (self._recheck_turn + 1) % self.recheck_reads
+            wanted |= {str(h["id"]) for h in heads if self._recheck_slice(h) == turn}
+        listed = {str(h["id"]) for h in heads}
+        return [h for h in heads if str(h["id"]) in wanted] + [{"id": i} for i in sorted(wanted - listed)]
+
+    async def _order_unless_gone(self, order: Json) -> Json | None:
+        try:
+            detail = await self._get(f"/orders/{quote(str(order['id']), safe='')}", None, "order")
+        except NotFoundError:
+            return None
+        return detail if isinstance(detail, dict) else None
 
     async def _customer_unless_gone(self, customer_id: str) -> Json | None:
         try:
@@ -199,7 +243,8 @@ class IngramClient:
         return item
 
     def _recheck_slice(self, head: Json) -> int:
-        """Which incremental read re-reads this subscription whatever its date (stable across processes)."""
+        """Which incremental read re-reads this subscription whatever its date (stable across processes); only
+        with `recheck_reads` on."""
         return zlib.crc32(str(head["id"]).encode()) % self.recheck_reads
 
     async def get_subscription(self, external_id: str) -> MarketSubscription:
@@ -279,14 +324,14 @@ class IngramClient:
                                               f"got {type(detail).__name__}")
         return detail
 
-    async def _every(self, path: str, what: str) -> list[Json]:
+    async def _every(self, path: str, what: str, filters: dict[str, str] | None = None) -> list[Json]:
         """All items of a list, paged with limit/offset to the reported total; de-duplicated by id
         (a row inserted while paging shifts the next page)."""
         items: dict[str, Json] = {}
         offset = 0
         while True:
             try:
-                body = await self._get(path, {"offset": offset, "limit": self.page_size}, what)
+                body = await self._get(path, {**(filters or {}), "offset": offset, "limit": self.page_size}, what)
             except RejectedError as exc:
                 if offset == 0 and exc.status == 400 and self.page_size > FALLBACK_PAGE_SIZE:
                     log.warning("ingram: %s refused limit=%s (%s); paging by %s", path, self.page_size,

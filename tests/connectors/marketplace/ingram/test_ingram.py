@@ -37,6 +37,7 @@ from bot.domain.enums import SubscriptionStatus, Term
 from bot.domain.records import MarketResource, MarketSubscription
 from bot.sandbox.app import INGRAM_PATH, Sandbox
 from bot.sandbox.ingram import create_ingram_app
+from bot.sandbox.ingram_orders import change_seats
 from bot.sandbox.world import SandboxWorld
 
 SPEC = Path(__file__).parents[3] / "specs" / "ingram-cloud-marketplace-api-1.6.yaml"
@@ -262,7 +263,8 @@ async def test_list_subscriptions_reads_every_subscription_with_its_products(ing
     subscriptions = await ingram.list_subscriptions()
     assert by_id(subscriptions) == expected_subscriptions(sandbox.world)
     assert {s.status for s in subscriptions} == set(SubscriptionStatus) - {SubscriptionStatus.pending}
-    assert ingram.stats.by_operation == {"token": 1, "subscriptions": 1,
+    # the orders page learns where the next incremental read asks the order list from
+    assert ingram.stats.by_operation == {"token": 1, "subscriptions": 1, "orders": 1,
                                          "subscription": len(sandbox.world.subscriptions)}
 
 
@@ -297,7 +299,8 @@ async def test_a_subscription_removed_while_the_read_runs_is_left_out(clients, s
 
 
 # --- modified_since -----------------------------------------------------------------------------------
-async def test_modified_since_fetches_details_only_for_subscriptions_changed_that_day_or_later(ingram, sandbox):
+async def test_a_fresh_process_fetches_the_subscriptions_changed_that_day_or_later_once(ingram, sandbox):
+    """Remembering nothing yet, an incremental read falls back to the day rule; the next read compares dates."""
     world = sandbox.world
     changed = sorted(world.subscriptions)[:3]
     for sid in world.subscriptions:
@@ -306,8 +309,6 @@ async def test_modified_since_fetches_details_only_for_subscriptions_changed_tha
         world.subscriptions[sid].last_modified = datetime.combine(TODAY, time(8), UTC)
     world.subscriptions[changed[0]].last_modified = datetime.combine(TODAY + timedelta(days=1), time(1), UTC)
 
-    ingram.recheck_reads = 10_000  # this read's recheck slice (turn 0) holds none of this world's ids
-    assert not [s for s in world.subscriptions.values() if ingram._recheck_slice({"id": s.cmp_id}) == 0]
     read = await ingram.list_subscriptions(modified_since=datetime.combine(TODAY, time(15), UTC))
     assert sorted(int(s.external_id) for s in read) == changed
     assert ingram.stats.by_operation["subscription"] == 3
@@ -316,33 +317,7 @@ async def test_modified_since_fetches_details_only_for_subscriptions_changed_tha
     ingram.stats.reset()
     naive_tomorrow = datetime.combine(TODAY + timedelta(days=2), time(0))
     assert await ingram.list_subscriptions(modified_since=naive_tomorrow) == []
-    assert ingram.stats.by_operation == {"subscriptions": 1}
-
-
-@pytest.mark.parametrize("bumped", [True, False])
-async def test_a_seat_change_is_read_within_the_recheck_cadence_whether_or_not_its_date_moves(
-        ingram, sandbox, bumped):
-    world = sandbox.world
-    world.seat_change_bumps_last_modified = bumped
-    sub = next(s for s in sorted(world.subscriptions.values(), key=lambda s: s.subscription_id)
-               if s.status == "active" and s.lines)
-    before = sub.last_modified
-    sub.lines[0].additional += 3
-    world.touch_subscription(sub.subscription_id, seats_only=True)
-    assert (sub.last_modified != before) is bumped
-    wanted = sorted(line.included + line.additional for line in sub.lines)
-    # the last read: today when the date moved (it is today's), tomorrow when it did not (no date is that late)
-    since = datetime.combine(TODAY if bumped else TODAY + timedelta(days=1), time(0), UTC)
-    seen_at = []
-    for read_number in range(1, ingram.recheck_reads + 1):
-        for found in await ingram.list_subscriptions(modified_since=since):
-            if found.external_id == str(sub.subscription_id):
-                assert sorted(r.included + r.additional for r in found.resources) == wanted
-                seen_at.append(read_number)
-    if bumped:
-        assert seen_at == list(range(1, ingram.recheck_reads + 1))
-    else:  # read once in the cadence, by its turn in the recheck, though its date never moved
-        assert len(seen_at) == 1
+    assert ingram.stats.by_operation == {"subscriptions": 1, "orders": 1}
 
 
 async def test_an_incremental_read_lists_no_customers_but_fetches_a_new_one(ingram, sandbox):
@@ -414,13 +389,17 @@ async def test_a_token_refused_again_after_a_fresh_login_is_an_authentication_er
 
 # --- the vendor's OpenAPI document ---------------------------------------------------------------------
 async def test_every_request_and_response_of_a_full_read_matches_the_openapi_document(ingram, openapi, sandbox):
+    sub = next(s for s in sandbox.world.subscriptions.values() if s.lines)
+    change_seats(sandbox.world, sub.subscription_id, sub.lines[0].resource_id, sub.lines[0].ordered + 1)
     await ingram.test_connection()
     await ingram.list_companies()
     await ingram.list_subscriptions(modified_since=datetime(2026, 1, 1, tzinfo=UTC))
     await ingram.get_subscription(next(iter(sandbox.world.subscriptions.values())).cmp_id)
     exchanges = ingram.recorder.exchanges
-    assert {op for op in ingram.recorder.operations() if not op.startswith("GET /subscriptions/")} == {
-        "POST /token", "GET /customers", "GET /subscriptions"}
+    operations = ingram.recorder.operations()
+    assert {op for op in operations if not op.startswith(("GET /subscriptions/", "GET /orders/"))} == {
+        "POST /token", "GET /customers", "GET /subscriptions", "GET /orders"}
+    assert f"GET /orders/{sandbox.world.ingram_orders[0].id}" in operations
     assert validate_exchanges(openapi, exchanges) == len(exchanges)
     token_call = exchanges[0]
     assert json.loads(token_call.body) == {"marketplace": "us"}

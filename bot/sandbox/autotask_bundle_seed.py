@@ -5,16 +5,18 @@ service bundle (a ServiceBundles catalogue entry, a ContractServiceBundle on the
 contract), not as a contract service. Here:
 - the catalogue has one bundle per Microsoft 365 / Office 365 suite the marketplace sells: the licence and the
   MSP's own mailbox backup, priced as the PSA's service of the licence plus the backup;
-- of the marketplace lines the generator left without an Autotask contract service on an active contract, the
-  suites' lines are mostly (80 %) billed as such a bundle instead; their units were set by hand as the other
-  services' were (mostly right, sometimes behind or ahead, sometimes 0);
+- of the suites' marketplace lines on an active Recurring Service contract, a fifth of those the generator gave
+  a contract service are billed as a bundle in its place (same contract and units, its price plus the backup's),
+  and most (80 %) of those it left without one are billed as a bundle (units set by hand as the other services'
+  were: mostly right, sometimes behind or ahead, sometimes 0);
 - where the PSAs bill the MSP's Pax8 seats (`bill_pax8_in_psas`), a fifth of the suites' Pax8 subscriptions are
-  billed as a bundle in place of their contract service (same contract, units and price, plus the backup's).
+  billed as a bundle in place of their contract service, the same way.
 Lines tied by hand before SeatSync (`truth.prelinked`) keep their contract service.
 
-It runs last, from a stream of its own, and only adds Autotask records (or, for Pax8, swaps one for another), so
-the rest of the world is what it was without it. `truth.bundle_for_line` (and the Pax8 book's
-`bundle_for_subscription`) records each bundle's line; `service_for_line` keeps naming plain services only.
+It runs last, from a stream of its own, and only adds Autotask records or swaps a contract service for a bundle,
+so the rest of the world (the marketplaces, ConnectWise, HaloPSA) is what it was without it.
+`truth.bundle_for_line` (and the Pax8 book's `bundle_for_subscription`) records each bundle's line;
+`service_for_line` keeps naming plain services only.
 
 Simulator choices, no public source: the bundle names, the backup's price and cost.
 """
@@ -33,7 +35,7 @@ BUNDLED_PRODUCTS = frozenset({"m365-basic", "m365-standard", "m365-premium", "m3
                               "o365-e1", "o365-e3"})
 BACKUP_PRICE, BACKUP_COST = Decimal("3.00"), Decimal("1.90")  # the MSP's mailbox backup, per user per month
 UNBILLED_SHARE = 0.8  # of the suites' lines with no contract service: billed as a bundle
-PAX8_SHARE = 0.2  # of the suites' Pax8 subscriptions billed in Autotask: as a bundle
+SWAPPED_SHARE = 0.2  # of the suites' lines (and Pax8 subscriptions) with a contract service: a bundle instead
 ACTIVE, RECURRING_SERVICE = 1, 7
 BUNDLE_IDS_FROM = 29_780_001
 LIVE = ("active", "suspended")
@@ -87,12 +89,17 @@ class _BundleSeeder:
             for line in sub.lines:
                 key = (sub.subscription_id, line.resource_id)
                 bundle = self.bundles.get(line.resource_id)
-                if bundle is None or key in prelinked or "autotask" in truth.service_for_line.get(key, {}):
+                if bundle is None or key in prelinked:
                     continue
-                if self.rng.random() >= UNBILLED_SHARE:
-                    continue
-                record = self._record(contract.id, bundle, self._units(line.ordered), contract.last_modified)
-                truth.bundle_for_line[key] = record.id
+                services = truth.service_for_line.get(key, {})
+                if "autotask" in services:
+                    if self.rng.random() < SWAPPED_SHARE:
+                        truth.bundle_for_line[key] = self._swap(services, bundle).id
+                        if not services:
+                            del truth.service_for_line[key]
+                elif self.rng.random() < UNBILLED_SHARE:
+                    record = self._record(contract.id, bundle, self._units(line.ordered), contract.last_modified)
+                    truth.bundle_for_line[key] = record.id
 
     def pax8_subscriptions(self) -> None:
         book = self.world.pax8
@@ -104,14 +111,17 @@ class _BundleSeeder:
             bundle = self.bundles.get(product.resource_id) if product.resource_id is not None else None
             if bundle is None or "autotask" not in services or sub_id in prelinked:
                 continue
-            if self.rng.random() >= PAX8_SHARE:
+            if self.rng.random() >= SWAPPED_SHARE:
                 continue
-            plain = self.world.autotask_contract_services.pop(services.pop("autotask"))
-            record = self._record(plain.contract_id, bundle, plain.units, plain.last_modified,
-                                  price=plain.unit_price + BACKUP_PRICE, cost=plain.unit_cost + BACKUP_COST)
-            book.truth.bundle_for_subscription[sub_id] = record.id
+            book.truth.bundle_for_subscription[sub_id] = self._swap(services, bundle).id
             if not services:
                 del book.truth.service_for_subscription[sub_id]
+
+    def _swap(self, services: dict[str, int], bundle: AutotaskService) -> AutotaskContractService:
+        """The line's contract service becomes a bundle: its contract and units, its price plus the backup's."""
+        plain = self.world.autotask_contract_services.pop(services.pop("autotask"))
+        return self._record(plain.contract_id, bundle, plain.units, plain.last_modified,
+                            price=plain.unit_price + BACKUP_PRICE, cost=plain.unit_cost + BACKUP_COST)
 
     def _record(self, contract_id: int, bundle: AutotaskService, units: int, last_modified: datetime,
                 price: Decimal | None = None, cost: Decimal | None = None) -> AutotaskContractService:

@@ -22,6 +22,7 @@ from bot.reports.report import ReportFilters
 from bot.sandbox.app import Sandbox
 from bot.sandbox.autotask_units import settle_units
 from bot.sandbox.world import AutotaskContractService, SandboxWorld
+from bot.services.suggestions import suggest_links
 from bot.sync.approvals import approve_change
 from bot.sync.checklist import month_end_checklist
 from bot.sync.invoice_check import check_lines
@@ -77,6 +78,25 @@ async def link_bundle(workspace, line: BundledLine) -> tuple[int, int]:
         link = await link_resource(session=session, resource_id=resource.id, service_id=service.id, actor="U1")
         await session.commit()
         return link.id, service.id
+
+
+async def test_the_suggestions_pair_most_bundled_lines_with_their_bundle_at_high_confidence(workspace):
+    """As the demo links: by name, "Microsoft 365 Business Premium" with "Microsoft 365 Business Premium + Backup
+    (service bundle)" on the subscription's contract."""
+    world = workspace.sandbox.world
+    await workspace.engine.run_cycle(trigger="test", force_full=True)
+    async with workspace.sessions() as session:
+        suggestions = await suggest_links(session=session, psa="autotask")
+        resources = dict((await session.execute(
+            select(MarketplaceResource.id, MarketplaceSubscription.external_id + ":" + MarketplaceResource.external_id)
+            .join(MarketplaceSubscription))).all())
+        services = dict((await session.execute(select(PsaService.id, PsaService.external_id))).all())
+    chosen = {resources[s.resource_id]: services[s.service_id] for s in suggestions if s.high_confidence}
+    bundled = {f"{sub}:{res}": f"bundle-{bundle}" for (sub, res), bundle in world.truth.bundle_for_line.items()
+               if world.subscriptions[sub].status == "active"}
+    landed = [line for line, bundle in bundled.items() if chosen.get(line) == bundle]
+    assert len(landed) > 0.6 * len(bundled) and len(bundled) >= 5
+    assert all(chosen[line] == bundled.get(line) for line in chosen if chosen[line].startswith("bundle-"))
 
 
 async def test_a_held_change_to_a_bundle_is_approved_posted_once_and_reported(workspace):

@@ -19,7 +19,7 @@ from bot.connectors.fields import WEBHOOK_SECRET, ConnectionFields
 if TYPE_CHECKING:
     from bot.connectors.errors import ConnectorError
     from bot.sandbox.day_passes import DayReport
-    from bot.sandbox.world import SandboxWorld, Subscription, SubscriptionLine
+    from bot.sandbox.world import SandboxWorld, Subscription, SubscriptionLine, WriteRecord
 
 Kind = Literal["marketplace", "psa"]
 KINDS: tuple[Kind, ...] = ("marketplace", "psa")
@@ -67,8 +67,11 @@ class DemoSupport:
     # marketplace: the live demo has its simulator deliver change notifications to SeatSync:
     # (Sandbox.config(), SeatSync's webhook URL, the webhook secret SeatSync stored) -> configured
     register_webhook: Callable[[dict[str, Any], str, str], Awaitable[None]] | None = None
-    # PSA: the units a service (by this vendor's id) bills in the world now
-    service_units: Callable[[SandboxWorld, int], int | None] | None = None
+    # PSA: the units a service bills in the world now, by the external id SeatSync reads it under (None: unknown)
+    service_units: Callable[[SandboxWorld, str], int | None] | None = None
+    # PSA: that external id for a write its simulator logged (else `str(write.service_id)`; Autotask tells its
+    # service bundles apart, whose ids may equal a contract service's)
+    written_service: Callable[[WriteRecord], str] | None = None
     # marketplace: how the demo's invoice month is planted and released (`seatsync demo --invoice-check`);
     # an object with truth_links, start, after_day, quiet_days, plant_before_sync, plant_after_sync,
     # known_findings and invoice_line_count

@@ -151,7 +151,7 @@ async def _script(workspace: DemoWorkspace, options: DemoOptions, say: Say, prog
         f"{verdict.psa_writes} writes, {verdict.duplicate_writes} duplicates; in sync: {verdict.in_sync}")
     result = {"linked": verdict.linked, "adjustments_posted": posted, "failed": failed,
               "psa_writes": verdict.psa_writes, "duplicate_writes": verdict.duplicate_writes,
-              "in_sync": verdict.in_sync}
+              "bundle_writes": verdict.bundle_writes, "in_sync": verdict.in_sync}
     if options.invoice_check:
         from bot.demo.invoice_proof import invoice_proof
 

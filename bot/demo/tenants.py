@@ -27,7 +27,7 @@ from bot.keys import SecretBox
 from bot.services.tenant_probe import probe_cross_tenant_reads
 
 MAX_TENANTS = 20
-SUMMED = ("linked", "adjustments_posted", "failed", "psa_writes", "duplicate_writes")
+SUMMED = ("linked", "adjustments_posted", "failed", "psa_writes", "duplicate_writes", "bundle_writes")
 
 
 def team_id(seed: int) -> str:

@@ -3,7 +3,9 @@ resource billed at its marketplace count, and did any PSA write repeat one alrea
 
 A write is a duplicate when the service already stood at its target when the write landed: posting
 +7 twice shows as a second write whose `before` equals the target. A write to a service SeatSync did
-not link counts too — SeatSync must never have made it.
+not link counts too — SeatSync must never have made it. Services are known by their external ids, as
+SeatSync reads them (an Autotask service bundle is "bundle-<id>"), and a logged write is named the same
+way by its PSA's `DemoSupport.written_service`: Autotask's bundle 12 is not its contract service 12.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from datetime import date
 from bot.db.models import SubscriptionStatus
 from bot.demo.workspace import demo_support
 from bot.domain.levelling import target_units
-from bot.sandbox.world import SandboxWorld, Subscription, SubscriptionLine
+from bot.sandbox.world import SandboxWorld, Subscription, SubscriptionLine, WriteRecord
 
 _STATUS = {"active": SubscriptionStatus.active, "suspended": SubscriptionStatus.suspended,
            "cancelled": SubscriptionStatus.cancelled, "expired": SubscriptionStatus.expired}
@@ -32,20 +34,20 @@ class LinkedPair:
 class TargetBook:
     """The target of every linked service on every business day of the run."""
 
-    by_day: dict[date, dict[int, int]] = field(default_factory=dict)  # day -> service id -> target
+    by_day: dict[date, dict[str, int]] = field(default_factory=dict)  # day -> service external id -> target
 
     def record(self, world: SandboxWorld, marketplace: str, pairs: list[LinkedPair]) -> None:
-        day: dict[int, int] = {}
+        day: dict[str, int] = {}
         for pair in pairs:
             target = line_target(world, pair.marketplace or marketplace, pair.subscription_external_id,
                                  pair.resource_external_id)
             if target is not None:
-                day[int(pair.service_external_id)] = target
+                day[pair.service_external_id] = target
         self.by_day[world.today] = day
 
-    def target(self, day: date, service_id: int) -> int | None:
+    def target(self, day: date, service_external_id: str) -> int | None:
         known = [d for d in self.by_day if d <= day]
-        return self.by_day[max(known)].get(service_id) if known else None
+        return self.by_day[max(known)].get(service_external_id) if known else None
 
 
 def find_line(world: SandboxWorld, marketplace: str, subscription_id: str,
@@ -66,8 +68,14 @@ def line_target(world: SandboxWorld, marketplace: str, subscription_id: str, res
     return target_units(marketplace_total=line.ordered, subscription_status=_STATUS[subscription.status])
 
 
-def psa_units(world: SandboxWorld, psa: str, service_id: int) -> int | None:
-    return demo_support(psa).service_units(world, service_id)  # type: ignore[misc]
+def psa_units(world: SandboxWorld, psa: str, service_external_id: str) -> int | None:
+    return demo_support(psa).service_units(world, service_external_id)  # type: ignore[misc]
+
+
+def written_service(psa: str, write: WriteRecord) -> str:
+    """The external id of the service a logged write landed on."""
+    named = demo_support(psa).written_service
+    return str(write.service_id) if named is None else named(write)
 
 
 @dataclass
@@ -77,6 +85,7 @@ class Verdict:
     out_of_sync: list[str]
     psa_writes: int
     duplicate_writes: int
+    bundle_writes: int = 0  # of psa_writes, those to an Autotask service bundle
 
 
 def judge(world: SandboxWorld, *, marketplace: str, psa: str, pairs: list[LinkedPair], book: TargetBook,
@@ -85,7 +94,7 @@ def judge(world: SandboxWorld, *, marketplace: str, psa: str, pairs: list[Linked
     for pair in pairs:
         target = line_target(world, pair.marketplace or marketplace, pair.subscription_external_id,
                              pair.resource_external_id)
-        units = psa_units(world, psa, int(pair.service_external_id))
+        units = psa_units(world, psa, pair.service_external_id)
         if target is None or units is None:
             out.append(f"{pair}: missing on one side")
             continue
@@ -95,8 +104,8 @@ def judge(world: SandboxWorld, *, marketplace: str, psa: str, pairs: list[Linked
     writes = [w for w in world.write_log[first_write:] if w.system == simulator]
     duplicates = 0
     for write in writes:
-        target = book.target(write.day, write.service_id)
+        target = book.target(write.day, written_service(psa, write))
         if target is None or write.before == target:
             duplicates += 1
     return Verdict(linked=len(pairs), in_sync=not out, out_of_sync=out, psa_writes=len(writes),
-                   duplicate_writes=duplicates)
+                   duplicate_writes=duplicates, bundle_writes=sum(w.kind == "bundle" for w in writes))

@@ -327,13 +327,14 @@ def _admin_app(sandbox: Sandbox) -> web.Application:
             return web.json_response({"error": f"system must be one of {', '.join(PSA_SYSTEMS)}"}, status=404)
         records = [w for w in sandbox.world.write_log if w.system == system]
         per_service: dict[str, int] = {}
-        for w in records:
-            per_service[str(w.service_id)] = per_service.get(str(w.service_id), 0) + 1
+        for w in records:  # "12" for a service, "bundle:12" for an Autotask service bundle
+            per_service[w.written] = per_service.get(w.written, 0) + 1
         return web.json_response({
             "total": len(records),
             "per_service": per_service,
-            "writes": [{"service_id": w.service_id, "before": w.before, "after": w.after, "day": w.day.isoformat(),
-                        "key": w.key, "reference": w.reference, "at": w.at.isoformat()} for w in records],
+            "writes": [{"service_id": w.service_id, "kind": w.kind, "before": w.before, "after": w.after,
+                        "day": w.day.isoformat(), "key": w.key, "reference": w.reference, "at": w.at.isoformat()}
+                       for w in records],
         })
 
     async def count_history(request: web.Request) -> web.Response:

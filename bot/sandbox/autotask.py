@@ -296,11 +296,12 @@ async def _adjust(call: Call, kind: UnitsKind) -> web.Response:
         applied = create_adjustment(call.world, await _json_body(call.request), call.parent_id, kind)
     except WriteRejected as exc:
         return autotask_error(500, str(exc))
-    # a bundle's write is logged by its ContractServiceBundle id (bundles get an id range of their own, so it
-    # never reads as a contract service's); its reference names the bundle adjustment, so a note's key finds it
+    # a bundle's write is logged by its ContractServiceBundle id, of kind "bundle" (Autotask numbers bundles and
+    # services apart, so bundle 12 and service 12 may both exist); its reference names the bundle adjustment, so a
+    # note's key finds it
     reference = f"bundle:{applied.adjustment.id}" if kind is BUNDLE else str(applied.adjustment.id)
     call.world.record_write("autotask", applied.service.id, applied.before, applied.after, key=None,
-                            reference=reference)
+                            reference=reference, kind="bundle" if kind is BUNDLE else "service")
     mark_write(call.request)
     return web.json_response({"itemId": applied.adjustment.id})
 

@@ -8,7 +8,8 @@ about 10,000 subscription lines, built in well under a second.
 The marketplace half is built by `bot.sandbox.marketplace_seed`, the PSA half (Autotask and
 ConnectWise both, for the same MSP) by `bot.sandbox.psa_seed` and its HaloPSA side by
 `bot.sandbox.halopsa.seed`, the MSP's Pax8 book (and, on request, what the PSAs bill for it) by
-`bot.sandbox.pax8.book_seed`, and `advance_day` lives in `bot.sandbox.day_passes`; this module is the
+`bot.sandbox.pax8.book_seed`, the Autotask service bundles some customers' Microsoft 365 seats are sold as by
+`bot.sandbox.autotask_bundle_seed`, and `advance_day` lives in `bot.sandbox.day_passes`; this module is the
 one entry point the sandbox app and tests use.
 """
 
@@ -18,6 +19,7 @@ import random
 from datetime import date
 from typing import Literal
 
+from bot.sandbox.autotask_bundle_seed import plant_bundles
 from bot.sandbox.day_passes import DayReport, advance_day
 from bot.sandbox.halopsa.seed import seed_halopsa
 from bot.sandbox.marketplace_seed import build_customers, build_products
@@ -45,6 +47,7 @@ def generate_world(*, seed: int, scale: Scale, today: date, bill_pax8_in_psas: b
     world.credentials.odin_sample_account = _sample_account(world)
     # last, from streams of its own: the rest is the same with or without Pax8
     build_book(world, profiles, billed_in_psas=bill_pax8_in_psas)
+    plant_bundles(world)  # its own stream too: Autotask records only
     return world
 
 

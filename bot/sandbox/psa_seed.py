@@ -6,7 +6,8 @@ contract (contractType 7) and a ConnectWise agreement; most lines have a contrac
 addition whose units were last set by hand, so they are mostly right, sometimes drifted, sometimes 0.
 Around that: customers with no PSA record yet (unbilled), PSA-only companies and managed-services
 contracts no marketplace resource feeds, stale services for products the customer dropped, and
-expired or cancelled contracts. `world.truth` records every counterpart the generator meant.
+expired or cancelled contracts. `world.truth` records every counterpart the generator meant. (Some customers'
+Microsoft 365 seats are billed in Autotask as service bundles, planted afterwards: bot.sandbox.autotask_bundle_seed.)
 
 Autotask picklists (unverified, see shared/apis/autotask.md A5): contract status 1 Active / 0 Inactive,
 contractPeriodType "m"/"y", Services periodType 1 monthly.

@@ -26,6 +26,9 @@ from bot.sandbox.halopsa.records import HaloPsaData
 Term = Literal["monthly", "annual"]
 SubscriptionStatus = Literal["active", "cancelled", "expired", "suspended"]
 PsaSystem = Literal["autotask", "connectwise", "halopsa"]
+# what a write's `service_id` numbers: a service (Autotask ContractService, ConnectWise addition, HaloPSA line) or an
+# Autotask ContractServiceBundle; Autotask numbers each entity on its own, so the two kinds' ids may coincide
+WrittenKind = Literal["service", "bundle"]
 
 
 # --- marketplace -------------------------------------------------------------------------------
@@ -247,6 +250,12 @@ class WriteRecord:
     # the record written: Autotask ContractServiceAdjustment id, ConnectWise addition id, HaloPSA
     # "{recurring invoice id}/{line id}" (see bot.sandbox.halopsa.lines)
     reference: str | None = None
+    kind: WrittenKind = "service"
+
+    @property
+    def written(self) -> str:
+        """The written record as the write log's readers count it: "12" for service 12, "bundle:12" for bundle 12."""
+        return str(self.service_id) if self.kind == "service" else f"{self.kind}:{self.service_id}"
 
 
 @dataclass
@@ -333,6 +342,9 @@ class GroundTruth:
     # (subscription_id, resource_id) -> {"autotask": contract service id, "connectwise": addition id,
     #                                     "halopsa": recurring-invoice line id}
     service_for_line: dict[tuple[int, int], dict[str, int]] = field(default_factory=dict)
+    # lines billed in Autotask as a service bundle, not a contract service: the ContractServiceBundle id
+    # (bot.sandbox.autotask_bundle_seed); such a line has no "autotask" in service_for_line
+    bundle_for_line: dict[tuple[int, int], int] = field(default_factory=dict)
     # relations the MSP had already set up before SeatSync (same keys as service_for_line)
     prelinked: list[tuple[int, int]] = field(default_factory=list)
     # the customers only the PSAs know (no marketplace account): their name and {psa: company id}
@@ -417,11 +429,11 @@ class SandboxWorld:
 
     def record_write(
         self, system: PsaSystem, service_id: int, before: int, after: int, key: str | None,
-        reference: str | None = None,
+        reference: str | None = None, kind: WrittenKind = "service",
     ) -> None:
         self.write_log.append(
             WriteRecord(system=system, service_id=service_id, before=before, after=after, at=datetime.now(UTC),
-                        day=self.today, key=key, reference=reference)
+                        day=self.today, key=key, reference=reference, kind=kind)
         )
 
     def label_write(self, system: PsaSystem, reference: str, key: str) -> None:

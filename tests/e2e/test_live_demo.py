@@ -17,6 +17,7 @@ from bot.config import load_settings
 from bot.demo.live import run_live
 from bot.sandbox.app import Sandbox
 from bot.sandbox.slack_requests import SlackRequestSender
+from bot.sandbox.world import AutotaskContractService, WriteRecord
 from tests.conftest import TEST_SECRET_KEY, make_env
 from tests.reports.html_reading import parse_html, table_rows, text_of
 
@@ -160,12 +161,23 @@ def test_the_cli_hands_the_simulators_port_to_either_demo(monkeypatch, tmp_path)
     assert main(["demo", "--sandbox-port", "70000"]) == 2
 
 
-def psa_names(sandbox: Sandbox, contract_service_id: int) -> tuple[str, str]:
-    """(customer, service) of an Autotask contract service, as the PSA simulator names them."""
+def psa_record(sandbox: Sandbox, write: WriteRecord) -> AutotaskContractService:
+    """The Autotask contract service, or service bundle, a logged write landed on."""
     world = sandbox.world
-    line = world.autotask_contract_services[contract_service_id]
+    records = world.autotask_contract_service_bundles if write.kind == "bundle" else world.autotask_contract_services
+    return records[write.service_id]
+
+
+def psa_names(sandbox: Sandbox, write: WriteRecord) -> tuple[str, str]:
+    """(customer, service) a write billed, as SeatSync names them: a bundle's name ends " (service bundle)"."""
+    world = sandbox.world
+    line = psa_record(sandbox, write)
     contract = world.autotask_contracts[line.contract_id]
-    return world.autotask_companies[contract.company_id].name, world.autotask_services[line.service_id].name
+    if write.kind == "bundle":
+        name = f"{world.autotask_service_bundles[line.service_id].name} (service bundle)"
+    else:
+        name = world.autotask_services[line.service_id].name
+    return world.autotask_companies[contract.company_id].name, name
 
 
 async def test_the_narration_names_the_customer_and_the_psa_service_and_what_was_held(live_demo):
@@ -180,8 +192,9 @@ async def test_the_narration_names_the_customer_and_the_psa_service_and_what_was
                for line in held), held
     writes = [w for w in live_demo.sandbox.world.write_log if w.system == "autotask"]
     assert len(writes) == int(headline.group(2))
+    assert any(w.kind == "bundle" for w in writes)  # the world bills some seats as service bundles
     for write in writes:  # each link-time post is narrated with the customer and the PSA service it billed
-        customer, service = psa_names(live_demo.sandbox, write.service_id)
+        customer, service = psa_names(live_demo.sandbox, write)
         narrated = f"  posted {write.after - write.before:+d}: {customer} · {service} (marketplace {write.after}, " \
                    f"PSA {write.before})"
         assert narrated in live_demo.said, (narrated, [line for line in live_demo.said if customer in line])
@@ -199,8 +212,8 @@ async def test_each_day_posted_is_narrated_with_customer_service_and_contract(li
     posted = [line for line in live_demo.said if line.startswith("  posted: ")]
     assert posted and day_writes
     write = day_writes[0]
-    customer, service = psa_names(live_demo.sandbox, write.service_id)
-    contract = world.autotask_contracts[world.autotask_contract_services[write.service_id].contract_id].name
+    customer, service = psa_names(live_demo.sandbox, write)
+    contract = world.autotask_contracts[psa_record(live_demo.sandbox, write).contract_id].name
     assert any(line.startswith(f"  posted: {customer} · {service} on {contract}: {write.before} → {write.after} ")
                for line in posted), (customer, service, posted[:5])
 

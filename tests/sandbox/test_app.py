@@ -74,6 +74,16 @@ async def test_days_pass_and_state_resets(sandbox):
             assert (await response.json())["customers"] == len(sandbox.world.customers)
 
 
+async def test_the_write_counts_keep_autotask_bundles_apart_from_services(sandbox):
+    sandbox.world.record_write("autotask", 12, 1, 2, "k-1", reference="7")
+    sandbox.world.record_write("autotask", 12, 3, 5, "k-2", reference="bundle:8", kind="bundle")
+    async with aiohttp.ClientSession(headers=admin_headers(sandbox)) as http, \
+            http.get(sandbox.base_url + "/admin/writes/autotask") as response:
+        body = await response.json()
+    assert body["total"] == 2 and body["per_service"] == {"12": 1, "bundle:12": 1}
+    assert [(w["service_id"], w["kind"]) for w in body["writes"]] == [(12, "service"), (12, "bundle")]
+
+
 async def test_webhooks_only_to_localhost_and_zone_moves(sandbox):
     async with aiohttp.ClientSession(headers=admin_headers(sandbox)) as http:
         async with http.put(sandbox.base_url + "/admin/webhook", json={"url": "http://10.0.0.1/hook"}) as response:

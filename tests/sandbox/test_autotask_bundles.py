@@ -9,7 +9,16 @@ from decimal import Decimal
 import pytest
 
 from bot.sandbox.world import AutotaskContractService, AutotaskService, SandboxWorld
-from tests.sandbox.autotask_world import BASE, RECURRING, TIME_AND_MATERIALS, TODAY, auth_headers, build_world, make_app
+from tests.sandbox.autotask_world import (
+    BASE,
+    M365,
+    RECURRING,
+    TIME_AND_MATERIALS,
+    TODAY,
+    auth_headers,
+    build_world,
+    make_app,
+)
 
 BUNDLE = 50  # "Microsoft 365 + Defender" in the ServiceBundles catalogue
 CONTRACT_BUNDLE = 9_000_001  # bundles take an id range of their own
@@ -101,3 +110,18 @@ async def test_bundle_adjustment_validation(client, world, body, fragment):
     response = await client.post(f"{BASE}/ContractServiceBundleAdjustments", json=body, headers=auth_headers(world))
     assert response.status == 500
     assert fragment in (await response.json())["errors"][0]
+
+
+async def test_the_write_log_keeps_a_bundle_apart_from_a_service_of_the_same_id(client, world):
+    """Autotask numbers bundles and services apart: bundle 1000 and contract service 1000 may both exist."""
+    world.autotask_contract_service_bundles[1000] = world.autotask_contract_service_bundles.pop(CONTRACT_BUNDLE)
+    world.autotask_contract_service_bundles[1000].id = 1000
+    assert world.autotask_contract_services[1000].contract_id == RECURRING
+    day = f"{TODAY.isoformat()}T00:00:00Z"
+    for entity, body in (("ContractServiceBundleAdjustments", {"serviceBundleID": BUNDLE, "unitChange": 2}),
+                         ("ContractServiceAdjustments", {"serviceID": M365, "unitChange": 1})):
+        response = await client.post(f"{BASE}/{entity}", json={"contractID": RECURRING, "effectiveDate": day, **body},
+                                     headers=auth_headers(world))
+        assert response.status == 200, await response.text()
+    assert [(w.service_id, w.kind, w.written, w.before, w.after) for w in world.write_log] == [
+        (1000, "bundle", "bundle:1000", 4, 6), (1000, "service", "1000", 5, 6)]

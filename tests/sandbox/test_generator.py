@@ -14,8 +14,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rapidfuzz import fuzz, process
 
+from bot.sandbox import generator
+from bot.sandbox.autotask_bundle_seed import BACKUP_PRICE, BUNDLED_PRODUCTS
 from bot.sandbox.calendar_maths import TERM_MONTHS, add_months
 from bot.sandbox.generator import DayReport, advance_day, generate_world
+from bot.sandbox.marketplace_seed import product_spec
 from bot.sandbox.names import LEGAL_WORDS
 from bot.sandbox.world import SandboxWorld
 
@@ -95,6 +98,15 @@ def assert_truth_consistent(world: SandboxWorld) -> None:
             assert service_of_product.setdefault(("halopsa", resource_id), line.item_id) == line.item_id
     assert len(set(service_of_product.values())) == len(service_of_product)
     assert set(truth.prelinked) <= set(truth.service_for_line)
+    for key, bundle_id in truth.bundle_for_line.items():  # a line billed as a bundle has no contract service
+        bundle = world.autotask_contract_service_bundles[bundle_id]
+        assert bundle.contract_id == truth.contract_for_subscription[key[0]]["autotask"]
+        assert world.autotask_service_bundles[bundle.service_id].name.startswith(world.products[key[1]].name)
+        assert "autotask" not in truth.service_for_line.get(key, {}) and key not in truth.prelinked
+    planted = set(truth.bundle_for_line.values())
+    if world.pax8 is not None:
+        planted |= set(world.pax8.truth.bundle_for_subscription.values())
+    assert planted == set(world.autotask_contract_service_bundles)
     for contract_service in world.autotask_contract_services.values():
         assert world.autotask_contracts[contract_service.contract_id].contract_type == 7
         assert contract_service.service_id in world.autotask_services
@@ -301,6 +313,46 @@ def test_psa_side_mixes_right_drifted_zero_and_psa_only_records(large_world: San
     lines = len(all_lines(world))
     assert 0.04 * lines < len(truth.prelinked) < 0.06 * lines
     assert all(len(truth.service_for_line[key]) == 3 for key in truth.prelinked)  # in every PSA
+
+
+def test_some_customers_microsoft_365_seats_are_billed_as_autotask_service_bundles(large_world) -> None:
+    world, truth = large_world, large_world.truth
+    bundled = Counter(product_spec(world.products[resource_id]).key for _, resource_id in truth.bundle_for_line)
+    assert set(bundled) <= BUNDLED_PRODUCTS and len(bundled) >= 5
+    suites = [key for key in truth.service_for_line if product_spec(world.products[key[1]]).key in BUNDLED_PRODUCTS]
+    suites_in_autotask = [k for k in suites if "autotask" in truth.service_for_line[k]] + list(truth.bundle_for_line)
+    # a share of the suites' lines billed in Autotask, not most of them; and a few percent of all lines
+    assert 0.1 * len(suites_in_autotask) < len(truth.bundle_for_line) < 0.35 * len(suites_in_autotask)
+    assert 0.02 * len(all_lines(world)) < len(truth.bundle_for_line) < 0.1 * len(all_lines(world))
+    bundles = [world.autotask_contract_service_bundles[i] for i in truth.bundle_for_line.values()]
+    ordered = [world.line(*key).ordered for key in truth.bundle_for_line]
+    assert 0.5 * len(bundles) < sum(b.units == o for b, o in zip(bundles, ordered, strict=True)) < len(bundles)
+    # on the lines' own contracts, beside their other contract services
+    contracts = {b.contract_id for b in bundles}
+    assert any(s.contract_id in contracts for s in world.autotask_contract_services.values())
+
+
+def test_bundles_change_only_autotask_and_swap_a_contract_service_at_most(monkeypatch) -> None:
+    world = generate_world(seed=5, scale="small", today=TODAY, bill_pax8_in_psas=True)
+    monkeypatch.setattr(generator, "plant_bundles", lambda world: None)
+    without = generate_world(seed=5, scale="small", today=TODAY, bill_pax8_in_psas=True)
+    assert world.autotask_contract_service_bundles and not without.autotask_contract_service_bundles
+    assert marketplace_snapshot(world) == marketplace_snapshot(without) and world.halopsa == without.halopsa
+    for name in PSA_FIELDS:
+        if name != "autotask_contract_services":
+            assert getattr(world, name) == getattr(without, name), name
+    swapped = set(without.autotask_contract_services) - set(world.autotask_contract_services)
+    assert swapped and set(world.autotask_contract_services) <= set(without.autotask_contract_services)
+    assert len(world.autotask_contract_service_bundles) > len(swapped)  # and unbilled lines got one
+    for key, bundle_id in world.truth.bundle_for_line.items():
+        bundle = world.autotask_contract_service_bundles[bundle_id]
+        plain = without.truth.service_for_line.get(key, {}).get("autotask")
+        if plain is not None:  # swapped: the same contract and units, the backup on top of the price
+            was = without.autotask_contract_services[plain]
+            assert plain in swapped and (bundle.contract_id, bundle.units) == (was.contract_id, was.units)
+            assert bundle.unit_price == was.unit_price + BACKUP_PRICE
+    pax8 = world.pax8.truth.bundle_for_subscription
+    assert pax8 and all(without.pax8.truth.service_for_subscription[sub]["autotask"] in swapped for sub in pax8)
 
 
 def test_active_psa_contracts_run_past_today(small_world: SandboxWorld) -> None:

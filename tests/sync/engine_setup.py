@@ -82,7 +82,8 @@ class Line:
         return halo.contracts[halo.recurring_invoices[halo.line(self.service_id).recurring_invoice_id].contract_id]
 
     def writes(self) -> list:
-        return [w for w in self.world.write_log if w.system == self.psa and w.service_id == self.service_id]
+        return [w for w in self.world.write_log
+                if w.system == self.psa and w.kind == "service" and w.service_id == self.service_id]
 
 
 def pick_lines(world: SandboxWorld, psa: str, count: int) -> list[Line]:

@@ -95,11 +95,13 @@ async def linked_pax8_line(workspace) -> tuple[str, str]:
 
 
 async def psa_units(workspace, service_id: int) -> int:
+    """The units the Autotask simulator bills for a service SeatSync read (a contract service or a bundle)."""
     from bot.db.models import PsaService
+    from bot.demo.verdict import psa_units as units_in_the_psa
 
     async with workspace.sessions() as session:
         external = await session.scalar(select(PsaService.external_id).where(PsaService.id == service_id))
-    return workspace.sandbox.world.autotask_contract_services[int(external)].units
+    return units_in_the_psa(workspace.sandbox.world, "autotask", external)
 
 
 async def test_a_seat_change_in_pax8_reaches_the_psa_once_though_delivered_twice(live):

@@ -144,6 +144,8 @@ class Pax8Truth:
     contract_for_subscription: dict[str, dict[str, int]] = field(default_factory=dict)
     service_for_subscription: dict[str, dict[str, int]] = field(default_factory=dict)
     prelinked: list[str] = field(default_factory=list)  # subscription uuids tied by hand in both PSAs
+    # subscriptions billed in Autotask as a service bundle: the ContractServiceBundle id (not in service_for_...)
+    bundle_for_subscription: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass

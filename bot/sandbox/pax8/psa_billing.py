@@ -2,7 +2,8 @@
 
 The same MSP, the same PSA companies (`book.truth.company_for_pax8`, set by `book_seed`). Each
 company's Pax8 seats are billed on their own Recurring Service contract / agreement per billing
-term ("Pax8 - Microsoft 365 (Annual)"), one contract service / addition per Pax8 subscription, priced
+term ("Pax8 - Microsoft 365 (Annual)"), one contract service / addition per Pax8 subscription (in Autotask, a
+fifth of the Microsoft 365 suites' become service bundles afterwards: bot.sandbox.autotask_bundle_seed), priced
 from the PSA catalogue item of the same product (an MSP has one "M365 Business Premium" service,
 whichever distributor supplies it). A second subscription of a product the contract already bills
 goes to a second contract of the same term, since a PSA service is fed by one marketplace resource.

@@ -1,12 +1,15 @@
-"""How the demo meets the Autotask simulator (`bot/sandbox/autotask*.py`): its connection, and a contract
-service's units in effect today (the simulator applies dated adjustments as their days come)."""
+"""How the demo meets the Autotask simulator (`bot/sandbox/autotask*.py`): its connection, and the units in
+effect today of a contract service or a contract service bundle ("bundle-<id>", records.BUNDLE_PREFIX; the
+simulator applies dated adjustments as their days come)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from bot.connectors.psa.autotask.records import BUNDLE_PREFIX, bundle_id
+
 if TYPE_CHECKING:
-    from bot.sandbox.world import SandboxWorld
+    from bot.sandbox.world import SandboxWorld, WriteRecord
 
 
 def sandbox_connection(config: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str, str]]:
@@ -15,9 +18,18 @@ def sandbox_connection(config: dict[str, Any]) -> tuple[str, dict[str, Any], dic
             {"integration_code": entry["integration_code"], "secret": entry["secret"]})
 
 
-def service_units(world: SandboxWorld, service_id: int) -> int | None:
+def service_units(world: SandboxWorld, external_id: str) -> int | None:
     from bot.sandbox.autotask_units import settle_units
 
     settle_units(world)
-    service = world.autotask_contract_services.get(service_id)
-    return None if service is None else service.units
+    bundle = bundle_id(external_id)
+    if bundle is not None:
+        record = world.autotask_contract_service_bundles.get(bundle)
+    else:
+        record = world.autotask_contract_services.get(int(external_id)) if external_id.isdigit() else None
+    return None if record is None else record.units
+
+
+def written_service(write: WriteRecord) -> str:
+    """A logged write's record as SeatSync names it: the simulator logs a bundle's writes as kind "bundle"."""
+    return f"{BUNDLE_PREFIX}{write.service_id}" if write.kind == "bundle" else str(write.service_id)

@@ -36,5 +36,6 @@ VENDOR = Vendor(
     )),
     build=build,
     capabilities=CAPABILITIES,
-    demo=DemoSupport(connection=demo.sandbox_connection, simulator="autotask", service_units=demo.service_units),
+    demo=DemoSupport(connection=demo.sandbox_connection, simulator="autotask", service_units=demo.service_units,
+                     written_service=demo.written_service),
 )

@@ -17,6 +17,6 @@ def sandbox_connection(config: dict[str, Any]) -> tuple[str, dict[str, Any], dic
             {"private_key": entry["private_key"]})
 
 
-def service_units(world: SandboxWorld, service_id: int) -> int | None:
-    addition = world.connectwise_additions.get(service_id)
+def service_units(world: SandboxWorld, external_id: str) -> int | None:
+    addition = world.connectwise_additions.get(int(external_id)) if external_id.isdigit() else None
     return None if addition is None else addition.quantity

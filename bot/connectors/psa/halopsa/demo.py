@@ -17,8 +17,8 @@ def sandbox_connection(config: dict[str, Any]) -> tuple[str, dict[str, Any], dic
             {"client_secret": entry["client_secret"]})
 
 
-def service_units(world: SandboxWorld, service_id: int) -> int | None:
-    line = world.halopsa.line(service_id)
+def service_units(world: SandboxWorld, external_id: str) -> int | None:
+    line = world.halopsa.line(int(external_id)) if external_id.lstrip("-").isdigit() else None
     if line is None:
         return None
     return 0 if line.ended(world.today) else int(line.quantity)

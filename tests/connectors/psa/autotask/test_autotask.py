@@ -115,20 +115,28 @@ async def test_companies_and_contracts_match_the_world(client, sandbox):
 
 
 async def test_services_carry_todays_units_names_and_prices(client, sandbox):
+    """Contract services and the generated world's service bundles ("bundle-<id>") alike."""
     world = sandbox.world
     services = await client.list_services()
-    assert len(services) == len(world.autotask_contract_services)
+    bundles = [r for r in services if r.external_id.startswith("bundle-")]
+    assert len(services) == len(world.autotask_contract_services) + len(world.autotask_contract_service_bundles)
+    assert len(bundles) == len(world.autotask_contract_service_bundles) > 0
     for record in services:
-        source = world.autotask_contract_services[int(record.external_id)]
+        if record in bundles:
+            source = world.autotask_contract_service_bundles[int(record.external_id.removeprefix("bundle-"))]
+            catalogue, prefix, suffix = world.autotask_service_bundles, "bundle-", " (service bundle)"
+        else:
+            source = world.autotask_contract_services[int(record.external_id)]
+            catalogue, prefix, suffix = world.autotask_services, "", ""
         contract = world.autotask_contracts[source.contract_id]
         running = contract.start_date <= world.today <= contract.end_date
         assert record.units == (source.units if running else 0), record
         assert record.contract_external_id == str(source.contract_id)
-        assert record.catalog_id == str(source.service_id)
-        assert record.name == world.autotask_services[source.service_id].name
+        assert record.catalog_id == f"{prefix}{source.service_id}"
+        assert record.name == catalogue[source.service_id].name + suffix
         if running:
             assert record.unit_price == source.unit_price
-    assert sum(r.units for r in services) > 0
+    assert sum(r.units for r in services) > 0 and sum(r.units for r in bundles) > 0
 
 
 async def test_reads_ask_only_for_needed_fields_in_pages_of_500(sandbox):
@@ -170,7 +178,8 @@ async def test_unit_look_ups_are_batched_by_contract_service(sandbox):
     assert [i["op"] for i in scan[0]["filter"][0]["items"]] == ["lte", "gte"]
     look_ups = transport.bodies("/ContractServiceUnits/query")[len(scan):]
     batches = {tuple(next(i for i in b["filter"][0]["items"] if i["op"] == "in")["value"]) for b in look_ups}
-    assert sorted(len(batch) for batch in batches) == [len(services) - 200, 100, 100]  # pages repeat a body
+    plain = [s for s in services if not s.external_id.startswith("bundle-")]  # bundles have their own unit rows
+    assert sorted(len(batch) for batch in batches) == [len(plain) - 200, 100, 100]  # pages repeat a body
 
 
 async def test_read_units_leaves_out_unknown_services(client, sandbox):
@@ -202,7 +211,7 @@ async def test_modified_since_reads_only_changed_companies(sandbox):
     assert group["op"] == "or"
     assert {i["field"] for i in group["items"]} >= {"lastTrackedModifiedDateTime", "lastActivityDate"}
     assert len(contracts) == len(recurring_contracts(world))
-    assert len(services) == len(world.autotask_contract_services)
+    assert len(services) == len(world.autotask_contract_services) + len(world.autotask_contract_service_bundles)
 
 
 async def test_an_incremental_read_probes_for_new_records_and_reads_only_the_units(sandbox):

@@ -26,7 +26,8 @@ _MEMO_SIZE = 256  # rankings kept per list: one per picked company being matched
 
 class NameIndex:
     def __init__(self, names: Sequence[str]) -> None:
-        self.choices = [normalised(name) for name in names]
+        self.names = list(names)
+        self.choices = [normalised(name) for name in self.names]
         self._memo: OrderedDict[Hashable, Any] = OrderedDict()
 
     def __len__(self) -> int:

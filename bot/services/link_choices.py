@@ -199,12 +199,13 @@ def contract_note(status: ContractStatus, end_date: date | None, today: date) ->
 
 
 class CompanyRows(list):
-    """A company list's (id, name, note) rows, with its names prepared for ranking: they stay as long as the rows
-    are kept, and go with them (so does the ranking by a picked company's name the index keeps)."""
+    """A company list's (id, name, note) rows, with its names prepared for ranking. Read again with the very same
+    names, the list keeps the names prepared before (and the rankings they keep); any other names, a new index."""
 
-    def __init__(self, rows: list[tuple[int, str, str]]) -> None:
+    def __init__(self, rows: list[tuple[int, str, str]], *, before: CompanyRows | None = None) -> None:
         super().__init__(rows)
-        self.names = NameIndex([name for _, name, _ in rows])
+        names = [name for _, name, _ in rows]
+        self.names = before.names if before is not None and before.names.names == names else NameIndex(names)
 
 
 class _CompanyLists:
@@ -226,10 +227,11 @@ async def _company_rows(session: AsyncSession, key: tuple, query, *, note: Any =
     cache = None if engine is None else _COMPANY_LISTS.setdefault(engine, _CompanyLists())
     key = (current_tenant_id(), *key)
     now = time.monotonic()
-    if cache is not None and key in cache.lists and now - cache.lists[key][0] < cache.TTL_S:
-        return cache.lists[key][1]
+    kept = cache.lists.get(key) if cache is not None else None
+    if kept is not None and now - kept[0] < cache.TTL_S:
+        return kept[1]
     rows = CompanyRows([(row[0], row[1], note(row[2]) if note is not None and len(row) > 2 else "")
-                        for row in await session.execute(query)])
+                        for row in await session.execute(query)], before=kept[1] if kept is not None else None)
     if cache is not None:
         cache.lists[key] = (now, rows)
     return rows

@@ -15,15 +15,15 @@ Modes: `burst` (default): 20 interactions arrive at once, then a pause (`--pause
 large sync cycle runs in SeatSync's process, interactions arrive at a fixed rate (`--rate`, 50 a second, each
 sent on time whether or not the ones before were answered). For `cycle` the `large` sandbox MSP (2,000
 customers, ~10,000 resources; `bench/sandbox_process.py`) runs in a third process with 20 ms per call and 2 ms
-per KiB of each reply, SeatSync is configured for it (`seatsync config set`, as an admin would), `/seats sync`
-starts its first cycle (the complete read of both sides, every row stored), and once that cycle is running the
-interactions are sent for `--seconds` (or until the cycle ends); the JSON line says how many were sent, whether
-the cycle still ran when the last was sent and after its ack. SeatSync is stopped then, mid-cycle.
+per KiB of each reply, SeatSync is configured for it (`seatsync config set`, as an admin would), and its first
+cycle runs (the complete read of both sides, every row stored; `/seats sync` asks for it, the scheduler may start
+it first); once it is running the interactions are sent for `--seconds` (or until the cycle ends). The JSON line
+says how many were sent, whether the cycle still ran when the last was sent and after its ack. SeatSync is
+stopped then, mid-cycle.
 
     /work/venv/bin/python bench/slack_ack.py [--mode burst|steady|cycle] [--requests 1000] [--concurrency 20]
                                              [--pause 1.0] [--postgres] [--only KIND,...] [--profile FILE]
                                              [--rate 50] [--seconds 30] [--marketplace odin] [--psa autotask]
-                                             [--without-cycle]
 
 Prints one JSON line: p50/p95/p99/max in ms, overall and per kind, HTTP statuses, and the Web API calls
 SeatSync made after the acks, with any that Slack refused.
@@ -142,7 +142,7 @@ async def cycle_state(database_url: str) -> tuple[str | None, float | None]:
 
 async def main(mode: str, requests: int, concurrency: int, pause: float, profile: str | None = None,
                only: str | None = None, postgres: bool = False, rate: float = 50.0, seconds: float = 30.0,
-               marketplace: str = "odin", psa: str = "autotask", without_cycle: bool = False) -> dict:
+               marketplace: str = "odin", psa: str = "autotask") -> dict:
     recorder = SlackRecorder(bot_token=TOKEN, signing_secret=SECRET,
                              limits=SlackRateLimits(post_message_per_second=1e6, post_message_burst=10**6,
                                                     tiers_enabled=False))
@@ -206,9 +206,7 @@ async def main(mode: str, requests: int, concurrency: int, pause: float, profile
                     statuses[reply.status] += 1
 
             during: dict = {}
-            if mode == "cycle" and without_cycle:  # the same world and rate, nothing syncing: the baseline
-                await asyncio.sleep(2)
-            elif mode == "cycle":
+            if mode == "cycle":
                 await sender.slash_command("sync", user_id=USERS[0])
                 for _ in range(6000):
                     if (await cycle_state(database_url))[0] == "running":
@@ -223,8 +221,7 @@ async def main(mode: str, requests: int, concurrency: int, pause: float, profile
                 gate = asyncio.Semaphore(10**6)  # open loop: each request leaves on time
                 while time.perf_counter() - started < seconds:
                     sent.append(asyncio.create_task(one(len(sent))))
-                    if not without_cycle and len(sent) % int(rate) == 0 \
-                            and (await cycle_state(database_url))[0] != "running":
+                    if len(sent) % int(rate) == 0 and (await cycle_state(database_url))[0] != "running":
                         break
                     await asyncio.sleep(max(0.0, started + len(sent) / rate - time.perf_counter()))
                 status_when_sent = (await cycle_state(database_url))[0]
@@ -274,7 +271,6 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=30.0, help="cycle mode: how long to send them")
     parser.add_argument("--marketplace", default="odin", help="cycle mode: the large world's marketplace")
     parser.add_argument("--psa", default="autotask", help="cycle mode: the large world's PSA")
-    parser.add_argument("--without-cycle", action="store_true", help="cycle mode: configured, but no cycle started")
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--pause", type=float, default=1.0, help="seconds between bursts")
@@ -286,5 +282,4 @@ if __name__ == "__main__":
     logging.basicConfig(level=logging.ERROR)
     print(json.dumps(asyncio.run(main(arguments.mode, arguments.requests, arguments.concurrency,
                                       arguments.pause, arguments.profile, arguments.only, arguments.postgres,
-                                      arguments.rate, arguments.seconds, arguments.marketplace, arguments.psa,
-                                      arguments.without_cycle))))
+                                      arguments.rate, arguments.seconds, arguments.marketplace, arguments.psa))))

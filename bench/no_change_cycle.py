@@ -11,7 +11,10 @@ computed from the data SeatSync stored:
     show: Autotask ceil(unit rows / 500) + companies + 3 new-id probes; ConnectWise companies + agreements changed
     since (1 call each when nothing changed); Ingram ceil(subscriptions / 1000) list pages (the dates: changes
     that are no order) + 1 page of orders created since the last read; Odin (no delta call, no paging) 1 customer
-    list + one subscription list per customer + one resource list per subscription;
+    list + one subscription list per customer + one resource list per subscription; Pax8 (no list filters by
+    modification) ceil(companies / 200) + ceil(subscriptions / 200); HaloPSA (no modified-since filter)
+    ceil(clients / 1000) + ceil(contracts / 1000) + ceil(recurring invoices / 1000), the sizes read from the
+    simulator's world;
   - `drift_floor`: the extra calls per cycle that seeing an edit no change signal shows costs, at the pair's
     cadence: ConnectWise ceil(L / recheck_turns), L the open agreements holding linked additions; Ingram
     ceil(S / recheck_reads) when that option is on (off by default: its orders show every seat change).
@@ -19,7 +22,7 @@ With `--after-day` (Ingram pairs), a day then passes in the sandbox (`POST /admi
 run: `after_day` gives their calls beside the day's changed subscriptions and orders, so "each changed subscription
 fetched once per change" is checked: the day's cycle fetches each once, the cycle after it none.
 
-    python bench/no_change_cycle.py [--pairs odin:autotask ingram:autotask odin:connectwise ingram:connectwise]
+    python bench/no_change_cycle.py [--pairs odin:autotask ingram:autotask pax8:autotask odin:connectwise ...]
                                     [--seed 5] [--cycles 2] [--latency-ms 20] [--latency-per-kib-ms 2]
                                     [--odin-full-read-minutes 0] [--after-day]
 """
@@ -59,8 +62,9 @@ from bot.sync.engine import SyncEngine
 sys.path.insert(0, str(Path(__file__).parent))
 from sync_cycle import SANDBOX_SCRIPT, admin, link_ground_truth  # noqa: E402
 
-PAIRS = ("odin:autotask", "ingram:autotask", "odin:connectwise", "ingram:connectwise")
-AUTOTASK_PAGE, CONNECTWISE_PAGE, INGRAM_PAGE = 500, 1000, 1000
+PAIRS = tuple(f"{marketplace}:{psa}" for psa in ("autotask", "connectwise", "halopsa")
+              for marketplace in ("odin", "ingram", "pax8"))
+AUTOTASK_PAGE, CONNECTWISE_PAGE, INGRAM_PAGE, PAX8_PAGE, HALOPSA_PAGE = 500, 1000, 1000, 200, 1000
 
 
 async def sizes(sessions, psa: str) -> dict[str, int]:
@@ -80,11 +84,18 @@ async def sizes(sessions, psa: str) -> dict[str, int]:
                 "open_contracts_with_links": linked_contracts}
 
 
-def floors(marketplace: str, psa: str, size: dict[str, int], *, recheck_turns: int, recheck_reads: int) -> dict:
+def floors(marketplace: str, psa: str, size: dict[str, int], world: dict[str, int], *, recheck_turns: int,
+           recheck_reads: int) -> dict:
     market = {"odin": 1 + size["marketplace_companies"] + size["subscriptions"],
-              "ingram": math.ceil(size["subscriptions"] / INGRAM_PAGE) + 1}[marketplace]
+              "ingram": math.ceil(size["subscriptions"] / INGRAM_PAGE) + 1,
+              # no list filters by modification: every read pages through both lists
+              "pax8": math.ceil(world["pax8_companies"] / PAX8_PAGE)
+              + math.ceil(world["pax8_subscriptions"] / PAX8_PAGE)}[marketplace]
     psa_floor = {"autotask": 1 + math.ceil(size["services"] / AUTOTASK_PAGE) + 3,
-                 "connectwise": 2}[psa]
+                 "connectwise": 2,
+                 # no modified-since filter either: clients, contracts and recurring invoices (with their lines)
+                 "halopsa": sum(math.ceil(world[f"halopsa_{what}"] / HALOPSA_PAGE)
+                                for what in ("clients", "contracts", "recurring_invoices"))}[psa]
     drift = {"marketplace": math.ceil(size["subscriptions"] / recheck_reads)
              if marketplace == "ingram" and recheck_reads else 0,
              "psa": math.ceil(size["open_contracts_with_links"] / recheck_turns) if psa == "connectwise" else 0}
@@ -92,7 +103,7 @@ def floors(marketplace: str, psa: str, size: dict[str, int], *, recheck_turns: i
 
 
 async def measure(args: argparse.Namespace, marketplace: str, psa: str, config: dict) -> dict:
-    pairs = config.pop("linked_pairs")
+    pairs, world = config.pop("linked_pairs"), config.pop("world_sizes")
     for system in (marketplace, psa):
         knobs = {**PROFILES["none"], "latency_ms": args.latency_ms, "latency_jitter_ms": 0,
                  "latency_per_kib_ms": args.latency_per_kib_ms}
@@ -127,7 +138,7 @@ async def measure(args: argparse.Namespace, marketplace: str, psa: str, config: 
         await db.dispose()
     return {"marketplace": marketplace, "psa": psa, "linked": linked, "sizes": size, "complete": complete,
             "no_change": cycles, **({"after_day": after_day} if after_day else {}),
-            **floors(marketplace, psa, size, recheck_turns=recheck_turns, recheck_reads=recheck_reads),
+            **floors(marketplace, psa, size, world, recheck_turns=recheck_turns, recheck_reads=recheck_reads),
             "latency_ms": args.latency_ms, "latency_per_kib_ms": args.latency_per_kib_ms,
             "odin_full_read_minutes": args.odin_full_read_minutes,
             "load_average": [round(x, 1) for x in os.getloadavg()]}

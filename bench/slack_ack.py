@@ -11,10 +11,19 @@ acks that follow. Mix, in turn: `/seats help`, `/seats sync --dry-run` (answers 
 republished after each). The simulator's rate limits are off.
 
 Modes: `burst` (default): 20 interactions arrive at once, then a pause (`--pause`, 1 s) before the next
-20; `steady`: 20 always in flight, the next sent as soon as one is acked (a saturating load).
+20; `steady`: 20 always in flight, the next sent as soon as one is acked (a saturating load); `cycle`: while a
+large sync cycle runs in SeatSync's process, interactions arrive at a fixed rate (`--rate`, 50 a second, each
+sent on time whether or not the ones before were answered). For `cycle` the `large` sandbox MSP (2,000
+customers, ~10,000 resources; `bench/sandbox_process.py`) runs in a third process with 20 ms per call and 2 ms
+per KiB of each reply, SeatSync is configured for it (`seatsync config set`, as an admin would), and its first
+cycle runs (the complete read of both sides, every row stored; `/seats sync` asks for it, the scheduler may start
+it first); once it is running the interactions are sent for `--seconds` (or until the cycle ends). The JSON line
+says how many were sent, whether the cycle still ran when the last was sent and after its ack. SeatSync is
+stopped then, mid-cycle.
 
-    /work/venv/bin/python bench/slack_ack.py [--mode burst|steady] [--requests 1000] [--concurrency 20]
+    /work/venv/bin/python bench/slack_ack.py [--mode burst|steady|cycle] [--requests 1000] [--concurrency 20]
                                              [--pause 1.0] [--postgres] [--only KIND,...] [--profile FILE]
+                                             [--rate 50] [--seconds 30] [--marketplace odin] [--psa autotask]
 
 Prints one JSON line: p50/p95/p99/max in ms, overall and per kind, HTTP statuses, and the Web API calls
 SeatSync made after the acks, with any that Slack refused.
@@ -35,9 +44,17 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import aiohttp
 from aiohttp import web
 from latency import figures, free_port, serve, wait_healthy  # bench/latency.py
+from sqlalchemy import select
+from sync_cycle import SANDBOX_SCRIPT, admin  # bench/sync_cycle.py
 
+from bot.db.engine import create_engine, session_factory
+from bot.db.migrate import upgrade
+from bot.db.models import SyncRun
+from bot.demo.workspace import sandbox_connection
+from bot.sandbox.faults import PROFILES
 from bot.sandbox.slack import SlackRecorder, create_slack_app
 from bot.sandbox.slack_ratelimit import SlackRateLimits
 from bot.sandbox.slack_requests import SlackReply, SlackRequestSender
@@ -77,8 +94,55 @@ def start_seatsync(folder: str, slack_api_url: str, profile: str | None,
     return process, port
 
 
+class LargeWorld:
+    """The `large` sandbox MSP in its own process, and the cycle SeatSync runs against it (`--mode cycle`)."""
+
+    def __init__(self, marketplace: str, psa: str) -> None:
+        self.marketplace, self.psa = marketplace, psa
+        self.process = subprocess.Popen([sys.executable, str(SANDBOX_SCRIPT), "--psa", psa,  # noqa: S603
+                                         "--marketplace", marketplace], stdout=subprocess.PIPE, text=True)
+        self.config = json.loads(self.process.stdout.readline())
+        self.config.pop("linked_pairs", None)
+        self.config.pop("world_sizes", None)
+        for system in (marketplace, psa):
+            admin(self.config, "PUT", f"/faults/{system}", {**PROFILES["none"], "latency_ms": 20.0,
+                                                            "latency_jitter_ms": 0, "latency_per_kib_ms": 2.0})
+
+    def configure(self, env: dict[str, str], folder: str) -> None:
+        """`seatsync config set`: the two connections (secrets through the environment) and the pair."""
+        values, secrets = [f"marketplace={self.marketplace}", f"psa={self.psa}"], {}
+        for system in (self.marketplace, self.psa):
+            url, options, system_secrets = sandbox_connection(system, self.config)
+            values += [f"{system}.base_url={url}", *(f"{system}.{key}={value}" for key, value in options.items())]
+            secrets.update({f"SEATSYNC_{system.upper()}_{key.upper()}": value for key, value in system_secrets.items()})
+        subprocess.run([sys.executable, "-m", "bot", "config", "set", *values], env={**env, **secrets},  # noqa: S603
+                       cwd=folder, check=True, stdout=subprocess.DEVNULL)
+
+    def close(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+async def cycle_state(database_url: str) -> tuple[str | None, float | None]:
+    """The newest sync run's status, and its seconds from start to finish once finished."""
+    engine = create_engine(database_url)
+    try:
+        async with session_factory(engine)() as session:
+            run = await session.scalar(select(SyncRun).order_by(SyncRun.id.desc()).limit(1))
+            if run is None:
+                return None, None
+            seconds = (run.finished_at - run.started_at).total_seconds() if run.finished_at else None
+            return run.status.value, seconds
+    finally:
+        await engine.dispose()
+
+
 async def main(mode: str, requests: int, concurrency: int, pause: float, profile: str | None = None,
-               only: str | None = None, postgres: bool = False) -> dict:
+               only: str | None = None, postgres: bool = False, rate: float = 50.0, seconds: float = 30.0,
+               marketplace: str = "odin", psa: str = "autotask") -> dict:
     recorder = SlackRecorder(bot_token=TOKEN, signing_secret=SECRET,
                              limits=SlackRateLimits(post_message_per_second=1e6, post_message_burst=10**6,
                                                     tiers_enabled=False))
@@ -92,6 +156,14 @@ async def main(mode: str, requests: int, concurrency: int, pause: float, profile
             database_url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{database}"
         else:
             database_url = f"sqlite+aiosqlite:///{Path(folder) / 'seatsync.db'}"
+        world = None
+        if mode == "cycle":
+            world = LargeWorld(marketplace, psa)
+            engine = create_engine(database_url)
+            await upgrade(engine)
+            await engine.dispose()
+            world.configure({**os.environ, "DATABASE_URL": database_url, "SEATSYNC_DATA_DIR": folder,
+                             "SEATSYNC_SECRET_KEY": SECRET_KEY, "LOG_LEVEL": "WARNING"}, folder)
         process, app_port = start_seatsync(folder, f"http://127.0.0.1:{slack_port}/slack/api/", profile,
                                            database_url)
         sender = SlackRequestSender(signing_secret=SECRET, events_url=f"http://127.0.0.1:{app_port}/slack/events",
@@ -119,19 +191,46 @@ async def main(mode: str, requests: int, concurrency: int, pause: float, profile
             calls_before = len(recorder.calls())
             gate = asyncio.Semaphore(concurrency)
             timings: dict[str, list[float]] = {name: [] for name, _ in kinds}
-            statuses: Counter[int] = Counter()
+            statuses: Counter[int | str] = Counter()
 
             async def one(index: int) -> None:
                 name, send = kinds[index % len(kinds)]
                 async with gate:
                     started = time.perf_counter()
-                    reply = await send(USERS[index % len(USERS)])
+                    try:
+                        reply = await send(USERS[index % len(USERS)])
+                    except (aiohttp.ClientError, ConnectionError) as error:  # counted, not timed
+                        statuses[f"{type(error).__name__}: {error}"[:80]] += 1
+                        return
                     timings[name].append((time.perf_counter() - started) * 1000)
                     statuses[reply.status] += 1
 
+            during: dict = {}
+            if mode == "cycle":
+                await sender.slash_command("sync", user_id=USERS[0])
+                for _ in range(6000):
+                    if (await cycle_state(database_url))[0] == "running":
+                        break
+                    await asyncio.sleep(0.05)
+                calls_before = len(recorder.calls())
             started = time.perf_counter()
             if mode == "steady":
                 await asyncio.gather(*(one(i) for i in range(requests)))
+            elif mode == "cycle":
+                sent: list[asyncio.Task] = []
+                gate = asyncio.Semaphore(10**6)  # open loop: each request leaves on time
+                while time.perf_counter() - started < seconds:
+                    sent.append(asyncio.create_task(one(len(sent))))
+                    if len(sent) % int(rate) == 0 and (await cycle_state(database_url))[0] != "running":
+                        break
+                    await asyncio.sleep(max(0.0, started + len(sent) / rate - time.perf_counter()))
+                status_when_sent = (await cycle_state(database_url))[0]
+                await asyncio.gather(*sent)
+                state = await cycle_state(database_url)
+                during = {"rate_per_s": rate, "sent": len(sent),
+                          "sent_while_cycle_ran": status_when_sent == "running",
+                          "cycle": {"pair": f"{marketplace} -> {psa}", "status_after_the_last_ack": state[0],
+                                    "seconds": state[1] and round(state[1], 1)}}
             else:
                 for first in range(0, requests, concurrency):
                     await asyncio.gather(*(one(i) for i in range(first, min(requests, first + concurrency))))
@@ -144,6 +243,7 @@ async def main(mode: str, requests: int, concurrency: int, pause: float, profile
                 "mode": mode, "database": "postgresql" if postgres else "sqlite", "requests": requests,
                 "concurrency": concurrency,
                 "pause_s": pause if mode == "burst" else None, "wall_s": round(wall, 2), **figures(every),
+                **during, "load_average": [round(x, 2) for x in os.getloadavg()],
                 "by_kind": {name: figures(values) for name, values in timings.items()},
                 "http_statuses": dict(statuses),
                 "slack_calls_after_ack": dict(Counter(c.method for c in calls)),
@@ -152,15 +252,25 @@ async def main(mode: str, requests: int, concurrency: int, pause: float, profile
         finally:
             await sender.close()
             process.terminate()
-            process.wait(timeout=30)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:  # still busy with the cycle
+                process.kill()
+                process.wait()
             await slack_runner.cleanup()
+            if world is not None:
+                world.close()
             if postgres:
                 await postgres_admin(f'DROP DATABASE IF EXISTS "{database}"')
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--mode", choices=("burst", "steady"), default="burst")
+    parser.add_argument("--mode", choices=("burst", "steady", "cycle"), default="burst")
+    parser.add_argument("--rate", type=float, default=50.0, help="cycle mode: interactions a second")
+    parser.add_argument("--seconds", type=float, default=30.0, help="cycle mode: how long to send them")
+    parser.add_argument("--marketplace", default="odin", help="cycle mode: the large world's marketplace")
+    parser.add_argument("--psa", default="autotask", help="cycle mode: the large world's PSA")
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--pause", type=float, default=1.0, help="seconds between bursts")
@@ -171,4 +281,5 @@ if __name__ == "__main__":
     arguments = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     print(json.dumps(asyncio.run(main(arguments.mode, arguments.requests, arguments.concurrency,
-                                      arguments.pause, arguments.profile, arguments.only, arguments.postgres))))
+                                      arguments.pause, arguments.profile, arguments.only, arguments.postgres,
+                                      arguments.rate, arguments.seconds, arguments.marketplace, arguments.psa))))

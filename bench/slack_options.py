@@ -12,7 +12,8 @@ Every answer is checked against Slack's limits (<= 100 options, texts <= 75 char
 
     /work/venv/bin/python bench/slack_options.py [--companies 10000] [--requests 400] [--concurrency 1]
 
-Prints one JSON line: p50/p95/p99/max in ms, overall and per picker, and any answer Slack would refuse.
+Prints one JSON line: p50/p95/p99/max in ms, overall and per picker, any answer Slack would refuse, and the
+CPU SeatSync's process spent per request (which a loaded machine inflates far less than the latencies).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from collections import Counter
 from pathlib import Path
 
 from aiohttp import web
-from latency import figures, free_port, serve, wait_healthy  # bench/latency.py
+from latency import cpu_seconds, figures, free_port, serve, wait_healthy  # bench/latency.py
 
 from bot.clock import SYSTEM_CLOCK
 from bot.db.engine import create_engine, session_factory
@@ -120,6 +121,7 @@ async def main(companies: int, requests: int, concurrency: int, seed: int) -> di
                 return reply.json or {}
 
             half = requests // 2
+            cpu_before = cpu_seconds(process.pid)
             await asyncio.gather(*(ask("marketplace company", LinkActionId.PICK_COMPANY, typed)
                                    for typed in typings(names, half, rng)))
             first = await ask("marketplace company", LinkActionId.PICK_COMPANY, names[0])
@@ -130,8 +132,11 @@ async def main(companies: int, requests: int, concurrency: int, seed: int) -> di
             await asyncio.gather(*(ask("PSA company", LinkActionId.PICK_PSA_COMPANY, typed)
                                    for typed in typings(names, requests - half, rng)))
             every = [ms for values in timings.values() for ms in values]
+            server_cpu_ms = (cpu_seconds(process.pid) - cpu_before) * 1000
             return {"benchmark": "slack_options", "companies": companies, "concurrency": concurrency,
-                    **figures(every), "by_picker": {name: figures(values) for name, values in timings.items()},
+                    **figures(every), "server_cpu_ms_per_request": round(server_cpu_ms / len(every), 1),
+                    "load_average": [round(x, 2) for x in os.getloadavg()],
+                    "by_picker": {name: figures(values) for name, values in timings.items()},
                     "answers_slack_would_refuse": dict(problems),
                     "slack_calls_refused": dict(Counter(f"{c.method}: {c.error}" for c in recorder.calls()
                                                         if not c.ok))}

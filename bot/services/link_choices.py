@@ -12,6 +12,7 @@ company maps to one PSA company, a subscription to one contract).
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import date
 from decimal import Decimal
@@ -38,6 +39,7 @@ from bot.db.models import (
     SubscriptionStatus,
 )
 from bot.db.tenancy import current_tenant_id
+from bot.domain.name_index import NameIndex
 from bot.domain.picker_ranking import rank_names
 
 MAX_OPTIONS = 100  # Slack's limit per options answer
@@ -126,13 +128,14 @@ async def level_choices(*, session: AsyncSession, level: Level, picks: Picks, fi
                         hint: str | None = None, today: date, limit: int = MAX_OPTIONS) -> list[Choice]:
     """The options for one picker, best first, at most `limit`."""
     rows, reference = await _candidates(session, level, picks, filters, hint=hint, today=today)
-    ranked = rank_names([name for _, name, _ in rows], typed=typed, reference=reference, limit=limit)
+    names = rows.names if isinstance(rows, CompanyRows) else [name for _, name, _ in rows]
+    ranked = rank_names(names, typed=typed, reference=reference, limit=limit)
     return [Choice(id=rows[r.index][0], name=rows[r.index][1], score=r.score, note=rows[r.index][2])
             for r in ranked]
 
 
 async def _candidates(session: AsyncSession, level: Level, picks: Picks, filters: Filters, *, hint: str | None,
-                      today: date) -> tuple[list[tuple[int, str, str]], str | None]:
+                      today: date) -> tuple[Sequence[tuple[int, str, str]], str | None]:
     """(id, name, note) rows in name order, and the name the likely match should resemble."""
     settings = await load_app_settings(session=session)
     if level is Level.company:
@@ -195,6 +198,16 @@ def contract_note(status: ContractStatus, end_date: date | None, today: date) ->
     return ""
 
 
+class CompanyRows(list):
+    """A company list's (id, name, note) rows, with its names prepared for ranking. Read again with the very same
+    names, the list keeps the names prepared before (and the rankings they keep); any other names, a new index."""
+
+    def __init__(self, rows: list[tuple[int, str, str]], *, before: CompanyRows | None = None) -> None:
+        super().__init__(rows)
+        names = [name for _, name, _ in rows]
+        self.names = before.names if before is not None and before.names.names == names else NameIndex(names)
+
+
 class _CompanyLists:
     """The company lists of one database, per tenant, each kept for a few seconds: someone typing asks for the same ten
     thousand names on every key, and companies change only when a sync reads them. Lower levels are small
@@ -203,22 +216,22 @@ class _CompanyLists:
     TTL_S = 10.0
 
     def __init__(self) -> None:
-        self.lists: dict[tuple, tuple[float, list[tuple[int, str, str]]]] = {}
+        self.lists: dict[tuple, tuple[float, CompanyRows]] = {}
 
 
 _COMPANY_LISTS: WeakKeyDictionary[Engine, _CompanyLists] = WeakKeyDictionary()
 
 
-async def _company_rows(session: AsyncSession, key: tuple, query, *,
-                        note: Any = None) -> list[tuple[int, str, str]]:
+async def _company_rows(session: AsyncSession, key: tuple, query, *, note: Any = None) -> CompanyRows:
     engine = session.bind.sync_engine if isinstance(session.bind, AsyncEngine) else None
     cache = None if engine is None else _COMPANY_LISTS.setdefault(engine, _CompanyLists())
     key = (current_tenant_id(), *key)
     now = time.monotonic()
-    if cache is not None and key in cache.lists and now - cache.lists[key][0] < cache.TTL_S:
-        return cache.lists[key][1]
-    rows = [(row[0], row[1], note(row[2]) if note is not None and len(row) > 2 else "")
-            for row in await session.execute(query)]
+    kept = cache.lists.get(key) if cache is not None else None
+    if kept is not None and now - kept[0] < cache.TTL_S:
+        return kept[1]
+    rows = CompanyRows([(row[0], row[1], note(row[2]) if note is not None and len(row) > 2 else "")
+                        for row in await session.execute(query)], before=kept[1] if kept is not None else None)
     if cache is not None:
         cache.lists[key] = (now, rows)
     return rows

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db.models import PsaCompany, PsaContract, PsaService, PsaServicePrice
 from bot.db.one_writer import one_writer_at_a_time
 from bot.domain.records import PsaCompanyRecord, PsaContractRecord, PsaServiceRecord
+from bot.sync.turns import give_a_turn
 
 
 @dataclass
@@ -41,7 +42,8 @@ async def apply_psa_records(
     refresh = PsaRefresh(len(companies), len(contracts), len(services))
     await one_writer_at_a_time(session, f"psa:{psa}")
     known_companies = {c.external_id: c for c in await session.scalars(select(PsaCompany).where(PsaCompany.psa == psa))}
-    for record in companies:
+    for done, record in enumerate(companies, 1):
+        await give_a_turn(session, done)
         row = known_companies.get(record.external_id)
         if row is None:
             row = PsaCompany(psa=psa, external_id=record.external_id, name=record.name, is_active=record.is_active,
@@ -54,7 +56,8 @@ async def apply_psa_records(
     known_contracts = {
         c.external_id: c for c in await session.scalars(select(PsaContract).where(PsaContract.psa == psa))
     }
-    for record in contracts:
+    for done, record in enumerate(contracts, 1):
+        await give_a_turn(session, done)
         company = known_companies.get(record.company_external_id)
         if company is None:
             continue  # the company is outside what we read (e.g. inactive and filtered): skip the orphan
@@ -73,7 +76,8 @@ async def apply_psa_records(
     priced = set((await session.scalars(select(PsaServicePrice.psa_service_id).join(
         PsaService, PsaService.id == PsaServicePrice.psa_service_id).where(PsaService.psa == psa).distinct())).all())
     new_prices: list[tuple[PsaService, Decimal | None, datetime]] = []
-    for record in services:
+    for done, record in enumerate(services, 1):
+        await give_a_turn(session, done)
         contract = known_contracts.get(record.contract_external_id)
         if contract is None:
             continue
@@ -97,8 +101,9 @@ async def apply_psa_records(
 
     if new_prices:
         await session.flush()
-        session.add_all([PsaServicePrice(psa_service_id=row.id, unit_price=price, seen_at=seen_at)
-                         for row, price, seen_at in new_prices])
+        for done, (row, price, seen_at) in enumerate(new_prices, 1):
+            await give_a_turn(session, done)
+            session.add(PsaServicePrice(psa_service_id=row.id, unit_price=price, seen_at=seen_at))
     if complete:
         for table, seen in ((known_companies, {r.external_id for r in companies}),
                             (known_contracts, {r.external_id for r in contracts}),

@@ -23,6 +23,7 @@ from bot.db.models import (
 )
 from bot.db.one_writer import one_writer_at_a_time
 from bot.domain.records import MarketplaceSnapshot, MarketResource, MarketSubscription
+from bot.sync.turns import give_a_turn
 
 
 @dataclass
@@ -84,7 +85,8 @@ async def apply_marketplace_snapshot(
     seen_subs: set[str] = set()
     seen_resources: set[int] = set()
     pairs: list[tuple[MarketplaceSubscription, MarketSubscription]] = []
-    for incoming in snapshot.subscriptions:
+    for done, incoming in enumerate(snapshot.subscriptions, 1):
+        await give_a_turn(session, done)
         company = companies.get(incoming.company_external_id)
         if company is None:
             continue  # a subscription of a customer the marketplace did not list: skip rather than guess
@@ -105,7 +107,8 @@ async def apply_marketplace_snapshot(
     await session.flush()  # one round of INSERTs gives every new subscription its id
 
     new_resources: list[MarketplaceResource] = []
-    for subscription, incoming in pairs:
+    for done, (subscription, incoming) in enumerate(pairs, 1):
+        await give_a_turn(session, done)
         for item in incoming.resources:
             diff.resources_seen += 1
             resource = known_resources.get((subscription.id, item.external_id))
@@ -125,7 +128,8 @@ async def apply_marketplace_snapshot(
             seen_resources.add(resource.id)
     await session.flush()
     diff.new_resources = len(new_resources)
-    for resource in new_resources:
+    for done, resource in enumerate(new_resources, 1):
+        await give_a_turn(session, done)
         session.add(_history(resource, None, now, sync_run_id))
         seen_resources.add(resource.id)
 
@@ -159,7 +163,8 @@ async def _companies(
         )
     }
     seen: set[str] = set()
-    for incoming in snapshot.companies:
+    for done, incoming in enumerate(snapshot.companies, 1):
+        await give_a_turn(session, done)
         seen.add(incoming.external_id)
         company = known.get(incoming.external_id)
         if company is None:

@@ -1,0 +1,54 @@
+"""The PSA company picker's ranking by the picked company's name is kept while a person types, with the company
+list it was computed from: once that list is read again (after a sync changed the PSA's companies), the ranking
+is computed again, and never points into the list before."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.db.models import PsaCompany
+from bot.domain.matching import normalise_name
+from bot.services import link_choices
+from bot.slack.ids import LinkActionId
+from tests.bolt_listeners import listeners_done
+from tests.commands.link_setup import (
+    Modal,
+    option_texts,
+    slack,  # noqa: F401 - the fixture
+    start_app,
+)
+from tests.many_companies import insert_many_companies
+
+
+async def test_the_ranking_by_the_picked_company_follows_the_psa_companies_read_again(
+        aiohttp_client, slack, tmp_path, database_url, monkeypatch):  # noqa: F811
+    recorder, _ = slack
+    context, sender = await start_app(aiohttp_client, slack, tmp_path, database_url)
+    async with context.sessions() as session:
+        many = await insert_many_companies(session=session, count=60, now=context.clock())
+    # a company the PSA spells differently enough that its match scores under 100
+    k = next(i for i, (legal, spelled) in enumerate(zip(many.marketplace_names, many.psa_names, strict=True))
+             if normalise_name(legal) != normalise_name(spelled))
+    picked = many.marketplace_names[k]
+    modal = Modal(recorder, sender)
+    await sender.slash_command("link")
+    await listeners_done()
+    found = await modal.options(LinkActionId.PICK_COMPANY, picked)
+    await modal.pick(LinkActionId.PICK_COMPANY, found.json["options"][0])
+
+    before = await modal.options(LinkActionId.PICK_PSA_COMPANY)
+    assert option_texts(before)[0].startswith(many.psa_names[k]) and "100%" not in option_texts(before)[0]
+    assert await modal.options(LinkActionId.PICK_PSA_COMPANY) == before  # the same while nothing changed
+
+    # a sync reads a PSA company spelled as the marketplace spells it, first of the list by name
+    async with context.sessions() as session:
+        session.add(PsaCompany(psa="autotask", external_id="pc-legal", name=f"(The) {picked}",
+                               last_seen_at=context.clock()))
+        await session.commit()
+        new_id = await session.scalar(select(PsaCompany.id).where(PsaCompany.external_id == "pc-legal"))
+    monkeypatch.setattr(link_choices._CompanyLists, "TTL_S", 0.0)  # the kept list has expired
+
+    after = (await modal.options(LinkActionId.PICK_PSA_COMPANY)).json["options"]
+    assert after[0]["value"] == str(new_id)
+    assert after[0]["text"]["text"] == f"(The) {picked} · 100%"
+    assert after[1]["text"]["text"] == option_texts(before)[0]

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from bot.commands.checklist.handlers import post_daily_digest, post_scheduled_checklist
 from bot.db.app_settings import AppSettings, load_app_settings
+from bot.db.oauth_states import delete_expired_oauth_states
 from bot.db.tenancy import active_tenant_ids, purge_expired_tenants, tenant_scope
 from bot.domain.proration import business_date
 from bot.notify.approval_messages import refresh_approval_messages
@@ -109,11 +110,16 @@ async def invoice_rounds(app_context: AppContext, *, released: bool = False) -> 
 
 
 async def purge_tenants(app_context: AppContext) -> None:
-    """Delete every workspace uninstalled longer than its retention (`SEATSYNC_TENANT_RETENTION_DAYS`)."""
+    """Delete every workspace uninstalled longer than its retention (`SEATSYNC_TENANT_RETENTION_DAYS`), and the
+    OAuth states of install pages never followed through, once expired."""
+    now = app_context.clock()
     async with app_context.sessions() as session, session.begin():
-        purged = await purge_expired_tenants(session, now=app_context.clock())
+        purged = await purge_expired_tenants(session, now=now)
+        states = await delete_expired_oauth_states(session, now=now)
     if purged:
         log.info("purged the data of %d uninstalled tenant(s): %s", len(purged), purged)
+    if states:
+        log.info("deleted %d expired Slack OAuth state(s)", states)
 
 
 BODIES: dict[JobId, JobBody] = {

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from bot.app_factory import create_context
 from bot.clock import ManualClock
 from bot.config import load_settings
-from bot.db.models import SLACK_BOTS, SLACK_INSTALLATIONS
+from bot.db.models import SLACK_BOTS, SLACK_INSTALLATIONS, SLACK_OAUTH_STATES
 from bot.db.tenancy import active_tenant_ids, tenant_by_install
 from bot.jobs import purge_tenants
 from bot.log_redaction import RedactingFilter
@@ -265,6 +265,26 @@ async def test_uninstall_deletes_the_tokens_stops_the_tenant_and_the_purge_delet
     async with context.sessions() as session:
         assert await tenant_by_install(session, team_id=SECOND, enterprise_id=None, is_enterprise_install=False) is None
         assert await tenant_by_install(session, team_id=FIRST, enterprise_id=None, is_enterprise_install=False)
+
+
+async def oauth_states(context) -> int:
+    async with context.engine.connect() as connection:
+        return len(list(await connection.execute(select(SLACK_OAUTH_STATES.c.id))))
+
+
+async def test_the_hourly_purge_deletes_the_oauth_states_of_installs_never_followed_through(slack, seatsync):
+    context, client = seatsync
+    await install(client, SECOND)  # its state is consumed
+    for _ in range(3):  # install pages opened and left
+        assert (await client.get("/slack/install")).status == 200
+    assert await oauth_states(context) == 3
+
+    context.clock.advance(timedelta(minutes=9))  # still within their ten minutes
+    await purge_tenants(context)
+    assert await oauth_states(context) == 3
+    context.clock.advance(timedelta(minutes=2))
+    await purge_tenants(context)
+    assert await oauth_states(context) == 0
 
 
 async def test_an_org_wide_grid_install_is_one_tenant_for_the_enterprise(slack, seatsync):

@@ -5,7 +5,9 @@ the install's own (`INSTALL_WIDE`: the purge of uninstalled workspaces), which r
 The web app registers these with the lease-gated scheduler (`bot.sync.scheduler.LeaderScheduler`) at start.
 Each job reads "now" from the context's clock (or hands the clock on); APScheduler only decides when it fires.
 The Slack jobs (approvals, margin and health alerts) exist only when Slack is configured: nobody to tell
-otherwise. The checklist and the digest say in the log that they were due.
+otherwise. The checklist and the digest say in the log that they were due. Every job that tells Slack posts with
+the tenant's own client (`bot.slack.scheduled_client`: in multi-workspace mode its installation's bot token); a
+tenant with no installation left posts nothing.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from bot.notify.failure_alerts import refresh_failure_alerts
 from bot.notify.health_alerts import post_health_alerts
 from bot.notify.invoice_rounds import preview_drafts, take_in_invoices
 from bot.notify.margin_alerts import post_margin_alerts
+from bot.slack.scheduled_client import scheduled_slack_client
 from bot.sync.checklist import checklist_due
 from bot.sync.schedule import SCHEDULE, JobId
 from bot.sync.scheduler import Job
@@ -55,21 +58,26 @@ async def post_outbox(app_context: AppContext) -> None:
 
 
 async def failure_alerts(app_context: AppContext) -> None:
-    await refresh_failure_alerts(app_context=app_context)
+    if (client := await scheduled_slack_client(app_context)) is not None:
+        await refresh_failure_alerts(app_context=app_context, client=client)
 
 
 async def approval_messages(app_context: AppContext) -> None:
+    if (client := await scheduled_slack_client(app_context)) is None:
+        return
     async with app_context.sessions() as session:
         channel = (await load_app_settings(session=session)).alerts_channel
-    await refresh_approval_messages(sessions=app_context.sessions, client=app_context.bolt.client, channel=channel)
+    await refresh_approval_messages(sessions=app_context.sessions, client=client, channel=channel)
 
 
 async def margin_guard(app_context: AppContext) -> None:
-    await post_margin_alerts(sessions=app_context.sessions, client=app_context.bolt.client)
+    if (client := await scheduled_slack_client(app_context)) is not None:
+        await post_margin_alerts(sessions=app_context.sessions, client=client)
 
 
 async def health_alerts(app_context: AppContext) -> None:
-    await post_health_alerts(sessions=app_context.sessions, client=app_context.bolt.client, now=app_context.clock())
+    if (client := await scheduled_slack_client(app_context)) is not None:
+        await post_health_alerts(sessions=app_context.sessions, client=client, now=app_context.clock())
 
 
 async def month_end_checklist(app_context: AppContext) -> None:
@@ -81,14 +89,16 @@ async def month_end_checklist(app_context: AppContext) -> None:
     if app_context.bolt is None:
         log.info("the month-end checklist is due, but Slack is not configured")
         return
-    await post_scheduled_checklist(app_context=app_context, client=app_context.bolt.client)
+    if (client := await scheduled_slack_client(app_context)) is not None:
+        await post_scheduled_checklist(app_context=app_context, client=client)
 
 
 async def daily_digest(app_context: AppContext) -> None:
     if app_context.bolt is None:
         log.info("the daily digest is due, but Slack is not configured")
         return
-    await post_daily_digest(app_context=app_context, client=app_context.bolt.client)
+    if (client := await scheduled_slack_client(app_context)) is not None:
+        await post_daily_digest(app_context=app_context, client=client)
 
 
 async def invoice_rounds(app_context: AppContext, *, released: bool = False) -> None:
@@ -101,7 +111,7 @@ async def invoice_rounds(app_context: AppContext, *, released: bool = False) -> 
     async with app_context.sessions() as session:
         current = await load_app_settings(session=session)
     today = business_date(app_context.clock(), current.timezone)
-    client = app_context.bolt.client if app_context.bolt is not None else None
+    client = await scheduled_slack_client(app_context)
     stored = await take_in_invoices(app_context=app_context, engine=engine, client=client, today=today,
                                     force=released)
     log.info("invoice round: %d new invoice(s) stored", len(stored))

@@ -14,9 +14,10 @@ A run names its process and heartbeats while it runs; a cycle starting marks the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -26,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.connectors.errors import ConnectorError
 from bot.connectors.http import read_deadline
 from bot.connectors.interfaces import Marketplace, Psa
+from bot.connectors.shared_budget import SHARED_BUDGET, SharedBudget
 from bot.db.audit import record_audit
 from bot.db.connector_health import record_failure, record_success
 from bot.db.models import (
@@ -80,9 +82,12 @@ class SyncEngine:
         marketplaces: Sequence[Marketplace] = (), clock: Clock = utcnow, timezone: str = "UTC",
         full_read_every: timedelta = timedelta(hours=24),
         post_concurrency: int = 4, read_deadline: timedelta = READ_DEADLINE, instance_id: str | None = None,
-        claim_ttl: timedelta = DEFAULT_CLAIM_TTL,
+        claim_ttl: timedelta = DEFAULT_CLAIM_TTL, budget: SharedBudget | None = None,
     ) -> None:
         self.sessions = sessions
+        # the tenant's vendor budgets shared with every instance (PostgreSQL: bot.db.rate_budgets), drawn on by
+        # whatever starts the work: a queue job, a webhook, a Slack button, the CLI
+        self.budget = budget
         self.marketplaces: tuple[Marketplace, ...] = tuple(marketplaces) or ((marketplace,) if marketplace else ())
         if not self.marketplaces:
             raise ValueError("the engine needs at least one marketplace")
@@ -130,11 +135,25 @@ class SyncEngine:
     def today(self):
         return business_date(self.clock(), self.timezone)
 
+    @contextlib.asynccontextmanager
+    async def _working(self) -> AsyncIterator[None]:
+        """One cycle or pass at a time; its vendor requests (and the tasks it starts) draw on the shared budget,
+        unless the caller set one already (a queue job sets the same tenant's)."""
+        async with self._lock:
+            if self.budget is None or SHARED_BUDGET.get() is not None:
+                yield
+                return
+            token = SHARED_BUDGET.set(self.budget)
+            try:
+                yield
+            finally:
+                SHARED_BUDGET.reset(token)
+
     async def run_cycle(
         self, *, trigger: str = "schedule", actor: str = "system", dry_run: bool = False,
         ignore_backoff: bool = False, force_full: bool = False,
     ) -> CycleReport:
-        async with self._lock, heartbeat_while(sessions=self.sessions, owner=self.instance_id, clock=self.clock,
+        async with self._working(), heartbeat_while(sessions=self.sessions, owner=self.instance_id, clock=self.clock,
                                                every=self.heartbeat_every):
             try:
                 with read_deadline(self.read_deadline.total_seconds()):
@@ -148,7 +167,7 @@ class SyncEngine:
     async def post_outbox(self, *, ignore_backoff: bool = False, only_ids: list[int] | None = None) -> PostingReport:
         """Post what is due (new intents and retries) without reading the marketplace; `only_ids`: just
         these intents (an approval posts its change at once)."""
-        async with self._lock:
+        async with self._working():
             return await self._post(ignore_backoff=ignore_backoff, only_ids=only_ids)
 
     async def reconcile_links(self, *, link_ids: list[int], actor: str,
@@ -157,7 +176,7 @@ class SyncEngine:
                               ) -> tuple[list[PlannedChange], PostingReport]:
         """The one-time reconciliation after linking: post the difference between the two sides, once. Links
         whose change cannot be computed are added to `failures`."""
-        async with self._lock:
+        async with self._working():
             async with self.sessions() as session:
                 planned = await plan_levelling(session=session, today=self.today(), now=self.clock(),
                                                trigger=trigger, actor=actor, link_ids=link_ids, failures=failures)
@@ -173,7 +192,7 @@ class SyncEngine:
         """Read one subscription of `marketplace` (the first when None) now and level only its links (a change
         notification)."""
         connector = self.marketplace_of(marketplace)
-        async with self._lock:
+        async with self._working():
             now = self.clock()
             try:
                 incoming = await connector.get_subscription(external_id)

@@ -41,6 +41,7 @@ from bot.db.models import (
 from bot.domain.proration import business_date
 from bot.domain.records import MarketplaceSnapshot
 from bot.sync.claims import DEFAULT_CLAIM_TTL, process_instance_id
+from bot.sync.planner_stats import analyze_loaded_tables
 from bot.sync.planning import LinkFailure, PlannedChange, plan_levelling
 from bot.sync.posting import PostingReport, post_due_adjustments
 from bot.sync.psa_cache import PsaRefresh, apply_psa_records
@@ -229,6 +230,7 @@ class SyncEngine:
             await session.commit()
         report = CycleReport(run_id=run.id, status=SyncRunStatus.running, dry_run=dry_run)
         stats: dict = {}
+        loaded: dict[str, int] = {}  # rows a complete read holds, by table: large ones are analyzed (planner_stats)
         known = dict(cursors.get("marketplaces") or {})
         full_psa = force_full or _full_due(cursors.get("psa_full_at"), now, self.full_read_every)
         psa_since = None if full_psa else _parse(cursors.get("psa_read_at"))
@@ -253,6 +255,10 @@ class SyncEngine:
                 if isinstance(outcome, BaseException):
                     raise outcome
                 report.marketplaces[system] = await self._store_marketplace(system, outcome, run.id, now, since)
+                if full:
+                    _count_loaded(loaded, marketplace_companies=len(outcome[0]),
+                                  marketplace_subscriptions=report.marketplaces[system].subscriptions_seen,
+                                  marketplace_resources=report.marketplaces[system].resources_seen)
                 marketplace_cursors[system] = {"read_at": now.isoformat(),
                                                "full_at": now.isoformat() if full else (known.get(system) or {})
                                                .get("full_at")}
@@ -267,12 +273,16 @@ class SyncEngine:
         if report.marketplace is not None:
             try:
                 report.psa = await self._refresh_psa(now, psa_since, psa_read)
+                if full_psa:
+                    _count_loaded(loaded, psa_companies=report.psa.companies, psa_contracts=report.psa.contracts,
+                                  psa_services=report.psa.services)
                 stats["psa_read_at"] = now.isoformat()
                 stats["psa_full_at"] = now.isoformat() if full_psa else cursors.get("psa_full_at")
                 await self._record_health(self.psa.system)
             except ConnectorError as exc:
                 report.errors.append(f"PSA not read: {exc.describe()}")
                 await self._record_health(self.psa.system, error=exc.describe())
+        await analyze_loaded_tables(self.sessions.kw.get("bind"), loaded)  # before planning reads them
         if report.marketplace is not None and report.psa is not None:
             # never level against a half-read world: only the links of the marketplaces read now
             read = None if not report.unread_marketplaces else list(report.marketplaces)
@@ -451,3 +461,8 @@ async def _linked_units(session: AsyncSession) -> dict[str, int]:
         .join(ResourceLink, ResourceLink.psa_service_id == PsaService.id)
     )
     return {external_id: units for external_id, units in rows}
+
+
+def _count_loaded(loaded: dict[str, int], **rows: int) -> None:
+    for table, count in rows.items():
+        loaded[table] = loaded.get(table, 0) + count

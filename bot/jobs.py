@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING
+
+from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.commands.checklist.handlers import post_daily_digest, post_scheduled_checklist
 from bot.db.app_settings import AppSettings, load_app_settings
@@ -29,7 +32,7 @@ from bot.notify.invoice_rounds import preview_drafts, take_in_invoices
 from bot.notify.margin_alerts import post_margin_alerts
 from bot.slack.scheduled_client import scheduled_slack_client
 from bot.sync.checklist import checklist_due
-from bot.sync.schedule import SCHEDULE, JobId
+from bot.sync.schedule import INSTALL_WIDE, NEEDS_SLACK, SCHEDULE, JobId, due_job_ids, tenant_settings
 from bot.sync.scheduler import Job
 from bot.sync.wiring import NotConfigured
 
@@ -144,20 +147,59 @@ BODIES: dict[JobId, JobBody] = {
     JobId.INVOICE_ROUNDS: invoice_rounds,
     JobId.TENANT_PURGE: purge_tenants,
 }
-NEEDS_SLACK = frozenset({JobId.APPROVAL_MESSAGES, JobId.MARGIN_GUARD, JobId.HEALTH_ALERTS})
-# the install's own jobs, not a tenant's: run once, in the default tenant's scope (the job queue defers them with
-# the default tenant's jobs)
-INSTALL_WIDE = frozenset({JobId.TENANT_PURGE})
+TENANT_MINUTES = "tenant-minutes"  # the scheduler's job in multi-workspace mode (TenantMinutes)
+CATCH_UP = timedelta(hours=1)  # at most this far back, after a pause (a long job, a lease won)
 
 
 def scheduled_jobs(app_context: AppContext, settings: AppSettings) -> list[Job]:
-    """The jobs this process schedules, each with its trigger from the stored settings."""
+    """The jobs this process schedules, each with its trigger from the stored settings (the default tenant's: the
+    single-workspace install's one tenant). With a tenant per workspace, one job a minute runs each tenant's jobs
+    due by its own settings (`TenantMinutes`), and the install-wide ones keep their triggers."""
+    if app_context.tenant_per_workspace:
+        return [Job(id=TENANT_MINUTES, trigger=IntervalTrigger(minutes=1), run=TenantMinutes(app_context),
+                    on_takeover=True),
+                *(Job(id=job_id, trigger=SCHEDULE[job_id].trigger(settings), run=partial(BODIES[job_id], app_context))
+                  for job_id in INSTALL_WIDE)]
     return [Job(id=job_id, trigger=timing.trigger(settings),
                 run=(partial(BODIES[job_id], app_context) if job_id in INSTALL_WIDE
                      else partial(for_each_tenant, app_context, BODIES[job_id])),
                 on_takeover=timing.on_takeover)
             for job_id, timing in SCHEDULE.items()
             if app_context.bolt is not None or job_id not in NEEDS_SLACK]
+
+
+class TenantMinutes:
+    """Each tenant's jobs, when its own settings say (poll interval, digest hour, time zone), on the in-process
+    scheduler: the same `bot.sync.schedule.due_tenant_jobs` the job queue's tick defers from on PostgreSQL.
+
+    Fired every minute; each run takes every minute since the last one it handled (up to CATCH_UP: a run that
+    took longer than a minute, whose next fire APScheduler coalesced, misses no digest hour), by the context's
+    clock, and runs the jobs due in them, each once, tenant after tenant (SQLite serves one writer at a time).
+    One tenant's failure is logged and the others run."""
+
+    def __init__(self, app_context: AppContext) -> None:
+        self.app_context = app_context
+        self.handled_until: datetime | None = None  # the last minute whose jobs ran
+
+    async def __call__(self) -> None:
+        now = self.app_context.clock().replace(second=0, microsecond=0)
+        first = now if self.handled_until is None else max(self.handled_until + timedelta(minutes=1), now - CATCH_UP)
+        minutes = [first + timedelta(minutes=m) for m in range(int((now - first) / timedelta(minutes=1)) + 1)]
+        self.handled_until = max(now, self.handled_until or now)
+        async with self.app_context.sessions() as session:
+            tenants = await active_tenant_ids(session)
+        slack = self.app_context.bolt is not None
+        for tenant_id in tenants:
+            settings = await tenant_settings(self.app_context.sessions, tenant_id)  # as saved by now
+            due = dict.fromkeys(job_id for minute in minutes
+                                for job_id in due_job_ids(settings, tenant_id, minute, slack=slack)
+                                if job_id not in INSTALL_WIDE)  # those keep their own trigger
+            for job_id in due:
+                with tenant_scope(tenant_id):
+                    try:
+                        await BODIES[job_id](self.app_context)
+                    except Exception:
+                        log.exception("scheduled job %s failed for tenant %s", job_id, tenant_id)
 
 
 async def for_each_tenant(app_context: AppContext, body: JobBody) -> None:

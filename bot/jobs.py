@@ -2,7 +2,8 @@
 
 Each job runs once per active tenant, in its scope (`for_each_tenant`; a single-workspace install has one), but
 the install's own (`INSTALL_WIDE`: the purge of uninstalled workspaces), which run once.
-The web app registers these with the lease-gated scheduler (`bot.sync.scheduler.LeaderScheduler`) at start.
+The web app registers these with the lease-gated scheduler (`bot.sync.scheduler.LeaderScheduler`) at start; with a
+tenant per workspace, as one job a minute that runs each tenant's jobs when its own settings say (`TenantMinutes`).
 Each job reads "now" from the context's clock (or hands the clock on); APScheduler only decides when it fires.
 The Slack jobs (approvals, margin and health alerts) exist only when Slack is configured: nobody to tell
 otherwise. The checklist and the digest say in the log that they were due. Every job that tells Slack posts with

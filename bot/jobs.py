@@ -13,8 +13,9 @@ tenant with no installation left posts nothing.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING
@@ -173,14 +174,18 @@ class TenantMinutes:
     """Each tenant's jobs, when its own settings say (poll interval, digest hour, time zone), on the in-process
     scheduler: the same `bot.sync.schedule.due_tenant_jobs` the job queue's tick defers from on PostgreSQL.
 
-    Fired every minute; each run takes every minute since the last one it handled (up to CATCH_UP: a run that
-    took longer than a minute, whose next fire APScheduler coalesced, misses no digest hour), by the context's
-    clock, and runs the jobs due in them, each once, tenant after tenant (SQLite serves one writer at a time).
-    One tenant's failure is logged and the others run."""
+    Fired every minute; each run takes every minute since the last one it handled (up to CATCH_UP: a fire that
+    APScheduler missed or coalesced loses no digest hour), by the context's clock, and hands each due job's
+    tenants to that job's lane. A lane runs one job id for its tenants, one tenant after another, each in its
+    scope, and takes the tenants that fell due meanwhile when done: one job at a time per job id, the job ids side
+    by side, as the single-workspace install's one APScheduler job per id runs (a long sync cycle holds up no
+    outbox pass). A job due again while it waits runs once. One tenant's failure is logged and the others run."""
 
     def __init__(self, app_context: AppContext) -> None:
         self.app_context = app_context
-        self.handled_until: datetime | None = None  # the last minute whose jobs ran
+        self.handled_until: datetime | None = None  # the last minute whose due jobs were handed out
+        self._waiting: dict[JobId, dict[int, None]] = {}  # by job: its tenants due, in order
+        self._lanes: dict[JobId, asyncio.Task[None]] = {}
 
     async def __call__(self) -> None:
         now = self.app_context.clock().replace(second=0, microsecond=0)
@@ -192,15 +197,31 @@ class TenantMinutes:
         slack = self.app_context.bolt is not None
         for tenant_id in tenants:
             settings = await tenant_settings(self.app_context.sessions, tenant_id)  # as saved by now
-            due = dict.fromkeys(job_id for minute in minutes
-                                for job_id in due_job_ids(settings, tenant_id, minute, slack=slack)
-                                if job_id not in INSTALL_WIDE)  # those keep their own trigger
-            for job_id in due:
-                with tenant_scope(tenant_id):
-                    try:
-                        await BODIES[job_id](self.app_context)
-                    except Exception:
-                        log.exception("scheduled job %s failed for tenant %s", job_id, tenant_id)
+            for minute in minutes:
+                for job_id in due_job_ids(settings, tenant_id, minute, slack=slack):
+                    if job_id not in INSTALL_WIDE:  # those keep their own trigger
+                        self._waiting.setdefault(job_id, {})[tenant_id] = None
+        for job_id in self._waiting:
+            if job_id not in self._lanes:
+                self._lanes[job_id] = asyncio.create_task(self._lane(job_id), name=f"{TENANT_MINUTES}:{job_id}")
+
+    async def drain(self, job_ids: Collection[JobId] | None = None) -> None:
+        """Return when every job handed out (of `job_ids`: all by default) has run (tests; the lanes run on by
+        themselves)."""
+        while lanes := [lane for job_id, lane in self._lanes.items() if job_ids is None or job_id in job_ids]:
+            await asyncio.gather(*lanes, return_exceptions=True)
+
+    async def _lane(self, job_id: JobId) -> None:
+        try:
+            while tenants := self._waiting.pop(job_id, None):
+                for tenant_id in tenants:
+                    with tenant_scope(tenant_id):
+                        try:
+                            await BODIES[job_id](self.app_context)
+                        except Exception:
+                            log.exception("scheduled job %s failed for tenant %s", job_id, tenant_id)
+        finally:
+            self._lanes.pop(job_id, None)
 
 
 async def for_each_tenant(app_context: AppContext, body: JobBody) -> None:

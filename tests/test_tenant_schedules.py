@@ -4,6 +4,7 @@ scheduler (SQLite: `bot.jobs.TenantMinutes`, once a minute) and on the job queue
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -68,6 +69,7 @@ async def test_the_scheduler_runs_each_tenants_jobs_by_its_own_settings(two_tena
     for minute in minutes(60):
         clock.set(minute)
         await job.run()
+        await job.run.drain()
 
     polls = Counter(tenant for tenant, job_id, _ in ran if job_id is JobId.SYNC_POLL)
     assert (polls[a], polls[b]) == (12, 3)
@@ -79,23 +81,55 @@ async def test_the_scheduler_runs_each_tenants_jobs_by_its_own_settings(two_tena
     for minute in minutes(24 * 60, datetime(2026, 11, 17, 0, 0, tzinfo=UTC))[::30]:  # UTC, B's at 08:00 in Denver
         clock.set(minute)
         await job.run()
+        await job.run.drain()
     digests = sorted((tenant, at.hour) for tenant, job_id, at in ran
                      if job_id is JobId.DAILY_DIGEST and tenant in (a, b))
     assert digests == [(a, 8), (b, 15)]
 
 
-async def test_a_run_that_took_minutes_misses_no_tenants_due_job_and_runs_none_twice(two_tenants, ran, clock):
+async def test_fires_missed_for_minutes_lose_no_tenants_due_job_and_run_none_twice(two_tenants, ran, clock):
     context, (a, b) = two_tenants
     job = next(job for job in scheduled_jobs(context, AppSettings()) if job.id == TENANT_MINUTES)
     clock.set(datetime(2026, 11, 17, 7, 58, tzinfo=UTC))
     await job.run()
-    clock.set(datetime(2026, 11, 17, 8, 3, tzinfo=UTC))  # the 08:00 digest's minute went by during a long run
+    await job.run.drain()
+    clock.set(datetime(2026, 11, 17, 8, 3, tzinfo=UTC))  # the 08:00 digest's minute went by unfired
     await job.run()
+    await job.run.drain()
     await job.run()  # fired again in the same minute (a takeover): nothing more
+    await job.run.drain()
     digests = [tenant for tenant, job_id, _ in ran if job_id is JobId.DAILY_DIGEST]
     assert sorted(digests) == sorted([DEFAULT_TENANT_ID, a])
     # a job due in several of the minutes passed runs once for them all: one outbox pass covers 07:59 to 08:03
     assert Counter(t for t, job_id, _ in ran if job_id is JobId.OUTBOX_RETRY)[a] == 2
+
+
+async def test_a_long_sync_cycle_holds_up_no_other_job_and_its_next_turn_runs_once(two_tenants, ran, clock,
+                                                                                  monkeypatch):
+    context, (a, b) = two_tenants
+    job = next(job for job in scheduled_jobs(context, AppSettings()) if job.id == TENANT_MINUTES)
+    release = asyncio.Event()
+    recorded = BODIES[JobId.SYNC_POLL]
+
+    async def polls_long_for_a(app_context) -> None:
+        await recorded(app_context)
+        if current_tenant_id() == a:
+            await release.wait()
+
+    monkeypatch.setitem(BODIES, JobId.SYNC_POLL, polls_long_for_a)
+    due_for_a = [minute for minute in minutes(20) if JobId.SYNC_POLL in await due_jobs(context, a, minute)]
+    run = minutes(int((due_for_a[2] - START) / timedelta(minutes=1)) + 1)  # until A's third poll falls due
+    for minute in run:
+        clock.set(minute)
+        await job.run()
+        await job.run.drain([JobId.OUTBOX_RETRY])
+    assert len([1 for tenant, job_id, _ in ran if job_id is JobId.OUTBOX_RETRY and tenant == a]) == len(run)
+    assert len([1 for tenant, job_id, _ in ran if job_id is JobId.SYNC_POLL and tenant == a]) == 1  # still on
+
+    release.set()
+    await job.run.drain()
+    # its second and third polls fell due while the first ran: one more, not two
+    assert len([1 for tenant, job_id, _ in ran if job_id is JobId.SYNC_POLL and tenant == a]) == 2
 
 
 async def test_the_queue_defers_each_tenants_jobs_by_its_own_settings(two_tenants):

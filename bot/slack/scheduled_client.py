@@ -46,8 +46,10 @@ async def scheduled_slack_client(app_context: AppContext) -> AsyncWebClient | No
     told = app_context.slack_unreachable_tenants
     if client is None and tenant_id not in told:
         told.add(tenant_id)
-        log.warning("tenant %s has no Slack installation: its scheduled Slack posts are skipped until it installs "
-                    "SeatSync again", tenant_id)
+        # expected for a tenant never installed through Slack (the default one); a warning for an install gone
+        log.log(logging.INFO if install is None else logging.WARNING,
+                "tenant %s has no Slack installation: its scheduled Slack posts are skipped until it installs "
+                "SeatSync again", tenant_id)
     elif client is not None:
         told.discard(tenant_id)
     return client

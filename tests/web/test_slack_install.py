@@ -295,6 +295,7 @@ def queue_job(context) -> SimpleNamespace:
 async def test_each_installed_workspaces_scheduled_posts_land_in_it_with_its_own_token(slack, seatsync, caplog):
     distribution, _ = slack
     context, client = seatsync
+    caplog.set_level(logging.INFO, logger="bot.slack.scheduled_client")
     await install(client, FIRST)
     await install(client, SECOND)
     tenants = {team: await installed_tenant(context, team) for team in (FIRST, SECOND)}

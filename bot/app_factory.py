@@ -26,7 +26,7 @@ from bot.sync.wiring import EngineHolder
 
 def create_context(settings: Settings, *, engine: AsyncEngine | None = None, clock: Clock = SYSTEM_CLOCK) -> AppContext:
     for secret in (settings.secret_key, settings.slack_bot_token, settings.slack_signing_secret,
-                   settings.slack_app_token, settings.slack_client_secret):
+                   settings.slack_app_token, settings.slack_client_secret, settings.operator_token):
         register_secret(secret)
     engine = engine or create_engine(settings.database_url)
     sessions = session_factory(engine)

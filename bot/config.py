@@ -63,6 +63,8 @@ class Settings:
     lease_seconds: float = 60.0  # the scheduler lease; claims on intents live three quarters of it
     worker_concurrency: int = 8  # PostgreSQL: the queue jobs (tenants' cycles, posts, alerts) one instance runs at once
     jobs: str = "auto"  # who runs the scheduled jobs: the queue (PostgreSQL), the lease-gated scheduler, or auto
+    # the hosting operator's bearer token for per-tenant health and metrics (web/operator.py)
+    operator_token: str | None = field(default=None, repr=False)
 
     @property
     def socket_mode(self) -> bool:
@@ -142,6 +144,7 @@ def load_settings(
         lease_seconds=_lease_seconds(get("SEATSYNC_LEASE_SECONDS") or "60"),
         worker_concurrency=_worker_concurrency(get("SEATSYNC_WORKER_CONCURRENCY") or "8"),
         jobs=_jobs(get("SEATSYNC_JOBS") or "auto"),
+        operator_token=_operator_token(get("SEATSYNC_OPERATOR_TOKEN")),
     )
     _check_slack_pairing(settings)
     if settings.jobs == "queue" and settings.is_sqlite:
@@ -304,6 +307,13 @@ def _lease_seconds(value: str) -> float:
 
 
 JOB_RUNNERS = ("auto", "queue", "scheduler")
+
+
+def _operator_token(value: str | None) -> str | None:
+    if value is not None and len(value) < MIN_SECRET_KEY_LENGTH:
+        raise ConfigError(f"SEATSYNC_OPERATOR_TOKEN: must be at least {MIN_SECRET_KEY_LENGTH} characters "
+                          "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')")
+    return value
 
 
 def _jobs(value: str) -> str:

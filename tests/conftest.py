@@ -29,6 +29,8 @@ from bot.db.models import Base
 from bot.db.tenant_scope import DEFAULT_TENANT_ID
 
 TEST_SECRET_KEY = "test-secret-key-0123456789-abcdefghijklmnop"
+# a test using one of these is marked `db` and runs again on PostgreSQL; a test that makes a PostgreSQL database of its
+# own (tests/fresh_postgres.py) or runs on a file of its own is not: the second pass would repeat it unchanged
 DB_FIXTURES = {"engine", "session", "database_url", "settings"}
 # "now" for every test: a Monday in mid-month, at noon UTC (the same date in every US and European zone)
 PINNED_NOW = datetime(2026, 11, 16, 12, 0, tzinfo=UTC)

@@ -14,8 +14,6 @@ from bot.db.engine import create_engine, session_factory
 from bot.db.tenancy import ensure_tenant, tenant_scope
 from tests.conftest import PINNED_NOW
 
-pytestmark = pytest.mark.db
-
 
 @pytest.fixture
 async def tenant(database_url, monkeypatch, tmp_path):

@@ -51,6 +51,7 @@ def test_postgres_url_normalised_to_asyncpg(tmp_path):
         ("SEATSYNC_SLACK_AUTHORIZE_URL", "slack.com", "SEATSYNC_SLACK_AUTHORIZE_URL: 'slack.com' is not an http"),
         ("SLACK_SCOPES", "chat write", "SLACK_SCOPES: 'chat write' is not a comma-separated list"),
         ("SLACK_CLIENT_ID", "1.2", "SLACK_CLIENT_SECRET: SLACK_CLIENT_ID and SLACK_CLIENT_SECRET go together"),
+        ("SEATSYNC_OPERATOR_TOKEN", "short", "SEATSYNC_OPERATOR_TOKEN: must be at least 32 characters"),
     ],
 )
 def test_bad_values_name_the_variable(tmp_path, name, value, expected):

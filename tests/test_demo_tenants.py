@@ -16,8 +16,6 @@ from bot.db.models import Tenant, TenantOwned
 from tests.conftest import TEST_SECRET_KEY
 from tests.fresh_postgres import fresh_postgres_database
 
-pytestmark = pytest.mark.db
-
 
 @pytest.fixture
 def demo_env(monkeypatch, tmp_path):

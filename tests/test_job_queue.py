@@ -33,8 +33,6 @@ from bot.sync.schedule import JobId
 from tests.conftest import TEST_SECRET_KEY
 from tests.fresh_postgres import fresh_postgres_database
 
-pytestmark = pytest.mark.db
-
 
 @pytest.fixture
 async def queue_setup(tmp_path, clock):

@@ -14,7 +14,7 @@ from bot.db.app_settings import load_app_settings
 from bot.job_queue import queue_enabled, run_worker
 from bot.jobs import scheduled_jobs
 from web import CONTEXT
-from web.health import healthz
+from web.health import healthz, tenant_health
 from web.metrics import metrics
 from web.reports import ROUTE as REPORT_ROUTE
 from web.reports import report_file
@@ -29,6 +29,7 @@ def create_app(context: AppContext, *, run_scheduler: bool = True) -> web.Applic
     app = web.Application(client_max_size=2 * 1024 * 1024)
     app[CONTEXT] = context
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/healthz/tenants/{tenant_id}", tenant_health)
     app.router.add_get("/metrics", metrics)
     app.router.add_get(REPORT_ROUTE, report_file)
     if not context.settings.socket_mode:

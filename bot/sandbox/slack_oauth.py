@@ -156,6 +156,7 @@ class SlackDistribution:
         self.installed[pending.team_id] = Installed(team_id=pending.team_id, installer_id=pending.user_id,
                                                     scopes=pending.scopes, bot_token=bot_token,
                                                     refresh_token=refresh_token)
+        self.teams[pending.team_id].changed()  # its people see the app arrive (the console drops its install link)
         return self._token_reply(self.installed[pending.team_id])
 
     def _refresh(self, refresh_token: str) -> dict[str, Any]:
@@ -247,6 +248,7 @@ class SlackDistribution:
         if installed is None:
             return []
         recorder = self.teams[team_id]
+        recorder.changed()  # and see it leave
         return [{"type": "tokens_revoked", "tokens": {"oauth": [], "bot": [recorder.bot_user.id]},
                  "event_ts": recorder.next_ts()},
                 {"type": "app_uninstalled", "event_ts": recorder.next_ts()}]

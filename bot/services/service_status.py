@@ -1,7 +1,9 @@
 """What `/healthz` and `/metrics` read from the database: sync runs, the outbox, connector health.
 
 Counts only (one aggregate query per table), so a scrape every few seconds stays cheap however long
-the history grows.
+the history grows. `service_status` reads the tenant the session acts for (its rows only: bot.db.tenant_filter);
+`statuses_by_tenant` reads each active tenant in a transaction of its own, inside that tenant's scope, since no
+query may read across tenants; `tenant_counts` reads the global `tenants` table.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.app_settings import load_app_settings
 from bot.db.connector_health import connector_health, is_down
@@ -21,7 +23,10 @@ from bot.db.models import (
     ConnectorState,
     SyncRun,
     SyncRunStatus,
+    Tenant,
 )
+from bot.db.tenancy import active_tenant_ids, tenant_scope
+from bot.domain.enums import TenantStatus
 
 GOOD_RUNS = (SyncRunStatus.succeeded, SyncRunStatus.partial)
 
@@ -91,3 +96,25 @@ def _connector(row: ConnectorHealth, now: datetime, stale_after: timedelta) -> C
     if state is ConnectorState.ok and is_down(row, now=now, stale_after=stale_after):
         state = ConnectorState.stale  # said here, not stored: the alert job owns the stored state
     return ConnectorStatus(row.system, state, row.last_success_at, row.last_failure_at, row.consecutive_failures)
+
+
+async def status_of_tenant(sessions: async_sessionmaker[AsyncSession], tenant_id: int, *,
+                           now: datetime) -> ServiceStatus:
+    """`service_status` of one tenant, read in its own scope (whatever tenant the caller acts for)."""
+    with tenant_scope(tenant_id):
+        async with sessions() as session:
+            return await service_status(session=session, now=now)
+
+
+async def statuses_by_tenant(sessions: async_sessionmaker[AsyncSession], *,
+                             now: datetime) -> dict[int, ServiceStatus]:
+    """Every active tenant's status, by tenant id (ascending)."""
+    async with sessions() as session:
+        tenants = await active_tenant_ids(session)
+    return {tenant_id: await status_of_tenant(sessions, tenant_id, now=now) for tenant_id in tenants}
+
+
+async def tenant_counts(session: AsyncSession) -> dict[str, int]:
+    """How many tenants are in each state ("active", "uninstalled"): the install's shape, no tenant named."""
+    counts = dict((await session.execute(select(Tenant.status, func.count()).group_by(Tenant.status))).all())
+    return {status.value: counts.get(status, 0) for status in TenantStatus}

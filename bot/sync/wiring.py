@@ -109,6 +109,12 @@ class EngineHolder:
         """The engine built or handed out last, without checking the settings or building one (for /metrics)."""
         return self._last
 
+    def cached(self, tenant_id: int) -> SyncEngine | NotConfigured | None:
+        """Tenant `tenant_id`'s engine if one was built, without checking its settings or building one (for
+        /metrics, which counts each tenant's API calls)."""
+        cached = self._engines.get(tenant_id)
+        return None if cached is None else cached[0]
+
     def invalidate(self, tenant_id: int | None = None) -> None:
         """Rebuild the engine of `tenant_id` (default: the current tenant's) on its next use (the config modal
         calls this after saving)."""

@@ -25,7 +25,6 @@ from tests.commands.test_seats_command import (  # noqa: F401 - the slack fixtur
 )
 from tests.reports.test_invoice_report import month as month  # noqa: F401 - the fixture, re-exported
 
-pytestmark = pytest.mark.db
 DANA_DM = "D0DANA0001"
 HEADERS = "Client,Item,Subscription,Qty,Cost Each,Billing Start\r\n"
 

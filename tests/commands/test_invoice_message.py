@@ -28,8 +28,6 @@ from tests.commands.test_seats_command import (  # noqa: F401 - the slack fixtur
 from tests.reports.test_invoice_report import DECEMBER, NOW, line
 from tests.reports.test_invoice_report import month as month  # noqa: F401 - the fixture, re-exported
 
-pytestmark = pytest.mark.db
-
 
 @pytest.fixture
 async def channel_set(session, month):  # noqa: F811

@@ -5,6 +5,7 @@ scripted demo links, posts and judges against it; once unregistered it is offere
 from __future__ import annotations
 
 import json
+import ssl
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,6 +16,7 @@ import pytest
 from bot.__main__ import main
 from bot.clock import ManualClock
 from bot.commands.config.views import config_field_block
+from bot.connectors import http
 from bot.connectors.change_notifications import SIGNED_JSON
 from bot.connectors.connection import Connection
 from bot.connectors.errors import RejectedError
@@ -276,3 +278,16 @@ async def test_each_bundled_vendor_builds_the_client_its_entry_describes(today):
                 assert client.supports_future_dates is vendor.capabilities.future_dated_changes
         finally:
             await client.aclose()
+
+
+async def test_vendor_clients_share_one_tls_context(today, monkeypatch):
+    """Loading the CA bundle costs about 60 ms of CPU; clients are built per cycle and per Test connection."""
+    http.shared_tls_context()  # built at most once per process, perhaps by an earlier test
+    built: list[ssl.SSLContext] = []
+    real = ssl.create_default_context
+    monkeypatch.setattr(ssl, "create_default_context", lambda *a, **k: built.append(real(*a, **k)) or built[-1])
+    config = Sandbox.generate(seed=1, scale="small", today=today).config()
+    for vendor in [*BUNDLED, *BUNDLED]:
+        base_url, options, secrets = vendor.demo.connection(config)
+        await vendor.build(Connection(vendor.key, base_url, options, secrets)).aclose()
+    assert built == []

@@ -205,3 +205,18 @@ async def test_each_workspace_has_a_console_that_links_the_others_and_offers_the
     assert second["install_url"] == f"http://127.0.0.1:3000/slack/install?team={SECOND}"
     assert first["install_url"] is None  # the default workspace has its fixed bot token: installed already
     assert (await client.get(f"/console/{SECOND}/")).status == 200
+
+
+async def test_a_workspace_is_told_when_the_app_arrives_and_leaves(aiohttp_client, slack):
+    """Its console redraws then (its install link goes, or comes back), even when nothing else happens in it."""
+    distribution, server, _ = slack
+    told: list[bool] = []
+    second = distribution.team(SECOND)
+    second.listeners.append(lambda: told.append(SECOND in distribution.installed))
+    code = await code_for(await aiohttp_client(server), distribution, SECOND)
+
+    await api(server).oauth_v2_access(client_id=distribution.client_id, client_secret=distribution.client_secret,
+                                      code=code)
+    assert told == [True]
+    distribution.uninstall(SECOND)
+    assert told == [True, False]

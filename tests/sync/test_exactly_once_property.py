@@ -5,6 +5,7 @@ adjustments log once, and no PSA write was ever repeated (counted in the simulat
 from __future__ import annotations
 
 import asyncio
+import shutil
 import tempfile
 from datetime import timedelta
 from pathlib import Path
@@ -74,11 +75,12 @@ async def open_intents(workspace) -> list[int]:
             [AdjustmentStatus.pending, AdjustmentStatus.failed, AdjustmentStatus.posting])).order_by(Adjustment.id)))
 
 
-async def scenario(psa: str, steps: list[tuple], seed: int) -> None:
+async def scenario(psa: str, steps: list[tuple], seed: int, template: Path) -> None:
     marketplace = "odin" if psa == "autotask" else "ingram"
     sandbox = await Sandbox.generate(seed=seed, scale="small", today=PINNED_TODAY).start()
     clock = ManualClock(PINNED_NOW)  # one clock across restarts, as the machine's would be
     with tempfile.TemporaryDirectory() as folder:
+        shutil.copyfile(template, Path(folder) / "p.db")  # migrated once per test process, not per example
         url = f"sqlite+aiosqlite:///{Path(folder) / 'p.db'}"
 
         offset = timedelta(0)  # time moved on past the claims of killed processes
@@ -166,17 +168,17 @@ async def scenario(psa: str, steps: list[tuple], seed: int) -> None:
             await workspace.close()
 
 
-def run(psa: str, steps: list[tuple], seed: int) -> None:
-    asyncio.run(scenario(psa, steps, seed))
+def run(psa: str, steps: list[tuple], seed: int, template: Path) -> None:
+    asyncio.run(scenario(psa, steps, seed, template))
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(steps=st.lists(step, min_size=2, max_size=7), seed=st.integers(1, 3))
-def test_autotask_exactly_once(steps, seed):
-    run("autotask", steps, seed)
+def test_autotask_exactly_once(steps, seed, _sqlite_template):
+    run("autotask", steps, seed, _sqlite_template)
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(steps=st.lists(step, min_size=2, max_size=7), seed=st.integers(1, 3))
-def test_connectwise_exactly_once(steps, seed):
-    run("connectwise", steps, seed)
+def test_connectwise_exactly_once(steps, seed, _sqlite_template):
+    run("connectwise", steps, seed, _sqlite_template)

@@ -165,6 +165,21 @@ class ConsolePage:
     async def no_modal(self) -> None:
         await self.until(lambda: not self.css("#modal-layer .modal"), "the dialog to close")
 
+    def buttons_in_messages(self, text: str) -> list:
+        return [b for b in self.css("#messages article.message .bk-button") if b.text == text]
+
+    async def click_every_button(self, text: str, limit: int = 10) -> int:
+        """Click each message button saying `text` (Approve…), one at a time, each time waiting for the app to
+        update its message; how many were clicked."""
+        for clicked in range(limit):
+            buttons = await self.run(self.buttons_in_messages, text)
+            if not buttons:
+                return clicked
+            await self.run(buttons[0].click)
+            await self.until(lambda: len(self.buttons_in_messages(text)) < len(buttons),
+                             f"the message to update after {text!r}")
+        raise AssertionError(f"still {text!r} buttons after {limit} clicks")
+
     async def confirm(self) -> None:
         await self.until(lambda: self.driver.find_element(self.by.CSS_SELECTOR, "#confirm-layer .confirm-yes")
                          .click() or True, "the confirm dialog")
@@ -173,6 +188,63 @@ class ConsolePage:
         await self.until(lambda: self.driver.find_element(self.by.CSS_SELECTOR, "#modal-layer .modal-x")
                          .click() or True, "the dialog's ✕")
         await self.no_modal()
+
+    async def choose(self, action_id: str, label: str) -> None:
+        """Pick `label` in a static select (or add it to a multi-select) of the dialog, then wait for the app to
+        update the dialog (its selects dispatch their actions)."""
+        where = f'#modal-layer :is(select[data-action-id="{action_id}"], [data-action-id="{action_id}"] select)'
+        await self.until(lambda: self.css(where), f"the {action_id} select")  # a dialog may open as "Loading…"
+        before = await self.modal_hash()
+        await self._select(where, label)
+        await self.modal_changed(before, f"the dialog after picking {label!r}")
+
+    async def choose_in_block(self, block_id: str, label: str) -> None:
+        """Pick `label` in the select of the dialog's input `block_id`, one that sends nothing until submitted."""
+        await self._select(f'#modal-layer [data-block-id="{block_id}"] select', label)
+
+    async def _select(self, where: str, label: str) -> None:
+        from selenium.webdriver.support.ui import Select
+
+        await self.until(lambda: Select(self.driver.find_element(self.by.CSS_SELECTOR, where))
+                         .select_by_visible_text(label) or True, f"{label!r} in the select {where}")
+
+    async def type_in(self, block_id: str, text: str) -> None:
+        """Type `text` into the dialog's text input of `block_id` (what it held is cleared first)."""
+        def type_() -> bool:
+            field = self.driver.find_element(self.by.CSS_SELECTOR,
+                                             f'#modal-layer [data-block-id="{block_id}"] :is(input, textarea)')
+            field.clear()
+            field.send_keys(text)
+            return True
+
+        await self.until(type_, f"the {block_id} input")
+
+    # --- installing the app --------------------------------------------------------------------------
+
+    async def install_app(self) -> str:
+        """Follow the console's install link as a person would: the app's install page (a new tab), *Add to Slack*,
+        the consent screen's *Allow* (its workspace already chosen), and back; the page the app ended on."""
+        driver = self.driver
+        before = await self.run(lambda: set(driver.window_handles))
+        await self.until(lambda: self.driver.find_element(self.by.ID, "install-link").click() or True,
+                         "the console's install link")
+        tab = await self.until(lambda: next(iter(set(driver.window_handles) - before), None), "the install tab")
+        console = driver.current_window_handle
+        await self.run(driver.switch_to.window, tab)
+        try:
+            await self.until(lambda: driver.find_element(self.by.CSS_SELECTOR, 'a img[alt="Add to Slack"]')
+                             .click() or True, "the app's Add to Slack button")
+            await self.until(lambda: next(b for b in self.css("button[name=decision]") if b.text == "Allow")
+                             .click() or True, "the consent screen's Allow button")
+            return await self.until(lambda: "Thank you!" in (text := driver.find_element(self.by.TAG_NAME, "body")
+                                                              .text) and text, "the app's install-complete page")
+        finally:
+            await self.run(driver.close)
+            await self.run(driver.switch_to.window, console)
+
+    async def installed(self) -> None:
+        await self.until(lambda: not self.driver.find_element(self.by.ID, "install").is_displayed(),
+                         "the install link to go once the app is in")
 
     # --- App Home ---------------------------------------------------------------------------------
 

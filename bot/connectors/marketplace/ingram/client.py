@@ -76,7 +76,7 @@ from bot.connectors.errors import (
     UnreachableError,
 )
 from bot.connectors.fanout import fan_out
-from bot.connectors.http import CallStats, RequestLimiter, RetryPolicy, VendorHttp, parse_json
+from bot.connectors.http import CallStats, RequestLimiter, RetryPolicy, VendorHttp, parse_json, vendor_client
 from bot.connectors.marketplace.ingram.auth import (
     GATEWAY_PREFIX,
     MarketplaceRejectedError,
@@ -143,7 +143,7 @@ class IngramClient:
             raise ValueError(f"ingram connection is missing {', '.join(missing)}")
         for value in secrets.values():
             register_secret(value)
-        client = httpx.AsyncClient(
+        client = vendor_client(
             base_url=connection.base_url.rstrip("/"), timeout=timeout, transport=transport,
             headers={"X-Subscription-Key": secrets["subscription_key"], "Accept": "application/json",
                      "User-Agent": "SeatSync"},

@@ -71,7 +71,7 @@ from bot.connectors.errors import (
     UnreachableError,
 )
 from bot.connectors.fanout import fan_out
-from bot.connectors.http import CallStats, RequestLimiter, RetryPolicy, VendorHttp
+from bot.connectors.http import CallStats, RequestLimiter, RetryPolicy, VendorHttp, vendor_client
 from bot.connectors.marketplace.odin.rows import (
     ACCOUNT_DETAILS,
     CUSTOMER_SUBSCRIPTIONS,
@@ -144,8 +144,8 @@ class OdinClient:
             register_secret(value)
         username, password = secrets["username"], secrets["password"]
         basic = str(options.get("basic_auth") or "").strip().lower() in TRUE_WORDS
-        client = httpx.AsyncClient(timeout=timeout, auth=httpx.BasicAuth(username, password) if basic else None,
-                                   transport=transport, headers={"User-Agent": "SeatSync"})
+        client = vendor_client(timeout=timeout, auth=httpx.BasicAuth(username, password) if basic else None,
+                               transport=transport, headers={"User-Agent": "SeatSync"})
         per_second = int(options.get("requests_per_second") or REQUESTS_PER_SECOND)
         http = VendorHttp(system=cls.system, client=client, error_message=error_message, retry=retry,
                           limiter=RequestLimiter(max_concurrent=max_in_flight, per_window=per_second, window_s=1.0))

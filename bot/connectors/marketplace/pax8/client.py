@@ -47,7 +47,7 @@ from bot.connectors.errors import (
     UnreachableError,
 )
 from bot.connectors.fanout import fan_out
-from bot.connectors.http import CallStats, RequestLimiter, RetryPolicy, VendorHttp, parse_json
+from bot.connectors.http import CallStats, RequestLimiter, RetryPolicy, VendorHttp, parse_json, vendor_client
 from bot.connectors.marketplace.pax8.auth import (
     AUTHORIZATION_CODE,
     CLIENT_CREDENTIALS,
@@ -106,8 +106,8 @@ class Pax8Client:
         for value in secrets.values():
             register_secret(value)
         base_url = connection.base_url.rstrip("/")
-        client = httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport,
-                                   headers={"Accept": "application/json", "User-Agent": "SeatSync"})
+        client = vendor_client(base_url=base_url, timeout=timeout, transport=transport,
+                               headers={"Accept": "application/json", "User-Agent": "SeatSync"})
         per_window = quota_calls or int(options.get("requests_per_minute") or QUOTA_CALLS)
         http = VendorHttp(system=SYSTEM, client=client, error_message=error_message, retry=retry,
                           limiter=RequestLimiter(max_concurrent=max_in_flight, per_window=per_window,

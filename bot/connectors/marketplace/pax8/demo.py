@@ -7,8 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
+from bot.connectors.http import vendor_client
 from bot.wording import counted
 
 if TYPE_CHECKING:
@@ -54,7 +53,7 @@ async def register_webhook(config: dict[str, Any], url: str, authorization: str)
     """Sign in as the partner and create a webhook for subscription events that calls `url` with `authorization`
     as its Authorization header (Pax8 echoes it; it signs nothing)."""
     entry = config["pax8"]
-    async with httpx.AsyncClient(timeout=10.0) as http:
+    async with vendor_client(timeout=10.0) as http:
         token = await http.post(entry["token_url"], json={
             "client_id": entry["client_id"], "client_secret": entry["client_secret"], "audience": entry["audience"],
             "grant_type": "client_credentials"})

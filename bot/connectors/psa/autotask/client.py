@@ -23,7 +23,7 @@ from datetime import UTC, date, datetime
 import httpx
 
 from bot.connectors.connection import Connection
-from bot.connectors.http import CallStats, RetryPolicy
+from bot.connectors.http import CallStats, RetryPolicy, vendor_client
 from bot.connectors.psa.autotask.check import check_connection
 from bot.connectors.psa.autotask.http import HOURLY_THRESHOLD, SYSTEM
 from bot.connectors.psa.autotask.posting import AutotaskPoster
@@ -62,8 +62,8 @@ class AutotaskClient:
         for value in (integration_code, secret):
             register_secret(value)
         self.stats = CallStats()
-        self._client = httpx.AsyncClient(timeout=timeout, transport=transport,
-                                         headers={"Accept": "application/json"})
+        self._client = vendor_client(timeout=timeout, transport=transport,
+                                     headers={"Accept": "application/json"})
         self.session = AutotaskSession(base_url=base_url, username=username, integration_code=integration_code,
                                        secret=secret, client=self._client, retry=retry, stats=self.stats,
                                        requests_per_hour=min(requests_per_hour, HOURLY_THRESHOLD))

@@ -32,7 +32,7 @@ from urllib.parse import quote as url_quote
 import httpx
 
 from bot.connectors.errors import MalformedReplyError, NotFoundError
-from bot.connectors.http import CallStats, RequestLimiter, RetryPolicy, VendorHttp, parse_json
+from bot.connectors.http import CallStats, RequestLimiter, RetryPolicy, VendorHttp, parse_json, vendor_client
 from bot.connectors.psa.connectwise.conditions import URL_LIMIT, all_of, id_batches, ids_in
 from bot.log_redaction import register_secret
 
@@ -86,7 +86,7 @@ class ConnectWiseApi:
         self.login = login
         self.site_url = login.site_url.rstrip("/")
         register_secret(login.private_key)
-        self.client = httpx.AsyncClient(timeout=timeout, event_hooks=event_hooks or {})
+        self.client = vendor_client(timeout=timeout, event_hooks=event_hooks or {})
         self.http = VendorHttp(
             system=SYSTEM, client=self.client, error_message=connectwise_error_message,
             limiter=RequestLimiter(max_concurrent=max_concurrent, per_window=requests_per_minute, window_s=60.0),

@@ -54,7 +54,7 @@ from bot.connectors.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
-from bot.connectors.http import CallStats, RequestLimiter, RetryPolicy, VendorHttp, parse_json
+from bot.connectors.http import CallStats, RequestLimiter, RetryPolicy, VendorHttp, parse_json, vendor_client
 from bot.log_redaction import register_secret
 
 SYSTEM = "halopsa"
@@ -175,7 +175,7 @@ class HaloApi:
         self.page_size = page_size
         self.base = instance_base(login.instance_url)
         register_secret(login.client_secret)
-        self.client = httpx.AsyncClient(timeout=timeout, transport=transport, headers={"Accept": "application/json"})
+        self.client = vendor_client(timeout=timeout, transport=transport, headers={"Accept": "application/json"})
         self.http = VendorHttp(
             system=SYSTEM, client=self.client, error_message=halo_error_message,
             limiter=PacedLimiter(max_concurrent=max_concurrent, per_window=requests_per_minute, window_s=60.0),

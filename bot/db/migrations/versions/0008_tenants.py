@@ -49,6 +49,8 @@ PER_TENANT_UNIQUE = (
     ('invoices', 'uq_invoices_file_sha256', ['file_sha256']),
 )
 PER_TENANT_PRIMARY_KEY = (('app_settings', ['key']), ('connector_health', ['system']))
+# SQLite copies a table from its reflection: without this, every table it refers to is reflected as well
+ALONE = {'resolve_fks': False}
 
 
 def upgrade() -> None:
@@ -75,24 +77,28 @@ def upgrade() -> None:
     if bind.dialect.name == 'postgresql':
         op.execute("SELECT setval(pg_get_serial_sequence('tenants', 'id'), (SELECT max(id) FROM tenants))")
 
+    # Two batches per table, so that SQLite copies each table once (a copy per batch costs the most here): the
+    # column with a default for the rows there (a plain ALTER), then, in one copy, the rest.
+    unique = {table: [(old, columns) for name, old, columns in PER_TENANT_UNIQUE if name == table]
+              for table in TENANT_TABLES}
+    primary_key = dict(PER_TENANT_PRIMARY_KEY)
     for table in TENANT_TABLES:
-        with op.batch_alter_table(table, schema=None) as batch_op:
+        with op.batch_alter_table(table, schema=None, reflect_kwargs=ALONE) as batch_op:
             batch_op.add_column(sa.Column('tenant_id', sa.Integer(), nullable=False,
                                           server_default=sa.text(str(DEFAULT_TENANT_ID))))
             batch_op.create_index(batch_op.f(f'ix_{table}_tenant_id'), ['tenant_id'], unique=False)
+        recreate = 'always' if table in primary_key else 'auto'
+        with op.batch_alter_table(table, schema=None, recreate=recreate, reflect_kwargs=ALONE) as batch_op:
             batch_op.create_foreign_key(batch_op.f(f'fk_{table}_tenant_id_tenants'), 'tenants', ['tenant_id'],
                                         ['id'])
-        with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.alter_column('tenant_id', server_default=None)
-    for table, old, columns in PER_TENANT_UNIQUE:
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.drop_constraint(old, type_='unique')
-            batch_op.create_unique_constraint(batch_op.f('_'.join(['uq', table, 'tenant_id', *columns])),
-                                              ['tenant_id', *columns])
-    for table, columns in PER_TENANT_PRIMARY_KEY:
-        with op.batch_alter_table(table, schema=None, recreate='always') as batch_op:
-            batch_op.drop_constraint(f'pk_{table}', type_='primary')
-            batch_op.create_primary_key(f'pk_{table}', ['tenant_id', *columns])
+            for old, columns in unique[table]:
+                batch_op.drop_constraint(old, type_='unique')
+                batch_op.create_unique_constraint(batch_op.f('_'.join(['uq', table, 'tenant_id', *columns])),
+                                                  ['tenant_id', *columns])
+            if table in primary_key:
+                batch_op.drop_constraint(f'pk_{table}', type_='primary')
+                batch_op.create_primary_key(f'pk_{table}', ['tenant_id', *primary_key[table]])
 
     if bind.dialect.name == 'postgresql':
         for statement in create_app_role():

@@ -158,8 +158,9 @@ def scheduled_jobs(app_context: AppContext, settings: AppSettings) -> list[Job]:
     single-workspace install's one tenant). With a tenant per workspace, one job a minute runs each tenant's jobs
     due by its own settings (`TenantMinutes`), and the install-wide ones keep their triggers."""
     if app_context.tenant_per_workspace:
-        return [Job(id=TENANT_MINUTES, trigger=IntervalTrigger(minutes=1), run=TenantMinutes(app_context),
-                    on_takeover=True),
+        minutes = TenantMinutes(app_context)
+        return [Job(id=TENANT_MINUTES, trigger=IntervalTrigger(minutes=1), run=minutes, on_takeover=True,
+                    on_lead=minutes.forget),
                 *(Job(id=job_id, trigger=SCHEDULE[job_id].trigger(settings), run=partial(BODIES[job_id], app_context))
                   for job_id in INSTALL_WIDE)]
     return [Job(id=job_id, trigger=timing.trigger(settings),
@@ -175,7 +176,8 @@ class TenantMinutes:
     scheduler: the same `bot.sync.schedule.due_tenant_jobs` the job queue's tick defers from on PostgreSQL.
 
     Fired every minute; each run takes every minute since the last one it handled (up to CATCH_UP: a fire that
-    APScheduler missed or coalesced loses no digest hour), by the context's clock, and hands each due job's
+    APScheduler missed or coalesced loses no digest hour; from the current minute after a lease won, since another
+    instance ran the minutes before: `forget`), by the context's clock, and hands each due job's
     tenants to that job's lane. A lane runs one job id for its tenants, one tenant after another, each in its
     scope, and takes the tenants that fell due meanwhile when done: one job at a time per job id, the job ids side
     by side, as the single-workspace install's one APScheduler job per id runs (a long sync cycle holds up no
@@ -204,6 +206,10 @@ class TenantMinutes:
         for job_id in self._waiting:
             if job_id not in self._lanes:
                 self._lanes[job_id] = asyncio.create_task(self._lane(job_id), name=f"{TENANT_MINUTES}:{job_id}")
+
+    def forget(self) -> None:
+        """This instance leads again: the minutes since it last ran were another instance's to run."""
+        self.handled_until = None
 
     async def drain(self, job_ids: Collection[JobId] | None = None) -> None:
         """Return when every job handed out (of `job_ids`: all by default) has run (tests; the lanes run on by

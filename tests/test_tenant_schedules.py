@@ -104,6 +104,19 @@ async def test_fires_missed_for_minutes_lose_no_tenants_due_job_and_run_none_twi
     assert Counter(t for t, job_id, _ in ran if job_id is JobId.OUTBOX_RETRY)[a] == 2
 
 
+async def test_after_a_lease_won_again_the_minutes_another_instance_ran_are_not_run_again(two_tenants, ran, clock):
+    context, (a, b) = two_tenants
+    job = next(job for job in scheduled_jobs(context, AppSettings()) if job.id == TENANT_MINUTES)
+    clock.set(datetime(2026, 11, 17, 7, 55, tzinfo=UTC))
+    await job.run()
+    job.on_lead()  # the lease went to another instance at 07:56 and came back at 08:05: 08:00 was its to run
+    clock.set(datetime(2026, 11, 17, 8, 5, tzinfo=UTC))
+    await job.run()
+    await job.run.drain()
+    assert [tenant for tenant, job_id, _ in ran if job_id is JobId.DAILY_DIGEST] == []
+    assert Counter(t for t, job_id, _ in ran if job_id is JobId.OUTBOX_RETRY)[a] == 2  # 07:55, then 08:05
+
+
 async def test_a_long_sync_cycle_holds_up_no_other_job_and_its_next_turn_runs_once(two_tenants, ran, clock,
                                                                                   monkeypatch):
     context, (a, b) = two_tenants

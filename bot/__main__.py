@@ -223,6 +223,8 @@ async def _sync_once(settings: Settings, *, dry_run: bool, clock: Clock) -> int:
     from bot.db.engine import create_engine, session_factory
     from bot.db.migrate import upgrade
     from bot.db.models import SyncRunStatus
+    from bot.db.rate_budgets import tenant_budget
+    from bot.db.tenant_scope import current_tenant_id
     from bot.keys import SecretBox
     from bot.sync.claims import claim_ttl_within
     from bot.sync.summary import describe_cycle
@@ -231,8 +233,10 @@ async def _sync_once(settings: Settings, *, dry_run: bool, clock: Clock) -> int:
     db = create_engine(settings.database_url)
     try:
         await upgrade(db)
-        engine = await build_engine(sessions=session_factory(db), box=SecretBox(settings.secret_key), clock=clock,
-                                    claim_ttl=claim_ttl_within(timedelta(seconds=settings.lease_seconds)))
+        sessions = session_factory(db)
+        engine = await build_engine(sessions=sessions, box=SecretBox(settings.secret_key), clock=clock,
+                                    claim_ttl=claim_ttl_within(timedelta(seconds=settings.lease_seconds)),
+                                    budget=tenant_budget(sessions, current_tenant_id()))
         if isinstance(engine, NotConfigured):
             print(f"seatsync sync: nothing to sync: {engine.reason}", file=sys.stderr)
             return 1

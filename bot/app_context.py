@@ -35,5 +35,7 @@ class AppContext:
     # each Slack workspace (or Grid enterprise) that installed the app is its own tenant (bot/slack/tenants.py);
     # false for the single-workspace install, whose one tenant is the default one
     tenant_per_workspace: bool = False
+    # tenants whose scheduled Slack work found no installation, told once in the log (bot.slack.scheduled_client)
+    slack_unreachable_tenants: set[int] = field(default_factory=set)
     started_monotonic: float = field(default_factory=time.monotonic)
 

@@ -129,9 +129,12 @@ async def _reconcile(settings: Settings, sessions: async_sessionmaker[AsyncSessi
     """The one-time reconciliation of each new resource link, through the engine as when linking in Slack."""
     if not link_ids:
         return
+    from bot.db.rate_budgets import tenant_budget
+    from bot.db.tenant_scope import current_tenant_id
     from bot.sync.wiring import NotConfigured, build_engine
 
-    engine = await build_engine(sessions=sessions, box=SecretBox(settings.secret_key), clock=clock)
+    engine = await build_engine(sessions=sessions, box=SecretBox(settings.secret_key), clock=clock,
+                                budget=tenant_budget(sessions, current_tenant_id()))
     if isinstance(engine, NotConfigured):
         print(f"reconciliation not run ({engine.reason}); the next sync levels the new links", file=out)
         return

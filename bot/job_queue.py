@@ -6,7 +6,8 @@ jobs, one per tenant and job id:
 - `seatsync.tick` (on a queue of its own with `retry_stalled`, worked by a second worker of each instance, so neither
   waits behind the tenants' cycles), a periodic task deferred once a minute for the whole cluster (procrastinate's
   periodic defers are unique per task and minute), reads each active tenant's settings and defers the tenant jobs
-  due in that minute (`bot.sync.schedule.due`, the same table the in-process scheduler uses);
+  due in that minute by its own settings (`bot.sync.schedule.due_tenant_jobs`, as the in-process scheduler's
+  `bot.jobs.TenantMinutes`);
 - `seatsync.tenant_job(tenant_id, job_id)` runs one body of `bot.jobs.BODIES` for the tenant. Its `lock` and
   `queueing_lock` are "<tenant>:<job id>": one cycle per tenant at a time, cluster-wide, and at most one waiting;
 - `seatsync.retry_stalled`, periodic every quarter lease, gives back to the queue the jobs of a worker whose
@@ -38,12 +39,11 @@ from sqlalchemy.engine import make_url
 
 from bot.config import Settings
 from bot.connectors.shared_budget import SHARED_BUDGET
-from bot.db.app_settings import load_app_settings
 from bot.db.rate_budgets import TenantRateBudget
-from bot.db.tenancy import DEFAULT_TENANT_ID, active_tenant_ids, tenant_scope
-from bot.jobs import BODIES, INSTALL_WIDE, NEEDS_SLACK
+from bot.db.tenancy import active_tenant_ids, tenant_scope
+from bot.jobs import BODIES
 from bot.sync.claims import process_instance_id
-from bot.sync.schedule import SCHEDULE, JobId, due
+from bot.sync.schedule import JobId, due_tenant_jobs
 
 if TYPE_CHECKING:
     from bot.app_context import AppContext
@@ -140,15 +140,8 @@ def tenant_context(app_context: AppContext, tenant_id: int) -> Iterator[None]:
 
 
 async def due_jobs(app_context: AppContext, tenant_id: int, at: datetime) -> list[JobId]:
-    """The tenant's jobs due in the minute starting at `at`, in the schedule's order; the install-wide ones go with
-    the default tenant's, so they are deferred once."""
-    with tenant_scope(tenant_id):
-        async with app_context.sessions() as session:
-            settings = await load_app_settings(session=session)
-    return [job_id for job_id, timing in SCHEDULE.items()
-            if (app_context.bolt is not None or job_id not in NEEDS_SLACK)
-            and (tenant_id == DEFAULT_TENANT_ID or job_id not in INSTALL_WIDE)
-            and due(timing.trigger(settings), at, spread=str(tenant_id))]
+    """The tenant's jobs due in the minute starting at `at`, by its own settings (`bot.sync.schedule`)."""
+    return await due_tenant_jobs(app_context.sessions, tenant_id, at, slack=app_context.bolt is not None)
 
 
 def job_lock(tenant_id: int, job_id: JobId) -> str:

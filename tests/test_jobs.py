@@ -12,8 +12,8 @@ from bot.jobs import BODIES, INSTALL_WIDE, NEEDS_SLACK, for_each_tenant, schedul
 from bot.sync.schedule import SCHEDULE, JobId, settings_triggers
 
 SETTINGS = AppSettings(poll_minutes=17, digest_hour=7, timezone="America/Denver")
-WITH_SLACK = SimpleNamespace(bolt=SimpleNamespace(client=object()))
-WITHOUT_SLACK = SimpleNamespace(bolt=None)
+WITH_SLACK = SimpleNamespace(bolt=SimpleNamespace(client=object()), tenant_per_workspace=False)
+WITHOUT_SLACK = SimpleNamespace(bolt=None, tenant_per_workspace=False)
 
 
 def test_every_job_has_one_timing_and_one_body():

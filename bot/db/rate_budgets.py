@@ -30,6 +30,15 @@ def bucket_size(per_window: int, window_s: float) -> tuple[float, float]:
     return float(burst), max(1, per_window - burst) / window_s
 
 
+def tenant_budget(sessions: async_sessionmaker[AsyncSession], tenant_id: int) -> TenantRateBudget | None:
+    """The tenant's shared budget on PostgreSQL, where its work may run on any instance; None on SQLite (one
+    instance: its local limiters pace everything)."""
+    bind = sessions.kw.get("bind")
+    if bind is None or bind.dialect.name != "postgresql":
+        return None
+    return TenantRateBudget(sessions, tenant_id)
+
+
 class TenantRateBudget:
     """`bot.connectors.shared_budget.SharedBudget` for one tenant, kept in the database."""
 

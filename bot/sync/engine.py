@@ -14,9 +14,10 @@ A run names its process and heartbeats while it runs; a cycle starting marks the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -26,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.connectors.errors import ConnectorError
 from bot.connectors.http import read_deadline
 from bot.connectors.interfaces import Marketplace, Psa
+from bot.connectors.shared_budget import SHARED_BUDGET, SharedBudget
 from bot.db.audit import record_audit
 from bot.db.connector_health import record_failure, record_success
 from bot.db.models import (
@@ -39,6 +41,7 @@ from bot.db.models import (
 from bot.domain.proration import business_date
 from bot.domain.records import MarketplaceSnapshot
 from bot.sync.claims import DEFAULT_CLAIM_TTL, process_instance_id
+from bot.sync.planner_stats import analyze_loaded_tables
 from bot.sync.planning import LinkFailure, PlannedChange, plan_levelling
 from bot.sync.posting import PostingReport, post_due_adjustments
 from bot.sync.psa_cache import PsaRefresh, apply_psa_records
@@ -80,9 +83,12 @@ class SyncEngine:
         marketplaces: Sequence[Marketplace] = (), clock: Clock = utcnow, timezone: str = "UTC",
         full_read_every: timedelta = timedelta(hours=24),
         post_concurrency: int = 4, read_deadline: timedelta = READ_DEADLINE, instance_id: str | None = None,
-        claim_ttl: timedelta = DEFAULT_CLAIM_TTL,
+        claim_ttl: timedelta = DEFAULT_CLAIM_TTL, budget: SharedBudget | None = None,
     ) -> None:
         self.sessions = sessions
+        # the tenant's vendor budgets shared with every instance (PostgreSQL: bot.db.rate_budgets), drawn on by
+        # whatever starts the work: a queue job, a webhook, a Slack button, the CLI
+        self.budget = budget
         self.marketplaces: tuple[Marketplace, ...] = tuple(marketplaces) or ((marketplace,) if marketplace else ())
         if not self.marketplaces:
             raise ValueError("the engine needs at least one marketplace")
@@ -130,11 +136,25 @@ class SyncEngine:
     def today(self):
         return business_date(self.clock(), self.timezone)
 
+    @contextlib.asynccontextmanager
+    async def _working(self) -> AsyncIterator[None]:
+        """One cycle or pass at a time; its vendor requests (and the tasks it starts) draw on the shared budget,
+        unless the caller set one already (a queue job sets the same tenant's)."""
+        async with self._lock:
+            if self.budget is None or SHARED_BUDGET.get() is not None:
+                yield
+                return
+            token = SHARED_BUDGET.set(self.budget)
+            try:
+                yield
+            finally:
+                SHARED_BUDGET.reset(token)
+
     async def run_cycle(
         self, *, trigger: str = "schedule", actor: str = "system", dry_run: bool = False,
         ignore_backoff: bool = False, force_full: bool = False,
     ) -> CycleReport:
-        async with self._lock, heartbeat_while(sessions=self.sessions, owner=self.instance_id, clock=self.clock,
+        async with self._working(), heartbeat_while(sessions=self.sessions, owner=self.instance_id, clock=self.clock,
                                                every=self.heartbeat_every):
             try:
                 with read_deadline(self.read_deadline.total_seconds()):
@@ -148,7 +168,7 @@ class SyncEngine:
     async def post_outbox(self, *, ignore_backoff: bool = False, only_ids: list[int] | None = None) -> PostingReport:
         """Post what is due (new intents and retries) without reading the marketplace; `only_ids`: just
         these intents (an approval posts its change at once)."""
-        async with self._lock:
+        async with self._working():
             return await self._post(ignore_backoff=ignore_backoff, only_ids=only_ids)
 
     async def reconcile_links(self, *, link_ids: list[int], actor: str,
@@ -157,7 +177,7 @@ class SyncEngine:
                               ) -> tuple[list[PlannedChange], PostingReport]:
         """The one-time reconciliation after linking: post the difference between the two sides, once. Links
         whose change cannot be computed are added to `failures`."""
-        async with self._lock:
+        async with self._working():
             async with self.sessions() as session:
                 planned = await plan_levelling(session=session, today=self.today(), now=self.clock(),
                                                trigger=trigger, actor=actor, link_ids=link_ids, failures=failures)
@@ -173,7 +193,7 @@ class SyncEngine:
         """Read one subscription of `marketplace` (the first when None) now and level only its links (a change
         notification)."""
         connector = self.marketplace_of(marketplace)
-        async with self._lock:
+        async with self._working():
             now = self.clock()
             try:
                 incoming = await connector.get_subscription(external_id)
@@ -210,6 +230,7 @@ class SyncEngine:
             await session.commit()
         report = CycleReport(run_id=run.id, status=SyncRunStatus.running, dry_run=dry_run)
         stats: dict = {}
+        loaded: dict[str, int] = {}  # rows a complete read holds, by table: large ones are analyzed (planner_stats)
         known = dict(cursors.get("marketplaces") or {})
         full_psa = force_full or _full_due(cursors.get("psa_full_at"), now, self.full_read_every)
         psa_since = None if full_psa else _parse(cursors.get("psa_read_at"))
@@ -234,6 +255,10 @@ class SyncEngine:
                 if isinstance(outcome, BaseException):
                     raise outcome
                 report.marketplaces[system] = await self._store_marketplace(system, outcome, run.id, now, since)
+                if full:
+                    _count_loaded(loaded, marketplace_companies=len(outcome[0]),
+                                  marketplace_subscriptions=report.marketplaces[system].subscriptions_seen,
+                                  marketplace_resources=report.marketplaces[system].resources_seen)
                 marketplace_cursors[system] = {"read_at": now.isoformat(),
                                                "full_at": now.isoformat() if full else (known.get(system) or {})
                                                .get("full_at")}
@@ -248,12 +273,16 @@ class SyncEngine:
         if report.marketplace is not None:
             try:
                 report.psa = await self._refresh_psa(now, psa_since, psa_read)
+                if full_psa:
+                    _count_loaded(loaded, psa_companies=report.psa.companies, psa_contracts=report.psa.contracts,
+                                  psa_services=report.psa.services)
                 stats["psa_read_at"] = now.isoformat()
                 stats["psa_full_at"] = now.isoformat() if full_psa else cursors.get("psa_full_at")
                 await self._record_health(self.psa.system)
             except ConnectorError as exc:
                 report.errors.append(f"PSA not read: {exc.describe()}")
                 await self._record_health(self.psa.system, error=exc.describe())
+        await analyze_loaded_tables(self.sessions.kw.get("bind"), loaded)  # before planning reads them
         if report.marketplace is not None and report.psa is not None:
             # never level against a half-read world: only the links of the marketplaces read now
             read = None if not report.unread_marketplaces else list(report.marketplaces)
@@ -432,3 +461,8 @@ async def _linked_units(session: AsyncSession) -> dict[str, int]:
         .join(ResourceLink, ResourceLink.psa_service_id == PsaService.id)
     )
     return {external_id: units for external_id, units in rows}
+
+
+def _count_loaded(loaded: dict[str, int], **rows: int) -> None:
+    for table, count in rows.items():
+        loaded[table] = loaded.get(table, 0) + count

@@ -18,8 +18,10 @@ from enum import StrEnum, unique
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.db.app_settings import AppSettings
+from bot.db.app_settings import AppSettings, load_app_settings
+from bot.db.tenancy import DEFAULT_TENANT_ID, tenant_scope
 
 
 @unique
@@ -83,6 +85,12 @@ SCHEDULE: dict[JobId, Timing] = {  # in the order the jobs are added to the sche
 }
 
 
+# the jobs that only tell Slack: none without Slack
+NEEDS_SLACK = frozenset({JobId.APPROVAL_MESSAGES, JobId.MARGIN_GUARD, JobId.HEALTH_ALERTS})
+# the install's own jobs, not a tenant's: run once, in the default tenant's scope
+INSTALL_WIDE = frozenset({JobId.TENANT_PURGE})
+
+
 def job_trigger(job_id: JobId, settings: AppSettings) -> BaseTrigger:
     return SCHEDULE[job_id].trigger(settings)
 
@@ -103,3 +111,25 @@ def due(trigger: BaseTrigger, at: datetime, *, spread: str = "") -> bool:
         return (int(minute.timestamp()) // 60 + shift) % every == 0
     fire = trigger.get_next_fire_time(None, minute)
     return fire is not None and fire < minute.replace(second=59, microsecond=999_999)
+
+
+async def due_tenant_jobs(sessions: async_sessionmaker[AsyncSession], tenant_id: int, at: datetime, *,
+                          slack: bool) -> list[JobId]:
+    """The tenant's jobs due in the minute starting at `at`, by its own stored settings (poll interval, digest hour,
+    time zone), in the schedule's order; the install-wide ones go with the default tenant's, so they run once.
+    `slack`: Slack is configured (else the jobs that only tell Slack are left out)."""
+    return due_job_ids(await tenant_settings(sessions, tenant_id), tenant_id, at, slack=slack)
+
+
+async def tenant_settings(sessions: async_sessionmaker[AsyncSession], tenant_id: int) -> AppSettings:
+    with tenant_scope(tenant_id):
+        async with sessions() as session:
+            return await load_app_settings(session=session)
+
+
+def due_job_ids(settings: AppSettings, tenant_id: int, at: datetime, *, slack: bool) -> list[JobId]:
+    """`due_tenant_jobs` with the tenant's settings in hand."""
+    return [job_id for job_id, timing in SCHEDULE.items()
+            if (slack or job_id not in NEEDS_SLACK)
+            and (tenant_id == DEFAULT_TENANT_ID or job_id not in INSTALL_WIDE)
+            and due(timing.trigger(settings), at, spread=str(tenant_id))]

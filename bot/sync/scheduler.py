@@ -35,6 +35,9 @@ class Job:
     trigger: BaseTrigger
     run: Callable[[], Awaitable[None]]
     on_takeover: bool = False  # also run at once when this instance becomes the leader
+    # told when this instance becomes the leader, before any run: a job that keeps state between runs forgets
+    # what it did while another instance led (bot.jobs.TenantMinutes)
+    on_lead: Callable[[], None] | None = None
 
 
 class LeaderScheduler:
@@ -76,6 +79,9 @@ class LeaderScheduler:
         self._leader_until = now + self.ttl if won else None
         if won and not was_leader:
             log.info("this instance (%s) now runs the scheduled jobs", self.holder)
+            for job in self._jobs:
+                if job.on_lead is not None:
+                    job.on_lead()
             self._run_takeover_jobs()
         elif was_leader and not won:
             log.warning("this instance (%s) lost the scheduler lease; its jobs stop", self.holder)

@@ -14,9 +14,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.connectors.factory import build_marketplace, build_psa
+from bot.connectors.shared_budget import SharedBudget
 from bot.db.app_settings import SETTINGS_KEY, load_app_settings
 from bot.db.connections import load_connection
 from bot.db.models import AppSetting, ConnectionSetting
+from bot.db.rate_budgets import tenant_budget
 from bot.db.tenancy import current_tenant_id, sessions_for_tenant, tenant_scope
 from bot.domain.proration import business_date
 from bot.keys import SecretBox
@@ -33,8 +35,9 @@ class NotConfigured:
 
 async def build_engine(
     *, sessions: async_sessionmaker[AsyncSession], box: SecretBox, clock: Callable[[], datetime] = utcnow,
-    claim_ttl: timedelta = DEFAULT_CLAIM_TTL, **connector_options,
+    claim_ttl: timedelta = DEFAULT_CLAIM_TTL, budget: SharedBudget | None = None, **connector_options,
 ) -> SyncEngine | NotConfigured:
+    """`budget`: the tenant's vendor budgets shared across instances (`bot.db.rate_budgets.tenant_budget`)."""
     async with sessions() as session:
         settings = await load_app_settings(session=session)
         if not settings.marketplaces or not settings.psa:
@@ -60,7 +63,7 @@ async def build_engine(
                       marketplaces=[build_marketplace(connection, now=clock, **connector_options)
                                     for connection in usable],
                       psa=build_psa(psa, today=lambda: business_date(clock(), timezone), **connector_options),
-                      clock=clock, timezone=timezone, claim_ttl=claim_ttl)
+                      clock=clock, timezone=timezone, claim_ttl=claim_ttl, budget=budget)
 
 
 class EngineHolder:
@@ -95,7 +98,8 @@ class EngineHolder:
             if cached is None or cached[1] != version:
                 self._retire(tenant_id)
                 engine = await build_engine(sessions=sessions, box=self.box, clock=self.clock,
-                                            claim_ttl=self.claim_ttl, **self.connector_options)
+                                            claim_ttl=self.claim_ttl, budget=tenant_budget(self.sessions, tenant_id),
+                                            **self.connector_options)
                 self._engines[tenant_id] = (engine, version)
             self._last = self._engines[tenant_id][0]
             return self._last

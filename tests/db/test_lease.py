@@ -90,3 +90,22 @@ async def test_a_new_leader_runs_the_takeover_jobs_at_once(engine):
         assert await survivor.renew() and ran == ["outbox-retry"]  # renewing is not taking over
     finally:
         await survivor.shutdown()
+
+
+async def test_each_job_is_told_when_this_instance_becomes_the_leader(engine):
+    now = [T0]
+    told: list[str] = []
+
+    async def run() -> None:
+        pass
+
+    scheduler = LeaderScheduler(engine, holder="a", ttl=TTL, clock=lambda: now[0],
+                                jobs=[Job(id="minutes", trigger=IntervalTrigger(minutes=1), run=run,
+                                          on_lead=lambda: told.append("lead"))])
+    assert await scheduler.renew() and told == ["lead"]
+    assert await scheduler.renew() and told == ["lead"]  # renewing is not taking over
+    assert await try_acquire_lease(engine=engine, name="scheduler", holder="b", ttl=TTL, now=T0 + TTL * 2)
+    now[0] = T0 + TTL * 2
+    assert not await scheduler.renew()
+    now[0] = T0 + TTL * 4  # b's lease lapsed
+    assert await scheduler.renew() and told == ["lead", "lead"]

@@ -12,7 +12,8 @@ import asyncio
 import html
 import logging
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -24,15 +25,18 @@ from sqlalchemy import select
 from bot.app_factory import create_context
 from bot.clock import ManualClock
 from bot.config import load_settings
-from bot.db.models import SLACK_BOTS, SLACK_INSTALLATIONS
-from bot.db.tenancy import active_tenant_ids, tenant_by_install
-from bot.jobs import purge_tenants
+from bot.db.app_settings import AppSettings, save_app_settings
+from bot.db.models import SLACK_BOTS, SLACK_INSTALLATIONS, SLACK_OAUTH_STATES
+from bot.db.tenancy import active_tenant_ids, tenant_by_install, tenant_scope
+from bot.job_queue import APP_CONTEXT, tenant_job
+from bot.jobs import BODIES, for_each_tenant, purge_tenants
 from bot.log_redaction import RedactingFilter
 from bot.sandbox.slack import SlackRecorder, create_slack_app
 from bot.sandbox.slack_oauth import SlackDistribution
 from bot.sandbox.slack_requests import SlackRequestSender
 from bot.sandbox.slack_workspace import SlackMethodError
 from bot.slack.token_rotation import workspace_client
+from bot.sync.schedule import JobId
 from tests.bolt_listeners import listeners_done
 from tests.conftest import PINNED_NOW, make_env
 from web.app import create_app
@@ -265,6 +269,98 @@ async def test_uninstall_deletes_the_tokens_stops_the_tenant_and_the_purge_delet
     async with context.sessions() as session:
         assert await tenant_by_install(session, team_id=SECOND, enterprise_id=None, is_enterprise_install=False) is None
         assert await tenant_by_install(session, team_id=FIRST, enterprise_id=None, is_enterprise_install=False)
+
+
+async def installed_tenant(context, team_id: str) -> int:
+    async with context.sessions() as session:
+        return (await tenant_by_install(session, team_id=team_id, enterprise_id=None, is_enterprise_install=False)).id
+
+
+async def set_channels(context, tenant_id: int) -> None:
+    with tenant_scope(tenant_id):
+        async with context.sessions() as session:
+            await save_app_settings(session=session, actor="test", settings=AppSettings(
+                alerts_channel=BILLING_CHANNEL, checklist_channel=BILLING_CHANNEL))
+            await session.commit()
+
+
+def posts(recorder: SlackRecorder) -> list:
+    return [call for call in recorder.calls() if call.method.startswith("chat.")]
+
+
+def queue_job(context) -> SimpleNamespace:
+    return SimpleNamespace(additional_context={APP_CONTEXT: context})
+
+
+async def test_each_installed_workspaces_scheduled_posts_land_in_it_with_its_own_token(slack, seatsync, caplog):
+    distribution, _ = slack
+    context, client = seatsync
+    caplog.set_level(logging.INFO, logger="bot.slack.scheduled_client")
+    await install(client, FIRST)
+    await install(client, SECOND)
+    tenants = {team: await installed_tenant(context, team) for team in (FIRST, SECOND)}
+    for tenant_id in tenants.values():
+        await set_channels(context, tenant_id)
+    context.clock.set(datetime(2026, 11, 27, 12, 0, tzinfo=UTC))  # three days before month end: the checklist's day
+
+    await for_each_tenant(context, BODIES[JobId.DAILY_DIGEST])  # the in-process scheduler's way (SQLite)
+    for tenant_id in tenants.values():  # the job queue's way (PostgreSQL)
+        await tenant_job(queue_job(context), tenant_id, JobId.MONTH_END_CHECKLIST.value)
+
+    for team in (FIRST, SECOND):
+        recorder = distribution.team(team)
+        # the simulator files a call under the workspace whose token it carried: each its own, both accepted
+        assert [(call.method, call.args["channel"], call.ok) for call in posts(recorder)] == [
+            ("chat.postMessage", BILLING_CHANNEL, True)] * 2, team
+        texts = [message["text"] for message in recorder.channel_messages(BILLING_CHANNEL)]
+        assert any(text.startswith("Daily digest") for text in texts), texts
+    # the default tenant, never installed through Slack, posted nothing and said so once
+    assert caplog.text.count("has no Slack installation") == 1
+
+
+async def test_a_workspace_uninstalled_posts_nothing_and_says_so_once(slack, seatsync, caplog):
+    distribution, _ = slack
+    context, client = seatsync
+    await install(client, FIRST)
+    await install(client, SECOND)
+    first, second = await installed_tenant(context, FIRST), await installed_tenant(context, SECOND)
+    for tenant_id in (first, second):
+        await set_channels(context, tenant_id)
+    for event in distribution.uninstall(SECOND):  # its tokens go; its tenant is kept, marked uninstalled
+        assert (await sender_for(distribution, SECOND, client).event_callback(event)).status == 200
+    await listeners_done()
+    calls_before = len(distribution.team(SECOND).calls())
+
+    with caplog.at_level(logging.WARNING, logger="bot.slack.scheduled_client"):
+        for day in (16, 17):  # a job already queued for it, twice: a day's digest each
+            context.clock.set(datetime(2026, 11, day, 8, 0, tzinfo=UTC))
+            await tenant_job(queue_job(context), second, JobId.DAILY_DIGEST.value)
+            await tenant_job(queue_job(context), first, JobId.DAILY_DIGEST.value)
+
+    assert distribution.team(SECOND).calls()[calls_before:] == []
+    assert [call.method for call in posts(distribution.team(FIRST))] == ["chat.postMessage"] * 2
+    told = [record for record in caplog.records if "has no Slack installation" in record.getMessage()]
+    assert [record.getMessage().split()[1] for record in told] == [str(second)]
+
+
+async def oauth_states(context) -> int:
+    async with context.engine.connect() as connection:
+        return len(list(await connection.execute(select(SLACK_OAUTH_STATES.c.id))))
+
+
+async def test_the_hourly_purge_deletes_the_oauth_states_of_installs_never_followed_through(slack, seatsync):
+    context, client = seatsync
+    await install(client, SECOND)  # its state is consumed
+    for _ in range(3):  # install pages opened and left
+        assert (await client.get("/slack/install")).status == 200
+    assert await oauth_states(context) == 3
+
+    context.clock.advance(timedelta(minutes=9))  # still within their ten minutes
+    await purge_tenants(context)
+    assert await oauth_states(context) == 3
+    context.clock.advance(timedelta(minutes=2))
+    await purge_tenants(context)
+    assert await oauth_states(context) == 0
 
 
 async def test_an_org_wide_grid_install_is_one_tenant_for_the_enterprise(slack, seatsync):

@@ -74,7 +74,7 @@ async def main(args: argparse.Namespace) -> int:
                            lease_seconds=args.lease, worker_concurrency=args.concurrency, rounds=args.rounds,
                            psa_latency_ms=args.psa_latency_ms, kill_within_s=120.0, settle_within=args.within,
                            set_up_at_once=args.set_up_at_once, meter_cpu=True, idle_s=args.idle,
-                           stall_check_fix=args.stall_check_fix)
+                           stall_check_fix=args.stall_check_fix, profile=args.profile)
     run = await trial(options, args.logs)
     verdict = run.verdict
     clean = (verdict is not None and verdict.clean and set(run.settle_codes.values()) <= {0}
@@ -102,7 +102,9 @@ if __name__ == "__main__":
                         help="seconds metered before the rounds with only the minute tick's jobs (default 0: none)")
     parser.add_argument("--stall-check-fix", action="store_true",
                         help="serve with the stall check every N seconds, as bot.job_queue means it (its cron fires "
-                             "every Nth minute; see tests/e2e/serve_stall_fix.py)")
+                             "every Nth minute; see tests/e2e/bench_serve.py)")
+    parser.add_argument("--profile", action="store_true",
+                        help="serve under cProfile: each instance's statistics of the rounds in <logs>/<name>.prof")
     parser.add_argument("--logs", type=Path, help="keep the processes' logs in a new folder in this one")
     parser.add_argument("--within", type=float, default=900.0, help="seconds a round may take")
     sys.exit(asyncio.run(main(parser.parse_args())))

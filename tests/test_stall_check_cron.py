@@ -9,7 +9,7 @@ from croniter import croniter
 
 from bot.config import Settings
 from bot.job_queue import RETRY_STALLED, QueueTiming, create_queue
-from tests.e2e.serve_stall_fix import every_n_seconds
+from tests.e2e.bench_serve import every_n_seconds
 
 START = datetime(2026, 12, 7, 8, 26, 59, tzinfo=UTC)  # a second before a minute that is not a multiple of N
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -68,7 +69,8 @@ class QueueOptions:
     set_up_at_once: int = 1  # tenants set up (and settled at the end) side by side: the bench's hundreds
     meter_cpu: bool = False  # CPU seconds of the instances and their PostgreSQL backends over the rounds (cpu_meter)
     idle_s: float = 0.0  # before the rounds, this long with only the minute tick's jobs, metered on its own
-    stall_check_fix: bool = False  # serve with the stall check every N seconds as meant (tests/e2e/serve_stall_fix)
+    stall_check_fix: bool = False  # serve with the stall check every N seconds as meant (tests/e2e/bench_serve.py)
+    profile: bool = False  # serve under cProfile; each instance's statistics of the rounds in <workdir>/<name>.prof
 
 
 @dataclass
@@ -149,8 +151,10 @@ async def run_queue_failover(options: QueueOptions, *, database_url: str, workdi
         say(f"the sandbox runs and {len(lines)} tenants are set up")
         # the instances start once the tenants are set up: a tick's cycle and the set-up's first read of one tenant
         # would both insert its companies (concurrent first reads of one tenant collide, queue or not)
-        serve = ["-m", "tests.e2e.serve_stall_fix" if options.stall_check_fix else "bot", "serve"]
-        instances = [await _spawn_instance(number, serve, base_env, workdir) for number in range(options.instances)]
+        bench_serve = options.stall_check_fix or options.profile
+        serve = ["-m", "tests.e2e.bench_serve" if bench_serve else "bot", "serve"]
+        instances = [await _spawn_instance(number, serve, base_env, workdir, stall_check_fix=options.stall_check_fix,
+                                           profile=options.profile) for number in range(options.instances)]
         processes.extend(instance.process for instance in instances)
         for instance in instances:
             await _wait_healthy(instance)
@@ -168,6 +172,8 @@ async def run_queue_failover(options: QueueOptions, *, database_url: str, workdi
         counts = CountChanger(sandbox, every_line, dict(units), rng)
         async with queue.open_async():
             result.load_average = list(os.getloadavg())
+            if options.profile:
+                _profile_dump(instances)  # the start-up's and idle window's: overwritten after the rounds
             rounds_from = await meter.sample() if meter is not None else None
             cycles_from = await _ended_all(db)
             for round_number in range(options.rounds):
@@ -176,6 +182,8 @@ async def run_queue_failover(options: QueueOptions, *, database_url: str, workdi
                 await _wait_until_each_ended(db, ended, within=options.settle_within)
                 result.round_s.append(time.monotonic() - round_started)
                 say(f"round {round_number + 1}: every tenant's cycle ran")
+            if options.profile:
+                _profile_dump(instances)  # the rounds' statistics, in place of these
             if meter is not None and rounds_from is not None:
                 result.cpu_rounds = (await meter.sample()).minus(rounds_from)
                 result.cycles_in_rounds = await _ended_all(db) - cycles_from
@@ -229,10 +237,19 @@ async def run_queue_failover(options: QueueOptions, *, database_url: str, workdi
         result.seconds = time.monotonic() - started
 
 
-async def _spawn_instance(number: int, serve: list[str], base_env: dict[str, str], workdir: Path) -> Instance:
+def _profile_dump(instances: list[Instance]) -> None:
+    for instance in instances:
+        assert instance.process.process is not None
+        instance.process.process.send_signal(signal.SIGUSR1)
+
+
+async def _spawn_instance(number: int, serve: list[str], base_env: dict[str, str], workdir: Path, *,
+                          stall_check_fix: bool, profile: bool) -> Instance:
     name, port = chr(ord("a") + number), free_port()
     (workdir / name).mkdir()
-    env = child_env(**base_env, SEATSYNC_PORT=str(port), SEATSYNC_DATA_DIR=str(workdir / name))
+    bench = ({"SEATSYNC_BENCH_STALL_FIX": "1"} if stall_check_fix else {}) | (
+        {"SEATSYNC_BENCH_PROFILE": str(workdir / f"{name}.prof")} if profile else {})
+    env = child_env(**base_env, **bench, SEATSYNC_PORT=str(port), SEATSYNC_DATA_DIR=str(workdir / name))
     process = await SeatSyncProcess(args=serve, env=env,
                                     log_path=workdir / f"serve-{name}.log").spawn()
     return Instance(name, port, process)

@@ -84,6 +84,7 @@ class CpuMeter:
     _others: dict[str, float] = field(default_factory=dict)
     _task: asyncio.Task | None = None
     _connection: asyncpg.Connection | None = None
+    _turn: asyncio.Lock = field(default_factory=asyncio.Lock)  # the sampler and a caller share one connection
 
     def watch(self, pid: int) -> None:
         self.pids.add(pid)
@@ -105,10 +106,14 @@ class CpuMeter:
     async def _run(self) -> None:
         while True:
             await asyncio.sleep(self.every_s)
-            with contextlib.suppress(OSError, asyncpg.PostgresError):
+            with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
                 await self.sample()
 
     async def sample(self) -> CpuReading:
+        async with self._turn:
+            return await self._sample()
+
+    async def _sample(self) -> CpuReading:
         for pid in self.pids:
             if (seconds := process_cpu_s(pid)) is not None:
                 self._last[pid] = seconds

@@ -227,13 +227,13 @@ async def run_queue_failover(options: QueueOptions, *, database_url: str, workdi
             initial_units=units, lifetimes=[p.lifetime for p in processes], posted=posted)
         return result
     finally:
-        if meter is not None:
-            await meter.stop()
         for process in processes:
             if process.running:
                 await process.kill()
         await db.dispose()
         await sandbox.stop()
+        if meter is not None:  # last: a failing meter must not leave the processes running
+            await meter.stop()
         result.seconds = time.monotonic() - started
 
 

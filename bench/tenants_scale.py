@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
 import tempfile
@@ -31,26 +32,50 @@ from tests.e2e.queue_harness import QueueOptions, QueueRun, run_queue_failover  
 POLL_S = 300.0
 
 
-async def trial(options: QueueOptions) -> QueueRun:
+async def trial(options: QueueOptions, logs: Path | None = None) -> QueueRun:
+    """`logs`: keep the processes' logs in a new folder there (default: deleted with the run's temporary folder)."""
     admin = await asyncpg.connect(host="127.0.0.1", port=5432, user="postgres", database="postgres", timeout=5)
     name = f"seatsync_tenants_{uuid.uuid4().hex[:12]}"
     await admin.execute(f'CREATE DATABASE "{name}"')
     try:
-        with tempfile.TemporaryDirectory(prefix="seatsync-tenants-") as folder:
+        with contextlib.ExitStack() as stack:
+            folder = (Path(tempfile.mkdtemp(prefix="seatsync-tenants-", dir=logs)) if logs is not None
+                      else Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="seatsync-tenants-"))))
+            print(f"logs in {folder}", file=sys.stderr, flush=True)
             return await run_queue_failover(options, database_url=f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}",
-                                            workdir=Path(folder),
-                                            say=lambda line: print(line, file=sys.stderr, flush=True))
+                                            workdir=folder, say=lambda line: print(line, file=sys.stderr, flush=True))
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+def capacity(run: QueueRun, tenants: int) -> dict:
+    """The load-independent figures: CPU seconds (instances and their PostgreSQL backends) per tenant cycle, over
+    the rounds, and the tenants one core keeps within a 5-minute poll at that cost; the minute tick's own jobs (an
+    outbox pass and more per tenant and minute) from the idle window, per tenant and minute."""
+    if run.cpu_rounds is None or not run.cycles_in_rounds:
+        return {}
+    per_cycle = run.cpu_rounds.total_s / run.cycles_in_rounds
+    figures = {"cpu_s_per_cycle": round(per_cycle, 3),
+               "sandbox_cpu_s_per_cycle": round(run.cpu_rounds.others_s.get("sandbox", 0.0) / run.cycles_in_rounds, 3),
+               "tenants_per_core_in_5_min": int(POLL_S / per_cycle)}
+    if run.cpu_idle is not None and run.options.idle_s:
+        # what the idle window spent beyond its own polls' cycles, per tenant and minute
+        minute_jobs = max(0.0, run.cpu_idle.total_s - run.idle_cycles * per_cycle)
+        per_tenant_minute = minute_jobs / tenants / (run.options.idle_s / 60)
+        every_5_min = per_cycle + per_tenant_minute * POLL_S / 60
+        figures |= {"cpu_s_per_tenant_minute_idle": round(per_tenant_minute, 4),
+                    "tenants_per_core_in_5_min_all_jobs": int(POLL_S / every_5_min)}
+    return figures
 
 
 async def main(args: argparse.Namespace) -> int:
     options = QueueOptions(psa=args.psa, tenants=args.tenants, lines_per_tenant=1, instances=args.instances,
                            lease_seconds=args.lease, worker_concurrency=args.concurrency, rounds=args.rounds,
                            psa_latency_ms=args.psa_latency_ms, kill_within_s=120.0, settle_within=args.within,
-                           set_up_at_once=args.set_up_at_once)
-    run = await trial(options)
+                           set_up_at_once=args.set_up_at_once, meter_cpu=True, idle_s=args.idle,
+                           stall_check_fix=args.stall_check_fix, profile=args.profile)
+    run = await trial(options, args.logs)
     verdict = run.verdict
     clean = (verdict is not None and verdict.clean and set(run.settle_codes.values()) <= {0}
              and run.tenants_synced == args.tenants and run.picked_up_s is not None)
@@ -58,7 +83,8 @@ async def main(args: argparse.Namespace) -> int:
     print(json.dumps({**run.figures(), "concurrency": args.concurrency, "clean": clean,
                       "cycles_per_minute": None if per_minute is None else round(per_minute, 1),
                       "tenants_per_instance_in_5_min": None if per_minute is None
-                      else int(per_minute * POLL_S / 60 / args.instances)}), flush=True)
+                      else int(per_minute * POLL_S / 60 / args.instances), **capacity(run, args.tenants)}),
+          flush=True)
     return 0 if clean else 1
 
 
@@ -72,5 +98,13 @@ if __name__ == "__main__":
     parser.add_argument("--psa", choices=["autotask", "connectwise"], default="connectwise")
     parser.add_argument("--psa-latency-ms", type=float, default=20.0)
     parser.add_argument("--set-up-at-once", type=int, default=6)
+    parser.add_argument("--idle", type=float, default=0.0,
+                        help="seconds metered before the rounds with only the minute tick's jobs (default 0: none)")
+    parser.add_argument("--stall-check-fix", action="store_true",
+                        help="serve with the stall check every N seconds, as bot.job_queue means it (its cron fires "
+                             "every Nth minute; see tests/e2e/bench_serve.py)")
+    parser.add_argument("--profile", action="store_true",
+                        help="serve under cProfile: each instance's statistics of the rounds in <logs>/<name>.prof")
+    parser.add_argument("--logs", type=Path, help="keep the processes' logs in a new folder in this one")
     parser.add_argument("--within", type=float, default=900.0, help="seconds a round may take")
     sys.exit(asyncio.run(main(parser.parse_args())))

@@ -2,7 +2,9 @@
 PostgreSQL only (SQLite runs one instance, paced by the in-process limiters): skipped, saying why, without it."""
 
 import pytest
+from sqlalchemy import text
 
+from bot.db import rate_budgets
 from bot.db.engine import create_engine, session_factory
 from bot.db.migrate import upgrade
 from bot.db.rate_budgets import TenantRateBudget, bucket_size
@@ -39,3 +41,14 @@ async def test_two_instances_draw_from_one_bucket_per_tenant_and_vendor(instance
     assert await TenantRateBudget(sessions[1], other).reserve(**budget) == 0.0  # another tenant: its own bucket
     assert await second.reserve(system="halopsa", per_window=20, window_s=60.0) == 0.0  # another vendor too
     assert await second.reserve(system="connectwise", per_window=20, window_s=1.0) == 0.0  # and another window
+
+
+async def test_a_token_is_taken_as_the_tenant_under_row_level_security(instances, monkeypatch):
+    """The reservation runs its statement on the session's connection, not through the ORM: still as the app role,
+    with the tenant set (a probe in place of the statement answers a positive level only then)."""
+    (sessions, _), other = instances
+    probe = text("SELECT CASE WHEN current_user = 'seatsync_app' AND current_setting('app.tenant_id') = "
+                 "CAST(CAST(:tenant_id AS int) AS text) AND :scope = 'ingram/60s' AND CAST(:burst AS float) > 0 "
+                 "AND CAST(:rate AS float) > 0 THEN 1.0 ELSE -1000.0 END")
+    monkeypatch.setattr(rate_budgets, "_TAKE_ONE", probe)
+    assert await TenantRateBudget(sessions, other).reserve(system="ingram", per_window=60, window_s=60.0) == 0.0

@@ -81,6 +81,11 @@ class SandboxProcess:
             raise RuntimeError("the sandbox's day is not the harness's day (started across midnight UTC?)")
         return self
 
+    @property
+    def pid(self) -> int:
+        assert self._process is not None
+        return self._process.pid
+
     async def _listening_url(self, log) -> str:
         assert self._process is not None and self._process.stderr is not None
         async with asyncio.timeout(30):

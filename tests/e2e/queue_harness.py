@@ -15,13 +15,16 @@ cycle queued before the kill has ended (`synced_s`). No two cycles of one tenant
 from __future__ import annotations
 
 import asyncio
+import os
 import random
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings
@@ -31,6 +34,7 @@ from bot.db.models import Adjustment, AdjustmentStatus, SyncRun, SyncRunStatus
 from bot.db.tenancy import DEFAULT_TENANT_ID, ensure_tenant, tenant_scope
 from bot.job_queue import create_queue, defer_tenant_job
 from bot.sync.schedule import JobId
+from tests.e2e.cpu_meter import CpuMeter, CpuReading
 from tests.e2e.failover_harness import Instance, _wait_healthy, free_port
 from tests.e2e.kill_harness import CountChanger
 from tests.e2e.processes import (
@@ -63,6 +67,10 @@ class QueueOptions:
     kill_within_s: float = 30.0
     settle_within: float = 90.0
     set_up_at_once: int = 1  # tenants set up (and settled at the end) side by side: the bench's hundreds
+    meter_cpu: bool = False  # CPU seconds of the instances and their PostgreSQL backends over the rounds (cpu_meter)
+    idle_s: float = 0.0  # before the rounds, this long with only the minute tick's jobs, metered on its own
+    stall_check_fix: bool = False  # serve with the stall check every N seconds as meant (tests/e2e/bench_serve.py)
+    profile: bool = False  # serve under cProfile; each instance's statistics of the rounds in <workdir>/<name>.prof
 
 
 @dataclass
@@ -83,6 +91,11 @@ class QueueRun:
     verdict: Verdict | None = None
     settle_codes: dict[int, int | None] = field(default_factory=dict)  # per settling process
     seconds: float = 0.0
+    cycles_in_rounds: int = 0  # queued cycles that ended during the rounds, the tick's own included
+    cpu_rounds: CpuReading | None = None  # CPU spent during the rounds
+    idle_cycles: int = 0
+    cpu_idle: CpuReading | None = None  # CPU spent in the idle window (the minute tick's jobs only, and its polls)
+    load_average: list[float] = field(default_factory=list)  # at the start of the rounds, 1 / 5 / 15 minutes
 
     def figures(self) -> dict:
         return {"psa": self.options.psa, "instances": self.options.instances, "tenants": self.options.tenants,
@@ -93,7 +106,23 @@ class QueueRun:
                 "tenants_synced": self.tenants_synced, "overlapping_cycles": self.overlapping_cycles,
                 "round_s": [round(s, 2) for s in self.round_s], "linked_lines": self.linked_lines,
                 "settle_codes": self.settle_codes, **(self.verdict.figures() if self.verdict else {}),
-                "seconds": round(self.seconds, 1)}
+                "seconds": round(self.seconds, 1), "stall_check_fix": self.options.stall_check_fix,
+                **self.cpu_figures()}
+
+    def cpu_figures(self) -> dict:
+        if self.cpu_rounds is None:
+            return {}
+        figures = {"load_average": [round(load, 2) for load in self.load_average],
+                   "cycles_in_rounds": self.cycles_in_rounds, "cpu_rounds_s": _cpu(self.cpu_rounds)}
+        if self.cpu_idle is not None:
+            figures |= {"idle_s": self.options.idle_s, "idle_cycles": self.idle_cycles,
+                        "cpu_idle_s": _cpu(self.cpu_idle)}
+        return figures
+
+
+def _cpu(reading: CpuReading) -> dict:
+    return {"instances": round(reading.processes_s, 2), "postgres": round(reading.backends_s, 2),
+            **{name: round(value, 2) for name, value in reading.others_s.items()}}
 
 
 def _round(value: float | None) -> float | None:
@@ -109,6 +138,7 @@ async def run_queue_failover(options: QueueOptions, *, database_url: str, workdi
     db = create_engine(database_url)
     queue = create_queue(Settings(database_url=database_url, lease_seconds=options.lease_seconds))
     processes: list[SeatSyncProcess] = []
+    meter: CpuMeter | None = None
     try:
         base_env = dict(DATABASE_URL=database_url, SEATSYNC_SECRET_KEY=SECRET_KEY,
                         SEATSYNC_LEASE_SECONDS=f"{options.lease_seconds:g}",
@@ -121,20 +151,43 @@ async def run_queue_failover(options: QueueOptions, *, database_url: str, workdi
         say(f"the sandbox runs and {len(lines)} tenants are set up")
         # the instances start once the tenants are set up: a tick's cycle and the set-up's first read of one tenant
         # would both insert its companies (concurrent first reads of one tenant collide, queue or not)
-        instances = [await _spawn_instance(number, base_env, workdir) for number in range(options.instances)]
+        bench_serve = options.stall_check_fix or options.profile
+        serve = ["-m", "tests.e2e.bench_serve" if bench_serve else "bot", "serve"]
+        instances = [await _spawn_instance(number, serve, base_env, workdir, stall_check_fix=options.stall_check_fix,
+                                           profile=options.profile) for number in range(options.instances)]
         processes.extend(instance.process for instance in instances)
         for instance in instances:
             await _wait_healthy(instance)
         say(f"{len(instances)} instances serve")
+        if options.meter_cpu:
+            meter = await CpuMeter(dsn=_asyncpg_dsn(database_url), pids={i.process.pid for i in instances},
+                                   apart={"sandbox": sandbox.pid}).start()
+            if options.idle_s:
+                idle_from, cycles_from = await meter.sample(), await _ended_all(db)
+                await asyncio.sleep(options.idle_s)
+                result.cpu_idle = (await meter.sample()).minus(idle_from)
+                result.idle_cycles = await _ended_all(db) - cycles_from
+                say(f"{options.idle_s:g} s idle: {result.cpu_idle}")
         await sandbox.set_faults(options.psa, {"latency_ms": options.psa_latency_ms, "latency_jitter_ms": 30})
         counts = CountChanger(sandbox, every_line, dict(units), rng)
         async with queue.open_async():
+            result.load_average = list(os.getloadavg())
+            if options.profile:
+                _profile_dump(instances)  # the start-up's and idle window's: overwritten after the rounds
+            rounds_from = await meter.sample() if meter is not None else None
+            cycles_from = await _ended_all(db)
             for round_number in range(options.rounds):
                 round_started = time.monotonic()
                 ended = await _queue_round(db, queue, counts, lines)
                 await _wait_until_each_ended(db, ended, within=options.settle_within)
                 result.round_s.append(time.monotonic() - round_started)
                 say(f"round {round_number + 1}: every tenant's cycle ran")
+            if options.profile:
+                _profile_dump(instances)  # the rounds' statistics, in place of these
+            if meter is not None and rounds_from is not None:
+                result.cpu_rounds = (await meter.sample()).minus(rounds_from)
+                result.cycles_in_rounds = await _ended_all(db) - cycles_from
+                say(f"the rounds: {result.cycles_in_rounds} cycles, {result.cpu_rounds}")
             ended = await _queue_round(db, queue, counts, lines)
             before_kill = await _last_run_id(db)
             victim = await _instance_posting(db, instances, within=options.kill_within_s)
@@ -179,14 +232,25 @@ async def run_queue_failover(options: QueueOptions, *, database_url: str, workdi
                 await process.kill()
         await db.dispose()
         await sandbox.stop()
+        if meter is not None:  # last: a failing meter must not leave the processes running
+            await meter.stop()
         result.seconds = time.monotonic() - started
 
 
-async def _spawn_instance(number: int, base_env: dict[str, str], workdir: Path) -> Instance:
+def _profile_dump(instances: list[Instance]) -> None:
+    for instance in instances:
+        assert instance.process.process is not None
+        instance.process.process.send_signal(signal.SIGUSR1)
+
+
+async def _spawn_instance(number: int, serve: list[str], base_env: dict[str, str], workdir: Path, *,
+                          stall_check_fix: bool, profile: bool) -> Instance:
     name, port = chr(ord("a") + number), free_port()
     (workdir / name).mkdir()
-    env = child_env(**base_env, SEATSYNC_PORT=str(port), SEATSYNC_DATA_DIR=str(workdir / name))
-    process = await SeatSyncProcess(args=["-m", "bot", "serve"], env=env,
+    bench = ({"SEATSYNC_BENCH_STALL_FIX": "1"} if stall_check_fix else {}) | (
+        {"SEATSYNC_BENCH_PROFILE": str(workdir / f"{name}.prof")} if profile else {})
+    env = child_env(**base_env, **bench, SEATSYNC_PORT=str(port), SEATSYNC_DATA_DIR=str(workdir / name))
+    process = await SeatSyncProcess(args=serve, env=env,
                                     log_path=workdir / f"serve-{name}.log").spawn()
     return Instance(name, port, process)
 
@@ -228,7 +292,8 @@ async def _queue_round(db: AsyncEngine, queue, counts: CountChanger, lines: dict
     are due); returns each tenant's count of ended cycles before."""
     for line in counts.lines:
         await counts.change_line(line)
-    ended = {tenant_id: await _ended_cycles(db, tenant_id) for tenant_id in lines}
+    so_far = await _ended_by_tenant(db)
+    ended = {tenant_id: so_far.get(tenant_id, 0) for tenant_id in lines}
     for tenant_id in lines:
         await defer_tenant_job(queue, tenant_id, JobId.SYNC_POLL)
     return ended
@@ -236,17 +301,33 @@ async def _queue_round(db: AsyncEngine, queue, counts: CountChanger, lines: dict
 
 async def _wait_until_each_ended(db: AsyncEngine, ended: dict[int, int], *, within: float) -> None:
     deadline = time.monotonic() + within
-    while any([await _ended_cycles(db, tenant) <= before for tenant, before in ended.items()]):
+    while _not_yet(ended, await _ended_by_tenant(db)):
         if time.monotonic() > deadline:
             raise RuntimeError(f"not every tenant's queued cycle ended within {within:g} s")
         await asyncio.sleep(0.1)
 
 
-async def _ended_cycles(db: AsyncEngine, tenant_id: int) -> int:
-    # the harness connects as the database's owner, above row-level security: it reads every tenant's rows
+async def _ended_all(db: AsyncEngine) -> int:
     async with db.connect() as connection:
         return await connection.scalar(select(func.count()).select_from(SyncRun).where(
-            SyncRun.tenant_id == tenant_id, SyncRun.trigger == QUEUED_TRIGGER, SyncRun.status.in_(DONE)))
+            SyncRun.trigger == QUEUED_TRIGGER, SyncRun.status.in_(DONE)))
+
+
+def _asyncpg_dsn(database_url: str) -> str:
+    return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def _ended_by_tenant(db: AsyncEngine) -> dict[int, int]:
+    """Each tenant's count of ended queued cycles, in one query (the harness polls it for hundreds of tenants)."""
+    # the harness connects as the database's owner, above row-level security: it reads every tenant's rows
+    async with db.connect() as connection:
+        rows = await connection.execute(select(SyncRun.tenant_id, func.count()).where(
+            SyncRun.trigger == QUEUED_TRIGGER, SyncRun.status.in_(DONE)).group_by(SyncRun.tenant_id))
+        return {tenant_id: count for tenant_id, count in rows}
+
+
+def _not_yet(ended_before: dict[int, int], so_far: dict[int, int]) -> bool:
+    return any(so_far.get(tenant, 0) <= before for tenant, before in ended_before.items())
 
 
 async def _instance_posting(db: AsyncEngine, instances: list[Instance], *, within: float) -> Instance:
@@ -284,7 +365,8 @@ async def _measure_pickup(db: AsyncEngine, survivors: list[Instance], victim: In
             result.picked_up_s, result.picked_up_by = time.monotonic() - killed_at, by.name
         if result.claims_taken_over_s is None and not await _claims(db, victim.owner_pattern):
             result.claims_taken_over_s = time.monotonic() - killed_at
-        synced = [tenant for tenant, before in ended.items() if await _ended_cycles(db, tenant) > before]
+        so_far = await _ended_by_tenant(db)
+        synced = [tenant for tenant, before in ended.items() if so_far.get(tenant, 0) > before]
         result.tenants_synced = len(synced)
         if len(synced) == len(ended) and result.picked_up_s is not None:
             result.synced_s = time.monotonic() - killed_at

@@ -91,7 +91,8 @@ def create_queue(settings: Settings) -> procrastinate.App:
     queue.task(name=TENANT_JOB, queue=QUEUE, pass_context=True)(tenant_job)
     queue.periodic(cron="* * * * *", periodic_id="minute")(
         queue.task(name=TICK, queue=CONTROL_QUEUE, pass_context=True, queueing_lock=TICK)(tick))
-    queue.periodic(cron=f"*/{timing.stall_check_every_s} * * * * *", periodic_id="stalls")(
+    # croniter reads a sixth field as the seconds: every N seconds is "* * * * * */N"
+    queue.periodic(cron=f"* * * * * */{timing.stall_check_every_s}", periodic_id="stalls")(
         queue.task(name=RETRY_STALLED, queue=CONTROL_QUEUE, pass_context=True, lock=RETRY_STALLED,
                    queueing_lock=RETRY_STALLED)(retry_stalled))
     return queue

@@ -27,8 +27,6 @@ def stall_cron(lease_seconds: float) -> str:
     return queue.periodic_registry.periodic_tasks[(RETRY_STALLED, "stalls")].cron
 
 
-@pytest.mark.xfail(strict=True, reason="bot.job_queue registers `*/N * * * * *`: every second of every Nth minute "
-                                       "(croniter's sixth field is the seconds); `* * * * * */N` is every N seconds")
 @pytest.mark.parametrize("lease", [6.0, 20.0, 60.0])
 def test_the_stall_check_runs_every_quarter_lease(lease):
     every = QueueTiming.from_lease(lease).stall_check_every_s

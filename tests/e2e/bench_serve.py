@@ -1,11 +1,9 @@
 """`python -m bot serve` as the bench runs it, with two harness-side options (environment variables):
 
-- `SEATSYNC_BENCH_STALL_FIX=1`: the job queue's stall check fires as bot.job_queue means it to. It schedules
-  `seatsync.retry_stalled` with cron `*/N * * * * *`, meaning every N seconds, but croniter (procrastinate's) reads a
-  sixth field as the seconds: that is every second of every Nth *minute*, so at the default 60 s lease (N = 15) a
-  killed instance's jobs wait for minute 0, 15, 30 or 45. Here such a cron is rewritten to `* * * * * */N` before
-  the queue registers it. A stand-in for the bench, not the fix, which belongs in bot.job_queue.create_queue
-  (tests/test_stall_check_cron.py).
+- `SEATSYNC_BENCH_STALL_FIX=1`: rewrites a stall-check cron `*/N * * * * *` (every second of every Nth minute, as
+  croniter reads a sixth field as the seconds) to `* * * * * */N` before the queue registers it. bot.job_queue
+  registered the first until the fix of 2026-12-07 (tests/test_stall_check_cron.py); the option lets the bench run
+  a checkout from before it the way it was meant. On a checkout with the fix it changes nothing.
 - `SEATSYNC_BENCH_PROFILE=<file>`: the process runs under cProfile, timed in CPU seconds, and on SIGUSR1 writes
   the statistics so far to that file (pstats format) and starts afresh (the bench signals before and after its
   rounds; the instances end by SIGKILL).

@@ -29,6 +29,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from bot.sandbox.marketplace_seed import IdSequence, product_spec
+from bot.sandbox.psa_seed import hand_set_units
 from bot.sandbox.world import AutotaskContractService, AutotaskService, SandboxWorld
 
 BUNDLED_PRODUCTS = frozenset({"m365-basic", "m365-standard", "m365-premium", "m365-e3", "m365-e5", "m365-f3",
@@ -98,7 +99,8 @@ class _BundleSeeder:
                         if not services:
                             del truth.service_for_line[key]
                 elif self.rng.random() < UNBILLED_SHARE:
-                    record = self._record(contract.id, bundle, self._units(line.ordered), contract.last_modified)
+                    units = hand_set_units(self.rng, line.ordered)
+                    record = self._record(contract.id, bundle, units, contract.last_modified)
                     truth.bundle_for_line[key] = record.id
 
     def pax8_subscriptions(self) -> None:
@@ -133,16 +135,6 @@ class _BundleSeeder:
         self.world.autotask_contract_service_bundles[record.id] = record
         return record
 
-    def _units(self, ordered: int) -> int:
-        """Set by hand, as the plain services' units (bot.sandbox.psa_seed)."""
-        roll = self.rng.random()
-        if roll < 0.72:
-            return ordered
-        if roll < 0.84:
-            return max(0, ordered - self.rng.randint(1, max(1, ordered // 5)))
-        if roll < 0.93:
-            return ordered + self.rng.randint(1, max(1, ordered // 5))
-        return 0
 
 
 def plant_bundles(world: SandboxWorld) -> None:

@@ -104,17 +104,6 @@ class _PsaSeeder:
         factor = Decimal(self.rng.choice(("0.90", "0.95", "1.05", "1.10", "1.20")))
         return (price * factor).quantize(Decimal("0.01") if price >= 1 else Decimal("0.0001"))
 
-    def _units(self, ordered: int) -> int:
-        """What the PSA bills today: set by hand, so mostly right, sometimes behind or ahead, sometimes 0."""
-        roll = self.rng.random()
-        if roll < 0.72:
-            return ordered
-        if roll < 0.84:
-            return max(0, ordered - self.rng.randint(1, max(1, ordered // 5)))
-        if roll < 0.93:
-            return ordered + self.rng.randint(1, max(1, ordered // 5))
-        return 0
-
     def _which_psas(self, present: float) -> tuple[bool, bool]:
         """Whether the Autotask and the ConnectWise counterpart exist (mostly both or neither)."""
         roll = self.rng.random()
@@ -248,7 +237,7 @@ class _PsaSeeder:
         contract_service = AutotaskContractService(
             id=self.at_contract_service_ids.take(), contract_id=contract.id, service_id=service.id,
             unit_price=self._psa_price(service.unit_price), unit_cost=service.unit_cost,
-            units=self._units(line.ordered), invoice_description=product.name,
+            units=hand_set_units(self.rng, line.ordered), invoice_description=product.name,
             last_modified=contract.last_modified)
         self.world.autotask_contract_services[contract_service.id] = contract_service
         return contract_service
@@ -289,7 +278,8 @@ class _PsaSeeder:
         product = self.cw_product_for[line.resource_id]
         addition = ConnectWiseAddition(
             id=self.cw_addition_ids.take(), agreement_id=agreement.id, product_id=product.id,
-            quantity=self._units(line.ordered), unit_price=self._psa_price(product.price), unit_cost=product.cost,
+            quantity=hand_set_units(self.rng, line.ordered), unit_price=self._psa_price(product.price),
+            unit_cost=product.cost,
             effective_date=agreement.start_date,
             cancelled_date=agreement.end_date if agreement.status == "Cancelled" else None,
             description=product.description, invoice_description=product.description,
@@ -358,6 +348,18 @@ class _PsaSeeder:
         lines = sum(len(sub.lines) for sub in self.world.subscriptions.values())
         count = min(len(keys), max(1, round(lines * _PRELINKED_SHARE)))
         self.world.truth.prelinked = sorted(self.rng.sample(keys, count))
+
+
+def hand_set_units(rng: random.Random, ordered: int) -> int:
+    """Units a person keyed into the PSA for `ordered` seats: mostly right, sometimes behind or ahead, sometimes 0."""
+    roll = rng.random()
+    if roll < 0.72:
+        return ordered
+    if roll < 0.84:
+        return max(0, ordered - rng.randint(1, max(1, ordered // 5)))
+    if roll < 0.93:
+        return ordered + rng.randint(1, max(1, ordered // 5))
+    return 0
 
 
 def _managed_units(rng: random.Random, service: PsaOnlyService, staff: int) -> int:

@@ -35,6 +35,7 @@ from bot.sandbox.halopsa.records import (
 )
 from bot.sandbox.marketplace_seed import CustomerProfile, IdSequence, product_spec
 from bot.sandbox.names import CITIES, autotask_spelling, connectwise_spelling, make_unique, new_company_name
+from bot.sandbox.psa_seed import hand_set_units
 from bot.sandbox.world import Product, SandboxWorld, Subscription, SubscriptionLine
 
 PSA = "halopsa"
@@ -87,15 +88,6 @@ class _HaloSeeder:
         factor = Decimal(self.rng.choice(("0.90", "0.95", "1.05", "1.10", "1.20")))
         return (price * factor).quantize(Decimal("0.01") if price >= 1 else Decimal("0.0001"))
 
-    def _units(self, ordered: int) -> int:
-        roll = self.rng.random()
-        if roll < 0.72:
-            return ordered
-        if roll < 0.84:
-            return max(0, ordered - self.rng.randint(1, max(1, ordered // 5)))
-        if roll < 0.93:
-            return ordered + self.rng.randint(1, max(1, ordered // 5))
-        return 0
 
     # --- clients ------------------------------------------------------------------------------
     def clients(self, profiles: list[CustomerProfile]) -> None:
@@ -183,7 +175,7 @@ class _HaloSeeder:
         halo_line = HaloLine(
             id=self.line_ids.take(), recurring_invoice_id=invoice.id, item_id=item.id, item_code=item.code,
             short_description=item.name, long_description=product.name, nominal_code=f"REC-{item.code}",
-            quantity=Decimal(self._units(line.ordered)), unit_price=self._price(item.baseprice),
+            quantity=Decimal(hand_set_units(self.rng, line.ordered)), unit_price=self._price(item.baseprice),
             unit_cost=item.costprice, start_date=contract.start_date, end_date=contract.end_date,
             sequence=len(invoice.lines) + 1)
         self.halo.add_line(invoice, halo_line)

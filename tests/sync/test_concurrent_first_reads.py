@@ -5,35 +5,17 @@ instead of inserting the same companies again and failing on the unique key. SQL
 from __future__ import annotations
 
 import asyncio
-from datetime import date
 
 from sqlalchemy import func, select
 
 from bot.db.engine import create_engine, session_factory
 from bot.db.models import MarketplaceCompany, MarketplaceResource, PsaCompany, PsaService
-from bot.domain.enums import ContractStatus, SubscriptionStatus, Term
-from bot.domain.records import (
-    MarketCompany,
-    MarketplaceSnapshot,
-    MarketResource,
-    MarketSubscription,
-    PsaCompanyRecord,
-    PsaContractRecord,
-    PsaServiceRecord,
-)
 from bot.sync.psa_cache import apply_psa_records
 from bot.sync.snapshot import apply_marketplace_snapshot
 from tests.conftest import PINNED_NOW
+from tests.sync.generated_reads import marketplace_read, psa_read
 
 COMPANIES = 40
-
-
-def first_read() -> MarketplaceSnapshot:
-    companies = [MarketCompany(str(n), f"Customer {n}") for n in range(COMPANIES)]
-    subscriptions = [MarketSubscription(f"S{n}", str(n), "Microsoft 365", Term.monthly, SubscriptionStatus.active,
-                                        date(2026, 1, 1), None, None, (MarketResource("M365", "Seats", 0, n + 1),))
-                     for n in range(COMPANIES)]
-    return MarketplaceSnapshot(companies=companies, subscriptions=subscriptions, complete=True, read_at=PINNED_NOW)
 
 
 async def twice_at_once(database_url: str, store) -> list:
@@ -52,19 +34,14 @@ async def twice_at_once(database_url: str, store) -> list:
 
 async def test_two_first_marketplace_reads_at_once_store_each_company_once(database_url, session):
     diffs = await twice_at_once(database_url, lambda s: apply_marketplace_snapshot(
-        session=s, marketplace="odin", snapshot=first_read(), now=PINNED_NOW))
+        session=s, marketplace="odin", snapshot=marketplace_read(COMPANIES, read_at=PINNED_NOW), now=PINNED_NOW))
     assert sorted(len(diff.new_subscriptions) for diff in diffs) == [0, COMPANIES]  # the second found the first's
     assert await session.scalar(select(func.count()).select_from(MarketplaceCompany)) == COMPANIES
     assert await session.scalar(select(func.count()).select_from(MarketplaceResource)) == COMPANIES
 
 
 async def test_two_first_psa_reads_at_once_store_each_record_once(database_url, session):
-    companies = [PsaCompanyRecord(str(n), f"Customer {n}") for n in range(COMPANIES)]
-    contracts = [PsaContractRecord(f"C{n}", str(n), "Cloud", ContractStatus.active) for n in range(COMPANIES)]
-    services = [PsaServiceRecord(external_id=f"V{n}", contract_external_id=f"C{n}", name="Seats", units=n)
-                for n in range(COMPANIES)]
     await twice_at_once(database_url, lambda s: apply_psa_records(
-        session=s, psa="autotask", now=PINNED_NOW, complete=True, companies=companies, contracts=contracts,
-        services=services))
+        session=s, psa="autotask", now=PINNED_NOW, complete=True, **psa_read(COMPANIES)))
     assert await session.scalar(select(func.count()).select_from(PsaCompany)) == COMPANIES
     assert await session.scalar(select(func.count()).select_from(PsaService)) == COMPANIES

@@ -5,21 +5,12 @@ what that task sees at its turns (the rows still waiting in the session), not by
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
-from bot.domain.enums import ContractStatus, SubscriptionStatus, Term
-from bot.domain.records import (
-    MarketCompany,
-    MarketplaceSnapshot,
-    MarketResource,
-    MarketSubscription,
-    PsaCompanyRecord,
-    PsaContractRecord,
-    PsaServiceRecord,
-)
 from bot.sync.psa_cache import apply_psa_records
 from bot.sync.snapshot import apply_marketplace_snapshot
 from bot.sync.turns import EVERY
+from tests.sync.generated_reads import marketplace_read, psa_read
 
 ROWS = 5 * EVERY
 NOW = datetime(2026, 12, 1, 9, tzinfo=UTC)
@@ -37,20 +28,12 @@ async def most_rows_waiting_at_a_turn(session, storing) -> int:
 
 
 async def test_a_large_marketplace_read_is_stored_in_turns(session):
-    snapshot = MarketplaceSnapshot(
-        companies=[MarketCompany(f"c{i}", f"Company {i}") for i in range(ROWS)],
-        subscriptions=[MarketSubscription(f"s{i}", f"c{i}", "Plan", Term.monthly, SubscriptionStatus.active,
-                                          date(2026, 1, 1), None, None, (MarketResource(f"r{i}", "Seats", 0, 5),))
-                       for i in range(ROWS)])
     waiting = await most_rows_waiting_at_a_turn(session, apply_marketplace_snapshot(
-        session=session, marketplace="odin", snapshot=snapshot, now=NOW))
+        session=session, marketplace="odin", snapshot=marketplace_read(ROWS), now=NOW))
     assert waiting <= EVERY, waiting
 
 
 async def test_a_large_psa_read_is_stored_in_turns(session):
     waiting = await most_rows_waiting_at_a_turn(session, apply_psa_records(
-        session=session, psa="autotask", now=NOW, complete=True,
-        companies=[PsaCompanyRecord(f"pc{i}", f"Company {i}") for i in range(ROWS)],
-        contracts=[PsaContractRecord(f"k{i}", f"pc{i}", "Contract", ContractStatus.active) for i in range(ROWS)],
-        services=[PsaServiceRecord(f"sv{i}", f"k{i}", "Seats", 5) for i in range(ROWS)]))
+        session=session, psa="autotask", now=NOW, complete=True, **psa_read(ROWS)))
     assert waiting <= EVERY, waiting

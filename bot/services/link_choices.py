@@ -11,6 +11,7 @@ company maps to one PSA company, a subscription to one contract).
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
@@ -217,6 +218,9 @@ class _CompanyLists:
 
     def __init__(self) -> None:
         self.lists: dict[tuple, tuple[float, CompanyRows]] = {}
+        # a read under way, which the requests arriving meanwhile await instead of reading the same list again:
+        # four people typing into a fresh picker would otherwise each read and prepare ten thousand names
+        self.reading: dict[tuple, asyncio.Future[CompanyRows]] = {}
 
 
 _COMPANY_LISTS: WeakKeyDictionary[Engine, _CompanyLists] = WeakKeyDictionary()
@@ -227,14 +231,34 @@ async def _company_rows(session: AsyncSession, key: tuple, query, *, note: Any =
     cache = None if engine is None else _COMPANY_LISTS.setdefault(engine, _CompanyLists())
     key = (current_tenant_id(), *key)
     now = time.monotonic()
-    kept = cache.lists.get(key) if cache is not None else None
+    if cache is None:
+        return await _read_company_rows(session, query, note=note, before=None)
+    kept = cache.lists.get(key)
     if kept is not None and now - kept[0] < cache.TTL_S:
         return kept[1]
-    rows = CompanyRows([(row[0], row[1], note(row[2]) if note is not None and len(row) > 2 else "")
-                        for row in await session.execute(query)], before=kept[1] if kept is not None else None)
-    if cache is not None:
+    if (under_way := cache.reading.get(key)) is not None:
+        try:
+            return await asyncio.shield(under_way)
+        except Exception:  # noqa: BLE001 - the other request's read failed (or was cancelled): this one reads itself
+            return await _read_company_rows(session, query, note=note, before=kept[1] if kept is not None else None)
+    reading = cache.reading[key] = asyncio.get_running_loop().create_future()
+    try:
+        rows = await _read_company_rows(session, query, note=note, before=kept[1] if kept is not None else None)
+    except BaseException as error:
+        reading.set_exception(error if isinstance(error, Exception) else RuntimeError("the read was cancelled"))
+        reading.exception()  # retrieved here, so an unawaited failure is not reported as never retrieved
+        raise
+    else:
         cache.lists[key] = (now, rows)
-    return rows
+        reading.set_result(rows)
+        return rows
+    finally:
+        cache.reading.pop(key, None)
+
+
+async def _read_company_rows(session: AsyncSession, query, *, note: Any, before: CompanyRows | None) -> CompanyRows:
+    return CompanyRows([(row[0], row[1], note(row[2]) if note is not None and len(row) > 2 else "")
+                        for row in await session.execute(query)], before=before)
 
 
 async def _name(session: AsyncSession, model, object_id: int | None) -> str | None:

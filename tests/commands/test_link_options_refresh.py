@@ -4,7 +4,9 @@ is computed again, and never points into the list before."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import asyncio
+
+from sqlalchemy import event, select
 
 from bot.db.models import PsaCompany
 from bot.domain.matching import normalise_name
@@ -52,3 +54,70 @@ async def test_the_ranking_by_the_picked_company_follows_the_psa_companies_read_
     assert after[0]["value"] == str(new_id)
     assert after[0]["text"]["text"] == f"(The) {picked} · 100%"
     assert after[1]["text"]["text"] == option_texts(before)[0]
+
+
+
+class CompanyListReads:
+    """The statements that read a whole company list (`table`), counted as the database sees them."""
+
+    def __init__(self, context, table: str) -> None:
+        self.engine, self.table = context.engine.sync_engine, table
+        self.statements: list[str] = []
+
+    def __enter__(self) -> CompanyListReads:
+        event.listen(self.engine, "before_cursor_execute", self.seen)
+        return self
+
+    def __exit__(self, *_) -> None:
+        event.remove(self.engine, "before_cursor_execute", self.seen)
+
+    def seen(self, conn, cursor, statement, parameters, context, executemany) -> None:
+        if f"FROM {self.table}" in statement and "ORDER BY" in statement:
+            self.statements.append(statement)
+
+
+async def test_people_typing_at_once_into_a_picker_share_one_read_of_its_companies(
+        aiohttp_client, slack, tmp_path, database_url, monkeypatch):  # noqa: F811
+    recorder, _ = slack
+    context, sender = await start_app(aiohttp_client, slack, tmp_path, database_url)
+    async with context.sessions() as session:
+        many = await insert_many_companies(session=session, count=60, now=context.clock())
+    modal = Modal(recorder, sender)
+    await sender.slash_command("link")
+    await listeners_done()
+    link_choices._COMPANY_LISTS.clear()  # the list the wizard prepared is gone, as 10 s later
+    read = link_choices._read_company_rows
+
+    async def slow_read(*args, **kwargs):  # ten thousand names: the other keys arrive while the first one reads
+        await asyncio.sleep(0.3)
+        return await read(*args, **kwargs)
+
+    monkeypatch.setattr(link_choices, "_read_company_rows", slow_read)
+    with CompanyListReads(context, "marketplace_companies") as reads:
+        replies = await asyncio.gather(*(modal.options(LinkActionId.PICK_COMPANY, typed)
+                                         for typed in ("", many.marketplace_names[0][:1],
+                                                       many.marketplace_names[1][:3], many.marketplace_names[2])))
+    assert all(reply.json["options"] for reply in replies)
+    assert len(reads.statements) == 1, reads.statements
+
+
+async def test_the_wizard_has_each_company_picker_ready_before_it_shows_it(
+        aiohttp_client, slack, tmp_path, database_url):  # noqa: F811
+    recorder, _ = slack
+    context, sender = await start_app(aiohttp_client, slack, tmp_path, database_url)
+    async with context.sessions() as session:
+        many = await insert_many_companies(session=session, count=60, now=context.clock())
+    modal = Modal(recorder, sender)
+    with CompanyListReads(context, "marketplace_companies") as reads:
+        await sender.slash_command("link")
+        await listeners_done()
+        opened = len(reads.statements)
+        found = await modal.options(LinkActionId.PICK_COMPANY, many.marketplace_names[3][:4])
+    assert opened == 1 and len(reads.statements) == 1  # read before the modal opened; the first key found it kept
+
+    with CompanyListReads(context, "psa_companies") as reads:
+        await modal.pick(LinkActionId.PICK_COMPANY, found.json["options"][0])
+        picked = len(reads.statements)
+        first_key = await modal.options(LinkActionId.PICK_PSA_COMPANY)
+    assert picked == 1 and len(reads.statements) == 1
+    assert option_texts(first_key)[0].startswith(many.psa_names[3])  # ranked by the picked company's name

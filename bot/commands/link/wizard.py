@@ -10,6 +10,7 @@ channel where the command was run.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import replace
 from datetime import date, datetime
@@ -44,6 +45,7 @@ from bot.domain.proration import business_date
 from bot.notify.approval_messages import show_held_changes
 from bot.services.link_choices import (
     LEVELS,
+    MAX_OPTIONS,
     Filters,
     Level,
     Picks,
@@ -79,6 +81,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_HINT = 80
+PREPARE_PICKER_S = 1.0  # the most a modal waits for its company picker's names (Slack's trigger lasts 3 s)
 
 
 def register_wizard(app: AsyncApp) -> None:
@@ -114,6 +117,7 @@ async def open_link_wizard(command: dict[str, Any], *, app_context: AppContext, 
     state = WizardState(user=user, channel=command["channel_id"], hint=hint)
     async with app_context.sessions() as session:  # one row: well inside the trigger's 3 s
         sources = tuple((await load_app_settings(session=session)).marketplaces)
+    await _prepare_next_picker(app_context, state)
     try:
         opened = await client.views_open(trigger_id=command["trigger_id"],
                                          view=wizard_view(state, ResolvedPicks(picks=Picks()),
@@ -148,6 +152,7 @@ async def open_prefilled_wizard(*, app_context: AppContext, client: AsyncWebClie
                 resolved = await resolve_picks(session=session, picks=Picks(company=best[0].id),
                                                today=today_for(app_context))
     state = replace(state, picks=resolved.picks)
+    await _prepare_next_picker(app_context, state)
     try:
         await client.views_open(trigger_id=trigger_id, view=wizard_view(state, resolved,
                                                                         sealed=_sealed(app_context, state)))
@@ -166,7 +171,30 @@ async def render_wizard(app_context: AppContext, client: AsyncWebClient, view: d
     state = replace(state, picks=resolved.picks)
     notes = [*(notices or []), *(f"⚠️ {mrkdwn_escape(why)}" for why in conflicts.values())]
     body = wizard_view(state, resolved, sealed=_sealed(app_context, state), notices=notes, sources=sources)
+    await _prepare_next_picker(app_context, state)
     await replace_view(client, view, body)
+
+
+async def _prepare_next_picker(app_context: AppContext, state: WizardState) -> None:
+    """Before the modal shows a company picker, read and rank its names (every marketplace company, or the PSA's
+    companies ranked by the picked one's name), so the first keys typed into it, often by several people at once,
+    find them kept instead of each waiting for ten thousand names. Past `PREPARE_PICKER_S` the modal goes on and
+    the first key reads them."""
+    picks = state.picks
+    level = Level.company if picks.company is None else Level.psa_company if picks.psa_company is None else None
+    if level is None:
+        return
+
+    async def prepare() -> None:
+        async with app_context.sessions() as session:
+            await level_choices(session=session, level=level, picks=picks, filters=state.filters,
+                                hint=state.hint if level is Level.company else None,
+                                today=today_for(app_context), limit=MAX_OPTIONS)
+
+    try:
+        await asyncio.wait_for(prepare(), PREPARE_PICKER_S)
+    except Exception:  # noqa: BLE001 - only a head start: the picker reads its names itself when asked
+        log.warning("could not prepare the link wizard's %s picker", level.value, exc_info=True)
 
 
 async def _state_or_notice(app_context: AppContext, client: AsyncWebClient, view: dict[str, Any]):

@@ -38,6 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -47,6 +48,7 @@ from bot.connectors.factory import build_marketplace, build_psa
 from bot.db.engine import create_engine, session_factory
 from bot.db.migrate import upgrade
 from bot.db.models import (
+    Adjustment,
     MarketplaceCompany,
     MarketplaceSubscription,
     PsaCompany,
@@ -151,8 +153,19 @@ async def counted_cycle(engine: SyncEngine) -> dict:
     report = await engine.run_cycle(trigger="bench")
     return {"status": report.status.value, "api_calls": report.api_calls, "planned": len(report.planned),
             "wall_s": round(time.perf_counter() - started, 1),
+            "posting": report.posting.as_stats() if report.posting else None,
+            **({"why_partial": await why_partial(engine, report)} if report.status.value == "partial" else {}),
             "by_operation": {"marketplace": dict(engine.marketplace.stats.by_operation),
                              "psa": dict(engine.psa.stats.by_operation)}}
+
+
+async def why_partial(engine: SyncEngine, report) -> dict:
+    """What made a cycle partial: the cycle's errors, and its failed posts' reasons (as recorded), counted."""
+    failed = [change.adjustment_id for change in report.posting.changes if change.outcome == "failed"] \
+        if report.posting else []
+    async with engine.sessions() as session:
+        reasons = list(await session.scalars(select(Adjustment.last_error).where(Adjustment.id.in_(failed))))
+    return {"errors": report.errors, "failed_posts": dict(Counter(reasons))}
 
 
 def run_pair(args: argparse.Namespace, pair: str) -> dict:

@@ -45,6 +45,7 @@ from bot.domain.approval_policy import DEFAULT_MAX_AMOUNT, ApprovalPolicy, hold_
 from bot.domain.levelling import Levelling, OpenIntent, abandoned, levelling_choice, target_units
 from bot.domain.pricing import PriceSource, check_billable, check_computed, resolve_price_source, unit_pricing
 from bot.domain.proration import billing_period, effective_date, prorated_amount
+from bot.sync.scheduled_changes import Scheduled, as_scheduled, scheduled_changes
 
 log = logging.getLogger(__name__)
 
@@ -186,6 +187,7 @@ async def plan_levelling(
                 intent.status = AdjustmentStatus.superseded
     open_by_service = {a.psa_service_id: a for a in open_intents if a.status in OPEN_STATUSES}
     declined = await declined_targets(session)
+    scheduled = await scheduled_changes(session, today=today)
     planned: list[PlannedChange] = []
     for link in links:
         resource, service = link.resource, link.service
@@ -193,7 +195,8 @@ async def plan_levelling(
         target = target_units(marketplace_total=resource.total, subscription_status=subscription.status,
                               removed=resource.removed_at is not None or subscription.removed_at is not None)
         pending = open_by_service.get(service.id)
-        choice = levelling_choice(target=target, psa_units=service.units, declined_target=declined.get(service.id),
+        psa_units = as_scheduled(service.units, scheduled.get(service.id))
+        choice = levelling_choice(target=target, psa_units=psa_units, declined_target=declined.get(service.id),
                                   open_intent=None if pending is None else _open_intent(pending))
         if choice is Levelling.RESOLVE_NOW and not dry_run:
             await _resolve_now(session, pending, now)
@@ -202,7 +205,7 @@ async def plan_levelling(
         if choice is not Levelling.PLAN:
             continue
         try:
-            change = _change(link, target, today, settings)
+            change = _change(link, target, today, settings, scheduled.get(service.id))
         except (ValueError, ArithmeticError) as exc:  # one bad row never stops the others
             failure = LinkFailure(link.id, subscription.company.name, resource.name, service.name,
                                   computation_failure(exc))
@@ -298,14 +301,21 @@ def is_small_credit(amount: Decimal | None, drop_below: Decimal | None) -> bool:
     return amount is not None and drop_below is not None and amount < 0 and -amount < drop_below
 
 
-def _change(link: ResourceLink, target: int, today: date, settings: LinkSettings) -> PlannedChange:
+def _change(link: ResourceLink, target: int, today: date, settings: LinkSettings,
+            scheduled: Scheduled | None) -> PlannedChange:
+    """`scheduled`: the service's posted changes still to come (bot.sync.scheduled_changes): the change starts from
+    the units they leave, and is dated no earlier than the last of them, so seats bought back before a scheduled
+    decrease's day cancel it there (dated today, they would bill the seats twice until then)."""
     resource, service = link.resource, link.service
     subscription = resource.subscription
     company_id = subscription.company_id
-    delta = target - service.units
+    units_from = as_scheduled(service.units, scheduled)
+    delta = target - units_from
     timing = settings.decrease_timing(link, company_id)
     when = effective_date(delta=delta, today=today, term=subscription.term, anchor=subscription.start_date,
                           decrease_timing=timing, term_end=subscription.end_date)
+    if scheduled is not None:
+        when = max(when, scheduled.last_day)
     source, approval = settings.price_source(link, company_id), settings.approval_policy(link, company_id)
     drop_below = settings.drop_prorate_below(link, company_id)
     check_billable(source, market_price=resource.unit_price, market_cost=resource.unit_cost,
@@ -323,13 +333,13 @@ def _change(link: ResourceLink, target: int, today: date, settings: LinkSettings
         # per change). Recorded as 0.00, not None: the price is known.
         when = max(when, billing_period(subscription.term, today, anchor=subscription.start_date)[1])
         amount = Decimal("0.00")
-    scheduled = delta < 0 and timing is DecreaseTiming.commitment_end and when > today
-    reason = hold_reason(approval, units_from=service.units, units_to=target, prorated_amount=amount,
+    waits = delta < 0 and timing is DecreaseTiming.commitment_end and when > today
+    reason = hold_reason(approval, units_from=units_from, units_to=target, prorated_amount=amount,
                          term=subscription.term)
     return PlannedChange(
         resource_link_id=link.id, resource_id=resource.id, psa_service_id=service.id,
         company=subscription.company.name, resource=resource.name, service=service.name,
-        units_from=service.units, units_to=target, effective_date=when, prorated_amount=amount,
+        units_from=units_from, units_to=target, effective_date=when, prorated_amount=amount,
         unit_price=pricing.unit_price, unit_cost=pricing.unit_cost, held_reason=reason,
-        hold_until=when if scheduled else None,
+        hold_until=when if waits else None,
     )

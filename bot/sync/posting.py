@@ -78,6 +78,7 @@ from bot.sync.posting_decisions import (
     next_step,
     planned_for,
 )
+from bot.sync.scheduled_changes import Scheduled, as_of_today, as_scheduled, scheduled_changes
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +164,7 @@ class PostingRun:
     owner: str
     claim_ttl: timedelta
     attempts_left: int
+    today: date  # the business day: posted changes dated after it are still to come in the PSA's units
 
 
 async def post_due_adjustments(
@@ -177,7 +179,7 @@ async def post_due_adjustments(
     Links whose count moved under an intent are planned again, and what that plans is posted in this pass."""
     today = today or clock().date()
     run = PostingRun(sessions=sessions, psa=psa, clock=clock, owner=owner or process_instance_id(),
-                     claim_ttl=claim_ttl, attempts_left=in_pass_attempts)
+                     claim_ttl=claim_ttl, attempts_left=in_pass_attempts, today=today)
     filters = _Filters(only_ids=only_ids, ignore_backoff=ignore_backoff, hold_after=hold_after, today=today)
     report = await _pass(run, filters, concurrency)
     if report.replan_links and report.read_error is None:
@@ -295,12 +297,14 @@ async def _post_one(run: PostingRun, *, adjustment_id: int, units_hint_of_the_pa
             report.claimed_elsewhere += 1  # another poster took it first
             return
         await session.commit()
+        scheduled = (await scheduled_changes(session, today=run.today, service_ids=[adjustment.psa_service_id],
+                                             excluding=adjustment.id)).get(adjustment.psa_service_id)
         doubt = doubt_at_claim(was_posting=previous_status is AdjustmentStatus.posting, attempts=attempts,
                                recorded_outcome_unknown=adjustment.outcome_unknown)
         planned = planned_for(units_to=adjustment.units_to, by_a_person=adjustment.trigger is AdjustmentTrigger.manual)
         outcome = _Outcome(session=session, adjustment=adjustment, claim=claim, clock=clock, report=report)
         poster = _Poster(run=run, session=session, adjustment=adjustment, claim=claim, outcome=outcome,
-                         request=_request(adjustment), planned=planned, doubt=doubt)
+                         request=_request(adjustment), planned=planned, doubt=doubt, scheduled=scheduled)
         await poster.post(units_hint_of_the_pass)
 
 
@@ -327,6 +331,7 @@ class _Poster:
     request: AdjustmentRequest
     planned: int | None
     doubt: Doubt
+    scheduled: Scheduled | None = None  # the service's other posted changes still to come: the units read count them
     sending: bool = False  # the attempt under way has reached the write
 
     async def post(self, units_hint: int | None) -> None:
@@ -359,7 +364,7 @@ class _Poster:
         """Read what the decision needs, in the order it asks (the key, the units, the marketplace count)."""
         adjustment, request = self.adjustment, self.request
         facts = first_facts(units_from=adjustment.units_from, units_to=adjustment.units_to, planned=self.planned,
-                            doubt=self.doubt, units_hint=units_hint)
+                            doubt=self.doubt, units_hint=as_scheduled(units_hint, self.scheduled))
         found: PostResult | None = None
         while isinstance(step := next_step(facts), Read):
             if step is Read.KEY:
@@ -368,7 +373,8 @@ class _Poster:
             elif step is Read.UNITS:
                 read = await self.run.psa.read_units([request.service_external_id])
                 self.doubt = doubt_after_reading(self.doubt)
-                facts = replace(facts, units_read=True, units=read.get(request.service_external_id), doubt=self.doubt)
+                units = as_scheduled(read.get(request.service_external_id), self.scheduled)
+                facts = replace(facts, units_read=True, units=units, doubt=self.doubt)
             else:
                 facts = replace(facts, count_now=await _target_now(self.session, adjustment))
         return facts, found
@@ -376,12 +382,13 @@ class _Poster:
     async def _resolve(self, decision: Settle | SupersedeStale, facts: PostingFacts, found: PostResult | None) -> None:
         outcome = self.outcome
         if isinstance(decision, SupersedeStale):
-            await outcome.supersede_stale(facts.units, decision.planned_for, decision.count_now)
+            await outcome.supersede_stale(as_of_today(facts.units, self.scheduled), decision.planned_for,
+                                          decision.count_now)
         elif decision is Settle.SERVICE_GONE:
             await outcome.fail(permanent=True, in_doubt=False,
                                reason="the PSA service no longer exists (deleted or moved); relink the resource")
         else:
-            result = found if decision is Settle.FOUND else PostResult(None, facts.units)
+            result = found if decision is Settle.FOUND else PostResult(None, as_of_today(facts.units, self.scheduled))
             await outcome.settle(self.request, result, "not_needed" if decision is Settle.NOT_NEEDED else "confirmed")
             await outcome.replan_if_moved(self.planned)
 

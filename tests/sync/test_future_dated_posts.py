@@ -1,0 +1,74 @@
+"""A change dated after today is posted once, whatever the cycles in between do.
+
+Autotask takes a future-dated adjustment at once but shows it in its units only from its day on; until then the
+units read are today's. The cycles between the post and that day must not plan it again (they did: the bench's
+cycle after the day posted such decreases a second time, or had them refused as "fewer than 0 units").
+ConnectWise and HaloPSA take no future-dated change: theirs waits, pending, and posts on its day.
+"""
+
+from __future__ import annotations
+
+from bot.db.models import AdjustmentStatus, DecreaseTiming, Scope, SyncRunStatus, Term
+from bot.db.policies import set_decrease_timing
+from bot.domain.proration import billing_period
+from tests.sync.engine_setup import adjustments, link_line, pick_lines
+
+
+async def decrease_dated_next_period(workspace):
+    """A line at 6 seats, linked with decreases at the next period's start, dropped to 4 and synced once."""
+    marketplace, psa = workspace.names
+    world = workspace.sandbox.world
+    line = next(line for line in pick_lines(world, psa, 40) if _next_period(world, line) > world.today)
+    line.set_market_total(6)
+    line.set_psa_units(6)
+    await workspace.engine.run_cycle(trigger="test", force_full=True)
+    link_id = await link_line(workspace, line, marketplace)
+    async with workspace.sessions() as session:
+        await set_decrease_timing(session=session, scope=Scope.link, link_id=link_id,
+                                  timing=DecreaseTiming.next_period, actor="U1")
+        await session.commit()
+    line.set_market_total(4)
+    first = await workspace.engine.run_cycle(trigger="test")
+    return line, first, _next_period(world, line)
+
+
+def _next_period(world, line):
+    subscription = world.subscriptions[line.subscription_id]
+    return billing_period(Term(subscription.term), world.today, anchor=subscription.start_date)[1]
+
+
+async def test_a_decrease_posted_ahead_of_its_day_is_not_planned_again(workspace):
+    _, psa = workspace.names
+    line, first, next_period = await decrease_dated_next_period(workspace)
+    change, = first.planned
+    assert change.effective_date == next_period
+
+    later = [await workspace.engine.run_cycle(trigger="test"),
+             await workspace.engine.run_cycle(trigger="test", force_full=True)]
+
+    assert [(report.status, report.planned) for report in later] == [(SyncRunStatus.succeeded, [])] * 2
+    assert len(line.writes()) == (1 if psa == "autotask" else 0) and line.psa_units == 6
+    workspace.jump_to(next_period)
+    on_the_day = await workspace.engine.run_cycle(trigger="test")
+    assert (on_the_day.status, on_the_day.planned, line.psa_units) == (SyncRunStatus.succeeded, [], 4)
+    row, = await adjustments(workspace)
+    assert row.status is AdjustmentStatus.posted and len(line.writes()) == 1
+
+
+async def test_seats_bought_back_before_the_day_cancel_the_scheduled_decrease_there(workspace):
+    """6 -> 4 dated next period, then back to 5 before that day: today's bill stays 6 (an increase dated today
+    would bill 7 until then) and from the day on it is 5."""
+    line, _, next_period = await decrease_dated_next_period(workspace)
+    line.set_market_total(5)
+
+    again = await workspace.engine.run_cycle(trigger="test")
+
+    assert again.status is SyncRunStatus.succeeded and line.psa_units == 6
+    change, = again.planned
+    # Autotask holds the decrease already (4 from that day): +1 there; the others' decrease waits unsent, replaced
+    units_from = 4 if workspace.names[1] == "autotask" else 6
+    assert (change.units_from, change.units_to, change.effective_date) == (units_from, 5, next_period)
+    workspace.jump_to(next_period)
+    await workspace.engine.run_cycle(trigger="test")
+    assert line.psa_units == 5
+    assert [row.status for row in await adjustments(workspace)][-1] is AdjustmentStatus.posted

@@ -11,6 +11,8 @@ that a restart is immediate; every fifth round the real `seatsync sync --once` i
 - right after one of its writes reached the PSA, before it could record the outcome.
 Meanwhile the harness keeps changing the linked lines' counts, often back to the count before (the stale-target
 case), and the PSA simulator drops replies, answers 500 or 429 and adds latency.
+With Autotask, some of the linked lines feed a service bundle (a ContractServiceBundle, posted through
+ContractServiceBundleAdjustments; the write log names it "bundle:<id>"), judged like the services.
 """
 
 from __future__ import annotations
@@ -38,8 +40,8 @@ from tests.e2e.processes import (
     posted_intents,
     prepare_database,
 )
-from tests.e2e.write_judge import Verdict, judge
-from tests.sync.engine_setup import Line, pick_lines
+from tests.e2e.write_judge import Record, Verdict, judge
+from tests.sync.engine_setup import Line, pick_bundle_lines, pick_lines
 
 MODES = ("random", "reading", "posting", "landed")
 PSA_FAULTS = {"latency_ms": 3, "latency_jitter_ms": 12, "error_rates": {"500": 0.03}, "rate_429": 0.03,
@@ -54,6 +56,7 @@ class KillOptions:
     kills: int = 30
     seed: int = 11
     lines: int = 4
+    bundles: int = 2  # of those lines, how many feed an Autotask service bundle (Autotask only)
     lease_seconds: float = 4.0  # claims live 3 s: a killed process's claims are taken over that much later
     cli_every: int = 5  # every n-th round is the real `seatsync sync --once`
     settle_within: float = 90.0
@@ -92,12 +95,12 @@ async def run_kill_harness(options: KillOptions, workdir: Path, say: Callable[[s
     processes: list[SeatSyncProcess] = []
     spare: SeatSyncProcess | None = None
     try:
-        lines = pick_lines(sandbox.world_copy.world, options.psa, options.lines)
+        lines = linked_lines(sandbox.world_copy.world, options)
         for line in lines:  # level to begin with (the PSA's units as generated); the count history starts here
             await sandbox.set_count(line, line.psa_units)
         units = await prepare_database(database_url=database_url, sandbox=sandbox, marketplace=options.marketplace,
                                        psa=options.psa, lines=lines)
-        assert units == {line.service_id: line.psa_units for line in lines}, units
+        assert units == {line.record: line.psa_units for line in lines}, units
         env = child_env(DATABASE_URL=database_url, SEATSYNC_SECRET_KEY=SECRET_KEY, SEATSYNC_DATA_DIR=str(workdir),
                         SEATSYNC_LEASE_SECONDS=f"{options.lease_seconds:g}")
         runner = ["-m", "tests.e2e.cycle_runner", "--until-settled", "--within", f"{options.settle_within:g}"]
@@ -107,7 +110,7 @@ async def run_kill_harness(options: KillOptions, workdir: Path, say: Callable[[s
 
         await sandbox.set_faults(options.psa, PSA_FAULTS)
         await sandbox.set_faults(options.marketplace, MARKETPLACE_FAULTS)
-        counts = CountChanger(sandbox, lines, {line.service_id: units[line.service_id] for line in lines}, rng)
+        counts = CountChanger(sandbox, lines, {line.record: units[line.record] for line in lines}, rng)
         changing = asyncio.create_task(counts.run())
         spare = await prewarm().spawn()
         while result.kills < options.kills and result.rounds < options.kills * 3:
@@ -146,7 +149,7 @@ async def run_kill_harness(options: KillOptions, workdir: Path, say: Callable[[s
         result.settle_code = await settler.wait(options.settle_within + 10)
         result.verdict = judge(
             psa=options.psa, writes=await sandbox.writes(options.psa), history=await sandbox.history(),
-            service_lines={line.service_id: (line.subscription_id, line.resource_id) for line in lines},
+            service_lines={line.record: (line.subscription_id, line.resource_id) for line in lines},
             initial_units=units, lifetimes=[p.lifetime for p in processes if p.started is not None],
             posted=await posted_intents(database_url))
         async with db.connect() as connection:
@@ -164,10 +167,18 @@ async def run_kill_harness(options: KillOptions, workdir: Path, say: Callable[[s
         result.seconds = time.monotonic() - started
 
 
+def linked_lines(world, options: KillOptions) -> list[Line]:
+    """The lines the harness links: with Autotask, `bundles` of them feed a service bundle, the rest a service."""
+    bundles = pick_bundle_lines(world, options.bundles) if options.psa == "autotask" else []
+    assert len(bundles) == (options.bundles if options.psa == "autotask" else 0), "the world bills too few bundles"
+    return pick_lines(world, options.psa, options.lines - len(bundles)) + bundles
+
+
 class CountChanger:
     """Customers buying and dropping seats while SeatSync runs: often back to the count before the last one."""
 
-    def __init__(self, sandbox: SandboxProcess, lines: list[Line], counts: dict[int, int], rng: random.Random) -> None:
+    def __init__(self, sandbox: SandboxProcess, lines: list[Line], counts: dict[Record, int],
+                 rng: random.Random) -> None:
         self.sandbox, self.lines, self.rng = sandbox, lines, rng
         self.history = {service: [count] for service, count in counts.items()}
         self.changes = 0
@@ -177,7 +188,7 @@ class CountChanger:
             await self.change_line(self.rng.choice(self.lines))
 
     async def change_line(self, line: Line) -> None:
-        past = self.history[line.service_id]
+        past = self.history[line.record]
         if len(past) >= 2 and self.rng.random() < 0.4:
             total = past[-2]  # moved back: an intent planned for the last count is now stale
         else:

@@ -35,7 +35,7 @@ from bot.domain.approval_policy import NO_AMOUNT_LIMIT
 from bot.keys import SecretBox
 from bot.sandbox.app import Sandbox
 from bot.sync.wiring import NotConfigured, build_engine
-from tests.e2e.write_judge import CountSet, Lifetime, PostedIntent, Write
+from tests.e2e.write_judge import CountSet, Lifetime, PostedIntent, Record, Write
 from tests.sync.engine_setup import Line
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -121,7 +121,7 @@ class SandboxProcess:
     async def writes(self, psa: str) -> list[Write]:
         body = await self.admin("GET", f"/writes/{psa}")
         return [Write(service_id=w["service_id"], before=w["before"], after=w["after"],
-                      at=datetime.fromisoformat(w["at"]), key=w["key"]) for w in body["writes"]]
+                      at=datetime.fromisoformat(w["at"]), key=w["key"], kind=w["kind"]) for w in body["writes"]]
 
     async def write_count(self, psa: str) -> int:
         return (await self.admin("GET", f"/writes/{psa}"))["total"]
@@ -153,7 +153,7 @@ def marketplace_ids(world_sandbox: Sandbox, line: Line, marketplace: str) -> tup
 
 
 async def prepare_database(*, database_url: str, sandbox: SandboxProcess, marketplace: str, psa: str,
-                           lines: list[Line]) -> dict[int, int]:
+                           lines: list[Line]) -> dict[Record, int]:
     """SeatSync set up against the sandbox with `lines` linked; returns each linked service's units as read. For the
     tenant of the caller's `tenant_scope` (the default tenant unless it chose one), its secrets under its own key."""
     db = create_engine(database_url)
@@ -183,7 +183,7 @@ async def prepare_database(*, database_url: str, sandbox: SandboxProcess, market
             assert not report.errors, report.errors
         finally:
             await engine.aclose()
-        units: dict[int, int] = {}
+        units: dict[Record, int] = {}
         async with sessions() as session:
             for line in lines:
                 subscription_id, resource_id = marketplace_ids(sandbox.world_copy, line, marketplace)
@@ -191,10 +191,10 @@ async def prepare_database(*, database_url: str, sandbox: SandboxProcess, market
                     select(MarketplaceResource).join(MarketplaceSubscription)
                     .where(MarketplaceSubscription.external_id == subscription_id,
                            MarketplaceResource.external_id == resource_id))
-                service = await session.scalar(select(PsaService).where(PsaService.external_id == str(line.service_id)))
+                service = await session.scalar(select(PsaService).where(PsaService.external_id == line.external_id))
                 assert resource is not None and service is not None, f"line {line} not read"
                 await link_resource(session=session, resource_id=resource.id, service_id=service.id, actor="e2e")
-                units[line.service_id] = service.units
+                units[line.record] = service.units
             await session.commit()
         return units
     finally:
@@ -211,10 +211,16 @@ async def posted_intents(database_url: str) -> list[PostedIntent]:
                 select(Adjustment.idempotency_key, PsaService.external_id, Adjustment.units_from, Adjustment.units_to)
                 .join(PsaService, PsaService.id == Adjustment.psa_service_id)
                 .where(Adjustment.status == AdjustmentStatus.posted))
-            return [PostedIntent(key=key, service_id=int(service), units_from=before, units_to=after)
+            return [PostedIntent(key=key, service_id=_written_record(service), units_from=before, units_to=after)
                     for key, service, before, after in rows]
     finally:
         await db.dispose()
+
+
+def _written_record(external_id: str) -> Record:
+    """A service's id in SeatSync as the write log counts the record: "12" -> 12, "bundle-12" -> "bundle:12"."""
+    kind, _, number = external_id.rpartition("-")
+    return f"{kind}:{number}" if kind else int(number)
 
 
 @dataclass

@@ -83,3 +83,22 @@ def test_a_lost_change_and_records_that_disagree():
                      posted=[PostedIntent("k1", SERVICE, 26, 30), PostedIntent("k7", SERVICE, 29, 31)])
     assert result.lost == ["service 5002 ends at 29, the marketplace at 31"]
     assert len(result.records) == 2  # 26->29 recorded as 26->30; a change recorded as posted that no write made
+
+
+def test_a_bundle_is_judged_apart_from_the_service_of_the_same_number():
+    """Autotask numbers contract services and service bundles apart: bundle 5002 is not service 5002. A bundle line's
+    write repeated under its key is a duplicate of that bundle; the service's own write stays clean."""
+    bundle_line, bundle = (1001, 100031), f"bundle:{SERVICE}"
+    history = counts((0, 26), (2, 29)) + [CountSet(at=at(s), line=bundle_line, total=total, status="active")
+                                          for s, total in ((0, 4), (2, 6))]
+
+    def bundle_write(seconds: float, before: int, after: int, key: str) -> Write:
+        return Write(service_id=SERVICE, before=before, after=after, at=at(seconds), key=key, kind="bundle")
+
+    writes = [write(3, 26, 29), bundle_write(4, 4, 6, "b1"), bundle_write(5, 6, 8, "b1")]
+    result = judge(psa="autotask", writes=writes, history=history, service_lines={SERVICE: LINE, bundle: bundle_line},
+                   initial_units={SERVICE: 26, bundle: 4}, lifetimes=[Lifetime(at(1), None)],
+                   posted=[PostedIntent("k1", SERVICE, 26, 29), PostedIntent("b1", bundle, 4, 6)])
+    assert [problem.split(" ")[1] for problem in result.repeated_intent + result.never_asked_for] == [bundle] * 2
+    assert result.lost == [f"service {bundle} ends at 8, the marketplace at 6"] and not result.unexplained
+    assert (result.writes, result.bundle_writes) == (3, 2)

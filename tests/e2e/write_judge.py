@@ -33,6 +33,8 @@ from bot.connectors.registry import VENDORS
 from bot.db.models import SubscriptionStatus
 from bot.domain.levelling import target_units
 
+Record = int | str  # a PSA record as the write log counts it: 12 for service 12, "bundle:12" for Autotask bundle 12
+
 
 @dataclass(frozen=True)
 class Write:
@@ -41,6 +43,11 @@ class Write:
     after: int
     at: datetime
     key: str | None
+    kind: str = "service"  # "bundle": an Autotask contract service bundle (numbered apart from the services)
+
+    @property
+    def record(self) -> Record:
+        return self.service_id if self.kind == "service" else f"{self.kind}:{self.service_id}"
 
 
 @dataclass(frozen=True)
@@ -66,7 +73,7 @@ class Lifetime:
 @dataclass(frozen=True)
 class PostedIntent:
     key: str
-    service_id: int
+    service_id: Record
     units_from: int
     units_to: int
 
@@ -74,6 +81,7 @@ class PostedIntent:
 @dataclass
 class Verdict:
     writes: int = 0
+    bundle_writes: int = 0  # of those, to an Autotask service bundle
     unkeyed: int = 0
     repeated_intent: list[str] = field(default_factory=list)  # duplicates (a)
     never_asked_for: list[str] = field(default_factory=list)  # duplicates (b)
@@ -96,7 +104,8 @@ class Verdict:
                 + [f"records: {p}" for p in self.records])
 
     def figures(self) -> dict:
-        return {"writes": self.writes, "unkeyed": self.unkeyed, "duplicates": self.duplicates,
+        return {"writes": self.writes, "bundle_writes": self.bundle_writes, "unkeyed": self.unkeyed,
+                "duplicates": self.duplicates,
                 "repeated_intent": len(self.repeated_intent), "never_asked_for": len(self.never_asked_for),
                 "unexplained": len(self.unexplained), "lost": len(self.lost), "records": len(self.records)}
 
@@ -118,10 +127,11 @@ class _Timeline:
         return self.target[-1]
 
 
-def judge(*, psa: str, writes: list[Write], history: list[CountSet], service_lines: dict[int, tuple[int, int]],
-          initial_units: dict[int, int], lifetimes: list[Lifetime], posted: list[PostedIntent] | None = None,
+def judge(*, psa: str, writes: list[Write], history: list[CountSet], service_lines: dict[Record, tuple[int, int]],
+          initial_units: dict[Record, int], lifetimes: list[Lifetime], posted: list[PostedIntent] | None = None,
           grace: timedelta = timedelta(seconds=1)) -> Verdict:
-    verdict = Verdict(writes=len(writes))
+    """`service_lines` and `initial_units` are keyed by the record written (`Write.record`)."""
+    verdict = Verdict(writes=len(writes), bundle_writes=sum(1 for write in writes if write.kind == "bundle"))
     trace = VENDORS.get(psa, "psa").capabilities.idempotency_key
     keyed_writes = trace is not None and trace.in_every_write  # else the key lands apart from the write, or not
     timelines = {line: _Timeline(sorted((c for c in history if c.line == line), key=lambda c: c.at))
@@ -129,14 +139,15 @@ def judge(*, psa: str, writes: list[Write], history: list[CountSet], service_lin
     units = dict(initial_units)
     seen_keys: dict[str, Write] = {}
     for write in sorted(writes, key=lambda w: w.at):
-        label = f"service {write.service_id} {write.before}->{write.after} at {write.at.isoformat()} key {write.key}"
-        line = service_lines.get(write.service_id)
+        record = write.record
+        label = f"service {record} {write.before}->{write.after} at {write.at.isoformat()} key {write.key}"
+        line = service_lines.get(record)
         if line is None:
             verdict.unexplained.append(f"{label}: a service SeatSync was not linked to")
             continue
-        if units.get(write.service_id) != write.before:
-            verdict.unexplained.append(f"{label}: the service had {units.get(write.service_id)} units")
-        units[write.service_id] = write.after
+        if units.get(record) != write.before:
+            verdict.unexplained.append(f"{label}: the service had {units.get(record)} units")
+        units[record] = write.after
         if write.key is None:
             verdict.unkeyed += 1
             if keyed_writes:
@@ -154,7 +165,7 @@ def judge(*, psa: str, writes: list[Write], history: list[CountSet], service_lin
         if write.after not in shown:
             verdict.never_asked_for.append(
                 f"{label}: the marketplace showed {sorted(shown)} from {min(alive).isoformat()} until then")
-    for service_id, line in sorted(service_lines.items()):
+    for service_id, line in sorted(service_lines.items(), key=lambda item: str(item[0])):
         final = timelines[line].final if timelines[line].target else None
         if units.get(service_id) != final:
             verdict.lost.append(f"service {service_id} ends at {units.get(service_id)}, the marketplace at {final}")
@@ -169,8 +180,8 @@ def _check_records(verdict: Verdict, writes: list[Write], posted: list[PostedInt
     for write in keyed:
         intent = by_key.get(write.key)
         if intent is None:
-            verdict.records.append(f"write {write.key} to {write.service_id}: its intent is not recorded as posted")
-        elif (intent.service_id, intent.units_from, intent.units_to) != (write.service_id, write.before, write.after):
+            verdict.records.append(f"write {write.key} to {write.record}: its intent is not recorded as posted")
+        elif (intent.service_id, intent.units_from, intent.units_to) != (write.record, write.before, write.after):
             verdict.records.append(f"write {write.key}: {write.before}->{write.after} in the PSA, "
                                    f"{intent.units_from}->{intent.units_to} in SeatSync's log")
     if len(writes) != len(posted):

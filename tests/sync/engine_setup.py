@@ -25,6 +25,17 @@ class Line:
     service_id: int  # Autotask contract service id / ConnectWise addition id / HaloPSA recurring-invoice line id
     world: SandboxWorld
     psa: str
+    kind: str = "service"  # "bundle": `service_id` is an Autotask contract service bundle's id
+
+    @property
+    def record(self) -> int | str:
+        """The PSA record as the sandbox's write log counts it: 12 for service 12, "bundle:12" for bundle 12."""
+        return self.service_id if self.kind == "service" else f"{self.kind}:{self.service_id}"
+
+    @property
+    def external_id(self) -> str:
+        """The service's id in SeatSync (a bundle's is "bundle-<id>", bot.connectors.psa.autotask.records)."""
+        return str(self.service_id) if self.kind == "service" else f"{self.kind}-{self.service_id}"
 
     @property
     def market(self) -> SubscriptionLine:
@@ -41,6 +52,9 @@ class Line:
 
     @property
     def psa_units(self) -> int:
+        if self.kind == "bundle":
+            settle_units(self.world)
+            return self.world.autotask_contract_service_bundles[self.service_id].units
         if self.psa == "autotask":
             settle_units(self.world)
             return self.world.autotask_contract_services[self.service_id].units
@@ -50,7 +64,10 @@ class Line:
 
     def set_psa_units(self, units: int) -> None:
         """A hand edit in the PSA (no adjustment, no key)."""
-        if self.psa == "autotask":
+        if self.kind == "bundle":
+            settle_units(self.world)
+            self.world.autotask_contract_service_bundles[self.service_id].units = units
+        elif self.psa == "autotask":
             settle_units(self.world)
             self.world.autotask_contract_services[self.service_id].units = units
         elif self.psa == "halopsa":
@@ -83,7 +100,7 @@ class Line:
 
     def writes(self) -> list:
         return [w for w in self.world.write_log
-                if w.system == self.psa and w.kind == "service" and w.service_id == self.service_id]
+                if w.system == self.psa and w.kind == self.kind and w.service_id == self.service_id]
 
 
 def pick_lines(world: SandboxWorld, psa: str, count: int) -> list[Line]:
@@ -115,6 +132,20 @@ def pick_lines(world: SandboxWorld, psa: str, count: int) -> list[Line]:
     return lines
 
 
+def pick_bundle_lines(world: SandboxWorld, count: int) -> list[Line]:
+    """Lines of active subscriptions the generator billed as an Autotask service bundle on a running contract."""
+    lines: list[Line] = []
+    for (subscription_id, resource_id), bundle_id in sorted(world.truth.bundle_for_line.items()):
+        contract = world.autotask_contracts[world.autotask_contract_service_bundles[bundle_id].contract_id]
+        if world.subscriptions[subscription_id].status != "active" or contract.status != 1 \
+                or not contract.start_date <= world.today <= contract.end_date:
+            continue
+        lines.append(Line(subscription_id, resource_id, bundle_id, world, "autotask", kind="bundle"))
+        if len(lines) == count:
+            break
+    return lines
+
+
 async def link_line(workspace: DemoWorkspace, line: Line, marketplace: str) -> int:
     """Link a line through the product's service function; returns the link id."""
     world = line.world
@@ -126,7 +157,7 @@ async def link_line(workspace: DemoWorkspace, line: Line, marketplace: str) -> i
             select(MarketplaceResource).join(MarketplaceSubscription)
             .where(MarketplaceSubscription.external_id == sub_external, MarketplaceResource.external_id == res_external)
         )
-        service = await session.scalar(select(PsaService).where(PsaService.external_id == str(line.service_id)))
+        service = await session.scalar(select(PsaService).where(PsaService.external_id == line.external_id))
         assert resource is not None and service is not None, "read the world before linking"
         link = await link_resource(session=session, resource_id=resource.id, service_id=service.id, actor="U1")
         await session.commit()

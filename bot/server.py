@@ -8,6 +8,7 @@ from aiohttp import web
 
 from bot.app_factory import create_context
 from bot.config import Settings
+from bot.connectors.vendor_loop import VENDOR_LOOP
 from bot.db.migrate import upgrade
 from web.app import create_app
 
@@ -22,7 +23,11 @@ def serve(settings: Settings) -> None:
             log.warning("Slack is not configured (SLACK_BOT_TOKEN + SLACK_SIGNING_SECRET, or SLACK_APP_TOKEN): "
                         "/slack/events answers 503 until it is")
         log.info("SeatSync listening on http://%s:%s (health: /healthz)", settings.host, settings.port)
-        return create_app(context)
+        app = create_app(context)
+        # after the cleanup contexts (scheduler, queue worker, engines closed): what still runs on the vendors' loop
+        # is cancelled there and the thread ends
+        app.on_cleanup.append(lambda _: VENDOR_LOOP.stop())
+        return app
 
     # run_app installs SIGINT/SIGTERM handlers and runs the cleanup contexts on the way out.
     web.run_app(build(), host=settings.host, port=settings.port, print=None, access_log=None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 from aiohttp import web
 
@@ -13,9 +14,14 @@ from bot.db.migrate import upgrade
 from web.app import create_app
 
 log = logging.getLogger("seatsync")
+# the longest the vendors' thread (bot.connectors.vendor_loop) keeps the GIL while the serving loop waits for it;
+# Python's default is 5 ms (bench/vendor_loop_gil.py: a 5 ms timer's lateness while a read parses, p99 53 -> 11 ms)
+GIL_SWITCH_INTERVAL_S = 0.001
 
 
 def serve(settings: Settings) -> None:
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
+
     async def build() -> web.Application:
         context = create_context(settings)
         await upgrade(context.engine)

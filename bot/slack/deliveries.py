@@ -16,9 +16,10 @@ by a read (which never waits for the writer in WAL mode: a key stored before a r
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -38,6 +39,7 @@ KEEP_FOR = timedelta(hours=1)
 PRUNE_EVERY_S = 5 * 60
 MAX_KEY_LENGTH = 160  # slack_deliveries.key
 SQLITE_WRITER_WAIT_MS = 50  # how long an ack's insert waits for SQLite's writer before it is stored behind the ack
+STORE_BEHIND_ROWS = 500  # keys in one statement when they are stored behind their acks
 
 
 class SeenDeliveries:
@@ -97,20 +99,18 @@ class SeenDeliveries:
         return True
 
     async def _record_unless_busy(self, key: str, now: datetime) -> bool | None:
-        """SQLite: insert the key if the writer is free within `SQLITE_WRITER_WAIT_MS`; None when it was not."""
+        """SQLite: insert the key if the writer is free within `SQLITE_WRITER_WAIT_MS`; None when it was not. Each
+        statement commits by itself (autocommit), so the writer is never held across a turn of a busy loop."""
         try:
-            async with self.sessions.kw["bind"].connect() as connection:
+            async with self._autocommit() as connection:
                 usual = await connection.scalar(text("PRAGMA busy_timeout"))
                 await connection.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_WRITER_WAIT_MS}")
                 try:
                     await self._prune_now_and_then(connection, now)
                     await connection.execute(insert(SlackDelivery).values(key=key, seen_at=now))
-                    await connection.commit()
                 except IntegrityError:
-                    await connection.rollback()
                     return False
                 except OperationalError as exc:
-                    await connection.rollback()
                     if _locked(exc):
                         return None
                     raise
@@ -119,6 +119,11 @@ class SeenDeliveries:
         except (SQLAlchemyError, OSError):
             log.exception("cannot record the Slack delivery %s; handling it without the retry check", key)
         return True
+
+    @contextlib.asynccontextmanager
+    async def _autocommit(self) -> AsyncIterator[AsyncConnection]:
+        async with self.sessions.kw["bind"].connect() as connection:
+            yield await connection.execution_options(isolation_level="AUTOCOMMIT")
 
     async def _stored_before(self, key: str) -> bool:
         try:
@@ -134,11 +139,12 @@ class SeenDeliveries:
             while self._to_store:
                 batch, self._to_store = self._to_store, []
                 try:
-                    async with self._sqlite_writes, self.sessions() as session:
-                        await self._prune_now_and_then(session, batch[-1][1])
-                        await session.execute(sqlite_insert(SlackDelivery).on_conflict_do_nothing(),
-                                              [{"key": key, "seen_at": seen_at} for key, seen_at in batch])
-                        await session.commit()
+                    async with self._sqlite_writes, self._autocommit() as connection:
+                        await self._prune_now_and_then(connection, batch[-1][1])
+                        for first in range(0, len(batch), STORE_BEHIND_ROWS):
+                            rows = [{"key": key, "seen_at": seen_at}
+                                    for key, seen_at in batch[first:first + STORE_BEHIND_ROWS]]
+                            await connection.execute(sqlite_insert(SlackDelivery).values(rows).on_conflict_do_nothing())
                 except (SQLAlchemyError, OSError) as exc:
                     if _locked(exc):
                         self._to_store[:0] = batch  # still busy after the usual wait: again

@@ -178,7 +178,10 @@ class Timeline:
                                                                    "LIMIT 1"))
                 except Exception as error:  # a locked SQLite file: the sample says so
                     rows["error"] = type(error).__name__
-                now_cpu, now_main = cpu_seconds(self.pid), main_thread_cpu_seconds(self.pid)
+                try:
+                    now_cpu, now_main = cpu_seconds(self.pid), main_thread_cpu_seconds(self.pid)
+                except FileNotFoundError:  # SeatSync has exited
+                    return
                 self.samples.append({"t": round(time.perf_counter() - self.started, 1),
                                      "cpu_s": round(now_cpu - cpu, 2),
                                      "main_thread_cpu_s": round(now_main - main_cpu, 2),

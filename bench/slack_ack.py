@@ -176,6 +176,11 @@ class Timeline:
                             rows[table] = await connection.scalar(text(f"SELECT count(*) FROM {table}"))  # noqa: S608
                         rows["run"] = await connection.scalar(text("SELECT status FROM sync_runs ORDER BY id DESC "
                                                                    "LIMIT 1"))
+                        if connection.dialect.name == "postgresql":  # the server's connections are shared
+                            rows["connections"] = await connection.scalar(text(
+                                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"))
+                            rows["server_connections"] = await connection.scalar(text(
+                                "SELECT count(*) FROM pg_stat_activity"))
                 except Exception as error:  # a locked SQLite file: the sample says so
                     rows["error"] = type(error).__name__
                 try:

@@ -15,7 +15,8 @@ from web.app import create_app
 
 log = logging.getLogger("seatsync")
 # the longest the vendors' thread (bot.connectors.vendor_loop) keeps the GIL while the serving loop waits for it;
-# Python's default is 5 ms (bench/vendor_loop_gil.py: a 5 ms timer's lateness while a read parses, p99 53 -> 11 ms)
+# Python's default is 5 ms (bench/vendor_loop_gil.py, bench/README.md: a timer on the serving loop fires about twice
+# as soon in the median while the vendor loop parses)
 GIL_SWITCH_INTERVAL_S = 0.001
 
 

@@ -19,11 +19,16 @@ per KiB of each reply, SeatSync is configured for it (`seatsync config set`, as 
 cycle runs (the complete read of both sides, every row stored; `/seats sync` asks for it, the scheduler may start
 it first); once it is running the interactions are sent for `--seconds` (or until the cycle ends). The JSON line
 says how many were sent, whether the cycle still ran when the last was sent and after its ack. SeatSync is
-stopped then, mid-cycle.
+stopped then, mid-cycle. `rate`: the same arrivals with no cycle (nothing configured, as in `burst`): the floor
+beside `cycle`'s figure. `--timeline FILE` (rate and cycle) writes a JSON line a second: the acks of the requests
+sent in that second (p50, max), SeatSync's CPU in it (all threads, and its main thread, the one serving Slack), and
+the rows stored so far (marketplace, PSA, adjustments) with the run's status: what phase of the cycle the acks
+waited behind.
 
-    /work/venv/bin/python bench/slack_ack.py [--mode burst|steady|cycle] [--requests 1000] [--concurrency 20]
+    /work/venv/bin/python bench/slack_ack.py [--mode burst|steady|cycle|rate] [--requests 1000] [--concurrency 20]
                                              [--pause 1.0] [--postgres] [--only KIND,...] [--profile FILE]
                                              [--rate 50] [--seconds 30] [--marketplace odin] [--psa autotask]
+                                             [--timeline FILE] [--database-prefix seatsync_bench]
 
 Prints one JSON line: p50/p95/p99/max in ms, overall and per kind, HTTP statuses, and the Web API calls
 SeatSync made after the acks, with any that Slack refused.
@@ -46,8 +51,8 @@ from pathlib import Path
 
 import aiohttp
 from aiohttp import web
-from latency import figures, free_port, serve, wait_healthy  # bench/latency.py
-from sqlalchemy import select
+from latency import cpu_seconds, figures, free_port, serve, wait_healthy  # bench/latency.py
+from sqlalchemy import select, text
 from sync_cycle import SANDBOX_SCRIPT, admin  # bench/sync_cycle.py
 
 from bot.db.engine import create_engine, session_factory
@@ -140,16 +145,75 @@ async def cycle_state(database_url: str) -> tuple[str | None, float | None]:
         await engine.dispose()
 
 
+TIMELINE_TABLES = ("marketplace_resources", "psa_services", "adjustments")
+
+
+def main_thread_cpu_seconds(pid: int) -> float:
+    """The CPU of a process's main thread (its thread id is the process id): SeatSync's serving loop."""
+    fields = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Timeline:
+    """A sample a second of SeatSync's CPU and of the rows stored, beside the acks of the requests sent then."""
+
+    def __init__(self, database_url: str, pid: int) -> None:
+        self.database_url, self.pid = database_url, pid
+        self.samples: list[dict] = []
+        self.acks: list[tuple[float, float]] = []  # (sent at, ms), seconds from `started`
+        self.started = time.perf_counter()
+
+    async def sample_every_second(self) -> None:
+        engine = create_engine(self.database_url)
+        cpu, main_cpu = cpu_seconds(self.pid), main_thread_cpu_seconds(self.pid)
+        try:
+            while True:
+                await asyncio.sleep(1.0)
+                rows: dict[str, int | str | None] = {}
+                try:
+                    async with engine.connect() as connection:
+                        for table in TIMELINE_TABLES:
+                            rows[table] = await connection.scalar(text(f"SELECT count(*) FROM {table}"))  # noqa: S608
+                        rows["run"] = await connection.scalar(text("SELECT status FROM sync_runs ORDER BY id DESC "
+                                                                   "LIMIT 1"))
+                        if connection.dialect.name == "postgresql":  # the server's connections are shared
+                            rows["connections"] = await connection.scalar(text(
+                                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"))
+                            rows["server_connections"] = await connection.scalar(text(
+                                "SELECT count(*) FROM pg_stat_activity"))
+                except Exception as error:  # a locked SQLite file: the sample says so
+                    rows["error"] = type(error).__name__
+                try:
+                    now_cpu, now_main = cpu_seconds(self.pid), main_thread_cpu_seconds(self.pid)
+                except FileNotFoundError:  # SeatSync has exited
+                    return
+                self.samples.append({"t": round(time.perf_counter() - self.started, 1),
+                                     "cpu_s": round(now_cpu - cpu, 2),
+                                     "main_thread_cpu_s": round(now_main - main_cpu, 2),
+                                     "load1": os.getloadavg()[0], **rows})
+                cpu, main_cpu = now_cpu, now_main
+        finally:
+            await engine.dispose()
+
+    def lines(self) -> list[dict]:
+        by_second: dict[int, list[float]] = {}
+        for sent_at, ms in self.acks:
+            by_second.setdefault(int(sent_at), []).append(ms)
+        return [{**sample, **({"acks": figures(by_second[second])} if (second := int(sample["t"]) - 1) in by_second
+                              else {})} for sample in self.samples]
+
+
 async def main(mode: str, requests: int, concurrency: int, pause: float, profile: str | None = None,
                only: str | None = None, postgres: bool = False, rate: float = 50.0, seconds: float = 30.0,
-               marketplace: str = "odin", psa: str = "autotask") -> dict:
+               marketplace: str = "odin", psa: str = "autotask", timeline_file: str | None = None,
+               database_prefix: str = "seatsync_bench") -> dict:
     recorder = SlackRecorder(bot_token=TOKEN, signing_secret=SECRET,
                              limits=SlackRateLimits(post_message_per_second=1e6, post_message_burst=10**6,
                                                     tiers_enabled=False))
     slack_app = web.Application()
     slack_app.add_subapp("/slack", create_slack_app(recorder))
     slack_runner, slack_port = await serve(slack_app)
-    database = f"seatsync_bench_{os.getpid()}"
+    database = f"{database_prefix}_{os.getpid()}"
     with tempfile.TemporaryDirectory() as folder:
         if postgres:
             await postgres_admin(f'CREATE DATABASE "{database}"')
@@ -192,6 +256,7 @@ async def main(mode: str, requests: int, concurrency: int, pause: float, profile
             gate = asyncio.Semaphore(concurrency)
             timings: dict[str, list[float]] = {name: [] for name, _ in kinds}
             statuses: Counter[int | str] = Counter()
+            timeline = Timeline(database_url, process.pid) if timeline_file else None
 
             async def one(index: int) -> None:
                 name, send = kinds[index % len(kinds)]
@@ -203,6 +268,8 @@ async def main(mode: str, requests: int, concurrency: int, pause: float, profile
                         statuses[f"{type(error).__name__}: {error}"[:80]] += 1
                         return
                     timings[name].append((time.perf_counter() - started) * 1000)
+                    if timeline is not None:
+                        timeline.acks.append((started - timeline.started, timings[name][-1]))
                     statuses[reply.status] += 1
 
             during: dict = {}
@@ -213,9 +280,21 @@ async def main(mode: str, requests: int, concurrency: int, pause: float, profile
                         break
                     await asyncio.sleep(0.05)
                 calls_before = len(recorder.calls())
+            sampling = None
+            if timeline is not None:
+                timeline.started = time.perf_counter()
+                sampling = asyncio.create_task(timeline.sample_every_second())
             started = time.perf_counter()
             if mode == "steady":
                 await asyncio.gather(*(one(i) for i in range(requests)))
+            elif mode == "rate":
+                sent = []
+                gate = asyncio.Semaphore(10**6)  # open loop, as in `cycle`
+                while time.perf_counter() - started < seconds:
+                    sent.append(asyncio.create_task(one(len(sent))))
+                    await asyncio.sleep(max(0.0, started + len(sent) / rate - time.perf_counter()))
+                await asyncio.gather(*sent)
+                during = {"rate_per_s": rate, "sent": len(sent), "cycle": None}
             elif mode == "cycle":
                 sent: list[asyncio.Task] = []
                 gate = asyncio.Semaphore(10**6)  # open loop: each request leaves on time
@@ -236,6 +315,11 @@ async def main(mode: str, requests: int, concurrency: int, pause: float, profile
                     await asyncio.gather(*(one(i) for i in range(first, min(requests, first + concurrency))))
                     await asyncio.sleep(pause)
             wall = time.perf_counter() - started
+            if sampling is not None:
+                sampling.cancel()
+                await asyncio.gather(sampling, return_exceptions=True)
+                await asyncio.to_thread(Path(timeline_file).write_text,
+                                        "".join(json.dumps(line) + "\n" for line in timeline.lines()))
             await asyncio.sleep(3)  # let the work after the acks finish before counting its calls
             calls = recorder.calls()[calls_before:]
             every = [ms for values in timings.values() for ms in values]
@@ -266,9 +350,12 @@ async def main(mode: str, requests: int, concurrency: int, pause: float, profile
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--mode", choices=("burst", "steady", "cycle"), default="burst")
-    parser.add_argument("--rate", type=float, default=50.0, help="cycle mode: interactions a second")
-    parser.add_argument("--seconds", type=float, default=30.0, help="cycle mode: how long to send them")
+    parser.add_argument("--mode", choices=("burst", "steady", "cycle", "rate"), default="burst")
+    parser.add_argument("--rate", type=float, default=50.0, help="cycle and rate modes: interactions a second")
+    parser.add_argument("--seconds", type=float, default=30.0, help="cycle and rate modes: how long to send them")
+    parser.add_argument("--timeline", help="cycle and rate modes: write a JSON line a second to this file")
+    parser.add_argument("--database-prefix", default="seatsync_bench",
+                        help="--postgres: the name of the database made (and dropped) for the run, before its pid")
     parser.add_argument("--marketplace", default="odin", help="cycle mode: the large world's marketplace")
     parser.add_argument("--psa", default="autotask", help="cycle mode: the large world's PSA")
     parser.add_argument("--requests", type=int, default=1000)
@@ -282,4 +369,5 @@ if __name__ == "__main__":
     logging.basicConfig(level=logging.ERROR)
     print(json.dumps(asyncio.run(main(arguments.mode, arguments.requests, arguments.concurrency,
                                       arguments.pause, arguments.profile, arguments.only, arguments.postgres,
-                                      arguments.rate, arguments.seconds, arguments.marketplace, arguments.psa))))
+                                      arguments.rate, arguments.seconds, arguments.marketplace, arguments.psa,
+                                      arguments.timeline, arguments.database_prefix))))

@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any, Protocol
 
 from bot.connectors.registry import VENDORS
+from bot.connectors.vendor_loop import OnVendorLoop, unwrapped
 from bot.domain.invoice_check import InvoiceLine
 from bot.domain.invoices import ReceivedInvoice
 
@@ -33,8 +34,10 @@ class NoInvoiceSource(LookupError):
 
 
 def invoice_source(system: str, client: Any) -> InvoiceSource:
-    """The invoice reader of a marketplace client built for `system`."""
+    """The invoice reader of a marketplace client built for `system`; on the vendor loop with a client that is
+    (the reader makes its calls through the client's HTTP, bound to that loop)."""
     vendor = VENDORS.get(system, "marketplace")
     if vendor.invoices is None:
         raise NoInvoiceSource(f"{vendor.label} gives no invoices through its API; import them as files")
-    return vendor.invoices(client)
+    reader = vendor.invoices(unwrapped(client))
+    return OnVendorLoop(reader) if isinstance(client, OnVendorLoop) else reader

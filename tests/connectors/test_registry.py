@@ -25,6 +25,7 @@ from bot.connectors.fields import ConnectionField, ConnectionFields
 from bot.connectors.http import CallStats
 from bot.connectors.registry import BUNDLED, VENDORS, Registry, UnknownVendor
 from bot.connectors.vendor import Capabilities, DemoSupport, IdempotencyKeyTrace, Vendor
+from bot.connectors.vendor_loop import unwrapped
 from bot.db.app_settings import load_app_settings
 from bot.db.connections import load_connection
 from bot.domain.proration import business_date
@@ -238,7 +239,7 @@ def test_the_cli_refuses_it_once_it_is_gone(capsys):
 
 def test_the_factory_labels_and_failure_words_come_from_the_entry(fake_book):
     client = build_psa(Connection(FAKE, "https://fake.example", {"tenant": "t"}, {"token": TOKEN}))
-    assert isinstance(client, FakePsaClient) and VENDORS.label(FAKE) == "Fake PSA"
+    assert isinstance(unwrapped(client), FakePsaClient) and VENDORS.label(FAKE) == "Fake PSA"
     assert explain_failure(RejectedError(FAKE, "service 7 has moved")).startswith("Fake PSA moved under us")
     assert explain_failure(RejectedError(FAKE, "no such contract")) == \
         "Fake PSA refused the change: no such contract"

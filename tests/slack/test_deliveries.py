@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import delete, func, select
 
 from bot.db.engine import create_engine, session_factory
 from bot.db.models import SlackDelivery
@@ -89,3 +91,35 @@ async def test_an_unreachable_database_lets_the_delivery_run(caplog):
     assert await seen.first_time("trigger-1")
     assert "without the retry check" in caplog.text
     await engine.dispose()
+
+
+async def test_on_sqlite_an_ack_does_not_wait_while_a_long_write_holds_the_writer(engine, caplog):
+    """A cycle storing a complete read holds SQLite's one writer for seconds (bot.db.one_writer): the delivery is
+    decided without waiting for it, and its key is stored once the writer is free."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's one writer; PostgreSQL inserts beside a long write")
+    sessions = session_factory(engine)
+    now = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+    async with sessions() as session:
+        session.add(SlackDelivery(key="before-a-restart", seen_at=now))
+        await session.commit()
+    seen = SeenDeliveries(sessions=sessions, clock=lambda: now)
+    async with engine.connect() as long_write:
+        await long_write.execute(delete(SlackDelivery).where(SlackDelivery.key == "nothing"))  # takes the writer
+        # the writer stays held until the checks below are done: waiting for it would wait out the busy timeout
+        decided = await asyncio.wait_for(asyncio.gather(
+            seen.first_time("trigger-1"), seen.first_time("trigger-1"), seen.first_time("before-a-restart"),
+            seen.first_time("trigger-2")), timeout=10)
+        assert decided == [True, False, False, True]
+        assert await session_keys(sessions) == ["before-a-restart"]  # not stored yet
+        await long_write.rollback()
+    await seen.stored()
+    assert await session_keys(sessions) == ["before-a-restart", "trigger-1", "trigger-2"]
+    restarted = SeenDeliveries(sessions=sessions, clock=lambda: now)
+    assert not await restarted.first_time("trigger-2") and await restarted.first_time("trigger-3")
+    assert "without the retry check" not in caplog.text
+
+
+async def session_keys(sessions) -> list[str]:
+    async with sessions() as session:
+        return sorted(await session.scalars(select(SlackDelivery.key)))

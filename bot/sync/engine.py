@@ -104,6 +104,8 @@ class SyncEngine:
         self.claim_ttl = claim_ttl  # claims on intents; a run is taken for dead after as long without a heartbeat
         self.heartbeat_every = claim_ttl / 3
         self._lock = asyncio.Lock()
+        # a cycle asked for and not started yet, by what it does: the same asked again meanwhile joins it
+        self._cycles_waiting: dict[tuple[bool, bool, bool], asyncio.Future[CycleReport]] = {}
 
     @property
     def marketplace(self) -> Marketplace:
@@ -154,8 +156,31 @@ class SyncEngine:
         self, *, trigger: str = "schedule", actor: str = "system", dry_run: bool = False,
         ignore_backoff: bool = False, force_full: bool = False,
     ) -> CycleReport:
+        """One cycle. Asked for while the same cycle (dry run or not, the same options) waits for the one under way,
+        it is that cycle: ten *Sync now* clicks during a long read make one more cycle, not ten, and each caller
+        gets its report. A cycle already running is never joined: it may have read before the caller's change."""
+        key = (dry_run, ignore_backoff, force_full)
+        if (waiting := self._cycles_waiting.get(key)) is not None:
+            return await asyncio.shield(waiting)
+        joined = self._cycles_waiting[key] = asyncio.get_running_loop().create_future()
+        try:
+            report = await self._run_cycle(key, joined, trigger=trigger, actor=actor, dry_run=dry_run,
+                                           ignore_backoff=ignore_backoff, force_full=force_full)
+        except BaseException as error:
+            if self._cycles_waiting.get(key) is joined:
+                del self._cycles_waiting[key]
+            joined.set_exception(error if isinstance(error, Exception) else RuntimeError("the cycle was cancelled"))
+            joined.exception()  # retrieved: nobody may have joined
+            raise
+        joined.set_result(report)
+        return report
+
+    async def _run_cycle(self, key: tuple[bool, bool, bool], joined: asyncio.Future[CycleReport], *, trigger: str,
+                         actor: str, dry_run: bool, ignore_backoff: bool, force_full: bool) -> CycleReport:
         async with self._working(), heartbeat_while(sessions=self.sessions, owner=self.instance_id, clock=self.clock,
                                                every=self.heartbeat_every):
+            if self._cycles_waiting.get(key) is joined:
+                del self._cycles_waiting[key]  # started: what is asked for from now on waits for the next one
             try:
                 with read_deadline(self.read_deadline.total_seconds()):
                     return await self._cycle(trigger=trigger, actor=actor, dry_run=dry_run,

@@ -43,6 +43,7 @@ from bot.db.rate_budgets import TenantRateBudget
 from bot.db.tenancy import active_tenant_ids, tenant_scope
 from bot.jobs import BODIES
 from bot.sync.claims import process_instance_id
+from bot.sync.minute_work import minute_work
 from bot.sync.schedule import JobId, due_tenant_jobs
 
 if TYPE_CHECKING:
@@ -122,12 +123,6 @@ async def run_worker(app_context: AppContext, *, queue: procrastinate.App | None
                     await worker
 
 
-async def tenant_ids(app_context: AppContext) -> list[int]:
-    """The tenants whose jobs run: every installed one."""
-    async with app_context.sessions() as session:
-        return await active_tenant_ids(session)
-
-
 @contextlib.contextmanager
 def tenant_context(app_context: AppContext, tenant_id: int) -> Iterator[None]:
     """Act for the tenant (as `bot.jobs.for_each_tenant` does: sessions, engines and secrets follow the scope), its
@@ -142,7 +137,8 @@ def tenant_context(app_context: AppContext, tenant_id: int) -> Iterator[None]:
 
 async def due_jobs(app_context: AppContext, tenant_id: int, at: datetime) -> list[JobId]:
     """The tenant's jobs due in the minute starting at `at`, by its own settings (`bot.sync.schedule`)."""
-    return await due_tenant_jobs(app_context.sessions, tenant_id, at, slack=app_context.bolt is not None)
+    return await due_tenant_jobs(app_context.sessions, tenant_id, at, slack=app_context.bolt is not None,
+                                 multi_workspace=app_context.tenant_per_workspace)
 
 
 def job_lock(tenant_id: int, job_id: JobId) -> str:
@@ -163,10 +159,14 @@ async def defer_tenant_job(queue: procrastinate.App, tenant_id: int, job_id: Job
 async def tick(context: JobContext, timestamp: int) -> int:
     app_context: AppContext = context.additional_context[APP_CONTEXT]
     at = datetime.fromtimestamp(timestamp, UTC)
+    async with app_context.sessions() as session:
+        tenants = await active_tenant_ids(session)
+        work = await minute_work(session, at=app_context.clock())
     deferred = 0
-    for tenant_id in await tenant_ids(app_context):
+    for tenant_id in tenants:
         for job_id in await due_jobs(app_context, tenant_id, at):
-            deferred += await defer_tenant_job(context.app, tenant_id, job_id)
+            if work.wanted(tenant_id, job_id):
+                deferred += await defer_tenant_job(context.app, tenant_id, job_id)
     return deferred
 
 

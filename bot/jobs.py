@@ -34,6 +34,7 @@ from bot.notify.invoice_rounds import preview_drafts, take_in_invoices
 from bot.notify.margin_alerts import post_margin_alerts
 from bot.slack.scheduled_client import scheduled_slack_client
 from bot.sync.checklist import checklist_due
+from bot.sync.minute_work import minute_work
 from bot.sync.schedule import INSTALL_WIDE, NEEDS_SLACK, SCHEDULE, JobId, due_job_ids, tenant_settings
 from bot.sync.scheduler import Job
 from bot.sync.wiring import NotConfigured
@@ -196,12 +197,13 @@ class TenantMinutes:
         self.handled_until = max(now, self.handled_until or now)
         async with self.app_context.sessions() as session:
             tenants = await active_tenant_ids(session)
+            work = await minute_work(session, at=self.app_context.clock())
         slack = self.app_context.bolt is not None
         for tenant_id in tenants:
             settings = await tenant_settings(self.app_context.sessions, tenant_id)  # as saved by now
             for minute in minutes:
-                for job_id in due_job_ids(settings, tenant_id, minute, slack=slack):
-                    if job_id not in INSTALL_WIDE:  # those keep their own trigger
+                for job_id in due_job_ids(settings, tenant_id, minute, slack=slack, multi_workspace=True):
+                    if job_id not in INSTALL_WIDE and work.wanted(tenant_id, job_id):  # install-wide: own trigger
                         self._waiting.setdefault(job_id, {})[tenant_id] = None
         for job_id in self._waiting:
             if job_id not in self._lanes:

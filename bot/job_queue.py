@@ -7,7 +7,8 @@ jobs, one per tenant and job id:
   waits behind the tenants' cycles), a periodic task deferred once a minute for the whole cluster (procrastinate's
   periodic defers are unique per task and minute), reads each active tenant's settings and defers the tenant jobs
   due in that minute by its own settings (`bot.sync.schedule.due_tenant_jobs`, as the in-process scheduler's
-  `bot.jobs.TenantMinutes`);
+  `bot.jobs.TenantMinutes`), the outbox pass and the failure alerts only for the tenants with work for them
+  (`bot.sync.minute_work`, one statement for all: an idle tenant costs no job a minute);
 - `seatsync.tenant_job(tenant_id, job_id)` runs one body of `bot.jobs.BODIES` for the tenant. Its `lock` and
   `queueing_lock` are "<tenant>:<job id>": one cycle per tenant at a time, cluster-wide, and at most one waiting;
 - `seatsync.retry_stalled`, periodic every quarter lease, gives back to the queue the jobs of a worker whose

@@ -14,7 +14,9 @@ jobs, one per tenant and job id:
 - `seatsync.retry_stalled`, periodic every quarter lease, gives back to the queue the jobs of a worker whose
   heartbeat stopped (an instance killed mid-cycle), ahead of the jobs waiting (a higher priority, in place of the
   same job already waiting): another instance picks them up next. If the same job is queued again meanwhile, the
-  stalled one is closed as failed instead, so its lock does not hold that one back.
+  stalled one is closed as failed instead, so its lock does not hold that one back. The stall checks share one
+  `lock`: one left by an instance killed while checking would hold every later one back, so the tick closes it
+  (`release_a_dead_stall_check`).
 Worker heartbeats every quarter lease; a worker is stalled after one lease (`SEATSYNC_LEASE_SECONDS`), by when the
 claims its posts held have expired (three quarters of a lease, bot.sync.claims) and the retried job takes them over.
 A tenant job runs its body inside `tenant_scope(tenant)` (bot.db.tenancy), as `bot.jobs.for_each_tenant` does on
@@ -34,7 +36,7 @@ from typing import TYPE_CHECKING
 
 import procrastinate
 from procrastinate import JobContext
-from procrastinate.exceptions import AlreadyEnqueued, UniqueViolation
+from procrastinate.exceptions import AlreadyEnqueued, ConnectorException, UniqueViolation
 from procrastinate.jobs import Status
 from sqlalchemy.engine import make_url
 
@@ -159,6 +161,7 @@ async def defer_tenant_job(queue: procrastinate.App, tenant_id: int, job_id: Job
 
 async def tick(context: JobContext, timestamp: int) -> int:
     app_context: AppContext = context.additional_context[APP_CONTEXT]
+    await release_a_dead_stall_check(context.app, QueueTiming.from_lease(app_context.settings.lease_seconds))
     at = datetime.fromtimestamp(timestamp, UTC)
     async with app_context.sessions() as session:
         tenants = await active_tenant_ids(session)
@@ -175,6 +178,22 @@ async def tenant_job(context: JobContext, tenant_id: int, job_id: str) -> None:
     app_context: AppContext = context.additional_context[APP_CONTEXT]
     with tenant_context(app_context, tenant_id):
         await BODIES[JobId(job_id)](app_context)
+
+
+async def release_a_dead_stall_check(queue: procrastinate.App, timing: QueueTiming) -> int:
+    """A stall check left by a worker that stopped (an instance killed while checking) holds the checks' `lock`: no
+    later one would run, and only a stall check queues a stalled job again. The tick (no lock) closes it as failed,
+    so the next one runs. Returns how many it closed."""
+    manager = queue.job_manager
+    closed = 0
+    for job in await manager.get_stalled_jobs(task_name=RETRY_STALLED, seconds_since_heartbeat=timing.stalled_after_s):
+        try:
+            await manager.finish_job(job, status=Status.FAILED, delete_job=False)
+        except ConnectorException:  # another instance's tick closed it first
+            continue
+        closed += 1
+        log.warning("the stall check %s was left by a stopped worker: closed, so the next one runs", job.id)
+    return closed
 
 
 async def retry_stalled(context: JobContext, timestamp: int) -> int:

@@ -22,7 +22,9 @@ from bot.db.tenancy import DEFAULT_TENANT_ID, active_tenant_ids, current_tenant_
 from bot.demo.workspace import open_workspace
 from bot.job_queue import (
     APP_CONTEXT,
+    CONTROL_QUEUE,
     QUEUE,
+    RETRY_STALLED,
     TENANT_JOB,
     create_queue,
     defer_tenant_job,
@@ -207,3 +209,23 @@ async def test_a_tenant_job_runs_its_body_in_the_tenants_scope_with_its_shared_b
     [(app_context, budget, tenant)] = seen
     assert app_context is context and isinstance(budget, TenantRateBudget) and budget.tenant_id == tenant == other
     assert SHARED_BUDGET.get() is None  # only while the job runs
+
+
+async def test_a_stall_check_left_by_a_dead_worker_is_closed_by_the_next_tick_so_stall_checks_run_again(queue_setup):
+    """The stall checks share one lock: one left 'doing' by a killed instance held every later one back for good."""
+    context, queue = queue_setup
+    manager = queue.job_manager
+    dead, alive = await manager.register_worker(), await manager.register_worker()
+    await queue.configure_task(RETRY_STALLED).defer_async(timestamp=0)
+    left = await manager.fetch_job(queues=[CONTROL_QUEUE], worker_id=dead)
+    assert left is not None and left.task_name == RETRY_STALLED
+    await stall(context, dead)
+    await queue.configure_task(RETRY_STALLED).defer_async(timestamp=5)
+    assert await manager.fetch_job(queues=[CONTROL_QUEUE], worker_id=alive) is None  # held back by its lock
+
+    at = await minute_without_the_poll(context, datetime(2026, 11, 16, 12, 0, tzinfo=UTC))
+    await tick(job_context(context, queue), int(at.timestamp()))
+
+    following = await manager.fetch_job(queues=[CONTROL_QUEUE], worker_id=alive)
+    assert following is not None and following.task_name == RETRY_STALLED and following.id != left.id
+    assert [job.id for job in await manager.list_jobs_async(task=RETRY_STALLED, status="failed")] == [left.id]

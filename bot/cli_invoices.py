@@ -116,8 +116,11 @@ async def _import(settings: Settings, args, content: bytes, month: date | None, 
 
 async def _fetch(settings: Settings, month: date | None, out: TextIO, err: TextIO, clock: Clock) -> int:
     from bot.connectors.invoice_sources import NoInvoiceSource, invoice_source
+    from bot.connectors.shared_budget import drawing_on
     from bot.db.engine import create_engine, session_factory
     from bot.db.migrate import upgrade
+    from bot.db.rate_budgets import tenant_budget
+    from bot.db.tenant_scope import current_tenant_id
     from bot.domain.invoices import first_of
     from bot.keys import SecretBox
     from bot.sync.invoice_intake import fetch_invoices
@@ -127,7 +130,9 @@ async def _fetch(settings: Settings, month: date | None, out: TextIO, err: TextI
     await upgrade(db)
     try:
         sessions = session_factory(db)
-        engine = await build_engine(sessions=sessions, box=SecretBox(settings.secret_key), clock=clock)
+        # the marketplace's requests count against the tenant's budget, shared with its jobs on every instance
+        budget = tenant_budget(sessions, current_tenant_id())
+        engine = await build_engine(sessions=sessions, box=SecretBox(settings.secret_key), clock=clock, budget=budget)
         if isinstance(engine, NotConfigured):
             print(f"seatsync invoices fetch: {engine.reason}", file=err)
             return 1
@@ -139,8 +144,9 @@ async def _fetch(settings: Settings, month: date | None, out: TextIO, err: TextI
         today = clock().date()
         start = month or first_of(date(today.year - (today.month <= 6), (today.month - 7) % 12 + 1, 1))
         end = (month or first_of(today)).replace(day=28)
-        stored = await fetch_invoices(sessions=sessions, reader=reader, start=start, end=end, now=clock(),
-                                      actor=ACTOR)
+        with drawing_on(budget):
+            stored = await fetch_invoices(sessions=sessions, reader=reader, start=start, end=end, now=clock(),
+                                          actor=ACTOR)
     finally:
         await db.dispose()
     for invoice in stored:

@@ -7,13 +7,16 @@ jobs, one per tenant and job id:
   waits behind the tenants' cycles), a periodic task deferred once a minute for the whole cluster (procrastinate's
   periodic defers are unique per task and minute), reads each active tenant's settings and defers the tenant jobs
   due in that minute by its own settings (`bot.sync.schedule.due_tenant_jobs`, as the in-process scheduler's
-  `bot.jobs.TenantMinutes`);
+  `bot.jobs.TenantMinutes`), the outbox pass and the failure alerts only for the tenants with work for them
+  (`bot.sync.minute_work`, one statement for all: an idle tenant costs no job a minute);
 - `seatsync.tenant_job(tenant_id, job_id)` runs one body of `bot.jobs.BODIES` for the tenant. Its `lock` and
   `queueing_lock` are "<tenant>:<job id>": one cycle per tenant at a time, cluster-wide, and at most one waiting;
 - `seatsync.retry_stalled`, periodic every quarter lease, gives back to the queue the jobs of a worker whose
   heartbeat stopped (an instance killed mid-cycle), ahead of the jobs waiting (a higher priority, in place of the
   same job already waiting): another instance picks them up next. If the same job is queued again meanwhile, the
-  stalled one is closed as failed instead, so its lock does not hold that one back.
+  stalled one is closed as failed instead, so its lock does not hold that one back. The stall checks share one
+  `lock`: one left by an instance killed while checking would hold every later one back, so the tick closes it
+  (`release_a_dead_stall_check`).
 Worker heartbeats every quarter lease; a worker is stalled after one lease (`SEATSYNC_LEASE_SECONDS`), by when the
 claims its posts held have expired (three quarters of a lease, bot.sync.claims) and the retried job takes them over.
 A tenant job runs its body inside `tenant_scope(tenant)` (bot.db.tenancy), as `bot.jobs.for_each_tenant` does on
@@ -33,7 +36,7 @@ from typing import TYPE_CHECKING
 
 import procrastinate
 from procrastinate import JobContext
-from procrastinate.exceptions import AlreadyEnqueued, UniqueViolation
+from procrastinate.exceptions import AlreadyEnqueued, ConnectorException, UniqueViolation
 from procrastinate.jobs import Status
 from sqlalchemy.engine import make_url
 
@@ -43,6 +46,7 @@ from bot.db.rate_budgets import TenantRateBudget
 from bot.db.tenancy import active_tenant_ids, tenant_scope
 from bot.jobs import BODIES
 from bot.sync.claims import process_instance_id
+from bot.sync.minute_work import minute_work
 from bot.sync.schedule import JobId, due_tenant_jobs
 
 if TYPE_CHECKING:
@@ -122,12 +126,6 @@ async def run_worker(app_context: AppContext, *, queue: procrastinate.App | None
                     await worker
 
 
-async def tenant_ids(app_context: AppContext) -> list[int]:
-    """The tenants whose jobs run: every installed one."""
-    async with app_context.sessions() as session:
-        return await active_tenant_ids(session)
-
-
 @contextlib.contextmanager
 def tenant_context(app_context: AppContext, tenant_id: int) -> Iterator[None]:
     """Act for the tenant (as `bot.jobs.for_each_tenant` does: sessions, engines and secrets follow the scope), its
@@ -142,7 +140,8 @@ def tenant_context(app_context: AppContext, tenant_id: int) -> Iterator[None]:
 
 async def due_jobs(app_context: AppContext, tenant_id: int, at: datetime) -> list[JobId]:
     """The tenant's jobs due in the minute starting at `at`, by its own settings (`bot.sync.schedule`)."""
-    return await due_tenant_jobs(app_context.sessions, tenant_id, at, slack=app_context.bolt is not None)
+    return await due_tenant_jobs(app_context.sessions, tenant_id, at, slack=app_context.bolt is not None,
+                                 multi_workspace=app_context.tenant_per_workspace)
 
 
 def job_lock(tenant_id: int, job_id: JobId) -> str:
@@ -162,11 +161,16 @@ async def defer_tenant_job(queue: procrastinate.App, tenant_id: int, job_id: Job
 
 async def tick(context: JobContext, timestamp: int) -> int:
     app_context: AppContext = context.additional_context[APP_CONTEXT]
+    await release_a_dead_stall_check(context.app, QueueTiming.from_lease(app_context.settings.lease_seconds))
     at = datetime.fromtimestamp(timestamp, UTC)
+    async with app_context.sessions() as session:
+        tenants = await active_tenant_ids(session)
+        work = await minute_work(session, at=app_context.clock())
     deferred = 0
-    for tenant_id in await tenant_ids(app_context):
+    for tenant_id in tenants:
         for job_id in await due_jobs(app_context, tenant_id, at):
-            deferred += await defer_tenant_job(context.app, tenant_id, job_id)
+            if work.wanted(tenant_id, job_id):
+                deferred += await defer_tenant_job(context.app, tenant_id, job_id)
     return deferred
 
 
@@ -174,6 +178,22 @@ async def tenant_job(context: JobContext, tenant_id: int, job_id: str) -> None:
     app_context: AppContext = context.additional_context[APP_CONTEXT]
     with tenant_context(app_context, tenant_id):
         await BODIES[JobId(job_id)](app_context)
+
+
+async def release_a_dead_stall_check(queue: procrastinate.App, timing: QueueTiming) -> int:
+    """A stall check left by a worker that stopped (an instance killed while checking) holds the checks' `lock`: no
+    later one would run, and only a stall check queues a stalled job again. The tick (no lock) closes it as failed,
+    so the next one runs. Returns how many it closed."""
+    manager = queue.job_manager
+    closed = 0
+    for job in await manager.get_stalled_jobs(task_name=RETRY_STALLED, seconds_since_heartbeat=timing.stalled_after_s):
+        try:
+            await manager.finish_job(job, status=Status.FAILED, delete_job=False)
+        except ConnectorException:  # another instance's tick closed it first
+            continue
+        closed += 1
+        log.warning("the stall check %s was left by a stopped worker: closed, so the next one runs", job.id)
+    return closed
 
 
 async def retry_stalled(context: JobContext, timestamp: int) -> int:

@@ -6,7 +6,9 @@ The web app registers these with the lease-gated scheduler (`bot.sync.scheduler.
 tenant per workspace, as one job a minute that runs each tenant's jobs when its own settings say (`TenantMinutes`).
 Each job reads "now" from the context's clock (or hands the clock on); APScheduler only decides when it fires.
 The Slack jobs (approvals, margin and health alerts) exist only when Slack is configured: nobody to tell
-otherwise. The checklist and the digest say in the log that they were due. Every job that tells Slack posts with
+otherwise; with a tenant per workspace, the default tenant (no workspace) runs none of the Slack-only ones, and a
+tenant's outbox pass and failure alerts run only when `bot.sync.minute_work` finds work for them. The checklist
+and the digest say in the log that they were due. Every job that tells Slack posts with
 the tenant's own client (`bot.slack.scheduled_client`: in multi-workspace mode its installation's bot token); a
 tenant with no installation left posts nothing.
 """
@@ -34,6 +36,7 @@ from bot.notify.invoice_rounds import preview_drafts, take_in_invoices
 from bot.notify.margin_alerts import post_margin_alerts
 from bot.slack.scheduled_client import scheduled_slack_client
 from bot.sync.checklist import checklist_due
+from bot.sync.minute_work import minute_work
 from bot.sync.schedule import INSTALL_WIDE, NEEDS_SLACK, SCHEDULE, JobId, due_job_ids, tenant_settings
 from bot.sync.scheduler import Job
 from bot.sync.wiring import NotConfigured
@@ -178,7 +181,8 @@ class TenantMinutes:
     Fired every minute; each run takes every minute since the last one it handled (up to CATCH_UP: a fire that
     APScheduler missed or coalesced loses no digest hour; from the current minute after a lease won, since another
     instance ran the minutes before: `forget`), by the context's clock, and hands each due job's
-    tenants to that job's lane. A lane runs one job id for its tenants, one tenant after another, each in its
+    tenants to that job's lane (the outbox pass and failure alerts only to the tenants with work for them,
+    `bot.sync.minute_work`). A lane runs one job id for its tenants, one tenant after another, each in its
     scope, and takes the tenants that fell due meanwhile when done: one job at a time per job id, the job ids side
     by side, as the single-workspace install's one APScheduler job per id runs (a long sync cycle holds up no
     outbox pass). A job due again while it waits runs once. One tenant's failure is logged and the others run."""
@@ -196,12 +200,13 @@ class TenantMinutes:
         self.handled_until = max(now, self.handled_until or now)
         async with self.app_context.sessions() as session:
             tenants = await active_tenant_ids(session)
+            work = await minute_work(session, at=self.app_context.clock())
         slack = self.app_context.bolt is not None
         for tenant_id in tenants:
             settings = await tenant_settings(self.app_context.sessions, tenant_id)  # as saved by now
             for minute in minutes:
-                for job_id in due_job_ids(settings, tenant_id, minute, slack=slack):
-                    if job_id not in INSTALL_WIDE:  # those keep their own trigger
+                for job_id in due_job_ids(settings, tenant_id, minute, slack=slack, multi_workspace=True):
+                    if job_id not in INSTALL_WIDE and work.wanted(tenant_id, job_id):  # install-wide: own trigger
                         self._waiting.setdefault(job_id, {})[tenant_id] = None
         for job_id in self._waiting:
             if job_id not in self._lanes:

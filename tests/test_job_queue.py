@@ -10,18 +10,23 @@ import pytest
 from procrastinate.jobs import Status
 from sqlalchemy import text
 
+from bot import job_queue
 from bot.app_factory import create_context
 from bot.config import Settings
 from bot.connectors.shared_budget import SHARED_BUDGET
 from bot.db.app_settings import AppSettings, save_app_settings
 from bot.db.migrate import upgrade
+from bot.db.models import AdjustmentStatus
 from bot.db.rate_budgets import TenantRateBudget
-from bot.db.tenancy import DEFAULT_TENANT_ID, current_tenant_id, ensure_tenant
+from bot.db.tenancy import DEFAULT_TENANT_ID, active_tenant_ids, current_tenant_id, ensure_tenant
+from bot.demo.workspace import open_workspace
 from bot.job_queue import (
     APP_CONTEXT,
+    CONTROL_QUEUE,
     QUEUE,
+    RETRY_STALLED,
     TENANT_JOB,
-        create_queue,
+    create_queue,
     defer_tenant_job,
     due_jobs,
     job_lock,
@@ -29,9 +34,12 @@ from bot.job_queue import (
     tenant_job,
     tick,
 )
+from bot.sandbox.app import Sandbox
+from bot.sync.minute_work import MinuteWork
 from bot.sync.schedule import JobId
 from tests.conftest import TEST_SECRET_KEY
 from tests.fresh_postgres import fresh_postgres_database
+from tests.sync.engine_setup import adjustments, pending_intent
 
 
 @pytest.fixture
@@ -61,8 +69,9 @@ async def first_minute_with_the_poll_due(context) -> datetime:
     return at
 
 
-async def test_the_tick_defers_each_due_job_of_each_tenant_once(queue_setup):
+async def test_the_tick_defers_each_due_job_of_each_tenant_once(queue_setup, monkeypatch):
     context, queue = queue_setup
+    monkeypatch.setattr(job_queue, "minute_work", every_tenant_has_minute_work)
     at = await first_minute_with_the_poll_due(context)
     due = await due_jobs(context, DEFAULT_TENANT_ID, at)
     assert JobId.OUTBOX_RETRY in due and JobId.DAILY_DIGEST not in due  # the digest is due at 08:00 only
@@ -72,6 +81,56 @@ async def test_the_tick_defers_each_due_job_of_each_tenant_once(queue_setup):
     waiting = await jobs(queue, task=TENANT_JOB, status="todo")
     assert sorted(job.task_kwargs["job_id"] for job in waiting) == sorted(due)
     assert {job.lock for job in waiting} == {job_lock(DEFAULT_TENANT_ID, job_id) for job_id in due}
+
+
+async def every_tenant_has_minute_work(session, *, at) -> MinuteWork:
+    tenants = frozenset(await active_tenant_ids(session))
+    return MinuteWork(outbox=tenants, failure_alerts=tenants)
+
+
+async def minute_without_the_poll(context, after: datetime) -> datetime:
+    at = after + timedelta(minutes=1)
+    while JobId.SYNC_POLL in await due_jobs(context, DEFAULT_TENANT_ID, at):
+        at += timedelta(minutes=1)
+    return at
+
+
+async def waiting_job_ids(queue) -> list[str]:
+    return sorted(job.task_kwargs["job_id"] for job in await jobs(queue, task=TENANT_JOB, status="todo"))
+
+
+async def test_the_tick_defers_an_outbox_pass_only_for_an_intent_due_and_the_queue_posts_it(queue_setup, clock,
+                                                                                              today):
+    """An idle tenant costs no outbox pass or failure-alert refresh a minute; an intent recorded between two ticks
+    is posted by the next tick's pass, worked by a real worker, with the real connectors against the simulators."""
+    context, queue = queue_setup
+    sandbox = await Sandbox.generate(seed=7, scale="small", today=today).start()
+    workspace = await open_workspace(sandbox=sandbox, database_url=context.settings.database_url,
+                                     secret_key=TEST_SECRET_KEY, marketplace="ingram", psa="connectwise", clock=clock)
+    workspace.names = ("ingram", "connectwise")
+
+    async def the_workspace_engine():
+        return workspace.engine
+
+    context.engine_source = the_workspace_engine
+    try:
+        at = await minute_without_the_poll(context, datetime(2026, 11, 16, 12, 0, tzinfo=UTC))
+        assert await tick(job_context(context, queue), int(at.timestamp())) == 0
+        assert await waiting_job_ids(queue) == []  # nothing due: no outbox pass, no failure alerts
+
+        line, _ = await pending_intent(workspace, 5, 9)  # recorded, not posted (a process stopped before posting)
+        at = await minute_without_the_poll(context, at)
+        assert await tick(job_context(context, queue), int(at.timestamp())) == 1
+        assert await waiting_job_ids(queue) == [JobId.OUTBOX_RETRY]
+        await queue.run_worker_async(queues=[QUEUE], wait=False, install_signal_handlers=False,
+                                     additional_context={APP_CONTEXT: context})
+        assert line.psa_units == 9
+        assert [(a.status, a.units_to) for a in await adjustments(workspace)][-1] == (AdjustmentStatus.posted, 9)
+
+        at = await minute_without_the_poll(context, at)
+        assert await tick(job_context(context, queue), int(at.timestamp())) == 0  # posted: idle again
+    finally:
+        await workspace.close()
 
 
 async def test_the_tick_follows_the_settings_saved_since_the_last_minute(queue_setup):
@@ -150,3 +209,23 @@ async def test_a_tenant_job_runs_its_body_in_the_tenants_scope_with_its_shared_b
     [(app_context, budget, tenant)] = seen
     assert app_context is context and isinstance(budget, TenantRateBudget) and budget.tenant_id == tenant == other
     assert SHARED_BUDGET.get() is None  # only while the job runs
+
+
+async def test_a_stall_check_left_by_a_dead_worker_is_closed_by_the_next_tick_so_stall_checks_run_again(queue_setup):
+    """The stall checks share one lock: one left 'doing' by a killed instance held every later one back for good."""
+    context, queue = queue_setup
+    manager = queue.job_manager
+    dead, alive = await manager.register_worker(), await manager.register_worker()
+    await queue.configure_task(RETRY_STALLED).defer_async(timestamp=0)
+    left = await manager.fetch_job(queues=[CONTROL_QUEUE], worker_id=dead)
+    assert left is not None and left.task_name == RETRY_STALLED
+    await stall(context, dead)
+    await queue.configure_task(RETRY_STALLED).defer_async(timestamp=5)
+    assert await manager.fetch_job(queues=[CONTROL_QUEUE], worker_id=alive) is None  # held back by its lock
+
+    at = await minute_without_the_poll(context, datetime(2026, 11, 16, 12, 0, tzinfo=UTC))
+    await tick(job_context(context, queue), int(at.timestamp()))
+
+    following = await manager.fetch_job(queues=[CONTROL_QUEUE], worker_id=alive)
+    assert following is not None and following.task_name == RETRY_STALLED and following.id != left.id
+    assert [job.id for job in await manager.list_jobs_async(task=RETRY_STALLED, status="failed")] == [left.id]

@@ -9,6 +9,8 @@ local limiter paces.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Protocol
 
@@ -19,3 +21,15 @@ class SharedBudget(Protocol):
 
 
 SHARED_BUDGET: ContextVar[SharedBudget | None] = ContextVar("seatsync_shared_budget", default=None)
+
+
+@contextmanager
+def drawing_on(budget: SharedBudget | None) -> Iterator[None]:
+    """The vendor requests made inside the block (and the tasks started there) draw on `budget`; None: the local
+    limiters alone pace them (SQLite)."""
+    token = SHARED_BUDGET.set(budget) if budget is not None else None
+    try:
+        yield
+    finally:
+        if token is not None:
+            SHARED_BUDGET.reset(token)

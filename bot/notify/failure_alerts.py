@@ -1,6 +1,7 @@
 """Failure alerts: one message per failure cause in the alerts channel, kept up to date, turned green.
 
-After each outbox pass (a job every minute) and right after a sync from Slack, `post_failure_alerts`
+After the outbox passes (a job every minute; on the job queue and with a tenant per workspace, only while a
+failure or an open alert is there: bot.sync.minute_work) and right after a sync from Slack, `post_failure_alerts`
 groups the failed adjustments by cause (`bot.sync.failure_causes`) and keeps one message per cause
 (`bot.notify.kept_messages`): the company, resource and change of each, the PSA's message in plain
 words, *Retry now* (billing team: posts those adjustments at once; its listener is

@@ -87,6 +87,10 @@ SCHEDULE: dict[JobId, Timing] = {  # in the order the jobs are added to the sche
 
 # the jobs that only tell Slack: none without Slack
 NEEDS_SLACK = frozenset({JobId.APPROVAL_MESSAGES, JobId.MARGIN_GUARD, JobId.HEALTH_ALERTS})
+# the jobs that do nothing but post to the tenant's workspace: none for a tenant without one (in multi-workspace
+# mode, the default tenant, never installed through Slack). Without Slack at all, the checklist and the digest still
+# run, to say in the log that they were due.
+SLACK_ONLY = NEEDS_SLACK | {JobId.FAILURE_ALERTS, JobId.MONTH_END_CHECKLIST, JobId.DAILY_DIGEST}
 # the install's own jobs, not a tenant's: run once, in the default tenant's scope
 INSTALL_WIDE = frozenset({JobId.TENANT_PURGE})
 
@@ -114,11 +118,13 @@ def due(trigger: BaseTrigger, at: datetime, *, spread: str = "") -> bool:
 
 
 async def due_tenant_jobs(sessions: async_sessionmaker[AsyncSession], tenant_id: int, at: datetime, *,
-                          slack: bool) -> list[JobId]:
+                          slack: bool, multi_workspace: bool = False) -> list[JobId]:
     """The tenant's jobs due in the minute starting at `at`, by its own stored settings (poll interval, digest hour,
     time zone), in the schedule's order; the install-wide ones go with the default tenant's, so they run once.
-    `slack`: Slack is configured (else the jobs that only tell Slack are left out)."""
-    return due_job_ids(await tenant_settings(sessions, tenant_id), tenant_id, at, slack=slack)
+    `slack`: Slack is configured (else the jobs that only tell Slack are left out); `multi_workspace`: a tenant per
+    workspace (the default tenant has none: its Slack-only jobs are left out)."""
+    return due_job_ids(await tenant_settings(sessions, tenant_id), tenant_id, at, slack=slack,
+                       multi_workspace=multi_workspace)
 
 
 async def tenant_settings(sessions: async_sessionmaker[AsyncSession], tenant_id: int) -> AppSettings:
@@ -127,9 +133,12 @@ async def tenant_settings(sessions: async_sessionmaker[AsyncSession], tenant_id:
             return await load_app_settings(session=session)
 
 
-def due_job_ids(settings: AppSettings, tenant_id: int, at: datetime, *, slack: bool) -> list[JobId]:
+def due_job_ids(settings: AppSettings, tenant_id: int, at: datetime, *, slack: bool,
+                multi_workspace: bool = False) -> list[JobId]:
     """`due_tenant_jobs` with the tenant's settings in hand."""
+    no_workspace = multi_workspace and tenant_id == DEFAULT_TENANT_ID
     return [job_id for job_id, timing in SCHEDULE.items()
             if (slack or job_id not in NEEDS_SLACK)
+            and not (no_workspace and job_id in SLACK_ONLY)
             and (tenant_id == DEFAULT_TENANT_ID or job_id not in INSTALL_WIDE)
             and due(timing.trigger(settings), at, spread=str(tenant_id))]

@@ -20,6 +20,7 @@ from bot.connectors.connection import Connection
 from bot.db.app_settings import AppSettings, load_app_settings, save_app_settings
 from bot.db.connections import load_connection
 from bot.db.models import AuditEvent
+from bot.db.tenancy import ensure_tenant, tenant_scope
 from bot.log_redaction import RedactingFilter
 from bot.sandbox.app import Sandbox
 from bot.sandbox.slack import SlackRecorder
@@ -53,13 +54,15 @@ async def sandbox(today):
     await started.stop()
 
 
-async def start_scheduled_app(aiohttp_client, slack, tmp_path, database_url):
-    """As `start_app`, with the scheduler running its jobs (as `serve` does)."""
+async def start_scheduled_app(aiohttp_client, slack, tmp_path, database_url, *, tenant_per_workspace=False):
+    """As `start_app`, with the scheduler running its jobs (as `serve` does). `tenant_per_workspace`: the jobs as a
+    multi-workspace install schedules them (the requests still come with the one bot token)."""
     recorder, server = slack
     api_url = str(server.make_url("/slack/api/"))
     settings = load_settings(make_env(tmp_path, DATABASE_URL=database_url, SLACK_SIGNING_SECRET=SECRET,
                                       SLACK_BOT_TOKEN=TOKEN, SEATSYNC_SLACK_API_URL=api_url), dotenv_path=None)
     context = create_context(settings, clock=ManualClock(PINNED_NOW))
+    context.tenant_per_workspace = tenant_per_workspace
     client = await aiohttp_client(create_app(context, run_scheduler=True))
     sender = SlackRequestSender(signing_secret=SECRET, events_url="/slack/events", recorder=recorder, client=client,
                                 default_user_id=DANA, default_channel_id="C0BILLING01")
@@ -351,6 +354,34 @@ async def test_a_save_rebuilds_the_engine_and_reschedules_the_jobs(aiohttp_clien
     assert str(digest.timezone) == "America/Denver" and "hour='6'" in str(digest)
     engine = await context.engines.get()
     assert isinstance(engine, SyncEngine) and engine.psa.system == "autotask"
+
+
+async def test_a_save_in_multi_workspace_mode_says_the_tenants_jobs_follow_its_own_settings(
+        aiohttp_client, slack, tmp_path, database_url, sandbox, logs):
+    recorder, _ = slack
+    context, sender = await start_scheduled_app(aiohttp_client, slack, tmp_path, database_url,
+                                                tenant_per_workspace=True)
+    async with context.sessions() as session:
+        tenant = await ensure_tenant(session, team_id=recorder.team_id, enterprise_id=None,
+                                     is_enterprise_install=False)
+        await session.commit()
+    assert context.scheduler.job_trigger("sync-poll") is None  # each tenant's minutes, no job on one's triggers
+
+    await open_config(sender, recorder)
+    await pick(sender, recorder, "psa", "autotask")
+    await pick(sender, recorder, "marketplace", "odin")
+    reply = await submit(sender, recorder, {**autotask_values(sandbox), **odin_values(sandbox),
+                                            ConfigId.POLL_MINUTES_BLOCK: "17"})
+    assert reply.json["response_action"] == "update"
+    await listeners_done()
+
+    [saved] = [r.getMessage() for r in logs.records if r.getMessage().startswith("configuration saved by")]
+    assert saved.endswith(f"tenant {tenant}'s jobs follow them from the next minute (each tenant's jobs run on its "
+                          "own settings, read every minute)")
+    assert "poll_minutes" in saved and "rescheduled" not in saved
+    with tenant_scope(tenant):
+        async with context.sessions() as session:
+            assert (await load_app_settings(session=session)).poll_minutes == 17
 
 
 # --- Test connection ----------------------------------------------------------------------------------

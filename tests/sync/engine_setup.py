@@ -9,11 +9,12 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from bot.db.links import link_resource
-from bot.db.models import Adjustment, MarketplaceResource, MarketplaceSubscription, PsaService
+from bot.db.models import Adjustment, AdjustmentTrigger, MarketplaceResource, MarketplaceSubscription, PsaService
 from bot.demo.workspace import DemoWorkspace
 from bot.sandbox.autotask_units import settle_units
 from bot.sandbox.ingram_orders import place_order
 from bot.sandbox.world import SandboxWorld, SubscriptionLine
+from bot.sync.planning import plan_levelling
 
 
 @dataclass
@@ -168,3 +169,20 @@ async def adjustments(workspace) -> list[Adjustment]:
     """Every adjustment row, oldest first."""
     async with workspace.sessions() as session:
         return list(await session.scalars(select(Adjustment).order_by(Adjustment.id)))
+
+
+async def pending_intent(workspace, before: int, after: int):
+    """A linked line with an intent recorded (pending) but not posted yet; returns (line, link id)."""
+    marketplace, psa = workspace.names
+    line, = pick_lines(workspace.sandbox.world, psa, 1)
+    line.set_market_total(before)
+    line.set_psa_units(before)
+    await workspace.engine.run_cycle(trigger="test", force_full=True)
+    link_id = await link_line(workspace, line, marketplace)
+    line.set_market_total(after)
+    await workspace.engine.run_cycle(trigger="test", force_full=True, dry_run=True)  # reads the new count
+    async with workspace.sessions() as session:
+        await plan_levelling(session=session, today=workspace.engine.today(), now=workspace.engine.clock(),
+                             trigger=AdjustmentTrigger.sync)
+        await session.commit()
+    return line, link_id

@@ -13,7 +13,7 @@ from bot.db.policies import set_approval_policy
 from bot.sync.approvals import edit_change
 from bot.sync.planning import plan_levelling
 from bot.sync.posting import post_due_adjustments
-from tests.sync.engine_setup import adjustments, link_line, pick_lines
+from tests.sync.engine_setup import adjustments, link_line, pending_intent, pick_lines
 
 
 class ReadHookPsa:
@@ -31,23 +31,6 @@ class ReadHookPsa:
             hook, self._hook = self._hook, None
             await hook()
         return await self._psa.read_units(service_external_ids)
-
-
-async def pending_intent(workspace, before: int, after: int):
-    """A linked line with an intent recorded (pending) but not posted yet; returns (line, link id)."""
-    marketplace, psa = workspace.names
-    line, = pick_lines(workspace.sandbox.world, psa, 1)
-    line.set_market_total(before)
-    line.set_psa_units(before)
-    await workspace.engine.run_cycle(trigger="test", force_full=True)
-    link_id = await link_line(workspace, line, marketplace)
-    line.set_market_total(after)
-    await workspace.engine.run_cycle(trigger="test", force_full=True, dry_run=True)  # reads the new count
-    async with workspace.sessions() as session:
-        await plan_levelling(session=session, today=workspace.engine.today(), now=workspace.engine.clock(),
-                             trigger=AdjustmentTrigger.sync)
-        await session.commit()
-    return line, link_id
 
 
 async def test_an_intent_unlinked_while_the_poster_reads_the_psa_is_not_posted(workspace):

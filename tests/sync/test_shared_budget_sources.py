@@ -1,7 +1,8 @@
 """On PostgreSQL a tenant's vendor budgets are shared by everything that syncs for it, not only the queue's jobs:
-a sync started by a marketplace webhook (as by a Slack "Sync now", through the same engine) and one started from
-the CLI draw on the same per-tenant rows of `vendor_rate_budgets` (bot.db.rate_budgets). PostgreSQL only: skipped,
-saying why, without it. The queue's own jobs are covered in tests/test_job_queue.py."""
+a sync started by a marketplace webhook (as by a Slack "Sync now", through the same engine), one started from
+the CLI and the CLI's invoice fetch draw on the same per-tenant rows of `vendor_rate_budgets`
+(bot.db.rate_budgets). PostgreSQL only: skipped, saying why, without it. The queue's own jobs are covered in
+tests/test_job_queue.py."""
 
 from __future__ import annotations
 
@@ -17,10 +18,10 @@ from bot.config import Settings
 from bot.db.app_settings import AppSettings, save_app_settings
 from bot.db.connections import save_connection
 from bot.db.migrate import upgrade
-from bot.db.models import MarketplaceSubscription, VendorRateBudget
+from bot.db.models import Invoice, MarketplaceSubscription, VendorRateBudget
 from bot.db.rate_budgets import TenantRateBudget, tenant_budget
 from bot.db.tenancy import ensure_tenant, tenant_scope
-from bot.demo.workspace import sandbox_connection
+from bot.demo.workspace import sandbox_connection, world_options
 from bot.sandbox.app import Sandbox
 from tests.conftest import TEST_SECRET_KEY
 from tests.fresh_postgres import fresh_postgres_database
@@ -127,3 +128,36 @@ async def test_on_sqlite_only_the_local_limiters_pace(database_url, engine):
 
     budget = tenant_budget(session_factory(engine), 1)
     assert (budget is None) == database_url.startswith("sqlite")
+
+
+async def test_the_cli_invoice_fetch_draws_on_the_tenants_shared_budget(postgres, cli_env, takes, clock, tmp_path,
+                                                                       today):
+    sandbox = await Sandbox.generate(seed=4, scale="small", today=today, **world_options("pax8")).start()
+    context = create_context(Settings(database_url=postgres, data_dir=tmp_path, secret_key=TEST_SECRET_KEY),
+                             clock=clock)
+    try:
+        await upgrade(context.engine)
+        async with context.sessions() as session:
+            tenant = await ensure_tenant(session, team_id="T0INVOICE1", enterprise_id=None,
+                                         is_enterprise_install=False)
+            await session.commit()
+        with tenant_scope(tenant):
+            async with context.sessions() as session:
+                for system in ("pax8", "autotask"):
+                    base_url, options, secrets = sandbox_connection(system, sandbox.config())
+                    await save_connection(session=session, box=context.box, system=system, base_url=base_url,
+                                          options=options, secrets=secrets, actor="test")
+                await save_app_settings(session=session, settings=AppSettings(marketplace="pax8", psa="autotask"),
+                                        actor="test")
+                await session.commit()
+
+        code = await asyncio.to_thread(main, ["--tenant", str(tenant), "invoices", "fetch"], clock=clock)
+
+        assert code == 0
+        assert takes and set(takes) == {(tenant, "pax8")}  # every invoice request, none beside the budget
+        with tenant_scope(tenant):
+            async with context.sessions() as session:
+                assert await session.scalar(select(Invoice.id).limit(1)) is not None  # it did read invoices
+    finally:
+        await context.engine.dispose()
+        await sandbox.stop()

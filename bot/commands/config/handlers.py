@@ -38,6 +38,7 @@ from bot.commands.config.views import (
 )
 from bot.connectors.checks import check_connection
 from bot.connectors.registry import VENDORS
+from bot.db.tenancy import current_tenant_id
 from bot.keys import SecretDecryptionError
 from bot.log_redaction import register_secret
 from bot.services.configuration import (
@@ -178,10 +179,19 @@ async def submit_config(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any
         return
     await ack(response_action="update", view=notice_view("Config saved", saved_summary(outcome, user_id)))
     app_context.engines.invalidate()
-    rescheduled = app_context.scheduler.reschedule(settings_triggers(outcome.settings))
-    log.info("configuration saved by %s: settings %s, connections %s; rescheduled %s", user_id,
+    log.info("configuration saved by %s: settings %s, connections %s; %s", user_id,
              ", ".join(outcome.changed_settings) or "unchanged", ", ".join(outcome.saved_connections) or "none",
-             ", ".join(rescheduled) or "no running jobs")
+             _follow_the_settings(app_context, outcome))
+
+
+def _follow_the_settings(app_context: AppContext, outcome: SavedConfiguration) -> str:
+    """Make the jobs follow the saved timing; what was done, for the log."""
+    if app_context.tenant_per_workspace:
+        # no job of the install runs on this tenant's triggers: each minute reads every tenant's own settings
+        return (f"tenant {current_tenant_id()}'s jobs follow them from the next minute (each tenant's jobs run on "
+                "its own settings, read every minute)")
+    rescheduled = app_context.scheduler.reschedule(settings_triggers(outcome.settings))
+    return f"rescheduled {', '.join(rescheduled) or 'no running jobs'}"
 
 
 async def _save(app_context: AppContext, values: dict[str, Any],

@@ -67,16 +67,12 @@ async def _nothing_left(sessions, instance_id: str) -> bool:
     return open_changes == 0 and others_running == 0
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.e2e.cycle_runner")
     parser.add_argument("--until-settled", action="store_true")
     parser.add_argument("--within", type=float, default=60.0)
     parser.add_argument("--tenant", type=int, nargs="+", default=[DEFAULT_TENANT_ID])
-    parser.add_argument("--wait-for-go", action="store_true",
-                        help="start (imports done) but wait for a line on stdin before doing anything")
-    args = parser.parse_args()
-    if args.wait_for_go and not sys.stdin.readline():
-        return 0  # the harness went away before starting this one
+    args = parser.parse_args(argv)
     for tenant_id in args.tenant:
         with tenant_scope(tenant_id):  # the loop's task starts in this context
             if code := asyncio.run(run(until_settled=args.until_settled, within=args.within)):

@@ -3,8 +3,9 @@ SIGKILL at random moments while it reads, plans and posts, restarted, and finall
 simulator's write log is judged (`tests.e2e.write_judge`: nothing lost, no duplicate, nothing unexplained) and
 SeatSync's own records checked against it.
 
-Each round restarts SeatSync (the cycle runner, `tests/e2e/cycle_runner.py`, started ahead with its imports done so
-that a restart is immediate; every fifth round the real `seatsync sync --once` instead) and kills it:
+Each round restarts SeatSync (the cycle runner, `tests/e2e/cycle_runner.py`, forked from a process that did its imports
+once, `tests/e2e/cycle_forks.py`, so that a restart is immediate and cheap; every fifth round the real
+`seatsync sync --once` in a fresh interpreter instead) and kills it:
 - at a random moment;
 - while it reads (its run is under way);
 - while it posts (it holds a claim on an intent);
@@ -32,7 +33,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.db.engine import create_engine
 from bot.db.models import Adjustment, AdjustmentStatus, SyncRun, SyncRunStatus
 from bot.sync.runs import INTERRUPTED
+from tests.e2e.cycle_forks import CycleForks, ForkedCycleRunner
 from tests.e2e.processes import (
+    ROOT,
     SECRET_KEY,
     SandboxProcess,
     SeatSyncProcess,
@@ -92,8 +95,9 @@ async def run_kill_harness(options: KillOptions, workdir: Path, say: Callable[[s
     sandbox = await SandboxProcess(seed=options.seed, log_path=workdir / "sandbox.log").start()
     database_url = f"sqlite+aiosqlite:///{workdir / 'seatsync.db'}"
     db = create_engine(database_url)
-    processes: list[SeatSyncProcess] = []
-    spare: SeatSyncProcess | None = None
+    processes: list[SeatSyncProcess | ForkedCycleRunner] = []
+    spare: ForkedCycleRunner | None = None
+    forks: CycleForks | None = None
     try:
         lines = linked_lines(sandbox.world_copy.world, options)
         for line in lines:  # level to begin with (the PSA's units as generated); the count history starts here
@@ -103,10 +107,11 @@ async def run_kill_harness(options: KillOptions, workdir: Path, say: Callable[[s
         assert units == {line.record: line.psa_units for line in lines}, units
         env = child_env(DATABASE_URL=database_url, SEATSYNC_SECRET_KEY=SECRET_KEY, SEATSYNC_DATA_DIR=str(workdir),
                         SEATSYNC_LEASE_SECONDS=f"{options.lease_seconds:g}")
-        runner = ["-m", "tests.e2e.cycle_runner", "--until-settled", "--within", f"{options.settle_within:g}"]
+        runner = ["--until-settled", "--within", f"{options.settle_within:g}"]
+        forks = await CycleForks(env=env, cwd=ROOT).start()
 
-        def prewarm() -> SeatSyncProcess:
-            return SeatSyncProcess(args=runner, env=env, log_path=workdir / "seatsync.log", prewarmed=True)
+        def prewarm() -> ForkedCycleRunner:
+            return ForkedCycleRunner(forks=forks, args=runner, log_path=workdir / "seatsync.log")
 
         await sandbox.set_faults(options.psa, PSA_FAULTS)
         await sandbox.set_faults(options.marketplace, MARKETPLACE_FAULTS)
@@ -162,6 +167,8 @@ async def run_kill_harness(options: KillOptions, workdir: Path, say: Callable[[s
         for process in [*processes, *([spare] if spare else [])]:
             if process.running:
                 await process.kill()
+        if forks is not None:
+            await forks.stop()
         await db.dispose()
         await sandbox.stop()
         result.seconds = time.monotonic() - started

@@ -225,13 +225,11 @@ def _written_record(external_id: str) -> Record:
 
 @dataclass
 class SeatSyncProcess:
-    """One SeatSync process. `prewarmed`: the cycle runner started ahead, waiting for `go()` (its imports done), so a
-    restart after a kill is immediate; its life counts from `go()`."""
+    """One SeatSync process, a fresh interpreter (the kill harness forks its cycle runners: `cycle_forks.py`)."""
 
     args: list[str]
     env: dict[str, str]
     log_path: Path
-    prewarmed: bool = False
     started: datetime | None = None
     ended: datetime | None = None
     process: asyncio.subprocess.Process | None = None
@@ -239,17 +237,10 @@ class SeatSyncProcess:
     async def spawn(self) -> SeatSyncProcess:
         log = self.log_path.open("ab")
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, *self.args, *(["--wait-for-go"] if self.prewarmed else []), cwd=ROOT, env=self.env,
-            stdin=asyncio.subprocess.PIPE if self.prewarmed else asyncio.subprocess.DEVNULL, stdout=log, stderr=log)
-        if not self.prewarmed:
-            self.started = utc_now()
-        return self
-
-    async def go(self) -> None:
-        assert self.process is not None and self.process.stdin is not None
+            sys.executable, *self.args, cwd=ROOT, env=self.env, stdin=asyncio.subprocess.DEVNULL, stdout=log,
+            stderr=log)
         self.started = utc_now()
-        self.process.stdin.write(b"go\n")
-        await self.process.stdin.drain()
+        return self
 
     @property
     def pid(self) -> int:

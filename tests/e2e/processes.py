@@ -153,13 +153,15 @@ def marketplace_ids(world_sandbox: Sandbox, line: Line, marketplace: str) -> tup
 
 
 async def prepare_database(*, database_url: str, sandbox: SandboxProcess, marketplace: str, psa: str,
-                           lines: list[Line]) -> dict[int, int]:
+                           lines: list[Line], migrate: bool = True) -> dict[int, int]:
     """SeatSync set up against the sandbox with `lines` linked; returns each linked service's units as read. For the
-    tenant of the caller's `tenant_scope` (the default tenant unless it chose one), its secrets under its own key."""
+    tenant of the caller's `tenant_scope` (the default tenant unless it chose one), its secrets under its own key.
+    `migrate`: upgrade the schema first (False: the caller did)."""
     db = create_engine(database_url)
     try:
-        async with _MIGRATING:
-            await upgrade(db)
+        if migrate:
+            async with _MIGRATING:
+                await upgrade(db)
         sessions = session_factory(db)
         box = SecretBox(SECRET_KEY)  # the master box: each tenant's secrets go under its own key (bot.db.connections)
         async with sessions() as session:

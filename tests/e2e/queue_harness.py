@@ -15,6 +15,7 @@ cycle queued before the kill has ended (`synced_s`). No two cycles of one tenant
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
 import signal
@@ -28,12 +29,16 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings
+from bot.db.connection_budget import ConnectionBudget
 from bot.db.engine import create_engine, session_factory
 from bot.db.migrate import upgrade
 from bot.db.models import Adjustment, AdjustmentStatus, SyncRun, SyncRunStatus
 from bot.db.tenancy import DEFAULT_TENANT_ID, ensure_tenant, tenant_scope
 from bot.job_queue import create_queue, defer_tenant_job
+from bot.keys import SecretBox
+from bot.services.tenant_probe import probe_cross_tenant_reads
 from bot.sync.schedule import JobId
+from tests.e2e.connection_meter import ConnectionMeter
 from tests.e2e.cpu_meter import CpuMeter, CpuReading
 from tests.e2e.failover_harness import Instance, _wait_healthy, free_port
 from tests.e2e.kill_harness import CountChanger
@@ -45,6 +50,7 @@ from tests.e2e.processes import (
     child_env,
     posted_intents,
     prepare_database,
+    utc_now,
 )
 from tests.e2e.write_judge import Verdict, judge
 from tests.sync.engine_setup import Line, pick_lines
@@ -71,6 +77,14 @@ class QueueOptions:
     idle_s: float = 0.0  # before the rounds, this long with only the minute tick's jobs, metered on its own
     stall_check_fix: bool = False  # serve with the stall check every N seconds as meant (tests/e2e/bench_serve.py)
     profile: bool = False  # serve under cProfile; each instance's statistics of the rounds in <workdir>/<name>.prof
+    db_pool_size: int | None = None  # SEATSYNC_DB_POOL_SIZE of the instances (None: the default for the concurrency)
+    set_up_processes: int = 0  # tenants set up in this many processes of their own (tests/e2e/tenant_setup.py)
+
+    @property
+    def connection_budget(self) -> int:
+        """What each instance states it holds at most (bot.db.connection_budget)."""
+        settings = Settings(worker_concurrency=self.worker_concurrency, db_pool_size=self.db_pool_size)
+        return ConnectionBudget.for_settings(settings, queue=True).total
 
 
 @dataclass
@@ -96,6 +110,9 @@ class QueueRun:
     idle_cycles: int = 0
     cpu_idle: CpuReading | None = None  # CPU spent in the idle window (the minute tick's jobs only, and its polls)
     load_average: list[float] = field(default_factory=list)  # at the start of the rounds, 1 / 5 / 15 minutes
+    peak_connections: dict[str, int] = field(default_factory=dict)  # per instance, from start to the kill's end
+    cross_tenant_reads: int | None = None  # rows some tenant's read paths showed of another (tenant_probe)
+    set_up_s: float = 0.0
 
     def figures(self) -> dict:
         return {"psa": self.options.psa, "instances": self.options.instances, "tenants": self.options.tenants,
@@ -107,6 +124,8 @@ class QueueRun:
                 "round_s": [round(s, 2) for s in self.round_s], "linked_lines": self.linked_lines,
                 "settle_codes": self.settle_codes, **(self.verdict.figures() if self.verdict else {}),
                 "seconds": round(self.seconds, 1), "stall_check_fix": self.options.stall_check_fix,
+                "set_up_s": round(self.set_up_s, 1), "connection_budget": self.options.connection_budget,
+                "peak_connections": self.peak_connections, "cross_tenant_reads": self.cross_tenant_reads,
                 **self.cpu_figures()}
 
     def cpu_figures(self) -> dict:
@@ -139,13 +158,17 @@ async def run_queue_failover(options: QueueOptions, *, database_url: str, workdi
     queue = create_queue(Settings(database_url=database_url, lease_seconds=options.lease_seconds))
     processes: list[SeatSyncProcess] = []
     meter: CpuMeter | None = None
+    connections = ConnectionMeter(dsn=_asyncpg_dsn(database_url))
     try:
         base_env = dict(DATABASE_URL=database_url, SEATSYNC_SECRET_KEY=SECRET_KEY,
                         SEATSYNC_LEASE_SECONDS=f"{options.lease_seconds:g}",
-                        SEATSYNC_WORKER_CONCURRENCY=str(options.worker_concurrency))
+                        SEATSYNC_WORKER_CONCURRENCY=str(options.worker_concurrency),
+                        **({"SEATSYNC_DB_POOL_SIZE": str(options.db_pool_size)} if options.db_pool_size else {}))
         async with _MIGRATING:
             await upgrade(db)
-        lines, units = await _set_up_tenants(db, sandbox, options, database_url)
+        set_up_from = time.monotonic()
+        lines, units = await _set_up_tenants(db, sandbox, options, database_url, workdir)
+        result.set_up_s = time.monotonic() - set_up_from
         every_line = [line for own in lines.values() for line in own]
         result.linked_lines = len(every_line)
         say(f"the sandbox runs and {len(lines)} tenants are set up")
@@ -158,7 +181,8 @@ async def run_queue_failover(options: QueueOptions, *, database_url: str, workdi
         processes.extend(instance.process for instance in instances)
         for instance in instances:
             await _wait_healthy(instance)
-        say(f"{len(instances)} instances serve")
+        await connections.start()
+        say(f"{len(instances)} instances serve, each within {options.connection_budget} connections")
         if options.meter_cpu:
             meter = await CpuMeter(dsn=_asyncpg_dsn(database_url), pids={i.process.pid for i in instances},
                                    apart={"sandbox": sandbox.pid}).start()
@@ -201,6 +225,8 @@ async def run_queue_failover(options: QueueOptions, *, database_url: str, workdi
             survivors = [instance for instance in instances if instance is not victim]
             await _measure_pickup(db, survivors, victim, killed_at, before_kill, ended, result,
                                   limit=options.settle_within)
+        await connections.stop()
+        result.peak_connections = {i.name: connections.peak_of(i.process.pid) for i in instances}
         await sandbox.reset_faults()
         result.cycles_by_instance = await _cycles_by_instance(db, instances)
         result.overlapping_cycles = await _overlaps(db, victim)
@@ -217,6 +243,9 @@ async def run_queue_failover(options: QueueOptions, *, database_url: str, workdi
         codes = await asyncio.gather(*(settler.wait(options.settle_within * len(settling) + 10)
                                        for settler in settlers))
         result.settle_codes = dict(enumerate(codes))
+        say("settled; probing every tenant's read paths for another tenant's rows")
+        result.cross_tenant_reads = await probe_cross_tenant_reads(sessions=session_factory(db),
+                                                                   box=SecretBox(SECRET_KEY), now=utc_now())
         posted = []
         for tenant_id in settling:
             with tenant_scope(tenant_id):
@@ -230,6 +259,7 @@ async def run_queue_failover(options: QueueOptions, *, database_url: str, workdi
         for process in processes:
             if process.running:
                 await process.kill()
+        await connections.stop()
         await db.dispose()
         await sandbox.stop()
         if meter is not None:  # last: a failing meter must not leave the processes running
@@ -256,7 +286,7 @@ async def _spawn_instance(number: int, serve: list[str], base_env: dict[str, str
 
 
 async def _set_up_tenants(db: AsyncEngine, sandbox: SandboxProcess, options: QueueOptions,
-                          database_url: str) -> tuple[dict[int, list[Line]], dict[int, int]]:
+                          database_url: str, workdir: Path) -> tuple[dict[int, list[Line]], dict[int, int]]:
     """Each tenant's lines (disjoint), and every linked service's units as read; the counts levelled to begin
     with."""
     tenant_ids = [DEFAULT_TENANT_ID]
@@ -273,6 +303,8 @@ async def _set_up_tenants(db: AsyncEngine, sandbox: SandboxProcess, options: Que
              for index, tenant_id in enumerate(tenant_ids)}
     for line in picked:
         await sandbox.set_count(line, line.psa_units)
+    if options.set_up_processes:
+        return lines, await _set_up_in_processes(sandbox, options, database_url, workdir, lines)
     units: dict[int, int] = {}
     turns = asyncio.Semaphore(options.set_up_at_once)
 
@@ -284,6 +316,38 @@ async def _set_up_tenants(db: AsyncEngine, sandbox: SandboxProcess, options: Que
 
     await asyncio.gather(*(set_up(tenant_id) for tenant_id in tenant_ids))
     return lines, units
+
+
+async def _set_up_in_processes(sandbox: SandboxProcess, options: QueueOptions, database_url: str, workdir: Path,
+                               lines: dict[int, list[Line]]) -> dict[int, int]:
+    """The tenants dealt out to `set_up_processes` processes of tests/e2e/tenant_setup.py, each setting up its share
+    `set_up_at_once` / processes at a time: the harness alone would set them up on one core."""
+    count = options.set_up_processes
+    at_once = max(1, options.set_up_at_once // count)
+    tenant_ids = list(lines)
+    setters = []
+    for number in range(count):
+        job = {"database_url": database_url, "seed": options.seed, "sandbox_url": sandbox.base_url,
+               "marketplace": "ingram", "psa": options.psa, "at_once": at_once,
+               "tenants": {str(t): [line.service_id for line in lines[t]] for t in tenant_ids[number::count]}}
+        (workdir / f"set-up-{number}.json").write_text(json.dumps(job))
+        setters.append(await SeatSyncProcess(
+            args=["-m", "tests.e2e.tenant_setup", str(workdir / f"set-up-{number}.json"),
+                  str(workdir / f"units-{number}.json")],
+            env=child_env(SEATSYNC_DATA_DIR=str(workdir)), log_path=workdir / f"set-up-{number}.log").spawn())
+    try:
+        codes = await asyncio.gather(*(setter.wait(options.settle_within * len(tenant_ids)) for setter in setters))
+    finally:
+        for setter in setters:
+            if setter.running:
+                await setter.kill()
+    if any(codes):
+        raise RuntimeError(f"setting the tenants up failed: exit codes {codes}; see {workdir}/set-up-*.log")
+    units: dict[int, int] = {}
+    for number in range(count):
+        units.update({int(service): value for service, value in
+                      json.loads((workdir / f"units-{number}.json").read_text()).items()})
+    return units
 
 
 async def _queue_round(db: AsyncEngine, queue, counts: CountChanger, lines: dict[int, list[Line]]

@@ -18,6 +18,7 @@ import asyncio
 import json
 import os
 import random
+import resource
 import signal
 import time
 from collections.abc import Callable
@@ -39,7 +40,7 @@ from bot.keys import SecretBox
 from bot.services.tenant_probe import probe_cross_tenant_reads
 from bot.sync.schedule import JobId
 from tests.e2e.connection_meter import ConnectionMeter
-from tests.e2e.cpu_meter import CpuMeter, CpuReading
+from tests.e2e.cpu_meter import CpuMeter, CpuReading, process_cpu_s
 from tests.e2e.failover_harness import Instance, _wait_healthy, free_port
 from tests.e2e.kill_harness import CountChanger
 from tests.e2e.processes import (
@@ -113,6 +114,7 @@ class QueueRun:
     peak_connections: dict[str, int] = field(default_factory=dict)  # per instance, from start to the kill's end
     cross_tenant_reads: int | None = None  # rows some tenant's read paths showed of another (tenant_probe)
     set_up_s: float = 0.0
+    set_up_cpu_s: dict[str, float] = field(default_factory=dict)  # the set-up processes' CPU, and the sandbox's
 
     def figures(self) -> dict:
         return {"psa": self.options.psa, "instances": self.options.instances, "tenants": self.options.tenants,
@@ -124,7 +126,8 @@ class QueueRun:
                 "round_s": [round(s, 2) for s in self.round_s], "linked_lines": self.linked_lines,
                 "settle_codes": self.settle_codes, **(self.verdict.figures() if self.verdict else {}),
                 "seconds": round(self.seconds, 1), "stall_check_fix": self.options.stall_check_fix,
-                "set_up_s": round(self.set_up_s, 1), "connection_budget": self.options.connection_budget,
+                "set_up_s": round(self.set_up_s, 1), "set_up_cpu_s": self.set_up_cpu_s,
+                "connection_budget": self.options.connection_budget,
                 "peak_connections": self.peak_connections, "cross_tenant_reads": self.cross_tenant_reads,
                 **self.cpu_figures()}
 
@@ -166,9 +169,12 @@ async def run_queue_failover(options: QueueOptions, *, database_url: str, workdi
                         **({"SEATSYNC_DB_POOL_SIZE": str(options.db_pool_size)} if options.db_pool_size else {}))
         async with _MIGRATING:
             await upgrade(db)
-        set_up_from = time.monotonic()
+        set_up_from, children_from, sandbox_from = time.monotonic(), _children_cpu_s(), process_cpu_s(sandbox.pid)
         lines, units = await _set_up_tenants(db, sandbox, options, database_url, workdir)
         result.set_up_s = time.monotonic() - set_up_from
+        if options.set_up_processes:  # CPU, not wall-clock: the machine is shared
+            result.set_up_cpu_s = {"set_up_processes": round(_children_cpu_s() - children_from, 1),
+                                   "sandbox": round((process_cpu_s(sandbox.pid) or 0.0) - (sandbox_from or 0.0), 1)}
         every_line = [line for own in lines.values() for line in own]
         result.linked_lines = len(every_line)
         say(f"the sandbox runs and {len(lines)} tenants are set up")
@@ -267,6 +273,12 @@ async def run_queue_failover(options: QueueOptions, *, database_url: str, workdi
         result.seconds = time.monotonic() - started
 
 
+def _children_cpu_s() -> float:
+    """CPU of this process's children that ended and were waited for (the set-up processes)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _profile_dump(instances: list[Instance]) -> None:
     for instance in instances:
         assert instance.process.process is not None
@@ -312,7 +324,7 @@ async def _set_up_tenants(db: AsyncEngine, sandbox: SandboxProcess, options: Que
         async with turns:
             with tenant_scope(tenant_id):
                 units.update(await prepare_database(database_url=database_url, sandbox=sandbox, marketplace="ingram",
-                                                    psa=options.psa, lines=lines[tenant_id]))
+                                                    psa=options.psa, lines=lines[tenant_id], migrate=False))
 
     await asyncio.gather(*(set_up(tenant_id) for tenant_id in tenant_ids))
     return lines, units

@@ -165,12 +165,7 @@ async def prepare_database(*, database_url: str, sandbox: SandboxProcess, market
         sessions = session_factory(db)
         box = SecretBox(SECRET_KEY)  # the master box: each tenant's secrets go under its own key (bot.db.connections)
         async with sessions() as session:
-            for system in (marketplace, psa):
-                base_url, options, secrets = sandbox_connection(system, sandbox.config)
-                if system == marketplace:
-                    secrets = {**secrets, "webhook_secret": sandbox.config[system]["webhook_secret"]}
-                await save_connection(session=session, box=box, system=system, base_url=base_url, options=options,
-                                      secrets=secrets, actor="e2e")
+            await save_sandbox_connections(session, sandbox, marketplace, psa)
             await save_app_settings(session=session, settings=AppSettings(marketplace=marketplace, psa=psa,
                                                                           timezone="UTC"), actor="e2e")
             await set_decrease_timing(session=session, scope=Scope.global_, timing=DecreaseTiming.today, actor="e2e")
@@ -201,6 +196,18 @@ async def prepare_database(*, database_url: str, sandbox: SandboxProcess, market
         return units
     finally:
         await db.dispose()
+
+
+async def save_sandbox_connections(session, sandbox: SandboxProcess, marketplace: str, psa: str) -> None:
+    """The marketplace's and the PSA's connections to this sandbox, for the tenant of the caller's scope (the caller
+    commits)."""
+    box = SecretBox(SECRET_KEY)
+    for system in (marketplace, psa):
+        base_url, options, secrets = sandbox_connection(system, sandbox.config)
+        if system == marketplace:
+            secrets = {**secrets, "webhook_secret": sandbox.config[system]["webhook_secret"]}
+        await save_connection(session=session, box=box, system=system, base_url=base_url, options=options,
+                              secrets=secrets, actor="e2e")
 
 
 async def posted_intents(database_url: str) -> list[PostedIntent]:

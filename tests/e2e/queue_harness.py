@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import asyncpg
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -33,7 +34,7 @@ from bot.config import Settings
 from bot.db.connection_budget import ConnectionBudget
 from bot.db.engine import create_engine, session_factory
 from bot.db.migrate import upgrade
-from bot.db.models import Adjustment, AdjustmentStatus, SyncRun, SyncRunStatus
+from bot.db.models import Adjustment, AdjustmentStatus, PsaService, SyncRun, SyncRunStatus
 from bot.db.tenancy import DEFAULT_TENANT_ID, ensure_tenant, tenant_scope
 from bot.job_queue import create_queue, defer_tenant_job
 from bot.keys import SecretBox
@@ -51,6 +52,7 @@ from tests.e2e.processes import (
     child_env,
     posted_intents,
     prepare_database,
+    save_sandbox_connections,
     utc_now,
 )
 from tests.e2e.write_judge import Verdict, judge
@@ -80,6 +82,9 @@ class QueueOptions:
     profile: bool = False  # serve under cProfile; each instance's statistics of the rounds in <workdir>/<name>.prof
     db_pool_size: int | None = None  # SEATSYNC_DB_POOL_SIZE of the instances (None: the default for the concurrency)
     set_up_processes: int = 0  # tenants set up in this many processes of their own (tests/e2e/tenant_setup.py)
+    # the database is a copy of an earlier run's set-up (same tenants, seed, PSA and day): nothing to set up
+    set_up_done: bool = False
+    save_set_up_as: str | None = None  # once set up, copy the database under this name for a later run to start from
 
     @property
     def connection_budget(self) -> int:
@@ -172,7 +177,10 @@ async def run_queue_failover(options: QueueOptions, *, database_url: str, workdi
         set_up_from, children_from, sandbox_from = time.monotonic(), _children_cpu_s(), process_cpu_s(sandbox.pid)
         lines, units = await _set_up_tenants(db, sandbox, options, database_url, workdir)
         result.set_up_s = time.monotonic() - set_up_from
-        if options.set_up_processes:  # CPU, not wall-clock: the machine is shared
+        if options.save_set_up_as:
+            await _save_set_up(db, database_url, options.save_set_up_as)
+            say(f"the set-up is kept as database {options.save_set_up_as} (drop it when done)")
+        if options.set_up_processes and not options.set_up_done:  # CPU, not wall-clock: the machine is shared
             result.set_up_cpu_s = {"set_up_processes": round(_children_cpu_s() - children_from, 1),
                                    "sandbox": round((process_cpu_s(sandbox.pid) or 0.0) - (sandbox_from or 0.0), 1)}
         every_line = [line for own in lines.values() for line in own]
@@ -315,6 +323,8 @@ async def _set_up_tenants(db: AsyncEngine, sandbox: SandboxProcess, options: Que
              for index, tenant_id in enumerate(tenant_ids)}
     for line in picked:
         await sandbox.set_count(line, line.psa_units)
+    if options.set_up_done:
+        return lines, await _units_as_stored(db, sandbox, options, lines)
     if options.set_up_processes:
         return lines, await _set_up_in_processes(sandbox, options, database_url, workdir, lines)
     units: dict[int, int] = {}
@@ -328,6 +338,33 @@ async def _set_up_tenants(db: AsyncEngine, sandbox: SandboxProcess, options: Que
 
     await asyncio.gather(*(set_up(tenant_id) for tenant_id in tenant_ids))
     return lines, units
+
+
+async def _units_as_stored(db: AsyncEngine, sandbox: SandboxProcess, options: QueueOptions,
+                           lines: dict[int, list[Line]]) -> dict[int, int]:
+    """Each linked service's units as the set-up read them (what `prepare_database` returned then), each tenant's
+    connections pointed at this run's sandbox."""
+    units: dict[int, int] = {}
+    for tenant_id, own in lines.items():
+        with tenant_scope(tenant_id):
+            async with session_factory(db)() as session:
+                await save_sandbox_connections(session, sandbox, "ingram", options.psa)
+                await session.commit()
+                for line in own:
+                    units[line.service_id] = await session.scalar(
+                        select(PsaService.units).where(PsaService.external_id == str(line.service_id)))
+    return units
+
+
+async def _save_set_up(db: AsyncEngine, database_url: str, name: str) -> None:
+    """A copy of the set-up database (PostgreSQL's template copy: nobody may be connected to it meanwhile)."""
+    await db.dispose()
+    url = make_url(database_url)
+    admin = await asyncpg.connect(_asyncpg_dsn(database_url).replace(f"/{url.database}", "/postgres"))
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{url.database}"')
+    finally:
+        await admin.close()
 
 
 async def _set_up_in_processes(sandbox: SandboxProcess, options: QueueOptions, database_url: str, workdir: Path,

@@ -4,8 +4,8 @@
 JOB.json: {"database_url", "seed", "sandbox_url", "marketplace", "psa", "at_once", "tenants": {tenant id: [service
 ids of its lines]}}. The process generates the sandbox's world again from its seed (the same lines, the same
 services), then sets each tenant up in its scope as `prepare_database` does (its connections, settings, first read
-and links; the schema is migrated already), `at_once` side by side; it writes every linked service's units as read
-to UNITS.json and exits 0, or exits 1 saying which tenant failed.
+and links; the schema is migrated already), `at_once` side by side, each tried up to 3 times; it writes every
+linked service's units as read to UNITS.json and exits 0, or exits 1 saying which tenant failed.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from bot.db.tenancy import tenant_scope
 from bot.sandbox.app import Sandbox
 from tests.e2e.processes import prepare_database, utc_now
 from tests.sync.engine_setup import pick_lines
+
+ATTEMPTS = 3  # a tenant's set-up is saved and read again from the start: the product's saves and reads are idempotent
 
 
 @dataclass
@@ -46,12 +48,17 @@ async def set_up(job: dict) -> dict[int, int]:
     async def one(tenant_id: int, service_ids: list[int]) -> None:
         async with turns:
             with tenant_scope(tenant_id):
-                try:
-                    units.update(await prepare_database(
-                        database_url=job["database_url"], sandbox=sandbox, marketplace=job["marketplace"],
-                        psa=job["psa"], lines=[lines[service_id] for service_id in service_ids], migrate=False))
-                except Exception as exc:
-                    raise RuntimeError(f"tenant {tenant_id} was not set up: {exc!r}") from exc
+                for attempt in range(1, ATTEMPTS + 1):
+                    try:
+                        units.update(await prepare_database(
+                            database_url=job["database_url"], sandbox=sandbox, marketplace=job["marketplace"],
+                            psa=job["psa"], lines=[lines[service_id] for service_id in service_ids], migrate=False))
+                        return
+                    except Exception as exc:  # e.g. a PostgreSQL shared with others out of connections for a moment
+                        if attempt == ATTEMPTS:
+                            raise RuntimeError(f"tenant {tenant_id} was not set up: {exc!r}") from exc
+                        print(f"tenant {tenant_id}, attempt {attempt}: {exc!r}; again", file=sys.stderr, flush=True)
+                        await asyncio.sleep(5 * attempt)
 
     await asyncio.gather(*(one(int(tenant_id), ids) for tenant_id, ids in job["tenants"].items()))
     return units

@@ -87,7 +87,8 @@ async def main(args: argparse.Namespace) -> int:
                            psa_latency_ms=args.psa_latency_ms, kill_within_s=120.0, settle_within=args.within,
                            set_up_at_once=args.set_up_at_once, meter_cpu=True, idle_s=args.idle,
                            stall_check_fix=args.stall_check_fix, profile=args.profile,
-                           db_pool_size=args.db_pool_size, set_up_processes=args.set_up_processes)
+                           db_pool_size=args.db_pool_size, set_up_processes=args.set_up_processes,
+                           vendor_accounts=args.tenants if args.account_per_tenant else 1)
     run = await trial(options, args.logs, args.database_prefix, args.keep_set_up)
     verdict = run.verdict
     clean = (verdict is not None and verdict.clean and set(run.settle_codes.values()) <= {0}
@@ -123,6 +124,9 @@ if __name__ == "__main__":
     parser.add_argument("--set-up-processes", type=int, default=3,
                         help="set the tenants up in this many processes (0: in the harness's own)")
     parser.add_argument("--database-prefix", default="seatsync_tenants_", help="of the database's name")
+    parser.add_argument("--account-per-tenant", action="store_true",
+                        help="the sandbox's vendor quotas (Ingram's gateway, ConnectWise) once per tenant, as if each "
+                             "MSP had its own account (default: all share one, as the sandbox has one)")
     parser.add_argument("--keep-set-up", action="store_true",
                         help="keep the tenants' set-up as a database (<prefix>set_up_<tenants>_<psa>_<seed>_<day>) "
                              "and start from it when it exists: a re-run the same day skips the set-up (drop it after)")

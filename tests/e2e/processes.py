@@ -63,6 +63,7 @@ class SandboxProcess:
     base_url: str = ""
     config: dict = field(default_factory=dict)
     world_copy: Sandbox | None = None  # the same seed's world, generated here: the lines and their services
+    vendor_accounts: int = 1  # >1: the vendors' per-account quotas that many times over (tests/e2e/bench_sandbox.py)
     _process: asyncio.subprocess.Process | None = None
     _http: aiohttp.ClientSession | None = None
 
@@ -70,8 +71,10 @@ class SandboxProcess:
         self.world_copy = Sandbox.generate(seed=self.seed, scale="small", today=utc_now().date())
         log = self.log_path.open("wb")
         self._process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "sandbox", "--port", "0", "--seed", str(self.seed), "--scale", "small",
-            cwd=ROOT, env=child_env(), stdout=log, stderr=asyncio.subprocess.PIPE)
+            sys.executable, "-m", "tests.e2e.bench_sandbox" if self.vendor_accounts > 1 else "bot", "sandbox",
+            "--port", "0", "--seed", str(self.seed), "--scale", "small", cwd=ROOT,
+            env=child_env(SEATSYNC_BENCH_VENDOR_ACCOUNTS=str(self.vendor_accounts)), stdout=log,
+            stderr=asyncio.subprocess.PIPE)
         self.base_url = await self._listening_url(log)
         host, port = self.base_url.removeprefix("http://").split(":")
         self.world_copy.host, self.world_copy.port = host, int(port)

@@ -82,6 +82,7 @@ class QueueOptions:
     profile: bool = False  # serve under cProfile; each instance's statistics of the rounds in <workdir>/<name>.prof
     db_pool_size: int | None = None  # SEATSYNC_DB_POOL_SIZE of the instances (None: the default for the concurrency)
     set_up_processes: int = 0  # tenants set up in this many processes of their own (tests/e2e/tenant_setup.py)
+    vendor_accounts: int = 1  # the sandbox's per-account vendor quotas this many times over (one per tenant, as real)
     # the database is a copy of an earlier run's set-up (same tenants, seed, PSA and day): nothing to set up
     set_up_done: bool = False
     save_set_up_as: str | None = None  # once set up, copy the database under this name for a later run to start from
@@ -161,7 +162,8 @@ async def run_queue_failover(options: QueueOptions, *, database_url: str, workdi
     started = time.monotonic()
     rng = random.Random(options.seed)
     result = QueueRun(options=options)
-    sandbox = await SandboxProcess(seed=options.seed, log_path=workdir / "sandbox.log").start()
+    sandbox = await SandboxProcess(seed=options.seed, log_path=workdir / "sandbox.log",
+                                   vendor_accounts=options.vendor_accounts).start()
     db = create_engine(database_url)
     queue = create_queue(Settings(database_url=database_url, lease_seconds=options.lease_seconds))
     processes: list[SeatSyncProcess] = []

@@ -21,6 +21,8 @@ import json
 import sys
 import tempfile
 import uuid
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
@@ -32,11 +34,21 @@ from tests.e2e.queue_harness import QueueOptions, QueueRun, run_queue_failover  
 POLL_S = 300.0
 
 
-async def trial(options: QueueOptions, logs: Path | None = None) -> QueueRun:
-    """`logs`: keep the processes' logs in a new folder there (default: deleted with the run's temporary folder)."""
+async def trial(options: QueueOptions, logs: Path | None = None, prefix: str = "seatsync_tenants_",
+                keep_set_up: bool = False) -> QueueRun:
+    """`logs`: keep the processes' logs in a new folder there (default: deleted with the run's temporary folder);
+    `prefix`: of the databases' names; `keep_set_up`: start from the set-up an earlier run kept (same tenants, seed,
+    PSA and day), or keep this one's."""
     admin = await asyncpg.connect(host="127.0.0.1", port=5432, user="postgres", database="postgres", timeout=5)
-    name = f"seatsync_tenants_{uuid.uuid4().hex[:12]}"
-    await admin.execute(f'CREATE DATABASE "{name}"')
+    name = f"{prefix}{uuid.uuid4().hex[:12]}"
+    kept = f"{prefix}set_up_{options.tenants}_{options.psa}_{options.seed}_{datetime.now(UTC):%Y%m%d}"
+    if keep_set_up and await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", kept):
+        print(f"starting from the set-up kept in {kept}", file=sys.stderr, flush=True)
+        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{kept}"')
+        options = replace(options, set_up_done=True)
+    else:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        options = replace(options, save_set_up_as=kept) if keep_set_up else options
     try:
         with contextlib.ExitStack() as stack:
             folder = (Path(tempfile.mkdtemp(prefix="seatsync-tenants-", dir=logs)) if logs is not None
@@ -74,11 +86,14 @@ async def main(args: argparse.Namespace) -> int:
                            lease_seconds=args.lease, worker_concurrency=args.concurrency, rounds=args.rounds,
                            psa_latency_ms=args.psa_latency_ms, kill_within_s=120.0, settle_within=args.within,
                            set_up_at_once=args.set_up_at_once, meter_cpu=True, idle_s=args.idle,
-                           stall_check_fix=args.stall_check_fix, profile=args.profile)
-    run = await trial(options, args.logs)
+                           stall_check_fix=args.stall_check_fix, profile=args.profile,
+                           db_pool_size=args.db_pool_size, set_up_processes=args.set_up_processes,
+                           vendor_accounts=args.tenants if args.account_per_tenant else 1)
+    run = await trial(options, args.logs, args.database_prefix, args.keep_set_up)
     verdict = run.verdict
     clean = (verdict is not None and verdict.clean and set(run.settle_codes.values()) <= {0}
-             and run.tenants_synced == args.tenants and run.picked_up_s is not None)
+             and run.tenants_synced == args.tenants and run.picked_up_s is not None and run.cross_tenant_reads == 0
+             and all(held <= options.connection_budget for held in run.peak_connections.values()))
     per_minute = 60 * args.tenants * len(run.round_s) / sum(run.round_s) if run.round_s else None
     print(json.dumps({**run.figures(), "concurrency": args.concurrency, "clean": clean,
                       "cycles_per_minute": None if per_minute is None else round(per_minute, 1),
@@ -105,6 +120,16 @@ if __name__ == "__main__":
                              "every Nth minute; see tests/e2e/bench_serve.py)")
     parser.add_argument("--profile", action="store_true",
                         help="serve under cProfile: each instance's statistics of the rounds in <logs>/<name>.prof")
+    parser.add_argument("--db-pool-size", type=int, help="SEATSYNC_DB_POOL_SIZE (default: 2 per job at once + 2)")
+    parser.add_argument("--set-up-processes", type=int, default=3,
+                        help="set the tenants up in this many processes (0: in the harness's own)")
+    parser.add_argument("--database-prefix", default="seatsync_tenants_", help="of the database's name")
+    parser.add_argument("--account-per-tenant", action="store_true",
+                        help="the sandbox's vendor quotas (Ingram's gateway, ConnectWise) once per tenant, as if each "
+                             "MSP had its own account (default: all share one, as the sandbox has one)")
+    parser.add_argument("--keep-set-up", action="store_true",
+                        help="keep the tenants' set-up as a database (<prefix>set_up_<tenants>_<psa>_<seed>_<day>) "
+                             "and start from it when it exists: a re-run the same day skips the set-up (drop it after)")
     parser.add_argument("--logs", type=Path, help="keep the processes' logs in a new folder in this one")
     parser.add_argument("--within", type=float, default=900.0, help="seconds a round may take")
     sys.exit(asyncio.run(main(parser.parse_args())))

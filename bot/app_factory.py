@@ -13,6 +13,7 @@ from bot.app_context import AppContext
 from bot.clock import SYSTEM_CLOCK, Clock
 from bot.commands.listeners import register_commands
 from bot.config import Settings
+from bot.db.connection_budget import ConnectionBudget, application_name
 from bot.db.engine import create_engine, session_factory
 from bot.keys import SecretBox
 from bot.log_redaction import register_secret
@@ -28,7 +29,9 @@ def create_context(settings: Settings, *, engine: AsyncEngine | None = None, clo
     for secret in (settings.secret_key, settings.slack_bot_token, settings.slack_signing_secret,
                    settings.slack_app_token, settings.slack_client_secret, settings.operator_token):
         register_secret(secret)
-    engine = engine or create_engine(settings.database_url)
+    engine = engine or create_engine(
+        settings.database_url, pool_size=ConnectionBudget.for_settings(settings, queue=False).sessions,
+        application_name=application_name(process_instance_id()))
     sessions = session_factory(engine)
     box = SecretBox(settings.secret_key)
     lease = timedelta(seconds=settings.lease_seconds)

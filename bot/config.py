@@ -62,6 +62,7 @@ class Settings:
     billing_team: tuple[str, ...] = ()
     lease_seconds: float = 60.0  # the scheduler lease; claims on intents live three quarters of it
     worker_concurrency: int = 8  # PostgreSQL: the queue jobs (tenants' cycles, posts, alerts) one instance runs at once
+    db_pool_size: int | None = None  # PostgreSQL: SeatSync's own pool (None: bot.db.connection_budget's default)
     jobs: str = "auto"  # who runs the scheduled jobs: the queue (PostgreSQL), the lease-gated scheduler, or auto
     # the hosting operator's bearer token for per-tenant health and metrics (web/operator.py)
     operator_token: str | None = field(default=None, repr=False)
@@ -143,6 +144,7 @@ def load_settings(
         billing_team=_billing_team(get("SEATSYNC_BILLING_TEAM")),
         lease_seconds=_lease_seconds(get("SEATSYNC_LEASE_SECONDS") or "60"),
         worker_concurrency=_worker_concurrency(get("SEATSYNC_WORKER_CONCURRENCY") or "8"),
+        db_pool_size=_db_pool_size(get("SEATSYNC_DB_POOL_SIZE")),
         jobs=_jobs(get("SEATSYNC_JOBS") or "auto"),
         operator_token=_operator_token(get("SEATSYNC_OPERATOR_TOKEN")),
     )
@@ -330,6 +332,10 @@ def _worker_concurrency(value: str) -> int:
     if not 1 <= jobs <= 256:
         raise ConfigError(f"SEATSYNC_WORKER_CONCURRENCY: {jobs} is out of range (1-256)")
     return jobs
+
+
+def _db_pool_size(value: str | None) -> int | None:
+    return None if not value else _whole_number("SEATSYNC_DB_POOL_SIZE", value, 1, 500)
 
 
 def _log_level(value: str) -> str:

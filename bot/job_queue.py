@@ -42,6 +42,7 @@ from sqlalchemy.engine import make_url
 
 from bot.config import Settings
 from bot.connectors.shared_budget import SHARED_BUDGET
+from bot.db.connection_budget import QUEUE_POOL, ConnectionBudget, application_name
 from bot.db.rate_budgets import TenantRateBudget
 from bot.db.tenancy import active_tenant_ids, tenant_scope
 from bot.jobs import BODIES
@@ -90,7 +91,9 @@ def create_queue(settings: Settings) -> procrastinate.App:
     """The queue and its tasks (no connection is opened until `open_async`)."""
     timing = QueueTiming.from_lease(settings.lease_seconds)
     # the worker's jobs use SeatSync's own engine; the queue's pool serves fetching, heartbeats, defers and LISTEN
-    connector = procrastinate.PsycopgConnector(conninfo=libpq_url(settings.database_url), min_size=1, max_size=6)
+    connector = procrastinate.PsycopgConnector(
+        conninfo=libpq_url(settings.database_url), min_size=1, max_size=QUEUE_POOL,
+        kwargs={"application_name": application_name(process_instance_id())})  # the LISTEN connections' too
     queue = procrastinate.App(connector=connector)
     queue.task(name=TENANT_JOB, queue=QUEUE, pass_context=True)(tenant_job)
     queue.periodic(cron="* * * * *", periodic_id="minute")(
@@ -115,7 +118,8 @@ async def run_worker(app_context: AppContext, *, queue: procrastinate.App | None
             update_heartbeat_interval=timing.heartbeat_s, stalled_worker_timeout=timing.stalled_after_s,
             shutdown_graceful_timeout=10.0, delete_jobs="successful"))
             for queue_name, concurrency in ((QUEUE, settings.worker_concurrency), (CONTROL_QUEUE, 1))]
-        log.info("this instance works the job queue (%d at a time)", settings.worker_concurrency)
+        log.info("this instance works the job queue (%d at a time); it holds %s", settings.worker_concurrency,
+                 ConnectionBudget.for_settings(settings, queue=True).describe())
         try:
             yield
         finally:

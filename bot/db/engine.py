@@ -19,8 +19,11 @@ def sqlite_file(database_url: str) -> Path | None:
     return Path(url.database).expanduser()
 
 
-def create_engine(database_url: str, *, echo: bool = False, create_folder: bool = True) -> AsyncEngine:
-    """`create_folder`: make a SQLite file's folder if missing (a command that only reads passes False)."""
+def create_engine(database_url: str, *, echo: bool = False, create_folder: bool = True, pool_size: int | None = None,
+                  application_name: str | None = None) -> AsyncEngine:
+    """`create_folder`: make a SQLite file's folder if missing (a command that only reads passes False).
+    PostgreSQL: `pool_size` bounds the pool (no overflow: an instance's budget, bot.db.connection_budget); without
+    it, 10 and 10 more at a peak, for a short-lived command or a test; `application_name` names its connections."""
     url = make_url(database_url)
     if url.drivername.startswith("sqlite"):
         path = sqlite_file(database_url)
@@ -29,7 +32,9 @@ def create_engine(database_url: str, *, echo: bool = False, create_folder: bool 
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    sizes = dict(pool_size=10, max_overflow=10) if pool_size is None else dict(pool_size=pool_size, max_overflow=0)
+    connect_args = {"server_settings": {"application_name": application_name}} if application_name else {}
+    return create_async_engine(url, echo=echo, pool_pre_ping=True, connect_args=connect_args, **sizes)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

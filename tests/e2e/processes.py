@@ -63,6 +63,7 @@ class SandboxProcess:
     base_url: str = ""
     config: dict = field(default_factory=dict)
     world_copy: Sandbox | None = None  # the same seed's world, generated here: the lines and their services
+    vendor_accounts: int = 1  # >1: the vendors' per-account quotas that many times over (tests/e2e/bench_sandbox.py)
     _process: asyncio.subprocess.Process | None = None
     _http: aiohttp.ClientSession | None = None
 
@@ -70,8 +71,10 @@ class SandboxProcess:
         self.world_copy = Sandbox.generate(seed=self.seed, scale="small", today=utc_now().date())
         log = self.log_path.open("wb")
         self._process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "sandbox", "--port", "0", "--seed", str(self.seed), "--scale", "small",
-            cwd=ROOT, env=child_env(), stdout=log, stderr=asyncio.subprocess.PIPE)
+            sys.executable, "-m", "tests.e2e.bench_sandbox" if self.vendor_accounts > 1 else "bot", "sandbox",
+            "--port", "0", "--seed", str(self.seed), "--scale", "small", cwd=ROOT,
+            env=child_env(SEATSYNC_BENCH_VENDOR_ACCOUNTS=str(self.vendor_accounts)), stdout=log,
+            stderr=asyncio.subprocess.PIPE)
         self.base_url = await self._listening_url(log)
         host, port = self.base_url.removeprefix("http://").split(":")
         self.world_copy.host, self.world_copy.port = host, int(port)
@@ -153,22 +156,19 @@ def marketplace_ids(world_sandbox: Sandbox, line: Line, marketplace: str) -> tup
 
 
 async def prepare_database(*, database_url: str, sandbox: SandboxProcess, marketplace: str, psa: str,
-                           lines: list[Line]) -> dict[Record, int]:
+                           lines: list[Line], migrate: bool = True) -> dict[Record, int]:
     """SeatSync set up against the sandbox with `lines` linked; returns each linked service's units as read. For the
-    tenant of the caller's `tenant_scope` (the default tenant unless it chose one), its secrets under its own key."""
+    tenant of the caller's `tenant_scope` (the default tenant unless it chose one), its secrets under its own key.
+    `migrate`: upgrade the schema first (False: the caller did)."""
     db = create_engine(database_url)
     try:
-        async with _MIGRATING:
-            await upgrade(db)
+        if migrate:
+            async with _MIGRATING:
+                await upgrade(db)
         sessions = session_factory(db)
         box = SecretBox(SECRET_KEY)  # the master box: each tenant's secrets go under its own key (bot.db.connections)
         async with sessions() as session:
-            for system in (marketplace, psa):
-                base_url, options, secrets = sandbox_connection(system, sandbox.config)
-                if system == marketplace:
-                    secrets = {**secrets, "webhook_secret": sandbox.config[system]["webhook_secret"]}
-                await save_connection(session=session, box=box, system=system, base_url=base_url, options=options,
-                                      secrets=secrets, actor="e2e")
+            await save_sandbox_connections(session, sandbox, marketplace, psa)
             await save_app_settings(session=session, settings=AppSettings(marketplace=marketplace, psa=psa,
                                                                           timezone="UTC"), actor="e2e")
             await set_decrease_timing(session=session, scope=Scope.global_, timing=DecreaseTiming.today, actor="e2e")
@@ -199,6 +199,18 @@ async def prepare_database(*, database_url: str, sandbox: SandboxProcess, market
         return units
     finally:
         await db.dispose()
+
+
+async def save_sandbox_connections(session, sandbox: SandboxProcess, marketplace: str, psa: str) -> None:
+    """The marketplace's and the PSA's connections to this sandbox, for the tenant of the caller's scope (the caller
+    commits)."""
+    box = SecretBox(SECRET_KEY)
+    for system in (marketplace, psa):
+        base_url, options, secrets = sandbox_connection(system, sandbox.config)
+        if system == marketplace:
+            secrets = {**secrets, "webhook_secret": sandbox.config[system]["webhook_secret"]}
+        await save_connection(session=session, box=box, system=system, base_url=base_url, options=options,
+                              secrets=secrets, actor="e2e")
 
 
 async def posted_intents(database_url: str) -> list[PostedIntent]:

@@ -15,26 +15,33 @@ cycle queued before the kill has ended (`synced_s`). No two cycles of one tenant
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
+import resource
 import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import asyncpg
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings
+from bot.db.connection_budget import ConnectionBudget
 from bot.db.engine import create_engine, session_factory
 from bot.db.migrate import upgrade
-from bot.db.models import Adjustment, AdjustmentStatus, SyncRun, SyncRunStatus
+from bot.db.models import Adjustment, AdjustmentStatus, PsaService, SyncRun, SyncRunStatus
 from bot.db.tenancy import DEFAULT_TENANT_ID, ensure_tenant, tenant_scope
 from bot.job_queue import create_queue, defer_tenant_job
+from bot.keys import SecretBox
+from bot.services.tenant_probe import probe_cross_tenant_reads
 from bot.sync.schedule import JobId
-from tests.e2e.cpu_meter import CpuMeter, CpuReading
+from tests.e2e.connection_meter import ConnectionMeter
+from tests.e2e.cpu_meter import CpuMeter, CpuReading, process_cpu_s
 from tests.e2e.failover_harness import Instance, _wait_healthy, free_port
 from tests.e2e.kill_harness import CountChanger
 from tests.e2e.processes import (
@@ -45,6 +52,8 @@ from tests.e2e.processes import (
     child_env,
     posted_intents,
     prepare_database,
+    save_sandbox_connections,
+    utc_now,
 )
 from tests.e2e.write_judge import Verdict, judge
 from tests.sync.engine_setup import Line, pick_lines
@@ -71,6 +80,18 @@ class QueueOptions:
     idle_s: float = 0.0  # before the rounds, this long with only the minute tick's jobs, metered on its own
     stall_check_fix: bool = False  # serve with the stall check every N seconds as meant (tests/e2e/bench_serve.py)
     profile: bool = False  # serve under cProfile; each instance's statistics of the rounds in <workdir>/<name>.prof
+    db_pool_size: int | None = None  # SEATSYNC_DB_POOL_SIZE of the instances (None: the default for the concurrency)
+    set_up_processes: int = 0  # tenants set up in this many processes of their own (tests/e2e/tenant_setup.py)
+    vendor_accounts: int = 1  # the sandbox's per-account vendor quotas this many times over (one per tenant, as real)
+    # the database is a copy of an earlier run's set-up (same tenants, seed, PSA and day): nothing to set up
+    set_up_done: bool = False
+    save_set_up_as: str | None = None  # once set up, copy the database under this name for a later run to start from
+
+    @property
+    def connection_budget(self) -> int:
+        """What each instance states it holds at most (bot.db.connection_budget)."""
+        settings = Settings(worker_concurrency=self.worker_concurrency, db_pool_size=self.db_pool_size)
+        return ConnectionBudget.for_settings(settings, queue=True).total
 
 
 @dataclass
@@ -96,6 +117,10 @@ class QueueRun:
     idle_cycles: int = 0
     cpu_idle: CpuReading | None = None  # CPU spent in the idle window (the minute tick's jobs only, and its polls)
     load_average: list[float] = field(default_factory=list)  # at the start of the rounds, 1 / 5 / 15 minutes
+    peak_connections: dict[str, int] = field(default_factory=dict)  # per instance, from start to the kill's end
+    cross_tenant_reads: int | None = None  # rows some tenant's read paths showed of another (tenant_probe)
+    set_up_s: float = 0.0
+    set_up_cpu_s: dict[str, float] = field(default_factory=dict)  # the set-up processes' CPU, and the sandbox's
 
     def figures(self) -> dict:
         return {"psa": self.options.psa, "instances": self.options.instances, "tenants": self.options.tenants,
@@ -107,6 +132,9 @@ class QueueRun:
                 "round_s": [round(s, 2) for s in self.round_s], "linked_lines": self.linked_lines,
                 "settle_codes": self.settle_codes, **(self.verdict.figures() if self.verdict else {}),
                 "seconds": round(self.seconds, 1), "stall_check_fix": self.options.stall_check_fix,
+                "set_up_s": round(self.set_up_s, 1), "set_up_cpu_s": self.set_up_cpu_s,
+                "connection_budget": self.options.connection_budget,
+                "peak_connections": self.peak_connections, "cross_tenant_reads": self.cross_tenant_reads,
                 **self.cpu_figures()}
 
     def cpu_figures(self) -> dict:
@@ -134,18 +162,29 @@ async def run_queue_failover(options: QueueOptions, *, database_url: str, workdi
     started = time.monotonic()
     rng = random.Random(options.seed)
     result = QueueRun(options=options)
-    sandbox = await SandboxProcess(seed=options.seed, log_path=workdir / "sandbox.log").start()
+    sandbox = await SandboxProcess(seed=options.seed, log_path=workdir / "sandbox.log",
+                                   vendor_accounts=options.vendor_accounts).start()
     db = create_engine(database_url)
     queue = create_queue(Settings(database_url=database_url, lease_seconds=options.lease_seconds))
     processes: list[SeatSyncProcess] = []
     meter: CpuMeter | None = None
+    connections = ConnectionMeter(dsn=_asyncpg_dsn(database_url))
     try:
         base_env = dict(DATABASE_URL=database_url, SEATSYNC_SECRET_KEY=SECRET_KEY,
                         SEATSYNC_LEASE_SECONDS=f"{options.lease_seconds:g}",
-                        SEATSYNC_WORKER_CONCURRENCY=str(options.worker_concurrency))
+                        SEATSYNC_WORKER_CONCURRENCY=str(options.worker_concurrency),
+                        **({"SEATSYNC_DB_POOL_SIZE": str(options.db_pool_size)} if options.db_pool_size else {}))
         async with _MIGRATING:
             await upgrade(db)
-        lines, units = await _set_up_tenants(db, sandbox, options, database_url)
+        set_up_from, children_from, sandbox_from = time.monotonic(), _children_cpu_s(), process_cpu_s(sandbox.pid)
+        lines, units = await _set_up_tenants(db, sandbox, options, database_url, workdir)
+        result.set_up_s = time.monotonic() - set_up_from
+        if options.save_set_up_as:
+            await _save_set_up(db, database_url, options.save_set_up_as)
+            say(f"the set-up is kept as database {options.save_set_up_as} (drop it when done)")
+        if options.set_up_processes and not options.set_up_done:  # CPU, not wall-clock: the machine is shared
+            result.set_up_cpu_s = {"set_up_processes": round(_children_cpu_s() - children_from, 1),
+                                   "sandbox": round((process_cpu_s(sandbox.pid) or 0.0) - (sandbox_from or 0.0), 1)}
         every_line = [line for own in lines.values() for line in own]
         result.linked_lines = len(every_line)
         say(f"the sandbox runs and {len(lines)} tenants are set up")
@@ -158,7 +197,8 @@ async def run_queue_failover(options: QueueOptions, *, database_url: str, workdi
         processes.extend(instance.process for instance in instances)
         for instance in instances:
             await _wait_healthy(instance)
-        say(f"{len(instances)} instances serve")
+        await connections.start()
+        say(f"{len(instances)} instances serve, each within {options.connection_budget} connections")
         if options.meter_cpu:
             meter = await CpuMeter(dsn=_asyncpg_dsn(database_url), pids={i.process.pid for i in instances},
                                    apart={"sandbox": sandbox.pid}).start()
@@ -201,6 +241,8 @@ async def run_queue_failover(options: QueueOptions, *, database_url: str, workdi
             survivors = [instance for instance in instances if instance is not victim]
             await _measure_pickup(db, survivors, victim, killed_at, before_kill, ended, result,
                                   limit=options.settle_within)
+        await connections.stop()
+        result.peak_connections = {i.name: connections.peak_of(i.process.pid) for i in instances}
         await sandbox.reset_faults()
         result.cycles_by_instance = await _cycles_by_instance(db, instances)
         result.overlapping_cycles = await _overlaps(db, victim)
@@ -217,6 +259,9 @@ async def run_queue_failover(options: QueueOptions, *, database_url: str, workdi
         codes = await asyncio.gather(*(settler.wait(options.settle_within * len(settling) + 10)
                                        for settler in settlers))
         result.settle_codes = dict(enumerate(codes))
+        say("settled; probing every tenant's read paths for another tenant's rows")
+        result.cross_tenant_reads = await probe_cross_tenant_reads(sessions=session_factory(db),
+                                                                   box=SecretBox(SECRET_KEY), now=utc_now())
         posted = []
         for tenant_id in settling:
             with tenant_scope(tenant_id):
@@ -230,11 +275,18 @@ async def run_queue_failover(options: QueueOptions, *, database_url: str, workdi
         for process in processes:
             if process.running:
                 await process.kill()
+        await connections.stop()
         await db.dispose()
         await sandbox.stop()
         if meter is not None:  # last: a failing meter must not leave the processes running
             await meter.stop()
         result.seconds = time.monotonic() - started
+
+
+def _children_cpu_s() -> float:
+    """CPU of this process's children that ended and were waited for (the set-up processes)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _profile_dump(instances: list[Instance]) -> None:
@@ -256,7 +308,7 @@ async def _spawn_instance(number: int, serve: list[str], base_env: dict[str, str
 
 
 async def _set_up_tenants(db: AsyncEngine, sandbox: SandboxProcess, options: QueueOptions,
-                          database_url: str) -> tuple[dict[int, list[Line]], dict[int, int]]:
+                          database_url: str, workdir: Path) -> tuple[dict[int, list[Line]], dict[int, int]]:
     """Each tenant's lines (disjoint), and every linked service's units as read; the counts levelled to begin
     with."""
     tenant_ids = [DEFAULT_TENANT_ID]
@@ -273,6 +325,10 @@ async def _set_up_tenants(db: AsyncEngine, sandbox: SandboxProcess, options: Que
              for index, tenant_id in enumerate(tenant_ids)}
     for line in picked:
         await sandbox.set_count(line, line.psa_units)
+    if options.set_up_done:
+        return lines, await _units_as_stored(db, sandbox, options, lines)
+    if options.set_up_processes:
+        return lines, await _set_up_in_processes(sandbox, options, database_url, workdir, lines)
     units: dict[int, int] = {}
     turns = asyncio.Semaphore(options.set_up_at_once)
 
@@ -280,10 +336,69 @@ async def _set_up_tenants(db: AsyncEngine, sandbox: SandboxProcess, options: Que
         async with turns:
             with tenant_scope(tenant_id):
                 units.update(await prepare_database(database_url=database_url, sandbox=sandbox, marketplace="ingram",
-                                                    psa=options.psa, lines=lines[tenant_id]))
+                                                    psa=options.psa, lines=lines[tenant_id], migrate=False))
 
     await asyncio.gather(*(set_up(tenant_id) for tenant_id in tenant_ids))
     return lines, units
+
+
+async def _units_as_stored(db: AsyncEngine, sandbox: SandboxProcess, options: QueueOptions,
+                           lines: dict[int, list[Line]]) -> dict[int, int]:
+    """Each linked service's units as the set-up read them (what `prepare_database` returned then), each tenant's
+    connections pointed at this run's sandbox."""
+    units: dict[int, int] = {}
+    for tenant_id, own in lines.items():
+        with tenant_scope(tenant_id):
+            async with session_factory(db)() as session:
+                await save_sandbox_connections(session, sandbox, "ingram", options.psa)
+                await session.commit()
+                for line in own:
+                    units[line.service_id] = await session.scalar(
+                        select(PsaService.units).where(PsaService.external_id == str(line.service_id)))
+    return units
+
+
+async def _save_set_up(db: AsyncEngine, database_url: str, name: str) -> None:
+    """A copy of the set-up database (PostgreSQL's template copy: nobody may be connected to it meanwhile)."""
+    await db.dispose()
+    url = make_url(database_url)
+    admin = await asyncpg.connect(_asyncpg_dsn(database_url).replace(f"/{url.database}", "/postgres"))
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{url.database}"')
+    finally:
+        await admin.close()
+
+
+async def _set_up_in_processes(sandbox: SandboxProcess, options: QueueOptions, database_url: str, workdir: Path,
+                               lines: dict[int, list[Line]]) -> dict[int, int]:
+    """The tenants dealt out to `set_up_processes` processes of tests/e2e/tenant_setup.py, each setting up its share
+    `set_up_at_once` / processes at a time: the harness alone would set them up on one core."""
+    count = options.set_up_processes
+    at_once = max(1, options.set_up_at_once // count)
+    tenant_ids = list(lines)
+    setters = []
+    for number in range(count):
+        job = {"database_url": database_url, "seed": options.seed, "sandbox_url": sandbox.base_url,
+               "marketplace": "ingram", "psa": options.psa, "at_once": at_once,
+               "tenants": {str(t): [line.service_id for line in lines[t]] for t in tenant_ids[number::count]}}
+        (workdir / f"set-up-{number}.json").write_text(json.dumps(job))
+        setters.append(await SeatSyncProcess(
+            args=["-m", "tests.e2e.tenant_setup", str(workdir / f"set-up-{number}.json"),
+                  str(workdir / f"units-{number}.json")],
+            env=child_env(SEATSYNC_DATA_DIR=str(workdir)), log_path=workdir / f"set-up-{number}.log").spawn())
+    try:
+        codes = await asyncio.gather(*(setter.wait(options.settle_within * len(tenant_ids)) for setter in setters))
+    finally:
+        for setter in setters:
+            if setter.running:
+                await setter.kill()
+    if any(codes):
+        raise RuntimeError(f"setting the tenants up failed: exit codes {codes}; see {workdir}/set-up-*.log")
+    units: dict[int, int] = {}
+    for number in range(count):
+        units.update({int(service): value for service, value in
+                      json.loads((workdir / f"units-{number}.json").read_text()).items()})
+    return units
 
 
 async def _queue_round(db: AsyncEngine, queue, counts: CountChanger, lines: dict[int, list[Line]]

@@ -8,6 +8,7 @@ ConnectWise and HaloPSA take no future-dated change: theirs waits, pending, and 
 
 from __future__ import annotations
 
+from bot.db.audit import audit_events_for
 from bot.db.models import AdjustmentStatus, DecreaseTiming, Scope, SyncRunStatus, Term
 from bot.db.policies import set_decrease_timing
 from bot.domain.proration import billing_period
@@ -72,3 +73,30 @@ async def test_seats_bought_back_before_the_day_cancel_the_scheduled_decrease_th
     await workspace.engine.run_cycle(trigger="test")
     assert line.psa_units == 5
     assert [row.status for row in await adjustments(workspace)][-1] is AdjustmentStatus.posted
+
+
+async def _drift(workspace, line):
+    async with workspace.sessions() as session:
+        events = await audit_events_for(session=session, subject_type="psa_service", subject_id=str(line.service_id))
+    return [(e.before, e.after) for e in events if e.action == "psa_drift"]
+
+
+async def test_a_posted_change_reaching_its_day_is_no_hand_edit(workspace):
+    """On the day the PSA shows the decrease in its units: the billing team hears of no drift."""
+    line, _, next_period = await decrease_dated_next_period(workspace)
+    await workspace.engine.run_cycle(trigger="test", force_full=True)
+    workspace.jump_to(next_period)
+
+    await workspace.engine.run_cycle(trigger="test", force_full=True)
+
+    assert line.psa_units == 4 and await _drift(workspace, line) == []
+
+
+async def test_a_hand_edit_on_a_scheduled_change_s_day_is_still_drift(workspace):
+    line, _, next_period = await decrease_dated_next_period(workspace)
+    workspace.jump_to(next_period)
+    line.set_psa_units(3)  # the decrease landed (4) and someone took one more off by hand
+
+    await workspace.engine.run_cycle(trigger="test", force_full=True)
+
+    assert line.psa_units == 4 and await _drift(workspace, line) == [({"units": 6}, {"units": 3})]

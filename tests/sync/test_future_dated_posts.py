@@ -100,3 +100,23 @@ async def test_a_hand_edit_on_a_scheduled_change_s_day_is_still_drift(workspace)
     await workspace.engine.run_cycle(trigger="test", force_full=True)
 
     assert line.psa_units == 4 and await _drift(workspace, line) == [({"units": 6}, {"units": 3})]
+
+
+async def test_seats_bought_back_beyond_a_scheduled_decrease_bill_from_today(workspace):
+    """6 -> 4 dated next period, then 8 before that day: the exact answer is two adjustments, +2 dated today (8 now,
+    6 from the day) and +2 at the day cancelling the decrease (8 from then on). Autotask today gets one +4 dated at
+    the day (units as scheduled 4 -> 8) would bill 6 until then, 2 seats under. The others' decrease waits unsent:
+    one +2 today."""
+    _, psa = workspace.names
+    line, _, next_period = await decrease_dated_next_period(workspace)
+    line.set_market_total(8)
+
+    cycles = [await workspace.engine.run_cycle(trigger="test") for _ in range(3)]
+
+    assert [report.status for report in cycles] == [SyncRunStatus.succeeded] * 3 and line.psa_units == 8
+    dated = [(c.units_from, c.units_to, c.effective_date) for report in cycles for c in report.planned]
+    today = workspace.sandbox.world.today
+    assert dated == ([(6, 8, today), (6, 8, next_period)] if psa == "autotask" else [(6, 8, today)])
+    workspace.jump_to(next_period)
+    on_the_day = await workspace.engine.run_cycle(trigger="test")
+    assert (on_the_day.planned, line.psa_units, await _drift(workspace, line)) == ([], 8, [])

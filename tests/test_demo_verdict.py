@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from bot.demo.verdict import LinkedPair, TargetBook, judge
+from bot.sandbox.autotask_writes import create_adjustment
 from bot.sandbox.world import AutotaskContractService, AutotaskService, Subscription, SubscriptionLine
 from tests.sandbox.autotask_world import M365, RECURRING, build_world
 
@@ -57,3 +58,47 @@ def test_a_bundle_out_of_step_is_named_by_its_external_id() -> None:
     world.autotask_contract_service_bundles[SAME_ID].units = 7  # the contract service 1000 still bills its 5
     verdict = judge(world, marketplace="odin", psa="autotask", pairs=pairs, book=TargetBook())
     assert verdict.out_of_sync == [f"service bundle-{SAME_ID}: PSA 7, marketplace 9"]
+
+
+def decrease_dated_next_month(world, times: int) -> None:
+    """Contract service 1000 (5 units) down by 2 from June 1st, posted `times` times on May 15th, as the Autotask
+    simulator takes it: held at once, in today's units only from its day on."""
+    body = {"contractID": RECURRING, "serviceID": M365, "unitChange": -2, "effectiveDate": "2024-06-01T00:00:00Z"}
+    for _ in range(times):
+        applied = create_adjustment(world, body)
+        world.record_write("autotask", applied.service.id, applied.before, applied.after, key=None,
+                           reference=str(applied.adjustment.id), before_as_scheduled=applied.before_as_scheduled)
+
+
+def world_with_a_line_dropped_to_three():
+    world = build_world()
+    world.subscriptions[SUBSCRIPTION] = Subscription(
+        subscription_id=SUBSCRIPTION, cmp_id="cmp-1", account_id=1000001, name="Microsoft 365", plan_id=1,
+        plan_name="Microsoft 365", term="monthly", status="active", start_date=date(2024, 1, 1),
+        expiration_date=date(2024, 12, 31), created=datetime(2024, 1, 1, tzinfo=UTC),
+        last_modified=datetime(2024, 1, 1, tzinfo=UTC), lines=[SubscriptionLine(PLAIN_RESOURCE, 0, 3)])
+    pairs = [LinkedPair(str(SUBSCRIPTION), str(PLAIN_RESOURCE), str(SAME_ID))]
+    book = TargetBook()
+    book.record(world, "odin", pairs)
+    return world, pairs, book
+
+
+def test_a_decrease_held_for_its_day_is_in_sync() -> None:
+    world, pairs, book = world_with_a_line_dropped_to_three()
+    decrease_dated_next_month(world, 1)
+
+    verdict = judge(world, marketplace="odin", psa="autotask", pairs=pairs, book=book)
+
+    assert world.autotask_contract_services[SAME_ID].units == 5  # today's, until June 1st
+    assert (verdict.in_sync, verdict.psa_writes, verdict.duplicate_writes) == (True, 1, 0)
+
+
+def test_a_decrease_posted_twice_ahead_of_its_day_is_a_duplicate_and_out_of_sync() -> None:
+    """The bug fixed by bot/sync/scheduled_changes.py: judged on today's units (5 both times), it passed unseen."""
+    world, pairs, book = world_with_a_line_dropped_to_three()
+    decrease_dated_next_month(world, 2)
+
+    verdict = judge(world, marketplace="odin", psa="autotask", pairs=pairs, book=book)
+
+    assert verdict.out_of_sync == [f"service {SAME_ID}: PSA 1, marketplace 3"]
+    assert (verdict.psa_writes, verdict.duplicate_writes) == (2, 1)

@@ -69,6 +69,8 @@ class DemoSupport:
     register_webhook: Callable[[dict[str, Any], str, str], Awaitable[None]] | None = None
     # PSA: the units a service bills in the world now, by the external id SeatSync reads it under (None: unknown)
     service_units: Callable[[SandboxWorld, str], int | None] | None = None
+    # PSA taking future-dated changes: those units once the changes it holds reach their day (else service_units)
+    scheduled_units: Callable[[SandboxWorld, str], int | None] | None = None
     # PSA: that external id for a write its simulator logged (else `str(write.service_id)`; Autotask tells its
     # service bundles apart, whose ids may equal a contract service's)
     written_service: Callable[[WriteRecord], str] | None = None

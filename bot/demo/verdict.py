@@ -6,6 +6,11 @@ A write is a duplicate when the service already stood at its target when the wri
 not link counts too — SeatSync must never have made it. Services are known by their external ids, as
 SeatSync reads them (an Autotask service bundle is "bundle-<id>"), and a logged write is named the same
 way by its PSA's `DemoSupport.written_service`: Autotask's bundle 12 is not its contract service 12.
+
+Units are judged *as scheduled*: a PSA that takes future-dated changes (Autotask) holds a decrease dated at the
+next period's start at once but bills it only from that day on, so the verdict counts the changes it holds
+(`DemoSupport.scheduled_units`, a write's `before_as_scheduled`). With today's units alone, a decrease posted twice
+ahead of its day looked like two first writes and a service still to level, never like a repeat.
 """
 
 from __future__ import annotations
@@ -69,7 +74,10 @@ def line_target(world: SandboxWorld, marketplace: str, subscription_id: str, res
 
 
 def psa_units(world: SandboxWorld, psa: str, service_external_id: str) -> int | None:
-    return demo_support(psa).service_units(world, service_external_id)  # type: ignore[misc]
+    """The units a service bills as scheduled: a PSA holding future-dated changes counts them (see the docstring)."""
+    support = demo_support(psa)
+    units = support.scheduled_units or support.service_units
+    return units(world, service_external_id)  # type: ignore[misc]
 
 
 def written_service(psa: str, write: WriteRecord) -> str:
@@ -105,7 +113,8 @@ def judge(world: SandboxWorld, *, marketplace: str, psa: str, pairs: list[Linked
     duplicates = 0
     for write in writes:
         target = book.target(write.day, written_service(psa, write))
-        if target is None or write.before == target:
+        before = write.before if write.before_as_scheduled is None else write.before_as_scheduled
+        if target is None or before == target:
             duplicates += 1
     return Verdict(linked=len(pairs), in_sync=not out, out_of_sync=out, psa_writes=len(writes),
                    duplicate_writes=duplicates, bundle_writes=sum(w.kind == "bundle" for w in writes))

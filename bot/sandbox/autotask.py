@@ -301,7 +301,8 @@ async def _adjust(call: Call, kind: UnitsKind) -> web.Response:
     # note's key finds it
     reference = f"bundle:{applied.adjustment.id}" if kind is BUNDLE else str(applied.adjustment.id)
     call.world.record_write("autotask", applied.service.id, applied.before, applied.after, key=None,
-                            reference=reference, kind="bundle" if kind is BUNDLE else "service")
+                            reference=reference, kind="bundle" if kind is BUNDLE else "service",
+                            before_as_scheduled=applied.before_as_scheduled)
     mark_write(call.request)
     return web.json_response({"itemId": applied.adjustment.id})
 

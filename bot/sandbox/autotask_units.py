@@ -45,6 +45,11 @@ def settle_units(world: SandboxWorld) -> None:
     world.autotask_units_day = today
 
 
+def scheduled_units(service: AutotaskContractService, today: date) -> int:
+    """The units once every adjustment dated after `today` has reached its day (`service.units`: today's)."""
+    return service.units + sum(a.unit_change for a in service.adjustments if a.effective_date > today)
+
+
 def units_on(service: AutotaskContractService, day: date, today: date) -> int:
     """Units in effect on `day`, given that `service.units` are the units in effect on `today`."""
     before_any = service.units - sum(a.unit_change for a in service.adjustments if a.effective_date <= today)

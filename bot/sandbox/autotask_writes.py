@@ -26,7 +26,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from bot.sandbox.autotask_query import parse_datetime
-from bot.sandbox.autotask_units import lowest_units_from
+from bot.sandbox.autotask_units import lowest_units_from, scheduled_units
 from bot.sandbox.world import (
     AutotaskContractService,
     AutotaskNote,
@@ -50,6 +50,7 @@ class AppliedAdjustment:
     before: int  # units in effect today, before and after
     after: int
     created_service: bool
+    before_as_scheduled: int  # `before` once the adjustments already dated after today reach their day
 
 
 @dataclass(frozen=True)
@@ -132,6 +133,7 @@ def create_adjustment(world: SandboxWorld, body: Any, parent_contract_id: int | 
         )
         records[service.id] = service
     before = service.units
+    before_as_scheduled = scheduled_units(service, world.today)
     adjustment = AutotaskUnitChange(
         id=world.next_id(kind.adjustment_ids), contract_id=contract.id, service_id=service_id,
         contract_service_id=service.id, unit_change=unit_change, effective_date=effective,
@@ -142,7 +144,7 @@ def create_adjustment(world: SandboxWorld, body: Any, parent_contract_id: int | 
         service.units += unit_change
     service.last_modified = adjustment.created
     _automatic_note(world, contract.id, catalogue_entry.name, adjustment)
-    return AppliedAdjustment(adjustment, service, before, service.units, created)
+    return AppliedAdjustment(adjustment, service, before, service.units, created, before_as_scheduled)
 
 
 def create_note(world: SandboxWorld, body: Any, parent_contract_id: int) -> AutotaskNote:

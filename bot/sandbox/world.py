@@ -251,6 +251,8 @@ class WriteRecord:
     # "{recurring invoice id}/{line id}" (see bot.sandbox.halopsa.lines)
     reference: str | None = None
     kind: WrittenKind = "service"
+    # a PSA holding future-dated changes (Autotask): `before` once those already taken reach their day (None: the same)
+    before_as_scheduled: int | None = None
 
     @property
     def written(self) -> str:
@@ -429,11 +431,12 @@ class SandboxWorld:
 
     def record_write(
         self, system: PsaSystem, service_id: int, before: int, after: int, key: str | None,
-        reference: str | None = None, kind: WrittenKind = "service",
+        reference: str | None = None, kind: WrittenKind = "service", before_as_scheduled: int | None = None,
     ) -> None:
         self.write_log.append(
             WriteRecord(system=system, service_id=service_id, before=before, after=after, at=datetime.now(UTC),
-                        day=self.today, key=key, reference=reference, kind=kind)
+                        day=self.today, key=key, reference=reference, kind=kind,
+                        before_as_scheduled=before_as_scheduled)
         )
 
     def label_write(self, system: PsaSystem, reference: str, key: str) -> None:

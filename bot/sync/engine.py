@@ -46,6 +46,7 @@ from bot.sync.planning import LinkFailure, PlannedChange, plan_levelling
 from bot.sync.posting import PostingReport, post_due_adjustments
 from bot.sync.psa_cache import PsaRefresh, apply_psa_records
 from bot.sync.runs import end_runs_of, heartbeat_while, mark_interrupted_runs
+from bot.sync.scheduled_changes import landed_since
 from bot.sync.snapshot import SnapshotDiff, apply_marketplace_snapshot
 from bot.sync.subscription_sync import open_intent_ids, subscription_link_ids
 
@@ -376,13 +377,17 @@ class SyncEngine:
             refresh = await apply_psa_records(session=session, psa=self.psa.system, now=now,
                                               complete=since is None, companies=companies, contracts=contracts,
                                               services=services)
-            for record in services:
-                before = linked.get(record.external_id)
-                if before is not None and before != record.units:
-                    # units moved in the PSA without SeatSync (a hand edit): levelled back this cycle
-                    record_audit(session=session, actor=f"{self.psa.system}", action="psa_drift",
-                                 subject_type="psa_service", subject_id=record.external_id,
-                                 before={"units": before}, after={"units": record.units})
+            moved = [(linked[r.external_id], r) for r in services
+                     if r.external_id in linked and linked[r.external_id].units != r.units]
+            landed = await landed_since(session, today=self.today(), last_read={
+                before.id: business_date(before.last_seen_at, self.timezone) for before, _ in moved})
+            for before, record in moved:
+                if before.units + landed.get(before.id, 0) == record.units:
+                    continue  # a posted change reached its day (Autotask shows it only from then on)
+                # units moved in the PSA without SeatSync (a hand edit): levelled back this cycle
+                record_audit(session=session, actor=f"{self.psa.system}", action="psa_drift",
+                             subject_type="psa_service", subject_id=record.external_id,
+                             before={"units": before.units}, after={"units": record.units})
             await session.commit()
         return refresh
 
@@ -480,12 +485,19 @@ async def _linked_contracts(session: AsyncSession, psa: str) -> dict[str, str]:
     return {service: contract for service, contract in rows}
 
 
-async def _linked_units(session: AsyncSession) -> dict[str, int]:
+@dataclass(frozen=True)
+class _CachedUnits:
+    id: int
+    units: int
+    last_seen_at: datetime  # when the units were read (or posted and read back)
+
+
+async def _linked_units(session: AsyncSession) -> dict[str, _CachedUnits]:
     rows = await session.execute(
-        select(PsaService.external_id, PsaService.units)
+        select(PsaService.external_id, PsaService.id, PsaService.units, PsaService.last_seen_at)
         .join(ResourceLink, ResourceLink.psa_service_id == PsaService.id)
     )
-    return {external_id: units for external_id, units in rows}
+    return {external_id: _CachedUnits(service_id, units, seen) for external_id, service_id, units, seen in rows}
 
 
 def _count_loaded(loaded: dict[str, int], **rows: int) -> None:

@@ -305,16 +305,19 @@ def _change(link: ResourceLink, target: int, today: date, settings: LinkSettings
             scheduled: Scheduled | None) -> PlannedChange:
     """`scheduled`: the service's posted changes still to come (bot.sync.scheduled_changes): the change starts from
     the units they leave, and is dated no earlier than the last of them, so seats bought back before a scheduled
-    decrease's day cancel it there (dated today, they would bill the seats twice until then)."""
+    decrease's day cancel it there (dated today, they would bill the seats twice until then). More seats than
+    today's are the exception: the extra ones bill from today, so the change goes from today's units, dated today
+    (the PSA shows it at once); the next cycle finds the decrease still to come and cancels it at its day."""
     resource, service = link.resource, link.service
     subscription = resource.subscription
     company_id = subscription.company_id
-    units_from = as_scheduled(service.units, scheduled)
+    beyond_today = scheduled is not None and scheduled.units < 0 and target > service.units
+    units_from = service.units if beyond_today else as_scheduled(service.units, scheduled)
     delta = target - units_from
     timing = settings.decrease_timing(link, company_id)
     when = effective_date(delta=delta, today=today, term=subscription.term, anchor=subscription.start_date,
                           decrease_timing=timing, term_end=subscription.end_date)
-    if scheduled is not None:
+    if scheduled is not None and not beyond_today:
         when = max(when, scheduled.last_day)
     source, approval = settings.price_source(link, company_id), settings.approval_policy(link, company_id)
     drop_below = settings.drop_prorate_below(link, company_id)

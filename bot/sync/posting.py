@@ -297,8 +297,10 @@ async def _post_one(run: PostingRun, *, adjustment_id: int, units_hint_of_the_pa
             report.claimed_elsewhere += 1  # another poster took it first
             return
         await session.commit()
-        scheduled = (await scheduled_changes(session, today=run.today, service_ids=[adjustment.psa_service_id],
-                                             excluding=adjustment.id)).get(adjustment.psa_service_id)
+        # a change dated today shows in today's units at once: it is planned from them (bot.sync.planning._change)
+        scheduled = None if adjustment.effective_date <= run.today else (await scheduled_changes(
+            session, today=run.today, service_ids=[adjustment.psa_service_id], excluding=adjustment.id,
+        )).get(adjustment.psa_service_id)
         doubt = doubt_at_claim(was_posting=previous_status is AdjustmentStatus.posting, attempts=attempts,
                                recorded_outcome_unknown=adjustment.outcome_unknown)
         planned = planned_for(units_to=adjustment.units_to, by_a_person=adjustment.trigger is AdjustmentTrigger.manual)

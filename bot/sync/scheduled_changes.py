@@ -10,7 +10,7 @@ would have left fewer than 0 units). PSAs without future dates never have any: t
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -40,6 +40,23 @@ async def scheduled_changes(session: AsyncSession, *, today: date, service_ids: 
     if excluding is not None:
         query = query.where(Adjustment.id != excluding)
     return {service_id: Scheduled(int(units), last_day) for service_id, units, last_day in await session.execute(query)}
+
+
+async def landed_since(session: AsyncSession, *, last_read: Mapping[int, date], today: date) -> dict[int, int]:
+    """Per PSA service id, the deltas summed of its posted changes whose day came after its units were last read
+    (`last_read`: service id -> that business day) and no later than `today`: a move of the units they explain is
+    the PSA showing a scheduled change on its day, not a hand edit."""
+    if not last_read:
+        return {}
+    query = (select(Adjustment.psa_service_id, Adjustment.delta, Adjustment.effective_date)
+             .where(Adjustment.status == AdjustmentStatus.posted, Adjustment.effective_date <= today,
+                    Adjustment.effective_date > min(last_read.values()),
+                    Adjustment.psa_service_id.in_(list(last_read))))
+    landed: dict[int, int] = {}
+    for service_id, delta, day in await session.execute(query):
+        if day > last_read[service_id]:
+            landed[service_id] = landed.get(service_id, 0) + delta
+    return landed
 
 
 def as_scheduled(units: int | None, scheduled: Scheduled | None) -> int | None:

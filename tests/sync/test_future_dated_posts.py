@@ -8,6 +8,7 @@ ConnectWise and HaloPSA take no future-dated change: theirs waits, pending, and 
 
 from __future__ import annotations
 
+from bot.db.audit import audit_events_for
 from bot.db.models import AdjustmentStatus, DecreaseTiming, Scope, SyncRunStatus, Term
 from bot.db.policies import set_decrease_timing
 from bot.domain.proration import billing_period
@@ -72,3 +73,50 @@ async def test_seats_bought_back_before_the_day_cancel_the_scheduled_decrease_th
     await workspace.engine.run_cycle(trigger="test")
     assert line.psa_units == 5
     assert [row.status for row in await adjustments(workspace)][-1] is AdjustmentStatus.posted
+
+
+async def _drift(workspace, line):
+    async with workspace.sessions() as session:
+        events = await audit_events_for(session=session, subject_type="psa_service", subject_id=str(line.service_id))
+    return [(e.before, e.after) for e in events if e.action == "psa_drift"]
+
+
+async def test_a_posted_change_reaching_its_day_is_no_hand_edit(workspace):
+    """On the day the PSA shows the decrease in its units: the billing team hears of no drift."""
+    line, _, next_period = await decrease_dated_next_period(workspace)
+    await workspace.engine.run_cycle(trigger="test", force_full=True)
+    workspace.jump_to(next_period)
+
+    await workspace.engine.run_cycle(trigger="test", force_full=True)
+
+    assert line.psa_units == 4 and await _drift(workspace, line) == []
+
+
+async def test_a_hand_edit_on_a_scheduled_change_s_day_is_still_drift(workspace):
+    line, _, next_period = await decrease_dated_next_period(workspace)
+    workspace.jump_to(next_period)
+    line.set_psa_units(3)  # the decrease landed (4) and someone took one more off by hand
+
+    await workspace.engine.run_cycle(trigger="test", force_full=True)
+
+    assert line.psa_units == 4 and await _drift(workspace, line) == [({"units": 6}, {"units": 3})]
+
+
+async def test_seats_bought_back_beyond_a_scheduled_decrease_bill_from_today(workspace):
+    """6 -> 4 dated next period, then 8 before that day: the exact answer is two adjustments, +2 dated today (8 now,
+    6 from the day) and +2 at the day cancelling the decrease (8 from then on). Autotask today gets one +4 dated at
+    the day (units as scheduled 4 -> 8) would bill 6 until then, 2 seats under. The others' decrease waits unsent:
+    one +2 today."""
+    _, psa = workspace.names
+    line, _, next_period = await decrease_dated_next_period(workspace)
+    line.set_market_total(8)
+
+    cycles = [await workspace.engine.run_cycle(trigger="test") for _ in range(3)]
+
+    assert [report.status for report in cycles] == [SyncRunStatus.succeeded] * 3 and line.psa_units == 8
+    dated = [(c.units_from, c.units_to, c.effective_date) for report in cycles for c in report.planned]
+    today = workspace.sandbox.world.today
+    assert dated == ([(6, 8, today), (6, 8, next_period)] if psa == "autotask" else [(6, 8, today)])
+    workspace.jump_to(next_period)
+    on_the_day = await workspace.engine.run_cycle(trigger="test")
+    assert (on_the_day.planned, line.psa_units, await _drift(workspace, line)) == ([], 8, [])

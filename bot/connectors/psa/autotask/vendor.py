@@ -37,5 +37,5 @@ VENDOR = Vendor(
     build=build,
     capabilities=CAPABILITIES,
     demo=DemoSupport(connection=demo.sandbox_connection, simulator="autotask", service_units=demo.service_units,
-                     written_service=demo.written_service),
+                     scheduled_units=demo.scheduled_units, written_service=demo.written_service),
 )

@@ -237,6 +237,8 @@ async def _company_rows(session: AsyncSession, key: tuple, query, *, note: Any =
     if kept is not None and now - kept[0] < cache.TTL_S:
         return kept[1]
     if (under_way := cache.reading.get(key)) is not None:
+        if kept is not None:
+            return kept[1]  # read again just now: meanwhile the names of ten seconds ago, not a wait behind the read
         try:
             return await asyncio.shield(under_way)
         except Exception:  # noqa: BLE001 - the other request's read failed (or was cancelled): this one reads itself

@@ -121,3 +121,30 @@ async def test_the_wizard_has_each_company_picker_ready_before_it_shows_it(
         first_key = await modal.options(LinkActionId.PICK_PSA_COMPANY)
     assert picked == 1 and len(reads.statements) == 1
     assert option_texts(first_key)[0].startswith(many.psa_names[3])  # ranked by the picked company's name
+
+
+async def test_keys_typed_while_an_expired_list_is_read_again_are_answered_from_it_meanwhile(
+        aiohttp_client, slack, tmp_path, database_url, monkeypatch):  # noqa: F811
+    recorder, _ = slack
+    context, sender = await start_app(aiohttp_client, slack, tmp_path, database_url)
+    async with context.sessions() as session:
+        many = await insert_many_companies(session=session, count=60, now=context.clock())
+    modal = Modal(recorder, sender)
+    await sender.slash_command("link")
+    await listeners_done()
+    monkeypatch.setattr(link_choices._CompanyLists, "TTL_S", 0.0)  # the list the wizard prepared has expired
+    read_again, release = asyncio.Event(), asyncio.Event()
+    read = link_choices._read_company_rows
+
+    async def held_read(*args, **kwargs):
+        read_again.set()
+        await release.wait()
+        return await read(*args, **kwargs)
+
+    monkeypatch.setattr(link_choices, "_read_company_rows", held_read)
+    first_key = asyncio.create_task(modal.options(LinkActionId.PICK_COMPANY, many.marketplace_names[0][:2]))
+    await asyncio.wait_for(read_again.wait(), 30)
+    meanwhile = await asyncio.wait_for(modal.options(LinkActionId.PICK_COMPANY, many.marketplace_names[1]), 10)
+    release.set()
+    assert option_texts(meanwhile)[0].startswith(many.marketplace_names[1])
+    assert (await first_key).json["options"]

@@ -45,16 +45,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
              "ticking), e.g. 2028-02-29T23:30:00+00:00; default: $SEATSYNC_TEST_TODAY, else the real clock")
 
 
-def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    """`-n auto`: one worker more than the cores this process may use. The kill, queue and demo tests hold a worker
-    for minutes while they mostly wait on processes of their own, and the cores would idle meanwhile."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return cores + 1
-
-
 def pytest_configure(config: pytest.Config) -> None:
     instant = config.getoption("--wall-clock")
     if not instant:

@@ -76,14 +76,19 @@ class CompanyListReads:
             self.statements.append(statement)
 
 
-async def test_people_typing_at_once_into_a_picker_share_one_read_of_its_companies(
-        aiohttp_client, slack, tmp_path, database_url, monkeypatch):  # noqa: F811
+async def sixty_companies(aiohttp_client, slack, tmp_path, database_url):  # noqa: F811
+    """The app with 60 companies on each side, and the modal stack of the person who will open the wizard."""
     recorder, _ = slack
     context, sender = await start_app(aiohttp_client, slack, tmp_path, database_url)
     async with context.sessions() as session:
         many = await insert_many_companies(session=session, count=60, now=context.clock())
-    modal = Modal(recorder, sender)
-    await sender.slash_command("link")
+    return context, Modal(recorder, sender), many
+
+
+async def test_people_typing_at_once_into_a_picker_share_one_read_of_its_companies(
+        aiohttp_client, slack, tmp_path, database_url, monkeypatch):  # noqa: F811
+    context, modal, many = await sixty_companies(aiohttp_client, slack, tmp_path, database_url)
+    await modal.sender.slash_command("link")
     await listeners_done()
     link_choices._COMPANY_LISTS.clear()  # the list the wizard prepared is gone, as 10 s later
     read = link_choices._read_company_rows
@@ -103,13 +108,9 @@ async def test_people_typing_at_once_into_a_picker_share_one_read_of_its_compani
 
 async def test_the_wizard_has_each_company_picker_ready_before_it_shows_it(
         aiohttp_client, slack, tmp_path, database_url):  # noqa: F811
-    recorder, _ = slack
-    context, sender = await start_app(aiohttp_client, slack, tmp_path, database_url)
-    async with context.sessions() as session:
-        many = await insert_many_companies(session=session, count=60, now=context.clock())
-    modal = Modal(recorder, sender)
+    context, modal, many = await sixty_companies(aiohttp_client, slack, tmp_path, database_url)
     with CompanyListReads(context, "marketplace_companies") as reads:
-        await sender.slash_command("link")
+        await modal.sender.slash_command("link")
         await listeners_done()
         opened = len(reads.statements)
         found = await modal.options(LinkActionId.PICK_COMPANY, many.marketplace_names[3][:4])
@@ -125,12 +126,8 @@ async def test_the_wizard_has_each_company_picker_ready_before_it_shows_it(
 
 async def test_keys_typed_while_an_expired_list_is_read_again_are_answered_from_it_meanwhile(
         aiohttp_client, slack, tmp_path, database_url, monkeypatch):  # noqa: F811
-    recorder, _ = slack
-    context, sender = await start_app(aiohttp_client, slack, tmp_path, database_url)
-    async with context.sessions() as session:
-        many = await insert_many_companies(session=session, count=60, now=context.clock())
-    modal = Modal(recorder, sender)
-    await sender.slash_command("link")
+    context, modal, many = await sixty_companies(aiohttp_client, slack, tmp_path, database_url)
+    await modal.sender.slash_command("link")
     await listeners_done()
     monkeypatch.setattr(link_choices._CompanyLists, "TTL_S", 0.0)  # the list the wizard prepared has expired
     read_again, release = asyncio.Event(), asyncio.Event()

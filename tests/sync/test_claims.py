@@ -10,11 +10,10 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from bot.clock import OffsetClock
-from bot.db.models import Adjustment, AdjustmentStatus, AdjustmentTrigger
+from bot.db.models import Adjustment, AdjustmentStatus
 from bot.sync.engine import SyncEngine
-from bot.sync.planning import plan_levelling
 from bot.sync.posting import post_due_adjustments
-from tests.sync.engine_setup import adjustments, link_line, pick_lines
+from tests.sync.engine_setup import adjustments, pending_intent
 
 
 class CountingPsa:
@@ -34,23 +33,6 @@ class CountingPsa:
             await hook()
         self.posts += 1
         return await self._psa.post_adjustment(request)
-
-
-async def pending_intent(workspace, before: int, after: int):
-    """A linked line with an intent recorded (pending) but not posted yet; returns (line, link id)."""
-    marketplace, psa = workspace.names
-    line, = pick_lines(workspace.sandbox.world, psa, 1)
-    line.set_market_total(before)
-    line.set_psa_units(before)
-    await workspace.engine.run_cycle(trigger="test", force_full=True)
-    link_id = await link_line(workspace, line, marketplace)
-    line.set_market_total(after)
-    await workspace.engine.run_cycle(trigger="test", force_full=True, dry_run=True)  # reads the new count
-    async with workspace.sessions() as session:
-        await plan_levelling(session=session, today=workspace.engine.today(), now=workspace.engine.clock(),
-                             trigger=AdjustmentTrigger.sync)
-        await session.commit()
-    return line, link_id
 
 
 def second_process(workspace, instance_id: str = "other-process", clock=None) -> SyncEngine:

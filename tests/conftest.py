@@ -11,6 +11,7 @@ reads the real date somewhere.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
@@ -27,6 +28,7 @@ from bot.db.engine import create_engine, session_factory
 from bot.db.migrate import upgrade
 from bot.db.models import Base
 from bot.db.tenant_scope import DEFAULT_TENANT_ID
+from bot.log_redaction import RedactingFilter
 from bot.sandbox.slack_workspace import SlackRecorder
 
 TEST_SECRET_KEY = "test-secret-key-0123456789-abcdefghijklmnop"
@@ -84,6 +86,20 @@ TESTS_TRIGGER_TTL_S = 60.0
 @pytest.fixture(autouse=True)
 def _slack_triggers_outlast_a_loaded_machine(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(SlackRecorder, "trigger_ttl_s", TESTS_TRIGGER_TTL_S)
+
+
+@pytest.fixture(autouse=True)
+def _seatsyncs_log_handler_removed() -> Iterator[None]:
+    """A test that runs `main(argv)` in this process gets SeatSync's log handler on the root logger, writing to the
+    stderr pytest captured for that test. Left there, every later test's log records went to that closed stream
+    ("--- Logging error --- ValueError: I/O operation on closed file" in the CI output)."""
+    root = logging.getLogger()
+    level = root.level
+    yield
+    for handler in list(root.handlers):
+        if any(isinstance(given, RedactingFilter) for given in handler.filters):
+            root.removeHandler(handler)
+    root.setLevel(level)
 
 
 @pytest.fixture

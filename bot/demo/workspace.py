@@ -6,7 +6,7 @@ connectors are built from them by the factory, and the engine speaks HTTP to the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -125,13 +125,16 @@ async def open_workspace(
     *, sandbox: Sandbox, database_url: str, secret_key: str, marketplace: str | Sequence[str], psa: str,
     timezone: str = "UTC", decreases_today: bool = True, fast_retries: bool = True, connector_timeout: float = 1.0,
     clock: Clock = SYSTEM_CLOCK, approvals: bool = False, tenant_id: int = DEFAULT_TENANT_ID,
+    vendor_options: Mapping[str, Mapping[str, object]] | None = None,
 ) -> DemoWorkspace:
     """`marketplace`: one vendor key, or several (a list, or keys separated by commas), each read side by side.
     `clock`: the base of the workspace's clock (`demo_clock`): the machine's, or a test's pinned one.
     `approvals`: the default approval policy holds changes for a person (the live demo); without it nothing is
     held (a scripted run, where nobody approves).
     `tenant_id`: the MSP the workspace acts for (call it inside its `tenant_scope`): its sessions are bound to it
-    and its connections are stored under its own data key (`save_connection` opens it with the master `box`)."""
+    and its connections are stored under its own data key (`save_connection` opens it with the master `box`).
+    `vendor_options`: options set on a vendor's connection beside the simulator's, by vendor key (a test raising
+    the Odin connector's `requests_per_second` with the simulator's quota, say)."""
     db = create_engine(database_url)
     await upgrade(db)
     sessions = session_factory(db)
@@ -143,6 +146,7 @@ async def open_workspace(
     async with sessions() as session:
         for system in (*marketplaces, psa):
             base_url, options, secrets = sandbox_connection(system, config)
+            options = {**options, **(vendor_options or {}).get(system, {})}
             await save_connection(session=session, box=box, system=system, base_url=base_url, options=options,
                                   secrets=secrets, actor=ACTOR)
         await save_app_settings(session=session, settings=AppSettings(marketplaces=list(marketplaces), psa=psa,

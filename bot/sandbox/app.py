@@ -28,6 +28,7 @@ from bot.sandbox.halopsa.app import create_halopsa_app, halopsa_admin_routes, ha
 from bot.sandbox.ingram import create_ingram_app, ingram_error, notify_changes
 from bot.sandbox.ingram_orders import change_seats
 from bot.sandbox.odin import create_odin_app, odin_error
+from bot.sandbox.odin_gateway import OdinGateway
 from bot.sandbox.pax8 import Pax8Simulator, announce_day, create_pax8_app, pax8_admin_routes, pax8_error
 from bot.sandbox.slack import SlackRecorder, create_slack_app, slack_error
 from bot.sandbox.slack_console import CONSOLE_PATH, create_console_app, team_console_path
@@ -65,6 +66,7 @@ class Sandbox:
     slack_request_url: str | None = None  # the app's Slack endpoint, for the console (PUT /admin/slack/request-url)
     slack_timeout_s: float = 3.0  # how long the console waits for the app's answer, as Slack does
     autotask_drops_unknown_operators: bool = False  # as the live API does; refused by default (autotask_query)
+    odin_gateway: OdinGateway = field(default_factory=OdinGateway)  # what stands in front of BA: auth, methods, rate
 
     @classmethod
     def generate(cls, *, seed: int = 1, scale: Scale = "small", today: date | None = None,
@@ -201,7 +203,7 @@ def create_sandbox_app(sandbox: Sandbox) -> web.Application:
     world = sandbox.world
     app = web.Application()
     facades = {
-        "odin": (create_odin_app(world), odin_error),
+        "odin": (create_odin_app(world, gateway=sandbox.odin_gateway), odin_error),
         "ingram": (create_ingram_app(world), ingram_error),
         "autotask": (create_autotask_app(world, drop_unknown_operators=sandbox.autotask_drops_unknown_operators),
                      autotask_error),

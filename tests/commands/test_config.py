@@ -188,7 +188,7 @@ async def test_when_the_dialog_cannot_open_the_person_is_told_why(aiohttp_client
 
     def stale_trigger(user_id, **kwargs):  # Slack delivered the command late: its trigger_id has expired
         trigger = issue(user_id, **kwargs)
-        recorder.triggers[trigger].issued_at -= 10
+        recorder.triggers[trigger].issued_at -= recorder.trigger_ttl_s + 1
         return trigger
 
     recorder.issue_trigger_id = stale_trigger

@@ -24,6 +24,7 @@ from bot.sandbox.faults import FaultKnobs, fault_middleware
 from bot.sandbox.slack import METHODS, SlackRecorder, create_slack_app, slack_error
 from bot.sandbox.slack_blocks import validate_message_blocks, validate_view
 from bot.sandbox.slack_files import share_file
+from bot.sandbox.slack_workspace import TRIGGER_TTL_S
 
 TOKEN = "xoxb-1-sandbox-test"
 SPEC = json.loads((Path(__file__).parents[1] / "specs" / "slack-web-api-openapi-v2.json").read_text())
@@ -360,6 +361,7 @@ async def test_views_open_exchanges_a_trigger_once(slack, recorder):
 
 
 async def test_trigger_expires_after_three_seconds(slack, recorder, clock):
+    recorder.trigger_ttl_s = TRIGGER_TTL_S  # Slack's own, which the other tests widen (tests/conftest.py)
     trigger = recorder.issue_trigger_id("U0DANA0001")
     clock.advance(2.9)
     fresh = recorder.issue_trigger_id("U0DANA0001")

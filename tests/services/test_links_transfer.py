@@ -42,7 +42,7 @@ from bot.services.links_transfer import (
 )
 from tests.conftest import PINNED_NOW, TEST_SECRET_KEY
 from tests.db.factories import marketplace_resource, psa_service
-from tests.sync.engine_setup import link_line, pick_lines
+from tests.sync.engine_setup import link_line, pick_lines, unthrottled_odin
 
 FORMULA_NAME = '=HYPERLINK("http://x","click")'
 
@@ -267,9 +267,11 @@ def test_a_file_that_is_not_a_links_file_is_refused(text, message):
 @pytest.fixture(params=[("odin", "autotask"), ("ingram", "halopsa")], ids=["odin-autotask", "ingram-halopsa"])
 async def workspace(request, database_url, monkeypatch, tmp_path, clock, today):
     marketplace, psa = request.param
-    sandbox = await Sandbox.generate(seed=11, scale="small", today=today).start()
+    sandbox = Sandbox.generate(seed=11, scale="small", today=today)
+    vendor_options = unthrottled_odin(sandbox)
+    await sandbox.start()
     workspace = await open_workspace(sandbox=sandbox, database_url=database_url, secret_key=TEST_SECRET_KEY,
-                                     marketplace=marketplace, psa=psa, clock=clock)
+                                     marketplace=marketplace, psa=psa, clock=clock, vendor_options=vendor_options)
     workspace.names = (marketplace, psa)
     for name, value in {"DATABASE_URL": database_url, "SEATSYNC_SECRET_KEY": TEST_SECRET_KEY,
                         "SEATSYNC_DATA_DIR": str(tmp_path / "data")}.items():

@@ -11,10 +11,26 @@ from sqlalchemy import select
 from bot.db.links import link_resource
 from bot.db.models import Adjustment, AdjustmentTrigger, MarketplaceResource, MarketplaceSubscription, PsaService
 from bot.demo.workspace import DemoWorkspace
+from bot.sandbox.app import Sandbox
 from bot.sandbox.autotask_units import settle_units
+from bot.sandbox.ingram_gateway import GatewayQuota
 from bot.sandbox.ingram_orders import place_order
+from bot.sandbox.odin_gateway import OdinGateway
 from bot.sandbox.world import SandboxWorld, SubscriptionLine
 from bot.sync.planning import plan_levelling
+
+# BA has no delta read, so every cycle reads the small world whole: 188 Odin calls. At the connector's 200 calls a
+# second (the simulator allows 250), each cycle after a test's first waited ~0.5 s for the window, which made the
+# Odin pair's tests about twice as long as the others'. These tests are about planning and posting; the rate has
+# tests of its own (tests/connectors/test_long_queues.py, the Odin failure tests)
+ODIN_CALLS_PER_SECOND = 5000
+
+
+def unthrottled_odin(sandbox: Sandbox) -> dict[str, dict[str, object]]:
+    """Raise the Odin simulator's quota on `sandbox` (before it starts) well above a test's reads; returns the
+    connection options (`open_workspace(vendor_options=...)`) that raise the connector's own rate to match."""
+    sandbox.odin_gateway = OdinGateway(quota=GatewayQuota(calls=2 * ODIN_CALLS_PER_SECOND, renewal_period_s=1.0))
+    return {"odin": {"requests_per_second": ODIN_CALLS_PER_SECOND}}
 
 
 @dataclass

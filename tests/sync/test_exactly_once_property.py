@@ -20,7 +20,7 @@ from bot.demo.workspace import open_workspace
 from bot.sandbox.app import Sandbox
 from bot.sync.engine import SyncEngine
 from tests.conftest import PINNED_NOW, PINNED_TODAY, TEST_SECRET_KEY
-from tests.sync.engine_setup import link_line, pick_lines
+from tests.sync.engine_setup import link_line, pick_lines, unthrottled_odin
 
 LINES = 3
 FAULTS = {
@@ -77,7 +77,9 @@ async def open_intents(workspace) -> list[int]:
 
 async def scenario(psa: str, steps: list[tuple], seed: int, template: Path) -> None:
     marketplace = "odin" if psa == "autotask" else "ingram"
-    sandbox = await Sandbox.generate(seed=seed, scale="small", today=PINNED_TODAY).start()
+    sandbox = Sandbox.generate(seed=seed, scale="small", today=PINNED_TODAY)
+    vendor_options = unthrottled_odin(sandbox)
+    await sandbox.start()
     clock = ManualClock(PINNED_NOW)  # one clock across restarts, as the machine's would be
     with tempfile.TemporaryDirectory() as folder:
         shutil.copyfile(template, Path(folder) / "p.db")  # migrated once per test process, not per example
@@ -87,7 +89,8 @@ async def scenario(psa: str, steps: list[tuple], seed: int, template: Path) -> N
 
         async def workspace_over_same_db():
             opened = await open_workspace(sandbox=sandbox, database_url=url, secret_key=TEST_SECRET_KEY,
-                                          marketplace=marketplace, psa=psa, connector_timeout=0.25, clock=clock)
+                                          marketplace=marketplace, psa=psa, connector_timeout=0.25, clock=clock,
+                                          vendor_options=vendor_options)
             engine = opened.engine
             opened.engine = SyncEngine(sessions=opened.sessions, marketplace=engine.marketplace, psa=engine.psa,
                                        clock=OffsetClock(clock, offset), timezone=engine.timezone,

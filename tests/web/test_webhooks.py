@@ -20,7 +20,7 @@ from bot.demo.workspace import open_workspace
 from bot.keys import SecretBox
 from bot.sandbox.app import Sandbox
 from tests.conftest import TEST_SECRET_KEY
-from tests.sync.engine_setup import link_line, pick_lines
+from tests.sync.engine_setup import link_line, pick_lines, unthrottled_odin
 from web.app import create_app
 from web.webhooks import ROUTE, WEBHOOK_TASKS
 
@@ -131,9 +131,11 @@ async def live(request, database_url, settings, aiohttp_server, clock, today):
     """The sandbox, a workspace over it, and SeatSync's app on a real port with the sandbox's webhook
     pointed at it."""
     marketplace, psa = request.param
-    sandbox = await Sandbox.generate(seed=9, scale="small", today=today).start()
+    sandbox = Sandbox.generate(seed=9, scale="small", today=today)
+    vendor_options = unthrottled_odin(sandbox)
+    await sandbox.start()
     workspace = await open_workspace(sandbox=sandbox, database_url=database_url, secret_key=TEST_SECRET_KEY,
-                                     marketplace=marketplace, psa=psa, clock=clock)
+                                     marketplace=marketplace, psa=psa, clock=clock, vendor_options=vendor_options)
     box = SecretBox(TEST_SECRET_KEY)
     async with workspace.sessions() as session:  # the marketplace's webhook secret, stored with its connection
         connection = await load_connection(session=session, box=box, system=marketplace)

@@ -21,7 +21,7 @@ from enum import StrEnum
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.connectors.registry import VENDORS
@@ -148,7 +148,7 @@ async def _candidates(session: AsyncSession, level: Level, picks: Picks, filters
             query = query.where(MarketplaceCompany.marketplace.in_(sources))
         query = query.order_by(MarketplaceCompany.name, MarketplaceCompany.id)
         labelled = len(settings.marketplaces) > 1
-        return await _company_rows(session, (level, *sources), query,
+        return await _company_rows(session, (level, *sources), query, stamp=_change_stamp(MarketplaceCompany),
                                    note=VENDORS.label if labelled else None), hint
     if level is Level.psa_company:
         query = select(PsaCompany.id, PsaCompany.name).where(PsaCompany.removed_at.is_(None),
@@ -157,7 +157,7 @@ async def _candidates(session: AsyncSession, level: Level, picks: Picks, filters
             query = query.where(PsaCompany.psa == settings.psa)
         reference = await _name(session, MarketplaceCompany, picks.company)
         query = query.order_by(PsaCompany.name, PsaCompany.id)
-        return await _company_rows(session, (level, settings.psa), query), reference
+        return await _company_rows(session, (level, settings.psa), query, stamp=_change_stamp(PsaCompany)), reference
     if level is Level.subscription:
         query = select(MarketplaceSubscription.id, MarketplaceSubscription.name, MarketplaceSubscription.status).where(
             MarketplaceSubscription.company_id == picks.company, MarketplaceSubscription.removed_at.is_(None))
@@ -209,15 +209,27 @@ class CompanyRows(list):
         self.names = before.names if before is not None and before.names.names == names else NameIndex(names)
 
 
+@dataclass
+class _KeptList:
+    rows: CompanyRows
+    stamp: tuple  # the list's change stamp when it was read (`_change_stamp`)
+    read_at: float  # time.monotonic()
+    checked_at: float  # when the stamp last matched
+
+
 class _CompanyLists:
-    """The company lists of one database, per tenant, each kept for a few seconds: someone typing asks for the same ten
-    thousand names on every key, and companies change only when a sync reads them. Lower levels are small
-    and carry link state, so they are always read fresh."""
+    """The company lists of one database, per tenant: someone typing asks for the same ten thousand names on every
+    key, and companies change only when a sync stores them. A kept list is trusted for TTL_S; then its change stamp
+    is read (one row), and the list is read again only when the stamp moved, or in any case after REREAD_S (a sync
+    on an instance whose clock runs behind could store a rename the stamp does not show). Re-reading 10,000 names
+    every 10 s held the serving loop ~100-170 ms each time, the tail of four people typing at once
+    (bench/README.md). Lower levels are small and carry link state, so they are always read fresh."""
 
     TTL_S = 10.0
+    REREAD_S = 300.0
 
     def __init__(self) -> None:
-        self.lists: dict[tuple, tuple[float, CompanyRows]] = {}
+        self.lists: dict[tuple, _KeptList] = {}
         # a read under way, which the requests arriving meanwhile await instead of reading the same list again:
         # four people typing into a fresh picker would otherwise each read and prepare ten thousand names
         self.reading: dict[tuple, asyncio.Future[CompanyRows]] = {}
@@ -226,7 +238,14 @@ class _CompanyLists:
 _COMPANY_LISTS: WeakKeyDictionary[Engine, _CompanyLists] = WeakKeyDictionary()
 
 
-async def _company_rows(session: AsyncSession, key: tuple, query, *, note: Any = None) -> CompanyRows:
+def _change_stamp(model: type[MarketplaceCompany] | type[PsaCompany]):
+    """What moves whenever a sync stores a change to a company list: the count (a company added), the latest
+    last_seen_at (the store sets it on every company it saw, renamed or (de)activated ones included) and the
+    latest removed_at (a company gone)."""
+    return select(func.count(model.id), func.max(model.last_seen_at), func.max(model.removed_at))
+
+
+async def _company_rows(session: AsyncSession, key: tuple, query, *, stamp, note: Any = None) -> CompanyRows:
     engine = session.bind.sync_engine if isinstance(session.bind, AsyncEngine) else None
     cache = None if engine is None else _COMPANY_LISTS.setdefault(engine, _CompanyLists())
     key = (current_tenant_id(), *key)
@@ -234,24 +253,29 @@ async def _company_rows(session: AsyncSession, key: tuple, query, *, note: Any =
     if cache is None:
         return await _read_company_rows(session, query, note=note, before=None)
     kept = cache.lists.get(key)
-    if kept is not None and now - kept[0] < cache.TTL_S:
-        return kept[1]
+    if kept is not None and now - kept.checked_at < cache.TTL_S:
+        return kept.rows
     if (under_way := cache.reading.get(key)) is not None:
         if kept is not None:
-            return kept[1]  # read again just now: meanwhile the names of ten seconds ago, not a wait behind the read
+            return kept.rows  # checked or read again just now: meanwhile the names of a few seconds ago, not a wait
         try:
             return await asyncio.shield(under_way)
         except Exception:  # noqa: BLE001 - the other request's read failed (or was cancelled): this one reads itself
-            return await _read_company_rows(session, query, note=note, before=kept[1] if kept is not None else None)
+            return await _read_company_rows(session, query, note=note, before=None)
     reading = cache.reading[key] = asyncio.get_running_loop().create_future()
     try:
-        rows = await _read_company_rows(session, query, note=note, before=kept[1] if kept is not None else None)
+        current = tuple((await session.execute(stamp)).one())  # before the list: a change after it shows next time
+        if kept is not None and current == kept.stamp and now - kept.read_at < cache.REREAD_S:
+            kept.checked_at = now
+            rows = kept.rows
+        else:
+            rows = await _read_company_rows(session, query, note=note, before=kept.rows if kept is not None else None)
+            cache.lists[key] = _KeptList(rows=rows, stamp=current, read_at=now, checked_at=now)
     except BaseException as error:
         reading.set_exception(error if isinstance(error, Exception) else RuntimeError("the read was cancelled"))
         reading.exception()  # retrieved here, so an unawaited failure is not reported as never retrieved
         raise
     else:
-        cache.lists[key] = (now, rows)
         reading.set_result(rows)
         return rows
     finally:

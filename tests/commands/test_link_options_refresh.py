@@ -5,10 +5,11 @@ is computed again, and never points into the list before."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 from sqlalchemy import event, select
 
-from bot.db.models import PsaCompany
+from bot.db.models import MarketplaceCompany, PsaCompany
 from bot.domain.matching import normalise_name
 from bot.services import link_choices
 from bot.slack.ids import LinkActionId
@@ -129,6 +130,10 @@ async def test_keys_typed_while_an_expired_list_is_read_again_are_answered_from_
     context, modal, many = await sixty_companies(aiohttp_client, slack, tmp_path, database_url)
     await modal.sender.slash_command("link")
     await listeners_done()
+    async with context.sessions() as session:  # a sync stores a company the kept list does not have yet
+        session.add(MarketplaceCompany(marketplace="ingram", external_id="mc-new", name="Newly Seen Ltd",
+                                       first_seen_at=context.clock(), last_seen_at=context.clock()))
+        await session.commit()
     monkeypatch.setattr(link_choices._CompanyLists, "TTL_S", 0.0)  # the list the wizard prepared has expired
     read_again, release = asyncio.Event(), asyncio.Event()
     read = link_choices._read_company_rows
@@ -145,3 +150,45 @@ async def test_keys_typed_while_an_expired_list_is_read_again_are_answered_from_
     release.set()
     assert option_texts(meanwhile)[0].startswith(many.marketplace_names[1])
     assert (await first_key).json["options"]
+
+
+async def rename(context, old_name: str, new_name: str, *, seen_at) -> None:
+    """What a sync stores for a company renamed in the marketplace: its name, seen at the sync's `seen_at`."""
+    async with context.sessions() as session:
+        company = await session.scalar(select(MarketplaceCompany).where(MarketplaceCompany.name == old_name))
+        company.name, company.last_seen_at = new_name, seen_at
+        await session.commit()
+
+
+async def test_an_expired_list_is_read_again_only_once_a_sync_changed_its_companies(
+        aiohttp_client, slack, tmp_path, database_url, monkeypatch):  # noqa: F811
+    context, modal, many = await sixty_companies(aiohttp_client, slack, tmp_path, database_url)
+    await modal.sender.slash_command("link")
+    await listeners_done()
+    monkeypatch.setattr(link_choices._CompanyLists, "TTL_S", 0.0)  # every key finds the kept list expired
+    with CompanyListReads(context, "marketplace_companies") as reads:
+        found = await modal.options(LinkActionId.PICK_COMPANY, many.marketplace_names[5][:6])
+        kept = len(reads.statements)
+        await rename(context, many.marketplace_names[5], "Zephyr Renamed Holdings",
+                     seen_at=context.clock() + timedelta(minutes=5))
+        renamed = await modal.options(LinkActionId.PICK_COMPANY, "Zephyr Renamed")
+    assert option_texts(found)[0].startswith(many.marketplace_names[5])
+    assert kept == 0 and len(reads.statements) == 1  # nothing changed: its stamp only; then the rename: read again
+    assert option_texts(renamed)[0].startswith("Zephyr Renamed Holdings")
+
+
+async def test_a_kept_list_is_read_again_after_a_while_even_if_its_stamp_did_not_move(
+        aiohttp_client, slack, tmp_path, database_url, monkeypatch):  # noqa: F811
+    context, modal, many = await sixty_companies(aiohttp_client, slack, tmp_path, database_url)
+    await modal.sender.slash_command("link")
+    await listeners_done()
+    # a sync on an instance whose clock runs behind: the rename's last_seen_at leaves the stamp where it was
+    await rename(context, many.marketplace_names[7], "Zephyr Renamed Holdings", seen_at=context.clock())
+    monkeypatch.setattr(link_choices._CompanyLists, "TTL_S", 0.0)
+    assert not option_texts(await modal.options(LinkActionId.PICK_COMPANY, "Zephyr Renamed"))[0].startswith(
+        "Zephyr Renamed Holdings")  # the stamp did not move: the list kept (its old name)
+    monkeypatch.setattr(link_choices._CompanyLists, "REREAD_S", 0.0)  # the list is older than that now
+
+    renamed = await modal.options(LinkActionId.PICK_COMPANY, "Zephyr Renamed")
+
+    assert option_texts(renamed)[0].startswith("Zephyr Renamed Holdings")

@@ -84,6 +84,12 @@ class Settings:
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
+    @property
+    def jobs_on_queue(self) -> bool:
+        """The job queue (bot.job_queue) runs the jobs on PostgreSQL, unless `SEATSYNC_JOBS=scheduler` keeps the
+        lease-gated scheduler (one instance at a time runs them all, as on SQLite)."""
+        return self.jobs == "queue" or (self.jobs == "auto" and not self.is_sqlite)
+
 
 def load_settings(
     environ: Mapping[str, str] | None = None,

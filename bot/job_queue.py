@@ -64,12 +64,6 @@ APP_CONTEXT = "app_context"  # the worker's additional context: the process's Ap
 PICKED_UP_FIRST = 10  # priority added to a stalled job queued again
 
 
-def queue_enabled(settings: Settings) -> bool:
-    """The queue runs the jobs on PostgreSQL, unless `SEATSYNC_JOBS=scheduler` keeps the lease-gated scheduler (one
-    instance at a time runs them all, as on SQLite)."""
-    return settings.jobs == "queue" or (settings.jobs == "auto" and not settings.is_sqlite)
-
-
 def libpq_url(database_url: str) -> str:
     """SeatSync's SQLAlchemy URL (postgresql+asyncpg://...) as the libpq URL psycopg takes."""
     return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)

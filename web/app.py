@@ -11,7 +11,7 @@ from aiohttp import web
 
 from bot.app_context import AppContext
 from bot.db.app_settings import load_app_settings
-from bot.job_queue import queue_enabled, run_worker
+from bot.job_queue import run_worker
 from bot.jobs import scheduled_jobs
 from web import CONTEXT
 from web.health import healthz, tenant_health
@@ -40,7 +40,7 @@ def create_app(context: AppContext, *, run_scheduler: bool = True) -> web.Applic
     if context.bolt is not None:
         app.cleanup_ctx.append(_slack_http_lifecycle)
     if run_scheduler:
-        app.cleanup_ctx.append(_queue_lifecycle if queue_enabled(context.settings) else _scheduler_lifecycle)
+        app.cleanup_ctx.append(_queue_lifecycle if context.settings.jobs_on_queue else _scheduler_lifecycle)
     register_webhooks(app)  # after the lifecycles above: its cleanup (a sync still running) runs before theirs
     if context.settings.socket_mode and context.bolt is not None:
         app.cleanup_ctx.append(_socket_mode_lifecycle)

@@ -20,7 +20,6 @@ from aiohttp import web
 from bot import __version__
 from bot.connectors.registry import VENDORS
 from bot.db.models import AdjustmentStatus, Tenant
-from bot.job_queue import queue_enabled
 from bot.services.service_status import ServiceStatus, service_status, status_of_tenant, tenant_counts
 from web import CONTEXT
 from web.operator import is_operator, refuse
@@ -51,7 +50,7 @@ async def healthz(request: web.Request) -> web.Response:
         body.update(_tenant_detail(status))
     body.update(
         scheduler_leader=context.scheduler.is_leader,
-        jobs="queue" if queue_enabled(context.settings) else "scheduler",  # PostgreSQL: every instance works the queue
+        jobs="queue" if context.settings.jobs_on_queue else "scheduler",  # PostgreSQL: every instance works the queue
         slack="socket_mode" if context.settings.socket_mode else ("http" if context.bolt else "not configured"),
     )
     return web.json_response(body, headers=NO_STORE)

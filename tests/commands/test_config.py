@@ -384,6 +384,24 @@ async def test_a_save_in_multi_workspace_mode_says_the_tenants_jobs_follow_its_o
             assert (await load_app_settings(session=session)).poll_minutes == 17
 
 
+@pytest.mark.skipif(postgres_url() is None, reason="the job queue runs the jobs on PostgreSQL only")
+async def test_a_save_on_the_job_queue_says_the_jobs_follow_the_settings_from_the_next_minute(
+        aiohttp_client, slack, tmp_path, database_url, sandbox, logs):
+    recorder, _ = slack
+    context, sender = await start_scheduled_app(aiohttp_client, slack, tmp_path, database_url)
+
+    await open_config(sender, recorder)
+    await pick(sender, recorder, "psa", "autotask")
+    await pick(sender, recorder, "marketplace", "odin")
+    await submit(sender, recorder, {**autotask_values(sandbox), **odin_values(sandbox),
+                                    ConfigId.POLL_MINUTES_BLOCK: "17"})
+    await listeners_done()
+
+    [saved] = [r.getMessage() for r in logs.records if r.getMessage().startswith("configuration saved by")]
+    assert saved.endswith("the jobs follow them from the next minute (the job queue reads the settings every minute)")
+    assert "no running jobs" not in saved
+
+
 # --- Test connection ----------------------------------------------------------------------------------
 
 def shown_result(recorder: SlackRecorder, system: str) -> str | None:

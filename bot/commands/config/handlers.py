@@ -190,6 +190,9 @@ def _follow_the_settings(app_context: AppContext, outcome: SavedConfiguration) -
         # no job of the install runs on this tenant's triggers: each minute reads every tenant's own settings
         return (f"tenant {current_tenant_id()}'s jobs follow them from the next minute (each tenant's jobs run on "
                 "its own settings, read every minute)")
+    if app_context.settings.jobs_on_queue:
+        # the job queue's tick reads the settings every minute (bot.job_queue); the scheduler here holds no job
+        return "the jobs follow them from the next minute (the job queue reads the settings every minute)"
     rescheduled = app_context.scheduler.reschedule(settings_triggers(outcome.settings))
     return f"rescheduled {', '.join(rescheduled) or 'no running jobs'}"
 

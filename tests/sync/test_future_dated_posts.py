@@ -8,6 +8,8 @@ ConnectWise and HaloPSA take no future-dated change: theirs waits, pending, and 
 
 from __future__ import annotations
 
+import pytest
+
 from bot.db.audit import audit_events_for
 from bot.db.models import AdjustmentStatus, DecreaseTiming, Scope, SyncRunStatus, Term
 from bot.db.policies import set_decrease_timing
@@ -120,3 +122,29 @@ async def test_seats_bought_back_beyond_a_scheduled_decrease_bill_from_today(wor
     workspace.jump_to(next_period)
     on_the_day = await workspace.engine.run_cycle(trigger="test")
     assert (on_the_day.planned, line.psa_units, await _drift(workspace, line)) == ([], 8, [])
+
+
+async def test_seats_bought_back_on_the_day_by_a_change_notification_bill_from_that_day(workspace):
+    """6 -> 4 posted ahead, dated at the next period's start; on that day, before any cycle has read the PSA, the
+    customer buys one back and the marketplace's change notification levels the link. SeatSync's cache still holds
+    the day before's 6 (the decrease is no longer "to come"), so planning asks for 6 -> 5, a decrease dated a period
+    later. The PSA shows 4: re-based as it was, that became +1 dated a period later, a seat unbilled for a whole
+    period. The change goes the other way now, so it is planned again from the units read: +1 dated today."""
+    marketplace, psa = workspace.names
+    if psa != "autotask":
+        pytest.skip("only a PSA holding future-dated changes shows a posted change landing on its day")
+    line, _, next_period = await decrease_dated_next_period(workspace)
+    workspace.jump_to(next_period)
+    line.set_market_total(5)
+    subscription = workspace.sandbox.world.subscriptions[line.subscription_id]
+
+    await workspace.engine.sync_subscription(str(line.subscription_id) if marketplace == "odin"
+                                             else subscription.cmp_id)
+
+    assert line.psa_units == 5
+    assert [(w.before, w.after, w.day) for w in line.writes()][-1] == (4, 5, next_period)
+    posted = [(row.units_from, row.units_to, row.effective_date) for row in await adjustments(workspace)
+              if row.status is AdjustmentStatus.posted]
+    assert posted == [(6, 4, next_period), (4, 5, next_period)]
+    after = await workspace.engine.run_cycle(trigger="test")
+    assert (after.status, after.planned, line.psa_units) == (SyncRunStatus.succeeded, [], 5)

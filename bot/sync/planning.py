@@ -10,8 +10,10 @@ unsent or confirms it, and plans the count of now (bot.sync.posting). What to do
 
 The approval policy (bot.sync.approvals) may hold a new intent as awaiting_approval: it is open (a
 newer target supersedes it, and the newer one is evaluated afresh) but never posted until approved.
-A target a person rejected is not proposed again while the marketplace count stays at it. A decrease
-dated at the commitment's end carries `hold_until`: pending, but not posted before that day.
+A target a person rejected is not proposed again while the marketplace count stays at it. An open intent
+whose target the PSA's units went past while it waited (a decrease held for its day or past its contract's end, the
+PSA lowered by hand below it) gives way to a new one: the change needed now goes the other way, dated as such.
+A decrease dated at the commitment's end carries `hold_until`: pending, but not posted before that day.
 """
 
 from __future__ import annotations
@@ -239,7 +241,8 @@ async def plan_levelling(
 
 
 def _open_intent(intent: Adjustment) -> OpenIntent:
-    return OpenIntent(units_to=intent.units_to, status=intent.status, outcome_unknown=intent.outcome_unknown)
+    return OpenIntent(units_to=intent.units_to, status=intent.status, outcome_unknown=intent.outcome_unknown,
+                      units_from=intent.units_from)
 
 
 async def _resolve_now(session: AsyncSession, intent: Adjustment, now: datetime) -> None:

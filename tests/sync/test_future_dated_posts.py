@@ -8,6 +8,8 @@ ConnectWise and HaloPSA take no future-dated change: theirs waits, pending, and 
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from bot.db.audit import audit_events_for
@@ -148,3 +150,34 @@ async def test_seats_bought_back_on_the_day_by_a_change_notification_bill_from_t
     assert posted == [(6, 4, next_period), (4, 5, next_period)]
     after = await workspace.engine.run_cycle(trigger="test")
     assert (after.status, after.planned, line.psa_units) == (SyncRunStatus.succeeded, [], 5)
+
+
+async def test_a_waiting_decrease_the_psa_went_below_by_hand_gives_way_to_the_increase_needed_now(workspace):
+    """6 -> 4 dated at the next period's start, after the contract's end: it waits, on every PSA. Someone sets the
+    PSA to 3 by hand meanwhile. The intent had the target (4), so planning left it open: 3 billed until the contract
+    runs past that day (months, for an annual term's anniversary). Now the decrease gives way to +1 dated today."""
+    marketplace, psa = workspace.names
+    world = workspace.sandbox.world
+    line = next(line for line in pick_lines(world, psa, 40) if _next_period(world, line) > world.today)
+    next_period = _next_period(world, line)
+    line.set_market_total(6)
+    line.set_psa_units(6)
+    line.set_contract_end(next_period - timedelta(days=1))
+    await workspace.engine.run_cycle(trigger="test", force_full=True)
+    link_id = await link_line(workspace, line, marketplace)
+    async with workspace.sessions() as session:
+        await set_decrease_timing(session=session, scope=Scope.link, link_id=link_id,
+                                  timing=DecreaseTiming.next_period, actor="U1")
+        await session.commit()
+    line.set_market_total(4)
+    await workspace.engine.run_cycle(trigger="test")
+    assert [(row.status, row.units_to, row.effective_date) for row in await adjustments(workspace)] == [
+        (AdjustmentStatus.pending, 4, next_period)] and line.writes() == []
+    line.set_psa_units(3)
+
+    report = await workspace.engine.run_cycle(trigger="test", force_full=True)
+
+    assert report.status is SyncRunStatus.succeeded and line.psa_units == 4
+    assert [(row.status, row.units_from, row.units_to, row.effective_date) for row in await adjustments(workspace)] \
+        == [(AdjustmentStatus.superseded, 6, 4, next_period), (AdjustmentStatus.posted, 3, 4, world.today)]
+

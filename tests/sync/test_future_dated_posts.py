@@ -181,3 +181,16 @@ async def test_a_waiting_decrease_the_psa_went_below_by_hand_gives_way_to_the_in
     assert [(row.status, row.units_from, row.units_to, row.effective_date) for row in await adjustments(workspace)] \
         == [(AdjustmentStatus.superseded, 6, 4, next_period), (AdjustmentStatus.posted, 3, 4, world.today)]
 
+
+async def test_seats_bought_back_on_the_decrease_s_day_bill_from_that_day_on_every_psa(workspace):
+    """6 -> 4 dated at the next period's start; on that day, before the decrease has posted (ConnectWise and HaloPSA
+    post it on its day), the customer buys one back. 5 from that day, as on Autotask, which holds the decrease
+    already: re-planned from today, the replacing decrease was dated a period later (6 billed a period too long), and
+    an outbox pass that happened to post the decrease first gave 5 from that day."""
+    line, _, next_period = await decrease_dated_next_period(workspace)
+    workspace.jump_to(next_period)
+    line.set_market_total(5)
+
+    report = await workspace.engine.run_cycle(trigger="test")
+
+    assert report.status is SyncRunStatus.succeeded and line.psa_units == 5

@@ -66,6 +66,7 @@ async def test_the_scripted_demo_reports_each_phase_on_stderr() -> None:
         "posting what is still open",
         phases[5],  # "day 1 of 1 (<the sandbox's next day>): sync cycle"
         "day 1 of 1: posting what is still open",
+        "the last day's next sync cycle: what takes two cycles",
         "reading the verdict from the simulators",
     ]
     assert phases[5].startswith("day 1 of 1 (") and phases[5].endswith("): sync cycle")

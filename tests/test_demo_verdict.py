@@ -8,7 +8,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from bot.demo.verdict import LinkedPair, TargetBook, judge
+import pytest
+
+from bot.demo.verdict import LinkedPair, TargetBook, WaitingChange, judge
 from bot.sandbox.autotask_writes import create_adjustment
 from bot.sandbox.world import AutotaskContractService, AutotaskService, Subscription, SubscriptionLine
 from tests.sandbox.autotask_world import M365, RECURRING, build_world
@@ -102,3 +104,32 @@ def test_a_decrease_posted_twice_ahead_of_its_day_is_a_duplicate_and_out_of_sync
 
     assert verdict.out_of_sync == [f"service {SAME_ID}: PSA 1, marketplace 3"]
     assert (verdict.psa_writes, verdict.duplicate_writes) == (2, 1)
+
+
+def test_a_difference_held_past_its_contract_s_end_is_named_apart() -> None:
+    """bench/next_period_demo.py ended with 5 services billed above the marketplace: each an annual term's decrease
+    dated at its anniversary, after the end of the Autotask contract it goes on, which posting holds (Autotask
+    refuses an adjustment dated outside its contract). The verdict names them, with the date and the contract's end."""
+    world, pairs, book = world_with_a_line_dropped_to_three()
+    held = {str(SAME_ID): WaitingChange(units_to=3, effective_date=date(2025, 1, 1), contract_end=date(2024, 12, 31))}
+
+    verdict = judge(world, marketplace="odin", psa="autotask", pairs=pairs, book=book, waiting=held)
+
+    assert (verdict.in_sync, verdict.out_of_sync) == (True, [])
+    assert verdict.waiting == [f"service {SAME_ID}: PSA 5, marketplace 3: 5 -> 3 is dated 2025-01-01, after its "
+                               "contract's end (2024-12-31); held until the contract runs past that day"]
+
+
+@pytest.mark.parametrize("held", [
+    pytest.param(WaitingChange(units_to=4, effective_date=date(2025, 1, 1), contract_end=date(2024, 12, 31)),
+                 id="to another count"),
+    pytest.param(WaitingChange(units_to=3, effective_date=date(2024, 12, 31), contract_end=date(2024, 12, 31)),
+                 id="dated within its contract"),
+])
+def test_a_held_change_explains_only_the_difference_it_closes(held) -> None:
+    world, pairs, book = world_with_a_line_dropped_to_three()
+
+    verdict = judge(world, marketplace="odin", psa="autotask", pairs=pairs, book=book, waiting={str(SAME_ID): held})
+
+    assert (verdict.in_sync, verdict.out_of_sync, verdict.waiting) == (
+        False, [f"service {SAME_ID}: PSA 5, marketplace 3"], [])

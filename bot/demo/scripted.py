@@ -1,6 +1,12 @@
 """`seatsync demo --once`: one scripted run — link, let N days pass, sync until settled — narrated,
 ending with one JSON line whose `in_sync` and write counts are read from the PSA simulator.
 
+After the last day, the same day's next poll runs too: a change can take two cycles (seats bought back beyond a
+decrease the PSA already holds for a later day bill from today first; the next cycle cancels the decrease at its day,
+bot/sync/planning._change), and a run ending between the two left a PSA below the marketplace as scheduled. A change
+SeatSync holds because it is dated after its contract's end is named apart by the verdict (`waiting_past_contract_end`,
+bot/demo/verdict.py), with its date and the contract's end.
+
 The narrative goes to `say` (stdout); a line per phase and a heartbeat go to stderr (`progress`), and a
 run that stops moving ends with DemoFailed saying where it stood, never in silence."""
 
@@ -24,13 +30,14 @@ from bot.db.models import (
     AdjustmentStatus,
     MarketplaceResource,
     MarketplaceSubscription,
+    PsaContract,
     PsaService,
     ResourceLink,
 )
 from bot.db.tenancy import DEFAULT_TENANT_ID
 from bot.demo.narration import day_line
 from bot.demo.progress import DemoFailed, Progress, Watchdog
-from bot.demo.verdict import LinkedPair, TargetBook, judge
+from bot.demo.verdict import LinkedPair, TargetBook, WaitingChange, judge
 from bot.demo.workspace import (
     ACTOR,
     DemoWorkspace,
@@ -48,6 +55,7 @@ from bot.sync.posting import PostingReport
 Say = Callable[[str], None]
 MAX_SETTLE_PASSES = 60
 READ_TRIES = 10
+LAST_CYCLES = 3  # same-day cycles after the last day, until one plans nothing
 OPEN = (AdjustmentStatus.pending, AdjustmentStatus.posting, AdjustmentStatus.failed)
 
 
@@ -67,6 +75,7 @@ class DemoOptions:
     secret_key: str = ""
     sandbox_port: int = 0  # where the simulators serve (0: a free port)
     invoice_check: bool = False  # then a month-end invoice check of planted discrepancies (bot.demo.invoice_proof)
+    decreases_today: bool = True  # False: at the next period's start, the product's default (bench/next_period_demo.py)
 
 
 async def run_once(options: DemoOptions, say: Say = print, *, clock: Clock = SYSTEM_CLOCK,
@@ -88,7 +97,7 @@ async def run_once(options: DemoOptions, say: Say = print, *, clock: Clock = SYS
         database_url = options.database_url or f"sqlite+aiosqlite:///{Path(folder) / 'demo.db'}"
         workspace = await open_workspace(sandbox=sandbox, database_url=database_url, secret_key=options.secret_key,
                                          marketplace=options.marketplace, psa=options.psa, clock=clock,
-                                         tenant_id=tenant_id)
+                                         tenant_id=tenant_id, decreases_today=options.decreases_today)
         try:
             watchdog = Watchdog(progress, lambda: {connector.system: connector.stats
                                                    for connector in (*workspace.marketplaces, workspace.psa)})
@@ -137,9 +146,19 @@ async def _script(workspace: DemoWorkspace, options: DemoOptions, say: Say, prog
         progress.enter(f"day {number} of {options.days}: posting what is still open")
         await settle(workspace, say)
 
+    if options.days:
+        progress.enter("the last day's next sync cycle: what takes two cycles")
+        for _ in range(LAST_CYCLES):
+            report = await _cycle_until_read(workspace, say)
+            if not report.planned:
+                break
+            say(f"  the same day's next cycle: {len(report.planned)} changes planned, "
+                f"{report.posting.posted if report.posting else 0} posted")
+            await settle(workspace, say)
+
     progress.enter("reading the verdict from the simulators")
     verdict = judge(world, marketplace=marketplaces[0], psa=options.psa, pairs=pairs, book=book,
-                    first_write=first_write)
+                    first_write=first_write, waiting=await waiting_past_contract_end(workspace))
     async with workspace.sessions() as session:
         posted = await session.scalar(select(func.count()).select_from(Adjustment)
                                       .where(Adjustment.status == AdjustmentStatus.posted))
@@ -147,11 +166,16 @@ async def _script(workspace: DemoWorkspace, options: DemoOptions, say: Say, prog
                                       .where(Adjustment.status == AdjustmentStatus.failed))
     for problem in verdict.out_of_sync[:10]:
         say(f"  out of sync: {problem}")
+    for held in verdict.waiting[:10]:
+        say(f"  waiting past its contract's end: {held}")
+    waits = (f" ({len(verdict.waiting)} services differ only by a change dated after their PSA contract's end, held "
+             "until the contract is renewed)") if verdict.waiting else ""
     say(f"done: {verdict.linked} linked, {posted} adjustments posted, {failed} failed; the PSA simulator saw "
-        f"{verdict.psa_writes} writes, {verdict.duplicate_writes} duplicates; in sync: {verdict.in_sync}")
+        f"{verdict.psa_writes} writes, {verdict.duplicate_writes} duplicates; in sync: {verdict.in_sync}{waits}")
     result = {"linked": verdict.linked, "adjustments_posted": posted, "failed": failed,
               "psa_writes": verdict.psa_writes, "duplicate_writes": verdict.duplicate_writes,
-              "bundle_writes": verdict.bundle_writes, "in_sync": verdict.in_sync}
+              "bundle_writes": verdict.bundle_writes, "in_sync": verdict.in_sync,
+              "waiting_past_contract_end": len(verdict.waiting)}
     if options.invoice_check:
         from bot.demo.invoice_proof import invoice_proof
 
@@ -159,6 +183,18 @@ async def _script(workspace: DemoWorkspace, options: DemoOptions, say: Say, prog
                                           seed=options.seed, days=options.days, say=say, progress=progress,
                                           cycle=_cycle_until_read, settle=settle))
     return result
+
+
+async def waiting_past_contract_end(workspace: DemoWorkspace) -> dict[str, WaitingChange]:
+    """The open intents posting leaves for later because they are dated after their contract's end, by service."""
+    async with workspace.sessions() as session:
+        rows = await session.execute(
+            select(PsaService.external_id, Adjustment.units_to, Adjustment.effective_date, PsaContract.end_date)
+            .join(PsaService, PsaService.id == Adjustment.psa_service_id)
+            .join(PsaContract, PsaContract.id == PsaService.contract_id)
+            .where(Adjustment.status.in_(OPEN), PsaContract.end_date.is_not(None),
+                   Adjustment.effective_date > PsaContract.end_date))
+        return {external_id: WaitingChange(units_to, day, end) for external_id, units_to, day, end in rows}
 
 
 async def _cycle_until_read(workspace: DemoWorkspace, say: Say, *, force_full: bool = False) -> CycleReport:

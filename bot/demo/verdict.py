@@ -11,10 +11,19 @@ Units are judged *as scheduled*: a PSA that takes future-dated changes (Autotask
 next period's start at once but bills it only from that day on, so the verdict counts the changes it holds
 (`DemoSupport.scheduled_units`, a write's `before_as_scheduled`). With today's units alone, a decrease posted twice
 ahead of its day looked like two first writes and a service still to level, never like a repeat.
+
+One difference is not drift: a change SeatSync holds unsent because it is dated after the end of the PSA contract it
+would go on (a decrease on an annual term is dated at the term's anniversary, and the contract may end before it:
+Autotask refuses an adjustment dated outside its contract, so posting waits until the contract runs past that day,
+renewed, or the link moves; bot/sync/posting.py). The run names each such service apart (`Verdict.waiting`), with
+the change and the contract's end, and counts it out of `out_of_sync`: the difference is read from the simulators,
+its explanation is SeatSync's own open intent (`WaitingChange`), and it explains only a service whose units as
+scheduled go exactly to the marketplace's count by that intent.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -25,6 +34,15 @@ from bot.sandbox.world import SandboxWorld, Subscription, SubscriptionLine, Writ
 
 _STATUS = {"active": SubscriptionStatus.active, "suspended": SubscriptionStatus.suspended,
            "cancelled": SubscriptionStatus.cancelled, "expired": SubscriptionStatus.expired}
+
+
+@dataclass(frozen=True)
+class WaitingChange:
+    """An open intent SeatSync does not post yet: dated after the end of its service's PSA contract."""
+
+    units_to: int
+    effective_date: date
+    contract_end: date
 
 
 @dataclass(frozen=True)
@@ -94,11 +112,14 @@ class Verdict:
     psa_writes: int
     duplicate_writes: int
     bundle_writes: int = 0  # of psa_writes, those to an Autotask service bundle
+    waiting: list[str] = field(default_factory=list)  # differences explained by a change waiting past its contract
 
 
 def judge(world: SandboxWorld, *, marketplace: str, psa: str, pairs: list[LinkedPair], book: TargetBook,
-          first_write: int = 0) -> Verdict:
+          first_write: int = 0, waiting: Mapping[str, WaitingChange] | None = None) -> Verdict:
+    """`waiting`: SeatSync's open intents dated after their contract's end, by service external id."""
     out: list[str] = []
+    explained: list[str] = []
     for pair in pairs:
         target = line_target(world, pair.marketplace or marketplace, pair.subscription_external_id,
                              pair.resource_external_id)
@@ -106,8 +127,15 @@ def judge(world: SandboxWorld, *, marketplace: str, psa: str, pairs: list[Linked
         if target is None or units is None:
             out.append(f"{pair}: missing on one side")
             continue
-        if units != target:
-            out.append(f"service {pair.service_external_id}: PSA {units}, marketplace {target}")
+        if units == target:
+            continue
+        difference = f"service {pair.service_external_id}: PSA {units}, marketplace {target}"
+        held = (waiting or {}).get(pair.service_external_id)
+        if held is not None and held.units_to == target and held.effective_date > held.contract_end:
+            explained.append(f"{difference}: {units} -> {target} is dated {held.effective_date}, after its "
+                             f"contract's end ({held.contract_end}); held until the contract runs past that day")
+        else:
+            out.append(difference)
     simulator = demo_support(psa).simulator
     writes = [w for w in world.write_log[first_write:] if w.system == simulator]
     duplicates = 0
@@ -117,4 +145,5 @@ def judge(world: SandboxWorld, *, marketplace: str, psa: str, pairs: list[Linked
         if target is None or before == target:
             duplicates += 1
     return Verdict(linked=len(pairs), in_sync=not out, out_of_sync=out, psa_writes=len(writes),
-                   duplicate_writes=duplicates, bundle_writes=sum(w.kind == "bundle" for w in writes))
+                   duplicate_writes=duplicates, bundle_writes=sum(w.kind == "bundle" for w in writes),
+                   waiting=explained)

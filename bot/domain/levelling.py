@@ -28,6 +28,14 @@ class OpenIntent:
     units_to: int
     status: AdjustmentStatus
     outcome_unknown: bool = False  # its last write may have reached the PSA unheard of
+    units_from: int | None = None  # the PSA's units it was planned from (None: not known here)
+
+
+def goes_the_other_way(intent: OpenIntent, *, psa_units: int) -> bool:
+    """The PSA's units now lie past the intent's target (moved by hand while the intent waited for its day, or
+    for its contract to run past that day): the change it needs goes the other way, dated and priced as such."""
+    return (intent.units_from is not None and psa_units != intent.units_to
+            and (intent.units_to > psa_units) != (intent.units_to > intent.units_from))
 
 
 def may_have_been_sent(intent: OpenIntent) -> bool:
@@ -55,7 +63,10 @@ def levelling_choice(*, target: int, psa_units: int, open_intent: OpenIntent | N
         return Levelling.DECLINED
     if open_intent is not None:
         if open_intent.units_to == target:
-            return Levelling.ALREADY_INTENDED
+            if open_intent.status is AdjustmentStatus.posting or may_have_been_sent(open_intent) \
+                    or not goes_the_other_way(open_intent, psa_units=psa_units):
+                return Levelling.ALREADY_INTENDED
+            return Levelling.PLAN
         if open_intent.status is AdjustmentStatus.posting:
             return Levelling.POSTING
         if may_have_been_sent(open_intent):

@@ -10,8 +10,10 @@ unsent or confirms it, and plans the count of now (bot.sync.posting). What to do
 
 The approval policy (bot.sync.approvals) may hold a new intent as awaiting_approval: it is open (a
 newer target supersedes it, and the newer one is evaluated afresh) but never posted until approved.
-A target a person rejected is not proposed again while the marketplace count stays at it. A decrease
-dated at the commitment's end carries `hold_until`: pending, but not posted before that day.
+A target a person rejected is not proposed again while the marketplace count stays at it. An open intent
+whose target the PSA's units went past while it waited (a decrease held for its day or past its contract's end, the
+PSA lowered by hand below it) gives way to a new one: the change needed now goes the other way, dated as such.
+A decrease dated at the commitment's end carries `hold_until`: pending, but not posted before that day.
 """
 
 from __future__ import annotations
@@ -205,7 +207,7 @@ async def plan_levelling(
         if choice is not Levelling.PLAN:
             continue
         try:
-            change = _change(link, target, today, settings, scheduled.get(service.id))
+            change = _change(link, target, today, settings, scheduled.get(service.id), replacing=pending)
         except (ValueError, ArithmeticError) as exc:  # one bad row never stops the others
             failure = LinkFailure(link.id, subscription.company.name, resource.name, service.name,
                                   computation_failure(exc))
@@ -239,7 +241,8 @@ async def plan_levelling(
 
 
 def _open_intent(intent: Adjustment) -> OpenIntent:
-    return OpenIntent(units_to=intent.units_to, status=intent.status, outcome_unknown=intent.outcome_unknown)
+    return OpenIntent(units_to=intent.units_to, status=intent.status, outcome_unknown=intent.outcome_unknown,
+                      units_from=intent.units_from)
 
 
 async def _resolve_now(session: AsyncSession, intent: Adjustment, now: datetime) -> None:
@@ -302,12 +305,16 @@ def is_small_credit(amount: Decimal | None, drop_below: Decimal | None) -> bool:
 
 
 def _change(link: ResourceLink, target: int, today: date, settings: LinkSettings,
-            scheduled: Scheduled | None) -> PlannedChange:
+            scheduled: Scheduled | None, *, replacing: Adjustment | None = None) -> PlannedChange:
     """`scheduled`: the service's posted changes still to come (bot.sync.scheduled_changes): the change starts from
     the units they leave, and is dated no earlier than the last of them, so seats bought back before a scheduled
     decrease's day cancel it there (dated today, they would bill the seats twice until then). More seats than
     today's are the exception: the extra ones bill from today, so the change goes from today's units, dated today
-    (the PSA shows it at once); the next cycle finds the decrease still to come and cancels it at its day."""
+    (the PSA shows it at once); the next cycle finds the decrease still to come and cancels it at its day.
+    `replacing`: the open intent this change supersedes. A decrease replacing an unsent decrease from the same units
+    keeps that one's day when it is earlier: the customer's seats went down then, and on or after that day a decrease
+    dated from today falls a period later (ConnectWise and HaloPSA bill it on its day, so seats bought back on the
+    day billed the old count a whole period more; Autotask, holding the decrease already, billed the new count)."""
     resource, service = link.resource, link.service
     subscription = resource.subscription
     company_id = subscription.company_id
@@ -319,6 +326,8 @@ def _change(link: ResourceLink, target: int, today: date, settings: LinkSettings
                           decrease_timing=timing, term_end=subscription.end_date)
     if scheduled is not None and not beyond_today:
         when = max(when, scheduled.last_day)
+    if replacing is not None and delta < 0 and replacing.delta < 0 and replacing.units_from == units_from:
+        when = min(when, replacing.effective_date)
     source, approval = settings.price_source(link, company_id), settings.approval_policy(link, company_id)
     drop_below = settings.drop_prorate_below(link, company_id)
     check_billable(source, market_price=resource.unit_price, market_cost=resource.unit_cost,

@@ -7,7 +7,8 @@ For each due intent:
 2. read the PSA first: if an earlier attempt may have reached it (the intent was left `posting` by a process that
    died, or an attempt failed), look for the idempotency key; read the service's units — already at the target
    means nothing to send (an earlier reply was lost, or someone levelled it by hand); units moved by hand mean the
-   change is re-based on them;
+   change is re-based on them, or planned again from them when they lie past the target (the change goes the other
+   way, and its date follows its direction);
 3. no stale targets: the intent's target is checked against the marketplace count SeatSync read last. If that
    moved since the intent was planned (a resumed intent killed mid-post, a retry after an unknown outcome), the
    intent is superseded unsent and a new one is planned for the count of now;
@@ -68,6 +69,7 @@ from bot.sync.posting_decisions import (
     PostingFacts,
     Read,
     Settle,
+    SupersedeReversed,
     SupersedeStale,
     after_connector_error,
     count_moved,
@@ -109,7 +111,8 @@ class PostingReport:
     confirmed: int = 0  # an earlier attempt had landed (its reply was lost): confirmed without a second post
     not_needed: int = 0  # the PSA already showed the target (a hand edit): nothing sent
     rebased: int = 0  # units had moved in the PSA since the intent; posted the difference from them
-    stale: int = 0  # the marketplace count moved since the intent was planned: superseded unsent, planned anew
+    stale: int = 0  # the marketplace count moved since the intent was planned, or the PSA's units went past its
+    # target (the change goes the other way now): superseded unsent, planned anew
     failed: int = 0
     needs_action: int = 0
     claimed_elsewhere: int = 0  # another process claimed it first (or holds it): left to that process
@@ -381,11 +384,19 @@ class _Poster:
                 facts = replace(facts, count_now=await _target_now(self.session, adjustment))
         return facts, found
 
-    async def _resolve(self, decision: Settle | SupersedeStale, facts: PostingFacts, found: PostResult | None) -> None:
+    async def _resolve(self, decision: Settle | SupersedeStale | SupersedeReversed, facts: PostingFacts,
+                       found: PostResult | None) -> None:
         outcome = self.outcome
         if isinstance(decision, SupersedeStale):
-            await outcome.supersede_stale(as_of_today(facts.units, self.scheduled), decision.planned_for,
-                                          decision.count_now)
+            await outcome.supersede_stale(as_of_today(facts.units, self.scheduled), (
+                f"not sent: the marketplace count moved from {decision.planned_for} to {decision.count_now} before "
+                "it was posted; replaced by a change for the count of now"))
+        elif isinstance(decision, SupersedeReversed):
+            adjustment = self.adjustment
+            await outcome.supersede_stale(as_of_today(facts.units, self.scheduled), (
+                f"not sent: the PSA showed {decision.units} when it was posted, not {adjustment.units_from}, so the "
+                f"change to {adjustment.units_to} goes the other way; replaced by a change planned from "
+                f"{decision.units}, dated as its direction is"))
         elif decision is Settle.SERVICE_GONE:
             await outcome.fail(permanent=True, in_doubt=False,
                                reason="the PSA service no longer exists (deleted or moved); relink the resource")
@@ -475,12 +486,10 @@ class _Outcome:
         report.changes.append(PostedChange(adjustment.id, service.name if service else "?", units_from,
                                            adjustment.units_to, outcome))
 
-    async def supersede_stale(self, current: int, planned_for: int, count_now: int) -> None:
-        """The marketplace moved since the intent was planned: close it unsent and plan the count of now."""
+    async def supersede_stale(self, current: int, note: str) -> None:
+        """Close the intent unsent and plan the count of now from `current`, today's units read (`note`: why)."""
         adjustment = self.adjustment
         now = self.clock()
-        note = (f"not sent: the marketplace count moved from {planned_for} to {count_now} before it was posted; "
-                "replaced by a change for the count of now")
         await self._cache_units(current, now)
         if not await settle_claim(self.session, self.claim, {"status": AdjustmentStatus.superseded,
                                                              "outcome_unknown": False, "decision_note": note,

@@ -9,7 +9,12 @@ the rules of exactly once live here, where a table of cases tests them (tests/sy
   target means nothing to send (confirmed when a write of ours may have done it, not needed otherwise).
 - No stale targets: an intent planned for a marketplace count that has moved since is superseded unsent and the
   count of now is planned. A person's edit (no planned count) stands as decided.
-- Otherwise post the difference from the units read (re-based when someone moved them by hand).
+- Otherwise post the difference from the units read (re-based when someone moved them by hand), unless the units
+  read lie past the target, so that the change now goes the other way: its date and amount were worked out for the
+  planned direction (an increase is dated today, a decrease as the policy says, often a period later), so it is
+  superseded unsent and planned again from the units read. (A cache still holding the day before's units on the day
+  a posted Autotask decrease lands, read by a change notification's planning before that day's first cycle, gave
+  6 -> 5 dated a period later against 4 in the PSA: re-based, +1 a period late.)
 - After a connector error: a write whose outcome is unknown is looked for again before any retry; a refusal that
   cannot succeed by retrying ends the pass's attempts.
 """
@@ -98,6 +103,14 @@ class SupersedeStale:
 
 
 @dataclass(frozen=True)
+class SupersedeReversed:
+    """The units read lie past the target: the change goes the other way now. Close it unsent and plan it again
+    from the units read (its date and amount follow its direction)."""
+
+    units: int
+
+
+@dataclass(frozen=True)
 class Post:
     """Send the difference from the units read; `rebased`: they are not the intent's `units_from` (moved by hand)."""
 
@@ -105,7 +118,7 @@ class Post:
     rebased: bool
 
 
-Decision = Read | Settle | SupersedeStale | Post
+Decision = Read | Settle | SupersedeStale | SupersedeReversed | Post
 
 
 @dataclass(frozen=True)
@@ -139,6 +152,8 @@ def next_step(facts: PostingFacts) -> Decision:
             return Read.COUNT
         if facts.count_now != facts.planned_for:
             return SupersedeStale(planned_for=facts.planned_for, count_now=facts.count_now)
+        if (facts.units_to > facts.units) != (facts.units_to > facts.units_from):
+            return SupersedeReversed(units=facts.units)
     return Post(units_from=facts.units, rebased=facts.units != facts.units_from)
 
 

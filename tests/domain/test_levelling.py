@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from bot.domain.enums import AdjustmentStatus, SubscriptionStatus
@@ -12,6 +14,7 @@ AWAITING_8 = OpenIntent(units_to=8, status=AdjustmentStatus.awaiting_approval)
 POSTING_8 = OpenIntent(units_to=8, status=AdjustmentStatus.posting)
 REFUSED_8 = OpenIntent(units_to=8, status=AdjustmentStatus.failed)  # refused: not applied
 UNKNOWN_8 = OpenIntent(units_to=8, status=AdjustmentStatus.failed, outcome_unknown=True)
+DECREASE_6_4 = OpenIntent(units_to=4, status=AdjustmentStatus.pending, units_from=6)
 
 
 @pytest.mark.parametrize(("target", "psa_units", "open_intent", "declined", "expected"), [
@@ -33,6 +36,15 @@ UNKNOWN_8 = OpenIntent(units_to=8, status=AdjustmentStatus.failed, outcome_unkno
     pytest.param(5, 5, PENDING_8, None, Levelling.SUPERSEDE, id="PSA already at the new target: close unsent"),
     pytest.param(5, 5, REFUSED_8, None, Levelling.SUPERSEDE, id="refused, PSA now at target: close unsent"),
     pytest.param(0, 3, None, None, Levelling.PLAN, id="level to zero"),
+    # a decrease 6 -> 4 waiting for its day (or for its contract to run past it), the PSA set to 3 by hand meanwhile
+    pytest.param(4, 3, DECREASE_6_4, None, Levelling.PLAN,
+                 id="the PSA went below a waiting decrease's target: plan the increase it needs now"),
+    pytest.param(4, 5, DECREASE_6_4, None, Levelling.ALREADY_INTENDED, id="part-way down: the decrease still stands"),
+    pytest.param(4, 4, DECREASE_6_4, None, Levelling.ALREADY_INTENDED, id="at its target: the poster settles it"),
+    pytest.param(4, 3, replace(DECREASE_6_4, status=AdjustmentStatus.posting), None, Levelling.ALREADY_INTENDED,
+                 id="past its target while being posted: left to its poster"),
+    pytest.param(4, 3, replace(DECREASE_6_4, status=AdjustmentStatus.failed, outcome_unknown=True), None,
+                 Levelling.ALREADY_INTENDED, id="past its target, may have been sent: left to its poster"),
 ])
 def test_levelling_choice(target, psa_units, open_intent, declined, expected):
     assert levelling_choice(target=target, psa_units=psa_units, open_intent=open_intent,

@@ -8,6 +8,10 @@ ConnectWise and HaloPSA take no future-dated change: theirs waits, pending, and 
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+import pytest
+
 from bot.db.audit import audit_events_for
 from bot.db.models import AdjustmentStatus, DecreaseTiming, Scope, SyncRunStatus, Term
 from bot.db.policies import set_decrease_timing
@@ -120,3 +124,73 @@ async def test_seats_bought_back_beyond_a_scheduled_decrease_bill_from_today(wor
     workspace.jump_to(next_period)
     on_the_day = await workspace.engine.run_cycle(trigger="test")
     assert (on_the_day.planned, line.psa_units, await _drift(workspace, line)) == ([], 8, [])
+
+
+async def test_seats_bought_back_on_the_day_by_a_change_notification_bill_from_that_day(workspace):
+    """6 -> 4 posted ahead, dated at the next period's start; on that day, before any cycle has read the PSA, the
+    customer buys one back and the marketplace's change notification levels the link. SeatSync's cache still holds
+    the day before's 6 (the decrease is no longer "to come"), so planning asks for 6 -> 5, a decrease dated a period
+    later. The PSA shows 4: re-based as it was, that became +1 dated a period later, a seat unbilled for a whole
+    period. The change goes the other way now, so it is planned again from the units read: +1 dated today."""
+    marketplace, psa = workspace.names
+    if psa != "autotask":
+        pytest.skip("only a PSA holding future-dated changes shows a posted change landing on its day")
+    line, _, next_period = await decrease_dated_next_period(workspace)
+    workspace.jump_to(next_period)
+    line.set_market_total(5)
+    subscription = workspace.sandbox.world.subscriptions[line.subscription_id]
+
+    await workspace.engine.sync_subscription(str(line.subscription_id) if marketplace == "odin"
+                                             else subscription.cmp_id)
+
+    assert line.psa_units == 5
+    assert [(w.before, w.after, w.day) for w in line.writes()][-1] == (4, 5, next_period)
+    posted = [(row.units_from, row.units_to, row.effective_date) for row in await adjustments(workspace)
+              if row.status is AdjustmentStatus.posted]
+    assert posted == [(6, 4, next_period), (4, 5, next_period)]
+    after = await workspace.engine.run_cycle(trigger="test")
+    assert (after.status, after.planned, line.psa_units) == (SyncRunStatus.succeeded, [], 5)
+
+
+async def test_a_waiting_decrease_the_psa_went_below_by_hand_gives_way_to_the_increase_needed_now(workspace):
+    """6 -> 4 dated at the next period's start, after the contract's end: it waits, on every PSA. Someone sets the
+    PSA to 3 by hand meanwhile. The intent had the target (4), so planning left it open: 3 billed until the contract
+    runs past that day (months, for an annual term's anniversary). Now the decrease gives way to +1 dated today."""
+    marketplace, psa = workspace.names
+    world = workspace.sandbox.world
+    line = next(line for line in pick_lines(world, psa, 40) if _next_period(world, line) > world.today)
+    next_period = _next_period(world, line)
+    line.set_market_total(6)
+    line.set_psa_units(6)
+    line.set_contract_end(next_period - timedelta(days=1))
+    await workspace.engine.run_cycle(trigger="test", force_full=True)
+    link_id = await link_line(workspace, line, marketplace)
+    async with workspace.sessions() as session:
+        await set_decrease_timing(session=session, scope=Scope.link, link_id=link_id,
+                                  timing=DecreaseTiming.next_period, actor="U1")
+        await session.commit()
+    line.set_market_total(4)
+    await workspace.engine.run_cycle(trigger="test")
+    assert [(row.status, row.units_to, row.effective_date) for row in await adjustments(workspace)] == [
+        (AdjustmentStatus.pending, 4, next_period)] and line.writes() == []
+    line.set_psa_units(3)
+
+    report = await workspace.engine.run_cycle(trigger="test", force_full=True)
+
+    assert report.status is SyncRunStatus.succeeded and line.psa_units == 4
+    assert [(row.status, row.units_from, row.units_to, row.effective_date) for row in await adjustments(workspace)] \
+        == [(AdjustmentStatus.superseded, 6, 4, next_period), (AdjustmentStatus.posted, 3, 4, world.today)]
+
+
+async def test_seats_bought_back_on_the_decrease_s_day_bill_from_that_day_on_every_psa(workspace):
+    """6 -> 4 dated at the next period's start; on that day, before the decrease has posted (ConnectWise and HaloPSA
+    post it on its day), the customer buys one back. 5 from that day, as on Autotask, which holds the decrease
+    already: re-planned from today, the replacing decrease was dated a period later (6 billed a period too long), and
+    an outbox pass that happened to post the decrease first gave 5 from that day."""
+    line, _, next_period = await decrease_dated_next_period(workspace)
+    workspace.jump_to(next_period)
+    line.set_market_total(5)
+
+    report = await workspace.engine.run_cycle(trigger="test")
+
+    assert report.status is SyncRunStatus.succeeded and line.psa_units == 5

@@ -11,11 +11,13 @@ import pytest
 from sqlalchemy import select
 
 from bot.clock import OffsetClock
-from bot.db.models import AdjustmentStatus, AdjustmentTrigger, SyncRun, SyncRunStatus
+from bot.db.models import AdjustmentStatus, AdjustmentTrigger, DecreaseTiming, Scope, SyncRun, SyncRunStatus, Term
+from bot.db.policies import set_decrease_timing
+from bot.domain.proration import billing_period
 from bot.sync.engine import SyncEngine
 from bot.sync.planning import plan_levelling
 from bot.sync.posting import post_due_adjustments
-from tests.sync.engine_setup import adjustments, link_line, pick_lines
+from tests.sync.engine_setup import adjustments, link_line, pending_intent, pick_lines
 
 
 class Killed(BaseException):
@@ -236,3 +238,30 @@ async def runs(workspace) -> list[SyncRun]:
     async with workspace.sessions() as session:
         return list(await session.scalars(select(SyncRun).order_by(SyncRun.id)))
 
+
+
+async def test_units_found_past_the_target_are_planned_again_the_other_way(workspace):
+    """5 -> 6 recorded (an increase, dated today), then someone sets the PSA to 7 by hand before it posts: re-based,
+    it went out as 7 -> 6 dated today, a decrease dated as an increase is. Planned again from 7, it is dated as
+    planning dates any decrease (here the link's policy: the next period's start), as a cycle that had read the 7
+    first would have planned it."""
+    _, psa = workspace.names
+    line, link_id = await pending_intent(workspace, before=5, after=6)
+    async with workspace.sessions() as session:
+        await set_decrease_timing(session=session, scope=Scope.link, link_id=link_id,
+                                  timing=DecreaseTiming.next_period, actor="U1")
+        await session.commit()
+    line.set_psa_units(7)
+
+    await workspace.engine.post_outbox()
+
+    subscription = workspace.sandbox.world.subscriptions[line.subscription_id]
+    next_period = billing_period(Term(subscription.term), workspace.sandbox.world.today,
+                                 anchor=subscription.start_date)[1]
+    first, again = await adjustments(workspace)
+    assert (first.status, first.units_from, first.units_to) == (AdjustmentStatus.superseded, 5, 6)
+    assert "goes the other way" in first.decision_note and again.id == first.superseded_by_id
+    # Autotask holds it at once for its day; the others post it on that day
+    expected = AdjustmentStatus.posted if psa == "autotask" else AdjustmentStatus.pending
+    assert (again.status, again.units_from, again.units_to, again.effective_date) == (expected, 7, 6, next_period)
+    assert line.psa_units == 7

@@ -1,4 +1,3 @@
-import time
 from datetime import date
 
 import pytest
@@ -38,15 +37,12 @@ def test_rank_candidates_puts_the_likely_match_first():
     assert ranked[0][0] == 2 and ranked[0][1] > ranked[1][1]
 
 
-def test_generated_companies_pair_mostly_right_and_fast():
+def test_generated_companies_pair_mostly_right():
     world = generate_world(seed=2, scale="large", today=date(2026, 11, 16))
     left = [(c.account_id, c.name) for c in world.customers.values()]
     right = [(c.id, c.name) for c in world.autotask_companies.values()]
-    started = time.perf_counter()
-    matches = pair_names(left, right, threshold=90)
-    elapsed = time.perf_counter() - started
+    matches = pair_names(left, right, threshold=90)  # its time is bench/README's ("Link suggestions")
     truth = {a: ids.get("autotask") for a, ids in world.truth.company_for_account.items()}
     right_pairs = sum(1 for m in matches if truth.get(m.left) == m.right)
     assert right_pairs / len(matches) > 0.97  # high-confidence pairs are almost always right
     assert right_pairs > 0.7 * len(truth)
-    assert elapsed < 20  # a sanity bound, not a benchmark: 2,000 x 2,000 names

@@ -19,13 +19,16 @@ from bot.domain.proration import billing_period
 from tests.sync.engine_setup import adjustments, link_line, pick_lines
 
 
-async def decrease_dated_next_period(workspace):
-    """A line at 6 seats, linked with decreases at the next period's start, dropped to 4 and synced once."""
+async def decrease_dated_next_period(workspace, *, contract_ends_before_it: bool = False):
+    """A line at 6 seats, linked with decreases at the next period's start, dropped to 4 and synced once; with
+    `contract_ends_before_it`, its PSA contract ends the day before that start."""
     marketplace, psa = workspace.names
     world = workspace.sandbox.world
     line = next(line for line in pick_lines(world, psa, 40) if _next_period(world, line) > world.today)
     line.set_market_total(6)
     line.set_psa_units(6)
+    if contract_ends_before_it:
+        line.set_contract_end(_next_period(world, line) - timedelta(days=1))
     await workspace.engine.run_cycle(trigger="test", force_full=True)
     link_id = await link_line(workspace, line, marketplace)
     async with workspace.sessions() as session:
@@ -156,21 +159,8 @@ async def test_a_waiting_decrease_the_psa_went_below_by_hand_gives_way_to_the_in
     """6 -> 4 dated at the next period's start, after the contract's end: it waits, on every PSA. Someone sets the
     PSA to 3 by hand meanwhile. The intent had the target (4), so planning left it open: 3 billed until the contract
     runs past that day (months, for an annual term's anniversary). Now the decrease gives way to +1 dated today."""
-    marketplace, psa = workspace.names
+    line, _, next_period = await decrease_dated_next_period(workspace, contract_ends_before_it=True)
     world = workspace.sandbox.world
-    line = next(line for line in pick_lines(world, psa, 40) if _next_period(world, line) > world.today)
-    next_period = _next_period(world, line)
-    line.set_market_total(6)
-    line.set_psa_units(6)
-    line.set_contract_end(next_period - timedelta(days=1))
-    await workspace.engine.run_cycle(trigger="test", force_full=True)
-    link_id = await link_line(workspace, line, marketplace)
-    async with workspace.sessions() as session:
-        await set_decrease_timing(session=session, scope=Scope.link, link_id=link_id,
-                                  timing=DecreaseTiming.next_period, actor="U1")
-        await session.commit()
-    line.set_market_total(4)
-    await workspace.engine.run_cycle(trigger="test")
     assert [(row.status, row.units_to, row.effective_date) for row in await adjustments(workspace)] == [
         (AdjustmentStatus.pending, 4, next_period)] and line.writes() == []
     line.set_psa_units(3)

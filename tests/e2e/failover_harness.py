@@ -17,7 +17,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import random
+import signal
 import socket
 import time
 import uuid
@@ -177,11 +179,11 @@ async def run_failover(options: FailoverOptions, *, database_url: str, workdir: 
             # the leader posts: keep changes coming to it until it holds a claim, then kill it mid-post
             deadline = time.monotonic() + LEADER_CLAIM_WAIT_S
             pokes: list[asyncio.Task] = []
-            while time.monotonic() < deadline and not await _claims(db, leader.owner_pattern):
+            while time.monotonic() < deadline and not await _frozen_holding_a_claim(db, leader):
                 if not pokes or pokes[-1].done():  # keep changes coming to the leader, polling meanwhile
                     pokes.append(asyncio.create_task(change_and_notify([leader])))
                 await asyncio.sleep(0.005)
-            await leader.process.kill()
+            await leader.process.kill()  # SIGKILL ends it stopped as it is
             killed_at = time.monotonic()
             await asyncio.gather(*pokes, return_exceptions=True)
             result.claims_at_kill = await _claims(db, leader.owner_pattern)
@@ -289,6 +291,18 @@ async def _running_runs(db: AsyncEngine, owner: str) -> list[int]:
     async with db.connect() as connection:
         return list((await connection.execute(select(SyncRun.id).where(
             SyncRun.owner.like(owner), SyncRun.status == SyncRunStatus.running))).scalars())
+
+
+async def _frozen_holding_a_claim(db, leader) -> bool:
+    """Stop the leader (SIGSTOP) when it holds a claim and keep it stopped, so that the kill lands mid-post: seen
+    and then killed, a claim could be released in between (the CI run's load made that window wide enough)."""
+    if not await _claims(db, leader.owner_pattern):
+        return False
+    os.kill(leader.process.pid, signal.SIGSTOP)
+    if await _claims(db, leader.owner_pattern):
+        return True
+    os.kill(leader.process.pid, signal.SIGCONT)
+    return False
 
 
 async def _measure_takeover(db: AsyncEngine, survivor: Instance, leader: Instance, killed_at: float,
